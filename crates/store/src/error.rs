@@ -1,0 +1,23 @@
+use anpr_domain::DomainError;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Invalid(#[from] DomainError),
+    /// The query would touch too much data to be a targeted search.
+    #[error("query too broad: {0}")]
+    TooBroad(String),
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("storage schema: {0}")]
+    Schema(String),
+    #[error("storage task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

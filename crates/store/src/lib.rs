@@ -1,0 +1,80 @@
+//! Storage of the ANPR platform.
+//!
+//! [`Store`] is the one interface the server and CLI use for persistent state: the camera
+//! catalog, plate reads and their search, retention, users and sessions. [`SqliteStore`] is the
+//! embedded default (one file, WAL mode); a PostgreSQL implementation satisfies the same trait.
+//!
+//! Partial and fuzzy plate search never scan reads: [`dictionary::PlateDictionary`] keeps every
+//! distinct plate in finite-state transducers (the `fst` crate), so a wildcard or OCR-fuzzy
+//! pattern is first resolved to a handful of plate ids in microseconds, and only those plates'
+//! reads are fetched through the `(plate_id, captured_at)` index.
+
+pub mod dictionary;
+mod error;
+pub mod sqlite;
+mod types;
+
+pub use error::{Result, StoreError};
+pub use sqlite::SqliteStore;
+pub use types::*;
+
+use anpr_domain::{
+    Camera, CameraId, Network, NetworkId, NewRead, PlateRead, ReadId, SearchQuery, Site, User,
+};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- camera catalog ---
+    async fn create_network(&self, name: &str, retention_days: u32) -> Result<Network>;
+    async fn networks(&self) -> Result<Vec<Network>>;
+    async fn create_site(&self, site: NewSite) -> Result<Site>;
+    async fn sites(&self) -> Result<Vec<Site>>;
+    /// Creates a camera whose API key hashes to `key_hash` (the key itself is never stored).
+    async fn create_camera(&self, camera: NewCamera, key_hash: String) -> Result<Camera>;
+    async fn cameras(&self) -> Result<Vec<Camera>>;
+    async fn camera_credentials(&self, id: CameraId) -> Result<Option<CameraCredentials>>;
+
+    // --- plate reads ---
+    /// Stores a batch atomically: all of it or none of it, durable on return. A read whose
+    /// `(camera, external_id)` is already stored is not stored again; its outcome says so.
+    async fn insert_reads(&self, reads: Vec<NewRead>) -> Result<Vec<InsertOutcome>>;
+    async fn read(&self, id: ReadId) -> Result<Option<PlateRead>>;
+    async fn search(&self, query: &SearchQuery) -> Result<SearchPage>;
+    /// The naive baseline for benchmarks: the same wildcard search as a `LIKE` scan of all reads.
+    async fn search_like_scan(&self, like_pattern: &str, limit: u32) -> Result<Vec<ReadId>>;
+    async fn set_legal_hold(&self, id: ReadId, hold: bool) -> Result<()>;
+    /// Deletes up to `batch` reads past their network's retention (never those on legal hold)
+    /// and returns what it deleted, including images no read refers to any more.
+    async fn purge_expired(&self, now: DateTime<Utc>, batch: usize) -> Result<PurgeBatch>;
+    async fn reads_on_hold_past_retention(&self, now: DateTime<Utc>) -> Result<u64>;
+    async fn stats(&self) -> Result<StoreStats>;
+
+    // --- users and sessions ---
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+    async fn user_credentials(&self, staff_id: &str) -> Result<Option<UserCredentials>>;
+    async fn record_login_attempt(
+        &self,
+        user: anpr_domain::UserId,
+        success: bool,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: anpr_domain::UserId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
+    async fn revoke_session(&self, token_hash: &str) -> Result<()>;
+}
+
+/// Which network a camera belongs to, resolved from the catalog.
+pub fn network_of(sites: &[Site], cameras: &[Camera], camera: CameraId) -> Option<NetworkId> {
+    let cam = cameras.iter().find(|c| c.id == camera)?;
+    sites
+        .iter()
+        .find(|s| s.id == cam.site_id)
+        .map(|s| s.network_id)
+}

@@ -1,0 +1,250 @@
+//! The embedded store: one SQLite database in WAL mode.
+//!
+//! One writer connection behind a mutex (SQLite allows one writer at a time anyway) and a small
+//! pool of reader connections, which WAL lets run alongside the writer. Every call runs on
+//! tokio's blocking pool so the async server never waits on disk.
+
+mod catalog;
+mod reads;
+mod schema;
+mod search;
+mod users;
+
+use crate::dictionary::PlateDictionary;
+use crate::{Result, StoreError};
+use anpr_domain::{Camera, Network, Site};
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::{Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Most reader connections kept open.
+const MAX_IDLE_READERS: usize = 8;
+
+/// SQLite page cache of the writer (KiB). The indexes that ingestion updates at random must stay
+/// in memory at 10 million reads, within the server's 1 GiB budget.
+const WRITER_CACHE_KIB: i64 = 256 * 1024;
+const READER_CACHE_KIB: i64 = 32 * 1024;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    pub(crate) dictionary: Arc<PlateDictionary>,
+    pub(crate) catalog: RwLock<Catalog>,
+}
+
+/// The camera catalog, small and read on every search and ingest, so kept in memory.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Catalog {
+    pub networks: Vec<Network>,
+    pub sites: Vec<Site>,
+    pub cameras: Vec<Camera>,
+}
+
+impl Catalog {
+    pub fn site_of_camera(&self, camera_id: i64) -> Option<&Site> {
+        let cam = self.cameras.iter().find(|c| c.id == camera_id)?;
+        self.sites.iter().find(|s| s.id == cam.site_id)
+    }
+
+    pub fn network(&self, id: i64) -> Option<&Network> {
+        self.networks.iter().find(|n| n.id == id)
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = open_connection(&path, WRITER_CACHE_KIB)?;
+        schema::migrate(&mut writer)?;
+        let catalog = catalog::load(&writer)?;
+        let dictionary = Arc::new(PlateDictionary::from_entries(load_plates(&writer)?));
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                writer: Mutex::new(writer),
+                readers: Mutex::new(Vec::new()),
+                dictionary,
+                catalog: RwLock::new(catalog),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Runs `f` on the blocking pool with access to the store's internals.
+    async fn blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+impl Inner {
+    pub(crate) fn with_writer<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        let mut conn = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Task("writer lock poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.readers.lock().expect("reader pool lock").pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_connection(&self.path, READER_CACHE_KIB)?,
+        };
+        let out = f(&conn);
+        let mut pool = self.readers.lock().expect("reader pool lock");
+        if pool.len() < MAX_IDLE_READERS {
+            pool.push(conn);
+        }
+        out
+    }
+
+    pub(crate) fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().expect("catalog lock")
+    }
+}
+
+fn open_connection(path: &Path, cache_kib: i64) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // WAL lets readers run beside the writer; synchronous=FULL makes each commit durable
+    // before it returns, which is what "acknowledged" promises.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -cache_kib)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    rusqlite::vtab::array::load_module(&conn)?;
+    Ok(conn)
+}
+
+fn load_plates(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    let mut stmt = conn.prepare("SELECT plate, id FROM plates")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+#[async_trait::async_trait]
+impl crate::Store for SqliteStore {
+    async fn create_network(&self, name: &str, retention_days: u32) -> Result<Network> {
+        self.create_network_impl(name, retention_days).await
+    }
+    async fn networks(&self) -> Result<Vec<Network>> {
+        Ok(self.inner.catalog().networks.clone())
+    }
+    async fn create_site(&self, site: crate::NewSite) -> Result<Site> {
+        self.create_site_impl(site).await
+    }
+    async fn sites(&self) -> Result<Vec<Site>> {
+        Ok(self.inner.catalog().sites.clone())
+    }
+    async fn create_camera(&self, camera: crate::NewCamera, key_hash: String) -> Result<Camera> {
+        self.create_camera_impl(camera, key_hash).await
+    }
+    async fn cameras(&self) -> Result<Vec<Camera>> {
+        Ok(self.inner.catalog().cameras.clone())
+    }
+    async fn camera_credentials(
+        &self,
+        id: anpr_domain::CameraId,
+    ) -> Result<Option<crate::CameraCredentials>> {
+        self.camera_credentials_impl(id).await
+    }
+    async fn insert_reads(
+        &self,
+        reads: Vec<anpr_domain::NewRead>,
+    ) -> Result<Vec<crate::InsertOutcome>> {
+        self.insert_reads_impl(reads).await
+    }
+    async fn read(&self, id: anpr_domain::ReadId) -> Result<Option<anpr_domain::PlateRead>> {
+        self.read_impl(id).await
+    }
+    async fn search(&self, query: &anpr_domain::SearchQuery) -> Result<crate::SearchPage> {
+        self.search_impl(query).await
+    }
+    async fn search_like_scan(
+        &self,
+        like_pattern: &str,
+        limit: u32,
+    ) -> Result<Vec<anpr_domain::ReadId>> {
+        self.search_like_scan_impl(like_pattern, limit).await
+    }
+    async fn set_legal_hold(&self, id: anpr_domain::ReadId, hold: bool) -> Result<()> {
+        self.set_legal_hold_impl(id, hold).await
+    }
+    async fn purge_expired(&self, now: DateTime<Utc>, batch: usize) -> Result<crate::PurgeBatch> {
+        self.purge_expired_impl(now, batch).await
+    }
+    async fn reads_on_hold_past_retention(&self, now: DateTime<Utc>) -> Result<u64> {
+        self.reads_on_hold_impl(now).await
+    }
+    async fn stats(&self) -> Result<crate::StoreStats> {
+        self.stats_impl().await
+    }
+    async fn create_user(&self, user: crate::NewUser) -> Result<anpr_domain::User> {
+        self.create_user_impl(user).await
+    }
+    async fn user_credentials(&self, staff_id: &str) -> Result<Option<crate::UserCredentials>> {
+        self.user_credentials_impl(staff_id).await
+    }
+    async fn record_login_attempt(
+        &self,
+        user: anpr_domain::UserId,
+        success: bool,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.record_login_attempt_impl(user, success, locked_until)
+            .await
+    }
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: anpr_domain::UserId,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.create_session_impl(token_hash, user, expires_at).await
+    }
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<anpr_domain::User>> {
+        self.session_user_impl(token_hash, now).await
+    }
+    async fn revoke_session(&self, token_hash: &str) -> Result<()> {
+        self.revoke_session_impl(token_hash).await
+    }
+}

@@ -1,0 +1,185 @@
+//! Staff users and their sessions.
+
+use super::{from_ms, to_ms, Inner, SqliteStore};
+use crate::{NewUser, Result, StoreError, UserCredentials};
+use anpr_domain::{DomainError, Role, User, UserId};
+use chrono::{DateTime, Utc};
+use rusqlite::{params, OptionalExtension, Row};
+
+fn roles_to_text(roles: &[Role]) -> String {
+    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+}
+
+fn roles_from_text(s: &str) -> Vec<Role> {
+    s.split(',').filter_map(Role::parse).collect()
+}
+
+const USER_COLUMNS: &str = "id, staff_id, name, district, roles, active";
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let roles: String = r.get(4)?;
+    Ok(User {
+        id: r.get(0)?,
+        staff_id: r.get(1)?,
+        name: r.get(2)?,
+        district: r.get(3)?,
+        roles: roles_from_text(&roles),
+        active: r.get(5)?,
+    })
+}
+
+impl Inner {
+    fn create_user(&self, u: &NewUser) -> Result<User> {
+        let staff_id = u.staff_id.trim();
+        if staff_id.is_empty() || staff_id.len() > 32 {
+            return Err(DomainError::invalid("staff_id", "must be 1 to 32 characters").into());
+        }
+        self.with_writer(|conn| {
+            let exists: Option<i64> = conn
+                .query_row("SELECT id FROM users WHERE staff_id = ?1", [staff_id], |r| r.get(0))
+                .optional()?;
+            if exists.is_some() {
+                return Err(StoreError::Conflict(format!("user {staff_id} already exists")));
+            }
+            conn.execute(
+                "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    staff_id,
+                    u.name,
+                    u.district,
+                    roles_to_text(&u.roles),
+                    u.password_hash,
+                    to_ms(Utc::now())
+                ],
+            )?;
+            Ok(User {
+                id: conn.last_insert_rowid(),
+                staff_id: staff_id.to_string(),
+                name: u.name.clone(),
+                district: u.district.clone(),
+                roles: u.roles.clone(),
+                active: true,
+            })
+        })
+    }
+
+    fn user_credentials(&self, staff_id: &str) -> Result<Option<UserCredentials>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until
+                     FROM users WHERE staff_id = ?1"
+                ))?
+                .query_row([staff_id], |r| {
+                    Ok(UserCredentials {
+                        user: user_from_row(r)?,
+                        password_hash: r.get(6)?,
+                        failed_logins: r.get(7)?,
+                        locked_until: r.get::<_, Option<i64>>(8)?.map(from_ms),
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    fn record_login_attempt(
+        &self,
+        user: UserId,
+        success: bool,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.with_writer(|conn| {
+            if success {
+                conn.execute(
+                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+                    [user],
+                )?;
+            } else {
+                conn.execute(
+                    "UPDATE users SET failed_logins = failed_logins + 1, locked_until = ?2
+                     WHERE id = ?1",
+                    params![user, locked_until.map(to_ms)],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn create_session(&self, token_hash: &str, user: UserId, expires: DateTime<Utc>) -> Result<()> {
+        self.with_writer(|conn| {
+            conn.execute(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![token_hash, user, to_ms(Utc::now()), to_ms(expires)],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        self.with_reader(|conn| {
+            Ok(conn
+                .prepare_cached(&format!(
+                    "SELECT {} FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.token_hash = ?1 AND s.revoked = 0 AND s.expires_at > ?2
+                       AND u.active = 1",
+                    USER_COLUMNS
+                        .split(", ")
+                        .map(|c| format!("u.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))?
+                .query_row(params![token_hash, to_ms(now)], user_from_row)
+                .optional()?)
+        })
+    }
+
+    fn revoke_session(&self, token_hash: &str) -> Result<()> {
+        self.with_writer(|conn| {
+            conn.execute(
+                "UPDATE sessions SET revoked = 1 WHERE token_hash = ?1",
+                [token_hash],
+            )?;
+            Ok(())
+        })
+    }
+}
+
+impl SqliteStore {
+    pub(crate) async fn create_user_impl(&self, u: NewUser) -> Result<User> {
+        self.blocking(move |inner| inner.create_user(&u)).await
+    }
+    pub(crate) async fn user_credentials_impl(&self, staff_id: &str) -> Result<Option<UserCredentials>> {
+        let staff_id = staff_id.to_string();
+        self.blocking(move |inner| inner.user_credentials(&staff_id))
+            .await
+    }
+    pub(crate) async fn record_login_attempt_impl(
+        &self,
+        user: UserId,
+        success: bool,
+        locked_until: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.blocking(move |inner| inner.record_login_attempt(user, success, locked_until))
+            .await
+    }
+    pub(crate) async fn create_session_impl(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        expires: DateTime<Utc>,
+    ) -> Result<()> {
+        let t = token_hash.to_string();
+        self.blocking(move |inner| inner.create_session(&t, user, expires))
+            .await
+    }
+    pub(crate) async fn session_user_impl(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        let t = token_hash.to_string();
+        self.blocking(move |inner| inner.session_user(&t, now)).await
+    }
+    pub(crate) async fn revoke_session_impl(&self, token_hash: &str) -> Result<()> {
+        let t = token_hash.to_string();
+        self.blocking(move |inner| inner.revoke_session(&t)).await
+    }
+}

@@ -1,0 +1,357 @@
+//! The store's behaviour on a real SQLite file: ingestion, every search mode, pagination,
+//! place filters, retention and legal holds.
+
+use anpr_domain::query::MatchMode;
+use anpr_domain::*;
+use anpr_store::{NewCamera, NewSite, SqliteStore, Store, StoreError};
+use chrono::{Duration, TimeZone, Utc};
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    akl_cam: CameraId,
+    chc_cam: CameraId,
+    net_a: NetworkId,
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(dir.path().join("anpr.sqlite")).unwrap();
+    let a = store.create_network("Auror", 60).await.unwrap();
+    let b = store.create_network("SaferCities", 30).await.unwrap();
+    let akl = store
+        .create_site(NewSite {
+            network_id: a.id,
+            name: "Fuel stop Newmarket".into(),
+            kind: SiteKind::FuelStation,
+            address: "1 Broadway, Auckland".into(),
+            location: GeoPoint::new(-36.8700, 174.7780).unwrap(),
+            district: "Auckland City".into(),
+        })
+        .await
+        .unwrap();
+    let chc = store
+        .create_site(NewSite {
+            network_id: b.id,
+            name: "Mall Riccarton".into(),
+            kind: SiteKind::Mall,
+            address: "129 Riccarton Rd, Christchurch".into(),
+            location: GeoPoint::new(-43.5300, 172.6000).unwrap(),
+            district: "Canterbury".into(),
+        })
+        .await
+        .unwrap();
+    let cam = |site| NewCamera {
+        site_id: site,
+        name: "entry".into(),
+        heading_deg: Some(90),
+    };
+    let akl_cam = store.create_camera(cam(akl.id), "h".into()).await.unwrap().id;
+    let chc_cam = store.create_camera(cam(chc.id), "h".into()).await.unwrap().id;
+    Fixture {
+        _dir: dir,
+        store,
+        akl_cam,
+        chc_cam,
+        net_a: a.id,
+    }
+}
+
+fn read(camera: CameraId, plate: &str, minutes_ago: i64) -> NewRead {
+    NewRead {
+        camera_id: camera,
+        external_id: None,
+        captured_at: Utc::now() - Duration::minutes(minutes_ago),
+        plate_raw: plate.to_string(),
+        plate: NormalisedPlate::parse(plate).unwrap(),
+        confidence: 0.9,
+        plate_box: Some(BoundingBox {
+            x: 1,
+            y: 2,
+            width: 3,
+            height: 4,
+        }),
+        vehicle_make: Some("Toyota".into()),
+        vehicle_colour: None,
+        overview_image: None,
+        plate_image: None,
+    }
+}
+
+fn query(text: &str, mode: Option<MatchMode>, edits: Option<u8>) -> SearchQuery {
+    SearchQuery::for_plate(PlatePattern::parse(text, mode, edits).unwrap())
+}
+
+#[tokio::test]
+async fn stores_and_returns_a_read() {
+    let f = fixture().await;
+    let out = f.store.insert_reads(vec![read(f.akl_cam, "ABC123", 5)]).await.unwrap();
+    let got = f.store.read(out[0].id).await.unwrap().unwrap();
+    assert_eq!(got.plate.as_str(), "ABC123");
+    assert_eq!(got.plate_format, PlateFormat::NzStandard);
+    assert_eq!(got.network_id, f.net_a);
+    assert_eq!(got.plate_box.unwrap().height, 4);
+    assert_eq!(got.vehicle_make.as_deref(), Some("Toyota"));
+    assert!(f.store.read(999_999).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_retried_upload_is_not_stored_twice() {
+    let f = fixture().await;
+    let mut r = read(f.akl_cam, "ABC123", 5);
+    r.external_id = Some("cam-uuid-1".into());
+    let first = f.store.insert_reads(vec![r.clone()]).await.unwrap();
+    let again = f.store.insert_reads(vec![r]).await.unwrap();
+    assert!(!first[0].duplicate);
+    assert!(again[0].duplicate);
+    assert_eq!(first[0].id, again[0].id);
+    assert_eq!(f.store.stats().await.unwrap().reads, 1);
+}
+
+#[tokio::test]
+async fn a_batch_with_an_unknown_camera_stores_nothing() {
+    let f = fixture().await;
+    let err = f
+        .store
+        .insert_reads(vec![read(f.akl_cam, "ABC123", 5), read(4242, "XYZ789", 5)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+    assert_eq!(f.store.stats().await.unwrap().reads, 0);
+}
+
+#[tokio::test]
+async fn exact_wildcard_and_fuzzy_search() {
+    let f = fixture().await;
+    let reads = vec![
+        read(f.akl_cam, "ABC123", 30),
+        read(f.akl_cam, "ABC123", 20),
+        read(f.chc_cam, "ABC123", 10),
+        read(f.akl_cam, "ABX123", 5),
+        read(f.akl_cam, "A8C1Z3", 5),
+        read(f.akl_cam, "ZZZ999", 5),
+    ];
+    f.store.insert_reads(reads).await.unwrap();
+
+    let exact = f.store.search(&query("abc 123", None, None)).await.unwrap();
+    assert_eq!(exact.total, 3);
+    assert_eq!(exact.plates_matched, 1);
+    let times: Vec<_> = exact.hits.iter().map(|h| h.read.captured_at).collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert_eq!(exact.hits[0].site_name, "Mall Riccarton");
+    assert_eq!(exact.hits[0].network_name, "SaferCities");
+
+    let wild = f.store.search(&query("AB?12*", None, None)).await.unwrap();
+    assert_eq!(wild.total, 4);
+    assert_eq!(wild.plates_matched, 2);
+
+    let fuzzy = f
+        .store
+        .search(&query("ABC123", Some(MatchMode::Fuzzy), Some(0)))
+        .await
+        .unwrap();
+    assert_eq!(fuzzy.plates_matched, 2, "A8C1Z3 is ABC123 up to confusions");
+    let fuzzy1 = f
+        .store
+        .search(&query("ABC123", Some(MatchMode::Fuzzy), Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(fuzzy1.plates_matched, 3, "ABX128 is one edit away");
+
+    let none = f.store.search(&query("NOPE12", None, None)).await.unwrap();
+    assert_eq!(none.total, 0);
+    assert!(none.hits.is_empty());
+}
+
+#[tokio::test]
+async fn time_place_and_network_filters() {
+    let f = fixture().await;
+    f.store
+        .insert_reads(vec![
+            read(f.akl_cam, "ABC123", 300),
+            read(f.akl_cam, "ABC123", 100),
+            read(f.chc_cam, "ABC123", 10),
+        ])
+        .await
+        .unwrap();
+    let mut q = query("ABC123", None, None);
+    q.time.from = Some(Utc::now() - Duration::minutes(200));
+    assert_eq!(f.store.search(&q).await.unwrap().total, 2);
+    q.time.to = Some(Utc::now() - Duration::minutes(50));
+    assert_eq!(f.store.search(&q).await.unwrap().total, 1);
+
+    let mut q = query("ABC123", None, None);
+    q.area = Some(Area::Circle {
+        lat: -36.85,
+        lon: 174.76,
+        radius_km: 10.0,
+    });
+    let page = f.store.search(&q).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert!(page.hits.iter().all(|h| h.district == "Auckland City"));
+
+    let mut q = query("ABC123", None, None);
+    q.area = Some(Area::Box {
+        min_lat: -44.0,
+        min_lon: 172.0,
+        max_lat: -43.0,
+        max_lon: 173.0,
+    });
+    assert_eq!(f.store.search(&q).await.unwrap().total, 1);
+
+    let mut q = query("ABC123", None, None);
+    q.network_ids = vec![f.net_a];
+    assert_eq!(f.store.search(&q).await.unwrap().total, 2);
+    q.camera_ids = vec![f.chc_cam];
+    assert_eq!(f.store.search(&q).await.unwrap().total, 0);
+}
+
+#[tokio::test]
+async fn pages_follow_the_cursor_without_gaps_or_repeats() {
+    let f = fixture().await;
+    let base = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
+    let reads: Vec<NewRead> = (0..25)
+        .map(|i| {
+            let mut r = read(f.akl_cam, "PAGE1", 0);
+            // Several reads share a timestamp so the tie-break on id matters.
+            r.captured_at = base + Duration::seconds(i / 3);
+            r
+        })
+        .collect();
+    f.store.insert_reads(reads).await.unwrap();
+    let mut q = query("PAGE1", None, None);
+    q.limit = 7;
+    let mut seen = Vec::new();
+    loop {
+        let page = f.store.search(&q).await.unwrap();
+        assert_eq!(page.total, 25);
+        seen.extend(page.hits.iter().map(|h| h.read.id));
+        match page.next_cursor {
+            Some(c) => q.cursor = Some(anpr_domain::query::Cursor::decode(&c).unwrap()),
+            None => break,
+        }
+    }
+    let mut dedup = seen.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(seen.len(), 25);
+    assert_eq!(dedup.len(), 25);
+}
+
+#[tokio::test]
+async fn too_broad_patterns_are_refused() {
+    let f = fixture().await;
+    let reads: Vec<NewRead> = (0..6000)
+        .map(|i| read(f.akl_cam, &format!("AA{i:04}"), 1))
+        .collect();
+    f.store.insert_reads(reads).await.unwrap();
+    let err = f.store.search(&query("AA*", None, None)).await.unwrap_err();
+    assert!(matches!(err, StoreError::TooBroad(_)), "{err}");
+    let ok = f.store.search(&query("AA123*", None, None)).await.unwrap();
+    assert_eq!(ok.plates_matched, 10);
+}
+
+#[tokio::test]
+async fn retention_purges_expired_reads_but_keeps_legal_holds() {
+    let f = fixture().await;
+    let sha = |c: char| Some(ImageHash(c.to_string().repeat(64)));
+    let day = 24 * 60;
+    let mut old = read(f.akl_cam, "OLD111", 61 * day);
+    old.plate_image = sha('a');
+    let mut held = read(f.akl_cam, "HELD11", 61 * day);
+    held.plate_image = sha('b');
+    let mut shared_old = read(f.chc_cam, "SHR111", 31 * day);
+    shared_old.plate_image = sha('c');
+    let mut shared_new = read(f.chc_cam, "SHR111", day);
+    shared_new.plate_image = sha('c');
+    let fresh = read(f.akl_cam, "NEW111", 59 * day);
+    let ids = f
+        .store
+        .insert_reads(vec![old, held, shared_old, shared_new, fresh])
+        .await
+        .unwrap();
+    f.store.set_legal_hold(ids[1].id, true).await.unwrap();
+    assert!(matches!(
+        f.store.set_legal_hold(987_654, true).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let mut total = anpr_domain::PurgeReport::default();
+    let mut freed = vec![];
+    loop {
+        let batch = f.store.purge_expired(Utc::now(), 1).await.unwrap();
+        if batch.report.reads_deleted == 0 {
+            break;
+        }
+        total.reads_deleted += batch.report.reads_deleted;
+        freed.extend(batch.freed_images);
+    }
+    assert_eq!(total.reads_deleted, 2, "61-day read in a 60-day network, 31-day in a 30-day one");
+    assert_eq!(freed, vec![sha('a').unwrap()], "image c is still used by a newer read");
+    assert!(f.store.read(ids[0].id).await.unwrap().is_none());
+    assert!(f.store.read(ids[1].id).await.unwrap().is_some(), "legal hold kept");
+    assert!(f.store.read(ids[4].id).await.unwrap().is_some());
+    assert_eq!(f.store.reads_on_hold_past_retention(Utc::now()).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn dictionary_survives_reopen_and_sees_new_plates() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("anpr.sqlite");
+    {
+        let f = SqliteStore::open(&path).unwrap();
+        let n = f.create_network("N", 60).await.unwrap();
+        let s = f
+            .create_site(NewSite {
+                network_id: n.id,
+                name: "S".into(),
+                kind: SiteKind::Retail,
+                address: "".into(),
+                location: GeoPoint::new(-41.0, 174.0).unwrap(),
+                district: "Wellington".into(),
+            })
+            .await
+            .unwrap();
+        let c = f
+            .create_camera(
+                NewCamera {
+                    site_id: s.id,
+                    name: "c".into(),
+                    heading_deg: None,
+                },
+                "h".into(),
+            )
+            .await
+            .unwrap();
+        f.insert_reads(vec![read(c.id, "KEEP12", 1)]).await.unwrap();
+    }
+    let f = SqliteStore::open(&path).unwrap();
+    assert_eq!(f.search(&query("KEE*", None, None)).await.unwrap().total, 1);
+    assert_eq!(f.cameras().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn catalog_validation_and_conflicts() {
+    let f = fixture().await;
+    assert!(matches!(
+        f.store.create_network("Auror", 60).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        f.store.create_network("X", 0).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let err = f
+        .store
+        .create_camera(
+            NewCamera {
+                site_id: 777,
+                name: "x".into(),
+                heading_deg: None,
+            },
+            "h".into(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)));
+}
