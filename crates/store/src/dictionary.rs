@@ -74,6 +74,8 @@ impl Base {
 struct Inner {
     base: Arc<Base>,
     delta: HashMap<String, i64>,
+    /// Highest plate id held, so a refresh asks the database only for newer plates.
+    max_id: i64,
 }
 
 /// Thread-safe; reads take a shared lock for microseconds.
@@ -84,10 +86,12 @@ pub struct PlateDictionary {
 
 impl PlateDictionary {
     pub fn from_entries(entries: Vec<(String, i64)>) -> Self {
+        let max_id = entries.iter().map(|(_, id)| *id).max().unwrap_or(0);
         PlateDictionary {
             inner: RwLock::new(Inner {
                 base: Arc::new(Base::build(entries)),
                 delta: HashMap::new(),
+                max_id,
             }),
             rebuilding: false.into(),
         }
@@ -114,8 +118,17 @@ impl PlateDictionary {
     /// Adds plates that are now durably stored. Returns true when a rebuild is due.
     pub fn insert_committed(&self, plates: impl IntoIterator<Item = (String, i64)>) -> bool {
         let mut inner = self.inner.write().expect("dictionary lock");
-        inner.delta.extend(plates);
+        for (plate, id) in plates {
+            inner.max_id = inner.max_id.max(id);
+            if inner.base.plates.get(&plate).is_none() {
+                inner.delta.insert(plate, id);
+            }
+        }
         inner.delta.len() >= DELTA_REBUILD_THRESHOLD
+    }
+
+    pub fn max_id(&self) -> i64 {
+        self.inner.read().expect("dictionary lock").max_id
     }
 
     /// Folds the delta into freshly built transducers. Building happens without holding the

@@ -35,6 +35,8 @@ pub trait Store: Send + Sync + 'static {
     async fn create_camera(&self, camera: NewCamera, key_hash: String) -> Result<Camera>;
     async fn cameras(&self) -> Result<Vec<Camera>>;
     async fn camera_credentials(&self, id: CameraId) -> Result<Option<CameraCredentials>>;
+    /// Replaces a camera's key hash (a new key, or the first one once the id is known).
+    async fn set_camera_key_hash(&self, id: CameraId, key_hash: String) -> Result<()>;
 
     // --- plate reads ---
     /// Stores a batch atomically: all of it or none of it, durable on return. A read whose

@@ -355,3 +355,27 @@ async fn catalog_validation_and_conflicts() {
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)));
 }
+
+#[tokio::test]
+async fn two_processes_on_one_database_see_each_others_plates_and_cameras() {
+    let f = fixture().await;
+    let other = SqliteStore::open(f.store.path()).unwrap();
+    // A camera added by the second process is usable by the first.
+    let sites = other.sites().await.unwrap();
+    let cam = other
+        .create_camera(
+            NewCamera {
+                site_id: sites[0].id,
+                name: "late".into(),
+                heading_deg: None,
+            },
+            "h".into(),
+        )
+        .await
+        .unwrap();
+    other.insert_reads(vec![read(cam.id, "OTHER1", 1)]).await.unwrap();
+    f.store.insert_reads(vec![read(cam.id, "OTHER1", 2)]).await.unwrap();
+    let page = f.store.search(&query("OTH*", None, None)).await.unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.plates_matched, 1);
+}

@@ -191,4 +191,20 @@ impl SqliteStore {
         })
         .await
     }
+
+    pub(crate) async fn set_camera_key_hash_impl(&self, id: CameraId, key_hash: String) -> Result<()> {
+        self.blocking(move |inner: &Inner| {
+            inner.with_writer(|conn| {
+                let n = conn.execute(
+                    "UPDATE cameras SET key_hash = ?2 WHERE id = ?1",
+                    params![id, key_hash],
+                )?;
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!("camera {id}")));
+                }
+                Ok(())
+            })
+        })
+        .await
+    }
 }

@@ -120,6 +120,32 @@ impl Inner {
     pub(crate) fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
         self.catalog.read().expect("catalog lock")
     }
+
+    /// Whether the camera exists, reloading the catalog once if this process has not seen it
+    /// (another process, such as the CLI, may have added it).
+    pub(crate) fn knows_camera(&self, camera_id: i64) -> Result<bool> {
+        if self.catalog().cameras.iter().any(|c| c.id == camera_id) {
+            return Ok(true);
+        }
+        let fresh = self.with_reader(catalog::load)?;
+        let known = fresh.cameras.iter().any(|c| c.id == camera_id);
+        *self.catalog.write().expect("catalog lock") = fresh;
+        Ok(known)
+    }
+
+    /// Brings the plate dictionary up to date with plates other processes have stored.
+    pub(crate) fn refresh_dictionary(&self) -> Result<()> {
+        let known = self.dictionary.max_id();
+        let fresh = self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT plate, id FROM plates WHERE id > ?1")?;
+            let rows = stmt.query_map([known], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<(String, i64)>>>()?)
+        })?;
+        if !fresh.is_empty() {
+            self.dictionary.insert_committed(fresh);
+        }
+        Ok(())
+    }
 }
 
 fn open_connection(path: &Path, cache_kib: i64) -> Result<Connection> {
@@ -182,6 +208,9 @@ impl crate::Store for SqliteStore {
         id: anpr_domain::CameraId,
     ) -> Result<Option<crate::CameraCredentials>> {
         self.camera_credentials_impl(id).await
+    }
+    async fn set_camera_key_hash(&self, id: anpr_domain::CameraId, key_hash: String) -> Result<()> {
+        self.set_camera_key_hash_impl(id, key_hash).await
     }
     async fn insert_reads(
         &self,

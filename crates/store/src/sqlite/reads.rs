@@ -63,15 +63,12 @@ fn sha_bytes(h: &Option<ImageHash>) -> Option<Vec<u8>> {
 
 impl Inner {
     fn insert_reads(&self, reads: &[NewRead]) -> Result<Vec<InsertOutcome>> {
-        {
-            let catalog = self.catalog();
-            for (i, r) in reads.iter().enumerate() {
-                if !catalog.cameras.iter().any(|c| c.id == r.camera_id) {
-                    return Err(StoreError::NotFound(format!(
-                        "reads[{i}].camera_id: camera {}",
-                        r.camera_id
-                    )));
-                }
+        for (i, r) in reads.iter().enumerate() {
+            if !self.knows_camera(r.camera_id)? {
+                return Err(StoreError::NotFound(format!(
+                    "reads[{i}].camera_id: camera {}",
+                    r.camera_id
+                )));
             }
         }
         let received_at = to_ms(Utc::now());
@@ -80,8 +77,12 @@ impl Inner {
             let tx = conn.transaction()?;
             let mut outcomes = Vec::with_capacity(reads.len());
             {
-                let mut insert_plate =
-                    tx.prepare_cached("INSERT INTO plates (plate) VALUES (?1)")?;
+                // Another process (an import, a second server) may have added the plate since
+                // this dictionary last looked, so insert-or-find rather than insert.
+                let mut insert_plate = tx.prepare_cached(
+                    "INSERT INTO plates (plate) VALUES (?1)
+                     ON CONFLICT (plate) DO UPDATE SET plate = excluded.plate RETURNING id",
+                )?;
                 let mut insert_read = tx.prepare_cached(
                     "INSERT INTO reads (plate_id, camera_id, captured_at, received_at, plate_raw,
                         confidence, box_x, box_y, box_w, box_h, make, colour, overview_sha,
@@ -106,8 +107,7 @@ impl Inner {
                     {
                         Some(id) => id,
                         None => {
-                            insert_plate.execute([plate])?;
-                            let id = tx.last_insert_rowid();
+                            let id: i64 = insert_plate.query_row([plate], |r| r.get(0))?;
                             new_plates.insert(plate.to_string(), id);
                             id
                         }

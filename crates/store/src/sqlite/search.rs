@@ -67,6 +67,7 @@ impl Inner {
 
     fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
         q.validate()?;
+        self.refresh_dictionary()?;
         let plate_ids = self.resolve_plates(&q.plate)?;
         let catalog = self.catalog().clone();
         let cameras = camera_filter(&catalog, q);

@@ -1,0 +1,197 @@
+//! Who is calling: camera API keys and staff sessions.
+//!
+//! Secrets are never stored: passwords and camera keys as argon2id hashes, session tokens as
+//! SHA-256 (a 256-bit random token needs no slow hash). A camera key is checked with argon2id
+//! once, then remembered by its SHA-256 so that ingestion at thousands of reads a second does
+//! not pay argon2's deliberate cost on every request.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use anpr_domain::{Actor, CameraId, Role, User};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Failed sign-ins before an account is locked, and for how long.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+pub const LOCKOUT_MINUTES: i64 = 15;
+pub const SESSION_HOURS: i64 = 12;
+
+pub fn hash_secret(secret: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Ok(Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+        .to_string())
+}
+
+pub fn verify_secret(secret: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the user does not exist, so that a failed sign-in takes the
+/// same time whether or not the staff id is real.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_secret("not a real password").expect("argon2 works"))
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// A new camera API key, `anpr_cam_<camera id>_<random>`: the id tells the server which hash
+/// to check, the random part is the secret.
+pub fn new_camera_key(camera_id: CameraId) -> String {
+    format!("anpr_cam_{camera_id}_{}", random_token())
+}
+
+/// The camera id a key claims to belong to (verified against that camera's hash).
+pub fn camera_id_from_key(key: &str) -> Option<CameraId> {
+    let rest = key.strip_prefix("anpr_cam_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (!secret.is_empty()).then_some(())?;
+    id.parse().ok()
+}
+
+fn bearer(parts: &Parts) -> ApiResult<&str> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .ok_or_else(|| ApiError::Unauthenticated("missing Authorization: Bearer header".into()))?;
+    let value = value
+        .to_str()
+        .map_err(|_| ApiError::Unauthenticated("malformed Authorization header".into()))?;
+    value
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && t.len() <= 512)
+        .ok_or_else(|| ApiError::Unauthenticated("expected Authorization: Bearer <token>".into()))
+}
+
+/// A request made with a valid camera API key.
+pub struct CameraAuth {
+    pub camera_id: CameraId,
+}
+
+impl FromRequestParts<AppState> for CameraAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let key = bearer(parts)?;
+        let fingerprint = sha256_hex(key);
+        if let Some(camera_id) = state.camera_keys.get(&fingerprint) {
+            return Ok(CameraAuth { camera_id });
+        }
+        let denied = || ApiError::Unauthenticated("invalid camera API key".into());
+        let camera_id = camera_id_from_key(key).ok_or_else(denied)?;
+        let creds = state
+            .store
+            .camera_credentials(camera_id)
+            .await?
+            .ok_or_else(denied)?;
+        if !creds.active {
+            return Err(ApiError::Forbidden("camera is deactivated".into()));
+        }
+        let key = key.to_string();
+        let ok = tokio::task::spawn_blocking(move || verify_secret(&key, &creds.key_hash))
+            .await
+            .map_err(ApiError::internal)?;
+        if !ok {
+            state.metrics.auth_failures.inc();
+            return Err(denied());
+        }
+        state.camera_keys.insert(fingerprint, camera_id);
+        Ok(CameraAuth { camera_id })
+    }
+}
+
+/// A request made by a signed-in member of staff.
+pub struct StaffAuth {
+    pub user: User,
+}
+
+impl StaffAuth {
+    pub fn actor(&self) -> Actor {
+        Actor::Staff {
+            user_id: self.user.id,
+            staff_id: self.user.staff_id.clone(),
+            district: self.user.district.clone(),
+            roles: self.user.roles.clone(),
+        }
+    }
+
+    /// Refuses unless the user holds `role`, naming the missing permission.
+    pub fn require(&self, role: Role) -> ApiResult<()> {
+        if self.user.roles.contains(&role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!(
+                "this action needs the `{}` role",
+                role.as_str()
+            )))
+        }
+    }
+
+    pub fn require_any(&self, roles: &[Role]) -> ApiResult<()> {
+        if roles.iter().any(|r| self.user.roles.contains(r)) {
+            Ok(())
+        } else {
+            let names: Vec<_> = roles.iter().map(|r| format!("`{}`", r.as_str())).collect();
+            Err(ApiError::Forbidden(format!(
+                "this action needs one of the roles {}",
+                names.join(", ")
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for StaffAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let token = bearer(parts)?;
+        let user = state
+            .store
+            .session_user(&sha256_hex(token), Utc::now())
+            .await?
+            .ok_or_else(|| ApiError::Unauthenticated("session expired or invalid".into()))?;
+        Ok(StaffAuth { user })
+    }
+}
+
+/// A new session for `user`: the token to hand out once, and its expiry.
+pub async fn open_session(
+    state: &AppState,
+    user: &User,
+) -> ApiResult<(String, chrono::DateTime<Utc>)> {
+    let token = random_token();
+    let expires = Utc::now() + Duration::hours(SESSION_HOURS);
+    state
+        .store
+        .create_session(&sha256_hex(&token), user.id, expires)
+        .await?;
+    Ok((token, expires))
+}
+
+/// The session token of the request, for sign-out.
+pub fn session_token(parts: &Parts) -> ApiResult<String> {
+    bearer(parts).map(str::to_string)
+}

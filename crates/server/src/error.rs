@@ -1,0 +1,184 @@
+//! The one place where every error of the platform becomes an HTTP status and a JSON body.
+
+use anpr_store::StoreError;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{message}")]
+    BadRequest {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{message}")]
+    Unprocessable {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+/// The JSON body of every error response.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code (`unauthenticated`, `invalid_field`, ...).
+    pub code: &'static str,
+    pub message: String,
+    /// The request field at fault, when there is one (`reads[3].captured_at`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ApiError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        ApiError::Internal(e.into())
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError::Unprocessable {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    fn parts(&self) -> (StatusCode, &'static str, Option<String>) {
+        match self {
+            ApiError::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated", None),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", None),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", None),
+            ApiError::BadRequest { field, .. } => {
+                (StatusCode::BAD_REQUEST, "bad_request", field.clone())
+            }
+            ApiError::Unprocessable { field, .. } => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", field.clone())
+            }
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
+            ApiError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None)
+            }
+            ApiError::TooManyRequests(_) => {
+                (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None)
+            }
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, field) = self.parts();
+        if let ApiError::Internal(e) = &self {
+            // The cause goes to the log, never to the client.
+            tracing::error!(error = ?e, "internal error");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: self.to_string(),
+                field,
+            },
+        };
+        let mut resp = (status, axum::Json(body)).into_response();
+        match status {
+            StatusCode::UNAUTHORIZED => {
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => ApiError::NotFound(what),
+            StoreError::Conflict(m) => ApiError::Conflict(m),
+            StoreError::Invalid(d) => ApiError::from(d),
+            StoreError::TooBroad(m) => ApiError::Unprocessable {
+                field: Some("plate".into()),
+                message: m,
+            },
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<anpr_domain::DomainError> for ApiError {
+    fn from(e: anpr_domain::DomainError) -> Self {
+        let anpr_domain::DomainError::Invalid { field, message } = e;
+        ApiError::Unprocessable {
+            message: format!("{field}: {message}"),
+            field: Some(field),
+        }
+    }
+}
+
+impl From<anpr_ingest::IngestError> for ApiError {
+    fn from(e: anpr_ingest::IngestError) -> Self {
+        use anpr_ingest::HttpClass;
+        let field = e.field().map(str::to_string);
+        let message = e.to_string();
+        match e.http_class() {
+            HttpClass::TooLarge => ApiError::PayloadTooLarge(message),
+            HttpClass::Malformed => ApiError::BadRequest { field, message },
+            HttpClass::Invalid => ApiError::Unprocessable { field, message },
+        }
+    }
+}
+
+impl From<anpr_blobs::BlobError> for ApiError {
+    fn from(e: anpr_blobs::BlobError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// Turns axum's own rejections (bad JSON, wrong content type, body too large) into our body.
+impl From<axum::extract::rejection::JsonRejection> for ApiError {
+    fn from(r: axum::extract::rejection::JsonRejection) -> Self {
+        use axum::extract::rejection::JsonRejection as J;
+        match r {
+            J::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                ApiError::PayloadTooLarge(b.body_text())
+            }
+            J::JsonDataError(e) => ApiError::Unprocessable {
+                field: None,
+                message: e.body_text(),
+            },
+            other => ApiError::BadRequest {
+                field: None,
+                message: other.body_text(),
+            },
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,117 @@
+//! The HTTP API of the accountable ANPR platform.
+//!
+//! Handlers are thin: they authenticate (camera key or staff session), parse, hand the request
+//! context to [`access::authorise`], and call the store. Errors of every crate become HTTP
+//! responses in one place, [`error`].
+
+pub mod access;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod openapi;
+pub mod retention;
+pub mod routes;
+pub mod state;
+
+use anpr_blobs::LocalBlobStore;
+use anpr_store::SqliteStore;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post, put};
+use axum::Router;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use state::{AppState, ServerConfig};
+
+/// Where an embedded deployment keeps its files.
+#[derive(Debug, Clone)]
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn database(&self) -> PathBuf {
+        self.0.join("anpr.sqlite")
+    }
+    pub fn images(&self) -> PathBuf {
+        self.0.join("images")
+    }
+}
+
+impl AppState {
+    /// Opens the embedded deployment in `dir` (SQLite and images on disk), creating it if new.
+    pub fn open_embedded(dir: &Path, config: ServerConfig) -> anyhow::Result<AppState> {
+        std::fs::create_dir_all(dir)?;
+        let data = DataDir(dir.to_path_buf());
+        let store = SqliteStore::open(data.database())?;
+        let blobs = LocalBlobStore::open(data.images())?;
+        Ok(AppState {
+            store: Arc::new(store),
+            blobs: Arc::new(blobs),
+            config: Arc::new(config),
+            metrics: Default::default(),
+            camera_keys: Default::default(),
+        })
+    }
+
+    pub fn ingest_limits(&self) -> anpr_ingest::IngestLimits {
+        anpr_ingest::IngestLimits {
+            max_batch_reads: self.config.max_batch_reads,
+            ..Default::default()
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    use routes::*;
+    let body_limit = state.config.max_body_bytes;
+    Router::new()
+        .route("/api/v1/auth/login", post(auth::login))
+        .route("/api/v1/auth/logout", post(auth::logout))
+        .route("/api/v1/auth/me", get(auth::me))
+        .route("/api/v1/reads", post(reads::ingest))
+        .route("/api/v1/reads:batch", post(reads::ingest_batch))
+        .route("/api/v1/reads/{id}", get(reads::get_read))
+        .route("/api/v1/reads/{id}/image/{kind}", get(reads::get_image))
+        .route("/api/v1/reads/{id}/legal-hold", put(reads::set_legal_hold))
+        .route("/api/v1/searches", post(search::search))
+        .route(
+            "/api/v1/networks",
+            post(catalog::create_network).get(catalog::list_networks),
+        )
+        .route(
+            "/api/v1/sites",
+            post(catalog::create_site).get(catalog::list_sites),
+        )
+        .route(
+            "/api/v1/cameras",
+            post(catalog::create_camera).get(catalog::list_cameras),
+        )
+        .route("/api/openapi.json", get(ops::openapi))
+        .route("/metrics", get(ops::metrics))
+        .route("/healthz", get(ops::health))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(tower_http::timeout::TimeoutLayer::new(Duration::from_secs(60)))
+        .with_state(state)
+}
+
+async fn not_found() -> error::ApiError {
+    error::ApiError::NotFound("no such endpoint".into())
+}
+
+/// Serves until `shutdown` resolves, with the retention purge running in the background.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let purge = retention::spawn_background(state.clone());
+    let addr: SocketAddr = listener.local_addr()?;
+    tracing::info!(%addr, "serving");
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    purge.abort();
+    Ok(())
+}

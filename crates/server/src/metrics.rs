@@ -1,0 +1,81 @@
+//! Prometheus metrics, served as text at `/metrics`.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, prometheus_client::encoding::EncodeLabelSet)]
+pub struct ModeLabel {
+    pub mode: String,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub reads_ingested: Counter,
+    pub reads_duplicate: Counter,
+    pub images_stored: Counter,
+    pub ingest_rejected: Counter,
+    pub auth_failures: Counter,
+    pub searches: Family<ModeLabel, Counter>,
+    pub search_seconds: Histogram,
+    pub ingest_batch_seconds: Histogram,
+    pub reads_purged: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("anpr");
+        let m = Metrics {
+            reads_ingested: Counter::default(),
+            reads_duplicate: Counter::default(),
+            images_stored: Counter::default(),
+            ingest_rejected: Counter::default(),
+            auth_failures: Counter::default(),
+            searches: Family::default(),
+            search_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            ingest_batch_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
+            reads_purged: Counter::default(),
+            registry: Registry::default(),
+        };
+        registry.register("reads_ingested", "Plate reads stored", m.reads_ingested.clone());
+        registry.register(
+            "reads_duplicate",
+            "Plate reads received again and not stored twice",
+            m.reads_duplicate.clone(),
+        );
+        registry.register("images_stored", "Images received", m.images_stored.clone());
+        registry.register(
+            "ingest_rejected",
+            "Ingest requests refused for bad input",
+            m.ingest_rejected.clone(),
+        );
+        registry.register(
+            "auth_failures",
+            "Requests with a wrong credential",
+            m.auth_failures.clone(),
+        );
+        registry.register("searches", "Historical searches by mode", m.searches.clone());
+        registry.register(
+            "search_seconds",
+            "Time to answer a historical search",
+            m.search_seconds.clone(),
+        );
+        registry.register(
+            "ingest_batch_seconds",
+            "Time to make an ingest request durable",
+            m.ingest_batch_seconds.clone(),
+        );
+        registry.register("reads_purged", "Reads deleted by retention", m.reads_purged.clone());
+        Metrics { registry, ..m }
+    }
+}
+
+impl Metrics {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a String cannot fail");
+        out
+    }
+}

@@ -1,0 +1,53 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use crate::routes;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Accountable ANPR platform API", version = "1",
+         description = "Plate-read ingestion from camera networks and accountable historical search."),
+    paths(
+        routes::auth::login, routes::auth::logout, routes::auth::me,
+        routes::reads::ingest, routes::reads::ingest_batch, routes::reads::get_read,
+        routes::reads::get_image, routes::reads::set_legal_hold,
+        routes::search::search,
+        routes::catalog::create_network, routes::catalog::list_networks,
+        routes::catalog::create_site, routes::catalog::list_sites,
+        routes::catalog::create_camera, routes::catalog::list_cameras,
+        routes::ops::metrics,
+    ),
+    modifiers(&SecuritySchemes),
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("Staff session token from /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "camera_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("A camera's API key"))
+                    .build(),
+            ),
+        );
+    }
+}
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,59 @@
+//! Retention: reads past their network's retention period are deleted, in bounded batches,
+//! with the images no remaining read refers to. Reads on legal hold are kept.
+
+use crate::state::AppState;
+use anpr_domain::PurgeReport;
+use chrono::{DateTime, Utc};
+
+/// Purges everything past retention as of `now`. `progress` is told the running totals after
+/// every batch so a long purge can show how far it got.
+pub async fn purge(
+    state: &AppState,
+    now: DateTime<Utc>,
+    mut progress: impl FnMut(&PurgeReport),
+) -> anyhow::Result<PurgeReport> {
+    let mut total = PurgeReport::default();
+    loop {
+        let batch = state.store.purge_expired(now, state.config.purge_batch).await?;
+        // The batch is committed: its images are no longer referenced, so deleting them can
+        // at worst (on a crash) leave an orphan file, never a read without its image.
+        let blobs = state.blobs.clone();
+        let freed = batch.freed_images;
+        tokio::task::spawn_blocking(move || {
+            for hash in &freed {
+                blobs.delete(hash)?;
+            }
+            Ok::<_, anpr_blobs::BlobError>(())
+        })
+        .await??;
+        total.reads_deleted += batch.report.reads_deleted;
+        total.images_deleted += batch.report.images_deleted;
+        state.metrics.reads_purged.inc_by(batch.report.reads_deleted);
+        progress(&total);
+        if batch.report.reads_deleted < state.config.purge_batch as u64 {
+            break;
+        }
+    }
+    total.reads_kept_on_hold = state.store.reads_on_hold_past_retention(now).await?;
+    Ok(total)
+}
+
+/// Runs [`purge`] every `config.purge_interval` until the process ends.
+pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config.purge_interval);
+        loop {
+            tick.tick().await;
+            match purge(&state, Utc::now(), |_| {}).await {
+                Ok(r) if r.reads_deleted > 0 => tracing::info!(
+                    reads = r.reads_deleted,
+                    images = r.images_deleted,
+                    kept_on_hold = r.reads_kept_on_hold,
+                    "retention purge"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "retention purge failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,124 @@
+//! Camera networks, sites and cameras (administrators).
+
+use crate::auth::{self, StaffAuth};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use anpr_domain::{Camera, Network, Role, Site, DEFAULT_RETENTION_DAYS};
+use anpr_store::{NewCamera, NewSite};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewNetworkRequest {
+    pub name: String,
+    /// Days reads are kept (default 60).
+    pub retention_days: Option<u32>,
+}
+
+/// Register a camera network.
+#[utoipa::path(post, path = "/api/v1/networks", tag = "admin", security(("bearer" = [])),
+    request_body = NewNetworkRequest,
+    responses((status = 201, body = Network), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn create_network(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    body: JsonBody<NewNetworkRequest>,
+) -> ApiResult<(StatusCode, Json<Network>)> {
+    staff.require(Role::Admin)?;
+    let Json(req) = body?;
+    let network = state
+        .store
+        .create_network(&req.name, req.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS))
+        .await?;
+    Ok((StatusCode::CREATED, Json(network)))
+}
+
+/// Camera networks.
+#[utoipa::path(get, path = "/api/v1/networks", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Network>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list_networks(
+    State(state): State<AppState>,
+    _staff: StaffAuth,
+) -> ApiResult<Json<Vec<Network>>> {
+    Ok(Json(state.store.networks().await?))
+}
+
+/// Register a site of a network.
+#[utoipa::path(post, path = "/api/v1/sites", tag = "admin", security(("bearer" = [])),
+    request_body = NewSite,
+    responses((status = 201, body = Site), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn create_site(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    body: JsonBody<NewSite>,
+) -> ApiResult<(StatusCode, Json<Site>)> {
+    staff.require(Role::Admin)?;
+    let Json(req) = body?;
+    Ok((StatusCode::CREATED, Json(state.store.create_site(req).await?)))
+}
+
+/// Sites, for the map.
+#[utoipa::path(get, path = "/api/v1/sites", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Site>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list_sites(
+    State(state): State<AppState>,
+    _staff: StaffAuth,
+) -> ApiResult<Json<Vec<Site>>> {
+    Ok(Json(state.store.sites().await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct NewCameraResponse {
+    pub camera: Camera,
+    /// The camera's API key. Shown once: only its hash is kept.
+    pub api_key: String,
+}
+
+/// Register a camera; the response holds its API key, shown once.
+#[utoipa::path(post, path = "/api/v1/cameras", tag = "admin", security(("bearer" = [])),
+    request_body = NewCamera,
+    responses((status = 201, body = NewCameraResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn create_camera(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    body: JsonBody<NewCamera>,
+) -> ApiResult<(StatusCode, Json<NewCameraResponse>)> {
+    staff.require(Role::Admin)?;
+    let Json(req) = body?;
+    let (camera, api_key) = provision_camera(&state, req).await?;
+    Ok((StatusCode::CREATED, Json(NewCameraResponse { camera, api_key })))
+}
+
+/// Creates a camera and its key. The key embeds the camera id, so the hash is set once the id
+/// is known; until then the camera holds an unusable hash.
+pub async fn provision_camera(state: &AppState, req: NewCamera) -> ApiResult<(Camera, String)> {
+    let camera = state
+        .store
+        .create_camera(req, "!unset".to_string())
+        .await?;
+    let key = auth::new_camera_key(camera.id);
+    let k = key.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_secret(&k))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    state.store.set_camera_key_hash(camera.id, hash).await?;
+    Ok((camera, key))
+}
+
+/// Cameras (administrators).
+#[utoipa::path(get, path = "/api/v1/cameras", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Camera>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_cameras(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+) -> ApiResult<Json<Vec<Camera>>> {
+    staff.require(Role::Admin)?;
+    Ok(Json(state.store.cameras().await?))
+}

@@ -1,0 +1,5 @@
+pub mod auth;
+pub mod catalog;
+pub mod ops;
+pub mod reads;
+pub mod search;

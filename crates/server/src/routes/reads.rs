@@ -1,0 +1,289 @@
+//! Ingestion of plate reads from cameras, and viewing a read and its images.
+
+use crate::access::{self, DataAction};
+use crate::auth::{CameraAuth, StaffAuth};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use anpr_domain::{ImageKind, NewRead, PlateRead, Purpose, ReadId, Role};
+use anpr_ingest::IncomingRead;
+use anpr_store::InsertOutcome;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct IngestResponse {
+    /// The id of the read when the request held exactly one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<ReadId>,
+    /// One entry per read, in request order.
+    pub reads: Vec<InsertOutcome>,
+}
+
+/// Ingest plate reads: our JSON (one read, or `{"reads": [...]}`), OpenALPR `alpr_group` /
+/// `alpr_results`, or a Plate Recognizer webhook; as JSON or multipart with image parts.
+#[utoipa::path(post, path = "/api/v1/reads", tag = "ingest", security(("camera_key" = [])),
+    responses((status = 201, body = IngestResponse), (status = 200, body = IngestResponse, description = "all reads were already stored"),
+              (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
+              (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn ingest(
+    State(state): State<AppState>,
+    camera: CameraAuth,
+    request: Request,
+) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
+    let reads = match parse_request(&state, request).await {
+        Ok(reads) => reads,
+        Err(e) => {
+            state.metrics.ingest_rejected.inc();
+            return Err(e);
+        }
+    };
+    store_reads(&state, camera.camera_id, reads).await
+}
+
+/// Ingest a batch of up to 1,000 reads; all are stored or none.
+#[utoipa::path(post, path = "/api/v1/reads:batch", tag = "ingest", security(("camera_key" = [])),
+    responses((status = 201, body = IngestResponse), (status = 400, body = crate::error::ErrorBody),
+              (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn ingest_batch(
+    state: State<AppState>,
+    camera: CameraAuth,
+    request: Request,
+) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
+    ingest(state, camera, request).await
+}
+
+async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<IncomingRead>> {
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let limits = state.ingest_limits();
+    let now = Utc::now();
+    if is_multipart {
+        let mut multipart = Multipart::from_request(request, state)
+            .await
+            .map_err(|e| ApiError::BadRequest {
+                field: None,
+                message: e.body_text(),
+            })?;
+        let mut parts = Vec::new();
+        while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+            let name = field.name().unwrap_or_default().to_string();
+            let bytes = field.bytes().await.map_err(multipart_error)?;
+            parts.push(anpr_ingest::FormPart {
+                name,
+                bytes: bytes.to_vec(),
+            });
+        }
+        Ok(tokio::task::spawn_blocking(move || {
+            anpr_ingest::parse_multipart(&parts, now, &limits)
+        })
+        .await
+        .map_err(ApiError::internal)??)
+    } else {
+        let body = Bytes::from_request(request, state)
+            .await
+            .map_err(|e| match e.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(e.body_text()),
+                _ => ApiError::BadRequest {
+                    field: None,
+                    message: e.body_text(),
+                },
+            })?;
+        if body.len() < 16 * 1024 {
+            return Ok(anpr_ingest::parse_reads(&body, now, &limits)?);
+        }
+        Ok(
+            tokio::task::spawn_blocking(move || anpr_ingest::parse_reads(&body, now, &limits))
+                .await
+                .map_err(ApiError::internal)??,
+        )
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge(e.body_text())
+    } else {
+        ApiError::BadRequest {
+            field: None,
+            message: e.body_text(),
+        }
+    }
+}
+
+/// Stores images (durable first), then the reads that refer to them.
+pub async fn store_reads(
+    state: &AppState,
+    camera_id: anpr_domain::CameraId,
+    reads: Vec<IncomingRead>,
+) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
+    let started = std::time::Instant::now();
+    let has_images = reads
+        .iter()
+        .any(|r| r.overview_image.is_some() || r.plate_image.is_some());
+    let new_reads: Vec<NewRead> = if has_images {
+        let blobs = state.blobs.clone();
+        let metrics = state.metrics.clone();
+        tokio::task::spawn_blocking(move || -> ApiResult<Vec<NewRead>> {
+            let mut out = Vec::with_capacity(reads.len());
+            for r in reads {
+                let overview = r.overview_image.as_ref().map(|i| blobs.put(&i.bytes)).transpose()?;
+                let crop = r.plate_image.as_ref().map(|i| blobs.put(&i.bytes)).transpose()?;
+                metrics
+                    .images_stored
+                    .inc_by(overview.is_some() as u64 + crop.is_some() as u64);
+                out.push(r.into_new_read(camera_id, overview, crop));
+            }
+            blobs.sync()?;
+            Ok(out)
+        })
+        .await
+        .map_err(ApiError::internal)??
+    } else {
+        reads
+            .into_iter()
+            .map(|r| r.into_new_read(camera_id, None, None))
+            .collect()
+    };
+    let outcomes = state.store.insert_reads(new_reads).await?;
+    let fresh = outcomes.iter().filter(|o| !o.duplicate).count() as u64;
+    state.metrics.reads_ingested.inc_by(fresh);
+    state
+        .metrics
+        .reads_duplicate
+        .inc_by(outcomes.len() as u64 - fresh);
+    state
+        .metrics
+        .ingest_batch_seconds
+        .observe(started.elapsed().as_secs_f64());
+    let status = if fresh > 0 || outcomes.is_empty() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let id = (outcomes.len() == 1).then(|| outcomes[0].id);
+    Ok((status, Json(IngestResponse { id, reads: outcomes })))
+}
+
+/// The purpose of a read or image view, given as query parameters (an `<img>` cannot send a
+/// body).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct PurposeParams {
+    pub purpose_code: Option<String>,
+    pub file_number: Option<String>,
+    pub justification: Option<String>,
+}
+
+impl PurposeParams {
+    fn into_purpose(self) -> Option<Purpose> {
+        match (self.purpose_code, self.file_number, self.justification) {
+            (None, None, None) => None,
+            (code, file, just) => Some(Purpose {
+                code: code.unwrap_or_default(),
+                file_number: file.unwrap_or_default(),
+                justification: just.unwrap_or_default(),
+            }),
+        }
+    }
+}
+
+/// One read.
+#[utoipa::path(get, path = "/api/v1/reads/{id}", tag = "search", security(("bearer" = [])),
+    params(("id" = i64, Path), PurposeParams),
+    responses((status = 200, body = PlateRead), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_read(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Path(id): Path<ReadId>,
+    Query(purpose): Query<PurposeParams>,
+) -> ApiResult<Json<PlateRead>> {
+    let _ctx = access::authorise(&staff, DataAction::ViewRead, purpose.into_purpose())?;
+    let read = state
+        .store
+        .read(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("read {id}")))?;
+    Ok(Json(read))
+}
+
+/// An image of a read: `overview` (the scene) or `plate` (the plate crop).
+#[utoipa::path(get, path = "/api/v1/reads/{id}/image/{kind}", tag = "search", security(("bearer" = [])),
+    params(("id" = i64, Path), ("kind" = String, Path, description = "overview or plate"), PurposeParams),
+    responses((status = 200, content_type = "image/jpeg"), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_image(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Path((id, kind)): Path<(ReadId, String)>,
+    Query(purpose): Query<PurposeParams>,
+) -> ApiResult<Response> {
+    let kind = ImageKind::parse(&kind)
+        .ok_or_else(|| ApiError::invalid("kind", "must be `overview` or `plate`"))?;
+    let _ctx = access::authorise(&staff, DataAction::ViewImage, purpose.into_purpose())?;
+    let read = state
+        .store
+        .read(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("read {id}")))?;
+    let hash = match kind {
+        ImageKind::Overview => read.overview_image,
+        ImageKind::Plate => read.plate_image,
+    }
+    .ok_or_else(|| ApiError::NotFound(format!("{kind:?} image of read {id}").to_lowercase()))?;
+    let blobs = state.blobs.clone();
+    let bytes = tokio::task::spawn_blocking(move || blobs.get(&hash))
+        .await
+        .map_err(ApiError::internal)??
+        .ok_or_else(|| ApiError::NotFound(format!("image of read {id}")))?;
+    let content_type = if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "private, no-store"),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LegalHoldRequest {
+    pub hold: bool,
+    /// Why the read must be kept (or released), e.g. the court file.
+    pub reason: String,
+}
+
+/// Place a read on legal hold (kept past retention) or release it.
+#[utoipa::path(put, path = "/api/v1/reads/{id}/legal-hold", tag = "retention", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = LegalHoldRequest,
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn set_legal_hold(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Path(id): Path<ReadId>,
+    body: Result<Json<LegalHoldRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<StatusCode> {
+    staff.require_any(&[Role::Supervisor, Role::Admin])?;
+    let Json(req) = body?;
+    if req.reason.trim().chars().count() < 5 {
+        return Err(ApiError::invalid("reason", "state why (at least 5 characters)"));
+    }
+    state.store.set_legal_hold(id, req.hold).await?;
+    tracing::info!(read = id, hold = req.hold, by = %staff.user.staff_id, reason = %req.reason, "legal hold changed");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,83 @@
+//! Historical search.
+
+use crate::access::{self, DataAction};
+use crate::auth::StaffAuth;
+use crate::error::ApiResult;
+use crate::metrics::ModeLabel;
+use crate::state::AppState;
+use anpr_domain::query::{Cursor, MatchMode, DEFAULT_PAGE_SIZE};
+use anpr_domain::{Area, CameraId, NetworkId, PlatePattern, Purpose, SearchQuery, SiteId, TimeRange};
+use anpr_store::SearchPage;
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchRequest {
+    /// Plate text: exact (`ABC123`), wildcard (`AB?12*`) or, with `mode: fuzzy`, OCR-fuzzy.
+    pub plate: String,
+    /// Defaults to `wildcard` when `plate` holds `?` or `*`, else `exact`.
+    pub mode: Option<MatchMode>,
+    /// Fuzzy mode: edits allowed beyond OCR confusions (0 to 2, default 1).
+    pub max_edits: Option<u8>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub area: Option<Area>,
+    #[serde(default)]
+    pub network_ids: Vec<NetworkId>,
+    #[serde(default)]
+    pub site_ids: Vec<SiteId>,
+    #[serde(default)]
+    pub camera_ids: Vec<CameraId>,
+    /// Page size, 1 to 1000 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Why this search is being made; required.
+    pub purpose: Option<Purpose>,
+}
+
+impl SearchRequest {
+    pub fn into_query(self) -> ApiResult<(SearchQuery, Option<Purpose>)> {
+        let plate = PlatePattern::parse(&self.plate, self.mode, self.max_edits)?;
+        let query = SearchQuery {
+            plate,
+            time: TimeRange {
+                from: self.from,
+                to: self.to,
+            },
+            area: self.area,
+            network_ids: self.network_ids,
+            site_ids: self.site_ids,
+            camera_ids: self.camera_ids,
+            limit: self.limit.unwrap_or(DEFAULT_PAGE_SIZE),
+            cursor: self.cursor.as_deref().map(Cursor::decode).transpose()?,
+        };
+        query.validate()?;
+        Ok((query, self.purpose))
+    }
+}
+
+/// Search plate reads, newest first, one page at a time.
+#[utoipa::path(post, path = "/api/v1/searches", tag = "search", security(("bearer" = [])),
+    request_body = SearchRequest,
+    responses((status = 200, body = SearchPage), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn search(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    body: Result<Json<SearchRequest>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult<Json<SearchPage>> {
+    let Json(req) = body?;
+    let (query, purpose) = req.into_query()?;
+    let _ctx = access::authorise(&staff, DataAction::Search, purpose)?;
+    let started = std::time::Instant::now();
+    let page = state.store.search(&query).await?;
+    state.metrics.search_seconds.observe(started.elapsed().as_secs_f64());
+    let mode = format!("{:?}", query.plate.mode()).to_lowercase();
+    state.metrics.searches.get_or_create(&ModeLabel { mode }).inc();
+    Ok(Json(page))
+}

@@ -1,0 +1,65 @@
+//! What every handler shares.
+
+use crate::metrics::Metrics;
+use anpr_blobs::BlobStore;
+use anpr_domain::CameraId;
+use anpr_store::Store;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: Arc<Metrics>,
+    pub camera_keys: Arc<CameraKeyCache>,
+}
+
+/// Limits and settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Most reads in one batch.
+    pub max_batch_reads: usize,
+    /// How often the retention purge runs.
+    pub purge_interval: std::time::Duration,
+    /// Reads deleted per purge transaction, so a purge never holds the writer for long.
+    pub purge_batch: usize,
+    /// Bearer token accepted at `/metrics` for scrapers (besides admin and auditor sessions).
+    pub metrics_token: Option<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_body_bytes: 10 * 1024 * 1024,
+            max_batch_reads: 1000,
+            purge_interval: std::time::Duration::from_secs(3600),
+            purge_batch: 10_000,
+            metrics_token: None,
+        }
+    }
+}
+
+/// Camera keys already verified with argon2id, by the SHA-256 of the key.
+#[derive(Default)]
+pub struct CameraKeyCache {
+    keys: RwLock<HashMap<String, CameraId>>,
+}
+
+impl CameraKeyCache {
+    pub fn get(&self, fingerprint: &str) -> Option<CameraId> {
+        self.keys.read().expect("key cache lock").get(fingerprint).copied()
+    }
+
+    pub fn insert(&self, fingerprint: String, camera: CameraId) {
+        self.keys.write().expect("key cache lock").insert(fingerprint, camera);
+    }
+
+    /// Forgets every key of a camera (after rotation or deactivation).
+    pub fn forget_camera(&self, camera: CameraId) {
+        self.keys.write().expect("key cache lock").retain(|_, c| *c != camera);
+    }
+}
