@@ -304,7 +304,7 @@ fn corners(min_x: f64, min_y: f64, max_x: f64, max_y: f64) -> Option<BoundingBox
     // Corner points a little outside the frame are normal for a plate at the edge.
     let (x0, y0) = (min_x.max(0.0).round(), min_y.max(0.0).round());
     let (x1, y1) = (max_x.max(0.0).round(), max_y.max(0.0).round());
-    (x1 > x0 && y1 > y0).then(|| BoundingBox {
+    (x1 > x0 && y1 > y0).then_some(BoundingBox {
         x: x0 as u32,
         y: y0 as u32,
         width: (x1 - x0) as u32,

@@ -51,12 +51,29 @@ impl InputFormat {
 struct Sniff<'a> {
     #[serde(borrow)]
     data_type: Option<Str<'a>>,
-    reads: Option<IgnoredAny>,
-    plate: Option<IgnoredAny>,
-    data: Option<IgnoredAny>,
-    results: Option<IgnoredAny>,
-    epoch_time: Option<IgnoredAny>,
-    timestamp: Option<IgnoredAny>,
+    #[serde(default)]
+    reads: Present,
+    #[serde(default)]
+    plate: Present,
+    #[serde(default)]
+    data: Present,
+    #[serde(default)]
+    results: Present,
+    #[serde(default)]
+    epoch_time: Present,
+    #[serde(default)]
+    timestamp: Present,
+}
+
+/// Whether a key is there, whatever its value (even `null`, so that `"plate": null` is
+/// reported as a bad plate rather than as an unknown format). The value is skipped unbuilt.
+#[derive(Default)]
+struct Present(bool);
+
+impl<'de> Deserialize<'de> for Present {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(d).map(|_| Present(true))
+    }
 }
 
 /// Which format `body` is in. The body must be a JSON object.
@@ -73,7 +90,7 @@ pub fn detect_format(body: &[u8]) -> Result<InputFormat, IngestError> {
             ))),
         };
     }
-    let has = |v: &Option<IgnoredAny>| v.is_some();
+    let has = |p: &Present| p.0;
     Ok(if has(&s.reads) {
         InputFormat::Batch
     } else if has(&s.plate) {
