@@ -144,13 +144,13 @@ impl From<anpr_domain::DomainError> for ApiError {
 
 impl From<anpr_ingest::IngestError> for ApiError {
     fn from(e: anpr_ingest::IngestError) -> Self {
-        use anpr_ingest::HttpClass;
-        let field = e.field().map(str::to_string);
+        let field = Some(e.field().to_string());
         let message = e.to_string();
-        match e.http_class() {
-            HttpClass::TooLarge => ApiError::PayloadTooLarge(message),
-            HttpClass::Malformed => ApiError::BadRequest { field, message },
-            HttpClass::Invalid => ApiError::Unprocessable { field, message },
+        match e.http_status() {
+            413 => ApiError::PayloadTooLarge(message),
+            400 => ApiError::BadRequest { field, message },
+            422 => ApiError::Unprocessable { field, message },
+            _ => ApiError::internal(e),
         }
     }
 }

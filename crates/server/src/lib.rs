@@ -56,7 +56,7 @@ impl AppState {
 
     pub fn ingest_limits(&self) -> anpr_ingest::IngestLimits {
         anpr_ingest::IngestLimits {
-            max_batch_reads: self.config.max_batch_reads,
+            max_batch: self.config.max_batch_reads,
             ..Default::default()
         }
     }
@@ -92,7 +92,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::health))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(tower_http::timeout::TimeoutLayer::new(Duration::from_secs(60)))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
         .with_state(state)
 }
 

@@ -5,7 +5,7 @@ use crate::auth::{CameraAuth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_domain::{ImageKind, NewRead, PlateRead, Purpose, ReadId, Role};
-use anpr_ingest::IncomingRead;
+use anpr_ingest::{IncomingRead, ReadImages};
 use anpr_store::InsertOutcome;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
@@ -78,13 +78,10 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
         while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
             let name = field.name().unwrap_or_default().to_string();
             let bytes = field.bytes().await.map_err(multipart_error)?;
-            parts.push(anpr_ingest::FormPart {
-                name,
-                bytes: bytes.to_vec(),
-            });
+            parts.push(anpr_ingest::Part::new(name, bytes.to_vec()));
         }
         Ok(tokio::task::spawn_blocking(move || {
-            anpr_ingest::parse_multipart(&parts, now, &limits)
+            anpr_ingest::parse_multipart(parts, now, &limits)
         })
         .await
         .map_err(ApiError::internal)??)
@@ -127,33 +124,25 @@ pub async fn store_reads(
     reads: Vec<IncomingRead>,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
     let started = std::time::Instant::now();
-    let has_images = reads
-        .iter()
-        .any(|r| r.overview_image.is_some() || r.plate_image.is_some());
-    let new_reads: Vec<NewRead> = if has_images {
+    let (new_reads, images): (Vec<NewRead>, Vec<ReadImages>) = reads
+        .into_iter()
+        .map(|r| r.into_new_read(camera_id))
+        .unzip();
+    if images.iter().any(|i| !i.is_empty()) {
         let blobs = state.blobs.clone();
         let metrics = state.metrics.clone();
-        tokio::task::spawn_blocking(move || -> ApiResult<Vec<NewRead>> {
-            let mut out = Vec::with_capacity(reads.len());
-            for r in reads {
-                let overview = r.overview_image.as_ref().map(|i| blobs.put(&i.bytes)).transpose()?;
-                let crop = r.plate_image.as_ref().map(|i| blobs.put(&i.bytes)).transpose()?;
-                metrics
-                    .images_stored
-                    .inc_by(overview.is_some() as u64 + crop.is_some() as u64);
-                out.push(r.into_new_read(camera_id, overview, crop));
+        tokio::task::spawn_blocking(move || -> ApiResult<()> {
+            for (_, image) in images.iter().flat_map(|i| i.iter()) {
+                blobs.put(image.bytes())?;
+                metrics.images_stored.inc();
             }
+            // Images are durable before any read that refers to them is committed.
             blobs.sync()?;
-            Ok(out)
+            Ok(())
         })
         .await
-        .map_err(ApiError::internal)??
-    } else {
-        reads
-            .into_iter()
-            .map(|r| r.into_new_read(camera_id, None, None))
-            .collect()
-    };
+        .map_err(ApiError::internal)??;
+    }
     let outcomes = state.store.insert_reads(new_reads).await?;
     let fresh = outcomes.iter().filter(|o| !o.duplicate).count() as u64;
     state.metrics.reads_ingested.inc_by(fresh);
