@@ -43,11 +43,26 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 /// Parses `body` into `T`. Syntax errors are `Malformed` with serde's line and column; type
 /// errors and missing fields are `Invalid` against the JSON path of the field
 /// (`reads[3].confidence`).
+///
+/// Tracking the path costs an allocation per object key, so the body is parsed without it
+/// and, only when that fails, parsed again with it to say where.
 pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, IngestError> {
+    serde_json::from_slice(body).map_err(|fast| explain::<T>(body, &fast))
+}
+
+fn explain<'a, T: Deserialize<'a>>(body: &'a [u8], fast: &serde_json::Error) -> IngestError {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
-    de.end().map_err(|e| syntax_error(&e))?;
-    Ok(value)
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => path_error(e),
+        Ok(_) => match de.end() {
+            Err(e) => syntax_error(&e),
+            // Both parses see the same bytes, so this is not expected; keep the first answer.
+            Ok(()) => match fast.classify() {
+                Category::Data => IngestError::invalid("body", fast.to_string()),
+                _ => syntax_error(fast),
+            },
+        },
+    }
 }
 
 fn syntax_error(e: &serde_json::Error) -> IngestError {
