@@ -75,7 +75,7 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> IngestError {
     match inner.classify() {
         Category::Syntax | Category::Eof | Category::Io => syntax_error(&inner),
         Category::Data => {
-            let message = inner.to_string();
+            let message = shorten(inner.to_string());
             let base = if path == "." { "" } else { path.as_str() };
             // serde reports a missing field against the object that lacks it; the client
             // wants to hear the name of the field itself.
@@ -89,6 +89,21 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> IngestError {
             IngestError::invalid(field, message)
         }
     }
+}
+
+/// serde quotes the offending value in full; keep the start and the line/column at the end.
+fn shorten(message: String) -> String {
+    const HEAD: usize = 160;
+    const TAIL: usize = 40;
+    if message.chars().count() <= HEAD + TAIL + 1 {
+        return message;
+    }
+    let head: String = message.chars().take(HEAD).collect();
+    let tail: String = message
+        .chars()
+        .skip(message.chars().count() - TAIL)
+        .collect();
+    format!("{head}…{tail}")
 }
 
 fn join(base: &str, name: &str) -> String {
@@ -185,6 +200,15 @@ mod tests {
         assert_eq!(e.message(), "is required");
         let e = parse::<T>(br#"{"n":1}"#).err().unwrap();
         assert_eq!(e.field(), "s");
+    }
+
+    #[test]
+    fn long_values_are_not_echoed_whole() {
+        let body = format!(r#"{{"s":"x","n":"{}"}}"#, "9".repeat(100_000));
+        let e = parse::<T>(body.as_bytes()).err().unwrap();
+        assert_eq!(e.field(), "n");
+        assert!(e.message().len() < 300, "{}", e.message().len());
+        assert!(e.message().contains("column"), "{e}");
     }
 
     #[test]

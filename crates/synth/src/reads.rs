@@ -16,6 +16,7 @@ use crate::mix::{hash, unit, weighted};
 use chrono::{DateTime, Datelike, NaiveDate, TimeDelta, Timelike, Utc, Weekday};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use std::collections::HashMap;
 
 /// One sighting. The plate is borrowed from the population; nothing is allocated per read.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,7 +33,7 @@ pub struct SyntheticRead<'p> {
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SightingSpec {
-    /// The place (any grouping: town index) of each camera; its length is the camera count.
+    /// The place (any label: a town index) of each camera; its length is the camera count.
     pub camera_places: Vec<u32>,
     pub start: DateTime<Utc>,
     pub days: u32,
@@ -74,25 +75,29 @@ pub fn sightings<'p>(spec: &SightingSpec, population: &'p [String]) -> Sightings
         cdf.push(sum);
         class.push(c);
     }
+    // Place ids are renumbered densely so any labelling of places works.
+    let mut dense: HashMap<u32, u32> = HashMap::new();
     let mut by_place: Vec<Vec<u32>> = Vec::new();
-    for (camera, &place) in spec.camera_places.iter().enumerate() {
-        let place = place as usize;
-        if by_place.len() <= place {
-            by_place.resize(place + 1, Vec::new());
+    let mut camera_places = Vec::with_capacity(spec.camera_places.len());
+    for (camera, place) in spec.camera_places.iter().enumerate() {
+        let next = by_place.len() as u32;
+        let place = *dense.entry(*place).or_insert(next);
+        if place == next {
+            by_place.push(Vec::new());
         }
-        by_place[place].push(camera as u32);
+        by_place[place as usize].push(camera as u32);
+        camera_places.push(place);
     }
     let empty = population.is_empty() || spec.camera_places.is_empty() || minutes == 0;
     Sightings {
         population,
-        camera_places: spec.camera_places.clone(),
+        camera_places,
         by_place,
         start: spec.start,
         cdf,
         class,
         bin: 0,
         remaining: if empty { 0 } else { spec.total },
-        total: spec.total,
         r: 1.0,
         seed: spec.seed,
         rng: StdRng::seed_from_u64(spec.seed),
@@ -110,7 +115,6 @@ pub struct Sightings<'p> {
     class: Vec<Period>,
     bin: usize,
     remaining: u64,
-    total: u64,
     /// The running product behind the sorted uniforms (see [`Sightings::next_time`]).
     r: f64,
     seed: u64,
@@ -172,9 +176,8 @@ impl Sightings<'_> {
     /// 1 - r walks it from the bottom. Each value is a position in the cumulative traffic
     /// weight, found by moving forward through the per-minute table.
     fn next_time(&mut self) -> (DateTime<Utc>, Period) {
-        let left = (self.total - (self.total - self.remaining)) as f64;
         let v = 1.0 - self.rng.gen::<f64>();
-        self.r *= v.powf(1.0 / left);
+        self.r *= v.powf(1.0 / self.remaining as f64);
         let last = self.class.len() - 1;
         let target = (1.0 - self.r) * self.cdf[last + 1];
         while self.bin < last && self.cdf[self.bin + 1] <= target {
