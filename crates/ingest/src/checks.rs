@@ -82,7 +82,7 @@ impl Ctx<'_> {
         let t = DateTime::parse_from_rfc3339(s.trim()).map_err(|e| {
             IngestError::invalid(
                 at.field(name),
-                format!("{s:?} is not an RFC 3339 timestamp with a time zone, e.g. 2024-05-01T08:30:00Z ({e})"),
+                format!("{} is not an RFC 3339 timestamp with a time zone, e.g. 2024-05-01T08:30:00Z ({e})", quoted(s)),
             )
         })?;
         self.time(t.to_utc(), at, name)
@@ -102,7 +102,7 @@ impl Ctx<'_> {
         let t = parsed.map_err(|_| {
             IngestError::invalid(
                 at.field(name),
-                format!("{s:?} is not a timestamp we can read"),
+                format!("{} is not a timestamp we can read", quoted(s)),
             )
         })?;
         self.time(t, at, name)
@@ -312,6 +312,16 @@ fn corners(min_x: f64, min_y: f64, max_x: f64, max_y: f64) -> Option<BoundingBox
     })
 }
 
+/// A value quoted for an error message, cut short: errors echo what was sent, not megabytes
+/// of it.
+pub(crate) fn quoted(s: &str) -> String {
+    const MAX: usize = 40;
+    match s.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}…", &s[..cut]),
+        None => format!("{s:?}"),
+    }
+}
+
 fn domain_error(e: DomainError, field: String) -> IngestError {
     match e {
         DomainError::Invalid { message, .. } => IngestError::invalid(field, message),
@@ -436,6 +446,12 @@ mod tests {
         assert_eq!(box_around([], At::ROOT, "c").unwrap(), None);
         assert!(box_between(0.0, 0.0, 1e9, 1.0, At::ROOT, "box").is_err());
         assert!(plate_box(1, 1, 0, 5, At::ROOT, "plate_box").is_err());
+    }
+
+    #[test]
+    fn quotes_are_short() {
+        assert_eq!(quoted("abc"), "\"abc\"");
+        assert_eq!(quoted(&"x".repeat(1000)).chars().count(), 43);
     }
 
     #[test]

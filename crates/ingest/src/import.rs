@@ -9,7 +9,7 @@
 //! [`reads`] yields `(line_number, result)` so the CLI can show progress and say which lines
 //! were refused and why.
 
-use crate::checks::Ctx;
+use crate::checks::{quoted, Ctx};
 use crate::formats::own::OwnRead;
 use crate::json::At;
 use crate::{IncomingRead, IngestError, IngestLimits};
@@ -300,13 +300,13 @@ fn csv_read(
     let camera: CameraId = get(c.camera_id).parse().map_err(|_| {
         IngestError::invalid(
             "camera_id",
-            format!("{:?} is not a camera id", get(c.camera_id)),
+            format!("{} is not a camera id", quoted(get(c.camera_id))),
         )
     })?;
     let confidence: f64 = get(c.confidence).parse().map_err(|_| {
         IngestError::invalid(
             "confidence",
-            format!("{:?} is not a number", get(c.confidence)),
+            format!("{} is not a number", quoted(get(c.confidence))),
         )
     })?;
     let (plate_raw, plate) = ctx.plate(get(c.plate), at, "plate")?;

@@ -43,11 +43,26 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
 /// Parses `body` into `T`. Syntax errors are `Malformed` with serde's line and column; type
 /// errors and missing fields are `Invalid` against the JSON path of the field
 /// (`reads[3].confidence`).
+///
+/// Tracking the path costs an allocation per object key, so the body is parsed without it
+/// and, only when that fails, parsed again with it to say where.
 pub(crate) fn parse<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, IngestError> {
+    serde_json::from_slice(body).map_err(|fast| explain::<T>(body, &fast))
+}
+
+fn explain<'a, T: Deserialize<'a>>(body: &'a [u8], fast: &serde_json::Error) -> IngestError {
     let mut de = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(path_error)?;
-    de.end().map_err(|e| syntax_error(&e))?;
-    Ok(value)
+    match serde_path_to_error::deserialize::<_, T>(&mut de) {
+        Err(e) => path_error(e),
+        Ok(_) => match de.end() {
+            Err(e) => syntax_error(&e),
+            // Both parses see the same bytes, so this is not expected; keep the first answer.
+            Ok(()) => match fast.classify() {
+                Category::Data => IngestError::invalid("body", fast.to_string()),
+                _ => syntax_error(fast),
+            },
+        },
+    }
 }
 
 fn syntax_error(e: &serde_json::Error) -> IngestError {
@@ -60,7 +75,7 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> IngestError {
     match inner.classify() {
         Category::Syntax | Category::Eof | Category::Io => syntax_error(&inner),
         Category::Data => {
-            let message = inner.to_string();
+            let message = shorten(inner.to_string());
             let base = if path == "." { "" } else { path.as_str() };
             // serde reports a missing field against the object that lacks it; the client
             // wants to hear the name of the field itself.
@@ -74,6 +89,21 @@ fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> IngestError {
             IngestError::invalid(field, message)
         }
     }
+}
+
+/// serde quotes the offending value in full; keep the start and the line/column at the end.
+fn shorten(message: String) -> String {
+    const HEAD: usize = 160;
+    const TAIL: usize = 40;
+    if message.chars().count() <= HEAD + TAIL + 1 {
+        return message;
+    }
+    let head: String = message.chars().take(HEAD).collect();
+    let tail: String = message
+        .chars()
+        .skip(message.chars().count() - TAIL)
+        .collect();
+    format!("{head}…{tail}")
 }
 
 fn join(base: &str, name: &str) -> String {
@@ -170,6 +200,15 @@ mod tests {
         assert_eq!(e.message(), "is required");
         let e = parse::<T>(br#"{"n":1}"#).err().unwrap();
         assert_eq!(e.field(), "s");
+    }
+
+    #[test]
+    fn long_values_are_not_echoed_whole() {
+        let body = format!(r#"{{"s":"x","n":"{}"}}"#, "9".repeat(100_000));
+        let e = parse::<T>(body.as_bytes()).err().unwrap();
+        assert_eq!(e.field(), "n");
+        assert!(e.message().len() < 300, "{}", e.message().len());
+        assert!(e.message().contains("column"), "{e}");
     }
 
     #[test]

@@ -408,3 +408,20 @@ fn bad_boxes_and_text() {
                  "box":{"xmin":0,"ymin":0,"xmax":1e12,"ymax":4}}]}}"#;
     assert_err(&err(pr), "data.results[0].box", 422, "outside");
 }
+
+#[test]
+fn deep_nesting_is_refused_not_a_stack_overflow() {
+    for depth in [200, 100_000] {
+        let body = format!("{{\"plate\": {}1{}}}", "[".repeat(depth), "]".repeat(depth));
+        let e = err(&body);
+        assert!(matches!(e.http_status(), 400 | 422), "{e}");
+        let body = format!("{{\"other\": {}1{}}}", "[".repeat(depth), "]".repeat(depth));
+        assert!(parse_reads(body.as_bytes(), now(), &IngestLimits::default()).is_err());
+        let body = format!(
+            "{{\"reads\": [{{\"vehicle\": {}{}}}]}}",
+            "{\"a\":".repeat(depth),
+            "}".repeat(depth)
+        );
+        assert!(parse_reads(body.as_bytes(), now(), &IngestLimits::default()).is_err());
+    }
+}

@@ -109,3 +109,19 @@ fn validation_is_cheap() {
     // Generous, for an unoptimised build on a shared machine: a full decode takes milliseconds.
     assert!(per.as_micros() < 2000, "{per:?} per image");
 }
+
+#[test]
+fn jpeg_claiming_a_huge_canvas_is_refused() {
+    let mut bytes = jpeg(16, 16);
+    // The baseline start-of-frame segment: FFC0, length (2), precision (1), height (2), width (2).
+    let sof = bytes
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("a baseline JPEG");
+    bytes[sof + 5..sof + 7].copy_from_slice(&60_000u16.to_be_bytes());
+    bytes[sof + 7..sof + 9].copy_from_slice(&60_000u16.to_be_bytes());
+    let started = Instant::now();
+    let e = validate_image(bytes, &limits()).unwrap_err();
+    assert_eq!(e.http_status(), 413, "{e}");
+    assert!(started.elapsed().as_millis() < 50);
+}
