@@ -98,10 +98,10 @@ impl BlobStore for LocalBlobStore {
         let dir = dest.parent().expect("fan-out path has a parent");
         fs::create_dir_all(dir).map_err(io_err(dir))?;
         let n = self.tmp_counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = self
-            .root
-            .join("tmp")
-            .join(format!("{}-{}-{n}", hash.as_str(), std::process::id()));
+        let tmp =
+            self.root
+                .join("tmp")
+                .join(format!("{}-{}-{n}", hash.as_str(), std::process::id()));
         let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
         f.write_all(bytes).map_err(io_err(&tmp))?;
         drop(f);
@@ -170,7 +170,10 @@ mod tests {
         assert_eq!(a, again);
         store.sync().unwrap();
         assert_eq!(store.get(&a).unwrap().unwrap(), b"first image");
-        assert_eq!(a.as_str(), "fb4516b50946085bd15d6807d1526c967afdfae509a6088b7817853bac9bed0c");
+        assert_eq!(
+            a.as_str(),
+            "fb4516b50946085bd15d6807d1526c967afdfae509a6088b7817853bac9bed0c"
+        );
         store.delete(&a).unwrap();
         assert!(store.get(&a).unwrap().is_none());
         store.delete(&a).unwrap();

@@ -107,12 +107,14 @@ fn parse_wildcard(text: &str) -> Result<String, DomainError> {
                 literals += 1;
                 out.push(ch.to_ascii_uppercase());
             }
-            other => return Err(DomainError::invalid(
-                "plate",
-                format!(
+            other => {
+                return Err(DomainError::invalid(
+                    "plate",
+                    format!(
                     "character {other:?} is not allowed in a wildcard pattern (A-Z, 0-9, ? and *)"
                 ),
-            )),
+                ))
+            }
         }
     }
     if out.chars().filter(|c| *c != '*').count() > MAX_PLATE_LEN {

@@ -35,7 +35,12 @@ pub fn validate_purpose(p: &Purpose) -> ApiResult<()> {
     };
     check("code", &p.code, 1, 64)?;
     check("file_number", &p.file_number, 1, 64)?;
-    check("justification", &p.justification, MIN_JUSTIFICATION_CHARS, 2000)
+    check(
+        "justification",
+        &p.justification,
+        MIN_JUSTIFICATION_CHARS,
+        2000,
+    )
 }
 
 /// Builds the request context and decides whether the action may go ahead.

@@ -71,9 +71,11 @@ impl ApiError {
             ApiError::BadRequest { field, .. } => {
                 (StatusCode::BAD_REQUEST, "bad_request", field.clone())
             }
-            ApiError::Unprocessable { field, .. } => {
-                (StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", field.clone())
-            }
+            ApiError::Unprocessable { field, .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_field",
+                field.clone(),
+            ),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", None),
             ApiError::PayloadTooLarge(_) => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", None)

@@ -39,7 +39,11 @@ impl Default for Metrics {
             reads_purged: Counter::default(),
             registry: Registry::default(),
         };
-        registry.register("reads_ingested", "Plate reads stored", m.reads_ingested.clone());
+        registry.register(
+            "reads_ingested",
+            "Plate reads stored",
+            m.reads_ingested.clone(),
+        );
         registry.register(
             "reads_duplicate",
             "Plate reads received again and not stored twice",
@@ -56,7 +60,11 @@ impl Default for Metrics {
             "Requests with a wrong credential",
             m.auth_failures.clone(),
         );
-        registry.register("searches", "Historical searches by mode", m.searches.clone());
+        registry.register(
+            "searches",
+            "Historical searches by mode",
+            m.searches.clone(),
+        );
         registry.register(
             "search_seconds",
             "Time to answer a historical search",
@@ -67,7 +75,11 @@ impl Default for Metrics {
             "Time to make an ingest request durable",
             m.ingest_batch_seconds.clone(),
         );
-        registry.register("reads_purged", "Reads deleted by retention", m.reads_purged.clone());
+        registry.register(
+            "reads_purged",
+            "Reads deleted by retention",
+            m.reads_purged.clone(),
+        );
         Metrics { registry, ..m }
     }
 }

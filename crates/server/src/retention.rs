@@ -14,7 +14,10 @@ pub async fn purge(
 ) -> anyhow::Result<PurgeReport> {
     let mut total = PurgeReport::default();
     loop {
-        let batch = state.store.purge_expired(now, state.config.purge_batch).await?;
+        let batch = state
+            .store
+            .purge_expired(now, state.config.purge_batch)
+            .await?;
         // The batch is committed: its images are no longer referenced, so deleting them can
         // at worst (on a crash) leave an orphan file, never a read without its image.
         let blobs = state.blobs.clone();
@@ -28,7 +31,10 @@ pub async fn purge(
         .await??;
         total.reads_deleted += batch.report.reads_deleted;
         total.images_deleted += batch.report.images_deleted;
-        state.metrics.reads_purged.inc_by(batch.report.reads_deleted);
+        state
+            .metrics
+            .reads_purged
+            .inc_by(batch.report.reads_deleted);
         progress(&total);
         if batch.report.reads_deleted < state.config.purge_batch as u64 {
             break;

@@ -51,15 +51,25 @@ pub struct CameraKeyCache {
 
 impl CameraKeyCache {
     pub fn get(&self, fingerprint: &str) -> Option<CameraId> {
-        self.keys.read().expect("key cache lock").get(fingerprint).copied()
+        self.keys
+            .read()
+            .expect("key cache lock")
+            .get(fingerprint)
+            .copied()
     }
 
     pub fn insert(&self, fingerprint: String, camera: CameraId) {
-        self.keys.write().expect("key cache lock").insert(fingerprint, camera);
+        self.keys
+            .write()
+            .expect("key cache lock")
+            .insert(fingerprint, camera);
     }
 
     /// Forgets every key of a camera (after rotation or deactivation).
     pub fn forget_camera(&self, camera: CameraId) {
-        self.keys.write().expect("key cache lock").retain(|_, c| *c != camera);
+        self.keys
+            .write()
+            .expect("key cache lock")
+            .retain(|_, c| *c != camera);
     }
 }

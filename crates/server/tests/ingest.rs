@@ -132,11 +132,14 @@ async fn images_are_stored_by_content_and_served() {
     let form = reqwest::multipart::Form::new()
         .text(
             "metadata",
-            json!({"plate": "MPT456", "captured_at": now_rfc3339(1), "confidence": 0.8}).to_string(),
+            json!({"plate": "MPT456", "captured_at": now_rfc3339(1), "confidence": 0.8})
+                .to_string(),
         )
         .part(
             "plate_image",
-            reqwest::multipart::Part::bytes(crop.clone()).mime_str("image/jpeg").unwrap(),
+            reqwest::multipart::Part::bytes(crop.clone())
+                .mime_str("image/jpeg")
+                .unwrap(),
         );
     let resp = s
         .http
@@ -185,21 +188,37 @@ async fn a_batch_is_all_or_nothing() {
     let reads: Vec<Value> = (0..1000)
         .map(|i| json!({"plate": format!("BT{i:04}"), "captured_at": now_rfc3339(2), "confidence": 0.8}))
         .collect();
-    let resp = s.ingest("/api/v1/reads:batch", &json!({"reads": reads})).await;
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({"reads": reads}))
+        .await;
     assert_eq!(resp.status(), 201);
-    assert_eq!(resp.json::<Value>().await.unwrap()["reads"].as_array().unwrap().len(), 1000);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["reads"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1000
+    );
     assert_eq!(s.read_count().await, 1000);
 
     let mut bad = reads.clone();
     bad[500] = json!({"plate": "🚗🚗", "captured_at": now_rfc3339(2), "confidence": 0.8});
-    let resp = s.ingest("/api/v1/reads:batch", &json!({"reads": bad})).await;
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({"reads": bad}))
+        .await;
     assert_eq!(resp.status(), 422);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"]["field"], "reads[500].plate");
-    assert_eq!(s.read_count().await, 1000, "nothing of the failed batch is stored");
+    assert_eq!(
+        s.read_count().await,
+        1000,
+        "nothing of the failed batch is stored"
+    );
 
     let too_many: Vec<Value> = (0..1001).map(|i| reads[i % 1000].clone()).collect();
-    let resp = s.ingest("/api/v1/reads:batch", &json!({"reads": too_many})).await;
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({"reads": too_many}))
+        .await;
     assert_eq!(resp.status(), 413);
 }
 
@@ -209,7 +228,13 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     let good = json!({"plate": "GOOD12", "captured_at": now_rfc3339(1), "confidence": 0.9});
 
     // Credentials.
-    let no_key = s.http.post(s.url("/api/v1/reads")).json(&good).send().await.unwrap();
+    let no_key = s
+        .http
+        .post(s.url("/api/v1/reads"))
+        .json(&good)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(no_key.status(), 401);
     let wrong = s
         .http
@@ -270,7 +295,10 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
         assert!(!message.is_empty(), "{what}: error has a message");
         if !field.is_empty() {
             let got = err["error"]["field"].as_str().unwrap_or_default();
-            assert!(got.contains(field), "{what}: field {got:?} should name {field}");
+            assert!(
+                got.contains(field),
+                "{what}: field {got:?} should name {field}"
+            );
         }
     }
 

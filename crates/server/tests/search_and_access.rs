@@ -17,7 +17,9 @@ async fn seed(s: &TestServer) {
     .iter()
     .map(|(p, m)| json!({"plate": p, "captured_at": now_rfc3339(*m), "confidence": 0.8}))
     .collect();
-    let resp = s.ingest("/api/v1/reads:batch", &json!({"reads": reads})).await;
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({"reads": reads}))
+        .await;
     assert_eq!(resp.status(), 201);
 }
 
@@ -28,19 +30,35 @@ async fn every_search_mode_through_the_api() {
     let t = s.login("searcher").await;
     let total = |v: &Value| v["total"].as_u64().unwrap();
 
-    let exact: Value = s.search(&t, json!({"plate": "abc 123"})).await.json().await.unwrap();
+    let exact: Value = s
+        .search(&t, json!({"plate": "abc 123"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(total(&exact), 3);
-    let wild: Value = s.search(&t, json!({"plate": "AB?12*"})).await.json().await.unwrap();
+    let wild: Value = s
+        .search(&t, json!({"plate": "AB?12*"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(total(&wild), 4);
     let fuzzy: Value = s
-        .search(&t, json!({"plate": "ABC123", "mode": "fuzzy", "max_edits": 0}))
+        .search(
+            &t,
+            json!({"plate": "ABC123", "mode": "fuzzy", "max_edits": 0}),
+        )
         .await
         .json()
         .await
         .unwrap();
     assert_eq!(fuzzy["plates_matched"], 2);
     let fuzzy1: Value = s
-        .search(&t, json!({"plate": "ABC123", "mode": "fuzzy", "max_edits": 1}))
+        .search(
+            &t,
+            json!({"plate": "ABC123", "mode": "fuzzy", "max_edits": 1}),
+        )
         .await
         .json()
         .await
@@ -48,7 +66,10 @@ async fn every_search_mode_through_the_api() {
     assert_eq!(fuzzy1["plates_matched"], 3);
 
     let timed: Value = s
-        .search(&t, json!({"plate": "ABC123", "from": now_rfc3339(250), "to": now_rfc3339(150)}))
+        .search(
+            &t,
+            json!({"plate": "ABC123", "from": now_rfc3339(250), "to": now_rfc3339(150)}),
+        )
         .await
         .json()
         .await
@@ -70,7 +91,10 @@ async fn every_search_mode_through_the_api() {
         .unwrap();
     assert_eq!(total(&far), 0);
     let other_net: Value = s
-        .search(&t, json!({"plate": "ABC123", "network_ids": [s.network_id + 100]}))
+        .search(
+            &t,
+            json!({"plate": "ABC123", "network_ids": [s.network_id + 100]}),
+        )
         .await
         .json()
         .await
@@ -78,7 +102,12 @@ async fn every_search_mode_through_the_api() {
     assert_eq!(total(&other_net), 0);
 
     // Pagination.
-    let p1: Value = s.search(&t, json!({"plate": "AB?12*", "limit": 3})).await.json().await.unwrap();
+    let p1: Value = s
+        .search(&t, json!({"plate": "AB?12*", "limit": 3}))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(p1["hits"].as_array().unwrap().len(), 3);
     let cursor = p1["next_cursor"].as_str().unwrap();
     let p2: Value = s
@@ -98,12 +127,32 @@ async fn bad_searches_are_refused_clearly() {
     for (body, status, field) in [
         (json!({"plate": "*"}), 422, "plate"),
         (json!({"plate": "🚗"}), 422, "plate"),
-        (json!({"plate": "ABC123", "mode": "fuzzy", "max_edits": 5}), 422, "max_edits"),
+        (
+            json!({"plate": "ABC123", "mode": "fuzzy", "max_edits": 5}),
+            422,
+            "max_edits",
+        ),
         (json!({"plate": "ABC123", "limit": 0}), 422, "limit"),
-        (json!({"plate": "ABC123", "cursor": "garbage"}), 422, "cursor"),
-        (json!({"plate": "ABC123", "from": now_rfc3339(1), "to": now_rfc3339(100)}), 422, "time.from"),
-        (json!({"plate": "ABC123", "area": {"type": "circle", "lat": 123, "lon": 0, "radius_km": 1}}), 422, "area.lat"),
-        (json!({"plate": "ABC123", "purpose": {"code": "x", "file_number": "1", "justification": "test"}}), 422, "purpose.justification"),
+        (
+            json!({"plate": "ABC123", "cursor": "garbage"}),
+            422,
+            "cursor",
+        ),
+        (
+            json!({"plate": "ABC123", "from": now_rfc3339(1), "to": now_rfc3339(100)}),
+            422,
+            "time.from",
+        ),
+        (
+            json!({"plate": "ABC123", "area": {"type": "circle", "lat": 123, "lon": 0, "radius_km": 1}}),
+            422,
+            "area.lat",
+        ),
+        (
+            json!({"plate": "ABC123", "purpose": {"code": "x", "file_number": "1", "justification": "test"}}),
+            422,
+            "purpose.justification",
+        ),
     ] {
         let resp = s.search(&t, body.clone()).await;
         assert_eq!(resp.status().as_u16(), status, "{body}");
@@ -121,7 +170,9 @@ async fn bad_searches_are_refused_clearly() {
         .unwrap();
     assert_eq!(resp.status(), 422);
     // Unknown field, wrong type.
-    let resp = s.search(&t, json!({"plate": "ABC123", "colour": "red"})).await;
+    let resp = s
+        .search(&t, json!({"plate": "ABC123", "colour": "red"}))
+        .await;
     assert_eq!(resp.status(), 422);
     let resp = s.search(&t, json!({"plate": ["ABC123"]})).await;
     assert_eq!(resp.status(), 422);
@@ -233,15 +284,60 @@ async fn role_matrix() {
     }
     let search_body = json!({"plate": "ABC123", "purpose": purpose()});
     let cases = vec![
-        Case { method: "POST", path: "/api/v1/searches".into(), body: Some(search_body), allowed: &["searcher"] },
-        Case { method: "GET", path: format!("/api/v1/reads/{read_id}"), body: None, allowed: &["searcher"] },
-        Case { method: "PUT", path: format!("/api/v1/reads/{read_id}/legal-hold"), body: Some(json!({"hold": true, "reason": "court file 123"})), allowed: &["admin", "supervisor"] },
-        Case { method: "GET", path: "/api/v1/networks".into(), body: None, allowed: &["searcher", "admin", "supervisor", "auditor"] },
-        Case { method: "GET", path: "/api/v1/sites".into(), body: None, allowed: &["searcher", "admin", "supervisor", "auditor"] },
-        Case { method: "GET", path: "/api/v1/cameras".into(), body: None, allowed: &["admin"] },
-        Case { method: "POST", path: "/api/v1/networks".into(), body: Some(json!({"name": "Net", "retention_days": 30})), allowed: &["admin"] },
-        Case { method: "GET", path: "/metrics".into(), body: None, allowed: &["admin", "auditor"] },
-        Case { method: "GET", path: "/api/v1/auth/me".into(), body: None, allowed: &["searcher", "admin", "supervisor", "auditor"] },
+        Case {
+            method: "POST",
+            path: "/api/v1/searches".into(),
+            body: Some(search_body),
+            allowed: &["searcher"],
+        },
+        Case {
+            method: "GET",
+            path: format!("/api/v1/reads/{read_id}"),
+            body: None,
+            allowed: &["searcher"],
+        },
+        Case {
+            method: "PUT",
+            path: format!("/api/v1/reads/{read_id}/legal-hold"),
+            body: Some(json!({"hold": true, "reason": "court file 123"})),
+            allowed: &["admin", "supervisor"],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/networks".into(),
+            body: None,
+            allowed: &["searcher", "admin", "supervisor", "auditor"],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/sites".into(),
+            body: None,
+            allowed: &["searcher", "admin", "supervisor", "auditor"],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/cameras".into(),
+            body: None,
+            allowed: &["admin"],
+        },
+        Case {
+            method: "POST",
+            path: "/api/v1/networks".into(),
+            body: Some(json!({"name": "Net", "retention_days": 30})),
+            allowed: &["admin"],
+        },
+        Case {
+            method: "GET",
+            path: "/metrics".into(),
+            body: None,
+            allowed: &["admin", "auditor"],
+        },
+        Case {
+            method: "GET",
+            path: "/api/v1/auth/me".into(),
+            body: None,
+            allowed: &["searcher", "admin", "supervisor", "auditor"],
+        },
     ];
     for case in &cases {
         for role in roles {
@@ -263,7 +359,11 @@ async fn role_matrix() {
             let status = req.send().await.unwrap().status().as_u16();
             let expected_ok = case.allowed.contains(&role);
             let ok = (200..300).contains(&status);
-            assert_eq!(ok, expected_ok, "{} {} as {role}: {status}", case.method, case.path);
+            assert_eq!(
+                ok, expected_ok,
+                "{} {} as {role}: {status}",
+                case.method, case.path
+            );
             if role == "none" {
                 assert_eq!(status, 401, "{} {} without a token", case.method, case.path);
             } else if !expected_ok {
@@ -318,7 +418,10 @@ async fn admin_provisions_a_camera_whose_key_works_once_shown() {
         .json()
         .await
         .unwrap();
-    assert!(!listed.to_string().contains(key), "the key is never shown again");
+    assert!(
+        !listed.to_string().contains(key),
+        "the key is never shown again"
+    );
     let bad_site = s
         .http
         .post(s.url("/api/v1/cameras"))
@@ -345,7 +448,12 @@ async fn openapi_metrics_and_unknown_routes() {
     assert!(doc["paths"]["/api/v1/searches"]["post"].is_object());
     assert!(doc["paths"]["/api/v1/reads"]["post"].is_object());
     let t = s.login("admin").await;
-    let resp = s.ingest("/api/v1/reads", &json!({"plate": "MET123", "captured_at": now_rfc3339(1), "confidence": 0.9})).await;
+    let resp = s
+        .ingest(
+            "/api/v1/reads",
+            &json!({"plate": "MET123", "captured_at": now_rfc3339(1), "confidence": 0.9}),
+        )
+        .await;
     assert_eq!(resp.status(), 201);
     let metrics = s
         .http
@@ -396,7 +504,9 @@ async fn retention_deletes_reads_and_images_but_keeps_legal_holds() {
         .await
         .unwrap();
     assert_eq!(hold.status(), 204);
-    let images_before = std::fs::read_dir(s.dir.path().join("images")).unwrap().count();
+    let images_before = std::fs::read_dir(s.dir.path().join("images"))
+        .unwrap()
+        .count();
     let report = anpr_server::retention::purge(&s.state, chrono::Utc::now(), |_| {})
         .await
         .unwrap();
@@ -406,7 +516,10 @@ async fn retention_deletes_reads_and_images_but_keeps_legal_holds() {
     assert_eq!(s.read_count().await, 2);
     assert_eq!(s.state.store.stats().await.unwrap().images, 0);
     let files = walk(&s.dir.path().join("images"));
-    assert!(files.iter().all(|f| !f.ends_with(".img")), "image file deleted: {files:?} (dirs before: {images_before})");
+    assert!(
+        files.iter().all(|f| !f.ends_with(".img")),
+        "image file deleted: {files:?} (dirs before: {images_before})"
+    );
 }
 
 fn base64_jpeg(seed: u32) -> String {

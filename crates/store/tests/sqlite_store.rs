@@ -46,8 +46,16 @@ async fn fixture() -> Fixture {
         name: "entry".into(),
         heading_deg: Some(90),
     };
-    let akl_cam = store.create_camera(cam(akl.id), "h".into()).await.unwrap().id;
-    let chc_cam = store.create_camera(cam(chc.id), "h".into()).await.unwrap().id;
+    let akl_cam = store
+        .create_camera(cam(akl.id), "h".into())
+        .await
+        .unwrap()
+        .id;
+    let chc_cam = store
+        .create_camera(cam(chc.id), "h".into())
+        .await
+        .unwrap()
+        .id;
     Fixture {
         _dir: dir,
         store,
@@ -85,7 +93,11 @@ fn query(text: &str, mode: Option<MatchMode>, edits: Option<u8>) -> SearchQuery 
 #[tokio::test]
 async fn stores_and_returns_a_read() {
     let f = fixture().await;
-    let out = f.store.insert_reads(vec![read(f.akl_cam, "ABC123", 5)]).await.unwrap();
+    let out = f
+        .store
+        .insert_reads(vec![read(f.akl_cam, "ABC123", 5)])
+        .await
+        .unwrap();
     let got = f.store.read(out[0].id).await.unwrap().unwrap();
     assert_eq!(got.plate.as_str(), "ABC123");
     assert_eq!(got.plate_format, PlateFormat::NzStandard);
@@ -286,12 +298,28 @@ async fn retention_purges_expired_reads_but_keeps_legal_holds() {
         total.reads_deleted += batch.report.reads_deleted;
         freed.extend(batch.freed_images);
     }
-    assert_eq!(total.reads_deleted, 2, "61-day read in a 60-day network, 31-day in a 30-day one");
-    assert_eq!(freed, vec![sha('a').unwrap()], "image c is still used by a newer read");
+    assert_eq!(
+        total.reads_deleted, 2,
+        "61-day read in a 60-day network, 31-day in a 30-day one"
+    );
+    assert_eq!(
+        freed,
+        vec![sha('a').unwrap()],
+        "image c is still used by a newer read"
+    );
     assert!(f.store.read(ids[0].id).await.unwrap().is_none());
-    assert!(f.store.read(ids[1].id).await.unwrap().is_some(), "legal hold kept");
+    assert!(
+        f.store.read(ids[1].id).await.unwrap().is_some(),
+        "legal hold kept"
+    );
     assert!(f.store.read(ids[4].id).await.unwrap().is_some());
-    assert_eq!(f.store.reads_on_hold_past_retention(Utc::now()).await.unwrap(), 1);
+    assert_eq!(
+        f.store
+            .reads_on_hold_past_retention(Utc::now())
+            .await
+            .unwrap(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -373,8 +401,14 @@ async fn two_processes_on_one_database_see_each_others_plates_and_cameras() {
         )
         .await
         .unwrap();
-    other.insert_reads(vec![read(cam.id, "OTHER1", 1)]).await.unwrap();
-    f.store.insert_reads(vec![read(cam.id, "OTHER1", 2)]).await.unwrap();
+    other
+        .insert_reads(vec![read(cam.id, "OTHER1", 1)])
+        .await
+        .unwrap();
+    f.store
+        .insert_reads(vec![read(cam.id, "OTHER1", 2)])
+        .await
+        .unwrap();
     let page = f.store.search(&query("OTH*", None, None)).await.unwrap();
     assert_eq!(page.total, 2);
     assert_eq!(page.plates_matched, 1);

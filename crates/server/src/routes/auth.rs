@@ -100,7 +100,10 @@ pub async fn logout(
     _staff: StaffAuth,
     BearerToken(token): BearerToken,
 ) -> ApiResult<StatusCode> {
-    state.store.revoke_session(&auth::sha256_hex(&token)).await?;
+    state
+        .store
+        .revoke_session(&auth::sha256_hex(&token))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -34,7 +34,10 @@ pub async fn create_network(
     let Json(req) = body?;
     let network = state
         .store
-        .create_network(&req.name, req.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS))
+        .create_network(
+            &req.name,
+            req.retention_days.unwrap_or(DEFAULT_RETENTION_DAYS),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(network)))
 }
@@ -60,7 +63,10 @@ pub async fn create_site(
 ) -> ApiResult<(StatusCode, Json<Site>)> {
     staff.require(Role::Admin)?;
     let Json(req) = body?;
-    Ok((StatusCode::CREATED, Json(state.store.create_site(req).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.create_site(req).await?),
+    ))
 }
 
 /// Sites, for the map.
@@ -92,16 +98,16 @@ pub async fn create_camera(
     staff.require(Role::Admin)?;
     let Json(req) = body?;
     let (camera, api_key) = provision_camera(&state, req).await?;
-    Ok((StatusCode::CREATED, Json(NewCameraResponse { camera, api_key })))
+    Ok((
+        StatusCode::CREATED,
+        Json(NewCameraResponse { camera, api_key }),
+    ))
 }
 
 /// Creates a camera and its key. The key embeds the camera id, so the hash is set once the id
 /// is known; until then the camera holds an unusable hash.
 pub async fn provision_camera(state: &AppState, req: NewCamera) -> ApiResult<(Camera, String)> {
-    let camera = state
-        .store
-        .create_camera(req, "!unset".to_string())
-        .await?;
+    let camera = state.store.create_camera(req, "!unset".to_string()).await?;
     let key = auth::new_camera_key(camera.id);
     let k = key.clone();
     let hash = tokio::task::spawn_blocking(move || auth::hash_secret(&k))

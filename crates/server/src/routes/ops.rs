@@ -5,8 +5,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_domain::Role;
 use axum::extract::{FromRequestParts, State};
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::IntoResponse;
 use axum::Json;
 

@@ -68,23 +68,24 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
     let limits = state.ingest_limits();
     let now = Utc::now();
     if is_multipart {
-        let mut multipart = Multipart::from_request(request, state)
-            .await
-            .map_err(|e| ApiError::BadRequest {
-                field: None,
-                message: e.body_text(),
-            })?;
+        let mut multipart =
+            Multipart::from_request(request, state)
+                .await
+                .map_err(|e| ApiError::BadRequest {
+                    field: None,
+                    message: e.body_text(),
+                })?;
         let mut parts = Vec::new();
         while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
             let name = field.name().unwrap_or_default().to_string();
             let bytes = field.bytes().await.map_err(multipart_error)?;
             parts.push(anpr_ingest::Part::new(name, bytes.to_vec()));
         }
-        Ok(tokio::task::spawn_blocking(move || {
-            anpr_ingest::parse_multipart(parts, now, &limits)
-        })
-        .await
-        .map_err(ApiError::internal)??)
+        Ok(
+            tokio::task::spawn_blocking(move || anpr_ingest::parse_multipart(parts, now, &limits))
+                .await
+                .map_err(ApiError::internal)??,
+        )
     } else {
         let body = Bytes::from_request(request, state)
             .await
@@ -160,7 +161,13 @@ pub async fn store_reads(
         StatusCode::OK
     };
     let id = (outcomes.len() == 1).then(|| outcomes[0].id);
-    Ok((status, Json(IngestResponse { id, reads: outcomes })))
+    Ok((
+        status,
+        Json(IngestResponse {
+            id,
+            reads: outcomes,
+        }),
+    ))
 }
 
 /// The purpose of a read or image view, given as query parameters (an `<img>` cannot send a
@@ -270,7 +277,10 @@ pub async fn set_legal_hold(
     staff.require_any(&[Role::Supervisor, Role::Admin])?;
     let Json(req) = body?;
     if req.reason.trim().chars().count() < 5 {
-        return Err(ApiError::invalid("reason", "state why (at least 5 characters)"));
+        return Err(ApiError::invalid(
+            "reason",
+            "state why (at least 5 characters)",
+        ));
     }
     state.store.set_legal_hold(id, req.hold).await?;
     tracing::info!(read = id, hold = req.hold, by = %staff.user.staff_id, reason = %req.reason, "legal hold changed");

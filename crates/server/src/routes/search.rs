@@ -6,7 +6,9 @@ use crate::error::ApiResult;
 use crate::metrics::ModeLabel;
 use crate::state::AppState;
 use anpr_domain::query::{Cursor, MatchMode, DEFAULT_PAGE_SIZE};
-use anpr_domain::{Area, CameraId, NetworkId, PlatePattern, Purpose, SearchQuery, SiteId, TimeRange};
+use anpr_domain::{
+    Area, CameraId, NetworkId, PlatePattern, Purpose, SearchQuery, SiteId, TimeRange,
+};
 use anpr_store::SearchPage;
 use axum::extract::State;
 use axum::Json;
@@ -76,8 +78,15 @@ pub async fn search(
     let _ctx = access::authorise(&staff, DataAction::Search, purpose)?;
     let started = std::time::Instant::now();
     let page = state.store.search(&query).await?;
-    state.metrics.search_seconds.observe(started.elapsed().as_secs_f64());
+    state
+        .metrics
+        .search_seconds
+        .observe(started.elapsed().as_secs_f64());
     let mode = format!("{:?}", query.plate.mode()).to_lowercase();
-    state.metrics.searches.get_or_create(&ModeLabel { mode }).inc();
+    state
+        .metrics
+        .searches
+        .get_or_create(&ModeLabel { mode })
+        .inc();
     Ok(Json(page))
 }

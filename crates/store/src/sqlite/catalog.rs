@@ -65,7 +65,11 @@ fn non_empty(field: &str, value: &str, max: usize) -> Result<()> {
 }
 
 impl SqliteStore {
-    pub(crate) async fn create_network_impl(&self, name: &str, retention_days: u32) -> Result<Network> {
+    pub(crate) async fn create_network_impl(
+        &self,
+        name: &str,
+        retention_days: u32,
+    ) -> Result<Network> {
         non_empty("name", name, 100)?;
         if retention_days == 0 || retention_days > 3650 {
             return Err(
@@ -76,10 +80,14 @@ impl SqliteStore {
         self.blocking(move |inner: &Inner| {
             let network = inner.with_writer(|conn| {
                 let exists: Option<i64> = conn
-                    .query_row("SELECT id FROM networks WHERE name = ?1", [&name], |r| r.get(0))
+                    .query_row("SELECT id FROM networks WHERE name = ?1", [&name], |r| {
+                        r.get(0)
+                    })
                     .optional()?;
                 if exists.is_some() {
-                    return Err(StoreError::Conflict(format!("network {name:?} already exists")));
+                    return Err(StoreError::Conflict(format!(
+                        "network {name:?} already exists"
+                    )));
                 }
                 conn.execute(
                     "INSERT INTO networks (name, retention_days, created_at) VALUES (?1, ?2, ?3)",
@@ -91,7 +99,12 @@ impl SqliteStore {
                     retention_days,
                 })
             })?;
-            inner.catalog.write().expect("catalog lock").networks.push(network.clone());
+            inner
+                .catalog
+                .write()
+                .expect("catalog lock")
+                .networks
+                .push(network.clone());
             Ok(network)
         })
         .await
@@ -130,13 +143,22 @@ impl SqliteStore {
                 location: site.location,
                 district: site.district.trim().to_string(),
             };
-            inner.catalog.write().expect("catalog lock").sites.push(site.clone());
+            inner
+                .catalog
+                .write()
+                .expect("catalog lock")
+                .sites
+                .push(site.clone());
             Ok(site)
         })
         .await
     }
 
-    pub(crate) async fn create_camera_impl(&self, camera: NewCamera, key_hash: String) -> Result<Camera> {
+    pub(crate) async fn create_camera_impl(
+        &self,
+        camera: NewCamera,
+        key_hash: String,
+    ) -> Result<Camera> {
         non_empty("name", &camera.name, 200)?;
         if camera.heading_deg.is_some_and(|h| h >= 360) {
             return Err(DomainError::invalid("heading_deg", "must be below 360").into());
@@ -166,13 +188,21 @@ impl SqliteStore {
                 heading_deg: camera.heading_deg,
                 active: true,
             };
-            inner.catalog.write().expect("catalog lock").cameras.push(camera.clone());
+            inner
+                .catalog
+                .write()
+                .expect("catalog lock")
+                .cameras
+                .push(camera.clone());
             Ok(camera)
         })
         .await
     }
 
-    pub(crate) async fn camera_credentials_impl(&self, id: CameraId) -> Result<Option<CameraCredentials>> {
+    pub(crate) async fn camera_credentials_impl(
+        &self,
+        id: CameraId,
+    ) -> Result<Option<CameraCredentials>> {
         self.blocking(move |inner: &Inner| {
             inner.with_reader(|conn| {
                 Ok(conn
@@ -192,7 +222,11 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn set_camera_key_hash_impl(&self, id: CameraId, key_hash: String) -> Result<()> {
+    pub(crate) async fn set_camera_key_hash_impl(
+        &self,
+        id: CameraId,
+        key_hash: String,
+    ) -> Result<()> {
         self.blocking(move |inner: &Inner| {
             inner.with_writer(|conn| {
                 let n = conn.execute(

@@ -2,9 +2,7 @@
 
 use super::{from_ms, to_ms, Catalog, Inner, SqliteStore};
 use crate::{InsertOutcome, PurgeBatch, Result, StoreError, StoreStats};
-use anpr_domain::{
-    BoundingBox, ImageHash, NewRead, NormalisedPlate, PlateRead, ReadId,
-};
+use anpr_domain::{BoundingBox, ImageHash, NewRead, NormalisedPlate, PlateRead, ReadId};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -293,7 +291,10 @@ impl Inner {
 }
 
 impl SqliteStore {
-    pub(crate) async fn insert_reads_impl(&self, reads: Vec<NewRead>) -> Result<Vec<InsertOutcome>> {
+    pub(crate) async fn insert_reads_impl(
+        &self,
+        reads: Vec<NewRead>,
+    ) -> Result<Vec<InsertOutcome>> {
         self.blocking(move |inner| inner.insert_reads(&reads)).await
     }
 
@@ -302,7 +303,8 @@ impl SqliteStore {
     }
 
     pub(crate) async fn set_legal_hold_impl(&self, id: ReadId, hold: bool) -> Result<()> {
-        self.blocking(move |inner| inner.set_legal_hold(id, hold)).await
+        self.blocking(move |inner| inner.set_legal_hold(id, hold))
+            .await
     }
 
     pub(crate) async fn purge_expired_impl(
@@ -310,7 +312,8 @@ impl SqliteStore {
         now: DateTime<Utc>,
         batch: usize,
     ) -> Result<PurgeBatch> {
-        self.blocking(move |inner| inner.purge_expired(now, batch)).await
+        self.blocking(move |inner| inner.purge_expired(now, batch))
+            .await
     }
 
     pub(crate) async fn reads_on_hold_impl(&self, now: DateTime<Utc>) -> Result<u64> {

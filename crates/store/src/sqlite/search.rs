@@ -28,7 +28,10 @@ impl From<DictionaryError> for StoreError {
 
 /// Cameras the query's place filters allow; `None` when it has none.
 fn camera_filter(catalog: &Catalog, q: &SearchQuery) -> Option<Vec<i64>> {
-    if q.network_ids.is_empty() && q.site_ids.is_empty() && q.camera_ids.is_empty() && q.area.is_none()
+    if q.network_ids.is_empty()
+        && q.site_ids.is_empty()
+        && q.camera_ids.is_empty()
+        && q.area.is_none()
     {
         return None;
     }
@@ -90,7 +93,11 @@ impl Inner {
         if plate_ids.len() == 1 {
             bind(&mut conds, "r.plate_id = ?", Box::new(plate_ids[0]));
         } else {
-            bind(&mut conds, "r.plate_id IN rarray(?)", Box::new(ids_value(&plate_ids)));
+            bind(
+                &mut conds,
+                "r.plate_id IN rarray(?)",
+                Box::new(ids_value(&plate_ids)),
+            );
         }
         if let Some(from) = q.time.from {
             bind(&mut conds, "r.captured_at >= ?", Box::new(to_ms(from)));
@@ -99,7 +106,11 @@ impl Inner {
             bind(&mut conds, "r.captured_at < ?", Box::new(to_ms(to)));
         }
         if let Some(cams) = &cameras {
-            bind(&mut conds, "r.camera_id IN rarray(?)", Box::new(ids_value(cams)));
+            bind(
+                &mut conds,
+                "r.camera_id IN rarray(?)",
+                Box::new(ids_value(cams)),
+            );
         }
         let filter = conds.join(" AND ");
         let count_params = params.len();
@@ -197,7 +208,11 @@ impl SqliteStore {
         self.blocking(move |inner| inner.search(&q)).await
     }
 
-    pub(crate) async fn search_like_scan_impl(&self, like: &str, limit: u32) -> Result<Vec<ReadId>> {
+    pub(crate) async fn search_like_scan_impl(
+        &self,
+        like: &str,
+        limit: u32,
+    ) -> Result<Vec<ReadId>> {
         let like = like.to_string();
         self.blocking(move |inner| inner.search_like_scan(&like, limit))
             .await

@@ -7,7 +7,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension, Row};
 
 fn roles_to_text(roles: &[Role]) -> String {
-    roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(",")
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn roles_from_text(s: &str) -> Vec<Role> {
@@ -36,10 +40,16 @@ impl Inner {
         }
         self.with_writer(|conn| {
             let exists: Option<i64> = conn
-                .query_row("SELECT id FROM users WHERE staff_id = ?1", [staff_id], |r| r.get(0))
+                .query_row(
+                    "SELECT id FROM users WHERE staff_id = ?1",
+                    [staff_id],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if exists.is_some() {
-                return Err(StoreError::Conflict(format!("user {staff_id} already exists")));
+                return Err(StoreError::Conflict(format!(
+                    "user {staff_id} already exists"
+                )));
             }
             conn.execute(
                 "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at)
@@ -150,7 +160,10 @@ impl SqliteStore {
     pub(crate) async fn create_user_impl(&self, u: NewUser) -> Result<User> {
         self.blocking(move |inner| inner.create_user(&u)).await
     }
-    pub(crate) async fn user_credentials_impl(&self, staff_id: &str) -> Result<Option<UserCredentials>> {
+    pub(crate) async fn user_credentials_impl(
+        &self,
+        staff_id: &str,
+    ) -> Result<Option<UserCredentials>> {
         let staff_id = staff_id.to_string();
         self.blocking(move |inner| inner.user_credentials(&staff_id))
             .await
@@ -174,9 +187,14 @@ impl SqliteStore {
         self.blocking(move |inner| inner.create_session(&t, user, expires))
             .await
     }
-    pub(crate) async fn session_user_impl(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+    pub(crate) async fn session_user_impl(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<User>> {
         let t = token_hash.to_string();
-        self.blocking(move |inner| inner.session_user(&t, now)).await
+        self.blocking(move |inner| inner.session_user(&t, now))
+            .await
     }
     pub(crate) async fn revoke_session_impl(&self, token_hash: &str) -> Result<()> {
         let t = token_hash.to_string();

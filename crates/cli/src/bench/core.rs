@@ -1,0 +1,451 @@
+//! `anpr bench core`: the core platform at national scale.
+//!
+//! 1. Bulk-loads N synthetic reads (default 10 million, 500,000 distinct plates, 60 days) into a
+//!    fresh embedded deployment through the store.
+//! 2. Starts `anpr serve` on it as a child process, so its memory can be measured alone.
+//! 3. Ingests through the HTTP API in batches, without and with a 30 KB plate crop per read.
+//! 4. Times exact, wildcard and OCR-fuzzy searches through the HTTP API, and the same
+//!    wildcard query done the naive way (a `LIKE` scan of every read) for comparison.
+
+use super::figure;
+use super::stats::Samples;
+use crate::seed::{self, ImagePlan};
+use anpr_domain::Role;
+use anpr_store::NewUser;
+use anpr_synth::catalog::{demo_catalog, DEMO_SEED};
+use anpr_synth::plates::plate_population;
+use anpr_synth::reads::SightingSpec;
+use anpr_synth::render::{jpeg_with_comment, render_plate_crop_sized};
+use chrono::{Duration, Utc};
+use clap::Args;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Args)]
+pub struct CoreArgs {
+    /// Reads loaded before measuring.
+    #[arg(long, default_value_t = 10_000_000)]
+    reads: u64,
+    /// Distinct plates (default: reads / 20).
+    #[arg(long)]
+    plates: Option<u64>,
+    /// Reads ingested through HTTP without images.
+    #[arg(long, default_value_t = 500_000)]
+    http_reads: u64,
+    /// Reads ingested through HTTP with a 30 KB plate crop each.
+    #[arg(long, default_value_t = 20_000)]
+    image_reads: u64,
+    /// Searches timed per mode.
+    #[arg(long, default_value_t = 500)]
+    queries: usize,
+    /// Concurrent HTTP clients for ingestion.
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    /// Directory for the deployment (default: a temporary one under the current directory).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+    /// Keep the deployment afterwards.
+    #[arg(long)]
+    keep: bool,
+}
+
+const PASSWORD: &str = "bench-password-123";
+
+struct ServerProcess(Child);
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl ServerProcess {
+    fn peak_rss_mib(&self) -> anyhow::Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc status"))?;
+        Ok(kib / 1024.0)
+    }
+}
+
+pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
+    let mut tmp = None;
+    let dir = match &args.dir {
+        Some(d) => d.clone(),
+        None => {
+            let t = tempfile::Builder::new()
+                .prefix("anpr-bench-core-")
+                .tempdir_in(".")?;
+            let path = t.path().to_path_buf();
+            tmp = Some(t);
+            path
+        }
+    };
+    let plates = args.plates.unwrap_or((args.reads / 20).max(1000));
+    eprintln!(
+        "bench core: {} reads of {} plates over 60 days in {}",
+        args.reads,
+        plates,
+        dir.display()
+    );
+
+    // 1. Bulk load.
+    let mut catalog = demo_catalog();
+    for n in &mut catalog.networks {
+        n.retention_days = 365; // the whole 60-day window stays while we measure
+    }
+    let population = plate_population(plates as usize, DEMO_SEED);
+    let camera_keys;
+    {
+        let state = crate::commands::open(&dir)?;
+        let seeded = seed::seed_catalog(&state, &catalog).await?;
+        camera_keys = seeded.camera_keys.clone();
+        state
+            .store
+            .create_user(NewUser {
+                staff_id: "BENCH1".into(),
+                name: "Bench Searcher".into(),
+                district: "Wellington".into(),
+                roles: vec![Role::Searcher],
+                password_hash: anpr_server::auth::hash_secret(PASSWORD)?,
+            })
+            .await?;
+        let spec = SightingSpec::new(
+            seeded.camera_ids.len(),
+            Utc::now() - Duration::days(60),
+            60,
+            args.reads,
+            DEMO_SEED,
+        )
+        .with_camera_places(catalog.camera_places());
+        let bar = indicatif::ProgressBar::new(args.reads);
+        bar.set_style(indicatif::ProgressStyle::with_template(
+            "bulk load {bar:40} {pos}/{len} ({per_sec}, eta {eta})",
+        )?);
+        let started = Instant::now();
+        seed::load_sightings(
+            &state,
+            &seeded.camera_ids,
+            &spec,
+            &population,
+            ImagePlan {
+                crop_bytes: None,
+                overview_every: 0,
+            },
+            20_000,
+            |n| bar.set_position(n),
+        )
+        .await?;
+        bar.finish_and_clear();
+        figure(
+            "bulk_load_reads_per_s",
+            args.reads as f64 / started.elapsed().as_secs_f64(),
+            "reads/s",
+        );
+    }
+
+    // 2. The server, alone in its process.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
+        l.local_addr()?.port()
+    };
+    let server = ServerProcess(
+        Command::new(std::env::current_exe()?)
+            .args(["--data", dir.to_str().unwrap_or("."), "serve"])
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--purge-every-minutes", "100000"])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .spawn()?,
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    wait_healthy(&http, &base).await?;
+    let token = login(&http, &base).await?;
+
+    // 3. Ingest through HTTP.
+    let rate = ingest_json(&http, &base, &camera_keys, &population, &args).await?;
+    figure("ingest_reads_per_s", rate, "reads/s");
+    let rate = ingest_images(&http, &base, &camera_keys, &population, &args).await?;
+    figure("ingest_with_image_reads_per_s", rate, "reads/s");
+
+    // 4. Searches.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let pick =
+        |rng: &mut rand::rngs::StdRng| population[rng.gen_range(0..population.len())].clone();
+    let mut exact = Samples::new();
+    for _ in 0..args.queries {
+        let plate = pick(&mut rng);
+        exact.push(timed_search(&http, &base, &token, json!({"plate": plate})).await?);
+    }
+    let mut wildcard = Samples::new();
+    let mut wildcard_patterns = Vec::new();
+    for _ in 0..args.queries {
+        let pattern = wildcard_of(&pick(&mut rng));
+        wildcard.push(timed_search(&http, &base, &token, json!({"plate": pattern})).await?);
+        wildcard_patterns.push(pattern);
+    }
+    let mut fuzzy = Samples::new();
+    for _ in 0..args.queries {
+        let plate = misread(&pick(&mut rng), &mut rng);
+        fuzzy.push(
+            timed_search(
+                &http,
+                &base,
+                &token,
+                json!({"plate": plate, "mode": "fuzzy", "max_edits": 1}),
+            )
+            .await?,
+        );
+    }
+    let exact_p50 = exact.percentile_ms(50.0);
+    let wildcard_p50 = wildcard.percentile_ms(50.0);
+    let fuzzy_p50 = fuzzy.percentile_ms(50.0);
+    figure("search_exact_p50_ms", exact_p50, "ms");
+    figure("search_exact_p99_ms", exact.percentile_ms(99.0), "ms");
+    figure("search_wildcard_p50_ms", wildcard_p50, "ms");
+    figure("search_wildcard_p99_ms", wildcard.percentile_ms(99.0), "ms");
+    figure("search_fuzzy_p50_ms", fuzzy_p50, "ms");
+    figure("search_fuzzy_p99_ms", fuzzy.percentile_ms(99.0), "ms");
+
+    // The naive way, in the same run: a LIKE scan of every read for the same patterns.
+    let state = crate::commands::open(&dir)?;
+    let mut like = Samples::new();
+    for pattern in wildcard_patterns.iter().take(5) {
+        let like_pattern = pattern.replace('?', "_").replace('*', "%");
+        let started = Instant::now();
+        state.store.search_like_scan(&like_pattern, 50).await?;
+        like.push(started.elapsed());
+    }
+    let like_p50 = like.percentile_ms(50.0);
+    figure("search_like_scan_p50_ms", like_p50, "ms");
+    figure("search_exact_speedup_vs_like", like_p50 / exact_p50, "x");
+    figure(
+        "search_wildcard_speedup_vs_like",
+        like_p50 / wildcard_p50,
+        "x",
+    );
+    figure("search_fuzzy_speedup_vs_like", like_p50 / fuzzy_p50, "x");
+    figure("serve_peak_rss_mib", server.peak_rss_mib()?, "MiB");
+    drop(server);
+    if args.keep {
+        if let Some(t) = tmp.take() {
+            eprintln!("--keep: the deployment stays in {}", t.keep().display());
+        }
+    }
+    Ok(())
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+    for _ in 0..600 {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
+            if r.status().is_success() {
+                return Ok(());
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("the server did not become healthy within 60 s")
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let resp: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"staff_id": "BENCH1", "password": PASSWORD}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(resp["token"].as_str().unwrap_or_default().to_string())
+}
+
+/// `ABC123` becomes `AB?12*`: two known characters, one unknown, two known, then anything.
+fn wildcard_of(plate: &str) -> String {
+    let c: Vec<char> = plate.chars().collect();
+    if c.len() < 5 {
+        return format!("{}*", &plate[..2.min(plate.len())]);
+    }
+    format!("{}{}?{}{}*", c[0], c[1], c[3], c[4])
+}
+
+/// The plate as a camera might misread it: one confusable character swapped.
+fn misread(plate: &str, rng: &mut impl Rng) -> String {
+    let swaps = [
+        ('0', 'O'),
+        ('O', '0'),
+        ('1', 'I'),
+        ('I', '1'),
+        ('8', 'B'),
+        ('B', '8'),
+        ('5', 'S'),
+        ('S', '5'),
+        ('2', 'Z'),
+        ('Z', '2'),
+    ];
+    let mut chars: Vec<char> = plate.chars().collect();
+    let i = rng.gen_range(0..chars.len());
+    chars[i] = swaps
+        .iter()
+        .find(|(a, _)| *a == chars[i])
+        .map(|(_, b)| *b)
+        .unwrap_or('X');
+    chars.into_iter().collect()
+}
+
+async fn timed_search(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    mut body: Value,
+) -> anyhow::Result<std::time::Duration> {
+    body["purpose"] = json!({"code": "serious_crime", "file_number": "BENCH/1",
+                             "justification": "Benchmark of search latency on synthetic data"});
+    body["limit"] = json!(50);
+    let started = Instant::now();
+    let resp = http
+        .post(format!("{base}/api/v1/searches"))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?;
+    let status = resp.status();
+    let _ = resp.bytes().await?;
+    let elapsed = started.elapsed();
+    // A pattern broader than the search limit is refused by design; anything else must work.
+    if !status.is_success() && status.as_u16() != 422 {
+        anyhow::bail!("search {body} failed: {status}");
+    }
+    Ok(elapsed)
+}
+
+/// Sends `batches` requests from `clients` concurrent tasks; `request(i)` builds batch `i`.
+/// Returns the wall time from the first send to the last acknowledgement.
+async fn drive<F>(
+    http: &reqwest::Client,
+    batches: u64,
+    clients: usize,
+    request: F,
+) -> anyhow::Result<std::time::Duration>
+where
+    F: Fn(&reqwest::Client, u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
+{
+    let next = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let request = Arc::new(request);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients.max(1) {
+        let (next, request, http) = (next.clone(), request.clone(), http.clone());
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= batches {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                let resp = request(&http, i).send().await?;
+                let status = resp.status();
+                if !status.is_success() {
+                    let text = resp.text().await.unwrap_or_default();
+                    anyhow::bail!("ingest batch {i} failed: {status} {text}");
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(started.elapsed())
+}
+
+fn http_read(rng: &mut impl Rng, population: &[String], id: String) -> Value {
+    let plate = &population[rng.gen_range(0..population.len())];
+    let at = Utc::now() - Duration::seconds(rng.gen_range(0..3600));
+    json!({"plate": plate, "captured_at": at.to_rfc3339(), "confidence": 0.9, "external_id": id})
+}
+
+async fn ingest_json(
+    http: &reqwest::Client,
+    base: &str,
+    keys: &[String],
+    population: &[String],
+    args: &CoreArgs,
+) -> anyhow::Result<f64> {
+    const BATCH: u64 = 1000;
+    let batches = args.http_reads.div_ceil(BATCH);
+    // Bodies are built before the clock starts: the figure is the server's, not the client's.
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
+        (0..batches)
+            .map(|b| {
+                let reads: Vec<Value> = (0..BATCH)
+                    .map(|i| http_read(&mut rng, population, format!("json-{b}-{i}")))
+                    .collect();
+                serde_json::to_vec(&json!({ "reads": reads })).expect("serialisable")
+            })
+            .collect(),
+    );
+    let (url, keys) = (format!("{base}/api/v1/reads:batch"), keys.to_vec());
+    let elapsed = drive(http, batches, args.clients, move |http, i| {
+        http.post(&url)
+            .bearer_auth(&keys[i as usize % keys.len()])
+            .header("content-type", "application/json")
+            .body(bodies[i as usize].clone())
+    })
+    .await?;
+    Ok((batches * BATCH) as f64 / elapsed.as_secs_f64())
+}
+
+/// Multipart batches of reads, each with its own (byte-distinct) 30 KB plate crop, sent as raw
+/// image parts the way cameras upload them.
+async fn ingest_images(
+    http: &reqwest::Client,
+    base: &str,
+    keys: &[String],
+    population: &[String],
+    args: &CoreArgs,
+) -> anyhow::Result<f64> {
+    const BATCH: u64 = 50;
+    let batches = args.image_reads.div_ceil(BATCH);
+    let crops: Arc<Vec<Vec<u8>>> = Arc::new(
+        population
+            .iter()
+            .take(64)
+            .enumerate()
+            .map(|(i, p)| render_plate_crop_sized(p, 30_000, i as u64))
+            .collect::<Result<_, _>>()?,
+    );
+    let population: Arc<Vec<String>> = Arc::new(population.to_vec());
+    let (url, keys) = (format!("{base}/api/v1/reads:batch"), keys.to_vec());
+    let elapsed = drive(http, batches, args.clients, move |http, b| {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(b);
+        let reads: Vec<Value> = (0..BATCH)
+            .map(|i| http_read(&mut rng, &population, format!("img-{b}-{i}")))
+            .collect();
+        let mut form =
+            reqwest::multipart::Form::new().text("metadata", json!({ "reads": reads }).to_string());
+        for i in 0..BATCH {
+            let crop = &crops[((b * BATCH + i) % crops.len() as u64) as usize];
+            let unique = jpeg_with_comment(crop, format!("bench {b}/{i}").as_bytes())
+                .expect("the crop is a JPEG");
+            form = form.part(
+                format!("reads[{i}].plate_image"),
+                reqwest::multipart::Part::bytes(unique),
+            );
+        }
+        http.post(&url)
+            .bearer_auth(&keys[b as usize % keys.len()])
+            .multipart(form)
+    })
+    .await?;
+    Ok((batches * BATCH) as f64 / elapsed.as_secs_f64())
+}

@@ -1,0 +1,32 @@
+//! Benchmarks. Each prints its figures as `bench: <name> <value> <unit>` lines, medians and
+//! ratios against a baseline measured in the same run.
+
+mod core;
+mod stats;
+
+use clap::Subcommand;
+use std::path::Path;
+
+#[derive(Subcommand)]
+pub enum BenchCommand {
+    /// Ingest and search at scale (issue: core platform).
+    Core(core::CoreArgs),
+}
+
+pub async fn run(_data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
+    match cmd {
+        BenchCommand::Core(args) => core::run(args).await,
+    }
+}
+
+/// Prints one figure in the format every benchmark uses.
+pub fn figure(name: &str, value: f64, unit: &str) {
+    let v = if value.abs() >= 100.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 1.0 {
+        format!("{value:.2}")
+    } else {
+        format!("{value:.4}")
+    };
+    println!("bench: {name} {v} {unit}");
+}

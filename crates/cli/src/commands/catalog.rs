@@ -1,0 +1,163 @@
+use anpr_domain::{GeoPoint, SiteKind, DEFAULT_RETENTION_DAYS};
+use anpr_store::{NewCamera, NewSite};
+use clap::Subcommand;
+use std::path::Path;
+
+#[derive(Subcommand)]
+pub enum NetworkCommand {
+    /// Register a camera network.
+    Add {
+        name: String,
+        /// Days its reads are kept.
+        #[arg(long, default_value_t = DEFAULT_RETENTION_DAYS)]
+        retention_days: u32,
+    },
+    /// List networks.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum SiteCommand {
+    /// Register a site of a network.
+    Add {
+        #[arg(long)]
+        network: i64,
+        #[arg(long)]
+        name: String,
+        /// fuel_station, supermarket, mall, retail, car_park or other.
+        #[arg(long, default_value = "other")]
+        kind: String,
+        #[arg(long, default_value = "")]
+        address: String,
+        #[arg(long, allow_hyphen_values = true)]
+        lat: f64,
+        #[arg(long, allow_hyphen_values = true)]
+        lon: f64,
+        /// Police district.
+        #[arg(long)]
+        district: String,
+    },
+    /// List sites.
+    List,
+}
+
+#[derive(Subcommand)]
+pub enum CameraCommand {
+    /// Register a camera; prints its API key once.
+    Add {
+        #[arg(long)]
+        site: i64,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        heading: Option<u16>,
+    },
+    /// List cameras.
+    List,
+}
+
+pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
+    let state = super::open(data)?;
+    match cmd {
+        NetworkCommand::Add {
+            name,
+            retention_days,
+        } => {
+            let n = state.store.create_network(&name, retention_days).await?;
+            println!(
+                "network {} {:?} (retention {} days)",
+                n.id, n.name, n.retention_days
+            );
+        }
+        NetworkCommand::List => {
+            for n in state.store.networks().await? {
+                println!("{}\t{}\tretention {} days", n.id, n.name, n.retention_days);
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn site(data: &Path, cmd: SiteCommand) -> anyhow::Result<()> {
+    let state = super::open(data)?;
+    match cmd {
+        SiteCommand::Add {
+            network,
+            name,
+            kind,
+            address,
+            lat,
+            lon,
+            district,
+        } => {
+            let kind = SiteKind::parse(&kind).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown site kind {kind:?}: use fuel_station, supermarket, mall, retail, car_park or other"
+                )
+            })?;
+            let site = state
+                .store
+                .create_site(NewSite {
+                    network_id: network,
+                    name,
+                    kind,
+                    address,
+                    location: GeoPoint::new(lat, lon)?,
+                    district,
+                })
+                .await?;
+            println!("site {} {:?}", site.id, site.name);
+        }
+        SiteCommand::List => {
+            for s in state.store.sites().await? {
+                println!(
+                    "{}\tnetwork {}\t{}\t{}\t{:.5},{:.5}\t{}",
+                    s.id,
+                    s.network_id,
+                    s.kind.as_str(),
+                    s.name,
+                    s.location.lat,
+                    s.location.lon,
+                    s.district
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
+    let state = super::open(data)?;
+    match cmd {
+        CameraCommand::Add {
+            site,
+            name,
+            heading,
+        } => {
+            let (camera, key) = anpr_server::routes::catalog::provision_camera(
+                &state,
+                NewCamera {
+                    site_id: site,
+                    name,
+                    heading_deg: heading,
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "camera {} {:?} at site {}",
+                camera.id, camera.name, camera.site_id
+            );
+            println!("API key (shown once, store it in the camera now): {key}");
+        }
+        CameraCommand::List => {
+            for c in state.store.cameras().await? {
+                println!(
+                    "{}\tsite {}\t{}\tactive={}",
+                    c.id, c.site_id, c.name, c.active
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,98 @@
+//! `anpr import FILE`: loads a JSONL or CSV dump of reads, with a progress bar. Bad lines are
+//! reported and skipped; every good line is stored.
+
+use anpr_ingest::import::{self, DumpFormat};
+use anpr_ingest::IncomingRead;
+use anpr_server::AppState;
+use chrono::Utc;
+use clap::Args;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// A `.jsonl`/`.ndjson` or `.csv` file of reads, each with its camera id.
+    pub file: PathBuf,
+    /// Reads stored per transaction.
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+}
+
+/// How many bad lines are printed in full before only counting them.
+const MAX_REPORTED_ERRORS: usize = 20;
+
+pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<()> {
+    let state = super::open(data)?;
+    let file = std::fs::File::open(&args.file)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?;
+    let len = file.metadata()?.len();
+    let format = DumpFormat::from_path(&args.file).ok_or_else(|| {
+        anyhow::anyhow!(
+            "cannot tell the format of {}: name it .jsonl or .csv",
+            args.file.display()
+        )
+    })?;
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(indicatif::ProgressStyle::with_template(
+        "importing {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}",
+    )?);
+    let reader = BufReader::new(bar.wrap_read(file));
+    let known_cameras: std::collections::HashSet<i64> =
+        state.store.cameras().await?.iter().map(|c| c.id).collect();
+
+    let mut batch: Vec<(i64, IncomingRead)> = Vec::with_capacity(args.batch);
+    let (mut stored, mut bad) = (0u64, 0u64);
+    for (line, item) in import::reads(reader, format, Utc::now(), state.ingest_limits()) {
+        let problem = match item {
+            Ok((camera, _)) if !known_cameras.contains(&camera) => {
+                Some(format!("camera_id: no camera {camera}"))
+            }
+            Ok(read) => {
+                batch.push(read);
+                None
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(p) = problem {
+            bad += 1;
+            if bad as usize <= MAX_REPORTED_ERRORS {
+                bar.println(format!("line {line}: {p}"));
+            }
+        }
+        if batch.len() >= args.batch {
+            stored += store(&state, &mut batch).await?;
+            bar.set_message(format!("{stored} stored, {bad} refused"));
+        }
+    }
+    stored += store(&state, &mut batch).await?;
+    bar.finish_and_clear();
+    println!(
+        "imported {stored} reads from {}; {bad} lines refused",
+        args.file.display()
+    );
+    if bad as usize > MAX_REPORTED_ERRORS {
+        println!("(only the first {MAX_REPORTED_ERRORS} refused lines were shown)");
+    }
+    Ok(())
+}
+
+async fn store(state: &AppState, batch: &mut Vec<(i64, IncomingRead)>) -> anyhow::Result<u64> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let mut reads = Vec::with_capacity(batch.len());
+    let mut wrote_images = false;
+    for (camera, incoming) in batch.drain(..) {
+        let (read, images) = incoming.into_new_read(camera);
+        for (_, image) in images.iter() {
+            state.blobs.put(image.bytes())?;
+            wrote_images = true;
+        }
+        reads.push(read);
+    }
+    if wrote_images {
+        state.blobs.sync()?;
+    }
+    let outcomes = state.store.insert_reads(reads).await?;
+    Ok(outcomes.iter().filter(|o| !o.duplicate).count() as u64)
+}

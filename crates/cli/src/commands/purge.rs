@@ -1,0 +1,19 @@
+use chrono::Utc;
+use std::path::Path;
+
+pub async fn run(data: &Path) -> anyhow::Result<()> {
+    let state = super::open(data)?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message("purging reads past retention");
+    let report = anpr_server::retention::purge(&state, Utc::now(), |r| {
+        bar.set_message(format!("{} reads deleted so far", r.reads_deleted));
+        bar.tick();
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "purged {} reads and {} images; {} reads past retention kept on legal hold",
+        report.reads_deleted, report.images_deleted, report.reads_kept_on_hold
+    );
+    Ok(())
+}

@@ -1,0 +1,82 @@
+use anpr_domain::query::MatchMode;
+use anpr_domain::Purpose;
+use anpr_server::routes::search::SearchRequest;
+use chrono::{DateTime, Utc};
+use clap::Args;
+use std::path::Path;
+
+#[derive(Args)]
+pub struct SearchArgs {
+    /// Plate: exact (ABC123), wildcard (AB?12*) or, with --fuzzy, OCR-fuzzy.
+    pub plate: String,
+    /// OCR-fuzzy match with up to this many edits beyond confusable characters.
+    #[arg(long)]
+    pub fuzzy: Option<u8>,
+    #[arg(long)]
+    pub from: Option<DateTime<Utc>>,
+    #[arg(long)]
+    pub to: Option<DateTime<Utc>>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Purpose code of the search.
+    #[arg(long)]
+    pub purpose: String,
+    /// Incident file number.
+    #[arg(long)]
+    pub file_number: String,
+    /// Why the search is needed.
+    #[arg(long)]
+    pub justification: String,
+    /// Print the page as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
+    let purpose = Purpose {
+        code: args.purpose,
+        file_number: args.file_number,
+        justification: args.justification,
+    };
+    anpr_server::access::validate_purpose(&purpose).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let request = SearchRequest {
+        plate: args.plate,
+        mode: args.fuzzy.map(|_| MatchMode::Fuzzy),
+        max_edits: args.fuzzy,
+        from: args.from,
+        to: args.to,
+        area: None,
+        network_ids: vec![],
+        site_ids: vec![],
+        camera_ids: vec![],
+        limit: Some(args.limit),
+        cursor: None,
+        purpose: Some(purpose),
+    };
+    let (query, _) = request.into_query().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let state = super::open(data)?;
+    let page = state.store.search(&query).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(());
+    }
+    println!(
+        "{} reads of {} plate(s); showing {}",
+        page.total,
+        page.plates_matched,
+        page.hits.len()
+    );
+    for h in &page.hits {
+        println!(
+            "{}\t{}\t{}\t{:.2}\t{} ({}, {})",
+            h.read.id,
+            h.read.captured_at.format("%Y-%m-%d %H:%M:%S"),
+            h.read.plate,
+            h.read.confidence,
+            h.site_name,
+            h.network_name,
+            h.district
+        );
+    }
+    Ok(())
+}

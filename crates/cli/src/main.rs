@@ -1,0 +1,78 @@
+//! `anpr`: one binary for the whole platform. Each subcommand is a thin layer over the
+//! library crates; see ARCHITECTURE.md.
+
+mod bench;
+mod commands;
+mod seed;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "anpr", version, about = "Accountable ANPR platform")]
+struct Cli {
+    /// Data directory of the embedded deployment (SQLite database and images).
+    #[arg(long, global = true, env = "ANPR_DATA", default_value = "./anpr-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(commands::serve::ServeArgs),
+    /// Create (or reuse) a demo deployment with synthetic data, then serve it.
+    Demo(commands::demo::DemoArgs),
+    /// Load plate reads from a JSONL or CSV dump.
+    Import(commands::import::ImportArgs),
+    /// Search plate reads from the command line.
+    Search(commands::search::SearchArgs),
+    /// Delete reads past their network's retention period.
+    Purge,
+    /// Camera networks.
+    #[command(subcommand)]
+    Network(commands::catalog::NetworkCommand),
+    /// Sites of a network.
+    #[command(subcommand)]
+    Site(commands::catalog::SiteCommand),
+    /// Cameras at a site.
+    #[command(subcommand)]
+    Camera(commands::catalog::CameraCommand),
+    /// Staff users.
+    #[command(subcommand)]
+    User(commands::user::UserCommand),
+    /// Benchmarks that print `bench: <name> <value> <unit>` lines.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let data = cli.data;
+    match cli.command {
+        Command::Serve(args) => commands::serve::run(&data, args).await,
+        Command::Demo(args) => commands::demo::run(&data, args).await,
+        Command::Import(args) => commands::import::run(&data, args).await,
+        Command::Search(args) => commands::search::run(&data, args).await,
+        Command::Purge => commands::purge::run(&data).await,
+        Command::Network(c) => commands::catalog::network(&data, c).await,
+        Command::Site(c) => commands::catalog::site(&data, c).await,
+        Command::Camera(c) => commands::catalog::camera(&data, c).await,
+        Command::User(c) => commands::user::run(&data, c).await,
+        Command::Bench(c) => bench::run(&data, c).await,
+    }
+}
