@@ -1,0 +1,594 @@
+//! Data access: historical search, viewing a read or its images, export.
+
+use crate::config::PurposeDef;
+use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
+use crate::error::{PolicyError as E, RefusalKind as K, Result};
+use crate::permissions::{self, Permission};
+use crate::registers::{AccessFacts, Connection, FactsQuery, IncidentRecord, Use};
+use crate::tracking::{Authorisation, AuthorisationKind};
+use crate::{Policy, Subject};
+use anpr_domain::query::wildcard_matches;
+use anpr_domain::{NetworkId, PlatePattern, Purpose, ReadId, TimeRange};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataAction {
+    Search,
+    ViewRead,
+    ViewImage,
+    Export,
+}
+
+impl DataAction {
+    pub fn permission(self) -> Permission {
+        match self {
+            DataAction::Search => Permission::SearchHistory,
+            DataAction::ViewRead | DataAction::ViewImage => Permission::ViewReads,
+            DataAction::Export => Permission::Export,
+        }
+    }
+
+    pub fn decision_action(self) -> DecisionAction {
+        match self {
+            DataAction::Search => DecisionAction::Search,
+            DataAction::ViewRead => DecisionAction::ViewRead,
+            DataAction::ViewImage => DecisionAction::ViewImage,
+            DataAction::Export => DecisionAction::Export,
+        }
+    }
+}
+
+/// What the request is about.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// A search pattern.
+    Pattern(&'a PlatePattern),
+    /// One stored read (its metadata, fetched but not yet returned).
+    Read {
+        read_id: ReadId,
+        plate: &'a str,
+        captured_at: DateTime<Utc>,
+        network_id: NetworkId,
+    },
+}
+
+impl Target<'_> {
+    /// The one plate the request is about, when it is about one.
+    pub fn exact_plate(&self) -> Option<&str> {
+        match self {
+            Target::Pattern(PlatePattern::Exact(p)) => Some(p.as_str()),
+            Target::Pattern(_) => None,
+            Target::Read { plate, .. } => Some(plate),
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Pattern(p) => p.describe(),
+            Target::Read { read_id, plate, .. } => format!("read {read_id} ({plate})"),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct DataRequest<'a> {
+    pub subject: &'a Subject,
+    pub action: DataAction,
+    pub purpose: Option<&'a Purpose>,
+    pub target: Target<'a>,
+    /// The time range asked for (searches).
+    pub time: TimeRange,
+    /// Networks asked for; empty means all.
+    pub network_ids: &'a [NetworkId],
+    pub request_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> DataRequest<'a> {
+    /// The register lookups this request needs.
+    pub fn facts_query(&self) -> FactsQuery<'a> {
+        FactsQuery {
+            staff_id: &self.subject.staff_id,
+            user_id: self.subject.user_id,
+            file_number: self.purpose.map(|p| p.file_number.trim()),
+            plate: match self.target {
+                Target::Pattern(PlatePattern::Exact(p)) => Some(p.as_str()),
+                Target::Pattern(_) => None,
+                Target::Read { plate, .. } => Some(plate),
+            },
+            for_tracking: false,
+        }
+    }
+}
+
+/// Something the user is told about how their request was narrowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct Notice {
+    /// `near_live_withheld`, `connected_vehicles_excluded`, `networks_narrowed`,
+    /// `routine_lookback`, `training`.
+    pub code: &'static str,
+    pub message: String,
+    /// Whether results were withheld because of it (rather than information only).
+    pub withheld: bool,
+}
+
+/// What the policy allows a data request to see.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DataGrant {
+    /// Networks the request may see (the search is narrowed to them).
+    pub networks: Vec<NetworkId>,
+    /// The time range the request may see.
+    pub time: TimeRange,
+    /// Plates whose reads must not be returned (vehicles connected to the user).
+    pub exclude_plates: Vec<String>,
+    /// A training plate: answer with synthetic sightings of `training_plate`, never real data.
+    pub training: bool,
+    pub training_plate: Option<String>,
+    pub notices: Vec<Notice>,
+    /// The authorisation the grant rests on (tracking or look-back), when one.
+    pub authorisation_id: Option<i64>,
+}
+
+pub(crate) fn own_vehicle_refusal(plate: &str, c: Connection) -> E {
+    E::refused(
+        K::OwnVehicle,
+        format!(
+            "vehicle {plate} {}: you may not query a vehicle connected to you, and this attempt \
+             is recorded. If it is needed for an investigation, ask another officer to make the \
+             query.",
+            c.explain()
+        ),
+    )
+}
+
+impl Policy {
+    /// Decides a data access. The result must go through [`crate::enforce`].
+    pub fn evaluate_data_access(
+        &self,
+        req: &DataRequest<'_>,
+        facts: &AccessFacts,
+    ) -> Evaluation<DataGrant> {
+        let mut d = Decision::new(
+            &req.subject.actor(),
+            req.action.decision_action(),
+            req.request_id,
+            req.now,
+        );
+        d.target = Some(req.target.describe());
+        fill_purpose(&mut d, req.purpose);
+        let outcome = self.data_access(req, facts, &mut d);
+        if let Ok(g) = &outcome {
+            d.outcome = if g.notices.iter().any(|n| n.withheld) {
+                DecisionOutcome::AllowedWithLimits
+            } else {
+                DecisionOutcome::Allowed
+            };
+            d.notes = g
+                .notices
+                .iter()
+                .map(|n| format!("{}: {}", n.code, n.message))
+                .collect();
+            d.training = g.training;
+            d.authorisation_id = g.authorisation_id;
+        }
+        Evaluation::new(d, outcome)
+    }
+
+    /// Checks a purpose for completeness and that its code is configured.
+    pub fn check_purpose(&self, p: Option<&Purpose>) -> Result<&PurposeDef> {
+        let p = p.ok_or_else(|| {
+            E::refused_field(
+                K::InvalidPurpose,
+                "purpose",
+                "this request needs a purpose: a purpose code, an incident file number and a \
+                 justification",
+            )
+        })?;
+        let min = self.config.min_justification_chars;
+        for (field, value, lo, hi) in [
+            ("code", &p.code, 1, 64),
+            ("file_number", &p.file_number, 1, 64),
+            ("justification", &p.justification, min, 2000),
+        ] {
+            let n = value.trim().chars().count();
+            if n < lo || n > hi {
+                return Err(E::refused_field(
+                    K::InvalidPurpose,
+                    format!("purpose.{field}"),
+                    format!("purpose.{field} must be {lo} to {hi} characters"),
+                ));
+            }
+        }
+        let code = p.code.trim();
+        self.config.purpose(code).ok_or_else(|| {
+            let known: Vec<&str> = self
+                .config
+                .purposes
+                .iter()
+                .map(|p| p.code.as_str())
+                .collect();
+            E::refused_field(
+                K::UnknownPurpose,
+                "purpose.code",
+                format!(
+                    "unknown purpose code `{}`; the configured codes are: {}",
+                    truncate(code),
+                    known.join(", ")
+                ),
+            )
+        })
+    }
+
+    /// The file number exists, is open, is the user's (district or assignment) and fits the
+    /// purpose.
+    pub(crate) fn check_incident<'f>(
+        &self,
+        s: &Subject,
+        purpose: &PurposeDef,
+        file_number: &str,
+        facts: &'f AccessFacts,
+        now: DateTime<Utc>,
+    ) -> Result<&'f IncidentRecord> {
+        let file = file_number.trim();
+        let inc = facts
+            .incident
+            .as_ref()
+            .filter(|i| i.file_number == file)
+            .ok_or_else(|| {
+                E::refused_field(
+                    K::UnknownFileNumber,
+                    "purpose.file_number",
+                    format!(
+                        "file number `{}` is not in the incident register",
+                        truncate(file)
+                    ),
+                )
+            })?;
+        if !inc.is_open(now) {
+            return Err(E::refused_field(
+                K::FileClosed,
+                "purpose.file_number",
+                format!("incident file {file} is closed; a closed file cannot justify a query"),
+            ));
+        }
+        if !inc.district.eq_ignore_ascii_case(&s.district)
+            && !inc.assigned_staff.iter().any(|a| a == &s.staff_id)
+        {
+            return Err(E::refused_field(
+                K::FileNotYours,
+                "purpose.file_number",
+                format!(
+                    "incident file {file} is in {} district, which you do not serve, and is not \
+                     assigned to you",
+                    inc.district
+                ),
+            ));
+        }
+        if !purpose.incident_types.contains(&inc.incident_type) {
+            return Err(E::refused_field(
+                K::PurposeMismatch,
+                "purpose.code",
+                format!(
+                    "purpose `{}` does not fit incident file {file}, which is a `{}` incident \
+                     (the purpose fits: {})",
+                    purpose.code,
+                    inc.incident_type,
+                    purpose.incident_types.join(", ")
+                ),
+            ));
+        }
+        Ok(inc)
+    }
+
+    /// Networks whose agreements let the user's district make this use of their data, narrowed
+    /// to those asked for.
+    pub(crate) fn permitted_networks(
+        &self,
+        s: &Subject,
+        use_: Use,
+        facts: &AccessFacts,
+        requested: &[NetworkId],
+        notices: &mut Vec<Notice>,
+    ) -> Result<Vec<NetworkId>> {
+        let what = match use_ {
+            Use::Search => "historical search",
+            Use::Tracking => "real-time tracking",
+        };
+        let permitted: Vec<NetworkId> = facts
+            .agreements
+            .iter()
+            .filter(|a| a.permits(use_, &s.district))
+            .map(|a| a.network_id)
+            .collect();
+        if permitted.is_empty() {
+            return Err(E::refused(
+                K::NoNetworkAgreement,
+                format!(
+                    "no camera network shares its data with {} district for {what}",
+                    s.district
+                ),
+            ));
+        }
+        if requested.is_empty() {
+            return Ok(permitted);
+        }
+        let (ok, denied): (Vec<NetworkId>, Vec<NetworkId>) =
+            requested.iter().partition(|n| permitted.contains(n));
+        let list = |v: &[NetworkId]| {
+            v.iter()
+                .map(|n| n.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if ok.is_empty() {
+            return Err(E::refused_field(
+                K::NoNetworkAgreement,
+                "network_ids",
+                format!(
+                    "network(s) {} do not share their data with {} district for {what}",
+                    list(&denied),
+                    s.district
+                ),
+            ));
+        }
+        if !denied.is_empty() {
+            notices.push(Notice {
+                code: "networks_narrowed",
+                message: format!(
+                    "network(s) {} were not searched: they do not share their data with {} \
+                     district",
+                    list(&denied),
+                    s.district
+                ),
+                withheld: true,
+            });
+        }
+        Ok(ok)
+    }
+
+    /// The training plate a pattern stands for, when it is one.
+    pub fn training_plate(&self, pattern: &PlatePattern) -> Option<String> {
+        let t = &self.config.training;
+        match pattern {
+            PlatePattern::Exact(p) | PlatePattern::Fuzzy { plate: p, .. } => {
+                t.contains(p.as_str()).then(|| p.to_string())
+            }
+            PlatePattern::Wildcard(w) => {
+                let literal: String = w.chars().take_while(|c| *c != '?' && *c != '*').collect();
+                let reserved = t.prefixes.iter().any(|p| literal.starts_with(p.as_str()))
+                    || t.plates.iter().any(|p| p == w);
+                reserved.then(|| w.replace('?', "0").replace('*', ""))
+            }
+        }
+    }
+
+    fn data_access(
+        &self,
+        req: &DataRequest<'_>,
+        facts: &AccessFacts,
+        d: &mut Decision,
+    ) -> Result<DataGrant> {
+        let s = req.subject;
+        let now = req.now;
+        self.check_active(s)?;
+        permissions::require(&s.roles, req.action.permission())?;
+        let purpose = self.check_purpose(req.purpose)?;
+        self.rate
+            .admit(&self.config.rate_limits, s.user_id, &purpose.code, now)?;
+
+        // Training plates: synthetic sightings, no register checks, never real data.
+        match &req.target {
+            Target::Pattern(p) => {
+                if let Some(plate) = self.training_plate(p) {
+                    d.basis = Some("training plate: synthetic sightings only".into());
+                    return Ok(DataGrant {
+                        training: true,
+                        training_plate: Some(plate),
+                        time: req.time,
+                        notices: vec![Notice {
+                            code: "training",
+                            message: "TRAINING: this is a reserved training plate; the sightings \
+                                      are synthetic"
+                                .into(),
+                            withheld: false,
+                        }],
+                        ..Default::default()
+                    });
+                }
+            }
+            Target::Read { plate, .. } => {
+                if self.config.training.contains(plate) {
+                    return Err(E::refused(
+                        K::InvalidRequest,
+                        format!("{plate} is a reserved training plate; its reads are not shown"),
+                    ));
+                }
+            }
+        }
+
+        if facts.staff.is_none() {
+            return Err(E::refused(
+                K::NotInStaffRegister,
+                format!(
+                    "staff id {} is not in the staff register, so vehicles connected to you \
+                     cannot be excluded; ask the register administrators to add you",
+                    s.staff_id
+                ),
+            ));
+        }
+        let file = req.purpose.map(|p| p.file_number.as_str()).unwrap_or("");
+        let incident = self.check_incident(s, purpose, file, facts, now)?;
+        let mut basis = format!(
+            "incident {} ({}, {} district, open)",
+            incident.file_number, incident.incident_type, incident.district
+        );
+
+        let mut notices = Vec::new();
+        let networks =
+            self.permitted_networks(s, Use::Search, facts, req.network_ids, &mut notices)?;
+
+        // Own-vehicle block.
+        let mut exclude = Vec::new();
+        match &req.target {
+            Target::Pattern(PlatePattern::Exact(p)) => {
+                if let Some(c) = facts.connection(p.as_str()) {
+                    return Err(own_vehicle_refusal(p.as_str(), c));
+                }
+            }
+            Target::Read { plate, .. } => {
+                if let Some(c) = facts.connection(plate) {
+                    return Err(own_vehicle_refusal(plate, c));
+                }
+            }
+            Target::Pattern(p) => {
+                exclude = facts.connected.iter().map(|c| c.plate.clone()).collect();
+                let could_match = match p {
+                    PlatePattern::Wildcard(w) => exclude.iter().any(|c| wildcard_matches(w, c)),
+                    _ => !exclude.is_empty(),
+                };
+                if could_match {
+                    notices.push(Notice {
+                        code: "connected_vehicles_excluded",
+                        message: "vehicles connected to you (yours, your household's, your \
+                                  declared associates') are excluded from the results; if one \
+                                  is needed, ask another officer"
+                            .into(),
+                        withheld: true,
+                    });
+                }
+            }
+        }
+
+        // Authorisations the user holds for this plate, in force now.
+        let exact = req.target.exact_plate();
+        let in_force = |kind: AuthorisationKind| -> Option<&Authorisation> {
+            let plate = exact?;
+            facts.authorisations.iter().find(|a| {
+                a.kind == kind
+                    && a.plate == plate
+                    && a.requester_user_id == s.user_id
+                    && a.in_force(now, facts, &self.config)
+            })
+        };
+        let tracking = in_force(AuthorisationKind::Tracking);
+        let lookback = in_force(AuthorisationKind::Lookback)
+            .filter(|a| a.file_number == file.trim() && a.lookback_from.is_some());
+
+        let max_from = now - Duration::days(self.config.max_lookback_days);
+        let routine_from = now - Duration::days(self.config.routine_lookback_days);
+        let earliest = match lookback {
+            Some(a) => a.lookback_from.unwrap_or(routine_from).max(max_from),
+            None => routine_from,
+        };
+        let cutoff = now - Duration::minutes(self.config.near_live_minutes);
+        let mut authorisation_id = None;
+        if let Some(a) = lookback {
+            basis.push_str(&format!("; look-back authorisation #{}", a.id));
+            authorisation_id = Some(a.id);
+        }
+        if let Some(a) = tracking {
+            basis.push_str(&format!("; tracking authorisation #{}", a.id));
+            authorisation_id = Some(a.id);
+        }
+        let lookback_refusal = || {
+            E::refused_field(
+                K::LookbackNeedsApproval,
+                "from",
+                format!(
+                    "routine searches reach back {} days; older data needs a supervisor's \
+                     approval: request a look-back for this plate and file (POST \
+                     /api/v1/lookback), up to {} days",
+                    self.config.routine_lookback_days, self.config.max_lookback_days
+                ),
+            )
+        };
+        let near_live_message = format!(
+            "results newer than {} minutes are withheld: following a vehicle in near-real time \
+             is tracking, and needs a tracking authorisation (POST /api/v1/tracking)",
+            self.config.near_live_minutes
+        );
+
+        let mut time = req.time;
+        match &req.target {
+            Target::Read {
+                captured_at,
+                network_id,
+                ..
+            } => {
+                if !networks.contains(network_id) {
+                    return Err(E::refused(
+                        K::NoNetworkAgreement,
+                        format!(
+                            "network {network_id} does not share its data with {} district",
+                            s.district
+                        ),
+                    ));
+                }
+                if *captured_at < earliest {
+                    return Err(lookback_refusal());
+                }
+                if *captured_at > cutoff && tracking.is_none() {
+                    return Err(E::refused(K::NearLiveWithheld, near_live_message));
+                }
+            }
+            Target::Pattern(_) => {
+                match time.from {
+                    None => {
+                        time.from = Some(earliest);
+                        notices.push(Notice {
+                            code: "routine_lookback",
+                            message: format!(
+                                "the search reaches back {} days",
+                                (now - earliest).num_days()
+                            ),
+                            withheld: false,
+                        });
+                    }
+                    Some(f) if f < earliest => return Err(lookback_refusal()),
+                    Some(_) => {}
+                }
+                if tracking.is_none() && time.to.is_none_or(|t| t > cutoff) {
+                    time.to = Some(cutoff);
+                    if time.from.is_some_and(|f| f > cutoff) {
+                        time.from = Some(cutoff);
+                    }
+                    notices.push(Notice {
+                        code: "near_live_withheld",
+                        message: near_live_message,
+                        withheld: true,
+                    });
+                }
+            }
+        }
+        d.basis = Some(basis);
+        Ok(DataGrant {
+            networks,
+            time,
+            exclude_plates: exclude,
+            training: false,
+            training_plate: None,
+            notices,
+            authorisation_id,
+        })
+    }
+}
+
+pub(crate) fn fill_purpose(d: &mut Decision, p: Option<&Purpose>) {
+    if let Some(p) = p {
+        d.purpose_code = Some(truncate(p.code.trim()));
+        d.file_number = Some(truncate(p.file_number.trim()));
+        d.justification = Some(p.justification.trim().chars().take(2000).collect());
+    }
+}
+
+/// At most 64 characters of user input in messages and records.
+pub(crate) fn truncate(s: &str) -> String {
+    if s.chars().count() <= 64 {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(64).collect();
+        t.push('…');
+        t
+    }
+}

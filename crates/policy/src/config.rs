@@ -1,0 +1,295 @@
+//! The policy's settings: purpose codes and the incident types they fit, training plates,
+//! windows, durations and rate limits. Loaded from JSON (every field optional, defaulting to
+//! the values below) so a deployment can tune them without a rebuild.
+
+use crate::error::{PolicyError, Result};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How a purpose may justify real-time tracking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TrackingBasisKind {
+    /// An active entry in the stolen vehicle register for the plate, under the same file.
+    StolenVehicle,
+    /// Always a supervisor's approval (serious crime, missing person, threat to life).
+    Supervised,
+}
+
+/// One purpose code a query may state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurposeDef {
+    pub code: String,
+    pub label: String,
+    /// Incident types (from the incident register) this purpose fits.
+    pub incident_types: Vec<String>,
+    /// Whether, and on what basis, the purpose may justify real-time tracking.
+    #[serde(default)]
+    pub tracking: Option<TrackingBasisKind>,
+    /// The emergency path (tracking starts at once, approval within the hour) is open to it.
+    #[serde(default)]
+    pub emergency: bool,
+}
+
+/// Plates reserved for training: searching them returns synthetic sightings, never real data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrainingPlates {
+    /// A normalised plate starting with one of these is a training plate.
+    pub prefixes: Vec<String>,
+    /// Further individual training plates.
+    pub plates: Vec<String>,
+}
+
+impl Default for TrainingPlates {
+    fn default() -> Self {
+        TrainingPlates {
+            prefixes: vec!["TEST".into()],
+            plates: vec![],
+        }
+    }
+}
+
+impl TrainingPlates {
+    pub fn contains(&self, plate: &str) -> bool {
+        self.prefixes.iter().any(|p| plate.starts_with(p.as_str()))
+            || self.plates.iter().any(|p| p == plate)
+    }
+}
+
+/// At most `max` requests in any `window_minutes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limit {
+    pub max: u32,
+    pub window_minutes: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimits {
+    /// Every data access and tracking request of one user.
+    pub per_user: Limit,
+    /// One user's requests under one purpose code, unless `per_purpose` names the code.
+    pub per_purpose_default: Limit,
+    pub per_purpose: BTreeMap<String, Limit>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            per_user: Limit {
+                max: 240,
+                window_minutes: 60,
+            },
+            per_purpose_default: Limit {
+                max: 120,
+                window_minutes: 60,
+            },
+            per_purpose: BTreeMap::from([(
+                "road_policing".to_string(),
+                Limit {
+                    max: 60,
+                    window_minutes: 60,
+                },
+            )]),
+        }
+    }
+}
+
+impl RateLimits {
+    pub fn for_purpose(&self, code: &str) -> Limit {
+        self.per_purpose
+            .get(code)
+            .copied()
+            .unwrap_or(self.per_purpose_default)
+    }
+
+    /// Limits too high to matter (benchmarks, bulk tests).
+    pub fn unlimited() -> Self {
+        let l = Limit {
+            max: u32::MAX,
+            window_minutes: 1,
+        };
+        RateLimits {
+            per_user: l,
+            per_purpose_default: l,
+            per_purpose: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PolicyConfig {
+    pub purposes: Vec<PurposeDef>,
+    /// Shortest justification of a query.
+    pub min_justification_chars: usize,
+    /// Shortest reason of an approval, refusal or revocation.
+    pub min_reason_chars: usize,
+    pub training: TrainingPlates,
+    /// A "historical" search reaching into the last N minutes is tracking in disguise.
+    pub near_live_minutes: i64,
+    /// How far back a routine search reaches.
+    pub routine_lookback_days: i64,
+    /// The furthest back even an approved search reaches.
+    pub max_lookback_days: i64,
+    /// How long an approved look-back stays usable.
+    pub lookback_valid_days: i64,
+    /// Longest tracking authorisation on a stolen-vehicle basis.
+    pub stolen_max_hours: i64,
+    /// Longest tracking authorisation on any other basis.
+    pub other_max_hours: i64,
+    /// An emergency (threat to life) authorisation stops unless approved within this.
+    pub emergency_approval_minutes: i64,
+    /// A stolen report younger than this recorded by the requester's team needs approval.
+    pub recent_stolen_hours: i64,
+    /// A request nobody decided lapses after this.
+    pub pending_lapse_hours: i64,
+    pub rate_limits: RateLimits,
+}
+
+fn purpose(
+    code: &str,
+    label: &str,
+    types: &[&str],
+    tracking: Option<TrackingBasisKind>,
+    emergency: bool,
+) -> PurposeDef {
+    PurposeDef {
+        code: code.into(),
+        label: label.into(),
+        incident_types: types.iter().map(|t| t.to_string()).collect(),
+        tracking,
+        emergency,
+    }
+}
+
+impl Default for PolicyConfig {
+    fn default() -> Self {
+        use TrackingBasisKind::*;
+        PolicyConfig {
+            purposes: vec![
+                purpose(
+                    "stolen_vehicle",
+                    "Stolen vehicle",
+                    &["vehicle_theft", "unlawful_taking"],
+                    Some(StolenVehicle),
+                    false,
+                ),
+                purpose(
+                    "serious_crime",
+                    "Serious crime investigation",
+                    &[
+                        "homicide",
+                        "robbery",
+                        "aggravated_robbery",
+                        "serious_assault",
+                        "sexual_offence",
+                        "kidnapping",
+                        "arson",
+                        "burglary",
+                        "drug_supply",
+                        "firearms",
+                    ],
+                    Some(Supervised),
+                    false,
+                ),
+                purpose(
+                    "missing_person",
+                    "Missing person",
+                    &["missing_person"],
+                    Some(Supervised),
+                    false,
+                ),
+                purpose(
+                    "threat_to_life",
+                    "Threat to life",
+                    &["threat_to_life", "kidnapping", "missing_person"],
+                    Some(Supervised),
+                    true,
+                ),
+                purpose(
+                    "road_policing",
+                    "Road policing",
+                    &[
+                        "traffic_offence",
+                        "crash",
+                        "dangerous_driving",
+                        "fleeing_driver",
+                    ],
+                    None,
+                    false,
+                ),
+            ],
+            min_justification_chars: 20,
+            min_reason_chars: 10,
+            training: TrainingPlates::default(),
+            near_live_minutes: 30,
+            routine_lookback_days: 60,
+            max_lookback_days: 365,
+            lookback_valid_days: 7,
+            stolen_max_hours: 48,
+            other_max_hours: 7 * 24,
+            emergency_approval_minutes: 60,
+            recent_stolen_hours: 24,
+            pending_lapse_hours: 24,
+            rate_limits: RateLimits::default(),
+        }
+    }
+}
+
+impl PolicyConfig {
+    pub fn purpose(&self, code: &str) -> Option<&PurposeDef> {
+        self.purposes.iter().find(|p| p.code == code)
+    }
+
+    /// Parses a JSON configuration; absent fields keep their defaults.
+    pub fn from_json(text: &str) -> Result<Self> {
+        let c: PolicyConfig =
+            serde_json::from_str(text).map_err(|e| PolicyError::Config(e.to_string()))?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: &str| Err(PolicyError::Config(m.to_string()));
+        if self.purposes.is_empty() {
+            return bad("at least one purpose code is needed");
+        }
+        for (i, p) in self.purposes.iter().enumerate() {
+            if p.code.trim().is_empty() || p.incident_types.is_empty() {
+                return bad("every purpose needs a code and at least one incident type");
+            }
+            if self.purposes[..i].iter().any(|q| q.code == p.code) {
+                return Err(PolicyError::Config(format!(
+                    "purpose code {} is listed twice",
+                    p.code
+                )));
+            }
+            if p.emergency && p.tracking != Some(TrackingBasisKind::Supervised) {
+                return bad("the emergency path needs a supervised tracking basis");
+            }
+        }
+        if self.training.prefixes.iter().any(|p| p.len() < 2) {
+            return bad("training prefixes need at least two characters");
+        }
+        let positive = [
+            self.near_live_minutes,
+            self.routine_lookback_days,
+            self.max_lookback_days,
+            self.lookback_valid_days,
+            self.stolen_max_hours,
+            self.other_max_hours,
+            self.emergency_approval_minutes,
+            self.recent_stolen_hours,
+            self.pending_lapse_hours,
+        ];
+        if positive.iter().any(|v| *v <= 0) {
+            return bad("windows and durations must be positive");
+        }
+        if self.max_lookback_days < self.routine_lookback_days {
+            return bad("max_lookback_days is shorter than routine_lookback_days");
+        }
+        Ok(())
+    }
+}

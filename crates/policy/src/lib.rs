@@ -1,0 +1,123 @@
+//! The access-control policy of the accountable ANPR platform.
+//!
+//! Every data access, tracking request and approval is decided here, as a pure function of
+//! the request, the register facts ([`registers::AccessFacts`], gathered by a handful of point
+//! lookups through [`registers::RegisterView`]) and the time. No HTTP and no SQL: the server
+//! gathers the facts, calls [`Policy`], hands the [`Decision`] to the one [`DecisionRecorder`]
+//! through [`enforce`] (which records before it returns anything), and applies the grant.
+//!
+//! The rules, in the order they are checked for a data access ([`access`]):
+//! 1. the account is active and its roles grant the action's [`Permission`];
+//! 2. the purpose is complete, its code is configured, and the rate limits admit it;
+//! 3. a training plate (configured prefix or list) gets synthetic sightings and nothing else;
+//! 4. the user is in the staff register (else the own-vehicle block could not be applied);
+//! 5. the file number is in the incident register, open, in the user's district or assigned to
+//!    them, and of an incident type the purpose fits;
+//! 6. at least one network's sharing agreement permits the user's district; the search is
+//!    narrowed to those networks;
+//! 7. own-vehicle block: a plate registered to the user, anyone at their home address or a
+//!    declared associate is refused (patterns exclude such plates), telling them to ask another
+//!    officer;
+//! 8. tiered look-back: routine searches reach back `routine_lookback_days`; older needs an
+//!    approved look-back authorisation;
+//! 9. no tracking by the back door: results newer than `near_live_minutes` are withheld unless
+//!    the user holds a tracking authorisation for the plate.
+//!
+//! Real-time tracking authorisations (requests, approvals, expiry, stopping) are in
+//! [`tracking`]; tiers and separation of duties in [`permissions`].
+
+pub mod access;
+pub mod config;
+pub mod decision;
+pub mod error;
+pub mod permissions;
+pub mod ratelimit;
+pub mod registers;
+pub mod tracking;
+pub mod training;
+
+pub use access::{DataAction, DataGrant, DataRequest, Notice, Target};
+pub use config::{PolicyConfig, PurposeDef, TrackingBasisKind};
+pub use decision::{
+    enforce, Decision, DecisionAction, DecisionOutcome, DecisionRecorder, Evaluation,
+    MemoryRecorder,
+};
+pub use error::{PolicyError, RefusalKind, Result};
+pub use permissions::Permission;
+pub use registers::{AccessFacts, FactsQuery, RegisterView};
+pub use tracking::{AuthStatus, Authorisation, AuthorisationKind, Basis};
+
+use anpr_domain::{Actor, Role, User, UserId};
+use error::PolicyError as E;
+
+/// Who is asking: the signed-in user as the policy sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    pub user_id: UserId,
+    pub staff_id: String,
+    pub district: String,
+    pub roles: Vec<Role>,
+    pub active: bool,
+}
+
+impl Subject {
+    pub fn from_user(u: &User) -> Self {
+        Subject {
+            user_id: u.id,
+            staff_id: u.staff_id.clone(),
+            district: u.district.clone(),
+            roles: u.roles.clone(),
+            active: u.active,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor::Staff {
+            user_id: self.user_id,
+            staff_id: self.staff_id.clone(),
+            district: self.district.clone(),
+            roles: self.roles.clone(),
+        }
+    }
+
+    pub fn has(&self, p: Permission) -> bool {
+        permissions::grants(&self.roles, p)
+    }
+}
+
+/// The policy: its configuration and the rate limiter (its only state).
+pub struct Policy {
+    config: PolicyConfig,
+    rate: ratelimit::RateLimiter,
+}
+
+impl Policy {
+    pub fn new(config: PolicyConfig) -> Result<Self> {
+        config.validate()?;
+        Ok(Policy {
+            config,
+            rate: Default::default(),
+        })
+    }
+
+    pub fn config(&self) -> &PolicyConfig {
+        &self.config
+    }
+
+    fn check_active(&self, s: &Subject) -> Result<()> {
+        if s.active {
+            Ok(())
+        } else {
+            Err(E::refused(
+                RefusalKind::Inactive,
+                "this account is disabled",
+            ))
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy::new(PolicyConfig::default()).expect("the default configuration is valid")
+    }
+}

@@ -1,0 +1,273 @@
+//! Tiers: which roles grant which permissions, and which role combinations are forbidden.
+//!
+//! Separation of duties has two parts. At decision time an approver is never the requester
+//! (see [`crate::tracking`]), whatever roles they hold. At account time some combinations are
+//! refused outright, because together they would let one person create the basis for their own
+//! access or oversee themselves:
+//!
+//! * `camera` is for devices only and combines with nothing;
+//! * `admin` (who loads the registers and manages users) cannot also hold `searcher`, `tracker`
+//!   or `supervisor`: whoever can write the stolen vehicle register must not be able to track on
+//!   it (the audit found false stolen reports used exactly so);
+//! * `integrity` and `auditor` (the overseers) cannot hold any operational role (`searcher`,
+//!   `tracker`, `supervisor`, `admin`); they may hold each other.
+//!
+//! `supervisor` with `searcher` or `tracker` is allowed: such a person's own requests are
+//! approved by another supervisor.
+
+use crate::error::{PolicyError, RefusalKind, Result};
+use anpr_domain::Role;
+use serde::{Deserialize, Serialize};
+
+/// What an action needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Historical search of plate reads.
+    SearchHistory,
+    /// Viewing a read or its images.
+    ViewReads,
+    /// Taking data out of the platform.
+    Export,
+    /// Asking for older data than the routine look-back.
+    RequestLookback,
+    /// Asking for real-time tracking of a plate.
+    RequestTracking,
+    /// Approving or refusing tracking and look-back requests of one's district.
+    ApproveRequests,
+    /// Seeing the authorisations of one's district.
+    ViewDistrictActivity,
+    /// Seeing every authorisation and decision (overseers).
+    ViewAllActivity,
+    /// Placing reads on legal hold.
+    PlaceLegalHold,
+    /// Reading the Prometheus metrics.
+    ReadMetrics,
+    /// Users, networks, sites, cameras and sharing agreements.
+    Administer,
+    /// Loading the registers.
+    AdministerRegisters,
+    /// Sending plate reads.
+    IngestReads,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 13] = [
+        Permission::SearchHistory,
+        Permission::ViewReads,
+        Permission::Export,
+        Permission::RequestLookback,
+        Permission::RequestTracking,
+        Permission::ApproveRequests,
+        Permission::ViewDistrictActivity,
+        Permission::ViewAllActivity,
+        Permission::PlaceLegalHold,
+        Permission::ReadMetrics,
+        Permission::Administer,
+        Permission::AdministerRegisters,
+        Permission::IngestReads,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::SearchHistory => "search_history",
+            Permission::ViewReads => "view_reads",
+            Permission::Export => "export",
+            Permission::RequestLookback => "request_lookback",
+            Permission::RequestTracking => "request_tracking",
+            Permission::ApproveRequests => "approve_requests",
+            Permission::ViewDistrictActivity => "view_district_activity",
+            Permission::ViewAllActivity => "view_all_activity",
+            Permission::PlaceLegalHold => "place_legal_hold",
+            Permission::ReadMetrics => "read_metrics",
+            Permission::Administer => "administer",
+            Permission::AdministerRegisters => "administer_registers",
+            Permission::IngestReads => "ingest_reads",
+        }
+    }
+
+    /// The roles that grant this permission.
+    pub fn roles(self) -> &'static [Role] {
+        use Role::*;
+        match self {
+            Permission::SearchHistory
+            | Permission::ViewReads
+            | Permission::Export
+            | Permission::RequestLookback => &[Searcher],
+            Permission::RequestTracking => &[Tracker],
+            Permission::ApproveRequests | Permission::ViewDistrictActivity => &[Supervisor],
+            Permission::ViewAllActivity => &[Integrity, Auditor],
+            Permission::PlaceLegalHold => &[Supervisor, Admin],
+            Permission::ReadMetrics => &[Admin, Auditor],
+            Permission::Administer | Permission::AdministerRegisters => &[Admin],
+            Permission::IngestReads => &[Camera],
+        }
+    }
+}
+
+/// Whether `roles` grant `permission`.
+pub fn grants(roles: &[Role], permission: Permission) -> bool {
+    permission.roles().iter().any(|r| roles.contains(r))
+}
+
+/// Refuses unless `roles` grant `permission`, naming the permission and the roles that grant it.
+pub fn require(roles: &[Role], permission: Permission) -> Result<()> {
+    if grants(roles, permission) {
+        return Ok(());
+    }
+    let granting: Vec<String> = permission
+        .roles()
+        .iter()
+        .map(|r| format!("`{}`", r.as_str()))
+        .collect();
+    Err(PolicyError::refused(
+        RefusalKind::MissingPermission,
+        format!(
+            "this action needs the `{}` permission (role {})",
+            permission.as_str(),
+            granting.join(" or ")
+        ),
+    ))
+}
+
+/// Pairs of roles one person may not hold together (see the module documentation).
+pub const FORBIDDEN_PAIRS: &[(Role, Role, &str)] = &[
+    (
+        Role::Admin,
+        Role::Searcher,
+        "whoever loads the registers must not search on them",
+    ),
+    (
+        Role::Admin,
+        Role::Tracker,
+        "whoever loads the stolen vehicle register must not track on it",
+    ),
+    (
+        Role::Admin,
+        Role::Supervisor,
+        "whoever manages users and registers must not approve on them",
+    ),
+    (
+        Role::Integrity,
+        Role::Searcher,
+        "overseers must not use what they oversee",
+    ),
+    (
+        Role::Integrity,
+        Role::Tracker,
+        "overseers must not use what they oversee",
+    ),
+    (
+        Role::Integrity,
+        Role::Supervisor,
+        "overseers must not approve what they oversee",
+    ),
+    (
+        Role::Integrity,
+        Role::Admin,
+        "overseers must not administer what they oversee",
+    ),
+    (
+        Role::Auditor,
+        Role::Searcher,
+        "overseers must not use what they oversee",
+    ),
+    (
+        Role::Auditor,
+        Role::Tracker,
+        "overseers must not use what they oversee",
+    ),
+    (
+        Role::Auditor,
+        Role::Supervisor,
+        "overseers must not approve what they oversee",
+    ),
+    (
+        Role::Auditor,
+        Role::Admin,
+        "overseers must not administer what they oversee",
+    ),
+];
+
+/// Refuses a role set that breaks separation of duties.
+pub fn check_role_combination(roles: &[Role]) -> Result<()> {
+    if roles.contains(&Role::Camera) {
+        return Err(PolicyError::refused_field(
+            RefusalKind::ForbiddenRoleCombination,
+            "roles",
+            "the `camera` role is for camera devices, not staff",
+        ));
+    }
+    for (a, b, why) in FORBIDDEN_PAIRS {
+        if roles.contains(a) && roles.contains(b) {
+            return Err(PolicyError::refused_field(
+                RefusalKind::ForbiddenRoleCombination,
+                "roles",
+                format!(
+                    "roles `{}` and `{}` cannot be held together: {why}",
+                    a.as_str(),
+                    b.as_str()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_permission_is_granted_by_some_role() {
+        for p in Permission::ALL {
+            assert!(!p.roles().is_empty(), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn integrity_and_admin_cannot_search() {
+        for r in [
+            Role::Integrity,
+            Role::Admin,
+            Role::Auditor,
+            Role::Supervisor,
+        ] {
+            assert!(require(&[r], Permission::SearchHistory).is_err(), "{r:?}");
+        }
+        let e = require(&[Role::Admin], Permission::SearchHistory).unwrap_err();
+        assert!(e.to_string().contains("search_history"), "{e}");
+    }
+
+    #[test]
+    fn no_allowed_combination_both_loads_registers_and_tracks() {
+        // Every subset of roles: whatever passes the combination check cannot both administer
+        // registers and request tracking, nor oversee and operate.
+        let roles = Role::ALL;
+        for mask in 0u32..(1 << roles.len()) {
+            let set: Vec<Role> = (0..roles.len())
+                .filter(|i| mask & (1 << i) != 0)
+                .map(|i| roles[i])
+                .collect();
+            if check_role_combination(&set).is_err() {
+                continue;
+            }
+            let admin = grants(&set, Permission::AdministerRegisters);
+            let operate = grants(&set, Permission::RequestTracking)
+                || grants(&set, Permission::SearchHistory)
+                || grants(&set, Permission::ApproveRequests);
+            let oversee = grants(&set, Permission::ViewAllActivity);
+            assert!(!(admin && operate), "{set:?}");
+            assert!(!(oversee && (operate || admin)), "{set:?}");
+        }
+    }
+
+    #[test]
+    fn common_combinations_are_allowed() {
+        check_role_combination(&[Role::Searcher, Role::Tracker]).unwrap();
+        check_role_combination(&[Role::Searcher, Role::Supervisor]).unwrap();
+        check_role_combination(&[Role::Integrity, Role::Auditor]).unwrap();
+        assert!(check_role_combination(&[Role::Admin, Role::Tracker]).is_err());
+        assert!(check_role_combination(&[Role::Camera]).is_err());
+    }
+}

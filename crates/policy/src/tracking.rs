@@ -1,0 +1,984 @@
+//! Authorisations: real-time tracking of a plate, and look-back past the routine window.
+//!
+//! Tracking needs role `tracker` and a basis checked against the registers, never the
+//! requester's word:
+//! * **stolen vehicle** — an active stolen-register entry for the plate under the request's
+//!   file. It starts at once, unless the entry was recorded by the requester, or less than
+//!   `recent_stolen_hours` ago by someone in the requester's team, or its complainant is not the
+//!   registered owner (or the vehicle is not in the motor vehicle register): then a supervisor
+//!   approves it first.
+//! * **supervised** (serious crime, missing person, threat to life) — always a supervisor's
+//!   approval, by a different person who holds `supervisor` in the requester's district, with
+//!   their reason. The **emergency** path (threat to life) starts at once, and stops by itself
+//!   unless approved within `emergency_approval_minutes`.
+//!
+//! Every authorisation lasts at most `stolen_max_hours` / `other_max_hours`, expires by itself,
+//! stops when its stolen report is cancelled or recovered, lapses if nobody decides it within
+//! `pending_lapse_hours`, and is renewed only by a fresh request that always needs approval.
+//! A look-back authorisation lets one user search one plate under one file further back than
+//! the routine window; a supervisor of the district approves it.
+
+use crate::access::{fill_purpose, own_vehicle_refusal};
+use crate::config::{PolicyConfig, TrackingBasisKind};
+use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
+use crate::error::{PolicyError as E, RefusalKind as K, Result};
+use crate::permissions::{self, Permission};
+use crate::registers::{AccessFacts, FactsQuery, StolenEntry, Use};
+use crate::{Policy, Subject};
+use anpr_domain::{Actor, Purpose, UserId};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthorisationKind {
+    Tracking,
+    Lookback,
+}
+
+impl AuthorisationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthorisationKind::Tracking => "tracking",
+            AuthorisationKind::Lookback => "lookback",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "tracking" => Some(AuthorisationKind::Tracking),
+            "lookback" => Some(AuthorisationKind::Lookback),
+            _ => None,
+        }
+    }
+}
+
+/// What an authorisation rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    StolenVehicle,
+    Supervised,
+    /// Threat to life: started at once, approval due within the hour.
+    Emergency,
+    Lookback,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::StolenVehicle => "stolen_vehicle",
+            Basis::Supervised => "supervised",
+            Basis::Emergency => "emergency",
+            Basis::Lookback => "lookback",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "stolen_vehicle" => Some(Basis::StolenVehicle),
+            "supervised" => Some(Basis::Supervised),
+            "emergency" => Some(Basis::Emergency),
+            "lookback" => Some(Basis::Lookback),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthStatus {
+    /// Waiting for a supervisor.
+    Pending,
+    /// In force (between `starts_at` and `expires_at`).
+    Active,
+    Refused,
+    Revoked,
+    /// Reached its end, or lapsed undecided.
+    Expired,
+    /// Stopped by the platform: stolen report cancelled, emergency not approved in time.
+    Stopped,
+}
+
+impl AuthStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthStatus::Pending => "pending",
+            AuthStatus::Active => "active",
+            AuthStatus::Refused => "refused",
+            AuthStatus::Revoked => "revoked",
+            AuthStatus::Expired => "expired",
+            AuthStatus::Stopped => "stopped",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            AuthStatus::Pending,
+            AuthStatus::Active,
+            AuthStatus::Refused,
+            AuthStatus::Revoked,
+            AuthStatus::Expired,
+            AuthStatus::Stopped,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
+    /// Not yet ended.
+    pub fn is_open(self) -> bool {
+        matches!(self, AuthStatus::Pending | AuthStatus::Active)
+    }
+}
+
+/// A tracking or look-back authorisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Authorisation {
+    /// 0 until stored.
+    pub id: i64,
+    pub kind: AuthorisationKind,
+    pub plate: String,
+    pub requester_user_id: UserId,
+    pub requester_staff_id: String,
+    /// The requester's district: its supervisors decide.
+    pub district: String,
+    pub purpose_code: String,
+    pub file_number: String,
+    pub justification: String,
+    pub basis: Basis,
+    /// The stolen report a stolen-vehicle basis rests on.
+    pub stolen_entry_id: Option<i64>,
+    /// Why a supervisor must approve (empty when it started at once).
+    pub approval_reasons: Vec<String>,
+    pub status: AuthStatus,
+    pub requested_at: DateTime<Utc>,
+    /// Emergency: stops unless approved by then.
+    pub approval_deadline: Option<DateTime<Utc>>,
+    /// How long it lasts once started.
+    pub duration_minutes: u32,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub decided_by_staff_id: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub decision_reason: Option<String>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<String>,
+    /// The authorisation this one renews.
+    pub renews: Option<i64>,
+    /// Look-back: the earliest time the user may search.
+    pub lookback_from: Option<DateTime<Utc>>,
+}
+
+impl Authorisation {
+    fn end_actions(
+        &self,
+    ) -> (
+        DecisionAction,
+        DecisionAction,
+        DecisionAction,
+        DecisionAction,
+    ) {
+        match self.kind {
+            AuthorisationKind::Tracking => (
+                DecisionAction::TrackingApprove,
+                DecisionAction::TrackingRefuse,
+                DecisionAction::TrackingRevoke,
+                DecisionAction::TrackingEnd,
+            ),
+            AuthorisationKind::Lookback => (
+                DecisionAction::LookbackApprove,
+                DecisionAction::LookbackRefuse,
+                DecisionAction::LookbackRevoke,
+                DecisionAction::LookbackEnd,
+            ),
+        }
+    }
+
+    /// The change the platform makes by itself at `now`, if one is due: the new status and why.
+    /// `stolen` is the stolen report a stolen-vehicle basis rests on (`None`: not found).
+    pub fn due_transition(
+        &self,
+        now: DateTime<Utc>,
+        stolen: Option<&StolenEntry>,
+        cfg: &PolicyConfig,
+    ) -> Option<(AuthStatus, String)> {
+        if !self.status.is_open() {
+            return None;
+        }
+        if self.basis == Basis::StolenVehicle && !stolen.is_some_and(|s| s.record.is_active()) {
+            let what = stolen
+                .map(|s| s.record.status.as_str())
+                .unwrap_or("removed");
+            return Some((
+                AuthStatus::Stopped,
+                format!("the stolen vehicle report was {what}"),
+            ));
+        }
+        match self.status {
+            AuthStatus::Active => {
+                if self.basis == Basis::Emergency
+                    && self.decided_at.is_none()
+                    && self.approval_deadline.is_some_and(|d| d <= now)
+                {
+                    return Some((
+                        AuthStatus::Stopped,
+                        format!(
+                            "emergency tracking was not approved within {} minutes",
+                            cfg.emergency_approval_minutes
+                        ),
+                    ));
+                }
+                if self.expires_at.is_some_and(|e| e <= now) {
+                    return Some((
+                        AuthStatus::Expired,
+                        "reached the end of its authorised duration".into(),
+                    ));
+                }
+                None
+            }
+            AuthStatus::Pending => {
+                (self.requested_at + Duration::hours(cfg.pending_lapse_hours) <= now).then(|| {
+                    (
+                        AuthStatus::Expired,
+                        format!(
+                            "no supervisor decided it within {} hours",
+                            cfg.pending_lapse_hours
+                        ),
+                    )
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the authorisation lets its holder see data about its plate now.
+    pub fn in_force(&self, now: DateTime<Utc>, facts: &AccessFacts, cfg: &PolicyConfig) -> bool {
+        let stolen = self.stolen_entry_id.and_then(|id| facts.stolen_entry(id));
+        self.status == AuthStatus::Active
+            && self.starts_at.is_some_and(|s| s <= now)
+            && self.due_transition(now, stolen, cfg).is_none()
+    }
+
+    /// Applies a due transition (see [`Authorisation::due_transition`]).
+    pub fn end(&mut self, status: AuthStatus, reason: String, now: DateTime<Utc>) {
+        self.status = status;
+        self.ended_at = Some(now);
+        self.end_reason = Some(reason);
+    }
+}
+
+/// A request for real-time tracking of one plate.
+#[derive(Debug, Clone)]
+pub struct TrackingRequest<'a> {
+    pub subject: &'a Subject,
+    /// Normalised.
+    pub plate: &'a str,
+    pub purpose: Option<&'a Purpose>,
+    /// Threat to life: start at once, approval within the hour.
+    pub emergency: bool,
+    /// Default: the longest the basis allows.
+    pub duration_minutes: Option<u32>,
+    /// The earlier authorisation this renews.
+    pub renews: Option<&'a Authorisation>,
+    pub request_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> TrackingRequest<'a> {
+    pub fn facts_query(&self) -> FactsQuery<'a> {
+        FactsQuery {
+            staff_id: &self.subject.staff_id,
+            user_id: self.subject.user_id,
+            file_number: self.purpose.map(|p| p.file_number.trim()),
+            plate: Some(self.plate),
+            for_tracking: true,
+        }
+    }
+}
+
+/// A request to search one plate further back than the routine window.
+#[derive(Debug, Clone)]
+pub struct LookbackRequest<'a> {
+    pub subject: &'a Subject,
+    pub plate: &'a str,
+    pub purpose: Option<&'a Purpose>,
+    pub from: DateTime<Utc>,
+    pub request_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> LookbackRequest<'a> {
+    pub fn facts_query(&self) -> FactsQuery<'a> {
+        FactsQuery {
+            staff_id: &self.subject.staff_id,
+            user_id: self.subject.user_id,
+            file_number: self.purpose.map(|p| p.file_number.trim()),
+            plate: Some(self.plate),
+            for_tracking: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewKind {
+    Approve,
+    Refuse,
+    Revoke,
+}
+
+/// A supervisor's decision on an authorisation, or its withdrawal.
+#[derive(Debug, Clone)]
+pub struct Review<'a> {
+    pub subject: &'a Subject,
+    pub kind: ReviewKind,
+    /// As stored, with any due transition already applied.
+    pub authorisation: &'a Authorisation,
+    pub reason: &'a str,
+    pub request_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> Review<'a> {
+    /// The reviewer's facts: their connected vehicles (no one approves for their own car).
+    pub fn facts_query(&self) -> FactsQuery<'a> {
+        FactsQuery {
+            staff_id: &self.subject.staff_id,
+            user_id: self.subject.user_id,
+            file_number: None,
+            plate: None,
+            for_tracking: false,
+        }
+    }
+}
+
+/// Which authorisations a user may list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Visibility {
+    pub all: bool,
+    pub districts: Vec<String>,
+    /// Their own requests.
+    pub own: Option<UserId>,
+}
+
+impl Visibility {
+    pub fn sees(&self, a: &Authorisation) -> bool {
+        self.all
+            || self
+                .districts
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&a.district))
+            || self.own == Some(a.requester_user_id)
+    }
+}
+
+impl Policy {
+    fn stolen_basis<'f>(
+        &self,
+        req: &TrackingRequest<'_>,
+        facts: &'f AccessFacts,
+        reasons: &mut Vec<String>,
+    ) -> Result<&'f StolenEntry> {
+        let s = req.subject;
+        let file = req.purpose.map(|p| p.file_number.trim()).unwrap_or("");
+        let entry = facts
+            .stolen
+            .iter()
+            .find(|e| {
+                e.record.plate == req.plate && e.record.is_active() && e.record.file_number == file
+            })
+            .ok_or_else(|| {
+                E::refused(
+                    K::NoTrackingBasis,
+                    format!(
+                        "there is no active report of {} as stolen under file {file} in the \
+                         stolen vehicle register; the stolen-vehicle basis is checked against \
+                         the register",
+                        req.plate
+                    ),
+                )
+            })?;
+        let r = &entry.record;
+        if r.recorded_by_staff_id == s.staff_id {
+            reasons.push("the stolen report was recorded by you".into());
+        } else if req.now - r.reported_at < Duration::hours(self.config.recent_stolen_hours) {
+            let my_team = facts.staff.as_ref().and_then(|x| x.team.as_deref());
+            let their_team = facts
+                .stolen_recorders
+                .iter()
+                .find(|x| x.staff_id == r.recorded_by_staff_id)
+                .and_then(|x| x.team.as_deref());
+            if my_team.is_some() && my_team == their_team {
+                reasons.push(format!(
+                    "the stolen report was recorded less than {} hours ago by a member of your \
+                     team",
+                    self.config.recent_stolen_hours
+                ));
+            }
+        }
+        match &facts.vehicle {
+            None => reasons.push(
+                "the vehicle is not in the motor vehicle register, so the complainant cannot be \
+                 checked against the registered owner"
+                    .into(),
+            ),
+            Some(v) if v.owner_person_id != r.complainant_person_id => {
+                reasons.push("the complainant is not the registered owner".into())
+            }
+            Some(_) => {}
+        }
+        Ok(entry)
+    }
+
+    /// Decides a tracking request: refused, started at once, or waiting for approval. On
+    /// success the returned authorisation is ready to store (id 0).
+    pub fn evaluate_tracking_request(
+        &self,
+        req: &TrackingRequest<'_>,
+        facts: &AccessFacts,
+    ) -> Evaluation<Authorisation> {
+        let mut d = Decision::new(
+            &req.subject.actor(),
+            DecisionAction::TrackingRequest,
+            req.request_id,
+            req.now,
+        );
+        d.target = Some(req.plate.to_string());
+        fill_purpose(&mut d, req.purpose);
+        let outcome = self.tracking_request(req, facts, &mut d);
+        if let Ok(a) = &outcome {
+            d.outcome = match a.status {
+                AuthStatus::Pending => DecisionOutcome::PendingApproval,
+                _ => DecisionOutcome::Allowed,
+            };
+            d.notes = a.approval_reasons.clone();
+            if a.basis == Basis::Emergency {
+                d.notes.push(format!(
+                    "emergency: started at once; stops unless approved within {} minutes",
+                    self.config.emergency_approval_minutes
+                ));
+            }
+        }
+        Evaluation::new(d, outcome)
+    }
+
+    fn common_request_checks(
+        &self,
+        s: &Subject,
+        permission: Permission,
+        plate: &str,
+        purpose: Option<&Purpose>,
+        facts: &AccessFacts,
+        now: DateTime<Utc>,
+        d: &mut Decision,
+    ) -> Result<&crate::config::PurposeDef> {
+        self.check_active(s)?;
+        permissions::require(&s.roles, permission)?;
+        let def = self.check_purpose(purpose)?;
+        self.rate
+            .admit(&self.config.rate_limits, s.user_id, &def.code, now)?;
+        if self.config.training.contains(plate) {
+            return Err(E::refused_field(
+                K::InvalidRequest,
+                "plate",
+                format!("{plate} is a reserved training plate; search it instead"),
+            ));
+        }
+        if facts.staff.is_none() {
+            return Err(E::refused(
+                K::NotInStaffRegister,
+                format!(
+                    "staff id {} is not in the staff register; ask the register administrators \
+                     to add you",
+                    s.staff_id
+                ),
+            ));
+        }
+        let file = purpose.map(|p| p.file_number.as_str()).unwrap_or("");
+        let inc = self.check_incident(s, def, file, facts, now)?;
+        d.basis = Some(format!(
+            "incident {} ({}, {} district, open)",
+            inc.file_number, inc.incident_type, inc.district
+        ));
+        if let Some(c) = facts.connection(plate) {
+            return Err(own_vehicle_refusal(plate, c));
+        }
+        Ok(def)
+    }
+
+    fn tracking_request(
+        &self,
+        req: &TrackingRequest<'_>,
+        facts: &AccessFacts,
+        d: &mut Decision,
+    ) -> Result<Authorisation> {
+        let s = req.subject;
+        let now = req.now;
+        let def = self.common_request_checks(
+            s,
+            Permission::RequestTracking,
+            req.plate,
+            req.purpose,
+            facts,
+            now,
+            d,
+        )?;
+        let basis_kind = def.tracking.ok_or_else(|| {
+            E::refused_field(
+                K::NoTrackingBasis,
+                "purpose.code",
+                format!("purpose `{}` cannot justify real-time tracking", def.code),
+            )
+        })?;
+        self.permitted_networks(s, Use::Tracking, facts, &[], &mut Vec::new())?;
+        if req.emergency && !def.emergency {
+            return Err(E::refused_field(
+                K::InvalidRequest,
+                "emergency",
+                "the emergency path is only for a threat to life (purpose with the emergency \
+                 path)",
+            ));
+        }
+        match req.renews {
+            Some(prev) => {
+                if prev.kind != AuthorisationKind::Tracking
+                    || prev.requester_user_id != s.user_id
+                    || prev.plate != req.plate
+                {
+                    return Err(E::refused_field(
+                        K::InvalidRequest,
+                        "renews",
+                        format!(
+                            "authorisation #{} is not your tracking of {}",
+                            prev.id, req.plate
+                        ),
+                    ));
+                }
+                if req.emergency {
+                    return Err(E::refused_field(
+                        K::InvalidRequest,
+                        "emergency",
+                        "a renewal is never an emergency start; it needs a fresh approval",
+                    ));
+                }
+            }
+            None => {
+                if let Some(open) = facts.authorisations.iter().find(|a| {
+                    a.kind == AuthorisationKind::Tracking
+                        && a.plate == req.plate
+                        && a.requester_user_id == s.user_id
+                        && a.status.is_open()
+                        && a.due_transition(
+                            now,
+                            a.stolen_entry_id.and_then(|id| facts.stolen_entry(id)),
+                            &self.config,
+                        )
+                        .is_none()
+                }) {
+                    return Err(E::refused(
+                        K::InvalidState,
+                        format!(
+                            "you already hold tracking authorisation #{} ({}) for {}; renew it \
+                             instead (`renews`)",
+                            open.id,
+                            open.status.as_str(),
+                            req.plate
+                        ),
+                    ));
+                }
+            }
+        }
+
+        let mut reasons = Vec::new();
+        let (basis, stolen_entry_id, max_hours) = match basis_kind {
+            TrackingBasisKind::StolenVehicle => {
+                let e = self.stolen_basis(req, facts, &mut reasons)?;
+                d.basis = Some(format!(
+                    "{}; stolen report #{} of {} (reported {})",
+                    d.basis.as_deref().unwrap_or_default(),
+                    e.id,
+                    e.record.plate,
+                    e.record.reported_at.format("%Y-%m-%d %H:%M UTC")
+                ));
+                (
+                    Basis::StolenVehicle,
+                    Some(e.id),
+                    self.config.stolen_max_hours,
+                )
+            }
+            TrackingBasisKind::Supervised => {
+                reasons.push(format!(
+                    "purpose `{}` always needs a supervisor's approval",
+                    def.code
+                ));
+                let basis = if req.emergency {
+                    Basis::Emergency
+                } else {
+                    Basis::Supervised
+                };
+                (basis, None, self.config.other_max_hours)
+            }
+        };
+        if req.renews.is_some() {
+            reasons.push("a renewal needs a fresh approval".into());
+        }
+        let max_minutes = (max_hours * 60) as u32;
+        let duration = match req.duration_minutes {
+            None => max_minutes,
+            Some(m) if (1..=max_minutes).contains(&m) => m,
+            Some(_) => {
+                return Err(E::refused_field(
+                    K::InvalidRequest,
+                    "duration_minutes",
+                    format!("must be 1 to {max_minutes} minutes ({max_hours} hours) on this basis"),
+                ))
+            }
+        };
+        let starts_now = reasons.is_empty() || basis == Basis::Emergency;
+        let purpose = req.purpose.expect("checked above");
+        Ok(Authorisation {
+            id: 0,
+            kind: AuthorisationKind::Tracking,
+            plate: req.plate.to_string(),
+            requester_user_id: s.user_id,
+            requester_staff_id: s.staff_id.clone(),
+            district: s.district.clone(),
+            purpose_code: def.code.clone(),
+            file_number: purpose.file_number.trim().to_string(),
+            justification: purpose.justification.trim().to_string(),
+            basis,
+            stolen_entry_id,
+            approval_reasons: reasons,
+            status: if starts_now {
+                AuthStatus::Active
+            } else {
+                AuthStatus::Pending
+            },
+            requested_at: now,
+            approval_deadline: (basis == Basis::Emergency)
+                .then(|| now + Duration::minutes(self.config.emergency_approval_minutes)),
+            duration_minutes: duration,
+            starts_at: starts_now.then_some(now),
+            expires_at: starts_now.then(|| now + Duration::minutes(duration as i64)),
+            decided_by_staff_id: None,
+            decided_at: None,
+            decision_reason: None,
+            ended_at: None,
+            end_reason: None,
+            renews: req.renews.map(|a| a.id),
+            lookback_from: None,
+        })
+    }
+
+    /// Decides a look-back request: refused, or waiting for a supervisor's approval.
+    pub fn evaluate_lookback_request(
+        &self,
+        req: &LookbackRequest<'_>,
+        facts: &AccessFacts,
+    ) -> Evaluation<Authorisation> {
+        let mut d = Decision::new(
+            &req.subject.actor(),
+            DecisionAction::LookbackRequest,
+            req.request_id,
+            req.now,
+        );
+        d.target = Some(format!(
+            "{} from {}",
+            req.plate,
+            req.from.format("%Y-%m-%d")
+        ));
+        fill_purpose(&mut d, req.purpose);
+        let outcome = self.lookback_request(req, facts, &mut d);
+        if outcome.is_ok() {
+            d.outcome = DecisionOutcome::PendingApproval;
+        }
+        Evaluation::new(d, outcome)
+    }
+
+    fn lookback_request(
+        &self,
+        req: &LookbackRequest<'_>,
+        facts: &AccessFacts,
+        d: &mut Decision,
+    ) -> Result<Authorisation> {
+        let s = req.subject;
+        let now = req.now;
+        let def = self.common_request_checks(
+            s,
+            Permission::RequestLookback,
+            req.plate,
+            req.purpose,
+            facts,
+            now,
+            d,
+        )?;
+        self.permitted_networks(s, Use::Search, facts, &[], &mut Vec::new())?;
+        let max_from = now - Duration::days(self.config.max_lookback_days);
+        let routine_from = now - Duration::days(self.config.routine_lookback_days);
+        if req.from < max_from {
+            return Err(E::refused_field(
+                K::InvalidRequest,
+                "from",
+                format!(
+                    "searches reach back at most {} days, even with approval",
+                    self.config.max_lookback_days
+                ),
+            ));
+        }
+        if req.from >= routine_from {
+            return Err(E::refused_field(
+                K::InvalidRequest,
+                "from",
+                format!(
+                    "within the routine {} days no approval is needed",
+                    self.config.routine_lookback_days
+                ),
+            ));
+        }
+        let purpose = req.purpose.expect("checked above");
+        let minutes = (self.config.lookback_valid_days * 24 * 60) as u32;
+        Ok(Authorisation {
+            id: 0,
+            kind: AuthorisationKind::Lookback,
+            plate: req.plate.to_string(),
+            requester_user_id: s.user_id,
+            requester_staff_id: s.staff_id.clone(),
+            district: s.district.clone(),
+            purpose_code: def.code.clone(),
+            file_number: purpose.file_number.trim().to_string(),
+            justification: purpose.justification.trim().to_string(),
+            basis: Basis::Lookback,
+            stolen_entry_id: None,
+            approval_reasons: vec![format!(
+                "data older than {} days needs a supervisor's approval",
+                self.config.routine_lookback_days
+            )],
+            status: AuthStatus::Pending,
+            requested_at: now,
+            approval_deadline: None,
+            duration_minutes: minutes,
+            starts_at: None,
+            expires_at: None,
+            decided_by_staff_id: None,
+            decided_at: None,
+            decision_reason: None,
+            ended_at: None,
+            end_reason: None,
+            renews: None,
+            lookback_from: Some(req.from),
+        })
+    }
+
+    /// Decides an approval, refusal or revocation. On success returns the updated
+    /// authorisation.
+    pub fn evaluate_review(
+        &self,
+        r: &Review<'_>,
+        reviewer_facts: &AccessFacts,
+    ) -> Evaluation<Authorisation> {
+        let a = r.authorisation;
+        let (approve, refuse, revoke, _) = a.end_actions();
+        let action = match r.kind {
+            ReviewKind::Approve => approve,
+            ReviewKind::Refuse => refuse,
+            ReviewKind::Revoke => revoke,
+        };
+        let mut d = Decision::new(&r.subject.actor(), action, r.request_id, r.now);
+        d.target = Some(a.plate.clone());
+        d.purpose_code = Some(a.purpose_code.clone());
+        d.file_number = Some(a.file_number.clone());
+        d.justification = Some(r.reason.trim().chars().take(2000).collect());
+        d.authorisation_id = Some(a.id);
+        d.basis = Some(format!(
+            "{} authorisation #{} requested by {}",
+            a.kind.as_str(),
+            a.id,
+            a.requester_staff_id
+        ));
+        let outcome = self.review(r, reviewer_facts);
+        if outcome.is_ok() {
+            d.outcome = DecisionOutcome::Allowed;
+        }
+        Evaluation::new(d, outcome)
+    }
+
+    fn review(&self, r: &Review<'_>, facts: &AccessFacts) -> Result<Authorisation> {
+        let s = r.subject;
+        let a = r.authorisation;
+        let now = r.now;
+        self.check_active(s)?;
+        let own = s.user_id == a.requester_user_id;
+        match r.kind {
+            ReviewKind::Approve | ReviewKind::Refuse => {
+                permissions::require(&s.roles, Permission::ApproveRequests)?;
+            }
+            ReviewKind::Revoke => {
+                if !own {
+                    permissions::require(&s.roles, Permission::ApproveRequests)?;
+                }
+            }
+        }
+        if r.reason.trim().chars().count() < self.config.min_reason_chars {
+            return Err(E::refused_field(
+                K::InvalidRequest,
+                "reason",
+                format!(
+                    "state the reason (at least {} characters)",
+                    self.config.min_reason_chars
+                ),
+            ));
+        }
+        let verb = match r.kind {
+            ReviewKind::Approve => "approve",
+            ReviewKind::Refuse => "refuse",
+            ReviewKind::Revoke => "revoke",
+        };
+        if r.kind != ReviewKind::Revoke && own {
+            return Err(E::refused(
+                K::ConflictOfDuty,
+                format!(
+                    "you cannot {verb} your own request: another supervisor of {} district must \
+                     decide it",
+                    a.district
+                ),
+            ));
+        }
+        if !own && !s.district.eq_ignore_ascii_case(&a.district) {
+            return Err(E::refused(
+                K::WrongDistrict,
+                format!(
+                    "authorisation #{} belongs to {} district; only its supervisors may {verb} it",
+                    a.id, a.district
+                ),
+            ));
+        }
+        if r.kind == ReviewKind::Approve {
+            if let Some(c) = facts.connection(&a.plate) {
+                return Err(E::refused(
+                    K::ConflictOfDuty,
+                    format!(
+                        "vehicle {} {}: you cannot approve a request about it; ask another \
+                         supervisor",
+                        a.plate,
+                        c.explain()
+                    ),
+                ));
+            }
+        }
+        let awaiting = a.status == AuthStatus::Pending
+            || (a.status == AuthStatus::Active
+                && a.basis == Basis::Emergency
+                && a.decided_at.is_none());
+        let mut out = a.clone();
+        match r.kind {
+            ReviewKind::Approve | ReviewKind::Refuse if !awaiting => {
+                return Err(E::refused(
+                    K::InvalidState,
+                    format!(
+                        "authorisation #{} is {} and not awaiting a decision; a renewal is a \
+                         fresh request",
+                        a.id,
+                        a.status.as_str()
+                    ),
+                ))
+            }
+            ReviewKind::Revoke if !a.status.is_open() => {
+                return Err(E::refused(
+                    K::InvalidState,
+                    format!(
+                        "authorisation #{} has already ended ({})",
+                        a.id,
+                        a.status.as_str()
+                    ),
+                ))
+            }
+            ReviewKind::Approve => {
+                let starts = a.starts_at.unwrap_or(now);
+                out.status = AuthStatus::Active;
+                out.starts_at = Some(starts);
+                out.expires_at = Some(starts + Duration::minutes(a.duration_minutes as i64));
+                out.decided_by_staff_id = Some(s.staff_id.clone());
+                out.decided_at = Some(now);
+                out.decision_reason = Some(r.reason.trim().to_string());
+            }
+            ReviewKind::Refuse => {
+                out.decided_by_staff_id = Some(s.staff_id.clone());
+                out.decided_at = Some(now);
+                out.decision_reason = Some(r.reason.trim().to_string());
+                out.end(
+                    AuthStatus::Refused,
+                    format!("refused by {}", s.staff_id),
+                    now,
+                );
+            }
+            ReviewKind::Revoke => {
+                out.end(
+                    AuthStatus::Revoked,
+                    format!("revoked by {}: {}", s.staff_id, r.reason.trim()),
+                    now,
+                );
+            }
+        }
+        Ok(out)
+    }
+
+    /// The decision recorded when the platform ends an authorisation by itself.
+    pub fn end_decision(&self, a: &Authorisation, now: DateTime<Utc>) -> Decision {
+        let (_, _, _, end) = a.end_actions();
+        let mut d = Decision::new(
+            &Actor::System {
+                component: "authorisations".into(),
+            },
+            end,
+            "",
+            now,
+        );
+        d.target = Some(a.plate.clone());
+        d.purpose_code = Some(a.purpose_code.clone());
+        d.file_number = Some(a.file_number.clone());
+        d.authorisation_id = Some(a.id);
+        d.basis = a.end_reason.clone();
+        d.outcome = DecisionOutcome::Allowed;
+        d.notes = vec![format!("status: {}", a.status.as_str())];
+        d
+    }
+
+    /// Which authorisations a user may list: overseers all, supervisors their district, anyone
+    /// who may request their own.
+    pub fn evaluate_listing(
+        &self,
+        s: &Subject,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Evaluation<Visibility> {
+        let mut d = Decision::new(
+            &s.actor(),
+            DecisionAction::ListAuthorisations,
+            request_id,
+            now,
+        );
+        let outcome = (|| {
+            self.check_active(s)?;
+            let v = Visibility {
+                all: s.has(Permission::ViewAllActivity),
+                districts: if s.has(Permission::ViewDistrictActivity) {
+                    vec![s.district.clone()]
+                } else {
+                    vec![]
+                },
+                own: (s.has(Permission::RequestTracking) || s.has(Permission::RequestLookback))
+                    .then_some(s.user_id),
+            };
+            if !v.all && v.districts.is_empty() && v.own.is_none() {
+                permissions::require(&s.roles, Permission::ViewDistrictActivity)?;
+            }
+            Ok(v)
+        })();
+        if let Ok(v) = &outcome {
+            d.outcome = DecisionOutcome::Allowed;
+            d.basis = Some(if v.all {
+                "all districts".to_string()
+            } else if !v.districts.is_empty() {
+                format!("{} district", v.districts.join(", "))
+            } else {
+                "own requests".to_string()
+            });
+        }
+        Evaluation::new(d, outcome)
+    }
+}
