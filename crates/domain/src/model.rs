@@ -216,6 +216,8 @@ pub struct User {
     pub id: UserId,
     pub staff_id: String,
     pub name: String,
+    /// Police badge number, when the member of staff has one.
+    pub badge_number: Option<String>,
     pub district: String,
     pub roles: Vec<Role>,
     pub active: bool,

@@ -197,6 +197,9 @@ pub struct SearchQuery {
     pub camera_ids: Vec<CameraId>,
     pub limit: u32,
     pub cursor: Option<Cursor>,
+    /// Normalised plates whose reads must not be returned (the access policy's own-vehicle
+    /// block): they are dropped before any read is fetched.
+    pub exclude_plates: Vec<String>,
 }
 
 impl SearchQuery {
@@ -210,6 +213,7 @@ impl SearchQuery {
             camera_ids: vec![],
             limit: DEFAULT_PAGE_SIZE,
             cursor: None,
+            exclude_plates: vec![],
         }
     }
 

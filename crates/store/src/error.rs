@@ -12,6 +12,9 @@ pub enum StoreError {
     /// The query would touch too much data to be a targeted search.
     #[error("query too broad: {0}")]
     TooBroad(String),
+    /// The access policy refused the change (a forbidden role combination).
+    #[error(transparent)]
+    Policy(#[from] anpr_policy::PolicyError),
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
     #[error("storage schema: {0}")]

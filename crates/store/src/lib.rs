@@ -1,7 +1,10 @@
 //! Storage of the ANPR platform.
 //!
 //! [`Store`] is the one interface the server and CLI use for persistent state: the camera
-//! catalog, plate reads and their search, retention, users and sessions. [`SqliteStore`] is the
+//! catalog, plate reads and their search, retention, users and sessions, and what the access
+//! policy needs (registers, sharing agreements, authorisations, decision records; the policy's
+//! rules themselves live in `anpr-policy`). `SqliteStore` also implements the policy's
+//! `DecisionRecorder`, writing to the `decisions` table. [`SqliteStore`] is the
 //! embedded default (one file, WAL mode); a PostgreSQL implementation satisfies the same trait.
 //!
 //! Partial and fuzzy plate search never scan reads: [`dictionary::PlateDictionary`] keeps every
@@ -15,12 +18,15 @@ pub mod sqlite;
 mod types;
 
 pub use error::{Result, StoreError};
-pub use sqlite::SqliteStore;
+pub use sqlite::{SqliteRegisters, SqliteStore};
 pub use types::*;
 
 use anpr_domain::{
-    Camera, CameraId, Network, NetworkId, NewRead, PlateRead, ReadId, SearchQuery, Site, User,
+    Camera, CameraId, Network, NetworkId, NewRead, PlateRead, ReadId, Role, SearchQuery, Site,
+    User, UserId,
 };
+use anpr_policy::registers::{AccessFacts, NetworkAgreement, StolenEntry};
+use anpr_policy::{AuthStatus, Authorisation, Decision};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -70,6 +76,35 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     async fn session_user(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn revoke_session(&self, token_hash: &str) -> Result<()>;
+    async fn users(&self) -> Result<Vec<User>>;
+    /// Disabling an account also revokes its sessions at once.
+    async fn set_user_active(&self, staff_id: &str, active: bool) -> Result<User>;
+    /// Replaces a user's roles (refused when the combination breaks separation of duties).
+    async fn set_user_roles(&self, staff_id: &str, roles: Vec<Role>) -> Result<User>;
+
+    // --- registers and access control ---
+    /// The register facts one policy decision needs: a handful of indexed point lookups.
+    async fn access_facts(&self, q: FactsRequest) -> Result<AccessFacts>;
+    /// Upserts a batch of register rows in one transaction, logging every change with its
+    /// source. A stolen report that stops being active stops the authorisations resting on it.
+    async fn import_register(
+        &self,
+        batch: RegisterBatch,
+        source: ImportSource,
+    ) -> Result<ImportReport>;
+    async fn register_count(&self, kind: RegisterKind) -> Result<u64>;
+    async fn network_agreements(&self) -> Result<Vec<NetworkAgreement>>;
+    /// Replaces a network's sharing agreement.
+    async fn set_network_agreement(&self, a: NetworkAgreement) -> Result<NetworkAgreement>;
+    async fn create_authorisation(&self, a: Authorisation) -> Result<Authorisation>;
+    async fn authorisation(&self, id: i64) -> Result<Option<Authorisation>>;
+    /// Stores `a` if the stored one still has status `expected` (else a conflict: someone
+    /// decided it meanwhile).
+    async fn update_authorisation(&self, a: Authorisation, expected: AuthStatus) -> Result<()>;
+    async fn authorisations(&self, filter: AuthorisationFilter) -> Result<Vec<Authorisation>>;
+    async fn stolen_entry(&self, id: i64) -> Result<Option<StolenEntry>>;
+    /// The latest decision records, of one user or of everyone.
+    async fn decisions(&self, user: Option<UserId>, limit: u32) -> Result<Vec<Decision>>;
 }
 
 /// Which network a camera belongs to, resolved from the catalog.

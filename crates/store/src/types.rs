@@ -2,7 +2,12 @@
 
 use anpr_domain::{
     GeoPoint, ImageHash, NetworkId, PlateRead, PurgeReport, ReadId, Role, SiteId, SiteKind, User,
+    UserId,
 };
+use anpr_policy::registers::{
+    AssociateRecord, FactsQuery, IncidentRecord, StaffRecord, StolenRecord, VehicleRecord,
+};
+use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -82,6 +87,8 @@ pub struct StoreStats {
 pub struct NewUser {
     pub staff_id: String,
     pub name: String,
+    #[serde(default)]
+    pub badge_number: Option<String>,
     pub district: String,
     pub roles: Vec<Role>,
     /// argon2id PHC string.
@@ -94,4 +101,145 @@ pub struct UserCredentials {
     pub password_hash: String,
     pub failed_logins: u32,
     pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// The registers the access policy checks against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RegisterKind {
+    /// Motor vehicle register: plate -> registered person and address.
+    Vehicles,
+    /// Staff register: staff id -> person, home address, team.
+    Staff,
+    /// People members of staff declared as associates.
+    Associates,
+    /// Stolen vehicle register.
+    Stolen,
+    /// Incident register.
+    Incidents,
+}
+
+impl RegisterKind {
+    pub const ALL: [RegisterKind; 5] = [
+        RegisterKind::Vehicles,
+        RegisterKind::Staff,
+        RegisterKind::Associates,
+        RegisterKind::Stolen,
+        RegisterKind::Incidents,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RegisterKind::Vehicles => "vehicles",
+            RegisterKind::Staff => "staff",
+            RegisterKind::Associates => "associates",
+            RegisterKind::Stolen => "stolen",
+            RegisterKind::Incidents => "incidents",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        RegisterKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// Rows for one register, validated on import.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RegisterBatch {
+    Vehicles(Vec<VehicleRecord>),
+    Staff(Vec<StaffRecord>),
+    Associates(Vec<AssociateRecord>),
+    Stolen(Vec<StolenRecord>),
+    Incidents(Vec<IncidentRecord>),
+}
+
+impl RegisterBatch {
+    pub fn kind(&self) -> RegisterKind {
+        match self {
+            RegisterBatch::Vehicles(_) => RegisterKind::Vehicles,
+            RegisterBatch::Staff(_) => RegisterKind::Staff,
+            RegisterBatch::Associates(_) => RegisterKind::Associates,
+            RegisterBatch::Stolen(_) => RegisterKind::Stolen,
+            RegisterBatch::Incidents(_) => RegisterKind::Incidents,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            RegisterBatch::Vehicles(v) => v.len(),
+            RegisterBatch::Staff(v) => v.len(),
+            RegisterBatch::Associates(v) => v.len(),
+            RegisterBatch::Stolen(v) => v.len(),
+            RegisterBatch::Incidents(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Where register rows came from, recorded with every change they make.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ImportSource {
+    /// The feed or file (`nzta-mvr-2026-03-01.csv`, `api:admin`).
+    pub source: String,
+    /// Who loaded it (`staff:S1006`, `cli:operator`).
+    pub imported_by: String,
+}
+
+/// What one import changed.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub import_id: i64,
+    pub register: RegisterKind,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    /// Authorisations stopped because their stolen report was cancelled or recovered.
+    pub stopped: Vec<Authorisation>,
+}
+
+/// Which authorisations to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorisationFilter {
+    pub kind: Option<AuthorisationKind>,
+    /// Only these statuses (all when empty).
+    pub statuses: Vec<AuthStatus>,
+    pub district: Option<String>,
+    pub requester: Option<UserId>,
+    /// Most rows returned, newest first (default 500).
+    pub limit: Option<u32>,
+}
+
+/// The lookups one policy decision needs, owned so that they can cross to the blocking pool.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FactsRequest {
+    pub staff_id: String,
+    pub user_id: UserId,
+    pub file_number: Option<String>,
+    pub plate: Option<String>,
+    pub for_tracking: bool,
+}
+
+impl FactsRequest {
+    pub fn from_query(q: &FactsQuery<'_>) -> Self {
+        FactsRequest {
+            staff_id: q.staff_id.to_string(),
+            user_id: q.user_id,
+            file_number: q.file_number.map(str::to_string),
+            plate: q.plate.map(str::to_string),
+            for_tracking: q.for_tracking,
+        }
+    }
+
+    pub fn as_query(&self) -> FactsQuery<'_> {
+        FactsQuery {
+            staff_id: &self.staff_id,
+            user_id: self.user_id,
+            file_number: self.file_number.as_deref(),
+            plate: self.plate.as_deref(),
+            for_tracking: self.for_tracking,
+        }
+    }
 }

@@ -57,6 +57,7 @@ impl SearchRequest {
             camera_ids: self.camera_ids,
             limit: self.limit.unwrap_or(DEFAULT_PAGE_SIZE),
             cursor: self.cursor.as_deref().map(Cursor::decode).transpose()?,
+            exclude_plates: vec![],
         };
         query.validate()?;
         Ok((query, self.purpose))

@@ -89,12 +89,22 @@ impl SqliteStore {
                         "network {name:?} already exists"
                     )));
                 }
-                conn.execute(
+                let tx = conn.transaction()?;
+                tx.execute(
                     "INSERT INTO networks (name, retention_days, created_at) VALUES (?1, ?2, ?3)",
                     params![name, retention_days, to_ms(Utc::now())],
                 )?;
+                let id = tx.last_insert_rowid();
+                // The default sharing agreement until the network states its own: historical
+                // search by every district, real-time tracking by none.
+                tx.execute(
+                    "INSERT INTO network_agreements (network_id, use, party)
+                     VALUES (?1, 'search', '*')",
+                    [id],
+                )?;
+                tx.commit()?;
                 Ok(Network {
-                    id: conn.last_insert_rowid(),
+                    id,
                     name,
                     retention_days,
                 })

@@ -4,6 +4,7 @@
 //! pool of reader connections, which WAL lets run alongside the writer. Every call runs on
 //! tokio's blocking pool so the async server never waits on disk.
 
+mod access;
 mod catalog;
 mod reads;
 mod schema;
@@ -17,6 +18,8 @@ use chrono::{DateTime, TimeZone, Utc};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
+
+pub use access::SqliteRegisters;
 
 /// Most reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;
@@ -275,5 +278,75 @@ impl crate::Store for SqliteStore {
     }
     async fn revoke_session(&self, token_hash: &str) -> Result<()> {
         self.revoke_session_impl(token_hash).await
+    }
+    async fn users(&self) -> Result<Vec<anpr_domain::User>> {
+        self.users_impl().await
+    }
+    async fn set_user_active(&self, staff_id: &str, active: bool) -> Result<anpr_domain::User> {
+        self.set_user_active_impl(staff_id, active).await
+    }
+    async fn set_user_roles(
+        &self,
+        staff_id: &str,
+        roles: Vec<anpr_domain::Role>,
+    ) -> Result<anpr_domain::User> {
+        self.set_user_roles_impl(staff_id, roles).await
+    }
+    async fn access_facts(
+        &self,
+        q: crate::FactsRequest,
+    ) -> Result<anpr_policy::registers::AccessFacts> {
+        self.access_facts_impl(q).await
+    }
+    async fn import_register(
+        &self,
+        batch: crate::RegisterBatch,
+        source: crate::ImportSource,
+    ) -> Result<crate::ImportReport> {
+        self.import_register_impl(batch, source).await
+    }
+    async fn register_count(&self, kind: crate::RegisterKind) -> Result<u64> {
+        self.register_count_impl(kind).await
+    }
+    async fn network_agreements(&self) -> Result<Vec<anpr_policy::registers::NetworkAgreement>> {
+        self.network_agreements_impl().await
+    }
+    async fn set_network_agreement(
+        &self,
+        a: anpr_policy::registers::NetworkAgreement,
+    ) -> Result<anpr_policy::registers::NetworkAgreement> {
+        self.set_network_agreement_impl(a).await
+    }
+    async fn create_authorisation(
+        &self,
+        a: anpr_policy::Authorisation,
+    ) -> Result<anpr_policy::Authorisation> {
+        self.create_authorisation_impl(a).await
+    }
+    async fn authorisation(&self, id: i64) -> Result<Option<anpr_policy::Authorisation>> {
+        self.authorisation_impl(id).await
+    }
+    async fn update_authorisation(
+        &self,
+        a: anpr_policy::Authorisation,
+        expected: anpr_policy::AuthStatus,
+    ) -> Result<()> {
+        self.update_authorisation_impl(a, expected).await
+    }
+    async fn authorisations(
+        &self,
+        filter: crate::AuthorisationFilter,
+    ) -> Result<Vec<anpr_policy::Authorisation>> {
+        self.authorisations_impl(filter).await
+    }
+    async fn stolen_entry(&self, id: i64) -> Result<Option<anpr_policy::registers::StolenEntry>> {
+        self.stolen_entry_impl(id).await
+    }
+    async fn decisions(
+        &self,
+        user: Option<anpr_domain::UserId>,
+        limit: u32,
+    ) -> Result<Vec<anpr_policy::Decision>> {
+        self.decisions_impl(user, limit).await
     }
 }

@@ -80,6 +80,135 @@ const MIGRATIONS: &[&str] = &[
         revoked INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     "#,
+    // 2: access control. Registers (motor vehicle, staff, declared associates, stolen vehicles,
+    // incidents), each row pointing at the import that last changed it, every change logged
+    // with its source; network sharing agreements (existing networks keep the default: search
+    // by every district, tracking by none); tracking and look-back authorisations; decision
+    // records; badge numbers.
+    r#"
+    ALTER TABLE users ADD COLUMN badge_number TEXT;
+    CREATE TABLE register_imports (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        register TEXT NOT NULL,
+        source TEXT NOT NULL,
+        imported_by TEXT NOT NULL,
+        inserted INTEGER NOT NULL DEFAULT 0,
+        updated INTEGER NOT NULL DEFAULT 0,
+        unchanged INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE register_changes (
+        import_id INTEGER NOT NULL REFERENCES register_imports(id),
+        key TEXT NOT NULL,
+        change TEXT NOT NULL,
+        before TEXT
+    );
+    CREATE TABLE reg_vehicles (
+        plate TEXT PRIMARY KEY,
+        owner_person_id TEXT NOT NULL,
+        owner_address_id TEXT NOT NULL,
+        make TEXT,
+        model TEXT,
+        colour TEXT,
+        import_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX reg_vehicles_person ON reg_vehicles(owner_person_id);
+    CREATE INDEX reg_vehicles_address ON reg_vehicles(owner_address_id);
+    CREATE TABLE reg_staff (
+        staff_id TEXT PRIMARY KEY,
+        person_id TEXT NOT NULL,
+        home_address_id TEXT NOT NULL,
+        team TEXT,
+        import_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE reg_associates (
+        staff_id TEXT NOT NULL,
+        person_id TEXT NOT NULL,
+        relationship TEXT,
+        import_id INTEGER NOT NULL,
+        PRIMARY KEY (staff_id, person_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE reg_stolen (
+        id INTEGER PRIMARY KEY,
+        plate TEXT NOT NULL,
+        file_number TEXT NOT NULL,
+        reported_at INTEGER NOT NULL,
+        complainant_person_id TEXT NOT NULL,
+        recorded_by_staff_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        cancelled_at INTEGER,
+        import_id INTEGER NOT NULL,
+        UNIQUE (plate, file_number)
+    );
+    CREATE TABLE reg_incidents (
+        file_number TEXT PRIMARY KEY,
+        incident_type TEXT NOT NULL,
+        district TEXT NOT NULL,
+        opened_at INTEGER NOT NULL,
+        closed_at INTEGER,
+        assigned_staff TEXT NOT NULL,
+        import_id INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE network_agreements (
+        network_id INTEGER NOT NULL REFERENCES networks(id),
+        use TEXT NOT NULL,
+        party TEXT NOT NULL,
+        PRIMARY KEY (network_id, use, party)
+    ) WITHOUT ROWID;
+    INSERT INTO network_agreements (network_id, use, party) SELECT id, 'search', '*' FROM networks;
+    CREATE TABLE authorisations (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        plate TEXT NOT NULL,
+        requester_user_id INTEGER NOT NULL,
+        requester_staff_id TEXT NOT NULL,
+        district TEXT NOT NULL,
+        purpose_code TEXT NOT NULL,
+        file_number TEXT NOT NULL,
+        justification TEXT NOT NULL,
+        basis TEXT NOT NULL,
+        stolen_entry_id INTEGER,
+        approval_reasons TEXT NOT NULL,
+        status TEXT NOT NULL,
+        requested_at INTEGER NOT NULL,
+        approval_deadline INTEGER,
+        duration_minutes INTEGER NOT NULL,
+        starts_at INTEGER,
+        expires_at INTEGER,
+        decided_by_staff_id TEXT,
+        decided_at INTEGER,
+        decision_reason TEXT,
+        ended_at INTEGER,
+        end_reason TEXT,
+        renews INTEGER,
+        lookback_from INTEGER
+    );
+    CREATE INDEX authorisations_plate ON authorisations(plate, requester_user_id);
+    CREATE INDEX authorisations_status ON authorisations(status, district);
+    CREATE INDEX authorisations_stolen ON authorisations(stolen_entry_id)
+        WHERE stolen_entry_id IS NOT NULL;
+    CREATE TABLE decisions (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        request_id TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        user_id INTEGER,
+        district TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        purpose_code TEXT,
+        file_number TEXT,
+        justification TEXT,
+        basis TEXT,
+        outcome TEXT NOT NULL,
+        refusal_code TEXT,
+        refusal_reason TEXT,
+        notes TEXT NOT NULL,
+        training INTEGER NOT NULL,
+        authorisation_id INTEGER
+    );
+    CREATE INDEX decisions_user_time ON decisions(user_id, at);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -71,7 +71,12 @@ impl Inner {
     fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
         q.validate()?;
         self.refresh_dictionary()?;
-        let plate_ids = self.resolve_plates(&q.plate)?;
+        let mut plate_ids = self.resolve_plates(&q.plate)?;
+        for excluded in &q.exclude_plates {
+            if let Some(id) = self.dictionary.get(excluded) {
+                plate_ids.retain(|p| *p != id);
+            }
+        }
         let catalog = self.catalog().clone();
         let cameras = camera_filter(&catalog, q);
         let empty = SearchPage {

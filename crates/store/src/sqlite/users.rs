@@ -4,7 +4,7 @@ use super::{from_ms, to_ms, Inner, SqliteStore};
 use crate::{NewUser, Result, StoreError, UserCredentials};
 use anpr_domain::{DomainError, Role, User, UserId};
 use chrono::{DateTime, Utc};
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 fn roles_to_text(roles: &[Role]) -> String {
     roles
@@ -18,7 +18,7 @@ fn roles_from_text(s: &str) -> Vec<Role> {
     s.split(',').filter_map(Role::parse).collect()
 }
 
-const USER_COLUMNS: &str = "id, staff_id, name, district, roles, active";
+const USER_COLUMNS: &str = "id, staff_id, name, district, roles, active, badge_number";
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let roles: String = r.get(4)?;
@@ -26,10 +26,23 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         id: r.get(0)?,
         staff_id: r.get(1)?,
         name: r.get(2)?,
+        badge_number: r.get(6)?,
         district: r.get(3)?,
         roles: roles_from_text(&roles),
         active: r.get(5)?,
     })
+}
+
+fn check_badge(badge: &Option<String>) -> Result<Option<String>> {
+    match badge.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(b) if b.chars().count() <= 32 && !b.chars().any(char::is_control) => {
+            Ok(Some(b.to_string()))
+        }
+        Some(_) => {
+            Err(DomainError::invalid("badge_number", "must be at most 32 characters").into())
+        }
+    }
 }
 
 impl Inner {
@@ -38,6 +51,8 @@ impl Inner {
         if staff_id.is_empty() || staff_id.len() > 32 {
             return Err(DomainError::invalid("staff_id", "must be 1 to 32 characters").into());
         }
+        anpr_policy::permissions::check_role_combination(&u.roles)?;
+        let badge = check_badge(&u.badge_number)?;
         self.with_writer(|conn| {
             let exists: Option<i64> = conn
                 .query_row(
@@ -52,21 +67,24 @@ impl Inner {
                 )));
             }
             conn.execute(
-                "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at,
+                                    badge_number)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 params![
                     staff_id,
                     u.name,
                     u.district,
                     roles_to_text(&u.roles),
                     u.password_hash,
-                    to_ms(Utc::now())
+                    to_ms(Utc::now()),
+                    badge
                 ],
             )?;
             Ok(User {
                 id: conn.last_insert_rowid(),
                 staff_id: staff_id.to_string(),
                 name: u.name.clone(),
+                badge_number: badge.clone(),
                 district: u.district.clone(),
                 roles: u.roles.clone(),
                 active: true,
@@ -84,9 +102,9 @@ impl Inner {
                 .query_row([staff_id], |r| {
                     Ok(UserCredentials {
                         user: user_from_row(r)?,
-                        password_hash: r.get(6)?,
-                        failed_logins: r.get(7)?,
-                        locked_until: r.get::<_, Option<i64>>(8)?.map(from_ms),
+                        password_hash: r.get(7)?,
+                        failed_logins: r.get(8)?,
+                        locked_until: r.get::<_, Option<i64>>(9)?.map(from_ms),
                     })
                 })
                 .optional()?)
@@ -145,6 +163,61 @@ impl Inner {
         })
     }
 
+    fn users(&self) -> Result<Vec<User>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {USER_COLUMNS} FROM users ORDER BY staff_id"
+            ))?;
+            let rows = stmt.query_map([], user_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    fn user_by_staff_id(conn: &Connection, staff_id: &str) -> Result<User> {
+        conn.prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE staff_id = ?1"
+        ))?
+        .query_row([staff_id], user_from_row)
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("user {staff_id}")))
+    }
+
+    /// Enables or disables an account. Disabling revokes every session at once (and
+    /// `session_user` refuses inactive users anyway).
+    fn set_user_active(&self, staff_id: &str, active: bool) -> Result<User> {
+        self.with_writer(|conn| {
+            let tx = conn.transaction()?;
+            let user = Self::user_by_staff_id(&tx, staff_id)?;
+            tx.execute(
+                "UPDATE users SET active = ?2 WHERE id = ?1",
+                params![user.id, active],
+            )?;
+            if !active {
+                tx.execute(
+                    "UPDATE sessions SET revoked = 1 WHERE user_id = ?1",
+                    [user.id],
+                )?;
+            }
+            tx.commit()?;
+            Ok(User { active, ..user })
+        })
+    }
+
+    fn set_user_roles(&self, staff_id: &str, roles: &[Role]) -> Result<User> {
+        anpr_policy::permissions::check_role_combination(roles)?;
+        self.with_writer(|conn| {
+            let user = Self::user_by_staff_id(conn, staff_id)?;
+            conn.execute(
+                "UPDATE users SET roles = ?2 WHERE id = ?1",
+                params![user.id, roles_to_text(roles)],
+            )?;
+            Ok(User {
+                roles: roles.to_vec(),
+                ..user
+            })
+        })
+    }
+
     fn revoke_session(&self, token_hash: &str) -> Result<()> {
         self.with_writer(|conn| {
             conn.execute(
@@ -194,6 +267,23 @@ impl SqliteStore {
     ) -> Result<Option<User>> {
         let t = token_hash.to_string();
         self.blocking(move |inner| inner.session_user(&t, now))
+            .await
+    }
+    pub(crate) async fn users_impl(&self) -> Result<Vec<User>> {
+        self.blocking(|inner| inner.users()).await
+    }
+    pub(crate) async fn set_user_active_impl(&self, staff_id: &str, active: bool) -> Result<User> {
+        let s = staff_id.to_string();
+        self.blocking(move |inner| inner.set_user_active(&s, active))
+            .await
+    }
+    pub(crate) async fn set_user_roles_impl(
+        &self,
+        staff_id: &str,
+        roles: Vec<Role>,
+    ) -> Result<User> {
+        let s = staff_id.to_string();
+        self.blocking(move |inner| inner.set_user_roles(&s, &roles))
             .await
     }
     pub(crate) async fn revoke_session_impl(&self, token_hash: &str) -> Result<()> {
