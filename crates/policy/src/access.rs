@@ -51,6 +51,9 @@ pub enum Target<'a> {
         captured_at: DateTime<Utc>,
         network_id: NetworkId,
     },
+    /// A read id that does not exist: checked like any view (tier, purpose, file) so that the
+    /// answer "not found" goes only to someone who could have seen it, and is recorded.
+    MissingRead(ReadId),
 }
 
 impl Target<'_> {
@@ -58,7 +61,7 @@ impl Target<'_> {
     pub fn exact_plate(&self) -> Option<&str> {
         match self {
             Target::Pattern(PlatePattern::Exact(p)) => Some(p.as_str()),
-            Target::Pattern(_) => None,
+            Target::Pattern(_) | Target::MissingRead(_) => None,
             Target::Read { plate, .. } => Some(plate),
         }
     }
@@ -67,6 +70,7 @@ impl Target<'_> {
         match self {
             Target::Pattern(p) => p.describe(),
             Target::Read { read_id, plate, .. } => format!("read {read_id} ({plate})"),
+            Target::MissingRead(id) => format!("read {id} (not found)"),
         }
     }
 }
@@ -94,7 +98,7 @@ impl<'a> DataRequest<'a> {
             file_number: self.purpose.map(|p| p.file_number.trim()),
             plate: match self.target {
                 Target::Pattern(PlatePattern::Exact(p)) => Some(p.as_str()),
-                Target::Pattern(_) => None,
+                Target::Pattern(_) | Target::MissingRead(_) => None,
                 Target::Read { plate, .. } => Some(plate),
             },
             for_tracking: false,
@@ -405,6 +409,7 @@ impl Policy {
                     ));
                 }
             }
+            Target::MissingRead(_) => {}
         }
 
         if facts.staff.is_none() {
@@ -441,6 +446,7 @@ impl Policy {
                     return Err(own_vehicle_refusal(plate, c));
                 }
             }
+            Target::MissingRead(_) => {}
             Target::Pattern(p) => {
                 exclude = facts.connected.iter().map(|c| c.plate.clone()).collect();
                 let could_match = match p {
@@ -532,6 +538,7 @@ impl Policy {
                     return Err(E::refused(K::NearLiveWithheld, near_live_message));
                 }
             }
+            Target::MissingRead(_) => {}
             Target::Pattern(_) => {
                 match time.from {
                     None => {

@@ -1,77 +1,455 @@
-//! The one call in the request path where access decisions are made.
+//! The one place in the request path where access decisions are made.
 //!
-//! Every search and image view builds a [`RequestContext`] and passes it here before any data
-//! is touched. Today this checks the role and that a purpose was stated; the access-control
-//! policy (registers, file numbers, own-vehicle block) and the audit ledger plug in here
-//! without the handlers changing.
+//! Every search, read or image view, tracking or look-back request, approval, listing and
+//! register import that touches what the policy governs comes through here: the request's
+//! register facts are gathered (a handful of indexed lookups), `anpr-policy` decides, the
+//! decision is recorded through the one [`DecisionRecorder`](anpr_policy::DecisionRecorder)
+//! before anything is returned, and only then is the store asked for data — narrowed as the
+//! grant says (permitted networks, time range, excluded plates).
 
-use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
-use anpr_domain::{Purpose, RequestContext, Role};
-use chrono::Utc;
+use crate::state::AppState;
+use anpr_domain::{PlateRead, Purpose, ReadId, RequestContext, SearchQuery, User};
+use anpr_policy::access::{DataAction, DataGrant, DataRequest, Target};
+use anpr_policy::registers::AccessFacts;
+use anpr_policy::tracking::{LookbackRequest, Review, ReviewKind, TrackingRequest};
+use anpr_policy::{
+    AuthStatus, Authorisation, AuthorisationKind, Decision, Evaluation, FactsQuery, Subject,
+};
+use anpr_store::{
+    AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, StoreError,
+};
+use chrono::{DateTime, Utc};
 
-/// Shortest justification accepted: long enough to force a sentence, not a shrug.
-pub const MIN_JUSTIFICATION_CHARS: usize = 20;
-
-/// What a request wants to do with plate data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DataAction {
-    Search,
-    ViewRead,
-    ViewImage,
+/// What a request is allowed, and the record of the decision.
+#[derive(Debug)]
+pub struct Access {
+    pub ctx: RequestContext,
+    pub grant: DataGrant,
+    pub decision: Decision,
 }
 
-pub fn validate_purpose(p: &Purpose) -> ApiResult<()> {
-    let check = |field: &str, value: &str, min: usize, max: usize| {
-        let n = value.trim().chars().count();
-        if n < min || n > max {
-            Err(ApiError::invalid(
-                format!("purpose.{field}"),
-                format!("must be {min} to {max} characters"),
-            ))
-        } else {
-            Ok(())
-        }
-    };
-    check("code", &p.code, 1, 64)?;
-    check("file_number", &p.file_number, 1, 64)?;
-    check(
-        "justification",
-        &p.justification,
-        MIN_JUSTIFICATION_CHARS,
-        2000,
-    )
-}
-
-/// Builds the request context and decides whether the action may go ahead.
-pub fn authorise(
-    staff: &StaffAuth,
-    action: DataAction,
-    purpose: Option<Purpose>,
-) -> ApiResult<RequestContext> {
-    staff.require(Role::Searcher)?;
-    let purpose = match (action, purpose) {
-        (_, Some(p)) => {
-            validate_purpose(&p)?;
-            Some(p)
-        }
-        (DataAction::Search, None) => {
-            return Err(ApiError::invalid(
-                "purpose",
-                "a search needs a purpose code, an incident file number and a justification",
-            ))
-        }
-        (_, None) => None,
-    };
-    Ok(RequestContext {
-        actor: staff.actor(),
+fn context(subject: &Subject, purpose: Option<Purpose>) -> RequestContext {
+    RequestContext {
+        actor: subject.actor(),
         purpose,
         request_id: new_request_id(),
         at: Utc::now(),
+    }
+}
+
+async fn facts(state: &AppState, q: &FactsQuery<'_>) -> ApiResult<AccessFacts> {
+    Ok(state
+        .store
+        .access_facts(FactsRequest::from_query(q))
+        .await?)
+}
+
+/// Records the decision (on the blocking pool: the recorder writes durably), then opens the
+/// result. A decision that cannot be recorded fails the request.
+async fn enforce<T: Send + 'static>(
+    state: &AppState,
+    eval: Evaluation<T>,
+) -> ApiResult<(T, Decision)> {
+    let recorder = state.recorder.clone();
+    let refused = eval.peek().is_err();
+    let out = tokio::task::spawn_blocking(move || anpr_policy::enforce(recorder.as_ref(), eval))
+        .await
+        .map_err(ApiError::internal)?;
+    if refused {
+        state.metrics.policy_refusals.inc();
+    }
+    Ok(out?)
+}
+
+async fn record(state: &AppState, d: Decision) -> ApiResult<()> {
+    let recorder = state.recorder.clone();
+    tokio::task::spawn_blocking(move || recorder.record(&d))
+        .await
+        .map_err(ApiError::internal)??;
+    Ok(())
+}
+
+/// Decides a historical search and narrows `query` to what the grant allows. A training
+/// plate's grant says so (`grant.training`): the caller answers with synthetic sightings and
+/// must not search the store.
+pub async fn authorise_search(
+    state: &AppState,
+    user: &User,
+    query: &mut SearchQuery,
+    purpose: Option<Purpose>,
+) -> ApiResult<Access> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, purpose);
+    let req = DataRequest {
+        subject: &subject,
+        action: DataAction::Search,
+        purpose: ctx.purpose.as_ref(),
+        target: Target::Pattern(&query.plate),
+        time: query.time,
+        network_ids: &query.network_ids,
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let facts = facts(state, &req.facts_query()).await?;
+    let eval = state.policy.evaluate_data_access(&req, &facts);
+    let (grant, decision) = enforce(state, eval).await?;
+    query.network_ids = grant.networks.clone();
+    query.time = grant.time;
+    query.exclude_plates = grant.exclude_plates.clone();
+    Ok(Access {
+        ctx,
+        grant,
+        decision,
     })
 }
 
-fn new_request_id() -> String {
+/// Decides a view of one read (or its image) and returns the read only if allowed. The read's
+/// metadata is fetched to decide on its plate, time and network; nothing leaves before the
+/// decision is recorded, and "not found" goes only to someone who could have seen it.
+pub async fn authorise_read(
+    state: &AppState,
+    user: &User,
+    read_id: ReadId,
+    action: DataAction,
+    purpose: Option<Purpose>,
+) -> ApiResult<(Access, PlateRead)> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, purpose);
+    let read = state.store.read(read_id).await?;
+    let target = match &read {
+        Some(r) => Target::Read {
+            read_id,
+            plate: r.plate.as_str(),
+            captured_at: r.captured_at,
+            network_id: r.network_id,
+        },
+        None => Target::MissingRead(read_id),
+    };
+    let req = DataRequest {
+        subject: &subject,
+        action,
+        purpose: ctx.purpose.as_ref(),
+        target,
+        time: Default::default(),
+        network_ids: &[],
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let facts = facts(state, &req.facts_query()).await?;
+    let eval = state.policy.evaluate_data_access(&req, &facts);
+    let (grant, decision) = enforce(state, eval).await?;
+    let read = read.ok_or_else(|| ApiError::NotFound(format!("read {read_id}")))?;
+    Ok((
+        Access {
+            ctx,
+            grant,
+            decision,
+        },
+        read,
+    ))
+}
+
+/// Applies the change the platform makes by itself (expiry, lapse, emergency not approved in
+/// time, stolen report cancelled), storing it and recording its decision.
+pub async fn settle(state: &AppState, a: Authorisation) -> ApiResult<Authorisation> {
+    settle_at(state, a, Utc::now()).await
+}
+
+async fn settle_at(
+    state: &AppState,
+    a: Authorisation,
+    now: DateTime<Utc>,
+) -> ApiResult<Authorisation> {
+    if !a.status.is_open() {
+        return Ok(a);
+    }
+    let stolen = match a.stolen_entry_id {
+        Some(id) => state.store.stolen_entry(id).await?,
+        None => None,
+    };
+    let Some((status, reason)) = a.due_transition(now, stolen.as_ref(), state.policy.config())
+    else {
+        return Ok(a);
+    };
+    let mut ended = a.clone();
+    ended.end(status, reason, now);
+    match state
+        .store
+        .update_authorisation(ended.clone(), a.status)
+        .await
+    {
+        Ok(()) => {
+            record(state, state.policy.end_decision(&ended, now)).await?;
+            Ok(ended)
+        }
+        // Someone else changed it meanwhile: theirs is the current state.
+        Err(StoreError::Conflict(_)) => state
+            .store
+            .authorisation(a.id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("authorisation {}", a.id))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ends every authorisation that is due to end; run periodically by the server.
+pub async fn sweep(state: &AppState) -> ApiResult<usize> {
+    let open = state
+        .store
+        .authorisations(AuthorisationFilter {
+            statuses: vec![AuthStatus::Pending, AuthStatus::Active],
+            limit: Some(5000),
+            ..Default::default()
+        })
+        .await?;
+    let mut ended = 0;
+    for a in open {
+        if !settle(state, a).await?.status.is_open() {
+            ended += 1;
+        }
+    }
+    Ok(ended)
+}
+
+/// Stores a newly granted authorisation, then records its decision (with its id); if the
+/// decision cannot be recorded the authorisation is stopped and the request fails.
+async fn store_new(
+    state: &AppState,
+    mut eval: Evaluation<Authorisation>,
+) -> ApiResult<Authorisation> {
+    let granted = match eval.peek() {
+        Ok(a) => a.clone(),
+        // Refused: record the refusal and return it.
+        Err(_) => return enforce(state, eval).await.map(|(a, _)| a),
+    };
+    let stored = state.store.create_authorisation(granted).await?;
+    eval.decision.authorisation_id = Some(stored.id);
+    if let Err(e) = enforce(state, eval).await {
+        let mut stopped = stored.clone();
+        stopped.end(
+            AuthStatus::Stopped,
+            "its decision could not be recorded".into(),
+            Utc::now(),
+        );
+        let _ = state
+            .store
+            .update_authorisation(stopped, stored.status)
+            .await;
+        return Err(e);
+    }
+    Ok(stored)
+}
+
+/// What a tracking request asks for.
+#[derive(Debug, Clone)]
+pub struct TrackingAsk {
+    pub plate: String,
+    pub purpose: Option<Purpose>,
+    pub emergency: bool,
+    pub duration_minutes: Option<u32>,
+    pub renews: Option<i64>,
+}
+
+/// Decides a real-time tracking request: refused, started at once, or waiting for a
+/// supervisor.
+pub async fn request_tracking(
+    state: &AppState,
+    user: &User,
+    ask: TrackingAsk,
+) -> ApiResult<Authorisation> {
+    let subject = Subject::from_user(user);
+    let plate = anpr_domain::NormalisedPlate::parse(&ask.plate)?;
+    let renews = match ask.renews {
+        Some(id) => Some(
+            state
+                .store
+                .authorisation(id)
+                .await?
+                .ok_or_else(|| ApiError::invalid("renews", format!("no authorisation {id}")))?,
+        ),
+        None => None,
+    };
+    let ctx = context(&subject, ask.purpose);
+    let req = TrackingRequest {
+        subject: &subject,
+        plate: plate.as_str(),
+        purpose: ctx.purpose.as_ref(),
+        emergency: ask.emergency,
+        duration_minutes: ask.duration_minutes,
+        renews: renews.as_ref(),
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let facts = facts(state, &req.facts_query()).await?;
+    let eval = state.policy.evaluate_tracking_request(&req, &facts);
+    store_new(state, eval).await
+}
+
+/// Decides a request to search one plate further back than the routine window.
+pub async fn request_lookback(
+    state: &AppState,
+    user: &User,
+    plate: &str,
+    from: DateTime<Utc>,
+    purpose: Option<Purpose>,
+) -> ApiResult<Authorisation> {
+    let subject = Subject::from_user(user);
+    let plate = anpr_domain::NormalisedPlate::parse(plate)?;
+    let ctx = context(&subject, purpose);
+    let req = LookbackRequest {
+        subject: &subject,
+        plate: plate.as_str(),
+        purpose: ctx.purpose.as_ref(),
+        from,
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let facts = facts(state, &req.facts_query()).await?;
+    let eval = state.policy.evaluate_lookback_request(&req, &facts);
+    store_new(state, eval).await
+}
+
+/// An approval, refusal or revocation of authorisation `id` of `kind`.
+pub async fn review(
+    state: &AppState,
+    user: &User,
+    kind: AuthorisationKind,
+    id: i64,
+    review: ReviewKind,
+    reason: &str,
+) -> ApiResult<Authorisation> {
+    let subject = Subject::from_user(user);
+    let current = state
+        .store
+        .authorisation(id)
+        .await?
+        .filter(|a| a.kind == kind)
+        .ok_or_else(|| ApiError::NotFound(format!("{} authorisation {id}", kind.as_str())))?;
+    let current = settle(state, current).await?;
+    let ctx = context(&subject, None);
+    let r = Review {
+        subject: &subject,
+        kind: review,
+        authorisation: &current,
+        reason,
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let facts = facts(state, &r.facts_query()).await?;
+    let eval = state.policy.evaluate_review(&r, &facts);
+    let (updated, _) = enforce(state, eval).await?;
+    state
+        .store
+        .update_authorisation(updated.clone(), current.status)
+        .await?;
+    Ok(updated)
+}
+
+/// Which authorisations of `kind` the user may see (settled to now), optionally only those
+/// waiting for their decision (the supervisor's approval queue).
+pub async fn list_authorisations(
+    state: &AppState,
+    user: &User,
+    kind: AuthorisationKind,
+    queue: bool,
+    statuses: Vec<AuthStatus>,
+) -> ApiResult<Vec<Authorisation>> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let eval = state
+        .policy
+        .evaluate_listing(&subject, &ctx.request_id, ctx.at);
+    let (visibility, _) = enforce(state, eval).await?;
+    let base = AuthorisationFilter {
+        kind: Some(kind),
+        statuses: if queue {
+            vec![AuthStatus::Pending, AuthStatus::Active]
+        } else {
+            statuses
+        },
+        ..Default::default()
+    };
+    let mut filters = Vec::new();
+    if visibility.all && !queue {
+        filters.push(base.clone());
+    } else {
+        for d in &visibility.districts {
+            filters.push(AuthorisationFilter {
+                district: Some(d.clone()),
+                ..base.clone()
+            });
+        }
+        if !queue {
+            if let Some(u) = visibility.own {
+                filters.push(AuthorisationFilter {
+                    requester: Some(u),
+                    ..base.clone()
+                });
+            }
+        }
+    }
+    let mut out: Vec<Authorisation> = Vec::new();
+    for f in filters {
+        for a in state.store.authorisations(f).await? {
+            if !out.iter().any(|b| b.id == a.id) {
+                out.push(settle(state, a).await?);
+            }
+        }
+    }
+    out.retain(|a| visibility.sees(a));
+    if queue {
+        // Waiting for a decision, and not one's own: the supervisor's approval queue.
+        out.retain(|a| {
+            a.requester_user_id != subject.user_id
+                && (a.status == AuthStatus::Pending
+                    || (a.status == AuthStatus::Active
+                        && a.basis == anpr_policy::Basis::Emergency
+                        && a.decided_at.is_none()))
+        });
+    }
+    out.sort_by(|a, b| b.id.cmp(&a.id));
+    Ok(out)
+}
+
+/// One authorisation, if the user may see it.
+pub async fn get_authorisation(
+    state: &AppState,
+    user: &User,
+    kind: AuthorisationKind,
+    id: i64,
+) -> ApiResult<Authorisation> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let eval = state
+        .policy
+        .evaluate_listing(&subject, &ctx.request_id, ctx.at);
+    let (visibility, _) = enforce(state, eval).await?;
+    let a = state
+        .store
+        .authorisation(id)
+        .await?
+        .filter(|a| a.kind == kind && visibility.sees(a))
+        .ok_or_else(|| ApiError::NotFound(format!("{} authorisation {id}", kind.as_str())))?;
+    settle(state, a).await
+}
+
+/// Loads register rows (admins only; no officer-facing path writes a register), recording the
+/// end of every authorisation a cancelled stolen report stops.
+pub async fn import_register(
+    state: &AppState,
+    batch: RegisterBatch,
+    source: ImportSource,
+) -> ApiResult<ImportReport> {
+    let report = state.store.import_register(batch, source).await?;
+    let now = Utc::now();
+    for a in &report.stopped {
+        record(state, state.policy.end_decision(a, now)).await?;
+    }
+    Ok(report)
+}
+
+pub fn new_request_id() -> String {
     use rand::RngCore;
     let mut b = [0u8; 8];
     rand::rngs::OsRng.fill_bytes(&mut b);

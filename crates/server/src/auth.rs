@@ -7,7 +7,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use anpr_domain::{Actor, CameraId, Role, User};
+use anpr_domain::{Actor, CameraId, User};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::FromRequestParts;
@@ -138,28 +138,12 @@ impl StaffAuth {
         }
     }
 
-    /// Refuses unless the user holds `role`, naming the missing permission.
-    pub fn require(&self, role: Role) -> ApiResult<()> {
-        if self.user.roles.contains(&role) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden(format!(
-                "this action needs the `{}` role",
-                role.as_str()
-            )))
-        }
-    }
-
-    pub fn require_any(&self, roles: &[Role]) -> ApiResult<()> {
-        if roles.iter().any(|r| self.user.roles.contains(r)) {
-            Ok(())
-        } else {
-            let names: Vec<_> = roles.iter().map(|r| format!("`{}`", r.as_str())).collect();
-            Err(ApiError::Forbidden(format!(
-                "this action needs one of the roles {}",
-                names.join(", ")
-            )))
-        }
+    /// Refuses unless the user's roles grant `permission` (the policy's tier table), naming it.
+    pub fn require_permission(&self, permission: anpr_policy::Permission) -> ApiResult<()> {
+        Ok(anpr_policy::permissions::require(
+            &self.user.roles,
+            permission,
+        )?)
     }
 }
 

@@ -31,6 +31,15 @@ pub enum ApiError {
     TooManyRequests(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A refusal by the access policy: its status, its stable code (`own_vehicle`,
+    /// `unknown_file_number`, ...) and the field at fault.
+    #[error("{message}")]
+    Policy {
+        status: StatusCode,
+        code: &'static str,
+        field: Option<String>,
+        message: String,
+    },
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
@@ -84,6 +93,12 @@ impl ApiError {
                 (StatusCode::TOO_MANY_REQUESTS, "too_many_requests", None)
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", None),
+            ApiError::Policy {
+                status,
+                code,
+                field,
+                ..
+            } => (*status, *code, field.clone()),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
@@ -129,6 +144,62 @@ impl From<StoreError> for ApiError {
                 field: Some("plate".into()),
                 message: m,
             },
+            StoreError::Policy(p) => ApiError::from(p),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The access policy's refusals: 403 when the request is well-formed but not allowed (wrong
+/// tier, closed or foreign file, own vehicle, no agreement, needs approval), 422 when a field is
+/// wrong (unknown purpose or file number, purpose that does not fit the incident), 409 for a
+/// decision on an authorisation that is no longer pending, 429 for rate limits. A decision that
+/// cannot be recorded fails the request with 503: nothing is returned unrecorded.
+impl From<anpr_policy::PolicyError> for ApiError {
+    fn from(e: anpr_policy::PolicyError) -> Self {
+        use anpr_policy::{PolicyError as P, RefusalKind as K};
+        match e {
+            P::Refused {
+                kind,
+                field,
+                message,
+            } => {
+                let status = match kind {
+                    K::InvalidPurpose
+                    | K::UnknownPurpose
+                    | K::UnknownFileNumber
+                    | K::PurposeMismatch
+                    | K::InvalidRequest
+                    | K::ForbiddenRoleCombination => StatusCode::UNPROCESSABLE_ENTITY,
+                    K::InvalidState => StatusCode::CONFLICT,
+                    K::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+                    K::Inactive
+                    | K::MissingPermission
+                    | K::FileClosed
+                    | K::FileNotYours
+                    | K::NotInStaffRegister
+                    | K::OwnVehicle
+                    | K::NoNetworkAgreement
+                    | K::LookbackNeedsApproval
+                    | K::NearLiveWithheld
+                    | K::NoTrackingBasis
+                    | K::ConflictOfDuty
+                    | K::WrongDistrict => StatusCode::FORBIDDEN,
+                };
+                ApiError::Policy {
+                    status,
+                    code: kind.as_str(),
+                    field,
+                    message,
+                }
+            }
+            P::Recording(m) => {
+                tracing::error!(error = %m, "decision could not be recorded");
+                ApiError::Unavailable(
+                    "the access decision could not be recorded, so nothing is returned; try again"
+                        .into(),
+                )
+            }
             other => ApiError::internal(other),
         }
     }

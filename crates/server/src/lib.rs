@@ -1,14 +1,16 @@
 //! The HTTP API of the accountable ANPR platform.
 //!
-//! Handlers are thin: they authenticate (camera key or staff session), parse, hand the request
-//! context to [`access::authorise`], and call the store. Errors of every crate become HTTP
-//! responses in one place, [`error`].
+//! Handlers are thin: they authenticate (camera key or staff session), parse, and hand the
+//! request to [`access`] — the one place where the access policy (`anpr-policy`) decides and
+//! its decision is recorded — before the store is asked for data. Errors of every crate become
+//! HTTP responses in one place, [`error`].
 
 pub mod access;
 pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod registers;
 pub mod retention;
 pub mod routes;
 pub mod state;
@@ -45,12 +47,15 @@ impl AppState {
         let data = DataDir(dir.to_path_buf());
         let store = SqliteStore::open(data.database())?;
         let blobs = LocalBlobStore::open(data.images())?;
+        let policy = anpr_policy::Policy::new(config.policy.clone())?;
         Ok(AppState {
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
             blobs: Arc::new(blobs),
             config: Arc::new(config),
             metrics: Default::default(),
             camera_keys: Default::default(),
+            policy: Arc::new(policy),
+            recorder: Arc::new(store),
         })
     }
 
@@ -75,6 +80,30 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reads/{id}/image/{kind}", get(reads::get_image))
         .route("/api/v1/reads/{id}/legal-hold", put(reads::set_legal_hold))
         .route("/api/v1/searches", post(search::search))
+        .route(
+            "/api/v1/tracking",
+            post(tracking::request_tracking).get(tracking::list_tracking),
+        )
+        .route("/api/v1/tracking/{id}", get(tracking::get_tracking))
+        .route(
+            "/api/v1/tracking/{id}/{action}",
+            post(tracking::review_tracking),
+        )
+        .route(
+            "/api/v1/lookback",
+            post(tracking::request_lookback).get(tracking::list_lookback),
+        )
+        .route(
+            "/api/v1/lookback/{id}/{action}",
+            post(tracking::review_lookback),
+        )
+        .route("/api/v1/registers", get(registers::counts))
+        .route("/api/v1/registers/{kind}", post(registers::import))
+        .route("/api/v1/agreements", get(registers::agreements))
+        .route(
+            "/api/v1/networks/{id}/agreement",
+            put(registers::set_agreement),
+        )
         .route(
             "/api/v1/networks",
             post(catalog::create_network).get(catalog::list_networks),
@@ -110,11 +139,29 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let purge = retention::spawn_background(state.clone());
+    let sweep = spawn_authorisation_sweep(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await?;
     purge.abort();
+    sweep.abort();
     Ok(())
+}
+
+/// Ends expired and lapsed authorisations (and records their ends) every
+/// `authorisation_sweep_interval`, so they end even when nobody looks at them.
+fn spawn_authorisation_sweep(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config.authorisation_sweep_interval);
+        loop {
+            tick.tick().await;
+            match access::sweep(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(ended = n, "authorisations ended"),
+                Err(e) => tracing::warn!(error = %e, "authorisation sweep failed"),
+            }
+        }
+    })
 }

@@ -22,6 +22,7 @@ pub struct Metrics {
     pub search_seconds: Histogram,
     pub ingest_batch_seconds: Histogram,
     pub reads_purged: Counter,
+    pub policy_refusals: Counter,
 }
 
 impl Default for Metrics {
@@ -37,6 +38,7 @@ impl Default for Metrics {
             search_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             ingest_batch_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             reads_purged: Counter::default(),
+            policy_refusals: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -79,6 +81,11 @@ impl Default for Metrics {
             "reads_purged",
             "Reads deleted by retention",
             m.reads_purged.clone(),
+        );
+        registry.register(
+            "policy_refusals",
+            "Requests the access policy refused",
+            m.policy_refusals.clone(),
         );
         Metrics { registry, ..m }
     }

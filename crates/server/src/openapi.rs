@@ -7,12 +7,18 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Accountable ANPR platform API", version = "1",
-         description = "Plate-read ingestion from camera networks and accountable historical search."),
+         description = "Plate-read ingestion from camera networks and accountable historical search, with tracking authorisations."),
     paths(
         routes::auth::login, routes::auth::logout, routes::auth::me,
         routes::reads::ingest, routes::reads::ingest_batch, routes::reads::get_read,
         routes::reads::get_image, routes::reads::set_legal_hold,
         routes::search::search,
+        routes::tracking::request_tracking, routes::tracking::list_tracking,
+        routes::tracking::get_tracking, routes::tracking::review_tracking,
+        routes::tracking::request_lookback, routes::tracking::list_lookback,
+        routes::tracking::review_lookback,
+        routes::registers::import, routes::registers::counts,
+        routes::registers::agreements, routes::registers::set_agreement,
         routes::catalog::create_network, routes::catalog::list_networks,
         routes::catalog::create_site, routes::catalog::list_sites,
         routes::catalog::create_camera, routes::catalog::list_cameras,

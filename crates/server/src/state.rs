@@ -3,6 +3,7 @@
 use crate::metrics::Metrics;
 use anpr_blobs::BlobStore;
 use anpr_domain::CameraId;
+use anpr_policy::{DecisionRecorder, Policy, PolicyConfig};
 use anpr_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -14,6 +15,11 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     pub camera_keys: Arc<CameraKeyCache>,
+    /// The access-control policy every data access goes through (see `access`).
+    pub policy: Arc<Policy>,
+    /// Where every policy decision is recorded before its result is returned. The `decisions`
+    /// table of the store until the audit ledger takes its place.
+    pub recorder: Arc<dyn DecisionRecorder>,
 }
 
 /// Limits and settings of a running server.
@@ -29,6 +35,10 @@ pub struct ServerConfig {
     pub purge_batch: usize,
     /// Bearer token accepted at `/metrics` for scrapers (besides admin and auditor sessions).
     pub metrics_token: Option<String>,
+    /// Purpose codes, windows, durations, training plates and rate limits of the policy.
+    pub policy: PolicyConfig,
+    /// How often expired and lapsed authorisations are ended (and their ends recorded).
+    pub authorisation_sweep_interval: std::time::Duration,
 }
 
 impl Default for ServerConfig {
@@ -39,6 +49,8 @@ impl Default for ServerConfig {
             purge_interval: std::time::Duration::from_secs(3600),
             purge_batch: 10_000,
             metrics_token: None,
+            policy: PolicyConfig::default(),
+            authorisation_sweep_interval: std::time::Duration::from_secs(60),
         }
     }
 }

@@ -17,7 +17,7 @@ async fn our_json_read_is_acknowledged_and_searchable() {
     let resp = s
         .ingest(
             "/api/v1/reads",
-            &json!({"plate": "abc-123", "captured_at": now_rfc3339(3), "confidence": 0.91,
+            &json!({"plate": "abc-123", "captured_at": now_rfc3339(45), "confidence": 0.91,
                     "external_id": "cam-1", "vehicle": {"make": "Toyota", "colour": "white"}}),
         )
         .await;
@@ -42,7 +42,7 @@ async fn our_json_read_is_acknowledged_and_searchable() {
     let again = s
         .ingest(
             "/api/v1/reads",
-            &json!({"plate": "ABC123", "captured_at": now_rfc3339(3), "confidence": 0.91,
+            &json!({"plate": "ABC123", "captured_at": now_rfc3339(45), "confidence": 0.91,
                     "external_id": "cam-1"}),
         )
         .await;
@@ -56,7 +56,8 @@ async fn our_json_read_is_acknowledged_and_searchable() {
 #[tokio::test]
 async fn openalpr_and_platerecognizer_formats_are_accepted() {
     let s = start().await;
-    let now_ms = chrono::Utc::now().timestamp_millis() - 60_000;
+    // Older than the near-live window, so a search without a tracking authorisation shows them.
+    let now_ms = chrono::Utc::now().timestamp_millis() - 45 * 60_000;
     let group = json!({
         "version": 1, "data_type": "alpr_group", "epoch_start": now_ms, "epoch_end": now_ms + 900,
         "company_id": "x", "site_id": "te-rapa", "camera_id": 1, "uuids": ["u1"],
@@ -85,7 +86,7 @@ async fn openalpr_and_platerecognizer_formats_are_accepted() {
 
     let pr = json!({
         "hook": {"target": "http://127.0.0.1/api/v1/reads", "id": "camera-1", "event": "recognition"},
-        "data": {"camera_id": "camera-1", "timestamp": now_rfc3339(1),
+        "data": {"camera_id": "camera-1", "timestamp": now_rfc3339(45),
                  "results": [{"box": {"xmin": 460, "ymin": 57, "xmax": 557, "ymax": 82},
                               "plate": "prc913", "score": 0.839,
                               "model_make": [{"make": "Honda", "model": "Civic", "score": 0.1}],
@@ -121,7 +122,7 @@ async fn images_are_stored_by_content_and_served() {
     let resp = s
         .ingest(
             "/api/v1/reads",
-            &json!({"plate": "IMG123", "captured_at": now_rfc3339(1), "confidence": 0.9,
+            &json!({"plate": "IMG123", "captured_at": now_rfc3339(45), "confidence": 0.9,
                     "plate_image": b64(&crop), "overview_image": b64(&overview)}),
         )
         .await;
@@ -154,7 +155,10 @@ async fn images_are_stored_by_content_and_served() {
     let token = s.login("searcher").await;
     let img = s
         .http
-        .get(s.url(&format!("/api/v1/reads/{id}/image/plate")))
+        .get(s.url(&format!(
+            "/api/v1/reads/{id}/image/plate?{}",
+            purpose_query()
+        )))
         .bearer_auth(&token)
         .send()
         .await
@@ -164,7 +168,10 @@ async fn images_are_stored_by_content_and_served() {
     assert_eq!(img.bytes().await.unwrap().as_ref(), crop.as_slice());
     let over = s
         .http
-        .get(s.url(&format!("/api/v1/reads/{id}/image/overview")))
+        .get(s.url(&format!(
+            "/api/v1/reads/{id}/image/overview?{}",
+            purpose_query()
+        )))
         .bearer_auth(&token)
         .send()
         .await

@@ -28,7 +28,7 @@ async fn every_search_mode_through_the_api() {
     let s = start().await;
     seed(&s).await;
     let t = s.login("searcher").await;
-    let total = |v: &Value| v["total"].as_u64().unwrap();
+    let total = |v: &Value| v["total"].as_u64().unwrap_or_else(|| panic!("{v}"));
 
     let exact: Value = s
         .search(&t, json!({"plate": "abc 123"}))
@@ -90,16 +90,35 @@ async fn every_search_mode_through_the_api() {
         .await
         .unwrap();
     assert_eq!(total(&far), 0);
-    let other_net: Value = s
+    // A network that shares nothing with the user's district is refused, not silently empty.
+    let other_net = s
         .search(
             &t,
             json!({"plate": "ABC123", "network_ids": [s.network_id + 100]}),
+        )
+        .await;
+    assert_eq!(other_net.status(), 403);
+    let err: Value = other_net.json().await.unwrap();
+    assert_eq!(err["error"]["code"], "no_network_agreement");
+    let own_net: Value = s
+        .search(
+            &t,
+            json!({"plate": "ABC123", "network_ids": [s.network_id, s.network_id + 100]}),
         )
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(total(&other_net), 0);
+    assert_eq!(total(&own_net), 3);
+    assert_eq!(
+        own_net["policy"]["networks_searched"],
+        json!([s.network_id])
+    );
+    assert!(own_net["policy"]["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|n| n["code"] == "networks_narrowed"));
 
     // Pagination.
     let p1: Value = s
@@ -258,116 +277,270 @@ async fn sign_in_sign_out_and_lockout() {
     assert_eq!(locked.status(), 429, "locked even with the right password");
 }
 
-/// Every endpoint against every role: allowed or refused as designed.
+/// Every endpoint against every role: the status each role gets, allowed or refused as
+/// designed (401 without a session, 403 naming the missing permission, and for allowed roles
+/// the endpoint's own answer).
 #[tokio::test]
 async fn role_matrix() {
     let s = start().await;
     seed(&s).await;
+    let roles = [
+        "none",
+        "searcher",
+        "tracker",
+        "supervisor",
+        "integrity",
+        "auditor",
+        "admin",
+    ];
+    let mut tokens = std::collections::HashMap::new();
+    for r in &roles[1..] {
+        tokens.insert(*r, s.login(r).await);
+    }
     let read_id = s
-        .search(&s.login("searcher").await, json!({"plate": "ABC123"}))
+        .search(tokens["searcher"].as_str(), json!({"plate": "ABC123"}))
         .await
         .json::<Value>()
         .await
         .unwrap()["hits"][0]["id"]
         .as_i64()
         .unwrap();
-    let roles = ["none", "searcher", "admin", "supervisor", "auditor"];
-    let mut tokens = std::collections::HashMap::new();
-    for r in &roles[1..] {
-        tokens.insert(*r, s.login(r).await);
-    }
+    // Authorisations to act on: one active (stolen basis), two pending (homicide), one
+    // pending look-back.
+    let tracker = tokens["tracker"].as_str();
+    let track = |plate: &str, p: Value| json!({"plate": plate, "purpose": p});
+    let (st, active) = s
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(tracker),
+            Some(&track(STOLEN_CLEAN, purpose())),
+        )
+        .await;
+    assert_eq!(
+        (st, active["status"].as_str()),
+        (201, Some("active")),
+        "{active}"
+    );
+    let homicide = purpose_of("serious_crime", HOMICIDE_FILE);
+    let (_, pend1) = s
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(tracker),
+            Some(&track("ABC123", homicide.clone())),
+        )
+        .await;
+    let (_, pend2) = s
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(tracker),
+            Some(&track("ZZZ999", homicide)),
+        )
+        .await;
+    assert_eq!(pend2["status"], "pending", "{pend2}");
+    let lookback =
+        json!({"plate": "ABC123", "from": now_rfc3339(100 * 24 * 60), "purpose": purpose()});
+    let (st, look) = s
+        .call(
+            "POST",
+            "/api/v1/lookback",
+            Some(tokens["searcher"].as_str()),
+            Some(&lookback),
+        )
+        .await;
+    assert_eq!(st, 201, "{look}");
+    let id = |v: &Value| v["id"].as_i64().unwrap();
+    let reason = json!({"reason": "Checked the file and the report"});
+
     struct Case {
         method: &'static str,
         path: String,
         body: Option<Value>,
-        allowed: &'static [&'static str],
+        /// The status for none, searcher, tracker, supervisor, integrity, auditor, admin.
+        expect: [u16; 7],
     }
-    let search_body = json!({"plate": "ABC123", "purpose": purpose()});
+    let c = |method, path: String, body: Option<Value>, expect| Case {
+        method,
+        path,
+        body,
+        expect,
+    };
     let cases = vec![
-        Case {
-            method: "POST",
-            path: "/api/v1/searches".into(),
-            body: Some(search_body),
-            allowed: &["searcher"],
-        },
-        Case {
-            method: "GET",
-            path: format!("/api/v1/reads/{read_id}"),
-            body: None,
-            allowed: &["searcher"],
-        },
-        Case {
-            method: "PUT",
-            path: format!("/api/v1/reads/{read_id}/legal-hold"),
-            body: Some(json!({"hold": true, "reason": "court file 123"})),
-            allowed: &["admin", "supervisor"],
-        },
-        Case {
-            method: "GET",
-            path: "/api/v1/networks".into(),
-            body: None,
-            allowed: &["searcher", "admin", "supervisor", "auditor"],
-        },
-        Case {
-            method: "GET",
-            path: "/api/v1/sites".into(),
-            body: None,
-            allowed: &["searcher", "admin", "supervisor", "auditor"],
-        },
-        Case {
-            method: "GET",
-            path: "/api/v1/cameras".into(),
-            body: None,
-            allowed: &["admin"],
-        },
-        Case {
-            method: "POST",
-            path: "/api/v1/networks".into(),
-            body: Some(json!({"name": "Net", "retention_days": 30})),
-            allowed: &["admin"],
-        },
-        Case {
-            method: "GET",
-            path: "/metrics".into(),
-            body: None,
-            allowed: &["admin", "auditor"],
-        },
-        Case {
-            method: "GET",
-            path: "/api/v1/auth/me".into(),
-            body: None,
-            allowed: &["searcher", "admin", "supervisor", "auditor"],
-        },
+        c(
+            "POST",
+            "/api/v1/searches".into(),
+            Some(json!({"plate": "ABC123", "purpose": purpose()})),
+            [401, 200, 200, 403, 403, 403, 403],
+        ),
+        c(
+            "GET",
+            format!("/api/v1/reads/{read_id}?{}", purpose_query()),
+            None,
+            [401, 200, 200, 403, 403, 403, 403],
+        ),
+        c(
+            "GET",
+            format!("/api/v1/reads/{read_id}/image/plate?{}", purpose_query()),
+            None,
+            [401, 404, 404, 403, 403, 403, 403],
+        ),
+        c(
+            "PUT",
+            format!("/api/v1/reads/{read_id}/legal-hold"),
+            Some(json!({"hold": true, "reason": "court file 123"})),
+            [401, 403, 403, 204, 403, 403, 204],
+        ),
+        c(
+            "GET",
+            "/api/v1/networks".into(),
+            None,
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        c(
+            "GET",
+            "/api/v1/sites".into(),
+            None,
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        c(
+            "GET",
+            "/api/v1/cameras".into(),
+            None,
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        c(
+            "POST",
+            "/api/v1/networks".into(),
+            Some(json!({"name": "Net", "retention_days": 30})),
+            [401, 403, 403, 403, 403, 403, 201],
+        ),
+        c(
+            "GET",
+            "/metrics".into(),
+            None,
+            [401, 403, 403, 403, 403, 200, 200],
+        ),
+        c(
+            "GET",
+            "/api/v1/auth/me".into(),
+            None,
+            [401, 200, 200, 200, 200, 200, 200],
+        ),
+        c(
+            "POST",
+            "/api/v1/tracking".into(),
+            Some(track(STOLEN_ODD, purpose())),
+            [401, 403, 201, 403, 403, 403, 403],
+        ),
+        c(
+            "GET",
+            "/api/v1/tracking".into(),
+            None,
+            [401, 200, 200, 200, 200, 200, 403],
+        ),
+        c(
+            "GET",
+            "/api/v1/tracking?queue=true".into(),
+            None,
+            [401, 200, 200, 200, 200, 200, 403],
+        ),
+        c(
+            "GET",
+            format!("/api/v1/tracking/{}", id(&active)),
+            None,
+            [401, 404, 200, 200, 200, 200, 403],
+        ),
+        c(
+            "POST",
+            format!("/api/v1/tracking/{}/approve", id(&pend1)),
+            Some(reason.clone()),
+            [401, 403, 403, 200, 403, 403, 403],
+        ),
+        c(
+            "POST",
+            format!("/api/v1/tracking/{}/refuse", id(&pend2)),
+            Some(reason.clone()),
+            [401, 403, 403, 200, 403, 403, 403],
+        ),
+        // The requester withdraws it; after that there is nothing left to revoke.
+        c(
+            "POST",
+            format!("/api/v1/tracking/{}/revoke", id(&active)),
+            Some(reason.clone()),
+            [401, 403, 200, 409, 403, 403, 403],
+        ),
+        c(
+            "POST",
+            "/api/v1/lookback".into(),
+            Some(lookback.clone()),
+            [401, 201, 201, 403, 403, 403, 403],
+        ),
+        c(
+            "GET",
+            "/api/v1/lookback".into(),
+            None,
+            [401, 200, 200, 200, 200, 200, 403],
+        ),
+        c(
+            "POST",
+            format!("/api/v1/lookback/{}/approve", id(&look)),
+            Some(reason.clone()),
+            [401, 403, 403, 200, 403, 403, 403],
+        ),
+        c(
+            "POST",
+            "/api/v1/registers/vehicles?source=matrix".into(),
+            Some(json!([{"plate": "MTX123", "owner_person_id": "P-m", "owner_address_id": "A-m"}])),
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        c(
+            "GET",
+            "/api/v1/registers".into(),
+            None,
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
+        c(
+            "GET",
+            "/api/v1/agreements".into(),
+            None,
+            [401, 403, 403, 403, 200, 200, 200],
+        ),
+        c(
+            "PUT",
+            format!("/api/v1/networks/{}/agreement", s.network_id),
+            Some(json!({"search": ["*"], "tracking": ["*"]})),
+            [401, 403, 403, 403, 403, 403, 200],
+        ),
     ];
     for case in &cases {
-        for role in roles {
-            let mut req = match case.method {
-                "GET" => s.http.get(s.url(&case.path)),
-                "POST" => s.http.post(s.url(&case.path)),
-                _ => s.http.put(s.url(&case.path)),
-            };
-            if let Some(t) = tokens.get(role) {
-                req = req.bearer_auth(t);
-            }
-            if let Some(b) = &case.body {
-                let mut b = b.clone();
-                if case.path == "/api/v1/networks" {
+        for (i, role) in roles.iter().enumerate() {
+            let mut body = case.body.clone();
+            if case.path == "/api/v1/networks" {
+                if let Some(b) = &mut body {
                     b["name"] = json!(format!("Net-{role}"));
                 }
-                req = req.json(&b);
             }
-            let status = req.send().await.unwrap().status().as_u16();
-            let expected_ok = case.allowed.contains(&role);
-            let ok = (200..300).contains(&status);
+            let (status, resp) = s
+                .call(
+                    case.method,
+                    &case.path,
+                    tokens.get(role).map(|t| t.as_str()),
+                    body.as_ref(),
+                )
+                .await;
             assert_eq!(
-                ok, expected_ok,
-                "{} {} as {role}: {status}",
+                status, case.expect[i],
+                "{} {} as {role}: {resp}",
                 case.method, case.path
             );
-            if role == "none" {
-                assert_eq!(status, 401, "{} {} without a token", case.method, case.path);
-            } else if !expected_ok {
-                assert_eq!(status, 403, "{} {} as {role}", case.method, case.path);
+            if status == 403 && *role != "none" {
+                let code = resp["error"]["code"].as_str().unwrap_or_default();
+                if code == "missing_permission" {
+                    let msg = resp["error"]["message"].as_str().unwrap();
+                    assert!(msg.contains("permission"), "names the permission: {msg}");
+                }
             }
         }
     }

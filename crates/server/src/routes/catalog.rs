@@ -3,7 +3,8 @@
 use crate::auth::{self, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use anpr_domain::{Camera, Network, Role, Site, DEFAULT_RETENTION_DAYS};
+use anpr_domain::{Camera, Network, Site, DEFAULT_RETENTION_DAYS};
+use anpr_policy::Permission;
 use anpr_store::{NewCamera, NewSite};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -30,7 +31,7 @@ pub async fn create_network(
     staff: StaffAuth,
     body: JsonBody<NewNetworkRequest>,
 ) -> ApiResult<(StatusCode, Json<Network>)> {
-    staff.require(Role::Admin)?;
+    staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     let network = state
         .store
@@ -61,7 +62,7 @@ pub async fn create_site(
     staff: StaffAuth,
     body: JsonBody<NewSite>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
-    staff.require(Role::Admin)?;
+    staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     Ok((
         StatusCode::CREATED,
@@ -95,7 +96,7 @@ pub async fn create_camera(
     staff: StaffAuth,
     body: JsonBody<NewCamera>,
 ) -> ApiResult<(StatusCode, Json<NewCameraResponse>)> {
-    staff.require(Role::Admin)?;
+    staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     let (camera, api_key) = provision_camera(&state, req).await?;
     Ok((
@@ -125,6 +126,6 @@ pub async fn list_cameras(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<Camera>>> {
-    staff.require(Role::Admin)?;
+    staff.require_permission(Permission::Administer)?;
     Ok(Json(state.store.cameras().await?))
 }

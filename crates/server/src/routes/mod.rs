@@ -2,4 +2,6 @@ pub mod auth;
 pub mod catalog;
 pub mod ops;
 pub mod reads;
+pub mod registers;
 pub mod search;
+pub mod tracking;

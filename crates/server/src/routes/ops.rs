@@ -3,7 +3,6 @@
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use anpr_domain::Role;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -32,7 +31,7 @@ impl FromRequestParts<AppState> for MetricsReader {
             }
         }
         let staff = StaffAuth::from_request_parts(parts, state).await?;
-        staff.require_any(&[Role::Admin, Role::Auditor])?;
+        staff.require_permission(anpr_policy::Permission::ReadMetrics)?;
         Ok(MetricsReader)
     }
 }

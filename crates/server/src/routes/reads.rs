@@ -1,11 +1,12 @@
 //! Ingestion of plate reads from cameras, and viewing a read and its images.
 
-use crate::access::{self, DataAction};
+use crate::access;
 use crate::auth::{CameraAuth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use anpr_domain::{ImageKind, NewRead, PlateRead, Purpose, ReadId, Role};
+use anpr_domain::{ImageKind, NewRead, PlateRead, Purpose, ReadId};
 use anpr_ingest::{IncomingRead, ReadImages};
+use anpr_policy::{DataAction, Permission};
 use anpr_store::InsertOutcome;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
@@ -192,23 +193,27 @@ impl PurposeParams {
     }
 }
 
-/// One read.
+/// One read. Needs a purpose like a search; reads newer than the near-live window need a
+/// tracking authorisation, older than the routine look-back an approved look-back.
 #[utoipa::path(get, path = "/api/v1/reads/{id}", tag = "search", security(("bearer" = [])),
     params(("id" = i64, Path), PurposeParams),
     responses((status = 200, body = PlateRead), (status = 401, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
 pub async fn get_read(
     State(state): State<AppState>,
     staff: StaffAuth,
     Path(id): Path<ReadId>,
     Query(purpose): Query<PurposeParams>,
 ) -> ApiResult<Json<PlateRead>> {
-    let _ctx = access::authorise(&staff, DataAction::ViewRead, purpose.into_purpose())?;
-    let read = state
-        .store
-        .read(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("read {id}")))?;
+    let (_access, read) = access::authorise_read(
+        &state,
+        &staff.user,
+        id,
+        DataAction::ViewRead,
+        purpose.into_purpose(),
+    )
+    .await?;
     Ok(Json(read))
 }
 
@@ -225,12 +230,14 @@ pub async fn get_image(
 ) -> ApiResult<Response> {
     let kind = ImageKind::parse(&kind)
         .ok_or_else(|| ApiError::invalid("kind", "must be `overview` or `plate`"))?;
-    let _ctx = access::authorise(&staff, DataAction::ViewImage, purpose.into_purpose())?;
-    let read = state
-        .store
-        .read(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("read {id}")))?;
+    let (_access, read) = access::authorise_read(
+        &state,
+        &staff.user,
+        id,
+        DataAction::ViewImage,
+        purpose.into_purpose(),
+    )
+    .await?;
     let hash = match kind {
         ImageKind::Overview => read.overview_image,
         ImageKind::Plate => read.plate_image,
@@ -274,7 +281,7 @@ pub async fn set_legal_hold(
     Path(id): Path<ReadId>,
     body: Result<Json<LegalHoldRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<StatusCode> {
-    staff.require_any(&[Role::Supervisor, Role::Admin])?;
+    staff.require_permission(Permission::PlaceLegalHold)?;
     let Json(req) = body?;
     if req.reason.trim().chars().count() < 5 {
         return Err(ApiError::invalid(

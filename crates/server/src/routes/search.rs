@@ -1,19 +1,21 @@
 //! Historical search.
 
-use crate::access::{self, DataAction};
+use crate::access;
 use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::metrics::ModeLabel;
 use crate::state::AppState;
 use anpr_domain::query::{Cursor, MatchMode, DEFAULT_PAGE_SIZE};
 use anpr_domain::{
-    Area, CameraId, NetworkId, PlatePattern, Purpose, SearchQuery, SiteId, TimeRange,
+    Area, CameraId, GeoPoint, NetworkId, PlatePattern, PlateRead, Purpose, SearchQuery, Site,
+    SiteId, SiteKind, TimeRange,
 };
-use anpr_store::SearchPage;
+use anpr_policy::Notice;
+use anpr_store::{SearchHit, SearchPage};
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -64,21 +66,60 @@ impl SearchRequest {
     }
 }
 
+/// How the access policy narrowed a search, and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PolicyReport {
+    /// Synthetic sightings of a reserved training plate: no real data.
+    pub training: bool,
+    /// What was withheld or narrowed, in words the user can act on.
+    pub notices: Vec<Notice>,
+    /// The networks searched (those whose sharing agreements permit the user's district).
+    pub networks_searched: Vec<NetworkId>,
+    /// The time range searched.
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// The tracking or look-back authorisation the search rested on, if any.
+    pub authorisation_id: Option<i64>,
+    /// Correlates the search with its decision record.
+    pub request_id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    #[serde(flatten)]
+    pub page: SearchPage,
+    pub policy: PolicyReport,
+}
+
 /// Search plate reads, newest first, one page at a time.
 #[utoipa::path(post, path = "/api/v1/searches", tag = "search", security(("bearer" = [])),
     request_body = SearchRequest,
-    responses((status = 200, body = SearchPage), (status = 401, body = crate::error::ErrorBody),
-              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = SearchResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+              (status = 429, body = crate::error::ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     staff: StaffAuth,
     body: Result<Json<SearchRequest>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<SearchPage>> {
+) -> ApiResult<Json<SearchResponse>> {
     let Json(req) = body?;
     let (query, purpose) = req.into_query()?;
-    let _ctx = access::authorise(&staff, DataAction::Search, purpose)?;
+    Ok(Json(run_search(&state, &staff.user, query, purpose).await?))
+}
+
+/// Authorises and runs a search (the HTTP handler and `anpr search` both come here).
+pub async fn run_search(
+    state: &AppState,
+    user: &anpr_domain::User,
+    mut query: SearchQuery,
+    purpose: Option<Purpose>,
+) -> ApiResult<SearchResponse> {
+    let access = access::authorise_search(state, user, &mut query, purpose).await?;
     let started = std::time::Instant::now();
-    let page = state.store.search(&query).await?;
+    let page = match &access.grant.training_plate {
+        Some(plate) if access.grant.training => training_page(state, plate).await?,
+        _ => state.store.search(&query).await?,
+    };
     state
         .metrics
         .search_seconds
@@ -89,5 +130,78 @@ pub async fn search(
         .searches
         .get_or_create(&ModeLabel { mode })
         .inc();
-    Ok(Json(page))
+    let grant = access.grant;
+    Ok(SearchResponse {
+        page,
+        policy: PolicyReport {
+            training: grant.training,
+            notices: grant.notices,
+            networks_searched: grant.networks,
+            from: grant.time.from,
+            to: grant.time.to,
+            authorisation_id: grant.authorisation_id,
+            request_id: access.ctx.request_id,
+        },
+    })
+}
+
+/// Synthetic sightings of a training plate at the deployment's own sites (or one made-up
+/// site), with negative read ids so they can never be mistaken for real reads.
+async fn training_page(state: &AppState, plate: &str) -> ApiResult<SearchPage> {
+    let sites = state.store.sites().await?;
+    let networks = state.store.networks().await?;
+    let sightings =
+        anpr_policy::training::sightings(plate, Utc::now(), sites.len(), state.policy.config());
+    let normalised = anpr_domain::NormalisedPlate::parse(plate)?;
+    let fallback = Site {
+        id: 0,
+        network_id: 0,
+        name: "Training site".into(),
+        kind: SiteKind::Other,
+        address: "Police College, Porirua".into(),
+        location: GeoPoint::new(-41.1333, 174.8406)?,
+        district: "Wellington".into(),
+    };
+    let hits: Vec<SearchHit> = sightings
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let site = sites.get(s.site_index).unwrap_or(&fallback);
+            SearchHit {
+                read: PlateRead {
+                    id: -(i as i64) - 1,
+                    camera_id: 0,
+                    site_id: site.id,
+                    network_id: site.network_id,
+                    captured_at: s.captured_at,
+                    received_at: s.captured_at,
+                    plate_raw: s.plate.clone(),
+                    plate: normalised.clone(),
+                    plate_format: normalised.format(),
+                    confidence: s.confidence,
+                    plate_box: None,
+                    vehicle_make: None,
+                    vehicle_colour: None,
+                    overview_image: None,
+                    plate_image: None,
+                    legal_hold: false,
+                },
+                site_name: format!("TRAINING: {}", site.name),
+                site_kind: site.kind,
+                network_name: networks
+                    .iter()
+                    .find(|n| n.id == site.network_id)
+                    .map(|n| format!("TRAINING: {}", n.name))
+                    .unwrap_or_else(|| "TRAINING".into()),
+                location: site.location,
+                district: site.district.clone(),
+            }
+        })
+        .collect();
+    Ok(SearchPage {
+        total: hits.len() as u64,
+        hits,
+        next_cursor: None,
+        plates_matched: 1,
+    })
 }

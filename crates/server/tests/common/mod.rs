@@ -1,11 +1,52 @@
 //! A real server on a random loopback port over a fresh data directory, with users for every
-//! role and one camera.
+//! role, one camera, and registers: staff (with home addresses), vehicles (including the
+//! searcher's own car and their household's), incidents and stolen reports.
 #![allow(dead_code)]
 
 use anpr_domain::{GeoPoint, Role, SiteKind};
+use anpr_policy::registers::{
+    IncidentRecord, StaffRecord, StolenRecord, StolenStatus, VehicleRecord,
+};
 use anpr_server::{AppState, ServerConfig};
-use anpr_store::{NewCamera, NewSite, NewUser};
+use anpr_store::{ImportSource, NewCamera, NewSite, NewUser, RegisterBatch};
+use chrono::{Duration, Utc};
 use serde_json::{json, Value};
+
+/// Test users: staff id (also the login), roles, team.
+pub const USERS: &[(&str, &[Role], Option<&str>)] = &[
+    ("searcher", &[Role::Searcher], Some("Team Hamilton")),
+    (
+        "tracker",
+        &[Role::Searcher, Role::Tracker],
+        Some("Team Hamilton"),
+    ),
+    ("supervisor", &[Role::Supervisor], None),
+    ("supervisor2", &[Role::Supervisor], None),
+    ("integrity", &[Role::Integrity], None),
+    ("auditor", &[Role::Auditor], None),
+    ("admin", &[Role::Admin], None),
+];
+
+/// The default purpose's file: an open vehicle theft in Waikato.
+pub const THEFT_FILE: &str = "260101/1234";
+/// An open homicide in Waikato.
+pub const HOMICIDE_FILE: &str = "260101/2000";
+/// A closed file.
+pub const CLOSED_FILE: &str = "250101/9999";
+/// A burglary in Canterbury, assigned to nobody here.
+pub const CANTERBURY_FILE: &str = "CAN/77";
+/// Registered to the searcher.
+pub const SEARCHER_CAR: &str = "OWN123";
+/// Registered to someone at the searcher's home address.
+pub const HOUSEHOLD_CAR: &str = "HSE123";
+/// Registered to the tracker and reported stolen (by someone else).
+pub const TRACKER_CAR: &str = "TRK123";
+/// Reported stolen three days ago by another team; the complainant is the owner.
+pub const STOLEN_CLEAN: &str = "STO123";
+/// Reported stolen, recorded by the tracker themself.
+pub const STOLEN_BY_TRACKER: &str = "STO456";
+/// Reported stolen with its complainant not the owner.
+pub const STOLEN_ODD: &str = "STO789";
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -33,8 +74,13 @@ pub async fn start() -> TestServer {
 }
 
 pub async fn start_with(config: ServerConfig) -> TestServer {
+    start_custom(config, |_| {}).await
+}
+
+/// A server whose state the caller adjusts (e.g. a failing decision recorder) before serving.
+pub async fn start_custom(config: ServerConfig, adjust: impl FnOnce(&mut AppState)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let state = AppState::open_embedded(dir.path(), config).unwrap();
+    let mut state = AppState::open_embedded(dir.path(), config).unwrap();
     let net = state.store.create_network("Auror", 60).await.unwrap();
     let site = state
         .store
@@ -59,24 +105,31 @@ pub async fn start_with(config: ServerConfig) -> TestServer {
     .await
     .unwrap();
     let hash = anpr_server::auth::hash_secret(PASSWORD).unwrap();
-    for (staff_id, roles) in [
-        ("searcher", vec![Role::Searcher]),
-        ("admin", vec![Role::Admin]),
-        ("supervisor", vec![Role::Supervisor]),
-        ("auditor", vec![Role::Auditor]),
-    ] {
+    for (staff_id, roles, _) in USERS {
         state
             .store
             .create_user(NewUser {
-                staff_id: staff_id.into(),
+                staff_id: staff_id.to_string(),
                 name: format!("Test {staff_id}"),
+                badge_number: None,
                 district: "Waikato".into(),
-                roles,
+                roles: roles.to_vec(),
                 password_hash: hash.clone(),
             })
             .await
             .unwrap();
     }
+    state
+        .store
+        .set_network_agreement(anpr_policy::registers::NetworkAgreement {
+            network_id: net.id,
+            search: vec!["*".into()],
+            tracking: vec!["Waikato".into()],
+        })
+        .await
+        .unwrap();
+    seed_registers(&state).await;
+    adjust(&mut state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -144,14 +197,155 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Sends `method path` with `token` (if any) and `body` (if any); returns status and body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let mut req = match method {
+            "GET" => self.http.get(self.url(path)),
+            "PUT" => self.http.put(self.url(path)),
+            _ => self.http.post(self.url(path)),
+        };
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     pub async fn read_count(&self) -> u64 {
         self.state.store.stats().await.unwrap().reads
     }
 }
 
 pub fn purpose() -> Value {
-    json!({"code": "stolen_vehicle", "file_number": "260101/1234",
+    json!({"code": "stolen_vehicle", "file_number": THEFT_FILE,
            "justification": "Vehicle reported stolen from Te Rapa on 1 Nov"})
+}
+
+pub fn purpose_of(code: &str, file: &str) -> Value {
+    json!({"code": code, "file_number": file,
+           "justification": "Needed for the investigation under this file"})
+}
+
+/// The purpose as query parameters, for read and image views.
+pub fn purpose_query() -> String {
+    format!(
+        "purpose_code=stolen_vehicle&file_number={}&justification=Vehicle%20reported%20stolen%20from%20Te%20Rapa",
+        THEFT_FILE.replace('/', "%2F")
+    )
+}
+
+fn vehicle(plate: &str, person: &str, address: &str) -> VehicleRecord {
+    VehicleRecord {
+        plate: plate.into(),
+        owner_person_id: person.into(),
+        owner_address_id: address.into(),
+        make: None,
+        model: None,
+        colour: None,
+    }
+}
+
+fn stolen(plate: &str, by: &str, complainant: &str) -> StolenRecord {
+    StolenRecord {
+        plate: plate.into(),
+        file_number: THEFT_FILE.into(),
+        reported_at: Utc::now() - Duration::days(3),
+        complainant_person_id: complainant.into(),
+        recorded_by_staff_id: by.into(),
+        status: StolenStatus::Active,
+        cancelled_at: None,
+    }
+}
+
+fn incident(file: &str, kind: &str, district: &str, closed: bool) -> IncidentRecord {
+    IncidentRecord {
+        file_number: file.into(),
+        incident_type: kind.into(),
+        district: district.into(),
+        opened_at: Utc::now() - Duration::days(30),
+        closed_at: closed.then(|| Utc::now() - Duration::days(1)),
+        assigned_staff: vec![],
+    }
+}
+
+pub async fn import(state: &AppState, batch: RegisterBatch) {
+    state
+        .store
+        .import_register(
+            batch,
+            ImportSource {
+                source: "test fixture".into(),
+                imported_by: "test".into(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+async fn seed_registers(state: &AppState) {
+    let mut staff: Vec<StaffRecord> = USERS
+        .iter()
+        .map(|(id, _, team)| StaffRecord {
+            staff_id: id.to_string(),
+            person_id: format!("P-{id}"),
+            home_address_id: format!("A-{id}"),
+            team: team.map(str::to_string),
+        })
+        .collect();
+    staff.push(StaffRecord {
+        staff_id: "S-OTHER".into(),
+        person_id: "P-other".into(),
+        home_address_id: "A-other".into(),
+        team: Some("Team Tauranga".into()),
+    });
+    import(state, RegisterBatch::Staff(staff)).await;
+    import(
+        state,
+        RegisterBatch::Vehicles(vec![
+            vehicle(SEARCHER_CAR, "P-searcher", "A-searcher"),
+            vehicle(HOUSEHOLD_CAR, "P-flatmate", "A-searcher"),
+            vehicle(TRACKER_CAR, "P-tracker", "A-tracker"),
+            vehicle("ABC123", "P-owner1", "A-owner1"),
+            vehicle(STOLEN_CLEAN, "P-owner2", "A-owner2"),
+            vehicle(STOLEN_BY_TRACKER, "P-owner3", "A-owner3"),
+            vehicle(STOLEN_ODD, "P-owner4", "A-owner4"),
+        ]),
+    )
+    .await;
+    import(
+        state,
+        RegisterBatch::Incidents(vec![
+            incident(THEFT_FILE, "vehicle_theft", "Waikato", false),
+            incident(HOMICIDE_FILE, "homicide", "Waikato", false),
+            incident(CLOSED_FILE, "vehicle_theft", "Waikato", true),
+            incident(CANTERBURY_FILE, "burglary", "Canterbury", false),
+        ]),
+    )
+    .await;
+    import(
+        state,
+        RegisterBatch::Stolen(vec![
+            stolen(STOLEN_CLEAN, "S-OTHER", "P-owner2"),
+            stolen(STOLEN_BY_TRACKER, "tracker", "P-owner3"),
+            stolen(STOLEN_ODD, "S-OTHER", "P-someone-else"),
+            stolen(TRACKER_CAR, "S-OTHER", "P-tracker"),
+        ]),
+    )
+    .await;
 }
 
 pub fn now_rfc3339(minutes_ago: i64) -> String {

@@ -1,0 +1,247 @@
+//! Tracking and look-back authorisations: requests, the supervisor's approval queue, approval,
+//! refusal, revocation. Only the authorisation objects; alert delivery is a later issue.
+
+use crate::access::{self, TrackingAsk};
+use crate::auth::StaffAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use anpr_domain::Purpose;
+use anpr_policy::tracking::ReviewKind;
+use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingRequestBody {
+    pub plate: String,
+    /// Purpose code (`stolen_vehicle`, `serious_crime`, `missing_person`, `threat_to_life`),
+    /// incident file number and justification.
+    pub purpose: Option<Purpose>,
+    /// Threat to life: start at once; stops unless a supervisor approves within the hour.
+    #[serde(default)]
+    pub emergency: bool,
+    /// How long (default and maximum: 48 h on a stolen-vehicle basis, 7 days otherwise).
+    pub duration_minutes: Option<u32>,
+    /// The authorisation this renews; a renewal always needs a fresh approval.
+    pub renews: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LookbackRequestBody {
+    pub plate: String,
+    /// The earliest time to search from (older than the routine window, within the maximum).
+    pub from: DateTime<Utc>,
+    pub purpose: Option<Purpose>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    /// Why: recorded with the decision.
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListParams {
+    /// Only those waiting for the caller's decision (the supervisor's approval queue).
+    #[serde(default)]
+    pub queue: bool,
+    /// Only this status.
+    pub status: Option<String>,
+}
+
+fn review_kind(action: &str) -> ApiResult<ReviewKind> {
+    match action {
+        "approve" => Ok(ReviewKind::Approve),
+        "refuse" => Ok(ReviewKind::Refuse),
+        "revoke" => Ok(ReviewKind::Revoke),
+        _ => Err(ApiError::NotFound(format!(
+            "action `{}` (approve, refuse or revoke)",
+            action.chars().take(20).collect::<String>()
+        ))),
+    }
+}
+
+fn statuses(p: &ListParams) -> ApiResult<Vec<AuthStatus>> {
+    match &p.status {
+        None => Ok(vec![]),
+        Some(s) => AuthStatus::parse(s).map(|s| vec![s]).ok_or_else(|| {
+            ApiError::invalid(
+                "status",
+                "pending, active, refused, revoked, expired or stopped",
+            )
+        }),
+    }
+}
+
+fn created(a: Authorisation) -> (StatusCode, Json<Authorisation>) {
+    (StatusCode::CREATED, Json(a))
+}
+
+/// Request real-time tracking of a plate. 201 with the authorisation: `active` when its basis
+/// in the registers lets it start at once, `pending` when a supervisor must approve it
+/// (`approval_reasons` says why).
+#[utoipa::path(post, path = "/api/v1/tracking", tag = "tracking", security(("bearer" = [])),
+    request_body = TrackingRequestBody,
+    responses((status = 201, body = Authorisation), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
+pub async fn request_tracking(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    body: JsonBody<TrackingRequestBody>,
+) -> ApiResult<(StatusCode, Json<Authorisation>)> {
+    let Json(b) = body?;
+    let ask = TrackingAsk {
+        plate: b.plate,
+        purpose: b.purpose,
+        emergency: b.emergency,
+        duration_minutes: b.duration_minutes,
+        renews: b.renews,
+    };
+    Ok(created(
+        access::request_tracking(&state, &staff.user, ask).await?,
+    ))
+}
+
+/// Tracking authorisations the caller may see: supervisors their district's (`queue=true`:
+/// those waiting for their decision), trackers their own, overseers all.
+#[utoipa::path(get, path = "/api/v1/tracking", tag = "tracking", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = Vec<Authorisation>), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_tracking(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Vec<Authorisation>>> {
+    let st = statuses(&p)?;
+    Ok(Json(
+        access::list_authorisations(
+            &state,
+            &staff.user,
+            AuthorisationKind::Tracking,
+            p.queue,
+            st,
+        )
+        .await?,
+    ))
+}
+
+/// One tracking authorisation.
+#[utoipa::path(get, path = "/api/v1/tracking/{id}", tag = "tracking", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Authorisation), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_tracking(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Authorisation>> {
+    Ok(Json(
+        access::get_authorisation(&state, &staff.user, AuthorisationKind::Tracking, id).await?,
+    ))
+}
+
+/// Approve, refuse or revoke a tracking authorisation (`{action}`: `approve`, `refuse`,
+/// `revoke`). Approval and refusal: a supervisor of the request's district who is not the
+/// requester, with a reason. Revocation: the requester or such a supervisor.
+#[utoipa::path(post, path = "/api/v1/tracking/{id}/{action}", tag = "tracking", security(("bearer" = [])),
+    params(("id" = i64, Path), ("action" = String, Path, description = "approve, refuse or revoke")),
+    request_body = ReviewBody,
+    responses((status = 200, body = Authorisation), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn review_tracking(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Path((id, action)): Path<(i64, String)>,
+    body: JsonBody<ReviewBody>,
+) -> ApiResult<Json<Authorisation>> {
+    let kind = review_kind(&action)?;
+    let Json(b) = body?;
+    Ok(Json(
+        access::review(
+            &state,
+            &staff.user,
+            AuthorisationKind::Tracking,
+            id,
+            kind,
+            &b.reason,
+        )
+        .await?,
+    ))
+}
+
+/// Ask to search one plate further back than the routine window (default 60 days); a
+/// supervisor of the district approves it.
+#[utoipa::path(post, path = "/api/v1/lookback", tag = "tracking", security(("bearer" = [])),
+    request_body = LookbackRequestBody,
+    responses((status = 201, body = Authorisation), (status = 403, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn request_lookback(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    body: JsonBody<LookbackRequestBody>,
+) -> ApiResult<(StatusCode, Json<Authorisation>)> {
+    let Json(b) = body?;
+    Ok(created(
+        access::request_lookback(&state, &staff.user, &b.plate, b.from, b.purpose).await?,
+    ))
+}
+
+/// Look-back authorisations the caller may see.
+#[utoipa::path(get, path = "/api/v1/lookback", tag = "tracking", security(("bearer" = [])),
+    params(ListParams),
+    responses((status = 200, body = Vec<Authorisation>), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn list_lookback(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Query(p): Query<ListParams>,
+) -> ApiResult<Json<Vec<Authorisation>>> {
+    let st = statuses(&p)?;
+    Ok(Json(
+        access::list_authorisations(
+            &state,
+            &staff.user,
+            AuthorisationKind::Lookback,
+            p.queue,
+            st,
+        )
+        .await?,
+    ))
+}
+
+/// Approve, refuse or revoke a look-back authorisation.
+#[utoipa::path(post, path = "/api/v1/lookback/{id}/{action}", tag = "tracking", security(("bearer" = [])),
+    params(("id" = i64, Path), ("action" = String, Path, description = "approve, refuse or revoke")),
+    request_body = ReviewBody,
+    responses((status = 200, body = Authorisation), (status = 403, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody)))]
+pub async fn review_lookback(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Path((id, action)): Path<(i64, String)>,
+    body: JsonBody<ReviewBody>,
+) -> ApiResult<Json<Authorisation>> {
+    let kind = review_kind(&action)?;
+    let Json(b) = body?;
+    Ok(Json(
+        access::review(
+            &state,
+            &staff.user,
+            AuthorisationKind::Lookback,
+            id,
+            kind,
+            &b.reason,
+        )
+        .await?,
+    ))
+}
