@@ -42,6 +42,10 @@ enum Command {
     /// Staff users.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// The registers the access policy checks against (motor vehicles, staff, associates,
+    /// stolen vehicles, incidents).
+    #[command(subcommand)]
+    Registers(commands::registers::RegistersCommand),
     /// Benchmarks that print `bench: <name> <value> <unit>` lines.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -73,6 +77,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Site(c) => commands::catalog::site(&data, c).await,
         Command::Camera(c) => commands::catalog::camera(&data, c).await,
         Command::User(c) => commands::user::run(&data, c).await,
+        Command::Registers(c) => commands::registers::run(&data, c).await,
         Command::Bench(c) => bench::run(&data, c).await,
     }
 }

@@ -119,7 +119,8 @@ fn catalog_import_search_and_purge() {
     assert!(!bad_kind.status.success());
     assert!(String::from_utf8_lossy(&bad_kind.stderr).contains("unknown site kind"));
 
-    let now = chrono::Utc::now();
+    // Older than the near-live window: a search without a tracking authorisation shows it.
+    let now = chrono::Utc::now() - chrono::Duration::hours(2);
     let old = now - chrono::Duration::days(40);
     let dump = d.join("reads.jsonl");
     std::fs::write(
@@ -144,10 +145,56 @@ fn catalog_import_search_and_purge() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 3"), "{stderr}");
 
+    // The searcher, their staff-register entry and the file the search is made under.
+    ok(&anpr(
+        d,
+        &[
+            "user",
+            "add",
+            "--staff-id",
+            "S9",
+            "--name",
+            "Sam",
+            "--district",
+            "Southern",
+            "--roles",
+            "searcher",
+        ],
+    ));
+    let staff = d.join("staff.csv");
+    std::fs::write(
+        &staff,
+        "staff_id,person_id,home_address_id,team\nS9,P9,A9,Queenstown\n",
+    )
+    .unwrap();
+    ok(&anpr(
+        d,
+        &["registers", "import", "staff", staff.to_str().unwrap()],
+    ));
+    let incidents = d.join("incidents.json");
+    std::fs::write(
+        &incidents,
+        format!(
+            "[{{\"file_number\":\"260101/1\",\"incident_type\":\"vehicle_theft\",\"district\":\"Southern\",\"opened_at\":\"{}\"}}]",
+            (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339()
+        ),
+    )
+    .unwrap();
+    ok(&anpr(
+        d,
+        &[
+            "registers",
+            "import",
+            "incidents",
+            incidents.to_str().unwrap(),
+        ],
+    ));
     let search = |extra: &[&str]| {
         let mut args = vec![
             "search",
             "QTN123",
+            "--staff-id",
+            "S9",
             "--purpose",
             "stolen_vehicle",
             "--file-number",
@@ -169,6 +216,8 @@ fn catalog_import_search_and_purge() {
         &[
             "search",
             "QTN123",
+            "--staff-id",
+            "S9",
             "--purpose",
             "x",
             "--file-number",
@@ -178,6 +227,22 @@ fn catalog_import_search_and_purge() {
         ],
     );
     assert!(!no_purpose.status.success());
+    let unknown_file = anpr(
+        d,
+        &[
+            "search",
+            "QTN123",
+            "--staff-id",
+            "S9",
+            "--purpose",
+            "stolen_vehicle",
+            "--file-number",
+            "999/9",
+            "--justification",
+            "Vehicle stolen from Frankton yesterday",
+        ],
+    );
+    assert!(String::from_utf8_lossy(&unknown_file.stderr).contains("not in the incident register"));
 
     let purged = ok(&anpr(d, &["purge"]));
     assert!(purged.contains("purged 1 reads"), "{purged}");
@@ -219,4 +284,142 @@ fn users_need_long_passwords_and_known_roles() {
         ],
     );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
+}
+
+#[test]
+fn users_can_be_disabled_and_roles_respect_separation_of_duties() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&anpr(
+        d,
+        &[
+            "user",
+            "add",
+            "--staff-id",
+            "S1",
+            "--name",
+            "N",
+            "--district",
+            "Waikato",
+            "--roles",
+            "searcher",
+            "--badge",
+            "NZP1",
+        ],
+    ));
+    let forbidden = anpr(
+        d,
+        &[
+            "user",
+            "add",
+            "--staff-id",
+            "S2",
+            "--name",
+            "N",
+            "--district",
+            "Waikato",
+            "--roles",
+            "admin,tracker",
+        ],
+    );
+    assert!(!forbidden.status.success());
+    assert!(String::from_utf8_lossy(&forbidden.stderr).contains("cannot be held together"));
+    let roles = ok(&anpr(
+        d,
+        &["user", "roles", "S1", "--set", "searcher,tracker"],
+    ));
+    assert!(roles.contains("searcher,tracker"), "{roles}");
+    assert!(
+        !anpr(d, &["user", "roles", "S1", "--set", "auditor,searcher"])
+            .status
+            .success()
+    );
+    assert!(ok(&anpr(d, &["user", "disable", "S1"])).contains("disabled"));
+    assert!(ok(&anpr(d, &["user", "list"])).contains("disabled"));
+    assert!(!anpr(d, &["user", "disable", "S404"]).status.success());
+}
+
+#[test]
+fn registers_import_from_csv_and_json_and_name_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = d.join("mvr.csv");
+    std::fs::write(
+        &csv,
+        "plate,owner_person_id,owner_address_id,make\nABC123,P1,A1,Toyota\nXYZ9,P2,A2,\n",
+    )
+    .unwrap();
+    let out = ok(&anpr(
+        d,
+        &["registers", "import", "vehicles", csv.to_str().unwrap()],
+    ));
+    assert!(out.contains("2 inserted"), "{out}");
+    let jsonl = d.join("mvr.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"plate\":\"ABC123\",\"owner_person_id\":\"P3\",\"owner_address_id\":\"A3\"}\n",
+    )
+    .unwrap();
+    let out = ok(&anpr(
+        d,
+        &[
+            "registers",
+            "import",
+            "vehicles",
+            jsonl.to_str().unwrap(),
+            "--source",
+            "nzta daily",
+        ],
+    ));
+    assert!(out.contains("1 updated"), "{out}");
+    let counts = ok(&anpr(d, &["registers", "counts"]));
+    assert!(counts.contains("vehicles\t2"), "{counts}");
+    let bad = d.join("bad.csv");
+    std::fs::write(
+        &bad,
+        "plate,owner_person_id,owner_address_id\nOK1,P,A\n🚗,P,A\n",
+    )
+    .unwrap();
+    let out = anpr(
+        d,
+        &["registers", "import", "vehicles", bad.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("plate"),
+        "{out:?}"
+    );
+    assert!(!anpr(
+        d,
+        &["registers", "import", "planets", csv.to_str().unwrap()]
+    )
+    .status
+    .success());
+}
+
+#[test]
+fn bench_access_prints_its_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("b");
+    let out = ok(&anpr(
+        dir.path(),
+        &[
+            "bench",
+            "access",
+            "--vehicles",
+            "20000",
+            "--decisions",
+            "300",
+            "--dir",
+            target.to_str().unwrap(),
+        ],
+    ));
+    for name in [
+        "policy_decision_p50_us",
+        "policy_decision_p99_us",
+        "policy_record_p50_us",
+        "register_import_rows_per_s",
+    ] {
+        assert!(out.contains(&format!("bench: {name} ")), "{out}");
+    }
 }

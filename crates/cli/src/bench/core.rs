@@ -113,11 +113,14 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
             .create_user(NewUser {
                 staff_id: "BENCH1".into(),
                 name: "Bench Searcher".into(),
+                badge_number: None,
                 district: "Wellington".into(),
                 roles: vec![Role::Searcher],
                 password_hash: anpr_server::auth::hash_secret(PASSWORD)?,
             })
             .await?;
+        // The access policy checks the searcher and the file number against the registers.
+        super::access::seed_bench_searcher(&state, "BENCH1", "BENCH/1", "Wellington").await?;
         let spec = SightingSpec::new(
             seeded.camera_ids.len(),
             Utc::now() - Duration::days(60),
@@ -162,6 +165,8 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
             .args(["--data", dir.to_str().unwrap_or("."), "serve"])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--purge-every-minutes", "100000"])
+            // Thousands of searches by one user: lift the policy's rate limits.
+            .args(["--policy", &super::access::unlimited_policy_file(&dir)?])
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .spawn()?,

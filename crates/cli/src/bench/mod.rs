@@ -1,6 +1,7 @@
 //! Benchmarks. Each prints its figures as `bench: <name> <value> <unit>` lines, medians and
 //! ratios against a baseline measured in the same run.
 
+pub mod access;
 mod core;
 mod stats;
 
@@ -11,11 +12,15 @@ use std::path::Path;
 pub enum BenchCommand {
     /// Ingest and search at scale (issue: core platform).
     Core(core::CoreArgs),
+    /// One access-policy decision with a national-size motor vehicle register (issue: access
+    /// control).
+    Access(access::AccessArgs),
 }
 
 pub async fn run(_data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Core(args) => core::run(args).await,
+        BenchCommand::Access(args) => access::run(args).await,
     }
 }
 

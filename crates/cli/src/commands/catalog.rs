@@ -12,8 +12,19 @@ pub enum NetworkCommand {
         #[arg(long, default_value_t = DEFAULT_RETENTION_DAYS)]
         retention_days: u32,
     },
-    /// List networks.
+    /// List networks with their sharing agreements.
     List,
+    /// Replace a network's sharing agreement: which districts (or agencies) may search its
+    /// reads and which may track on them (`*` for all).
+    Share {
+        id: i64,
+        /// Comma-separated districts that may run historical search.
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        search: Vec<String>,
+        /// Comma-separated districts that may run real-time tracking.
+        #[arg(long, value_delimiter = ',', default_value = "")]
+        tracking: Vec<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -70,9 +81,52 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             );
         }
         NetworkCommand::List => {
+            let agreements = state.store.network_agreements().await?;
             for n in state.store.networks().await? {
-                println!("{}\t{}\tretention {} days", n.id, n.name, n.retention_days);
+                let a = agreements.iter().find(|a| a.network_id == n.id);
+                let list = |v: Option<&Vec<String>>| match v {
+                    Some(v) if !v.is_empty() => v.join(","),
+                    _ => "none".into(),
+                };
+                println!(
+                    "{}\t{}\tretention {} days\tsearch: {}\ttracking: {}",
+                    n.id,
+                    n.name,
+                    n.retention_days,
+                    list(a.map(|a| &a.search)),
+                    list(a.map(|a| &a.tracking))
+                );
             }
+        }
+        NetworkCommand::Share {
+            id,
+            search,
+            tracking,
+        } => {
+            let clean = |v: Vec<String>| -> Vec<String> {
+                v.into_iter().filter(|s| !s.trim().is_empty()).collect()
+            };
+            let a = state
+                .store
+                .set_network_agreement(anpr_policy::registers::NetworkAgreement {
+                    network_id: id,
+                    search: clean(search),
+                    tracking: clean(tracking),
+                })
+                .await?;
+            println!(
+                "network {id}: search by {}; tracking by {}",
+                if a.search.is_empty() {
+                    "none".into()
+                } else {
+                    a.search.join(",")
+                },
+                if a.tracking.is_empty() {
+                    "none".into()
+                } else {
+                    a.tracking.join(",")
+                }
+            );
         }
     }
     Ok(())

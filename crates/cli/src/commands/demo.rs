@@ -1,10 +1,16 @@
 //! `anpr demo`: a deployment with synthetic networks, sites in real New Zealand towns, cameras,
-//! users for every role and a few days of reads with rendered plate images. Idempotent: a data
-//! directory that already holds the demo is served as it is.
+//! users for every role, the registers the access policy checks against (vehicles and their
+//! owners, including the demo users' own cars; staff with home addresses; incidents; stolen
+//! vehicles) and a few days of reads with rendered plate images. Idempotent: a data directory
+//! that already holds the demo is served as it is.
 
 use crate::seed::{self, ImagePlan};
 use anpr_domain::Role;
-use anpr_store::NewUser;
+use anpr_policy::registers::{
+    AssociateRecord, IncidentRecord, NetworkAgreement, StaffRecord, StolenRecord, StolenStatus,
+    VehicleRecord,
+};
+use anpr_store::{ImportSource, NewUser, RegisterBatch};
 use anpr_synth::catalog::{demo_catalog, DEMO_SEED};
 use anpr_synth::plates::plate_population;
 use anpr_synth::reads::SightingSpec;
@@ -27,25 +33,71 @@ pub struct DemoArgs {
     pub no_serve: bool,
 }
 
-/// Demo users: (staff id, name, district, roles). Every role has one.
-const DEMO_USERS: &[(&str, &str, &str, &[Role])] = &[
-    ("S1001", "Aroha Searcher", "Waikato", &[Role::Searcher]),
+/// Demo users: (staff id, name, district, roles, team). Every role has one; Waikato has two
+/// supervisors so that one can approve what the other (who also tracks) requests.
+const DEMO_USERS: &[(&str, &str, &str, &[Role], &str)] = &[
+    (
+        "S1001",
+        "Aroha Searcher",
+        "Waikato",
+        &[Role::Searcher],
+        "Hamilton Central",
+    ),
     (
         "S1002",
         "Ben Tracker",
         "Waikato",
         &[Role::Searcher, Role::Tracker],
+        "Hamilton Central",
     ),
-    ("S1003", "Carmen Supervisor", "Waikato", &[Role::Supervisor]),
-    ("S1004", "Dev Integrity", "Wellington", &[Role::Integrity]),
-    ("S1005", "Eli Auditor", "Wellington", &[Role::Auditor]),
-    ("S1006", "Fern Admin", "Wellington", &[Role::Admin]),
+    (
+        "S1003",
+        "Carmen Supervisor",
+        "Waikato",
+        &[Role::Supervisor],
+        "Waikato Command",
+    ),
+    (
+        "S1004",
+        "Dev Integrity",
+        "Wellington",
+        &[Role::Integrity],
+        "Integrity Unit",
+    ),
+    (
+        "S1005",
+        "Eli Auditor",
+        "Wellington",
+        &[Role::Auditor],
+        "Audit",
+    ),
+    (
+        "S1006",
+        "Fern Admin",
+        "Wellington",
+        &[Role::Admin],
+        "Systems",
+    ),
+    (
+        "S1007",
+        "Hemi Sergeant",
+        "Waikato",
+        &[Role::Searcher, Role::Tracker, Role::Supervisor],
+        "Waikato Command",
+    ),
+    (
+        "S1008",
+        "Ivy Searcher",
+        "Canterbury",
+        &[Role::Searcher],
+        "Christchurch Central",
+    ),
 ];
 const DEMO_PASSWORD: &str = "demo-password-2026";
 const CREDENTIALS_FILE: &str = "DEMO-CREDENTIALS.txt";
 
 pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
-    let state = anpr_server::AppState::open_embedded(data, args.serve.config())?;
+    let state = anpr_server::AppState::open_embedded(data, args.serve.config()?)?;
     let credentials_path = data.join(CREDENTIALS_FILE);
     if state.store.networks().await?.is_empty() {
         seed_demo(&state, &args, &credentials_path).await?;
@@ -73,12 +125,13 @@ async fn seed_demo(
     let catalog = demo_catalog();
     let seeded = seed::seed_catalog(state, &catalog).await?;
     let hash = anpr_server::auth::hash_secret(DEMO_PASSWORD)?;
-    for (staff_id, name, district, roles) in DEMO_USERS {
+    for (i, (staff_id, name, district, roles, _)) in DEMO_USERS.iter().enumerate() {
         state
             .store
             .create_user(NewUser {
                 staff_id: staff_id.to_string(),
                 name: name.to_string(),
+                badge_number: Some(format!("NZP{:05}", 4100 + i)),
                 district: district.to_string(),
                 roles: roles.to_vec(),
                 password_hash: hash.clone(),
@@ -87,6 +140,7 @@ async fn seed_demo(
     }
 
     let population = plate_population((args.reads / 10).clamp(100, 200_000) as usize, DEMO_SEED);
+    let plates = seed_registers(state, &population).await?;
     let start = Utc::now() - Duration::days(args.days as i64);
     let spec = SightingSpec::new(
         seeded.camera_ids.len(),
@@ -117,13 +171,10 @@ async fn seed_demo(
 
     let mut text =
         String::from("Demo credentials (synthetic deployment; change before real use)\n");
-    text.push_str(&format!(
-        "  staff password for every user: {DEMO_PASSWORD}\n"
-    ));
-    for (staff_id, name, _, roles) in DEMO_USERS {
+    for (staff_id, name, district, roles, _) in DEMO_USERS {
         let roles: Vec<_> = roles.iter().map(|r| r.as_str()).collect();
         text.push_str(&format!(
-            "  {staff_id}  {name:<18} roles: {}\n",
+            "  {staff_id}  {name:<18} {district:<11} roles: {:<27} password: {DEMO_PASSWORD}\n",
             roles.join(",")
         ));
     }
@@ -134,6 +185,19 @@ async fn seed_demo(
     text.push_str(&format!(
         "  example plate to search: {}\n",
         population.first().map(String::as_str).unwrap_or("")
+    ));
+    text.push_str(&format!(
+        "Try the access policy (file numbers are in the incident register):\n\
+         \x20 S1001 searching {} (their own car) or {} (their household's) is refused\n\
+         \x20 S1002 may track {} at once (stolen, file {THEFT_FILE}); {} needs approval (S1002 \
+         recorded the report); {} (S1002's own car, reported stolen) is refused\n\
+         \x20 file {HOMICIDE_FILE} (homicide): tracking needs S1003's approval\n\
+         \x20 TEST01 is a training plate: synthetic sightings, no file needed\n",
+        plates.own_car,
+        plates.household_car,
+        plates.stolen_clean,
+        plates.stolen_by_tracker,
+        plates.tracker_car,
     ));
     write_private(credentials_path, &text)?;
     Ok(())
@@ -148,4 +212,150 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     opts.open(path)?.write_all(text.as_bytes())?;
     Ok(())
+}
+
+const THEFT_FILE: &str = "260101/1234";
+const HOMICIDE_FILE: &str = "260101/2000";
+
+/// Plates of the demo registers worth trying.
+struct DemoPlates {
+    own_car: String,
+    household_car: String,
+    tracker_car: String,
+    stolen_clean: String,
+    stolen_by_tracker: String,
+}
+
+/// The registers: every synthetic plate registered to a synthetic person (two vehicles per
+/// address), the demo users' own and household cars among them, the staff register, a declared
+/// associate, incidents of every purpose, stolen reports, and the networks' sharing agreements.
+async fn seed_registers(
+    state: &anpr_server::AppState,
+    population: &[String],
+) -> anyhow::Result<DemoPlates> {
+    let source = |s: &str| ImportSource {
+        source: format!("demo: {s}"),
+        imported_by: "cli:demo".into(),
+    };
+    let plate = |i: usize| population[i % population.len()].clone();
+    let now = Utc::now();
+    // Vehicles: index i belongs to person P<i> at address A<i/2>, except the demo users' cars.
+    let mut vehicles: Vec<VehicleRecord> = population
+        .iter()
+        .enumerate()
+        .map(|(i, p)| VehicleRecord {
+            plate: p.clone(),
+            owner_person_id: format!("P{i:06}"),
+            owner_address_id: format!("A{:06}", i / 2),
+            make: None,
+            model: None,
+            colour: None,
+        })
+        .collect();
+    let plates = DemoPlates {
+        stolen_clean: plate(0),
+        own_car: plate(1),
+        household_car: plate(2),
+        tracker_car: plate(3),
+        stolen_by_tracker: plate(4),
+    };
+    let assign = |v: &mut Vec<VehicleRecord>, i: usize, person: &str, address: &str| {
+        let i = i % v.len();
+        v[i].owner_person_id = person.into();
+        v[i].owner_address_id = address.into();
+    };
+    assign(&mut vehicles, 1, "P-S1001", "A-S1001");
+    assign(&mut vehicles, 2, "P-S1001-partner", "A-S1001");
+    assign(&mut vehicles, 3, "P-S1002", "A-S1002");
+    for chunk in vehicles.chunks(20_000) {
+        anpr_server::access::import_register(
+            state,
+            RegisterBatch::Vehicles(chunk.to_vec()),
+            source("motor vehicle register"),
+        )
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut staff: Vec<StaffRecord> = DEMO_USERS
+        .iter()
+        .map(|(id, _, _, _, team)| StaffRecord {
+            staff_id: id.to_string(),
+            person_id: format!("P-{id}"),
+            home_address_id: format!("A-{id}"),
+            team: Some(team.to_string()),
+        })
+        .collect();
+    staff.push(StaffRecord {
+        staff_id: "S2001".into(),
+        person_id: "P-S2001".into(),
+        home_address_id: "A-S2001".into(),
+        team: Some("Tauranga Road Policing".into()),
+    });
+    let incident =
+        |file: &str, kind: &str, district: &str, days: i64, closed: bool| IncidentRecord {
+            file_number: file.into(),
+            incident_type: kind.into(),
+            district: district.into(),
+            opened_at: now - Duration::days(days),
+            closed_at: closed.then(|| now - Duration::days(1)),
+            assigned_staff: vec![],
+        };
+    let stolen = |p: String, by: &str, complainant: String| StolenRecord {
+        plate: p,
+        file_number: THEFT_FILE.into(),
+        reported_at: now - Duration::days(2),
+        complainant_person_id: complainant,
+        recorded_by_staff_id: by.into(),
+        status: StolenStatus::Active,
+        cancelled_at: None,
+    };
+    let batches = vec![
+        (RegisterBatch::Staff(staff), "staff register"),
+        (
+            RegisterBatch::Associates(vec![AssociateRecord {
+                staff_id: "S1001".into(),
+                person_id: "P000010".into(),
+                relationship: Some("brother".into()),
+            }]),
+            "declarations of associates",
+        ),
+        (
+            RegisterBatch::Incidents(vec![
+                incident(THEFT_FILE, "vehicle_theft", "Waikato", 3, false),
+                incident(HOMICIDE_FILE, "homicide", "Waikato", 10, false),
+                incident("260101/3000", "threat_to_life", "Waikato", 0, false),
+                incident("260101/4000", "missing_person", "Waikato", 2, false),
+                incident("260103/6000", "crash", "Waikato", 5, false),
+                incident("250901/0001", "vehicle_theft", "Waikato", 120, true),
+                incident("260102/5000", "burglary", "Canterbury", 4, false),
+            ]),
+            "incident register",
+        ),
+        (
+            RegisterBatch::Stolen(vec![
+                stolen(plate(0), "S2001", "P000000".into()),
+                stolen(plate(4), "S1002", "P000004".into()),
+                stolen(plate(3), "S2001", "P-S1002".into()),
+            ]),
+            "stolen vehicle register",
+        ),
+    ];
+    for (batch, what) in batches {
+        anpr_server::access::import_register(state, batch, source(what))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    // The first network shares with every district for search and tracking; the others keep
+    // the default (search by all, tracking by none).
+    if let Some(first) = state.store.networks().await?.first() {
+        state
+            .store
+            .set_network_agreement(NetworkAgreement {
+                network_id: first.id,
+                search: vec!["*".into()],
+                tracking: vec!["*".into()],
+            })
+            .await?;
+    }
+    Ok(plates)
 }

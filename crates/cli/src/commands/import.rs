@@ -56,7 +56,12 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<()> {
         if let Some(p) = problem {
             bad += 1;
             if bad as usize <= MAX_REPORTED_ERRORS {
-                bar.println(format!("line {line}: {p}"));
+                // A hidden bar (stderr not a terminal) drops `println`: write directly then.
+                if bar.is_hidden() {
+                    eprintln!("line {line}: {p}");
+                } else {
+                    bar.println(format!("line {line}: {p}"));
+                }
             }
         }
         if batch.len() >= args.batch {

@@ -1,6 +1,6 @@
 use anpr_server::{AppState, ServerConfig};
 use clap::Args;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Args, Clone)]
 pub struct ServeArgs {
@@ -16,21 +16,35 @@ pub struct ServeArgs {
     /// Bearer token that Prometheus may use at /metrics.
     #[arg(long, env = "ANPR_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
+    /// Access-policy settings (JSON: purposes and their incident types, training plates,
+    /// windows, durations, rate limits); absent fields keep their defaults.
+    #[arg(long, env = "ANPR_POLICY")]
+    pub policy: Option<PathBuf>,
 }
 
 impl ServeArgs {
-    pub fn config(&self) -> ServerConfig {
-        ServerConfig {
+    pub fn config(&self) -> anyhow::Result<ServerConfig> {
+        let policy = match &self.policy {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+                anpr_policy::PolicyConfig::from_json(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => anpr_policy::PolicyConfig::default(),
+        };
+        Ok(ServerConfig {
             max_body_bytes: self.max_body_mib * 1024 * 1024,
             purge_interval: std::time::Duration::from_secs(self.purge_every_minutes.max(1) * 60),
             metrics_token: self.metrics_token.clone(),
+            policy,
             ..ServerConfig::default()
-        }
+        })
     }
 }
 
 pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let state = AppState::open_embedded(data, args.config())?;
+    let state = AppState::open_embedded(data, args.config()?)?;
     serve_state(state, &args.listen, None).await
 }
 

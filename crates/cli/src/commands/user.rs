@@ -1,4 +1,4 @@
-use anpr_domain::Role;
+use anpr_domain::{Role, User};
 use anpr_store::NewUser;
 use clap::Subcommand;
 use std::path::Path;
@@ -13,10 +13,27 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         district: String,
-        /// Comma-separated: searcher, tracker, supervisor, integrity, auditor, admin.
+        /// Comma-separated: searcher, tracker, supervisor, integrity, auditor, admin. Some
+        /// combinations break separation of duties and are refused.
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
+        /// Police badge number.
+        #[arg(long)]
+        badge: Option<String>,
     },
+    /// Disable an account: its sessions stop working at once.
+    Disable { staff_id: String },
+    /// Enable a disabled account again (old sessions stay revoked).
+    Enable { staff_id: String },
+    /// Show or replace a user's roles.
+    Roles {
+        staff_id: String,
+        /// Comma-separated roles to hold from now on (omit to show the current ones).
+        #[arg(long, value_delimiter = ',')]
+        set: Option<Vec<String>>,
+    },
+    /// List users.
+    List,
 }
 
 pub fn parse_roles(names: &[String]) -> anyhow::Result<Vec<Role>> {
@@ -24,6 +41,18 @@ pub fn parse_roles(names: &[String]) -> anyhow::Result<Vec<Role>> {
         .iter()
         .map(|n| Role::parse(n.trim()).ok_or_else(|| anyhow::anyhow!("unknown role {n:?}")))
         .collect()
+}
+
+fn describe(u: &User) -> String {
+    let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
+    format!(
+        "{}\t{}\t{}\t{}\t{}",
+        u.staff_id,
+        u.name,
+        u.district,
+        roles.join(","),
+        if u.active { "active" } else { "disabled" }
+    )
 }
 
 pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
@@ -34,17 +63,11 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             name,
             district,
             roles,
+            badge,
         } => {
             let roles = parse_roles(&roles)?;
-            let password = match std::env::var("ANPR_PASSWORD") {
-                Ok(p) => p,
-                Err(_) => {
-                    let mut line = String::new();
-                    eprintln!("password for {staff_id}:");
-                    std::io::stdin().read_line(&mut line)?;
-                    line.trim_end_matches(['\r', '\n']).to_string()
-                }
-            };
+            anpr_policy::permissions::check_role_combination(&roles)?;
+            let password = super::read_password(&format!("password for {staff_id}:"))?;
             if password.chars().count() < 12 {
                 anyhow::bail!("the password must be at least 12 characters");
             }
@@ -53,12 +76,42 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 .create_user(NewUser {
                     staff_id,
                     name,
+                    badge_number: badge,
                     district,
                     roles,
                     password_hash: anpr_server::auth::hash_secret(&password)?,
                 })
                 .await?;
             println!("user {} ({}) created", user.staff_id, user.id);
+        }
+        UserCommand::Disable { staff_id } => {
+            let u = state.store.set_user_active(&staff_id, false).await?;
+            println!("user {} disabled; their sessions are revoked", u.staff_id);
+        }
+        UserCommand::Enable { staff_id } => {
+            let u = state.store.set_user_active(&staff_id, true).await?;
+            println!("user {} enabled", u.staff_id);
+        }
+        UserCommand::Roles { staff_id, set } => {
+            let user = match set {
+                Some(names) => {
+                    let roles = parse_roles(&names)?;
+                    state.store.set_user_roles(&staff_id, roles).await?
+                }
+                None => state
+                    .store
+                    .users()
+                    .await?
+                    .into_iter()
+                    .find(|u| u.staff_id == staff_id)
+                    .ok_or_else(|| anyhow::anyhow!("no user {staff_id}"))?,
+            };
+            println!("{}", describe(&user));
+        }
+        UserCommand::List => {
+            for u in state.store.users().await? {
+                println!("{}", describe(&u));
+            }
         }
     }
     Ok(())
