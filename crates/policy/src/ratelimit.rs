@@ -10,9 +10,12 @@ use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
+/// Request times per user (`None`) and per (user, purpose code).
+type Windows = HashMap<(UserId, Option<String>), VecDeque<DateTime<Utc>>>;
+
 #[derive(Default)]
 pub struct RateLimiter {
-    windows: Mutex<HashMap<(UserId, Option<String>), VecDeque<DateTime<Utc>>>>,
+    windows: Mutex<Windows>,
 }
 
 fn trim(q: &mut VecDeque<DateTime<Utc>>, limit: Limit, now: DateTime<Utc>) {

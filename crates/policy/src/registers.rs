@@ -502,7 +502,7 @@ impl RegisterView for MemoryRegisters {
             .filter(|s| s.record.plate == plate)
             .cloned()
             .collect();
-        v.sort_by(|a, b| b.record.reported_at.cmp(&a.record.reported_at));
+        v.sort_by_key(|e| std::cmp::Reverse(e.record.reported_at));
         Ok(v)
     }
     fn agreements(&self) -> Result<Vec<NetworkAgreement>> {

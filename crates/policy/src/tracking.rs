@@ -347,6 +347,16 @@ impl<'a> Review<'a> {
     }
 }
 
+/// What [`Policy::common_request_checks`] checks.
+#[derive(Clone, Copy)]
+struct RequestCheck<'a> {
+    subject: &'a Subject,
+    permission: Permission,
+    plate: &'a str,
+    purpose: Option<&'a Purpose>,
+    now: DateTime<Utc>,
+}
+
 /// Which authorisations a user may list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Visibility {
@@ -457,16 +467,21 @@ impl Policy {
         Evaluation::new(d, outcome)
     }
 
+    /// The checks every request for an authorisation shares: tier, purpose, rate, training
+    /// plate, staff register, file number, own vehicle.
     fn common_request_checks(
         &self,
-        s: &Subject,
-        permission: Permission,
-        plate: &str,
-        purpose: Option<&Purpose>,
+        ask: RequestCheck<'_>,
         facts: &AccessFacts,
-        now: DateTime<Utc>,
         d: &mut Decision,
     ) -> Result<&crate::config::PurposeDef> {
+        let RequestCheck {
+            subject: s,
+            permission,
+            plate,
+            purpose,
+            now,
+        } = ask;
         self.check_active(s)?;
         permissions::require(&s.roles, permission)?;
         let def = self.check_purpose(purpose)?;
@@ -510,12 +525,14 @@ impl Policy {
         let s = req.subject;
         let now = req.now;
         let def = self.common_request_checks(
-            s,
-            Permission::RequestTracking,
-            req.plate,
-            req.purpose,
+            RequestCheck {
+                subject: s,
+                permission: Permission::RequestTracking,
+                plate: req.plate,
+                purpose: req.purpose,
+                now,
+            },
             facts,
-            now,
             d,
         )?;
         let basis_kind = def.tracking.ok_or_else(|| {
@@ -699,12 +716,14 @@ impl Policy {
         let s = req.subject;
         let now = req.now;
         let def = self.common_request_checks(
-            s,
-            Permission::RequestLookback,
-            req.plate,
-            req.purpose,
+            RequestCheck {
+                subject: s,
+                permission: Permission::RequestLookback,
+                plate: req.plate,
+                purpose: req.purpose,
+                now,
+            },
             facts,
-            now,
             d,
         )?;
         self.permitted_networks(s, Use::Search, facts, &[], &mut Vec::new())?;

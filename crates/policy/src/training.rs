@@ -52,7 +52,7 @@ pub fn sightings(
             }
         })
         .collect();
-    out.sort_by(|a, b| b.captured_at.cmp(&a.captured_at));
+    out.sort_by_key(|s| std::cmp::Reverse(s.captured_at));
     out
 }
 

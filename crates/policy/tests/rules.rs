@@ -524,15 +524,17 @@ fn older_data_needs_an_approved_lookback() {
 
 #[test]
 fn rate_limits_answer_clearly() {
-    let mut cfg = PolicyConfig::default();
-    cfg.rate_limits = RateLimits {
-        per_user: Limit {
-            max: 100,
-            window_minutes: 60,
-        },
-        per_purpose_default: Limit {
-            max: 3,
-            window_minutes: 60,
+    let cfg = PolicyConfig {
+        rate_limits: RateLimits {
+            per_user: Limit {
+                max: 100,
+                window_minutes: 60,
+            },
+            per_purpose_default: Limit {
+                max: 3,
+                window_minutes: 60,
+            },
+            ..Default::default()
         },
         ..Default::default()
     };

@@ -408,7 +408,7 @@ pub async fn list_authorisations(
                         && a.decided_at.is_none()))
         });
     }
-    out.sort_by(|a, b| b.id.cmp(&a.id));
+    out.sort_by_key(|a| std::cmp::Reverse(a.id));
     Ok(out)
 }
 

@@ -186,9 +186,10 @@ pub async fn run(args: AccessArgs) -> anyhow::Result<()> {
     store.create_network("Bench network B", 60).await?;
 
     // 2. Decisions.
-    let mut config = PolicyConfig::default();
-    config.rate_limits = RateLimits::unlimited();
-    let policy = Policy::new(config)?;
+    let policy = Policy::new(PolicyConfig {
+        rate_limits: RateLimits::unlimited(),
+        ..Default::default()
+    })?;
     let purpose_of = |file: String| Purpose {
         code: "stolen_vehicle".into(),
         file_number: file,
@@ -359,8 +360,10 @@ pub async fn seed_bench_searcher(
 
 /// A policy file without rate limits, for benchmarks that search thousands of times.
 pub fn unlimited_policy_file(dir: &Path) -> anyhow::Result<String> {
-    let mut config = PolicyConfig::default();
-    config.rate_limits = RateLimits::unlimited();
+    let config = PolicyConfig {
+        rate_limits: RateLimits::unlimited(),
+        ..Default::default()
+    };
     let path = dir.join("bench-policy.json");
     std::fs::write(&path, serde_json::to_string_pretty(&config)?)?;
     Ok(path.to_string_lossy().into_owned())

@@ -9,6 +9,9 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+/// An image hash as stored (32 bytes).
+type Sha = Vec<u8>;
+
 /// Columns selected for a [`PlateRead`], in the order [`read_from_row`] expects.
 pub(super) const READ_COLUMNS: &str = "r.id, r.camera_id, r.captured_at, r.received_at, \
     r.plate_raw, p.plate, r.confidence, r.box_x, r.box_y, r.box_w, r.box_h, r.make, r.colour, \
@@ -236,7 +239,7 @@ impl Inner {
                     if remaining <= 0 {
                         break;
                     }
-                    let shas: Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> = delete
+                    let shas: Vec<(Option<Sha>, Option<Sha>)> = delete
                         .query_map(params![cams, cutoff, remaining], |r| {
                             Ok((r.get(0)?, r.get(1)?))
                         })?
