@@ -9,11 +9,11 @@ use anpr_domain::query::{Cursor, MatchMode, DEFAULT_PAGE_SIZE};
 use anpr_domain::{
     Area, CameraId, NetworkId, PlatePattern, Purpose, SearchQuery, SiteId, TimeRange,
 };
-use anpr_store::SearchPage;
+use anpr_store::{SearchHit, SearchPage};
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -63,16 +63,59 @@ impl SearchRequest {
     }
 }
 
+/// A search hit with links to its images.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HitView {
+    #[serde(flatten)]
+    pub hit: SearchHit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overview_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plate_url: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Newest first.
+    pub hits: Vec<HitView>,
+    /// Reads matching the whole query, across all pages.
+    pub total: u64,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// Distinct plates the pattern resolved to.
+    pub plates_matched: usize,
+}
+
+impl From<SearchPage> for SearchResponse {
+    fn from(page: SearchPage) -> Self {
+        let link = |id: i64, kind: &str| format!("/api/v1/reads/{id}/image/{kind}");
+        SearchResponse {
+            hits: page
+                .hits
+                .into_iter()
+                .map(|hit| HitView {
+                    overview_url: hit.read.overview_image.as_ref().map(|_| link(hit.read.id, "overview")),
+                    plate_url: hit.read.plate_image.as_ref().map(|_| link(hit.read.id, "plate")),
+                    hit,
+                })
+                .collect(),
+            total: page.total,
+            next_cursor: page.next_cursor,
+            plates_matched: page.plates_matched,
+        }
+    }
+}
+
 /// Search plate reads, newest first, one page at a time.
 #[utoipa::path(post, path = "/api/v1/searches", tag = "search", security(("bearer" = [])),
     request_body = SearchRequest,
-    responses((status = 200, body = SearchPage), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = SearchResponse), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn search(
     State(state): State<AppState>,
     staff: StaffAuth,
     body: Result<Json<SearchRequest>, axum::extract::rejection::JsonRejection>,
-) -> ApiResult<Json<SearchPage>> {
+) -> ApiResult<Json<SearchResponse>> {
     let Json(req) = body?;
     let (query, purpose) = req.into_query()?;
     let _ctx = access::authorise(&staff, DataAction::Search, purpose)?;
@@ -88,5 +131,5 @@ pub async fn search(
         .searches
         .get_or_create(&ModeLabel { mode })
         .inc();
-    Ok(Json(page))
+    Ok(Json(page.into()))
 }
