@@ -56,7 +56,7 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<()> {
         if let Some(p) = problem {
             bad += 1;
             if bad as usize <= MAX_REPORTED_ERRORS {
-                bar.println(format!("line {line}: {p}"));
+                bar.suspend(|| eprintln!("line {line}: {p}"));
             }
         }
         if batch.len() >= args.batch {
