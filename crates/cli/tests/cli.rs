@@ -27,7 +27,10 @@ fn ok(out: &Output) -> String {
 #[test]
 fn demo_is_idempotent_and_prints_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let first = ok(&anpr(dir.path(), &["demo", "--no-serve", "--reads", "400", "--days", "1"]));
+    let first = ok(&anpr(
+        dir.path(),
+        &["demo", "--no-serve", "--reads", "400", "--days", "1"],
+    ));
     assert!(first.contains("S1001"), "{first}");
     assert!(first.contains("API key"), "{first}");
     let networks = ok(&anpr(dir.path(), &["network", "list"]));
@@ -63,18 +66,56 @@ fn walk_count(dir: &Path) -> usize {
 fn catalog_import_search_and_purge() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    assert!(ok(&anpr(d, &["network", "add", "Auror", "--retention-days", "30"])).contains("network 1"));
+    assert!(ok(&anpr(
+        d,
+        &["network", "add", "Auror", "--retention-days", "30"]
+    ))
+    .contains("network 1"));
     ok(&anpr(
         d,
-        &["site", "add", "--network", "1", "--name", "Fuel stop Frankton", "--kind", "fuel_station",
-          "--lat", "-45.02", "--lon", "168.73", "--district", "Southern"],
+        &[
+            "site",
+            "add",
+            "--network",
+            "1",
+            "--name",
+            "Fuel stop Frankton",
+            "--kind",
+            "fuel_station",
+            "--lat",
+            "-45.02",
+            "--lon",
+            "168.73",
+            "--district",
+            "Southern",
+        ],
     ));
-    let cam = ok(&anpr(d, &["camera", "add", "--site", "1", "--name", "pump 1"]));
+    let cam = ok(&anpr(
+        d,
+        &["camera", "add", "--site", "1", "--name", "pump 1"],
+    ));
     assert!(cam.contains("API key (shown once"), "{cam}");
     assert!(!ok(&anpr(d, &["camera", "list"])).contains("anpr_cam_"));
 
-    let bad_kind = anpr(d, &["site", "add", "--network", "1", "--name", "x", "--kind", "castle",
-                            "--lat", "0", "--lon", "0", "--district", "y"]);
+    let bad_kind = anpr(
+        d,
+        &[
+            "site",
+            "add",
+            "--network",
+            "1",
+            "--name",
+            "x",
+            "--kind",
+            "castle",
+            "--lat",
+            "0",
+            "--lon",
+            "0",
+            "--district",
+            "y",
+        ],
+    );
     assert!(!bad_kind.status.success());
     assert!(String::from_utf8_lossy(&bad_kind.stderr).contains("unknown site kind"));
 
@@ -104,15 +145,38 @@ fn catalog_import_search_and_purge() {
     assert!(stderr.contains("line 3"), "{stderr}");
 
     let search = |extra: &[&str]| {
-        let mut args = vec!["search", "QTN123", "--purpose", "stolen_vehicle", "--file-number",
-                            "260101/1", "--justification", "Vehicle stolen from Frankton yesterday"];
+        let mut args = vec![
+            "search",
+            "QTN123",
+            "--purpose",
+            "stolen_vehicle",
+            "--file-number",
+            "260101/1",
+            "--justification",
+            "Vehicle stolen from Frankton yesterday",
+        ];
         args.extend_from_slice(extra);
         ok(&anpr(d, &args))
     };
-    assert!(search(&[]).starts_with("2 reads of 1 plate"), "{}", search(&[]));
+    assert!(
+        search(&[]).starts_with("2 reads of 1 plate"),
+        "{}",
+        search(&[])
+    );
     assert!(search(&["--fuzzy", "1"]).contains("Fuel stop Frankton"));
-    let no_purpose = anpr(d, &["search", "QTN123", "--purpose", "x", "--file-number", "1",
-                               "--justification", "too short"]);
+    let no_purpose = anpr(
+        d,
+        &[
+            "search",
+            "QTN123",
+            "--purpose",
+            "x",
+            "--file-number",
+            "1",
+            "--justification",
+            "too short",
+        ],
+    );
     assert!(!no_purpose.status.success());
 
     let purged = ok(&anpr(d, &["purge"]));
@@ -123,10 +187,36 @@ fn catalog_import_search_and_purge() {
 #[test]
 fn users_need_long_passwords_and_known_roles() {
     let dir = tempfile::tempdir().unwrap();
-    let made = anpr(dir.path(), &["user", "add", "--staff-id", "S9", "--name", "N", "--district",
-                                  "Waikato", "--roles", "searcher,tracker"]);
+    let made = anpr(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--staff-id",
+            "S9",
+            "--name",
+            "N",
+            "--district",
+            "Waikato",
+            "--roles",
+            "searcher,tracker",
+        ],
+    );
     assert!(ok(&made).contains("user S9"));
-    let bad = anpr(dir.path(), &["user", "add", "--staff-id", "S10", "--name", "N", "--district",
-                                 "Waikato", "--roles", "wizard"]);
+    let bad = anpr(
+        dir.path(),
+        &[
+            "user",
+            "add",
+            "--staff-id",
+            "S10",
+            "--name",
+            "N",
+            "--district",
+            "Waikato",
+            "--roles",
+            "wizard",
+        ],
+    );
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown role"));
 }

@@ -37,7 +37,10 @@ async fn our_json_read_is_acknowledged_and_searchable() {
     assert_eq!(page["hits"][0]["id"], id);
     assert_eq!(page["hits"][0]["site_name"], "Fuel stop Te Rapa");
     assert_eq!(page["hits"][0]["vehicle_make"], "Toyota");
-    assert!(page["hits"][0].get("plate_url").is_none(), "no image, no link");
+    assert!(
+        page["hits"][0].get("plate_url").is_none(),
+        "no image, no link"
+    );
 
     // A retried upload is acknowledged with the same id and stored once.
     let again = s

@@ -94,8 +94,16 @@ impl From<SearchPage> for SearchResponse {
                 .hits
                 .into_iter()
                 .map(|hit| HitView {
-                    overview_url: hit.read.overview_image.as_ref().map(|_| link(hit.read.id, "overview")),
-                    plate_url: hit.read.plate_image.as_ref().map(|_| link(hit.read.id, "plate")),
+                    overview_url: hit
+                        .read
+                        .overview_image
+                        .as_ref()
+                        .map(|_| link(hit.read.id, "overview")),
+                    plate_url: hit
+                        .read
+                        .plate_image
+                        .as_ref()
+                        .map(|_| link(hit.read.id, "plate")),
                     hit,
                 })
                 .collect(),

@@ -59,6 +59,9 @@ fn sha_bytes(h: &Option<ImageHash>) -> Option<Vec<u8>> {
     h.as_ref().and_then(|h| hex::decode(h.as_str()).ok())
 }
 
+/// The overview and plate-crop hashes of a deleted read.
+type ImagePair = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 impl Inner {
     fn insert_reads(&self, reads: &[NewRead]) -> Result<Vec<InsertOutcome>> {
         for (i, r) in reads.iter().enumerate() {
@@ -236,7 +239,7 @@ impl Inner {
                     if remaining <= 0 {
                         break;
                     }
-                    let shas: Vec<(Option<Vec<u8>>, Option<Vec<u8>>)> = delete
+                    let shas: Vec<ImagePair> = delete
                         .query_map(params![cams, cutoff, remaining], |r| {
                             Ok((r.get(0)?, r.get(1)?))
                         })?
