@@ -191,7 +191,8 @@ impl Ledger {
             std::mem::take(&mut q.pending)
         };
         let result = self.commit(&mut w, &batch);
-        drop(w);
+        // Hand out results before releasing the writer: a caller whose events we took checks for
+        // its result as soon as it gets the writer lock.
         let mut q = lock(&self.queue);
         match result {
             Ok(ranges) => {
