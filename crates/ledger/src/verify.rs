@@ -155,7 +155,8 @@ struct Checker<'a> {
     heads: Vec<HeadCheck>,
     next_head: usize,
     last_good_head: u64,
-    entry_problem: bool,
+    /// Position of the first problem found in the entries themselves.
+    first_entry_problem: Option<u64>,
     delayed: Option<Checked>,
     report: VerifyReport,
 }
@@ -189,7 +190,7 @@ impl<'a> Checker<'a> {
             heads: checks,
             next_head: 0,
             last_good_head: 0,
-            entry_problem: false,
+            first_entry_problem: None,
             delayed: None,
             report,
         };
@@ -225,7 +226,7 @@ impl<'a> Checker<'a> {
     }
 
     fn entry_problem(&mut self, kind: ProblemKind, pos: u64, detail: String) {
-        self.entry_problem = true;
+        self.first_entry_problem.get_or_insert(pos);
         self.report.add(kind, Some(pos), None, detail);
     }
 
@@ -276,7 +277,7 @@ impl<'a> Checker<'a> {
                 emitted.push((l, i, *h));
             }
         });
-        if !self.entry_problem {
+        if self.first_entry_problem.is_none() {
             for k in 0..self.emitted.len() {
                 let (level, index, h) = self.emitted[k];
                 let Some(cur) = self.cursors.get_mut(level as usize) else { continue };
@@ -297,8 +298,11 @@ impl<'a> Checker<'a> {
         Ok(())
     }
 
-    /// Checks every head of exactly `size` entries against `root`.
+    /// Checks every head of exactly `size` entries against `root`. A mismatching head points at
+    /// the first bad entry when one was found below its size, else at the largest good head below
+    /// it: the histories agree at least up to there.
     fn check_heads_at(&mut self, size: u64, root: &Hash) {
+        let good_below = self.first_entry_problem.unwrap_or(self.last_good_head);
         while let Some(h) = self.heads.get(self.next_head).filter(|h| h.head.size == size) {
             if h.head.root_hash == *root {
                 if h.signed {
@@ -310,8 +314,7 @@ impl<'a> Checker<'a> {
                     hex::encode(h.head.root_hash),
                     hex::encode(root)
                 );
-                let good = self.last_good_head;
-                self.report.add(ProblemKind::ForkedHead, Some(good), Some(size), detail);
+                self.report.add(ProblemKind::ForkedHead, Some(good_below), Some(size), detail);
             }
             self.next_head += 1;
         }
