@@ -1,7 +1,7 @@
 //! Runs the ledger benchmark and prints `bench: <name> <value> <unit>` lines.
 //!
 //! ```text
-//! cargo run -p anpr-ledger --release --example ledger_bench -- [--quick] [--append N] [--batch N]
+//! cargo run -p anpr-ledger --release --example ledger_bench -- [--quick] [--append N] [--batch N] [--threads N]
 //!     [--proof-log N] [--proofs N] [--verify N] [--dir PATH]
 //! ```
 //! Without options it uses the issue's sizes (100M-entry synthetic log for proofs, needing about
@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         let ok = match a.as_str() {
             "--append" => num().map(|n| opts.append_entries = n),
             "--batch" => num().map(|n| opts.batch = n as usize),
+            "--threads" => num().map(|n| opts.append_threads = n as usize),
             "--proof-log" => num().map(|n| opts.proof_log_size = n),
             "--proofs" => num().map(|n| opts.proofs = n as usize),
             "--verify" => num().map(|n| opts.verify_entries = n),
@@ -45,8 +46,8 @@ fn main() -> ExitCode {
         }
     }
     eprintln!(
-        "ledger bench: append {} (batches of {}), proofs on a {}-entry log, verify {}",
-        opts.append_entries, opts.batch, opts.proof_log_size, opts.verify_entries
+        "ledger bench: append {} (batches of {}, {} threads), proofs on a {}-entry log, verify {}",
+        opts.append_entries, opts.batch, opts.append_threads, opts.proof_log_size, opts.verify_entries
     );
     match run(&opts) {
         Ok(figures) => {

@@ -471,11 +471,21 @@ impl Prepared {
     }
 }
 
-/// Just the fields a verifier needs to place an entry, parsed without building the whole event.
-#[derive(Deserialize)]
-pub(crate) struct SeqOnly {
-    pub(crate) seq: u64,
-    pub(crate) v: u32,
+/// The `seq` of a body that ends in the canonical version-1 tail `,"seq":N,"time":"T","v":1}`,
+/// read from the end without parsing the rest: the full verifier runs this on every entry, and a
+/// JSON parse would cost more than the hashing. (A body with that tail but garbage before it is
+/// still caught: its leaf hash differs from the one recorded at append time.)
+pub(crate) fn canonical_seq(body: &[u8]) -> Option<u64> {
+    let rest = body.strip_suffix(b"\",\"v\":1}")?;
+    let q = rest.iter().rposition(|&b| b == b'"')?;
+    let rest = rest[..q].strip_suffix(b",\"time\":")?;
+    let d = rest.iter().rposition(|b| !b.is_ascii_digit())?;
+    let digits = &rest[d + 1..];
+    rest[..=d].strip_suffix(b",\"seq\":")?;
+    if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    std::str::from_utf8(digits).ok()?.parse().ok()
 }
 
 #[cfg(test)]
@@ -514,6 +524,20 @@ mod tests {
         let v: Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(crate::canonical::to_vec(&v), bytes);
         assert_eq!(Event::decode(&bytes).unwrap(), e);
+    }
+
+    #[test]
+    fn canonical_seq_reads_the_tail() {
+        let mut e = sample();
+        for seq in [0, 7, 10, 123_456_789_012] {
+            e.seq = seq;
+            assert_eq!(canonical_seq(&e.encode()), Some(seq));
+        }
+        let body = String::from_utf8(e.encode()).unwrap();
+        assert_eq!(canonical_seq(body.replace("\"v\":1", "\"v\":2").as_bytes()), None);
+        assert_eq!(canonical_seq(body.replace(",\"seq\":", ",\"seq\":0").as_bytes()), None);
+        assert_eq!(canonical_seq(body.replace(",\"seq\":", ",\"seq\": ").as_bytes()), None);
+        assert_eq!(canonical_seq(b"garbage"), None);
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::sync::{mpsc, Mutex};
 use ed25519_dalek::VerifyingKey;
 
 use crate::error::Result;
-use crate::event::SeqOnly;
+use crate::event::canonical_seq;
 use crate::head::TreeHead;
 use crate::merkle::{leaf_hash, Frontier, Hash, EMPTY_ROOT};
 use crate::report::{ProblemKind, VerifyReport};
@@ -29,10 +29,30 @@ use crate::store::{EntryStore, NodeFiles};
 
 const CHUNK: usize = 4096;
 
-struct Row {
-    index: i64,
-    body: Vec<u8>,
-    leaf: Vec<u8>,
+/// Rows read from storage, bodies packed into one buffer (no allocation per row).
+#[derive(Default)]
+struct Chunk {
+    bodies: Vec<u8>,
+    /// (index column, end of the body in `bodies`, stored leaf hash if 32 bytes).
+    rows: Vec<(i64, usize, Option<Hash>)>,
+}
+
+impl Chunk {
+    fn with_capacity(rows: usize) -> Self {
+        Self { bodies: Vec::with_capacity(rows * 512), rows: Vec::with_capacity(rows) }
+    }
+
+    fn check(self) -> Vec<Checked> {
+        let mut start = 0;
+        self.rows
+            .iter()
+            .map(|&(index, end, stored)| {
+                let body = &self.bodies[start..end];
+                start = end;
+                Checked { index, recomputed: leaf_hash(body), stored, seq: canonical_seq(body) }
+            })
+            .collect()
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -40,16 +60,8 @@ struct Checked {
     index: i64,
     recomputed: Hash,
     stored: Option<Hash>,
-    /// `seq` of a parseable version-1 body.
+    /// `seq` of a body in canonical version-1 form.
     seq: Option<u64>,
-}
-
-fn check_row(r: Row) -> Checked {
-    let seq = serde_json::from_slice::<SeqOnly>(&r.body)
-        .ok()
-        .filter(|s| s.v == crate::event::EVENT_VERSION)
-        .map(|s| s.seq);
-    Checked { index: r.index, recomputed: leaf_hash(&r.body), stored: r.leaf.try_into().ok(), seq }
 }
 
 pub(crate) fn verify_full(
@@ -64,7 +76,7 @@ pub(crate) fn verify_full(
         .unwrap_or(1)
         .saturating_sub(1)
         .clamp(1, 8);
-    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Vec<Row>)>(workers * 2);
+    let (work_tx, work_rx) = mpsc::sync_channel::<(u64, Chunk)>(workers * 2);
     let work_rx = Mutex::new(work_rx);
     let (done_tx, done_rx) = mpsc::sync_channel::<(u64, Vec<Checked>)>(workers * 2 + 2);
     std::thread::scope(|s| {
@@ -72,8 +84,8 @@ pub(crate) fn verify_full(
             let (rx, tx) = (&work_rx, done_tx.clone());
             s.spawn(move || loop {
                 let msg = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                let Ok((n, rows)) = msg else { break };
-                if tx.send((n, rows.into_iter().map(check_row).collect())).is_err() {
+                let Ok((n, chunk)) = msg else { break };
+                if tx.send((n, chunk.check())).is_err() {
                     break;
                 }
             });
@@ -94,12 +106,13 @@ pub(crate) fn verify_full(
             }
             checker.finish()
         });
-        let mut chunk = Vec::with_capacity(CHUNK);
+        let mut chunk = Chunk::with_capacity(CHUNK);
         let mut sent = 0u64;
         let scanned = store.scan(&mut |r| {
-            chunk.push(Row { index: r.index, body: r.body.to_vec(), leaf: r.leaf_hash.to_vec() });
-            if chunk.len() == CHUNK {
-                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+            chunk.bodies.extend_from_slice(r.body);
+            chunk.rows.push((r.index, chunk.bodies.len(), r.leaf_hash.try_into().ok()));
+            if chunk.rows.len() == CHUNK {
+                let full = std::mem::replace(&mut chunk, Chunk::with_capacity(CHUNK));
                 if work_tx.send((sent, full)).is_err() {
                     return Err(crate::error::failed("verification stopped"));
                 }
@@ -107,7 +120,7 @@ pub(crate) fn verify_full(
             }
             Ok(())
         });
-        if !chunk.is_empty() {
+        if !chunk.rows.is_empty() {
             let _ = work_tx.send((sent, chunk));
         }
         drop(work_tx);
