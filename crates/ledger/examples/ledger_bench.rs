@@ -16,7 +16,10 @@ fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         if a == "--quick" {
-            opts = BenchOptions { dir: opts.dir, ..BenchOptions::quick() };
+            opts = BenchOptions {
+                dir: opts.dir,
+                ..BenchOptions::quick()
+            };
             continue;
         }
         let Some(v) = args.next() else {
@@ -47,7 +50,11 @@ fn main() -> ExitCode {
     }
     eprintln!(
         "ledger bench: append {} (batches of {}, {} threads), proofs on a {}-entry log, verify {}",
-        opts.append_entries, opts.batch, opts.append_threads, opts.proof_log_size, opts.verify_entries
+        opts.append_entries,
+        opts.batch,
+        opts.append_threads,
+        opts.proof_log_size,
+        opts.verify_entries
     );
     match run(&opts) {
         Ok(figures) => {

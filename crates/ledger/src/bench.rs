@@ -8,7 +8,7 @@
 //!   for a random index (random old size) in a log of `proof_log_size` entries. That log is
 //!   synthetic: its node files are built directly (leaf `i` = SHA-256(0x00 ‖ i as 8 bytes BE)),
 //!   with no entry bodies, since 100 million bodies would be 30 GB; proofs then go through the
-//!   same [`NodeFiles`] and [`merkle`](crate::merkle) code as the ledger's.
+//!   same [`NodeFiles`] and [`crate::merkle`] code as the ledger's.
 //! * `ledger_verify_entries_per_s` — [`Ledger::verify_full`] over a real log of
 //!   `verify_entries` entries (built by appending, not timed).
 
@@ -40,7 +40,11 @@ pub struct Figure {
 impl fmt::Display for Figure {
     /// `bench: <name> <value> <unit>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let v = if self.value >= 100.0 { format!("{:.0}", self.value) } else { format!("{:.4}", self.value) };
+        let v = if self.value >= 100.0 {
+            format!("{:.0}", self.value)
+        } else {
+            format!("{:.4}", self.value)
+        };
         write!(f, "bench: {} {} {}", self.name, v, self.unit)
     }
 }
@@ -83,28 +87,47 @@ impl Default for BenchOptions {
 impl BenchOptions {
     /// Small sizes for a quick run (seconds, a few hundred MB of disk).
     pub fn quick() -> Self {
-        Self { append_entries: 200_000, proof_log_size: 1_000_000, verify_entries: 1_000_000, ..Self::default() }
+        Self {
+            append_entries: 200_000,
+            proof_log_size: 1_000_000,
+            verify_entries: 1_000_000,
+            ..Self::default()
+        }
     }
 }
 
 fn figure(name: &str, value: f64, unit: &str) -> Figure {
-    Figure { name: name.into(), value, unit: unit.into() }
+    Figure {
+        name: name.into(),
+        value,
+        unit: unit.into(),
+    }
 }
 
 /// Runs the benchmark and returns the four figures (a size of 0 skips the figures that need it).
 pub fn run(opts: &BenchOptions) -> Result<Vec<Figure>> {
     let base = opts.dir.clone().unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&base)?;
-    let work = tempfile::Builder::new().prefix("anpr-ledger-bench-").tempdir_in(&base)?;
+    let work = tempfile::Builder::new()
+        .prefix("anpr-ledger-bench-")
+        .tempdir_in(&base)?;
     let mut figures = Vec::new();
 
     let ledger = Ledger::open_with(work.path().join("log"), Options::default())?;
-    let rate = append_rate(&ledger, opts.append_entries, opts.batch, opts.append_threads)?;
+    let rate = append_rate(
+        &ledger,
+        opts.append_entries,
+        opts.batch,
+        opts.append_threads,
+    )?;
     figures.push(figure("ledger_append_per_s", rate, "entries/s"));
 
     if opts.proof_log_size > 0 {
-        let (inclusion_ms, consistency_ms) =
-            proof_latency(&work.path().join("synthetic"), opts.proof_log_size, opts.proofs)?;
+        let (inclusion_ms, consistency_ms) = proof_latency(
+            &work.path().join("synthetic"),
+            opts.proof_log_size,
+            opts.proofs,
+        )?;
         figures.push(figure("ledger_inclusion_proof_ms", inclusion_ms, "ms"));
         figures.push(figure("ledger_consistency_proof_ms", consistency_ms, "ms"));
     }
@@ -121,7 +144,11 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<Figure>> {
     if !report.is_ok() {
         return Err(failed(format!("benchmark log does not verify: {report}")));
     }
-    figures.push(figure("ledger_verify_entries_per_s", report.entries as f64 / secs, "entries/s"));
+    figures.push(figure(
+        "ledger_verify_entries_per_s",
+        report.entries as f64 / secs,
+        "entries/s",
+    ));
     drop(ledger);
     Ok(figures)
 }
@@ -166,7 +193,9 @@ fn append_rate(ledger: &Ledger, total: u64, batch: usize, threads: usize) -> Res
                 })
             })
             .collect();
-        workers.into_iter().try_for_each(|w| w.join().expect("append thread panicked"))
+        workers
+            .into_iter()
+            .try_for_each(|w| w.join().expect("append thread panicked"))
     })?;
     Ok(total as f64 / t.elapsed().as_secs_f64())
 }
@@ -208,20 +237,26 @@ const CHUNK_LEVELS: u32 = 20;
 /// Writes the node files of a log of `size` synthetic leaves.
 pub fn build_synthetic(nodes: &NodeFiles, size: u64) -> Result<()> {
     let chunk = 1u64 << CHUNK_LEVELS;
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     // Chunk roots are "leaves" of the tree above level CHUNK_LEVELS.
     let mut upper = Frontier::new();
     let mut start = 0;
     while start < size {
         let len = chunk.min(size - start);
-        let mut level: Vec<Hash> = par_map(threads, len as usize, |i| leaf_hash(&(start + i as u64).to_be_bytes()));
+        let mut level: Vec<Hash> = par_map(threads, len as usize, |i| {
+            leaf_hash(&(start + i as u64).to_be_bytes())
+        });
         nodes.write(0, start, &level)?;
         for l in 1..=CHUNK_LEVELS {
             if level.len() < 2 {
                 break;
             }
             let prev = level;
-            level = par_map(threads, prev.len() / 2, |i| node_hash(&prev[2 * i], &prev[2 * i + 1]));
+            level = par_map(threads, prev.len() / 2, |i| {
+                node_hash(&prev[2 * i], &prev[2 * i + 1])
+            });
             nodes.write(l, start >> l, &level)?;
         }
         if len == chunk {
@@ -239,7 +274,11 @@ pub fn build_synthetic(nodes: &NodeFiles, size: u64) -> Result<()> {
 }
 
 /// `(0..n).map(f)` on `threads` threads.
-fn par_map<T: Send + Default + Clone>(threads: usize, n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+fn par_map<T: Send + Default + Clone>(
+    threads: usize,
+    n: usize,
+    f: impl Fn(usize) -> T + Sync,
+) -> Vec<T> {
     let mut out = vec![T::default(); n];
     let per = n.div_ceil(threads.max(1)).max(1);
     std::thread::scope(|s| {
@@ -269,7 +308,10 @@ mod tests {
         let mem = MemoryTree::from_leaf_hashes((0..n).map(|i| leaf_hash(&i.to_be_bytes())));
         assert_eq!(merkle::root(&nodes, n).unwrap(), mem.root());
         for i in [0, 1, 77_777, n - 1] {
-            assert_eq!(merkle::inclusion_proof(&nodes, i, n).unwrap(), merkle::inclusion_proof(&mem, i, n).unwrap());
+            assert_eq!(
+                merkle::inclusion_proof(&nodes, i, n).unwrap(),
+                merkle::inclusion_proof(&mem, i, n).unwrap()
+            );
         }
         assert_eq!(nodes.len(CHUNK_LEVELS).unwrap(), 1);
         assert_eq!(nodes.len(1).unwrap(), n / 2);
@@ -291,10 +333,21 @@ mod tests {
         let names: Vec<&str> = figs.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(
             names,
-            ["ledger_append_per_s", "ledger_inclusion_proof_ms", "ledger_consistency_proof_ms", "ledger_verify_entries_per_s"]
+            [
+                "ledger_append_per_s",
+                "ledger_inclusion_proof_ms",
+                "ledger_consistency_proof_ms",
+                "ledger_verify_entries_per_s"
+            ]
         );
         assert!(figs.iter().all(|f| f.value > 0.0));
-        assert!(figs[0].to_string().starts_with("bench: ledger_append_per_s "));
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "work directory removed");
+        assert!(figs[0]
+            .to_string()
+            .starts_with("bench: ledger_append_per_s "));
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "work directory removed"
+        );
     }
 }

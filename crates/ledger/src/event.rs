@@ -77,17 +77,29 @@ pub enum ActorKind {
 impl Actor {
     /// A staff member acting in `role`.
     pub fn staff(id: impl Into<String>, role: impl Into<String>) -> Self {
-        Self { id: id.into(), kind: ActorKind::Staff, role: role.into() }
+        Self {
+            id: id.into(),
+            kind: ActorKind::Staff,
+            role: role.into(),
+        }
     }
 
     /// A camera.
     pub fn camera(id: impl Into<String>) -> Self {
-        Self { id: id.into(), kind: ActorKind::Camera, role: "camera".into() }
+        Self {
+            id: id.into(),
+            kind: ActorKind::Camera,
+            role: "camera".into(),
+        }
     }
 
     /// The platform itself.
     pub fn system() -> Self {
-        Self { id: "system".into(), kind: ActorKind::System, role: "system".into() }
+        Self {
+            id: "system".into(),
+            kind: ActorKind::System,
+            role: "system".into(),
+        }
     }
 }
 
@@ -228,17 +240,26 @@ pub enum OutcomeKind {
 impl Outcome {
     /// Granted, no reason.
     pub fn granted() -> Self {
-        Self { reason: None, result: OutcomeKind::Granted }
+        Self {
+            reason: None,
+            result: OutcomeKind::Granted,
+        }
     }
 
     /// Refused, with the reason.
     pub fn refused(reason: impl Into<String>) -> Self {
-        Self { reason: Some(reason.into()), result: OutcomeKind::Refused }
+        Self {
+            reason: Some(reason.into()),
+            result: OutcomeKind::Refused,
+        }
     }
 
     /// Failed, with the reason.
     pub fn error(reason: impl Into<String>) -> Self {
-        Self { reason: Some(reason.into()), result: OutcomeKind::Error }
+        Self {
+            reason: Some(reason.into()),
+            result: OutcomeKind::Error,
+        }
     }
 }
 
@@ -265,7 +286,10 @@ impl ResultDigest {
         for id in &v {
             h.update(id.to_be_bytes());
         }
-        Self { count: v.len() as u64, sha256: hex::encode(h.finalize()) }
+        Self {
+            count: v.len() as u64,
+            sha256: hex::encode(h.finalize()),
+        }
     }
 }
 
@@ -340,7 +364,10 @@ impl Event {
         let w: WireOwned = serde_json::from_slice(bytes)
             .map_err(|e| Error::Encoding(format!("not a version-{EVENT_VERSION} event: {e}")))?;
         if w.v != EVENT_VERSION {
-            return Err(Error::Encoding(format!("unsupported event version {}", w.v)));
+            return Err(Error::Encoding(format!(
+                "unsupported event version {}",
+                w.v
+            )));
         }
         let time = DateTime::parse_from_rfc3339(&w.time)
             .map_err(|e| Error::Encoding(format!("bad time {:?}: {e}", w.time)))?
@@ -456,7 +483,11 @@ impl Prepared {
         head.pop(); // the closing brace
         let mut tail = serde_json::to_vec(&tail).expect("event tail serialises");
         tail.remove(0); // the opening brace
-        Self { head, tail, time_us: ev.time.timestamp_micros() }
+        Self {
+            head,
+            tail,
+            time_us: ev.time.timestamp_micros(),
+        }
     }
 
     /// The canonical body with sequence number `seq`.
@@ -534,9 +565,18 @@ mod tests {
             assert_eq!(canonical_seq(&e.encode()), Some(seq));
         }
         let body = String::from_utf8(e.encode()).unwrap();
-        assert_eq!(canonical_seq(body.replace("\"v\":1", "\"v\":2").as_bytes()), None);
-        assert_eq!(canonical_seq(body.replace(",\"seq\":", ",\"seq\":0").as_bytes()), None);
-        assert_eq!(canonical_seq(body.replace(",\"seq\":", ",\"seq\": ").as_bytes()), None);
+        assert_eq!(
+            canonical_seq(body.replace("\"v\":1", "\"v\":2").as_bytes()),
+            None
+        );
+        assert_eq!(
+            canonical_seq(body.replace(",\"seq\":", ",\"seq\":0").as_bytes()),
+            None
+        );
+        assert_eq!(
+            canonical_seq(body.replace(",\"seq\":", ",\"seq\": ").as_bytes()),
+            None
+        );
         assert_eq!(canonical_seq(b"garbage"), None);
     }
 
@@ -549,7 +589,10 @@ mod tests {
             h.update(i.to_be_bytes());
         }
         assert_eq!(d.sha256, hex::encode(h.finalize()));
-        assert_eq!(ResultDigest::of_ids(&[]).sha256, hex::encode(Sha256::digest(b"")));
+        assert_eq!(
+            ResultDigest::of_ids(&[]).sha256,
+            hex::encode(Sha256::digest(b""))
+        );
     }
 
     #[test]

@@ -91,7 +91,12 @@ impl TreeHead {
         let raw: [u8; 64] = hex::decode(&self.signature)
             .ok()
             .and_then(|v| v.try_into().ok())
-            .ok_or_else(|| failed(format!("tree head of size {}: signature is not 128 hex digits", self.size)))?;
+            .ok_or_else(|| {
+                failed(format!(
+                    "tree head of size {}: signature is not 128 hex digits",
+                    self.size
+                ))
+            })?;
         key.verify_strict(&self.signed_message(), &Signature::from_bytes(&raw))
             .map_err(|_| failed(format!("tree head of size {}: bad signature", self.size)))
     }

@@ -44,7 +44,9 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
     let raw: [u8; 32] = hex::decode(t)
         .ok()
         .and_then(|v| v.try_into().ok())
-        .ok_or_else(|| Error::Verification("public key is neither PEM nor 64 hex characters".into()))?;
+        .ok_or_else(|| {
+            Error::Verification("public key is neither PEM nor 64 hex characters".into())
+        })?;
     VerifyingKey::from_bytes(&raw).map_err(|e| Error::Verification(format!("bad public key: {e}")))
 }
 
@@ -54,7 +56,10 @@ pub fn read_public_key(path: &Path) -> Result<VerifyingKey> {
 }
 
 fn key_err(path: &Path, reason: impl Into<String>) -> Error {
-    Error::Key { path: path.to_owned(), reason: reason.into() }
+    Error::Key {
+        path: path.to_owned(),
+        reason: reason.into(),
+    }
 }
 
 /// Loads `<dir>/ledger-signing-key`, creating it (and the public key beside it) when absent.
@@ -65,11 +70,15 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<SigningKey> {
             if meta.permissions().mode() & 0o077 != 0 {
                 return Err(key_err(
                     &path,
-                    format!("mode {:o} lets others read it; chmod 600", meta.permissions().mode() & 0o777),
+                    format!(
+                        "mode {:o} lets others read it; chmod 600",
+                        meta.permissions().mode() & 0o777
+                    ),
                 ));
             }
             let pem = fs::read_to_string(&path).map_err(|e| key_err(&path, e.to_string()))?;
-            SigningKey::from_pkcs8_pem(&pem).map_err(|e| key_err(&path, format!("not a PKCS#8 Ed25519 key: {e}")))?
+            SigningKey::from_pkcs8_pem(&pem)
+                .map_err(|e| key_err(&path, format!("not a PKCS#8 Ed25519 key: {e}")))?
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = SigningKey::generate(&mut rand::rngs::OsRng);
@@ -85,9 +94,12 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<SigningKey> {
     match read_public_key(&pub_path) {
         Ok(vk) if vk == key.verifying_key() => {}
         Ok(_) => return Err(key_err(&pub_path, "does not match the private key")),
-        Err(_) => {
-            write_atomically(dir, PUBLIC_KEY_FILE, public_key_pem(&key.verifying_key()).as_bytes(), 0o644)?
-        }
+        Err(_) => write_atomically(
+            dir,
+            PUBLIC_KEY_FILE,
+            public_key_pem(&key.verifying_key()).as_bytes(),
+            0o644,
+        )?,
     }
     Ok(key)
 }
@@ -95,7 +107,11 @@ pub(crate) fn load_or_create(dir: &Path) -> Result<SigningKey> {
 fn write_atomically(dir: &Path, name: &str, data: &[u8], mode: u32) -> Result<()> {
     let tmp: PathBuf = dir.join(format!("{name}.tmp"));
     let _ = fs::remove_file(&tmp);
-    let mut f = OpenOptions::new().write(true).create_new(true).mode(mode).open(&tmp)?;
+    let mut f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(&tmp)?;
     f.write_all(data)?;
     f.sync_all()?;
     fs::rename(&tmp, dir.join(name))?;

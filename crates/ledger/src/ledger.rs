@@ -21,7 +21,9 @@ use crate::keys;
 use crate::merkle::{self, leaf_hash, Frontier, Hash};
 use crate::proofs::{ConsistencyProof, EntryProof, InclusionProof};
 use crate::report::VerifyReport;
-use crate::store::{recover, EntryStore, NewEntry, NodeFiles, SqliteStore, StoredEntry, NODES_SYNCED};
+use crate::store::{
+    recover, EntryStore, NewEntry, NodeFiles, SqliteStore, StoredEntry, NODES_SYNCED,
+};
 
 /// Directory (inside the ledger directory) of the node files.
 pub const NODES_DIR: &str = "ledger-nodes";
@@ -42,7 +44,10 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Self { sign_interval: Duration::from_secs(60), nodes_sync_every: 1 << 20 }
+        Self {
+            sign_interval: Duration::from_secs(60),
+            nodes_sync_every: 1 << 20,
+        }
     }
 }
 
@@ -124,7 +129,11 @@ impl Ledger {
     }
 
     /// Opens a ledger over any [`EntryStore`] (keys and node files live in `dir`).
-    pub fn open_store(dir: impl AsRef<Path>, mut store: Box<dyn EntryStore>, opts: Options) -> Result<Self> {
+    pub fn open_store(
+        dir: impl AsRef<Path>,
+        mut store: Box<dyn EntryStore>,
+        opts: Options,
+    ) -> Result<Self> {
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir)?;
         let key = keys::load_or_create(&dir)?;
@@ -147,7 +156,12 @@ impl Ledger {
             nodes,
             size: AtomicU64::new(size),
             queue: Mutex::new(Queue::default()),
-            writer: Mutex::new(Writer { store, frontier, damaged, unsynced: 0 }),
+            writer: Mutex::new(Writer {
+                store,
+                frontier,
+                damaged,
+                unsynced: 0,
+            }),
             reader: Mutex::new(reader),
         })
     }
@@ -233,7 +247,12 @@ impl Ledger {
                 let body = p.body(index);
                 let leaf = leaf_hash(&body);
                 frontier.push(leaf, |l, i, h| new_nodes.add(l, i, h));
-                rows.push(NewEntry { index, time_us: p.time_us, body, leaf_hash: leaf });
+                rows.push(NewEntry {
+                    index,
+                    time_us: p.time_us,
+                    body,
+                    leaf_hash: leaf,
+                });
                 idxs.push(index);
             }
             ranges.push(idxs);
@@ -242,7 +261,9 @@ impl Ledger {
         // Durable from here on. Node files are derived data: if writing them fails, the entries
         // stay acknowledged, and the ledger stops taking appends until a reopen rebuilds them.
         if let Err(e) = new_nodes.write(&self.nodes) {
-            w.damaged = Some(format!("writing node files failed ({e}); reopen the ledger to rebuild them"));
+            w.damaged = Some(format!(
+                "writing node files failed ({e}); reopen the ledger to rebuild them"
+            ));
             return Ok(ranges);
         }
         w.frontier = frontier;
@@ -256,7 +277,8 @@ impl Ledger {
 
     fn sync_nodes(&self, w: &mut Writer) -> Result<()> {
         self.nodes.sync()?;
-        w.store.set_meta(NODES_SYNCED, &w.frontier.size().to_string())?;
+        w.store
+            .set_meta(NODES_SYNCED, &w.frontier.size().to_string())?;
         w.unsynced = 0;
         Ok(())
     }
@@ -280,7 +302,9 @@ impl Ledger {
     fn check_size(&self, size: u64) -> Result<()> {
         let have = self.size();
         if size > have {
-            return Err(invalid(format!("tree size {size} is beyond the log's {have} entries")));
+            return Err(invalid(format!(
+                "tree size {size} is beyond the log's {have} entries"
+            )));
         }
         Ok(())
     }
@@ -291,7 +315,12 @@ impl Ledger {
         self.check_size(size)?;
         let hashes = merkle::inclusion_proof(&self.nodes, index, size)?;
         let leaf_hash = merkle::NodeSource::node(&self.nodes, 0, index)?;
-        Ok(InclusionProof { index, size, leaf_hash, hashes })
+        Ok(InclusionProof {
+            index,
+            size,
+            leaf_hash,
+            hashes,
+        })
     }
 
     /// Consistency proof from the tree of `from` entries to the tree of `to` entries
@@ -305,7 +334,9 @@ impl Ledger {
     /// Entries with `from <= index < to`, at most [`MAX_ENTRIES_PER_CALL`] of them; `to` is
     /// clamped to the log size.
     pub fn entries(&self, from: u64, to: u64) -> Result<Vec<StoredEntry>> {
-        let to = to.min(self.size()).min(from.saturating_add(MAX_ENTRIES_PER_CALL));
+        let to = to
+            .min(self.size())
+            .min(from.saturating_add(MAX_ENTRIES_PER_CALL));
         if from >= to {
             return Ok(Vec::new());
         }
@@ -371,8 +402,15 @@ impl Ledger {
     }
 
     /// Recomputes everything from the stored entries and checks every stored hash and signed
-    /// head; see [`crate::verify`]. Runs on its own database connection and snapshot, so appends
-    /// continue meanwhile.
+    /// head. Per row, in index order: no gap in the indexes; the body hashes to its stored leaf
+    /// hash; the body ends in the canonical version-1 tail with `seq` equal to its position; the
+    /// leaf hash equals the one written to the node files at append time; every stored perfect
+    /// node equals the recomputed one. Per head: the signature, and the recomputed root at its
+    /// size. Finally, no head or node file covers entries beyond the end of the table.
+    ///
+    /// The report lists each problem with the first index it concerns (see [`VerifyReport`]).
+    /// Runs on its own database connection and snapshot, so appends continue meanwhile; hashing
+    /// runs on all cores but one.
     pub fn verify_full(&self) -> Result<VerifyReport> {
         let mut snap = lock(&self.reader).reader()?;
         let nodes_at_snapshot = {
@@ -381,7 +419,12 @@ impl Ledger {
             snap.begin_snapshot()?;
             self.nodes.len(0)?
         };
-        let report = crate::verify::verify_full(snap.as_mut(), &self.nodes, nodes_at_snapshot, &self.public_key());
+        let report = crate::verify::verify_full(
+            snap.as_mut(),
+            &self.nodes,
+            nodes_at_snapshot,
+            &self.public_key(),
+        );
         snap.end_snapshot()?;
         report
     }
@@ -391,7 +434,9 @@ impl Drop for Ledger {
     fn drop(&mut self) {
         let w = self.writer.get_mut().unwrap_or_else(|p| p.into_inner());
         if w.damaged.is_none() && w.unsynced > 0 && self.nodes.sync().is_ok() {
-            let _ = w.store.set_meta(NODES_SYNCED, &w.frontier.size().to_string());
+            let _ = w
+                .store
+                .set_meta(NODES_SYNCED, &w.frontier.size().to_string());
         }
     }
 }

@@ -41,15 +41,17 @@
 //!
 //! # For ARCHITECTURE.md
 //!
-//! The audit ledger (`crates/ledger`) is an RFC 6962 Merkle log of canonical-JSON events in its
-//! own SQLite file, with the hash of every perfect subtree kept in per-level flat files so that
-//! inclusion and consistency proofs are O(log n) reads, and Ed25519-signed tree heads kept in the
-//! same database. Callers record an event before returning the result it describes; appends are
-//! group-committed and acknowledged only once durable, so a crash can lose only requests that never
+//! The audit ledger (`crates/ledger`) records every use of the platform as an entry of an RFC 6962
+//! Merkle log: canonical, versioned JSON events in the ledger's own SQLite file (WAL,
+//! `synchronous=FULL`), the hash of every perfect subtree in per-level flat files so that
+//! inclusion and consistency proofs are O(log n) reads, and Ed25519-signed tree heads, all kept.
+//! Callers append the event before returning the result it describes; concurrent appends are
+//! group-committed and acknowledged only once durable, so a crash loses only requests that never
 //! got an answer. `verify_full` rebuilds the tree from the stored bodies and checks every stored
-//! hash and head; `verify_remote` lets an overseer check a running server against a head saved
-//! earlier. Architecture invariant: an entry, once acknowledged, is never changed or removed, and
-//! no code path other than `Ledger::append` writes to the ledger's tables or node files.
+//! hash and signed head, reporting the first bad index; `verify_remote` lets an overseer check a
+//! running server, from its JSON alone, against a tree head saved earlier. Architecture
+//! invariant: the ledger only ever appends — no code path updates or deletes an entry, a stored
+//! hash or a signed tree head, and nothing outside `crates/ledger` writes to its files.
 
 pub mod bench;
 mod canonical;

@@ -64,10 +64,16 @@ impl EntryProof {
     /// Checks that the body hashes to the leaf, and the leaf is included under `root`.
     pub fn verify(&self, root: &Hash) -> Result<()> {
         if merkle::leaf_hash(self.entry.body.as_bytes()) != self.entry.leaf_hash {
-            return Err(failed(format!("entry {}: body does not hash to its leaf hash", self.entry.index)));
+            return Err(failed(format!(
+                "entry {}: body does not hash to its leaf hash",
+                self.entry.index
+            )));
         }
         if self.proof.leaf_hash != self.entry.leaf_hash || self.proof.index != self.entry.index {
-            return Err(failed(format!("entry {}: proof is for another entry", self.entry.index)));
+            return Err(failed(format!(
+                "entry {}: proof is for another entry",
+                self.entry.index
+            )));
         }
         self.proof.verify(root)
     }

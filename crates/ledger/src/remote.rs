@@ -26,10 +26,19 @@ pub fn verify_remote(
     consistency: &ConsistencyProof,
     samples: &[EntryProof],
 ) -> VerifyReport {
-    let mut r = VerifyReport { heads: 2, entries: samples.len() as u64, ..Default::default() };
+    let mut r = VerifyReport {
+        heads: 2,
+        entries: samples.len() as u64,
+        ..Default::default()
+    };
     for head in [trusted, latest] {
         if let Err(e) = head.verify_signature(key) {
-            r.add(ProblemKind::BadSignature, None, Some(head.size), e.to_string());
+            r.add(
+                ProblemKind::BadSignature,
+                None,
+                Some(head.size),
+                e.to_string(),
+            );
         }
     }
     check_consistency(&mut r, trusted, latest, consistency);
@@ -39,10 +48,23 @@ pub fn verify_remote(
     r
 }
 
-fn check_consistency(r: &mut VerifyReport, trusted: &TreeHead, latest: &TreeHead, proof: &ConsistencyProof) {
+fn check_consistency(
+    r: &mut VerifyReport,
+    trusted: &TreeHead,
+    latest: &TreeHead,
+    proof: &ConsistencyProof,
+) {
     if latest.size < trusted.size {
-        let detail = format!("the log shrank from {} entries (trusted head) to {}", trusted.size, latest.size);
-        r.add(ProblemKind::Truncated, Some(latest.size), Some(latest.size), detail);
+        let detail = format!(
+            "the log shrank from {} entries (trusted head) to {}",
+            trusted.size, latest.size
+        );
+        r.add(
+            ProblemKind::Truncated,
+            Some(latest.size),
+            Some(latest.size),
+            detail,
+        );
         return;
     }
     if trusted.size == 0 {
@@ -61,7 +83,10 @@ fn check_consistency(r: &mut VerifyReport, trusted: &TreeHead, latest: &TreeHead
         return;
     }
     if let Err(e) = proof.verify(&trusted.root_hash, &latest.root_hash) {
-        let detail = format!("the current log does not extend the trusted head of size {}: {e}", trusted.size);
+        let detail = format!(
+            "the current log does not extend the trusted head of size {}: {e}",
+            trusted.size
+        );
         r.add(ProblemKind::ForkedHead, None, Some(latest.size), detail);
     }
 }
@@ -87,8 +112,16 @@ fn check_sample(r: &mut VerifyReport, latest: &TreeHead, s: &EntryProof) {
         Ok(_) => {}
     }
     if s.proof.size != latest.size {
-        let detail = format!("inclusion proof is for size {}, not {}", s.proof.size, latest.size);
-        r.add(ProblemKind::BadProof, Some(index), Some(latest.size), detail);
+        let detail = format!(
+            "inclusion proof is for size {}, not {}",
+            s.proof.size, latest.size
+        );
+        r.add(
+            ProblemKind::BadProof,
+            Some(index),
+            Some(latest.size),
+            detail,
+        );
         return;
     }
     if let Err(e) = s.verify(&latest.root_hash) {

@@ -104,10 +104,21 @@ impl VerifyReport {
         self.problems.iter().filter(move |p| p.kind == kind)
     }
 
-    pub(crate) fn add(&mut self, kind: ProblemKind, index: Option<u64>, head_size: Option<u64>, detail: String) {
+    pub(crate) fn add(
+        &mut self,
+        kind: ProblemKind,
+        index: Option<u64>,
+        head_size: Option<u64>,
+        detail: String,
+    ) {
         self.problem_count += 1;
         if self.problems.len() < Self::MAX_PROBLEMS {
-            self.problems.push(Problem { kind, index, head_size, detail });
+            self.problems.push(Problem {
+                kind,
+                index,
+                head_size,
+                detail,
+            });
         }
     }
 }
@@ -115,7 +126,11 @@ impl VerifyReport {
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.is_ok() {
-            return write!(f, "OK: {} entries and {} tree heads verified", self.entries, self.heads);
+            return write!(
+                f,
+                "OK: {} entries and {} tree heads verified",
+                self.entries, self.heads
+            );
         }
         writeln!(
             f,

@@ -39,7 +39,10 @@ struct Chunk {
 
 impl Chunk {
     fn with_capacity(rows: usize) -> Self {
-        Self { bodies: Vec::with_capacity(rows * 512), rows: Vec::with_capacity(rows) }
+        Self {
+            bodies: Vec::with_capacity(rows * 512),
+            rows: Vec::with_capacity(rows),
+        }
     }
 
     fn check(self) -> Vec<Checked> {
@@ -49,7 +52,12 @@ impl Chunk {
             .map(|&(index, end, stored)| {
                 let body = &self.bodies[start..end];
                 start = end;
-                Checked { index, recomputed: leaf_hash(body), stored, seq: canonical_seq(body) }
+                Checked {
+                    index,
+                    recomputed: leaf_hash(body),
+                    stored,
+                    seq: canonical_seq(body),
+                }
             })
             .collect()
     }
@@ -110,7 +118,9 @@ pub(crate) fn verify_full(
         let mut sent = 0u64;
         let scanned = store.scan(&mut |r| {
             chunk.bodies.extend_from_slice(r.body);
-            chunk.rows.push((r.index, chunk.bodies.len(), r.leaf_hash.try_into().ok()));
+            chunk
+                .rows
+                .push((r.index, chunk.bodies.len(), r.leaf_hash.try_into().ok()));
             if chunk.rows.len() == CHUNK {
                 let full = std::mem::replace(&mut chunk, Chunk::with_capacity(CHUNK));
                 if work_tx.send((sent, full)).is_err() {
@@ -175,14 +185,27 @@ struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    fn new(nodes: &'a NodeFiles, nodes_len0: u64, heads: Vec<TreeHead>, key: &VerifyingKey) -> Result<Self> {
-        let mut report = VerifyReport { heads: heads.len() as u64, ..Default::default() };
+    fn new(
+        nodes: &'a NodeFiles,
+        nodes_len0: u64,
+        heads: Vec<TreeHead>,
+        key: &VerifyingKey,
+    ) -> Result<Self> {
+        let mut report = VerifyReport {
+            heads: heads.len() as u64,
+            ..Default::default()
+        };
         let mut checks = Vec::with_capacity(heads.len());
         for head in heads {
             let signed = match head.verify_signature(key) {
                 Ok(()) => true,
                 Err(e) => {
-                    report.add(ProblemKind::BadSignature, None, Some(head.size), e.to_string());
+                    report.add(
+                        ProblemKind::BadSignature,
+                        None,
+                        Some(head.size),
+                        e.to_string(),
+                    );
                     false
                 }
             };
@@ -192,7 +215,12 @@ impl<'a> Checker<'a> {
         let mut cursors = Vec::new();
         for level in 0..nodes.levels() {
             let len = nodes.len(level)?.min(nodes_len0 >> level);
-            cursors.push(LevelCursor { level, len, start: 0, buf: Vec::new() });
+            cursors.push(LevelCursor {
+                level,
+                len,
+                start: 0,
+                buf: Vec::new(),
+            });
         }
         let mut c = Self {
             nodes,
@@ -226,13 +254,21 @@ impl<'a> Checker<'a> {
         for i in self.next_head..self.heads.len() {
             let h = &self.heads[i];
             if h.signed && h.head.size > end {
-                let detail = format!("a head was signed for {} entries but the log has {end}", h.head.size);
-                self.report.add(ProblemKind::Truncated, Some(end), Some(h.head.size), detail);
+                let detail = format!(
+                    "a head was signed for {} entries but the log has {end}",
+                    h.head.size
+                );
+                self.report
+                    .add(ProblemKind::Truncated, Some(end), Some(h.head.size), detail);
             }
         }
         if self.nodes_len0 > end {
-            let detail = format!("node files hold leaf hashes for {} entries but the log has {end}", self.nodes_len0);
-            self.report.add(ProblemKind::Truncated, Some(end), None, detail);
+            let detail = format!(
+                "node files hold leaf hashes for {} entries but the log has {end}",
+                self.nodes_len0
+            );
+            self.report
+                .add(ProblemKind::Truncated, Some(end), None, detail);
         }
         self.report.entries = end;
         Ok(self.report)
@@ -271,7 +307,13 @@ impl<'a> Checker<'a> {
         } else if c.seq.is_none() {
             let detail = "the body is not a version-1 event".to_string();
             self.entry_problem(ProblemKind::Edited, pos, detail);
-        } else if let Some(orig) = self.cursors.first_mut().map(|cur| cur.get(self.nodes, pos)).transpose()?.flatten() {
+        } else if let Some(orig) = self
+            .cursors
+            .first_mut()
+            .map(|cur| cur.get(self.nodes, pos))
+            .transpose()?
+            .flatten()
+        {
             if orig != c.recomputed {
                 if next_seq == Some(pos) {
                     let detail = format!("an entry was inserted before the original entry {pos}");
@@ -293,18 +335,25 @@ impl<'a> Checker<'a> {
         if self.first_entry_problem.is_none() {
             for k in 0..self.emitted.len() {
                 let (level, index, h) = self.emitted[k];
-                let Some(cur) = self.cursors.get_mut(level as usize) else { continue };
+                let Some(cur) = self.cursors.get_mut(level as usize) else {
+                    continue;
+                };
                 if let Some(stored) = cur.get(self.nodes, index)? {
                     if stored != h {
                         let first = index << level;
                         let detail = format!("stored node (level {level}, index {index}) differs from the recomputed one");
-                        self.report.add(ProblemKind::NodeMismatch, Some(first), None, detail);
+                        self.report
+                            .add(ProblemKind::NodeMismatch, Some(first), None, detail);
                     }
                 }
             }
         }
         let size = self.frontier.size();
-        if self.heads.get(self.next_head).is_some_and(|h| h.head.size == size) {
+        if self
+            .heads
+            .get(self.next_head)
+            .is_some_and(|h| h.head.size == size)
+        {
             let root = self.frontier.root();
             self.check_heads_at(size, &root);
         }
@@ -316,7 +365,11 @@ impl<'a> Checker<'a> {
     /// it: the histories agree at least up to there.
     fn check_heads_at(&mut self, size: u64, root: &Hash) {
         let good_below = self.first_entry_problem.unwrap_or(self.last_good_head);
-        while let Some(h) = self.heads.get(self.next_head).filter(|h| h.head.size == size) {
+        while let Some(h) = self
+            .heads
+            .get(self.next_head)
+            .filter(|h| h.head.size == size)
+        {
             if h.head.root_hash == *root {
                 if h.signed {
                     self.last_good_head = size;
@@ -327,7 +380,12 @@ impl<'a> Checker<'a> {
                     hex::encode(h.head.root_hash),
                     hex::encode(root)
                 );
-                self.report.add(ProblemKind::ForkedHead, Some(good_below), Some(size), detail);
+                self.report.add(
+                    ProblemKind::ForkedHead,
+                    Some(good_below),
+                    Some(size),
+                    detail,
+                );
             }
             self.next_head += 1;
         }

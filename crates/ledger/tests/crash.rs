@@ -18,9 +18,14 @@ const CHILD_ENV: &str = "ANPR_LEDGER_CRASH_CHILD";
 /// Not a test on its own: the body of the child process (does nothing without the variable).
 #[test]
 fn crash_child() {
-    let Some(dir) = std::env::var_os(CHILD_ENV) else { return };
+    let Some(dir) = std::env::var_os(CHILD_ENV) else {
+        return;
+    };
     // Sync node files often so that kills land in every phase, recovery included.
-    let opts = Options { nodes_sync_every: 500, ..Options::default() };
+    let opts = Options {
+        nodes_sync_every: 500,
+        ..Options::default()
+    };
     let l = Ledger::open_with(&dir, opts).unwrap();
     let mut rng = rand::rngs::StdRng::from_entropy();
     loop {
@@ -30,7 +35,12 @@ fn crash_child() {
         let last = *idx.last().unwrap();
         let mut ev = events.last().unwrap().clone();
         ev.seq = last;
-        println!("ack {} {} {}", idx[0], last, hex::encode(leaf_hash(&ev.encode())));
+        println!(
+            "ack {} {} {}",
+            idx[0],
+            last,
+            hex::encode(leaf_hash(&ev.encode()))
+        );
         if rng.gen_ratio(1, 10) {
             l.sign_tree_head().unwrap();
         }
@@ -56,12 +66,18 @@ fn kill_9_while_appending_loses_no_acknowledged_entry() {
             for line in out.lines().map_while(Result::ok) {
                 let f: Vec<&str> = line.split_whitespace().collect();
                 if f.len() == 4 && f[0] == "ack" {
-                    let _ = tx.send((f[1].parse::<u64>().unwrap(), f[2].parse::<u64>().unwrap(), f[3].to_string()));
+                    let _ = tx.send((
+                        f[1].parse::<u64>().unwrap(),
+                        f[2].parse::<u64>().unwrap(),
+                        f[3].to_string(),
+                    ));
                 }
             }
         });
         // Wait for the child to get going, then kill it at a random moment.
-        let first = rx.recv_timeout(Duration::from_secs(60)).expect("child acknowledged nothing");
+        let first = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("child acknowledged nothing");
         acked.push(first);
         std::thread::sleep(Duration::from_millis(rng.gen_range(20..400)));
         child.kill().unwrap(); // SIGKILL
@@ -73,12 +89,31 @@ fn kill_9_while_appending_loses_no_acknowledged_entry() {
         let report = l.verify_full().unwrap();
         assert!(report.is_ok(), "round {round}: {report}");
         let max_acked = acked.iter().map(|a| a.1).max().unwrap();
-        assert!(l.size() > max_acked, "round {round}: size {} but entry {max_acked} was acknowledged", l.size());
+        assert!(
+            l.size() > max_acked,
+            "round {round}: size {} but entry {max_acked} was acknowledged",
+            l.size()
+        );
         for (first, last, leaf) in &acked {
-            let e = l.entries(*last, last + 1).unwrap().pop().expect("acknowledged entry present");
-            assert_eq!(&hex::encode(e.leaf_hash), leaf, "round {round}: entry {last} changed");
-            assert_eq!(l.entries(*first, last + 1).unwrap().len() as u64, last - first + 1);
+            let e = l
+                .entries(*last, last + 1)
+                .unwrap()
+                .pop()
+                .expect("acknowledged entry present");
+            assert_eq!(
+                &hex::encode(e.leaf_hash),
+                leaf,
+                "round {round}: entry {last} changed"
+            );
+            assert_eq!(
+                l.entries(*first, last + 1).unwrap().len() as u64,
+                last - first + 1
+            );
         }
-        println!("round {round}: {} entries, {} acknowledged batches, verify OK", l.size(), acked.len());
+        println!(
+            "round {round}: {} entries, {} acknowledged batches, verify OK",
+            l.size(),
+            acked.len()
+        );
     }
 }

@@ -96,10 +96,16 @@ fn signing_key_is_created_private_and_reused() {
         l.public_key()
     };
     let key_file = dir.path().join(keys::KEY_FILE);
-    assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     let pem = std::fs::read_to_string(&key_file).unwrap();
     assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
-    assert_eq!(keys::read_public_key(&dir.path().join(keys::PUBLIC_KEY_FILE)).unwrap(), pk);
+    assert_eq!(
+        keys::read_public_key(&dir.path().join(keys::PUBLIC_KEY_FILE)).unwrap(),
+        pk
+    );
     assert_eq!(Ledger::open(dir.path()).unwrap().public_key(), pk);
     std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert!(matches!(Ledger::open(dir.path()), Err(Error::Key { .. })));
@@ -108,22 +114,44 @@ fn signing_key_is_created_private_and_reused() {
 #[test]
 fn tree_heads_are_signed_stored_and_rate_limited() {
     let dir = tempfile::tempdir().unwrap();
-    let opts = Options { sign_interval: Duration::from_secs(60), ..Options::default() };
+    let opts = Options {
+        sign_interval: Duration::from_secs(60),
+        ..Options::default()
+    };
     let l = Ledger::open_with(dir.path(), opts).unwrap();
     let t0 = Utc::now();
-    assert!(l.maybe_sign(t0).unwrap().is_none(), "nothing to sign in an empty log");
+    assert!(
+        l.maybe_sign(t0).unwrap().is_none(),
+        "nothing to sign in an empty log"
+    );
     l.append(&sample_events(0, 10)).unwrap();
     let h1 = l.maybe_sign(t0).unwrap().expect("first head");
     assert_eq!((h1.size, h1.root_hash), (10, l.root().unwrap()));
     h1.verify_signature(&l.public_key()).unwrap();
     l.append(&sample_events(10, 5)).unwrap();
-    assert!(l.maybe_sign(t0 + chrono::Duration::seconds(59)).unwrap().is_none(), "too soon");
-    let h2 = l.maybe_sign(t0 + chrono::Duration::seconds(60)).unwrap().expect("due");
+    assert!(
+        l.maybe_sign(t0 + chrono::Duration::seconds(59))
+            .unwrap()
+            .is_none(),
+        "too soon"
+    );
+    let h2 = l
+        .maybe_sign(t0 + chrono::Duration::seconds(60))
+        .unwrap()
+        .expect("due");
     assert_eq!(h2.size, 15);
-    assert!(l.maybe_sign(t0 + chrono::Duration::seconds(600)).unwrap().is_none(), "no new entries");
+    assert!(
+        l.maybe_sign(t0 + chrono::Duration::seconds(600))
+            .unwrap()
+            .is_none(),
+        "no new entries"
+    );
     let h3 = l.sign_tree_head().unwrap();
     assert_eq!(h3.size, 15);
-    assert_eq!(l.tree_heads().unwrap(), vec![h1.clone(), h2.clone(), h3.clone()]);
+    assert_eq!(
+        l.tree_heads().unwrap(),
+        vec![h1.clone(), h2.clone(), h3.clone()]
+    );
     assert_eq!(l.latest_tree_head().unwrap(), Some(h3));
     let c = l.consistency_proof(h1.size, h2.size).unwrap();
     c.verify(&h1.root_hash, &h2.root_hash).unwrap();
@@ -154,7 +182,10 @@ fn reopening_keeps_everything() {
 fn node_files_are_rebuilt_from_the_entries() {
     let dir = tempfile::tempdir().unwrap();
     // Sync node files every 50 entries so that part of them is "unsynced" at the end.
-    let opts = Options { nodes_sync_every: 50, ..Options::default() };
+    let opts = Options {
+        nodes_sync_every: 50,
+        ..Options::default()
+    };
     let root = {
         let l = Ledger::open_with(dir.path(), opts.clone()).unwrap();
         for i in 0..13 {
@@ -164,7 +195,10 @@ fn node_files_are_rebuilt_from_the_entries() {
     };
     let nodes = dir.path().join(anpr_ledger::NODES_DIR);
     // A torn write past the sync point: cut level 0 mid-record.
-    let f = std::fs::OpenOptions::new().write(true).open(nodes.join("level-00")).unwrap();
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(nodes.join("level-00"))
+        .unwrap();
     f.set_len(200 * 32 + 7).unwrap();
     drop(f);
     {
@@ -193,7 +227,10 @@ fn concurrent_appends_are_group_committed_without_loss() {
                     let n = 1 + (t + i) % 7;
                     let idx = l.append(&sample_events(i, n)).unwrap();
                     assert_eq!(idx.len() as u64, n);
-                    assert!(idx.windows(2).all(|w| w[1] == w[0] + 1), "a call's entries are contiguous");
+                    assert!(
+                        idx.windows(2).all(|w| w[1] == w[0] + 1),
+                        "a call's entries are contiguous"
+                    );
                     got.extend(idx);
                 }
                 got
@@ -210,7 +247,10 @@ fn concurrent_appends_are_group_committed_without_loss() {
             }
         })
     };
-    let mut all: Vec<u64> = threads.into_iter().flat_map(|t| t.join().unwrap()).collect();
+    let mut all: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
     signer.join().unwrap();
     all.sort_unstable();
     let n = l.size();

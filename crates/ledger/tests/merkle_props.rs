@@ -61,7 +61,9 @@ fn subproof(m: usize, d: &[Hash], b: bool) -> Vec<Hash> {
 }
 
 fn leaves(n: usize, seed: u64) -> Vec<Hash> {
-    (0..n as u64).map(|i| leaf_hash(&(i ^ seed).to_le_bytes())).collect()
+    (0..n as u64)
+        .map(|i| leaf_hash(&(i ^ seed).to_le_bytes()))
+        .collect()
 }
 
 proptest! {

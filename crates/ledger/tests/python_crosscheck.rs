@@ -20,7 +20,9 @@ fn agrees_with_python_reference() {
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(6962);
     let mut sizes: Vec<usize> = (1..=130).collect();
-    sizes.extend([255, 256, 257, 511, 512, 513, 1000, 1023, 1024, 1025, 2047, 2049, 3000]);
+    sizes.extend([
+        255, 256, 257, 511, 512, 513, 1000, 1023, 1024, 1025, 2047, 2049, 3000,
+    ]);
     sizes.extend((0..8).map(|_| rng.gen_range(130..4000)));
 
     let mut cases = Vec::new();
@@ -41,13 +43,25 @@ fn agrees_with_python_reference() {
             let root = merkle::root(&tree, size).unwrap();
             let proof = merkle::inclusion_proof(&tree, m, size).unwrap();
             let leaf = merkle::NodeSource::node(&tree, 0, m).unwrap();
-            check_inc.push(json!([m, size, hex::encode(leaf), hexes(&proof), hex::encode(root)]));
+            check_inc.push(json!([
+                m,
+                size,
+                hex::encode(leaf),
+                hexes(&proof),
+                hex::encode(root)
+            ]));
             if size > 1 {
                 let from = rng.gen_range(1..size);
                 cons.push((from, size));
                 let proof = merkle::consistency_proof(&tree, from, size).unwrap();
                 let r1 = merkle::root(&tree, from).unwrap();
-                check_cons.push(json!([from, size, hexes(&proof), hex::encode(r1), hex::encode(root)]));
+                check_cons.push(json!([
+                    from,
+                    size,
+                    hexes(&proof),
+                    hex::encode(r1),
+                    hex::encode(root)
+                ]));
             }
         }
         let root_sizes: Vec<u64> = if n <= 300 {
@@ -82,11 +96,17 @@ fn agrees_with_python_reference() {
     let resp: Value = serde_json::from_slice(&out.stdout).unwrap();
 
     let mut compared = 0;
-    for ((tree, root_sizes, inc, cons), got) in trees.iter().zip(resp["cases"].as_array().unwrap()) {
+    for ((tree, root_sizes, inc, cons), got) in trees.iter().zip(resp["cases"].as_array().unwrap())
+    {
         let n = tree.size();
-        let leaves: Vec<String> = (0..n).map(|i| hex::encode(merkle::NodeSource::node(tree, 0, i).unwrap())).collect();
+        let leaves: Vec<String> = (0..n)
+            .map(|i| hex::encode(merkle::NodeSource::node(tree, 0, i).unwrap()))
+            .collect();
         assert_eq!(got["leaf_hashes"], json!(leaves), "leaf hashes, n={n}");
-        let roots: Vec<String> = root_sizes.iter().map(|s| hex::encode(merkle::root(tree, *s).unwrap())).collect();
+        let roots: Vec<String> = root_sizes
+            .iter()
+            .map(|s| hex::encode(merkle::root(tree, *s).unwrap()))
+            .collect();
         assert_eq!(got["roots"], json!(roots), "roots of sizes up to {n}");
         for ((m, size), p) in inc.iter().zip(got["inclusion"].as_array().unwrap()) {
             let ours = hexes(&merkle::inclusion_proof(tree, *m, *size).unwrap());
@@ -98,8 +118,25 @@ fn agrees_with_python_reference() {
             assert_eq!(p, &json!(ours), "consistency proof {m} -> {size}");
             compared += 1;
         }
-        assert!(got["check_inclusion"].as_array().unwrap().iter().all(|b| b == true), "python rejected one of our inclusion proofs (n={n})");
-        assert!(got["check_consistency"].as_array().unwrap().iter().all(|b| b == true), "python rejected one of our consistency proofs (n={n})");
+        assert!(
+            got["check_inclusion"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|b| b == true),
+            "python rejected one of our inclusion proofs (n={n})"
+        );
+        assert!(
+            got["check_consistency"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|b| b == true),
+            "python rejected one of our consistency proofs (n={n})"
+        );
     }
-    println!("python reference agrees on {} trees and {compared} proofs", trees.len());
+    println!(
+        "python reference agrees on {} trees and {compared} proofs",
+        trees.len()
+    );
 }

@@ -28,8 +28,14 @@ fn fetch(l: &Ledger, trusted: &TreeHead, sample: &[u64]) -> Fetched {
     let key_pem = std::fs::read_to_string(l.dir().join(keys::PUBLIC_KEY_FILE)).unwrap();
     Fetched {
         key: keys::parse_public_key(&key_pem).unwrap(),
-        consistency: wire(&l.consistency_proof(trusted.size.max(1), latest.size).unwrap()),
-        samples: sample.iter().map(|i| wire(&l.entry_proof(*i, latest.size).unwrap())).collect(),
+        consistency: wire(
+            &l.consistency_proof(trusted.size.max(1), latest.size)
+                .unwrap(),
+        ),
+        samples: sample
+            .iter()
+            .map(|i| wire(&l.entry_proof(*i, latest.size).unwrap()))
+            .collect(),
         latest: wire(&latest),
     }
 }
@@ -55,7 +61,17 @@ fn honest_server_passes() {
     let r = check(&trusted, &f);
     assert!(r.is_ok(), "{r}");
     // Same size: empty proof, same root.
-    let same = verify_remote(&f.key, &f.latest, &f.latest, &ConsistencyProof { from: 75, to: 75, hashes: vec![] }, &[]);
+    let same = verify_remote(
+        &f.key,
+        &f.latest,
+        &f.latest,
+        &ConsistencyProof {
+            from: 75,
+            to: 75,
+            hashes: vec![],
+        },
+        &[],
+    );
     assert!(same.is_ok(), "{same}");
 }
 
@@ -65,26 +81,41 @@ fn edited_sample_is_found() {
     let mut f = fetch(&l, &trusted, &[3, 40]);
     f.samples[1].entry.body = f.samples[1].entry.body.replace("analyst", "analyzt");
     let r = check(&trusted, &f);
-    assert_eq!(r.first_problem().map(|p| (p.kind, p.index)), Some((ProblemKind::Edited, Some(40))), "{r}");
+    assert_eq!(
+        r.first_problem().map(|p| (p.kind, p.index)),
+        Some((ProblemKind::Edited, Some(40))),
+        "{r}"
+    );
     // Rehashing the edited body does not help: the leaf is not under the signed root.
     f.samples[1].entry.leaf_hash = merkle::leaf_hash(f.samples[1].entry.body.as_bytes());
     f.samples[1].proof.leaf_hash = f.samples[1].entry.leaf_hash;
     let r = check(&trusted, &f);
-    assert_eq!(r.first_problem().map(|p| (p.kind, p.index)), Some((ProblemKind::Edited, Some(40))), "{r}");
+    assert_eq!(
+        r.first_problem().map(|p| (p.kind, p.index)),
+        Some((ProblemKind::Edited, Some(40))),
+        "{r}"
+    );
 }
 
 #[test]
 fn served_out_of_order_is_found() {
     let (_dir, l, trusted) = setup();
     let mut f = fetch(&l, &trusted, &[10, 11]);
-    let (a, b) = (f.samples[0].entry.body.clone(), f.samples[1].entry.body.clone());
+    let (a, b) = (
+        f.samples[0].entry.body.clone(),
+        f.samples[1].entry.body.clone(),
+    );
     f.samples[0].entry.body = b;
     f.samples[1].entry.body = a;
     for s in &mut f.samples {
         s.entry.leaf_hash = merkle::leaf_hash(s.entry.body.as_bytes());
     }
     let r = check(&trusted, &f);
-    assert_eq!(r.first_problem().map(|p| (p.kind, p.index)), Some((ProblemKind::Reordered, Some(10))), "{r}");
+    assert_eq!(
+        r.first_problem().map(|p| (p.kind, p.index)),
+        Some((ProblemKind::Reordered, Some(10))),
+        "{r}"
+    );
 }
 
 #[test]
@@ -96,7 +127,11 @@ fn shrunk_log_is_found() {
     let big_trusted = f.latest.clone();
     f.latest = old;
     let r = check(&big_trusted, &f);
-    assert_eq!(r.first_problem().map(|p| (p.kind, p.index)), Some((ProblemKind::Truncated, Some(30))), "{r}");
+    assert_eq!(
+        r.first_problem().map(|p| (p.kind, p.index)),
+        Some((ProblemKind::Truncated, Some(30))),
+        "{r}"
+    );
 }
 
 #[test]
@@ -108,18 +143,30 @@ fn rewritten_history_is_found() {
     let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).unwrap();
     let mut forged = MemoryTree::new();
     for e in l.entries(0, 75).unwrap() {
-        let b = if e.index == 12 { e.body.replace("analyst", "nobody") } else { e.body };
+        let b = if e.index == 12 {
+            e.body.replace("analyst", "nobody")
+        } else {
+            e.body
+        };
         forged.push(merkle::leaf_hash(b.as_bytes()));
     }
     let latest = TreeHead::sign(75, forged.root(), chrono::Utc::now(), &key);
     let f = Fetched {
         key: key.verifying_key(),
-        consistency: ConsistencyProof { from: 30, to: 75, hashes: merkle::consistency_proof(&forged, 30, 75).unwrap() },
+        consistency: ConsistencyProof {
+            from: 30,
+            to: 75,
+            hashes: merkle::consistency_proof(&forged, 30, 75).unwrap(),
+        },
         latest,
         samples: vec![],
     };
     let r = check(&trusted, &f);
-    assert_eq!(r.first_problem().map(|p| p.kind), Some(ProblemKind::ForkedHead), "{r}");
+    assert_eq!(
+        r.first_problem().map(|p| p.kind),
+        Some(ProblemKind::ForkedHead),
+        "{r}"
+    );
 }
 
 #[test]
@@ -129,7 +176,11 @@ fn bad_signatures_and_wrong_keys_are_found() {
     let mut t2 = trusted.clone();
     t2.signature = f.latest.signature.clone();
     let r = check(&t2, &f);
-    assert_eq!(r.first_problem().map(|p| (p.kind, p.head_size)), Some((ProblemKind::BadSignature, Some(30))), "{r}");
+    assert_eq!(
+        r.first_problem().map(|p| (p.kind, p.head_size)),
+        Some((ProblemKind::BadSignature, Some(30))),
+        "{r}"
+    );
     f.key = ed25519_dalek::SigningKey::from_bytes(&[1; 32]).verifying_key();
     let r = check(&trusted, &f);
     assert_eq!(r.of_kind(ProblemKind::BadSignature).count(), 2, "{r}");

@@ -34,7 +34,10 @@ fn verify(dir: &Path) -> VerifyReport {
 }
 
 fn body(c: &Connection, idx: i64) -> Vec<u8> {
-    c.query_row("SELECT body FROM entries WHERE idx = ?1", [idx], |r| r.get(0)).unwrap()
+    c.query_row("SELECT body FROM entries WHERE idx = ?1", [idx], |r| {
+        r.get(0)
+    })
+    .unwrap()
 }
 
 /// The entry `idx` with a different justification, consistently re-encoded.
@@ -45,7 +48,9 @@ fn forged_body(c: &Connection, idx: i64) -> Vec<u8> {
 
 #[track_caller]
 fn assert_first(report: &VerifyReport, kind: ProblemKind, index: u64) {
-    let p = report.first_problem().unwrap_or_else(|| panic!("nothing found: {report}"));
+    let p = report
+        .first_problem()
+        .unwrap_or_else(|| panic!("nothing found: {report}"));
     assert_eq!((p.kind, p.index), (kind, Some(index)), "{report}");
     assert_eq!(report.first_bad_index(), Some(index), "{report}");
 }
@@ -54,7 +59,11 @@ fn assert_first(report: &VerifyReport, kind: ProblemKind, index: u64) {
 fn edited_body() {
     let (dir, _) = build();
     let c = sql(dir.path());
-    c.execute("UPDATE entries SET body = ?1 WHERE idx = 37", [forged_body(&c, 37)]).unwrap();
+    c.execute(
+        "UPDATE entries SET body = ?1 WHERE idx = 37",
+        [forged_body(&c, 37)],
+    )
+    .unwrap();
     assert_first(&verify(dir.path()), ProblemKind::Edited, 37);
 }
 
@@ -64,7 +73,11 @@ fn edited_body_with_recomputed_leaf_hash() {
     let c = sql(dir.path());
     let b = forged_body(&c, 37);
     let leaf = merkle::leaf_hash(&b);
-    c.execute("UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 37", params![b, &leaf[..]]).unwrap();
+    c.execute(
+        "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 37",
+        params![b, &leaf[..]],
+    )
+    .unwrap();
     assert_first(&verify(dir.path()), ProblemKind::Edited, 37);
 }
 
@@ -74,7 +87,11 @@ fn consistent_rewrite_with_rebuilt_node_files_is_caught_by_the_heads() {
     let c = sql(dir.path());
     let b = forged_body(&c, 37);
     let leaf = merkle::leaf_hash(&b);
-    c.execute("UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 37", params![b, &leaf[..]]).unwrap();
+    c.execute(
+        "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 37",
+        params![b, &leaf[..]],
+    )
+    .unwrap();
     std::fs::remove_dir_all(dir.path().join(anpr_ledger::NODES_DIR)).unwrap();
     let r = verify(dir.path());
     // The heads at 50 and 100 no longer match; the head at 20 still does.
@@ -85,7 +102,9 @@ fn consistent_rewrite_with_rebuilt_node_files_is_caught_by_the_heads() {
 #[test]
 fn deleted_row() {
     let (dir, _) = build();
-    sql(dir.path()).execute("DELETE FROM entries WHERE idx = 50", []).unwrap();
+    sql(dir.path())
+        .execute("DELETE FROM entries WHERE idx = 50", [])
+        .unwrap();
     assert_first(&verify(dir.path()), ProblemKind::Deleted, 50);
 }
 
@@ -94,10 +113,17 @@ fn deleted_row_with_renumbering() {
     let (dir, _) = build();
     let c = sql(dir.path());
     c.execute("DELETE FROM entries WHERE idx = 50", []).unwrap();
-    c.execute("UPDATE entries SET idx = idx - 1 WHERE idx > 50", []).unwrap();
+    c.execute("UPDATE entries SET idx = idx - 1 WHERE idx > 50", [])
+        .unwrap();
     let l = Ledger::open(dir.path()).unwrap();
-    assert!(l.damaged().is_some(), "fewer entries than were synced: damaged");
-    assert!(matches!(l.append(&[sample_event(0)]), Err(Error::Damaged(_))));
+    assert!(
+        l.damaged().is_some(),
+        "fewer entries than were synced: damaged"
+    );
+    assert!(matches!(
+        l.append(&[sample_event(0)]),
+        Err(Error::Damaged(_))
+    ));
     assert!(matches!(l.sign_tree_head(), Err(Error::Damaged(_))));
     assert_first(&l.verify_full().unwrap(), ProblemKind::Deleted, 50);
 }
@@ -166,14 +192,27 @@ fn replayed_row_appended_at_the_end() {
 fn replaced_signature() {
     let (dir, heads) = build();
     let c = sql(dir.path());
-    c.execute("UPDATE tree_heads SET signature = ?1 WHERE size = 50", [&heads[0].signature]).unwrap();
+    c.execute(
+        "UPDATE tree_heads SET signature = ?1 WHERE size = 50",
+        [&heads[0].signature],
+    )
+    .unwrap();
     let r = verify(dir.path());
     assert!(!r.is_ok());
     let p = r.first_problem().unwrap();
-    assert_eq!((p.kind, p.head_size, p.index), (ProblemKind::BadSignature, Some(50), None), "{r}");
+    assert_eq!(
+        (p.kind, p.head_size, p.index),
+        (ProblemKind::BadSignature, Some(50), None),
+        "{r}"
+    );
     // A head whose size was raised without re-signing is caught the same way.
-    c.execute("UPDATE tree_heads SET signature = ?1 WHERE size = 50", [&heads[1].signature]).unwrap();
-    c.execute("UPDATE tree_heads SET size = 60 WHERE size = 50", []).unwrap();
+    c.execute(
+        "UPDATE tree_heads SET signature = ?1 WHERE size = 50",
+        [&heads[1].signature],
+    )
+    .unwrap();
+    c.execute("UPDATE tree_heads SET size = 60 WHERE size = 50", [])
+        .unwrap();
     let r = verify(dir.path());
     assert_eq!(r.of_kind(ProblemKind::BadSignature).count(), 1, "{r}");
 }
@@ -181,7 +220,9 @@ fn replaced_signature() {
 #[test]
 fn truncated_log() {
     let (dir, _) = build();
-    sql(dir.path()).execute("DELETE FROM entries WHERE idx >= 80", []).unwrap();
+    sql(dir.path())
+        .execute("DELETE FROM entries WHERE idx >= 80", [])
+        .unwrap();
     let l = Ledger::open(dir.path()).unwrap();
     assert!(l.damaged().is_some());
     let r = l.verify_full().unwrap();
@@ -192,9 +233,15 @@ fn truncated_log() {
 fn truncated_log_and_heads() {
     let (dir, _) = build();
     let c = sql(dir.path());
-    c.execute("DELETE FROM entries WHERE idx >= 80", []).unwrap();
-    c.execute("DELETE FROM tree_heads WHERE size > 80", []).unwrap();
-    c.execute("UPDATE meta SET value = '80' WHERE key = 'nodes_synced'", []).unwrap();
+    c.execute("DELETE FROM entries WHERE idx >= 80", [])
+        .unwrap();
+    c.execute("DELETE FROM tree_heads WHERE size > 80", [])
+        .unwrap();
+    c.execute(
+        "UPDATE meta SET value = '80' WHERE key = 'nodes_synced'",
+        [],
+    )
+    .unwrap();
     // The node files still hold the leaf hashes of entries 80..99.
     assert_first(&verify(dir.path()), ProblemKind::Truncated, 80);
 }
@@ -208,7 +255,11 @@ fn forked_head_signed_with_the_real_key() {
     let l = Ledger::open(dir.path()).unwrap();
     let mut tree = MemoryTree::new();
     for e in l.entries(0, 50).unwrap() {
-        let b = if e.index == 35 { b"rewritten".to_vec() } else { e.body.into_bytes() };
+        let b = if e.index == 35 {
+            b"rewritten".to_vec()
+        } else {
+            e.body.into_bytes()
+        };
         tree.push(merkle::leaf_hash(&b));
     }
     drop(l);
@@ -222,7 +273,11 @@ fn forked_head_signed_with_the_real_key() {
         .unwrap();
     let r = verify(dir.path());
     let p = r.first_problem().unwrap();
-    assert_eq!((p.kind, p.index, p.head_size), (ProblemKind::ForkedHead, Some(heads[0].size), Some(50)), "{r}");
+    assert_eq!(
+        (p.kind, p.index, p.head_size),
+        (ProblemKind::ForkedHead, Some(heads[0].size), Some(50)),
+        "{r}"
+    );
     assert_eq!(r.problem_count, 1, "{r}");
 }
 

@@ -6,9 +6,15 @@ use crate::error::{invalid, Result};
 
 /// The inclusion proof (audit path) of leaf `index` in the tree of the first `size` leaves,
 /// ordered from the leaf's sibling up to the root's child, as in RFC 9162.
-pub fn inclusion_proof<S: NodeSource + ?Sized>(src: &S, index: u64, size: u64) -> Result<Vec<Hash>> {
+pub fn inclusion_proof<S: NodeSource + ?Sized>(
+    src: &S,
+    index: u64,
+    size: u64,
+) -> Result<Vec<Hash>> {
     if index >= size {
-        return Err(invalid(format!("leaf index {index} is not below tree size {size}")));
+        return Err(invalid(format!(
+            "leaf index {index} is not below tree size {size}"
+        )));
     }
     // PATH(m, D[n]) = PATH(m, D[0:k]) : MTH(D[k:n])   if m < k
     //               = PATH(m-k, D[k:n]) : MTH(D[0:k]) otherwise
@@ -34,7 +40,9 @@ pub fn inclusion_proof<S: NodeSource + ?Sized>(src: &S, index: u64, size: u64) -
 /// the empty tree is consistent with everything and a proof would be meaningless.
 pub fn consistency_proof<S: NodeSource + ?Sized>(src: &S, from: u64, to: u64) -> Result<Vec<Hash>> {
     if from == 0 || from > to {
-        return Err(invalid(format!("no consistency proof from size {from} to size {to}")));
+        return Err(invalid(format!(
+            "no consistency proof from size {from} to size {to}"
+        )));
     }
     // SUBPROOF(m, D[n], b):
     //   m == n: {} if b, else {MTH(D[n])}

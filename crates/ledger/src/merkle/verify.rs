@@ -41,7 +41,13 @@ pub fn root_from_inclusion(index: u64, size: u64, leaf: &Hash, path: &[Hash]) ->
 }
 
 /// Checks that `leaf` is entry `index` of the tree of `size` entries whose root is `root`.
-pub fn verify_inclusion(index: u64, size: u64, leaf: &Hash, path: &[Hash], root: &Hash) -> Result<()> {
+pub fn verify_inclusion(
+    index: u64,
+    size: u64,
+    leaf: &Hash,
+    path: &[Hash],
+    root: &Hash,
+) -> Result<()> {
     let r = root_from_inclusion(index, size, leaf, path)?;
     if &r != root {
         return Err(failed(format!(
@@ -68,14 +74,18 @@ pub fn verify_consistency(
     root2: &Hash,
 ) -> Result<()> {
     if size1 > size2 {
-        return Err(failed(format!("consistency: size {size1} > size {size2}: the log shrank")));
+        return Err(failed(format!(
+            "consistency: size {size1} > size {size2}: the log shrank"
+        )));
     }
     if size1 == size2 {
         if !proof.is_empty() {
             return Err(failed("consistency: equal sizes need an empty proof"));
         }
         if root1 != root2 {
-            return Err(failed(format!("consistency: two different roots for size {size1}")));
+            return Err(failed(format!(
+                "consistency: two different roots for size {size1}"
+            )));
         }
         if size1 == 0 && root1 != &EMPTY_ROOT {
             return Err(failed("consistency: wrong root for the empty tree"));
@@ -83,7 +93,9 @@ pub fn verify_consistency(
         return Ok(());
     }
     if size1 == 0 {
-        return Err(failed("consistency: a proof from the empty tree is meaningless"));
+        return Err(failed(
+            "consistency: a proof from the empty tree is meaningless",
+        ));
     }
     // 1. An empty path fails.
     if proof.is_empty() {
@@ -129,10 +141,14 @@ pub fn verify_consistency(
         return Err(failed("consistency: proof is too short"));
     }
     if &fr != root1 {
-        return Err(failed(format!("consistency: proof does not lead to the old root (size {size1})")));
+        return Err(failed(format!(
+            "consistency: proof does not lead to the old root (size {size1})"
+        )));
     }
     if &sr != root2 {
-        return Err(failed(format!("consistency: proof does not lead to the new root (size {size2})")));
+        return Err(failed(format!(
+            "consistency: proof does not lead to the new root (size {size2})"
+        )));
     }
     Ok(())
 }

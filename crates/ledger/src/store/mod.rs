@@ -4,7 +4,7 @@
 //! The entries store is the source of truth and the only thing that must be durable before an
 //! append is acknowledged. Node files are derived data: written after each commit without fsync,
 //! synced every so often, and rebuilt from the stored leaf hashes at open for whatever was not yet
-//! synced (see [`recover`]).
+//! synced (see the `recover` module).
 
 mod nodes;
 mod recover;
@@ -73,7 +73,12 @@ pub trait EntryStore: Send {
     fn entries(&mut self, from: u64, to: u64) -> Result<Vec<StoredEntry>>;
 
     /// Visits the stored leaf-hash column for `from <= index < to`, in index order.
-    fn leaf_hashes(&mut self, from: u64, to: u64, visit: &mut dyn FnMut(i64, &[u8]) -> Result<()>) -> Result<()>;
+    fn leaf_hashes(
+        &mut self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(i64, &[u8]) -> Result<()>,
+    ) -> Result<()>;
 
     /// Visits every stored row in index order.
     fn scan(&mut self, visit: &mut dyn FnMut(RawEntry<'_>) -> Result<()>) -> Result<()>;

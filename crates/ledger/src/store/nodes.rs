@@ -39,7 +39,10 @@ impl NodeFiles {
             }
             levels.push(OpenOptions::new().read(true).write(true).open(path)?);
         }
-        Ok(Self { dir: dir.to_owned(), levels: RwLock::new(levels) })
+        Ok(Self {
+            dir: dir.to_owned(),
+            levels: RwLock::new(levels),
+        })
     }
 
     /// The directory holding the level files.
@@ -78,7 +81,14 @@ impl NodeFiles {
             let mut files = self.levels.write().unwrap_or_else(|p| p.into_inner());
             while files.len() <= level as usize {
                 let path = self.dir.join(file_name(files.len() as u32));
-                files.push(OpenOptions::new().read(true).write(true).create(true).truncate(false).open(path)?);
+                files.push(
+                    OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .create(true)
+                        .truncate(false)
+                        .open(path)?,
+                );
             }
         }
         self.files()[level as usize].write_all_at(hashes.as_flattened(), index * RECORD)?;
@@ -91,9 +101,13 @@ impl NodeFiles {
         let f = files
             .get(level as usize)
             .ok_or_else(|| invalid(format!("no node level {level}")))?;
-        f.read_exact_at(out.as_flattened_mut(), index * RECORD).map_err(|e| {
-            invalid(format!("nodes {index}..{} of level {level} are not stored: {e}", index + out.len() as u64))
-        })
+        f.read_exact_at(out.as_flattened_mut(), index * RECORD)
+            .map_err(|e| {
+                invalid(format!(
+                    "nodes {index}..{} of level {level} are not stored: {e}",
+                    index + out.len() as u64
+                ))
+            })
     }
 
     /// Flushes every level file and the directory to stable storage.
@@ -136,7 +150,10 @@ mod tests {
         assert_eq!(files.len(0).unwrap(), 77);
         assert_eq!(files.len(6).unwrap(), 1);
         for i in 0..77 {
-            assert_eq!(inclusion_proof(&files, i, 77).unwrap(), inclusion_proof(&mem, i, 77).unwrap());
+            assert_eq!(
+                inclusion_proof(&files, i, 77).unwrap(),
+                inclusion_proof(&mem, i, 77).unwrap()
+            );
         }
         assert!(files.node(0, 77).is_err());
         files.truncate(0, 10).unwrap();

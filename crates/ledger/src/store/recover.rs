@@ -21,7 +21,11 @@ const CHUNK: usize = 1 << 16;
 
 /// Recovers the node files for a log whose entries table ends at `end`. Returns `Some(reason)`
 /// when the log is damaged.
-pub(crate) fn recover(store: &mut dyn EntryStore, nodes: &NodeFiles, end: u64) -> Result<Option<String>> {
+pub(crate) fn recover(
+    store: &mut dyn EntryStore,
+    nodes: &NodeFiles,
+    end: u64,
+) -> Result<Option<String>> {
     let synced: u64 = store
         .meta(NODES_SYNCED)?
         .and_then(|s| s.parse().ok())
@@ -60,18 +64,27 @@ pub(crate) fn recover(store: &mut dyn EntryStore, nodes: &NodeFiles, end: u64) -
 }
 
 /// Copies the stored leaf hashes past the end of level 0 into it.
-fn rebuild_leaves(store: &mut dyn EntryStore, nodes: &NodeFiles, end: u64) -> Result<Option<String>> {
+fn rebuild_leaves(
+    store: &mut dyn EntryStore,
+    nodes: &NodeFiles,
+    end: u64,
+) -> Result<Option<String>> {
     let from = nodes.len(0)?;
     let mut next = from;
     let mut buf: Vec<Hash> = Vec::with_capacity(CHUNK);
     let mut damage = None;
     let res = store.leaf_hashes(from, end, &mut |idx, leaf| {
         if idx != next as i64 {
-            damage = Some(format!("entry {next} is missing (the next stored index is {idx})"));
+            damage = Some(format!(
+                "entry {next} is missing (the next stored index is {idx})"
+            ));
             return Err(Error::Damaged(String::new()));
         }
         let Ok(h) = <Hash>::try_from(leaf) else {
-            damage = Some(format!("entry {idx} has a stored leaf hash of {} bytes", leaf.len()));
+            damage = Some(format!(
+                "entry {idx} has a stored leaf hash of {} bytes",
+                leaf.len()
+            ));
             return Err(Error::Damaged(String::new()));
         };
         buf.push(h);
@@ -99,7 +112,11 @@ fn rebuild_level(nodes: &NodeFiles, level: u32, want: u64) -> Result<()> {
         let n = (want - at).min(CHUNK as u64) as usize;
         nodes.read(level - 1, 2 * at, &mut children[..2 * n])?;
         out.clear();
-        out.extend(children[..2 * n].chunks_exact(2).map(|p| node_hash(&p[0], &p[1])));
+        out.extend(
+            children[..2 * n]
+                .chunks_exact(2)
+                .map(|p| node_hash(&p[0], &p[1])),
+        );
         nodes.write(level, at, &out)?;
         at += n as u64;
     }

@@ -20,14 +20,23 @@ pub fn merkle_vectors() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir)
     } else {
-        println!("skipped: Merkle test vectors not found at {}", dir.display());
+        println!(
+            "skipped: Merkle test vectors not found at {}",
+            dir.display()
+        );
         None
     }
 }
 
 /// A plausible event of about 300 bytes.
 pub fn sample_event(i: u64) -> Event {
-    let actions = [Action::Search, Action::ImageView, Action::Login, Action::Export, Action::TrackingRequest];
+    let actions = [
+        Action::Search,
+        Action::ImageView,
+        Action::Login,
+        Action::Export,
+        Action::TrackingRequest,
+    ];
     let action = actions[(i % actions.len() as u64) as usize].clone();
     let mut e = Event::new(Actor::staff(format!("S{:05}", i % 977), "analyst"), action)
         .purpose("INV")
