@@ -36,8 +36,8 @@ pub enum Error {
         reason: String,
     },
 
-    /// An append that was batched with other callers' appends failed; the message is the error of
-    /// the batch (the original error value belongs to the thread that ran the commit).
+    /// A group commit failed; the message is the error of the batch (I/O and SQLite errors cannot
+    /// be cloned to every caller that shared the transaction).
     #[error("append failed: {0}")]
     Append(String),
 

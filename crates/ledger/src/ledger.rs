@@ -7,9 +7,9 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -40,6 +40,10 @@ pub struct Options {
     /// Node files are fsynced (and the sync point recorded) after this many appended entries,
     /// bounding the work of recovery after a crash.
     pub nodes_sync_every: u64,
+    /// Longest time a committing caller waits for concurrent callers that are still encoding
+    /// their events, so that they share its transaction (and fsync). It is spent only while such
+    /// callers exist; a lone caller never waits.
+    pub group_commit_wait: Duration,
 }
 
 impl Default for Options {
@@ -47,6 +51,7 @@ impl Default for Options {
         Self {
             sign_interval: Duration::from_secs(60),
             nodes_sync_every: 1 << 20,
+            group_commit_wait: Duration::from_millis(2),
         }
     }
 }
@@ -60,6 +65,10 @@ pub struct Ledger {
     /// Committed entries whose nodes are written: proofs may use sizes up to this.
     size: AtomicU64,
     queue: Mutex<Queue>,
+    /// Signalled when events are queued or a group commit ends.
+    changed: Condvar,
+    /// Callers inside `append` that are still encoding their events.
+    preparing: AtomicUsize,
     writer: Mutex<Writer>,
     reader: Mutex<Box<dyn EntryStore>>,
 }
@@ -73,15 +82,68 @@ struct Writer {
 
 #[derive(Default)]
 struct Queue {
+    /// A caller is running a group commit.
+    committing: bool,
     next_ticket: u64,
     pending: Vec<(u64, Vec<Prepared>)>,
-    done: HashMap<u64, std::result::Result<Vec<u64>, String>>,
+    done: HashMap<u64, Result<Vec<u64>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding a lock cannot leave a half-applied append behind (the frontier is
     // replaced only after the commit), so a poisoned lock is still usable.
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Counts a caller as "preparing" until dropped (also on panic, so the leader never waits for
+/// a caller that is gone).
+struct Preparing<'a>(&'a Ledger);
+
+impl<'a> Preparing<'a> {
+    fn enter(l: &'a Ledger) -> Self {
+        l.preparing.fetch_add(1, Ordering::AcqRel);
+        Self(l)
+    }
+}
+
+impl Drop for Preparing<'_> {
+    fn drop(&mut self) {
+        self.0.preparing.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify_all();
+    }
+}
+
+/// A copy of a commit's error for each caller in the batch (errors are not `Clone`): the kinds a
+/// caller acts on keep their variant, the rest become [`Error::Append`] with the message.
+fn share(e: &Error) -> Error {
+    match e {
+        Error::Damaged(m) => Error::Damaged(m.clone()),
+        Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
+        other => Error::Append(other.to_string()),
+    }
+}
+
+/// Fails the batch of a committing caller that panics, so that the callers waiting for it get
+/// an error instead of waiting forever, and the next caller can commit.
+struct FailOnPanic<'a> {
+    ledger: &'a Ledger,
+    tickets: Vec<u64>,
+}
+
+impl Drop for FailOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut q = lock(&self.ledger.queue);
+            for t in &self.tickets {
+                q.done.insert(
+                    *t,
+                    Err(Error::Append("the committing thread panicked".into())),
+                );
+            }
+            q.committing = false;
+            self.ledger.changed.notify_all();
+        }
+    }
 }
 
 /// Perfect nodes produced by one batch, level by level (contiguous indexes per level).
@@ -156,6 +218,8 @@ impl Ledger {
             nodes,
             size: AtomicU64::new(size),
             queue: Mutex::new(Queue::default()),
+            changed: Condvar::new(),
+            preparing: AtomicUsize::new(0),
             writer: Mutex::new(Writer {
                 store,
                 frontier,
@@ -188,46 +252,76 @@ impl Ledger {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let prepared: Vec<Prepared> = events.iter().map(Prepared::new).collect();
         let ticket = {
+            let preparing = Preparing::enter(self);
+            let prepared: Vec<Prepared> = events.iter().map(Prepared::new).collect();
             let mut q = lock(&self.queue);
             let t = q.next_ticket;
             q.next_ticket += 1;
             q.pending.push((t, prepared));
+            drop(preparing); // while holding the queue lock, so the leader cannot miss it
             t
         };
-        let mut w = lock(&self.writer);
-        let batch = {
-            let mut q = lock(&self.queue);
+        let mut q = lock(&self.queue);
+        loop {
             if let Some(done) = q.done.remove(&ticket) {
-                return done.map_err(Error::Append);
+                return done;
             }
-            std::mem::take(&mut q.pending)
+            if q.committing {
+                // Someone is committing; our events are in its batch or wait for the next one.
+                q = self.changed.wait(q).unwrap_or_else(|p| p.into_inner());
+            } else {
+                q.committing = true;
+                q = self.lead(q);
+            }
+        }
+    }
+
+    /// One group commit: waits briefly for callers still encoding, takes every queued batch,
+    /// commits them in one transaction and publishes each caller's result. Waiting callers sleep
+    /// on a condition variable, not on the writer lock, so they pick up their results (and queue
+    /// their next events) while the next commit is already running.
+    fn lead<'a>(&'a self, mut q: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        // Callers still encoding would otherwise wait a whole commit (an fsync) for the next one:
+        // give them a moment to join this one.
+        let deadline = Instant::now() + self.opts.group_commit_wait;
+        while self.preparing.load(Ordering::Acquire) > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            q = self
+                .changed
+                .wait_timeout(q, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        let batch = std::mem::take(&mut q.pending);
+        drop(q);
+        let result = {
+            let _on_panic = FailOnPanic {
+                ledger: self,
+                tickets: batch.iter().map(|(t, _)| *t).collect(),
+            };
+            let mut w = lock(&self.writer);
+            self.commit(&mut w, &batch)
         };
-        let result = self.commit(&mut w, &batch);
-        // Hand out results before releasing the writer: a caller whose events we took checks for
-        // its result as soon as it gets the writer lock.
         let mut q = lock(&self.queue);
         match result {
             Ok(ranges) => {
-                let mut mine = None;
                 for ((t, _), r) in batch.iter().zip(ranges) {
-                    if *t == ticket {
-                        mine = Some(r);
-                    } else {
-                        q.done.insert(*t, Ok(r));
-                    }
+                    q.done.insert(*t, Ok(r));
                 }
-                // Absent only if a committing thread panicked after taking our events.
-                mine.ok_or_else(|| Error::Append("events lost by a panicking writer thread".into()))
             }
             Err(e) => {
-                for (t, _) in batch.iter().filter(|(t, _)| *t != ticket) {
-                    q.done.insert(*t, Err(e.to_string()));
+                for (t, _) in &batch {
+                    q.done.insert(*t, Err(share(&e)));
                 }
-                Err(e)
             }
         }
+        q.committing = false;
+        self.changed.notify_all();
+        q
     }
 
     /// Commits queued batches in one transaction; returns each batch's indexes.
