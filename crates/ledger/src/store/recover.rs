@@ -9,10 +9,14 @@
 //! after the entries they cover are committed. If they do, or if fewer entries exist than were
 //! synced, entries were removed behind the ledger's back. Recovery then changes nothing on disk
 //! (the files are evidence) and reports the log as damaged, which blocks appends.
+//!
+//! Finally a cheap consistency check, O(log n): the last few leaf hashes in the node files must
+//! equal the stored ones, and the node files must give the latest signed tree head's root at its
+//! size. A full check of every hash is `verify_full`'s job.
 
 use super::{EntryStore, NodeFiles};
 use crate::error::{Error, Result};
-use crate::merkle::{node_hash, Hash};
+use crate::merkle::{self, node_hash, Hash};
 
 /// Metadata key: entries whose nodes were synced to stable storage.
 pub(crate) const NODES_SYNCED: &str = "nodes_synced";
@@ -43,9 +47,21 @@ pub(crate) fn recover(
             )));
         }
     }
-    if nodes.len(0)? == end && synced == end {
-        return Ok(None);
+    if nodes.len(0)? != end || synced != end {
+        if let Some(reason) = rebuild(store, nodes, end, synced)? {
+            return Ok(Some(reason));
+        }
     }
+    check(store, nodes, end)
+}
+
+/// Cuts the node files back to what was synced and recomputes the rest from the stored leaves.
+fn rebuild(
+    store: &mut dyn EntryStore,
+    nodes: &NodeFiles,
+    end: u64,
+    synced: u64,
+) -> Result<Option<String>> {
     for level in 0..nodes.levels() {
         let keep = nodes.len(level)?.min(synced >> level);
         nodes.truncate(level, keep)?;
@@ -60,6 +76,52 @@ pub(crate) fn recover(
     }
     nodes.sync()?;
     store.set_meta(NODES_SYNCED, &end.to_string())?;
+    Ok(None)
+}
+
+/// Leaf hashes compared between the entries table and the node files at open.
+const TAIL_CHECK: u64 = 64;
+
+/// The O(log n) consistency check between node files, entries table and latest signed head.
+fn check(store: &mut dyn EntryStore, nodes: &NodeFiles, end: u64) -> Result<Option<String>> {
+    if end == 0 {
+        return Ok(None);
+    }
+    let from = end.saturating_sub(TAIL_CHECK);
+    let mut stored = vec![[0u8; 32]; (end - from) as usize];
+    nodes.read(0, from, &mut stored)?;
+    let mut mismatch = None;
+    store.leaf_hashes(from, end, &mut |idx, leaf| {
+        let pos = idx - from as i64;
+        let same = usize::try_from(pos)
+            .ok()
+            .and_then(|p| stored.get(p))
+            .is_some_and(|h| h[..] == *leaf);
+        if !same && mismatch.is_none() {
+            mismatch = Some(idx);
+        }
+        Ok(())
+    })?;
+    if let Some(idx) = mismatch {
+        return Ok(Some(format!(
+            "the node files disagree with the entries table at index {idx} (tampering or corruption): \
+             run verify; if the entries verify against the signed heads, delete the node files to rebuild them"
+        )));
+    }
+    if let Some(head) = store.latest_tree_head()? {
+        if head.size > end {
+            return Ok(Some(format!(
+                "a tree head was signed for {} entries but the entries table ends at {end}: entries were removed",
+                head.size
+            )));
+        }
+        if merkle::root(nodes, head.size)? != head.root_hash {
+            return Ok(Some(format!(
+                "the log's root at size {} is not the latest signed tree head's: run verify",
+                head.size
+            )));
+        }
+    }
     Ok(None)
 }
 
