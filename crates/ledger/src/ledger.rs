@@ -1,9 +1,12 @@
 //! [`Ledger`]: the log as the server and CLI use it.
 //!
 //! Appends from any number of threads are group-committed: each caller encodes its events in its
-//! own thread, queues them, and takes the writer lock; whoever holds it commits everything queued
-//! in one transaction (one fsync for many callers), then the others find their result waiting.
-//! Nothing is acknowledged before its transaction is durable.
+//! own thread and queues them. If no commit is running, the caller becomes the committer: it
+//! waits up to [`Options::group_commit_wait`] for callers still encoding, then commits everything
+//! queued in one SQLite transaction (one fsync for many callers) and publishes each caller's
+//! indexes. The others sleep on a condition variable until their result is there, so they can
+//! queue their next events while the next commit runs. Nothing is acknowledged before its
+//! transaction is durable.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

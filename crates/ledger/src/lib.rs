@@ -18,11 +18,16 @@
 //!     (≈ 64 bytes per entry in all). Any proof node is one record or a fold of O(log n) records
 //!     at the right edge, so proofs take O(log n) reads and never recompute the tree. These files
 //!     are derived data: synced every 2^20 entries and at each signed head, rebuilt from the stored
-//!     leaf hashes at open for whatever was not synced.
+//!     leaf hashes at open for whatever was not synced. Open also checks, in O(log n), the last
+//!     leaf hashes and the latest signed head against them; a log that fails (or that has fewer
+//!     entries than were ever synced or signed) is opened *damaged*: readable and verifiable, but
+//!     refusing appends and signatures ([`Ledger::damaged`]).
 //!   - `ledger-signing-key` (PKCS#8 PEM, mode 0600) and `ledger-signing-key.pub` (SPKI PEM).
 //! * **Appends** ([`Ledger::append`]) are group-committed: concurrent callers share one SQLite
 //!   transaction and one fsync; each call returns only after its transaction is durable. A crash
-//!   loses only unacknowledged appends.
+//!   loses only unacknowledged appends. Sequence number = log index, assigned at commit.
+//! * **Threads**: [`Ledger`] is `Send + Sync`; proofs read the node files with `pread` under a shared
+//!   lock only, entries are read on a second SQLite connection, `verify_full` on a third.
 //! * **Signed tree heads** ([`TreeHead`]): Ed25519 over the text
 //!   `"anpr-ledger tree head v1\nkey_id=<hex>\nsize=<n>\nroot_hash=<hex>\ntimestamp=<rfc3339>\n"`
 //!   (see [`head`]); [`Ledger::maybe_sign`] signs when entries arrived and the interval (60 s by
