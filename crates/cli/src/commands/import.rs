@@ -84,8 +84,8 @@ async fn store(state: &AppState, batch: &mut Vec<(i64, IncomingRead)>) -> anyhow
     let mut wrote_images = false;
     for (camera, incoming) in batch.drain(..) {
         let (read, images) = incoming.into_new_read(camera);
-        for (_, image) in images.iter() {
-            state.blobs.put(image.bytes())?;
+        for (hash, image) in images.iter() {
+            state.blobs.put_hashed(hash, image.bytes())?;
             wrote_images = true;
         }
         reads.push(read);

@@ -133,8 +133,8 @@ pub async fn store_reads(
         let blobs = state.blobs.clone();
         let metrics = state.metrics.clone();
         tokio::task::spawn_blocking(move || -> ApiResult<()> {
-            for (_, image) in images.iter().flat_map(|i| i.iter()) {
-                blobs.put(image.bytes())?;
+            for (hash, image) in images.iter().flat_map(|i| i.iter()) {
+                blobs.put_hashed(hash, image.bytes())?;
                 metrics.images_stored.inc();
             }
             // Images are durable before any read that refers to them is committed.
