@@ -72,6 +72,8 @@ pub enum ActorKind {
     Camera,
     /// The platform itself (expiry, purge, scheduled jobs).
     System,
+    /// A caller without valid credentials (a denied attempt to use the API).
+    Anonymous,
 }
 
 impl Actor {
@@ -90,6 +92,15 @@ impl Actor {
             id: id.into(),
             kind: ActorKind::Camera,
             role: "camera".into(),
+        }
+    }
+
+    /// A caller without valid credentials.
+    pub fn anonymous() -> Self {
+        Self {
+            id: "anonymous".into(),
+            kind: ActorKind::Anonymous,
+            role: "none".into(),
         }
     }
 

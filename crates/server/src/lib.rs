@@ -5,6 +5,7 @@
 //! responses in one place, [`error`].
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod metrics;
@@ -36,6 +37,9 @@ impl DataDir {
     pub fn images(&self) -> PathBuf {
         self.0.join("images")
     }
+    pub fn ledger(&self) -> PathBuf {
+        self.0.join("ledger")
+    }
 }
 
 impl AppState {
@@ -45,12 +49,14 @@ impl AppState {
         let data = DataDir(dir.to_path_buf());
         let store = SqliteStore::open(data.database())?;
         let blobs = LocalBlobStore::open(data.images())?;
+        let ledger = anpr_ledger::Ledger::open(data.ledger())?;
         Ok(AppState {
             store: Arc::new(store),
             blobs: Arc::new(blobs),
             config: Arc::new(config),
             metrics: Default::default(),
             camera_keys: Default::default(),
+            ledger: Arc::new(ledger),
         })
     }
 
@@ -87,9 +93,18 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/cameras",
             post(catalog::create_camera).get(catalog::list_cameras),
         )
+        .route("/api/v1/ledger/tree-head", get(ledger::tree_head))
+        .route("/api/v1/ledger/tree-heads", get(ledger::tree_heads))
+        .route("/api/v1/ledger/proof/inclusion", get(ledger::inclusion))
+        .route("/api/v1/ledger/proof/consistency", get(ledger::consistency))
+        .route("/api/v1/ledger/entries", get(ledger::entries))
         .route("/api/openapi.json", get(ops::openapi))
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::health))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -110,11 +125,13 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let purge = retention::spawn_background(state.clone());
+    let signer = audit::spawn_signer(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await?;
     purge.abort();
+    signer.abort();
     Ok(())
 }

@@ -14,6 +14,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
     pub camera_keys: Arc<CameraKeyCache>,
+    /// The tamper-evident audit ledger every request is recorded in.
+    pub ledger: Arc<anpr_ledger::Ledger>,
 }
 
 /// Limits and settings of a running server.

@@ -1,6 +1,7 @@
 //! Ingestion of plate reads from cameras, and viewing a read and its images.
 
 use crate::access::{self, DataAction};
+use crate::audit::AuditHandle;
 use crate::auth::{CameraAuth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -34,6 +35,7 @@ pub struct IngestResponse {
 pub async fn ingest(
     State(state): State<AppState>,
     camera: CameraAuth,
+    audit: AuditHandle,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
     let reads = match parse_request(&state, request).await {
@@ -43,7 +45,11 @@ pub async fn ingest(
             return Err(e);
         }
     };
-    store_reads(&state, camera.camera_id, reads).await
+    let stored = store_reads(&state, camera.camera_id, reads).await?;
+    let ids: Vec<i64> = stored.1.reads.iter().map(|o| o.id).collect();
+    audit.query(serde_json::json!({ "reads": ids.len() }));
+    audit.disclosed(&ids);
+    Ok(stored)
 }
 
 /// Ingest a batch of up to 1,000 reads; all are stored or none.
@@ -54,9 +60,10 @@ pub async fn ingest(
 pub async fn ingest_batch(
     state: State<AppState>,
     camera: CameraAuth,
+    audit: AuditHandle,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
-    ingest(state, camera, request).await
+    ingest(state, camera, audit, request).await
 }
 
 async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<IncomingRead>> {
@@ -200,15 +207,22 @@ impl PurposeParams {
 pub async fn get_read(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path(id): Path<ReadId>,
     Query(purpose): Query<PurposeParams>,
 ) -> ApiResult<Json<PlateRead>> {
-    let _ctx = access::authorise(&staff, DataAction::ViewRead, purpose.into_purpose())?;
+    let purpose = purpose.into_purpose();
+    if let Some(p) = &purpose {
+        audit.purpose(p);
+    }
+    audit.query(serde_json::json!({ "read_id": id }));
+    let _ctx = access::authorise(&staff, DataAction::ViewRead, purpose)?;
     let read = state
         .store
         .read(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("read {id}")))?;
+    audit.disclosed(&[id]);
     Ok(Json(read))
 }
 
@@ -220,12 +234,18 @@ pub async fn get_read(
 pub async fn get_image(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path((id, kind)): Path<(ReadId, String)>,
     Query(purpose): Query<PurposeParams>,
 ) -> ApiResult<Response> {
+    audit.query(serde_json::json!({ "read_id": id, "kind": kind }));
     let kind = ImageKind::parse(&kind)
         .ok_or_else(|| ApiError::invalid("kind", "must be `overview` or `plate`"))?;
-    let _ctx = access::authorise(&staff, DataAction::ViewImage, purpose.into_purpose())?;
+    let purpose = purpose.into_purpose();
+    if let Some(p) = &purpose {
+        audit.purpose(p);
+    }
+    let _ctx = access::authorise(&staff, DataAction::ViewImage, purpose)?;
     let read = state
         .store
         .read(id)
@@ -241,6 +261,7 @@ pub async fn get_image(
         .await
         .map_err(ApiError::internal)??
         .ok_or_else(|| ApiError::NotFound(format!("image of read {id}")))?;
+    audit.disclosed(&[id]);
     let content_type = if bytes.starts_with(b"\x89PNG") {
         "image/png"
     } else {
@@ -271,11 +292,13 @@ pub struct LegalHoldRequest {
 pub async fn set_legal_hold(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path(id): Path<ReadId>,
     body: Result<Json<LegalHoldRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<StatusCode> {
     staff.require_any(&[Role::Supervisor, Role::Admin])?;
     let Json(req) = body?;
+    audit.query(serde_json::json!({ "read_id": id, "hold": req.hold, "reason": req.reason }));
     if req.reason.trim().chars().count() < 5 {
         return Err(ApiError::invalid(
             "reason",

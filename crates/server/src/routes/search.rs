@@ -1,6 +1,7 @@
 //! Historical search.
 
 use crate::access::{self, DataAction};
+use crate::audit::AuditHandle;
 use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::metrics::ModeLabel;
@@ -43,6 +44,17 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
+    /// The query as the audit trail records it: everything but the purpose, which has fields
+    /// of its own in a ledger entry.
+    pub fn audit_params(&self) -> serde_json::Value {
+        serde_json::json!({
+            "plate": self.plate, "mode": self.mode, "max_edits": self.max_edits,
+            "from": self.from, "to": self.to, "area": self.area,
+            "network_ids": self.network_ids, "site_ids": self.site_ids,
+            "camera_ids": self.camera_ids, "limit": self.limit, "cursor": self.cursor,
+        })
+    }
+
     pub fn into_query(self) -> ApiResult<(SearchQuery, Option<Purpose>)> {
         let plate = PlatePattern::parse(&self.plate, self.mode, self.max_edits)?;
         let query = SearchQuery {
@@ -122,13 +134,20 @@ impl From<SearchPage> for SearchResponse {
 pub async fn search(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     body: Result<Json<SearchRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<SearchResponse>> {
     let Json(req) = body?;
+    audit.query(req.audit_params());
+    if let Some(p) = &req.purpose {
+        audit.purpose(p);
+    }
     let (query, purpose) = req.into_query()?;
     let _ctx = access::authorise(&staff, DataAction::Search, purpose)?;
     let started = std::time::Instant::now();
     let page = state.store.search(&query).await?;
+    let ids: Vec<i64> = page.hits.iter().map(|h| h.read.id).collect();
+    audit.disclosed(&ids);
     state
         .metrics
         .search_seconds
