@@ -47,9 +47,23 @@ enum Command {
     /// Staff users.
     #[command(subcommand)]
     User(commands::user::UserCommand),
+    /// The audit ledger: verify it here, or check a running server as an overseer.
+    #[command(subcommand)]
+    Ledger(commands::ledger::LedgerCommand),
+    /// Export evidence: `anpr export read ID` writes a verifiable ZIP bundle.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Check an evidence bundle offline.
+    VerifyBundle(commands::bundle::VerifyBundleArgs),
     /// Benchmarks that print `bench: <name> <value> <unit>` lines.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum ExportCommand {
+    /// One read with its images and the ledger's proof of the export.
+    Read(commands::bundle::ExportArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -78,6 +92,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Site(c) => commands::catalog::site(&data, c).await,
         Command::Camera(c) => commands::catalog::camera(&data, c).await,
         Command::User(c) => commands::user::run(&data, c).await,
+        Command::Ledger(c) => commands::ledger::run(&data, c).await,
+        Command::Export(ExportCommand::Read(args)) => commands::bundle::export(&data, args).await,
+        Command::VerifyBundle(args) => {
+            println!("{}", commands::bundle::verify(&args)?);
+            Ok(())
+        }
         Command::Bench(c) => bench::run(&data, c).await,
     }
 }

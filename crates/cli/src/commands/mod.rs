@@ -1,6 +1,8 @@
+pub mod bundle;
 pub mod catalog;
 pub mod demo;
 pub mod import;
+pub mod ledger;
 pub mod purge;
 pub mod search;
 pub mod serve;
