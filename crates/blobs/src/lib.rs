@@ -38,7 +38,14 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlobError + '_ {
 /// implement the same trait so several server processes share images.
 pub trait BlobStore: Send + Sync {
     /// Stores `bytes` under their hash; storing existing content is a no-op.
-    fn put(&self, bytes: &[u8]) -> Result<ImageHash, BlobError>;
+    fn put(&self, bytes: &[u8]) -> Result<ImageHash, BlobError> {
+        let hash = hash_of(bytes);
+        self.put_hashed(&hash, bytes)?;
+        Ok(hash)
+    }
+    /// Stores `bytes` whose SHA-256 the caller has just computed (ingestion hashes each image
+    /// once, for the read's row; hashing it again here would double the cost).
+    fn put_hashed(&self, hash: &ImageHash, bytes: &[u8]) -> Result<(), BlobError>;
     /// Makes every `put` so far durable.
     fn sync(&self) -> Result<(), BlobError>;
     fn get(&self, hash: &ImageHash) -> Result<Option<Vec<u8>>, BlobError>;
@@ -55,6 +62,11 @@ pub fn hash_of(bytes: &[u8]) -> ImageHash {
 pub struct LocalBlobStore {
     root: PathBuf,
     tmp_counter: AtomicU64,
+    /// Images written so far, and how many of them the last completed sync covered: a sync
+    /// requested while another is under way waits for it and skips its own if it covered
+    /// everything this caller wrote (concurrent ingest requests share one `syncfs`).
+    written: AtomicU64,
+    synced: std::sync::Mutex<u64>,
 }
 
 impl LocalBlobStore {
@@ -72,6 +84,8 @@ impl LocalBlobStore {
         Ok(LocalBlobStore {
             root,
             tmp_counter: AtomicU64::new(0),
+            written: AtomicU64::new(0),
+            synced: std::sync::Mutex::new(0),
         })
     }
 
@@ -89,11 +103,10 @@ impl LocalBlobStore {
 }
 
 impl BlobStore for LocalBlobStore {
-    fn put(&self, bytes: &[u8]) -> Result<ImageHash, BlobError> {
-        let hash = hash_of(bytes);
-        let dest = self.path_of(&hash);
+    fn put_hashed(&self, hash: &ImageHash, bytes: &[u8]) -> Result<(), BlobError> {
+        let dest = self.path_of(hash);
         if dest.exists() {
-            return Ok(hash);
+            return Ok(());
         }
         let dir = dest.parent().expect("fan-out path has a parent");
         fs::create_dir_all(dir).map_err(io_err(dir))?;
@@ -106,12 +119,21 @@ impl BlobStore for LocalBlobStore {
         f.write_all(bytes).map_err(io_err(&tmp))?;
         drop(f);
         fs::rename(&tmp, &dest).map_err(io_err(&dest))?;
-        Ok(hash)
+        self.written.fetch_add(1, Ordering::SeqCst);
+        Ok(())
     }
 
     fn sync(&self) -> Result<(), BlobError> {
+        let mine = self.written.load(Ordering::SeqCst);
+        let mut synced = self.synced.lock().expect("sync lock");
+        if *synced >= mine {
+            return Ok(());
+        }
+        let covers = self.written.load(Ordering::SeqCst);
         let dir = fs::File::open(&self.root).map_err(io_err(&self.root))?;
-        sync_filesystem(&dir).map_err(io_err(&self.root))
+        sync_filesystem(&dir).map_err(io_err(&self.root))?;
+        *synced = covers;
+        Ok(())
     }
 
     fn get(&self, hash: &ImageHash) -> Result<Option<Vec<u8>>, BlobError> {

@@ -102,7 +102,7 @@ pub async fn load_sightings(
         if let Some(cache) = crops.as_mut() {
             let crop = cache.get(s.plate)?;
             read.plate_image = Some(state.blobs.put(&crop)?);
-            if (i as u64).checked_rem(images.overview_every) == Some(0) {
+            if images.overview_every > 0 && (i as u64).is_multiple_of(images.overview_every) {
                 let overview = render_overview_jpeg(s.plate, s.colour, 640, 400, 80, i as u64)?;
                 read.plate_box = Some(overview.plate_box);
                 read.overview_image = Some(state.blobs.put(&overview.jpeg)?);

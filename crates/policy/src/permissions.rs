@@ -43,6 +43,8 @@ pub enum Permission {
     PlaceLegalHold,
     /// Reading the Prometheus metrics.
     ReadMetrics,
+    /// Reading the audit ledger (tree heads, proofs, entries).
+    ReadLedger,
     /// Users, networks, sites, cameras and sharing agreements.
     Administer,
     /// Loading the registers.
@@ -52,7 +54,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::SearchHistory,
         Permission::ViewReads,
         Permission::Export,
@@ -63,6 +65,7 @@ impl Permission {
         Permission::ViewAllActivity,
         Permission::PlaceLegalHold,
         Permission::ReadMetrics,
+        Permission::ReadLedger,
         Permission::Administer,
         Permission::AdministerRegisters,
         Permission::IngestReads,
@@ -80,6 +83,7 @@ impl Permission {
             Permission::ViewAllActivity => "view_all_activity",
             Permission::PlaceLegalHold => "place_legal_hold",
             Permission::ReadMetrics => "read_metrics",
+            Permission::ReadLedger => "read_ledger",
             Permission::Administer => "administer",
             Permission::AdministerRegisters => "administer_registers",
             Permission::IngestReads => "ingest_reads",
@@ -96,7 +100,7 @@ impl Permission {
             | Permission::RequestLookback => &[Searcher],
             Permission::RequestTracking => &[Tracker],
             Permission::ApproveRequests | Permission::ViewDistrictActivity => &[Supervisor],
-            Permission::ViewAllActivity => &[Integrity, Auditor],
+            Permission::ViewAllActivity | Permission::ReadLedger => &[Integrity, Auditor],
             Permission::PlaceLegalHold => &[Supervisor, Admin],
             Permission::ReadMetrics => &[Admin, Auditor],
             Permission::Administer | Permission::AdministerRegisters => &[Admin],

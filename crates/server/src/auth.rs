@@ -98,6 +98,7 @@ impl FromRequestParts<AppState> for CameraAuth {
         let key = bearer(parts)?;
         let fingerprint = sha256_hex(key);
         if let Some(camera_id) = state.camera_keys.get(&fingerprint) {
+            audit_actor(parts, anpr_ledger::Actor::camera(camera_id.to_string()));
             return Ok(CameraAuth { camera_id });
         }
         let denied = || ApiError::Unauthenticated("invalid camera API key".into());
@@ -119,6 +120,7 @@ impl FromRequestParts<AppState> for CameraAuth {
             return Err(denied());
         }
         state.camera_keys.insert(fingerprint, camera_id);
+        audit_actor(parts, anpr_ledger::Actor::camera(camera_id.to_string()));
         Ok(CameraAuth { camera_id })
     }
 }
@@ -157,6 +159,7 @@ impl FromRequestParts<AppState> for StaffAuth {
             .session_user(&sha256_hex(token), Utc::now())
             .await?
             .ok_or_else(|| ApiError::Unauthenticated("session expired or invalid".into()))?;
+        audit_actor(parts, staff_actor(&user));
         Ok(StaffAuth { user })
     }
 }
@@ -178,4 +181,16 @@ pub async fn open_session(
 /// The session token of the request, for sign-out.
 pub fn session_token(parts: &Parts) -> ApiResult<String> {
     bearer(parts).map(str::to_string)
+}
+
+/// The ledger's view of a member of staff: their staff id and the roles they acted in.
+pub fn staff_actor(user: &User) -> anpr_ledger::Actor {
+    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+    anpr_ledger::Actor::staff(user.staff_id.clone(), roles.join(","))
+}
+
+fn audit_actor(parts: &Parts, actor: anpr_ledger::Actor) {
+    if let Some(handle) = parts.extensions.get::<crate::audit::AuditHandle>() {
+        handle.actor(actor);
+    }
 }

@@ -118,7 +118,9 @@ impl IntoResponse for ApiError {
                 field,
             },
         };
+        let reason = crate::audit::RefusalReason(body.error.message.clone());
         let mut resp = (status, axum::Json(body)).into_response();
+        resp.extensions_mut().insert(reason);
         match status {
             StatusCode::UNAUTHORIZED => {
                 resp.headers_mut()

@@ -6,6 +6,7 @@
 //! HTTP responses in one place, [`error`].
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod metrics;
@@ -38,6 +39,9 @@ impl DataDir {
     pub fn images(&self) -> PathBuf {
         self.0.join("images")
     }
+    pub fn ledger(&self) -> PathBuf {
+        self.0.join("ledger")
+    }
 }
 
 impl AppState {
@@ -48,6 +52,7 @@ impl AppState {
         let store = SqliteStore::open(data.database())?;
         let blobs = LocalBlobStore::open(data.images())?;
         let policy = anpr_policy::Policy::new(config.policy.clone())?;
+        let ledger = anpr_ledger::Ledger::open(data.ledger())?;
         Ok(AppState {
             store: Arc::new(store.clone()),
             blobs: Arc::new(blobs),
@@ -56,6 +61,7 @@ impl AppState {
             camera_keys: Default::default(),
             policy: Arc::new(policy),
             recorder: Arc::new(store),
+            ledger: Arc::new(ledger),
         })
     }
 
@@ -116,9 +122,18 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/cameras",
             post(catalog::create_camera).get(catalog::list_cameras),
         )
+        .route("/api/v1/ledger/tree-head", get(ledger::tree_head))
+        .route("/api/v1/ledger/tree-heads", get(ledger::tree_heads))
+        .route("/api/v1/ledger/proof/inclusion", get(ledger::inclusion))
+        .route("/api/v1/ledger/proof/consistency", get(ledger::consistency))
+        .route("/api/v1/ledger/entries", get(ledger::entries))
         .route("/api/openapi.json", get(ops::openapi))
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::health))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record,
+        ))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -140,6 +155,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let purge = retention::spawn_background(state.clone());
     let sweep = spawn_authorisation_sweep(state.clone());
+    let signer = audit::spawn_signer(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
     axum::serve(listener, router(state))
@@ -147,6 +163,7 @@ pub async fn serve(
         .await?;
     purge.abort();
     sweep.abort();
+    signer.abort();
     Ok(())
 }
 

@@ -41,6 +41,17 @@ pub async fn purge(
         }
     }
     total.reads_kept_on_hold = state.store.reads_on_hold_past_retention(now).await?;
+    if total.reads_deleted > 0 {
+        let event =
+            anpr_ledger::Event::new(anpr_ledger::Actor::system(), anpr_ledger::Action::Purge)
+                .query(serde_json::json!({
+                    "reads_deleted": total.reads_deleted,
+                    "images_deleted": total.images_deleted,
+                    "reads_kept_on_hold": total.reads_kept_on_hold,
+                    "as_of": now,
+                }));
+        crate::audit::append(state, event).await?;
+    }
     Ok(total)
 }
 

@@ -20,6 +20,8 @@ pub struct AppState {
     /// Where every policy decision is recorded before its result is returned. The `decisions`
     /// table of the store until the audit ledger takes its place.
     pub recorder: Arc<dyn DecisionRecorder>,
+    /// The tamper-evident audit ledger every request is recorded in.
+    pub ledger: Arc<anpr_ledger::Ledger>,
 }
 
 /// Limits and settings of a running server.

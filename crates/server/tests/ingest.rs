@@ -37,6 +37,10 @@ async fn our_json_read_is_acknowledged_and_searchable() {
     assert_eq!(page["hits"][0]["id"], id);
     assert_eq!(page["hits"][0]["site_name"], "Fuel stop Te Rapa");
     assert_eq!(page["hits"][0]["vehicle_make"], "Toyota");
+    assert!(
+        page["hits"][0].get("plate_url").is_none(),
+        "no image, no link"
+    );
 
     // A retried upload is acknowledged with the same id and stored once.
     let again = s
@@ -153,6 +157,16 @@ async fn images_are_stored_by_content_and_served() {
     assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
 
     let token = s.login("searcher").await;
+    let page: Value = s
+        .search(&token, json!({"plate": "IMG123"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        page["hits"][0]["plate_url"],
+        format!("/api/v1/reads/{id}/image/plate")
+    );
     let img = s
         .http
         .get(s.url(&format!(

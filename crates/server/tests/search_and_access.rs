@@ -508,6 +508,36 @@ async fn role_matrix() {
             [401, 403, 403, 403, 200, 200, 200],
         ),
         c(
+            "GET",
+            "/api/v1/ledger/tree-head".into(),
+            None,
+            [401, 403, 403, 403, 200, 200, 403],
+        ),
+        c(
+            "GET",
+            "/api/v1/ledger/tree-heads".into(),
+            None,
+            [401, 403, 403, 403, 200, 200, 403],
+        ),
+        c(
+            "GET",
+            "/api/v1/ledger/entries?from=0&to=1".into(),
+            None,
+            [401, 403, 403, 403, 200, 200, 403],
+        ),
+        c(
+            "GET",
+            "/api/v1/ledger/proof/inclusion?index=0&size=2".into(),
+            None,
+            [401, 403, 403, 403, 200, 200, 403],
+        ),
+        c(
+            "GET",
+            "/api/v1/ledger/proof/consistency?from=1&to=2".into(),
+            None,
+            [401, 403, 403, 403, 200, 200, 403],
+        ),
+        c(
             "PUT",
             format!("/api/v1/networks/{}/agreement", s.network_id),
             Some(json!({"search": ["*"], "tracking": ["*"]})),

@@ -413,3 +413,36 @@ async fn two_processes_on_one_database_see_each_others_plates_and_cameras() {
     assert_eq!(page.total, 2);
     assert_eq!(page.plates_matched, 1);
 }
+
+#[tokio::test]
+async fn concurrent_batches_share_commits_and_all_land() {
+    let f = fixture().await;
+    let mut tasks = Vec::new();
+    for t in 0..16 {
+        let store = f.store.clone();
+        let cam = f.akl_cam;
+        tasks.push(tokio::spawn(async move {
+            let reads: Vec<NewRead> = (0..200)
+                .map(|i| {
+                    let mut r = read(cam, &format!("G{t:02}{i:03}"), 1);
+                    r.external_id = Some(format!("{t}-{i}"));
+                    r
+                })
+                .collect();
+            store.insert_reads(reads).await.unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        let out = t.await.unwrap();
+        assert_eq!(out.len(), 200);
+        assert!(out.iter().all(|o| !o.duplicate));
+        ids.extend(out.iter().map(|o| o.id));
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 16 * 200);
+    assert_eq!(f.store.stats().await.unwrap().reads, 3200);
+    let page = f.store.search(&query("G07*", None, None)).await.unwrap();
+    assert_eq!(page.total, 200);
+}

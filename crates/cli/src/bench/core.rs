@@ -66,10 +66,18 @@ impl Drop for ServerProcess {
 
 impl ServerProcess {
     fn peak_rss_mib(&self) -> anyhow::Result<f64> {
+        self.status_mib("VmHWM:")
+    }
+
+    fn rss_mib(&self) -> anyhow::Result<f64> {
+        self.status_mib("VmRSS:")
+    }
+
+    fn status_mib(&self, field: &str) -> anyhow::Result<f64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.0.id()))?;
         let kib: f64 = status
             .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .find_map(|l| l.strip_prefix(field))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
             .ok_or_else(|| anyhow::anyhow!("no VmHWM in /proc status"))?;
         Ok(kib / 1024.0)
@@ -177,12 +185,25 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
         .build()?;
     wait_healthy(&http, &base).await?;
     let token = login(&http, &base).await?;
+    eprintln!("serve RSS after start: {:.0} MiB", server.rss_mib()?);
 
     // 3. Ingest through HTTP.
     let rate = ingest_json(&http, &base, &camera_keys, &population, &args).await?;
     figure("ingest_reads_per_s", rate, "reads/s");
+    eprintln!("serve RSS after JSON ingest: {:.0} MiB", server.rss_mib()?);
+    if std::env::var_os("ANPR_BENCH_SMAPS").is_some() {
+        eprintln!(
+            "{}",
+            std::fs::read_to_string(format!("/proc/{}/smaps_rollup", server.0.id()))?
+        );
+        eprintln!(
+            "{}",
+            std::fs::read_to_string(format!("/proc/{}/status", server.0.id()))?
+        );
+    }
     let rate = ingest_images(&http, &base, &camera_keys, &population, &args).await?;
     figure("ingest_with_image_reads_per_s", rate, "reads/s");
+    eprintln!("serve RSS after image ingest: {:.0} MiB", server.rss_mib()?);
 
     // 4. Searches.
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);

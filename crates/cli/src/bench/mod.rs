@@ -15,12 +15,38 @@ pub enum BenchCommand {
     /// One access-policy decision with a national-size motor vehicle register (issue: access
     /// control).
     Access(access::AccessArgs),
+    /// Audit ledger: append rate, proof times on a 100-million-entry log, full verify rate.
+    Ledger(LedgerArgs),
+}
+
+#[derive(clap::Args)]
+pub struct LedgerArgs {
+    /// Small sizes (1 million entries) for a quick run.
+    #[arg(long)]
+    quick: bool,
+    /// Where to build the logs (default: the system temporary directory).
+    #[arg(long)]
+    dir: Option<std::path::PathBuf>,
 }
 
 pub async fn run(_data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Core(args) => core::run(args).await,
         BenchCommand::Access(args) => access::run(args).await,
+        BenchCommand::Ledger(args) => {
+            let mut opts = if args.quick {
+                anpr_ledger::bench::BenchOptions::quick()
+            } else {
+                anpr_ledger::bench::BenchOptions::default()
+            };
+            opts.dir = args.dir;
+            let figures =
+                tokio::task::spawn_blocking(move || anpr_ledger::bench::run(&opts)).await??;
+            for f in figures {
+                figure(&f.name, f.value, &f.unit);
+            }
+            Ok(())
+        }
     }
 }
 

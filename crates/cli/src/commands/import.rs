@@ -56,12 +56,7 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<()> {
         if let Some(p) = problem {
             bad += 1;
             if bad as usize <= MAX_REPORTED_ERRORS {
-                // A hidden bar (stderr not a terminal) drops `println`: write directly then.
-                if bar.is_hidden() {
-                    eprintln!("line {line}: {p}");
-                } else {
-                    bar.println(format!("line {line}: {p}"));
-                }
+                bar.suspend(|| eprintln!("line {line}: {p}"));
             }
         }
         if batch.len() >= args.batch {
@@ -89,8 +84,8 @@ async fn store(state: &AppState, batch: &mut Vec<(i64, IncomingRead)>) -> anyhow
     let mut wrote_images = false;
     for (camera, incoming) in batch.drain(..) {
         let (read, images) = incoming.into_new_read(camera);
-        for (_, image) in images.iter() {
-            state.blobs.put(image.bytes())?;
+        for (hash, image) in images.iter() {
+            state.blobs.put_hashed(hash, image.bytes())?;
             wrote_images = true;
         }
         reads.push(read);

@@ -1,6 +1,8 @@
+pub mod bundle;
 pub mod catalog;
 pub mod demo;
 pub mod import;
+pub mod ledger;
 pub mod purge;
 pub mod registers;
 pub mod search;
@@ -26,4 +28,40 @@ pub fn read_password(prompt: &str) -> anyhow::Result<String> {
             Ok(line.trim_end_matches(['\r', '\n']).to_string())
         }
     }
+}
+
+/// Checks the staff member's password as a sign-in does, with the same lock-out.
+pub async fn sign_in(
+    state: &anpr_server::AppState,
+    staff_id: &str,
+) -> anyhow::Result<anpr_domain::User> {
+    let creds = state.store.user_credentials(staff_id).await?;
+    let password = read_password(&format!("password for {staff_id}:"))?;
+    let hash = creds
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| anpr_server::auth::dummy_hash().to_string());
+    let ok =
+        tokio::task::spawn_blocking(move || anpr_server::auth::verify_secret(&password, &hash))
+            .await?;
+    let denied = || anyhow::anyhow!("wrong staff id or password");
+    let creds = creds.ok_or_else(denied)?;
+    let now = chrono::Utc::now();
+    if creds.locked_until.is_some_and(|t| t > now) {
+        anyhow::bail!("account locked after repeated failed sign-ins; try again later");
+    }
+    if !ok || !creds.user.active {
+        let lock = (creds.failed_logins + 1 >= anpr_server::auth::MAX_FAILED_LOGINS)
+            .then(|| now + chrono::Duration::minutes(anpr_server::auth::LOCKOUT_MINUTES));
+        state
+            .store
+            .record_login_attempt(creds.user.id, false, lock)
+            .await?;
+        return Err(denied());
+    }
+    state
+        .store
+        .record_login_attempt(creds.user.id, true, None)
+        .await?;
+    Ok(creds.user)
 }

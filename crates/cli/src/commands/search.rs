@@ -58,14 +58,14 @@ pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
     };
     let (query, purpose) = request.into_query().map_err(|e| anyhow::anyhow!("{e}"))?;
     let state = super::open(data)?;
-    let user = sign_in(&state, &args.staff_id).await?;
+    let user = super::sign_in(&state, &args.staff_id).await?;
     let response = run_search(&state, &user, query, purpose)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     for n in &response.policy.notices {
         eprintln!("note: {}", n.message);
     }
-    let page = response.page;
+    let page = &response;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&page)?);
         return Ok(());
@@ -76,7 +76,7 @@ pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
         page.plates_matched,
         page.hits.len()
     );
-    for h in &page.hits {
+    for h in page.hits.iter().map(|v| &v.hit) {
         println!(
             "{}\t{}\t{}\t{:.2}\t{} ({}, {})",
             h.read.id,
@@ -89,40 +89,4 @@ pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
-}
-
-/// Checks the staff member's password as a sign-in does, with the same lock-out.
-async fn sign_in(
-    state: &anpr_server::AppState,
-    staff_id: &str,
-) -> anyhow::Result<anpr_domain::User> {
-    let creds = state.store.user_credentials(staff_id).await?;
-    let password = super::read_password(&format!("password for {staff_id}:"))?;
-    let hash = creds
-        .as_ref()
-        .map(|c| c.password_hash.clone())
-        .unwrap_or_else(|| anpr_server::auth::dummy_hash().to_string());
-    let ok =
-        tokio::task::spawn_blocking(move || anpr_server::auth::verify_secret(&password, &hash))
-            .await?;
-    let denied = || anyhow::anyhow!("wrong staff id or password");
-    let creds = creds.ok_or_else(denied)?;
-    let now = chrono::Utc::now();
-    if creds.locked_until.is_some_and(|t| t > now) {
-        anyhow::bail!("account locked after repeated failed sign-ins; try again later");
-    }
-    if !ok || !creds.user.active {
-        let lock = (creds.failed_logins + 1 >= anpr_server::auth::MAX_FAILED_LOGINS)
-            .then(|| now + chrono::Duration::minutes(anpr_server::auth::LOCKOUT_MINUTES));
-        state
-            .store
-            .record_login_attempt(creds.user.id, false, lock)
-            .await?;
-        return Err(denied());
-    }
-    state
-        .store
-        .record_login_attempt(creds.user.id, true, None)
-        .await?;
-    Ok(creds.user)
 }

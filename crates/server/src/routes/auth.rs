@@ -1,5 +1,6 @@
 //! Sign-in, sign-out and the current user.
 
+use crate::audit::AuditHandle;
 use crate::auth::{self, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -34,6 +35,7 @@ pub struct LoginResponse {
               (status = 429, body = crate::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    audit: AuditHandle,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<LoginResponse>> {
     let Json(req) = body?;
@@ -41,6 +43,10 @@ pub async fn login(
     if req.staff_id.len() > 64 || req.password.len() > 1024 {
         return Err(denied());
     }
+    audit.actor(anpr_ledger::Actor::staff(
+        req.staff_id.trim(),
+        "unauthenticated",
+    ));
     let creds = state.store.user_credentials(req.staff_id.trim()).await?;
     let (hash, creds) = match creds {
         Some(c) => (c.password_hash.clone(), Some(c)),
@@ -74,6 +80,7 @@ pub async fn login(
         .store
         .record_login_attempt(creds.user.id, true, None)
         .await?;
+    audit.actor(auth::staff_actor(&creds.user));
     let (token, expires_at) = auth::open_session(&state, &creds.user).await?;
     Ok(Json(LoginResponse {
         token,

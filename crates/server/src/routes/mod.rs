@@ -1,5 +1,6 @@
 pub mod auth;
 pub mod catalog;
+pub mod ledger;
 pub mod ops;
 pub mod reads;
 pub mod registers;

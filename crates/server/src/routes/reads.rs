@@ -1,6 +1,7 @@
 //! Ingestion of plate reads from cameras, and viewing a read and its images.
 
 use crate::access;
+use crate::audit::AuditHandle;
 use crate::auth::{CameraAuth, StaffAuth};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -35,6 +36,7 @@ pub struct IngestResponse {
 pub async fn ingest(
     State(state): State<AppState>,
     camera: CameraAuth,
+    audit: AuditHandle,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
     let reads = match parse_request(&state, request).await {
@@ -44,7 +46,11 @@ pub async fn ingest(
             return Err(e);
         }
     };
-    store_reads(&state, camera.camera_id, reads).await
+    let stored = store_reads(&state, camera.camera_id, reads).await?;
+    let ids: Vec<i64> = stored.1.reads.iter().map(|o| o.id).collect();
+    audit.query(serde_json::json!({ "reads": ids.len() }));
+    audit.disclosed(&ids);
+    Ok(stored)
 }
 
 /// Ingest a batch of up to 1,000 reads; all are stored or none.
@@ -55,9 +61,10 @@ pub async fn ingest(
 pub async fn ingest_batch(
     state: State<AppState>,
     camera: CameraAuth,
+    audit: AuditHandle,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
-    ingest(state, camera, request).await
+    ingest(state, camera, audit, request).await
 }
 
 async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<IncomingRead>> {
@@ -134,8 +141,8 @@ pub async fn store_reads(
         let blobs = state.blobs.clone();
         let metrics = state.metrics.clone();
         tokio::task::spawn_blocking(move || -> ApiResult<()> {
-            for (_, image) in images.iter().flat_map(|i| i.iter()) {
-                blobs.put(image.bytes())?;
+            for (hash, image) in images.iter().flat_map(|i| i.iter()) {
+                blobs.put_hashed(hash, image.bytes())?;
                 metrics.images_stored.inc();
             }
             // Images are durable before any read that refers to them is committed.
@@ -203,17 +210,18 @@ impl PurposeParams {
 pub async fn get_read(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path(id): Path<ReadId>,
     Query(purpose): Query<PurposeParams>,
 ) -> ApiResult<Json<PlateRead>> {
-    let (_access, read) = access::authorise_read(
-        &state,
-        &staff.user,
-        id,
-        DataAction::ViewRead,
-        purpose.into_purpose(),
-    )
-    .await?;
+    let purpose = purpose.into_purpose();
+    if let Some(p) = &purpose {
+        audit.purpose(p);
+    }
+    audit.query(serde_json::json!({ "read_id": id }));
+    let (_access, read) =
+        access::authorise_read(&state, &staff.user, id, DataAction::ViewRead, purpose).await?;
+    audit.disclosed(&[id]);
     Ok(Json(read))
 }
 
@@ -225,19 +233,19 @@ pub async fn get_read(
 pub async fn get_image(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path((id, kind)): Path<(ReadId, String)>,
     Query(purpose): Query<PurposeParams>,
 ) -> ApiResult<Response> {
+    audit.query(serde_json::json!({ "read_id": id, "kind": kind }));
     let kind = ImageKind::parse(&kind)
         .ok_or_else(|| ApiError::invalid("kind", "must be `overview` or `plate`"))?;
-    let (_access, read) = access::authorise_read(
-        &state,
-        &staff.user,
-        id,
-        DataAction::ViewImage,
-        purpose.into_purpose(),
-    )
-    .await?;
+    let purpose = purpose.into_purpose();
+    if let Some(p) = &purpose {
+        audit.purpose(p);
+    }
+    let (_access, read) =
+        access::authorise_read(&state, &staff.user, id, DataAction::ViewImage, purpose).await?;
     let hash = match kind {
         ImageKind::Overview => read.overview_image,
         ImageKind::Plate => read.plate_image,
@@ -248,6 +256,7 @@ pub async fn get_image(
         .await
         .map_err(ApiError::internal)??
         .ok_or_else(|| ApiError::NotFound(format!("image of read {id}")))?;
+    audit.disclosed(&[id]);
     let content_type = if bytes.starts_with(b"\x89PNG") {
         "image/png"
     } else {
@@ -278,11 +287,13 @@ pub struct LegalHoldRequest {
 pub async fn set_legal_hold(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path(id): Path<ReadId>,
     body: Result<Json<LegalHoldRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<StatusCode> {
     staff.require_permission(Permission::PlaceLegalHold)?;
     let Json(req) = body?;
+    audit.query(serde_json::json!({ "read_id": id, "hold": req.hold, "reason": req.reason }));
     if req.reason.trim().chars().count() < 5 {
         return Err(ApiError::invalid(
             "reason",

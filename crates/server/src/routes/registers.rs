@@ -2,6 +2,7 @@
 //! endpoint writes a register.
 
 use crate::access;
+use crate::audit::AuditHandle;
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::registers::{batches, Format};
@@ -34,11 +35,14 @@ pub struct ImportParams {
 pub async fn import(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path(kind): Path<String>,
     Query(params): Query<ImportParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ImportReport>> {
+    audit
+        .query(serde_json::json!({"register": kind, "source": params.source, "bytes": body.len()}));
     staff.require_permission(Permission::AdministerRegisters)?;
     let kind = RegisterKind::parse(&kind).ok_or_else(|| {
         ApiError::NotFound("register (vehicles, staff, associates, stolen, incidents)".into())

@@ -1,6 +1,7 @@
 //! Historical search.
 
 use crate::access;
+use crate::audit::AuditHandle;
 use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::metrics::ModeLabel;
@@ -45,6 +46,17 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
+    /// The query as the audit trail records it: everything but the purpose, which has fields
+    /// of its own in a ledger entry.
+    pub fn audit_params(&self) -> serde_json::Value {
+        serde_json::json!({
+            "plate": self.plate, "mode": self.mode, "max_edits": self.max_edits,
+            "from": self.from, "to": self.to, "area": self.area,
+            "network_ids": self.network_ids, "site_ids": self.site_ids,
+            "camera_ids": self.camera_ids, "limit": self.limit, "cursor": self.cursor,
+        })
+    }
+
     pub fn into_query(self) -> ApiResult<(SearchQuery, Option<Purpose>)> {
         let plate = PlatePattern::parse(&self.plate, self.mode, self.max_edits)?;
         let query = SearchQuery {
@@ -84,11 +96,67 @@ pub struct PolicyReport {
     pub request_id: String,
 }
 
+/// A search hit with links to its images.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HitView {
+    #[serde(flatten)]
+    pub hit: SearchHit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub overview_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plate_url: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SearchResponse {
-    #[serde(flatten)]
-    pub page: SearchPage,
+    /// Newest first.
+    pub hits: Vec<HitView>,
+    /// Reads matching the whole query, across all pages.
+    pub total: u64,
+    /// Pass back as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    /// Distinct plates the pattern resolved to.
+    pub plates_matched: usize,
+    /// How the access policy narrowed the search, and why.
     pub policy: PolicyReport,
+}
+
+impl SearchResponse {
+    pub fn new(page: SearchPage, policy: PolicyReport) -> Self {
+        let link = |id: i64, kind: &str| format!("/api/v1/reads/{id}/image/{kind}");
+        SearchResponse {
+            hits: page
+                .hits
+                .into_iter()
+                .map(|hit| HitView {
+                    overview_url: hit
+                        .read
+                        .overview_image
+                        .as_ref()
+                        .map(|_| link(hit.read.id, "overview")),
+                    plate_url: hit
+                        .read
+                        .plate_image
+                        .as_ref()
+                        .map(|_| link(hit.read.id, "plate")),
+                    hit,
+                })
+                .collect(),
+            total: page.total,
+            next_cursor: page.next_cursor,
+            plates_matched: page.plates_matched,
+            policy,
+        }
+    }
+
+    /// The ids of the real reads disclosed (training sightings have negative ids).
+    pub fn disclosed_ids(&self) -> Vec<i64> {
+        self.hits
+            .iter()
+            .map(|h| h.hit.read.id)
+            .filter(|id| *id > 0)
+            .collect()
+    }
 }
 
 /// Search plate reads, newest first, one page at a time.
@@ -100,11 +168,18 @@ pub struct SearchResponse {
 pub async fn search(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     body: Result<Json<SearchRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<SearchResponse>> {
     let Json(req) = body?;
+    audit.query(req.audit_params());
+    if let Some(p) = &req.purpose {
+        audit.purpose(p);
+    }
     let (query, purpose) = req.into_query()?;
-    Ok(Json(run_search(&state, &staff.user, query, purpose).await?))
+    let response = run_search(&state, &staff.user, query, purpose).await?;
+    audit.disclosed(&response.disclosed_ids());
+    Ok(Json(response))
 }
 
 /// Authorises and runs a search (the HTTP handler and `anpr search` both come here).
@@ -131,9 +206,9 @@ pub async fn run_search(
         .get_or_create(&ModeLabel { mode })
         .inc();
     let grant = access.grant;
-    Ok(SearchResponse {
+    Ok(SearchResponse::new(
         page,
-        policy: PolicyReport {
+        PolicyReport {
             training: grant.training,
             notices: grant.notices,
             networks_searched: grant.networks,
@@ -142,7 +217,7 @@ pub async fn run_search(
             authorisation_id: grant.authorisation_id,
             request_id: access.ctx.request_id,
         },
-    })
+    ))
 }
 
 /// Synthetic sightings of a training plate at the deployment's own sites (or one made-up

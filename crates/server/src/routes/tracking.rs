@@ -2,6 +2,7 @@
 //! refusal, revocation. Only the authorisation objects; alert delivery is a later issue.
 
 use crate::access::{self, TrackingAsk};
+use crate::audit::AuditHandle;
 use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -97,9 +98,17 @@ fn created(a: Authorisation) -> (StatusCode, Json<Authorisation>) {
 pub async fn request_tracking(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     body: JsonBody<TrackingRequestBody>,
 ) -> ApiResult<(StatusCode, Json<Authorisation>)> {
     let Json(b) = body?;
+    audit.query(
+        serde_json::json!({"plate": b.plate, "emergency": b.emergency,
+        "duration_minutes": b.duration_minutes, "renews": b.renews}),
+    );
+    if let Some(p) = &b.purpose {
+        audit.purpose(p);
+    }
     let ask = TrackingAsk {
         plate: b.plate,
         purpose: b.purpose,
@@ -162,11 +171,18 @@ pub async fn get_tracking(
 pub async fn review_tracking(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path((id, action)): Path<(i64, String)>,
     body: JsonBody<ReviewBody>,
 ) -> ApiResult<Json<Authorisation>> {
     let kind = review_kind(&action)?;
+    audit.action(match kind {
+        ReviewKind::Approve => anpr_ledger::Action::TrackingApproval,
+        ReviewKind::Refuse => anpr_ledger::Action::TrackingRefusal,
+        ReviewKind::Revoke => anpr_ledger::Action::Other("tracking_revoke".into()),
+    });
     let Json(b) = body?;
+    audit.query(serde_json::json!({"authorisation_id": id, "reason": b.reason}));
     Ok(Json(
         access::review(
             &state,
@@ -189,9 +205,14 @@ pub async fn review_tracking(
 pub async fn request_lookback(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     body: JsonBody<LookbackRequestBody>,
 ) -> ApiResult<(StatusCode, Json<Authorisation>)> {
     let Json(b) = body?;
+    audit.query(serde_json::json!({"plate": b.plate, "from": b.from}));
+    if let Some(p) = &b.purpose {
+        audit.purpose(p);
+    }
     Ok(created(
         access::request_lookback(&state, &staff.user, &b.plate, b.from, b.purpose).await?,
     ))
@@ -228,11 +249,13 @@ pub async fn list_lookback(
 pub async fn review_lookback(
     State(state): State<AppState>,
     staff: StaffAuth,
+    audit: AuditHandle,
     Path((id, action)): Path<(i64, String)>,
     body: JsonBody<ReviewBody>,
 ) -> ApiResult<Json<Authorisation>> {
     let kind = review_kind(&action)?;
     let Json(b) = body?;
+    audit.query(serde_json::json!({"authorisation_id": id, "action": action, "reason": b.reason}));
     Ok(Json(
         access::review(
             &state,

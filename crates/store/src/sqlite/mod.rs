@@ -6,6 +6,7 @@
 
 mod access;
 mod catalog;
+mod ingest;
 mod reads;
 mod schema;
 mod search;
@@ -39,6 +40,8 @@ pub(crate) struct Inner {
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     pub(crate) dictionary: Arc<PlateDictionary>,
+    /// Batches waiting for the next group commit.
+    pub(crate) pending: Mutex<Vec<ingest::PendingBatch>>,
     pub(crate) catalog: RwLock<Catalog>,
 }
 
@@ -66,6 +69,9 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path, WRITER_CACHE_KIB)?;
+        // Checkpoint every 64 MiB of WAL rather than 4 MiB: a page rewritten by many commits is
+        // copied back to the database once per checkpoint, not once per commit.
+        writer.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         schema::migrate(&mut writer)?;
         let catalog = catalog::load(&writer)?;
         let dictionary = Arc::new(PlateDictionary::from_entries(load_plates(&writer)?));
@@ -75,6 +81,7 @@ impl SqliteStore {
                 writer: Mutex::new(writer),
                 readers: Mutex::new(Vec::new()),
                 dictionary,
+                pending: Mutex::new(Vec::new()),
                 catalog: RwLock::new(catalog),
             }),
         })
@@ -174,6 +181,14 @@ fn load_plates(conn: &Connection) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare("SELECT plate, id FROM plates")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Length of the capture-time bucket that leads the search index: a day's reads share one
+/// region of the index, so ingestion touches few pages and searches seek once per day.
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+pub(crate) fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
 }
 
 pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {

@@ -1,16 +1,12 @@
 //! Storing plate reads, fetching one, legal holds and retention.
 
 use super::{from_ms, to_ms, Catalog, Inner, SqliteStore};
-use crate::{InsertOutcome, PurgeBatch, Result, StoreError, StoreStats};
-use anpr_domain::{BoundingBox, ImageHash, NewRead, NormalisedPlate, PlateRead, ReadId};
+use crate::{PurgeBatch, Result, StoreError, StoreStats};
+use anpr_domain::{BoundingBox, ImageHash, NormalisedPlate, PlateRead, ReadId};
 use chrono::{DateTime, Duration, Utc};
 use rusqlite::types::Value;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use std::collections::HashMap;
 use std::rc::Rc;
-
-/// An image hash as stored (32 bytes).
-type Sha = Vec<u8>;
 
 /// Columns selected for a [`PlateRead`], in the order [`read_from_row`] expects.
 pub(super) const READ_COLUMNS: &str = "r.id, r.camera_id, r.captured_at, r.received_at, \
@@ -58,115 +54,10 @@ pub(super) fn read_from_row(row: &Row<'_>, catalog: &Catalog) -> rusqlite::Resul
     })
 }
 
-fn sha_bytes(h: &Option<ImageHash>) -> Option<Vec<u8>> {
-    h.as_ref().and_then(|h| hex::decode(h.as_str()).ok())
-}
+/// The overview and plate-crop hashes of a deleted read.
+type ImagePair = (Option<Vec<u8>>, Option<Vec<u8>>);
 
 impl Inner {
-    fn insert_reads(&self, reads: &[NewRead]) -> Result<Vec<InsertOutcome>> {
-        for (i, r) in reads.iter().enumerate() {
-            if !self.knows_camera(r.camera_id)? {
-                return Err(StoreError::NotFound(format!(
-                    "reads[{i}].camera_id: camera {}",
-                    r.camera_id
-                )));
-            }
-        }
-        let received_at = to_ms(Utc::now());
-        let mut new_plates: HashMap<String, i64> = HashMap::new();
-        let outcomes = self.with_writer(|conn| {
-            let tx = conn.transaction()?;
-            let mut outcomes = Vec::with_capacity(reads.len());
-            {
-                // Another process (an import, a second server) may have added the plate since
-                // this dictionary last looked, so insert-or-find rather than insert.
-                let mut insert_plate = tx.prepare_cached(
-                    "INSERT INTO plates (plate) VALUES (?1)
-                     ON CONFLICT (plate) DO UPDATE SET plate = excluded.plate RETURNING id",
-                )?;
-                let mut insert_read = tx.prepare_cached(
-                    "INSERT INTO reads (plate_id, camera_id, captured_at, received_at, plate_raw,
-                        confidence, box_x, box_y, box_w, box_h, make, colour, overview_sha,
-                        plate_sha, external_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
-                     ON CONFLICT (camera_id, external_id) WHERE external_id IS NOT NULL
-                     DO NOTHING",
-                )?;
-                let mut existing = tx.prepare_cached(
-                    "SELECT id FROM reads WHERE camera_id = ?1 AND external_id = ?2",
-                )?;
-                let mut add_image_ref = tx.prepare_cached(
-                    "INSERT INTO images (sha, refs) VALUES (?1, 1)
-                     ON CONFLICT (sha) DO UPDATE SET refs = refs + 1",
-                )?;
-                for read in reads {
-                    let plate = read.plate.as_str();
-                    let plate_id = match self
-                        .dictionary
-                        .get(plate)
-                        .or_else(|| new_plates.get(plate).copied())
-                    {
-                        Some(id) => id,
-                        None => {
-                            let id: i64 = insert_plate.query_row([plate], |r| r.get(0))?;
-                            new_plates.insert(plate.to_string(), id);
-                            id
-                        }
-                    };
-                    let bbox = read.plate_box;
-                    let overview = sha_bytes(&read.overview_image);
-                    let crop = sha_bytes(&read.plate_image);
-                    let inserted = insert_read.execute(params![
-                        plate_id,
-                        read.camera_id,
-                        to_ms(read.captured_at),
-                        received_at,
-                        read.plate_raw,
-                        read.confidence as f64,
-                        bbox.map(|b| b.x),
-                        bbox.map(|b| b.y),
-                        bbox.map(|b| b.width),
-                        bbox.map(|b| b.height),
-                        read.vehicle_make,
-                        read.vehicle_colour,
-                        overview,
-                        crop,
-                        read.external_id,
-                    ])?;
-                    if inserted == 0 {
-                        let id: i64 = existing
-                            .query_row(params![read.camera_id, read.external_id], |r| r.get(0))?;
-                        outcomes.push(InsertOutcome {
-                            id,
-                            duplicate: true,
-                        });
-                        continue;
-                    }
-                    outcomes.push(InsertOutcome {
-                        id: tx.last_insert_rowid(),
-                        duplicate: false,
-                    });
-                    for sha in [overview, crop].into_iter().flatten() {
-                        add_image_ref.execute([sha])?;
-                    }
-                }
-            }
-            tx.commit()?;
-            Ok(outcomes)
-        })?;
-        // Only now that the plates are durable may searches see them.
-        if !new_plates.is_empty() && self.dictionary.insert_committed(new_plates) {
-            self.schedule_dictionary_rebuild();
-        }
-        Ok(outcomes)
-    }
-
-    fn schedule_dictionary_rebuild(&self) {
-        // Off the ingest path: the request that tipped the threshold need not wait for it.
-        let dictionary = self.dictionary.clone();
-        std::thread::spawn(move || dictionary.rebuild());
-    }
-
     fn read(&self, id: ReadId) -> Result<Option<PlateRead>> {
         let catalog = self.catalog().clone();
         self.with_reader(|conn| {
@@ -239,7 +130,7 @@ impl Inner {
                     if remaining <= 0 {
                         break;
                     }
-                    let shas: Vec<(Option<Sha>, Option<Sha>)> = delete
+                    let shas: Vec<ImagePair> = delete
                         .query_map(params![cams, cutoff, remaining], |r| {
                             Ok((r.get(0)?, r.get(1)?))
                         })?
@@ -294,13 +185,6 @@ impl Inner {
 }
 
 impl SqliteStore {
-    pub(crate) async fn insert_reads_impl(
-        &self,
-        reads: Vec<NewRead>,
-    ) -> Result<Vec<InsertOutcome>> {
-        self.blocking(move |inner| inner.insert_reads(&reads)).await
-    }
-
     pub(crate) async fn read_impl(&self, id: ReadId) -> Result<Option<PlateRead>> {
         self.blocking(move |inner| inner.read(id)).await
     }

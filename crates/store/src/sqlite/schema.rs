@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
         id INTEGER PRIMARY KEY,
         plate_id INTEGER NOT NULL,
         camera_id INTEGER NOT NULL,
+        day INTEGER NOT NULL,
         captured_at INTEGER NOT NULL,
         received_at INTEGER NOT NULL,
         plate_raw TEXT NOT NULL,
@@ -52,9 +53,9 @@ const MIGRATIONS: &[&str] = &[
         external_id TEXT,
         legal_hold INTEGER NOT NULL DEFAULT 0
     );
-    CREATE INDEX reads_plate_time ON reads(plate_id, captured_at);
+    CREATE INDEX reads_day_plate ON reads(day, plate_id, captured_at);
     CREATE INDEX reads_camera_time ON reads(camera_id, captured_at);
-    CREATE UNIQUE INDEX reads_external_id ON reads(camera_id, external_id)
+    CREATE UNIQUE INDEX reads_external_id ON reads(camera_id, day, external_id)
         WHERE external_id IS NOT NULL;
     CREATE TABLE images (
         sha BLOB PRIMARY KEY,

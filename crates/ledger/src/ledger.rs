@@ -1,0 +1,539 @@
+//! [`Ledger`]: the log as the server and CLI use it.
+//!
+//! Appends from any number of threads are group-committed: each caller encodes its events in its
+//! own thread and queues them. If no commit is running, the caller becomes the committer: it
+//! waits up to [`Options::group_commit_wait`] for callers still encoding, then commits everything
+//! queued in one SQLite transaction (one fsync for many callers) and publishes each caller's
+//! indexes. The others sleep on a condition variable until their result is there, so they can
+//! queue their next events while the next commit runs. Nothing is acknowledged before its
+//! transaction is durable.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+
+use crate::error::{invalid, Error, Result};
+use crate::event::{Event, Prepared};
+use crate::head::TreeHead;
+use crate::keys;
+use crate::merkle::{self, leaf_hash, Frontier, Hash};
+use crate::proofs::{ConsistencyProof, EntryProof, InclusionProof};
+use crate::report::VerifyReport;
+use crate::store::{
+    recover, EntryStore, NewEntry, NodeFiles, SqliteStore, StoredEntry, NODES_SYNCED,
+};
+
+/// Directory (inside the ledger directory) of the node files.
+pub const NODES_DIR: &str = "ledger-nodes";
+
+/// At most this many entries are returned by one [`Ledger::entries`] call.
+pub const MAX_ENTRIES_PER_CALL: u64 = 10_000;
+
+/// Tunables.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// [`Ledger::maybe_sign`] signs a new head when entries arrived and at least this long has
+    /// passed since the last head.
+    pub sign_interval: Duration,
+    /// Node files are fsynced (and the sync point recorded) after this many appended entries,
+    /// bounding the work of recovery after a crash.
+    pub nodes_sync_every: u64,
+    /// Longest time a committing caller waits for concurrent callers that are still encoding
+    /// their events, so that they share its transaction (and fsync). It is spent only while such
+    /// callers exist; a lone caller never waits.
+    pub group_commit_wait: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            sign_interval: Duration::from_secs(60),
+            nodes_sync_every: 1 << 20,
+            group_commit_wait: Duration::from_millis(2),
+        }
+    }
+}
+
+/// The audit ledger. `Send + Sync`: share it in an `Arc`.
+pub struct Ledger {
+    dir: PathBuf,
+    opts: Options,
+    key: SigningKey,
+    nodes: NodeFiles,
+    /// Committed entries whose nodes are written: proofs may use sizes up to this.
+    size: AtomicU64,
+    queue: Mutex<Queue>,
+    /// Signalled when events are queued or a group commit ends.
+    changed: Condvar,
+    /// Callers inside `append` that are still encoding their events.
+    preparing: AtomicUsize,
+    writer: Mutex<Writer>,
+    reader: Mutex<Box<dyn EntryStore>>,
+}
+
+struct Writer {
+    store: Box<dyn EntryStore>,
+    frontier: Frontier,
+    damaged: Option<String>,
+    unsynced: u64,
+}
+
+#[derive(Default)]
+struct Queue {
+    /// A caller is running a group commit.
+    committing: bool,
+    next_ticket: u64,
+    pending: Vec<(u64, Vec<Prepared>)>,
+    done: HashMap<u64, Result<Vec<u64>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a lock cannot leave a half-applied append behind (the frontier is
+    // replaced only after the commit), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Counts a caller as "preparing" until dropped (also on panic, so the leader never waits for
+/// a caller that is gone).
+struct Preparing<'a>(&'a Ledger);
+
+impl<'a> Preparing<'a> {
+    fn enter(l: &'a Ledger) -> Self {
+        l.preparing.fetch_add(1, Ordering::AcqRel);
+        Self(l)
+    }
+}
+
+impl Drop for Preparing<'_> {
+    fn drop(&mut self) {
+        self.0.preparing.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify_all();
+    }
+}
+
+/// A copy of a commit's error for each caller in the batch (errors are not `Clone`): the kinds a
+/// caller acts on keep their variant, the rest become [`Error::Append`] with the message.
+fn share(e: &Error) -> Error {
+    match e {
+        Error::Damaged(m) => Error::Damaged(m.clone()),
+        Error::InvalidArgument(m) => Error::InvalidArgument(m.clone()),
+        other => Error::Append(other.to_string()),
+    }
+}
+
+/// Fails the batch of a committing caller that panics, so that the callers waiting for it get
+/// an error instead of waiting forever, and the next caller can commit.
+struct FailOnPanic<'a> {
+    ledger: &'a Ledger,
+    tickets: Vec<u64>,
+}
+
+impl Drop for FailOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut q = lock(&self.ledger.queue);
+            for t in &self.tickets {
+                q.done.insert(
+                    *t,
+                    Err(Error::Append("the committing thread panicked".into())),
+                );
+            }
+            q.committing = false;
+            self.ledger.changed.notify_all();
+        }
+    }
+}
+
+/// Perfect nodes produced by one batch, level by level (contiguous indexes per level).
+#[derive(Default)]
+struct NewNodes {
+    levels: Vec<(u64, Vec<Hash>)>,
+}
+
+impl NewNodes {
+    fn add(&mut self, level: u32, index: u64, h: &Hash) {
+        let l = level as usize;
+        if self.levels.len() <= l {
+            self.levels.resize_with(l + 1, || (index, Vec::new()));
+        }
+        let (first, v) = &mut self.levels[l];
+        if v.is_empty() {
+            *first = index;
+        }
+        v.push(*h);
+    }
+
+    fn write(&self, nodes: &NodeFiles) -> Result<()> {
+        for (level, (first, v)) in self.levels.iter().enumerate() {
+            if !v.is_empty() {
+                nodes.write(level as u32, *first, v)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Ledger {
+    /// Opens the ledger in `dir` (creating the directory, database and signing key at first use)
+    /// with default [`Options`].
+    pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(dir, Options::default())
+    }
+
+    /// Opens the ledger in `dir` with the SQLite store and the given options.
+    pub fn open_with(dir: impl AsRef<Path>, opts: Options) -> Result<Self> {
+        let dir = dir.as_ref();
+        std::fs::create_dir_all(dir)?;
+        let store = SqliteStore::open(&dir.join(crate::store::DB_FILE))?;
+        Self::open_store(dir, Box::new(store), opts)
+    }
+
+    /// Opens a ledger over any [`EntryStore`] (keys and node files live in `dir`).
+    pub fn open_store(
+        dir: impl AsRef<Path>,
+        mut store: Box<dyn EntryStore>,
+        opts: Options,
+    ) -> Result<Self> {
+        let dir = dir.as_ref().to_owned();
+        std::fs::create_dir_all(&dir)?;
+        let key = keys::load_or_create(&dir)?;
+        let nodes = NodeFiles::open(&dir.join(NODES_DIR))?;
+        let end = store.end()?;
+        let damaged = recover(store.as_mut(), &nodes, end)?;
+        let (size, frontier) = match &damaged {
+            None => (end, Frontier::load(&nodes, end)?),
+            // Appends are refused; proofs are served as far as the node files go.
+            Some(_) => {
+                let size = end.min(nodes.len(0)?);
+                (size, Frontier::load(&nodes, size).unwrap_or_default())
+            }
+        };
+        let reader = store.reader()?;
+        Ok(Self {
+            dir,
+            opts,
+            key,
+            nodes,
+            size: AtomicU64::new(size),
+            queue: Mutex::new(Queue::default()),
+            changed: Condvar::new(),
+            preparing: AtomicUsize::new(0),
+            writer: Mutex::new(Writer {
+                store,
+                frontier,
+                damaged,
+                unsynced: 0,
+            }),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// The ledger directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The deployment's public key (also in `<dir>/ledger-signing-key.pub`).
+    pub fn public_key(&self) -> VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// Why the ledger refuses appends, if it does (found at open or after a failed node write).
+    pub fn damaged(&self) -> Option<String> {
+        lock(&self.writer).damaged.clone()
+    }
+
+    /// Appends events (their `seq` is ignored and assigned here) and returns their indexes once
+    /// they are durably committed. Concurrent callers share transactions; each call's events are
+    /// contiguous and committed together.
+    pub fn append(&self, events: &[Event]) -> Result<Vec<u64>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ticket = {
+            let preparing = Preparing::enter(self);
+            let prepared: Vec<Prepared> = events.iter().map(Prepared::new).collect();
+            let mut q = lock(&self.queue);
+            let t = q.next_ticket;
+            q.next_ticket += 1;
+            q.pending.push((t, prepared));
+            drop(preparing); // while holding the queue lock, so the leader cannot miss it
+            t
+        };
+        let mut q = lock(&self.queue);
+        loop {
+            if let Some(done) = q.done.remove(&ticket) {
+                return done;
+            }
+            if q.committing {
+                // Someone is committing; our events are in its batch or wait for the next one.
+                q = self.changed.wait(q).unwrap_or_else(|p| p.into_inner());
+            } else {
+                q.committing = true;
+                q = self.lead(q);
+            }
+        }
+    }
+
+    /// One group commit: waits briefly for callers still encoding, takes every queued batch,
+    /// commits them in one transaction and publishes each caller's result. Waiting callers sleep
+    /// on a condition variable, not on the writer lock, so they pick up their results (and queue
+    /// their next events) while the next commit is already running.
+    fn lead<'a>(&'a self, mut q: MutexGuard<'a, Queue>) -> MutexGuard<'a, Queue> {
+        // Callers still encoding would otherwise wait a whole commit (an fsync) for the next one:
+        // give them a moment to join this one.
+        let deadline = Instant::now() + self.opts.group_commit_wait;
+        while self.preparing.load(Ordering::Acquire) > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            q = self
+                .changed
+                .wait_timeout(q, left)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
+        }
+        let batch = std::mem::take(&mut q.pending);
+        drop(q);
+        let result = {
+            let _on_panic = FailOnPanic {
+                ledger: self,
+                tickets: batch.iter().map(|(t, _)| *t).collect(),
+            };
+            let mut w = lock(&self.writer);
+            self.commit(&mut w, &batch)
+        };
+        let mut q = lock(&self.queue);
+        match result {
+            Ok(ranges) => {
+                for ((t, _), r) in batch.iter().zip(ranges) {
+                    q.done.insert(*t, Ok(r));
+                }
+            }
+            Err(e) => {
+                for (t, _) in &batch {
+                    q.done.insert(*t, Err(share(&e)));
+                }
+            }
+        }
+        q.committing = false;
+        self.changed.notify_all();
+        q
+    }
+
+    /// Commits queued batches in one transaction; returns each batch's indexes.
+    fn commit(&self, w: &mut Writer, batch: &[(u64, Vec<Prepared>)]) -> Result<Vec<Vec<u64>>> {
+        if let Some(d) = &w.damaged {
+            return Err(Error::Damaged(d.clone()));
+        }
+        let total: usize = batch.iter().map(|(_, v)| v.len()).sum();
+        let mut frontier = w.frontier.clone();
+        let mut new_nodes = NewNodes::default();
+        let mut rows = Vec::with_capacity(total);
+        let mut ranges = Vec::with_capacity(batch.len());
+        for (_, events) in batch {
+            let mut idxs = Vec::with_capacity(events.len());
+            for p in events {
+                let index = frontier.size();
+                let body = p.body(index);
+                let leaf = leaf_hash(&body);
+                frontier.push(leaf, |l, i, h| new_nodes.add(l, i, h));
+                rows.push(NewEntry {
+                    index,
+                    time_us: p.time_us,
+                    body,
+                    leaf_hash: leaf,
+                });
+                idxs.push(index);
+            }
+            ranges.push(idxs);
+        }
+        w.store.append(&rows)?;
+        // Durable from here on. Node files are derived data: if writing them fails, the entries
+        // stay acknowledged, and the ledger stops taking appends until a reopen rebuilds them.
+        if let Err(e) = new_nodes.write(&self.nodes) {
+            w.damaged = Some(format!(
+                "writing node files failed ({e}); reopen the ledger to rebuild them"
+            ));
+            return Ok(ranges);
+        }
+        w.frontier = frontier;
+        self.size.store(w.frontier.size(), Ordering::Release);
+        w.unsynced += total as u64;
+        if w.unsynced >= self.opts.nodes_sync_every {
+            self.sync_nodes(w)?;
+        }
+        Ok(ranges)
+    }
+
+    fn sync_nodes(&self, w: &mut Writer) -> Result<()> {
+        self.nodes.sync()?;
+        w.store
+            .set_meta(NODES_SYNCED, &w.frontier.size().to_string())?;
+        w.unsynced = 0;
+        Ok(())
+    }
+
+    /// Number of entries (committed and provable).
+    pub fn size(&self) -> u64 {
+        self.size.load(Ordering::Acquire)
+    }
+
+    /// Root of the whole log.
+    pub fn root(&self) -> Result<Hash> {
+        self.root_at(self.size())
+    }
+
+    /// Root of the first `size` entries.
+    pub fn root_at(&self, size: u64) -> Result<Hash> {
+        self.check_size(size)?;
+        merkle::root(&self.nodes, size)
+    }
+
+    fn check_size(&self, size: u64) -> Result<()> {
+        let have = self.size();
+        if size > have {
+            return Err(invalid(format!(
+                "tree size {size} is beyond the log's {have} entries"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Inclusion proof of entry `index` in the tree of the first `size` entries, from stored
+    /// hashes in O(log n) reads.
+    pub fn inclusion_proof(&self, index: u64, size: u64) -> Result<InclusionProof> {
+        self.check_size(size)?;
+        let hashes = merkle::inclusion_proof(&self.nodes, index, size)?;
+        let leaf_hash = merkle::NodeSource::node(&self.nodes, 0, index)?;
+        Ok(InclusionProof {
+            index,
+            size,
+            leaf_hash,
+            hashes,
+        })
+    }
+
+    /// Consistency proof from the tree of `from` entries to the tree of `to` entries
+    /// (`0 < from <= to <= size`).
+    pub fn consistency_proof(&self, from: u64, to: u64) -> Result<ConsistencyProof> {
+        self.check_size(to)?;
+        let hashes = merkle::consistency_proof(&self.nodes, from, to)?;
+        Ok(ConsistencyProof { from, to, hashes })
+    }
+
+    /// Entries with `from <= index < to`, at most [`MAX_ENTRIES_PER_CALL`] of them; `to` is
+    /// clamped to the log size.
+    pub fn entries(&self, from: u64, to: u64) -> Result<Vec<StoredEntry>> {
+        let to = to
+            .min(self.size())
+            .min(from.saturating_add(MAX_ENTRIES_PER_CALL));
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        lock(&self.reader).entries(from, to)
+    }
+
+    /// An entry with its inclusion proof in the tree of `size` entries.
+    pub fn entry_proof(&self, index: u64, size: u64) -> Result<EntryProof> {
+        let proof = self.inclusion_proof(index, size)?;
+        let entry = self
+            .entries(index, index + 1)?
+            .pop()
+            .ok_or_else(|| invalid(format!("entry {index} is not stored")))?;
+        Ok(EntryProof { entry, proof })
+    }
+
+    /// Signs and stores a tree head for the current log, whatever its age.
+    pub fn sign_tree_head(&self) -> Result<TreeHead> {
+        let mut w = lock(&self.writer);
+        self.sign_locked(&mut w, Utc::now())
+    }
+
+    fn sign_locked(&self, w: &mut Writer, now: DateTime<Utc>) -> Result<TreeHead> {
+        if let Some(d) = &w.damaged {
+            return Err(Error::Damaged(d.clone()));
+        }
+        // A good moment to make the node files durable: heads are rare.
+        if w.unsynced > 0 {
+            self.sync_nodes(w)?;
+        }
+        let head = TreeHead::sign(w.frontier.size(), w.frontier.root(), now, &self.key);
+        w.store.add_tree_head(&head)?;
+        Ok(head)
+    }
+
+    /// Signs a head if entries arrived since the last one and at least
+    /// [`Options::sign_interval`] has passed (or there is no head yet). The server calls this
+    /// from a background task every few seconds.
+    pub fn maybe_sign(&self, now: DateTime<Utc>) -> Result<Option<TreeHead>> {
+        let mut w = lock(&self.writer);
+        let size = w.frontier.size();
+        let due = match w.store.latest_tree_head()? {
+            None => size > 0,
+            Some(last) => {
+                let age = now.signed_duration_since(last.time()?);
+                size != last.size && age.to_std().is_ok_and(|a| a >= self.opts.sign_interval)
+            }
+        };
+        if !due {
+            return Ok(None);
+        }
+        self.sign_locked(&mut w, now).map(Some)
+    }
+
+    /// The most recently signed tree head.
+    pub fn latest_tree_head(&self) -> Result<Option<TreeHead>> {
+        lock(&self.reader).latest_tree_head()
+    }
+
+    /// Every signed tree head, oldest first.
+    pub fn tree_heads(&self) -> Result<Vec<TreeHead>> {
+        lock(&self.reader).tree_heads()
+    }
+
+    /// Recomputes everything from the stored entries and checks every stored hash and signed
+    /// head. Per row, in index order: no gap in the indexes; the body hashes to its stored leaf
+    /// hash; the body ends in the canonical version-1 tail with `seq` equal to its position; the
+    /// leaf hash equals the one written to the node files at append time; every stored perfect
+    /// node equals the recomputed one. Per head: the signature, and the recomputed root at its
+    /// size. Finally, no head or node file covers entries beyond the end of the table.
+    ///
+    /// The report lists each problem with the first index it concerns (see [`VerifyReport`]).
+    /// Runs on its own database connection and snapshot, so appends continue meanwhile; hashing
+    /// runs on all cores but one.
+    pub fn verify_full(&self) -> Result<VerifyReport> {
+        let mut snap = lock(&self.reader).reader()?;
+        let nodes_at_snapshot = {
+            // Hold the writer so that the snapshot and the node file lengths agree.
+            let _w = lock(&self.writer);
+            snap.begin_snapshot()?;
+            self.nodes.len(0)?
+        };
+        let report = crate::verify::verify_full(
+            snap.as_mut(),
+            &self.nodes,
+            nodes_at_snapshot,
+            &self.public_key(),
+        );
+        snap.end_snapshot()?;
+        report
+    }
+}
+
+impl Drop for Ledger {
+    fn drop(&mut self) {
+        let w = self.writer.get_mut().unwrap_or_else(|p| p.into_inner());
+        if w.damaged.is_none() && w.unsynced > 0 && self.nodes.sync().is_ok() {
+            let _ = w
+                .store
+                .set_meta(NODES_SYNCED, &w.frontier.size().to_string());
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! Durable storage: entries and tree heads behind the [`EntryStore`] trait (SQLite today, so that a
+//! PostgreSQL implementation can be added), perfect-subtree hashes in flat files ([`NodeFiles`]).
+//!
+//! The entries store is the source of truth and the only thing that must be durable before an
+//! append is acknowledged. Node files are derived data: written after each commit without fsync,
+//! synced every so often, and rebuilt from the stored leaf hashes at open for whatever was not yet
+//! synced (see the `recover` module).
+
+mod nodes;
+mod recover;
+mod sqlite;
+
+pub use nodes::NodeFiles;
+pub(crate) use recover::{recover, NODES_SYNCED};
+pub use sqlite::{SqliteStore, DB_FILE};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::head::TreeHead;
+use crate::hexser;
+use crate::merkle::Hash;
+
+/// An entry as served to readers and verifiers. In JSON the body is the entry's canonical JSON
+/// text as a string; its UTF-8 bytes are what the leaf hash covers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredEntry {
+    /// Position in the log (0-based).
+    pub index: u64,
+    /// SHA-256(0x00 || body) as stored at append time.
+    #[serde(with = "hexser::hash")]
+    pub leaf_hash: Hash,
+    /// The canonical encoding of the event.
+    pub body: String,
+}
+
+/// A row to be written by [`EntryStore::append`].
+#[derive(Clone, Debug)]
+pub struct NewEntry {
+    /// Position in the log.
+    pub index: u64,
+    /// Event time, microseconds since the Unix epoch (UTC).
+    pub time_us: i64,
+    /// Canonical event encoding.
+    pub body: Vec<u8>,
+    /// Leaf hash of `body`.
+    pub leaf_hash: Hash,
+}
+
+/// A row as found in storage, unchecked: after tampering anything may be in it.
+#[derive(Clone, Copy, Debug)]
+pub struct RawEntry<'a> {
+    /// The stored index column.
+    pub index: i64,
+    /// The stored body.
+    pub body: &'a [u8],
+    /// The stored leaf hash column.
+    pub leaf_hash: &'a [u8],
+}
+
+/// Durable storage of entries, signed tree heads and a little metadata.
+///
+/// Implementations must make [`EntryStore::append`] atomic and durable: when it returns `Ok`,
+/// every row is on stable storage; when it fails or the process dies, none or all of them are.
+pub trait EntryStore: Send {
+    /// One past the highest stored index (0 when empty). Gaps below it are for `verify` to find.
+    fn end(&mut self) -> Result<u64>;
+
+    /// Writes the rows in one durable transaction.
+    fn append(&mut self, rows: &[NewEntry]) -> Result<()>;
+
+    /// Entries with `from <= index < to`, in index order.
+    fn entries(&mut self, from: u64, to: u64) -> Result<Vec<StoredEntry>>;
+
+    /// Visits the stored leaf-hash column for `from <= index < to`, in index order.
+    fn leaf_hashes(
+        &mut self,
+        from: u64,
+        to: u64,
+        visit: &mut dyn FnMut(i64, &[u8]) -> Result<()>,
+    ) -> Result<()>;
+
+    /// Visits every stored row in index order.
+    fn scan(&mut self, visit: &mut dyn FnMut(RawEntry<'_>) -> Result<()>) -> Result<()>;
+
+    /// Stores a signed tree head.
+    fn add_tree_head(&mut self, head: &TreeHead) -> Result<()>;
+
+    /// Every stored tree head, in the order they were signed.
+    fn tree_heads(&mut self) -> Result<Vec<TreeHead>>;
+
+    /// The most recently signed tree head.
+    fn latest_tree_head(&mut self) -> Result<Option<TreeHead>>;
+
+    /// Reads a metadata value.
+    fn meta(&mut self, key: &str) -> Result<Option<String>>;
+
+    /// Writes a metadata value (durably).
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
+
+    /// Starts a read snapshot: until [`EntryStore::end_snapshot`], reads see one consistent state.
+    fn begin_snapshot(&mut self) -> Result<()>;
+
+    /// Ends the read snapshot.
+    fn end_snapshot(&mut self) -> Result<()>;
+
+    /// Opens another handle on the same storage, for reads that run beside the writer.
+    fn reader(&self) -> Result<Box<dyn EntryStore>>;
+}

@@ -1,0 +1,186 @@
+//! Bringing the node files back in line with the entries table at open.
+//!
+//! Node files are written after each commit but synced only every so often; the entries table
+//! records (`meta.nodes_synced`) how many entries' nodes were on stable storage at the last sync.
+//! After a crash, everything past that point is cut off and recomputed from the stored leaf
+//! hashes, so recovery costs O(entries appended since the last sync), not O(log size).
+//!
+//! Node files can never legitimately hold *more* than the entries table: nodes are written only
+//! after the entries they cover are committed. If they do, or if fewer entries exist than were
+//! synced, entries were removed behind the ledger's back. Recovery then changes nothing on disk
+//! (the files are evidence) and reports the log as damaged, which blocks appends.
+//!
+//! Finally a cheap consistency check, O(log n): the last few leaf hashes in the node files must
+//! equal the stored ones, and the node files must give the latest signed tree head's root at its
+//! size. A full check of every hash is `verify_full`'s job.
+
+use super::{EntryStore, NodeFiles};
+use crate::error::{Error, Result};
+use crate::merkle::{self, node_hash, Hash};
+
+/// Metadata key: entries whose nodes were synced to stable storage.
+pub(crate) const NODES_SYNCED: &str = "nodes_synced";
+
+const CHUNK: usize = 1 << 16;
+
+/// Recovers the node files for a log whose entries table ends at `end`. Returns `Some(reason)`
+/// when the log is damaged.
+pub(crate) fn recover(
+    store: &mut dyn EntryStore,
+    nodes: &NodeFiles,
+    end: u64,
+) -> Result<Option<String>> {
+    let synced: u64 = store
+        .meta(NODES_SYNCED)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    if synced > end {
+        return Ok(Some(format!(
+            "the entries table ends at index {end} but {synced} entries were recorded earlier: entries were removed"
+        )));
+    }
+    for level in 0..nodes.levels() {
+        let (have, want) = (nodes.len(level)?, end >> level);
+        if have > want {
+            return Ok(Some(format!(
+                "node files hold {have} hashes at level {level} but {end} entries allow only {want}: entries were removed"
+            )));
+        }
+    }
+    if nodes.len(0)? != end || synced != end {
+        if let Some(reason) = rebuild(store, nodes, end, synced)? {
+            return Ok(Some(reason));
+        }
+    }
+    check(store, nodes, end)
+}
+
+/// Cuts the node files back to what was synced and recomputes the rest from the stored leaves.
+fn rebuild(
+    store: &mut dyn EntryStore,
+    nodes: &NodeFiles,
+    end: u64,
+    synced: u64,
+) -> Result<Option<String>> {
+    for level in 0..nodes.levels() {
+        let keep = nodes.len(level)?.min(synced >> level);
+        nodes.truncate(level, keep)?;
+    }
+    if let Some(reason) = rebuild_leaves(store, nodes, end)? {
+        return Ok(Some(reason));
+    }
+    let mut level = 1;
+    while end >> level > 0 {
+        rebuild_level(nodes, level, end >> level)?;
+        level += 1;
+    }
+    nodes.sync()?;
+    store.set_meta(NODES_SYNCED, &end.to_string())?;
+    Ok(None)
+}
+
+/// Leaf hashes compared between the entries table and the node files at open.
+const TAIL_CHECK: u64 = 64;
+
+/// The O(log n) consistency check between node files, entries table and latest signed head.
+fn check(store: &mut dyn EntryStore, nodes: &NodeFiles, end: u64) -> Result<Option<String>> {
+    if end == 0 {
+        return Ok(None);
+    }
+    let from = end.saturating_sub(TAIL_CHECK);
+    let mut stored = vec![[0u8; 32]; (end - from) as usize];
+    nodes.read(0, from, &mut stored)?;
+    let mut mismatch = None;
+    store.leaf_hashes(from, end, &mut |idx, leaf| {
+        let pos = idx - from as i64;
+        let same = usize::try_from(pos)
+            .ok()
+            .and_then(|p| stored.get(p))
+            .is_some_and(|h| h[..] == *leaf);
+        if !same && mismatch.is_none() {
+            mismatch = Some(idx);
+        }
+        Ok(())
+    })?;
+    if let Some(idx) = mismatch {
+        return Ok(Some(format!(
+            "the node files disagree with the entries table at index {idx} (tampering or corruption): \
+             run verify; if the entries verify against the signed heads, delete the node files to rebuild them"
+        )));
+    }
+    if let Some(head) = store.latest_tree_head()? {
+        if head.size > end {
+            return Ok(Some(format!(
+                "a tree head was signed for {} entries but the entries table ends at {end}: entries were removed",
+                head.size
+            )));
+        }
+        if merkle::root(nodes, head.size)? != head.root_hash {
+            return Ok(Some(format!(
+                "the log's root at size {} is not the latest signed tree head's: run verify",
+                head.size
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Copies the stored leaf hashes past the end of level 0 into it.
+fn rebuild_leaves(
+    store: &mut dyn EntryStore,
+    nodes: &NodeFiles,
+    end: u64,
+) -> Result<Option<String>> {
+    let from = nodes.len(0)?;
+    let mut next = from;
+    let mut buf: Vec<Hash> = Vec::with_capacity(CHUNK);
+    let mut damage = None;
+    let res = store.leaf_hashes(from, end, &mut |idx, leaf| {
+        if idx != next as i64 {
+            damage = Some(format!(
+                "entry {next} is missing (the next stored index is {idx})"
+            ));
+            return Err(Error::Damaged(String::new()));
+        }
+        let Ok(h) = <Hash>::try_from(leaf) else {
+            damage = Some(format!(
+                "entry {idx} has a stored leaf hash of {} bytes",
+                leaf.len()
+            ));
+            return Err(Error::Damaged(String::new()));
+        };
+        buf.push(h);
+        next += 1;
+        if buf.len() == CHUNK {
+            nodes.write(0, next - CHUNK as u64, &buf)?;
+            buf.clear();
+        }
+        Ok(())
+    });
+    if damage.is_some() {
+        return Ok(damage);
+    }
+    res?;
+    nodes.write(0, next - buf.len() as u64, &buf)?;
+    Ok(None)
+}
+
+/// Recomputes `level` from the level below, from its current length up to `want` nodes.
+fn rebuild_level(nodes: &NodeFiles, level: u32, want: u64) -> Result<()> {
+    let mut at = nodes.len(level)?;
+    let mut children = vec![[0u8; 32]; 2 * CHUNK];
+    let mut out = Vec::with_capacity(CHUNK);
+    while at < want {
+        let n = (want - at).min(CHUNK as u64) as usize;
+        nodes.read(level - 1, 2 * at, &mut children[..2 * n])?;
+        out.clear();
+        out.extend(
+            children[..2 * n]
+                .chunks_exact(2)
+                .map(|p| node_hash(&p[0], &p[1])),
+        );
+        nodes.write(level, at, &out)?;
+        at += n as u64;
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! The audit ledger, for auditors and outside overseers: signed tree heads, RFC 9162 proofs,
+//! and the entries themselves.
+
+use crate::auth::StaffAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use anpr_ledger::{ConsistencyProof, InclusionProof, StoredEntry, TreeHead};
+use anpr_policy::Permission;
+use axum::extract::{Query, State};
+use axum::Json;
+use serde::Deserialize;
+
+/// Who may read the ledger: auditors (and overseers given that role) and the integrity unit
+/// (the policy's tier table).
+const READERS: Permission = Permission::ReadLedger;
+
+fn ledger_error(e: anpr_ledger::Error) -> ApiError {
+    use anpr_ledger::Error as E;
+    match e {
+        E::InvalidArgument(m) => ApiError::invalid("query", m),
+        other => ApiError::internal(other),
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&anpr_ledger::Ledger) -> anpr_ledger::Result<T> + Send + 'static,
+) -> ApiResult<T> {
+    let ledger = state.ledger.clone();
+    tokio::task::spawn_blocking(move || f(&ledger))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ledger_error)
+}
+
+/// The latest signed tree head (a fresh one is signed if entries arrived since the last).
+#[utoipa::path(get, path = "/api/v1/ledger/tree-head", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, description = "signed tree head: size, root_hash, timestamp, key_id, signature (hex)"),
+              (status = 403, body = crate::error::ErrorBody)))]
+pub async fn tree_head(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+) -> ApiResult<Json<TreeHead>> {
+    staff.require_permission(READERS)?;
+    let head = blocking(&state, |l| match l.latest_tree_head()? {
+        Some(h) if h.size == l.size() => Ok(h),
+        _ => l.sign_tree_head(),
+    })
+    .await?;
+    Ok(Json(head))
+}
+
+/// Every signed tree head, oldest first.
+#[utoipa::path(get, path = "/api/v1/ledger/tree-heads", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, description = "all signed tree heads"), (status = 403, body = crate::error::ErrorBody)))]
+pub async fn tree_heads(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+) -> ApiResult<Json<Vec<TreeHead>>> {
+    staff.require_permission(READERS)?;
+    Ok(Json(blocking(&state, |l| l.tree_heads()).await?))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct InclusionParams {
+    pub index: u64,
+    pub size: u64,
+}
+
+/// RFC 9162 inclusion proof of entry `index` in the tree of `size` entries.
+#[utoipa::path(get, path = "/api/v1/ledger/proof/inclusion", tag = "ledger", security(("bearer" = [])),
+    params(InclusionParams),
+    responses((status = 200, description = "inclusion proof (hex hashes)"), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn inclusion(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Query(p): Query<InclusionParams>,
+) -> ApiResult<Json<InclusionProof>> {
+    staff.require_permission(READERS)?;
+    Ok(Json(
+        blocking(&state, move |l| l.inclusion_proof(p.index, p.size)).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ConsistencyParams {
+    pub from: u64,
+    pub to: u64,
+}
+
+/// RFC 9162 consistency proof between the trees of `from` and `to` entries.
+#[utoipa::path(get, path = "/api/v1/ledger/proof/consistency", tag = "ledger", security(("bearer" = [])),
+    params(ConsistencyParams),
+    responses((status = 200, description = "consistency proof (hex hashes)"), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn consistency(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Query(p): Query<ConsistencyParams>,
+) -> ApiResult<Json<ConsistencyProof>> {
+    staff.require_permission(READERS)?;
+    Ok(Json(
+        blocking(&state, move |l| l.consistency_proof(p.from, p.to)).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct EntriesParams {
+    pub from: u64,
+    pub to: u64,
+}
+
+/// Entries `from` (inclusive) to `to` (exclusive), at most 10,000 per call.
+#[utoipa::path(get, path = "/api/v1/ledger/entries", tag = "ledger", security(("bearer" = [])),
+    params(EntriesParams),
+    responses((status = 200, description = "entries: index, leaf_hash (hex), body (canonical JSON)"), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn entries(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Query(p): Query<EntriesParams>,
+) -> ApiResult<Json<Vec<StoredEntry>>> {
+    staff.require_permission(READERS)?;
+    Ok(Json(
+        blocking(&state, move |l| l.entries(p.from, p.to)).await?,
+    ))
+}

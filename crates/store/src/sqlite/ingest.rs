@@ -1,0 +1,223 @@
+//! Storing batches of reads with group commit.
+//!
+//! Each commit costs an fsync and, above all, rewrites every index page it touched. Concurrent
+//! ingest requests therefore join one transaction: the first to take the writer becomes the
+//! leader, stores every batch queued meanwhile (each under its own savepoint, so one bad batch
+//! fails alone), commits once, and hands each batch its outcome. Reads are indexed by capture
+//! day first (`reads_day_plate`), so a day's inserts land in one small, hot region of the index
+//! rather than all over it.
+
+use super::{day_of, to_ms, Inner, SqliteStore};
+use crate::{InsertOutcome, Result, StoreError};
+use anpr_domain::{ImageHash, NewRead};
+use chrono::Utc;
+use rusqlite::{params, Connection};
+use std::collections::HashMap;
+use std::sync::mpsc;
+
+/// Most reads one group commit takes; a bigger group holds the writer for longer.
+const MAX_GROUP_READS: usize = 20_000;
+
+pub(crate) struct PendingBatch {
+    reads: Vec<NewRead>,
+    reply: mpsc::Sender<Result<Vec<InsertOutcome>>>,
+}
+
+fn sha_bytes(h: &Option<ImageHash>) -> Option<Vec<u8>> {
+    h.as_ref().and_then(|h| hex::decode(h.as_str()).ok())
+}
+
+impl Inner {
+    fn insert_reads(&self, reads: Vec<NewRead>) -> Result<Vec<InsertOutcome>> {
+        for (i, r) in reads.iter().enumerate() {
+            if !self.knows_camera(r.camera_id)? {
+                return Err(StoreError::NotFound(format!(
+                    "reads[{i}].camera_id: camera {}",
+                    r.camera_id
+                )));
+            }
+        }
+        let (reply, outcome) = mpsc::channel();
+        self.pending
+            .lock()
+            .expect("pending lock")
+            .push(PendingBatch { reads, reply });
+        // Whoever holds the writer next stores everything queued, ours included; if a leader
+        // took ours already, the queue we drain may be empty and we only wait for the answer.
+        self.with_writer(|conn| {
+            loop {
+                let group = self.take_group();
+                if group.is_empty() {
+                    break;
+                }
+                self.commit_group(conn, group);
+            }
+            Ok(())
+        })?;
+        outcome
+            .recv()
+            .map_err(|_| StoreError::Task("group commit ended without an answer".into()))?
+    }
+
+    fn take_group(&self) -> Vec<PendingBatch> {
+        let mut pending = self.pending.lock().expect("pending lock");
+        let mut size = 0;
+        let mut n = 0;
+        while n < pending.len() && (n == 0 || size + pending[n].reads.len() <= MAX_GROUP_READS) {
+            size += pending[n].reads.len();
+            n += 1;
+        }
+        pending.drain(..n).collect()
+    }
+
+    fn commit_group(&self, conn: &mut rusqlite::Connection, group: Vec<PendingBatch>) {
+        let received_at = to_ms(Utc::now());
+        let mut results: Vec<Result<Vec<InsertOutcome>>> = Vec::with_capacity(group.len());
+        let mut new_plates: HashMap<String, i64> = HashMap::new();
+        let committed = (|| -> Result<()> {
+            let mut tx = conn.transaction()?;
+            for batch in &group {
+                let mut batch_plates = HashMap::new();
+                let sp = tx.savepoint()?;
+                let outcome = self.insert_batch(
+                    &sp,
+                    &batch.reads,
+                    received_at,
+                    &new_plates,
+                    &mut batch_plates,
+                );
+                match outcome {
+                    Ok(o) => {
+                        sp.commit()?;
+                        new_plates.extend(batch_plates);
+                        results.push(Ok(o));
+                    }
+                    Err(e) => {
+                        drop(sp); // rolls back this batch only
+                        results.push(Err(e));
+                    }
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        match committed {
+            Ok(()) => {
+                // Only now that the plates are durable may searches see them.
+                if !new_plates.is_empty() && self.dictionary.insert_committed(new_plates) {
+                    let dictionary = self.dictionary.clone();
+                    std::thread::spawn(move || dictionary.rebuild());
+                }
+                for (batch, result) in group.into_iter().zip(results) {
+                    let _ = batch.reply.send(result);
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for batch in group {
+                    let _ = batch
+                        .reply
+                        .send(Err(StoreError::Task(format!("commit failed: {message}"))));
+                }
+            }
+        }
+    }
+
+    fn insert_batch(
+        &self,
+        tx: &Connection,
+        reads: &[NewRead],
+        received_at: i64,
+        group_plates: &HashMap<String, i64>,
+        batch_plates: &mut HashMap<String, i64>,
+    ) -> Result<Vec<InsertOutcome>> {
+        let mut outcomes = Vec::with_capacity(reads.len());
+        // Another process (an import, a second server) may have added the plate since this
+        // dictionary last looked, so insert-or-find rather than insert.
+        let mut insert_plate = tx.prepare_cached(
+            "INSERT INTO plates (plate) VALUES (?1)
+             ON CONFLICT (plate) DO UPDATE SET plate = excluded.plate RETURNING id",
+        )?;
+        let mut insert_read = tx.prepare_cached(
+            "INSERT INTO reads (plate_id, camera_id, day, captured_at, received_at, plate_raw,
+                confidence, box_x, box_y, box_w, box_h, make, colour, overview_sha,
+                plate_sha, external_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+             ON CONFLICT (camera_id, day, external_id) WHERE external_id IS NOT NULL
+             DO NOTHING",
+        )?;
+        let mut existing = tx.prepare_cached(
+            "SELECT id FROM reads WHERE camera_id = ?1 AND day = ?2 AND external_id = ?3",
+        )?;
+        let mut add_image_ref = tx.prepare_cached(
+            "INSERT INTO images (sha, refs) VALUES (?1, 1)
+             ON CONFLICT (sha) DO UPDATE SET refs = refs + 1",
+        )?;
+        for read in reads {
+            let plate = read.plate.as_str();
+            let known = self
+                .dictionary
+                .get(plate)
+                .or_else(|| group_plates.get(plate).copied())
+                .or_else(|| batch_plates.get(plate).copied());
+            let plate_id = match known {
+                Some(id) => id,
+                None => {
+                    let id: i64 = insert_plate.query_row([plate], |r| r.get(0))?;
+                    batch_plates.insert(plate.to_string(), id);
+                    id
+                }
+            };
+            let bbox = read.plate_box;
+            let overview = sha_bytes(&read.overview_image);
+            let crop = sha_bytes(&read.plate_image);
+            let captured = to_ms(read.captured_at);
+            let inserted = insert_read.execute(params![
+                plate_id,
+                read.camera_id,
+                day_of(captured),
+                captured,
+                received_at,
+                read.plate_raw,
+                read.confidence as f64,
+                bbox.map(|b| b.x),
+                bbox.map(|b| b.y),
+                bbox.map(|b| b.width),
+                bbox.map(|b| b.height),
+                read.vehicle_make,
+                read.vehicle_colour,
+                overview,
+                crop,
+                read.external_id,
+            ])?;
+            if inserted == 0 {
+                let id: i64 = existing.query_row(
+                    params![read.camera_id, day_of(captured), read.external_id],
+                    |r| r.get(0),
+                )?;
+                outcomes.push(InsertOutcome {
+                    id,
+                    duplicate: true,
+                });
+                continue;
+            }
+            outcomes.push(InsertOutcome {
+                id: tx.last_insert_rowid(),
+                duplicate: false,
+            });
+            for sha in [overview, crop].into_iter().flatten() {
+                add_image_ref.execute([sha])?;
+            }
+        }
+        Ok(outcomes)
+    }
+}
+
+impl SqliteStore {
+    pub(crate) async fn insert_reads_impl(
+        &self,
+        reads: Vec<NewRead>,
+    ) -> Result<Vec<InsertOutcome>> {
+        self.blocking(move |inner| inner.insert_reads(reads)).await
+    }
+}
