@@ -509,11 +509,13 @@ impl Policy {
                 ),
             )
         };
-        let near_live_message = format!(
-            "results newer than {} minutes are withheld: following a vehicle in near-real time \
-             is tracking, and needs a tracking authorisation (POST /api/v1/tracking)",
-            self.config.near_live_minutes
-        );
+        let near_live_message = || {
+            format!(
+                "results newer than {} minutes are withheld: following a vehicle in near-real \
+                 time is tracking, and needs a tracking authorisation (POST /api/v1/tracking)",
+                self.config.near_live_minutes
+            )
+        };
 
         let mut time = req.time;
         match &req.target {
@@ -535,7 +537,7 @@ impl Policy {
                     return Err(lookback_refusal());
                 }
                 if *captured_at > cutoff && tracking.is_none() {
-                    return Err(E::refused(K::NearLiveWithheld, near_live_message));
+                    return Err(E::refused(K::NearLiveWithheld, near_live_message()));
                 }
             }
             Target::MissingRead(_) => {}
@@ -562,7 +564,7 @@ impl Policy {
                     }
                     notices.push(Notice {
                         code: "near_live_withheld",
-                        message: near_live_message,
+                        message: near_live_message(),
                         withheld: true,
                     });
                 }

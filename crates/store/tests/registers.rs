@@ -527,3 +527,63 @@ async fn searches_never_fetch_excluded_plates() {
     assert_eq!(page.plates_matched, 2);
     assert!(page.hits.iter().all(|h| h.read.plate.as_str() != "ABC124"));
 }
+
+#[tokio::test]
+async fn cached_register_facts_follow_imports_by_any_process() {
+    let (dir, store) = open();
+    let staff = StaffRecord {
+        staff_id: "S1".into(),
+        person_id: "P1".into(),
+        home_address_id: "A1".into(),
+        team: None,
+    };
+    store
+        .import_register(RegisterBatch::Staff(vec![staff]), src("hr"))
+        .await
+        .unwrap();
+    store
+        .import_register(
+            RegisterBatch::Vehicles(vec![vehicle("OWN1", "P1", "A1")]),
+            src("mvr"),
+        )
+        .await
+        .unwrap();
+    let connected = |f: anpr_policy::AccessFacts| -> Vec<String> {
+        f.connected.into_iter().map(|c| c.plate).collect()
+    };
+    let q = || facts_request("S1", None, None);
+    assert_eq!(connected(store.access_facts(q()).await.unwrap()), ["OWN1"]);
+    // Cached now; an import through this store is seen at once...
+    store
+        .import_register(
+            RegisterBatch::Vehicles(vec![vehicle("OWN2", "P1", "A9")]),
+            src("mvr"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        connected(store.access_facts(q()).await.unwrap()),
+        ["OWN1", "OWN2"]
+    );
+    // ...and so is one by another process (another store on the same file).
+    let other = SqliteStore::open(dir.path().join("anpr.sqlite")).unwrap();
+    other
+        .import_register(
+            RegisterBatch::Vehicles(vec![vehicle("OWN3", "P9", "A1")]),
+            src("mvr"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        connected(store.access_facts(q()).await.unwrap()),
+        ["OWN1", "OWN2", "OWN3"]
+    );
+    let n = other.create_network("Late", 60).await.unwrap();
+    assert!(store
+        .access_facts(q())
+        .await
+        .unwrap()
+        .agreements
+        .iter()
+        .any(|a| a.network_id == n.id));
+}

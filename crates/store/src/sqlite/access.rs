@@ -23,17 +23,69 @@ use anpr_policy::{
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 /// The registers as the policy sees them, through one reader connection.
+///
+/// The lookups every decision repeats for the same member of staff — their staff record,
+/// declared associates, the vehicles connected to them — and the sharing agreements are kept in
+/// a [`RegisterCache`], valid for one `register_version` (bumped in the same transaction as
+/// every register import and agreement change, by any process). The lookups that depend on the
+/// request (incident, stolen reports, authorisations) always go to the database.
 pub struct SqliteRegisters<'c> {
     conn: &'c Connection,
+    cache: Option<&'c Mutex<RegisterCache>>,
+}
+
+/// Register facts by member of staff, for one register version.
+#[derive(Default)]
+pub(crate) struct RegisterCache {
+    version: i64,
+    staff: HashMap<String, Option<StaffRecord>>,
+    associates: HashMap<String, Vec<AssociateRecord>>,
+    vehicles_of: HashMap<String, Vec<VehicleRecord>>,
+    agreements: Option<Vec<NetworkAgreement>>,
+}
+
+/// Entries kept before the cache starts afresh (a bound, not a working-set size: a national
+/// force has about 15,000 staff).
+const MAX_CACHED: usize = 100_000;
+
+impl RegisterCache {
+    fn len(&self) -> usize {
+        self.staff.len() + self.associates.len() + self.vehicles_of.len()
+    }
 }
 
 fn lookup(e: rusqlite::Error) -> PolicyError {
     PolicyError::Register(e.to_string())
 }
 
-const VEHICLE_COLUMNS: &str = "plate, owner_person_id, owner_address_id, make, model, colour";
+/// Column lists as macros, so that the hot lookups' SQL is a `concat!` constant (no formatting
+/// per decision).
+macro_rules! vehicle_columns {
+    () => {
+        "plate, owner_person_id, owner_address_id, make, model, colour"
+    };
+}
+macro_rules! stolen_columns {
+    () => {
+        "id, plate, file_number, reported_at, complainant_person_id, recorded_by_staff_id, \
+         status, cancelled_at"
+    };
+}
+macro_rules! auth_columns {
+    () => {
+        "id, kind, plate, requester_user_id, requester_staff_id, district, purpose_code, \
+         file_number, justification, basis, stolen_entry_id, approval_reasons, status, \
+         requested_at, approval_deadline, duration_minutes, starts_at, expires_at, \
+         decided_by_staff_id, decided_at, decision_reason, ended_at, end_reason, renews, \
+         lookback_from"
+    };
+}
+
+const VEHICLE_COLUMNS: &str = vehicle_columns!();
 
 fn vehicle_from_row(r: &Row<'_>) -> rusqlite::Result<VehicleRecord> {
     Ok(VehicleRecord {
@@ -46,8 +98,7 @@ fn vehicle_from_row(r: &Row<'_>) -> rusqlite::Result<VehicleRecord> {
     })
 }
 
-const STOLEN_COLUMNS: &str = "id, plate, file_number, reported_at, complainant_person_id, \
-                              recorded_by_staff_id, status, cancelled_at";
+const STOLEN_COLUMNS: &str = stolen_columns!();
 
 fn stolen_from_row(r: &Row<'_>) -> rusqlite::Result<StolenEntry> {
     let status: String = r.get(6)?;
@@ -82,10 +133,7 @@ fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<IncidentRecord> {
     })
 }
 
-const AUTH_COLUMNS: &str = "id, kind, plate, requester_user_id, requester_staff_id, district, \
-    purpose_code, file_number, justification, basis, stolen_entry_id, approval_reasons, status, \
-    requested_at, approval_deadline, duration_minutes, starts_at, expires_at, \
-    decided_by_staff_id, decided_at, decision_reason, ended_at, end_reason, renews, lookback_from";
+const AUTH_COLUMNS: &str = auth_columns!();
 
 fn bad_value(col: usize, what: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -133,13 +181,110 @@ fn auth_from_row(r: &Row<'_>) -> rusqlite::Result<Authorisation> {
 }
 
 impl<'c> SqliteRegisters<'c> {
+    /// Straight to the database, no cache (imports use this inside their transaction).
     pub fn new(conn: &'c Connection) -> Self {
-        SqliteRegisters { conn }
+        SqliteRegisters { conn, cache: None }
+    }
+
+    /// With the store's cache, emptied first if the registers changed since it was filled.
+    pub(crate) fn cached(conn: &'c Connection, cache: &'c Mutex<RegisterCache>) -> Result<Self> {
+        let version: i64 = conn
+            .prepare_cached("SELECT version FROM register_version WHERE id = 1")?
+            .query_row([], |r| r.get(0))?;
+        let mut c = cache.lock().expect("register cache lock");
+        if c.version != version || c.len() > MAX_CACHED {
+            *c = RegisterCache {
+                version,
+                ..Default::default()
+            };
+        }
+        Ok(SqliteRegisters {
+            conn,
+            cache: Some(cache),
+        })
+    }
+
+    /// The cached value for `key`, or `load`ed and cached.
+    fn through<T: Clone>(
+        &self,
+        pick: impl Fn(&mut RegisterCache) -> &mut HashMap<String, T>,
+        key: &str,
+        load: impl FnOnce() -> anpr_policy::Result<T>,
+    ) -> anpr_policy::Result<T> {
+        let Some(cache) = self.cache else {
+            return load();
+        };
+        if let Some(v) = pick(&mut cache.lock().expect("register cache lock")).get(key) {
+            return Ok(v.clone());
+        }
+        let v = load()?;
+        pick(&mut cache.lock().expect("register cache lock")).insert(key.to_string(), v.clone());
+        Ok(v)
     }
 }
 
 impl RegisterView for SqliteRegisters<'_> {
     fn staff(&self, staff_id: &str) -> anpr_policy::Result<Option<StaffRecord>> {
+        self.through(|c| &mut c.staff, staff_id, || self.staff_uncached(staff_id))
+    }
+
+    fn associates(&self, staff_id: &str) -> anpr_policy::Result<Vec<AssociateRecord>> {
+        self.through(
+            |c| &mut c.associates,
+            staff_id,
+            || self.associates_uncached(staff_id),
+        )
+    }
+
+    fn vehicle(&self, plate: &str) -> anpr_policy::Result<Option<VehicleRecord>> {
+        self.vehicle_uncached(plate)
+    }
+
+    fn vehicles_of(
+        &self,
+        person_ids: &[&str],
+        address_id: &str,
+    ) -> anpr_policy::Result<Vec<VehicleRecord>> {
+        // Ids cannot hold control characters, so \u{1f} separates them unambiguously.
+        let key = format!("{}\u{1f}{address_id}", person_ids.join("\u{1f}"));
+        self.through(
+            |c| &mut c.vehicles_of,
+            &key,
+            || self.vehicles_of_uncached(person_ids, address_id),
+        )
+    }
+
+    fn incident(&self, file_number: &str) -> anpr_policy::Result<Option<IncidentRecord>> {
+        self.incident_uncached(file_number)
+    }
+
+    fn stolen(&self, plate: &str) -> anpr_policy::Result<Vec<StolenEntry>> {
+        self.stolen_uncached(plate)
+    }
+
+    fn agreements(&self) -> anpr_policy::Result<Vec<NetworkAgreement>> {
+        if let Some(cache) = self.cache {
+            if let Some(a) = &cache.lock().expect("register cache lock").agreements {
+                return Ok(a.clone());
+            }
+            let a = load_agreements(self.conn).map_err(lookup)?;
+            cache.lock().expect("register cache lock").agreements = Some(a.clone());
+            return Ok(a);
+        }
+        load_agreements(self.conn).map_err(lookup)
+    }
+
+    fn authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+    ) -> anpr_policy::Result<Vec<Authorisation>> {
+        self.authorisations_uncached(user_id, plate)
+    }
+}
+
+impl SqliteRegisters<'_> {
+    fn staff_uncached(&self, staff_id: &str) -> anpr_policy::Result<Option<StaffRecord>> {
         self.conn
             .prepare_cached(
                 "SELECT staff_id, person_id, home_address_id, team FROM reg_staff
@@ -159,7 +304,7 @@ impl RegisterView for SqliteRegisters<'_> {
             .map_err(lookup)
     }
 
-    fn associates(&self, staff_id: &str) -> anpr_policy::Result<Vec<AssociateRecord>> {
+    fn associates_uncached(&self, staff_id: &str) -> anpr_policy::Result<Vec<AssociateRecord>> {
         self.conn
             .prepare_cached(
                 "SELECT staff_id, person_id, relationship FROM reg_associates WHERE staff_id = ?1",
@@ -177,32 +322,38 @@ impl RegisterView for SqliteRegisters<'_> {
             .map_err(lookup)
     }
 
-    fn vehicle(&self, plate: &str) -> anpr_policy::Result<Option<VehicleRecord>> {
+    fn vehicle_uncached(&self, plate: &str) -> anpr_policy::Result<Option<VehicleRecord>> {
         self.conn
-            .prepare_cached(&format!(
-                "SELECT {VEHICLE_COLUMNS} FROM reg_vehicles WHERE plate = ?1"
+            .prepare_cached(concat!(
+                "SELECT ",
+                vehicle_columns!(),
+                " FROM reg_vehicles WHERE plate = ?1"
             ))
             .and_then(|mut s| s.query_row([plate], vehicle_from_row).optional())
             .map_err(lookup)
     }
 
-    fn vehicles_of(
+    fn vehicles_of_uncached(
         &self,
         person_ids: &[&str],
         address_id: &str,
     ) -> anpr_policy::Result<Vec<VehicleRecord>> {
         let run = || -> rusqlite::Result<Vec<VehicleRecord>> {
             let mut out = Vec::new();
-            let mut by_person = self.conn.prepare_cached(&format!(
-                "SELECT {VEHICLE_COLUMNS} FROM reg_vehicles WHERE owner_person_id = ?1"
+            let mut by_person = self.conn.prepare_cached(concat!(
+                "SELECT ",
+                vehicle_columns!(),
+                " FROM reg_vehicles WHERE owner_person_id = ?1"
             ))?;
             for p in person_ids {
                 for v in by_person.query_map([p], vehicle_from_row)? {
                     out.push(v?);
                 }
             }
-            let mut by_address = self.conn.prepare_cached(&format!(
-                "SELECT {VEHICLE_COLUMNS} FROM reg_vehicles WHERE owner_address_id = ?1"
+            let mut by_address = self.conn.prepare_cached(concat!(
+                "SELECT ",
+                vehicle_columns!(),
+                " FROM reg_vehicles WHERE owner_address_id = ?1"
             ))?;
             for v in by_address.query_map([address_id], vehicle_from_row)? {
                 out.push(v?);
@@ -212,7 +363,7 @@ impl RegisterView for SqliteRegisters<'_> {
         run().map_err(lookup)
     }
 
-    fn incident(&self, file_number: &str) -> anpr_policy::Result<Option<IncidentRecord>> {
+    fn incident_uncached(&self, file_number: &str) -> anpr_policy::Result<Option<IncidentRecord>> {
         self.conn
             .prepare_cached(
                 "SELECT file_number, incident_type, district, opened_at, closed_at, assigned_staff
@@ -222,29 +373,28 @@ impl RegisterView for SqliteRegisters<'_> {
             .map_err(lookup)
     }
 
-    fn stolen(&self, plate: &str) -> anpr_policy::Result<Vec<StolenEntry>> {
+    fn stolen_uncached(&self, plate: &str) -> anpr_policy::Result<Vec<StolenEntry>> {
         self.conn
-            .prepare_cached(&format!(
-                "SELECT {STOLEN_COLUMNS} FROM reg_stolen WHERE plate = ?1
-                 ORDER BY reported_at DESC"
+            .prepare_cached(concat!(
+                "SELECT ",
+                stolen_columns!(),
+                " FROM reg_stolen WHERE plate = ?1 ORDER BY reported_at DESC"
             ))
             .and_then(|mut s| s.query_map([plate], stolen_from_row)?.collect())
             .map_err(lookup)
     }
 
-    fn agreements(&self) -> anpr_policy::Result<Vec<NetworkAgreement>> {
-        load_agreements(self.conn).map_err(lookup)
-    }
-
-    fn authorisations(
+    fn authorisations_uncached(
         &self,
         user_id: UserId,
         plate: &str,
     ) -> anpr_policy::Result<Vec<Authorisation>> {
         self.conn
-            .prepare_cached(&format!(
-                "SELECT {AUTH_COLUMNS} FROM authorisations
-                 WHERE plate = ?1 AND requester_user_id = ?2 AND status IN ('pending', 'active')"
+            .prepare_cached(concat!(
+                "SELECT ",
+                auth_columns!(),
+                " FROM authorisations WHERE plate = ?1 AND requester_user_id = ?2 \
+                 AND status IN ('pending', 'active')"
             ))
             .and_then(|mut s| {
                 s.query_map(params![plate, user_id], auth_from_row)?
@@ -592,6 +742,9 @@ impl Inner {
                  WHERE id = ?1",
                 params![import, report.inserted, report.updated, report.unchanged],
             )?;
+            if report.inserted + report.updated > 0 {
+                tx.execute("UPDATE register_version SET version = version + 1", [])?;
+            }
             for id in stopped {
                 if let Some(a) = authorisation(&tx, id)? {
                     report.stopped.push(a);
@@ -635,6 +788,7 @@ impl Inner {
                 "DELETE FROM network_agreements WHERE network_id = ?1",
                 [a.network_id],
             )?;
+            tx.execute("UPDATE register_version SET version = version + 1", [])?;
             for (use_, parties) in [("search", &search), ("tracking", &tracking)] {
                 for p in parties {
                     tx.execute(
@@ -854,13 +1008,20 @@ impl SqliteStore {
     /// benchmark and other synchronous callers; the server goes through
     /// [`crate::Store::access_facts`]).
     pub fn with_registers_blocking<T>(&self, f: impl FnOnce(&dyn RegisterView) -> T) -> Result<T> {
-        self.inner
-            .with_reader(|conn| Ok(f(&SqliteRegisters::new(conn))))
+        self.inner.with_reader(|conn| {
+            Ok(f(&SqliteRegisters::cached(
+                conn,
+                &self.inner.register_cache,
+            )?))
+        })
     }
 
     pub(crate) async fn access_facts_impl(&self, q: FactsRequest) -> Result<AccessFacts> {
         self.blocking(move |inner| {
-            inner.with_reader(|conn| Ok(gather(&SqliteRegisters::new(conn), &q.as_query())?))
+            inner.with_reader(|conn| {
+                let view = SqliteRegisters::cached(conn, &inner.register_cache)?;
+                Ok(gather(&view, &q.as_query())?)
+            })
         })
         .await
     }

@@ -102,6 +102,7 @@ impl SqliteStore {
                      VALUES (?1, 'search', '*')",
                     [id],
                 )?;
+                tx.execute("UPDATE register_version SET version = version + 1", [])?;
                 tx.commit()?;
                 Ok(Network {
                     id,

@@ -43,6 +43,8 @@ pub(crate) struct Inner {
     /// Batches waiting for the next group commit.
     pub(crate) pending: Mutex<Vec<ingest::PendingBatch>>,
     pub(crate) catalog: RwLock<Catalog>,
+    /// The policy's hot register facts (staff, associates, their vehicles, agreements).
+    pub(crate) register_cache: Mutex<access::RegisterCache>,
 }
 
 /// The camera catalog, small and read on every search and ingest, so kept in memory.
@@ -83,6 +85,7 @@ impl SqliteStore {
                 dictionary,
                 pending: Mutex::new(Vec::new()),
                 catalog: RwLock::new(catalog),
+                register_cache: Mutex::new(Default::default()),
             }),
         })
     }

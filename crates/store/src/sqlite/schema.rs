@@ -209,6 +209,13 @@ const MIGRATIONS: &[&str] = &[
         authorisation_id INTEGER
     );
     CREATE INDEX decisions_user_time ON decisions(user_id, at);
+    -- Bumped by every register import and agreement change, so that caches of register facts
+    -- (in this or another process) know when to drop what they hold.
+    CREATE TABLE register_version (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        version INTEGER NOT NULL
+    );
+    INSERT INTO register_version (id, version) VALUES (1, 0);
     "#,
 ];
 
