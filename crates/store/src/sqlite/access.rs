@@ -3,8 +3,8 @@
 //!
 //! The policy's lookups are point queries on primary keys or indexes through cached prepared
 //! statements ([`SqliteRegisters`]), so a decision costs a few microseconds per lookup whatever
-//! the size of the motor vehicle register, and sees another process's import at once (no
-//! cache to invalidate).
+//! the size of the motor vehicle register. What is keyed by member of staff is cached for one
+//! register version, which every import bumps: another process's import is seen at once.
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
 use crate::{
