@@ -894,7 +894,7 @@ impl Inner {
     }
 
     fn record_decision(&self, d: &Decision) -> Result<i64> {
-        self.with_writer(|conn| {
+        self.with_decision_log(|conn| {
             conn.prepare_cached(
                 "INSERT INTO decisions (at, request_id, actor, user_id, district, action, target,
                  purpose_code, file_number, justification, basis, outcome, refusal_code,

@@ -38,6 +38,11 @@ pub struct SqliteStore {
 pub(crate) struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Writes the `decisions` table without a per-commit fsync (`synchronous=NORMAL`): the
+    /// durable, write-ahead record of every decision is the audit-ledger entry of its request,
+    /// appended before the response leaves; this table is its queryable copy. It survives a
+    /// process crash; a power cut can lose its last few rows, never the ledger's.
+    decision_log: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
     pub(crate) dictionary: Arc<PlateDictionary>,
     /// Batches waiting for the next group commit.
@@ -76,11 +81,14 @@ impl SqliteStore {
         writer.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         schema::migrate(&mut writer)?;
         let catalog = catalog::load(&writer)?;
+        let decision_log = open_connection(&path, READER_CACHE_KIB)?;
+        decision_log.pragma_update(None, "synchronous", "NORMAL")?;
         let dictionary = Arc::new(PlateDictionary::from_entries(load_plates(&writer)?));
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
+                decision_log: Mutex::new(decision_log),
                 readers: Mutex::new(Vec::new()),
                 dictionary,
                 pending: Mutex::new(Vec::new()),
@@ -113,6 +121,17 @@ impl Inner {
             .writer
             .lock()
             .map_err(|_| StoreError::Task("writer lock poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    pub(crate) fn with_decision_log<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self
+            .decision_log
+            .lock()
+            .map_err(|_| StoreError::Task("decision log lock poisoned".into()))?;
         f(&mut conn)
     }
 
