@@ -8,7 +8,7 @@
 //! 2. Times decisions on exact-plate searches by random officers under random open files of
 //!    their district: gathering the register facts (indexed point lookups on the reader
 //!    connection) plus evaluating every rule, as the server does before touching data. One in
-//!    ten is an officer's own car (refused). Recording the decision (a durable write) and the
+//!    ten is an officer's own car (refused). Recording the decision (one insert into `decisions`) and the
 //!    trip through the async store interface are measured separately.
 
 use super::figure;
@@ -340,7 +340,7 @@ async fn measure(store: &SqliteStore, n: u64, args_decisions: usize) -> anyhow::
         "us",
     );
 
-    // Recording a decision: one durable insert into the decisions table.
+    // Recording a decision: one insert into the decisions table.
     let mut record = Samples::new();
     for d in &decisions {
         let started = Instant::now();

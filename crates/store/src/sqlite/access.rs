@@ -1119,8 +1119,9 @@ impl SqliteStore {
     }
 }
 
-/// Decisions go to the `decisions` table, durably (`synchronous=FULL`) before the caller
-/// returns its result. Synchronous: call it from a blocking context.
+/// Decisions go to the `decisions` table before the caller returns (its own connection, without
+/// a per-commit fsync: the durable write-ahead record of the request is its audit-ledger entry).
+/// Synchronous: call it from a blocking context.
 impl DecisionRecorder for SqliteStore {
     fn record(&self, d: &Decision) -> anpr_policy::Result<()> {
         self.inner
