@@ -148,6 +148,33 @@ fn overseer_checks_the_log_locally_remotely_and_through_bundles() {
         "{}",
         all(&out)
     );
+    // A forged tree-head signature, and an edited ledger entry, are caught as well.
+    for (member, what) in [
+        ("ledger/tree-head.json", "signature"),
+        ("ledger/entry.json", "hash"),
+    ] {
+        let forged = d.join("forged.zip");
+        rewrite_zip(&bundle, &forged, |name, bytes| {
+            if name == member {
+                let mut v: serde_json::Value = serde_json::from_slice(bytes).unwrap();
+                if member.ends_with("tree-head.json") {
+                    let sig = v["signature"].as_str().unwrap().to_string();
+                    let flipped = if sig.ends_with('0') { "1" } else { "0" };
+                    v["signature"] = format!("{}{flipped}", &sig[..sig.len() - 1]).into();
+                } else {
+                    let body = v["body"].as_str().unwrap().replace("\"v\":1", "\"v\":1 ");
+                    v["body"] = body.into();
+                }
+                *bytes = serde_json::to_vec(&v).unwrap();
+            }
+        });
+        let out = anpr(d, &["verify-bundle", forged.to_str().unwrap()]);
+        assert!(
+            !out.status.success(),
+            "forged {what} accepted: {}",
+            all(&out)
+        );
+    }
 
     // The overseer saves a tree head, the platform goes on, the log is checked against it.
     let server = serve(d);
