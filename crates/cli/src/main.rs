@@ -57,6 +57,10 @@ enum Command {
     /// Export evidence: `anpr export read ID` writes a verifiable ZIP bundle.
     #[command(subcommand)]
     Export(ExportCommand),
+    /// A consistent copy of the deployment (databases, images, ledger keys), online.
+    Backup(commands::backup::BackupArgs),
+    /// Bring a backup back into an empty data directory and verify its ledger.
+    Restore(commands::backup::RestoreArgs),
     /// Check an evidence bundle offline.
     VerifyBundle(commands::bundle::VerifyBundleArgs),
     /// Benchmarks that print `bench: <name> <value> <unit>` lines.
@@ -99,6 +103,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Registers(c) => commands::registers::run(&data, c).await,
         Command::Ledger(c) => commands::ledger::run(&data, c).await,
         Command::Export(ExportCommand::Read(args)) => commands::bundle::export(&data, args).await,
+        Command::Backup(args) => commands::backup::backup(&data, args).await,
+        Command::Restore(args) => commands::backup::restore(&data, args).await,
         Command::VerifyBundle(args) => {
             println!("{}", commands::bundle::verify(&args)?);
             Ok(())
