@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod realtime;
 pub mod registers;
 pub mod retention;
 pub mod routes;
@@ -56,12 +57,17 @@ impl AppState {
         Ok(AppState {
             store: Arc::new(store.clone()),
             blobs: Arc::new(blobs),
-            config: Arc::new(config),
+            config: Arc::new(config.clone()),
             metrics: Default::default(),
             camera_keys: Default::default(),
             policy: Arc::new(policy),
             recorder: Arc::new(store),
             ledger: Arc::new(ledger),
+            watches: Arc::new(anpr_realtime::LocalWatchSet::new()),
+            alerts: Arc::new(anpr_realtime::LocalAlertBus::new(
+                config.alert_client_buffer,
+            )),
+            camera_networks: Default::default(),
         })
     }
 
@@ -91,6 +97,10 @@ pub fn router(state: AppState) -> Router {
             post(tracking::request_tracking).get(tracking::list_tracking),
         )
         .route("/api/v1/tracking/{id}", get(tracking::get_tracking))
+        .route("/api/v1/tracking/{id}/sightings", get(alerts::sightings))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts/stream", get(alerts::stream))
+        .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
         .route(
             "/api/v1/tracking/{id}/{action}",
             post(tracking::review_tracking),
@@ -153,6 +163,9 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Watches survive a restart: they are the active tracking authorisations in the store.
+    let watches = realtime::load_watches(&state).await?;
+    tracing::info!(watches, "active watches loaded");
     let purge = retention::spawn_background(state.clone());
     let sweep = spawn_authorisation_sweep(state.clone());
     let signer = audit::spawn_signer(state.clone());

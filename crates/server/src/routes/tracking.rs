@@ -1,5 +1,6 @@
 //! Tracking and look-back authorisations: requests, the supervisor's approval queue, approval,
-//! refusal, revocation. Only the authorisation objects; alert delivery is a later issue.
+//! refusal, revocation. An active tracking authorisation is a watch (see `realtime`); its alerts
+//! and sightings are served by `routes::alerts`.
 
 use crate::access::{self, TrackingAsk};
 use crate::audit::AuditHandle;
