@@ -44,7 +44,7 @@ impl Watch {
         Some(Watch {
             authorisation_id: a.id,
             plate: a.plate.clone(),
-            fuzzy: false,
+            fuzzy: a.fuzzy,
             requester_user_id: a.requester_user_id,
             district: a.district.clone(),
             networks: agreements

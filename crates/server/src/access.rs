@@ -254,6 +254,8 @@ pub struct TrackingAsk {
     pub plate: String,
     pub purpose: Option<Purpose>,
     pub emergency: bool,
+    /// Also alert on OCR-confusable reads of the plate.
+    pub fuzzy: bool,
     pub duration_minutes: Option<u32>,
     pub renews: Option<i64>,
 }
@@ -283,6 +285,7 @@ pub async fn request_tracking(
         plate: plate.as_str(),
         purpose: ctx.purpose.as_ref(),
         emergency: ask.emergency,
+        fuzzy: ask.fuzzy,
         duration_minutes: ask.duration_minutes,
         renews: renews.as_ref(),
         request_id: &ctx.request_id,

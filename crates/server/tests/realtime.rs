@@ -315,3 +315,40 @@ async fn a_client_resumes_with_last_event_id_and_watches_survive_a_restart() {
     let after_restart = sighting(&s, STOLEN_CLEAN).await;
     assert_eq!(alerts.expect().await.1["read_id"], after_restart);
 }
+
+#[tokio::test]
+async fn a_fuzzy_watch_alerts_on_ocr_confusable_reads_and_an_exact_one_does_not() {
+    let s = start().await;
+    let tracker = s.login("tracker").await;
+    let homicide = purpose_of("serious_crime", HOMICIDE_FILE);
+    let supervisor = s.login("supervisor").await;
+    let reason = json!({"reason": "Checked the file and the report"});
+    for (plate, fuzzy) in [("FUZ128", true), ("EXA128", false)] {
+        let (st, a) = s
+            .call(
+                "POST",
+                "/api/v1/tracking",
+                Some(&tracker),
+                Some(&json!({"plate": plate, "purpose": homicide, "fuzzy": fuzzy})),
+            )
+            .await;
+        assert_eq!((st, a["fuzzy"].as_bool()), (201, Some(fuzzy)), "{a}");
+        let path = format!("/api/v1/tracking/{}/approve", a["id"]);
+        assert_eq!(
+            s.call("POST", &path, Some(&supervisor), Some(&reason))
+                .await
+                .0,
+            200
+        );
+    }
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+    // 8/B and 2/Z are confusable: the fuzzy watch matches, the exact one does not.
+    sighting(&s, "EXA12B").await;
+    let read = sighting(&s, "FUZ1Z8").await;
+    let (_, alert) = alerts.expect().await;
+    assert_eq!(
+        (alert["plate"].as_str(), alert["read_plate"].as_str()),
+        (Some("FUZ128"), Some("FUZ1Z8"))
+    );
+    assert_eq!(alert["read_id"], read);
+}

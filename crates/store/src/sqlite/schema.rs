@@ -245,6 +245,8 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX alerts_requester ON alerts(requester_user_id, id);
     CREATE INDEX alerts_district ON alerts(district, id);
+    -- A tracking authorisation may also match OCR-confusable reads.
+    ALTER TABLE authorisations ADD COLUMN fuzzy INTEGER NOT NULL DEFAULT 0;
     "#,
 ];
 
