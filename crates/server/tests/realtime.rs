@@ -352,3 +352,21 @@ async fn a_fuzzy_watch_alerts_on_ocr_confusable_reads_and_an_exact_one_does_not(
     );
     assert_eq!(alert["read_id"], read);
 }
+
+#[tokio::test]
+async fn a_stream_stops_when_its_session_ends() {
+    let s = start().await;
+    let tracker = s.login("tracker").await;
+    track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+    sighting(&s, STOLEN_CLEAN).await;
+    alerts.expect().await;
+    assert_eq!(
+        s.call("POST", "/api/v1/auth/logout", Some(&tracker), None)
+            .await
+            .0,
+        204
+    );
+    sighting(&s, STOLEN_CLEAN).await;
+    assert!(alerts.next(Duration::from_secs(1)).await.is_none());
+}

@@ -174,7 +174,7 @@ pub async fn stream(
     let (tx, rx) = mpsc::channel(state.config.alert_client_buffer.max(1));
     // Sent at once so the response's headers go out now: a client knows it is connected.
     let _ = tx.try_send(Event::default().comment("connected"));
-    tokio::spawn(feed(state, staff.user, audience, last_event_id, live, tx));
+    tokio::spawn(feed(state, staff, audience, last_event_id, live, tx));
     let events =
         futures_util::stream::unfold(
             rx,
@@ -189,12 +189,14 @@ enum Stop {
     Client,
     /// A delivery could not be recorded in the ledger, so nothing more is delivered.
     Ledger,
+    /// The session ended (signed out, expired, account disabled): so does the stream.
+    Session,
 }
 
 /// Feeds one client: what it missed (from the store), then live alerts it may see.
 async fn feed(
     state: AppState,
-    user: anpr_domain::User,
+    staff: StaffAuth,
     audience: AlertAudience,
     resume_after: Option<i64>,
     mut live: anpr_realtime::AlertReceiver,
@@ -222,7 +224,7 @@ async fn feed(
             let n = page.len();
             for a in &page {
                 // What was missed is sent at the client's pace: it is read from the store.
-                if deliver(&state, &user, a, &tx, true).await.is_err() {
+                if deliver(&state, &staff, a, &tx, true).await.is_err() {
                     return;
                 }
                 last = a.id;
@@ -243,13 +245,13 @@ async fn feed(
         };
         match alert {
             Ok(a) if a.id > floor && audience.sees(&a) => {
-                match deliver(&state, &user, &a, &tx, false).await {
+                match deliver(&state, &staff, &a, &tx, false).await {
                     Ok(()) => {}
                     Err(Stop::Client) => {
                         state.metrics.alert_clients_dropped.inc();
                         return;
                     }
-                    Err(Stop::Ledger) => return,
+                    Err(Stop::Ledger | Stop::Session) => return,
                 }
             }
             Ok(_) => {}
@@ -267,12 +269,21 @@ async fn feed(
 /// client dropped after the entry receives the alert again on resume, with its own entry.
 async fn deliver(
     state: &AppState,
-    user: &anpr_domain::User,
+    staff: &StaffAuth,
     a: &Alert,
     tx: &mpsc::Sender<Event>,
     wait: bool,
 ) -> Result<(), Stop> {
-    let entry = LedgerEvent::new(staff_actor(user), Action::AlertDelivered)
+    // A stream outlives the request that opened it: nothing is sent once its session is over.
+    match state
+        .store
+        .session_user(&staff.session_hash, chrono::Utc::now())
+        .await
+    {
+        Ok(Some(u)) if u.active => {}
+        _ => return Err(Stop::Session),
+    }
+    let entry = LedgerEvent::new(staff_actor(&staff.user), Action::AlertDelivered)
         .query(serde_json::json!({
             "alert_id": a.id,
             "authorisation_id": a.authorisation_id,
