@@ -13,21 +13,32 @@ use anpr_store::{AlertAudience, AuthorisationFilter, InsertOutcome, NewAlert};
 use chrono::Utc;
 use std::sync::Arc;
 
-/// Most active tracking authorisations loaded at start (the store lists at most this many).
-const MAX_LOADED: u32 = 5000;
+/// Active tracking authorisations read per query when loading the watch set.
+const LOAD_PAGE: u32 = 5000;
 
 /// Replaces the watch set with the active tracking authorisations in the store: at start (so
 /// watches survive a restart) and when sharing agreements change (they decide the networks).
 pub async fn load_watches(state: &AppState) -> ApiResult<usize> {
-    let active = state
-        .store
-        .authorisations(AuthorisationFilter {
-            kind: Some(AuthorisationKind::Tracking),
-            statuses: vec![AuthStatus::Active],
-            limit: Some(MAX_LOADED),
-            ..Default::default()
-        })
-        .await?;
+    let mut active = Vec::new();
+    let mut before_id = None;
+    loop {
+        let page = state
+            .store
+            .authorisations(AuthorisationFilter {
+                kind: Some(AuthorisationKind::Tracking),
+                statuses: vec![AuthStatus::Active],
+                before_id,
+                limit: Some(LOAD_PAGE),
+                ..Default::default()
+            })
+            .await?;
+        let n = page.len();
+        before_id = page.last().map(|a| a.id);
+        active.extend(page);
+        if n < LOAD_PAGE as usize {
+            break;
+        }
+    }
     let agreements = state.store.network_agreements().await?;
     let watches: Vec<Watch> = active
         .iter()

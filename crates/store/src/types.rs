@@ -208,6 +208,8 @@ pub struct AuthorisationFilter {
     pub statuses: Vec<AuthStatus>,
     pub district: Option<String>,
     pub requester: Option<UserId>,
+    /// Only ids below this one (to page through, newest first).
+    pub before_id: Option<i64>,
     /// Most rows returned, newest first (default 500).
     pub limit: Option<u32>,
 }

@@ -872,6 +872,9 @@ impl Inner {
         if let Some(u) = f.requester {
             bind("requester_user_id = ?", Box::new(u), &mut conds);
         }
+        if let Some(b) = f.before_id {
+            bind("id < ?", Box::new(b), &mut conds);
+        }
         if !f.statuses.is_empty() {
             let list: Vec<String> = f
                 .statuses
