@@ -370,3 +370,38 @@ async fn a_stream_stops_when_its_session_ends() {
     sighting(&s, STOLEN_CLEAN).await;
     assert!(alerts.next(Duration::from_secs(1)).await.is_none());
 }
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_dropped_and_resumes_without_loss() {
+    // A one-alert buffer: a burst of alerts overtakes any client.
+    let s = start_with(anpr_server::ServerConfig {
+        alert_client_buffer: 1,
+        ..Default::default()
+    })
+    .await;
+    let tracker = s.login("tracker").await;
+    track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+    let reads: Vec<Value> = (0..50)
+        .map(|_| json!({"plate": STOLEN_CLEAN, "captured_at": now_rfc3339(0), "confidence": 0.9}))
+        .collect();
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({ "reads": reads }))
+        .await;
+    assert_eq!(resp.status(), 201, "ingestion does not wait for the client");
+    // The client gets what it got before it was dropped, then the stream ends.
+    let mut seen = Vec::new();
+    while let Some((id, _)) = alerts.next(Duration::from_secs(5)).await {
+        seen.push(id);
+    }
+    assert!(seen.len() < 50, "dropped after {} alerts", seen.len());
+    // It resumes from the last id it saw and receives the rest, each once.
+    let mut alerts =
+        SseClient::connect(&s, &tracker, Some(seen.last().copied().unwrap_or(0))).await;
+    while seen.len() < 50 {
+        seen.push(alerts.expect().await.0);
+    }
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 50);
+}
