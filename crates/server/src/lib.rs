@@ -181,7 +181,8 @@ pub async fn serve(
 }
 
 /// Ends expired and lapsed authorisations (and records their ends) every
-/// `authorisation_sweep_interval`, so they end even when nobody looks at them.
+/// `authorisation_sweep_interval`, so they end even when nobody looks at them, and adds the
+/// watches another process started.
 fn spawn_authorisation_sweep(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.authorisation_sweep_interval);
@@ -191,6 +192,9 @@ fn spawn_authorisation_sweep(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(ended = n, "authorisations ended"),
                 Err(e) => tracing::warn!(error = %e, "authorisation sweep failed"),
+            }
+            if let Err(e) = realtime::reconcile_watches(&state).await {
+                tracing::warn!(error = %e, "watch reconciliation failed");
             }
         }
     })

@@ -19,6 +19,25 @@ const LOAD_PAGE: u32 = 5000;
 /// Replaces the watch set with the active tracking authorisations in the store: at start (so
 /// watches survive a restart) and when sharing agreements change (they decide the networks).
 pub async fn load_watches(state: &AppState) -> ApiResult<usize> {
+    let watches = active_watches(state).await?;
+    let n = watches.len();
+    state.watches.replace_all(watches);
+    Ok(n)
+}
+
+/// Adds the active tracking authorisations another process (a second server, the CLI) started,
+/// without removing anything: run with the periodic sweep. A watch this re-adds after it was
+/// stopped meanwhile is caught by the check every match makes against the store.
+pub async fn reconcile_watches(state: &AppState) -> ApiResult<usize> {
+    let watches = active_watches(state).await?;
+    let n = watches.len();
+    for w in watches {
+        state.watches.upsert(w);
+    }
+    Ok(n)
+}
+
+async fn active_watches(state: &AppState) -> ApiResult<Vec<Watch>> {
     let mut active = Vec::new();
     let mut before_id = None;
     loop {
@@ -40,13 +59,26 @@ pub async fn load_watches(state: &AppState) -> ApiResult<usize> {
         }
     }
     let agreements = state.store.network_agreements().await?;
-    let watches: Vec<Watch> = active
+    Ok(active
         .iter()
         .filter_map(|a| Watch::from_authorisation(a, &agreements))
-        .collect();
-    let n = watches.len();
-    state.watches.replace_all(watches);
-    Ok(n)
+        .collect())
+}
+
+/// Whether the authorisation behind a matched watch is still in force, by the store (the
+/// truth, whichever process changed it): settled to now, so one due to end ends here and its
+/// watch is removed. Matches are rare, so this costs a lookup or two per alert, not per read.
+async fn still_active(state: &AppState, id: i64) -> ApiResult<bool> {
+    let Some(a) = state.store.authorisation(id).await? else {
+        state.watches.remove(id);
+        return Ok(false);
+    };
+    let a = crate::access::settle(state, a).await?;
+    if a.status != AuthStatus::Active {
+        state.watches.remove(id);
+        return Ok(false);
+    }
+    Ok(true)
 }
 
 /// Brings the watch of one authorisation in line with its current state: an active tracking
@@ -120,6 +152,25 @@ pub async fn match_ingest(
             });
         }
     }
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let mut checked: Vec<(i64, bool)> = Vec::new();
+    let mut confirmed = Vec::with_capacity(found.len());
+    for alert in found {
+        let ok = match checked.iter().find(|(id, _)| *id == alert.authorisation_id) {
+            Some((_, ok)) => *ok,
+            None => {
+                let ok = still_active(state, alert.authorisation_id).await?;
+                checked.push((alert.authorisation_id, ok));
+                ok
+            }
+        };
+        if ok {
+            confirmed.push(alert);
+        }
+    }
+    let found = confirmed;
     if found.is_empty() {
         return Ok(0);
     }

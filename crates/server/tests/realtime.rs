@@ -405,3 +405,45 @@ async fn a_client_that_falls_behind_is_dropped_and_resumes_without_loss() {
     unique.dedup();
     assert_eq!(unique.len(), 50);
 }
+
+#[tokio::test]
+async fn changes_made_by_another_process_reach_the_watch_set() {
+    let s = start_with(anpr_server::ServerConfig {
+        authorisation_sweep_interval: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let tracker = s.login("tracker").await;
+    let auth = track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+
+    // Revoked in the store by another process: this one's in-memory watch still holds it, but
+    // the match is checked against the store, so no alert is raised.
+    let id = auth["id"].as_i64().unwrap();
+    let mut a = s.state.store.authorisation(id).await.unwrap().unwrap();
+    a.status = anpr_policy::AuthStatus::Revoked;
+    a.ended_at = Some(chrono::Utc::now());
+    s.state
+        .store
+        .update_authorisation(a.clone(), anpr_policy::AuthStatus::Active)
+        .await
+        .unwrap();
+    sighting(&s, STOLEN_CLEAN).await;
+    assert!(alerts.next(quiet()).await.is_none());
+    assert!(s.state.watches.is_empty());
+
+    // Started by another process: the next sweep adds its watch.
+    let mut other = a;
+    other.id = 0;
+    other.status = anpr_policy::AuthStatus::Active;
+    other.ended_at = None;
+    let other = s.state.store.create_authorisation(other).await.unwrap();
+    for _ in 0..50 {
+        if !s.state.watches.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sighting(&s, STOLEN_CLEAN).await;
+    assert_eq!(alerts.expect().await.1["authorisation_id"], other.id);
+}
