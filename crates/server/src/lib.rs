@@ -68,6 +68,7 @@ impl AppState {
                 config.alert_client_buffer,
             )),
             camera_networks: Default::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
     }
 
@@ -171,8 +172,12 @@ pub async fn serve(
     let signer = audit::spawn_signer(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
+    let closing = state.closing.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closing.send_replace(true);
+        })
         .await?;
     purge.abort();
     sweep.abort();

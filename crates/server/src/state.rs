@@ -30,6 +30,9 @@ pub struct AppState {
     pub alerts: Arc<dyn AlertBus>,
     /// Which network each camera belongs to, for matching (a camera never changes site).
     pub camera_networks: Arc<RwLock<HashMap<CameraId, NetworkId>>>,
+    /// Set when the server is shutting down: long-lived responses (alert streams) end, so the
+    /// graceful shutdown does not wait for clients that never hang up.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Limits and settings of a running server.

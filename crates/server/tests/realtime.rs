@@ -62,6 +62,18 @@ impl SseClient {
         }
     }
 
+    /// Whether the server ends the stream within `wait` (events before the end are skipped).
+    async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
     async fn expect(&mut self) -> (i64, Value) {
         self.next(Duration::from_secs(5))
             .await
@@ -300,11 +312,18 @@ async fn a_client_resumes_with_last_event_id_and_watches_survive_a_restart() {
     let (live, _) = alerts.expect().await;
     assert!(live > b);
     assert!(alerts.next(quiet()).await.is_none(), "nothing twice");
+    // A supervisor's stream stays open across the shutdown: the server ends it, and so
+    // the graceful shutdown does not wait for it.
+    let mut open = SseClient::connect(&s, &s.login("supervisor").await, None).await;
     drop(alerts);
 
     // Raised while the officer is offline, then the server restarts.
     let offline = sighting(&s, STOLEN_CLEAN).await;
+    open.next(Duration::from_secs(5))
+        .await
+        .expect("the supervisor's alert");
     let s = s.restart().await;
+    assert!(open.ends_within(Duration::from_secs(5)).await);
     let mut alerts = SseClient::connect(&s, &tracker, Some(live)).await;
     assert_eq!(alerts.expect().await.1["read_id"], offline);
     assert_eq!(

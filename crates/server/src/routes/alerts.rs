@@ -202,6 +202,7 @@ async fn feed(
     mut live: anpr_realtime::AlertReceiver,
     tx: mpsc::Sender<Event>,
 ) {
+    let mut closing = state.closing.subscribe();
     let mut last = resume_after.unwrap_or(0);
     if resume_after.is_some() {
         loop {
@@ -241,6 +242,7 @@ async fn feed(
     loop {
         let alert = tokio::select! {
             _ = tx.closed() => return,
+            _ = closing.wait_for(|c| *c) => return,
             r = live.recv() => r,
         };
         match alert {
