@@ -163,6 +163,9 @@ pub struct Authorisation {
     pub renews: Option<i64>,
     /// Look-back: the earliest time the user may search.
     pub lookback_from: Option<DateTime<Utc>>,
+    /// Tracking: also alert on reads differing only by OCR-confusable characters.
+    #[serde(default)]
+    pub fuzzy: bool,
 }
 
 impl Authorisation {
@@ -272,6 +275,8 @@ pub struct TrackingRequest<'a> {
     pub purpose: Option<&'a Purpose>,
     /// Threat to life: start at once, approval within the hour.
     pub emergency: bool,
+    /// Also match OCR-confusable reads (same confusion classes as search).
+    pub fuzzy: bool,
     /// Default: the longest the basis allows.
     pub duration_minutes: Option<u32>,
     /// The earlier authorisation this renews.
@@ -678,6 +683,7 @@ impl Policy {
             ended_at: None,
             end_reason: None,
             renews: req.renews.map(|a| a.id),
+            fuzzy: req.fuzzy,
             lookback_from: None,
         })
     }
@@ -780,6 +786,7 @@ impl Policy {
             end_reason: None,
             renews: None,
             lookback_from: Some(req.from),
+            fuzzy: false,
         })
     }
 

@@ -180,15 +180,21 @@ async fn settle_at(
         .await
     {
         Ok(()) => {
+            // Stop the watch first: an ended authorisation never alerts again.
+            state.watches.remove(ended.id);
             record(state, state.policy.end_decision(&ended, now)).await?;
             Ok(ended)
         }
         // Someone else changed it meanwhile: theirs is the current state.
-        Err(StoreError::Conflict(_)) => state
-            .store
-            .authorisation(a.id)
-            .await?
-            .ok_or_else(|| ApiError::NotFound(format!("authorisation {}", a.id))),
+        Err(StoreError::Conflict(_)) => {
+            let current = state
+                .store
+                .authorisation(a.id)
+                .await?
+                .ok_or_else(|| ApiError::NotFound(format!("authorisation {}", a.id)))?;
+            crate::realtime::sync_watch(state, &current).await?;
+            Ok(current)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -238,6 +244,7 @@ async fn store_new(
             .await;
         return Err(e);
     }
+    crate::realtime::sync_watch(state, &stored).await?;
     Ok(stored)
 }
 
@@ -247,6 +254,8 @@ pub struct TrackingAsk {
     pub plate: String,
     pub purpose: Option<Purpose>,
     pub emergency: bool,
+    /// Also alert on OCR-confusable reads of the plate.
+    pub fuzzy: bool,
     pub duration_minutes: Option<u32>,
     pub renews: Option<i64>,
 }
@@ -276,6 +285,7 @@ pub async fn request_tracking(
         plate: plate.as_str(),
         purpose: ctx.purpose.as_ref(),
         emergency: ask.emergency,
+        fuzzy: ask.fuzzy,
         duration_minutes: ask.duration_minutes,
         renews: renews.as_ref(),
         request_id: &ctx.request_id,
@@ -343,6 +353,7 @@ pub async fn review(
         .store
         .update_authorisation(updated.clone(), current.status)
         .await?;
+    crate::realtime::sync_watch(state, &updated).await?;
     Ok(updated)
 }
 
@@ -412,6 +423,20 @@ pub async fn list_authorisations(
     Ok(out)
 }
 
+/// Which authorisations (and so which districts' activity) the user may see; the decision is
+/// recorded like any listing.
+pub async fn visibility(
+    state: &AppState,
+    user: &User,
+) -> ApiResult<anpr_policy::tracking::Visibility> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let eval = state
+        .policy
+        .evaluate_listing(&subject, &ctx.request_id, ctx.at);
+    Ok(enforce(state, eval).await?.0)
+}
+
 /// One authorisation, if the user may see it.
 pub async fn get_authorisation(
     state: &AppState,
@@ -444,6 +469,7 @@ pub async fn import_register(
     let report = state.store.import_register(batch, source).await?;
     let now = Utc::now();
     for a in &report.stopped {
+        state.watches.remove(a.id);
         record(state, state.policy.end_decision(a, now)).await?;
     }
     Ok(report)

@@ -128,6 +128,9 @@ impl FromRequestParts<AppState> for CameraAuth {
 /// A request made by a signed-in member of staff.
 pub struct StaffAuth {
     pub user: User,
+    /// The SHA-256 of the session token: a long-lived response (the alert stream) checks the
+    /// session is still valid before each thing it sends.
+    pub session_hash: String,
 }
 
 impl StaffAuth {
@@ -154,13 +157,14 @@ impl FromRequestParts<AppState> for StaffAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         let token = bearer(parts)?;
+        let session_hash = sha256_hex(token);
         let user = state
             .store
-            .session_user(&sha256_hex(token), Utc::now())
+            .session_user(&session_hash, Utc::now())
             .await?
             .ok_or_else(|| ApiError::Unauthenticated("session expired or invalid".into()))?;
         audit_actor(parts, staff_actor(&user));
-        Ok(StaffAuth { user })
+        Ok(StaffAuth { user, session_hash })
     }
 }
 

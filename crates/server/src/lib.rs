@@ -11,6 +11,7 @@ pub mod auth;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod realtime;
 pub mod registers;
 pub mod retention;
 pub mod routes;
@@ -56,12 +57,18 @@ impl AppState {
         Ok(AppState {
             store: Arc::new(store.clone()),
             blobs: Arc::new(blobs),
-            config: Arc::new(config),
+            config: Arc::new(config.clone()),
             metrics: Default::default(),
             camera_keys: Default::default(),
             policy: Arc::new(policy),
             recorder: Arc::new(store),
             ledger: Arc::new(ledger),
+            watches: Arc::new(anpr_realtime::LocalWatchSet::new()),
+            alerts: Arc::new(anpr_realtime::LocalAlertBus::new(
+                config.alert_client_buffer,
+            )),
+            camera_networks: Default::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
     }
 
@@ -91,6 +98,10 @@ pub fn router(state: AppState) -> Router {
             post(tracking::request_tracking).get(tracking::list_tracking),
         )
         .route("/api/v1/tracking/{id}", get(tracking::get_tracking))
+        .route("/api/v1/tracking/{id}/sightings", get(alerts::sightings))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts/stream", get(alerts::stream))
+        .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
         .route(
             "/api/v1/tracking/{id}/{action}",
             post(tracking::review_tracking),
@@ -153,13 +164,20 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    // Watches survive a restart: they are the active tracking authorisations in the store.
+    let watches = realtime::load_watches(&state).await?;
+    tracing::info!(watches, "active watches loaded");
     let purge = retention::spawn_background(state.clone());
     let sweep = spawn_authorisation_sweep(state.clone());
     let signer = audit::spawn_signer(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
+    let closing = state.closing.clone();
     axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            closing.send_replace(true);
+        })
         .await?;
     purge.abort();
     sweep.abort();
@@ -168,7 +186,8 @@ pub async fn serve(
 }
 
 /// Ends expired and lapsed authorisations (and records their ends) every
-/// `authorisation_sweep_interval`, so they end even when nobody looks at them.
+/// `authorisation_sweep_interval`, so they end even when nobody looks at them, and adds the
+/// watches another process started.
 fn spawn_authorisation_sweep(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.authorisation_sweep_interval);
@@ -178,6 +197,9 @@ fn spawn_authorisation_sweep(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(ended = n, "authorisations ended"),
                 Err(e) => tracing::warn!(error = %e, "authorisation sweep failed"),
+            }
+            if let Err(e) = realtime::reconcile_watches(&state).await {
+                tracing::warn!(error = %e, "watch reconciliation failed");
             }
         }
     })

@@ -23,6 +23,8 @@ pub struct Metrics {
     pub ingest_batch_seconds: Histogram,
     pub reads_purged: Counter,
     pub policy_refusals: Counter,
+    pub alerts_raised: Counter,
+    pub alert_clients_dropped: Counter,
 }
 
 impl Default for Metrics {
@@ -39,6 +41,8 @@ impl Default for Metrics {
             ingest_batch_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 14)),
             reads_purged: Counter::default(),
             policy_refusals: Counter::default(),
+            alerts_raised: Counter::default(),
+            alert_clients_dropped: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -50,6 +54,16 @@ impl Default for Metrics {
             "reads_duplicate",
             "Plate reads received again and not stored twice",
             m.reads_duplicate.clone(),
+        );
+        registry.register(
+            "alerts_raised",
+            "Tracking alerts raised by ingested reads",
+            m.alerts_raised.clone(),
+        );
+        registry.register(
+            "alert_clients_dropped",
+            "Alert streams ended because the client fell too far behind",
+            m.alert_clients_dropped.clone(),
         );
         registry.register("images_stored", "Images received", m.images_stored.clone());
         registry.register(

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Accountable ANPR platform API", version = "1",
-         description = "Plate-read ingestion from camera networks and accountable historical search, with tracking authorisations."),
+         description = "Plate-read ingestion from camera networks and accountable historical search, with tracking authorisations and real-time alerts."),
     paths(
         routes::auth::login, routes::auth::logout, routes::auth::me,
         routes::reads::ingest, routes::reads::ingest_batch, routes::reads::get_read,
@@ -17,6 +17,8 @@ use utoipa::{Modify, OpenApi};
         routes::tracking::get_tracking, routes::tracking::review_tracking,
         routes::tracking::request_lookback, routes::tracking::list_lookback,
         routes::tracking::review_lookback,
+        routes::alerts::list, routes::alerts::stream, routes::alerts::ack,
+        routes::alerts::sightings,
         routes::registers::import, routes::registers::counts,
         routes::registers::agreements, routes::registers::set_agreement,
         routes::catalog::create_network, routes::catalog::list_networks,

@@ -2,8 +2,9 @@
 
 use crate::metrics::Metrics;
 use anpr_blobs::BlobStore;
-use anpr_domain::CameraId;
+use anpr_domain::{CameraId, NetworkId};
 use anpr_policy::{DecisionRecorder, Policy, PolicyConfig};
+use anpr_realtime::{AlertBus, WatchSet};
 use anpr_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -22,6 +23,16 @@ pub struct AppState {
     pub recorder: Arc<dyn DecisionRecorder>,
     /// The tamper-evident audit ledger every request is recorded in.
     pub ledger: Arc<anpr_ledger::Ledger>,
+    /// The active watches (approved tracking authorisations) every ingested read is matched
+    /// against; kept in step with the authorisations by `realtime`.
+    pub watches: Arc<dyn WatchSet>,
+    /// Fans stored alerts out to the connected alert streams.
+    pub alerts: Arc<dyn AlertBus>,
+    /// Which network each camera belongs to, for matching (a camera never changes site).
+    pub camera_networks: Arc<RwLock<HashMap<CameraId, NetworkId>>>,
+    /// Set when the server is shutting down: long-lived responses (alert streams) end, so the
+    /// graceful shutdown does not wait for clients that never hang up.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// Limits and settings of a running server.
@@ -41,6 +52,9 @@ pub struct ServerConfig {
     pub policy: PolicyConfig,
     /// How often expired and lapsed authorisations are ended (and their ends recorded).
     pub authorisation_sweep_interval: std::time::Duration,
+    /// Alerts an alert-stream client may fall behind by before it is dropped (it resumes with
+    /// `Last-Event-ID`); ingestion never waits for a client.
+    pub alert_client_buffer: usize,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +67,7 @@ impl Default for ServerConfig {
             metrics_token: None,
             policy: PolicyConfig::default(),
             authorisation_sweep_interval: std::time::Duration::from_secs(60),
+            alert_client_buffer: 256,
         }
     }
 }

@@ -453,6 +453,27 @@ async fn role_matrix() {
             [401, 404, 200, 200, 200, 200, 403],
         ),
         c(
+            "GET",
+            format!("/api/v1/tracking/{}/sightings", id(&active)),
+            None,
+            [401, 404, 200, 200, 200, 200, 403],
+        ),
+        c(
+            "GET",
+            "/api/v1/alerts".into(),
+            None,
+            [401, 200, 200, 200, 200, 200, 403],
+        ),
+        // Nobody's alert: not found, whoever asks (its existence is never revealed).
+        c(
+            "POST",
+            "/api/v1/alerts/999999/ack".into(),
+            None,
+            [401, 404, 404, 404, 404, 404, 403],
+        ),
+        // `GET /api/v1/alerts/stream` never ends when granted, so it is covered by
+        // tests/realtime.rs (granted, 401 without a token) rather than by this table.
+        c(
             "POST",
             format!("/api/v1/tracking/{}/approve", id(&pend1)),
             Some(reason.clone()),

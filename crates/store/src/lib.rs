@@ -103,6 +103,17 @@ pub trait Store: Send + Sync + 'static {
     async fn update_authorisation(&self, a: Authorisation, expected: AuthStatus) -> Result<()>;
     async fn authorisations(&self, filter: AuthorisationFilter) -> Result<Vec<Authorisation>>;
     async fn stolen_entry(&self, id: i64) -> Result<Option<StolenEntry>>;
+
+    // --- real-time tracking alerts ---
+    /// Stores the alerts of one ingest (one transaction, durable on return), each completed
+    /// with where its read was seen; an alert already stored for the same watch and read is
+    /// not stored again (and not returned).
+    async fn insert_alerts(&self, alerts: Vec<NewAlert>, now: DateTime<Utc>) -> Result<Vec<Alert>>;
+    /// Alerts in id order (the order they were raised).
+    async fn alerts(&self, filter: AlertFilter) -> Result<Vec<Alert>>;
+    async fn alert(&self, id: i64) -> Result<Option<Alert>>;
+    /// Marks an alert acknowledged (the first acknowledgement stands) and returns it.
+    async fn ack_alert(&self, id: i64, staff_id: &str, at: DateTime<Utc>) -> Result<Alert>;
     /// The latest decision records, of one user or of everyone.
     async fn decisions(&self, user: Option<UserId>, limit: u32) -> Result<Vec<Decision>>;
 }

@@ -208,6 +208,8 @@ pub struct AuthorisationFilter {
     pub statuses: Vec<AuthStatus>,
     pub district: Option<String>,
     pub requester: Option<UserId>,
+    /// Only ids below this one (to page through, newest first).
+    pub before_id: Option<i64>,
     /// Most rows returned, newest first (default 500).
     pub limit: Option<u32>,
 }
@@ -242,4 +244,70 @@ impl FactsRequest {
             for_tracking: self.for_tracking,
         }
     }
+}
+
+/// A match of a read against an active tracking authorisation (a watch), to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAlert {
+    pub authorisation_id: i64,
+    /// Who requested the tracking: they receive the alert, with their district's supervisors.
+    pub requester_user_id: UserId,
+    pub district: String,
+    /// The watched plate.
+    pub plate: String,
+    pub read_id: ReadId,
+}
+
+/// A stored alert. `id` only ever increases: it is the SSE event id clients resume from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Alert {
+    pub id: i64,
+    pub authorisation_id: i64,
+    pub requester_user_id: UserId,
+    pub district: String,
+    /// The watched plate.
+    pub plate: String,
+    pub read_id: ReadId,
+    /// The plate as read (differs from `plate` on an OCR-fuzzy match).
+    pub read_plate: String,
+    pub captured_at: DateTime<Utc>,
+    pub camera_id: i64,
+    pub site_id: SiteId,
+    pub site_name: String,
+    pub network_id: NetworkId,
+    pub location: GeoPoint,
+    /// Links to the read's images (viewing them is decided like any image view).
+    pub images: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub acked_at: Option<DateTime<Utc>>,
+    pub acked_by_staff_id: Option<String>,
+}
+
+/// Who an alert is for: its requester, and the supervisors of its district.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertAudience {
+    pub user_id: UserId,
+    /// Districts whose alerts this user supervises.
+    pub districts: Vec<String>,
+}
+
+impl AlertAudience {
+    pub fn sees(&self, a: &Alert) -> bool {
+        a.requester_user_id == self.user_id
+            || self
+                .districts
+                .iter()
+                .any(|d| d.eq_ignore_ascii_case(&a.district))
+    }
+}
+
+/// Which alerts to list, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    /// Only alerts of this audience (`None`: every alert).
+    pub audience: Option<AlertAudience>,
+    pub authorisation_id: Option<i64>,
+    /// Only alerts with a greater id (SSE resume).
+    pub after_id: Option<i64>,
+    pub limit: Option<u32>,
 }

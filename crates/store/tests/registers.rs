@@ -262,6 +262,7 @@ fn tracking(plate: &str, stolen_id: Option<i64>) -> Authorisation {
         end_reason: None,
         renews: None,
         lookback_from: None,
+        fuzzy: false,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod access;
 mod core;
+mod realtime;
 mod stats;
 
 use clap::Subcommand;
@@ -17,6 +18,9 @@ pub enum BenchCommand {
     Access(access::AccessArgs),
     /// Audit ledger: append rate, proof times on a 100-million-entry log, full verify rate.
     Ledger(LedgerArgs),
+    /// Real-time tracking: matching against 1,000,000 watches, ingest-to-alert latency over
+    /// SSE, memory of 1,000 alert streams (issue: real-time tracking).
+    Realtime(realtime::RealtimeArgs),
 }
 
 #[derive(clap::Args)]
@@ -33,6 +37,7 @@ pub async fn run(_data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
     match cmd {
         BenchCommand::Core(args) => core::run(args).await,
         BenchCommand::Access(args) => access::run(args).await,
+        BenchCommand::Realtime(args) => realtime::run(args).await,
         BenchCommand::Ledger(args) => {
             let mut opts = if args.quick {
                 anpr_ledger::bench::BenchOptions::quick()

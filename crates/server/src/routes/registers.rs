@@ -135,5 +135,7 @@ pub async fn set_agreement(
         })
         .await?;
     tracing::info!(network = id, by = %staff.user.staff_id, search = ?a.search, tracking = ?a.tracking, "sharing agreement changed");
+    // The agreements decide which networks' reads each watch covers.
+    crate::realtime::load_watches(&state).await?;
     Ok(Json(a))
 }

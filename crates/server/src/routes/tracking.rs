@@ -1,5 +1,6 @@
 //! Tracking and look-back authorisations: requests, the supervisor's approval queue, approval,
-//! refusal, revocation. Only the authorisation objects; alert delivery is a later issue.
+//! refusal, revocation. An active tracking authorisation is a watch (see `realtime`); its alerts
+//! and sightings are served by `routes::alerts`.
 
 use crate::access::{self, TrackingAsk};
 use crate::audit::AuditHandle;
@@ -28,6 +29,10 @@ pub struct TrackingRequestBody {
     /// Threat to life: start at once; stops unless a supervisor approves within the hour.
     #[serde(default)]
     pub emergency: bool,
+    /// Also alert on reads that differ only by OCR-confusable characters (0/O/D/Q, 1/I/L/T,
+    /// 2/Z, 5/S, 6/G, 8/B), as fuzzy search does.
+    #[serde(default)]
+    pub fuzzy: bool,
     /// How long (default and maximum: 48 h on a stolen-vehicle basis, 7 days otherwise).
     pub duration_minutes: Option<u32>,
     /// The authorisation this renews; a renewal always needs a fresh approval.
@@ -113,6 +118,7 @@ pub async fn request_tracking(
         plate: b.plate,
         purpose: b.purpose,
         emergency: b.emergency,
+        fuzzy: b.fuzzy,
         duration_minutes: b.duration_minutes,
         renews: b.renews,
     };

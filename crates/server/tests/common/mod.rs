@@ -360,3 +360,40 @@ pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
     img.write_to(&mut out, image::ImageFormat::Jpeg).unwrap();
     out.into_inner()
 }
+
+impl TestServer {
+    /// Stops this server and serves a fresh `AppState` opened on the same data directory (as
+    /// after a process restart): nothing in memory survives, only what the store holds.
+    pub async fn restart(mut self) -> TestServer {
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let (camera_key, camera_id, network_id) =
+            (self.camera_key.clone(), self.camera_id, self.network_id);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        drop(self);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let state = AppState::open_embedded(dir.path(), ServerConfig::default()).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let s = state.clone();
+        tokio::spawn(async move {
+            anpr_server::serve(s, listener, async {
+                let _ = rx.await;
+            })
+            .await
+            .unwrap();
+        });
+        TestServer {
+            base,
+            state,
+            camera_key,
+            camera_id,
+            network_id,
+            http: reqwest::Client::new(),
+            dir,
+            shutdown: Some(tx),
+        }
+    }
+}

@@ -81,7 +81,7 @@ macro_rules! auth_columns {
          file_number, justification, basis, stolen_entry_id, approval_reasons, status, \
          requested_at, approval_deadline, duration_minutes, starts_at, expires_at, \
          decided_by_staff_id, decided_at, decision_reason, ended_at, end_reason, renews, \
-         lookback_from"
+         lookback_from, fuzzy"
     };
 }
 
@@ -177,6 +177,7 @@ fn auth_from_row(r: &Row<'_>) -> rusqlite::Result<Authorisation> {
         end_reason: r.get(22)?,
         renews: r.get(23)?,
         lookback_from: ms(24)?,
+        fuzzy: r.get(25)?,
     })
 }
 
@@ -812,7 +813,7 @@ impl Inner {
             conn.execute(
                 &format!(
                     "INSERT INTO authorisations ({}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9,
-                     ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)",
+                     ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
                     AUTH_COLUMNS.trim_start_matches("id, ")
                 ),
                 rusqlite::params_from_iter(auth_params(a).iter().map(|b| b.as_ref())),
@@ -836,7 +837,7 @@ impl Inner {
             values.push(Box::new(expected.as_str()));
             let n = conn.execute(
                 &format!(
-                    "UPDATE authorisations SET {} WHERE id = ?25 AND status = ?26",
+                    "UPDATE authorisations SET {} WHERE id = ?26 AND status = ?27",
                     sets.join(", ")
                 ),
                 rusqlite::params_from_iter(values.iter().map(|b| b.as_ref())),
@@ -870,6 +871,9 @@ impl Inner {
         }
         if let Some(u) = f.requester {
             bind("requester_user_id = ?", Box::new(u), &mut conds);
+        }
+        if let Some(b) = f.before_id {
+            bind("id < ?", Box::new(b), &mut conds);
         }
         if !f.statuses.is_empty() {
             let list: Vec<String> = f
@@ -1000,6 +1004,7 @@ fn auth_params(a: &Authorisation) -> Vec<Box<dyn rusqlite::ToSql>> {
         Box::new(a.end_reason.clone()),
         Box::new(a.renews),
         t(a.lookback_from),
+        Box::new(a.fuzzy),
     ]
 }
 

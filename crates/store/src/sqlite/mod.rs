@@ -5,6 +5,7 @@
 //! tokio's blocking pool so the async server never waits on disk.
 
 mod access;
+mod alerts;
 mod catalog;
 mod ingest;
 mod reads;
@@ -375,6 +376,22 @@ impl crate::Store for SqliteStore {
         filter: crate::AuthorisationFilter,
     ) -> Result<Vec<anpr_policy::Authorisation>> {
         self.authorisations_impl(filter).await
+    }
+    async fn insert_alerts(
+        &self,
+        alerts: Vec<crate::NewAlert>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<crate::Alert>> {
+        self.insert_alerts_impl(alerts, now).await
+    }
+    async fn alerts(&self, filter: crate::AlertFilter) -> Result<Vec<crate::Alert>> {
+        self.alerts_impl(filter).await
+    }
+    async fn alert(&self, id: i64) -> Result<Option<crate::Alert>> {
+        self.alert_impl(id).await
+    }
+    async fn ack_alert(&self, id: i64, staff_id: &str, at: DateTime<Utc>) -> Result<crate::Alert> {
+        self.ack_alert_impl(id, staff_id.to_string(), at).await
     }
     async fn stolen_entry(&self, id: i64) -> Result<Option<anpr_policy::registers::StolenEntry>> {
         self.stolen_entry_impl(id).await

@@ -217,6 +217,37 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO register_version (id, version) VALUES (1, 0);
     "#,
+    // 3: real-time tracking alerts. AUTOINCREMENT so an id is never reused (even after the
+    // newest alert is deleted): the id is the SSE event id clients resume from. Where the read
+    // was seen is copied in, so an alert stays meaningful after its read is purged.
+    r#"
+    CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        authorisation_id INTEGER NOT NULL,
+        requester_user_id INTEGER NOT NULL,
+        district TEXT NOT NULL,
+        plate TEXT NOT NULL,
+        read_id INTEGER NOT NULL,
+        read_plate TEXT NOT NULL,
+        captured_at INTEGER NOT NULL,
+        camera_id INTEGER NOT NULL,
+        site_id INTEGER NOT NULL,
+        site_name TEXT NOT NULL,
+        network_id INTEGER NOT NULL,
+        lat REAL NOT NULL,
+        lon REAL NOT NULL,
+        has_overview INTEGER NOT NULL,
+        has_plate INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        acked_at INTEGER,
+        acked_by_staff_id TEXT,
+        UNIQUE (authorisation_id, read_id)
+    );
+    CREATE INDEX alerts_requester ON alerts(requester_user_id, id);
+    CREATE INDEX alerts_district ON alerts(district, id);
+    -- A tracking authorisation may also match OCR-confusable reads.
+    ALTER TABLE authorisations ADD COLUMN fuzzy INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,0 +1,352 @@
+//! `anpr bench realtime`: the real-time tracking figures of the issue.
+//!
+//! 1. `watch_match_p50_us`: one read matched against 1,000,000 watches (a tenth of them
+//!    OCR-fuzzy), in the matcher the server uses.
+//! 2. `alert_latency_p50_ms` / `_p99_ms`: from the ingest acknowledgement at an HTTP client to
+//!    the alert's arrival at a connected SSE client, both on loopback, with the same 1,000,000
+//!    watches in the server's watch set (the delivery's ledger entry is written first, as always).
+//! 3. `sse_clients_extra_mib`: resident memory added by 1,000 connected alert streams. Client
+//!    and server share this process, so the figure counts both ends of every connection.
+
+use super::figure;
+use super::stats::Samples;
+use anpr_domain::{GeoPoint, Role, SiteKind};
+use anpr_policy::registers::NetworkAgreement;
+use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis};
+use anpr_realtime::{LocalWatchSet, Watch, WatchSet};
+use anpr_server::{AppState, ServerConfig};
+use anpr_store::{NewCamera, NewSite, NewUser};
+use chrono::{Duration as Minutes, Utc};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+#[derive(clap::Args)]
+pub struct RealtimeArgs {
+    /// Active watches in the matcher and the server.
+    #[arg(long, default_value_t = 1_000_000)]
+    watches: usize,
+    /// Alerts timed end to end.
+    #[arg(long, default_value_t = 500)]
+    alerts: usize,
+    /// Concurrent SSE clients for the memory figure.
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// Background ingest while alerts are timed: batches of 500 reads matching no watch, sent
+    /// back to back (0: none). The rate reached is printed to standard error.
+    #[arg(long, default_value_t = 1)]
+    background: usize,
+}
+
+const PASSWORD: &str = "bench-password-123";
+
+/// A synthetic NZ-format plate for watch `i`: three letters, three digits.
+fn plate(i: usize) -> String {
+    let l = |k: usize| (b'A' + (k % 26) as u8) as char;
+    format!(
+        "{}{}{}{:03}",
+        l(i / 676_000),
+        l(i / 26_000),
+        l(i / 1000),
+        i % 1000
+    )
+}
+
+fn synthetic_watches(n: usize, network: i64) -> Vec<Watch> {
+    let now = Utc::now();
+    (0..n)
+        .map(|i| Watch {
+            // Far above any real authorisation id.
+            authorisation_id: 1_000_000_000 + i as i64,
+            plate: plate(i),
+            fuzzy: i % 10 == 0,
+            requester_user_id: 1_000_000,
+            district: "Nowhere".into(),
+            networks: vec![network],
+            starts_at: now - Minutes::minutes(1),
+            ends_at: Some(now + Minutes::days(1)),
+        })
+        .collect()
+}
+
+fn rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
+    // 1. The matcher alone.
+    let set = LocalWatchSet::new();
+    set.replace_all(synthetic_watches(args.watches, 1));
+    let now = Utc::now();
+    let probes: Vec<String> = (0..100_000)
+        .map(|i| {
+            if i % 2 == 0 {
+                plate((i * 7919) % args.watches.max(1))
+            } else {
+                format!("ZZ{:04}", i % 10_000)
+            }
+        })
+        .collect();
+    let mut matched = 0usize;
+    let mut samples = Vec::with_capacity(probes.len());
+    for p in &probes {
+        let t = Instant::now();
+        matched += set.matches(p, 1, now, now).len();
+        samples.push(t.elapsed());
+    }
+    samples.sort_unstable();
+    eprintln!(
+        "bench realtime: {} probes, {matched} matches, {} watches",
+        probes.len(),
+        set.len()
+    );
+    figure(
+        "watch_match_p50_us",
+        samples[samples.len() / 2].as_secs_f64() * 1e6,
+        "us",
+    );
+    drop(set);
+
+    // 2. A server with one officer's watch among `watches` others.
+    let tmp = tempfile::Builder::new()
+        .prefix("anpr-bench-realtime-")
+        .tempdir_in(".")?;
+    let state = AppState::open_embedded(tmp.path(), ServerConfig::default())?;
+    let net = state.store.create_network("Bench", 60).await?;
+    let site = state
+        .store
+        .create_site(NewSite {
+            network_id: net.id,
+            name: "Bench forecourt".into(),
+            kind: SiteKind::FuelStation,
+            address: "1 Bench Rd, Hamilton".into(),
+            location: GeoPoint::new(-37.78, 175.28)?,
+            district: "Waikato".into(),
+        })
+        .await?;
+    let (_camera, key) = anpr_server::routes::catalog::provision_camera(
+        &state,
+        NewCamera {
+            site_id: site.id,
+            name: "lane 1".into(),
+            heading_deg: None,
+        },
+    )
+    .await?;
+    let officer = state
+        .store
+        .create_user(NewUser {
+            staff_id: "BENCHT1".into(),
+            name: "Bench Tracker".into(),
+            badge_number: None,
+            district: "Waikato".into(),
+            roles: vec![Role::Searcher, Role::Tracker],
+            password_hash: anpr_server::auth::hash_secret(PASSWORD)?,
+        })
+        .await?;
+    state
+        .store
+        .set_network_agreement(NetworkAgreement {
+            network_id: net.id,
+            search: vec!["*".into()],
+            tracking: vec!["Waikato".into()],
+        })
+        .await?;
+    let started = Utc::now();
+    state
+        .store
+        .create_authorisation(Authorisation {
+            id: 0,
+            kind: AuthorisationKind::Tracking,
+            plate: "BNC123".into(),
+            requester_user_id: officer.id,
+            requester_staff_id: officer.staff_id.clone(),
+            district: "Waikato".into(),
+            purpose_code: "serious_crime".into(),
+            file_number: "BENCH/1".into(),
+            justification: "benchmark watch".into(),
+            basis: Basis::Supervised,
+            stolen_entry_id: None,
+            approval_reasons: vec![],
+            status: AuthStatus::Active,
+            requested_at: started,
+            approval_deadline: None,
+            duration_minutes: 24 * 60,
+            starts_at: Some(started - Minutes::minutes(1)),
+            expires_at: Some(started + Minutes::days(1)),
+            decided_by_staff_id: Some("BENCHS1".into()),
+            decided_at: Some(started),
+            decision_reason: Some("benchmark".into()),
+            ended_at: None,
+            end_reason: None,
+            renews: None,
+            lookback_from: None,
+            fuzzy: false,
+        })
+        .await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server_state = state.clone();
+    let server = tokio::spawn(async move {
+        anpr_server::serve(server_state, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(usize::MAX)
+        .build()?;
+    let token = login(&http, &base).await?;
+    // The server loaded its one watch from the store; the synthetic ones join it.
+    for w in synthetic_watches(args.watches, net.id) {
+        state.watches.upsert(w);
+    }
+    eprintln!("server watch set: {} watches", state.watches.len());
+
+    let mut stream = open_stream(&http, &base, &token).await?;
+    let (arrived_tx, mut arrived) = mpsc::unbounded_channel::<(i64, Instant)>();
+    let reader = tokio::spawn(async move {
+        let mut buf = String::new();
+        while let Ok(Some(chunk)) = stream.chunk().await {
+            let at = Instant::now();
+            buf.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buf.find("\n\n") {
+                let block: String = buf.drain(..end + 2).collect();
+                for line in block.lines() {
+                    if let Some(data) = line.strip_prefix("data:") {
+                        if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
+                            if let Some(read) = v["read_id"].as_i64() {
+                                let _ = arrived_tx.send((read, at));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    });
+    // Background load: other cameras' traffic, none of it matching a watch.
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let load_started = Instant::now();
+    let loaders: Vec<_> = (0..args.background)
+        .map(|w| {
+            let (http, base, key, sent) = (http.clone(), base.clone(), key.clone(), sent.clone());
+            tokio::spawn(async move {
+                for batch in 0u64.. {
+                    let reads: Vec<Value> = (0..500)
+                        .map(|i| {
+                            json!({"plate": format!("QX{:04}", (batch * 500 + i) % 10_000),
+                                        "captured_at": Utc::now(), "confidence": 0.8,
+                                        "external_id": format!("load-{w}-{batch}-{i}")})
+                        })
+                        .collect();
+                    let ok = http
+                        .post(format!("{base}/api/v1/reads:batch"))
+                        .bearer_auth(&key)
+                        .json(&json!({ "reads": reads }))
+                        .send()
+                        .await
+                        .is_ok_and(|r| r.status().is_success());
+                    if ok {
+                        sent.fetch_add(500, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut acked: HashMap<i64, Instant> = HashMap::new();
+    let mut latency = Samples::new();
+    for i in 0..args.alerts {
+        let resp = http
+            .post(format!("{base}/api/v1/reads"))
+            .bearer_auth(&key)
+            .json(
+                &json!({"plate": "BNC123", "captured_at": Utc::now(), "confidence": 0.9,
+                          "external_id": format!("bench-{i}")}),
+            )
+            .send()
+            .await?;
+        let at = Instant::now();
+        anyhow::ensure!(resp.status() == 201, "ingest: {}", resp.status());
+        let id = resp.json::<Value>().await?["id"]
+            .as_i64()
+            .ok_or_else(|| anyhow::anyhow!("no read id"))?;
+        acked.insert(id, at);
+        // The alert is published before the acknowledgement leaves, so it may already be here.
+        loop {
+            let (read, when) = tokio::time::timeout(Duration::from_secs(10), arrived.recv())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("alert stream ended"))?;
+            if let Some(ack) = acked.remove(&read) {
+                latency.push(when.saturating_duration_since(ack));
+                if read == id {
+                    break;
+                }
+            }
+        }
+    }
+    for l in loaders {
+        l.abort();
+    }
+    eprintln!(
+        "background ingest while timing alerts: {:.0} reads/s",
+        sent.load(std::sync::atomic::Ordering::Relaxed) as f64
+            / load_started.elapsed().as_secs_f64()
+    );
+    figure("alert_latency_p50_ms", latency.percentile_ms(50.0), "ms");
+    figure("alert_latency_p99_ms", latency.percentile_ms(99.0), "ms");
+    reader.abort();
+
+    // 3. Memory of many connected clients.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = rss_mib();
+    let mut clients = Vec::with_capacity(args.clients);
+    for _ in 0..args.clients {
+        clients.push(open_stream(&http, &base, &token).await?);
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let after = rss_mib();
+    eprintln!("{} SSE clients connected", clients.len());
+    figure("sse_clients_extra_mib", after - before, "MiB");
+    drop(clients);
+    let _ = stop.send(());
+    server.abort();
+    Ok(())
+}
+
+async fn login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let v: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"staff_id": "BENCHT1", "password": PASSWORD}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    v["token"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("login returned no token"))
+}
+
+async fn open_stream(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> anyhow::Result<reqwest::Response> {
+    Ok(http
+        .get(format!("{base}/api/v1/alerts/stream"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?)
+}

@@ -1,0 +1,214 @@
+//! Real-time tracking in the server: the watch set kept in step with the authorisations,
+//! matching in the ingest path, and who receives an alert.
+//!
+//! The matching and fan-out themselves live in `anpr-realtime` (behind the `WatchSet` and
+//! `AlertBus` traits); this module connects them to the store and the access policy.
+
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+use anpr_domain::{CameraId, NetworkId, NewRead, User};
+use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Permission, Subject};
+use anpr_realtime::Watch;
+use anpr_store::{AlertAudience, AuthorisationFilter, InsertOutcome, NewAlert};
+use chrono::Utc;
+use std::sync::Arc;
+
+/// Active tracking authorisations read per query when loading the watch set.
+const LOAD_PAGE: u32 = 5000;
+
+/// Replaces the watch set with the active tracking authorisations in the store: at start (so
+/// watches survive a restart) and when sharing agreements change (they decide the networks).
+pub async fn load_watches(state: &AppState) -> ApiResult<usize> {
+    let watches = active_watches(state).await?;
+    let n = watches.len();
+    state.watches.replace_all(watches);
+    Ok(n)
+}
+
+/// Adds the active tracking authorisations another process (a second server, the CLI) started,
+/// without removing anything: run with the periodic sweep. A watch this re-adds after it was
+/// stopped meanwhile is caught by the check every match makes against the store.
+pub async fn reconcile_watches(state: &AppState) -> ApiResult<usize> {
+    let watches = active_watches(state).await?;
+    let n = watches.len();
+    for w in watches {
+        state.watches.upsert(w);
+    }
+    Ok(n)
+}
+
+async fn active_watches(state: &AppState) -> ApiResult<Vec<Watch>> {
+    let mut active = Vec::new();
+    let mut before_id = None;
+    loop {
+        let page = state
+            .store
+            .authorisations(AuthorisationFilter {
+                kind: Some(AuthorisationKind::Tracking),
+                statuses: vec![AuthStatus::Active],
+                before_id,
+                limit: Some(LOAD_PAGE),
+                ..Default::default()
+            })
+            .await?;
+        let n = page.len();
+        before_id = page.last().map(|a| a.id);
+        active.extend(page);
+        if n < LOAD_PAGE as usize {
+            break;
+        }
+    }
+    let agreements = state.store.network_agreements().await?;
+    Ok(active
+        .iter()
+        .filter_map(|a| Watch::from_authorisation(a, &agreements))
+        .collect())
+}
+
+/// Whether the authorisation behind a matched watch is still in force, by the store (the
+/// truth, whichever process changed it): settled to now, so one due to end ends here and its
+/// watch is removed. Matches are rare, so this costs a lookup or two per alert, not per read.
+async fn still_active(state: &AppState, id: i64) -> ApiResult<bool> {
+    let Some(a) = state.store.authorisation(id).await? else {
+        state.watches.remove(id);
+        return Ok(false);
+    };
+    let a = crate::access::settle(state, a).await?;
+    if a.status != AuthStatus::Active {
+        state.watches.remove(id);
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+/// Brings the watch of one authorisation in line with its current state: an active tracking
+/// authorisation watches, anything else (pending, refused, revoked, expired, stopped) does not.
+pub async fn sync_watch(state: &AppState, a: &Authorisation) -> ApiResult<()> {
+    if a.kind != AuthorisationKind::Tracking {
+        return Ok(());
+    }
+    if a.status != AuthStatus::Active {
+        state.watches.remove(a.id);
+        return Ok(());
+    }
+    let agreements = state.store.network_agreements().await?;
+    match Watch::from_authorisation(a, &agreements) {
+        Some(w) => state.watches.upsert(w),
+        None => state.watches.remove(a.id),
+    }
+    Ok(())
+}
+
+async fn network_of(state: &AppState, camera: CameraId) -> ApiResult<Option<NetworkId>> {
+    if let Some(n) = state
+        .camera_networks
+        .read()
+        .expect("camera network lock")
+        .get(&camera)
+    {
+        return Ok(Some(*n));
+    }
+    let (sites, cameras) = (state.store.sites().await?, state.store.cameras().await?);
+    let network = anpr_store::network_of(&sites, &cameras, camera);
+    if let Some(n) = network {
+        state
+            .camera_networks
+            .write()
+            .expect("camera network lock")
+            .insert(camera, n);
+    }
+    Ok(network)
+}
+
+/// Matches the reads of one ingest (all from one camera) against the active watches, stores
+/// an alert for each match and publishes it. Runs after the reads are durable and before the
+/// ingest is acknowledged, so an acknowledged read has been matched and its alerts are stored.
+/// A retried upload (a duplicate) was matched when first stored and is not matched again.
+pub async fn match_ingest(
+    state: &AppState,
+    camera: CameraId,
+    reads: &[NewRead],
+    outcomes: &[InsertOutcome],
+) -> ApiResult<usize> {
+    if state.watches.is_empty() {
+        return Ok(0);
+    }
+    let Some(network) = network_of(state, camera).await? else {
+        return Ok(0);
+    };
+    let now = Utc::now();
+    let mut found = Vec::new();
+    for (read, outcome) in reads.iter().zip(outcomes).filter(|(_, o)| !o.duplicate) {
+        for w in state
+            .watches
+            .matches(read.plate.as_str(), network, read.captured_at, now)
+        {
+            found.push(NewAlert {
+                authorisation_id: w.authorisation_id,
+                requester_user_id: w.requester_user_id,
+                district: w.district.clone(),
+                plate: w.plate.clone(),
+                read_id: outcome.id,
+            });
+        }
+    }
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let mut checked: Vec<(i64, bool)> = Vec::new();
+    let mut confirmed = Vec::with_capacity(found.len());
+    for alert in found {
+        let ok = match checked.iter().find(|(id, _)| *id == alert.authorisation_id) {
+            Some((_, ok)) => *ok,
+            None => {
+                let ok = still_active(state, alert.authorisation_id).await?;
+                checked.push((alert.authorisation_id, ok));
+                ok
+            }
+        };
+        if ok {
+            confirmed.push(alert);
+        }
+    }
+    let found = confirmed;
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let stored = state.store.insert_alerts(found, now).await?;
+    let n = stored.len();
+    for a in stored {
+        state.alerts.publish(Arc::new(a));
+    }
+    Ok(n)
+}
+
+/// Who receives which alerts: every user the alerts of their own tracking requests, and a
+/// supervisor (who may approve) those of their district. Nobody else — not even overseers,
+/// who see the authorisations but are not told where a car is.
+pub async fn audience(state: &AppState, user: &User) -> ApiResult<AlertAudience> {
+    let visibility = crate::access::visibility(state, user).await?;
+    let subject = Subject::from_user(user);
+    Ok(AlertAudience {
+        user_id: user.id,
+        districts: if subject.has(Permission::ApproveRequests) {
+            visibility.districts
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// The alert `id`, if `audience` may see it; otherwise "not found" (whether it exists is not
+/// revealed).
+pub async fn visible_alert(
+    state: &AppState,
+    audience: &AlertAudience,
+    id: i64,
+) -> ApiResult<anpr_store::Alert> {
+    state
+        .store
+        .alert(id)
+        .await?
+        .filter(|a| audience.sees(a))
+        .ok_or_else(|| ApiError::NotFound(format!("alert {id}")))
+}

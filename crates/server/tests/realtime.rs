@@ -1,0 +1,468 @@
+//! Real-time tracking end to end: watches from approved authorisations, alerts over a real
+//! Server-Sent Events connection, resume with `Last-Event-ID`, and restart.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// A real SSE client: streams the response body and parses `id:` / `data:` lines.
+struct SseClient {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl SseClient {
+    async fn connect(s: &TestServer, token: &str, last_event_id: Option<i64>) -> SseClient {
+        let mut req = s
+            .http
+            .get(s.url("/api/v1/alerts/stream"))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id.to_string());
+        }
+        let resp = tokio::time::timeout(Duration::from_secs(5), req.send())
+            .await
+            .expect("headers arrive at once")
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        SseClient {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event (id and data), or `None` if none arrives within `wait`.
+    async fn next(&mut self, wait: Duration) -> Option<(i64, Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut data) = (None, None);
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().parse::<i64>().unwrap());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data = Some(serde_json::from_str::<Value>(v.trim()).unwrap());
+                    }
+                }
+                if let (Some(id), Some(data)) = (id, data) {
+                    return Some((id, data));
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether the server ends the stream within `wait` (events before the end are skipped).
+    async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    async fn expect(&mut self) -> (i64, Value) {
+        self.next(Duration::from_secs(5))
+            .await
+            .expect("an alert within 5 s")
+    }
+}
+
+/// Ingests one read of `plate` seen now; returns its id.
+async fn sighting(s: &TestServer, plate: &str) -> i64 {
+    let resp = s
+        .ingest(
+            "/api/v1/reads",
+            &json!({"plate": plate, "captured_at": now_rfc3339(0), "confidence": 0.9}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+async fn track(s: &TestServer, token: &str, plate: &str, purpose: Value) -> Value {
+    let (st, a) = s
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(token),
+            Some(&json!({"plate": plate, "purpose": purpose})),
+        )
+        .await;
+    assert_eq!(st, 201, "{a}");
+    a
+}
+
+fn quiet() -> Duration {
+    Duration::from_millis(400)
+}
+
+#[tokio::test]
+async fn an_alert_reaches_the_requester_and_district_supervisors_and_no_one_else() {
+    let s = start().await;
+    let tracker = s.login("tracker").await;
+    let supervisor = s.login("supervisor").await;
+    let searcher = s.login("searcher").await;
+    let integrity = s.login("integrity").await;
+    let auth = track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    assert_eq!(auth["status"], "active");
+    let auth_id = auth["id"].as_i64().unwrap();
+
+    let mut to_tracker = SseClient::connect(&s, &tracker, None).await;
+    let mut to_supervisor = SseClient::connect(&s, &supervisor, None).await;
+    let mut to_searcher = SseClient::connect(&s, &searcher, None).await;
+    let mut to_integrity = SseClient::connect(&s, &integrity, None).await;
+
+    sighting(&s, "ZZZ111").await;
+    let read_id = sighting(&s, STOLEN_CLEAN).await;
+    let (id, alert) = to_tracker.expect().await;
+    assert_eq!(alert["authorisation_id"], auth_id);
+    assert_eq!(alert["read_id"], read_id);
+    assert_eq!(alert["plate"], STOLEN_CLEAN);
+    assert_eq!(alert["site_name"], "Fuel stop Te Rapa");
+    assert!(alert["location"]["lat"].as_f64().is_some());
+    assert_eq!(alert["id"], id);
+    let (sup_id, _) = to_supervisor.expect().await;
+    assert_eq!(sup_id, id);
+    assert!(to_searcher.next(quiet()).await.is_none());
+    assert!(to_integrity.next(quiet()).await.is_none());
+
+    // Listing, acknowledgement: another officer's alert is not found.
+    let (st, list) = s.call("GET", "/api/v1/alerts", Some(&tracker), None).await;
+    assert_eq!((st, list["alerts"].as_array().unwrap().len()), (200, 1));
+    let (_, list) = s.call("GET", "/api/v1/alerts", Some(&searcher), None).await;
+    assert!(list["alerts"].as_array().unwrap().is_empty());
+    let ack = format!("/api/v1/alerts/{id}/ack");
+    assert_eq!(s.call("POST", &ack, Some(&searcher), None).await.0, 404);
+    let (st, acked) = s.call("POST", &ack, Some(&tracker), None).await;
+    assert_eq!(
+        (st, acked["acked_by_staff_id"].as_str()),
+        (200, Some("tracker"))
+    );
+
+    // The track: sightings of the watch, for those who may see the authorisation only.
+    let path = format!("/api/v1/tracking/{auth_id}/sightings");
+    let (st, track) = s.call("GET", &path, Some(&tracker), None).await;
+    assert_eq!(st, 200, "{track}");
+    assert_eq!(track["sightings"][0]["read_id"], read_id);
+    assert_eq!(s.call("GET", &path, Some(&searcher), None).await.0, 404);
+
+    // No token: 401. Each delivery and the acknowledgement are in the ledger.
+    let resp = s
+        .http
+        .get(s.url("/api/v1/alerts/stream"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let entries = s.state.ledger.entries(0, s.state.ledger.size()).unwrap();
+    let count = |what: &str| entries.iter().filter(|e| e.body.contains(what)).count();
+    assert_eq!(count("\"alert_delivered\""), 2);
+    assert_eq!(
+        count("\"alert_ack\""),
+        2,
+        "the refused and the granted acknowledgement"
+    );
+}
+
+#[tokio::test]
+async fn approval_starts_a_watch_and_revocation_cancellation_and_expiry_stop_it() {
+    let s = start_with(anpr_server::ServerConfig {
+        authorisation_sweep_interval: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let tracker = s.login("tracker").await;
+    let supervisor = s.login("supervisor").await;
+    let admin = s.login("admin").await;
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+
+    // A serious-crime request waits for a supervisor: no alerts until approved.
+    let homicide = purpose_of("serious_crime", HOMICIDE_FILE);
+    let revoked = track(&s, &tracker, "REV123", homicide.clone()).await;
+    let expiring = track(&s, &tracker, "EXP123", homicide).await;
+    assert_eq!(revoked["status"], "pending");
+    sighting(&s, "REV123").await;
+    assert!(alerts.next(quiet()).await.is_none());
+    let reason = json!({"reason": "Checked the file and the report"});
+    for a in [&revoked, &expiring] {
+        let path = format!("/api/v1/tracking/{}/approve", a["id"]);
+        let (st, body) = s
+            .call("POST", &path, Some(&supervisor), Some(&reason))
+            .await;
+        assert_eq!(
+            (st, body["status"].as_str()),
+            (200, Some("active")),
+            "{body}"
+        );
+    }
+    sighting(&s, "REV123").await;
+    assert_eq!(alerts.expect().await.1["plate"], "REV123");
+    let control = track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    assert_eq!(control["status"], "active");
+
+    // Revoked: the plate is seen again, but the next alert is another watch's.
+    let path = format!("/api/v1/tracking/{}/revoke", revoked["id"]);
+    assert_eq!(
+        s.call("POST", &path, Some(&tracker), Some(&reason)).await.0,
+        200
+    );
+    sighting(&s, "REV123").await;
+    sighting(&s, "EXP123").await;
+    assert_eq!(alerts.expect().await.1["plate"], "EXP123");
+
+    // Expired: its end is in the past; the sweep ends it and its watch with it.
+    let mut a = s
+        .state
+        .store
+        .authorisation(expiring["id"].as_i64().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    a.expires_at = Some(chrono::Utc::now() - chrono::Duration::seconds(1));
+    s.state
+        .store
+        .update_authorisation(a, anpr_policy::AuthStatus::Active)
+        .await
+        .unwrap();
+    let path = format!("/api/v1/tracking/{}", expiring["id"]);
+    for _ in 0..50 {
+        let ended = s
+            .state
+            .store
+            .authorisation(expiring["id"].as_i64().unwrap())
+            .await;
+        if ended.unwrap().unwrap().status == anpr_policy::AuthStatus::Expired {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        s.call("GET", &path, Some(&tracker), None).await.1["status"],
+        "expired"
+    );
+    sighting(&s, "EXP123").await;
+    sighting(&s, STOLEN_CLEAN).await;
+    assert_eq!(alerts.expect().await.1["plate"], STOLEN_CLEAN);
+
+    // Cancelled: the stolen report behind the control watch is cancelled through the API.
+    let csv = format!(
+        "plate,file_number,reported_at,complainant_person_id,recorded_by_staff_id,status,cancelled_at\n\
+         {STOLEN_CLEAN},{THEFT_FILE},{},P-owner2,S-OTHER,cancelled,{}\n",
+        now_rfc3339(3 * 24 * 60),
+        now_rfc3339(0)
+    );
+    let resp = s
+        .http
+        .post(s.url("/api/v1/registers/stolen?source=NIA%20feed"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    sighting(&s, STOLEN_CLEAN).await;
+    sighting(&s, "REV123").await;
+    sighting(&s, "EXP123").await;
+    assert!(alerts.next(quiet()).await.is_none());
+    assert!(s.state.watches.is_empty());
+}
+
+#[tokio::test]
+async fn a_client_resumes_with_last_event_id_and_watches_survive_a_restart() {
+    let s = start().await;
+    let tracker = s.login("tracker").await;
+    track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+    sighting(&s, STOLEN_CLEAN).await;
+    let (first, _) = alerts.expect().await;
+    drop(alerts);
+
+    // Missed while disconnected, delivered in order on reconnection, then live ones.
+    let missed = [
+        sighting(&s, STOLEN_CLEAN).await,
+        sighting(&s, STOLEN_CLEAN).await,
+    ];
+    let mut alerts = SseClient::connect(&s, &tracker, Some(first)).await;
+    let (a, one) = alerts.expect().await;
+    let (b, two) = alerts.expect().await;
+    assert!(first < a && a < b);
+    assert_eq!(
+        [
+            one["read_id"].as_i64().unwrap(),
+            two["read_id"].as_i64().unwrap()
+        ],
+        missed
+    );
+    sighting(&s, STOLEN_CLEAN).await;
+    let (live, _) = alerts.expect().await;
+    assert!(live > b);
+    assert!(alerts.next(quiet()).await.is_none(), "nothing twice");
+    // A supervisor's stream stays open across the shutdown: the server ends it, and so
+    // the graceful shutdown does not wait for it.
+    let mut open = SseClient::connect(&s, &s.login("supervisor").await, None).await;
+    drop(alerts);
+
+    // Raised while the officer is offline, then the server restarts.
+    let offline = sighting(&s, STOLEN_CLEAN).await;
+    open.next(Duration::from_secs(5))
+        .await
+        .expect("the supervisor's alert");
+    let s = s.restart().await;
+    assert!(open.ends_within(Duration::from_secs(5)).await);
+    let mut alerts = SseClient::connect(&s, &tracker, Some(live)).await;
+    assert_eq!(alerts.expect().await.1["read_id"], offline);
+    assert_eq!(
+        s.state.watches.len(),
+        1,
+        "the watch was loaded from the store"
+    );
+    let after_restart = sighting(&s, STOLEN_CLEAN).await;
+    assert_eq!(alerts.expect().await.1["read_id"], after_restart);
+}
+
+#[tokio::test]
+async fn a_fuzzy_watch_alerts_on_ocr_confusable_reads_and_an_exact_one_does_not() {
+    let s = start().await;
+    let tracker = s.login("tracker").await;
+    let homicide = purpose_of("serious_crime", HOMICIDE_FILE);
+    let supervisor = s.login("supervisor").await;
+    let reason = json!({"reason": "Checked the file and the report"});
+    for (plate, fuzzy) in [("FUZ128", true), ("EXA128", false)] {
+        let (st, a) = s
+            .call(
+                "POST",
+                "/api/v1/tracking",
+                Some(&tracker),
+                Some(&json!({"plate": plate, "purpose": homicide, "fuzzy": fuzzy})),
+            )
+            .await;
+        assert_eq!((st, a["fuzzy"].as_bool()), (201, Some(fuzzy)), "{a}");
+        let path = format!("/api/v1/tracking/{}/approve", a["id"]);
+        assert_eq!(
+            s.call("POST", &path, Some(&supervisor), Some(&reason))
+                .await
+                .0,
+            200
+        );
+    }
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+    // 8/B and 2/Z are confusable: the fuzzy watch matches, the exact one does not.
+    sighting(&s, "EXA12B").await;
+    let read = sighting(&s, "FUZ1Z8").await;
+    let (_, alert) = alerts.expect().await;
+    assert_eq!(
+        (alert["plate"].as_str(), alert["read_plate"].as_str()),
+        (Some("FUZ128"), Some("FUZ1Z8"))
+    );
+    assert_eq!(alert["read_id"], read);
+}
+
+#[tokio::test]
+async fn a_stream_stops_when_its_session_ends() {
+    let s = start().await;
+    let tracker = s.login("tracker").await;
+    track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+    sighting(&s, STOLEN_CLEAN).await;
+    alerts.expect().await;
+    assert_eq!(
+        s.call("POST", "/api/v1/auth/logout", Some(&tracker), None)
+            .await
+            .0,
+        204
+    );
+    sighting(&s, STOLEN_CLEAN).await;
+    assert!(alerts.next(Duration::from_secs(1)).await.is_none());
+}
+
+#[tokio::test]
+async fn a_client_that_falls_behind_is_dropped_and_resumes_without_loss() {
+    // A one-alert buffer: a burst of alerts overtakes any client.
+    let s = start_with(anpr_server::ServerConfig {
+        alert_client_buffer: 1,
+        ..Default::default()
+    })
+    .await;
+    let tracker = s.login("tracker").await;
+    track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+    let reads: Vec<Value> = (0..50)
+        .map(|_| json!({"plate": STOLEN_CLEAN, "captured_at": now_rfc3339(0), "confidence": 0.9}))
+        .collect();
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({ "reads": reads }))
+        .await;
+    assert_eq!(resp.status(), 201, "ingestion does not wait for the client");
+    // The client gets what it got before it was dropped, then the stream ends.
+    let mut seen = Vec::new();
+    while let Some((id, _)) = alerts.next(Duration::from_secs(5)).await {
+        seen.push(id);
+    }
+    assert!(seen.len() < 50, "dropped after {} alerts", seen.len());
+    // It resumes from the last id it saw and receives the rest, each once.
+    let mut alerts =
+        SseClient::connect(&s, &tracker, Some(seen.last().copied().unwrap_or(0))).await;
+    while seen.len() < 50 {
+        seen.push(alerts.expect().await.0);
+    }
+    let mut unique = seen.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), 50);
+}
+
+#[tokio::test]
+async fn changes_made_by_another_process_reach_the_watch_set() {
+    let s = start_with(anpr_server::ServerConfig {
+        authorisation_sweep_interval: Duration::from_millis(100),
+        ..Default::default()
+    })
+    .await;
+    let tracker = s.login("tracker").await;
+    let auth = track(&s, &tracker, STOLEN_CLEAN, purpose()).await;
+    let mut alerts = SseClient::connect(&s, &tracker, None).await;
+
+    // Revoked in the store by another process: this one's in-memory watch still holds it, but
+    // the match is checked against the store, so no alert is raised.
+    let id = auth["id"].as_i64().unwrap();
+    let mut a = s.state.store.authorisation(id).await.unwrap().unwrap();
+    a.status = anpr_policy::AuthStatus::Revoked;
+    a.ended_at = Some(chrono::Utc::now());
+    s.state
+        .store
+        .update_authorisation(a.clone(), anpr_policy::AuthStatus::Active)
+        .await
+        .unwrap();
+    sighting(&s, STOLEN_CLEAN).await;
+    assert!(alerts.next(quiet()).await.is_none());
+    assert!(s.state.watches.is_empty());
+
+    // Started by another process: the next sweep adds its watch.
+    let mut other = a;
+    other.id = 0;
+    other.status = anpr_policy::AuthStatus::Active;
+    other.ended_at = None;
+    let other = s.state.store.create_authorisation(other).await.unwrap();
+    for _ in 0..50 {
+        if !s.state.watches.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    sighting(&s, STOLEN_CLEAN).await;
+    assert_eq!(alerts.expect().await.1["authorisation_id"], other.id);
+}
