@@ -115,27 +115,11 @@ async fn every_endpoint_is_recorded_with_actor_outcome_and_digest() {
         .unwrap();
     assert_eq!(logout.status(), 204);
 
-    let head: Value = s
-        .http
-        .get(s.url("/api/v1/ledger/tree-head"))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let head: Value = s.get_json("/api/v1/ledger/tree-head", &auditor).await;
     let size = head["size"].as_u64().unwrap();
     let entries: Value = s
-        .http
-        .get(s.url(&format!("/api/v1/ledger/entries?from=0&to={size}")))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(format!("/api/v1/ledger/entries?from=0&to={size}"), &auditor)
+        .await;
     let events = decode_entries(&entries);
     let find = |action: &str, path_part: &str| -> Value {
         events
@@ -262,15 +246,8 @@ async fn every_documented_operation_leaves_a_ledger_entry() {
     );
     let size = s.state.ledger.size();
     let entries: Value = s
-        .http
-        .get(s.url(&format!("/api/v1/ledger/entries?from=0&to={size}")))
-        .bearer_auth(&auditor)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json(format!("/api/v1/ledger/entries?from=0&to={size}"), &auditor)
+        .await;
     let events = decode_entries(&entries);
     for (method, path) in called {
         let found = events.iter().any(|e| {

@@ -231,16 +231,7 @@ async fn sign_in_sign_out_and_lockout() {
     assert_eq!(a, b, "the answer does not reveal whether the user exists");
 
     let token = s.login("searcher").await;
-    let me: Value = s
-        .http
-        .get(s.url("/api/v1/auth/me"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let me: Value = s.get_json("/api/v1/auth/me", &token).await;
     assert_eq!(me["roles"], json!(["searcher"]));
     let out = s
         .http
@@ -601,16 +592,7 @@ async fn role_matrix() {
 async fn admin_provisions_a_camera_whose_key_works_once_shown() {
     let s = start().await;
     let admin = s.login("admin").await;
-    let sites: Value = s
-        .http
-        .get(s.url("/api/v1/sites"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let sites: Value = s.get_json("/api/v1/sites", &admin).await;
     let site_id = sites[0]["id"].as_i64().unwrap();
     let resp = s
         .http
@@ -632,16 +614,7 @@ async fn admin_provisions_a_camera_whose_key_works_once_shown() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 201);
-    let listed: Value = s
-        .http
-        .get(s.url("/api/v1/cameras"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let listed: Value = s.get_json("/api/v1/cameras", &admin).await;
     assert!(
         !listed.to_string().contains(key),
         "the key is never shown again"

@@ -225,6 +225,19 @@ impl TestServer {
         )
     }
 
+    /// GETs `path` as the holder of `token` and returns the JSON body (whatever the status).
+    pub async fn get_json(&self, path: impl AsRef<str>, token: impl std::fmt::Display) -> Value {
+        self.http
+            .get(self.url(path.as_ref()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn read_count(&self) -> u64 {
         self.state.store.stats().await.unwrap().reads
     }
