@@ -180,10 +180,13 @@ pub enum Role {
     Auditor,
     Admin,
     Camera,
+    /// A camera network's own staff (a service-station operator): not police. May receive the
+    /// network's "vehicle of interest" hot-list alerts, nothing else.
+    NetworkOperator,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Searcher,
         Role::Tracker,
         Role::Supervisor,
@@ -191,6 +194,7 @@ impl Role {
         Role::Auditor,
         Role::Admin,
         Role::Camera,
+        Role::NetworkOperator,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -202,6 +206,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Admin => "admin",
             Role::Camera => "camera",
+            Role::NetworkOperator => "network_operator",
         }
     }
 
@@ -221,6 +226,9 @@ pub struct User {
     pub district: String,
     pub roles: Vec<Role>,
     pub active: bool,
+    /// The camera network a `network_operator` works for; `None` for police staff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_id: Option<NetworkId>,
 }
 
 /// Counts reported by a retention purge.

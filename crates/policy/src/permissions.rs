@@ -6,6 +6,7 @@
 //! access or oversee themselves:
 //!
 //! * `camera` is for devices only and combines with nothing;
+//! * `network_operator` is a camera network's own staff, not police: it combines with nothing;
 //! * `admin` (who loads the registers and manages users) cannot also hold `searcher`, `tracker`
 //!   or `supervisor`: whoever can write the stolen vehicle register must not be able to track on
 //!   it (the audit found false stolen reports used exactly so);
@@ -51,10 +52,12 @@ pub enum Permission {
     AdministerRegisters,
     /// Sending plate reads.
     IngestReads,
+    /// Receiving one's own network's "vehicle of interest" hot-list alerts (no personal data).
+    ReceiveHotListAlerts,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::SearchHistory,
         Permission::ViewReads,
         Permission::Export,
@@ -69,6 +72,7 @@ impl Permission {
         Permission::Administer,
         Permission::AdministerRegisters,
         Permission::IngestReads,
+        Permission::ReceiveHotListAlerts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +91,7 @@ impl Permission {
             Permission::Administer => "administer",
             Permission::AdministerRegisters => "administer_registers",
             Permission::IngestReads => "ingest_reads",
+            Permission::ReceiveHotListAlerts => "receive_hot_list_alerts",
         }
     }
 
@@ -105,6 +110,7 @@ impl Permission {
             Permission::ReadMetrics => &[Admin, Auditor],
             Permission::Administer | Permission::AdministerRegisters => &[Admin],
             Permission::IngestReads => &[Camera],
+            Permission::ReceiveHotListAlerts => &[NetworkOperator],
         }
     }
 }
@@ -202,6 +208,13 @@ pub fn check_role_combination(roles: &[Role]) -> Result<()> {
             "the `camera` role is for camera devices, not staff",
         ));
     }
+    if roles.contains(&Role::NetworkOperator) && roles.len() > 1 {
+        return Err(PolicyError::refused_field(
+            RefusalKind::ForbiddenRoleCombination,
+            "roles",
+            "the `network_operator` role is for a camera network's own staff and combines with no police role",
+        ));
+    }
     for (a, b, why) in FORBIDDEN_PAIRS {
         if roles.contains(a) && roles.contains(b) {
             return Err(PolicyError::refused_field(
@@ -263,6 +276,8 @@ mod tests {
             let oversee = grants(&set, Permission::ViewAllActivity);
             assert!(!(admin && operate), "{set:?}");
             assert!(!(oversee && (operate || admin)), "{set:?}");
+            let hot_list = grants(&set, Permission::ReceiveHotListAlerts);
+            assert!(!(hot_list && (operate || admin || oversee)), "{set:?}");
         }
     }
 
@@ -273,5 +288,7 @@ mod tests {
         check_role_combination(&[Role::Integrity, Role::Auditor]).unwrap();
         assert!(check_role_combination(&[Role::Admin, Role::Tracker]).is_err());
         assert!(check_role_combination(&[Role::Camera]).is_err());
+        check_role_combination(&[Role::NetworkOperator]).unwrap();
+        assert!(check_role_combination(&[Role::NetworkOperator, Role::Searcher]).is_err());
     }
 }

@@ -245,6 +245,11 @@ pub struct NetworkAgreement {
     pub search: Vec<String>,
     /// Who may run real-time tracking on them.
     pub tracking: Vec<String>,
+    /// Whether the network's own staff (`network_operator`) receive "vehicle of interest"
+    /// alerts when a plate on the stolen-vehicle hot list is seen on its cameras. Off unless
+    /// the agreement says so.
+    #[serde(default)]
+    pub hot_list_alerts: bool,
 }
 
 /// What an agreement is consulted for.
@@ -569,6 +574,7 @@ mod tests {
             network_id: 1,
             search: vec!["Waikato".into()],
             tracking: vec!["*".into()],
+            hot_list_alerts: false,
         };
         assert!(a.permits(Use::Search, "waikato"));
         assert!(!a.permits(Use::Search, "Canterbury"));

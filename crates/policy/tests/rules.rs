@@ -102,11 +102,13 @@ fn registers() -> MemoryRegisters {
             network_id: 1,
             search: vec!["*".into()],
             tracking: vec!["*".into()],
+            hot_list_alerts: false,
         },
         NetworkAgreement {
             network_id: 2,
             search: vec!["Canterbury".into()],
             tracking: vec![],
+            hot_list_alerts: false,
         },
     ];
     // Stolen reports.

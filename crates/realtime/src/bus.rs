@@ -77,6 +77,7 @@ mod tests {
     fn alert(id: i64) -> Arc<Alert> {
         Arc::new(Alert {
             id,
+            kind: anpr_store::AlertKind::Watch,
             authorisation_id: 1,
             requester_user_id: 1,
             district: "Waikato".into(),

@@ -12,10 +12,14 @@
 //! implementation keeps the same in-memory index per process, updated from `LISTEN`
 //! notifications of authorisation changes, and publishes alerts with `NOTIFY`. The embedded
 //! implementations here ([`LocalWatchSet`], [`LocalAlertBus`]) serve one process.
+//! The [`HotList`] holds the plates of the admin-loaded stolen-vehicle hot list, whose hits
+//! raise "vehicle of interest" alerts for a network's own staff where its agreement allows.
 //! No HTTP, no SQL, no clock: times are passed in.
 
 mod bus;
+mod hot_list;
 mod watch;
 
 pub use bus::{AlertBus, AlertReceiver, LocalAlertBus, RecvError};
+pub use hot_list::HotList;
 pub use watch::{LocalWatchSet, Watch, WatchSet};

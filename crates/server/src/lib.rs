@@ -67,6 +67,7 @@ impl AppState {
             alerts: Arc::new(anpr_realtime::LocalAlertBus::new(
                 config.alert_client_buffer,
             )),
+            hot_list: Default::default(),
             camera_networks: Default::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
         })
@@ -102,6 +103,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/alerts", get(alerts::list))
         .route("/api/v1/alerts/stream", get(alerts::stream))
         .route("/api/v1/alerts/{id}/ack", post(alerts::ack))
+        .route(
+            "/api/v1/hot-list",
+            post(hot_list::load).get(hot_list::summary),
+        )
         .route(
             "/api/v1/tracking/{id}/{action}",
             post(tracking::review_tracking),
@@ -167,6 +172,8 @@ pub async fn serve(
     // Watches survive a restart: they are the active tracking authorisations in the store.
     let watches = realtime::load_watches(&state).await?;
     tracing::info!(watches, "active watches loaded");
+    let hot_list = realtime::load_hot_list(&state).await?;
+    tracing::info!(plates = hot_list, "hot list loaded");
     let purge = retention::spawn_background(state.clone());
     let sweep = spawn_authorisation_sweep(state.clone());
     let signer = audit::spawn_signer(state.clone());
@@ -200,6 +207,10 @@ fn spawn_authorisation_sweep(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             if let Err(e) = realtime::reconcile_watches(&state).await {
                 tracing::warn!(error = %e, "watch reconciliation failed");
+            }
+            // Picks up a hot list another process loaded.
+            if let Err(e) = realtime::load_hot_list(&state).await {
+                tracing::warn!(error = %e, "hot list reload failed");
             }
         }
     })

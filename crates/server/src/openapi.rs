@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi};
         routes::tracking::request_lookback, routes::tracking::list_lookback,
         routes::tracking::review_lookback,
         routes::alerts::list, routes::alerts::stream, routes::alerts::ack,
-        routes::alerts::sightings,
+        routes::alerts::sightings, routes::hot_list::load, routes::hot_list::summary,
         routes::registers::import, routes::registers::counts,
         routes::registers::agreements, routes::registers::set_agreement,
         routes::catalog::create_network, routes::catalog::list_networks,

@@ -9,7 +9,7 @@ use crate::state::AppState;
 use anpr_domain::{CameraId, NetworkId, NewRead, User};
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Permission, Subject};
 use anpr_realtime::Watch;
-use anpr_store::{AlertAudience, AuthorisationFilter, InsertOutcome, NewAlert};
+use anpr_store::{AlertAudience, AlertKind, AuthorisationFilter, InsertOutcome, NewAlert};
 use chrono::Utc;
 use std::sync::Arc;
 
@@ -144,6 +144,7 @@ pub async fn match_ingest(
             .matches(read.plate.as_str(), network, read.captured_at, now)
         {
             found.push(NewAlert {
+                kind: AlertKind::Watch,
                 authorisation_id: w.authorisation_id,
                 requester_user_id: w.requester_user_id,
                 district: w.district.clone(),
@@ -186,15 +187,23 @@ pub async fn match_ingest(
 /// supervisor (who may approve) those of their district. Nobody else — not even overseers,
 /// who see the authorisations but are not told where a car is.
 pub async fn audience(state: &AppState, user: &User) -> ApiResult<AlertAudience> {
-    let visibility = crate::access::visibility(state, user).await?;
     let subject = Subject::from_user(user);
-    Ok(AlertAudience {
-        user_id: user.id,
-        districts: if subject.has(Permission::ApproveRequests) {
+    // Police staff are decided by the listing policy (which refuses, say, an administrator);
+    // a network's own staff hold no police permission and receive hot-list alerts only.
+    let districts = if subject.has(Permission::ReceiveHotListAlerts) {
+        Vec::new()
+    } else {
+        let visibility = crate::access::visibility(state, user).await?;
+        if subject.has(Permission::ApproveRequests) {
             visibility.districts
         } else {
             Vec::new()
-        },
+        }
+    };
+    Ok(AlertAudience {
+        user_id: user.id,
+        districts,
+        hot_list_network: hot_list_network(user),
     })
 }
 
@@ -211,4 +220,86 @@ pub async fn visible_alert(
         .await?
         .filter(|a| audience.sees(a))
         .ok_or_else(|| ApiError::NotFound(format!("alert {id}")))
+}
+
+/// Replaces the in-memory hot list with the stored one: at start, after a load, and with the
+/// periodic sweep (a load by another process).
+pub async fn load_hot_list(state: &AppState) -> ApiResult<usize> {
+    let plates = state.store.hot_list_plates().await?;
+    let n = plates.len();
+    state.hot_list.replace(plates);
+    Ok(n)
+}
+
+/// Whether the network's agreement lets its own staff receive hot-list alerts.
+async fn hot_list_allowed(state: &AppState, network: NetworkId) -> ApiResult<bool> {
+    Ok(state
+        .store
+        .network_agreements()
+        .await?
+        .iter()
+        .any(|a| a.network_id == network && a.hot_list_alerts))
+}
+
+/// The network whose hot-list alerts `user` receives: a `network_operator`'s own network.
+/// (Whether its agreement allows them is decided when an alert is raised.)
+fn hot_list_network(user: &User) -> Option<NetworkId> {
+    user.network_id
+        .filter(|_| Subject::from_user(user).has(Permission::ReceiveHotListAlerts))
+}
+
+/// Raises a "vehicle of interest" alert for each fresh read of one ingest whose plate is on
+/// the hot list, if the camera's network lets its own staff receive them. The in-memory list
+/// only narrows the reads to candidates (a hash lookup each); a hit is confirmed against the
+/// stored list and the stolen register, so a report cancelled since the list was loaded
+/// raises nothing. Runs before the ingest is acknowledged, like watch matching.
+pub async fn match_hot_list(
+    state: &AppState,
+    camera: CameraId,
+    reads: &[NewRead],
+    outcomes: &[InsertOutcome],
+) -> ApiResult<usize> {
+    let fresh = reads.iter().zip(outcomes).filter(|(_, o)| !o.duplicate);
+    let candidates: Vec<(&str, i64)> = {
+        let fresh: Vec<(&str, i64)> = fresh.map(|(r, o)| (r.plate.as_str(), o.id)).collect();
+        let hits = state.hot_list.hits(fresh.iter().map(|(p, _)| *p));
+        fresh
+            .into_iter()
+            .filter(|(p, _)| hits.contains(p))
+            .collect()
+    };
+    if candidates.is_empty() {
+        return Ok(0);
+    }
+    let Some(network) = network_of(state, camera).await? else {
+        return Ok(0);
+    };
+    if !hot_list_allowed(state, network).await? {
+        return Ok(0);
+    }
+    let mut plates: Vec<String> = candidates.iter().map(|(p, _)| p.to_string()).collect();
+    plates.sort();
+    plates.dedup();
+    let confirmed = state.store.hot_list_confirm(plates).await?;
+    let alerts: Vec<NewAlert> = candidates
+        .into_iter()
+        .filter(|(p, _)| confirmed.iter().any(|c| c == p))
+        .map(|(plate, read_id)| NewAlert {
+            kind: AlertKind::HotList,
+            authorisation_id: 0,
+            requester_user_id: 0,
+            district: String::new(),
+            plate: plate.to_string(),
+            read_id,
+        })
+        .collect();
+    if alerts.is_empty() {
+        return Ok(0);
+    }
+    let stored = state.store.insert_alerts(alerts, Utc::now()).await?;
+    let n = stored.len();
+    for a in stored {
+        state.alerts.publish(Arc::new(a));
+    }
+    Ok(n)
 }

@@ -4,7 +4,7 @@ use crate::metrics::Metrics;
 use anpr_blobs::BlobStore;
 use anpr_domain::{CameraId, NetworkId};
 use anpr_policy::{DecisionRecorder, Policy, PolicyConfig};
-use anpr_realtime::{AlertBus, WatchSet};
+use anpr_realtime::{AlertBus, HotList, WatchSet};
 use anpr_store::Store;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -28,6 +28,8 @@ pub struct AppState {
     pub watches: Arc<dyn WatchSet>,
     /// Fans stored alerts out to the connected alert streams.
     pub alerts: Arc<dyn AlertBus>,
+    /// The plates of the stolen-vehicle hot list, matched in the ingest path like watches.
+    pub hot_list: Arc<HotList>,
     /// Which network each camera belongs to, for matching (a camera never changes site).
     pub camera_networks: Arc<RwLock<HashMap<CameraId, NetworkId>>>,
     /// Set when the server is shutting down: long-lived responses (alert streams) end, so the

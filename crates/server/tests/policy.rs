@@ -46,6 +46,7 @@ async fn add_user(s: &TestServer, staff_id: &str, district: &str, roles: &[Role]
             district: district.into(),
             roles: roles.to_vec(),
             password_hash: anpr_server::auth::hash_secret(PASSWORD).unwrap(),
+            network_id: None,
         })
         .await
         .unwrap();

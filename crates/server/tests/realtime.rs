@@ -26,7 +26,13 @@ impl SseClient {
             .await
             .expect("headers arrive at once")
             .unwrap();
-        assert_eq!(resp.status(), 200);
+        if resp.status() != 200 {
+            panic!(
+                "alert stream: {} {}",
+                resp.status(),
+                resp.text().await.unwrap()
+            );
+        }
         assert!(resp.headers()["content-type"]
             .to_str()
             .unwrap()
@@ -465,4 +471,181 @@ async fn changes_made_by_another_process_reach_the_watch_set() {
     }
     sighting(&s, STOLEN_CLEAN).await;
     assert_eq!(alerts.expect().await.1["authorisation_id"], other.id);
+}
+
+/// A camera network's own member of staff (`network_operator`) of `network`.
+async fn operator(s: &TestServer, staff_id: &str, network: i64) -> String {
+    s.state
+        .store
+        .create_user(anpr_store::NewUser {
+            staff_id: staff_id.into(),
+            name: format!("Operator {staff_id}"),
+            badge_number: None,
+            district: "Waikato".into(),
+            roles: vec![anpr_domain::Role::NetworkOperator],
+            password_hash: anpr_server::auth::hash_secret(PASSWORD).unwrap(),
+            network_id: Some(network),
+        })
+        .await
+        .unwrap();
+    s.login(staff_id).await
+}
+
+#[tokio::test]
+async fn hot_list_alerts_reach_the_networks_own_staff_only_when_its_agreement_allows() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    let tracker = s.login("tracker").await;
+    let here = operator(&s, "op-here", s.network_id).await;
+    let other_network = s.state.store.create_network("Other", 30).await.unwrap();
+    let elsewhere = operator(&s, "op-elsewhere", other_network.id).await;
+
+    // Only an administrator loads it, from the stolen register's active reports.
+    let (st, _) = s
+        .call("POST", "/api/v1/hot-list", Some(&tracker), None)
+        .await;
+    assert_eq!(st, 403);
+    let (st, list) = s.call("POST", "/api/v1/hot-list", Some(&admin), None).await;
+    assert_eq!(st, 200, "{list}");
+    assert_eq!(list["plates"], 4, "{list}");
+    let (_, summary) = s.call("GET", "/api/v1/hot-list", Some(&admin), None).await;
+    assert_eq!(summary, list);
+
+    // Off by default: a stolen car seen on the network alerts nobody.
+    let mut to_here = SseClient::connect(&s, &here, None).await;
+    let mut to_elsewhere = SseClient::connect(&s, &elsewhere, None).await;
+    let mut to_tracker = SseClient::connect(&s, &tracker, None).await;
+    sighting(&s, STOLEN_CLEAN).await;
+    assert!(to_here.next(quiet()).await.is_none());
+
+    let agreement = json!({"search": ["*"], "tracking": ["Waikato"], "hot_list_alerts": true});
+    let path = format!("/api/v1/networks/{}/agreement", s.network_id);
+    let (st, a) = s.call("PUT", &path, Some(&admin), Some(&agreement)).await;
+    assert_eq!(st, 200, "{a}");
+    assert_eq!(a["hot_list_alerts"], true);
+
+    sighting(&s, "ZZZ999").await;
+    let read_id = sighting(&s, STOLEN_CLEAN).await;
+    let (id, alert) = to_here.expect().await;
+    assert_eq!(alert["kind"], "hot_list");
+    assert_eq!(alert["read_id"], read_id);
+    assert_eq!(alert["plate"], STOLEN_CLEAN);
+    assert_eq!(alert["site_name"], "Fuel stop Te Rapa");
+    // "Vehicle of interest", nothing more: no images, no file, no owner, no complainant.
+    assert_eq!(alert["images"], json!([]));
+    let text = alert.to_string();
+    for secret in [
+        THEFT_FILE,
+        "P-owner2",
+        "S-OTHER",
+        "complainant",
+        "file_number",
+    ] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    // Not to another network's staff, nor to police without a watch.
+    assert!(to_elsewhere.next(quiet()).await.is_none());
+    assert!(to_tracker.next(quiet()).await.is_none());
+    let listed = s.get_json("/api/v1/alerts", &here).await;
+    assert_eq!(listed["alerts"].as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed["alerts"][0]["id"], id);
+    let police = s.get_json("/api/v1/alerts", &tracker).await;
+    assert_eq!(police["alerts"], json!([]), "{police}");
+    let (st, _) = s
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{id}/ack"),
+            Some(&here),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200);
+    let (st, _) = s
+        .call(
+            "POST",
+            &format!("/api/v1/alerts/{id}/ack"),
+            Some(&elsewhere),
+            None,
+        )
+        .await;
+    assert_eq!(st, 404);
+
+    // An operator is not police: no search, no tracking, no reads.
+    assert_eq!(
+        s.search(&here, json!({"plate": STOLEN_CLEAN}))
+            .await
+            .status(),
+        403
+    );
+    let read = format!("/api/v1/reads/{read_id}?{}", purpose_query());
+    let (st, _) = s.call("GET", &read, Some(&here), None).await;
+    assert_eq!(st, 403);
+
+    // A report cancelled after the load raises nothing, although the loaded list still has it.
+    let mut cancelled = stolen(STOLEN_CLEAN, "S-OTHER", "P-owner2");
+    cancelled.status = anpr_policy::registers::StolenStatus::Cancelled;
+    cancelled.cancelled_at = Some(chrono::Utc::now());
+    import(&s.state, anpr_store::RegisterBatch::Stolen(vec![cancelled])).await;
+    sighting(&s, STOLEN_CLEAN).await;
+    assert!(to_here.next(quiet()).await.is_none());
+    // Another plate still on it still alerts.
+    sighting(&s, STOLEN_ODD).await;
+    assert_eq!(to_here.expect().await.1["plate"], STOLEN_ODD);
+
+    // Switched off again: nothing more is raised.
+    let off = json!({"search": ["*"], "tracking": ["Waikato"]});
+    let (st, _) = s.call("PUT", &path, Some(&admin), Some(&off)).await;
+    assert_eq!(st, 200);
+    sighting(&s, STOLEN_ODD).await;
+    assert!(to_here.next(quiet()).await.is_none());
+    assert_eq!(
+        s.get_json("/api/v1/alerts", &here).await["alerts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_network_operator_needs_a_network_and_holds_no_other_role() {
+    let s = start().await;
+    let user = |roles: Vec<anpr_domain::Role>, network_id: Option<i64>| anpr_store::NewUser {
+        staff_id: "op".into(),
+        name: "Operator".into(),
+        badge_number: None,
+        district: "Waikato".into(),
+        roles,
+        password_hash: "x".into(),
+        network_id,
+    };
+    use anpr_domain::Role;
+    let store = &s.state.store;
+    assert!(store
+        .create_user(user(vec![Role::NetworkOperator], None))
+        .await
+        .is_err());
+    assert!(store
+        .create_user(user(vec![Role::Searcher], Some(s.network_id)))
+        .await
+        .is_err());
+    assert!(store
+        .create_user(user(
+            vec![Role::NetworkOperator, Role::Searcher],
+            Some(s.network_id)
+        ))
+        .await
+        .is_err());
+    store
+        .create_user(user(vec![Role::NetworkOperator], Some(s.network_id)))
+        .await
+        .unwrap();
+    assert!(store
+        .set_user_roles("op", vec![Role::Tracker])
+        .await
+        .is_err());
+    assert!(store
+        .set_user_roles("searcher", vec![Role::NetworkOperator])
+        .await
+        .is_err());
 }

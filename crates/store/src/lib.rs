@@ -116,6 +116,15 @@ pub trait Store: Send + Sync + 'static {
     async fn ack_alert(&self, id: i64, staff_id: &str, at: DateTime<Utc>) -> Result<Alert>;
     /// The latest decision records, of one user or of everyone.
     async fn decisions(&self, user: Option<UserId>, limit: u32) -> Result<Vec<Decision>>;
+
+    // --- the stolen-vehicle hot list ---
+    /// Replaces the hot list with the stolen register's active reports (one transaction).
+    async fn load_hot_list(&self, now: DateTime<Utc>) -> Result<HotListSummary>;
+    async fn hot_list_summary(&self) -> Result<HotListSummary>;
+    /// The distinct plates on the hot list, for the in-memory matcher.
+    async fn hot_list_plates(&self) -> Result<Vec<String>>;
+    /// Of `plates`, those on the hot list whose stolen report is still active now.
+    async fn hot_list_confirm(&self, plates: Vec<String>) -> Result<Vec<String>>;
 }
 
 /// Which network a camera belongs to, resolved from the catalog.

@@ -93,6 +93,9 @@ pub struct NewUser {
     pub roles: Vec<Role>,
     /// argon2id PHC string.
     pub password_hash: String,
+    /// The network a `network_operator` works for (required for that role, refused otherwise).
+    #[serde(default)]
+    pub network_id: Option<NetworkId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -249,6 +252,8 @@ impl FactsRequest {
 /// A match of a read against an active tracking authorisation (a watch), to be stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewAlert {
+    pub kind: AlertKind,
+    /// 0 for a hot-list alert, which no authorisation is behind.
     pub authorisation_id: i64,
     /// Who requested the tracking: they receive the alert, with their district's supervisors.
     pub requester_user_id: UserId,
@@ -262,6 +267,8 @@ pub struct NewAlert {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct Alert {
     pub id: i64,
+    pub kind: AlertKind,
+    /// The tracking authorisation whose watch matched; 0 for a hot-list alert.
     pub authorisation_id: i64,
     pub requester_user_id: UserId,
     pub district: String,
@@ -289,16 +296,62 @@ pub struct AlertAudience {
     pub user_id: UserId,
     /// Districts whose alerts this user supervises.
     pub districts: Vec<String>,
+    /// The network whose hot-list alerts this user (a `network_operator`) receives, while the
+    /// network's agreement allows it.
+    pub hot_list_network: Option<NetworkId>,
 }
 
 impl AlertAudience {
     pub fn sees(&self, a: &Alert) -> bool {
-        a.requester_user_id == self.user_id
-            || self
-                .districts
-                .iter()
-                .any(|d| d.eq_ignore_ascii_case(&a.district))
+        match a.kind {
+            AlertKind::Watch => {
+                a.requester_user_id == self.user_id
+                    || self
+                        .districts
+                        .iter()
+                        .any(|d| d.eq_ignore_ascii_case(&a.district))
+            }
+            AlertKind::HotList => self.hot_list_network == Some(a.network_id),
+        }
     }
+}
+
+/// Why an alert was raised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A tracking authorisation's watch matched: for the requester and their supervisors.
+    Watch,
+    /// A plate on the stolen-vehicle hot list was seen: a "vehicle of interest" alert for the
+    /// network's own staff, without any personal data or images.
+    HotList,
+}
+
+impl AlertKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertKind::Watch => "watch",
+            AlertKind::HotList => "hot_list",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "watch" => Some(AlertKind::Watch),
+            "hot_list" => Some(AlertKind::HotList),
+            _ => None,
+        }
+    }
+}
+
+/// The stolen-vehicle hot list as last loaded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct HotListSummary {
+    /// Active stolen-vehicle reports on the list.
+    pub entries: u64,
+    /// Distinct plates on the list.
+    pub plates: u64,
+    pub loaded_at: Option<DateTime<Utc>>,
 }
 
 /// Which alerts to list, oldest first.

@@ -367,6 +367,7 @@ async fn agreements_default_to_search_by_all_and_can_be_replaced() {
             network_id: n.id,
             search: vec!["*".into()],
             tracking: vec![],
+            hot_list_alerts: false,
         }]
     );
     let set = store
@@ -374,6 +375,7 @@ async fn agreements_default_to_search_by_all_and_can_be_replaced() {
             network_id: n.id,
             search: vec!["Waikato".into(), " Waikato ".into(), "Canterbury".into()],
             tracking: vec!["Waikato".into()],
+            hot_list_alerts: false,
         })
         .await
         .unwrap();
@@ -384,6 +386,7 @@ async fn agreements_default_to_search_by_all_and_can_be_replaced() {
             network_id: 999,
             search: vec![],
             tracking: vec![],
+            hot_list_alerts: false,
         })
         .await;
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
@@ -421,6 +424,7 @@ async fn disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_du
             district: "Waikato".into(),
             roles: vec![Role::Searcher],
             password_hash: "x".into(),
+            network_id: None,
         })
         .await
         .unwrap();
@@ -471,6 +475,7 @@ async fn disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_du
             district: "Waikato".into(),
             roles: vec![Role::Auditor, Role::Searcher],
             password_hash: "x".into(),
+            network_id: None,
         })
         .await;
     assert!(bad.is_err());

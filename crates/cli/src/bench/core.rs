@@ -125,6 +125,7 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
                 district: "Wellington".into(),
                 roles: vec![Role::Searcher],
                 password_hash: anpr_server::auth::hash_secret(PASSWORD)?,
+                network_id: None,
             })
             .await?;
         // The access policy checks the searcher and the file number against the registers.

@@ -151,6 +151,7 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
             district: "Waikato".into(),
             roles: vec![Role::Searcher, Role::Tracker],
             password_hash: anpr_server::auth::hash_secret(PASSWORD)?,
+            network_id: None,
         })
         .await?;
     state
@@ -159,6 +160,7 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
             network_id: net.id,
             search: vec!["*".into()],
             tracking: vec!["Waikato".into()],
+            hot_list_alerts: false,
         })
         .await?;
     let started = Utc::now();

@@ -112,6 +112,7 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
                     network_id: id,
                     search: clean(search),
                     tracking: clean(tracking),
+                    hot_list_alerts: false,
                 })
                 .await?;
             println!(

@@ -92,6 +92,13 @@ const DEMO_USERS: &[(&str, &str, &str, &[Role], &str)] = &[
         &[Role::Searcher],
         "Christchurch Central",
     ),
+    (
+        "S1009",
+        "Jo Forecourt",
+        "Waikato",
+        &[Role::NetworkOperator],
+        "Network 1 operations",
+    ),
 ];
 const DEMO_PASSWORD: &str = "demo-password-2026";
 const CREDENTIALS_FILE: &str = "DEMO-CREDENTIALS.txt";
@@ -125,7 +132,11 @@ async fn seed_demo(
     let catalog = demo_catalog();
     let seeded = seed::seed_catalog(state, &catalog).await?;
     let hash = anpr_server::auth::hash_secret(DEMO_PASSWORD)?;
+    let first_network = state.store.networks().await?.first().map(|n| n.id);
     for (i, (staff_id, name, district, roles, _)) in DEMO_USERS.iter().enumerate() {
+        // The network's own staff work for the first network (whose agreement has hot-list
+        // alerts on); police staff for none.
+        let network_id = first_network.filter(|_| roles.contains(&Role::NetworkOperator));
         state
             .store
             .create_user(NewUser {
@@ -135,6 +146,7 @@ async fn seed_demo(
                 district: district.to_string(),
                 roles: roles.to_vec(),
                 password_hash: hash.clone(),
+                network_id,
             })
             .await?;
     }
@@ -192,12 +204,15 @@ async fn seed_demo(
          \x20 S1002 may track {} at once (stolen, file {THEFT_FILE}); {} needs approval (S1002 \
          recorded the report); {} (S1002's own car, reported stolen) is refused\n\
          \x20 file {HOMICIDE_FILE} (homicide): tracking needs S1003's approval\n\
-         \x20 TEST01 is a training plate: synthetic sightings, no file needed\n",
+         \x20 TEST01 is a training plate: synthetic sightings, no file needed\n\
+         \x20 S1009 (network 1's own staff) gets a \"vehicle of interest\" alert, without \
+         personal data, when a plate on the stolen-vehicle hot list (e.g. {}) is seen there\n",
         plates.own_car,
         plates.household_car,
         plates.stolen_clean,
         plates.stolen_by_tracker,
         plates.tracker_car,
+        plates.stolen_clean,
     ));
     write_private(credentials_path, &text)?;
     Ok(())
@@ -354,8 +369,10 @@ async fn seed_registers(
                 network_id: first.id,
                 search: vec!["*".into()],
                 tracking: vec!["*".into()],
+                hot_list_alerts: true,
             })
             .await?;
     }
+    state.store.load_hot_list(Utc::now()).await?;
     Ok(plates)
 }

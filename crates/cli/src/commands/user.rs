@@ -13,13 +13,17 @@ pub enum UserCommand {
         name: String,
         #[arg(long)]
         district: String,
-        /// Comma-separated: searcher, tracker, supervisor, integrity, auditor, admin. Some
-        /// combinations break separation of duties and are refused.
+        /// Comma-separated: searcher, tracker, supervisor, integrity, auditor, admin, or
+        /// network_operator (a camera network's own staff). Some combinations break
+        /// separation of duties and are refused.
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
         /// Police badge number.
         #[arg(long)]
         badge: Option<String>,
+        /// The network a `network_operator` works for (required for that role only).
+        #[arg(long)]
+        network: Option<i64>,
     },
     /// Disable an account: its sessions stop working at once.
     Disable { staff_id: String },
@@ -64,6 +68,7 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             district,
             roles,
             badge,
+            network,
         } => {
             let roles = parse_roles(&roles)?;
             anpr_policy::permissions::check_role_combination(&roles)?;
@@ -80,6 +85,7 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                     district,
                     roles,
                     password_hash: anpr_server::auth::hash_secret(&password)?,
+                    network_id: network,
                 })
                 .await?;
             println!("user {} ({}) created", user.staff_id, user.id);

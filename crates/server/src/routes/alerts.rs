@@ -288,6 +288,7 @@ async fn deliver(
     let entry = LedgerEvent::new(staff_actor(&staff.user), Action::AlertDelivered)
         .query(serde_json::json!({
             "alert_id": a.id,
+            "kind": a.kind.as_str(),
             "authorisation_id": a.authorisation_id,
             "plate": a.plate,
         }))

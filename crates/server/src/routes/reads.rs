@@ -153,10 +153,12 @@ pub async fn store_reads(
         .map_err(ApiError::internal)??;
     }
     // Matching needs the reads after they are stored (the alerts refer to their ids).
-    let reads_for_matching = (!state.watches.is_empty()).then(|| new_reads.clone());
+    let reads_for_matching =
+        (!state.watches.is_empty() || !state.hot_list.is_empty()).then(|| new_reads.clone());
     let outcomes = state.store.insert_reads(new_reads).await?;
     if let Some(reads) = reads_for_matching {
-        let raised = crate::realtime::match_ingest(state, camera_id, &reads, &outcomes).await?;
+        let raised = crate::realtime::match_ingest(state, camera_id, &reads, &outcomes).await?
+            + crate::realtime::match_hot_list(state, camera_id, &reads, &outcomes).await?;
         state.metrics.alerts_raised.inc_by(raised as u64);
     }
     let fresh = outcomes.iter().filter(|o| !o.duplicate).count() as u64;

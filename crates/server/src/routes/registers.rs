@@ -111,6 +111,10 @@ pub struct AgreementBody {
     pub search: Vec<String>,
     /// Districts (or agencies) that may run real-time tracking; `*` for all.
     pub tracking: Vec<String>,
+    /// Whether the network's own staff receive "vehicle of interest" alerts for plates on the
+    /// stolen-vehicle hot list (default: no).
+    #[serde(default)]
+    pub hot_list_alerts: bool,
 }
 
 /// Replace a network's sharing agreement.
@@ -132,9 +136,10 @@ pub async fn set_agreement(
             network_id: id,
             search: b.search,
             tracking: b.tracking,
+            hot_list_alerts: b.hot_list_alerts,
         })
         .await?;
-    tracing::info!(network = id, by = %staff.user.staff_id, search = ?a.search, tracking = ?a.tracking, "sharing agreement changed");
+    tracing::info!(network = id, by = %staff.user.staff_id, search = ?a.search, tracking = ?a.tracking, hot_list_alerts = a.hot_list_alerts, "sharing agreement changed");
     // The agreements decide which networks' reads each watch covers.
     crate::realtime::load_watches(&state).await?;
     Ok(Json(a))

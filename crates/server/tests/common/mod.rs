@@ -115,6 +115,7 @@ pub async fn start_custom(config: ServerConfig, adjust: impl FnOnce(&mut AppStat
                 district: "Waikato".into(),
                 roles: roles.to_vec(),
                 password_hash: hash.clone(),
+                network_id: None,
             })
             .await
             .unwrap();
@@ -125,6 +126,7 @@ pub async fn start_custom(config: ServerConfig, adjust: impl FnOnce(&mut AppStat
             network_id: net.id,
             search: vec!["*".into()],
             tracking: vec!["Waikato".into()],
+            hot_list_alerts: false,
         })
         .await
         .unwrap();
@@ -272,7 +274,7 @@ fn vehicle(plate: &str, person: &str, address: &str) -> VehicleRecord {
     }
 }
 
-fn stolen(plate: &str, by: &str, complainant: &str) -> StolenRecord {
+pub fn stolen(plate: &str, by: &str, complainant: &str) -> StolenRecord {
     StolenRecord {
         plate: plate.into(),
         file_number: THEFT_FILE.into(),

@@ -405,6 +405,10 @@ impl SqliteRegisters<'_> {
     }
 }
 
+/// The agreement row that lets a network's own staff receive hot-list alerts (its party is
+/// the network itself).
+const HOT_LIST_USE: &str = "hot_list";
+
 fn load_agreements(conn: &Connection) -> rusqlite::Result<Vec<NetworkAgreement>> {
     let mut stmt = conn.prepare_cached(
         "SELECT network_id, use, party FROM network_agreements ORDER BY network_id, use, party",
@@ -423,12 +427,14 @@ fn load_agreements(conn: &Connection) -> rusqlite::Result<Vec<NetworkAgreement>>
                 network_id,
                 search: vec![],
                 tracking: vec![],
+                hot_list_alerts: false,
             });
         }
         let a = out.last_mut().expect("pushed above");
         match use_.as_str() {
             "search" => a.search.push(party),
             "tracking" => a.tracking.push(party),
+            HOT_LIST_USE => a.hot_list_alerts = true,
             _ => {}
         }
     }
@@ -799,11 +805,19 @@ impl Inner {
                     )?;
                 }
             }
+            if a.hot_list_alerts {
+                tx.execute(
+                    "INSERT INTO network_agreements (network_id, use, party)
+                     VALUES (?1, ?2, 'network')",
+                    params![a.network_id, HOT_LIST_USE],
+                )?;
+            }
             tx.commit()?;
             Ok(NetworkAgreement {
                 network_id: a.network_id,
                 search,
                 tracking,
+                hot_list_alerts: a.hot_list_alerts,
             })
         })
     }

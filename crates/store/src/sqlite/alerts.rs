@@ -1,14 +1,14 @@
 //! Real-time tracking alerts: one row per match of a read against a watch.
 
 use super::{from_ms, to_ms, SqliteStore};
-use crate::{Alert, AlertFilter, NewAlert, Result, StoreError};
+use crate::{Alert, AlertFilter, AlertKind, NewAlert, Result, StoreError};
 use anpr_domain::GeoPoint;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, types::Value, OptionalExtension, Row};
 
 const ALERT_COLUMNS: &str = "id, authorisation_id, requester_user_id, district, plate, read_id, \
      read_plate, captured_at, camera_id, site_id, site_name, network_id, lat, lon, has_overview, \
-     has_plate, created_at, acked_at, acked_by_staff_id";
+     has_plate, created_at, acked_at, acked_by_staff_id, kind";
 
 /// Most alerts one listing returns.
 const MAX_LIMIT: u32 = 1000;
@@ -22,8 +22,10 @@ fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
     if r.get::<_, bool>(15)? {
         images.push(format!("/api/v1/reads/{read_id}/image/plate"));
     }
+    let kind: String = r.get(19)?;
     Ok(Alert {
         id: r.get(0)?,
+        kind: AlertKind::parse(&kind).unwrap_or(AlertKind::Watch),
         authorisation_id: r.get(1)?,
         requester_user_id: r.get(2)?,
         district: r.get(3)?,
@@ -65,10 +67,11 @@ impl SqliteStore {
                     let mut insert = tx.prepare_cached(
                         "INSERT INTO alerts (authorisation_id, requester_user_id, district, plate,
                              read_id, read_plate, captured_at, camera_id, site_id, site_name,
-                             network_id, lat, lon, has_overview, has_plate, created_at)
+                             network_id, lat, lon, has_overview, has_plate, created_at, kind)
                          SELECT ?1, ?2, ?3, ?4, r.id, p.plate, r.captured_at, r.camera_id, s.id,
-                             s.name, s.network_id, s.lat, s.lon, r.overview_sha IS NOT NULL,
-                             r.plate_sha IS NOT NULL, ?6
+                             s.name, s.network_id, s.lat, s.lon,
+                             ?7 = 'watch' AND r.overview_sha IS NOT NULL,
+                             ?7 = 'watch' AND r.plate_sha IS NOT NULL, ?6, ?7
                          FROM reads r JOIN plates p ON p.id = r.plate_id
                              JOIN cameras c ON c.id = r.camera_id JOIN sites s ON s.id = c.site_id
                          WHERE r.id = ?5
@@ -87,7 +90,8 @@ impl SqliteStore {
                                     a.district,
                                     a.plate,
                                     a.read_id,
-                                    to_ms(now)
+                                    to_ms(now),
+                                    a.kind.as_str()
                                 ],
                                 |r| r.get(0),
                             )
@@ -116,11 +120,16 @@ impl SqliteStore {
                     args.push(Value::Integer(a));
                 }
                 if let Some(aud) = &f.audience {
-                    sql.push_str(" AND (requester_user_id = ?");
+                    sql.push_str(" AND ((kind = 'watch' AND (requester_user_id = ?");
                     args.push(Value::Integer(aud.user_id));
                     for d in &aud.districts {
                         sql.push_str(" OR district = ? COLLATE NOCASE");
                         args.push(Value::Text(d.clone()));
+                    }
+                    sql.push_str("))");
+                    if let Some(n) = aud.hot_list_network {
+                        sql.push_str(" OR (kind = 'hot_list' AND network_id = ?)");
+                        args.push(Value::Integer(n));
                     }
                     sql.push(')');
                 }

@@ -248,6 +248,22 @@ const MIGRATIONS: &[&str] = &[
     -- A tracking authorisation may also match OCR-confusable reads.
     ALTER TABLE authorisations ADD COLUMN fuzzy INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 4: hot lists. A camera network's own staff (`network_operator`, bound to their network)
+    // may receive "vehicle of interest" alerts for plates on the admin-loaded stolen-vehicle
+    // hot list, if the network's agreement allows it. Such an alert has no authorisation: its
+    // `authorisation_id` and `requester_user_id` are 0 and its district empty, and `kind`
+    // tells it apart from a tracking alert.
+    r#"
+    ALTER TABLE users ADD COLUMN network_id INTEGER REFERENCES networks(id);
+    ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'watch';
+    CREATE INDEX alerts_hot_list ON alerts(network_id, id) WHERE kind = 'hot_list';
+    CREATE TABLE hot_list (
+        plate TEXT NOT NULL,
+        stolen_entry_id INTEGER NOT NULL,
+        loaded_at INTEGER NOT NULL,
+        PRIMARY KEY (plate, stolen_entry_id)
+    ) WITHOUT ROWID;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

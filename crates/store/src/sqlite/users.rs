@@ -18,7 +18,7 @@ fn roles_from_text(s: &str) -> Vec<Role> {
     s.split(',').filter_map(Role::parse).collect()
 }
 
-const USER_COLUMNS: &str = "id, staff_id, name, district, roles, active, badge_number";
+const USER_COLUMNS: &str = "id, staff_id, name, district, roles, active, badge_number, network_id";
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let roles: String = r.get(4)?;
@@ -30,6 +30,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         district: r.get(3)?,
         roles: roles_from_text(&roles),
         active: r.get(5)?,
+        network_id: r.get(7)?,
     })
 }
 
@@ -53,6 +54,14 @@ impl Inner {
         }
         anpr_policy::permissions::check_role_combination(&u.roles)?;
         let badge = check_badge(&u.badge_number)?;
+        // A network's own staff belong to that network; police staff to none.
+        if u.roles.contains(&Role::NetworkOperator) != u.network_id.is_some() {
+            return Err(DomainError::invalid(
+                "network_id",
+                "a `network_operator` needs the network they work for, and only they have one",
+            )
+            .into());
+        }
         self.with_writer(|conn| {
             let exists: Option<i64> = conn
                 .query_row(
@@ -68,8 +77,8 @@ impl Inner {
             }
             conn.execute(
                 "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at,
-                                    badge_number)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                    badge_number, network_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     staff_id,
                     u.name,
@@ -77,7 +86,8 @@ impl Inner {
                     roles_to_text(&u.roles),
                     u.password_hash,
                     to_ms(Utc::now()),
-                    badge
+                    badge,
+                    u.network_id
                 ],
             )?;
             Ok(User {
@@ -88,6 +98,7 @@ impl Inner {
                 district: u.district.clone(),
                 roles: u.roles.clone(),
                 active: true,
+                network_id: u.network_id,
             })
         })
     }
@@ -102,9 +113,9 @@ impl Inner {
                 .query_row([staff_id], |r| {
                     Ok(UserCredentials {
                         user: user_from_row(r)?,
-                        password_hash: r.get(7)?,
-                        failed_logins: r.get(8)?,
-                        locked_until: r.get::<_, Option<i64>>(9)?.map(from_ms),
+                        password_hash: r.get(8)?,
+                        failed_logins: r.get(9)?,
+                        locked_until: r.get::<_, Option<i64>>(10)?.map(from_ms),
                     })
                 })
                 .optional()?)
@@ -207,6 +218,13 @@ impl Inner {
         anpr_policy::permissions::check_role_combination(roles)?;
         self.with_writer(|conn| {
             let user = Self::user_by_staff_id(conn, staff_id)?;
+            if roles.contains(&Role::NetworkOperator) != user.network_id.is_some() {
+                return Err(DomainError::invalid(
+                    "roles",
+                    "`network_operator` is only for a network's own staff, created with their network",
+                )
+                .into());
+            }
             conn.execute(
                 "UPDATE users SET roles = ?2 WHERE id = ?1",
                 params![user.id, roles_to_text(roles)],
