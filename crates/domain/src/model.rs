@@ -180,10 +180,12 @@ pub enum Role {
     Auditor,
     Admin,
     Camera,
+    /// Answers people's requests for what is held about their vehicle (subject access).
+    PrivacyOfficer,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Searcher,
         Role::Tracker,
         Role::Supervisor,
@@ -191,6 +193,7 @@ impl Role {
         Role::Auditor,
         Role::Admin,
         Role::Camera,
+        Role::PrivacyOfficer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -202,6 +205,7 @@ impl Role {
             Role::Auditor => "auditor",
             Role::Admin => "admin",
             Role::Camera => "camera",
+            Role::PrivacyOfficer => "privacy_officer",
         }
     }
 

@@ -11,6 +11,9 @@
 //!   it (the audit found false stolen reports used exactly so);
 //! * `integrity` and `auditor` (the overseers) cannot hold any operational role (`searcher`,
 //!   `tracker`, `supervisor`, `admin`); they may hold each other.
+//! * `privacy_officer` (who answers subject access requests, and so sees every read of a plate
+//!   outside the search policy) cannot hold an operational role (`searcher`, `tracker`,
+//!   `supervisor`): what a subject access request reveals must not become a search.
 //!
 //! `supervisor` with `searcher` or `tracker` is allowed: such a person's own requests are
 //! approved by another supervisor.
@@ -51,10 +54,15 @@ pub enum Permission {
     AdministerRegisters,
     /// Sending plate reads.
     IngestReads,
+    /// Usage reports and the transparency report (aggregate counts, no personal data).
+    ViewReports,
+    /// Answering a subject access request: every read of a plate still held, and the queries
+    /// that touched it.
+    SubjectAccess,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 16] = [
         Permission::SearchHistory,
         Permission::ViewReads,
         Permission::Export,
@@ -69,6 +77,8 @@ impl Permission {
         Permission::Administer,
         Permission::AdministerRegisters,
         Permission::IngestReads,
+        Permission::ViewReports,
+        Permission::SubjectAccess,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +97,8 @@ impl Permission {
             Permission::Administer => "administer",
             Permission::AdministerRegisters => "administer_registers",
             Permission::IngestReads => "ingest_reads",
+            Permission::ViewReports => "view_reports",
+            Permission::SubjectAccess => "subject_access",
         }
     }
 
@@ -105,6 +117,8 @@ impl Permission {
             Permission::ReadMetrics => &[Admin, Auditor],
             Permission::Administer | Permission::AdministerRegisters => &[Admin],
             Permission::IngestReads => &[Camera],
+            Permission::ViewReports => &[Auditor, Supervisor, Integrity, Admin],
+            Permission::SubjectAccess => &[PrivacyOfficer, Admin],
         }
     }
 }
@@ -191,6 +205,21 @@ pub const FORBIDDEN_PAIRS: &[(Role, Role, &str)] = &[
         Role::Admin,
         "overseers must not administer what they oversee",
     ),
+    (
+        Role::PrivacyOfficer,
+        Role::Searcher,
+        "whoever answers subject access requests must not search on what they reveal",
+    ),
+    (
+        Role::PrivacyOfficer,
+        Role::Tracker,
+        "whoever answers subject access requests must not track on what they reveal",
+    ),
+    (
+        Role::PrivacyOfficer,
+        Role::Supervisor,
+        "whoever answers subject access requests must not approve searches or tracking",
+    ),
 ];
 
 /// Refuses a role set that breaks separation of duties.
@@ -273,5 +302,32 @@ mod tests {
         check_role_combination(&[Role::Integrity, Role::Auditor]).unwrap();
         assert!(check_role_combination(&[Role::Admin, Role::Tracker]).is_err());
         assert!(check_role_combination(&[Role::Camera]).is_err());
+        check_role_combination(&[Role::PrivacyOfficer, Role::Admin]).unwrap();
+        assert!(check_role_combination(&[Role::PrivacyOfficer, Role::Searcher]).is_err());
+    }
+
+    #[test]
+    fn reports_and_subject_access_go_to_their_roles() {
+        for r in [
+            Role::Auditor,
+            Role::Supervisor,
+            Role::Integrity,
+            Role::Admin,
+        ] {
+            require(&[r], Permission::ViewReports).unwrap();
+        }
+        for r in [Role::Searcher, Role::Tracker, Role::PrivacyOfficer] {
+            assert!(require(&[r], Permission::ViewReports).is_err(), "{r:?}");
+        }
+        require(&[Role::PrivacyOfficer], Permission::SubjectAccess).unwrap();
+        require(&[Role::Admin], Permission::SubjectAccess).unwrap();
+        for r in [
+            Role::Searcher,
+            Role::Auditor,
+            Role::Integrity,
+            Role::Supervisor,
+        ] {
+            assert!(require(&[r], Permission::SubjectAccess).is_err(), "{r:?}");
+        }
     }
 }

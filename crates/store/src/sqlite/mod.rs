@@ -9,6 +9,7 @@ mod alerts;
 mod catalog;
 mod ingest;
 mod reads;
+mod reports;
 mod schema;
 mod search;
 mod users;
