@@ -87,47 +87,59 @@ fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
     Ok(cols.collect::<rusqlite::Result<_>>()?)
 }
 
+/// Decision counts per month and group over `[?1, ?2)`.
+fn decisions_sql(by: Grouping) -> String {
+    let (key, join) = match by {
+        Grouping::Month => ("NULL", ""),
+        Grouping::District => ("NULLIF(d.district, '')", ""),
+        Grouping::Purpose => ("NULLIF(d.purpose_code, '')", ""),
+        Grouping::Network => (
+            "n.name",
+            "LEFT JOIN decision_networks dn ON dn.decision_id = d.id \
+             LEFT JOIN networks n ON n.id = dn.network_id",
+        ),
+    };
+    format!(
+        "SELECT {period} AS period, {key} AS grp, {sums} FROM decisions d {join}
+         WHERE d.at >= ?1 AND d.at < ?2 AND d.training = 0 GROUP BY period, grp",
+        period = month_of("d.at"),
+        sums = decision_sums(),
+    )
+}
+
+/// Alert counts per month and group over `[?1, ?2)`.
+fn alerts_sql(by: Grouping) -> String {
+    let (key, join) = match by {
+        Grouping::Month => ("NULL", ""),
+        Grouping::District => ("NULLIF(a.district, '')", ""),
+        Grouping::Purpose => (
+            "NULLIF(au.purpose_code, '')",
+            "LEFT JOIN authorisations au ON au.id = a.authorisation_id",
+        ),
+        Grouping::Network => ("n.name", "LEFT JOIN networks n ON n.id = a.network_id"),
+    };
+    format!(
+        "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM alerts a {join}
+         WHERE a.created_at >= ?1 AND a.created_at < ?2 GROUP BY period, grp",
+        period = month_of("a.created_at"),
+    )
+}
+
 impl Inner {
     fn usage_counts(&self, q: &UsageQuery) -> Result<UsageCounted> {
         let (from, to) = (to_ms(q.from), to_ms(q.to));
         self.with_reader(|conn| {
             let mut out = UsageCounted::default();
 
-            let (key, join) = match q.by {
-                Grouping::Month => ("NULL", ""),
-                Grouping::District => ("NULLIF(d.district, '')", ""),
-                Grouping::Purpose => ("NULLIF(d.purpose_code, '')", ""),
-                Grouping::Network => (
-                    "n.name",
-                    "LEFT JOIN decision_networks dn ON dn.decision_id = d.id \
-                     LEFT JOIN networks n ON n.id = dn.network_id",
-                ),
-            };
-            let sql = format!(
-                "SELECT {period} AS period, {key} AS grp, {sums} FROM decisions d {join}
-                 WHERE d.at >= ?1 AND d.at < ?2 AND d.training = 0 GROUP BY period, grp",
-                period = month_of("d.at"),
-                sums = decision_sums(),
-            );
+            out.rows.extend(grouped(
+                conn,
+                &decisions_sql(q.by),
+                from,
+                to,
+                &DECISION_MEASURES,
+            )?);
             out.rows
-                .extend(grouped(conn, &sql, from, to, &DECISION_MEASURES)?);
-
-            let (key, join) = match q.by {
-                Grouping::Month => ("NULL", ""),
-                Grouping::District => ("NULLIF(a.district, '')", ""),
-                Grouping::Purpose => (
-                    "NULLIF(au.purpose_code, '')",
-                    "LEFT JOIN authorisations au ON au.id = a.authorisation_id",
-                ),
-                Grouping::Network => ("n.name", "LEFT JOIN networks n ON n.id = a.network_id"),
-            };
-            let sql = format!(
-                "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM alerts a {join}
-                 WHERE a.created_at >= ?1 AND a.created_at < ?2 GROUP BY period, grp",
-                period = month_of("a.created_at"),
-            );
-            out.rows
-                .extend(grouped(conn, &sql, from, to, &[Measure::Alerts])?);
+                .extend(grouped(conn, &alerts_sql(q.by), from, to, &[Measure::Alerts])?);
 
             // Findings, when the integrity unit's table is there: times in milliseconds like
             // every other table; grouped by district or purpose when it records them.
@@ -240,7 +252,35 @@ impl ReportStore for SqliteStore {
 
 #[cfg(test)]
 mod tests {
-    use super::target_touches;
+    use super::*;
+
+    /// The counts read an index over the time range, never the whole table.
+    #[test]
+    fn report_queries_use_their_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("anpr.sqlite")).unwrap();
+        let plan = |sql: &str| -> String {
+            store
+                .inner
+                .with_reader(|c| {
+                    let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows = stmt.query_map(params![0, 1], |r| r.get::<_, String>(3))?;
+                    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?.join("; "))
+                })
+                .unwrap()
+        };
+        for by in [Grouping::Month, Grouping::District, Grouping::Purpose] {
+            let p = plan(&decisions_sql(by));
+            assert!(p.contains("COVERING INDEX decisions_report (at>? AND at<?)"), "{by:?}: {p}");
+        }
+        let p = plan(&decisions_sql(Grouping::Network));
+        assert!(p.contains("INDEX decisions_report (at>? AND at<?)"), "{p}");
+        assert!(p.contains("SEARCH dn USING PRIMARY KEY (decision_id=?)"), "{p}");
+        for by in Grouping::ALL {
+            let p = plan(&alerts_sql(by));
+            assert!(p.contains("INDEX alerts_created (created_at>? AND created_at<?)"), "{by:?}: {p}");
+        }
+    }
 
     #[test]
     fn targets_touch_the_plates_they_name_or_match() {
