@@ -70,7 +70,7 @@ pub fn assemble(
     mut queries: Vec<PlateQuery>,
     generated_at: DateTime<Utc>,
 ) -> SubjectAccessReport {
-    queries.sort_by(|a, b| b.at.cmp(&a.at));
+    queries.sort_by_key(|q| std::cmp::Reverse(q.at));
     let queries_total = queries.len() as u64;
     let queries_withheld = queries.iter().filter(|q| q.open_incident).count() as u64;
     let disclosed: Vec<DisclosedQuery> = queries

@@ -124,7 +124,7 @@ async fn bad_report_parameters_are_400_naming_the_field() {
         (format!("from={month}"), "to"),
         (format!("from={month}&to={month}&by=week"), "by"),
         (format!("from={month}&to={month}&format=xml"), "format"),
-        (format!("from=2026-10&to=2026-09"), "to"),
+        ("from=2026-10&to=2026-09".to_string(), "to"),
         (format!("from=yesterday&to={month}"), "from"),
     ] {
         let (st, body) = s

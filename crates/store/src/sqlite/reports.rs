@@ -138,8 +138,13 @@ impl Inner {
                 to,
                 &DECISION_MEASURES,
             )?);
-            out.rows
-                .extend(grouped(conn, &alerts_sql(q.by), from, to, &[Measure::Alerts])?);
+            out.rows.extend(grouped(
+                conn,
+                &alerts_sql(q.by),
+                from,
+                to,
+                &[Measure::Alerts],
+            )?);
 
             // Findings, when the integrity unit's table is there: times in milliseconds like
             // every other table; grouped by district or purpose when it records them.
@@ -271,14 +276,23 @@ mod tests {
         };
         for by in [Grouping::Month, Grouping::District, Grouping::Purpose] {
             let p = plan(&decisions_sql(by));
-            assert!(p.contains("COVERING INDEX decisions_report (at>? AND at<?)"), "{by:?}: {p}");
+            assert!(
+                p.contains("COVERING INDEX decisions_report (at>? AND at<?)"),
+                "{by:?}: {p}"
+            );
         }
         let p = plan(&decisions_sql(Grouping::Network));
         assert!(p.contains("INDEX decisions_report (at>? AND at<?)"), "{p}");
-        assert!(p.contains("SEARCH dn USING PRIMARY KEY (decision_id=?)"), "{p}");
+        assert!(
+            p.contains("SEARCH dn USING PRIMARY KEY (decision_id=?)"),
+            "{p}"
+        );
         for by in Grouping::ALL {
             let p = plan(&alerts_sql(by));
-            assert!(p.contains("INDEX alerts_created (created_at>? AND created_at<?)"), "{by:?}: {p}");
+            assert!(
+                p.contains("INDEX alerts_created (created_at>? AND created_at<?)"),
+                "{by:?}: {p}"
+            );
         }
     }
 
