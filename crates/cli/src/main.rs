@@ -51,6 +51,9 @@ enum Command {
     /// stolen vehicles, incidents).
     #[command(subcommand)]
     Registers(commands::registers::RegistersCommand),
+    /// Usage reports, the public transparency report and subject access requests.
+    #[command(subcommand)]
+    Report(commands::report::ReportCommand),
     /// The audit ledger: verify it here, or check a running server as an overseer.
     #[command(subcommand)]
     Ledger(commands::ledger::LedgerCommand),
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(c) => commands::user::run(&data, c).await,
         Command::Registers(c) => commands::registers::run(&data, c).await,
         Command::Ledger(c) => commands::ledger::run(&data, c).await,
+        Command::Report(c) => commands::report::run(&data, c).await,
         Command::Export(ExportCommand::Read(args)) => commands::bundle::export(&data, args).await,
         Command::Backup(args) => commands::backup::backup(&data, args).await,
         Command::Restore(args) => commands::backup::restore(&data, args).await,

@@ -183,10 +183,12 @@ pub enum Role {
     /// A camera network's own staff (a service-station operator): not police. May receive the
     /// network's "vehicle of interest" hot-list alerts, nothing else.
     NetworkOperator,
+    /// Answers people's requests for what is held about their vehicle (subject access).
+    PrivacyOfficer,
 }
 
 impl Role {
-    pub const ALL: [Role; 8] = [
+    pub const ALL: [Role; 9] = [
         Role::Searcher,
         Role::Tracker,
         Role::Supervisor,
@@ -195,6 +197,7 @@ impl Role {
         Role::Admin,
         Role::Camera,
         Role::NetworkOperator,
+        Role::PrivacyOfficer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -207,6 +210,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Camera => "camera",
             Role::NetworkOperator => "network_operator",
+            Role::PrivacyOfficer => "privacy_officer",
         }
     }
 

@@ -162,6 +162,11 @@ impl Policy {
         d.target = Some(req.target.describe());
         fill_purpose(&mut d, req.purpose);
         let outcome = self.data_access(req, facts, &mut d);
+        d.networks = match (&req.target, &outcome) {
+            (Target::Read { network_id, .. }, _) => vec![*network_id],
+            (_, Ok(g)) => g.networks.clone(),
+            (_, Err(_)) => req.network_ids.to_vec(),
+        };
         if let Ok(g) = &outcome {
             d.outcome = if g.notices.iter().any(|n| n.withheld) {
                 DecisionOutcome::AllowedWithLimits
@@ -588,6 +593,34 @@ pub(crate) fn fill_purpose(d: &mut Decision, p: Option<&Purpose>) {
         d.purpose_code = Some(truncate(p.code.trim()));
         d.file_number = Some(truncate(p.file_number.trim()));
         d.justification = Some(p.justification.trim().chars().take(2000).collect());
+    }
+}
+
+impl Policy {
+    /// Decides a subject access request about `plate` (the privacy officer answering a
+    /// person's request under the Privacy Act): the account is active and holds the
+    /// `subject_access` permission. `reference` is the request's own reference number.
+    pub fn evaluate_subject_access(
+        &self,
+        s: &Subject,
+        plate: &str,
+        reference: Option<&str>,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Evaluation<()> {
+        let mut d = Decision::new(&s.actor(), DecisionAction::SubjectAccess, request_id, now);
+        d.target = Some(plate.to_string());
+        d.basis = Some(match reference.map(str::trim).filter(|r| !r.is_empty()) {
+            Some(r) => format!("subject access request {}", truncate(r)),
+            None => "subject access request".to_string(),
+        });
+        let outcome = self
+            .check_active(s)
+            .and_then(|()| permissions::require(&s.roles, Permission::SubjectAccess));
+        if outcome.is_ok() {
+            d.outcome = DecisionOutcome::Allowed;
+        }
+        Evaluation::new(d, outcome)
     }
 }
 

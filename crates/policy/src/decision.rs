@@ -3,7 +3,7 @@
 //! [`enforce`] is the only way an [`Evaluation`] becomes a result.
 
 use crate::error::{PolicyError, RefusalKind, Result};
-use anpr_domain::{Actor, UserId};
+use anpr_domain::{Actor, NetworkId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -29,6 +29,8 @@ pub enum DecisionAction {
     LookbackEnd,
     /// Listing authorisations (the approval queue, a district's activity).
     ListAuthorisations,
+    /// Answering a subject access request about one plate (privacy officers).
+    SubjectAccess,
 }
 
 impl DecisionAction {
@@ -49,6 +51,7 @@ impl DecisionAction {
             DecisionAction::LookbackRevoke => "lookback_revoke",
             DecisionAction::LookbackEnd => "lookback_end",
             DecisionAction::ListAuthorisations => "list_authorisations",
+            DecisionAction::SubjectAccess => "subject_access",
         }
     }
 }
@@ -102,6 +105,11 @@ pub struct Decision {
     /// A training plate: synthetic data only.
     pub training: bool,
     pub authorisation_id: Option<i64>,
+    /// The camera networks whose data the decision is about: those a search was narrowed to,
+    /// a viewed read's network, those a tracking authorisation may alert on (usage reports
+    /// count by network from this).
+    #[serde(default)]
+    pub networks: Vec<NetworkId>,
 }
 
 impl Decision {
@@ -131,6 +139,7 @@ impl Decision {
             notes: vec![],
             training: false,
             authorisation_id: None,
+            networks: vec![],
         }
     }
 

@@ -12,6 +12,9 @@
 //!   it (the audit found false stolen reports used exactly so);
 //! * `integrity` and `auditor` (the overseers) cannot hold any operational role (`searcher`,
 //!   `tracker`, `supervisor`, `admin`); they may hold each other.
+//! * `privacy_officer` (who answers subject access requests, and so sees every read of a plate
+//!   outside the search policy) cannot hold an operational role (`searcher`, `tracker`,
+//!   `supervisor`): what a subject access request reveals must not become a search.
 //!
 //! `supervisor` with `searcher` or `tracker` is allowed: such a person's own requests are
 //! approved by another supervisor.
@@ -54,10 +57,15 @@ pub enum Permission {
     IngestReads,
     /// Receiving one's own network's "vehicle of interest" hot-list alerts (no personal data).
     ReceiveHotListAlerts,
+    /// Usage reports and the transparency report (aggregate counts, no personal data).
+    ViewReports,
+    /// Answering a subject access request: every read of a plate still held, and the queries
+    /// that touched it.
+    SubjectAccess,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 15] = [
+    pub const ALL: [Permission; 17] = [
         Permission::SearchHistory,
         Permission::ViewReads,
         Permission::Export,
@@ -73,6 +81,8 @@ impl Permission {
         Permission::AdministerRegisters,
         Permission::IngestReads,
         Permission::ReceiveHotListAlerts,
+        Permission::ViewReports,
+        Permission::SubjectAccess,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +102,8 @@ impl Permission {
             Permission::AdministerRegisters => "administer_registers",
             Permission::IngestReads => "ingest_reads",
             Permission::ReceiveHotListAlerts => "receive_hot_list_alerts",
+            Permission::ViewReports => "view_reports",
+            Permission::SubjectAccess => "subject_access",
         }
     }
 
@@ -111,6 +123,8 @@ impl Permission {
             Permission::Administer | Permission::AdministerRegisters => &[Admin],
             Permission::IngestReads => &[Camera],
             Permission::ReceiveHotListAlerts => &[NetworkOperator],
+            Permission::ViewReports => &[Auditor, Supervisor, Integrity, Admin],
+            Permission::SubjectAccess => &[PrivacyOfficer, Admin],
         }
     }
 }
@@ -196,6 +210,21 @@ pub const FORBIDDEN_PAIRS: &[(Role, Role, &str)] = &[
         Role::Auditor,
         Role::Admin,
         "overseers must not administer what they oversee",
+    ),
+    (
+        Role::PrivacyOfficer,
+        Role::Searcher,
+        "whoever answers subject access requests must not search on what they reveal",
+    ),
+    (
+        Role::PrivacyOfficer,
+        Role::Tracker,
+        "whoever answers subject access requests must not track on what they reveal",
+    ),
+    (
+        Role::PrivacyOfficer,
+        Role::Supervisor,
+        "whoever answers subject access requests must not approve searches or tracking",
     ),
 ];
 
@@ -290,5 +319,32 @@ mod tests {
         assert!(check_role_combination(&[Role::Camera]).is_err());
         check_role_combination(&[Role::NetworkOperator]).unwrap();
         assert!(check_role_combination(&[Role::NetworkOperator, Role::Searcher]).is_err());
+        check_role_combination(&[Role::PrivacyOfficer, Role::Admin]).unwrap();
+        assert!(check_role_combination(&[Role::PrivacyOfficer, Role::Searcher]).is_err());
+    }
+
+    #[test]
+    fn reports_and_subject_access_go_to_their_roles() {
+        for r in [
+            Role::Auditor,
+            Role::Supervisor,
+            Role::Integrity,
+            Role::Admin,
+        ] {
+            require(&[r], Permission::ViewReports).unwrap();
+        }
+        for r in [Role::Searcher, Role::Tracker, Role::PrivacyOfficer] {
+            assert!(require(&[r], Permission::ViewReports).is_err(), "{r:?}");
+        }
+        require(&[Role::PrivacyOfficer], Permission::SubjectAccess).unwrap();
+        require(&[Role::Admin], Permission::SubjectAccess).unwrap();
+        for r in [
+            Role::Searcher,
+            Role::Auditor,
+            Role::Integrity,
+            Role::Supervisor,
+        ] {
+            assert!(require(&[r], Permission::SubjectAccess).is_err(), "{r:?}");
+        }
     }
 }

@@ -547,7 +547,7 @@ impl Policy {
                 format!("purpose `{}` cannot justify real-time tracking", def.code),
             )
         })?;
-        self.permitted_networks(s, Use::Tracking, facts, &[], &mut Vec::new())?;
+        d.networks = self.permitted_networks(s, Use::Tracking, facts, &[], &mut Vec::new())?;
         if req.emergency && !def.emergency {
             return Err(E::refused_field(
                 K::InvalidRequest,

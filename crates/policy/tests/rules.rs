@@ -871,3 +871,46 @@ fn who_sees_which_authorisations() {
         RefusalKind::MissingPermission
     );
 }
+
+#[test]
+fn subject_access_is_for_privacy_officers_and_admins_and_always_recorded() {
+    let p = Policy::default();
+    let privacy = subject(50, "PO1", "Wellington", &[Role::PrivacyOfficer]);
+    let e = p.evaluate_subject_access(&privacy, "ABC123", Some(" PA-7 "), "r1", now());
+    assert!(e.peek().is_ok());
+    assert_eq!(e.decision.action, DecisionAction::SubjectAccess);
+    assert_eq!(e.decision.outcome, DecisionOutcome::Allowed);
+    assert_eq!(e.decision.target.as_deref(), Some("ABC123"));
+    assert_eq!(
+        e.decision.basis.as_deref(),
+        Some("subject access request PA-7")
+    );
+    let admin = subject(51, "AD1", "Wellington", &[Role::Admin]);
+    assert!(p
+        .evaluate_subject_access(&admin, "ABC123", None, "r2", now())
+        .peek()
+        .is_ok());
+    let e = p.evaluate_subject_access(&officer(), "ABC123", None, "r3", now());
+    assert_eq!(kind(e.peek()), RefusalKind::MissingPermission);
+    assert_eq!(e.decision.outcome, DecisionOutcome::Refused);
+    let mut disabled = privacy.clone();
+    disabled.active = false;
+    let e = p.evaluate_subject_access(&disabled, "ABC123", None, "r4", now());
+    assert_eq!(kind(e.peek()), RefusalKind::Inactive);
+}
+
+#[test]
+fn decisions_name_the_networks_they_are_about() {
+    let policy = Policy::default();
+    let regs = registers();
+    let (g, d) = search(
+        &policy,
+        &regs,
+        &officer(),
+        "OTHER1",
+        &purpose("stolen_vehicle", "F-THEFT"),
+        TimeRange::default(),
+    );
+    assert_eq!(g.unwrap().networks, vec![1]);
+    assert_eq!(d.networks, vec![1], "the networks searched are recorded");
+}

@@ -150,6 +150,26 @@ pub async fn authorise_read(
     ))
 }
 
+/// Decides a subject access request about `plate` (privacy officers and admins) and records
+/// the decision before any of the plate's data is read.
+pub async fn authorise_subject_access(
+    state: &AppState,
+    user: &User,
+    plate: &anpr_domain::NormalisedPlate,
+    reference: Option<&str>,
+) -> ApiResult<Decision> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let eval = state.policy.evaluate_subject_access(
+        &subject,
+        plate.as_str(),
+        reference,
+        &ctx.request_id,
+        ctx.at,
+    );
+    Ok(enforce(state, eval).await?.1)
+}
+
 /// Applies the change the platform makes by itself (expiry, lapse, emergency not approved in
 /// time, stolen report cancelled), storing it and recording its decision.
 pub async fn settle(state: &AppState, a: Authorisation) -> ApiResult<Authorisation> {

@@ -96,6 +96,9 @@ fn default_action(method: &str, path: &str) -> Action {
         ("PUT", "/api/v1/networks/{id}/agreement") => Action::Other("agreement_change".into()),
         ("GET", "/api/v1/reads/{id}") => Action::Other("read_view".into()),
         (_, p) if p.starts_with("/api/v1/ledger") => Action::Other("ledger_read".into()),
+        ("GET", "/api/v1/reports/usage") => Action::Other("report_usage".into()),
+        ("GET", "/api/v1/reports/transparency") => Action::Other("report_transparency".into()),
+        ("POST", "/api/v1/reports/subject-access") => Action::Other("subject_access".into()),
         _ => Action::Other("api_read".into()),
     }
 }

@@ -230,6 +230,16 @@ impl From<anpr_ingest::IngestError> for ApiError {
     }
 }
 
+/// A bad report parameter: 400, naming it.
+impl From<anpr_reports::ReportError> for ApiError {
+    fn from(e: anpr_reports::ReportError) -> Self {
+        ApiError::BadRequest {
+            field: Some(e.field().to_string()),
+            message: e.to_string(),
+        }
+    }
+}
+
 impl From<anpr_blobs::BlobError> for ApiError {
     fn from(e: anpr_blobs::BlobError) -> Self {
         ApiError::internal(e)

@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod openapi;
 pub mod realtime;
 pub mod registers;
+pub mod reports;
 pub mod retention;
 pub mod routes;
 pub mod state;
@@ -56,6 +57,7 @@ impl AppState {
         let ledger = anpr_ledger::Ledger::open(data.ledger())?;
         Ok(AppState {
             store: Arc::new(store.clone()),
+            reports: Arc::new(store.clone()),
             blobs: Arc::new(blobs),
             config: Arc::new(config.clone()),
             metrics: Default::default(),
@@ -137,6 +139,12 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/cameras",
             post(catalog::create_camera).get(catalog::list_cameras),
+        )
+        .route("/api/v1/reports/usage", get(reports::usage))
+        .route("/api/v1/reports/transparency", get(reports::transparency))
+        .route(
+            "/api/v1/reports/subject-access",
+            post(reports::subject_access),
         )
         .route("/api/v1/ledger/tree-head", get(ledger::tree_head))
         .route("/api/v1/ledger/tree-heads", get(ledger::tree_heads))

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         routes::catalog::create_site, routes::catalog::list_sites,
         routes::catalog::create_camera, routes::catalog::list_cameras,
         routes::ops::metrics,
+        routes::reports::usage, routes::reports::transparency, routes::reports::subject_access,
         routes::ledger::tree_head, routes::ledger::tree_heads, routes::ledger::inclusion,
         routes::ledger::consistency, routes::ledger::entries,
     ),

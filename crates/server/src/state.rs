@@ -5,13 +5,15 @@ use anpr_blobs::BlobStore;
 use anpr_domain::{CameraId, NetworkId};
 use anpr_policy::{DecisionRecorder, Policy, PolicyConfig};
 use anpr_realtime::{AlertBus, HotList, WatchSet};
-use anpr_store::Store;
+use anpr_store::{ReportStore, Store};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// The aggregations behind the usage, transparency and subject access reports.
+    pub reports: Arc<dyn ReportStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,

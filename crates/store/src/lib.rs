@@ -14,10 +14,12 @@
 
 pub mod dictionary;
 mod error;
+pub mod reports;
 pub mod sqlite;
 mod types;
 
 pub use error::{Result, StoreError};
+pub use reports::{ReportStore, UsageCounted};
 pub use sqlite::{SqliteRegisters, SqliteStore};
 pub use types::*;
 

@@ -4,6 +4,7 @@
 pub mod access;
 mod core;
 mod realtime;
+mod reports;
 mod stats;
 
 use clap::Subcommand;
@@ -21,6 +22,8 @@ pub enum BenchCommand {
     /// Real-time tracking: matching against 1,000,000 watches, ingest-to-alert latency over
     /// SSE, memory of 1,000 alert streams (issue: real-time tracking).
     Realtime(realtime::RealtimeArgs),
+    /// Usage and transparency reports over a year of national use (350,000 decisions).
+    Reports(reports::ReportsArgs),
 }
 
 #[derive(clap::Args)]
@@ -38,6 +41,7 @@ pub async fn run(_data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Core(args) => core::run(args).await,
         BenchCommand::Access(args) => access::run(args).await,
         BenchCommand::Realtime(args) => realtime::run(args).await,
+        BenchCommand::Reports(args) => reports::run(args).await,
         BenchCommand::Ledger(args) => {
             let mut opts = if args.quick {
                 anpr_ledger::bench::BenchOptions::quick()

@@ -6,6 +6,7 @@ pub mod import;
 pub mod ledger;
 pub mod purge;
 pub mod registers;
+pub mod report;
 pub mod search;
 pub mod serve;
 pub mod user;

@@ -6,5 +6,6 @@ pub mod ledger;
 pub mod ops;
 pub mod reads;
 pub mod registers;
+pub mod reports;
 pub mod search;
 pub mod tracking;

@@ -25,6 +25,7 @@ pub const USERS: &[(&str, &[Role], Option<&str>)] = &[
     ("integrity", &[Role::Integrity], None),
     ("auditor", &[Role::Auditor], None),
     ("admin", &[Role::Admin], None),
+    ("privacy", &[Role::PrivacyOfficer], None),
 ];
 
 /// The default purpose's file: an open vehicle theft in Waikato.

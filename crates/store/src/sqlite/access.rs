@@ -913,7 +913,8 @@ impl Inner {
 
     fn record_decision(&self, d: &Decision) -> Result<i64> {
         self.with_decision_log(|conn| {
-            conn.prepare_cached(
+            let tx = conn.transaction()?;
+            tx.prepare_cached(
                 "INSERT INTO decisions (at, request_id, actor, user_id, district, action, target,
                  purpose_code, file_number, justification, basis, outcome, refusal_code,
                  refusal_reason, notes, training, authorisation_id)
@@ -939,7 +940,18 @@ impl Inner {
                 d.training,
                 d.authorisation_id
             ])?;
-            Ok(conn.last_insert_rowid())
+            let id = tx.last_insert_rowid();
+            {
+                let mut add = tx.prepare_cached(
+                    "INSERT OR IGNORE INTO decision_networks (decision_id, network_id)
+                     VALUES (?1, ?2)",
+                )?;
+                for n in &d.networks {
+                    add.execute(params![id, n])?;
+                }
+            }
+            tx.commit()?;
+            Ok(id)
         })
     }
 
@@ -948,7 +960,9 @@ impl Inner {
             let mut stmt = conn.prepare_cached(
                 "SELECT at, request_id, actor, user_id, district, action, target, purpose_code,
                  file_number, justification, basis, outcome, refusal_code, refusal_reason, notes,
-                 training, authorisation_id FROM decisions
+                 training, authorisation_id,
+                 (SELECT group_concat(network_id) FROM decision_networks
+                  WHERE decision_id = decisions.id) FROM decisions
                  WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![user, limit.clamp(1, 10_000)], |r| {
@@ -975,6 +989,12 @@ impl Inner {
                     notes: serde_json::from_str(&notes).unwrap_or_default(),
                     training: r.get(15)?,
                     authorisation_id: r.get(16)?,
+                    networks: r
+                        .get::<_, Option<String>>(17)?
+                        .unwrap_or_default()
+                        .split(',')
+                        .filter_map(|n| n.parse().ok())
+                        .collect(),
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

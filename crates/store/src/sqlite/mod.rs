@@ -10,6 +10,7 @@ mod catalog;
 mod hot_list;
 mod ingest;
 mod reads;
+mod reports;
 mod schema;
 mod search;
 mod users;

@@ -264,6 +264,21 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (plate, stolen_entry_id)
     ) WITHOUT ROWID;
     "#,
+    // 5: placeholder — reserved for another branch; the lead reconciles the numbering on merge.
+    "-- placeholder",
+    // 6: usage reports. The networks each decision is about (a search reaches several); an
+    // index that covers the report's aggregation of decisions by time (no table lookups), and
+    // alerts by creation time.
+    r#"
+    CREATE TABLE decision_networks (
+        decision_id INTEGER NOT NULL,
+        network_id INTEGER NOT NULL,
+        PRIMARY KEY (decision_id, network_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX decisions_report ON decisions(at, training, action, outcome, refusal_code,
+        district, purpose_code);
+    CREATE INDEX alerts_created ON alerts(created_at);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,0 +1,150 @@
+//! `anpr report usage|transparency|subject-access`: the same library functions as the reports
+//! API (`anpr_server::reports`), each use recorded in the audit ledger before its output is
+//! written.
+
+use anpr_ledger::{Action, Actor, Event, ResultDigest};
+use anpr_reports::{transparency, usage, Month, UsageQuery};
+use anpr_server::AppState;
+use clap::Subcommand;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Counts of use per month, optionally by district, purpose or network.
+    Usage {
+        /// Start: YYYY-MM, YYYY-MM-DD or an RFC 3339 time.
+        #[arg(long)]
+        from: String,
+        /// End: YYYY-MM or YYYY-MM-DD (included) or an RFC 3339 time (excluded).
+        #[arg(long)]
+        to: String,
+        /// month, district, purpose or network.
+        #[arg(long, default_value = "month")]
+        by: String,
+        /// csv or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+    },
+    /// The public transparency report of one month, as HTML and JSON files.
+    Transparency {
+        /// The month: YYYY-MM.
+        #[arg(long)]
+        month: String,
+        /// Directory the files are written to.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+    },
+    /// Answer a subject access request: the sightings of a plate still held and the queries
+    /// that touched it (roles privacy_officer or admin; the password is read from
+    /// ANPR_PASSWORD or standard input).
+    SubjectAccess {
+        #[arg(long)]
+        staff_id: String,
+        #[arg(long)]
+        plate: String,
+        /// The request's own reference number.
+        #[arg(long)]
+        reference: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// The operator at the command line, as the ledger records them.
+fn operator() -> Actor {
+    let mut actor = Actor::system();
+    actor.id = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "operator".into())
+    );
+    actor.role = "operator".into();
+    actor
+}
+
+async fn record(state: &AppState, event: Event) -> anyhow::Result<()> {
+    anpr_server::audit::append(state, event).await?;
+    Ok(())
+}
+
+pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
+    let api = |e: anpr_server::error::ApiError| anyhow::anyhow!("{e}");
+    match cmd {
+        ReportCommand::Usage {
+            from,
+            to,
+            by,
+            format,
+        } => {
+            if !matches!(format.as_str(), "csv" | "json") {
+                anyhow::bail!("--format: expected csv or json, got {format:?}");
+            }
+            let q = UsageQuery::parse(Some(&from), Some(&to), Some(&by))
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let state = super::open(data)?;
+            record(
+                &state,
+                Event::new(operator(), Action::Other("report_usage".into()))
+                    .query(json!({ "from": from, "to": to, "by": by, "format": format })),
+            )
+            .await?;
+            let report = anpr_server::reports::usage(&state, q).await.map_err(api)?;
+            if format == "csv" {
+                print!("{}", usage::to_csv(&report));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            }
+        }
+        ReportCommand::Transparency { month, out } => {
+            let m = Month::parse("month", &month).map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let state = super::open(data)?;
+            record(
+                &state,
+                Event::new(operator(), Action::Other("report_transparency".into()))
+                    .query(json!({ "month": month })),
+            )
+            .await?;
+            let report = anpr_server::reports::transparency(&state, m, chrono::Utc::now())
+                .await
+                .map_err(api)?;
+            std::fs::create_dir_all(&out)?;
+            let html = out.join(format!("transparency-{m}.html"));
+            let json = out.join(format!("transparency-{m}.json"));
+            std::fs::write(&html, transparency::to_html(&report))?;
+            std::fs::write(&json, serde_json::to_vec_pretty(&report)?)?;
+            println!("{}\n{}", html.display(), json.display());
+        }
+        ReportCommand::SubjectAccess {
+            staff_id,
+            plate,
+            reference,
+            json,
+        } => {
+            let state = super::open(data)?;
+            let user = super::sign_in(&state, &staff_id).await?;
+            let report =
+                anpr_server::reports::subject_access(&state, &user, &plate, reference.clone())
+                    .await
+                    .map_err(api)?;
+            // Recorded before anything is shown: no disclosure without its ledger entry.
+            let ids: Vec<i64> = report.reads.iter().map(|r| r.read_id).collect();
+            record(
+                &state,
+                Event::new(
+                    Actor::staff(staff_id, "cli"),
+                    Action::Other("subject_access".into()),
+                )
+                .query(json!({ "plate": report.plate, "reference": reference }))
+                .result(ResultDigest::of_ids(&ids)),
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", anpr_reports::subject::to_text(&report));
+            }
+        }
+    }
+    Ok(())
+}

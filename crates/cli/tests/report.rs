@@ -1,0 +1,268 @@
+//! `anpr report usage|transparency|subject-access` end to end over a deployment built with the
+//! command line itself.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn anpr(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .arg("--data")
+        .arg(data)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .env("ANPR_PASSWORD", "a long enough password")
+        .output()
+        .expect("anpr runs")
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn failed(out: &Output) -> String {
+    assert!(
+        !out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A network, a site, two reads of QTN123, a searcher with their staff and incident registers,
+/// two searches, and a privacy officer.
+fn deployment(d: &Path) {
+    ok(&anpr(
+        d,
+        &["network", "add", "Auror", "--retention-days", "30"],
+    ));
+    ok(&anpr(
+        d,
+        &[
+            "site",
+            "add",
+            "--network",
+            "1",
+            "--name",
+            "Fuel stop Frankton",
+            "--kind",
+            "fuel_station",
+            "--lat",
+            "-45.02",
+            "--lon",
+            "168.73",
+            "--district",
+            "Southern",
+        ],
+    ));
+    ok(&anpr(
+        d,
+        &["camera", "add", "--site", "1", "--name", "pump 1"],
+    ));
+    let then = chrono::Utc::now() - chrono::Duration::hours(2);
+    let dump = d.join("reads.jsonl");
+    std::fs::write(
+        &dump,
+        format!(
+            "{{\"camera_id\":1,\"plate\":\"QTN123\",\"captured_at\":\"{}\",\"confidence\":0.9}}\n\
+             {{\"camera_id\":1,\"plate\":\"QTN123\",\"captured_at\":\"{}\",\"confidence\":0.8}}\n",
+            then.to_rfc3339(),
+            (then - chrono::Duration::days(3)).to_rfc3339()
+        ),
+    )
+    .unwrap();
+    ok(&anpr(d, &["import", dump.to_str().unwrap()]));
+    for (id, roles) in [("S9", "searcher"), ("P1", "privacy_officer")] {
+        ok(&anpr(
+            d,
+            &[
+                "user",
+                "add",
+                "--staff-id",
+                id,
+                "--name",
+                "Sam",
+                "--district",
+                "Southern",
+                "--roles",
+                roles,
+            ],
+        ));
+    }
+    let staff = d.join("staff.csv");
+    std::fs::write(
+        &staff,
+        "staff_id,person_id,home_address_id,team\nS9,P9,A9,Queenstown\n",
+    )
+    .unwrap();
+    ok(&anpr(
+        d,
+        &["registers", "import", "staff", staff.to_str().unwrap()],
+    ));
+    let incidents = d.join("incidents.json");
+    std::fs::write(
+        &incidents,
+        format!(
+            "[{{\"file_number\":\"260101/1\",\"incident_type\":\"vehicle_theft\",\"district\":\"Southern\",\"opened_at\":\"{}\"}}]",
+            (chrono::Utc::now() - chrono::Duration::days(2)).to_rfc3339()
+        ),
+    )
+    .unwrap();
+    ok(&anpr(
+        d,
+        &[
+            "registers",
+            "import",
+            "incidents",
+            incidents.to_str().unwrap(),
+        ],
+    ));
+    for _ in 0..2 {
+        ok(&anpr(
+            d,
+            &[
+                "search",
+                "QTN123",
+                "--staff-id",
+                "S9",
+                "--purpose",
+                "stolen_vehicle",
+                "--file-number",
+                "260101/1",
+                "--justification",
+                "Vehicle stolen from Frankton yesterday",
+            ],
+        ));
+    }
+}
+
+#[test]
+fn reports_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    deployment(d);
+    let from = (chrono::Utc::now() - chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+    let to = (chrono::Utc::now() + chrono::Duration::days(2))
+        .format("%Y-%m-%d")
+        .to_string();
+
+    let csv = ok(&anpr(
+        d,
+        &[
+            "report", "usage", "--from", &from, "--to", &to, "--by", "district",
+        ],
+    ));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert!(
+        lines[0].starts_with("period,district,searches,read_views,"),
+        "{csv}"
+    );
+    let searches: u64 = lines[1..]
+        .iter()
+        .filter(|l| l.contains(",Southern,"))
+        .map(|l| l.split(',').nth(2).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(searches, 2, "{csv}");
+    let json = ok(&anpr(
+        d,
+        &[
+            "report", "usage", "--from", &from, "--to", &to, "--format", "json",
+        ],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["totals"]["searches"], 2, "{json}");
+    let bad = failed(&anpr(
+        d,
+        &[
+            "report", "usage", "--from", &from, "--to", &to, "--by", "week",
+        ],
+    ));
+    assert!(bad.contains("--by"), "{bad}");
+
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let out = d.join("public");
+    let written = ok(&anpr(
+        d,
+        &[
+            "report",
+            "transparency",
+            "--month",
+            &month,
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        written.contains(&format!("transparency-{month}.html")),
+        "{written}"
+    );
+    let html = std::fs::read_to_string(out.join(format!("transparency-{month}.html"))).unwrap();
+    assert!(html.contains("<svg") && !html.contains("<script"));
+    let json: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join(format!("transparency-{month}.json"))).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(json["national"]["searches"], "<5", "{json}");
+    assert_eq!(json["trend"].as_array().unwrap().len(), 24);
+    assert!(!json.to_string().contains("S9"));
+    assert!(failed(&anpr(d, &["report", "transparency", "--month", "2026-13"])).contains("month"));
+
+    let text = ok(&anpr(
+        d,
+        &[
+            "report",
+            "subject-access",
+            "--staff-id",
+            "P1",
+            "--plate",
+            "qtn 123",
+            "--reference",
+            "PA-1",
+        ],
+    ));
+    assert!(
+        text.contains("Subject access report for plate QTN123"),
+        "{text}"
+    );
+    assert!(text.contains("Sightings held: 2"), "{text}");
+    assert!(text.contains("Fuel stop Frankton"), "{text}");
+    // Both searches are on an open file: counted, not described.
+    assert!(text.contains("touched the plate: 2 (2 withheld"), "{text}");
+    let refused = failed(&anpr(
+        d,
+        &[
+            "report",
+            "subject-access",
+            "--staff-id",
+            "S9",
+            "--plate",
+            "QTN123",
+        ],
+    ));
+    assert!(refused.contains("subject_access"), "{refused}");
+
+    // Every report run is in the ledger, which still verifies.
+    ok(&anpr(d, &["ledger", "verify"]));
+    let ledger = anpr_ledger::Ledger::open(d.join("ledger")).unwrap();
+    let bodies: Vec<String> = ledger
+        .entries(0, ledger.size())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.body)
+        .collect();
+    for action in ["report_usage", "report_transparency", "subject_access"] {
+        assert!(
+            bodies
+                .iter()
+                .any(|b| b.contains(&format!("\"action\":\"{action}\""))),
+            "no {action} entry"
+        );
+    }
+}
