@@ -7,3 +7,4 @@ pub mod reads;
 pub mod registers;
 pub mod search;
 pub mod tracking;
+pub mod users;
