@@ -38,6 +38,7 @@ const browser = await chromium.launch({
 });
 
 const results = [];
+let current = null; // the page a flow works on, for a screenshot when it fails
 const problems = []; // CSP violations and page errors seen anywhere
 async function flow(name, fn) {
   const started = Date.now();
@@ -47,6 +48,9 @@ async function flow(name, fn) {
     console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
   } catch (err) {
     results.push([name, false]);
+    if (current && !current.isClosed()) {
+      await current.screenshot({ path: join(process.env.FAILURES || '/tmp', `e2e-failed-${results.length}.png`) }).catch(() => {});
+    }
     console.log(`FAIL ${name}: ${err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err}`);
   }
 }
@@ -57,6 +61,7 @@ async function signedIn(staffId, viewport = { width: 1280, height: 860 }) {
   const context = await browser.newContext({ viewport, timezoneId: 'Europe/London', locale: 'en-NZ' });
   const page = await context.newPage();
   page.setDefaultTimeout(15000);
+  current = page;
   page.on('pageerror', (e) => problems.push(`${staffId}: page error ${e.message}`));
   page.on('console', (m) => {
     if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push(`${staffId}: ${m.text()}`);
@@ -174,7 +179,8 @@ await flow('a tracking request is approved by a supervisor', async () => {
 //    cue, the path on the map and no layout shift.
 await flow('an alert arrives live on the track view after a read is ingested', async () => {
   const page = tracker;
-  await page.goto(`${BASE}/ui/#/track`);
+  current = page;
+  await page.reload(); // the list as it is now, after the approval
   const live = page.getByRole('link', { name: 'Live view' }).first();
   await live.click();
   await page.locator('#stream-state').filter({ hasText: 'live' }).waitFor();

@@ -1,12 +1,14 @@
 // Small DOM helpers. Elements are built with createElement and text nodes only (never
 // innerHTML), so no data from the server is ever parsed as markup.
 
-/** h('tag.class#id', {attr: value, onclick: fn}, ...children) */
+/** h('tag.class#id.class', {attr: value, onclick: fn}, ...children) */
 export function h(spec, attrs = {}, ...children) {
-  const [tagAndClasses, id] = spec.split('#');
-  const [tag, ...classes] = tagAndClasses.split('.');
+  const tag = /^[a-z0-9]*/i.exec(spec)[0];
   const el = document.createElement(tag || 'div');
-  if (id) el.id = id;
+  const classes = [];
+  for (const [, kind, name] of spec.slice(tag.length).matchAll(/([.#])([^.#]+)/g)) {
+    if (kind === '#') el.id = name; else classes.push(name);
+  }
   if (classes.length) el.className = classes.join(' ');
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;

@@ -21,7 +21,8 @@ export function trackScreen(main, user) {
   if (isTracker) sections.push(requestForm(() => refresh()));
   if (isSupervisor) sections.push(queue);
   sections.push(mine);
-  fill(main, h('h1', {}, 'Tracking'), h('div.stack', {}, sections));
+  const again = h('button', { type: 'button', onclick: () => refresh() }, 'Refresh lists');
+  fill(main, h('div.live-head', {}, h('h1', {}, 'Tracking'), again), h('div.stack', {}, sections));
 
   async function refresh() {
     const loads = [get('/api/v1/tracking').then((list) => fill(mine.querySelector('.slot'), authorisationTable(list, refresh)))];
