@@ -117,7 +117,7 @@ await flow('a search of the officer\u2019s own vehicle is refused with the reaso
   await refusal.waitFor();
   const text = await refusal.textContent();
   check(/^Refused: /.test(text) && text.includes('connected to you') && text.includes('ask another officer'), `refusal: ${text}`);
-  await shot(page, '03-search-refused');
+  await page.screenshot({ path: join(SHOTS, '03-search-refused.png'), fullPage: true });
 });
 
 // 3. A search with an area picked on the map: results in the table and as points on the map;
@@ -139,7 +139,7 @@ await flow('a search with results on the map opens a read with its images', asyn
   const when = await rows.first().locator('time').textContent();
   check(/NZ[DS]T/.test(when), `dates in NZ time: ${when}`);
   await page.locator('img.thumb').first().evaluate((img) => img.decode());
-  await shot(page, '04-search-results');
+  await page.screenshot({ path: join(SHOTS, '04-search-results.png'), fullPage: true });
   await rows.first().getByRole('button', { name: /Open read/ }).click();
   const dialog = page.locator('dialog.read');
   await dialog.waitFor();
@@ -211,7 +211,8 @@ await flow('the ledger screen verifies the log and proves an entry', async () =>
   await page.locator('#head-size').waitFor();
   await page.locator('#verification .msg-ok, #verification .msg-info').first().waitFor();
   const verdict = await page.locator('#verification').textContent();
-  check(/Verified|first signed head/.test(verdict) && !/failed/.test(verdict), `verification: ${verdict}`);
+  // The server signs a head every few seconds while entries arrive: by now there are earlier ones.
+  check(verdict.includes('Verified: the log of') && !/failed/.test(verdict), `verification: ${verdict}`);
   await page.getByRole('button', { name: /Prove entry/ }).first().click();
   await page.locator('#proof .msg-ok').filter({ hasText: 'Verified: entry' }).waitFor();
   await shot(page, '09-ledger');

@@ -174,11 +174,13 @@ impl SessionCredential {
         {
             return bearer(parts).map(|t| SessionCredential::Bearer(t.to_string()));
         }
-        session_cookie(parts).map(SessionCredential::Cookie).ok_or_else(|| {
-            ApiError::Unauthenticated(
-                "missing Authorization: Bearer header (or the UI's session cookie)".into(),
-            )
-        })
+        session_cookie(parts)
+            .map(SessionCredential::Cookie)
+            .ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "missing Authorization: Bearer header (or the UI's session cookie)".into(),
+                )
+            })
     }
 
     fn token(&self) -> &str {

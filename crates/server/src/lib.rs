@@ -24,10 +24,10 @@ use axum::http::{header, HeaderValue};
 use axum::routing::{get, post, put};
 use axum::Router;
 use std::net::SocketAddr;
-use tower_http::set_header::SetResponseHeaderLayer;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use anpr_web::UiConfig;
 pub use state::{AppState, ServerConfig};

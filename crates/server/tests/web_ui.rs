@@ -21,10 +21,17 @@ async fn ui_sign_in(s: &TestServer, staff_id: &str) -> (String, String, String) 
     assert_eq!(resp.status(), 200);
     let set_cookie = resp.headers()[SET_COOKIE].to_str().unwrap().to_string();
     let body: Value = resp.json().await.unwrap();
-    assert!(body.get("token").is_none(), "the token never reaches the page");
+    assert!(
+        body.get("token").is_none(),
+        "the token never reaches the page"
+    );
     assert_eq!(body["user"]["staff_id"], staff_id);
     let pair = set_cookie.split(';').next().unwrap().to_string();
-    (pair, body["csrf_token"].as_str().unwrap().to_string(), set_cookie)
+    (
+        pair,
+        body["csrf_token"].as_str().unwrap().to_string(),
+        set_cookie,
+    )
 }
 
 fn ledger_events(s: &TestServer) -> Vec<Value> {
@@ -49,7 +56,12 @@ async fn ui_pages_are_served_with_a_strict_content_security_policy() {
     assert!(root.status().is_redirection());
     assert_eq!(root.headers()["location"], "/ui/");
 
-    for path in ["/ui/", "/ui/js/app.js", "/ui/app.css", "/ui/vendor/nz.geojson"] {
+    for path in [
+        "/ui/",
+        "/ui/js/app.js",
+        "/ui/app.css",
+        "/ui/vendor/nz.geojson",
+    ] {
         let resp = s.http.get(s.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
         let csp = resp.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap();
@@ -69,13 +81,21 @@ async fn ui_pages_are_served_with_a_strict_content_security_policy() {
     let page = s.http.get(s.url("/ui/")).send().await.unwrap();
     let html = page.text().await.unwrap();
     assert!(html.contains("<script type=\"module\" src=\"/ui/js/app.js\">"));
-    assert!(!html.contains("<script>") && !html.contains("style="), "no inline script or style");
+    assert!(
+        !html.contains("<script>") && !html.contains("style="),
+        "no inline script or style"
+    );
     // API responses are not sniffed either.
     let api = s.http.get(s.url("/api/v1/auth/me")).send().await.unwrap();
     assert_eq!(api.status(), 401);
     assert_eq!(api.headers()["x-content-type-options"], "nosniff");
     assert_eq!(
-        s.http.get(s.url("/ui/nope.js")).send().await.unwrap().status(),
+        s.http
+            .get(s.url("/ui/nope.js"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
         404
     );
 }
@@ -90,7 +110,13 @@ async fn the_session_cookie_authenticates_and_changes_need_the_csrf_token() {
     assert!(!set_cookie.contains("Secure"), "plain http: no Secure flag");
 
     // Reads work with the cookie alone, and the page can recover its CSRF token after a reload.
-    let me = s.http.get(s.url("/api/v1/auth/me")).header(COOKIE, &cookie).send().await.unwrap();
+    let me = s
+        .http
+        .get(s.url("/api/v1/auth/me"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 200);
     let session: Value = s
         .http
@@ -120,7 +146,10 @@ async fn the_session_cookie_authenticates_and_changes_need_the_csrf_token() {
     let missing = search(None).await.unwrap();
     assert_eq!(missing.status(), 403);
     let body: Value = missing.json().await.unwrap();
-    assert!(body["error"]["message"].as_str().unwrap().contains("X-CSRF-Token"));
+    assert!(body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("X-CSRF-Token"));
     let (_, other_csrf, _) = ui_sign_in(&s, "tracker").await;
     assert_eq!(search(Some(&other_csrf)).await.unwrap().status(), 403);
     assert_eq!(search(Some(&csrf)).await.unwrap().status(), 200);
@@ -132,14 +161,18 @@ async fn the_session_cookie_authenticates_and_changes_need_the_csrf_token() {
         .filter(|e| e["action"] == "denied" && e["query"]["path"] == "/api/v1/searches")
         .count();
     assert_eq!(denied, 2);
-    assert!(events
-        .iter()
-        .any(|e| e["action"] == "search" && e["actor"]["id"] == "searcher"
-            && e["outcome"]["result"] == "granted"));
+    assert!(events.iter().any(|e| e["action"] == "search"
+        && e["actor"]["id"] == "searcher"
+        && e["outcome"]["result"] == "granted"));
 
     // A bearer token needs no CSRF token (it is never sent by the browser on its own).
     let token = s.login("searcher").await;
-    assert_eq!(s.search(&token, json!({"plate": STOLEN_CLEAN})).await.status(), 200);
+    assert_eq!(
+        s.search(&token, json!({"plate": STOLEN_CLEAN}))
+            .await
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]
@@ -165,7 +198,10 @@ async fn signing_out_needs_the_token_then_ends_the_session_and_clears_the_cookie
     let s = start().await;
     let (cookie, csrf, _) = ui_sign_in(&s, "searcher").await;
     let out = |token: Option<&str>| {
-        let mut req = s.http.delete(s.url("/api/v1/auth/session")).header(COOKIE, &cookie);
+        let mut req = s
+            .http
+            .delete(s.url("/api/v1/auth/session"))
+            .header(COOKIE, &cookie);
         if let Some(t) = token {
             req = req.header("x-csrf-token", t);
         }
@@ -176,7 +212,13 @@ async fn signing_out_needs_the_token_then_ends_the_session_and_clears_the_cookie
     assert_eq!(resp.status(), 204);
     let cleared = resp.headers()[SET_COOKIE].to_str().unwrap();
     assert!(cleared.starts_with("anpr_session=;") && cleared.contains("Max-Age=0"));
-    let me = s.http.get(s.url("/api/v1/auth/me")).header(COOKIE, &cookie).send().await.unwrap();
+    let me = s
+        .http
+        .get(s.url("/api/v1/auth/me"))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(me.status(), 401);
 }
 
@@ -199,10 +241,13 @@ async fn cookies_are_secure_behind_an_https_public_url_and_failed_sign_ins_set_n
     assert_eq!(bad.status(), 401);
     assert!(bad.headers().get(SET_COOKIE).is_none());
     let events = ledger_events(&s);
-    assert!(events.iter().any(|e| e["action"] == "login_failed"
-        && e["query"]["path"] == "/api/v1/auth/session"));
+    assert!(events
+        .iter()
+        .any(|e| e["action"] == "login_failed" && e["query"]["path"] == "/api/v1/auth/session"));
     assert!(
-        !events.iter().any(|e| e.to_string().contains("wrong password here")),
+        !events
+            .iter()
+            .any(|e| e.to_string().contains("wrong password here")),
         "passwords never reach the ledger"
     );
 }
@@ -215,63 +260,126 @@ async fn administrators_manage_users_through_the_api() {
     let (status, users) = s.call("GET", "/api/v1/users", Some(&admin), None).await;
     assert_eq!(status, 200);
     assert_eq!(users.as_array().unwrap().len(), USERS.len());
-    assert_eq!(s.call("GET", "/api/v1/users", Some(&searcher), None).await.0, 403);
+    assert_eq!(
+        s.call("GET", "/api/v1/users", Some(&searcher), None)
+            .await
+            .0,
+        403
+    );
 
     let new_user = json!({"staff_id": "S9001", "name": "New Officer", "district": "Waikato",
         "roles": ["searcher"], "password": "a long enough password"});
     assert_eq!(
-        s.call("POST", "/api/v1/users", Some(&searcher), Some(&new_user)).await.0,
+        s.call("POST", "/api/v1/users", Some(&searcher), Some(&new_user))
+            .await
+            .0,
         403
     );
-    let (status, created) = s.call("POST", "/api/v1/users", Some(&admin), Some(&new_user)).await;
+    let (status, created) = s
+        .call("POST", "/api/v1/users", Some(&admin), Some(&new_user))
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["roles"], json!(["searcher"]));
     let officer = s.login("S9001").await;
-    assert_eq!(s.call("POST", "/api/v1/users", Some(&admin), Some(&new_user)).await.0, 409);
+    assert_eq!(
+        s.call("POST", "/api/v1/users", Some(&admin), Some(&new_user))
+            .await
+            .0,
+        409
+    );
 
     // Short passwords and separation-of-duties breaches are refused and create nothing.
     let mut weak = new_user.clone();
     weak["staff_id"] = json!("S9002");
     weak["password"] = json!("short");
-    let (status, body) = s.call("POST", "/api/v1/users", Some(&admin), Some(&weak)).await;
-    assert_eq!((status, body["error"]["field"].as_str()), (422, Some("password")));
+    let (status, body) = s
+        .call("POST", "/api/v1/users", Some(&admin), Some(&weak))
+        .await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (422, Some("password"))
+    );
     let mut breach = new_user.clone();
     breach["staff_id"] = json!("S9003");
     breach["roles"] = json!(["admin", "tracker"]);
-    let (status, _) = s.call("POST", "/api/v1/users", Some(&admin), Some(&breach)).await;
+    let (status, _) = s
+        .call("POST", "/api/v1/users", Some(&admin), Some(&breach))
+        .await;
     assert!((400..500).contains(&status), "{status}");
     let (_, users) = s.call("GET", "/api/v1/users", Some(&admin), None).await;
     assert_eq!(users.as_array().unwrap().len(), USERS.len() + 1);
 
     let (status, changed) = s
-        .call("PUT", "/api/v1/users/S9001/roles", Some(&admin), Some(&json!({"roles": ["searcher", "tracker"]})))
+        .call(
+            "PUT",
+            "/api/v1/users/S9001/roles",
+            Some(&admin),
+            Some(&json!({"roles": ["searcher", "tracker"]})),
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(changed["roles"], json!(["searcher", "tracker"]));
     let (status, _) = s
-        .call("PUT", "/api/v1/users/S9001/roles", Some(&admin), Some(&json!({"roles": ["auditor", "searcher"]})))
+        .call(
+            "PUT",
+            "/api/v1/users/S9001/roles",
+            Some(&admin),
+            Some(&json!({"roles": ["auditor", "searcher"]})),
+        )
         .await;
     assert!((400..500).contains(&status));
     assert_eq!(
-        s.call("PUT", "/api/v1/users/nobody/active", Some(&admin), Some(&json!({"active": false}))).await.0,
+        s.call(
+            "PUT",
+            "/api/v1/users/nobody/active",
+            Some(&admin),
+            Some(&json!({"active": false}))
+        )
+        .await
+        .0,
         404
     );
     assert_eq!(
-        s.call("PUT", "/api/v1/users/admin/active", Some(&admin), Some(&json!({"active": false}))).await.0,
+        s.call(
+            "PUT",
+            "/api/v1/users/admin/active",
+            Some(&admin),
+            Some(&json!({"active": false}))
+        )
+        .await
+        .0,
         403,
         "nobody changes their own account"
     );
 
     // Disabling ends the account's sessions at once.
-    assert_eq!(s.call("GET", "/api/v1/auth/me", Some(&officer), None).await.0, 200);
+    assert_eq!(
+        s.call("GET", "/api/v1/auth/me", Some(&officer), None)
+            .await
+            .0,
+        200
+    );
     let (status, disabled) = s
-        .call("PUT", "/api/v1/users/S9001/active", Some(&admin), Some(&json!({"active": false})))
+        .call(
+            "PUT",
+            "/api/v1/users/S9001/active",
+            Some(&admin),
+            Some(&json!({"active": false})),
+        )
         .await;
     assert_eq!((status, disabled["active"].as_bool()), (200, Some(false)));
-    assert_eq!(s.call("GET", "/api/v1/auth/me", Some(&officer), None).await.0, 401);
+    assert_eq!(
+        s.call("GET", "/api/v1/auth/me", Some(&officer), None)
+            .await
+            .0,
+        401
+    );
 
     let events = ledger_events(&s);
     assert!(events.iter().any(|e| e["action"] == "user_change"
-        && e["query"]["staff_id"] == "S9001" && e["outcome"]["result"] == "granted"));
-    assert!(!events.iter().any(|e| e.to_string().contains("a long enough password")));
+        && e["query"]["staff_id"] == "S9001"
+        && e["outcome"]["result"] == "granted"));
+    assert!(!events
+        .iter()
+        .any(|e| e.to_string().contains("a long enough password")));
 }

@@ -84,14 +84,18 @@ pub fn router<S: Clone + Send + Sync + 'static>(config: UiConfig) -> Router<S> {
         .with_state(ui)
 }
 
-const BASE_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+const BASE_CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
 connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
 frame-ancestors 'none'";
 
 /// The policy: this origin only, plus the tile server's origin for images when configured.
 pub fn content_security_policy(config: &UiConfig) -> String {
     match config.tile_url.as_deref().and_then(origin_of) {
-        Some(origin) => BASE_CSP.replace("img-src 'self' data:", &format!("img-src 'self' data: {origin}")),
+        Some(origin) => BASE_CSP.replace(
+            "img-src 'self' data:",
+            &format!("img-src 'self' data: {origin}"),
+        ),
         None => BASE_CSP.to_string(),
     }
 }
@@ -116,8 +120,14 @@ fn respond(ui: &Ui, content_type: &'static str, body: Vec<u8>, cache: &'static s
         [
             (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
             (header::CONTENT_SECURITY_POLICY, ui.csp.clone()),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            (
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
             (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
             (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
         ],
@@ -186,12 +196,17 @@ mod tests {
     #[test]
     fn every_asset_the_pages_import_is_embedded() {
         // Each module's static imports and the page's script and style links name embedded files.
-        for a in ASSETS.iter().filter(|a| a.path.ends_with(".js") || a.path.ends_with(".html")) {
+        for a in ASSETS
+            .iter()
+            .filter(|a| a.path.ends_with(".js") || a.path.ends_with(".html"))
+        {
             let text = std::str::from_utf8(a.bytes).expect("utf-8");
             for line in text.lines() {
                 let line = line.trim();
                 let target = if line.starts_with("import ") && line.contains(" from './") {
-                    line.split(" from './").nth(1).map(|s| format!("js/{}", s.trim_end_matches([';', '\'']))) 
+                    line.split(" from './")
+                        .nth(1)
+                        .map(|s| format!("js/{}", s.trim_end_matches([';', '\''])))
                 } else if let Some(rest) = line.split("src=\"/ui/").nth(1) {
                     rest.split('"').next().map(str::to_string)
                 } else if let Some(rest) = line.split("href=\"/ui/").nth(1) {
@@ -200,7 +215,11 @@ mod tests {
                     None
                 };
                 if let Some(t) = target {
-                    assert!(find(&t).is_some(), "{} refers to {t}, which is not embedded", a.path);
+                    assert!(
+                        find(&t).is_some(),
+                        "{} refers to {t}, which is not embedded",
+                        a.path
+                    );
                 }
             }
         }
@@ -215,7 +234,9 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::OK);
-        let csp = r.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let csp = r.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
         assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"));
         assert_eq!(r.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
         let r = app
@@ -225,7 +246,11 @@ mod tests {
             .unwrap();
         assert_eq!(r.headers()[header::CONTENT_TYPE], JS);
         let r = app
-            .oneshot(Request::get("/ui/../Cargo.toml").body(Body::empty()).unwrap())
+            .oneshot(
+                Request::get("/ui/../Cargo.toml")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NOT_FOUND);

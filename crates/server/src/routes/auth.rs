@@ -169,10 +169,7 @@ pub async fn open_ui_session(
 /// The browser UI's current session (after a page reload): the user and the CSRF token.
 #[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
     responses((status = 200, body = UiSession), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn ui_session(
-    staff: StaffAuth,
-    BearerToken(token): BearerToken,
-) -> Json<UiSession> {
+pub async fn ui_session(staff: StaffAuth, BearerToken(token): BearerToken) -> Json<UiSession> {
     Json(UiSession {
         user: staff.user,
         csrf_token: auth::csrf_token(&token),

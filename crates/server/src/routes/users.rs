@@ -76,7 +76,9 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, Json<User>)> {
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
-    audit.query(serde_json::json!({"staff_id": req.staff_id, "district": req.district, "roles": req.roles}));
+    audit.query(
+        serde_json::json!({"staff_id": req.staff_id, "district": req.district, "roles": req.roles}),
+    );
     let field = |name: &str, value: &str, max: usize| {
         let n = value.trim().chars().count();
         if n == 0 || n > max {
@@ -135,7 +137,10 @@ pub async fn set_roles(
     audit.query(serde_json::json!({"staff_id": staff_id, "roles": b.roles}));
     not_self(&staff, &staff_id)?;
     if b.roles.is_empty() {
-        return Err(ApiError::invalid("roles", "at least one role (or disable the account)"));
+        return Err(ApiError::invalid(
+            "roles",
+            "at least one role (or disable the account)",
+        ));
     }
     let user = state.store.set_user_roles(&staff_id, b.roles).await?;
     tracing::info!(user = %user.staff_id, by = %staff.user.staff_id, roles = ?user.roles, "roles changed");

@@ -44,7 +44,12 @@ async function signOut() {
   signedOut();
 }
 
+// Whether this browser holds a session cookie (which the page cannot read): set at sign-in, so a
+// signed-out visitor's first page load does not make a refused, recorded request.
+const MAYBE_SIGNED_IN = 'anpr-maybe-signed-in';
+
 function signedOut(reason) {
+  localStorage.removeItem(MAYBE_SIGNED_IN);
   user = null;
   setCsrf(null);
   if (leaveScreen) { leaveScreen(); leaveScreen = null; }
@@ -54,6 +59,7 @@ function signedOut(reason) {
 }
 
 function onSignedIn(session) {
+  localStorage.setItem(MAYBE_SIGNED_IN, '1');
   user = session.user;
   setCsrf(session.csrf_token);
   if (!location.hash || location.hash === '#/signin') location.hash = '#/';
@@ -83,6 +89,7 @@ whenSignedOut((err) => signedOut(err));
 window.addEventListener('hashchange', route);
 
 (async () => {
+  if (!localStorage.getItem(MAYBE_SIGNED_IN)) { signedOut(); return; }
   try {
     const session = await api('GET', '/api/v1/auth/session');
     onSignedIn(session);
