@@ -379,7 +379,5 @@ async fn administrators_manage_users_through_the_api() {
     assert!(events.iter().any(|e| e["action"] == "user_change"
         && e["query"]["staff_id"] == "S9001"
         && e["outcome"]["result"] == "granted"));
-    assert!(!events
-        .iter()
-        .any(|e| e.to_string().contains(PASSWORD)));
+    assert!(!events.iter().any(|e| e.to_string().contains(PASSWORD)));
 }

@@ -19,7 +19,7 @@ export class ApiError extends Error {
 
 /** The server's refusal in words a person can act on. */
 export function plainWords(status, error) {
-  const reason = (error && error.message) || '';
+  const reason = ((error && error.message) || '').trim().replace(/[.]+$/, '');
   const field = error && error.field ? ` (${error.field.replaceAll('_', ' ')})` : '';
   switch (status) {
     case 401: return `You are not signed in, or your session has ended: ${reason}.`;
