@@ -231,7 +231,10 @@ export function liveScreen(main, user, id) {
       try { addAlert(JSON.parse(e.data), true); } catch { /* malformed event: ignore */ }
     });
     stream.addEventListener('error', () => {
-      connection.textContent = 'reconnecting…';
+      // The browser reconnects by itself (resuming with Last-Event-ID) unless the server
+      // refused the stream outright, e.g. because the session has ended.
+      const gone = stream.readyState === EventSource.CLOSED;
+      connection.textContent = gone ? 'disconnected: reload the page' : 'reconnecting…';
       connection.className = 'stream-state warn';
     });
   }
