@@ -79,6 +79,11 @@ fn default_action(method: &str, path: &str) -> Action {
     match (method, path) {
         ("POST", "/api/v1/auth/login") => Action::Login,
         ("POST", "/api/v1/auth/logout") => Action::Logout,
+        ("POST", "/api/v1/auth/session") => Action::Login,
+        ("DELETE", "/api/v1/auth/session") => Action::Logout,
+        ("POST", "/api/v1/users")
+        | ("PUT", "/api/v1/users/{staff_id}/roles")
+        | ("PUT", "/api/v1/users/{staff_id}/active") => Action::Other("user_change".into()),
         ("POST", "/api/v1/searches") => Action::Search,
         ("GET", "/api/v1/reads/{id}/image/{kind}") => Action::ImageView,
         ("POST", "/api/v1/reads") | ("POST", "/api/v1/reads:batch") => {

@@ -125,7 +125,103 @@ impl FromRequestParts<AppState> for CameraAuth {
     }
 }
 
-/// A request made by a signed-in member of staff.
+/// The browser UI's session cookie: the same opaque session token as a bearer token, in an
+/// `HttpOnly; SameSite=Strict` cookie that page scripts cannot read.
+pub const SESSION_COOKIE: &str = "anpr_session";
+/// The header a cookie-authenticated state-changing request must carry (see [`csrf_token`]).
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The CSRF token of a session: derived from its secret token, so it needs no storage, and
+/// unknowable to another site (which can make the browser send the cookie but cannot read it,
+/// nor this token, which only the same-origin sign-in and session responses disclose).
+pub fn csrf_token(session_token: &str) -> String {
+    sha256_hex(&format!("anpr-csrf-v1:{session_token}"))
+}
+
+/// The session token in the request's `Cookie` header(s), if any.
+fn session_cookie(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all(axum::http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.trim().to_string())
+        .filter(|t| !t.is_empty() && t.len() <= 512)
+}
+
+/// The `Set-Cookie` value that opens a browser session (`Secure` when served over https).
+pub fn session_cookie_header(token: &str, max_age_seconds: i64, secure: bool) -> String {
+    format!(
+        "{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_seconds}{}",
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// How a request presents its session: a bearer token, or the browser's cookie.
+enum SessionCredential {
+    Bearer(String),
+    Cookie(String),
+}
+
+impl SessionCredential {
+    fn of(parts: &Parts) -> ApiResult<Self> {
+        if parts
+            .headers
+            .contains_key(axum::http::header::AUTHORIZATION)
+        {
+            return bearer(parts).map(|t| SessionCredential::Bearer(t.to_string()));
+        }
+        session_cookie(parts)
+            .map(SessionCredential::Cookie)
+            .ok_or_else(|| {
+                ApiError::Unauthenticated(
+                    "missing Authorization: Bearer header (or the UI's session cookie)".into(),
+                )
+            })
+    }
+
+    fn token(&self) -> &str {
+        match self {
+            SessionCredential::Bearer(t) | SessionCredential::Cookie(t) => t,
+        }
+    }
+}
+
+/// A cookie is sent by the browser whoever made the page that sends the request: a request
+/// that changes anything must also prove it comes from our own pages, with the session's CSRF
+/// token in a header (which another site can neither read nor set).
+fn check_csrf(parts: &Parts, credential: &SessionCredential) -> ApiResult<()> {
+    let SessionCredential::Cookie(token) = credential else {
+        return Ok(());
+    };
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    let expected = csrf_token(token);
+    let given = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if given.len() == expected.len() && constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(
+            "this change came without the page's security token (X-CSRF-Token); reload the page and try again".into(),
+        ))
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A request made by a signed-in member of staff: with `Authorization: Bearer <token>`, or from
+/// the browser UI with the session cookie (and, for anything but GET/HEAD/OPTIONS, the
+/// session's CSRF token in `X-CSRF-Token`).
 pub struct StaffAuth {
     pub user: User,
     /// The SHA-256 of the session token: a long-lived response (the alert stream) checks the
@@ -156,14 +252,15 @@ impl FromRequestParts<AppState> for StaffAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        let token = bearer(parts)?;
-        let session_hash = sha256_hex(token);
+        let credential = SessionCredential::of(parts)?;
+        let session_hash = sha256_hex(credential.token());
         let user = state
             .store
             .session_user(&session_hash, Utc::now())
             .await?
             .ok_or_else(|| ApiError::Unauthenticated("session expired or invalid".into()))?;
         audit_actor(parts, staff_actor(&user));
+        check_csrf(parts, &credential)?;
         Ok(StaffAuth { user, session_hash })
     }
 }
@@ -182,9 +279,9 @@ pub async fn open_session(
     Ok((token, expires))
 }
 
-/// The session token of the request, for sign-out.
+/// The session token of the request (bearer or cookie), for sign-out.
 pub fn session_token(parts: &Parts) -> ApiResult<String> {
-    bearer(parts).map(str::to_string)
+    SessionCredential::of(parts).map(|c| c.token().to_string())
 }
 
 /// The ledger's view of a member of staff: their staff id and the roles they acted in.

@@ -21,13 +21,16 @@ pub mod state;
 use anpr_blobs::LocalBlobStore;
 use anpr_store::SqliteStore;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderValue};
 use axum::routing::{get, post, put};
 use axum::Router;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::set_header::SetResponseHeaderLayer;
 
+pub use anpr_web::UiConfig;
 pub use state::{AppState, ServerConfig};
 
 /// Where an embedded deployment keeps its files.
@@ -86,10 +89,22 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     use routes::*;
     let body_limit = state.config.max_body_bytes;
+    // The browser UI: static assets only, outside the audit layer (they carry no data; every
+    // API call the pages make is audited like any other).
+    let ui = anpr_web::router(state.config.ui.clone());
     Router::new()
         .route("/api/v1/auth/login", post(auth::login))
         .route("/api/v1/auth/logout", post(auth::logout))
         .route("/api/v1/auth/me", get(auth::me))
+        .route(
+            "/api/v1/auth/session",
+            post(auth::open_ui_session)
+                .get(auth::ui_session)
+                .delete(auth::close_ui_session),
+        )
+        .route("/api/v1/users", get(users::list).post(users::create))
+        .route("/api/v1/users/{staff_id}/roles", put(users::set_roles))
+        .route("/api/v1/users/{staff_id}/active", put(users::set_active))
         .route("/api/v1/reads", post(reads::ingest))
         .route("/api/v1/reads:batch", post(reads::ingest_batch))
         .route("/api/v1/reads/{id}", get(reads::get_read))
@@ -158,8 +173,17 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             audit::record,
         ))
+        .merge(ui)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),

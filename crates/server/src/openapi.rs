@@ -10,6 +10,9 @@ use utoipa::{Modify, OpenApi};
          description = "Plate-read ingestion from camera networks and accountable historical search, with tracking authorisations and real-time alerts."),
     paths(
         routes::auth::login, routes::auth::logout, routes::auth::me,
+        routes::auth::open_ui_session, routes::auth::ui_session, routes::auth::close_ui_session,
+        routes::users::list, routes::users::create, routes::users::set_roles,
+        routes::users::set_active,
         routes::reads::ingest, routes::reads::ingest_batch, routes::reads::get_read,
         routes::reads::get_image, routes::reads::set_legal_hold,
         routes::search::search,

@@ -59,6 +59,20 @@ pub struct ServerConfig {
     /// Alerts an alert-stream client may fall behind by before it is dropped (it resumes with
     /// `Last-Event-ID`); ingestion never waits for a client.
     pub alert_client_buffer: usize,
+    /// The URL people open (`https://anpr.example`), when the server sits behind a TLS proxy:
+    /// an https URL makes the UI's session cookie `Secure`.
+    pub public_url: Option<String>,
+    /// The browser UI's settings (an optional map tile server).
+    pub ui: anpr_web::UiConfig,
+}
+
+impl ServerConfig {
+    /// Whether session cookies are sent only over TLS.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
 }
 
 impl Default for ServerConfig {
@@ -72,6 +86,8 @@ impl Default for ServerConfig {
             policy: PolicyConfig::default(),
             authorisation_sweep_interval: std::time::Duration::from_secs(60),
             alert_client_buffer: 256,
+            public_url: None,
+            ui: anpr_web::UiConfig::default(),
         }
     }
 }

@@ -224,6 +224,7 @@ async fn every_documented_operation_leaves_a_ledger_entry() {
         for method in ops.as_object().unwrap().keys() {
             let concrete = path
                 .replace("{id}", "1")
+                .replace("{staff_id}", "searcher")
                 .replace("{kind}", "plate")
                 .replace("{action}", "approve");
             let url = s.url(&concrete);

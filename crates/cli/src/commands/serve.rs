@@ -20,6 +20,14 @@ pub struct ServeArgs {
     /// windows, durations, rate limits); absent fields keep their defaults.
     #[arg(long, env = "ANPR_POLICY")]
     pub policy: Option<PathBuf>,
+    /// The URL people open when a TLS proxy is in front (`https://anpr.example`); an https URL
+    /// makes the web UI's session cookie `Secure`.
+    #[arg(long, env = "ANPR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Optional map tile server for the web UI (`https://tiles.example/{z}/{x}/{y}.png`);
+    /// without it the map draws New Zealand from the outline bundled in the binary.
+    #[arg(long, env = "ANPR_MAP_TILES")]
+    pub map_tiles: Option<String>,
 }
 
 impl ServeArgs {
@@ -38,6 +46,10 @@ impl ServeArgs {
             purge_interval: std::time::Duration::from_secs(self.purge_every_minutes.max(1) * 60),
             metrics_token: self.metrics_token.clone(),
             policy,
+            public_url: self.public_url.clone(),
+            ui: anpr_server::UiConfig {
+                tile_url: self.map_tiles.clone(),
+            },
             ..ServerConfig::default()
         })
     }
@@ -58,7 +70,9 @@ pub async fn serve_state(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
-    println!("anpr listening on http://{addr}/ (OpenAPI at http://{addr}/api/openapi.json)");
+    println!(
+        "anpr listening on http://{addr}/ (web UI at http://{addr}/ui/, OpenAPI at http://{addr}/api/openapi.json)"
+    );
     if let Some(b) = banner {
         println!("{b}");
     }

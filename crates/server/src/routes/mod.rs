@@ -9,3 +9,4 @@ pub mod registers;
 pub mod reports;
 pub mod search;
 pub mod tracking;
+pub mod users;

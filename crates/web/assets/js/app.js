@@ -1,0 +1,99 @@
+// The shell: who is signed in, the navigation their roles allow, and a hash router
+// (#/search, #/track, #/track/12, #/ledger, #/admin, ...).
+
+import { h, fill, message, roleList } from './dom.js';
+import { api, setCsrf, whenSignedOut } from './api.js';
+import { signInScreen, homeScreen } from './signin.js';
+import { searchScreen } from './search.js';
+import { trackScreen, liveScreen } from './track.js';
+import { integrityScreen } from './integrity.js';
+import { reportsScreen } from './reports.js';
+import { ledgerScreen } from './ledger.js';
+import { adminScreen } from './admin.js';
+
+const SCREENS = [
+  { id: 'search', title: 'Search', roles: ['searcher'], blurb: 'historical search of plate reads', show: searchScreen },
+  { id: 'track', title: 'Track', roles: ['tracker', 'supervisor'], blurb: 'tracking requests, approvals and live alerts', show: trackScreen },
+  { id: 'integrity', title: 'Integrity', roles: ['integrity'], blurb: 'findings and cases', show: integrityScreen },
+  { id: 'reports', title: 'Reports', roles: ['auditor', 'supervisor'], blurb: 'usage and transparency reports', show: reportsScreen },
+  { id: 'ledger', title: 'Ledger', roles: ['auditor', 'integrity'], blurb: 'the signed audit ledger and its proofs', show: ledgerScreen },
+  { id: 'admin', title: 'Admin', roles: ['admin'], blurb: 'users, networks, sites, cameras and registers', show: adminScreen },
+];
+
+const main = document.getElementById('main');
+const nav = document.getElementById('nav');
+const who = document.getElementById('who');
+let user = null;
+let leaveScreen = null; // clean-up of the current screen (closes live streams, timers)
+
+const allowed = () => SCREENS.filter((s) => s.roles.some((r) => user.roles.includes(r)));
+
+function renderChrome() {
+  if (!user) { fill(nav); fill(who); return; }
+  const current = location.hash.split('/')[1] || '';
+  fill(nav, h('ul', {}, h('li', {}, h('a', { href: '#/', 'aria-current': current === '' ? 'page' : null }, 'Home')),
+    allowed().map((s) => h('li', {}, h('a', { href: `#/${s.id}`, 'aria-current': current === s.id ? 'page' : null }, s.title)))));
+  fill(who,
+    h('span.user', { title: `District: ${user.district}` }, `${user.name} (${user.staff_id})`),
+    h('span.roles', {}, roleList(user)),
+    h('button.link', { type: 'button', onclick: signOut }, 'Sign out'));
+}
+
+async function signOut() {
+  try { await api('DELETE', '/api/v1/auth/session'); } catch { /* the session may already be over */ }
+  signedOut();
+}
+
+// Whether this browser holds a session cookie (which the page cannot read): set at sign-in, so a
+// signed-out visitor's first page load does not make a refused, recorded request.
+const MAYBE_SIGNED_IN = 'anpr-maybe-signed-in';
+
+function signedOut(reason) {
+  localStorage.removeItem(MAYBE_SIGNED_IN);
+  user = null;
+  setCsrf(null);
+  if (leaveScreen) { leaveScreen(); leaveScreen = null; }
+  renderChrome();
+  signInScreen(main, { onSignedIn });
+  if (reason) main.prepend(message('warn', reason.message || String(reason)));
+}
+
+function onSignedIn(session) {
+  localStorage.setItem(MAYBE_SIGNED_IN, '1');
+  user = session.user;
+  setCsrf(session.csrf_token);
+  if (!location.hash || location.hash === '#/signin') location.hash = '#/';
+  route();
+}
+
+function route() {
+  if (!user) return;
+  if (leaveScreen) { leaveScreen(); leaveScreen = null; }
+  renderChrome();
+  const [, id, arg] = location.hash.split('/');
+  const screen = SCREENS.find((s) => s.id === id);
+  fill(main);
+  if (!screen) {
+    homeScreen(main, user, allowed());
+  } else if (!allowed().includes(screen)) {
+    fill(main, message('error', `The ${screen.title} screen needs the role ${screen.roles.join(' or ')}; you hold ${roleList(user)}.`));
+  } else if (screen.id === 'track' && arg) {
+    leaveScreen = liveScreen(main, user, Number(arg));
+  } else {
+    leaveScreen = screen.show(main, user) || null;
+  }
+  main.focus({ preventScroll: true });
+}
+
+whenSignedOut((err) => signedOut(err));
+window.addEventListener('hashchange', route);
+
+(async () => {
+  if (!localStorage.getItem(MAYBE_SIGNED_IN)) { signedOut(); return; }
+  try {
+    const session = await api('GET', '/api/v1/auth/session');
+    onSignedIn(session);
+  } catch {
+    signedOut();
+  }
+})();

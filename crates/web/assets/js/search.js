@@ -1,0 +1,184 @@
+// Screen 2: historical search. The purpose (code, file number, justification) is part of the
+// form and checked before the search is sent; the server's policy decides and, when it
+// refuses, says why. Results as a table with plate thumbnails and as points on the map; a row
+// or point opens the read with its images. Every image is fetched through the API with the
+// search's purpose, so each view is decided and recorded like any other.
+
+import { h, fill, field, message, timeEl, nzTime, nzLocalToUtc, utcToNzLocal } from './dom.js';
+import { api, get, qs } from './api.js';
+import { nzMap, areaPicker, pointMarker, toLatLng, fitTo } from './map.js';
+import { purposeFieldset, MIN_JUSTIFICATION } from './purpose.js';
+
+const PAGE_SIZE = 20;
+const L = window.L;
+
+export function searchScreen(main) {
+  const plate = h('input', { name: 'plate', id: 'plate', required: true, autocomplete: 'off', autocapitalize: 'characters', maxlength: 40 });
+  const mode = h('select', { name: 'mode', id: 'mode' },
+    h('option', { value: '' }, 'Automatic (exact, or wildcard with ? *)'),
+    h('option', { value: 'exact' }, 'Exact'),
+    h('option', { value: 'wildcard' }, 'Wildcard'),
+    h('option', { value: 'fuzzy' }, 'Fuzzy (OCR confusions)'));
+  const edits = h('select', { name: 'max_edits', id: 'max-edits' }, [0, 1, 2].map((n) => h('option', { value: n, selected: n === 1 }, String(n))));
+  const from = h('input', { type: 'datetime-local', name: 'from', id: 'from', value: utcToNzLocal(Date.now() - 7 * 86400000) });
+  const to = h('input', { type: 'datetime-local', name: 'to', id: 'to' });
+  const networksBox = h('fieldset.networks', {}, h('legend', {}, 'Networks'), h('p.hint', {}, 'Loading…'));
+  const purpose = purposeFieldset('search');
+  const mapEl = h('div#search-map');
+  const status = h('div.status-slot');
+  const submit = h('button.primary', { type: 'submit' }, 'Search');
+  const results = h('section.results', { 'aria-labelledby': 'results-title', 'aria-live': 'polite' });
+  const form = h('form.card.search-form', { 'aria-labelledby': 'search-title', novalidate: true },
+    h('h1#search-title', {}, 'Search plate reads'),
+    h('div.row', {},
+      field('Plate', plate, 'ABC123 exact; AB?12* wildcard'),
+      field('Match', mode),
+      field('Fuzzy edits', edits, 'Beyond OCR confusions')),
+    h('div.row', {}, field('From (NZ time)', from), field('To (NZ time)', to, 'Empty: until now')),
+    networksBox,
+    h('div.area-slot'),
+    purpose.element,
+    h('div.actions', {}, submit),
+    status);
+  fill(main, h('div.split', {}, form, h('div.map-col', {}, mapEl)), results);
+
+  let map = null;
+  let picker = null;
+  let points = null;
+  let networkBoxes = [];
+  let lastPurpose = null;
+  const ready = nzMap(mapEl, { label: 'Search area and results map' }).then((m) => {
+    map = m;
+    picker = areaPicker(map);
+    form.querySelector('.area-slot').replaceWith(picker.element);
+    points = L.layerGroup().addTo(map);
+  });
+  get('/api/v1/networks').then((networks) => {
+    networkBoxes = networks.map((n) => h('input', { type: 'checkbox', name: 'network', value: n.id, checked: true }));
+    fill(networksBox, h('legend', {}, 'Networks'),
+      h('div.row.radios', {}, networks.map((n, i) => h('label.inline', {}, networkBoxes[i], ` ${n.name}`))));
+  }).catch((err) => fill(networksBox, h('legend', {}, 'Networks'), message('error', err.message)));
+
+  /** Completeness checks before anything is sent; the policy decides the rest. */
+  function check(p) {
+    if (!plate.value.trim()) return ['plate', 'Enter a plate.'];
+    if (!p.code) return ['search-purpose', 'Choose the purpose of this search.'];
+    if (!p.file_number) return ['search-file', 'Enter the incident file number.'];
+    if (p.justification.length < MIN_JUSTIFICATION) return ['search-justification', `Write a justification of at least ${MIN_JUSTIFICATION} characters.`];
+    return null;
+  }
+
+  async function run(cursor) {
+    const p = cursor ? lastPurpose.purpose : purpose.value();
+    const problem = check(p);
+    if (problem) {
+      fill(status, message('error', problem[1]));
+      document.getElementById(problem[0]).focus();
+      return;
+    }
+    await ready;
+    const chosen = networkBoxes.filter((b) => b.checked).map((b) => Number(b.value));
+    const body = {
+      plate: plate.value.trim(),
+      mode: mode.value || undefined,
+      max_edits: mode.value === 'fuzzy' ? Number(edits.value) : undefined,
+      from: nzLocalToUtc(from.value),
+      to: nzLocalToUtc(to.value),
+      area: picker.value(),
+      network_ids: chosen.length === networkBoxes.length ? [] : chosen,
+      limit: PAGE_SIZE,
+      cursor,
+      purpose: p,
+    };
+    submit.disabled = true;
+    fill(status, message('info', 'Searching…'));
+    try {
+      const page = await api('POST', '/api/v1/searches', body);
+      lastPurpose = { purpose: p, body };
+      fill(status);
+      show(page, p);
+    } catch (err) {
+      fill(status, h('div.refusal', {}, message('error', err.message)));
+      fill(results);
+      points.clearLayers();
+    } finally {
+      submit.disabled = false;
+    }
+  }
+
+  function show(page, p) {
+    points.clearLayers();
+    const latlngs = [];
+    const rows = page.hits.map((hit) => {
+      const ll = toLatLng(hit.location);
+      latlngs.push(ll);
+      const open = () => openRead(hit, p);
+      pointMarker(ll, { label: `${hit.plate_raw} — ${hit.site_name}, ${nzTime(hit.captured_at)}` }).on('click', open).addTo(points);
+      const thumb = hit.plate_url
+        ? h('img.thumb', { src: hit.plate_url + purposeQuery(p), alt: `Plate crop of read ${hit.id}`, loading: 'lazy', width: 96, height: 32 })
+        : h('span.hint', {}, 'no image');
+      return h('tr', {},
+        h('td', {}, timeEl(hit.captured_at)),
+        h('td.plate', {}, hit.plate_raw),
+        h('td', {}, thumb),
+        h('td', {}, hit.site_name),
+        h('td', {}, hit.district),
+        h('td', {}, hit.network_name),
+        h('td.num', {}, `${Math.round(hit.confidence * 100)} %`),
+        h('td', {}, h('button', { type: 'button', onclick: open, 'aria-label': `Open read ${hit.id} of ${hit.plate_raw}` }, 'Open')));
+    });
+    fitTo(map, latlngs);
+    const notices = (page.policy.notices || []).map((n) => message(n.withheld ? 'warn' : 'info', n.message));
+    fill(results,
+      h('h2#results-title', {}, `${page.total} read${page.total === 1 ? '' : 's'}`,
+        page.plates_matched > 1 ? ` of ${page.plates_matched} plates` : '',
+        page.policy.training ? ' (training data)' : ''),
+      notices,
+      page.hits.length
+        ? h('div.table-wrap', {}, h('table.hits', {},
+          h('caption.sr-only', {}, 'Search results, newest first'),
+          h('thead', {}, h('tr', {}, ['Seen (NZ time)', 'Plate', 'Image', 'Site', 'District', 'Network', 'Confidence', ''].map((c) => h('th', { scope: 'col' }, c)))),
+          h('tbody', {}, rows)))
+        : message('info', 'No reads match.'),
+      page.next_cursor ? h('button', { type: 'button', onclick: () => run(page.next_cursor) }, 'Next page') : null);
+  }
+
+  form.addEventListener('submit', (e) => { e.preventDefault(); run(); });
+  plate.focus();
+}
+
+function purposeQuery(p) {
+  return qs({ purpose_code: p.code, file_number: p.file_number, justification: p.justification });
+}
+
+/** The read and its images in a dialog; the read and each image are fetched through the API. */
+async function openRead(hit, p) {
+  const body = h('div.read-body', {}, message('info', 'Loading…'));
+  const close = h('button', { type: 'button' }, 'Close');
+  const dialog = h('dialog.read', { 'aria-labelledby': 'read-title' },
+    h('h2#read-title', {}, `Read ${hit.id}: ${hit.plate_raw}`), body, h('div.actions', {}, close));
+  close.addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  close.focus();
+  try {
+    const read = hit.id > 0 ? await get(`/api/v1/reads/${hit.id}${purposeQuery(p)}`) : hit;
+    const img = (kind, present) => (present && hit.id > 0
+      ? h('figure', {}, h('img', { src: `/api/v1/reads/${hit.id}/image/${kind}${purposeQuery(p)}`, alt: `${kind} image of read ${hit.id}` }), h('figcaption', {}, kind === 'plate' ? 'Plate' : 'Scene'))
+      : null);
+    fill(body,
+      h('dl.facts', {},
+        h('dt', {}, 'Seen'), h('dd', {}, timeEl(read.captured_at)),
+        h('dt', {}, 'Plate as read'), h('dd.plate', {}, read.plate_raw),
+        h('dt', {}, 'Site'), h('dd', {}, `${hit.site_name} (${hit.district})`),
+        h('dt', {}, 'Network'), h('dd', {}, hit.network_name),
+        h('dt', {}, 'Camera'), h('dd', {}, String(read.camera_id)),
+        h('dt', {}, 'Confidence'), h('dd', {}, `${Math.round(read.confidence * 100)} %`),
+        h('dt', {}, 'Legal hold'), h('dd', {}, read.legal_hold ? 'yes' : 'no')),
+      h('div.images', {}, img('overview', read.overview_image), img('plate', read.plate_image)),
+      h('p.hint', {}, 'This view and each image are recorded in the audit ledger with your purpose.'));
+  } catch (err) {
+    fill(body, message('error', err.message));
+  }
+}

@@ -1,0 +1,281 @@
+// End-to-end flows of the web UI in a real browser (Debian's chromium, driven by
+// playwright-core) against a real `anpr serve` over a demo data directory. Started by
+// scripts/e2e.sh, which builds and seeds everything and passes:
+//   ANPR_URL       base URL of the running server
+//   ANPR_DATA      its data directory (DEMO-CREDENTIALS.txt: plates and the camera key)
+//   SCREENSHOTS    where each screen's screenshot is written
+//   CHROMIUM       the browser binary (default /usr/bin/chromium)
+// Prints one line per flow and a closing "e2e: N passed, M failed"; exits 1 on any failure.
+
+import { chromium } from 'playwright-core';
+import { readFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const BASE = process.env.ANPR_URL;
+const DATA = process.env.ANPR_DATA;
+const SHOTS = process.env.SCREENSHOTS || 'screenshots';
+const PASSWORD = 'demo-password-2026';
+const PURPOSE_FILE = '260101/1234';
+const HOMICIDE_FILE = '260101/2000';
+const TRACKED_PLATE = 'ZXQ987';
+if (!BASE || !DATA) throw new Error('ANPR_URL and ANPR_DATA must be set (run scripts/e2e.sh)');
+mkdirSync(SHOTS, { recursive: true });
+
+const credentials = readFileSync(join(DATA, 'DEMO-CREDENTIALS.txt'), 'utf8');
+const grab = (re, what) => {
+  const m = re.exec(credentials);
+  if (!m) throw new Error(`DEMO-CREDENTIALS.txt has no ${what}`);
+  return m[1];
+};
+const cameraKey = grab(/camera \d+ API key: (\S+)/, 'camera key');
+const examplePlate = grab(/example plate to search: (\S+)/, 'example plate');
+const ownCar = grab(/S1001 searching (\S+) \(their own car\)/, 'own car');
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync', '--no-first-run'],
+});
+
+const results = [];
+let current = null; // the page a flow works on, for a screenshot when it fails
+const problems = []; // CSP violations and page errors seen anywhere
+async function flow(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  } catch (err) {
+    results.push([name, false]);
+    if (current && !current.isClosed()) {
+      await current.screenshot({ path: join(process.env.FAILURES || '/tmp', `e2e-failed-${results.length}.png`) }).catch(() => {});
+    }
+    console.log(`FAIL ${name}: ${err && err.stack ? err.stack.split('\n').slice(0, 3).join(' | ') : err}`);
+  }
+}
+function check(cond, what) { if (!cond) throw new Error(what); }
+
+/** A signed-in page of its own browser context (its own cookie jar). */
+async function signedIn(staffId, viewport = { width: 1280, height: 860 }) {
+  const context = await browser.newContext({ viewport, timezoneId: 'Europe/London', locale: 'en-NZ' });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  current = page;
+  page.on('pageerror', (e) => problems.push(`${staffId}: page error ${e.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && /Content Security Policy|Refused to/.test(m.text())) problems.push(`${staffId}: ${m.text()}`);
+  });
+  await page.goto(`${BASE}/`);
+  await page.getByLabel('Staff id').fill(staffId);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#who .roles').waitFor();
+  return page;
+}
+const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
+
+async function fillPurpose(page, prefix, code, file, justification) {
+  await page.locator(`#${prefix}-purpose`).selectOption(code);
+  await page.locator(`#${prefix}-file`).fill(file);
+  await page.locator(`#${prefix}-justification`).fill(justification);
+}
+
+// 1. Sign in, with the roles shown after; a wrong password is refused in plain words.
+let searcher;
+await flow('sign in shows the user and their roles', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(`${BASE}/`);
+  check(page.url().endsWith('/ui/'), `/ redirects to the UI, got ${page.url()}`);
+  await page.getByLabel('Staff id').fill('S1001');
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.msg-error').filter({ hasText: 'wrong staff id or password' }).waitFor();
+  await shot(page, '01-sign-in');
+  await context.close();
+  searcher = await signedIn('S1001');
+  const roles = await searcher.locator('#home-roles').textContent();
+  check(roles.includes('searcher'), `roles shown: ${roles}`);
+  const cookies = await searcher.context().cookies();
+  const session = cookies.find((c) => c.name === 'anpr_session');
+  check(session && session.httpOnly && session.sameSite === 'Strict', 'session cookie HttpOnly, SameSite=Strict');
+  check(await searcher.evaluate(() => !document.cookie.includes('anpr_session')), 'the page cannot read the session cookie');
+  await shot(searcher, '02-home');
+});
+
+// 2. A search refused by the policy (the searcher's own car), the reason in plain words.
+await flow('a search of the officer\u2019s own vehicle is refused with the reason', async () => {
+  const page = searcher;
+  await page.goto(`${BASE}/ui/#/search`);
+  await page.getByLabel('Plate', { exact: true }).fill(ownCar);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.locator('.msg-error').filter({ hasText: 'Choose the purpose' }).waitFor(); // checked before sending
+  await fillPurpose(page, 'search', 'stolen_vehicle', PURPOSE_FILE, 'Checking sightings for the theft file');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const refusal = page.locator('.refusal .msg-error');
+  await refusal.waitFor();
+  const text = await refusal.textContent();
+  check(/^Refused: /.test(text) && text.includes('connected to you') && text.includes('ask another officer'), `refusal: ${text}`);
+  await page.screenshot({ path: join(SHOTS, '03-search-refused.png'), fullPage: true });
+});
+
+// 3. A search with an area picked on the map: results in the table and as points on the map;
+//    a row opens the read with its images (fetched through the API, so each view is recorded).
+await flow('a search with results on the map opens a read with its images', async () => {
+  const page = searcher;
+  await page.getByLabel('Plate', { exact: true }).fill(examplePlate);
+  await page.getByLabel('Circle').check();
+  const map = page.locator('#search-map');
+  const box = await map.boundingBox();
+  await map.click({ position: { x: box.width / 2, y: box.height / 2 } });
+  await page.getByLabel('Radius (km)').fill('900');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const rows = page.locator('table.hits tbody tr');
+  await rows.first().waitFor();
+  const n = await rows.count();
+  const points = await page.locator('#search-map path.leaflet-interactive').count();
+  check(n > 0 && points >= n + 1, `rows ${n}, map shapes ${points} (points and the circle)`);
+  const when = await rows.first().locator('time').textContent();
+  check(/NZ[DS]T/.test(when), `dates in NZ time: ${when}`);
+  await page.locator('img.thumb').first().evaluate((img) => img.decode());
+  await page.screenshot({ path: join(SHOTS, '04-search-results.png'), fullPage: true });
+  await rows.first().getByRole('button', { name: /Open read/ }).click();
+  const dialog = page.locator('dialog.read');
+  await dialog.waitFor();
+  const img = dialog.locator('img').first();
+  await img.waitFor();
+  await img.evaluate((i) => i.decode());
+  check(await img.evaluate((i) => i.naturalWidth > 0), 'the read\u2019s image loaded through the API');
+  await shot(page, '05-read-with-images');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await page.setViewportSize({ width: 820, height: 1180 });
+  await shot(page, '04b-search-tablet');
+  await page.setViewportSize({ width: 1280, height: 860 });
+});
+
+// 4. Tracking: S1002 asks on a homicide file; another user, supervisor S1003, approves it.
+let tracker;
+await flow('a tracking request is approved by a supervisor', async () => {
+  tracker = await signedIn('S1002');
+  await tracker.goto(`${BASE}/ui/#/track`);
+  await tracker.locator('#track-plate').fill(TRACKED_PLATE);
+  await fillPurpose(tracker, 'track', 'serious_crime', HOMICIDE_FILE, 'Vehicle seen leaving the homicide scene');
+  await tracker.getByRole('button', { name: 'Request tracking' }).click();
+  await tracker.locator('.msg-info').filter({ hasText: 'waits for a supervisor' }).waitFor();
+  await shot(tracker, '06-track-request');
+  const supervisor = await signedIn('S1003');
+  await supervisor.goto(`${BASE}/ui/#/track`);
+  const item = supervisor.locator('.queue-item').filter({ hasText: TRACKED_PLATE });
+  await item.waitFor();
+  await item.getByLabel('Reason').fill('Homicide file reviewed; tracking is proportionate');
+  await shot(supervisor, '07-approval-queue');
+  await item.getByRole('button', { name: 'Approve' }).click();
+  await item.waitFor({ state: 'detached' });
+  await supervisor.context().close();
+});
+
+// 5. The live view: an alert arrives by SSE when a camera sends a read of the plate, with the
+//    cue, the path on the map and no layout shift.
+await flow('an alert arrives live on the track view after a read is ingested', async () => {
+  const page = tracker;
+  current = page;
+  await page.reload(); // the list as it is now, after the approval
+  const live = page.getByRole('link', { name: 'Live view' }).first();
+  await live.click();
+  await page.locator('#stream-state').filter({ hasText: 'live' }).waitFor();
+  const before = await page.locator('#live-map').boundingBox();
+  const cueBefore = await page.locator('#alert-cue').boundingBox();
+  const left = await page.locator('#time-left').textContent();
+  check(/h|min|d/.test(left), `time left shown: ${left}`);
+  const ingest = await fetch(`${BASE}/api/v1/reads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cameraKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ plate: TRACKED_PLATE, captured_at: new Date().toISOString(), confidence: 0.93 }),
+  });
+  check(ingest.status === 201, `ingest answered ${ingest.status}`);
+  await page.locator('#alerts li').first().waitFor();
+  await page.locator('#alert-cue').filter({ hasText: 'New sighting' }).waitFor();
+  const after = await page.locator('#live-map').boundingBox();
+  const cueAfter = await page.locator('#alert-cue').boundingBox();
+  check(JSON.stringify(before) === JSON.stringify(after) && JSON.stringify(cueBefore) === JSON.stringify(cueAfter), 'no layout shift when the alert arrives');
+  const marks = await page.locator('#live-map path.leaflet-interactive').count();
+  check(marks >= 2, `the sighting and path are on the map (${marks} shapes)`);
+  await shot(page, '08-track-live');
+});
+
+// 6. The ledger: signed head, verification in the browser, entries, an inclusion proof.
+await flow('the ledger screen verifies the log and proves an entry', async () => {
+  const page = await signedIn('S1005');
+  await page.goto(`${BASE}/ui/#/ledger`);
+  await page.locator('#head-size').waitFor();
+  await page.locator('#verification .msg-ok, #verification .msg-info').first().waitFor();
+  const verdict = await page.locator('#verification').textContent();
+  // The server signs a head every few seconds while entries arrive: by now there are earlier ones.
+  check(verdict.includes('Verified: the log of') && !/failed/.test(verdict), `verification: ${verdict}`);
+  await page.getByRole('button', { name: /Prove entry/ }).first().click();
+  await page.locator('#proof .msg-ok').filter({ hasText: 'Verified: entry' }).waitFor();
+  await shot(page, '09-ledger');
+  await page.context().close();
+});
+
+// 7. Administration: users, a camera (key shown once), sites on the map, a register import.
+await flow('admin screens: users, camera key shown once, sites, register import', async () => {
+  const page = await signedIn('S1006');
+  await page.goto(`${BASE}/ui/#/admin`);
+  await page.locator('table tbody tr').filter({ hasText: 'S1001' }).waitFor();
+  await page.locator('#new-staff-id').fill('S1999');
+  await page.locator('#new-name').fill('Quinn Analyst');
+  await page.locator('#new-district').fill('Waikato');
+  await page.getByLabel('searcher', { exact: true }).last().check();
+  await page.locator('#new-password').fill('a-long-initial-password');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await page.locator('.msg-ok').filter({ hasText: 'User S1999 created' }).waitFor();
+  await shot(page, '10-admin-users');
+  await page.getByRole('tab', { name: 'Cameras' }).click();
+  await page.locator('#camera-site option').first().waitFor({ state: 'attached' });
+  await page.locator('#camera-name').fill('Exit lane');
+  await page.getByRole('button', { name: 'Add camera' }).click();
+  const key = await page.locator('#new-camera-key').textContent();
+  check(/^anpr_cam_\d+_/.test(key), `camera key shown once: ${key}`);
+  await shot(page, '11-admin-camera-key');
+  await page.getByRole('tab', { name: 'Sites' }).click();
+  await page.locator('#sites-map path.leaflet-interactive').first().waitFor();
+  await shot(page, '12-admin-sites');
+  await page.getByRole('tab', { name: 'Registers' }).click();
+  await page.locator('#register-kind').selectOption('incidents');
+  await page.locator('#register-source').fill('e2e incident feed');
+  await page.locator('#register-file').setInputFiles({
+    name: 'incidents.csv', mimeType: 'text/csv',
+    buffer: Buffer.from('file_number,incident_type,district,opened_at,closed_at,assigned_staff\n261129/0001,burglary,Waikato,2026-11-28T10:00:00Z,,\n'),
+  });
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.locator('.msg-ok').filter({ hasText: 'Imported into incidents' }).waitFor();
+  check(await page.locator('#import-progress').evaluate((p) => p.value === p.max), 'progress complete');
+  await shot(page, '13-admin-registers');
+  await page.context().close();
+});
+
+// 8. Screens whose APIs this server does not offer yet say so, with no made-up data.
+await flow('integrity and reports screens say they are not available on this server', async () => {
+  const integrity = await signedIn('S1004');
+  await integrity.goto(`${BASE}/ui/#/integrity`);
+  await integrity.locator('.msg-warn').filter({ hasText: 'Not available on this server' }).waitFor();
+  await shot(integrity, '14-integrity');
+  await integrity.context().close();
+  const auditor = await signedIn('S1005');
+  await auditor.goto(`${BASE}/ui/#/reports`);
+  await auditor.locator('.msg-warn').filter({ hasText: 'Not available on this server' }).waitFor();
+  await shot(auditor, '15-reports');
+  await auditor.context().close();
+});
+
+await flow('no Content-Security-Policy violation or page error', async () => {
+  check(problems.length === 0, problems.join('\n'));
+});
+
+await browser.close();
+const passed = results.filter((r) => r[1]).length;
+const failed = results.length - passed;
+console.log(`e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
