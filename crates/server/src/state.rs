@@ -55,6 +55,10 @@ pub struct ServerConfig {
     /// Alerts an alert-stream client may fall behind by before it is dropped (it resumes with
     /// `Last-Event-ID`); ingestion never waits for a client.
     pub alert_client_buffer: usize,
+    /// Time a client has to send a whole request head; slower clients are disconnected.
+    pub header_read_timeout: std::time::Duration,
+    /// Largest request head (request line and headers) accepted; larger gets 431.
+    pub max_header_bytes: usize,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +72,8 @@ impl Default for ServerConfig {
             policy: PolicyConfig::default(),
             authorisation_sweep_interval: std::time::Duration::from_secs(60),
             alert_client_buffer: 256,
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_header_bytes: 32 * 1024,
         }
     }
 }
