@@ -210,7 +210,8 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
     let dir = tempfile::tempdir().unwrap();
     let d = demo(&dir.path().join("data"), 50);
     let policy = unlimited_rate_policy(dir.path());
-    let serve = |d: &Deployment| Server::start_with(&d.data, &["--policy", policy.to_str().unwrap()]);
+    let serve =
+        |d: &Deployment| Server::start_with(&d.data, &["--policy", policy.to_str().unwrap()]);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -294,8 +295,10 @@ fn sigkill_at_random_moments_loses_nothing_acknowledged() {
         let resp = http
             .post(server.url("/api/v1/reads"))
             .bearer_auth(&d.camera_key)
-            .json(&json!({"plate": d.stolen_plate, "captured_at": chrono::Utc::now().to_rfc3339(),
-                          "confidence": 0.95}))
+            .json(
+                &json!({"plate": d.stolen_plate, "captured_at": chrono::Utc::now().to_rfc3339(),
+                          "confidence": 0.95}),
+            )
             .send()
             .await
             .unwrap();

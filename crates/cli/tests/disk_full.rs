@@ -101,7 +101,10 @@ fn a_full_disk_gives_clear_errors_and_no_corruption() {
             }
         }
     });
-    assert!(!acked.is_empty(), "nothing was stored before the disk filled");
+    assert!(
+        !acked.is_empty(),
+        "nothing was stored before the disk filled"
+    );
     assert_eq!(refusals.len(), 5, "the disk never filled");
     for (status, body) in &refusals {
         assert!(
@@ -109,11 +112,20 @@ fn a_full_disk_gives_clear_errors_and_no_corruption() {
             "a full disk is a clear 507 (or 503 when the ledger cannot record): {status} {body}"
         );
         assert!(
-            body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()),
+            body["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
             "{body}"
         );
     }
     assert!(server.alive(), "the server survived the full disk");
+    let partial = std::fs::read_dir(d.data.join("images").join("tmp"))
+        .unwrap()
+        .count();
+    assert_eq!(
+        partial, 0,
+        "failed image writes left partial files taking space"
+    );
     rt.block_on(async {
         let resp = reqwest::get(server.url("/healthz")).await.unwrap();
         assert_eq!(resp.status(), 200);

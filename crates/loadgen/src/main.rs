@@ -515,7 +515,11 @@ async fn main() -> anyhow::Result<()> {
 
     let d = args.duration_secs;
     bench("soak_duration_s", d, "s");
-    bench("soak_ingest_target_reads_per_s", args.ingest_rate, "reads/s");
+    bench(
+        "soak_ingest_target_reads_per_s",
+        args.ingest_rate,
+        "reads/s",
+    );
     let reads = stats.reads_sent.load(Ordering::Relaxed);
     bench(
         "soak_ingest_reads_per_s",

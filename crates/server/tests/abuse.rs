@@ -205,7 +205,10 @@ async fn a_decompression_bomb_is_refused_at_the_api() {
         message.contains("plate_image") && message.contains("50000x50000"),
         "{body}"
     );
-    assert!(started.elapsed() < Duration::from_secs(2), "it was not decoded");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "it was not decoded"
+    );
     assert_eq!(s.read_count().await, 0, "nothing stored");
 }
 
@@ -259,7 +262,9 @@ async fn session_tokens_are_random_expire_and_are_revoked() {
 
     // Sign-out revokes at once; the user's other sessions carry on.
     let other = s.login("searcher").await;
-    let (status, _) = s.call("POST", "/api/v1/auth/logout", Some(&token), None).await;
+    let (status, _) = s
+        .call("POST", "/api/v1/auth/logout", Some(&token), None)
+        .await;
     assert_eq!(status, 204);
     let (status, _) = s.call("GET", "/api/v1/auth/me", Some(&token), None).await;
     assert_eq!(status, 401);

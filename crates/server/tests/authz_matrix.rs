@@ -52,7 +52,9 @@ fn router_operations() -> BTreeSet<(String, String)> {
         for method in ["get", "post", "put", "delete", "patch"] {
             let needle = format!("{method}(");
             let found = args.match_indices(&needle).any(|(i, _)| {
-                i == 0 || !args.as_bytes()[i - 1].is_ascii_alphanumeric() && args.as_bytes()[i - 1] != b'_'
+                i == 0
+                    || !args.as_bytes()[i - 1].is_ascii_alphanumeric()
+                        && args.as_bytes()[i - 1] != b'_'
             });
             if found {
                 ops.insert((method.to_uppercase(), path.to_string()));
@@ -88,7 +90,10 @@ fn the_api_document_lists_every_route_the_router_serves() {
         .difference(&doc)
         .filter(|op| !undocumented.contains(op))
         .collect();
-    assert!(missing.is_empty(), "routes missing from the OpenAPI document: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "routes missing from the OpenAPI document: {missing:?}"
+    );
     let phantom: Vec<_> = doc.difference(&router).collect();
     assert!(phantom.is_empty(), "documented but not routed: {phantom:?}");
 }
@@ -170,21 +175,41 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
     let tracker = tokens["tracker"].clone();
     let track = |plate: &str, p: Value| json!({"plate": plate, "purpose": p});
     let (st, active) = s
-        .call("POST", "/api/v1/tracking", Some(&tracker), Some(&track(STOLEN_CLEAN, purpose())))
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(&track(STOLEN_CLEAN, purpose())),
+        )
         .await;
     assert_eq!((st, &active["status"]), (201, &json!("active")), "{active}");
     let homicide = purpose_of("serious_crime", HOMICIDE_FILE);
     let (_, pend1) = s
-        .call("POST", "/api/v1/tracking", Some(&tracker), Some(&track("ABC123", homicide.clone())))
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(&track("ABC123", homicide.clone())),
+        )
         .await;
     let (_, pend2) = s
-        .call("POST", "/api/v1/tracking", Some(&tracker), Some(&track("ZZZ999", homicide)))
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(&track("ZZZ999", homicide)),
+        )
         .await;
     assert_eq!(pend2["status"], "pending", "{pend2}");
     let lookback =
         json!({"plate": "ABC123", "from": now_rfc3339(100 * 24 * 60), "purpose": purpose()});
     let (st, look) = s
-        .call("POST", "/api/v1/lookback", Some(&tokens["searcher"]), Some(&lookback))
+        .call(
+            "POST",
+            "/api/v1/lookback",
+            Some(&tokens["searcher"]),
+            Some(&lookback),
+        )
         .await;
     assert_eq!(st, 201, "{look}");
     let id = |v: &Value| v["id"].as_i64().unwrap();
@@ -202,107 +227,346 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         except: &[],
     };
     let cases = vec![
-        case("POST", "/api/v1/auth/login", "/api/v1/auth/login".into(),
-             Some(json!({"staff_id": "searcher", "password": PASSWORD})), Public, 200),
+        case(
+            "POST",
+            "/api/v1/auth/login",
+            "/api/v1/auth/login".into(),
+            Some(json!({"staff_id": "searcher", "password": PASSWORD})),
+            Public,
+            200,
+        ),
         // Signs out a session opened for the purpose (see below), not the principal's own.
-        case("POST", "/api/v1/auth/logout", "/api/v1/auth/logout".into(), None, Staff, 204),
-        case("GET", "/api/v1/auth/me", "/api/v1/auth/me".into(), None, Staff, 200),
-        case("POST", "/api/v1/reads", "/api/v1/reads".into(),
-             Some(json!({"plate": "MTX001", "captured_at": now_rfc3339(5), "confidence": 0.9})),
-             Camera, 201),
-        case("POST", "/api/v1/reads:batch", "/api/v1/reads:batch".into(),
-             Some(json!({"reads": [{"plate": "MTX002", "captured_at": now_rfc3339(5), "confidence": 0.9}]})),
-             Camera, 201),
-        case("GET", "/api/v1/reads/{id}", format!("/api/v1/reads/{read_id}?{pq}"), None,
-             Any(&[P::ViewReads]), 200),
-        case("GET", "/api/v1/reads/{id}/image/{kind}",
-             format!("/api/v1/reads/{read_id}/image/plate?{pq}"), None, Any(&[P::ViewReads]), 200),
-        case("PUT", "/api/v1/reads/{id}/legal-hold", format!("/api/v1/reads/{read_id}/legal-hold"),
-             Some(json!({"hold": true, "reason": "court file 123"})), Any(&[P::PlaceLegalHold]), 204),
-        case("POST", "/api/v1/searches", "/api/v1/searches".into(),
-             Some(json!({"plate": "ABC123", "purpose": purpose()})), Any(&[P::SearchHistory]), 200),
-        case("POST", "/api/v1/tracking", "/api/v1/tracking".into(),
-             Some(track(STOLEN_ODD, purpose())), Any(&[P::RequestTracking]), 201),
-        case("GET", "/api/v1/tracking", "/api/v1/tracking".into(), None, Any(ACTIVITY), 200),
+        case(
+            "POST",
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout".into(),
+            None,
+            Staff,
+            204,
+        ),
+        case(
+            "GET",
+            "/api/v1/auth/me",
+            "/api/v1/auth/me".into(),
+            None,
+            Staff,
+            200,
+        ),
+        case(
+            "POST",
+            "/api/v1/reads",
+            "/api/v1/reads".into(),
+            Some(json!({"plate": "MTX001", "captured_at": now_rfc3339(5), "confidence": 0.9})),
+            Camera,
+            201,
+        ),
+        case(
+            "POST",
+            "/api/v1/reads:batch",
+            "/api/v1/reads:batch".into(),
+            Some(
+                json!({"reads": [{"plate": "MTX002", "captured_at": now_rfc3339(5), "confidence": 0.9}]}),
+            ),
+            Camera,
+            201,
+        ),
+        case(
+            "GET",
+            "/api/v1/reads/{id}",
+            format!("/api/v1/reads/{read_id}?{pq}"),
+            None,
+            Any(&[P::ViewReads]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/reads/{id}/image/{kind}",
+            format!("/api/v1/reads/{read_id}/image/plate?{pq}"),
+            None,
+            Any(&[P::ViewReads]),
+            200,
+        ),
+        case(
+            "PUT",
+            "/api/v1/reads/{id}/legal-hold",
+            format!("/api/v1/reads/{read_id}/legal-hold"),
+            Some(json!({"hold": true, "reason": "court file 123"})),
+            Any(&[P::PlaceLegalHold]),
+            204,
+        ),
+        case(
+            "POST",
+            "/api/v1/searches",
+            "/api/v1/searches".into(),
+            Some(json!({"plate": "ABC123", "purpose": purpose()})),
+            Any(&[P::SearchHistory]),
+            200,
+        ),
+        case(
+            "POST",
+            "/api/v1/tracking",
+            "/api/v1/tracking".into(),
+            Some(track(STOLEN_ODD, purpose())),
+            Any(&[P::RequestTracking]),
+            201,
+        ),
+        case(
+            "GET",
+            "/api/v1/tracking",
+            "/api/v1/tracking".into(),
+            None,
+            Any(ACTIVITY),
+            200,
+        ),
         Case {
             // The tracker's authorisation: the searcher, of the same district but with no
             // view of its activity, is not told it exists.
             except: &[("searcher", 404)],
-            ..case("GET", "/api/v1/tracking/{id}", format!("/api/v1/tracking/{}", id(&active)),
-                   None, Any(ACTIVITY), 200)
+            ..case(
+                "GET",
+                "/api/v1/tracking/{id}",
+                format!("/api/v1/tracking/{}", id(&active)),
+                None,
+                Any(ACTIVITY),
+                200,
+            )
         },
         Case {
             except: &[("searcher", 404)],
-            ..case("GET", "/api/v1/tracking/{id}/sightings",
-                   format!("/api/v1/tracking/{}/sightings", id(&active)), None, Any(ACTIVITY), 200)
+            ..case(
+                "GET",
+                "/api/v1/tracking/{id}/sightings",
+                format!("/api/v1/tracking/{}/sightings", id(&active)),
+                None,
+                Any(ACTIVITY),
+                200,
+            )
         },
         Case {
             // The second supervisor finds it already decided.
             except: &[("supervisor2", 409)],
-            ..case("POST", "/api/v1/tracking/{id}/{action}",
-                   format!("/api/v1/tracking/{}/approve", id(&pend1)), Some(reason.clone()),
-                   Any(&[P::ApproveRequests]), 200)
+            ..case(
+                "POST",
+                "/api/v1/tracking/{id}/{action}",
+                format!("/api/v1/tracking/{}/approve", id(&pend1)),
+                Some(reason.clone()),
+                Any(&[P::ApproveRequests]),
+                200,
+            )
         },
         Case {
             except: &[("supervisor2", 409)],
-            ..case("POST", "/api/v1/tracking/{id}/{action}",
-                   format!("/api/v1/tracking/{}/refuse", id(&pend2)), Some(reason.clone()),
-                   Any(&[P::ApproveRequests]), 200)
+            ..case(
+                "POST",
+                "/api/v1/tracking/{id}/{action}",
+                format!("/api/v1/tracking/{}/refuse", id(&pend2)),
+                Some(reason.clone()),
+                Any(&[P::ApproveRequests]),
+                200,
+            )
         },
         Case {
             // The requester withdraws it; the supervisors then find nothing left to revoke.
             except: &[("supervisor", 409), ("supervisor2", 409)],
-            ..case("POST", "/api/v1/tracking/{id}/{action}",
-                   format!("/api/v1/tracking/{}/revoke", id(&active)), Some(reason.clone()),
-                   OwnerOr(&[P::ApproveRequests]), 200)
+            ..case(
+                "POST",
+                "/api/v1/tracking/{id}/{action}",
+                format!("/api/v1/tracking/{}/revoke", id(&active)),
+                Some(reason.clone()),
+                OwnerOr(&[P::ApproveRequests]),
+                200,
+            )
         },
-        case("POST", "/api/v1/lookback", "/api/v1/lookback".into(), Some(lookback.clone()),
-             Any(&[P::RequestLookback]), 201),
-        case("GET", "/api/v1/lookback", "/api/v1/lookback".into(), None, Any(ACTIVITY), 200),
+        case(
+            "POST",
+            "/api/v1/lookback",
+            "/api/v1/lookback".into(),
+            Some(lookback.clone()),
+            Any(&[P::RequestLookback]),
+            201,
+        ),
+        case(
+            "GET",
+            "/api/v1/lookback",
+            "/api/v1/lookback".into(),
+            None,
+            Any(ACTIVITY),
+            200,
+        ),
         Case {
             except: &[("supervisor2", 409)],
-            ..case("POST", "/api/v1/lookback/{id}/{action}",
-                   format!("/api/v1/lookback/{}/approve", id(&look)), Some(reason.clone()),
-                   Any(&[P::ApproveRequests]), 200)
+            ..case(
+                "POST",
+                "/api/v1/lookback/{id}/{action}",
+                format!("/api/v1/lookback/{}/approve", id(&look)),
+                Some(reason.clone()),
+                Any(&[P::ApproveRequests]),
+                200,
+            )
         },
-        case("GET", "/api/v1/alerts", "/api/v1/alerts".into(), None, Any(ACTIVITY), 200),
-        case("GET", "/api/v1/alerts/stream", "/api/v1/alerts/stream".into(), None, Any(ACTIVITY), 200),
+        case(
+            "GET",
+            "/api/v1/alerts",
+            "/api/v1/alerts".into(),
+            None,
+            Any(ACTIVITY),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/alerts/stream",
+            "/api/v1/alerts/stream".into(),
+            None,
+            Any(ACTIVITY),
+            200,
+        ),
         // Nobody's alert: not found, whoever asks (its existence is never revealed).
-        case("POST", "/api/v1/alerts/{id}/ack", "/api/v1/alerts/999999/ack".into(), None,
-             Any(ACTIVITY), 404),
-        case("POST", "/api/v1/registers/{kind}", "/api/v1/registers/vehicles?source=matrix".into(),
-             Some(json!([{"plate": "MTX123", "owner_person_id": "P-m", "owner_address_id": "A-m"}])),
-             Any(&[P::AdministerRegisters]), 200),
-        case("GET", "/api/v1/registers", "/api/v1/registers".into(), None,
-             Any(&[P::AdministerRegisters]), 200),
-        case("GET", "/api/v1/agreements", "/api/v1/agreements".into(), None,
-             Any(&[P::ViewAllActivity, P::Administer]), 200),
-        case("PUT", "/api/v1/networks/{id}/agreement",
-             format!("/api/v1/networks/{}/agreement", s.network_id),
-             Some(json!({"search": ["*"], "tracking": ["*"]})), Any(&[P::Administer]), 200),
-        case("POST", "/api/v1/networks", "/api/v1/networks".into(),
-             Some(json!({"name": "Net", "retention_days": 30})), Any(&[P::Administer]), 201),
-        case("GET", "/api/v1/networks", "/api/v1/networks".into(), None, Staff, 200),
-        case("POST", "/api/v1/sites", "/api/v1/sites".into(),
-             Some(json!({"network_id": s.network_id, "name": "Matrix site",
+        case(
+            "POST",
+            "/api/v1/alerts/{id}/ack",
+            "/api/v1/alerts/999999/ack".into(),
+            None,
+            Any(ACTIVITY),
+            404,
+        ),
+        case(
+            "POST",
+            "/api/v1/registers/{kind}",
+            "/api/v1/registers/vehicles?source=matrix".into(),
+            Some(json!([{"plate": "MTX123", "owner_person_id": "P-m", "owner_address_id": "A-m"}])),
+            Any(&[P::AdministerRegisters]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/registers",
+            "/api/v1/registers".into(),
+            None,
+            Any(&[P::AdministerRegisters]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/agreements",
+            "/api/v1/agreements".into(),
+            None,
+            Any(&[P::ViewAllActivity, P::Administer]),
+            200,
+        ),
+        case(
+            "PUT",
+            "/api/v1/networks/{id}/agreement",
+            format!("/api/v1/networks/{}/agreement", s.network_id),
+            Some(json!({"search": ["*"], "tracking": ["*"]})),
+            Any(&[P::Administer]),
+            200,
+        ),
+        case(
+            "POST",
+            "/api/v1/networks",
+            "/api/v1/networks".into(),
+            Some(json!({"name": "Net", "retention_days": 30})),
+            Any(&[P::Administer]),
+            201,
+        ),
+        case(
+            "GET",
+            "/api/v1/networks",
+            "/api/v1/networks".into(),
+            None,
+            Staff,
+            200,
+        ),
+        case(
+            "POST",
+            "/api/v1/sites",
+            "/api/v1/sites".into(),
+            Some(json!({"network_id": s.network_id, "name": "Matrix site",
                          "address": "1 Victoria St, Hamilton", "location": {"lat": -37.78, "lon": 175.28}, "kind": "fuel_station",
                          "district": "Waikato"})),
-             Any(&[P::Administer]), 201),
-        case("GET", "/api/v1/sites", "/api/v1/sites".into(), None, Staff, 200),
-        case("POST", "/api/v1/cameras", "/api/v1/cameras".into(), None, Any(&[P::Administer]), 201),
-        case("GET", "/api/v1/cameras", "/api/v1/cameras".into(), None, Any(&[P::Administer]), 200),
-        case("GET", "/metrics", "/metrics".into(), None, Any(&[P::ReadMetrics]), 200),
-        case("GET", "/api/v1/ledger/tree-head", "/api/v1/ledger/tree-head".into(), None,
-             Any(&[P::ReadLedger]), 200),
-        case("GET", "/api/v1/ledger/tree-heads", "/api/v1/ledger/tree-heads".into(), None,
-             Any(&[P::ReadLedger]), 200),
-        case("GET", "/api/v1/ledger/entries", "/api/v1/ledger/entries?from=0&to=1".into(), None,
-             Any(&[P::ReadLedger]), 200),
-        case("GET", "/api/v1/ledger/proof/inclusion",
-             "/api/v1/ledger/proof/inclusion?index=0&size=2".into(), None, Any(&[P::ReadLedger]), 200),
-        case("GET", "/api/v1/ledger/proof/consistency",
-             "/api/v1/ledger/proof/consistency?from=1&to=2".into(), None, Any(&[P::ReadLedger]), 200),
-        case("GET", "/api/openapi.json", "/api/openapi.json".into(), None, Public, 200),
+            Any(&[P::Administer]),
+            201,
+        ),
+        case(
+            "GET",
+            "/api/v1/sites",
+            "/api/v1/sites".into(),
+            None,
+            Staff,
+            200,
+        ),
+        case(
+            "POST",
+            "/api/v1/cameras",
+            "/api/v1/cameras".into(),
+            None,
+            Any(&[P::Administer]),
+            201,
+        ),
+        case(
+            "GET",
+            "/api/v1/cameras",
+            "/api/v1/cameras".into(),
+            None,
+            Any(&[P::Administer]),
+            200,
+        ),
+        case(
+            "GET",
+            "/metrics",
+            "/metrics".into(),
+            None,
+            Any(&[P::ReadMetrics]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/ledger/tree-head",
+            "/api/v1/ledger/tree-head".into(),
+            None,
+            Any(&[P::ReadLedger]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/ledger/tree-heads",
+            "/api/v1/ledger/tree-heads".into(),
+            None,
+            Any(&[P::ReadLedger]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/ledger/entries",
+            "/api/v1/ledger/entries?from=0&to=1".into(),
+            None,
+            Any(&[P::ReadLedger]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/ledger/proof/inclusion",
+            "/api/v1/ledger/proof/inclusion?index=0&size=2".into(),
+            None,
+            Any(&[P::ReadLedger]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/ledger/proof/consistency",
+            "/api/v1/ledger/proof/consistency?from=1&to=2".into(),
+            None,
+            Any(&[P::ReadLedger]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/openapi.json",
+            "/api/openapi.json".into(),
+            None,
+            Public,
+            200,
+        ),
         case("GET", "/healthz", "/healthz".into(), None, Public, 200),
     ];
 
@@ -312,7 +576,10 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         .map(|c| (c.method.to_string(), c.template.to_string()))
         .collect();
     let missing: Vec<_> = router_operations().difference(&covered).cloned().collect();
-    assert!(missing.is_empty(), "operations without a row in the matrix: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "operations without a row in the matrix: {missing:?}"
+    );
 
     let site_id = {
         let sites = s.get_json("/api/v1/sites", &tokens["admin"]).await;
@@ -328,7 +595,9 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
                 (_, Some(r)) if r.contains(&Role::Camera) => false,
                 (Staff, Some(_)) => true,
                 (Any(perms), Some(r)) => perms.iter().any(|p| grants(r, *p)),
-                (OwnerOr(perms), Some(r)) => who == "tracker" || perms.iter().any(|p| grants(r, *p)),
+                (OwnerOr(perms), Some(r)) => {
+                    who == "tracker" || perms.iter().any(|p| grants(r, *p))
+                }
             };
             let mut body = case.body.clone();
             let mut token = tokens.get(who).cloned();
@@ -352,10 +621,15 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
                 }
                 let r = req.send().await.unwrap();
                 let status = r.status().as_u16();
-                let body = if status == 200 { Value::Null } else { r.json().await.unwrap() };
+                let body = if status == 200 {
+                    Value::Null
+                } else {
+                    r.json().await.unwrap()
+                };
                 (status, body)
             } else {
-                s.call(case.method, &case.path, token.as_deref(), body.as_ref()).await
+                s.call(case.method, &case.path, token.as_deref(), body.as_ref())
+                    .await
             };
             let what = format!("{} {} as {who}: {status} {resp}", case.method, case.path);
             if allowed {
@@ -366,7 +640,10 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
                     .map(|(_, st)| *st)
                     .unwrap_or(case.granted);
                 assert_eq!(status, expect, "{what}");
-            } else if roles.is_none() || matches!(case.need, Camera) || roles.is_some_and(|r| r.contains(&Role::Camera)) {
+            } else if roles.is_none()
+                || matches!(case.need, Camera)
+                || roles.is_some_and(|r| r.contains(&Role::Camera))
+            {
                 // No credentials, or the wrong kind: not authenticated for this operation.
                 assert_eq!(status, 401, "{what}");
             } else {

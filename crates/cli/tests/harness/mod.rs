@@ -41,7 +41,14 @@ pub struct Deployment {
 pub fn demo(data: &Path, reads: u32) -> Deployment {
     let out = anpr(
         data,
-        &["demo", "--no-serve", "--reads", &reads.to_string(), "--days", "1"],
+        &[
+            "demo",
+            "--no-serve",
+            "--reads",
+            &reads.to_string(),
+            "--days",
+            "1",
+        ],
     );
     assert!(out.status.success(), "{}", all(&out));
     let creds = std::fs::read_to_string(data.join("DEMO-CREDENTIALS.txt")).unwrap();
@@ -98,6 +105,8 @@ impl Server {
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
+            // Its log goes beside the data directory, not into the test's output.
+            .stderr(std::fs::File::create(data.with_extension(format!("{port}.log"))).unwrap())
             .spawn()
             .unwrap();
         let started = Instant::now();
