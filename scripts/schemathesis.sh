@@ -23,6 +23,7 @@ work=$(mktemp -d /tmp/anpr-schemathesis.XXXXXX)
 server=
 cleanup() {
   if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  if [ "${status:-1}" != 0 ]; then cp "$work"/*.log "${SCHEMATHESIS_LOGS:-/tmp}/" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
