@@ -431,11 +431,12 @@ async fn main() -> anyhow::Result<()> {
 
     for i in 0..args.sse_clients {
         let token = alert_tokens[i % alert_tokens.len()].clone();
+        // Streams stay open a little past the end, for the alerts of the last sightings.
         tasks.push(tokio::spawn(sse_client(
             streams.clone(),
             args.clone(),
             token,
-            deadline,
+            deadline + Duration::from_secs(5),
             stats.clone(),
         )));
     }
