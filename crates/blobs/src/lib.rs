@@ -115,10 +115,15 @@ impl BlobStore for LocalBlobStore {
             self.root
                 .join("tmp")
                 .join(format!("{}-{}-{n}", hash.as_str(), std::process::id()));
-        let mut f = fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        f.write_all(bytes).map_err(io_err(&tmp))?;
-        drop(f);
-        fs::rename(&tmp, &dest).map_err(io_err(&dest))?;
+        let written = fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(bytes))
+            .map_err(io_err(&tmp))
+            .and_then(|()| fs::rename(&tmp, &dest).map_err(io_err(&dest)));
+        if let Err(e) = written {
+            // A full disk stays full if every failed write leaves its partial file behind.
+            let _ = fs::remove_file(&tmp);
+            return Err(e);
+        }
         self.written.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }

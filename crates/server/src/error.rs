@@ -99,6 +99,11 @@ impl ApiError {
                 field,
                 ..
             } => (*status, *code, field.clone()),
+            ApiError::Internal(e) if storage_full(e) => (
+                StatusCode::INSUFFICIENT_STORAGE,
+                "insufficient_storage",
+                None,
+            ),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", None),
         }
     }
@@ -111,10 +116,15 @@ impl IntoResponse for ApiError {
             // The cause goes to the log, never to the client.
             tracing::error!(error = ?e, "internal error");
         }
+        let message = if status == StatusCode::INSUFFICIENT_STORAGE {
+            "the server's storage is full, so nothing was stored; try again later".to_string()
+        } else {
+            self.to_string()
+        };
         let body = ErrorBody {
             error: ErrorDetail {
                 code,
-                message: self.to_string(),
+                message,
                 field,
             },
         };
@@ -126,7 +136,9 @@ impl IntoResponse for ApiError {
                 resp.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS => {
+            StatusCode::SERVICE_UNAVAILABLE
+            | StatusCode::TOO_MANY_REQUESTS
+            | StatusCode::INSUFFICIENT_STORAGE => {
                 resp.headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
@@ -134,6 +146,20 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// Whether an error comes from a full disk: `ENOSPC` from a file write, or SQLite's
+/// `SQLITE_FULL` (which reaches us as text through the store's writer task).
+fn storage_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28) {
+                return true;
+            }
+        }
+        let text = cause.to_string();
+        text.contains("database or disk is full") || text.contains("No space left on device")
+    })
 }
 
 impl From<StoreError> for ApiError {

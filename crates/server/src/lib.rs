@@ -8,6 +8,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod connections;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
@@ -212,12 +213,12 @@ pub async fn serve(
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
     let closing = state.closing.clone();
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            closing.send_replace(true);
-        })
-        .await?;
+    let config = state.config.clone();
+    connections::serve_connections(listener, router(state), &config, async move {
+        shutdown.await;
+        closing.send_replace(true);
+    })
+    .await;
     purge.abort();
     sweep.abort();
     signer.abort();

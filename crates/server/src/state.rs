@@ -64,6 +64,10 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     /// The browser UI's settings (an optional map tile server).
     pub ui: anpr_web::UiConfig,
+    /// Time a client has to send a whole request head; slower clients are disconnected.
+    pub header_read_timeout: std::time::Duration,
+    /// Largest request head (request line and headers) accepted; larger gets 431.
+    pub max_header_bytes: usize,
 }
 
 impl ServerConfig {
@@ -88,6 +92,8 @@ impl Default for ServerConfig {
             alert_client_buffer: 256,
             public_url: None,
             ui: anpr_web::UiConfig::default(),
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_header_bytes: 32 * 1024,
         }
     }
 }

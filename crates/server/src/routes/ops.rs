@@ -42,7 +42,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", tag = "ops", security(("bearer" = [])),
-    responses((status = 200, content_type = "text/plain"), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, content_type = "application/openmetrics-text", description = "Prometheus metrics (OpenMetrics text)"), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn metrics(State(state): State<AppState>, _r: MetricsReader) -> impl IntoResponse {
     (
         [(

@@ -211,6 +211,7 @@ impl TestServer {
         let mut req = match method {
             "GET" => self.http.get(self.url(path)),
             "PUT" => self.http.put(self.url(path)),
+            "DELETE" => self.http.delete(self.url(path)),
             _ => self.http.post(self.url(path)),
         };
         if let Some(t) = token {

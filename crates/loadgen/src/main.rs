@@ -1,0 +1,625 @@
+//! `anpr-loadgen`: drives a running `anpr serve` on loopback for a bounded time with camera
+//! ingest at a target rate, searching users and open alert streams, then prints latency
+//! percentiles per endpoint, error counts and the server's resident memory as
+//! `bench: <name> <value> <unit>` lines. Exits non-zero on any error or when the server's
+//! memory grew by more than the stated bound.
+//!
+//! It refuses any address but loopback: it is a test tool, not a way to load someone else's
+//! server. `scripts/soak.sh` sets up a demo deployment and runs it.
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The longest run allowed, so a forgotten soak cannot run forever.
+const MAX_DURATION_SECS: u64 = 3600;
+
+#[derive(Parser, Clone)]
+#[command(about = "Load and soak generator for anpr serve (loopback only)")]
+struct Args {
+    /// Base URL of the server; must be a loopback address.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    base: String,
+    /// A camera's API key (see DEMO-CREDENTIALS.txt).
+    #[arg(long, env = "ANPR_CAMERA_KEY")]
+    camera_key: String,
+    /// How long to run, in seconds (at most 3600).
+    #[arg(long, default_value_t = 60)]
+    duration_secs: u64,
+    /// Target ingest rate, reads per second.
+    #[arg(long, default_value_t = 20_000)]
+    ingest_rate: u64,
+    /// Reads per ingest request.
+    #[arg(long, default_value_t = 500)]
+    batch: usize,
+    /// Ingest requests in flight at most.
+    #[arg(long, default_value_t = 8)]
+    ingest_concurrency: usize,
+    /// Searching users, each searching then thinking for `think_ms`.
+    #[arg(long, default_value_t = 100)]
+    searchers: usize,
+    #[arg(long, default_value_t = 1000)]
+    think_ms: u64,
+    /// Open alert streams (SSE).
+    #[arg(long, default_value_t = 200)]
+    sse_clients: usize,
+    /// Staff who search (a purpose of their district must be valid for them).
+    #[arg(long, default_value = "S1001,S1002,S1007", value_delimiter = ',')]
+    search_users: Vec<String>,
+    /// Staff whose alert streams are held open.
+    #[arg(long, default_value = "S1002,S1003,S1007", value_delimiter = ',')]
+    alert_users: Vec<String>,
+    #[arg(long, env = "ANPR_PASSWORD", default_value = "demo-password-2026")]
+    password: String,
+    #[arg(long, default_value = "stolen_vehicle")]
+    purpose_code: String,
+    #[arg(long, default_value = "260101/1234")]
+    file_number: String,
+    /// A plate to watch: tracking is requested for it as the first alert user, then one
+    /// sighting a second is sent and its alert timed from the ingest request to its arrival
+    /// on every stream.
+    #[arg(long)]
+    watch_plate: Option<String>,
+    /// The server's process id, to sample its resident memory.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Fail when the server's resident memory grew by more than this (MiB), start to end.
+    #[arg(long, default_value_t = 256)]
+    max_rss_growth_mib: u64,
+}
+
+/// Latencies and errors of one endpoint.
+#[derive(Default)]
+struct Endpoint {
+    latencies_ms: Mutex<Vec<f64>>,
+    errors: AtomicU64,
+    first_errors: Mutex<Vec<String>>,
+}
+
+impl Endpoint {
+    fn ok(&self, started: Instant) {
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        self.latencies_ms.lock().unwrap().push(ms);
+    }
+    fn error(&self, what: String) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+        let mut first = self.first_errors.lock().unwrap();
+        if first.len() < 5 {
+            first.push(what);
+        }
+    }
+    fn count(&self) -> usize {
+        self.latencies_ms.lock().unwrap().len()
+    }
+    fn percentile(&self, p: f64) -> f64 {
+        let mut v = self.latencies_ms.lock().unwrap().clone();
+        percentile(&mut v, p)
+    }
+}
+
+fn percentile(v: &mut [f64], p: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    v.sort_by(|a, b| a.total_cmp(b));
+    let i = ((v.len() - 1) as f64 * p).round() as usize;
+    v[i]
+}
+
+#[derive(Default)]
+struct Stats {
+    ingest: Endpoint,
+    search: Endpoint,
+    sse_connect: Endpoint,
+    sse_stream: Endpoint,
+    watch_ingest: Endpoint,
+    reads_sent: AtomicU64,
+    /// When each watched read's ingest request was sent, by read id.
+    watched_sent: Mutex<HashMap<i64, Instant>>,
+    /// Alert arrivals on the streams: read id and when.
+    alert_arrivals: Mutex<Vec<(i64, Instant)>>,
+}
+
+fn check_loopback(base: &str) -> anyhow::Result<()> {
+    let rest = base
+        .strip_prefix("http://")
+        .context("the base URL must be http://<loopback>:<port>")?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+        bail!("anpr-loadgen only drives a server on loopback, not {host}");
+    }
+    Ok(())
+}
+
+fn rss_mib(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some(kb / 1024.0)
+}
+
+async fn login(http: &reqwest::Client, args: &Args, staff_id: &str) -> anyhow::Result<String> {
+    let resp = http
+        .post(format!("{}/api/v1/auth/login", args.base))
+        .json(&json!({"staff_id": staff_id, "password": args.password}))
+        .send()
+        .await?;
+    let status = resp.status();
+    let v: Value = resp.json().await?;
+    v["token"]
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("login of {staff_id}: {status} {v}"))
+}
+
+/// A plausible New Zealand plate, `ABC123`.
+fn plate(rng: &mut impl Rng) -> String {
+    let l = |rng: &mut dyn rand::RngCore| (b'A' + rng.gen_range(0..26u8)) as char;
+    let mut s = String::with_capacity(6);
+    for _ in 0..3 {
+        s.push(l(rng));
+    }
+    s.push_str(&format!("{:03}", rng.gen_range(0..1000)));
+    s
+}
+
+/// Ingest bodies made once and sent over and over (reads without an external id are stored
+/// each time): the client spends its CPU on sending, not on JSON.
+fn ingest_bodies(args: &Args, plates: &[String]) -> Vec<&'static [u8]> {
+    let mut rng = rand::thread_rng();
+    let captured = (chrono::Utc::now() - chrono::Duration::minutes(45)).to_rfc3339();
+    (0..32)
+        .map(|_| {
+            let reads: Vec<Value> = (0..args.batch)
+                .map(|_| {
+                    json!({"plate": plates.choose(&mut rng).unwrap(), "captured_at": captured,
+                           "confidence": rng.gen_range(0.5..1.0)})
+                })
+                .collect();
+            bytes_of(serde_json::to_vec(&json!({ "reads": reads })).unwrap())
+        })
+        .collect()
+}
+
+fn bytes_of(v: Vec<u8>) -> &'static [u8] {
+    // Leaked on purpose: 32 bodies for the life of the process, shared without copies.
+    Box::leak(v.into_boxed_slice())
+}
+
+async fn ingest_worker(
+    http: reqwest::Client,
+    args: Arc<Args>,
+    bodies: Arc<Vec<&'static [u8]>>,
+    ticks: Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<()>>>,
+    stats: Arc<Stats>,
+) {
+    let url = format!("{}/api/v1/reads:batch", args.base);
+    let mut i = 0usize;
+    loop {
+        let tick = ticks.lock().await.recv().await;
+        if tick.is_none() {
+            return;
+        }
+        let body = bodies[i % bodies.len()];
+        i += 1;
+        let started = Instant::now();
+        let sent = http
+            .post(&url)
+            .bearer_auth(&args.camera_key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await;
+        match sent {
+            Ok(r) if r.status() == 201 => {
+                let _ = r.bytes().await;
+                stats.ingest.ok(started);
+                stats
+                    .reads_sent
+                    .fetch_add(args.batch as u64, Ordering::Relaxed);
+            }
+            Ok(r) => {
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                stats.ingest.error(format!("{status} {text}"));
+            }
+            Err(e) => stats.ingest.error(e.to_string()),
+        }
+    }
+}
+
+async fn searcher(
+    http: reqwest::Client,
+    args: Arc<Args>,
+    token: String,
+    plates: Arc<Vec<String>>,
+    deadline: Instant,
+    stats: Arc<Stats>,
+) {
+    let url = format!("{}/api/v1/searches", args.base);
+    // Users do not all start in the same millisecond.
+    let jitter = rand::thread_rng().gen_range(0..args.think_ms.max(1));
+    tokio::time::sleep(Duration::from_millis(jitter)).await;
+    while Instant::now() < deadline {
+        let plate = plates.choose(&mut rand::thread_rng()).unwrap().clone();
+        let body = json!({"plate": plate, "purpose": {
+            "code": args.purpose_code, "file_number": args.file_number,
+            "justification": "Soak test: vehicle of interest seen near the scene"}});
+        let started = Instant::now();
+        match http.post(&url).bearer_auth(&token).json(&body).send().await {
+            Ok(r) if r.status() == 200 => {
+                let _ = r.bytes().await;
+                stats.search.ok(started);
+            }
+            Ok(r) => {
+                let status = r.status();
+                let text = r.text().await.unwrap_or_default();
+                stats.search.error(format!("{status} {text}"));
+            }
+            Err(e) => stats.search.error(e.to_string()),
+        }
+        tokio::time::sleep(Duration::from_millis(args.think_ms)).await;
+    }
+}
+
+async fn sse_client(
+    http: reqwest::Client,
+    args: Arc<Args>,
+    token: String,
+    deadline: Instant,
+    stats: Arc<Stats>,
+) {
+    let started = Instant::now();
+    let resp = http
+        .get(format!("{}/api/v1/alerts/stream", args.base))
+        .bearer_auth(&token)
+        .send()
+        .await;
+    let mut resp = match resp {
+        Ok(r) if r.status() == 200 => r,
+        Ok(r) => return stats.sse_connect.error(format!("{}", r.status())),
+        Err(e) => return stats.sse_connect.error(e.to_string()),
+    };
+    stats.sse_connect.ok(started);
+    let mut buf = String::new();
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match tokio::time::timeout(left, resp.chunk()).await {
+            Err(_) => return,
+            Ok(Ok(Some(chunk))) => {
+                let now = Instant::now();
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let block: String = buf.drain(..end + 2).collect();
+                    for line in block.lines() {
+                        if let Some(data) = line.strip_prefix("data:") {
+                            if let Ok(v) = serde_json::from_str::<Value>(data.trim()) {
+                                if let Some(read_id) = v["read_id"].as_i64() {
+                                    stats.alert_arrivals.lock().unwrap().push((read_id, now));
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(Ok(None)) => return stats.sse_stream.error("the server ended the stream".into()),
+            Ok(Err(e)) => return stats.sse_stream.error(e.to_string()),
+        }
+    }
+}
+
+/// One sighting of the watched plate a second, for the alert latency.
+async fn watched_sightings(
+    http: reqwest::Client,
+    args: Arc<Args>,
+    plate: String,
+    deadline: Instant,
+    stats: Arc<Stats>,
+) {
+    let url = format!("{}/api/v1/reads", args.base);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    // Leave the streams time to connect.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    while Instant::now() + Duration::from_secs(2) < deadline {
+        tick.tick().await;
+        let body = json!({"plate": plate, "captured_at": chrono::Utc::now().to_rfc3339(),
+                          "confidence": 0.95});
+        let started = Instant::now();
+        match http
+            .post(&url)
+            .bearer_auth(&args.camera_key)
+            .json(&body)
+            .send()
+            .await
+        {
+            Ok(r) if r.status() == 201 => {
+                stats.watch_ingest.ok(started);
+                if let Ok(v) = r.json::<Value>().await {
+                    if let Some(id) = v["id"].as_i64() {
+                        stats.watched_sent.lock().unwrap().insert(id, started);
+                    }
+                }
+            }
+            Ok(r) => stats.watch_ingest.error(format!("{}", r.status())),
+            Err(e) => stats.watch_ingest.error(e.to_string()),
+        }
+    }
+}
+
+/// Asks for tracking of `plate` as the first alert user (active at once on a stolen-vehicle
+/// basis); an authorisation already active for it is fine.
+async fn start_watch(
+    http: &reqwest::Client,
+    args: &Args,
+    token: &str,
+    plate: &str,
+) -> anyhow::Result<()> {
+    let resp = http
+        .post(format!("{}/api/v1/tracking", args.base))
+        .bearer_auth(token)
+        .json(&json!({"plate": plate, "purpose": {
+            "code": args.purpose_code, "file_number": args.file_number,
+            "justification": "Soak test: stolen vehicle to be found"}}))
+        .send()
+        .await?;
+    let status = resp.status();
+    let v: Value = resp.json().await?;
+    if !(status == 201 && v["status"] == "active" || status == 409) {
+        bail!("tracking {plate} was not granted: {status} {v}");
+    }
+    Ok(())
+}
+
+fn bench(name: &str, value: impl std::fmt::Display, unit: &str) {
+    println!("bench: {name} {value} {unit}");
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    check_loopback(&args.base)?;
+    if args.duration_secs == 0 || args.duration_secs > MAX_DURATION_SECS {
+        bail!("--duration-secs must be 1..={MAX_DURATION_SECS}");
+    }
+    if args.batch == 0 || args.ingest_rate == 0 {
+        bail!("--batch and --ingest-rate must be positive");
+    }
+    let args = Arc::new(args);
+    let stats = Arc::new(Stats::default());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(args.ingest_concurrency + args.searchers)
+        .build()?;
+    let streams = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()?;
+
+    let mut search_tokens = Vec::new();
+    for u in &args.search_users {
+        search_tokens.push(login(&http, &args, u).await?);
+    }
+    let mut alert_tokens = Vec::new();
+    for u in &args.alert_users {
+        alert_tokens.push(login(&http, &args, u).await?);
+    }
+    if let Some(plate) = &args.watch_plate {
+        start_watch(&http, &args, &alert_tokens[0], plate).await?;
+    }
+    let mut rng = rand::thread_rng();
+    let plates: Arc<Vec<String>> = Arc::new((0..50_000).map(|_| plate(&mut rng)).collect());
+    let bodies = Arc::new(ingest_bodies(&args, &plates));
+
+    let rss_start = args.server_pid.and_then(rss_mib);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.duration_secs);
+    let mut tasks = Vec::new();
+
+    for i in 0..args.sse_clients {
+        let token = alert_tokens[i % alert_tokens.len()].clone();
+        // Streams stay open a little past the end, for the alerts of the last sightings.
+        tasks.push(tokio::spawn(sse_client(
+            streams.clone(),
+            args.clone(),
+            token,
+            deadline + Duration::from_secs(5),
+            stats.clone(),
+        )));
+    }
+    for i in 0..args.searchers {
+        let token = search_tokens[i % search_tokens.len()].clone();
+        tasks.push(tokio::spawn(searcher(
+            http.clone(),
+            args.clone(),
+            token,
+            plates.clone(),
+            deadline,
+            stats.clone(),
+        )));
+    }
+    if let Some(plate) = args.watch_plate.clone() {
+        tasks.push(tokio::spawn(watched_sightings(
+            http.clone(),
+            args.clone(),
+            plate,
+            deadline,
+            stats.clone(),
+        )));
+    }
+    // The pacer releases one batch per interval; if every worker is busy it waits, so the
+    // achieved rate is what the server sustained, never more than the target.
+    let (tx, rx) = tokio::sync::mpsc::channel::<()>(args.ingest_concurrency);
+    let rx = Arc::new(tokio::sync::Mutex::new(rx));
+    let mut workers = Vec::new();
+    for _ in 0..args.ingest_concurrency {
+        workers.push(tokio::spawn(ingest_worker(
+            http.clone(),
+            args.clone(),
+            bodies.clone(),
+            rx.clone(),
+            stats.clone(),
+        )));
+    }
+    let pacer = {
+        let args = args.clone();
+        tokio::spawn(async move {
+            let period = Duration::from_secs_f64(args.batch as f64 / args.ingest_rate as f64);
+            let mut tick = tokio::time::interval(period);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            while Instant::now() < deadline {
+                tick.tick().await;
+                if tx.send(()).await.is_err() {
+                    return;
+                }
+            }
+        })
+    };
+    let rss_peak = Arc::new(Mutex::new(rss_start.unwrap_or(0.0)));
+    let sampler = {
+        let (pid, peak) = (args.server_pid, rss_peak.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(500));
+            loop {
+                tick.tick().await;
+                if let Some(mib) = pid.and_then(rss_mib) {
+                    let mut p = peak.lock().unwrap();
+                    *p = p.max(mib);
+                }
+            }
+        })
+    };
+
+    pacer.await?;
+    for w in workers {
+        w.await?;
+    }
+    let ingest_elapsed = started.elapsed().as_secs_f64();
+    for t in tasks {
+        t.await?;
+    }
+    sampler.abort();
+    let rss_end = args.server_pid.and_then(rss_mib);
+
+    let d = args.duration_secs;
+    bench("soak_duration_s", d, "s");
+    bench(
+        "soak_ingest_target_reads_per_s",
+        args.ingest_rate,
+        "reads/s",
+    );
+    let reads = stats.reads_sent.load(Ordering::Relaxed);
+    bench(
+        "soak_ingest_reads_per_s",
+        format!("{:.0}", reads as f64 / ingest_elapsed),
+        "reads/s",
+    );
+    bench("soak_ingest_reads_total", reads, "reads");
+    for (name, e) in [
+        ("ingest_batch", &stats.ingest),
+        ("search", &stats.search),
+        ("sse_connect", &stats.sse_connect),
+        ("ingest_watched", &stats.watch_ingest),
+    ] {
+        bench(&format!("soak_{name}_requests"), e.count(), "requests");
+        bench(
+            &format!("soak_{name}_p50_ms"),
+            format!("{:.2}", e.percentile(0.5)),
+            "ms",
+        );
+        bench(
+            &format!("soak_{name}_p99_ms"),
+            format!("{:.2}", e.percentile(0.99)),
+            "ms",
+        );
+    }
+    bench(
+        "soak_search_per_s",
+        format!("{:.1}", stats.search.count() as f64 / d as f64),
+        "searches/s",
+    );
+    bench("soak_sse_clients", stats.sse_connect.count(), "clients");
+    let arrivals = stats.alert_arrivals.lock().unwrap().clone();
+    let sent = stats.watched_sent.lock().unwrap().clone();
+    let mut latencies: Vec<f64> = arrivals
+        .iter()
+        .filter_map(|(id, at)| {
+            sent.get(id)
+                .map(|s| at.saturating_duration_since(*s).as_secs_f64() * 1000.0)
+        })
+        .collect();
+    let expected = sent.len() * stats.sse_connect.count();
+    if args.watch_plate.is_some() {
+        bench("soak_alerts_raised", sent.len(), "alerts");
+        bench("soak_alert_deliveries", latencies.len(), "deliveries");
+        bench("soak_alert_deliveries_expected", expected, "deliveries");
+        bench(
+            "soak_alert_latency_p50_ms",
+            format!("{:.2}", percentile(&mut latencies, 0.5)),
+            "ms",
+        );
+        bench(
+            "soak_alert_latency_p99_ms",
+            format!("{:.2}", percentile(&mut latencies, 0.99)),
+            "ms",
+        );
+    }
+    let mut errors = 0;
+    for (name, e) in [
+        ("ingest", &stats.ingest),
+        ("search", &stats.search),
+        ("sse_connect", &stats.sse_connect),
+        ("sse_stream", &stats.sse_stream),
+        ("ingest_watched", &stats.watch_ingest),
+    ] {
+        let n = e.errors.load(Ordering::Relaxed);
+        errors += n;
+        for first in e.first_errors.lock().unwrap().iter() {
+            eprintln!("{name} error: {first}");
+        }
+    }
+    bench("soak_errors", errors, "errors");
+    let mut failed = errors > 0;
+    if args.watch_plate.is_some() && latencies.len() < expected {
+        eprintln!(
+            "{} of {expected} alert deliveries did not arrive",
+            expected - latencies.len()
+        );
+        failed = true;
+    }
+    if let (Some(a), Some(b)) = (rss_start, rss_end) {
+        bench("soak_server_rss_start_mib", format!("{a:.0}"), "MiB");
+        bench("soak_server_rss_end_mib", format!("{b:.0}"), "MiB");
+        bench(
+            "soak_server_rss_peak_mib",
+            format!("{:.0}", *rss_peak.lock().unwrap()),
+            "MiB",
+        );
+        bench("soak_server_rss_growth_mib", format!("{:.0}", b - a), "MiB");
+        if b - a > args.max_rss_growth_mib as f64 {
+            eprintln!(
+                "the server's memory grew by {:.0} MiB, over the {} MiB bound",
+                b - a,
+                args.max_rss_growth_mib
+            );
+            failed = true;
+        }
+    }
+    if failed {
+        std::process::exit(1);
+    }
+    Ok(())
+}
