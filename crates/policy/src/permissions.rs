@@ -51,10 +51,12 @@ pub enum Permission {
     AdministerRegisters,
     /// Sending plate reads.
     IngestReads,
+    /// Working the integrity unit's review cases and running the integrity rules.
+    ReviewIntegrity,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::SearchHistory,
         Permission::ViewReads,
         Permission::Export,
@@ -69,6 +71,7 @@ impl Permission {
         Permission::Administer,
         Permission::AdministerRegisters,
         Permission::IngestReads,
+        Permission::ReviewIntegrity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -87,6 +90,7 @@ impl Permission {
             Permission::Administer => "administer",
             Permission::AdministerRegisters => "administer_registers",
             Permission::IngestReads => "ingest_reads",
+            Permission::ReviewIntegrity => "review_integrity",
         }
     }
 
@@ -105,6 +109,7 @@ impl Permission {
             Permission::ReadMetrics => &[Admin, Auditor],
             Permission::Administer | Permission::AdministerRegisters => &[Admin],
             Permission::IngestReads => &[Camera],
+            Permission::ReviewIntegrity => &[Integrity],
         }
     }
 }

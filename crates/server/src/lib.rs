@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod error;
 pub mod metrics;
+pub mod monitor;
 pub mod openapi;
 pub mod realtime;
 pub mod registers;
@@ -56,6 +57,7 @@ impl AppState {
         let ledger = anpr_ledger::Ledger::open(data.ledger())?;
         Ok(AppState {
             store: Arc::new(store.clone()),
+            cases: Arc::new(store.clone()),
             blobs: Arc::new(blobs),
             config: Arc::new(config.clone()),
             metrics: Default::default(),
@@ -132,6 +134,23 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/api/v1/cameras",
             post(catalog::create_camera).get(catalog::list_cameras),
+        )
+        .route("/api/v1/integrity/runs", post(integrity::run))
+        .route("/api/v1/integrity/cases", get(integrity::list_cases))
+        .route("/api/v1/integrity/cases/{id}", get(integrity::get_case))
+        .route(
+            "/api/v1/integrity/cases/{id}/assign",
+            post(integrity::assign),
+        )
+        .route(
+            "/api/v1/integrity/cases/{id}/request-explanation",
+            post(integrity::request_explanation),
+        )
+        .route("/api/v1/integrity/cases/{id}/close", post(integrity::close))
+        .route("/api/v1/integrity/my-cases", get(integrity::my_cases))
+        .route(
+            "/api/v1/integrity/my-cases/{id}/explanation",
+            post(integrity::explain),
         )
         .route("/api/v1/ledger/tree-head", get(ledger::tree_head))
         .route("/api/v1/ledger/tree-heads", get(ledger::tree_heads))

@@ -12,6 +12,8 @@ use std::sync::{Arc, RwLock};
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Integrity findings and review cases.
+    pub cases: Arc<dyn anpr_store::CaseStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
@@ -55,6 +57,8 @@ pub struct ServerConfig {
     /// Alerts an alert-stream client may fall behind by before it is dropped (it resumes with
     /// `Last-Event-ID`); ingestion never waits for a client.
     pub alert_client_buffer: usize,
+    /// The integrity rules' settings (thresholds, on/off, the routine-review sample share).
+    pub integrity: anpr_integrity::IntegrityConfig,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +72,7 @@ impl Default for ServerConfig {
             policy: PolicyConfig::default(),
             authorisation_sweep_interval: std::time::Duration::from_secs(60),
             alert_client_buffer: 256,
+            integrity: Default::default(),
         }
     }
 }

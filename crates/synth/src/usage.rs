@@ -1070,7 +1070,7 @@ mod tests {
         assert!(a.events.len() > 4_000, "{}", a.events.len());
         let rules: std::collections::BTreeSet<&str> =
             a.truth.iter().map(|p| p.rule.as_str()).collect();
-        assert_eq!(rules.len(), 12, "{rules:?}");
+        assert_eq!(rules.len(), 11, "{rules:?}");
         // Deterministic.
         let b = simulate(&SimConfig::small(7));
         assert_eq!(a.events.len(), b.events.len());

@@ -1,6 +1,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod catalog;
+pub mod integrity;
 pub mod ledger;
 pub mod ops;
 pub mod reads;
