@@ -108,7 +108,10 @@ async fn own_vehicle_search_and_self_recorded_stolen_report_become_cases_worked_
         )
         .await;
     let cases = cases.as_array().unwrap();
-    let own = cases.iter().find(|c| c["finding"]["rule"] == "own_vehicle").unwrap();
+    let own = cases
+        .iter()
+        .find(|c| c["finding"]["rule"] == "own_vehicle")
+        .unwrap();
     assert_eq!(own["staff_id"], "searcher");
     assert_eq!(own["finding"]["key"], SEARCHER_CAR);
     assert!(own["finding"]["explanation"]
