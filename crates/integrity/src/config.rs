@@ -259,7 +259,7 @@ impl IntegrityConfig {
         if !(0.0..=1.0).contains(&self.sampling.share) {
             return bad("sampling.share", "must be between 0 and 1");
         }
-        if !(self.volume.mad_multiplier > 0.0) {
+        if self.volume.mad_multiplier.is_nan() || self.volume.mad_multiplier <= 0.0 {
             return bad("volume.mad_multiplier", "must be positive");
         }
         if !(0.0..=1.0).contains(&self.hours.max_share) {

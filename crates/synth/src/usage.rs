@@ -513,6 +513,7 @@ impl Builder {
             .unwrap_or_else(|| "tracking request".into())
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn stolen_report(
         &mut self,
         plate: &str,

@@ -42,7 +42,7 @@ impl Engine {
         let why = match &incident {
             None => Some("is not in the incident register".to_string()),
             Some(i) => {
-                let assigned = i.assigned_staff.iter().any(|a| *a == u.staff_id);
+                let assigned = i.assigned_staff.contains(&u.staff_id);
                 let in_district = me
                     .profile
                     .district
