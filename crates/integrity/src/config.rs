@@ -170,7 +170,7 @@ pub struct HoursConfig {
     pub utc_offset_hours: i32,
     /// Uses the user must have made before their hours are judged. Default 30.
     pub min_history: u32,
-    /// An hour (with its neighbours) holding at most this share of the user's history is
+    /// An hour (with the two either side) holding at most this share of the user's history is
     /// unusual. Default 0.005.
     pub max_share: f64,
     /// Unusual-hour uses on one day before a finding. Default 3.

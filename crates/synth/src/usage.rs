@@ -703,9 +703,10 @@ impl Builder {
                 _ => self.people[who].own_plate.clone(),
             };
             let day = late(self);
+            let first = self.shift_time(who, day);
+            let file = self.own_file(who, first);
             for k in 0..self.rng.gen_range(1..=3) {
-                let at = self.shift_time(who, day + k * 9);
-                let file = self.own_file(who, at);
+                let at = self.shift_time(who, day + k * 2);
                 let refused = self.rng.gen_bool(0.85).then_some("own_vehicle");
                 self.search(
                     who,

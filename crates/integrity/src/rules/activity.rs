@@ -55,7 +55,9 @@ impl Engine {
             me.odd_day = day;
             me.odd_evidence.clear();
         }
-        let around = me.hours[(hour + 23) % 24] + me.hours[hour] + me.hours[(hour + 1) % 24];
+        // The hour and two either side: a shift's edges are not unusual, the middle of the
+        // night for someone who works days is.
+        let around: u32 = (0..5).map(|k| me.hours[(hour + 22 + k) % 24]).sum();
         let judged = me.total >= cfg.min_history;
         let unusual = judged && (around as f64) <= cfg.max_share * me.total as f64;
         if !unusual {
