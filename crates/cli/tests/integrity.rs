@@ -58,10 +58,18 @@ fn simulate_then_audit_finds_every_planted_case() {
     assert!(t.contains("own_vehicle"), "{t}");
     assert!(!t.contains("missed:"), "{t}");
 
-    let again = anpr(&data, &["integrity", "run", "--since", "last"]);
+    // Run again: the same findings, merged into those stored, open no new case.
+    let again = anpr(&data, &["integrity", "run"]);
     let t = text(&again);
     assert!(again.status.success(), "{t}");
-    assert!(t.contains("0 uses"), "{t}");
+    assert!(t.contains("cases opened: 0,"), "{t}");
+    let window = anpr(&data, &["integrity", "run", "--since", "7000"]);
+    assert!(window.status.success(), "{}", text(&window));
+    assert!(
+        text(&window).contains("entries 7000..="),
+        "{}",
+        text(&window)
+    );
     let bad = anpr(&data, &["integrity", "run", "--since", "yesterday"]);
     assert!(!bad.status.success());
 }

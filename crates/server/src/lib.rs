@@ -58,6 +58,7 @@ impl AppState {
         Ok(AppState {
             store: Arc::new(store.clone()),
             cases: Arc::new(store.clone()),
+            integrity_engine: Default::default(),
             blobs: Arc::new(blobs),
             config: Arc::new(config.clone()),
             metrics: Default::default(),
@@ -189,6 +190,7 @@ pub async fn serve(
     let purge = retention::spawn_background(state.clone());
     let sweep = spawn_authorisation_sweep(state.clone());
     let signer = audit::spawn_signer(state.clone());
+    let monitor = spawn_integrity_monitor(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
     let closing = state.closing.clone();
@@ -201,7 +203,33 @@ pub async fn serve(
     purge.abort();
     sweep.abort();
     signer.abort();
+    if let Some(m) = monitor {
+        m.abort();
+    }
     Ok(())
+}
+
+/// Runs the integrity rules over the entries added since the last run, every
+/// `integrity_interval` (the first run one interval after start).
+fn spawn_integrity_monitor(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let period = state.config.integrity_interval?;
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tick.tick().await;
+            match monitor::run(&state, state.config.integrity.clone(), None).await {
+                Ok((_, r)) if r.cases_opened > 0 => {
+                    tracing::info!(
+                        opened = r.cases_opened,
+                        uses = r.uses,
+                        "integrity cases opened"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "integrity run failed"),
+            }
+        }
+    }))
 }
 
 /// Ends expired and lapsed authorisations (and records their ends) every

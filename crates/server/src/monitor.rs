@@ -21,7 +21,7 @@ pub struct RunReport {
     pub to_index: Option<u64>,
     /// Uses of plate data by staff among those entries.
     pub uses: u64,
-    /// Findings by rule.
+    /// Findings new or changed in this run, by rule.
     pub findings: BTreeMap<String, u64>,
     /// Cases opened by findings seen for the first time.
     pub cases_opened: u64,
@@ -70,66 +70,70 @@ pub async fn districts(state: &AppState) -> ApiResult<HashMap<String, String>> {
         .collect())
 }
 
-/// Runs the rules over the ledger from `from` (default: after the previous run), stores the
-/// findings (opening a case for each new one) and records the run.
+/// Runs the rules and stores what changed, opening a case for each new finding.
+///
+/// With `from`, a fresh pass over the entries from that index. Without, the server's engine
+/// continues from the last entry it saw, holding what it learnt from the whole ledger before
+/// (weeks of interest in a plate, each user's hours, their peers' volumes); the first such run
+/// after a start, or after the rules' settings changed, is a full pass.
 pub async fn run(
     state: &AppState,
     cfg: IntegrityConfig,
     from: Option<u64>,
 ) -> ApiResult<(Vec<anpr_integrity::Finding>, RunReport)> {
     cfg.validate()?;
-    let from = match from {
-        Some(f) => f,
-        None => state
-            .cases
-            .last_integrity_run()
-            .await?
-            .and_then(|r| r.to_index)
-            .map_or(0, |i| i + 1),
-    };
     let districts = districts(state).await?;
     let cases: Arc<dyn CaseStore> = state.cases.clone();
     let ledger = state.ledger.clone();
+    let held = state.integrity_engine.clone();
     let started = std::time::Instant::now();
-    let (engine, last) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let mut engine = Engine::new(cfg);
+    let (changed, first, last, uses) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        let mut slot = held
+            .lock()
+            .map_err(|_| anyhow::anyhow!("integrity engine lock poisoned"))?;
+        let mut fresh = Engine::new(cfg.clone());
+        let engine = match (from, slot.as_mut()) {
+            (Some(_), _) => &mut fresh,
+            (None, Some(e)) if *e.config() == cfg => e,
+            (None, _) => slot.insert(Engine::new(cfg)),
+        };
+        let first = from.unwrap_or_else(|| engine.last_index().map_or(0, |i| i + 1));
+        let before = engine.stats().uses;
         let mut out: anyhow::Result<Option<u64>> = Ok(None);
         cases.with_registers(&mut |view| {
-            out = feed_ledger(&mut engine, view, &ledger, &districts, from, None);
+            out = feed_ledger(engine, view, &ledger, &districts, first, None);
         })?;
         let last = out?;
-        engine.finish();
-        Ok((engine, last))
+        let changed = engine.finish();
+        Ok((changed, first, last, engine.stats().uses - before))
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(ApiError::internal)?;
-    let findings = engine.findings().to_vec();
-    let stats = engine.stats();
     let now = chrono::Utc::now();
-    let saved = state.cases.save_findings(findings.clone(), now).await?;
+    let saved = state.cases.save_findings(changed.clone(), now).await?;
     state
         .cases
         .record_integrity_run(IntegrityRun {
             at: now,
-            from_index: from,
+            from_index: first,
             to_index: last,
-            uses: stats.uses,
+            uses,
             opened: saved.opened,
             updated: saved.updated,
         })
         .await?;
+    let mut by_rule: BTreeMap<String, u64> = BTreeMap::new();
+    for f in &changed {
+        *by_rule.entry(f.rule.as_str().to_string()).or_default() += 1;
+    }
     Ok((
-        findings,
+        changed,
         RunReport {
-            from_index: from,
+            from_index: first,
             to_index: last,
-            uses: stats.uses,
-            findings: stats
-                .findings
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), v))
-                .collect(),
+            uses,
+            findings: by_rule,
             cases_opened: saved.opened,
             findings_updated: saved.updated,
             seconds: started.elapsed().as_secs_f64(),

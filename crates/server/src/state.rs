@@ -14,6 +14,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Integrity findings and review cases.
     pub cases: Arc<dyn anpr_store::CaseStore>,
+    /// The integrity rules' state between runs (see `monitor::run`).
+    pub integrity_engine: Arc<std::sync::Mutex<Option<anpr_integrity::Engine>>>,
     pub blobs: Arc<dyn BlobStore>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
@@ -59,6 +61,9 @@ pub struct ServerConfig {
     pub alert_client_buffer: usize,
     /// The integrity rules' settings (thresholds, on/off, the routine-review sample share).
     pub integrity: anpr_integrity::IntegrityConfig,
+    /// How often the integrity rules run over the new ledger entries by themselves (none: only
+    /// when asked).
+    pub integrity_interval: Option<std::time::Duration>,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +78,7 @@ impl Default for ServerConfig {
             authorisation_sweep_interval: std::time::Duration::from_secs(60),
             alert_client_buffer: 256,
             integrity: Default::default(),
+            integrity_interval: Some(std::time::Duration::from_secs(15 * 60)),
         }
     }
 }

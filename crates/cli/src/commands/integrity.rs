@@ -35,10 +35,9 @@ pub enum IntegrityCommand {
 
 #[derive(clap::Args)]
 pub struct RunArgs {
-    /// First ledger index to look at (`last`: after the previous run). Default: the whole
-    /// ledger.
+    /// First ledger index to look at. Default: the whole ledger.
     #[arg(long)]
-    pub since: Option<String>,
+    pub since: Option<u64>,
     /// Rule settings (JSON; anything left out keeps its default).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -197,15 +196,8 @@ pub async fn run(data: &Path, cmd: IntegrityCommand) -> anyhow::Result<()> {
     let IntegrityCommand::Run(args) = cmd;
     let state = super::open(data)?;
     let cfg = load_config(args.config.as_deref())?;
-    let from = match args.since.as_deref() {
-        None => Some(0),
-        Some("last") => None,
-        Some(n) => Some(
-            n.parse()
-                .map_err(|_| anyhow::anyhow!("--since: a ledger index or `last`"))?,
-        ),
-    };
-    let (findings, report) = anpr_server::monitor::run(&state, cfg, from)
+    let from = args.since.unwrap_or(0);
+    let (findings, report) = anpr_server::monitor::run(&state, cfg, Some(from))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(

@@ -344,12 +344,13 @@ pub async fn explain(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunBody {
-    /// First ledger index to look at (default: after the previous run).
+    /// A fresh pass from this ledger index (default: continue after the last entry the
+    /// server's rules saw, with what they learnt before).
     pub since: Option<u64>,
 }
 
-/// Run the integrity rules over the ledger entries since the last run: findings are stored and
-/// new ones open cases.
+/// Run the integrity rules over the ledger entries since the last run: new and changed
+/// findings are stored, and new ones open cases.
 #[utoipa::path(post, path = "/api/v1/integrity/runs", tag = "integrity", security(("bearer" = [])),
     request_body = RunBody,
     responses((status = 200, body = RunReport), (status = 401, body = crate::error::ErrorBody),
