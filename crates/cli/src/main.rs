@@ -66,6 +66,12 @@ enum Command {
     Restore(commands::backup::RestoreArgs),
     /// Check an evidence bundle offline.
     VerifyBundle(commands::bundle::VerifyBundleArgs),
+    /// A year of national use with planted misuse, written to an empty deployment (the
+    /// article's audit, replayed); the planted truth goes to a file of its own.
+    Simulate(commands::integrity::SimulateArgs),
+    /// Integrity monitoring: the rules over the audit ledger.
+    #[command(subcommand)]
+    Integrity(commands::integrity::IntegrityCommand),
     /// Benchmarks that print `bench: <name> <value> <unit>` lines.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -113,6 +119,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", commands::bundle::verify(&args)?);
             Ok(())
         }
+        Command::Simulate(args) => commands::integrity::simulate_cmd(&data, args).await,
+        Command::Integrity(c) => commands::integrity::run(&data, c).await,
         Command::Bench(c) => bench::run(&data, c).await,
     }
 }

@@ -62,10 +62,12 @@ pub enum Permission {
     /// Answering a subject access request: every read of a plate still held, and the queries
     /// that touched it.
     SubjectAccess,
+    /// Working the integrity unit's review cases and running the integrity rules.
+    ReviewIntegrity,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 17] = [
+    pub const ALL: [Permission; 18] = [
         Permission::SearchHistory,
         Permission::ViewReads,
         Permission::Export,
@@ -83,6 +85,7 @@ impl Permission {
         Permission::ReceiveHotListAlerts,
         Permission::ViewReports,
         Permission::SubjectAccess,
+        Permission::ReviewIntegrity,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -104,6 +107,7 @@ impl Permission {
             Permission::ReceiveHotListAlerts => "receive_hot_list_alerts",
             Permission::ViewReports => "view_reports",
             Permission::SubjectAccess => "subject_access",
+            Permission::ReviewIntegrity => "review_integrity",
         }
     }
 
@@ -125,6 +129,7 @@ impl Permission {
             Permission::ReceiveHotListAlerts => &[NetworkOperator],
             Permission::ViewReports => &[Auditor, Supervisor, Integrity, Admin],
             Permission::SubjectAccess => &[PrivacyOfficer, Admin],
+            Permission::ReviewIntegrity => &[Integrity],
         }
     }
 }

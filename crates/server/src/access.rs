@@ -113,10 +113,16 @@ pub async fn authorise_read(
     read_id: ReadId,
     action: DataAction,
     purpose: Option<Purpose>,
+    audit: Option<&crate::audit::AuditHandle>,
 ) -> ApiResult<(Access, PlateRead)> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, purpose);
     let read = state.store.read(read_id).await?;
+    // The audit entry names the plate the read shows, refused or not (as a search names the
+    // plate searched), so the integrity rules can see a view of one's own vehicle.
+    if let (Some(audit), Some(r)) = (audit, &read) {
+        audit.fact("plate", serde_json::json!(r.plate.as_str()));
+    }
     let target = match &read {
         Some(r) => Target::Read {
             read_id,

@@ -25,6 +25,9 @@ struct Slot {
     action: Option<Action>,
     purpose: Option<Purpose>,
     query: Option<Value>,
+    /// Facts for oversight added to the recorded query (the plate a read shows, the age of the
+    /// newest sighting disclosed, the authorisation a request created).
+    facts: serde_json::Map<String, Value>,
     result: Option<ResultDigest>,
 }
 
@@ -48,6 +51,13 @@ impl AuditHandle {
     pub fn query(&self, query: Value) {
         self.with(|s| s.query = Some(query));
     }
+    /// A fact the integrity rules need, recorded with the query under `key`. Facts about
+    /// oversight only: never plate data beyond what the request itself named or was shown.
+    pub fn fact(&self, key: &str, value: Value) {
+        self.with(|s| {
+            s.facts.insert(key.to_string(), value);
+        });
+    }
     /// The reads a response discloses, as a count and a hash (never the data itself).
     pub fn disclosed(&self, read_ids: &[i64]) {
         self.with(|s| s.result = Some(ResultDigest::of_ids(read_ids)));
@@ -68,6 +78,11 @@ impl FromRequestParts<AppState> for AuditHandle {
 /// Why a request was refused, attached to error responses for the audit trail.
 #[derive(Clone)]
 pub struct RefusalReason(pub String);
+
+/// The policy's refusal code (`own_vehicle`, `file_not_yours`, ...), attached to responses the
+/// policy refused, recorded as `refusal_code` so the integrity rules can count attempts.
+#[derive(Clone)]
+pub struct RefusalCode(pub &'static str);
 
 /// Paths that carry no data and no identity: not worth a ledger entry each.
 fn unaudited(path: &str) -> bool {
@@ -151,6 +166,10 @@ pub async fn record(
     };
     let mut query = slot.query.unwrap_or_else(|| json!({}));
     if let Value::Object(map) = &mut query {
+        map.extend(slot.facts);
+        if let Some(code) = response.extensions().get::<RefusalCode>() {
+            map.insert("refusal_code".into(), json!(code.0));
+        }
         map.insert("method".into(), json!(method));
         map.insert("path".into(), json!(uri));
         map.insert("status".into(), json!(status.as_u16()));

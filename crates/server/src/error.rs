@@ -131,6 +131,10 @@ impl IntoResponse for ApiError {
         let reason = crate::audit::RefusalReason(body.error.message.clone());
         let mut resp = (status, axum::Json(body)).into_response();
         resp.extensions_mut().insert(reason);
+        if matches!(self, ApiError::Policy { .. }) {
+            resp.extensions_mut()
+                .insert(crate::audit::RefusalCode(code));
+        }
         match status {
             StatusCode::UNAUTHORIZED => {
                 resp.headers_mut()
@@ -229,6 +233,29 @@ impl From<anpr_policy::PolicyError> for ApiError {
                 )
             }
             other => ApiError::internal(other),
+        }
+    }
+}
+
+impl From<anpr_integrity::review::StepError> for ApiError {
+    fn from(e: anpr_integrity::review::StepError) -> Self {
+        use anpr_integrity::review::StepError;
+        match &e {
+            StepError::State(..) => ApiError::Conflict(e.to_string()),
+            StepError::Invalid { field, message } => ApiError::invalid(*field, *message),
+        }
+    }
+}
+
+impl From<anpr_integrity::IntegrityError> for ApiError {
+    fn from(e: anpr_integrity::IntegrityError) -> Self {
+        use anpr_integrity::IntegrityError;
+        match e {
+            IntegrityError::Config { field, message } => ApiError::invalid(field, message),
+            IntegrityError::Registers(m) => {
+                tracing::error!(error = %m, "register lookup failed in an integrity run");
+                ApiError::Unavailable("the registers could not be read".into())
+            }
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod connections;
 pub mod error;
 pub mod metrics;
+pub mod monitor;
 pub mod openapi;
 pub mod realtime;
 pub mod registers;
@@ -62,6 +63,8 @@ impl AppState {
         Ok(AppState {
             store: Arc::new(store.clone()),
             reports: Arc::new(store.clone()),
+            cases: Arc::new(store.clone()),
+            integrity_engine: Default::default(),
             blobs: Arc::new(blobs),
             config: Arc::new(config.clone()),
             metrics: Default::default(),
@@ -162,6 +165,23 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/reports/subject-access",
             post(reports::subject_access),
         )
+        .route("/api/v1/integrity/runs", post(integrity::run))
+        .route("/api/v1/integrity/cases", get(integrity::list_cases))
+        .route("/api/v1/integrity/cases/{id}", get(integrity::get_case))
+        .route(
+            "/api/v1/integrity/cases/{id}/assign",
+            post(integrity::assign),
+        )
+        .route(
+            "/api/v1/integrity/cases/{id}/request-explanation",
+            post(integrity::request_explanation),
+        )
+        .route("/api/v1/integrity/cases/{id}/close", post(integrity::close))
+        .route("/api/v1/integrity/my-cases", get(integrity::my_cases))
+        .route(
+            "/api/v1/integrity/my-cases/{id}/explanation",
+            post(integrity::explain),
+        )
         .route("/api/v1/ledger/tree-head", get(ledger::tree_head))
         .route("/api/v1/ledger/tree-heads", get(ledger::tree_heads))
         .route("/api/v1/ledger/proof/inclusion", get(ledger::inclusion))
@@ -210,6 +230,7 @@ pub async fn serve(
     let purge = retention::spawn_background(state.clone());
     let sweep = spawn_authorisation_sweep(state.clone());
     let signer = audit::spawn_signer(state.clone());
+    let monitor = spawn_integrity_monitor(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
     let closing = state.closing.clone();
@@ -222,7 +243,33 @@ pub async fn serve(
     purge.abort();
     sweep.abort();
     signer.abort();
+    if let Some(m) = monitor {
+        m.abort();
+    }
     Ok(())
+}
+
+/// Runs the integrity rules over the entries added since the last run, every
+/// `integrity_interval` (the first run one interval after start).
+fn spawn_integrity_monitor(state: AppState) -> Option<tokio::task::JoinHandle<()>> {
+    let period = state.config.integrity_interval?;
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            tick.tick().await;
+            match monitor::run(&state, state.config.integrity.clone(), None).await {
+                Ok((_, r)) if r.cases_opened > 0 => {
+                    tracing::info!(
+                        opened = r.cases_opened,
+                        uses = r.uses,
+                        "integrity cases opened"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "integrity run failed"),
+            }
+        }
+    }))
 }
 
 /// Ends expired and lapsed authorisations (and records their ends) every

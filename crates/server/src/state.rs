@@ -14,6 +14,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The aggregations behind the usage, transparency and subject access reports.
     pub reports: Arc<dyn ReportStore>,
+    /// Integrity findings and review cases.
+    pub cases: Arc<dyn anpr_store::CaseStore>,
+    /// The integrity rules' state between runs (see `monitor::run`).
+    pub integrity_engine: Arc<std::sync::Mutex<Option<anpr_integrity::Engine>>>,
     pub blobs: Arc<dyn BlobStore>,
     pub config: Arc<ServerConfig>,
     pub metrics: Arc<Metrics>,
@@ -68,6 +72,11 @@ pub struct ServerConfig {
     pub header_read_timeout: std::time::Duration,
     /// Largest request head (request line and headers) accepted; larger gets 431.
     pub max_header_bytes: usize,
+    /// The integrity rules' settings (thresholds, on/off, the routine-review sample share).
+    pub integrity: anpr_integrity::IntegrityConfig,
+    /// How often the integrity rules run over the new ledger entries by themselves (none: only
+    /// when asked).
+    pub integrity_interval: Option<std::time::Duration>,
 }
 
 impl ServerConfig {
@@ -94,6 +103,8 @@ impl Default for ServerConfig {
             ui: anpr_web::UiConfig::default(),
             header_read_timeout: std::time::Duration::from_secs(10),
             max_header_bytes: 32 * 1024,
+            integrity: Default::default(),
+            integrity_interval: Some(std::time::Duration::from_secs(15 * 60)),
         }
     }
 }

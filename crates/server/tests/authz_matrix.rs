@@ -360,6 +360,71 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         ),
         case(
             "POST",
+            "/api/v1/integrity/runs",
+            "/api/v1/integrity/runs".into(),
+            Some(json!({})),
+            Any(&[P::ReviewIntegrity]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/integrity/cases",
+            "/api/v1/integrity/cases".into(),
+            None,
+            Any(&[P::ReviewIntegrity, P::ApproveRequests]),
+            200,
+        ),
+        // Nobody's case: not found for whoever may review (its existence is never revealed).
+        case(
+            "GET",
+            "/api/v1/integrity/cases/{id}",
+            "/api/v1/integrity/cases/999999".into(),
+            None,
+            Any(&[P::ReviewIntegrity, P::ApproveRequests]),
+            404,
+        ),
+        case(
+            "POST",
+            "/api/v1/integrity/cases/{id}/assign",
+            "/api/v1/integrity/cases/999999/assign".into(),
+            Some(json!({"to": "integrity"})),
+            Any(&[P::ReviewIntegrity, P::ApproveRequests]),
+            404,
+        ),
+        case(
+            "POST",
+            "/api/v1/integrity/cases/{id}/request-explanation",
+            "/api/v1/integrity/cases/999999/request-explanation".into(),
+            Some(json!({"question": "Why was this plate searched?"})),
+            Any(&[P::ReviewIntegrity, P::ApproveRequests]),
+            404,
+        ),
+        case(
+            "POST",
+            "/api/v1/integrity/cases/{id}/close",
+            "/api/v1/integrity/cases/999999/close".into(),
+            Some(json!({"outcome": "explained", "note": "Checked with the file"})),
+            Any(&[P::ReviewIntegrity, P::ApproveRequests]),
+            404,
+        ),
+        case(
+            "GET",
+            "/api/v1/integrity/my-cases",
+            "/api/v1/integrity/my-cases".into(),
+            None,
+            Staff,
+            200,
+        ),
+        case(
+            "POST",
+            "/api/v1/integrity/my-cases/{id}/explanation",
+            "/api/v1/integrity/my-cases/999999/explanation".into(),
+            Some(json!({"text": "I was testing the system"})),
+            Staff,
+            404,
+        ),
+        case(
+            "POST",
             "/api/v1/reads",
             "/api/v1/reads".into(),
             Some(json!({"plate": "MTX001", "captured_at": now_rfc3339(5), "confidence": 0.9})),
@@ -721,13 +786,12 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
                         "password": "a long enough password"}),
                     );
                 }
+                // Sign-out ends a session opened for the purpose, not the principal's own.
                 "/api/v1/auth/logout" | "/api/v1/auth/session"
-                    if case.method != "GET" && case.method != "POST"
-                        || case.template == "/api/v1/auth/logout" =>
+                    if (case.method == "DELETE" || case.template == "/api/v1/auth/logout")
+                        && roles.is_some_and(|r| !r.contains(&Role::Camera)) =>
                 {
-                    if roles.is_some_and(|r| !r.contains(&Role::Camera)) {
-                        token = Some(s.login(who).await);
-                    }
+                    token = Some(s.login(who).await);
                 }
                 _ => {}
             }

@@ -12,12 +12,14 @@
 //! pattern is first resolved to a handful of plate ids in microseconds, and only those plates'
 //! reads are fetched through the `(plate_id, captured_at)` index.
 
+pub mod cases;
 pub mod dictionary;
 mod error;
 pub mod reports;
 pub mod sqlite;
 mod types;
 
+pub use cases::{CaseFilter, CaseStore, IntegrityRun, SaveReport};
 pub use error::{Result, StoreError};
 pub use reports::{ReportStore, UsageCounted};
 pub use sqlite::{SqliteRegisters, SqliteStore};

@@ -329,22 +329,42 @@ async fn usage_by_network_counts_a_search_once_per_network_it_reached() {
 }
 
 #[tokio::test]
-async fn findings_are_counted_when_the_integrity_table_exists() {
+async fn findings_are_counted_when_their_review_cases_open_and_close() {
     let (_d, store) = fixture().await;
     let r = report(&store, Grouping::Month).await;
-    assert!(r.notes.iter().any(|n| n.contains("No integrity findings")));
+    assert!(r.rows.iter().all(|row| row.counts.findings_opened == 0));
     let ms = |s: &str| t(s).timestamp_millis();
+    let finding = |id: i64, at: i64| {
+        format!(
+            "INSERT INTO integrity_findings (id, rule, severity, staff_id, key, evidence, uses,
+               explanation, first_at, last_at, found_at, updated_at)
+             VALUES ({id}, 'own_vehicle', 'high', 'S{id}', 'k{id}', '[]', 1, 'x', {at}, {at}, {at}, {at});"
+        )
+    };
+    let case = |id: i64, opened: i64, closed: Option<i64>, district: &str| {
+        let closed = closed.map_or("NULL".to_string(), |c| c.to_string());
+        format!(
+            "INSERT INTO integrity_cases (id, finding_id, queue, status, staff_id, district,
+               closed_at, opened_at, updated_at)
+             VALUES ({id}, {id}, 'integrity', 'open', 'S{id}', {district}, {closed}, {opened}, {opened});"
+        )
+    };
+    let (a, b, c) = (
+        ms("2026-10-03T00:00:00Z"),
+        ms("2026-10-20T00:00:00Z"),
+        ms("2026-09-03T00:00:00Z"),
+    );
     sql(
         &store,
-        &format!(
-            "CREATE TABLE integrity_findings (id INTEGER PRIMARY KEY, opened_at INTEGER NOT NULL,
-               closed_at INTEGER, district TEXT);
-             INSERT INTO integrity_findings (opened_at, closed_at, district) VALUES
-               ({a}, {b}, 'Auckland City'), ({a}, NULL, 'Auckland City'), ({c}, {a}, NULL);",
-            a = ms("2026-10-03T00:00:00Z"),
-            b = ms("2026-10-20T00:00:00Z"),
-            c = ms("2026-09-03T00:00:00Z"),
-        ),
+        &[
+            finding(1, a),
+            finding(2, a),
+            finding(3, c),
+            case(1, a, Some(b), "'Auckland City'"),
+            case(2, a, None, "'Auckland City'"),
+            case(3, c, Some(a), "NULL"),
+        ]
+        .concat(),
     );
     let r = report(&store, Grouping::Month).await;
     assert!(!r.notes.iter().any(|n| n.contains("No integrity findings")));

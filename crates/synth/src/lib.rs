@@ -17,5 +17,6 @@ pub mod places;
 pub mod plates;
 pub mod reads;
 pub mod render;
+pub mod usage;
 
 pub use error::SynthError;

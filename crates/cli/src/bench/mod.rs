@@ -3,6 +3,7 @@
 
 pub mod access;
 mod core;
+mod integrity;
 mod realtime;
 mod reports;
 mod stats;
@@ -24,6 +25,9 @@ pub enum BenchCommand {
     Realtime(realtime::RealtimeArgs),
     /// Usage and transparency reports over a year of national use (350,000 decisions).
     Reports(reports::ReportsArgs),
+    /// Integrity monitoring: the rules over a simulated national year (about 350,000 uses),
+    /// recall and precision against the planted misuse, an incremental last-hour run.
+    Integrity(integrity::IntegrityArgs),
 }
 
 #[derive(clap::Args)]
@@ -42,6 +46,7 @@ pub async fn run(_data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Access(args) => access::run(args).await,
         BenchCommand::Realtime(args) => realtime::run(args).await,
         BenchCommand::Reports(args) => reports::run(args).await,
+        BenchCommand::Integrity(args) => integrity::run(args).await,
         BenchCommand::Ledger(args) => {
             let mut opts = if args.quick {
                 anpr_ledger::bench::BenchOptions::quick()

@@ -61,6 +61,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
         args.id,
         anpr_policy::DataAction::Export,
         Some(purpose.clone()),
+        None,
     )
     .await
     .map_err(|e| anyhow::anyhow!("{e}"))?;

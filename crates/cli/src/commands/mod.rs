@@ -3,6 +3,7 @@ pub mod bundle;
 pub mod catalog;
 pub mod demo;
 pub mod import;
+pub mod integrity;
 pub mod ledger;
 pub mod purge;
 pub mod registers;

@@ -2,6 +2,7 @@ pub mod alerts;
 pub mod auth;
 pub mod catalog;
 pub mod hot_list;
+pub mod integrity;
 pub mod ledger;
 pub mod ops;
 pub mod reads;

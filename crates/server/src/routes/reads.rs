@@ -227,8 +227,15 @@ pub async fn get_read(
         audit.purpose(p);
     }
     audit.query(serde_json::json!({ "read_id": id }));
-    let (_access, read) =
-        access::authorise_read(&state, &staff.user, id, DataAction::ViewRead, purpose).await?;
+    let (_access, read) = access::authorise_read(
+        &state,
+        &staff.user,
+        id,
+        DataAction::ViewRead,
+        purpose,
+        Some(&audit),
+    )
+    .await?;
     audit.disclosed(&[id]);
     Ok(Json(read))
 }
@@ -252,8 +259,15 @@ pub async fn get_image(
     if let Some(p) = &purpose {
         audit.purpose(p);
     }
-    let (_access, read) =
-        access::authorise_read(&state, &staff.user, id, DataAction::ViewImage, purpose).await?;
+    let (_access, read) = access::authorise_read(
+        &state,
+        &staff.user,
+        id,
+        DataAction::ViewImage,
+        purpose,
+        Some(&audit),
+    )
+    .await?;
     let hash = match kind {
         ImageKind::Overview => read.overview_image,
         ImageKind::Plate => read.plate_image,

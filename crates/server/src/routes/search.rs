@@ -179,6 +179,18 @@ pub async fn search(
     let (query, purpose) = req.into_query()?;
     let response = run_search(&state, &staff.user, query, purpose).await?;
     audit.disclosed(&response.disclosed_ids());
+    // How fresh the newest sighting shown was: repeated searches each showing near-live
+    // sightings are tracking without an authorisation (integrity rule "polling").
+    if let Some(newest) = response
+        .hits
+        .iter()
+        .filter(|h| h.hit.read.id > 0)
+        .map(|h| h.hit.read.captured_at)
+        .max()
+    {
+        let age = (Utc::now() - newest).num_seconds().max(0);
+        audit.fact("newest_result_age_s", serde_json::json!(age));
+    }
     Ok(Json(response))
 }
 

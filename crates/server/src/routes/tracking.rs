@@ -122,9 +122,19 @@ pub async fn request_tracking(
         duration_minutes: b.duration_minutes,
         renews: b.renews,
     };
-    Ok(created(
-        access::request_tracking(&state, &staff.user, ask).await?,
-    ))
+    let a = access::request_tracking(&state, &staff.user, ask).await?;
+    record_authorisation(&audit, &a);
+    Ok(created(a))
+}
+
+/// What the integrity rules need to know of a new authorisation: its id (renewal chains), its
+/// basis and the stolen report it rests on.
+fn record_authorisation(audit: &AuditHandle, a: &Authorisation) {
+    audit.fact("authorisation_id", serde_json::json!(a.id));
+    audit.fact("basis", serde_json::json!(a.basis.as_str()));
+    if let Some(id) = a.stolen_entry_id {
+        audit.fact("stolen_entry_id", serde_json::json!(id));
+    }
 }
 
 /// Tracking authorisations the caller may see: supervisors their district's (`queue=true`:

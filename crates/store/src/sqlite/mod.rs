@@ -6,6 +6,7 @@
 
 mod access;
 mod alerts;
+mod cases;
 mod catalog;
 mod hot_list;
 mod ingest;

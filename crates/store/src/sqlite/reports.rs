@@ -1,5 +1,4 @@
-//! Usage reports over the `decisions`, `alerts` and (when present) `integrity_findings`
-//! tables. Each source is one `GROUP BY` over a time range of an index (`decisions_report`
+//! Usage reports over the `decisions`, `alerts` and `integrity_cases` tables. Each source is one `GROUP BY` over a time range of an index (`decisions_report`
 //! covers every column the decision counts read, so they never touch the table); the group
 //! expressions come from a fixed list, never from the request, and every value is a parameter.
 
@@ -81,12 +80,6 @@ fn grouped(
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-fn table_columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT name FROM pragma_table_info(?1)")?;
-    let cols = stmt.query_map([table], |r| r.get::<_, String>(0))?;
-    Ok(cols.collect::<rusqlite::Result<_>>()?)
-}
-
 /// Decision counts per month and group over `[?1, ?2)`.
 fn decisions_sql(by: Grouping) -> String {
     let (key, join) = match by {
@@ -146,29 +139,24 @@ impl Inner {
                 &[Measure::Alerts],
             )?);
 
-            // Findings, when the integrity unit's table is there: times in milliseconds like
-            // every other table; grouped by district or purpose when it records them.
-            let cols = table_columns(conn, "integrity_findings")?;
-            let has = |c: &str| cols.iter().any(|x| x == c);
-            if has("opened_at") {
-                out.findings_recorded = true;
-                let key = match q.by {
-                    Grouping::District if has("district") => "NULLIF(district, '')",
-                    Grouping::Purpose if has("purpose_code") => "NULLIF(purpose_code, '')",
-                    _ => "NULL",
-                };
-                let mut counted = vec![("opened_at", Measure::FindingsOpened)];
-                if has("closed_at") {
-                    counted.push(("closed_at", Measure::FindingsClosed));
-                }
-                for (column, measure) in counted {
-                    let sql = format!(
-                        "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM integrity_findings
-                         WHERE {column} >= ?1 AND {column} < ?2 GROUP BY period, grp",
-                        period = month_of(column),
-                    );
-                    out.rows.extend(grouped(conn, &sql, from, to, &[measure])?);
-                }
+            // Findings: each opens one review case (`integrity_cases`, one per finding), so a
+            // finding is counted when its case opens and when it closes, under the district of
+            // the member of staff it is about.
+            out.findings_recorded = true;
+            let key = match q.by {
+                Grouping::District => "NULLIF(district, '')",
+                _ => "NULL",
+            };
+            for (column, measure) in [
+                ("opened_at", Measure::FindingsOpened),
+                ("closed_at", Measure::FindingsClosed),
+            ] {
+                let sql = format!(
+                    "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM integrity_cases
+                     WHERE {column} >= ?1 AND {column} < ?2 GROUP BY period, grp",
+                    period = month_of(column),
+                );
+                out.rows.extend(grouped(conn, &sql, from, to, &[measure])?);
             }
             Ok(out)
         })

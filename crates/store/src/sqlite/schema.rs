@@ -264,8 +264,55 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (plate, stolen_entry_id)
     ) WITHOUT ROWID;
     "#,
-    // 5: placeholder — reserved for another branch; the lead reconciles the numbering on merge.
-    "-- placeholder",
+    // 5: integrity monitoring. Findings, one per (rule, staff, key), their evidence as a JSON
+    // array of ledger indices; one review case per finding; the runs, so an incremental run
+    // knows the last ledger index looked at.
+    r#"
+    CREATE TABLE integrity_findings (
+        id INTEGER PRIMARY KEY,
+        rule TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        uses INTEGER NOT NULL,
+        explanation TEXT NOT NULL,
+        first_at INTEGER NOT NULL,
+        last_at INTEGER NOT NULL,
+        found_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (rule, staff_id, key)
+    );
+    CREATE TABLE integrity_cases (
+        id INTEGER PRIMARY KEY,
+        finding_id INTEGER NOT NULL UNIQUE REFERENCES integrity_findings(id),
+        queue TEXT NOT NULL,
+        status TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        district TEXT,
+        assigned_to TEXT,
+        explanation_request TEXT,
+        explanation TEXT,
+        explained_at INTEGER,
+        outcome TEXT,
+        closing_note TEXT,
+        closed_by TEXT,
+        closed_at INTEGER,
+        opened_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE INDEX integrity_cases_queue ON integrity_cases(queue, status, id);
+    CREATE INDEX integrity_cases_staff ON integrity_cases(staff_id, id);
+    CREATE TABLE integrity_runs (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        from_index INTEGER NOT NULL,
+        to_index INTEGER,
+        uses INTEGER NOT NULL,
+        opened INTEGER NOT NULL,
+        updated INTEGER NOT NULL
+    );
+    "#,
     // 6: usage reports. The networks each decision is about (a search reaches several); an
     // index that covers the report's aggregation of decisions by time (no table lookups), and
     // alerts by creation time.

@@ -248,6 +248,47 @@ impl Inner {
 }
 
 impl SqliteStore {
+    /// Creates many users in one transaction (the simulator's 6,150 staff: one commit, not
+    /// one per user). Refuses the whole batch if any staff id exists.
+    pub async fn create_users(&self, users: Vec<NewUser>) -> Result<u64> {
+        self.blocking(move |inner| {
+            for u in &users {
+                anpr_policy::permissions::check_role_combination(&u.roles)?;
+            }
+            inner.with_writer(|conn| {
+                let tx = conn.transaction()?;
+                {
+                    let mut insert = tx.prepare_cached(
+                        "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    )?;
+                    for u in &users {
+                        insert
+                            .execute(params![
+                                u.staff_id.trim(),
+                                u.name,
+                                u.district,
+                                roles_to_text(&u.roles),
+                                u.password_hash,
+                                to_ms(Utc::now())
+                            ])
+                            .map_err(|e| match e {
+                                rusqlite::Error::SqliteFailure(f, _)
+                                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                                {
+                                    StoreError::Conflict(format!("user {} already exists", u.staff_id))
+                                }
+                                e => e.into(),
+                            })?;
+                    }
+                }
+                tx.commit()?;
+                Ok(users.len() as u64)
+            })
+        })
+        .await
+    }
+
     pub(crate) async fn create_user_impl(&self, u: NewUser) -> Result<User> {
         self.blocking(move |inner| inner.create_user(&u)).await
     }

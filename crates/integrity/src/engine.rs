@@ -1,0 +1,468 @@
+//! The streaming pass: state per member of staff and per (staff, plate), findings as they
+//! arise.
+//!
+//! `feed` looks at one use against the state so far and updates it; `finish` runs the rules
+//! that compare a day against others (volume) for the days fed since the last `finish`, and
+//! returns the findings that are new or changed since then. An engine kept between runs is the
+//! incremental mode: feed only the entries after the last index seen.
+
+use crate::config::IntegrityConfig;
+use crate::error::Result;
+use crate::facts::{Facts, StaffProfile};
+use crate::finding::{Finding, Rule, Severity};
+use crate::hash::{hash_str, FxMap, FxSet};
+use crate::usage::{Use, UseKind};
+use anpr_policy::registers::IncidentRecord;
+use chrono::{DateTime, Duration, Utc};
+use std::collections::BTreeMap;
+
+/// Index of a member of staff in the engine's tables.
+pub(crate) type StaffIx = u32;
+
+/// What the engine keeps about one member of staff.
+pub(crate) struct StaffState {
+    pub id: String,
+    pub role: String,
+    pub profile: StaffProfile,
+    /// Uses per local hour of day, the baseline for unusual hours.
+    pub hours: [u32; 24],
+    pub total: u32,
+    /// The local day of the latest use, and the hours of that day's unusual-hour uses.
+    pub odd_day: i32,
+    pub odd_hours: Vec<usize>,
+    pub odd_evidence: Vec<u64>,
+    /// Uses under file numbers that are not theirs.
+    pub outside_files: u32,
+    /// Near-duplicate justification clusters: band key -> cluster.
+    pub boilerplate: FxMap<u64, Cluster>,
+}
+
+#[derive(Default)]
+pub(crate) struct Cluster {
+    pub count: u32,
+    pub files: Vec<u64>,
+    pub evidence: Vec<u64>,
+    pub example: String,
+}
+
+/// One member of staff's interest in one plate.
+#[derive(Default)]
+pub(crate) struct PlateInterest {
+    /// Distinct file numbers (hashes), up to the rule's threshold.
+    pub files: Vec<u64>,
+    pub weeks: u32,
+    pub last_week: i32,
+    pub uses: u32,
+    pub evidence: Vec<u64>,
+    /// They hold (or asked for) a tracking authorisation for it: a basis for interest.
+    pub tracked: bool,
+    /// Polling: the latest near-live search, and the chain of them so far.
+    pub last_near_live: Option<DateTime<Utc>>,
+    pub chain: Vec<u64>,
+}
+
+/// A renewal chain of tracking authorisations.
+pub(crate) struct Chain {
+    pub root: i64,
+    pub renewals: u32,
+    pub minutes: u64,
+    pub evidence: Vec<u64>,
+}
+
+/// A member of staff's uses on one local day.
+#[derive(Default)]
+pub(crate) struct DayCount {
+    pub count: u32,
+    pub sample: Vec<u64>,
+}
+
+/// Counts of the pass, for the summary.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunStats {
+    /// Uses looked at.
+    pub uses: u64,
+    /// Highest ledger index fed.
+    pub last_index: Option<u64>,
+    /// Members of staff seen.
+    pub staff: usize,
+    /// Findings by rule.
+    pub findings: BTreeMap<&'static str, u64>,
+}
+
+pub struct Engine {
+    pub(crate) cfg: IntegrityConfig,
+    staff_ix: FxMap<String, StaffIx>,
+    pub(crate) staff: Vec<StaffState>,
+    pub(crate) interest: FxMap<(StaffIx, u64), PlateInterest>,
+    pub(crate) file_plates: FxMap<(StaffIx, u64), FxSet<u64>>,
+    pub(crate) incidents: FxMap<String, Option<IncidentRecord>>,
+    pub(crate) chains: FxMap<i64, Chain>,
+    pub(crate) days: FxMap<(StaffIx, i32), DayCount>,
+    pub(crate) day_staff: FxMap<i32, Vec<StaffIx>>,
+    pub(crate) touched_days: FxSet<i32>,
+    findings: Vec<Finding>,
+    finding_ix: FxMap<(Rule, StaffIx, u64), usize>,
+    changed: FxSet<usize>,
+    uses: u64,
+    last_index: Option<u64>,
+}
+
+impl Engine {
+    pub fn new(cfg: IntegrityConfig) -> Self {
+        Engine {
+            cfg,
+            staff_ix: Default::default(),
+            staff: Vec::new(),
+            interest: Default::default(),
+            file_plates: Default::default(),
+            incidents: Default::default(),
+            chains: Default::default(),
+            days: Default::default(),
+            day_staff: Default::default(),
+            touched_days: Default::default(),
+            findings: Vec::new(),
+            finding_ix: Default::default(),
+            changed: Default::default(),
+            uses: 0,
+            last_index: None,
+        }
+    }
+
+    pub fn config(&self) -> &IntegrityConfig {
+        &self.cfg
+    }
+
+    /// The highest ledger index fed so far: the next incremental run starts after it.
+    pub fn last_index(&self) -> Option<u64> {
+        self.last_index
+    }
+
+    /// Looks at one use. Uses must come in ledger order.
+    pub fn feed(&mut self, facts: &dyn Facts, u: &Use) -> Result<()> {
+        if self.last_index.is_some_and(|last| u.index <= last) {
+            return Ok(()); // already seen (an overlapping incremental run)
+        }
+        self.last_index = Some(u.index);
+        self.uses += 1;
+        let s = self.staff_index(facts, u)?;
+        if self.cfg.own_vehicle.enabled {
+            self.check_own_vehicle(s, u);
+        }
+        if self.cfg.stolen_report.enabled {
+            self.check_stolen_report(facts, s, u)?;
+        }
+        if self.cfg.tracking.enabled {
+            self.check_tracking(facts, s, u)?;
+        }
+        if self.cfg.justification.enabled {
+            self.check_justification(facts, s, u)?;
+        }
+        self.check_interest(s, u);
+        if self.cfg.hours.enabled {
+            self.check_hours(s, u);
+        }
+        self.count_day(s, u);
+        if self.cfg.sampling.enabled {
+            self.check_sample(s, u);
+        }
+        Ok(())
+    }
+
+    /// Runs the day-level rules over the days fed since the last call and returns the findings
+    /// that are new or changed since then, most serious first.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        if self.cfg.volume.enabled {
+            self.check_volume();
+        }
+        self.touched_days.clear();
+        let mut out: Vec<Finding> = self
+            .changed
+            .drain()
+            .map(|i| self.findings[i].clone())
+            .collect();
+        out.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(a.rule.cmp(&b.rule))
+                .then(a.staff_id.cmp(&b.staff_id))
+                .then(a.key.cmp(&b.key))
+        });
+        out
+    }
+
+    /// Every finding so far.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
+    pub fn stats(&self) -> RunStats {
+        let mut findings = BTreeMap::new();
+        for f in &self.findings {
+            *findings.entry(f.rule.as_str()).or_insert(0) += 1;
+        }
+        RunStats {
+            uses: self.uses,
+            last_index: self.last_index,
+            staff: self.staff.len(),
+            findings,
+        }
+    }
+
+    fn staff_index(&mut self, facts: &dyn Facts, u: &Use) -> Result<StaffIx> {
+        if let Some(&s) = self.staff_ix.get(&u.staff_id) {
+            return Ok(s);
+        }
+        let profile = facts.profile(&u.staff_id)?;
+        let s = self.staff.len() as StaffIx;
+        self.staff.push(StaffState {
+            id: u.staff_id.clone(),
+            role: u.role.clone(),
+            profile,
+            hours: [0; 24],
+            total: 0,
+            odd_day: i32::MIN,
+            odd_hours: Vec::new(),
+            odd_evidence: Vec::new(),
+            outside_files: 0,
+            boilerplate: Default::default(),
+        });
+        self.staff_ix.insert(u.staff_id.clone(), s);
+        Ok(s)
+    }
+
+    /// Local (day number, hour) of a time, by the configured offset.
+    pub(crate) fn local(&self, at: DateTime<Utc>) -> (i32, usize) {
+        let t = at + Duration::hours(self.cfg.hours.utc_offset_hours as i64);
+        let secs = t.timestamp();
+        (
+            secs.div_euclid(86_400) as i32,
+            (secs.rem_euclid(86_400) / 3600) as usize,
+        )
+    }
+
+    /// Opens a finding, or adds the use to the one already open for `(rule, staff, key)`;
+    /// the severity only ever rises, and the explanation is the latest.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn report(
+        &mut self,
+        rule: Rule,
+        severity: Severity,
+        s: StaffIx,
+        key: &str,
+        evidence: &[u64],
+        at: DateTime<Utc>,
+        explanation: String,
+    ) {
+        let k = (rule, s, hash_str(key));
+        let i = match self.finding_ix.get(&k) {
+            Some(&i) => i,
+            None => {
+                self.findings.push(Finding {
+                    rule,
+                    severity,
+                    staff_id: self.staff[s as usize].id.clone(),
+                    key: key.to_string(),
+                    evidence: Vec::new(),
+                    uses: 0,
+                    explanation: String::new(),
+                    first_at: at,
+                    last_at: at,
+                });
+                self.finding_ix.insert(k, self.findings.len() - 1);
+                self.findings.len() - 1
+            }
+        };
+        let f = &mut self.findings[i];
+        for &e in evidence {
+            f.add_evidence(e, at);
+        }
+        f.severity = f.severity.max(severity);
+        f.explanation = explanation;
+        self.changed.insert(i);
+    }
+
+    /// How many uses the open finding for `(rule, staff, key)` rests on (0: none open).
+    pub(crate) fn finding_uses(&self, rule: Rule, s: StaffIx, key: &str) -> u64 {
+        self.finding_ix
+            .get(&(rule, s, hash_str(key)))
+            .map(|&i| self.findings[i].uses)
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn incident(
+        &mut self,
+        facts: &dyn Facts,
+        file: &str,
+    ) -> Result<Option<IncidentRecord>> {
+        if let Some(i) = self.incidents.get(file) {
+            return Ok(i.clone());
+        }
+        let i = facts.incident(file)?;
+        self.incidents.insert(file.to_string(), i.clone());
+        Ok(i)
+    }
+
+    fn check_sample(&mut self, s: StaffIx, u: &Use) {
+        if !u.granted || u.kind == UseKind::Export {
+            return;
+        }
+        let h = crate::hash::mix(u.index ^ self.cfg.sampling.seed.rotate_left(32));
+        if (h as f64) < self.cfg.sampling.share * (u64::MAX as f64) {
+            let explanation = format!(
+                "Routine review: this {} was picked at random ({}% of all queries) for a \
+                 supervisor to check that its purpose, file number and justification hold up.",
+                u.kind.as_str(),
+                self.cfg.sampling.share * 100.0
+            );
+            self.report(
+                Rule::RoutineSample,
+                Severity::Info,
+                s,
+                &format!("entry:{}", u.index),
+                &[u.index],
+                u.at,
+                explanation,
+            );
+        }
+    }
+}
+
+/// Pushes `v` if there is room (evidence lists are bounded).
+pub(crate) fn push_bounded(list: &mut Vec<u64>, v: u64, cap: usize) {
+    if list.len() < cap {
+        list.push(v);
+    }
+}
+
+/// A time as the explanations print it.
+pub(crate) fn when(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! Shared fixtures for the rules' tests.
+    use super::*;
+    use crate::facts::MemoryFacts;
+    use chrono::TimeZone;
+
+    pub fn t(day: u32, hour: u32, minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap()
+            + Duration::days(day as i64)
+            + Duration::hours(hour as i64)
+            + Duration::minutes(minute as i64)
+    }
+
+    pub fn search(index: u64, at: DateTime<Utc>, staff: &str, plate: &str) -> Use {
+        let mut u = Use::new(index, at, staff, UseKind::Search);
+        u.plate = Some(plate.into());
+        u.purpose = Some("investigation".into());
+        u.file_number = Some("F1".into());
+        u.justification = Some(format!("looking into {plate} for its incident"));
+        u
+    }
+
+    /// Registers: S1 (person P1, address A1, team T1, district Waikato) owns ABC123; a
+    /// neighbour at A1 owns HOU111; file F1 is in Waikato and assigned to S1.
+    pub fn facts() -> MemoryFacts {
+        let mut m = MemoryFacts::default();
+        m.registers.add_staff("S1", "P1", "A1", Some("T1"));
+        m.registers.add_staff("S2", "P2", "A2", Some("T1"));
+        m.registers.add_staff("S3", "P3", "A3", Some("T9"));
+        m.registers.add_vehicle("ABC123", "P1", "A1");
+        m.registers.add_vehicle("HOU111", "P7", "A1");
+        m.registers.add_vehicle("XYZ999", "P8", "A8");
+        for (f, d, who) in [
+            ("F1", "Waikato", "S1"),
+            ("F2", "Waikato", "S2"),
+            ("F9", "Canterbury", "S9"),
+        ] {
+            m.registers.add_incident(IncidentRecord {
+                file_number: f.into(),
+                incident_type: "burglary".into(),
+                district: d.into(),
+                opened_at: t(0, 0, 0) - Duration::days(30),
+                closed_at: None,
+                assigned_staff: vec![who.into()],
+            });
+        }
+        for s in ["S1", "S2", "S3"] {
+            m.districts.insert(s.into(), "Waikato".into());
+        }
+        m
+    }
+
+    /// Feeds the uses and returns every finding of `rule`.
+    pub fn run(cfg: IntegrityConfig, m: &MemoryFacts, uses: &[Use], rule: Rule) -> Vec<Finding> {
+        let mut e = Engine::new(cfg);
+        for u in uses {
+            e.feed(&m.facts(), u).unwrap();
+        }
+        e.finish();
+        e.findings()
+            .iter()
+            .filter(|f| f.rule == rule)
+            .cloned()
+            .collect()
+    }
+
+    /// Only the given rule family on (sampling off), so tests see one rule at a time.
+    pub fn only(f: impl FnOnce(&mut IntegrityConfig)) -> IntegrityConfig {
+        let mut c = IntegrityConfig::default();
+        c.own_vehicle.enabled = false;
+        c.stolen_report.enabled = false;
+        c.justification.enabled = false;
+        c.repeated_interest.enabled = false;
+        c.polling.enabled = false;
+        c.volume.enabled = false;
+        c.hours.enabled = false;
+        c.tracking.enabled = false;
+        c.sampling.enabled = false;
+        f(&mut c);
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn sampling_picks_about_the_configured_share_and_always_the_same_entries() {
+        let m = facts();
+        let uses: Vec<Use> = (0..20_000)
+            .map(|i| search(i, t(1, 10, 0), "S3", "XYZ999"))
+            .collect();
+        let cfg = only(|c| c.sampling.enabled = true);
+        let a = run(cfg.clone(), &m, &uses, Rule::RoutineSample);
+        let b = run(cfg, &m, &uses, Rule::RoutineSample);
+        assert!((150..=250).contains(&a.len()), "{} sampled", a.len());
+        assert_eq!(a, b);
+        assert!(a.iter().all(|f| f.severity == Severity::Info));
+        let none = run(
+            only(|c| c.sampling.share = 0.0),
+            &m,
+            &uses,
+            Rule::RoutineSample,
+        );
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn entries_fed_twice_count_once_and_finish_returns_only_changes() {
+        let m = facts();
+        let mut e = Engine::new(only(|c| c.own_vehicle.enabled = true));
+        let u = search(5, t(1, 10, 0), "S1", "ABC123");
+        e.feed(&m.facts(), &u).unwrap();
+        e.feed(&m.facts(), &u).unwrap();
+        let first = e.finish();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].uses, 1);
+        assert!(e.finish().is_empty());
+        e.feed(&m.facts(), &search(9, t(2, 10, 0), "S3", "XYZ999"))
+            .unwrap();
+        assert!(e.finish().is_empty());
+        assert_eq!(e.last_index(), Some(9));
+    }
+}

@@ -1,0 +1,266 @@
+//! Rule 3: weak or reused justification. A file number that is not the user's (not in the
+//! incident register, or neither assigned to them nor in their district — refused attempts
+//! included); one file number used by one user for many different plates; and near-identical
+//! justification text repeated across many requests under different files (boilerplate, found
+//! by MinHash keys, see [`crate::text`]).
+
+use crate::engine::{push_bounded, Cluster, Engine, StaffIx};
+use crate::error::Result;
+use crate::facts::Facts;
+use crate::finding::{Rule, Severity, MAX_EVIDENCE};
+use crate::hash::hash_str;
+use crate::text::near_duplicate_keys;
+use crate::usage::Use;
+
+impl Engine {
+    pub(crate) fn check_justification(
+        &mut self,
+        facts: &dyn Facts,
+        s: StaffIx,
+        u: &Use,
+    ) -> Result<()> {
+        let Some(file) = u.file_number.as_deref() else {
+            return Ok(());
+        };
+        self.check_file_owner(facts, s, u, file)?;
+        if u.granted {
+            self.check_file_plates(s, u, file);
+            self.check_boilerplate(s, u, file);
+        }
+        Ok(())
+    }
+
+    fn check_file_owner(
+        &mut self,
+        facts: &dyn Facts,
+        s: StaffIx,
+        u: &Use,
+        file: &str,
+    ) -> Result<()> {
+        let incident = self.incident(facts, file)?;
+        let me = &self.staff[s as usize];
+        let why = match &incident {
+            None => Some("is not in the incident register".to_string()),
+            Some(i) => {
+                let assigned = i.assigned_staff.contains(&u.staff_id);
+                let in_district = me
+                    .profile
+                    .district
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(&i.district));
+                (!assigned && !in_district).then(|| {
+                    format!(
+                        "belongs to {} district and is not assigned to them",
+                        i.district
+                    )
+                })
+            }
+        };
+        let Some(why) = why else { return Ok(()) };
+        let count = {
+            let me = &mut self.staff[s as usize];
+            me.outside_files += 1;
+            me.outside_files
+        };
+        if count >= self.cfg.justification.outside_file_uses {
+            let explanation = format!(
+                "{count} uses under file numbers that are not theirs; the latest, file {file}, {why}{}.",
+                if u.granted { "" } else { " (refused by the policy)" }
+            );
+            let severity = if count >= 3 * self.cfg.justification.outside_file_uses {
+                Severity::High
+            } else {
+                Severity::Medium
+            };
+            self.report(
+                Rule::FileNotTheirs,
+                severity,
+                s,
+                "files",
+                &[u.index],
+                u.at,
+                explanation,
+            );
+        }
+        Ok(())
+    }
+
+    fn check_file_plates(&mut self, s: StaffIx, u: &Use, file: &str) {
+        let Some(plate) = &u.plate else { return };
+        let limit = self.cfg.justification.max_plates_per_file as usize;
+        let plates = self.file_plates.entry((s, hash_str(file))).or_default();
+        if plates.len() <= limit {
+            plates.insert(hash_str(plate));
+        }
+        if plates.len() > limit {
+            let explanation = format!(
+                "File {file} has been used by them for more than {limit} different plates, the \
+                 latest {plate}: one file number standing in for many unrelated queries."
+            );
+            self.report(
+                Rule::FileManyPlates,
+                Severity::Medium,
+                s,
+                file,
+                &[u.index],
+                u.at,
+                explanation,
+            );
+        }
+    }
+
+    fn check_boilerplate(&mut self, s: StaffIx, u: &Use, file: &str) {
+        let Some(text) = u.justification.as_deref() else {
+            return;
+        };
+        let cfg = self.cfg.justification.clone();
+        let file_hash = hash_str(file);
+        let mut hit: Option<(Vec<u64>, u32, usize, String)> = None;
+        for key in near_duplicate_keys(text) {
+            let c: &mut Cluster = self.staff[s as usize].boilerplate.entry(key).or_default();
+            c.count += 1;
+            if c.example.is_empty() {
+                c.example = text.chars().take(120).collect();
+            }
+            if c.files.len() < cfg.boilerplate_min_files as usize && !c.files.contains(&file_hash) {
+                c.files.push(file_hash);
+            }
+            push_bounded(&mut c.evidence, u.index, MAX_EVIDENCE);
+            if hit.is_none()
+                && c.count >= cfg.boilerplate_min_repeats
+                && c.files.len() >= cfg.boilerplate_min_files as usize
+            {
+                hit = Some((
+                    c.evidence.clone(),
+                    c.count,
+                    c.files.len(),
+                    c.example.clone(),
+                ));
+            }
+        }
+        if let Some((evidence, count, files, example)) = hit {
+            let explanation = format!(
+                "{count} requests carry near-identical justification text across {files}+ \
+                 different files, e.g. \"{example}\": a justification copied, not written for the \
+                 case."
+            );
+            self.report(
+                Rule::BoilerplateJustification,
+                Severity::Low,
+                s,
+                "justification",
+                &evidence,
+                u.at,
+                explanation,
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::testing::*;
+    use crate::finding::Rule;
+    use crate::usage::Use;
+
+    fn cfg() -> crate::IntegrityConfig {
+        only(|c| c.justification.enabled = true)
+    }
+
+    fn with_file(mut u: Use, file: &str) -> Use {
+        u.file_number = Some(file.into());
+        u
+    }
+
+    #[test]
+    fn files_outside_the_district_or_unknown_are_found_after_the_threshold() {
+        let m = facts();
+        // F9 is Canterbury's, not assigned to S1; F404 is in no register.
+        let uses = [
+            with_file(search(1, t(1, 10, 0), "S1", "XYZ999"), "F9"),
+            with_file(search(2, t(1, 11, 0), "S1", "XYZ999"), "F404"),
+        ];
+        let f = run(cfg(), &m, &uses, Rule::FileNotTheirs);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].evidence, vec![2]);
+        assert!(f[0].explanation.contains("not in the incident register"));
+        // One is below the threshold; own district (F2 is S2's but in Waikato) is fine.
+        assert!(run(cfg(), &m, &uses[..1], Rule::FileNotTheirs).is_empty());
+        let fine = [
+            with_file(search(1, t(1, 10, 0), "S1", "XYZ999"), "F2"),
+            with_file(search(2, t(1, 11, 0), "S1", "XYZ999"), "F1"),
+        ];
+        assert!(run(cfg(), &m, &fine, Rule::FileNotTheirs).is_empty());
+    }
+
+    #[test]
+    fn one_file_for_many_plates() {
+        let m = facts();
+        let many: Vec<Use> = (0..31)
+            .map(|i| search(i, t(1, 10, 0), "S1", &format!("PLT{i:03}")))
+            .collect();
+        let f = run(cfg(), &m, &many, Rule::FileManyPlates);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].key, "F1");
+        assert!(run(cfg(), &m, &many[..30], Rule::FileManyPlates).is_empty());
+        // The same plate many times is not many plates.
+        let same: Vec<Use> = (0..40)
+            .map(|i| search(i, t(1, 10, 0), "S1", "XYZ999"))
+            .collect();
+        assert!(run(cfg(), &m, &same, Rule::FileManyPlates).is_empty());
+    }
+
+    #[test]
+    fn boilerplate_across_files_is_found_but_varied_or_single_case_text_is_not() {
+        let m = facts();
+        let boiler: Vec<Use> = (0..15)
+            .map(|i| {
+                let mut u = search(i, t(1, 10, 0), "S1", "XYZ999");
+                u.file_number = Some(["F1", "F2", "F3", "F4", "F5"][i as usize % 5].into());
+                u.justification = Some(format!(
+                    "Routine check on vehicle of interest ref {i}/26 as per enquiry"
+                ));
+                u
+            })
+            .collect();
+        let f = run(cfg(), &m, &boiler, Rule::BoilerplateJustification);
+        assert_eq!(f.len(), 1, "{f:?}");
+        assert!(f[0].explanation.contains("Routine check"));
+        // The same text under one file (one case) is not boilerplate.
+        let one_case: Vec<Use> = boiler.iter().cloned().map(|u| with_file(u, "F1")).collect();
+        assert!(run(cfg(), &m, &one_case, Rule::BoilerplateJustification).is_empty());
+        // Texts written for each case are not.
+        let words = [
+            "burglary",
+            "dairy",
+            "ramraid",
+            "assault",
+            "fraud",
+            "arson",
+            "theft",
+            "robbery",
+            "hamilton",
+            "taupo",
+            "rotorua",
+            "tauranga",
+            "napier",
+            "nelson",
+            "invercargill",
+        ];
+        let varied: Vec<Use> = boiler
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                let mut u = u.clone();
+                u.justification = Some(format!(
+                    "{} suspect vehicle seen near {} {} scene",
+                    words[i % 8],
+                    words[8 + i % 7],
+                    words[(i + 3) % 8]
+                ));
+                u
+            })
+            .collect();
+        assert!(run(cfg(), &m, &varied, Rule::BoilerplateJustification).is_empty());
+    }
+}

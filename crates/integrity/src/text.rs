@@ -1,0 +1,75 @@
+//! Near-duplicate justification text: normalised word shingles, MinHash, and banded keys
+//! (locality-sensitive hashing), so two texts whose shingle sets are about 75% alike share a key
+//! with high probability and unrelated texts almost never do — found by hash lookups, never by
+//! comparing every pair.
+
+use crate::hash::{hash_str, mix};
+
+/// MinHash functions (rows x bands).
+const ROWS: usize = 4;
+const BANDS: usize = 3;
+
+/// Lower case, words only; numbers, plates and file numbers (any word holding a digit) and
+/// very short words dropped, since boilerplate differs exactly there.
+pub fn normalise_justification(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().count() > 2 && !w.chars().any(|c| c.is_ascii_digit()))
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// The band keys of a text: two texts sharing any key are near-duplicates. Empty for texts
+/// with fewer than three words (too short to call boilerplate).
+pub fn near_duplicate_keys(text: &str) -> Vec<u64> {
+    let words = normalise_justification(text);
+    if words.len() < 3 {
+        return Vec::new();
+    }
+    let shingles: Vec<u64> = words
+        .windows(2)
+        .map(|w| hash_str(&w[0]) ^ hash_str(&w[1]).rotate_left(17))
+        .collect();
+    let mut mins = [u64::MAX; ROWS * BANDS];
+    for s in shingles {
+        for (i, m) in mins.iter_mut().enumerate() {
+            let h = mix(s ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1)));
+            if h < *m {
+                *m = h;
+            }
+        }
+    }
+    mins.chunks(ROWS)
+        .enumerate()
+        .map(|(band, rows)| {
+            rows.iter()
+                .fold(mix(band as u64 + 1), |acc, r| mix(acc ^ r))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share_key(a: &str, b: &str) -> bool {
+        let ka = near_duplicate_keys(a);
+        near_duplicate_keys(b).iter().any(|k| ka.contains(k))
+    }
+
+    #[test]
+    fn boilerplate_with_other_numbers_is_a_near_duplicate() {
+        assert!(share_key(
+            "Routine enquiry re vehicle of interest, file 24/1187, plate ABC123",
+            "routine enquiry re vehicle of interest - file 25/0042 plate XYZ987"
+        ));
+    }
+
+    #[test]
+    fn different_accounts_are_not() {
+        assert!(!share_key(
+            "Burglary at Hamilton dairy, suspect vehicle seen leaving on CCTV",
+            "Missing person last seen driving north from Taupo on Tuesday evening"
+        ));
+        assert!(near_duplicate_keys("ok 123").is_empty());
+    }
+}

@@ -1,0 +1,231 @@
+//! A use of the platform as the rules see it, read from one audit-ledger entry.
+//!
+//! The ledger entry holds everything the rules need: who (staff id, the roles they acted in),
+//! what (search, view, tracking request), when, the purpose, file number and justification, the
+//! outcome, and in its `query` object the plate asked about and the facts the server adds for
+//! oversight (`refusal_code`, `newest_result_age_s`, and for tracking `authorisation_id`,
+//! `basis`, `stolen_entry_id`, `renews`, `duration_minutes`).
+
+use anpr_domain::NormalisedPlate;
+use anpr_ledger::{Action, ActorKind, Event, OutcomeKind};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+/// What kind of use it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UseKind {
+    Search,
+    ReadView,
+    ImageView,
+    Export,
+    TrackingRequest,
+    LookbackRequest,
+}
+
+impl UseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UseKind::Search => "search",
+            UseKind::ReadView => "read view",
+            UseKind::ImageView => "image view",
+            UseKind::Export => "export",
+            UseKind::TrackingRequest => "tracking request",
+            UseKind::LookbackRequest => "look-back request",
+        }
+    }
+
+    /// The kind a refused request stood for, from the path the ledger recorded with it.
+    fn from_path(method: &str, path: &str) -> Option<Self> {
+        let path = path.split('?').next().unwrap_or(path);
+        match method {
+            "POST" if path == "/api/v1/searches" => Some(UseKind::Search),
+            "POST" if path == "/api/v1/tracking" => Some(UseKind::TrackingRequest),
+            "POST" if path == "/api/v1/lookback" => Some(UseKind::LookbackRequest),
+            "GET" if path.starts_with("/api/v1/reads/") && path.contains("/image/") => {
+                Some(UseKind::ImageView)
+            }
+            "GET" if path.starts_with("/api/v1/reads/") => Some(UseKind::ReadView),
+            _ => None,
+        }
+    }
+}
+
+/// One use by a member of staff.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Use {
+    /// The ledger entry's index: the evidence a finding cites.
+    pub index: u64,
+    pub at: DateTime<Utc>,
+    pub staff_id: String,
+    /// The roles the member of staff acted in, as the ledger records them (`searcher,tracker`).
+    pub role: String,
+    pub kind: UseKind,
+    /// The exact plate asked about (normalised); `None` for wildcard and fuzzy patterns.
+    pub plate: Option<String>,
+    pub purpose: Option<String>,
+    pub file_number: Option<String>,
+    pub justification: Option<String>,
+    /// Granted (including narrowed or pending approval) rather than refused or failed.
+    pub granted: bool,
+    /// The policy's refusal code (`own_vehicle`, `file_not_yours`, ...), when refused.
+    pub refusal_code: Option<String>,
+    /// Age of the newest sighting the response disclosed, in seconds (searches).
+    pub newest_result_age_s: Option<u64>,
+    /// How many reads the response disclosed.
+    pub result_count: Option<u64>,
+    /// Tracking: the authorisation created.
+    pub authorisation_id: Option<i64>,
+    /// Tracking: what the authorisation rests on (`stolen_vehicle`, `supervised`, ...).
+    pub basis: Option<String>,
+    /// Tracking on a stolen report: which one.
+    pub stolen_entry_id: Option<i64>,
+    /// Tracking: the authorisation this one renews.
+    pub renews: Option<i64>,
+    /// Tracking: how long was asked for.
+    pub duration_minutes: Option<u32>,
+}
+
+fn str_field(q: &Value, key: &str) -> Option<String> {
+    q.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn i64_field(q: &Value, key: &str) -> Option<i64> {
+    q.get(key).and_then(Value::as_i64)
+}
+
+/// The exact plate of a query, normalised; wildcard and fuzzy patterns have none.
+fn exact_plate(q: &Value) -> Option<String> {
+    let raw = q.get("plate")?.as_str()?;
+    let mode = q.get("mode").and_then(Value::as_str).unwrap_or("exact");
+    if mode != "exact" || raw.contains(['?', '*']) {
+        return None;
+    }
+    NormalisedPlate::parse(raw)
+        .ok()
+        .map(NormalisedPlate::into_string)
+}
+
+impl Use {
+    /// The use an entry records, or `None` for entries that are not a member of staff's use of
+    /// plate data (sign-ins, ingestion, administration, the platform's own actions).
+    pub fn from_event(index: u64, e: &Event) -> Option<Use> {
+        if e.actor.kind != ActorKind::Staff {
+            return None;
+        }
+        let q = &e.query;
+        let kind = match &e.action {
+            Action::Search => UseKind::Search,
+            Action::ImageView => UseKind::ImageView,
+            Action::Export => UseKind::Export,
+            Action::TrackingRequest => UseKind::TrackingRequest,
+            Action::Other(name) if name == "read_view" => UseKind::ReadView,
+            Action::Other(name) if name == "lookback_request" => UseKind::LookbackRequest,
+            Action::Denied => UseKind::from_path(
+                q.get("method").and_then(Value::as_str).unwrap_or(""),
+                q.get("path").and_then(Value::as_str).unwrap_or(""),
+            )?,
+            _ => return None,
+        };
+        let granted = e.outcome.result == OutcomeKind::Granted;
+        Some(Use {
+            index,
+            at: e.time,
+            staff_id: e.actor.id.clone(),
+            role: e.actor.role.clone(),
+            kind,
+            plate: exact_plate(q),
+            purpose: e.purpose.clone(),
+            file_number: e.file_number.clone(),
+            justification: e.justification.clone(),
+            granted,
+            refusal_code: str_field(q, "refusal_code"),
+            newest_result_age_s: q.get("newest_result_age_s").and_then(Value::as_u64),
+            result_count: e.result.as_ref().map(|r| r.count),
+            authorisation_id: i64_field(q, "authorisation_id"),
+            basis: str_field(q, "basis"),
+            stolen_entry_id: i64_field(q, "stolen_entry_id"),
+            renews: i64_field(q, "renews"),
+            duration_minutes: q
+                .get("duration_minutes")
+                .and_then(Value::as_u64)
+                .map(|m| m.min(u32::MAX as u64) as u32),
+        })
+    }
+
+    /// A use with only the essentials set (tests and the simulator fill in the rest).
+    pub fn new(index: u64, at: DateTime<Utc>, staff_id: &str, kind: UseKind) -> Use {
+        Use {
+            index,
+            at,
+            staff_id: staff_id.to_string(),
+            role: "searcher".into(),
+            kind,
+            plate: None,
+            purpose: None,
+            file_number: None,
+            justification: None,
+            granted: true,
+            refusal_code: None,
+            newest_result_age_s: None,
+            result_count: None,
+            authorisation_id: None,
+            basis: None,
+            stolen_entry_id: None,
+            renews: None,
+            duration_minutes: None,
+        }
+    }
+
+    pub fn refused_as(&self, code: &str) -> bool {
+        !self.granted && self.refusal_code.as_deref() == Some(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anpr_ledger::{Actor, Outcome};
+    use serde_json::json;
+
+    #[test]
+    fn a_refused_search_is_read_back_from_its_path() {
+        let e = Event::new(Actor::staff("S1", "searcher"), Action::Denied)
+            .query(
+                json!({"plate": "abc-123", "method": "POST", "path": "/api/v1/searches",
+                          "status": 403, "refusal_code": "own_vehicle"}),
+            )
+            .outcome(Outcome::refused("registered to you"));
+        let u = Use::from_event(7, &e).unwrap();
+        assert_eq!(u.kind, UseKind::Search);
+        assert_eq!(u.plate.as_deref(), Some("ABC123"));
+        assert!(u.refused_as("own_vehicle"));
+        assert_eq!(u.index, 7);
+    }
+
+    #[test]
+    fn patterns_have_no_exact_plate_and_other_actors_are_not_uses() {
+        let e = Event::new(Actor::staff("S1", "searcher"), Action::Search)
+            .query(json!({"plate": "AB?12*"}));
+        assert_eq!(Use::from_event(0, &e).unwrap().plate, None);
+        let e = Event::new(Actor::staff("S1", "searcher"), Action::Search)
+            .query(json!({"plate": "ABC123", "mode": "fuzzy"}));
+        assert_eq!(Use::from_event(0, &e).unwrap().plate, None);
+        let e = Event::new(Actor::camera("3"), Action::Other("ingest".into()));
+        assert!(Use::from_event(0, &e).is_none());
+        let e = Event::new(Actor::staff("S1", "searcher"), Action::Login);
+        assert!(Use::from_event(0, &e).is_none());
+    }
+
+    #[test]
+    fn tracking_facts_are_read_from_the_query() {
+        let e = Event::new(Actor::staff("S1", "tracker"), Action::TrackingRequest).query(json!({
+            "plate": "ABC123", "authorisation_id": 12, "basis": "stolen_vehicle",
+            "stolen_entry_id": 4, "renews": 11, "duration_minutes": 720}));
+        let u = Use::from_event(3, &e).unwrap();
+        assert_eq!(u.authorisation_id, Some(12));
+        assert_eq!(u.basis.as_deref(), Some("stolen_vehicle"));
+        assert_eq!(u.stolen_entry_id, Some(4));
+        assert_eq!(u.renews, Some(11));
+        assert_eq!(u.duration_minutes, Some(720));
+    }
+}

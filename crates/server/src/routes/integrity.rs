@@ -1,0 +1,369 @@
+//! The integrity unit's review queue. Findings of the integrity rules open cases; the unit
+//! (role `integrity`) lists, assigns, asks the member of staff to explain and closes them;
+//! routine samples go to the supervisors of the member of staff's district instead. A member
+//! of staff sees only their own cases, and only once an explanation has been asked for. Every
+//! step is a request, so every step is a ledger entry (the audit middleware); the ledger keeps
+//! which case and which step, never the free text.
+
+use crate::audit::AuditHandle;
+use crate::auth::StaffAuth;
+use crate::error::{ApiError, ApiResult};
+use crate::monitor::{self, RunReport};
+use crate::state::AppState;
+use anpr_domain::{Role, User};
+use anpr_integrity::review::{apply, Case, CaseOutcome, CaseQueue, CaseStatus, Step};
+use anpr_ledger::Action;
+use anpr_policy::Permission;
+use anpr_store::CaseFilter;
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+/// Whether `user` reviews `case`: the integrity unit every case; a supervisor the routine
+/// samples of their own district.
+fn reviews(user: &User, case: &Case) -> bool {
+    user.roles.contains(&Role::Integrity)
+        || (user.roles.contains(&Role::Supervisor)
+            && case.queue == CaseQueue::Supervisor
+            && case.district.as_deref() == Some(user.district.as_str())
+            && case.staff_id != user.staff_id)
+}
+
+fn require_reviewer(user: &User) -> ApiResult<()> {
+    // Supervisors review the routine samples of their district; everything else is the
+    // integrity unit's.
+    if anpr_policy::permissions::grants(&user.roles, Permission::ApproveRequests) {
+        return Ok(());
+    }
+    anpr_policy::permissions::require(&user.roles, Permission::ReviewIntegrity)?;
+    Ok(())
+}
+
+/// A case the caller reviews, or 404 (a case one may not see is not confirmed to exist).
+async fn reviewed_case(state: &AppState, user: &User, id: i64) -> ApiResult<Case> {
+    require_reviewer(user)?;
+    match state.cases.case(id).await? {
+        Some(c) if reviews(user, &c) => Ok(c),
+        _ => Err(ApiError::NotFound(format!("case {id}"))),
+    }
+}
+
+/// Applies a step and stores it, compare-and-set on the status it was taken from.
+async fn take_step(state: &AppState, user: &User, case: Case, step: Step) -> ApiResult<Case> {
+    let next = apply(&case, &step, &user.staff_id, chrono::Utc::now())?;
+    state.cases.update_case(next.clone(), case.status).await?;
+    Ok(next)
+}
+
+fn audit_step(audit: &AuditHandle, step: &str, id: i64) {
+    audit.action(Action::Other(format!("integrity_case_{step}")));
+    audit.query(json!({"case_id": id, "step": step}));
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CaseListParams {
+    /// `integrity` or `supervisor` (routine samples).
+    pub queue: Option<String>,
+    /// Comma-separated statuses: open, assigned, explanation_requested, explained, closed.
+    pub status: Option<String>,
+    /// Cases about one member of staff.
+    pub staff_id: Option<String>,
+    /// Cases with ids below this (next page, newest first).
+    pub before: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+}
+
+fn statuses(s: &Option<String>) -> ApiResult<Vec<CaseStatus>> {
+    s.as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+        .map(|x| {
+            CaseStatus::parse(x).ok_or_else(|| {
+                ApiError::invalid(
+                    "status",
+                    "open, assigned, explanation_requested, explained or closed",
+                )
+            })
+        })
+        .collect()
+}
+
+/// Review cases, newest first: the integrity unit sees every case, a supervisor the routine
+/// samples of their district.
+#[utoipa::path(get, path = "/api/v1/integrity/cases", tag = "integrity", security(("bearer" = [])),
+    params(CaseListParams),
+    responses((status = 200, body = Vec<Case>), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn list_cases(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: AuditHandle,
+    Query(p): Query<CaseListParams>,
+) -> ApiResult<Json<Vec<Case>>> {
+    audit.query(
+        json!({"queue": p.queue, "status": p.status, "staff_id": p.staff_id, "before": p.before}),
+    );
+    require_reviewer(&staff.user)?;
+    let queue = p
+        .queue
+        .as_deref()
+        .map(|q| {
+            CaseQueue::parse(q).ok_or_else(|| ApiError::invalid("queue", "integrity or supervisor"))
+        })
+        .transpose()?;
+    let mut filter = CaseFilter {
+        queue,
+        statuses: statuses(&p.status)?,
+        staff_id: p.staff_id,
+        before_id: p.before,
+        limit: p.limit.unwrap_or(100),
+        ..Default::default()
+    };
+    if !staff.user.roles.contains(&Role::Integrity) {
+        filter.queue = Some(CaseQueue::Supervisor);
+        filter.district = Some(staff.user.district.clone());
+    }
+    let cases = state.cases.cases(filter).await?;
+    Ok(Json(
+        cases
+            .into_iter()
+            .filter(|c| reviews(&staff.user, c))
+            .collect(),
+    ))
+}
+
+/// One case with its finding and evidence (ledger entry indices).
+#[utoipa::path(get, path = "/api/v1/integrity/cases/{id}", tag = "integrity", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn get_case(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: AuditHandle,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Case>> {
+    audit_step(&audit, "view", id);
+    Ok(Json(reviewed_case(&state, &staff.user, id).await?))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignBody {
+    /// Staff id of the reviewer taking the case.
+    pub to: String,
+}
+
+/// Assign a case to a reviewer.
+#[utoipa::path(post, path = "/api/v1/integrity/cases/{id}/assign", tag = "integrity", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = AssignBody,
+    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn assign(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: AuditHandle,
+    Path(id): Path<i64>,
+    body: JsonBody<AssignBody>,
+) -> ApiResult<Json<Case>> {
+    audit_step(&audit, "assign", id);
+    let case = reviewed_case(&state, &staff.user, id).await?;
+    let Json(b) = body?;
+    let reviewer = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .find(|u| u.staff_id == b.to.trim() && u.active)
+        .ok_or_else(|| ApiError::invalid("to", "no active member of staff with that id"))?;
+    if !reviews(&reviewer, &case) {
+        return Err(ApiError::invalid(
+            "to",
+            "that member of staff does not review this case",
+        ));
+    }
+    Ok(Json(
+        take_step(
+            &state,
+            &staff.user,
+            case,
+            Step::Assign {
+                to: reviewer.staff_id,
+            },
+        )
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplanationRequestBody {
+    /// What the member of staff is asked to explain.
+    pub question: String,
+}
+
+/// Ask the member of staff the case is about to explain.
+#[utoipa::path(post, path = "/api/v1/integrity/cases/{id}/request-explanation", tag = "integrity",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = ExplanationRequestBody,
+    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn request_explanation(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: AuditHandle,
+    Path(id): Path<i64>,
+    body: JsonBody<ExplanationRequestBody>,
+) -> ApiResult<Json<Case>> {
+    audit_step(&audit, "request_explanation", id);
+    let case = reviewed_case(&state, &staff.user, id).await?;
+    let Json(b) = body?;
+    Ok(Json(
+        take_step(
+            &state,
+            &staff.user,
+            case,
+            Step::RequestExplanation {
+                question: b.question,
+            },
+        )
+        .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseBody {
+    pub outcome: CaseOutcome,
+    /// The reviewer's reasons.
+    pub note: String,
+}
+
+/// Close a case: explained, training, or misconduct referral.
+#[utoipa::path(post, path = "/api/v1/integrity/cases/{id}/close", tag = "integrity", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = CloseBody,
+    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn close(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: AuditHandle,
+    Path(id): Path<i64>,
+    body: JsonBody<CloseBody>,
+) -> ApiResult<Json<Case>> {
+    audit_step(&audit, "close", id);
+    let case = reviewed_case(&state, &staff.user, id).await?;
+    let Json(b) = body?;
+    audit.query(json!({"case_id": id, "step": "close", "outcome": b.outcome.as_str()}));
+    Ok(Json(
+        take_step(
+            &state,
+            &staff.user,
+            case,
+            Step::Close {
+                outcome: b.outcome,
+                note: b.note,
+            },
+        )
+        .await?,
+    ))
+}
+
+/// The caller's own cases in which an explanation has been asked for (open investigations are
+/// not disclosed before that).
+#[utoipa::path(get, path = "/api/v1/integrity/my-cases", tag = "integrity", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Case>), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn my_cases(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: AuditHandle,
+) -> ApiResult<Json<Vec<Case>>> {
+    audit.action(Action::Other("integrity_my_cases".into()));
+    let cases = state
+        .cases
+        .cases(CaseFilter {
+            staff_id: Some(staff.user.staff_id.clone()),
+            statuses: vec![
+                CaseStatus::ExplanationRequested,
+                CaseStatus::Explained,
+                CaseStatus::Closed,
+            ],
+            limit: 1000,
+            ..Default::default()
+        })
+        .await?;
+    Ok(Json(
+        cases
+            .into_iter()
+            .filter(|c| c.explanation_request.is_some())
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExplanationBody {
+    pub text: String,
+}
+
+/// Answer a request for an explanation in one's own case.
+#[utoipa::path(post, path = "/api/v1/integrity/my-cases/{id}/explanation", tag = "integrity",
+    security(("bearer" = [])), params(("id" = i64, Path)), request_body = ExplanationBody,
+    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn explain(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: AuditHandle,
+    Path(id): Path<i64>,
+    body: JsonBody<ExplanationBody>,
+) -> ApiResult<Json<Case>> {
+    audit_step(&audit, "explain", id);
+    let case = match state.cases.case(id).await? {
+        Some(c) if c.staff_id == staff.user.staff_id && c.explanation_request.is_some() => c,
+        _ => return Err(ApiError::NotFound(format!("case {id}"))),
+    };
+    let Json(b) = body?;
+    Ok(Json(
+        take_step(&state, &staff.user, case, Step::Explain { text: b.text }).await?,
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunBody {
+    /// A fresh pass from this ledger index (default: continue after the last entry the
+    /// server's rules saw, with what they learnt before).
+    pub since: Option<u64>,
+}
+
+/// Run the integrity rules over the ledger entries since the last run: new and changed
+/// findings are stored, and new ones open cases.
+#[utoipa::path(post, path = "/api/v1/integrity/runs", tag = "integrity", security(("bearer" = [])),
+    request_body = RunBody,
+    responses((status = 200, body = RunReport), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn run(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: AuditHandle,
+    body: JsonBody<RunBody>,
+) -> ApiResult<Json<RunReport>> {
+    audit.action(Action::Other("integrity_run".into()));
+    staff.require_permission(Permission::ReviewIntegrity)?;
+    let Json(b) = body?;
+    audit.query(json!({"since": b.since}));
+    let (_, report) = monitor::run(&state, state.config.integrity.clone(), b.since).await?;
+    audit.fact("to_index", json!(report.to_index));
+    Ok(Json(report))
+}

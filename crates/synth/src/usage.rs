@@ -1,0 +1,1087 @@
+//! A year of national use of the platform, with misuse planted in known proportions: the
+//! article's audit, replayed.
+//!
+//! 6,150 staff of whom 990 may track; searches growing from 6,000 to 15,000 a month and
+//! tracking requests from 40 to 194 a month, each search followed by a view or two of its
+//! results: about 350,000 uses. Every use is an audit-ledger [`Event`] shaped exactly as the
+//! server writes it (refusals as `denied` entries with their refusal code), and the registers
+//! the rules consult (staff, vehicles, incidents, stolen reports) come with it. The planted
+//! misuse is listed in [`Simulation::truth`], which the caller writes to a file of its own: the
+//! integrity rules never see it.
+//!
+//! Background use is generated to be innocent: staff query plates of their own district's
+//! incidents within a fortnight of opening, write a justification for each case, work their
+//! shift's hours, and track on genuine stolen reports recorded by other teams.
+
+use crate::places::DISTRICTS;
+use crate::plates::plate_population;
+use anpr_ledger::{Action, Actor, Event, Outcome, ResultDigest};
+use anpr_policy::registers::{
+    IncidentRecord, StaffRecord, StolenRecord, StolenStatus, VehicleRecord,
+};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// The shape of the simulated year.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub staff: usize,
+    pub trackers: usize,
+    /// Searches in the first and the last month (linear growth between).
+    pub first_month_searches: u32,
+    pub last_month_searches: u32,
+    pub first_month_tracking: u32,
+    pub last_month_tracking: u32,
+    /// Mean views of results per search.
+    pub views_per_search: f64,
+    /// The first instant after the year.
+    pub end: DateTime<Utc>,
+    /// Planted misuse: staff searching their own or household vehicle (~120 in the audit).
+    pub own_vehicle_staff: usize,
+    /// Staff tracking their own cars on a report they recorded (2 in the audit).
+    pub own_car_trackers: usize,
+    /// False stolen reports used to unlock tracking.
+    pub false_stolen: usize,
+    /// How many staff of each of the other patterns.
+    pub others: usize,
+}
+
+impl SimConfig {
+    /// The article's national year.
+    pub fn national(seed: u64) -> Self {
+        SimConfig {
+            seed,
+            staff: 6_150,
+            trackers: 990,
+            first_month_searches: 6_000,
+            last_month_searches: 15_000,
+            first_month_tracking: 40,
+            last_month_tracking: 194,
+            views_per_search: 1.75,
+            end: Utc.with_ymd_and_hms(2026, 11, 1, 0, 0, 0).unwrap(),
+            own_vehicle_staff: 120,
+            own_car_trackers: 2,
+            false_stolen: 10,
+            others: 4,
+        }
+    }
+
+    /// A small year for tests (same shape, a fiftieth of the volume).
+    pub fn small(seed: u64) -> Self {
+        SimConfig {
+            staff: 400,
+            trackers: 80,
+            first_month_searches: 120,
+            last_month_searches: 300,
+            first_month_tracking: 4,
+            last_month_tracking: 10,
+            own_vehicle_staff: 10,
+            false_stolen: 3,
+            others: 2,
+            ..SimConfig::national(seed)
+        }
+    }
+}
+
+/// A member of staff as the user directory holds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimUser {
+    pub staff_id: String,
+    pub name: String,
+    pub district: String,
+    /// `searcher`, or `searcher` and `tracker`.
+    pub roles: Vec<&'static str>,
+}
+
+/// One planted case of misuse: the rule that should find it, whose conduct, and what it is
+/// about (the finding's key).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Planted {
+    pub rule: String,
+    pub staff_id: String,
+    pub key: String,
+    pub note: String,
+}
+
+/// The simulated year.
+#[derive(Debug, Clone, Default)]
+pub struct Simulation {
+    pub users: Vec<SimUser>,
+    pub staff: Vec<StaffRecord>,
+    pub vehicles: Vec<VehicleRecord>,
+    pub incidents: Vec<IncidentRecord>,
+    /// Stolen reports; an event's `stolen_entry_id` is the report's position here plus one
+    /// (the ids a fresh register assigns in import order).
+    pub stolen: Vec<StolenRecord>,
+    /// Ledger events in time order.
+    pub events: Vec<Event>,
+    pub truth: Vec<Planted>,
+}
+
+const OFFENCES: &[&str] = &[
+    "burglary",
+    "aggravated robbery",
+    "ram raid",
+    "fuel drive-off",
+    "shoplifting ring",
+    "serious assault",
+    "arson",
+    "fraud",
+    "vehicle theft",
+    "drug supply",
+    "kidnapping",
+    "hit and run",
+    "family harm breach",
+    "firearms incident",
+    "commercial burglary",
+    "stolen trailer",
+    "fleeing driver",
+    "wilful damage",
+    "receiving stolen goods",
+    "abduction",
+];
+const SCENES: &[&str] = &[
+    "dairy",
+    "service station",
+    "farm shed",
+    "marae carpark",
+    "supermarket",
+    "bottle store",
+    "pharmacy",
+    "building site",
+    "boat ramp",
+    "school",
+    "motel",
+    "tavern",
+    "jewellers",
+    "electronics retailer",
+    "orchard",
+    "storage unit",
+    "rest area",
+    "bank",
+    "workshop",
+    "bach",
+];
+const DETAILS: &[&str] = &[
+    "witness noted partial plate",
+    "CCTV shows the vehicle leaving",
+    "caller described a dark ute",
+    "vehicle seen circling beforehand",
+    "offender left in a silver hatch",
+    "neighbour saw a van",
+    "victim recalls a white sedan",
+    "camera caught the vehicle at speed",
+    "tip-off named the car",
+    "vehicle linked by forensic evidence",
+    "associate drives this car",
+    "suspect fled north",
+    "plate reported by security guard",
+    "vehicle parked nearby overnight",
+    "dashcam footage",
+];
+const STEPS: &[&str] = &[
+    "establish movements around the time",
+    "confirm whether the vehicle was in the area",
+    "check for sightings after the event",
+    "corroborate the witness account",
+    "identify the route taken",
+    "eliminate the vehicle from enquiries",
+    "locate the vehicle",
+    "verify the alibi given",
+    "find the vehicle's usual area",
+    "compare with earlier sightings",
+];
+const TOWNS: &[&str] = &[
+    "Whangārei",
+    "Albany",
+    "Ponsonby",
+    "Manukau",
+    "Hamilton",
+    "Tauranga",
+    "Gisborne",
+    "Palmerston North",
+    "Lower Hutt",
+    "Nelson",
+    "Christchurch",
+    "Dunedin",
+    "Rotorua",
+    "Napier",
+    "Whanganui",
+    "Timaru",
+    "Invercargill",
+    "Taupō",
+    "Masterton",
+    "Blenheim",
+];
+
+fn pick<'a, R: Rng>(rng: &mut R, xs: &'a [&'a str]) -> &'a str {
+    xs[rng.gen_range(0..xs.len())]
+}
+
+struct Person {
+    staff_id: String,
+    person_id: String,
+    district: usize,
+    team: String,
+    roles: &'static str,
+    night: bool,
+    weight: f64,
+    own_plate: String,
+    household_plate: Option<String>,
+    /// The incidents they are working on: (index into incidents, opened at).
+    open: Vec<usize>,
+}
+
+struct Builder {
+    rng: StdRng,
+    cfg: SimConfig,
+    people: Vec<Person>,
+    sim: Simulation,
+    pool: Vec<String>,
+    next_plate: usize,
+    next_auth: i64,
+    next_read: i64,
+    incident_plates: Vec<Vec<String>>,
+    incident_text: Vec<String>,
+}
+
+/// Generates the year. Deterministic in `cfg.seed`.
+pub fn simulate(cfg: &SimConfig) -> Simulation {
+    let mut b = Builder::new(cfg.clone());
+    b.background();
+    b.plant();
+    b.sim.events.sort_by_key(|e| e.time);
+    for (i, e) in b.sim.events.iter_mut().enumerate() {
+        e.seq = i as u64;
+    }
+    b.sim
+}
+
+/// The local (NZST, UTC+12) date of an instant, as the integrity rules name days.
+pub fn local_day(t: DateTime<Utc>) -> NaiveDate {
+    (t + Duration::hours(12)).date_naive()
+}
+
+impl Builder {
+    fn new(cfg: SimConfig) -> Self {
+        let mut rng = StdRng::seed_from_u64(cfg.seed);
+        // Staff vehicles first in the pool, then plates of interest.
+        let pool = plate_population(cfg.staff * 2 + 400_000, cfg.seed ^ 0x9a7e);
+        let mut people = Vec::with_capacity(cfg.staff);
+        let mut sim = Simulation::default();
+        for i in 0..cfg.staff {
+            let district = i % DISTRICTS.len();
+            let staff_id = format!("S{:05}", 10_000 + i);
+            let person_id = format!("P{i}");
+            let address = format!("A{i}");
+            let team = format!("{}-{}", DISTRICTS[district], i / (DISTRICTS.len() * 8));
+            let tracker = i * cfg.trackers / cfg.staff != (i + 1) * cfg.trackers / cfg.staff;
+            let own_plate = pool[2 * i].clone();
+            sim.vehicles.push(vehicle(&own_plate, &person_id, &address));
+            let household_plate = rng.gen_bool(0.3).then(|| {
+                let p = pool[2 * i + 1].clone();
+                sim.vehicles.push(vehicle(&p, &format!("H{i}"), &address));
+                p
+            });
+            sim.staff.push(StaffRecord {
+                staff_id: staff_id.clone(),
+                person_id: person_id.clone(),
+                home_address_id: address,
+                team: Some(team.clone()),
+            });
+            let roles: &'static str = if tracker {
+                "searcher,tracker"
+            } else {
+                "searcher"
+            };
+            sim.users.push(SimUser {
+                staff_id: staff_id.clone(),
+                name: format!("Officer {i}"),
+                district: DISTRICTS[district].to_string(),
+                roles: roles.split(',').collect(),
+            });
+            people.push(Person {
+                staff_id,
+                person_id,
+                district,
+                team,
+                roles,
+                night: rng.gen_bool(0.15),
+                weight: rng.gen_range(0.3..2.0),
+                own_plate,
+                household_plate,
+                open: Vec::new(),
+            });
+        }
+        Builder {
+            rng,
+            next_plate: cfg.staff * 2,
+            cfg,
+            people,
+            sim,
+            pool,
+            next_auth: 1,
+            next_read: 1,
+            incident_plates: Vec::new(),
+            incident_text: Vec::new(),
+        }
+    }
+
+    fn start(&self) -> DateTime<Utc> {
+        self.cfg.end - Duration::days(365)
+    }
+
+    fn plate(&mut self) -> String {
+        let p = self.pool[self.next_plate % self.pool.len()].clone();
+        self.next_plate += 1;
+        p
+    }
+
+    /// A time within the person's shift on the day `day` (days from the start).
+    fn shift_time(&mut self, who: usize, day: i64) -> DateTime<Utc> {
+        let local_hour = if self.people[who].night {
+            (19 + self.rng.gen_range(0..11)) % 24
+        } else {
+            self.rng.gen_range(7..18)
+        };
+        // Local midnight of the day, in UTC, plus the hour.
+        let midnight = self.start() + Duration::days(day) - Duration::hours(12);
+        midnight + Duration::hours(local_hour) + Duration::seconds(self.rng.gen_range(0..3600))
+    }
+
+    fn new_incident(&mut self, who: usize, at: DateTime<Utc>, kind: &str) -> usize {
+        let n = self.sim.incidents.len();
+        let district = DISTRICTS[self.people[who].district].to_string();
+        let mut assigned = vec![self.people[who].staff_id.clone()];
+        if self.rng.gen_bool(0.3) {
+            let other = (who + DISTRICTS.len() * self.rng.gen_range(1..20)) % self.people.len();
+            assigned.push(self.people[other].staff_id.clone());
+        }
+        self.sim.incidents.push(IncidentRecord {
+            file_number: format!("{}{:06}", &district[..2].to_uppercase(), n),
+            incident_type: kind.to_string(),
+            district,
+            opened_at: at - Duration::hours(self.rng.gen_range(1..48)),
+            closed_at: None,
+            assigned_staff: assigned,
+        });
+        let plates = (0..self.rng.gen_range(1..=3))
+            .map(|_| self.plate())
+            .collect();
+        self.incident_plates.push(plates);
+        let text = format!(
+            "{} at {} {} - {}",
+            pick(&mut self.rng, OFFENCES),
+            pick(&mut self.rng, TOWNS),
+            pick(&mut self.rng, SCENES),
+            pick(&mut self.rng, DETAILS)
+        );
+        self.incident_text.push(text);
+        n
+    }
+
+    fn actor(&self, who: usize) -> Actor {
+        Actor::staff(self.people[who].staff_id.clone(), self.people[who].roles)
+    }
+
+    fn digest(&mut self, count: u64) -> ResultDigest {
+        let ids: Vec<i64> = (0..count as i64).map(|k| self.next_read + k).collect();
+        self.next_read += count as i64;
+        ResultDigest::of_ids(&ids)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &mut self,
+        who: usize,
+        at: DateTime<Utc>,
+        plate: &str,
+        file: &str,
+        justification: &str,
+        newest_age_s: u64,
+        refused: Option<&str>,
+    ) {
+        let mut e = Event::new(self.actor(who), Action::Search)
+            .at(at)
+            .purpose("investigation")
+            .file_number(file)
+            .justification(justification);
+        let mut q = json!({"plate": plate, "from": null, "to": null});
+        match refused {
+            None => {
+                let count = self.rng.gen_range(1..20);
+                q["newest_result_age_s"] = json!(newest_age_s);
+                e = e.result(self.digest(count));
+            }
+            Some(code) => {
+                q["method"] = json!("POST");
+                q["path"] = json!("/api/v1/searches");
+                q["status"] = json!(403);
+                q["refusal_code"] = json!(code);
+                e.action = Action::Denied;
+                e = e.outcome(Outcome::refused("refused by the access policy"));
+            }
+        }
+        if refused.is_none() {
+            q["method"] = json!("POST");
+            q["path"] = json!("/api/v1/searches");
+            q["status"] = json!(200);
+        }
+        self.sim.events.push(e.query(q));
+    }
+
+    fn view(
+        &mut self,
+        who: usize,
+        at: DateTime<Utc>,
+        plate: &str,
+        file: &str,
+        justification: &str,
+    ) {
+        let read_id = self.next_read;
+        self.next_read += 1;
+        let image = self.rng.gen_bool(0.5);
+        let (action, path) = if image {
+            (
+                Action::ImageView,
+                format!("/api/v1/reads/{read_id}/image/plate"),
+            )
+        } else {
+            (
+                Action::Other("read_view".into()),
+                format!("/api/v1/reads/{read_id}"),
+            )
+        };
+        let e = Event::new(self.actor(who), action)
+            .at(at)
+            .purpose("investigation")
+            .file_number(file)
+            .justification(justification)
+            .query(json!({"read_id": read_id, "plate": plate, "method": "GET", "path": path, "status": 200}))
+            .result(ResultDigest::of_ids(&[read_id]));
+        self.sim.events.push(e);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn track(
+        &mut self,
+        who: usize,
+        at: DateTime<Utc>,
+        plate: &str,
+        file: &str,
+        basis: &str,
+        stolen: Option<usize>,
+        renews: Option<i64>,
+        minutes: u32,
+    ) -> i64 {
+        let id = self.next_auth;
+        self.next_auth += 1;
+        let mut q = json!({"plate": plate, "emergency": false, "duration_minutes": minutes,
+            "renews": renews, "authorisation_id": id, "basis": basis,
+            "method": "POST", "path": "/api/v1/tracking", "status": 201});
+        if let Some(s) = stolen {
+            q["stolen_entry_id"] = json!(s as i64 + 1);
+        }
+        let text = format!(
+            "{} - locate the vehicle in real time",
+            self.incident_text_for(file)
+        );
+        let e = Event::new(self.actor(who), Action::TrackingRequest)
+            .at(at)
+            .purpose(if basis == "stolen_vehicle" {
+                "stolen_vehicle"
+            } else {
+                "serious_crime"
+            })
+            .file_number(file)
+            .justification(text)
+            .query(q);
+        self.sim.events.push(e);
+        id
+    }
+
+    fn incident_text_for(&self, file: &str) -> String {
+        self.sim
+            .incidents
+            .iter()
+            .rposition(|i| i.file_number == file)
+            .map(|i| self.incident_text[i].clone())
+            .unwrap_or_else(|| "tracking request".into())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn stolen_report(
+        &mut self,
+        plate: &str,
+        file: &str,
+        at: DateTime<Utc>,
+        complainant: &str,
+        recorder: &str,
+        status: StolenStatus,
+        closed: Option<DateTime<Utc>>,
+    ) -> usize {
+        self.sim.stolen.push(StolenRecord {
+            plate: plate.to_string(),
+            file_number: file.to_string(),
+            reported_at: at,
+            complainant_person_id: complainant.to_string(),
+            recorded_by_staff_id: recorder.to_string(),
+            status,
+            cancelled_at: closed,
+        });
+        self.sim.stolen.len() - 1
+    }
+
+    /// Somebody chosen by activity weight.
+    fn anyone(&mut self, cumulative: &[f64]) -> usize {
+        let total = *cumulative.last().unwrap_or(&1.0);
+        let x = self.rng.gen_range(0.0..total);
+        cumulative
+            .partition_point(|&c| c < x)
+            .min(self.people.len() - 1)
+    }
+
+    fn background(&mut self) {
+        let mut cumulative = Vec::with_capacity(self.people.len());
+        let mut acc = 0.0;
+        for p in &self.people {
+            acc += p.weight;
+            cumulative.push(acc);
+        }
+        let trackers: Vec<usize> = (0..self.people.len())
+            .filter(|&i| self.people[i].roles.contains("tracker"))
+            .collect();
+        // Search times for the year, in order, so incidents open before they are searched.
+        let mut searches: Vec<(i64, usize)> = Vec::new();
+        for month in 0..12 {
+            let f = month as f64 / 11.0;
+            let n = self.cfg.first_month_searches as f64
+                + f * (self.cfg.last_month_searches - self.cfg.first_month_searches) as f64;
+            for _ in 0..n as u32 {
+                let day = month * 365 / 12 + self.rng.gen_range(0..30);
+                let who = self.anyone(&cumulative);
+                searches.push((day.min(364), who));
+            }
+        }
+        searches.sort_unstable();
+        for (day, who) in searches {
+            let at = self.shift_time(who, day);
+            let p = &mut self.people[who];
+            p.open
+                .retain(|&i| at - self.sim.incidents[i].opened_at < Duration::days(12));
+            let incident = if p.open.is_empty() || self.rng.gen_bool(0.3) {
+                let kind = pick(&mut self.rng, OFFENCES);
+                let n = self.new_incident(who, at, kind);
+                self.people[who].open.push(n);
+                n
+            } else {
+                let k = self.rng.gen_range(0..self.people[who].open.len());
+                self.people[who].open[k]
+            };
+            let plates = &self.incident_plates[incident];
+            let plate = plates[self.rng.gen_range(0..plates.len())].clone();
+            let file = self.sim.incidents[incident].file_number.clone();
+            let justification = format!(
+                "{}; {}",
+                self.incident_text[incident],
+                pick(&mut self.rng, STEPS)
+            );
+            let age = (1800.0 * (2.0f64).powf(self.rng.gen_range(1.0..10.0))) as u64;
+            self.search(who, at, &plate, &file, &justification, age, None);
+            let mut t = at;
+            while self
+                .rng
+                .gen_bool(self.cfg.views_per_search / (1.0 + self.cfg.views_per_search))
+            {
+                t += Duration::seconds(self.rng.gen_range(20..600));
+                self.view(who, t, &plate, &file, &justification);
+            }
+        }
+        // Tracking: genuine stolen reports recorded by other teams, or supervised cases.
+        for month in 0..12 {
+            let f = month as f64 / 11.0;
+            let n = self.cfg.first_month_tracking as f64
+                + f * (self.cfg.last_month_tracking - self.cfg.first_month_tracking) as f64;
+            for _ in 0..n.round() as u32 {
+                let who = trackers[self.rng.gen_range(0..trackers.len())];
+                let day = (month * 365 / 12 + self.rng.gen_range(0..30)).min(360);
+                let at = self.shift_time(who, day);
+                let stolen = self.rng.gen_bool(0.7);
+                let kind = if stolen {
+                    "vehicle theft"
+                } else {
+                    "aggravated robbery"
+                };
+                let incident = self.new_incident(who, at, kind);
+                let file = self.sim.incidents[incident].file_number.clone();
+                let plate = self.plate();
+                let minutes = self.rng.gen_range(12..=48) * 60;
+                let owner = format!("O{}", self.next_plate);
+                self.sim
+                    .vehicles
+                    .push(vehicle(&plate, &owner, &format!("OA{}", self.next_plate)));
+                let renewals = if self.rng.gen_bool(0.15) {
+                    self.rng.gen_range(1..=2)
+                } else {
+                    0
+                };
+                let end = at + Duration::minutes((minutes * (renewals + 1)) as i64);
+                let entry = stolen.then(|| {
+                    let recorder =
+                        (who + 1 + DISTRICTS.len() * self.rng.gen_range(9..40)) % self.people.len();
+                    let recorder = self.people[recorder].staff_id.clone();
+                    let reported = at - Duration::minutes(self.rng.gen_range(120..2880));
+                    let recovered = end + Duration::days(self.rng.gen_range(1..20));
+                    let (status, closed) = if recovered < self.cfg.end {
+                        (StolenStatus::Recovered, Some(recovered))
+                    } else {
+                        (StolenStatus::Active, None)
+                    };
+                    self.stolen_report(&plate, &file, reported, &owner, &recorder, status, closed)
+                });
+                let basis = if stolen {
+                    "stolen_vehicle"
+                } else {
+                    "supervised"
+                };
+                let mut prev = self.track(who, at, &plate, &file, basis, entry, None, minutes);
+                for r in 0..renewals {
+                    let t = at + Duration::minutes((minutes * (r + 1)) as i64 - 30);
+                    prev = self.track(who, t, &plate, &file, basis, entry, Some(prev), minutes);
+                }
+            }
+        }
+    }
+
+    fn plant_truth(&mut self, rule: &str, who: usize, key: &str, note: &str) {
+        self.sim.truth.push(Planted {
+            rule: rule.into(),
+            staff_id: self.people[who].staff_id.clone(),
+            key: key.into(),
+            note: note.into(),
+        });
+    }
+
+    /// Distinct members of staff for planting, none used twice.
+    fn pick_staff(
+        &mut self,
+        used: &mut std::collections::HashSet<usize>,
+        n: usize,
+        filter: impl Fn(&Person) -> bool,
+    ) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut tries = 0;
+        while out.len() < n && tries < 1_000_000 {
+            tries += 1;
+            let i = self.rng.gen_range(0..self.people.len());
+            if !used.contains(&i) && filter(&self.people[i]) {
+                used.insert(i);
+                out.push(i);
+            }
+        }
+        out
+    }
+
+    fn own_file(&mut self, who: usize, at: DateTime<Utc>) -> String {
+        let n = self.new_incident(who, at, "burglary");
+        self.sim.incidents[n].file_number.clone()
+    }
+
+    fn plant(&mut self) {
+        let mut used = std::collections::HashSet::new();
+        let n = self.cfg.others;
+        let late = |b: &mut Builder| b.rng.gen_range(30..330);
+
+        // 1. Own or household vehicle: searched, mostly refused by the block.
+        for who in self.pick_staff(&mut used, self.cfg.own_vehicle_staff, |_| true) {
+            let plate = match &self.people[who].household_plate {
+                Some(h) if self.rng.gen_bool(0.3) => h.clone(),
+                _ => self.people[who].own_plate.clone(),
+            };
+            let day = late(self);
+            let first = self.shift_time(who, day);
+            let file = self.own_file(who, first);
+            for k in 0..self.rng.gen_range(1..=3) {
+                let at = self.shift_time(who, day + k * 2);
+                let refused = self.rng.gen_bool(0.85).then_some("own_vehicle");
+                self.search(
+                    who,
+                    at,
+                    &plate,
+                    &file,
+                    "checking a vehicle seen near the station",
+                    90_000,
+                    refused,
+                );
+            }
+            self.plant_truth(
+                "own_vehicle",
+                who,
+                &plate,
+                "searched own or household vehicle",
+            );
+        }
+        // 2. Tracking one's own car on a stolen report one recorded oneself.
+        for who in self.pick_staff(&mut used, self.cfg.own_car_trackers, |p| {
+            p.roles.contains("tracker")
+        }) {
+            let plate = self.people[who].own_plate.clone();
+            let day = late(self);
+            let at = self.shift_time(who, day);
+            let file = self.own_file(who, at);
+            let me = self.people[who].staff_id.clone();
+            let person = self.people[who].person_id.clone();
+            let entry = self.stolen_report(
+                &plate,
+                &file,
+                at - Duration::minutes(25),
+                &person,
+                &me,
+                StolenStatus::Cancelled,
+                Some(at + Duration::hours(30)),
+            );
+            self.track(
+                who,
+                at,
+                &plate,
+                &file,
+                "stolen_vehicle",
+                Some(entry),
+                None,
+                24 * 60,
+            );
+            self.plant_truth("own_vehicle", who, &plate, "tracked own car");
+            self.plant_truth(
+                "stolen_report",
+                who,
+                &format!("stolen:{}", entry + 1),
+                "own car reported stolen by themselves",
+            );
+        }
+        // 3. False stolen reports: recorded by themselves or their team, complainant not the
+        // owner, recorded just before, cancelled soon after.
+        for (k, who) in self
+            .pick_staff(&mut used, self.cfg.false_stolen, |p| {
+                p.roles.contains("tracker")
+            })
+            .into_iter()
+            .enumerate()
+        {
+            let day = late(self);
+            let at = self.shift_time(who, day);
+            let file = self.own_file(who, at);
+            let plate = self.plate();
+            self.sim.vehicles.push(vehicle(&plate, "V-OWNER", "V-ADDR"));
+            let recorder = if k % 2 == 0 {
+                self.people[who].staff_id.clone()
+            } else {
+                let team = self.people[who].team.clone();
+                let mate = self
+                    .people
+                    .iter()
+                    .find(|p| p.team == team && p.staff_id != self.people[who].staff_id);
+                mate.map(|p| p.staff_id.clone())
+                    .unwrap_or_else(|| self.people[who].staff_id.clone())
+            };
+            let complainant = self.people[who].person_id.clone();
+            let entry = self.stolen_report(
+                &plate,
+                &file,
+                at - Duration::minutes(40),
+                &complainant,
+                &recorder,
+                StolenStatus::Cancelled,
+                Some(at + Duration::hours(36)),
+            );
+            self.track(
+                who,
+                at,
+                &plate,
+                &file,
+                "stolen_vehicle",
+                Some(entry),
+                None,
+                24 * 60,
+            );
+            self.plant_truth(
+                "stolen_report",
+                who,
+                &format!("stolen:{}", entry + 1),
+                "false stolen report",
+            );
+        }
+        // 4. File numbers of another district's incidents, not assigned to them.
+        for who in self.pick_staff(&mut used, n, |_| true) {
+            let mine = DISTRICTS[self.people[who].district];
+            let base = self.rng.gen_range(0..self.sim.incidents.len());
+            let theirs: Vec<usize> = (0..self.sim.incidents.len())
+                .map(|k| (base + k) % self.sim.incidents.len())
+                .filter(|&k| self.sim.incidents[k].district != mine)
+                .take(3)
+                .collect();
+            for k in theirs {
+                let i = &self.sim.incidents[k];
+                let (file, at) = (i.file_number.clone(), i.opened_at + Duration::hours(30));
+                let plate = self.incident_plates[k][0].clone();
+                let text = format!("{}; {}", self.incident_text[k], pick(&mut self.rng, STEPS));
+                self.search(who, at, &plate, &file, &text, 90_000, None);
+            }
+            self.plant_truth("file_not_theirs", who, "files", "other districts' files");
+        }
+        // 5. One file number for many unrelated plates.
+        for who in self.pick_staff(&mut used, n, |_| true) {
+            let day = late(self);
+            let at0 = self.shift_time(who, day);
+            let file = self.own_file(who, at0);
+            let text = self.incident_text_for(&file);
+            for k in 0..40 {
+                let at = self.shift_time(who, day + k / 4);
+                let plate = self.plate();
+                let why = format!("{text}; {}", pick(&mut self.rng, STEPS));
+                self.search(who, at, &plate, &file, &why, 90_000, None);
+            }
+            self.plant_truth("file_many_plates", who, &file, "one file, forty plates");
+        }
+        // 6. Boilerplate justification across many files.
+        for who in self.pick_staff(&mut used, n, |_| true) {
+            let day = late(self);
+            for k in 0..20 {
+                let at = self.shift_time(who, day + k);
+                let file = self.own_file(who, at);
+                let plate = self.plate();
+                let text = format!(
+                    "Routine enquiry regarding vehicle of interest as per file {file}, ref {k}"
+                );
+                self.search(who, at, &plate, &file, &text, 90_000, None);
+            }
+            self.plant_truth(
+                "boilerplate_justification",
+                who,
+                "justification",
+                "copied justification",
+            );
+        }
+        // 7. Following one vehicle for weeks under different files.
+        for who in self.pick_staff(&mut used, n, |_| true) {
+            let plate = self.plate();
+            let day = late(self).min(300);
+            for w in 0..6 {
+                let at = self.shift_time(who, day + w * 7);
+                let file = self.own_file(who, at);
+                let text = format!(
+                    "{}; {}",
+                    self.incident_text_for(&file),
+                    pick(&mut self.rng, STEPS)
+                );
+                self.search(who, at, &plate, &file, &text, 90_000, None);
+            }
+            self.plant_truth("repeated_interest", who, &plate, "one plate, six weeks");
+        }
+        // 8. Polling: near-live searches minutes apart.
+        for who in self.pick_staff(&mut used, n, |_| true) {
+            let plate = self.plate();
+            let day = late(self);
+            let at0 = self.shift_time(who, day);
+            let file = self.own_file(who, at0);
+            let text = format!("{}; locate the vehicle", self.incident_text_for(&file));
+            for k in 0..5 {
+                let at = at0 + Duration::minutes(k * 11);
+                let age = self.rng.gen_range(1800..2700);
+                self.search(who, at, &plate, &file, &text, age, None);
+            }
+            self.plant_truth(
+                "polling",
+                who,
+                &format!("poll:{plate}"),
+                "searched every eleven minutes",
+            );
+        }
+        // 9. A day of volume far above peers.
+        for who in self.pick_staff(&mut used, n, |p| !p.night) {
+            let day = late(self);
+            let mut files = Vec::new();
+            for _ in 0..30 {
+                let at = self.shift_time(who, day);
+                files.push(self.own_file(who, at));
+            }
+            let mut first = None;
+            for k in 0..150 {
+                let at = self.shift_time(who, day);
+                first = Some(first.map_or(at, |f: DateTime<Utc>| f.min(at)));
+                let file = files[k % files.len()].clone();
+                let plate = self.plate();
+                let text = format!(
+                    "{}; {}",
+                    self.incident_text_for(&file),
+                    pick(&mut self.rng, STEPS)
+                );
+                self.search(who, at, &plate, &file, &text, 90_000, None);
+            }
+            let key = local_day(first.unwrap_or_else(|| self.start())).to_string();
+            self.plant_truth("unusual_volume", who, &key, "150 searches in a day");
+        }
+        // 10. Night searches by a day worker with a long history of day work.
+        let busy = self.busy_day_workers();
+        let night_owls: Vec<usize> = busy
+            .into_iter()
+            .filter(|i| !used.contains(i))
+            .take(n)
+            .collect();
+        for who in night_owls {
+            used.insert(who);
+            let day = 362;
+            let midnight = self.start() + Duration::days(day) - Duration::hours(12);
+            let at0 = midnight + Duration::hours(3);
+            let file = self.own_file(who, at0);
+            let text = format!(
+                "{}; {}",
+                self.incident_text_for(&file),
+                pick(&mut self.rng, STEPS)
+            );
+            for k in 0..4 {
+                let plate = self.plate();
+                self.search(
+                    who,
+                    at0 + Duration::minutes(k * 9),
+                    &plate,
+                    &file,
+                    &text,
+                    90_000,
+                    None,
+                );
+            }
+            self.plant_truth(
+                "unusual_hours",
+                who,
+                &local_day(at0).to_string(),
+                "searches at 3 a.m.",
+            );
+        }
+        // 11. Renewals chained far past the limits.
+        for who in self.pick_staff(&mut used, n, |p| p.roles.contains("tracker")) {
+            let day = late(self).min(320);
+            let at = self.shift_time(who, day);
+            let file = self.own_file(who, at);
+            let plate = self.plate();
+            let root = self.track(who, at, &plate, &file, "supervised", None, None, 72 * 60);
+            let mut prev = root;
+            for r in 1..=4 {
+                let t = at + Duration::hours(72 * r - 1);
+                prev = self.track(
+                    who,
+                    t,
+                    &plate,
+                    &file,
+                    "supervised",
+                    None,
+                    Some(prev),
+                    72 * 60,
+                );
+            }
+            self.plant_truth(
+                "renewal_chain",
+                who,
+                &format!("chain:{root}"),
+                "four renewals of 72 hours",
+            );
+        }
+        // 12. Tracking sought after the vehicle was recovered.
+        for who in self.pick_staff(&mut used, n, |p| p.roles.contains("tracker")) {
+            let day = late(self);
+            let at = self.shift_time(who, day);
+            let file = self.own_file(who, at);
+            let plate = self.plate();
+            let owner = format!("O-R{who}");
+            self.sim.vehicles.push(vehicle(&plate, &owner, "OA-R"));
+            let other = self.people[(who + 5 * DISTRICTS.len()) % self.people.len()]
+                .staff_id
+                .clone();
+            self.stolen_report(
+                &plate,
+                &file,
+                at - Duration::days(10),
+                &owner,
+                &other,
+                StolenStatus::Recovered,
+                Some(at - Duration::days(2)),
+            );
+            self.track(who, at, &plate, &file, "supervised", None, None, 24 * 60);
+            self.plant_truth(
+                "tracking_after_recovery",
+                who,
+                &plate,
+                "tracking two days after recovery",
+            );
+        }
+    }
+
+    /// Day workers with the most uses in the background (for planting night activity).
+    fn busy_day_workers(&self) -> Vec<usize> {
+        let mut counts = std::collections::HashMap::<&str, u32>::new();
+        for e in &self.sim.events {
+            *counts.entry(e.actor.id.as_str()).or_default() += 1;
+        }
+        let mut v: Vec<(u32, usize)> = (0..self.people.len())
+            .filter(|&i| !self.people[i].night)
+            .map(|i| {
+                (
+                    counts
+                        .get(self.people[i].staff_id.as_str())
+                        .copied()
+                        .unwrap_or(0),
+                    i,
+                )
+            })
+            .collect();
+        v.sort_unstable_by(|a, b| b.cmp(a));
+        v.into_iter().map(|(_, i)| i).collect()
+    }
+}
+
+fn vehicle(plate: &str, person: &str, address: &str) -> VehicleRecord {
+    VehicleRecord {
+        plate: plate.to_string(),
+        owner_person_id: person.to_string(),
+        owner_address_id: address.to_string(),
+        make: None,
+        model: None,
+        colour: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_small_year_has_the_shape_and_the_plants() {
+        let a = simulate(&SimConfig::small(7));
+        assert_eq!(a.users.len(), 400);
+        assert_eq!(
+            a.users
+                .iter()
+                .filter(|u| u.roles.contains(&"tracker"))
+                .count(),
+            80
+        );
+        assert!(a.events.windows(2).all(|w| w[0].time <= w[1].time));
+        assert!(a.events.len() > 4_000, "{}", a.events.len());
+        let rules: std::collections::BTreeSet<&str> =
+            a.truth.iter().map(|p| p.rule.as_str()).collect();
+        assert_eq!(rules.len(), 11, "{rules:?}");
+        // Deterministic.
+        let b = simulate(&SimConfig::small(7));
+        assert_eq!(a.events.len(), b.events.len());
+        assert_eq!(a.truth, b.truth);
+        // Every stolen report referred to exists.
+        for e in &a.events {
+            if let Some(id) = e.query.get("stolen_entry_id").and_then(|v| v.as_i64()) {
+                assert!(id >= 1 && (id as usize) <= a.stolen.len());
+            }
+        }
+    }
+}
