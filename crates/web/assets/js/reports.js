@@ -51,22 +51,23 @@ async function download(path, filename) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
-/** A horizontal bar chart of [label, value] pairs as inline SVG, with its figures as text. */
+/** A horizontal bar chart of [label, value, text?] items as inline SVG, each figure written beside
+ *  its bar (`text` when the figure is not a plain count, e.g. "<5"). */
 function barChart(title, items) {
   if (!items.length) return h('p.hint', {}, `${title}: nothing counted in this period.`);
   const labelW = 190, barW = 330, rowH = 24, valueW = 70;
   const max = Math.max(1, ...items.map(([, v]) => v));
   const chart = svg('svg.chart', {
     viewBox: `0 0 ${labelW + barW + valueW} ${items.length * rowH + 4}`,
-    role: 'img', 'aria-label': `${title}: ${items.map(([l, v]) => `${l} ${v}`).join(', ')}`,
+    role: 'img', 'aria-label': `${title}: ${items.map(([l, v, t]) => `${l} ${t ?? v}`).join(', ')}`,
   }, svg('title', {}, title));
-  items.forEach(([label, value], i) => {
+  items.forEach(([label, value, text], i) => {
     const y = i * rowH + 2;
     const w = value > 0 ? Math.max(2, (value / max) * barW) : 0;
     chart.append(
       svg('text.chart-label', { x: labelW - 8, y: y + rowH / 2 + 5, 'text-anchor': 'end' }, label.length > 26 ? `${label.slice(0, 25)}…` : label),
-      svg('rect.chart-bar', { x: labelW, y: y + 3, width: w.toFixed(1), height: rowH - 6, rx: 2 }, svg('title', {}, `${label}: ${value}`)),
-      svg('text.chart-value', { x: labelW + w + 6, y: y + rowH / 2 + 5 }, String(value)));
+      svg('rect.chart-bar', { x: labelW, y: y + 3, width: w.toFixed(1), height: rowH - 6, rx: 2 }, svg('title', {}, `${label}: ${text ?? value}`)),
+      svg('text.chart-value', { x: labelW + w + 6, y: y + rowH / 2 + 5 }, text ?? String(value)));
   });
   return chart;
 }
@@ -217,8 +218,8 @@ export function reportsScreen(main) {
           h('th', { scope: 'row' }, d.district),
           measures.map((m) => h('td.num', {}, withheld.has(m.name) ? 'withheld' : String(d.figures[m.name])))))))),
       trendMeasure ? h('figure.chart-box', {},
-        h('figcaption', {}, `Trend: ${trendMeasure.label.toLowerCase()} per month (“<5” and withheld months drawn as 0)`),
-        barChart(`Trend of ${trendMeasure.label.toLowerCase()}`, trendItems.map(([m, v]) => [m, typeof v === 'number' ? v : 0]))) : null,
+        h('figcaption', {}, `Trend: ${trendMeasure.label.toLowerCase()} per month (months with “<5” have no bar)`),
+        barChart(`Trend of ${trendMeasure.label.toLowerCase()}`, trendItems.map(([m, v]) => (typeof v === 'number' ? [m, v] : [m, 0, String(v)])))) : null,
       (r.notes || []).length ? h('ul.notes', {}, r.notes.map((n) => h('li', {}, n))) : null);
   }
 
