@@ -30,6 +30,7 @@ const grab = (re, what) => {
 const cameraKey = grab(/camera \d+ API key: (\S+)/, 'camera key');
 const examplePlate = grab(/example plate to search: (\S+)/, 'example plate');
 const ownCar = grab(/S1001 searching (\S+) \(their own car\)/, 'own car');
+const hotListPlate = grab(/hot list \(e\.g\. (\S+)\)/, 'hot-list plate');
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -231,6 +232,16 @@ await flow('admin screens: users, camera key shown once, sites, register import'
   await page.locator('#new-password').fill('a-long-initial-password');
   await page.getByRole('button', { name: 'Add user' }).click();
   await page.locator('.msg-ok').filter({ hasText: 'User S1999 created' }).waitFor();
+  // A network operator: the network is required, and no other role can be chosen with it.
+  await page.locator('#new-staff-id').fill('N2001');
+  await page.locator('#new-name').fill('Pat Operator');
+  await page.getByLabel('network_operator', { exact: true }).last().check();
+  check(await page.getByLabel('searcher', { exact: true }).last().isDisabled(), 'no police role beside network_operator');
+  await page.locator('#new-network option').nth(1).waitFor({ state: 'attached' });
+  await page.locator('#new-network').selectOption({ index: 1 });
+  await page.locator('#new-password').fill('a-long-initial-password');
+  await page.getByRole('button', { name: 'Add user' }).click();
+  await page.locator('.msg-ok').filter({ hasText: 'User N2001 created with roles network_operator' }).waitFor();
   await shot(page, '10-admin-users');
   await page.getByRole('tab', { name: 'Cameras' }).click();
   await page.locator('#camera-site option').first().waitFor({ state: 'attached' });
@@ -256,18 +267,87 @@ await flow('admin screens: users, camera key shown once, sites, register import'
   await page.context().close();
 });
 
-// 8. Screens whose APIs this server does not offer yet say so, with no made-up data.
-await flow('integrity and reports screens say they are not available on this server', async () => {
+// 8. The integrity screen (its API is not in this server yet) says so, with no made-up data.
+await flow('the integrity screen says it is not available on this server', async () => {
   const integrity = await signedIn('S1004');
   await integrity.goto(`${BASE}/ui/#/integrity`);
   await integrity.locator('.msg-warn').filter({ hasText: 'Not available on this server' }).waitFor();
   await shot(integrity, '14-integrity');
   await integrity.context().close();
-  const auditor = await signedIn('S1005');
-  await auditor.goto(`${BASE}/ui/#/reports`);
-  await auditor.locator('.msg-warn').filter({ hasText: 'Not available on this server' }).waitFor();
-  await shot(auditor, '15-reports');
-  await auditor.context().close();
+});
+
+// 9. The transparency report: auditor S1005 sees this run's activity counted (the searches and
+//    the refused own-vehicle search above), charted four ways, the month's transparency report
+//    and a CSV download of the rows.
+await flow('the transparency report: usage charts, the month\u2019s report and a CSV download', async () => {
+  const page = await signedIn('S1005');
+  await page.goto(`${BASE}/ui/#/reports`);
+  const searches = page.locator('table.usage-totals tr[data-measure="searches"] td');
+  await searches.waitFor();
+  check(Number(await searches.textContent()) >= 1, `searches counted: ${await searches.textContent()}`);
+  const blocks = await page.locator('table.usage-totals tr[data-measure="own_vehicle_blocks"] td').textContent();
+  check(Number(blocks) >= 1, `own-vehicle blocks counted: ${blocks}`);
+  for (const by of ['month', 'district', 'purpose', 'network']) {
+    const bars = await page.locator(`.chart-box[data-by="${by}"] rect.chart-bar`).count();
+    check(bars >= 1, `a ${by} chart with bars (${bars})`);
+  }
+  await page.locator('#transparency-heading').waitFor();
+  const national = await page.locator('table.national tr[data-measure="searches"] td.num').textContent();
+  check(national === '<5' || Number(national) >= 5, `national searches published suppressed: ${national}`);
+  await page.locator('table.districts tbody tr').first().waitFor();
+  const [csv] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download CSV' }).click(),
+  ]);
+  check(/^usage-.*-by-month\.csv$/.test(csv.suggestedFilename()), `CSV name: ${csv.suggestedFilename()}`);
+  const text = readFileSync(await csv.path(), 'utf8');
+  check(/searches/.test(text.split('\n')[0]) && text.trim().split('\n').length >= 2, `CSV: ${text.slice(0, 200)}`);
+  await page.screenshot({ path: join(SHOTS, '15-reports.png'), fullPage: true });
+  await page.context().close();
+});
+
+// 10. A network operator's "vehicle of interest" screen: a read of a plate on the stolen-vehicle
+//     hot list by the network's camera arrives live, without personal data, and is acknowledged.
+await flow('a hot-list alert arrives live on the network operator\u2019s screen', async () => {
+  const page = await signedIn('S1009');
+  const nav = await page.locator('#nav').textContent();
+  check(nav.includes('Vehicle of interest') && !nav.includes('Search') && !nav.includes('Track'), `operator navigation: ${nav}`);
+  await page.goto(`${BASE}/ui/#/hotlist`);
+  await page.locator('#hot-stream-state').filter({ hasText: 'live' }).waitFor();
+  const ingest = await fetch(`${BASE}/api/v1/reads`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cameraKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ plate: hotListPlate, captured_at: new Date().toISOString(), confidence: 0.95 }),
+  });
+  check(ingest.status === 201, `ingest answered ${ingest.status}`);
+  const item = page.locator('#hot-alerts li').filter({ hasText: hotListPlate });
+  await item.waitFor();
+  await page.locator('#hot-cue').filter({ hasText: `Vehicle of interest: ${hotListPlate}` }).waitFor();
+  check(await item.locator('img').count() === 0, 'no images in a hot-list alert');
+  await shot(page, '16-vehicle-of-interest');
+  await item.getByRole('button', { name: 'Acknowledge' }).click();
+  await item.filter({ hasText: 'acknowledged by S1009' }).waitFor();
+  await page.context().close();
+  // The tracker's live view (still open) shows only its own watch's alerts.
+  const trackerAlerts = await tracker.locator('#alerts li').filter({ hasText: hotListPlate }).count();
+  check(trackerAlerts === 0, 'the track live view ignores hot-list alerts');
+});
+
+// 11. Subject access (privacy officer or admin): the plate searched above has sightings held
+//     and that search among the queries counted, with no officer named.
+await flow('subject access shows the sightings and queries of a plate', async () => {
+  const page = await signedIn('S1006');
+  await page.goto(`${BASE}/ui/#/privacy`);
+  await page.locator('#sar-plate').fill(examplePlate);
+  await page.locator('#sar-reference').fill('PA-2026-7');
+  await page.getByRole('button', { name: 'Prepare the answer' }).click();
+  await page.locator('#sar-reads-held').waitFor();
+  const held = Number(await page.locator('#sar-reads-held').textContent());
+  const queries = Number(await page.locator('#sar-queries').textContent());
+  check(held >= 1 && queries >= 1, `sightings held ${held}, queries ${queries}`);
+  check(!(await page.locator('#sar-result').textContent()).includes('S1001'), 'no officer named');
+  await page.screenshot({ path: join(SHOTS, '17-subject-access.png'), fullPage: true });
+  await page.context().close();
 });
 
 await flow('no Content-Security-Policy violation or page error', async () => {

@@ -58,6 +58,8 @@ static ASSETS: &[Asset] = assets![
     ("js/ledger.js", JS),
     ("js/merkle.js", JS),
     ("js/admin.js", JS),
+    ("js/hotlist.js", JS),
+    ("js/privacy.js", JS),
     ("vendor/leaflet/leaflet.js", JS),
     ("vendor/leaflet/leaflet.css", "text/css; charset=utf-8"),
     ("vendor/nz.geojson", "application/geo+json"),

@@ -6,7 +6,9 @@ import { api, get, post, put, qs } from './api.js';
 import { nzMap, pointMarker, toLatLng, unshiftLon } from './map.js';
 
 const L = window.L;
-const ROLES = ['searcher', 'tracker', 'supervisor', 'integrity', 'auditor', 'admin', 'privacy_officer'];
+const ROLES = ['searcher', 'tracker', 'supervisor', 'integrity', 'auditor', 'admin', 'privacy_officer', 'network_operator'];
+// A camera network's own staff: works for one network, and holds no other role.
+const OPERATOR = 'network_operator';
 const SITE_KINDS = ['fuel_station', 'supermarket', 'mall', 'retail', 'car_park', 'other'];
 const REGISTERS = ['vehicles', 'staff', 'associates', 'stolen', 'incidents'];
 const TABS = [['users', 'Users'], ['networks', 'Networks'], ['sites', 'Sites'], ['cameras', 'Cameras'], ['registers', 'Registers']];
@@ -47,9 +49,21 @@ async function users(panel, me) {
     password: h('input', { name: 'new_password', id: 'new-password', type: 'password', minlength: 12, required: true, autocomplete: 'new-password' }),
   };
   const roleBoxes = ROLES.map((r) => h('input', { type: 'checkbox', name: 'new_roles', value: r }));
+  const network = h('select#new-network', { name: 'new_network', disabled: true }, h('option', { value: '' }, 'Choose the network'));
+  const operatorBox = roleBoxes.find((b) => b.value === OPERATOR);
+  // A network operator holds no other role and must name their network; the server checks both.
+  const operatorChosen = () => {
+    const on = operatorBox.checked;
+    for (const b of roleBoxes) if (b !== operatorBox) { b.disabled = on; if (on) b.checked = false; }
+    network.disabled = !on;
+    network.required = on;
+  };
+  operatorBox.addEventListener('change', operatorChosen);
+  get('/api/v1/networks').then((nets) => network.append(...nets.map((n) => h('option', { value: n.id }, `${n.name} (id ${n.id})`)))).catch(() => {});
   const form = h('form.card', { 'aria-labelledby': 'new-user-title' }, h('h2#new-user-title', {}, 'Add a user'),
     h('div.row', {}, field('Staff id', f.staff_id), field('Name', f.name), field('District', f.district), field('Badge number', f.badge)),
     h('fieldset', {}, h('legend', {}, 'Roles'), h('div.row.radios', {}, roleBoxes.map((b) => h('label.inline', {}, b, ` ${b.value}`)))),
+    field('Network (network operators only)', network, 'A network_operator works for this camera network, receives its vehicle-of-interest alerts, and holds no other role.'),
     field('Initial password', f.password, 'At least 12 characters'),
     h('div.actions', {}, h('button.primary', { type: 'submit' }, 'Add user')), status);
   form.addEventListener('submit', async (e) => {
@@ -59,6 +73,7 @@ async function users(panel, me) {
         staff_id: f.staff_id.value, name: f.name.value, district: f.district.value,
         badge_number: f.badge.value || undefined, password: f.password.value,
         roles: roleBoxes.filter((b) => b.checked).map((b) => b.value),
+        network_id: operatorBox.checked && network.value ? Number(network.value) : undefined,
       });
       f.password.value = '';
       say(status, 'ok', `User ${u.staff_id} created with roles ${u.roles.join(', ')}.`);
@@ -111,24 +126,26 @@ async function networks(panel) {
     try { const n = await post('/api/v1/networks', { name: name.value, retention_days: Number(days.value) }); say(status, 'ok', `Network ${n.name} added (id ${n.id}).`); load(); } catch (err) { say(status, 'error', err.message); }
   });
   fill(panel, h('section.card', { 'aria-labelledby': 'networks-title' }, h('h2#networks-title', {}, 'Networks and sharing agreements'),
-    h('p.hint', {}, 'Each network states which districts may search its reads and which may track on them (* for all).'), list), form);
+    h('p.hint', {}, 'Each network states which districts may search its reads and which may track on them (* for all), and whether its own staff (network operators) are alerted when a plate on the stolen-vehicle hot list passes its cameras.'), list), form);
 
   async function load() {
     try {
       const [nets, agreements] = await Promise.all([get('/api/v1/networks'), get('/api/v1/agreements')]);
       fill(list, h('div.table-wrap', {}, h('table', {},
-        h('thead', {}, h('tr', {}, ['Id', 'Network', 'Retention', 'Search by', 'Tracking by', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Id', 'Network', 'Retention', 'Search by', 'Tracking by', 'Hot-list alerts', ''].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, nets.map((n) => {
           const a = agreements.find((x) => x.network_id === n.id) || { search: [], tracking: [] };
           const search = h('input', { value: a.search.join(', '), 'aria-label': `Districts that may search ${n.name}` });
           const tracking = h('input', { value: a.tracking.join(', '), 'aria-label': `Districts that may track on ${n.name}` });
+          // Sent back with every save: leaving it out would switch the network's alerts off.
+          const hotList = h('input', { type: 'checkbox', checked: !!a.hot_list_alerts, 'aria-label': `Vehicle-of-interest alerts for ${n.name}\u2019s own staff` });
           const rowStatus = h('div.status-slot');
           const split = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
           const save = async () => {
-            try { await put(`/api/v1/networks/${n.id}/agreement`, { search: split(search.value), tracking: split(tracking.value) }); say(rowStatus, 'ok', 'Saved.'); } catch (err) { say(rowStatus, 'error', err.message); }
+            try { await put(`/api/v1/networks/${n.id}/agreement`, { search: split(search.value), tracking: split(tracking.value), hot_list_alerts: hotList.checked }); say(rowStatus, 'ok', 'Saved.'); } catch (err) { say(rowStatus, 'error', err.message); }
           };
           return h('tr', {}, h('td', {}, String(n.id)), h('td', {}, n.name), h('td', {}, `${n.retention_days} days`),
-            h('td', {}, search), h('td', {}, tracking), h('td', {}, h('button', { type: 'button', onclick: save }, 'Save'), rowStatus));
+            h('td', {}, search), h('td', {}, tracking), h('td', {}, hotList), h('td', {}, h('button', { type: 'button', onclick: save }, 'Save'), rowStatus));
         })))));
     } catch (err) { say(list, 'error', err.message); }
   }

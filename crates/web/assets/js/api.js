@@ -78,3 +78,21 @@ export function qs(params) {
   const s = q.toString();
   return s ? `?${s}` : '';
 }
+
+/** GETs `path` as a file (CSV, an HTML report) with the session cookie; a refusal as for api(). */
+export async function getBlob(path) {
+  let response;
+  try {
+    response = await fetch(path, { credentials: 'same-origin' });
+  } catch (e) {
+    throw new ApiError(0, 'network', 'The server cannot be reached; check the connection and try again.');
+  }
+  if (!response.ok) {
+    let error = null;
+    try { error = (await response.json()).error; } catch { /* not JSON */ }
+    const err = new ApiError(response.status, error && error.code, plainWords(response.status, error), error && error.field);
+    if (response.status === 401) onUnauthenticated(err);
+    throw err;
+  }
+  return response.blob();
+}

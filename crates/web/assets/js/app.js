@@ -10,13 +10,17 @@ import { integrityScreen } from './integrity.js';
 import { reportsScreen } from './reports.js';
 import { ledgerScreen } from './ledger.js';
 import { adminScreen } from './admin.js';
+import { hotListScreen } from './hotlist.js';
+import { privacyScreen } from './privacy.js';
 
 const SCREENS = [
   { id: 'search', title: 'Search', roles: ['searcher'], blurb: 'historical search of plate reads', show: searchScreen },
   { id: 'track', title: 'Track', roles: ['tracker', 'supervisor'], blurb: 'tracking requests, approvals and live alerts', show: trackScreen },
   { id: 'integrity', title: 'Integrity', roles: ['integrity'], blurb: 'findings and cases', show: integrityScreen },
-  { id: 'reports', title: 'Reports', roles: ['auditor', 'supervisor'], blurb: 'usage and transparency reports', show: reportsScreen },
+  { id: 'reports', title: 'Reports', roles: ['auditor', 'supervisor', 'integrity', 'admin'], blurb: 'usage and transparency reports', show: reportsScreen },
   { id: 'ledger', title: 'Ledger', roles: ['auditor', 'integrity'], blurb: 'the signed audit ledger and its proofs', show: ledgerScreen },
+  { id: 'hotlist', title: 'Vehicle of interest', roles: ['network_operator'], blurb: 'stolen vehicles seen by your network\u2019s cameras', show: hotListScreen },
+  { id: 'privacy', title: 'Subject access', roles: ['privacy_officer', 'admin'], blurb: 'what is held about a plate, for the person who asked', show: privacyScreen },
   { id: 'admin', title: 'Admin', roles: ['admin'], blurb: 'users, networks, sites, cameras and registers', show: adminScreen },
 ];
 

@@ -109,3 +109,17 @@ export function message(kind, ...text) {
 export function roleList(user) {
   return (user.roles || []).join(', ');
 }
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** An SVG element, like h() but in the SVG namespace: svg('rect.bar', {x: 0, width: 10}). */
+export function svg(spec, attrs = {}, ...children) {
+  const [tag, ...classes] = spec.split('.');
+  const el = document.createElementNS(SVG_NS, tag);
+  if (classes.length) el.setAttribute('class', classes.join(' '));
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v !== undefined && v !== null && v !== false) el.setAttribute(k, String(v));
+  }
+  append(el, children);
+  return el;
+}

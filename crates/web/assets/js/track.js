@@ -186,7 +186,8 @@ export function liveScreen(main, user, id) {
   }
 
   function addAlert(a, live) {
-    if (a.authorisation_id !== id || seen.has(a.id)) return;
+    // Hot-list alerts (authorisation 0) are the network operators', never a watch's.
+    if (a.kind === 'hot_list' || a.authorisation_id !== id || seen.has(a.id)) return;
     seen.set(a.id, a);
     const ll = toLatLng(a.location);
     pointMarker(ll, { color: '#b3261e', label: `${a.read_plate} at ${a.site_name}, ${nzTime(a.captured_at)}` }).addTo(marks);
