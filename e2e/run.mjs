@@ -267,12 +267,59 @@ await flow('admin screens: users, camera key shown once, sites, register import'
   await page.context().close();
 });
 
-// 8. The integrity screen (its API is not in this server yet) says so, with no made-up data.
-await flow('the integrity screen says it is not available on this server', async () => {
+// 8. The integrity review: S1004 (integrity) runs the rules, finds the case the refused
+//    own-vehicle search by S1001 (flow 2) opened, takes it and asks S1001 to explain; S1001
+//    answers under My cases; S1004 closes it as training; the evidence links to the ledger.
+await flow('an own-vehicle case is reviewed, explained under My cases and closed', async () => {
   const integrity = await signedIn('S1004');
   await integrity.goto(`${BASE}/ui/#/integrity`);
-  await integrity.locator('.msg-warn').filter({ hasText: 'Not available on this server' }).waitFor();
+  await integrity.getByRole('button', { name: 'Run the rules now' }).click();
+  await integrity.locator('#run-report .msg-ok').waitFor();
+  const report = await integrity.locator('#run-report').textContent();
+  check(/The rules read ledger entries|Nothing new/.test(report), `run report: ${report}`);
+  const row = integrity.locator('table.cases tbody tr[data-rule="own_vehicle"][data-staff-id="S1001"]').first();
+  await row.waitFor();
   await shot(integrity, '14-integrity');
+  const caseId = await row.getAttribute('data-case-id');
+  await row.getByRole('link', { name: `Open case ${caseId}` }).click();
+  await integrity.locator('#case-finding').waitFor();
+  const finding = await integrity.locator('#case-finding').textContent();
+  check(finding.includes(ownCar) && /refused by the policy/.test(finding), `finding: ${finding}`);
+  const evidence = integrity.locator('#case-evidence a');
+  check(await evidence.count() >= 1, 'evidence entries listed and linked to the ledger');
+  await integrity.locator('#assign-to').fill('S1004');
+  await integrity.getByRole('button', { name: 'Assign' }).click();
+  await integrity.locator('#case-assigned').filter({ hasText: 'S1004' }).waitFor();
+  await integrity.getByLabel('Ask S1001 to explain').fill('Why did you search the plate of your own car?');
+  await integrity.getByRole('button', { name: 'Request explanation' }).click();
+  await integrity.locator('#case-status').filter({ hasText: 'explanation requested' }).waitFor();
+  await integrity.screenshot({ path: join(SHOTS, '18-integrity-case.png'), fullPage: true });
+
+  const page = searcher;
+  current = page;
+  const nav = await page.locator('#nav').textContent();
+  check(nav.includes('My cases') && !nav.includes('Integrity'), `searcher navigation: ${nav}`);
+  await page.goto(`${BASE}/ui/#/mycases`);
+  const mine = page.locator(`.my-case[data-case-id="${caseId}"]`);
+  await mine.waitFor();
+  await mine.getByLabel('Your explanation').fill('I mistyped the plate of a vehicle in the theft file; it was not deliberate.');
+  await mine.getByRole('button', { name: 'Send explanation' }).click();
+  await page.locator(`.my-case[data-case-id="${caseId}"] .my-status`).filter({ hasText: 'explained' }).waitFor();
+  await page.screenshot({ path: join(SHOTS, '19-my-cases.png'), fullPage: true });
+
+  current = integrity;
+  await integrity.reload();
+  await integrity.locator('#case-explanation').filter({ hasText: 'mistyped' }).waitFor();
+  await integrity.locator('#close-outcome').selectOption('training');
+  await integrity.getByLabel('Reasons').fill('A careless search of a connected plate: refresher training on the own-vehicle rule.');
+  await integrity.getByRole('button', { name: 'Close case' }).click();
+  await integrity.locator('#case-outcome').filter({ hasText: 'Training' }).waitFor();
+  check(await integrity.locator('#close-form').count() === 0, 'a closed case has no workflow');
+  await integrity.screenshot({ path: join(SHOTS, '20-integrity-closed.png'), fullPage: true });
+  const first = await integrity.locator('#case-evidence a').first();
+  const index = (await first.getAttribute('href')).split('/').pop();
+  await first.click();
+  await integrity.locator('table.entries td.num').filter({ hasText: new RegExp(`^${index}$`) }).waitFor();
   await integrity.context().close();
 });
 

@@ -6,7 +6,7 @@ import { api, setCsrf, whenSignedOut } from './api.js';
 import { signInScreen, homeScreen } from './signin.js';
 import { searchScreen } from './search.js';
 import { trackScreen, liveScreen } from './track.js';
-import { integrityScreen } from './integrity.js';
+import { integrityScreen, myCasesScreen } from './integrity.js';
 import { reportsScreen } from './reports.js';
 import { ledgerScreen } from './ledger.js';
 import { adminScreen } from './admin.js';
@@ -16,12 +16,13 @@ import { privacyScreen } from './privacy.js';
 const SCREENS = [
   { id: 'search', title: 'Search', roles: ['searcher'], blurb: 'historical search of plate reads', show: searchScreen },
   { id: 'track', title: 'Track', roles: ['tracker', 'supervisor'], blurb: 'tracking requests, approvals and live alerts', show: trackScreen },
-  { id: 'integrity', title: 'Integrity', roles: ['integrity'], blurb: 'findings and cases', show: integrityScreen },
+  { id: 'integrity', title: 'Integrity', roles: ['integrity', 'supervisor'], blurb: 'findings, review cases and routine samples', show: integrityScreen },
   { id: 'reports', title: 'Reports', roles: ['auditor', 'supervisor', 'integrity', 'admin'], blurb: 'usage and transparency reports', show: reportsScreen },
   { id: 'ledger', title: 'Ledger', roles: ['auditor', 'integrity'], blurb: 'the signed audit ledger and its proofs', show: ledgerScreen },
   { id: 'hotlist', title: 'Vehicle of interest', roles: ['network_operator'], blurb: 'stolen vehicles seen by your network\u2019s cameras', show: hotListScreen },
   { id: 'privacy', title: 'Subject access', roles: ['privacy_officer', 'admin'], blurb: 'what is held about a plate, for the person who asked', show: privacyScreen },
   { id: 'admin', title: 'Admin', roles: ['admin'], blurb: 'users, networks, sites, cameras and registers', show: adminScreen },
+  { id: 'mycases', title: 'My cases', everyone: true, blurb: 'integrity cases in which you are asked to explain', show: myCasesScreen },
 ];
 
 const main = document.getElementById('main');
@@ -30,7 +31,7 @@ const who = document.getElementById('who');
 let user = null;
 let leaveScreen = null; // clean-up of the current screen (closes live streams, timers)
 
-const allowed = () => SCREENS.filter((s) => s.roles.some((r) => user.roles.includes(r)));
+const allowed = () => SCREENS.filter((s) => s.everyone || s.roles.some((r) => user.roles.includes(r)));
 
 function renderChrome() {
   if (!user) { fill(nav); fill(who); return; }
@@ -84,7 +85,7 @@ function route() {
   } else if (screen.id === 'track' && arg) {
     leaveScreen = liveScreen(main, user, Number(arg));
   } else {
-    leaveScreen = screen.show(main, user) || null;
+    leaveScreen = screen.show(main, user, arg) || null;
   }
   main.focus({ preventScroll: true });
 }

@@ -10,7 +10,8 @@ import { fromHex, leafHash, toHex, verifyConsistency, verifyInclusion } from './
 
 const PAGE = 25;
 
-export function ledgerScreen(main) {
+export function ledgerScreen(main, user, arg) {
+  const wanted = arg !== undefined && /^\d+$/.test(arg) ? Number(arg) : null; // #/ledger/123: entry 123
   const headBox = h('section.card', { 'aria-labelledby': 'head-title' }, h('h2#head-title', {}, 'Signed tree head'), h('div.slot', {}, 'Loading…'));
   const verifyBox = h('section.card#verification', { 'aria-labelledby': 'verify-title' }, h('h2#verify-title', {}, 'Verification'), h('div.slot', {}, 'Checking…'));
   const entriesBox = h('section.card', { 'aria-labelledby': 'entries-title' }, h('h2#entries-title', {}, 'Entries'), h('div.slot'));
@@ -34,6 +35,7 @@ export function ledgerScreen(main) {
       h('dt', {}, 'Key id'), h('dd.hash', {}, head.key_id),
       h('dt', {}, 'Signature'), h('dd.hash', {}, head.signature)));
     start = Math.max(0, head.size - PAGE);
+    if (wanted !== null && wanted < head.size) start = Math.max(0, Math.min(wanted, head.size - PAGE));
     await Promise.all([verify(), showEntries()]);
   }
 

@@ -7,17 +7,6 @@
 import { h, fill, field, message, svg, timeEl } from './dom.js';
 import { get, getBlob, qs } from './api.js';
 
-/** Checks the server's OpenAPI document for `paths` and notes any it does offer. */
-export async function notAvailable(main, paths) {
-  try {
-    const doc = await fetch('/api/openapi.json').then((r) => r.json());
-    const offered = paths.filter((p) => doc.paths && doc.paths[p]);
-    if (offered.length) {
-      main.append(message('info', `This server offers ${offered.join(', ')}, but this version of the web UI does not show it yet.`));
-    }
-  } catch { /* the placeholder stands as it is */ }
-}
-
 // The usage report's measures, in its column order, with the words the README uses for them.
 const MEASURES = [
   ['searches', 'Searches'],
