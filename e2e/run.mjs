@@ -321,6 +321,13 @@ await flow('an own-vehicle case is reviewed, explained under My cases and closed
   await first.click();
   await integrity.locator('table.entries td.num').filter({ hasText: new RegExp(`^${index}$`) }).waitFor();
   await integrity.context().close();
+  // A supervisor sees only the routine samples of their district: no run button, not this case.
+  const supervisor = await signedIn('S1003');
+  await supervisor.goto(`${BASE}/ui/#/integrity`);
+  await supervisor.locator('table.cases, .card .msg-info').first().waitFor();
+  check(await supervisor.getByRole('button', { name: 'Run the rules now' }).count() === 0, 'no run button for a supervisor');
+  check(await supervisor.locator(`tr[data-case-id="${caseId}"]`).count() === 0, 'the integrity unit\u2019s case is not in a supervisor\u2019s queue');
+  await supervisor.context().close();
 });
 
 // 9. The transparency report: auditor S1005 sees this run's activity counted (the searches and
