@@ -153,8 +153,13 @@ pub async fn store_reads(
         .map_err(ApiError::internal)??;
     }
     // Matching needs the reads after they are stored (the alerts refer to their ids).
-    let reads_for_matching =
-        (!state.watches.is_empty() || !state.hot_list.is_empty()).then(|| new_reads.clone());
+    // A national hot list is never empty, so the reads are kept for matching only when a watch
+    // could match or a plate is on the list (one lock, one hash lookup per read).
+    let on_hot_list = !state
+        .hot_list
+        .hits(new_reads.iter().map(|r| r.plate.as_str()))
+        .is_empty();
+    let reads_for_matching = (!state.watches.is_empty() || on_hot_list).then(|| new_reads.clone());
     let outcomes = state.store.insert_reads(new_reads).await?;
     if let Some(reads) = reads_for_matching {
         let raised = crate::realtime::match_ingest(state, camera_id, &reads, &outcomes).await?
