@@ -1,0 +1,61 @@
+//! Choosing the plate among the text lines read in a photo. A photo holds dealer frames,
+//! slogans, shop signs and timestamps besides the plate; the plate is the line that fits a
+//! plate format, holds digits, is about plate length, and is tall.
+
+use crate::formats::Fitted;
+
+/// Plates have 2 to 8 characters in every profile we know.
+pub const MIN_LEN: usize = 2;
+pub const MAX_LEN: usize = 8;
+
+/// How plate-like a fitted line is, from 0; `line_height` and `photo_height` in pixels.
+pub fn plate_likeness(fitted: &Fitted, line_height: f32, photo_height: f32) -> f32 {
+    let len = fitted.text.chars().count();
+    if !(MIN_LEN..=MAX_LEN).contains(&len) {
+        return 0.0;
+    }
+    let format = if fitted.profile.is_some() { 1.0 } else { 0.3 };
+    // Dealer frames and slogans are words; almost every plate has a digit.
+    let digits = if fitted.text.chars().any(|c| c.is_ascii_digit()) {
+        1.0
+    } else {
+        0.5
+    };
+    let length = if len >= 5 { 1.0 } else { 0.5 };
+    // The plate's characters are the tallest text on most vehicles.
+    let height = (line_height / photo_height.max(1.0)).sqrt();
+    fitted.score * format * digits * length * height
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fitted(text: &str, profile: Option<&'static str>) -> Fitted {
+        Fitted {
+            text: text.into(),
+            score: 0.9,
+            profile,
+        }
+    }
+
+    #[test]
+    fn a_formatted_plate_beats_a_slogan_of_the_same_height() {
+        let plate = plate_likeness(&fitted("ABC123", Some("nz")), 40.0, 400.0);
+        let slogan = plate_likeness(&fitted("CHEVROL", None), 40.0, 400.0);
+        assert!(plate > slogan * 3.0);
+    }
+
+    #[test]
+    fn overlong_and_single_characters_are_not_plates() {
+        assert_eq!(plate_likeness(&fitted("20140428065455", None), 40.0, 400.0), 0.0);
+        assert_eq!(plate_likeness(&fitted("A", None), 40.0, 400.0), 0.0);
+    }
+
+    #[test]
+    fn taller_text_wins_between_equals() {
+        let small = plate_likeness(&fitted("ABC123", Some("nz")), 10.0, 400.0);
+        let tall = plate_likeness(&fitted("ABC123", Some("nz")), 40.0, 400.0);
+        assert!(tall > small);
+    }
+}

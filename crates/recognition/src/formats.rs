@@ -1,0 +1,182 @@
+//! Plate-format knowledge: each region's plate layouts as letter/digit slot patterns, and
+//! fitting a read to them, which settles the confusable pairs (O/0, I/1, B/8, S/5, Z/2, G/6)
+//! by position, as OpenALPR's region patterns did.
+//!
+//! Pattern letters: `L` a letter slot, `D` a digit slot.
+
+use crate::read::ReadChar;
+
+#[derive(Debug, Clone, Copy)]
+pub struct Profile {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub patterns: &'static [&'static str],
+}
+
+pub const PROFILES: &[Profile] = &[
+    Profile {
+        code: "nz",
+        name: "New Zealand",
+        // Standard issue ABC123 and the older AB1234; personalised plates (1-6 of either)
+        // fit no pattern and are taken as read.
+        patterns: &["LLLDDD", "LLDDDD"],
+    },
+    Profile {
+        code: "au",
+        name: "Australia",
+        patterns: &["LLLDDD", "DLLLDD", "LLLDDL", "DLLDLL", "DDDLLL", "LLDDLL"],
+    },
+    Profile {
+        code: "uk",
+        name: "United Kingdom",
+        patterns: &["LLDDLLL", "LDDDLLL", "LLLDDDL"],
+    },
+    Profile {
+        code: "us",
+        name: "United States",
+        patterns: &[
+            "DLLLDDD", "LLLDDDD", "LLLDDD", "DDDLLL", "LLDLDL", "DLLDDD", "DDDDDDD", "LDDDDDD",
+            "LLDDDDD", "DDLLDDD", "DDDDLLL", "DLLDDDD", "LDLDDDD",
+        ],
+    },
+    Profile {
+        code: "eu",
+        name: "Europe",
+        patterns: &[
+            "LLDDDLL", "DLDDDDD", "DLLDDDD", "LLLDDDD", "LLDDDD", "DDDDLLL", "LLLDDLL", "LLDDLLL",
+            "LLLDLLD",
+        ],
+    },
+    Profile {
+        code: "br",
+        name: "Brazil",
+        patterns: &["LLLDLDD", "LLLDDDD"],
+    },
+];
+
+/// A read fitted to a profile's pattern, or taken as read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fitted {
+    pub text: String,
+    /// Product of the per-character probabilities of the chosen characters.
+    pub score: f32,
+    pub profile: Option<&'static str>,
+}
+
+/// How much a character read as the other class still counts for the slot's class: the
+/// recogniser's second choice for a confusable glyph is often only a few percent.
+const SLOT_BOOST: f32 = 50.0;
+/// A read fitting no pattern keeps half its score: formats are evidence, not a gate, so that
+/// personalised plates and unknown formats can still win.
+const UNFITTED_FACTOR: f32 = 0.5;
+
+/// Fits `chars` to every pattern of the given profiles (all if `profiles` is empty) and
+/// returns the best, or the raw read when that scores higher.
+pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
+    let raw: String = chars.iter().map(|c| c.ch).collect();
+    let raw_score: f32 = chars.iter().map(|c| c.prob).product();
+    let mut best = Fitted {
+        text: raw,
+        score: raw_score * UNFITTED_FACTOR,
+        profile: None,
+    };
+    for profile in PROFILES
+        .iter()
+        .filter(|p| profiles.is_empty() || profiles.contains(&p.code))
+    {
+        for pattern in profile.patterns {
+            if pattern.len() != chars.len() {
+                continue;
+            }
+            let mut text = String::with_capacity(chars.len());
+            let mut score = 1.0f32;
+            for (c, slot) in chars.iter().zip(pattern.bytes()) {
+                let (ch, p, as_read) = if slot == b'L' {
+                    (c.letter, c.letter_prob, c.ch.is_ascii_alphabetic())
+                } else {
+                    (c.digit, c.digit_prob, c.ch.is_ascii_digit())
+                };
+                let p = p.max(1e-4);
+                score *= if as_read { p } else { (p * SLOT_BOOST).min(1.0) };
+                text.push(ch);
+            }
+            if score > best.score {
+                best = Fitted {
+                    text,
+                    score,
+                    profile: Some(profile.code),
+                };
+            }
+        }
+    }
+    best
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A read character with its confusable alternative at `alt` probability.
+    fn rc(ch: char, alt: char, alt_prob: f32) -> ReadChar {
+        let (letter, letter_prob, digit, digit_prob) = if ch.is_ascii_digit() {
+            (alt, alt_prob, ch, 0.95)
+        } else {
+            (ch, 0.95, alt, alt_prob)
+        };
+        ReadChar {
+            ch,
+            prob: 0.95,
+            letter,
+            letter_prob,
+            digit,
+            digit_prob,
+        }
+    }
+
+    fn read(text: &str) -> Vec<ReadChar> {
+        text.chars()
+            .map(|c| match c {
+                '0' => rc('0', 'O', 0.03),
+                'O' => rc('O', '0', 0.03),
+                '1' => rc('1', 'I', 0.03),
+                'I' => rc('I', '1', 0.03),
+                '8' => rc('8', 'B', 0.03),
+                'B' => rc('B', '8', 0.03),
+                c if c.is_ascii_digit() => rc(c, 'Z', 0.0),
+                c => rc(c, '0', 0.0),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_digit_in_a_letter_slot_becomes_its_letter() {
+        let f = fit(&read("PP587A0"), &[]);
+        assert_eq!(f.text, "PP587AO");
+        assert_eq!(f.profile, Some("eu"));
+        let f = fit(&read("LM298A1"), &["eu"]);
+        assert_eq!(f.text, "LM298AI");
+    }
+
+    #[test]
+    fn a_letter_in_a_digit_slot_becomes_its_digit() {
+        let f = fit(&read("ABCI23"), &["nz"]);
+        assert_eq!(f.text, "ABC123");
+        assert_eq!(f.profile, Some("nz"));
+    }
+
+    #[test]
+    fn a_read_fitting_no_pattern_is_kept_as_read_with_less_weight() {
+        let f = fit(&read("GWAGEN"), &["nz"]);
+        assert_eq!(f.text, "GWAGEN");
+        assert_eq!(f.profile, None);
+        assert!(f.score < 0.95f32.powi(6));
+    }
+
+    #[test]
+    fn only_the_named_profiles_are_used() {
+        let f = fit(&read("AB12CDE"), &["nz"]);
+        assert_eq!(f.profile, None);
+        let f = fit(&read("AB12CDE"), &["uk"]);
+        assert_eq!(f.profile, Some("uk"));
+    }
+}

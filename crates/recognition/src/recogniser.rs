@@ -1,0 +1,310 @@
+//! The recognition pipeline: models loaded once, optimised plans cached per input shape.
+
+use image::RgbImage;
+use serde::Serialize;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use tract_onnx::prelude::*;
+
+use crate::choose::plate_likeness;
+use crate::decode::decode_photo;
+use crate::detect::{boxes_from_map, canvas, TextBox};
+use crate::formats::{fit, Fitted};
+use crate::read::{decode, line_input, Alphabet, LINE_HEIGHT};
+use crate::{models, RecognitionError, Result};
+
+type Plan = Arc<TypedRunnableModel>;
+
+#[derive(Debug, Clone)]
+pub struct RecogniserOptions {
+    /// Longer side of the detection canvas, per pass. A later pass runs only when the earlier
+    /// ones found no confident plate: most photos are settled by the cheap first pass, and
+    /// small, distant plates get a second look at higher resolution.
+    pub detection_sides: Vec<u32>,
+    /// Region profiles to fit reads to (`nz`, `au`, `uk`, `us`, `eu`, `br`); empty means all.
+    pub profiles: Vec<String>,
+    /// A plate fitting a profile with at least this score ends the search early.
+    pub confident: f32,
+    /// Characters the recogniser is less sure of than this are dropped: they are almost
+    /// always a crest, a flag strip or a bolt read as a character.
+    pub min_char_prob: f32,
+    /// How many candidate readings to report per plate.
+    pub top_n: usize,
+}
+
+impl Default for RecogniserOptions {
+    fn default() -> Self {
+        RecogniserOptions {
+            detection_sides: vec![640, 1280],
+            profiles: Vec::new(),
+            confident: 0.8,
+            min_char_prob: 0.4,
+            top_n: 5,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PlateBox {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    pub plate: String,
+    /// 0-100, as OpenALPR reports it.
+    pub confidence: f32,
+    pub matches_template: bool,
+}
+
+/// One plate found in a photo, in the shape of OpenALPR's `alpr_results` entries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlateResult {
+    pub plate: String,
+    pub confidence: f32,
+    pub matches_template: bool,
+    /// The region profile whose format the plate fits, if any.
+    pub region: Option<String>,
+    #[serde(rename = "box")]
+    pub plate_box: PlateBox,
+    pub candidates: Vec<Candidate>,
+}
+
+struct Line {
+    region: TextBox,
+    fitted: Fitted,
+    raw: String,
+    raw_score: f32,
+    likeness: f32,
+}
+
+pub struct Recogniser {
+    detector: InferenceModel,
+    reader: InferenceModel,
+    alphabet: Alphabet,
+    options: RecogniserOptions,
+    detector_plans: Mutex<HashMap<(u32, u32), Plan>>,
+    reader_plans: Mutex<HashMap<u32, Plan>>,
+}
+
+impl Recogniser {
+    /// Loads the models from `dir`, checking their pinned checksums.
+    pub fn load(dir: &Path, options: RecogniserOptions) -> Result<Recogniser> {
+        models::verify(dir)?;
+        let onnx = || {
+            tract_onnx::onnx()
+                .with_ignore_output_shapes(true)
+                .with_ignore_value_info(true)
+        };
+        let detector = onnx().model_for_path(dir.join(models::DETECTOR.file_name))?;
+        let reader = onnx().model_for_path(dir.join(models::RECOGNISER.file_name))?;
+        let list = reader
+            .properties
+            .get("onnx.metadata_props.character")
+            .ok_or_else(|| RecognitionError::Model("recogniser has no character list".into()))?
+            .to_scalar::<String>()?
+            .clone();
+        let alphabet = Alphabet::from_character_list(&list).ok_or_else(|| {
+            RecognitionError::Model("recogniser's character list lacks A-Z or 0-9".into())
+        })?;
+        Ok(Recogniser {
+            detector,
+            reader,
+            alphabet,
+            options,
+            detector_plans: Mutex::new(HashMap::new()),
+            reader_plans: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn options(&self) -> &RecogniserOptions {
+        &self.options
+    }
+
+    /// Recognises the plates in an encoded photo (JPEG or PNG), best first.
+    pub fn recognise_bytes(&self, bytes: &[u8]) -> Result<Vec<PlateResult>> {
+        self.recognise(&decode_photo(bytes)?)
+    }
+
+    /// Recognises the plates in a decoded photo, best first.
+    pub fn recognise(&self, photo: &RgbImage) -> Result<Vec<PlateResult>> {
+        let mut lines: Vec<Line> = Vec::new();
+        let longest = photo.width().max(photo.height());
+        let mut previous_side = 0;
+        for &side in &self.options.detection_sides {
+            let side = side.min(longest);
+            if side <= previous_side {
+                break;
+            }
+            previous_side = side;
+            for region in self.detect(photo, side)? {
+                if lines.iter().any(|l| overlap(&l.region, &region) > 0.5) {
+                    continue;
+                }
+                if let Some(line) = self.read_line(photo, region)? {
+                    lines.push(line);
+                }
+            }
+            let settled = lines.iter().any(|l| {
+                l.fitted.profile.is_some() && l.fitted.score >= self.options.confident
+            });
+            if settled {
+                break;
+            }
+        }
+        lines.sort_by(|a, b| b.likeness.total_cmp(&a.likeness));
+        Ok(self.results(lines))
+    }
+
+    fn results(&self, lines: Vec<Line>) -> Vec<PlateResult> {
+        let Some(best) = lines.first().map(|l| l.likeness) else {
+            return Vec::new();
+        };
+        lines
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| l.likeness > 0.0 && (*i == 0 || (l.fitted.profile.is_some() && l.likeness >= best * 0.5)))
+            .map(|(_, line)| {
+                let mut candidates = vec![Candidate {
+                    plate: line.fitted.text.clone(),
+                    confidence: line.fitted.score * 100.0,
+                    matches_template: line.fitted.profile.is_some(),
+                }];
+                if line.raw != line.fitted.text {
+                    candidates.push(Candidate {
+                        plate: line.raw.clone(),
+                        confidence: line.raw_score * 100.0,
+                        matches_template: false,
+                    });
+                }
+                for other in &lines {
+                    if candidates.len() >= self.options.top_n {
+                        break;
+                    }
+                    if !candidates.iter().any(|c| c.plate == other.fitted.text) {
+                        candidates.push(Candidate {
+                            plate: other.fitted.text.clone(),
+                            confidence: other.fitted.score * 100.0,
+                            matches_template: other.fitted.profile.is_some(),
+                        });
+                    }
+                }
+                candidates.truncate(self.options.top_n.max(1));
+                let r = &line.region;
+                PlateResult {
+                    plate: line.fitted.text.clone(),
+                    confidence: line.fitted.score * 100.0,
+                    matches_template: line.fitted.profile.is_some(),
+                    region: line.fitted.profile.map(str::to_string),
+                    plate_box: PlateBox {
+                        x: r.x0 as u32,
+                        y: r.y0 as u32,
+                        width: r.width() as u32,
+                        height: r.height() as u32,
+                    },
+                    candidates,
+                }
+            })
+            .collect()
+    }
+
+    fn detect(&self, photo: &RgbImage, side: u32) -> Result<Vec<TextBox>> {
+        let canvas = canvas(photo, side);
+        let plan = self.detector_plan(canvas.width, canvas.height)?;
+        let input = Tensor::from_shape(
+            &[1, 3, canvas.height as usize, canvas.width as usize],
+            &canvas.data,
+        )?;
+        let output = plan.run(tvec!(input.into()))?;
+        let map = output[0].to_array_view::<f32>()?;
+        let map = map
+            .as_slice()
+            .ok_or_else(|| RecognitionError::Model("detector output is not contiguous".into()))?;
+        Ok(boxes_from_map(
+            map,
+            canvas.width as usize,
+            canvas.height as usize,
+            canvas.scale,
+            photo.dimensions(),
+        ))
+    }
+
+    fn read_line(&self, photo: &RgbImage, region: TextBox) -> Result<Option<Line>> {
+        let aspect = region.width() / region.height().max(1.0);
+        if !(1.2..=15.0).contains(&aspect) {
+            return Ok(None);
+        }
+        let Some((data, width)) = line_input(photo, &region) else {
+            return Ok(None);
+        };
+        let plan = self.reader_plan(width)?;
+        let input = Tensor::from_shape(&[1, 3, LINE_HEIGHT as usize, width as usize], &data)?;
+        let output = plan.run(tvec!(input.into()))?;
+        let probs = output[0].to_array_view::<f32>()?;
+        let probs = probs
+            .as_slice()
+            .ok_or_else(|| RecognitionError::Model("reader output is not contiguous".into()))?;
+        let chars: Vec<_> = decode(probs, &self.alphabet)
+            .into_iter()
+            .filter(|c| c.prob >= self.options.min_char_prob)
+            .collect();
+        if chars.len() < 2 {
+            return Ok(None);
+        }
+        let profiles: Vec<&str> = self.options.profiles.iter().map(String::as_str).collect();
+        let fitted = fit(&chars, &profiles);
+        let likeness = plate_likeness(&fitted, region.height(), photo.height() as f32);
+        Ok(Some(Line {
+            region,
+            raw: chars.iter().map(|c| c.ch).collect(),
+            raw_score: chars.iter().map(|c| c.prob).product(),
+            fitted,
+            likeness,
+        }))
+    }
+
+    fn detector_plan(&self, width: u32, height: u32) -> Result<Plan> {
+        let mut plans = self.detector_plans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(plan) = plans.get(&(width, height)) {
+            return Ok(plan.clone());
+        }
+        let plan = self
+            .detector
+            .clone()
+            .with_input_fact(0, f32::fact([1, 3, height as usize, width as usize]).into())?
+            .into_optimized()?
+            .into_runnable()?;
+        plans.insert((width, height), plan.clone());
+        Ok(plan)
+    }
+
+    fn reader_plan(&self, width: u32) -> Result<Plan> {
+        let mut plans = self.reader_plans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(plan) = plans.get(&width) {
+            return Ok(plan.clone());
+        }
+        let plan = self
+            .reader
+            .clone()
+            .with_input_fact(
+                0,
+                f32::fact([1, 3, LINE_HEIGHT as usize, width as usize]).into(),
+            )?
+            .into_optimized()?
+            .into_runnable()?;
+        plans.insert(width, plan.clone());
+        Ok(plan)
+    }
+}
+
+/// Intersection over the smaller box's area.
+fn overlap(a: &TextBox, b: &TextBox) -> f32 {
+    let w = (a.x1.min(b.x1) - a.x0.max(b.x0)).max(0.0);
+    let h = (a.y1.min(b.y1) - a.y0.max(b.y0)).max(0.0);
+    let smaller = (a.width() * a.height()).min(b.width() * b.height()).max(1.0);
+    w * h / smaller
+}
