@@ -72,6 +72,11 @@ enum Command {
     /// Integrity monitoring: the rules over the audit ledger.
     #[command(subcommand)]
     Integrity(commands::integrity::IntegrityCommand),
+    /// Plate recognition models: install them from the package registry, verify them.
+    #[command(subcommand)]
+    Models(commands::recognise::ModelsCommand),
+    /// Recognise plates in photos; prints one JSON line per photo (OpenALPR's fields).
+    Recognise(commands::recognise::RecogniseArgs),
     /// Benchmarks that print `bench: <name> <value> <unit>` lines.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -121,6 +126,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Simulate(args) => commands::integrity::simulate_cmd(&data, args).await,
         Command::Integrity(c) => commands::integrity::run(&data, c).await,
+        Command::Models(c) => {
+            tokio::task::spawn_blocking(move || commands::recognise::models_command(&data, c))
+                .await?
+        }
+        Command::Recognise(args) => {
+            tokio::task::spawn_blocking(move || commands::recognise::recognise(&data, args))
+                .await?
+        }
         Command::Bench(c) => bench::run(&data, c).await,
     }
 }

@@ -34,3 +34,11 @@ impl From<tract_onnx::prelude::TractError> for RecognitionError {
         RecognitionError::Model(format!("{e:#}"))
     }
 }
+
+impl RecognitionError {
+    /// For `map_err` on reading a file.
+    pub fn from_io(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> RecognitionError {
+        let path = path.to_path_buf();
+        move |source| RecognitionError::Io { path, source }
+    }
+}

@@ -106,6 +106,7 @@ impl Recogniser {
             .properties
             .get("onnx.metadata_props.character")
             .ok_or_else(|| RecognitionError::Model("recogniser has no character list".into()))?
+            .try_as_plain_ram()?
             .to_scalar::<String>()?
             .clone();
         let alphabet = Alphabet::from_character_list(&list).ok_or_else(|| {
@@ -220,10 +221,8 @@ impl Recogniser {
             &canvas.data,
         )?;
         let output = plan.run(tvec!(input.into()))?;
-        let map = output[0].to_array_view::<f32>()?;
-        let map = map
-            .as_slice()
-            .ok_or_else(|| RecognitionError::Model("detector output is not contiguous".into()))?;
+        let map = output[0].try_as_plain_ram()?;
+        let map = map.as_slice::<f32>()?;
         Ok(boxes_from_map(
             map,
             canvas.width as usize,
@@ -244,10 +243,8 @@ impl Recogniser {
         let plan = self.reader_plan(width)?;
         let input = Tensor::from_shape(&[1, 3, LINE_HEIGHT as usize, width as usize], &data)?;
         let output = plan.run(tvec!(input.into()))?;
-        let probs = output[0].to_array_view::<f32>()?;
-        let probs = probs
-            .as_slice()
-            .ok_or_else(|| RecognitionError::Model("reader output is not contiguous".into()))?;
+        let probs = output[0].try_as_plain_ram()?;
+        let probs = probs.as_slice::<f32>()?;
         let chars: Vec<_> = decode(probs, &self.alphabet)
             .into_iter()
             .filter(|c| c.prob >= self.options.min_char_prob)

@@ -6,6 +6,7 @@ pub mod import;
 pub mod integrity;
 pub mod ledger;
 pub mod purge;
+pub mod recognise;
 pub mod registers;
 pub mod report;
 pub mod search;

