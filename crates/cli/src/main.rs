@@ -13,11 +13,16 @@ use clap::{Parser, Subcommand};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::path::PathBuf;
 
-/// Threads for blocking work (SQLite, the ledger's fsyncs, password hashing). Tokio's default,
-/// 512, is what a few hundred concurrent clients reach, since most of that work waits on the
-/// store's locks or the disk: every thread keeps its own stack and allocator pages, and at 512
-/// the server held 3.6 GiB under the soak test's mix. Past this bound, blocking work queues.
-const MAX_BLOCKING_THREADS: usize = 32;
+/// Threads for blocking work (SQLite, the ledger's fsyncs, password hashing): at least 32, or 4
+/// per core. Tokio's default, 512, is what a few hundred concurrent clients reach, since most of
+/// that work waits on the store's locks or the disk; every thread keeps its own stack and
+/// allocator pages, and at 512 the server held 3.6 GiB under the soak test's mix (at 32, 0.4 GiB;
+/// the store's reader pool bounds useful concurrency anyway). Past this bound, blocking work
+/// queues.
+fn max_blocking_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    (4 * cores).max(32)
+}
 
 #[derive(Parser)]
 #[command(name = "anpr", version, about = "Accountable ANPR platform")]
@@ -99,7 +104,7 @@ fn main() -> anyhow::Result<()> {
         .init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        .max_blocking_threads(MAX_BLOCKING_THREADS)
+        .max_blocking_threads(max_blocking_threads())
         .build()?;
     runtime.block_on(run(cli))
 }
