@@ -93,6 +93,15 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
+        Server::spawn(data, extra, "warn", None)
+    }
+
+    /// With its log at `rust_log` written to `stderr` rather than beside the data directory.
+    pub fn start_logging_to(data: &Path, rust_log: &str, stderr: Stdio) -> Server {
+        Server::spawn(data, &[], rust_log, Some(stderr))
+    }
+
+    fn spawn(data: &Path, extra: &[&str], rust_log: &str, stderr: Option<Stdio>) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -103,10 +112,14 @@ impl Server {
             .arg(data)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", rust_log)
             .stdout(Stdio::null())
             // Its log goes beside the data directory, not into the test's output.
-            .stderr(std::fs::File::create(data.with_extension(format!("{port}.log"))).unwrap())
+            .stderr(stderr.unwrap_or_else(|| {
+                std::fs::File::create(data.with_extension(format!("{port}.log")))
+                    .unwrap()
+                    .into()
+            }))
             .spawn()
             .unwrap();
         let started = Instant::now();

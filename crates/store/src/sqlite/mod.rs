@@ -1,7 +1,7 @@
 //! The embedded store: one SQLite database in WAL mode.
 //!
-//! One writer connection behind a mutex (SQLite allows one writer at a time anyway) and a small
-//! pool of reader connections, which WAL lets run alongside the writer. Every call runs on
+//! One writer connection behind a mutex (SQLite allows one writer at a time anyway) and a bounded
+//! pool of reader connections (`pool.rs`), which WAL lets run alongside the writer. Every call runs on
 //! tokio's blocking pool so the async server never waits on disk.
 
 mod access;
@@ -10,6 +10,7 @@ mod cases;
 mod catalog;
 mod hot_list;
 mod ingest;
+mod pool;
 mod reads;
 mod reports;
 mod schema;
@@ -26,13 +27,11 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub use access::SqliteRegisters;
 
-/// Most reader connections kept open.
-const MAX_IDLE_READERS: usize = 8;
-
 /// SQLite page cache of the writer (KiB). The indexes that ingestion updates at random must stay
 /// in memory at 10 million reads, within the server's 1 GiB budget.
 const WRITER_CACHE_KIB: i64 = 256 * 1024;
-const READER_CACHE_KIB: i64 = 32 * 1024;
+/// Page cache of the decision log's connection (KiB); it only appends.
+const DECISION_LOG_CACHE_KIB: i64 = 32 * 1024;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -47,7 +46,7 @@ pub(crate) struct Inner {
     /// appended before the response leaves; this table is its queryable copy. It survives a
     /// process crash; a power cut can lose its last few rows, never the ledger's.
     decision_log: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    pub(crate) readers: pool::ReaderPool,
     pub(crate) dictionary: Arc<PlateDictionary>,
     /// Batches waiting for the next group commit.
     pub(crate) pending: Mutex<Vec<ingest::PendingBatch>>,
@@ -85,15 +84,16 @@ impl SqliteStore {
         writer.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         schema::migrate(&mut writer)?;
         let catalog = catalog::load(&writer)?;
-        let decision_log = open_connection(&path, READER_CACHE_KIB)?;
+        let decision_log = open_connection(&path, DECISION_LOG_CACHE_KIB)?;
         decision_log.pragma_update(None, "synchronous", "NORMAL")?;
         let dictionary = Arc::new(PlateDictionary::from_entries(load_plates(&writer)?));
+        let readers = pool::ReaderPool::new(&path);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
                 decision_log: Mutex::new(decision_log),
-                readers: Mutex::new(Vec::new()),
+                readers,
                 dictionary,
                 pending: Mutex::new(Vec::new()),
                 catalog: RwLock::new(catalog),
@@ -139,18 +139,9 @@ impl Inner {
         f(&mut conn)
     }
 
+    /// Runs `f` on a pooled reader connection, waiting while all are lent.
     pub(crate) fn with_reader<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let conn = self.readers.lock().expect("reader pool lock").pop();
-        let conn = match conn {
-            Some(c) => c,
-            None => open_connection(&self.path, READER_CACHE_KIB)?,
-        };
-        let out = f(&conn);
-        let mut pool = self.readers.lock().expect("reader pool lock");
-        if pool.len() < MAX_IDLE_READERS {
-            pool.push(conn);
-        }
-        out
+        self.readers.with(f)
     }
 
     pub(crate) fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
