@@ -152,8 +152,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await?
         }
         Command::Recognise(args) => {
-            tokio::task::spawn_blocking(move || commands::recognise::recognise(&data, args))
-                .await?
+            tokio::task::spawn_blocking(move || commands::recognise::recognise(&data, args)).await?
         }
         Command::Bench(c) => bench::run(&data, c).await,
     }

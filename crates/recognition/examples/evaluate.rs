@@ -7,7 +7,14 @@ use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let recogniser = Recogniser::load(Path::new(&args[0]), RecogniserOptions::default())?;
+    let mut options = RecogniserOptions::default();
+    if let Ok(region) = std::env::var("REGION") {
+        options.profiles = region.split(',').map(String::from).collect();
+    }
+    if let Ok(sides) = std::env::var("SIDES") {
+        options.detection_sides = sides.split(',').map(|s| s.parse().unwrap()).collect();
+    }
+    let recogniser = Recogniser::load(Path::new(&args[0]), options)?;
     let verbose = std::env::var_os("V").is_some();
     for dir in &args[1..] {
         let set = labelled::read_dir(Path::new(dir))?;
@@ -21,8 +28,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             if got == photo.plate {
                 exact += 1;
             } else if verbose {
-                let names: Vec<_> = plates.iter().map(|p| (&p.plate, p.confidence as u32)).collect();
-                println!("{} want {} got {:?}", photo.image.display(), photo.plate, names);
+                let names: Vec<_> = plates
+                    .iter()
+                    .map(|p| (&p.plate, p.confidence as u32))
+                    .collect();
+                println!(
+                    "{} want {} got {:?}",
+                    photo.image.display(),
+                    photo.plate,
+                    names
+                );
             }
         }
         times.sort_by(f64::total_cmp);

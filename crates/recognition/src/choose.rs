@@ -15,11 +15,14 @@ pub fn plate_likeness(fitted: &Fitted, line_height: f32, photo_height: f32) -> f
         return 0.0;
     }
     let format = if fitted.profile.is_some() { 1.0 } else { 0.3 };
-    // Dealer frames and slogans are words; almost every plate has a digit.
-    let digits = if fitted.text.chars().any(|c| c.is_ascii_digit()) {
-        1.0
-    } else {
-        0.5
+    // Dealer frames and slogans are words, and phone numbers and timestamps are digits;
+    // almost every plate has both.
+    let has_digit = fitted.text.chars().any(|c| c.is_ascii_digit());
+    let has_letter = fitted.text.chars().any(|c| c.is_ascii_alphabetic());
+    let digits = match (has_digit, has_letter) {
+        (true, true) => 1.0,
+        (true, false) => 0.6,
+        _ => 0.5,
     };
     let length = if len >= 5 { 1.0 } else { 0.5 };
     // The plate's characters are the tallest text on most vehicles.
@@ -35,6 +38,7 @@ mod tests {
         Fitted {
             text: text.into(),
             score: 0.9,
+            confidence: 0.9,
             profile,
         }
     }
@@ -48,7 +52,10 @@ mod tests {
 
     #[test]
     fn overlong_and_single_characters_are_not_plates() {
-        assert_eq!(plate_likeness(&fitted("20140428065455", None), 40.0, 400.0), 0.0);
+        assert_eq!(
+            plate_likeness(&fitted("20140428065455", None), 40.0, 400.0),
+            0.0
+        );
         assert_eq!(plate_likeness(&fitted("A", None), 40.0, 400.0), 0.0);
     }
 

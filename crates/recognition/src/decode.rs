@@ -102,9 +102,16 @@ mod tests {
         ihdr.extend_from_slice(&width.to_be_bytes());
         ihdr.extend_from_slice(&height.to_be_bytes());
         ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
-        out.extend_from_slice(&13u32.to_be_bytes());
-        out.extend_from_slice(&ihdr);
-        out.extend_from_slice(&crc32(&ihdr).to_be_bytes());
+        // An IDAT holding an empty zlib stream, then IEND: decoders read up to the first IDAT
+        // before they report dimensions.
+        let idat: &[u8] = &[
+            b'I', b'D', b'A', b'T', 0x78, 0x9C, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01,
+        ];
+        for chunk in [&ihdr[..], idat, b"IEND"] {
+            out.extend_from_slice(&(chunk.len() as u32 - 4).to_be_bytes());
+            out.extend_from_slice(chunk);
+            out.extend_from_slice(&crc32(chunk).to_be_bytes());
+        }
         out
     }
 
@@ -113,7 +120,11 @@ mod tests {
         for &byte in data {
             crc ^= u32::from(byte);
             for _ in 0..8 {
-                crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+                crc = if crc & 1 != 0 {
+                    (crc >> 1) ^ 0xEDB8_8320
+                } else {
+                    crc >> 1
+                };
             }
         }
         !crc

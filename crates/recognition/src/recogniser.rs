@@ -150,9 +150,9 @@ impl Recogniser {
                     lines.push(line);
                 }
             }
-            let settled = lines.iter().any(|l| {
-                l.fitted.profile.is_some() && l.fitted.score >= self.options.confident
-            });
+            let settled = lines
+                .iter()
+                .any(|l| l.fitted.profile.is_some() && l.fitted.score >= self.options.confident);
             if settled {
                 break;
             }
@@ -168,11 +168,14 @@ impl Recogniser {
         lines
             .iter()
             .enumerate()
-            .filter(|(i, l)| l.likeness > 0.0 && (*i == 0 || (l.fitted.profile.is_some() && l.likeness >= best * 0.5)))
+            .filter(|(i, l)| {
+                l.likeness > 0.0
+                    && (*i == 0 || (l.fitted.profile.is_some() && l.likeness >= best * 0.5))
+            })
             .map(|(_, line)| {
                 let mut candidates = vec![Candidate {
                     plate: line.fitted.text.clone(),
-                    confidence: line.fitted.score * 100.0,
+                    confidence: line.fitted.confidence * 100.0,
                     matches_template: line.fitted.profile.is_some(),
                 }];
                 if line.raw != line.fitted.text {
@@ -189,7 +192,7 @@ impl Recogniser {
                     if !candidates.iter().any(|c| c.plate == other.fitted.text) {
                         candidates.push(Candidate {
                             plate: other.fitted.text.clone(),
-                            confidence: other.fitted.score * 100.0,
+                            confidence: other.fitted.confidence * 100.0,
                             matches_template: other.fitted.profile.is_some(),
                         });
                     }
@@ -198,7 +201,7 @@ impl Recogniser {
                 let r = &line.region;
                 PlateResult {
                     plate: line.fitted.text.clone(),
-                    confidence: line.fitted.score * 100.0,
+                    confidence: line.fitted.confidence * 100.0,
                     matches_template: line.fitted.profile.is_some(),
                     region: line.fitted.profile.map(str::to_string),
                     plate_box: PlateBox {
@@ -265,7 +268,10 @@ impl Recogniser {
     }
 
     fn detector_plan(&self, width: u32, height: u32) -> Result<Plan> {
-        let mut plans = self.detector_plans.lock().unwrap_or_else(|p| p.into_inner());
+        let mut plans = self
+            .detector_plans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(plan) = plans.get(&(width, height)) {
             return Ok(plan.clone());
         }
@@ -302,6 +308,8 @@ impl Recogniser {
 fn overlap(a: &TextBox, b: &TextBox) -> f32 {
     let w = (a.x1.min(b.x1) - a.x0.max(b.x0)).max(0.0);
     let h = (a.y1.min(b.y1) - a.y0.max(b.y0)).max(0.0);
-    let smaller = (a.width() * a.height()).min(b.width() * b.height()).max(1.0);
+    let smaller = (a.width() * a.height())
+        .min(b.width() * b.height())
+        .max(1.0);
     w * h / smaller
 }

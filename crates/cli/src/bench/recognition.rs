@@ -16,6 +16,10 @@ pub struct RecognitionArgs {
     /// Each gets its own figures, suffixed with the folder's name.
     #[arg(long, required = true, num_args = 1..)]
     images: Vec<PathBuf>,
+    /// Region profiles to fit plates to (as OpenALPR's benchmark passes the country); all
+    /// profiles when not given.
+    #[arg(long, value_delimiter = ',')]
+    region: Vec<String>,
     /// Print each photo read wrongly.
     #[arg(long)]
     verbose: bool,
@@ -24,14 +28,19 @@ pub struct RecognitionArgs {
 }
 
 pub fn run(data: &Path, args: RecognitionArgs) -> anyhow::Result<()> {
-    let recogniser = Arc::new(Recogniser::load(
-        &args.models.resolve(data),
-        RecogniserOptions::default(),
-    )?);
+    let options = RecogniserOptions {
+        profiles: args.region.clone(),
+        ..RecogniserOptions::default()
+    };
+    let recogniser = Arc::new(Recogniser::load(&args.models.resolve(data), options)?);
     let mut all = Vec::new();
     for dir in &args.images {
         let set = labelled::read_dir(dir)?;
-        anyhow::ensure!(!set.is_empty(), "{} holds no labelled photos", dir.display());
+        anyhow::ensure!(
+            !set.is_empty(),
+            "{} holds no labelled photos",
+            dir.display()
+        );
         let suffix = dir
             .file_name()
             .map(|n| format!("_{}", n.to_string_lossy()))

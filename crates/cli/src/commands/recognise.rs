@@ -33,7 +33,9 @@ pub struct ModelsDirArgs {
 
 impl ModelsDirArgs {
     pub fn resolve(&self, data: &Path) -> PathBuf {
-        self.models.clone().unwrap_or_else(|| models::model_dir(data))
+        self.models
+            .clone()
+            .unwrap_or_else(|| models::model_dir(data))
     }
 }
 
@@ -124,6 +126,10 @@ pub fn recognise(data: &Path, args: RecogniseArgs) -> anyhow::Result<()> {
         };
         println!("{line}");
     }
-    anyhow::ensure!(failed == 0, "{failed} of {} photos could not be read", args.files.len());
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} photos could not be read",
+        args.files.len()
+    );
     Ok(())
 }
