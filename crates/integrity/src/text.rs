@@ -107,7 +107,10 @@ mod tests {
             }
             mins.chunks(ROWS)
                 .enumerate()
-                .map(|(band, rows)| rows.iter().fold(mix(band as u64 + 1), |acc, r| mix(acc ^ r)))
+                .map(|(band, rows)| {
+                    rows.iter()
+                        .fold(mix(band as u64 + 1), |acc, r| mix(acc ^ r))
+                })
                 .collect()
         }
         let long = "x".repeat(70);

@@ -434,8 +434,11 @@ mod tests {
                 json!({"plate": "ab\\c", "newest_result_age_s": -3, "renews": "7",
                        "duration_minutes": 1e3, "other": {"plate": "NOTME"}}),
             ),
-            Event::new(Actor::staff("S1", "tracker"), Action::Other("lookback_request".into()))
-                .query(json!({"plate": "XYZ999", "duration_minutes": u64::MAX})),
+            Event::new(
+                Actor::staff("S1", "tracker"),
+                Action::Other("lookback_request".into()),
+            )
+            .query(json!({"plate": "XYZ999", "duration_minutes": u64::MAX})),
             Event::new(Actor::staff("S1", "searcher"), Action::Denied)
                 .query(json!({"method": "GET", "path": "/api/v1/reads/9/image/plate?x=1"}))
                 .outcome(Outcome::refused("no")),
@@ -450,7 +453,11 @@ mod tests {
             let decoded = Event::decode(&bytes).unwrap();
             let want = Use::from_event(i as u64, &decoded);
             uses += want.is_some() as usize;
-            assert_eq!(Use::from_entry(i as u64, &bytes).unwrap(), want, "entry {i}");
+            assert_eq!(
+                Use::from_entry(i as u64, &bytes).unwrap(),
+                want,
+                "entry {i}"
+            );
         }
         assert!(uses > 1000, "{uses} uses compared");
         assert!(Use::from_entry(0, b"{\"v\":2}").is_err());

@@ -135,25 +135,26 @@ async fn run_scale(args: &IntegrityArgs, n: u64) -> anyhow::Result<()> {
     );
     let store = SqliteStore::open(dirs.database())?;
     let districts = districts(&store).await?;
-    let (secs, cpu, rss, uses, found) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        reset_peak_rss();
-        let cpu0 = cpu_seconds();
-        let started = Instant::now();
-        let mut engine = Engine::new(IntegrityConfig::default());
-        store.with_registers_blocking(|view| {
-            feed_ledger(&mut engine, view, &ledger, &districts, 0, None)
-        })??;
-        engine.finish();
-        let secs = started.elapsed().as_secs_f64();
-        Ok((
-            secs,
-            cpu_seconds() - cpu0,
-            peak_rss_mib(),
-            engine.stats().uses,
-            engine.findings().len(),
-        ))
-    })
-    .await??;
+    let (secs, cpu, rss, uses, found) =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            reset_peak_rss();
+            let cpu0 = cpu_seconds();
+            let started = Instant::now();
+            let mut engine = Engine::new(IntegrityConfig::default());
+            store.with_registers_blocking(|view| {
+                feed_ledger(&mut engine, view, &ledger, &districts, 0, None)
+            })??;
+            engine.finish();
+            let secs = started.elapsed().as_secs_f64();
+            Ok((
+                secs,
+                cpu_seconds() - cpu0,
+                peak_rss_mib(),
+                engine.stats().uses,
+                engine.findings().len(),
+            ))
+        })
+        .await??;
     let rate = n as f64 / secs;
     eprintln!(
         "one full pass over {n} entries ({uses} uses, {found} findings): {secs:.1} s wall, \
@@ -164,7 +165,6 @@ async fn run_scale(args: &IntegrityArgs, n: u64) -> anyhow::Result<()> {
     figure("integrity_100m_s", 1e8 / rate, "s (projected)");
     Ok(())
 }
-
 
 pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
     if let Some(n) = args.entries {
