@@ -289,17 +289,32 @@ impl Engine {
             .unwrap_or(0)
     }
 
-    pub(crate) fn incident(
-        &mut self,
-        facts: &dyn Facts,
-        file: &str,
-    ) -> Result<Option<IncidentRecord>> {
-        if let Some(i) = self.incidents.get(file) {
-            return Ok(i.clone());
+    /// Looks up, in one batch, the incidents of the file numbers among `uses` that the engine
+    /// has not looked up yet, so that feeding them costs no register lookup per file. Optional:
+    /// `feed` looks up whatever was not prefetched.
+    pub fn prefetch(&mut self, facts: &dyn Facts, uses: &[Use]) -> Result<()> {
+        if !self.cfg.justification.enabled {
+            return Ok(());
         }
-        let i = facts.incident(file)?;
-        self.incidents.insert(file.to_string(), i.clone());
-        Ok(i)
+        let mut wanted: Vec<&str> = uses
+            .iter()
+            .filter_map(|u| u.file_number.as_deref())
+            .filter(|f| !self.incidents.contains_key(*f))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        for i in facts.incidents(&wanted)? {
+            self.incidents.insert(i.file_number.clone(), Some(i));
+        }
+        for f in wanted {
+            if !self.incidents.contains_key(f) {
+                self.incidents.insert(f.to_string(), None);
+            }
+        }
+        Ok(())
     }
 
     fn check_sample(&mut self, s: StaffIx, u: &Use) {

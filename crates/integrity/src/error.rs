@@ -7,6 +7,9 @@ pub enum IntegrityError {
     /// A register could not be read.
     #[error("register lookup failed: {0}")]
     Registers(String),
+    /// A ledger entry could not be read as an event.
+    #[error("ledger entry {index}: {message}")]
+    Entry { index: u64, message: String },
     /// The rule configuration is invalid (names the setting at fault).
     #[error("integrity configuration: {field}: {message}")]
     Config { field: String, message: String },

@@ -27,6 +27,14 @@ pub struct StaffProfile {
 pub trait Facts {
     fn profile(&self, staff_id: &str) -> Result<StaffProfile>;
     fn incident(&self, file_number: &str) -> Result<Option<IncidentRecord>>;
+    /// The incidents among `file_numbers` the register holds (any order): one lookup for many.
+    fn incidents(&self, file_numbers: &[&str]) -> Result<Vec<IncidentRecord>> {
+        let mut out = Vec::new();
+        for f in file_numbers {
+            out.extend(self.incident(f)?);
+        }
+        Ok(out)
+    }
     /// Every stolen report of the plate, newest first.
     fn stolen(&self, plate: &str) -> Result<Vec<StolenEntry>>;
     fn vehicle(&self, plate: &str) -> Result<Option<VehicleRecord>>;
@@ -55,6 +63,9 @@ impl Facts for RegisterFacts<'_> {
     }
     fn incident(&self, file_number: &str) -> Result<Option<IncidentRecord>> {
         Ok(self.view.incident(file_number)?)
+    }
+    fn incidents(&self, file_numbers: &[&str]) -> Result<Vec<IncidentRecord>> {
+        Ok(self.view.incidents(file_numbers)?)
     }
     fn stolen(&self, plate: &str) -> Result<Vec<StolenEntry>> {
         Ok(self.view.stolen(plate)?)

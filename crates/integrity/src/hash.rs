@@ -37,9 +37,14 @@ pub type FxSet<K> = std::collections::HashSet<K, FxBuild>;
 
 /// 64-bit hash of a string (plates, file numbers, shingles).
 pub fn hash_str(s: &str) -> u64 {
+    hash_bytes(s.as_bytes())
+}
+
+/// [`hash_str`] of a string's bytes.
+pub fn hash_bytes(b: &[u8]) -> u64 {
     let mut h = FxHasher::default();
-    h.write(s.as_bytes());
-    h.write_u64(s.len() as u64);
+    h.write(b);
+    h.write_u64(b.len() as u64);
     mix(h.finish())
 }
 

@@ -3,7 +3,7 @@
 //! with high probability and unrelated texts almost never do — found by hash lookups, never by
 //! comparing every pair.
 
-use crate::hash::{hash_str, mix};
+use crate::hash::{hash_bytes, hash_str, mix};
 
 /// MinHash functions (rows x bands).
 const ROWS: usize = 4;
@@ -18,19 +18,41 @@ pub fn normalise_justification(text: &str) -> Vec<String> {
         .collect()
 }
 
+/// The hash of each word [`normalise_justification`] keeps, without building the words: ASCII
+/// words (nearly all) are lower-cased in a buffer on the stack, so a justification costs no
+/// allocation per word. `hash_str` of the same lower-cased word, so the keys are unchanged.
+fn word_hashes(text: &str, out: &mut Vec<u64>) {
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        if w.is_ascii() {
+            if w.len() <= 2 || w.bytes().any(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            let mut buf = [0u8; 64];
+            if w.len() <= buf.len() {
+                let lower = &mut buf[..w.len()];
+                lower.copy_from_slice(w.as_bytes());
+                lower.make_ascii_lowercase();
+                out.push(hash_bytes(lower));
+                continue;
+            }
+        } else if w.chars().count() <= 2 || w.chars().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        out.push(hash_str(&w.to_lowercase()));
+    }
+}
+
 /// The band keys of a text: two texts sharing any key are near-duplicates. Empty for texts
 /// with fewer than three words (too short to call boilerplate).
 pub fn near_duplicate_keys(text: &str) -> Vec<u64> {
-    let words = normalise_justification(text);
+    let mut words = Vec::with_capacity(32);
+    word_hashes(text, &mut words);
     if words.len() < 3 {
         return Vec::new();
     }
-    let shingles: Vec<u64> = words
-        .windows(2)
-        .map(|w| hash_str(&w[0]) ^ hash_str(&w[1]).rotate_left(17))
-        .collect();
     let mut mins = [u64::MAX; ROWS * BANDS];
-    for s in shingles {
+    for w in words.windows(2) {
+        let s = w[0] ^ w[1].rotate_left(17);
         for (i, m) in mins.iter_mut().enumerate() {
             let h = mix(s ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1)));
             if h < *m {
@@ -62,6 +84,46 @@ mod tests {
             "Routine enquiry re vehicle of interest, file 24/1187, plate ABC123",
             "routine enquiry re vehicle of interest - file 25/0042 plate XYZ987"
         ));
+    }
+
+    /// The allocation-free word hashing keys texts exactly as hashing the normalised words does.
+    #[test]
+    fn keys_match_the_normalised_words() {
+        fn reference(text: &str) -> Vec<u64> {
+            let words = normalise_justification(text);
+            if words.len() < 3 {
+                return Vec::new();
+            }
+            let shingles: Vec<u64> = words
+                .windows(2)
+                .map(|w| hash_str(&w[0]) ^ hash_str(&w[1]).rotate_left(17))
+                .collect();
+            let mut mins = [u64::MAX; ROWS * BANDS];
+            for s in shingles {
+                for (i, m) in mins.iter_mut().enumerate() {
+                    let h = mix(s ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1)));
+                    *m = (*m).min(h);
+                }
+            }
+            mins.chunks(ROWS)
+                .enumerate()
+                .map(|(band, rows)| {
+                    rows.iter()
+                        .fold(mix(band as u64 + 1), |acc, r| mix(acc ^ r))
+                })
+                .collect()
+        }
+        let long = "x".repeat(70);
+        for text in [
+            "Routine enquiry re vehicle of interest, file 24/1187, plate ABC123",
+            "ÉCOLE Straße Ärger über den Wagen, Fall 12 — Zeuge sah ihn",
+            "ab cd ef gh",
+            "Suspect VEHICLE seen near the DAIRY on Tuesday",
+            &format!("one two three {long} four Ünïcode wörds x1y ÀB"),
+            "",
+        ] {
+            assert_eq!(near_duplicate_keys(text), reference(text), "{text}");
+        }
     }
 
     #[test]

@@ -6,10 +6,14 @@
 //! oversight (`refusal_code`, `newest_result_age_s`, and for tracking `authorisation_id`,
 //! `basis`, `stolen_entry_id`, `renews`, `duration_minutes`).
 
+use crate::error::{IntegrityError, Result};
 use anpr_domain::NormalisedPlate;
 use anpr_ledger::{Action, ActorKind, Event, OutcomeKind};
 use chrono::{DateTime, Utc};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 /// What kind of use it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,7 +109,210 @@ fn exact_plate(q: &Value) -> Option<String> {
         .map(NormalisedPlate::into_string)
 }
 
+/// The parts of an entry the rules read, parsed straight from its bytes: strings borrowed where
+/// they hold no escapes, the query's other keys skipped unparsed, no re-encoding. A full pass
+/// decodes every entry of the ledger, and [`Event::decode`]'s canonical-form check (an encode
+/// per entry, there so that one event has one hash) is the ledger verifier's business, not the
+/// rules'.
+#[derive(Deserialize)]
+struct LeanEvent<'a> {
+    v: u32,
+    #[serde(borrow)]
+    time: Cow<'a, str>,
+    #[serde(borrow)]
+    actor: LeanActor<'a>,
+    #[serde(borrow)]
+    action: Cow<'a, str>,
+    #[serde(default)]
+    purpose: Option<String>,
+    #[serde(default)]
+    file_number: Option<String>,
+    #[serde(default)]
+    justification: Option<String>,
+    query: LeanQuery,
+    #[serde(default)]
+    result: Option<LeanResult>,
+    outcome: LeanOutcome,
+}
+
+#[derive(Deserialize)]
+struct LeanActor<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    kind: ActorKind,
+    #[serde(borrow)]
+    role: Cow<'a, str>,
+}
+
+#[derive(Deserialize)]
+struct LeanResult {
+    count: u64,
+}
+
+#[derive(Deserialize)]
+struct LeanOutcome {
+    result: OutcomeKind,
+}
+
+/// The query keys the rules read, each as the JSON value it holds (read with the same
+/// `as_str`/`as_u64` accessors as [`Use::from_event`], so both read an entry alike); any other
+/// key, and a query that is not an object, is skipped.
+#[derive(Default)]
+struct LeanQuery {
+    plate: Option<Value>,
+    mode: Option<Value>,
+    method: Option<Value>,
+    path: Option<Value>,
+    refusal_code: Option<Value>,
+    newest_result_age_s: Option<Value>,
+    authorisation_id: Option<Value>,
+    basis: Option<Value>,
+    stolen_entry_id: Option<Value>,
+    renews: Option<Value>,
+    duration_minutes: Option<Value>,
+}
+
+impl<'de> Deserialize<'de> for LeanQuery {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = LeanQuery;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<LeanQuery, A::Error> {
+                let mut q = LeanQuery::default();
+                while let Some(key) = m.next_key::<Cow<'de, str>>()? {
+                    let slot = match key.as_ref() {
+                        "plate" => &mut q.plate,
+                        "mode" => &mut q.mode,
+                        "method" => &mut q.method,
+                        "path" => &mut q.path,
+                        "refusal_code" => &mut q.refusal_code,
+                        "newest_result_age_s" => &mut q.newest_result_age_s,
+                        "authorisation_id" => &mut q.authorisation_id,
+                        "basis" => &mut q.basis,
+                        "stolen_entry_id" => &mut q.stolen_entry_id,
+                        "renews" => &mut q.renews,
+                        "duration_minutes" => &mut q.duration_minutes,
+                        _ => {
+                            m.next_value::<IgnoredAny>()?;
+                            continue;
+                        }
+                    };
+                    // A repeated key keeps its last value, as serde_json's own map does.
+                    *slot = Some(m.next_value::<Value>()?);
+                }
+                Ok(q)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut s: A,
+            ) -> std::result::Result<LeanQuery, A::Error> {
+                while s.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(LeanQuery::default())
+            }
+            fn visit_unit<E>(self) -> std::result::Result<LeanQuery, E> {
+                Ok(LeanQuery::default())
+            }
+            fn visit_bool<E>(self, _: bool) -> std::result::Result<LeanQuery, E> {
+                Ok(LeanQuery::default())
+            }
+            fn visit_i64<E>(self, _: i64) -> std::result::Result<LeanQuery, E> {
+                Ok(LeanQuery::default())
+            }
+            fn visit_u64<E>(self, _: u64) -> std::result::Result<LeanQuery, E> {
+                Ok(LeanQuery::default())
+            }
+            fn visit_f64<E>(self, _: f64) -> std::result::Result<LeanQuery, E> {
+                Ok(LeanQuery::default())
+            }
+            fn visit_str<E>(self, _: &str) -> std::result::Result<LeanQuery, E> {
+                Ok(LeanQuery::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+fn val_str(v: &Option<Value>) -> Option<&str> {
+    v.as_ref().and_then(Value::as_str)
+}
+
 impl Use {
+    /// The use a stored ledger entry (its canonical JSON bytes) records, or `None` for entries
+    /// that are not a member of staff's use of plate data; the same as decoding the entry with
+    /// [`Event::decode`] and calling [`Use::from_event`], without building the whole event.
+    /// Refuses bytes that are not a version-1 event.
+    pub fn from_entry(index: u64, body: &[u8]) -> Result<Option<Use>> {
+        let bad = |message: String| IntegrityError::Entry { index, message };
+        let e: LeanEvent = serde_json::from_slice(body)
+            .map_err(|err| bad(format!("not a version-1 event: {err}")))?;
+        if e.v != 1 {
+            return Err(bad(format!("unsupported event version {}", e.v)));
+        }
+        if e.actor.kind != ActorKind::Staff {
+            return Ok(None);
+        }
+        let q = &e.query;
+        let kind = match e.action.as_ref() {
+            "search" => UseKind::Search,
+            "image_view" => UseKind::ImageView,
+            "export" => UseKind::Export,
+            "tracking_request" => UseKind::TrackingRequest,
+            "read_view" => UseKind::ReadView,
+            "lookback_request" => UseKind::LookbackRequest,
+            "denied" => match UseKind::from_path(
+                val_str(&q.method).unwrap_or(""),
+                val_str(&q.path).unwrap_or(""),
+            ) {
+                Some(k) => k,
+                None => return Ok(None),
+            },
+            _ => return Ok(None),
+        };
+        let at = DateTime::parse_from_rfc3339(&e.time)
+            .map_err(|err| bad(format!("bad time {:?}: {err}", e.time)))?
+            .with_timezone(&Utc);
+        let plate = val_str(&q.plate).and_then(|raw| {
+            let mode = val_str(&q.mode).unwrap_or("exact");
+            if mode != "exact" || raw.contains(['?', '*']) {
+                return None;
+            }
+            NormalisedPlate::parse(raw)
+                .ok()
+                .map(NormalisedPlate::into_string)
+        });
+        let i64_of = |v: &Option<Value>| v.as_ref().and_then(Value::as_i64);
+        Ok(Some(Use {
+            index,
+            at,
+            staff_id: e.actor.id.into_owned(),
+            role: e.actor.role.into_owned(),
+            kind,
+            plate,
+            purpose: e.purpose,
+            file_number: e.file_number,
+            justification: e.justification,
+            granted: e.outcome.result == OutcomeKind::Granted,
+            refusal_code: val_str(&q.refusal_code).map(str::to_string),
+            newest_result_age_s: q.newest_result_age_s.as_ref().and_then(Value::as_u64),
+            result_count: e.result.map(|r| r.count),
+            authorisation_id: i64_of(&q.authorisation_id),
+            basis: val_str(&q.basis).map(str::to_string),
+            stolen_entry_id: i64_of(&q.stolen_entry_id),
+            renews: i64_of(&q.renews),
+            duration_minutes: q
+                .duration_minutes
+                .as_ref()
+                .and_then(Value::as_u64)
+                .map(|m| m.min(u32::MAX as u64) as u32),
+        }))
+    }
+
     /// The use an entry records, or `None` for entries that are not a member of staff's use of
     /// plate data (sign-ins, ingestion, administration, the platform's own actions).
     pub fn from_event(index: u64, e: &Event) -> Option<Use> {
@@ -214,6 +421,47 @@ mod tests {
         assert!(Use::from_event(0, &e).is_none());
         let e = Event::new(Actor::staff("S1", "searcher"), Action::Login);
         assert!(Use::from_event(0, &e).is_none());
+    }
+
+    /// The lean reader of stored bytes sees every entry exactly as decoding the event does.
+    #[test]
+    fn from_entry_reads_what_from_event_reads() {
+        let sim = anpr_synth::usage::simulate(&anpr_synth::usage::SimConfig::small(7));
+        let mut extra = vec![
+            Event::new(Actor::staff("S1", "searcher"), Action::Search).query(json!(null)),
+            Event::new(Actor::staff("S1", "searcher"), Action::Search).query(json!([1, 2])),
+            Event::new(Actor::staff("S\\1\"", "search\u{e9}r"), Action::Search).query(
+                json!({"plate": "ab\\c", "newest_result_age_s": -3, "renews": "7",
+                       "duration_minutes": 1e3, "other": {"plate": "NOTME"}}),
+            ),
+            Event::new(
+                Actor::staff("S1", "tracker"),
+                Action::Other("lookback_request".into()),
+            )
+            .query(json!({"plate": "XYZ999", "duration_minutes": u64::MAX})),
+            Event::new(Actor::staff("S1", "searcher"), Action::Denied)
+                .query(json!({"method": "GET", "path": "/api/v1/reads/9/image/plate?x=1"}))
+                .outcome(Outcome::refused("no")),
+            Event::new(Actor::staff("S1", "searcher"), Action::Denied)
+                .query(json!({"method": "GET", "path": "/api/v1/users"})),
+            Event::new(Actor::camera("3"), Action::Search),
+        ];
+        extra.extend(sim.events.iter().cloned());
+        let mut uses = 0;
+        for (i, e) in extra.iter().enumerate() {
+            let bytes = e.encode();
+            let decoded = Event::decode(&bytes).unwrap();
+            let want = Use::from_event(i as u64, &decoded);
+            uses += want.is_some() as usize;
+            assert_eq!(
+                Use::from_entry(i as u64, &bytes).unwrap(),
+                want,
+                "entry {i}"
+            );
+        }
+        assert!(uses > 1000, "{uses} uses compared");
+        assert!(Use::from_entry(0, b"{\"v\":2}").is_err());
+        assert!(Use::from_entry(0, b"not json").is_err());
     }
 
     #[test]

@@ -25,7 +25,7 @@ use crate::merkle::{self, leaf_hash, Frontier, Hash};
 use crate::proofs::{ConsistencyProof, EntryProof, InclusionProof};
 use crate::report::VerifyReport;
 use crate::store::{
-    recover, EntryStore, NewEntry, NodeFiles, SqliteStore, StoredEntry, NODES_SYNCED,
+    recover, EntryPage, EntryStore, NewEntry, NodeFiles, SqliteStore, StoredEntry, NODES_SYNCED,
 };
 
 /// Directory (inside the ledger directory) of the node files.
@@ -438,6 +438,21 @@ impl Ledger {
             return Ok(Vec::new());
         }
         lock(&self.reader).entries(from, to)
+    }
+
+    /// Fills `page` with the bodies of the entries with `from <= index < to`, at most
+    /// [`MAX_ENTRIES_PER_CALL`] of them (`to` is clamped like [`Ledger::entries`]'s). For passes
+    /// over the whole log: one buffer reused from page to page instead of two allocations and a
+    /// UTF-8 check per entry.
+    pub fn entry_page(&self, from: u64, to: u64, page: &mut EntryPage) -> Result<()> {
+        let to = to
+            .min(self.size())
+            .min(from.saturating_add(MAX_ENTRIES_PER_CALL));
+        if from >= to {
+            page.clear();
+            return Ok(());
+        }
+        lock(&self.reader).entry_page(from, to, page)
     }
 
     /// An entry with its inclusion proof in the tree of `size` entries.

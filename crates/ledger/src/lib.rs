@@ -82,7 +82,7 @@ pub use merkle::Hash;
 pub use proofs::{ConsistencyProof, EntryProof, InclusionProof};
 pub use remote::verify_remote;
 pub use report::{Problem, ProblemKind, VerifyReport};
-pub use store::StoredEntry;
+pub use store::{EntryPage, StoredEntry};
 
 #[cfg(test)]
 mod send_sync {

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anpr_ledger::merkle::{self, MemoryTree};
-use anpr_ledger::{keys, Error, Event, Ledger, Options};
+use anpr_ledger::{keys, EntryPage, Error, Event, Ledger, Options};
 use chrono::Utc;
 use common::{sample_event, sample_events};
 
@@ -48,6 +48,34 @@ fn append_assigns_sequence_numbers_and_stores_canonical_bodies() {
     assert_eq!(Event::decode(entries[3].body.as_bytes()).unwrap(), e);
     assert_eq!(l.entries(2, 3).unwrap().len(), 1);
     assert!(l.entries(4, 10).unwrap().is_empty());
+}
+
+/// A page holds exactly the bodies `entries` returns, in order, and is reused from page to page.
+#[test]
+fn entry_pages_hold_the_stored_bodies() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    l.append(&sample_events(0, 25)).unwrap();
+    let mut page = EntryPage::default();
+    l.entry_page(3, 11, &mut page).unwrap();
+    let want = l.entries(3, 11).unwrap();
+    assert_eq!(page.len(), 8);
+    let got: Vec<(u64, Vec<u8>)> = page.iter().map(|(i, b)| (i, b.to_vec())).collect();
+    let want: Vec<(u64, Vec<u8>)> = want
+        .iter()
+        .map(|e| (e.index, e.body.clone().into_bytes()))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(page.last_index(), Some(10));
+    // The next page replaces the last; past the end it is empty.
+    l.entry_page(20, 100, &mut page).unwrap();
+    assert_eq!(
+        page.iter().map(|(i, _)| i).collect::<Vec<_>>(),
+        vec![20, 21, 22, 23, 24]
+    );
+    l.entry_page(25, 30, &mut page).unwrap();
+    assert!(page.is_empty());
+    assert_eq!(page.last_index(), None);
 }
 
 #[test]

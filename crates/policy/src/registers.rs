@@ -308,6 +308,15 @@ pub trait RegisterView {
     /// Vehicles registered to any of `person_ids` or at `address_id`.
     fn vehicles_of(&self, person_ids: &[&str], address_id: &str) -> Result<Vec<VehicleRecord>>;
     fn incident(&self, file_number: &str) -> Result<Option<IncidentRecord>>;
+    /// The incidents among `file_numbers` that the register holds, in any order: one lookup
+    /// for many (a pass over the ledger asks for a page's worth of file numbers at once).
+    fn incidents(&self, file_numbers: &[&str]) -> Result<Vec<IncidentRecord>> {
+        let mut out = Vec::new();
+        for f in file_numbers {
+            out.extend(self.incident(f)?);
+        }
+        Ok(out)
+    }
     /// Every stolen report of the plate, newest first.
     fn stolen(&self, plate: &str) -> Result<Vec<StolenEntry>>;
     fn agreements(&self) -> Result<Vec<NetworkAgreement>>;

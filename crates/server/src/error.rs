@@ -256,6 +256,7 @@ impl From<anpr_integrity::IntegrityError> for ApiError {
                 tracing::error!(error = %m, "register lookup failed in an integrity run");
                 ApiError::Unavailable("the registers could not be read".into())
             }
+            e @ IntegrityError::Entry { .. } => ApiError::Internal(e.into()),
         }
     }
 }

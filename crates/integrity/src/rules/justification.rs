@@ -37,9 +37,14 @@ impl Engine {
         u: &Use,
         file: &str,
     ) -> Result<()> {
-        let incident = self.incident(facts, file)?;
+        // Looked up (or found prefetched) once per file; read in place, not cloned per use.
+        if !self.incidents.contains_key(file) {
+            let i = facts.incident(file)?;
+            self.incidents.insert(file.to_string(), i);
+        }
+        let incident = self.incidents.get(file).and_then(Option::as_ref);
         let me = &self.staff[s as usize];
-        let why = match &incident {
+        let why = match incident {
             None => Some("is not in the incident register".to_string()),
             Some(i) => {
                 let assigned = i.assigned_staff.contains(&u.staff_id);

@@ -34,6 +34,53 @@ pub struct StoredEntry {
     pub body: String,
 }
 
+/// A page of entry bodies in one buffer, for passes over many entries (the integrity rules):
+/// one allocation per page instead of two per entry, reused from page to page. The bodies are
+/// the stored bytes, unchecked (a reader that needs them proven runs `verify`).
+#[derive(Clone, Debug, Default)]
+pub struct EntryPage {
+    indices: Vec<u64>,
+    ends: Vec<usize>,
+    bytes: Vec<u8>,
+}
+
+impl EntryPage {
+    /// Empties the page, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.indices.clear();
+        self.ends.clear();
+        self.bytes.clear();
+    }
+
+    /// Adds an entry's body.
+    pub fn push(&mut self, index: u64, body: &[u8]) {
+        self.bytes.extend_from_slice(body);
+        self.indices.push(index);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.indices.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.indices.is_empty()
+    }
+
+    /// The entries, in index order: (index, body).
+    pub fn iter(&self) -> impl Iterator<Item = (u64, &[u8])> + '_ {
+        self.indices.iter().enumerate().map(move |(k, &i)| {
+            let start = if k == 0 { 0 } else { self.ends[k - 1] };
+            (i, &self.bytes[start..self.ends[k]])
+        })
+    }
+
+    /// The highest index in the page.
+    pub fn last_index(&self) -> Option<u64> {
+        self.indices.last().copied()
+    }
+}
+
 /// A row to be written by [`EntryStore::append`].
 #[derive(Clone, Debug)]
 pub struct NewEntry {
@@ -71,6 +118,9 @@ pub trait EntryStore: Send {
 
     /// Entries with `from <= index < to`, in index order.
     fn entries(&mut self, from: u64, to: u64) -> Result<Vec<StoredEntry>>;
+
+    /// Replaces `page` with the bodies of the entries with `from <= index < to`, in index order.
+    fn entry_page(&mut self, from: u64, to: u64, page: &mut EntryPage) -> Result<()>;
 
     /// Visits the stored leaf-hash column for `from <= index < to`, in index order.
     fn leaf_hashes(

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{EntryStore, NewEntry, RawEntry, StoredEntry};
+use super::{EntryPage, EntryStore, NewEntry, RawEntry, StoredEntry};
 use crate::error::{Error, Result};
 use crate::head::TreeHead;
 use crate::hexser::parse_hash;
@@ -158,6 +158,26 @@ impl EntryStore for SqliteStore {
             });
         }
         Ok(out)
+    }
+
+    fn entry_page(&mut self, from: u64, to: u64, page: &mut EntryPage) -> Result<()> {
+        page.clear();
+        let mut st = self.conn.prepare_cached(
+            "SELECT idx, body FROM entries WHERE idx >= ?1 AND idx < ?2 ORDER BY idx",
+        )?;
+        let mut rows = st.query(params![to_i64(from)?, to_i64(to)?])?;
+        while let Some(row) = rows.next()? {
+            let index: i64 = row.get(0)?;
+            let body = row.get_ref(1)?;
+            let body = body
+                .as_blob()
+                .or_else(|_| body.as_str().map(str::as_bytes))
+                .map_err(|_| {
+                    Error::Verification(format!("entry {index}: body is not stored as bytes"))
+                })?;
+            page.push(index as u64, body);
+        }
+        Ok(())
     }
 
     fn leaf_hashes(

@@ -259,6 +259,23 @@ impl RegisterView for SqliteRegisters<'_> {
         self.incident_uncached(file_number)
     }
 
+    fn incidents(&self, file_numbers: &[&str]) -> anpr_policy::Result<Vec<IncidentRecord>> {
+        let files: Vec<rusqlite::types::Value> = file_numbers
+            .iter()
+            .map(|f| rusqlite::types::Value::Text(f.to_string()))
+            .collect();
+        self.conn
+            .prepare_cached(
+                "SELECT file_number, incident_type, district, opened_at, closed_at, assigned_staff
+                 FROM reg_incidents WHERE file_number IN rarray(?1)",
+            )
+            .and_then(|mut s| {
+                s.query_map([std::rc::Rc::new(files)], incident_from_row)?
+                    .collect()
+            })
+            .map_err(lookup)
+    }
+
     fn stolen(&self, plate: &str) -> anpr_policy::Result<Vec<StolenEntry>> {
         self.stolen_uncached(plate)
     }
