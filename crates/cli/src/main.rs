@@ -88,6 +88,9 @@ enum Command {
     Models(commands::recognise::ModelsCommand),
     /// Recognise plates in photos; prints one JSON line per photo (OpenALPR's fields).
     Recognise(commands::recognise::RecogniseArgs),
+    /// The camera-side agent: recognises the photos an IP camera drops into a folder and sends
+    /// the reads to a server, keeping each photo until the server has acknowledged it.
+    Agent(commands::agent::AgentArgs),
     /// Benchmarks that print `bench: <name> <value> <unit>` lines.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -154,6 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Recognise(args) => {
             tokio::task::spawn_blocking(move || commands::recognise::recognise(&data, args)).await?
         }
+        Command::Agent(args) => commands::agent::run(&data, args).await,
         Command::Bench(c) => bench::run(&data, c).await,
     }
 }

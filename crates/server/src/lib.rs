@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod openapi;
 pub mod realtime;
+pub mod recognition;
 pub mod registers;
 pub mod reports;
 pub mod retention;
@@ -79,7 +80,24 @@ impl AppState {
             hot_list: Default::default(),
             camera_networks: Default::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            recognition: None,
         })
+    }
+
+    /// Recognises the photos of reads that arrive without plate text with `recogniser`, on
+    /// `workers` threads with room for `queue` waiting photos.
+    pub fn with_recognition(
+        mut self,
+        recogniser: anpr_recognition::Recogniser,
+        workers: usize,
+        queue: usize,
+    ) -> AppState {
+        self.recognition = Some(Arc::new(recognition::RecognitionPool::start(
+            Arc::new(recogniser),
+            workers,
+            queue,
+        )));
+        self
     }
 
     pub fn ingest_limits(&self) -> anpr_ingest::IngestLimits {

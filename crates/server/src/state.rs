@@ -41,6 +41,8 @@ pub struct AppState {
     /// Set when the server is shutting down: long-lived responses (alert streams) end, so the
     /// graceful shutdown does not wait for clients that never hang up.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Reads photos that arrive without plate text; `None` when no models are installed.
+    pub recognition: Option<Arc<crate::recognition::RecognitionPool>>,
 }
 
 /// Limits and settings of a running server.

@@ -129,6 +129,7 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
     if args.no_serve {
         return Ok(());
     }
+    let state = super::serve::with_recognition(state, data, &args.serve)?;
     super::serve::serve_state(state, &args.serve.listen, None).await
 }
 

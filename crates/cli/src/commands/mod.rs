@@ -1,3 +1,4 @@
+pub mod agent;
 pub mod backup;
 pub mod bundle;
 pub mod catalog;

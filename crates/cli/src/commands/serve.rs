@@ -28,6 +28,14 @@ pub struct ServeArgs {
     /// without it the map draws New Zealand from the outline bundled in the binary.
     #[arg(long, env = "ANPR_MAP_TILES")]
     pub map_tiles: Option<String>,
+    /// Recognition models, for reads that arrive with a photo but no plate text (default: the
+    /// data directory's models/, used when `anpr models install` put them there).
+    #[arg(long = "models", env = "ANPR_MODELS_DIR")]
+    pub models: Option<PathBuf>,
+    /// Photos waiting for a recognition worker before reads without plate text are refused
+    /// with 503 and Retry-After.
+    #[arg(long, default_value_t = anpr_server::recognition::DEFAULT_QUEUE)]
+    pub recognition_queue: usize,
 }
 
 impl ServeArgs {
@@ -57,7 +65,40 @@ impl ServeArgs {
 
 pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let state = AppState::open_embedded(data, args.config()?)?;
+    let state = with_recognition(state, data, &args)?;
     serve_state(state, &args.listen, None).await
+}
+
+/// Loads the recognition models when they are installed. Models named with `--models` must
+/// load; the default directory is optional (without it, reads without plate text get 422).
+pub fn with_recognition(
+    state: AppState,
+    data: &Path,
+    args: &ServeArgs,
+) -> anyhow::Result<AppState> {
+    let dir = args
+        .models
+        .clone()
+        .unwrap_or_else(|| anpr_recognition::models::model_dir(data));
+    if !anpr_recognition::models::installed(&dir) {
+        if args.models.is_some() {
+            anyhow::bail!(
+                "no recognition models in {}: run `anpr models install`",
+                dir.display()
+            );
+        }
+        tracing::info!(dir = %dir.display(), "no recognition models: reads without plate text are refused");
+        return Ok(state);
+    }
+    let recogniser = anpr_recognition::Recogniser::load(&dir, Default::default()).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot load the recognition models in {}: {e}",
+            dir.display()
+        )
+    })?;
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    tracing::info!(dir = %dir.display(), workers, queue = args.recognition_queue, "recognition models loaded");
+    Ok(state.with_recognition(recogniser, workers, args.recognition_queue))
 }
 
 /// Binds and serves until Ctrl-C, printing the URL once listening.

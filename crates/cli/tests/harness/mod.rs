@@ -81,6 +81,15 @@ pub fn unlimited_rate_policy(dir: &Path) -> PathBuf {
     path
 }
 
+/// A loopback port nothing listens on (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// `anpr serve` as a child process on a free loopback port.
 pub struct Server {
     child: Option<Child>,
@@ -93,20 +102,26 @@ impl Server {
     }
 
     pub fn start_with(data: &Path, extra: &[&str]) -> Server {
-        Server::spawn(data, extra, "warn", None)
+        Server::spawn(data, free_port(), extra, "warn", None)
+    }
+
+    /// On a given port (a client was told the address before the server came up).
+    pub fn start_on(data: &Path, port: u16, extra: &[&str]) -> Server {
+        Server::spawn(data, port, extra, "warn", None)
     }
 
     /// With its log at `rust_log` written to `stderr` rather than beside the data directory.
     pub fn start_logging_to(data: &Path, rust_log: &str, stderr: Stdio) -> Server {
-        Server::spawn(data, &[], rust_log, Some(stderr))
+        Server::spawn(data, free_port(), &[], rust_log, Some(stderr))
     }
 
-    fn spawn(data: &Path, extra: &[&str], rust_log: &str, stderr: Option<Stdio>) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    fn spawn(
+        data: &Path,
+        port: u16,
+        extra: &[&str],
+        rust_log: &str,
+        stderr: Option<Stdio>,
+    ) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_anpr"))
             .arg("--data")
             .arg(data)

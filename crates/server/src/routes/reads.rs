@@ -29,10 +29,13 @@ pub struct IngestResponse {
 
 /// Ingest plate reads: our JSON (one read, or `{"reads": [...]}`), OpenALPR `alpr_group` /
 /// `alpr_results`, or a Plate Recognizer webhook; as JSON or multipart with image parts.
+/// A read of our own format with an overview image but no `plate` is recognised by the server
+/// (422 when it has no recognition models installed).
 #[utoipa::path(post, path = "/api/v1/reads", tag = "ingest", security(("camera_key" = [])),
     responses((status = 201, body = IngestResponse), (status = 200, body = IngestResponse, description = "all reads were already stored"),
               (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
-              (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+              (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody, description = "a read without plate text came while the recognition queue was full; retry after Retry-After seconds")))]
 pub async fn ingest(
     State(state): State<AppState>,
     camera: CameraAuth,
@@ -89,6 +92,22 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
             let bytes = field.bytes().await.map_err(multipart_error)?;
             parts.push(anpr_ingest::Part::new(name, bytes.to_vec()));
         }
+        // A read with a photo but no plate text is recognised here, before parsing. The
+        // metadata part is small, so looking into it costs little next to the images.
+        if let Some(meta) = parts
+            .iter()
+            .position(|p| p.name == "metadata" || p.name == "json")
+        {
+            let images: Vec<(&str, &[u8])> = parts
+                .iter()
+                .map(|p| (p.name.as_str(), p.bytes.as_slice()))
+                .collect();
+            let filled =
+                crate::recognition::fill_in_plates(state, &parts[meta].bytes, &images).await?;
+            if let Some(filled) = filled {
+                parts[meta].bytes = filled;
+            }
+        }
         Ok(
             tokio::task::spawn_blocking(move || anpr_ingest::parse_multipart(parts, now, &limits))
                 .await
@@ -104,14 +123,28 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
                     message: e.body_text(),
                 },
             })?;
-        if body.len() < 16 * 1024 {
-            return Ok(anpr_ingest::parse_reads(&body, now, &limits)?);
-        }
-        Ok(
+        let parsed = if body.len() < 16 * 1024 {
+            anpr_ingest::parse_reads(&body, now, &limits)
+        } else {
+            let (body, limits) = (body.clone(), limits.clone());
             tokio::task::spawn_blocking(move || anpr_ingest::parse_reads(&body, now, &limits))
                 .await
-                .map_err(ApiError::internal)??,
-        )
+                .map_err(ApiError::internal)?
+        };
+        match parsed {
+            Ok(reads) => Ok(reads),
+            // Only a refused body is looked at again, so the hot path pays nothing: a read
+            // with a photo but no plate text is recognised, then parsed as if the camera had
+            // sent the text.
+            Err(refused) => match crate::recognition::fill_in_plates(state, &body, &[]).await? {
+                Some(filled) => Ok(tokio::task::spawn_blocking(move || {
+                    anpr_ingest::parse_reads(&filled, now, &limits)
+                })
+                .await
+                .map_err(ApiError::internal)??),
+                None => Err(refused.into()),
+            },
+        }
     }
 }
 
