@@ -460,8 +460,10 @@ async fn main() -> anyhow::Result<()> {
             stats.clone(),
         )));
     }
-    // The pacer releases one batch per interval; if every worker is busy it waits, so the
-    // achieved rate is what the server sustained, never more than the target.
+    // The pacer releases one batch per interval; if every worker is busy it waits, and the
+    // batches it could not release go out as soon as a worker is free, as a camera fleet's
+    // queues would send them after a stall. The achieved rate is what the server sustained on
+    // average, never more than the target.
     let (tx, rx) = tokio::sync::mpsc::channel::<()>(args.ingest_concurrency);
     let rx = Arc::new(tokio::sync::Mutex::new(rx));
     let mut workers = Vec::new();
@@ -479,7 +481,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(async move {
             let period = Duration::from_secs_f64(args.batch as f64 / args.ingest_rate as f64);
             let mut tick = tokio::time::interval(period);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
             while Instant::now() < deadline {
                 tick.tick().await;
                 if tx.send(()).await.is_err() {

@@ -109,6 +109,18 @@ impl ApiError {
     }
 }
 
+/// The answer to a handler that panicked: the same 500 `internal` body as any internal error
+/// (the panic's message goes to the log only), so the client gets an answer, the connection and
+/// the requests pipelined on it live on, and the audit layer still records the request.
+pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_string());
+    ApiError::Internal(anyhow::anyhow!("handler panicked: {message}")).into_response()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, field) = self.parts();
@@ -321,3 +333,33 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tower::ServiceExt;
+    use tower_http::catch_panic::CatchPanicLayer;
+
+    async fn panics() -> &'static str {
+        panic!("secret detail of a bug")
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_gets_a_json_500_without_its_message() {
+        let app = axum::Router::new()
+            .route("/boom", get(panics))
+            .layer(CatchPanicLayer::custom(panic_response));
+        let request = axum::http::Request::get("/boom")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("secret detail"), "{body}");
+    }
+}

@@ -31,6 +31,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use anpr_web::UiConfig;
@@ -208,6 +209,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(ops::openapi))
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::health))
+        // Inside the audit layer, so a panicking handler's request is still recorded.
+        .layer(CatchPanicLayer::custom(error::panic_response))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             audit::record,
