@@ -34,6 +34,15 @@ impl TextBox {
     pub fn height(&self) -> f32 {
         self.y1 - self.y0
     }
+
+    /// The box grown by `margin` on the left and right, kept inside a photo `size[0]` wide.
+    pub fn widened(&self, margin: f32, size: (u32, u32)) -> TextBox {
+        TextBox {
+            x0: (self.x0 - margin).max(0.0),
+            x1: (self.x1 + margin).min(size.0 as f32),
+            ..*self
+        }
+    }
 }
 
 /// The photo scaled so that its longer side is at most `max_side`, placed top-left on a canvas
@@ -155,6 +164,60 @@ pub fn boxes_from_map(
     boxes
 }
 
+/// Two boxes are parts of one line when their gap is at most this many times the taller one's
+/// height (boxes are grown by the unclip margin, so the gap between the characters is wider).
+const JOIN_MAX_GAP: f32 = 1.0;
+/// ... and they overlap vertically by at least this share of the shorter one's height.
+const JOIN_MIN_OVERLAP: f32 = 0.6;
+/// At most this many neighbours are joined into one line.
+const JOIN_MAX_PARTS: usize = 3;
+
+/// Adds a box for each run of neighbouring boxes on one line. The detector splits a line
+/// where the characters are far apart: plates with a gap, a sticker or an emblem between
+/// character groups come out as two or three boxes side by side. The parts are kept, so the
+/// reads of both are there to choose from.
+pub fn with_joined_neighbours(mut boxes: Vec<TextBox>) -> Vec<TextBox> {
+    boxes.sort_by(|a, b| a.x0.total_cmp(&b.x0));
+    let parts = boxes.len();
+    for first in 0..parts {
+        let mut line = boxes[first];
+        let mut last = first;
+        for _ in 1..JOIN_MAX_PARTS {
+            let next = (last + 1..parts)
+                .filter(|&j| neighbours(&boxes[last], &boxes[j]))
+                .min_by(|&a, &b| boxes[a].x0.total_cmp(&boxes[b].x0));
+            let Some(next) = next else { break };
+            let part = boxes[next];
+            line = TextBox {
+                x0: line.x0.min(part.x0),
+                y0: line.y0.min(part.y0),
+                x1: line.x1.max(part.x1),
+                y1: line.y1.max(part.y1),
+                score: line.score.min(part.score),
+            };
+            boxes.push(line);
+            last = next;
+        }
+    }
+    boxes
+}
+
+/// Whether `right` continues the line of `left`: about the same height, on the same line, and
+/// starting a short gap after it.
+fn neighbours(left: &TextBox, right: &TextBox) -> bool {
+    let (shorter, taller) = (
+        left.height().min(right.height()),
+        left.height().max(right.height()),
+    );
+    let gap = right.x0 - left.x1;
+    let overlap = left.y1.min(right.y1) - left.y0.max(right.y0);
+    taller <= 1.6 * shorter
+        && overlap >= JOIN_MIN_OVERLAP * shorter
+        && gap <= JOIN_MAX_GAP * taller
+        && gap >= -0.5 * shorter
+        && right.x1 > left.x1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +242,43 @@ mod tests {
         assert!((b.x0 - (2.0 - 2.6667) * 2.0).abs() < 0.01 || b.x0 == 0.0);
         assert!((b.x1 - (12.0 + 2.6667) * 2.0).abs() < 0.01, "{b:?}");
         assert!((b.y1 - (10.0 + 2.6667) * 2.0).abs() < 0.01, "{b:?}");
+    }
+
+    fn tb(x0: f32, y0: f32, x1: f32, y1: f32) -> TextBox {
+        TextBox {
+            x0,
+            y0,
+            x1,
+            y1,
+            score: 0.9,
+        }
+    }
+
+    #[test]
+    fn parts_of_a_line_are_joined_and_kept() {
+        // "SG8L" and "7E" a short gap apart, and a line of text far below.
+        let boxes = vec![
+            tb(100.0, 50.0, 160.0, 70.0),
+            tb(175.0, 52.0, 205.0, 71.0),
+            tb(100.0, 120.0, 200.0, 140.0),
+        ];
+        let joined = with_joined_neighbours(boxes.clone());
+        assert_eq!(joined.len(), 4, "{joined:?}");
+        assert!(joined.contains(&TextBox {
+            score: 0.9,
+            ..tb(100.0, 50.0, 205.0, 71.0)
+        }));
+        for b in &boxes {
+            assert!(joined.contains(b));
+        }
+    }
+
+    #[test]
+    fn distant_or_differently_sized_boxes_stay_apart() {
+        let far = vec![tb(0.0, 0.0, 40.0, 20.0), tb(80.0, 0.0, 120.0, 20.0)];
+        assert_eq!(with_joined_neighbours(far).len(), 2);
+        let big_and_small = vec![tb(0.0, 0.0, 100.0, 60.0), tb(105.0, 20.0, 130.0, 35.0)];
+        assert_eq!(with_joined_neighbours(big_and_small).len(), 2);
     }
 
     #[test]

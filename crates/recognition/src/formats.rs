@@ -76,15 +76,17 @@ const SUBSTITUTION_CAP: f32 = 0.9;
 const UNFITTED_FACTOR: f32 = 0.5;
 
 /// A read with one character too many at either end (a state outline, a flag strip, a bolt)
-/// may still fit a pattern without it, at this cost.
+/// that fits no pattern may fit one without it, at this cost.
 const TRIM_FACTOR: f32 = 0.8;
 
-/// Fits `chars` to every pattern of the given profiles (all if `profiles` is empty), also
-/// without its first or last character, and returns the best, or the raw read when that
-/// scores higher.
+/// Fits `chars` to every pattern of the given profiles (all if `profiles` is empty) and
+/// returns the best, or the raw read when that scores higher. A read fitting no pattern is
+/// also tried without its first or last character. One that fits as read is never trimmed:
+/// an unsure first character is far more often the plate's own (the leading digit of
+/// `4GLS168`) than a stray mark that happens to complete a pattern.
 pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
     let mut best = fit_exact(chars, profiles);
-    if chars.len() >= 6 {
+    if best.profile.is_none() && chars.len() >= 6 {
         for trimmed in [&chars[1..], &chars[..chars.len() - 1]] {
             let mut fitted = fit_exact(trimmed, profiles);
             fitted.score *= TRIM_FACTOR;
@@ -209,6 +211,15 @@ mod tests {
         let f = fit(&read("4ASC7399"), &["us"]);
         assert_eq!(f.text, "ASC7399");
         assert_eq!(f.profile, Some("us"));
+    }
+
+    #[test]
+    fn a_read_fitting_as_read_keeps_an_unsure_first_character() {
+        let mut chars = read("4GLS168");
+        chars[0].prob = 0.5;
+        chars[0].digit_prob = 0.5;
+        let f = fit(&chars, &["us"]);
+        assert_eq!(f.text, "4GLS168");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tract_onnx::prelude::*;
 
 use crate::choose::plate_likeness;
 use crate::decode::decode_photo;
-use crate::detect::{boxes_from_map, canvas, TextBox};
+use crate::detect::{boxes_from_map, canvas, with_joined_neighbours, TextBox};
 use crate::formats::{fit, Fitted};
 use crate::read::{decode, line_input, Alphabet, LINE_HEIGHT};
 use crate::{models, RecognitionError, Result};
@@ -20,27 +20,35 @@ type Plan = Arc<TypedRunnableModel>;
 pub struct RecogniserOptions {
     /// Longer side of the detection canvas, per pass. A later pass runs only when the earlier
     /// ones found no confident plate: most photos are settled by the cheap first pass, and
-    /// small, distant plates get a second look at higher resolution.
+    /// small, distant plates get a second look at higher resolution. A second pass at 960
+    /// read as many benchmark plates as one at 1280, at about half its cost.
     pub detection_sides: Vec<u32>,
     /// Region profiles to fit reads to (`nz`, `au`, `uk`, `us`, `eu`, `br`); empty means all.
     pub profiles: Vec<String>,
-    /// A plate fitting a profile with at least this score ends the search early.
+    /// A plate fitting a profile with at least this score ends the search early. At 0.8 more
+    /// than half the US photos took the second pass and none was read better for it.
     pub confident: f32,
     /// Characters the recogniser is less sure of than this are dropped: they are almost
     /// always a crest, a flag strip or a bolt read as a character.
     pub min_char_prob: f32,
     /// How many candidate readings to report per plate.
     pub top_n: usize,
+    /// Margin added left and right of a detected box before reading it, as a share of its
+    /// height: the box hugs the characters, and the recogniser often drops a character that
+    /// touches the edge of its crop (the leading digit of many US plates). Measured: 0.15
+    /// read more of both benchmark sets than 0, 0.1, 0.2 or 0.3; a vertical margin read fewer.
+    pub read_margin: f32,
 }
 
 impl Default for RecogniserOptions {
     fn default() -> Self {
         RecogniserOptions {
-            detection_sides: vec![640, 1280],
+            detection_sides: vec![640, 960],
             profiles: Vec::new(),
-            confident: 0.8,
+            confident: 0.5,
             min_char_prob: 0.4,
             top_n: 5,
+            read_margin: 0.15,
         }
     }
 }
@@ -142,8 +150,15 @@ impl Recogniser {
                 break;
             }
             previous_side = side;
-            for region in self.detect(photo, side)? {
-                if lines.iter().any(|l| overlap(&l.region, &region) > 0.5) {
+            let regions = self.detect(photo, side)?;
+            // Within a pass the boxes are distinct by construction (joined lines overlap
+            // their parts on purpose); an earlier pass may have read the same text already.
+            let earlier = lines.len();
+            for region in regions {
+                if lines[..earlier]
+                    .iter()
+                    .any(|l| overlap(&l.region, &region) > 0.5)
+                {
                     continue;
                 }
                 if let Some(line) = self.read_line(photo, region)? {
@@ -226,13 +241,13 @@ impl Recogniser {
         let output = plan.run(tvec!(input.into()))?;
         let map = output[0].try_as_plain_ram()?;
         let map = map.as_slice::<f32>()?;
-        Ok(boxes_from_map(
+        Ok(with_joined_neighbours(boxes_from_map(
             map,
             canvas.width as usize,
             canvas.height as usize,
             canvas.scale,
             photo.dimensions(),
-        ))
+        )))
     }
 
     fn read_line(&self, photo: &RgbImage, region: TextBox) -> Result<Option<Line>> {
@@ -240,7 +255,9 @@ impl Recogniser {
         if !(1.2..=15.0).contains(&aspect) {
             return Ok(None);
         }
-        let Some((data, width)) = line_input(photo, &region) else {
+        let margin = self.options.read_margin * region.height();
+        let crop = region.widened(margin, photo.dimensions());
+        let Some((data, width)) = line_input(photo, &crop) else {
             return Ok(None);
         };
         let plan = self.reader_plan(width)?;
