@@ -163,10 +163,10 @@ pub struct VolumeConfig {
     /// Peer-days needed for a comparison. Default 10.
     pub min_peer_days: u32,
     /// The baseline is the peers' days within this many days before the newest use: a day is
-    /// judged when the pass moves on to the next (and, for the day still open, when a run
-    /// finishes) against the days of the same role and district held then, and days older
-    /// than the window are dropped. So the engine holds one count per (user, day) for
-    /// `baseline_days` days, whatever the length of the ledger. Default 365.
+    /// judged when a run finishes or, in a long pass, when it leaves the window, against the
+    /// days of the same role and district held then; days older than the window are dropped.
+    /// So the engine holds one count per (user, day) for `baseline_days` days, whatever the
+    /// length of the ledger. Default 365.
     pub baseline_days: u32,
 }
 

@@ -4,8 +4,8 @@
 //! - per (staff, plate) interest: `repeated_interest.window_days` after its latest query;
 //! - per (staff, file) plates and per-staff justification clusters:
 //!   `justification.window_days` after their latest use;
-//! - per (staff, day) counts: `volume.baseline_days` after the newest day fed (each day is
-//!   judged before it goes).
+//! - per (staff, day) counts: `volume.baseline_days` after the newest day fed (a day not
+//!   judged by a run's `finish` is judged before it goes).
 //!
 //! Lapsed state is forgotten when it is next touched (so a rule's outcome never depends on
 //! when a sweep ran) and swept from the maps every eighth of the window.
@@ -26,12 +26,9 @@ pub(crate) fn lapse(p: &mut PlateInterest, day: i32, window: u32) {
 }
 
 impl Engine {
-    /// The pass has moved on to local day `day`: the days before it are judged for volume,
-    /// days past the baseline window dropped, and lapsed state swept now and then.
+    /// The pass has moved on to local day `day`: days past the baseline window are judged for
+    /// volume and dropped, and lapsed state swept now and then.
     pub(crate) fn next_day(&mut self, day: i32) {
-        if self.newest_day != i32::MIN && self.cfg.volume.enabled {
-            self.check_volume(Some(day));
-        }
         if self.oldest_day == i32::MIN {
             self.oldest_day = day;
         }
@@ -52,10 +49,14 @@ impl Engine {
         }
     }
 
-    /// Drops the (staff, day) counts of days before `cut`, and their place in the baseline.
+    /// Judges the days before `cut` not judged yet (against the baseline held now, the window
+    /// that ends at the newest day), then drops their counts and their place in the baseline.
     fn drop_days_before(&mut self, cut: i32) {
         if self.oldest_day >= cut {
             return;
+        }
+        if self.cfg.volume.enabled {
+            self.check_volume(Some(cut));
         }
         let days: Vec<i32> = if (cut - self.oldest_day) as usize > self.day_staff.len() {
             // A long jump in time: look at the days held rather than every day in between.
