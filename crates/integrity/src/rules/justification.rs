@@ -39,9 +39,8 @@ impl Engine {
         file_hash: u64,
     ) -> Result<()> {
         // Looked up (or found prefetched) once per file; read in place, not cloned per use.
-        if !self.incidents.contains_key(&file_hash) {
-            let i = facts.incident(file)?;
-            self.incidents.insert(file_hash, i);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.incidents.entry(file_hash) {
+            slot.insert(facts.incident(file)?);
         }
         let incident = self.incidents.get(&file_hash).and_then(Option::as_ref);
         let me = &self.staff[s as usize];
