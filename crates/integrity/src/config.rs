@@ -76,6 +76,12 @@ pub struct JustificationConfig {
     /// ... and the distinct file numbers they must span (the same text for one case is fine).
     /// Default 5.
     pub boilerplate_min_files: u32,
+    /// A file number's plates (for `max_plates_per_file`) and a justification text's repeats
+    /// (for the boilerplate rule) lapse when the user has not used them for this many days:
+    /// what was counted before is forgotten, so the engine holds this state only for files and
+    /// texts used in the last `window_days` days, whatever the length of the ledger.
+    /// Default 365.
+    pub window_days: u32,
 }
 
 impl Default for JustificationConfig {
@@ -86,6 +92,7 @@ impl Default for JustificationConfig {
             max_plates_per_file: 30,
             boilerplate_min_repeats: 15,
             boilerplate_min_files: 5,
+            window_days: 365,
         }
     }
 }
@@ -99,6 +106,12 @@ pub struct RepeatedInterestConfig {
     pub min_files: u32,
     /// Distinct weeks in which one user queried one plate. Default 4.
     pub min_weeks: u32,
+    /// Interest in a plate lapses when the user has not queried it for this many days: the
+    /// weeks and files counted before (and a tracking basis for it) are forgotten, and a later
+    /// query starts afresh. So the engine holds state only for the (user, plate) pairs queried
+    /// in the last `window_days` days, whatever the length of the ledger. Polling needs no more:
+    /// its chains break after `polling.max_gap_minutes`. Default 365.
+    pub window_days: u32,
 }
 
 impl Default for RepeatedInterestConfig {
@@ -107,6 +120,7 @@ impl Default for RepeatedInterestConfig {
             enabled: true,
             min_files: 3,
             min_weeks: 4,
+            window_days: 365,
         }
     }
 }
@@ -148,6 +162,12 @@ pub struct VolumeConfig {
     pub min_daily_uses: u32,
     /// Peer-days needed for a comparison. Default 10.
     pub min_peer_days: u32,
+    /// The baseline is the peers' days within this many days before the newest use: a day is
+    /// judged when a run finishes or, in a long pass, when it leaves the window, against the
+    /// days of the same role and district held then; days older than the window are dropped.
+    /// So the engine holds one count per (user, day) for `baseline_days` days, whatever the
+    /// length of the ledger. Default 365.
+    pub baseline_days: u32,
 }
 
 impl Default for VolumeConfig {
@@ -157,6 +177,7 @@ impl Default for VolumeConfig {
             mad_multiplier: 8.0,
             min_daily_uses: 40,
             min_peer_days: 10,
+            baseline_days: 365,
         }
     }
 }
@@ -267,6 +288,18 @@ impl IntegrityConfig {
         }
         if !(-12..=14).contains(&self.hours.utc_offset_hours) {
             return bad("hours.utc_offset_hours", "must be between -12 and 14");
+        }
+        for (field, days) in [
+            (
+                "repeated_interest.window_days",
+                self.repeated_interest.window_days,
+            ),
+            ("justification.window_days", self.justification.window_days),
+            ("volume.baseline_days", self.volume.baseline_days),
+        ] {
+            if days == 0 {
+                return bad(field, "must be at least 1");
+            }
         }
         if self.polling.min_searches < 2 {
             return bad("polling.min_searches", "must be at least 2");

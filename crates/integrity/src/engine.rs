@@ -11,7 +11,8 @@ use crate::error::Result;
 use crate::facts::{Facts, StaffProfile};
 use crate::finding::{Finding, Rule, Severity};
 use crate::hash::{hash_str, FxMap, FxSet};
-use crate::usage::{Use, UseKind};
+use crate::histogram::CountHistogram;
+use crate::usage::{Use, UseKeys, UseKind};
 use anpr_policy::registers::IncidentRecord;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub(crate) struct StaffState {
     pub id: String,
     pub role: String,
     pub profile: StaffProfile,
+    /// Their peer group (role and district) for the volume baseline.
+    pub group: u32,
     /// Uses per local hour of day, the baseline for unusual hours.
     pub hours: [u32; 24],
     pub total: u32,
@@ -39,6 +42,8 @@ pub(crate) struct StaffState {
 
 #[derive(Default)]
 pub(crate) struct Cluster {
+    /// The local day of the latest use (the cluster lapses `justification.window_days` after).
+    pub last_day: i32,
     pub count: u32,
     pub files: Vec<u64>,
     pub evidence: Vec<u64>,
@@ -48,6 +53,8 @@ pub(crate) struct Cluster {
 /// One member of staff's interest in one plate.
 #[derive(Default)]
 pub(crate) struct PlateInterest {
+    /// The local day of the latest use (interest lapses `repeated_interest.window_days` after).
+    pub last_day: i32,
     /// Distinct file numbers (hashes), up to the rule's threshold.
     pub files: Vec<u64>,
     pub weeks: u32,
@@ -67,6 +74,14 @@ pub(crate) struct Chain {
     pub renewals: u32,
     pub minutes: u64,
     pub evidence: Vec<u64>,
+}
+
+/// One member of staff's plates under one file number.
+#[derive(Default)]
+pub(crate) struct FilePlates {
+    /// The local day of the latest use (lapses `justification.window_days` after).
+    pub last_day: i32,
+    pub plates: FxSet<u64>,
 }
 
 /// A member of staff's uses on one local day.
@@ -91,18 +106,32 @@ pub struct RunStats {
 
 pub struct Engine {
     pub(crate) cfg: IntegrityConfig,
-    staff_ix: FxMap<String, StaffIx>,
+    /// Members of staff by the hash of their id.
+    staff_ix: FxMap<u64, StaffIx>,
     pub(crate) staff: Vec<StaffState>,
     pub(crate) interest: FxMap<(StaffIx, u64), PlateInterest>,
-    pub(crate) file_plates: FxMap<(StaffIx, u64), FxSet<u64>>,
-    pub(crate) incidents: FxMap<String, Option<IncidentRecord>>,
+    pub(crate) file_plates: FxMap<(StaffIx, u64), FilePlates>,
+    /// The incident register's answer per file number (by its hash).
+    pub(crate) incidents: FxMap<u64, Option<IncidentRecord>>,
     pub(crate) chains: FxMap<i64, Chain>,
     pub(crate) days: FxMap<(StaffIx, i32), DayCount>,
     pub(crate) day_staff: FxMap<i32, Vec<StaffIx>>,
     pub(crate) touched_days: FxSet<i32>,
+    /// Peer groups (hash of role and district) and the counts of their held days.
+    pub(crate) group_ix: FxMap<u64, u32>,
+    pub(crate) group_days: Vec<CountHistogram>,
+    /// The newest local day fed, the oldest day whose counts may still be held, and the day
+    /// of the last sweep of lapsed state (see `window`).
+    pub(crate) newest_day: i32,
+    pub(crate) oldest_day: i32,
+    pub(crate) swept_day: i32,
     findings: Vec<Finding>,
     finding_ix: FxMap<(Rule, StaffIx, u64), usize>,
     changed: FxSet<usize>,
+    /// Routine samples not yet handed out by `finish` (they are not held after: each is about
+    /// one entry, which is never fed twice).
+    samples: Vec<Finding>,
+    sampled: u64,
     uses: u64,
     last_index: Option<u64>,
 }
@@ -120,9 +149,16 @@ impl Engine {
             days: Default::default(),
             day_staff: Default::default(),
             touched_days: Default::default(),
+            group_ix: Default::default(),
+            group_days: Vec::new(),
+            newest_day: i32::MIN,
+            oldest_day: i32::MIN,
+            swept_day: i32::MIN,
             findings: Vec::new(),
             finding_ix: Default::default(),
             changed: Default::default(),
+            samples: Vec::new(),
+            sampled: 0,
             uses: 0,
             last_index: None,
         }
@@ -139,12 +175,22 @@ impl Engine {
 
     /// Looks at one use. Uses must come in ledger order.
     pub fn feed(&mut self, facts: &dyn Facts, u: &Use) -> Result<()> {
+        self.feed_keyed(facts, u, &UseKeys::of(u))
+    }
+
+    /// [`Engine::feed`] with the use's keys computed beforehand (`UseKeys::of(u)`, on the
+    /// thread that decodes the uses).
+    pub fn feed_keyed(&mut self, facts: &dyn Facts, u: &Use, k: &UseKeys) -> Result<()> {
         if self.last_index.is_some_and(|last| u.index <= last) {
             return Ok(()); // already seen (an overlapping incremental run)
         }
         self.last_index = Some(u.index);
         self.uses += 1;
-        let s = self.staff_index(facts, u)?;
+        let s = self.staff_index(facts, u, k.staff)?;
+        let (day, _) = self.local(u.at);
+        if day > self.newest_day {
+            self.next_day(day);
+        }
         if self.cfg.own_vehicle.enabled {
             self.check_own_vehicle(s, u);
         }
@@ -155,9 +201,9 @@ impl Engine {
             self.check_tracking(facts, s, u)?;
         }
         if self.cfg.justification.enabled {
-            self.check_justification(facts, s, u)?;
+            self.check_justification(facts, s, u, k)?;
         }
-        self.check_interest(s, u);
+        self.check_interest(s, u, k);
         if self.cfg.hours.enabled {
             self.check_hours(s, u);
         }
@@ -168,11 +214,12 @@ impl Engine {
         Ok(())
     }
 
-    /// Runs the day-level rules over the days fed since the last call and returns the findings
-    /// that are new or changed since then, most serious first.
+    /// Runs the day-level rules over the days fed and not yet judged and returns the findings
+    /// that are new or changed since the last call (routine samples included), most serious
+    /// first.
     pub fn finish(&mut self) -> Vec<Finding> {
         if self.cfg.volume.enabled {
-            self.check_volume();
+            self.check_volume(None);
         }
         self.touched_days.clear();
         let mut out: Vec<Finding> = self
@@ -180,6 +227,7 @@ impl Engine {
             .drain()
             .map(|i| self.findings[i].clone())
             .collect();
+        out.append(&mut self.samples);
         out.sort_by(|a, b| {
             b.severity
                 .cmp(&a.severity)
@@ -190,7 +238,7 @@ impl Engine {
         out
     }
 
-    /// Every finding so far.
+    /// Every finding so far, routine samples aside (`finish` hands each of those out once).
     pub fn findings(&self) -> &[Finding] {
         &self.findings
     }
@@ -200,6 +248,9 @@ impl Engine {
         for f in &self.findings {
             *findings.entry(f.rule.as_str()).or_insert(0) += 1;
         }
+        if self.sampled > 0 {
+            findings.insert(Rule::RoutineSample.as_str(), self.sampled);
+        }
         RunStats {
             uses: self.uses,
             last_index: self.last_index,
@@ -208,16 +259,24 @@ impl Engine {
         }
     }
 
-    fn staff_index(&mut self, facts: &dyn Facts, u: &Use) -> Result<StaffIx> {
-        if let Some(&s) = self.staff_ix.get(&u.staff_id) {
+    fn staff_index(&mut self, facts: &dyn Facts, u: &Use, key: u64) -> Result<StaffIx> {
+        if let Some(&s) = self.staff_ix.get(&key) {
             return Ok(s);
         }
         let profile = facts.profile(&u.staff_id)?;
         let s = self.staff.len() as StaffIx;
+        let group_key =
+            hash_str(&u.role) ^ hash_str(profile.district.as_deref().unwrap_or("")).rotate_left(1);
+        let next_group = self.group_ix.len() as u32;
+        let group = *self.group_ix.entry(group_key).or_insert(next_group);
+        if group == next_group {
+            self.group_days.push(CountHistogram::default());
+        }
         self.staff.push(StaffState {
             id: u.staff_id.clone(),
             role: u.role.clone(),
             profile,
+            group,
             hours: [0; 24],
             total: 0,
             odd_day: i32::MIN,
@@ -226,7 +285,7 @@ impl Engine {
             outside_files: 0,
             boilerplate: Default::default(),
         });
-        self.staff_ix.insert(u.staff_id.clone(), s);
+        self.staff_ix.insert(key, s);
         Ok(s)
     }
 
@@ -299,7 +358,7 @@ impl Engine {
         let mut wanted: Vec<&str> = uses
             .iter()
             .filter_map(|u| u.file_number.as_deref())
-            .filter(|f| !self.incidents.contains_key(*f))
+            .filter(|f| !self.incidents.contains_key(&hash_str(f)))
             .collect();
         wanted.sort_unstable();
         wanted.dedup();
@@ -307,12 +366,10 @@ impl Engine {
             return Ok(());
         }
         for i in facts.incidents(&wanted)? {
-            self.incidents.insert(i.file_number.clone(), Some(i));
+            self.incidents.insert(hash_str(&i.file_number), Some(i));
         }
         for f in wanted {
-            if !self.incidents.contains_key(f) {
-                self.incidents.insert(f.to_string(), None);
-            }
+            self.incidents.entry(hash_str(f)).or_insert(None);
         }
         Ok(())
     }
@@ -329,15 +386,18 @@ impl Engine {
                 u.kind.as_str(),
                 self.cfg.sampling.share * 100.0
             );
-            self.report(
-                Rule::RoutineSample,
-                Severity::Info,
-                s,
-                &format!("entry:{}", u.index),
-                &[u.index],
-                u.at,
+            self.sampled += 1;
+            self.samples.push(Finding {
+                rule: Rule::RoutineSample,
+                severity: Severity::Info,
+                staff_id: self.staff[s as usize].id.clone(),
+                key: format!("entry:{}", u.index),
+                evidence: vec![u.index],
+                uses: 1,
                 explanation,
-            );
+                first_at: u.at,
+                last_at: u.at,
+            });
         }
     }
 }
@@ -413,12 +473,9 @@ pub(crate) mod testing {
         for u in uses {
             e.feed(&m.facts(), u).unwrap();
         }
-        e.finish();
-        e.findings()
-            .iter()
-            .filter(|f| f.rule == rule)
-            .cloned()
-            .collect()
+        let mut out: Vec<Finding> = e.finish().into_iter().filter(|f| f.rule == rule).collect();
+        out.sort_by_key(|f| (f.first_at, f.key.clone()));
+        out
     }
 
     /// Only the given rule family on (sampling off), so tests see one rule at a time.

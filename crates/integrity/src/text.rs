@@ -7,7 +7,7 @@ use crate::hash::{hash_bytes, hash_str, mix};
 
 /// MinHash functions (rows x bands).
 const ROWS: usize = 4;
-const BANDS: usize = 3;
+pub(crate) const BANDS: usize = 3;
 
 /// Lower case, words only; numbers, plates and file numbers (any word holding a digit) and
 /// very short words dropped, since boilerplate differs exactly there.
@@ -18,10 +18,11 @@ pub fn normalise_justification(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// The hash of each word [`normalise_justification`] keeps, without building the words: ASCII
-/// words (nearly all) are lower-cased in a buffer on the stack, so a justification costs no
-/// allocation per word. `hash_str` of the same lower-cased word, so the keys are unchanged.
-fn word_hashes(text: &str, out: &mut Vec<u64>) {
+/// Calls `visit` with the hash of each word [`normalise_justification`] keeps, in order,
+/// without building the words: ASCII words (nearly all) are lower-cased in a buffer on the
+/// stack, so a justification costs no allocation per word. `hash_str` of the same lower-cased
+/// word, so the keys are unchanged.
+fn word_hashes(text: &str, mut visit: impl FnMut(u64)) {
     for w in text.split(|c: char| !c.is_alphanumeric()) {
         if w.is_ascii() {
             if w.len() <= 2 || w.bytes().any(|b| b.is_ascii_digit()) {
@@ -32,41 +33,51 @@ fn word_hashes(text: &str, out: &mut Vec<u64>) {
                 let lower = &mut buf[..w.len()];
                 lower.copy_from_slice(w.as_bytes());
                 lower.make_ascii_lowercase();
-                out.push(hash_bytes(lower));
+                visit(hash_bytes(lower));
                 continue;
             }
         } else if w.chars().count() <= 2 || w.chars().any(|c| c.is_ascii_digit()) {
             continue;
         }
-        out.push(hash_str(&w.to_lowercase()));
+        visit(hash_str(&w.to_lowercase()));
     }
+}
+
+/// The band keys of a text, with no allocation: `None` for texts with fewer than three words.
+/// Each pair of consecutive words is a shingle, hashed as it is met.
+pub(crate) fn band_keys(text: &str) -> Option<[u64; BANDS]> {
+    let mut mins = [u64::MAX; ROWS * BANDS];
+    let mut words = 0usize;
+    let mut prev = 0u64;
+    word_hashes(text, |w| {
+        words += 1;
+        if words >= 2 {
+            let s = prev ^ w.rotate_left(17);
+            for (i, m) in mins.iter_mut().enumerate() {
+                let h = mix(s ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1)));
+                if h < *m {
+                    *m = h;
+                }
+            }
+        }
+        prev = w;
+    });
+    if words < 3 {
+        return None;
+    }
+    let mut keys = [0u64; BANDS];
+    for (band, rows) in mins.chunks(ROWS).enumerate() {
+        keys[band] = rows
+            .iter()
+            .fold(mix(band as u64 + 1), |acc, r| mix(acc ^ r));
+    }
+    Some(keys)
 }
 
 /// The band keys of a text: two texts sharing any key are near-duplicates. Empty for texts
 /// with fewer than three words (too short to call boilerplate).
 pub fn near_duplicate_keys(text: &str) -> Vec<u64> {
-    let mut words = Vec::with_capacity(32);
-    word_hashes(text, &mut words);
-    if words.len() < 3 {
-        return Vec::new();
-    }
-    let mut mins = [u64::MAX; ROWS * BANDS];
-    for w in words.windows(2) {
-        let s = w[0] ^ w[1].rotate_left(17);
-        for (i, m) in mins.iter_mut().enumerate() {
-            let h = mix(s ^ (0x9e37_79b9_7f4a_7c15u64.wrapping_mul(i as u64 + 1)));
-            if h < *m {
-                *m = h;
-            }
-        }
-    }
-    mins.chunks(ROWS)
-        .enumerate()
-        .map(|(band, rows)| {
-            rows.iter()
-                .fold(mix(band as u64 + 1), |acc, r| mix(acc ^ r))
-        })
-        .collect()
+    band_keys(text).map_or_else(Vec::new, |k| k.to_vec())
 }
 
 #[cfg(test)]

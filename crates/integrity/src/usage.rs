@@ -7,6 +7,8 @@
 //! `basis`, `stolen_entry_id`, `renews`, `duration_minutes`).
 
 use crate::error::{IntegrityError, Result};
+use crate::hash::hash_str;
+use crate::text::{band_keys, BANDS};
 use anpr_domain::NormalisedPlate;
 use anpr_ledger::{Action, ActorKind, Event, OutcomeKind};
 use chrono::{DateTime, Utc};
@@ -87,6 +89,28 @@ pub struct Use {
     pub renews: Option<i64>,
     /// Tracking: how long was asked for.
     pub duration_minutes: Option<u32>,
+}
+
+/// What the rules derive from a use alone — the hashes of its staff id, plate and file number and the
+/// near-duplicate keys of its justification — computed where the use is decoded, so that this
+/// work runs on the decoding thread, not the rules' (see `Engine::feed_keyed`).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct UseKeys {
+    pub(crate) staff: u64,
+    pub(crate) plate: u64,
+    pub(crate) file: u64,
+    pub(crate) bands: Option<[u64; BANDS]>,
+}
+
+impl UseKeys {
+    pub fn of(u: &Use) -> UseKeys {
+        UseKeys {
+            staff: hash_str(&u.staff_id),
+            plate: u.plate.as_deref().map_or(0, hash_str),
+            file: u.file_number.as_deref().map_or(0, hash_str),
+            bands: u.justification.as_deref().and_then(band_keys),
+        }
+    }
 }
 
 fn str_field(q: &Value, key: &str) -> Option<String> {

@@ -4,7 +4,7 @@
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
-use anpr_integrity::{Engine, IntegrityConfig, RegisterFacts, Use};
+use anpr_integrity::{Engine, IntegrityConfig, RegisterFacts, Use, UseKeys};
 use anpr_ledger::{EntryPage, Ledger, MAX_ENTRIES_PER_CALL};
 use anpr_policy::RegisterView;
 use anpr_store::{CaseStore, IntegrityRun};
@@ -30,6 +30,9 @@ pub struct RunReport {
     pub seconds: f64,
 }
 
+/// A page of decoded uses: the last index read, the uses, and their keys.
+type DecodedPage = (u64, Vec<Use>, Vec<UseKeys>);
+
 /// Feeds ledger entries `from..to` (to the end when `to` is `None`) to the engine, with the
 /// registers seen through `view`. Returns the last index read.
 pub fn feed_ledger(
@@ -42,17 +45,23 @@ pub fn feed_ledger(
 ) -> anyhow::Result<Option<u64>> {
     let end = to.map_or(ledger.size(), |t| t.min(ledger.size()));
     let facts = RegisterFacts { view, districts };
-    // Reading and decoding the entries (a second thread, a page ahead) overlaps with the rules
-    // (this thread, which holds the register view): on two cores the pass takes about as long
-    // as the slower half. At most two decoded pages wait in the channel, so memory stays
-    // bounded whatever the size of the ledger.
-    let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<(u64, Vec<Use>)>>(2);
+    // Reading and decoding the entries, and the keys the rules derive from each use alone
+    // (a second thread, a page ahead), overlaps with the rules (this thread, which holds the
+    // register view): on two cores the pass takes about as long as the slower half. At most
+    // two decoded pages wait in the channel, so memory stays bounded whatever the size of the
+    // ledger. Pages the rules are done with go back to be dropped where they were allocated
+    // (freeing on another thread is the allocator's slow path).
+    let (tx, rx) = std::sync::mpsc::sync_channel::<anyhow::Result<DecodedPage>>(2);
+    let (spent_tx, spent_rx) = std::sync::mpsc::channel::<DecodedPage>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut page = EntryPage::default();
             let mut at = from;
             while at < end {
-                let read = (|| -> anyhow::Result<Option<(u64, Vec<Use>)>> {
+                while let Ok(spent) = spent_rx.try_recv() {
+                    drop(spent);
+                }
+                let read = (|| -> anyhow::Result<Option<DecodedPage>> {
                     ledger.entry_page(at, (at + MAX_ENTRIES_PER_CALL).min(end), &mut page)?;
                     let Some(tail) = page.last_index() else {
                         return Ok(None);
@@ -64,7 +73,8 @@ pub fn feed_ledger(
                             uses.push(u);
                         }
                     }
-                    Ok(Some((tail, uses)))
+                    let keys = uses.iter().map(UseKeys::of).collect();
+                    Ok(Some((tail, uses, keys)))
                 })();
                 let stop = !matches!(read, Ok(Some(_)));
                 let sent = match read {
@@ -80,13 +90,15 @@ pub fn feed_ledger(
         });
         let mut last = None;
         for page in rx {
-            let (tail, uses) = page?;
+            let (tail, uses, keys) = page?;
             // A page's file numbers are looked up in the registers in one batch.
             engine.prefetch(&facts, &uses)?;
-            for u in &uses {
-                engine.feed(&facts, u)?;
+            for (u, k) in uses.iter().zip(&keys) {
+                engine.feed_keyed(&facts, u, k)?;
             }
             last = Some(tail);
+            // A closed channel: the reader has finished; the page is dropped here instead.
+            let _ = spent_tx.send((tail, uses, keys));
         }
         Ok(last)
     })

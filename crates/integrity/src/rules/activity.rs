@@ -4,8 +4,9 @@
 
 use crate::engine::{push_bounded, Engine, StaffIx};
 use crate::finding::{Rule, Severity};
-use crate::hash::{hash_str, FxMap};
+use crate::hash::FxMap;
 use crate::usage::Use;
+use crate::window::cutoff;
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// Scales the MAD to a standard deviation for normally distributed data.
@@ -17,27 +18,24 @@ fn day_name(day: i32) -> String {
         .unwrap_or_else(|| day.to_string())
 }
 
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    let n = v.len();
-    if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
 impl Engine {
     pub(crate) fn count_day(&mut self, s: StaffIx, u: &Use) {
         let (day, _) = self.local(u.at);
+        if day < cutoff(self.newest_day, self.cfg.volume.baseline_days) {
+            return; // an entry out of order by more than the window: no baseline holds its day
+        }
         let d = self.days.entry((s, day)).or_default();
         if d.count == 0 {
             self.day_staff.entry(day).or_default().push(s);
         }
         d.count += 1;
         push_bounded(&mut d.sample, u.index, 10);
+        let days = &mut self.group_days[self.staff[s as usize].group as usize];
+        if d.count == 1 {
+            days.add(1);
+        } else {
+            days.replace(d.count - 1, d.count);
+        }
         self.touched_days.insert(day);
     }
 
@@ -88,21 +86,23 @@ impl Engine {
         }
     }
 
-    /// Compares the members of staff's days fed since the last run against all the days of
-    /// their peers (same role, same district) that the engine holds.
-    pub(crate) fn check_volume(&mut self) {
+    /// Compares the members of staff's days fed and not yet judged (those before `before`, or
+    /// all) against the days of their peers (same role, same district) held now: the
+    /// `volume.baseline_days` before the newest.
+    pub(crate) fn check_volume(&mut self, before: Option<i32>) {
         if self.touched_days.is_empty() {
             return;
         }
         let cfg = self.cfg.volume.clone();
-        let group = |e: &Engine, s: StaffIx| -> u64 {
-            let st = &e.staff[s as usize];
-            hash_str(&st.role)
-                ^ hash_str(st.profile.district.as_deref().unwrap_or("")).rotate_left(1)
-        };
-        // The baseline: every held day of every group with a candidate day.
+        let judged: Vec<i32> = self
+            .touched_days
+            .iter()
+            .copied()
+            .filter(|&d| before.is_none_or(|b| d < b))
+            .collect();
         let mut candidates: Vec<(StaffIx, i32, u32)> = Vec::new();
-        for &day in &self.touched_days {
+        for day in judged {
+            self.touched_days.remove(&day);
             for &s in self.day_staff.get(&day).map(Vec::as_slice).unwrap_or(&[]) {
                 let c = self.days[&(s, day)].count;
                 if c >= cfg.min_daily_uses {
@@ -113,33 +113,25 @@ impl Engine {
         if candidates.is_empty() {
             return;
         }
-        let wanted: FxMap<u64, ()> = candidates
-            .iter()
-            .map(|(s, _, _)| (group(self, *s), ()))
-            .collect();
-        let mut peers: FxMap<u64, Vec<f64>> = FxMap::default();
-        for (&(s, _), d) in &self.days {
-            let g = group(self, s);
-            if wanted.contains_key(&g) {
-                peers.entry(g).or_default().push(d.count as f64);
-            }
-        }
-        let mut limits: FxMap<u64, (f64, f64, f64)> = FxMap::default();
-        for (g, mut v) in peers {
-            if v.len() < cfg.min_peer_days as usize {
-                continue;
-            }
-            let med = median(&mut v);
-            let mut dev: Vec<f64> = v.iter().map(|x| (x - med).abs()).collect();
-            let mad = median(&mut dev) * MAD_SCALE;
-            // Counts are noisy like a Poisson count: a floor of sqrt(median) keeps a group whose
-            // days are all alike from flagging every small excess.
-            let spread = mad.max(med.sqrt()).max(1.0);
-            limits.insert(g, (med, mad, med + cfg.mad_multiplier * spread));
+        let mut limits: FxMap<u32, Option<(f64, f64, f64)>> = FxMap::default();
+        for &(s, _, _) in &candidates {
+            let g = self.staff[s as usize].group;
+            limits.entry(g).or_insert_with(|| {
+                let days = &self.group_days[g as usize];
+                if days.len() < cfg.min_peer_days as u64 {
+                    return None;
+                }
+                let med = days.median();
+                let mad = days.median_abs_deviation(med) * MAD_SCALE;
+                // Counts are noisy like a Poisson count: a floor of sqrt(median) keeps a group
+                // whose days are all alike from flagging every small excess.
+                let spread = mad.max(med.sqrt()).max(1.0);
+                Some((med, mad, med + cfg.mad_multiplier * spread))
+            });
         }
         candidates.sort_unstable();
         for (s, day, count) in candidates {
-            let Some(&(med, mad, limit)) = limits.get(&group(self, s)) else {
+            let Some(&Some((med, mad, limit))) = limits.get(&self.staff[s as usize].group) else {
                 continue;
             };
             if (count as f64) <= limit {

@@ -5,38 +5,37 @@
 
 use crate::engine::{push_bounded, when, Engine, StaffIx};
 use crate::finding::{Rule, Severity, MAX_EVIDENCE};
-use crate::hash::hash_str;
-use crate::usage::{Use, UseKind};
+use crate::usage::{Use, UseKeys, UseKind};
+use crate::window::lapse;
 use chrono::Duration;
 
 impl Engine {
-    pub(crate) fn check_interest(&mut self, s: StaffIx, u: &Use) {
+    pub(crate) fn check_interest(&mut self, s: StaffIx, u: &Use, k: &UseKeys) {
         let interest_on = self.cfg.repeated_interest.enabled;
         let polling_on = self.cfg.polling.enabled;
         if !(interest_on || polling_on) || !u.granted {
             return;
         }
         let Some(plate) = &u.plate else { return };
-        if u.kind == UseKind::TrackingRequest {
-            // A tracking request is a basis for interest in the plate (its own need is rule 6's).
-            self.interest
-                .entry((s, hash_str(plate)))
-                .or_default()
-                .tracked = true;
-            return;
-        }
         let (day, _) = self.local(u.at);
-        let week = day.div_euclid(7);
+        let window = self.cfg.repeated_interest.window_days;
         let ri = self.cfg.repeated_interest.clone();
         let poll = self.cfg.polling.clone();
-        let entry = self.interest.entry((s, hash_str(plate))).or_default();
+        let entry = self.interest.entry((s, k.plate)).or_default();
+        lapse(entry, day, window);
+        if u.kind == UseKind::TrackingRequest {
+            // A tracking request is a basis for interest in the plate (its own need is rule 6's).
+            entry.tracked = true;
+            return;
+        }
+        let week = day.div_euclid(7);
         entry.uses += 1;
         if entry.uses == 1 || entry.last_week != week {
             entry.weeks += 1;
             entry.last_week = week;
         }
-        if let Some(f) = &u.file_number {
-            let h = hash_str(f);
+        if u.file_number.is_some() {
+            let h = k.file;
             if entry.files.len() < ri.min_files as usize && !entry.files.contains(&h) {
                 entry.files.push(h);
             }

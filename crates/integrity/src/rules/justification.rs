@@ -8,9 +8,8 @@ use crate::engine::{push_bounded, Cluster, Engine, StaffIx};
 use crate::error::Result;
 use crate::facts::Facts;
 use crate::finding::{Rule, Severity, MAX_EVIDENCE};
-use crate::hash::hash_str;
-use crate::text::near_duplicate_keys;
-use crate::usage::Use;
+use crate::usage::{Use, UseKeys};
+use crate::window::cutoff;
 
 impl Engine {
     pub(crate) fn check_justification(
@@ -18,14 +17,15 @@ impl Engine {
         facts: &dyn Facts,
         s: StaffIx,
         u: &Use,
+        k: &UseKeys,
     ) -> Result<()> {
         let Some(file) = u.file_number.as_deref() else {
             return Ok(());
         };
-        self.check_file_owner(facts, s, u, file)?;
+        self.check_file_owner(facts, s, u, file, k.file)?;
         if u.granted {
-            self.check_file_plates(s, u, file);
-            self.check_boilerplate(s, u, file);
+            self.check_file_plates(s, u, file, k);
+            self.check_boilerplate(s, u, k);
         }
         Ok(())
     }
@@ -36,13 +36,13 @@ impl Engine {
         s: StaffIx,
         u: &Use,
         file: &str,
+        file_hash: u64,
     ) -> Result<()> {
         // Looked up (or found prefetched) once per file; read in place, not cloned per use.
-        if !self.incidents.contains_key(file) {
-            let i = facts.incident(file)?;
-            self.incidents.insert(file.to_string(), i);
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.incidents.entry(file_hash) {
+            slot.insert(facts.incident(file)?);
         }
-        let incident = self.incidents.get(file).and_then(Option::as_ref);
+        let incident = self.incidents.get(&file_hash).and_then(Option::as_ref);
         let me = &self.staff[s as usize];
         let why = match incident {
             None => Some("is not in the incident register".to_string()),
@@ -90,12 +90,19 @@ impl Engine {
         Ok(())
     }
 
-    fn check_file_plates(&mut self, s: StaffIx, u: &Use, file: &str) {
+    fn check_file_plates(&mut self, s: StaffIx, u: &Use, file: &str, k: &UseKeys) {
         let Some(plate) = &u.plate else { return };
         let limit = self.cfg.justification.max_plates_per_file as usize;
-        let plates = self.file_plates.entry((s, hash_str(file))).or_default();
+        let (day, _) = self.local(u.at);
+        let window = self.cfg.justification.window_days;
+        let file_plates = self.file_plates.entry((s, k.file)).or_default();
+        if file_plates.last_day < cutoff(day, window) {
+            file_plates.plates.clear(); // lapsed
+        }
+        file_plates.last_day = day;
+        let plates = &mut file_plates.plates;
         if plates.len() <= limit {
-            plates.insert(hash_str(plate));
+            plates.insert(k.plate);
         }
         if plates.len() > limit {
             let explanation = format!(
@@ -114,17 +121,23 @@ impl Engine {
         }
     }
 
-    fn check_boilerplate(&mut self, s: StaffIx, u: &Use, file: &str) {
-        let Some(text) = u.justification.as_deref() else {
+    fn check_boilerplate(&mut self, s: StaffIx, u: &Use, k: &UseKeys) {
+        let (Some(text), Some(bands)) = (u.justification.as_deref(), k.bands) else {
             return;
         };
         let cfg = self.cfg.justification.clone();
-        let file_hash = hash_str(file);
+        let (day, _) = self.local(u.at);
+        let file_hash = k.file;
         let mut hit: Option<(Vec<u64>, u32, usize, String)> = None;
-        for key in near_duplicate_keys(text) {
+        for key in bands {
             let c: &mut Cluster = self.staff[s as usize].boilerplate.entry(key).or_default();
+            if c.count > 0 && c.last_day < cutoff(day, cfg.window_days) {
+                *c = Cluster::default(); // lapsed
+            }
+            c.last_day = day;
             c.count += 1;
-            if c.example.is_empty() {
+            // The example is kept from the first repeat: a text seen once (most) costs no copy.
+            if c.count >= 2 && c.example.is_empty() {
                 c.example = text.chars().take(120).collect();
             }
             if c.files.len() < cfg.boilerplate_min_files as usize && !c.files.contains(&file_hash) {
@@ -139,7 +152,11 @@ impl Engine {
                     c.evidence.clone(),
                     c.count,
                     c.files.len(),
-                    c.example.clone(),
+                    if c.example.is_empty() {
+                        text.chars().take(120).collect()
+                    } else {
+                        c.example.clone()
+                    },
                 ));
             }
         }
