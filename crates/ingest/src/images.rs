@@ -10,45 +10,7 @@ use anpr_domain::ImageHash;
 use sha2::{Digest, Sha256};
 use std::io::Cursor;
 
-const JPEG_MAGIC: &[u8] = &[0xFF, 0xD8, 0xFF];
-const JPEG_EOI: &[u8] = &[0xFF, 0xD9];
-const PNG_MAGIC: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
-/// A PNG's last chunk: zero length, type `IEND`, and the CRC of `IEND`.
-const PNG_IEND: &[u8] = &[0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
-
-/// The image formats cameras send and browsers show; nothing else is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ImageFormat {
-    Jpeg,
-    Png,
-}
-
-impl ImageFormat {
-    pub fn mime_type(self) -> &'static str {
-        match self {
-            ImageFormat::Jpeg => "image/jpeg",
-            ImageFormat::Png => "image/png",
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            ImageFormat::Jpeg => "jpg",
-            ImageFormat::Png => "png",
-        }
-    }
-
-    /// The format announced by the first bytes, if it is one we accept.
-    pub fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
-        if bytes.starts_with(PNG_MAGIC) {
-            Some(ImageFormat::Png)
-        } else if bytes.starts_with(JPEG_MAGIC) {
-            Some(ImageFormat::Jpeg)
-        } else {
-            None
-        }
-    }
-}
+pub use anpr_domain::ImageFormat;
 
 /// An image that passed [`validate_image`]. The fields are private so that holding one is
 /// proof the bytes were checked.
@@ -120,15 +82,7 @@ pub fn validate_image(bytes: Vec<u8>, limits: &ImageLimits) -> Result<ValidatedI
     }
     let format = ImageFormat::sniff(&bytes)
         .ok_or_else(|| IngestError::invalid(FIELD, "is not a JPEG or PNG image"))?;
-    // Cameras and some HTTP clients pad files with zeros; a file cut short does not end in
-    // its terminator at all. Neither terminator ends in a zero byte, so the trim never cuts
-    // into one.
-    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
-    let complete = bytes[..end].ends_with(match format {
-        ImageFormat::Jpeg => JPEG_EOI,
-        ImageFormat::Png => PNG_IEND,
-    });
-    if !complete {
+    if !format.is_complete(&bytes) {
         return Err(IngestError::invalid(
             FIELD,
             format!(
@@ -168,17 +122,6 @@ pub fn validate_image(bytes: Vec<u8>, limits: &ImageLimits) -> Result<ValidatedI
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sniffs_only_jpeg_and_png() {
-        assert_eq!(
-            ImageFormat::sniff(b"\xFF\xD8\xFF\xE0"),
-            Some(ImageFormat::Jpeg)
-        );
-        assert_eq!(ImageFormat::sniff(PNG_MAGIC), Some(ImageFormat::Png));
-        assert_eq!(ImageFormat::sniff(b"GIF89a"), None);
-        assert_eq!(ImageFormat::sniff(b""), None);
-    }
 
     #[test]
     fn refuses_garbage_cheaply() {

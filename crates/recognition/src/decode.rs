@@ -1,6 +1,7 @@
 //! Image decoding with limits: a decompression bomb or a truncated file is an error, never an
 //! allocation of gigabytes or a panic.
 
+use anpr_domain::ImageFormat;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 use std::io::Cursor;
 
@@ -19,6 +20,14 @@ pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage> {
         return Err(RecognitionError::Decode(
             "not a JPEG or PNG image".to_string(),
         ));
+    }
+    // The JPEG decoder fills a truncated scan with grey and reports success; a photo cut short
+    // must be refused as damaged, not read as a half-grey photo with "no plate".
+    if let Some(format) = ImageFormat::sniff(bytes).filter(|f| !f.is_complete(bytes)) {
+        return Err(RecognitionError::Decode(format!(
+            "the {} is truncated: it does not end with its end marker",
+            format.extension().to_uppercase()
+        )));
     }
     let mut decoder = reader
         .into_decoder()
@@ -49,7 +58,7 @@ pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use image::{ImageFormat, RgbImage};
+    use image::ImageFormat;
 
     fn encode(img: &RgbImage, format: ImageFormat) -> Vec<u8> {
         let mut out = Cursor::new(Vec::new());
@@ -76,6 +85,29 @@ mod tests {
         let jpeg = encode(&img, ImageFormat::Jpeg);
         assert!(decode_photo(&jpeg[..jpeg.len() / 3]).is_err());
         assert!(decode_photo(&[]).is_err());
+    }
+
+    #[test]
+    fn refuses_a_jpeg_cut_off_inside_its_image_data() {
+        // Noise keeps the scan long, so two thirds of the file ends inside it: the decoder alone
+        // would fill the rest with grey and succeed.
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let img = RgbImage::from_fn(320, 240, |_, _| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            image::Rgb([state as u8, (state >> 8) as u8, (state >> 16) as u8])
+        });
+        let jpeg = encode(&img, ImageFormat::Jpeg);
+        assert!(decode_photo(&jpeg).is_ok());
+        match decode_photo(&jpeg[..jpeg.len() * 2 / 3]) {
+            Err(RecognitionError::Decode(message)) => assert!(message.contains("truncated")),
+            other => panic!("expected a decode error, got {other:?}"),
+        }
+        // Zero padding after the end-of-image marker (some cameras pad their files) is harmless.
+        let mut padded = jpeg.clone();
+        padded.extend_from_slice(&[0; 64]);
+        assert!(decode_photo(&padded).is_ok());
     }
 
     #[test]
