@@ -102,7 +102,20 @@ enum ExportCommand {
     Read(commands::bundle::ExportArgs),
 }
 
+/// An `ANPR_*` variable set to the empty string (`ANPR_MODELS_DIR=` in a unit file, or a shell
+/// script clearing it) means "not set", as an empty variable does to most Unix tools; clap would
+/// refuse it as an option given without a value.
+fn forget_empty_settings() {
+    for (key, value) in std::env::vars_os() {
+        if value.is_empty() && key.to_str().is_some_and(|k| k.starts_with("ANPR_")) {
+            // Before any thread exists, so no other reader of the environment races this.
+            std::env::remove_var(key);
+        }
+    }
+}
+
 fn main() -> anyhow::Result<()> {
+    forget_empty_settings();
     let cli = Cli::parse();
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;

@@ -423,3 +423,27 @@ fn bench_access_prints_its_figures() {
         assert!(out.contains(&format!("bench: {name} ")), "{out}");
     }
 }
+
+#[test]
+fn an_empty_setting_in_the_environment_counts_as_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    let photo = dir.path().join("photo.jpg");
+    std::fs::write(&photo, b"not read: the models are looked for first").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .arg("--data")
+        .arg(dir.path())
+        .arg("recognise")
+        .arg(&photo)
+        .env("RUST_LOG", "warn")
+        .env("ANPR_MODELS_DIR", "")
+        .output()
+        .expect("anpr runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    // The default directory under the data directory was used, not an empty path refused.
+    let default = dir.path().join("models");
+    assert!(
+        stderr.contains(&format!("not installed in {}", default.display())),
+        "{stderr}"
+    );
+}
