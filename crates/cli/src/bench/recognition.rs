@@ -27,25 +27,58 @@ pub struct RecognitionArgs {
     /// Print each photo read wrongly.
     #[arg(long)]
     verbose: bool,
+    /// For tuning: the pipeline's options instead of their defaults (see `RecogniserOptions`).
+    #[command(flatten)]
+    tuning: TuningArgs,
     #[command(flatten)]
     models: ModelsDirArgs,
 }
 
+/// Overrides of the pipeline's options, for measuring a change before making it the default.
+#[derive(clap::Args)]
+struct TuningArgs {
+    /// Longer side of the detection canvas per pass (default 640,960).
+    #[arg(long, value_delimiter = ',')]
+    sides: Vec<u32>,
+    /// Fitted-plate score that ends the search early (default 0.5).
+    #[arg(long)]
+    confident: Option<f32>,
+    /// Characters less sure than this are dropped (default 0.4).
+    #[arg(long)]
+    min_char_prob: Option<f32>,
+    /// Margin left and right of a box before reading, as a share of its height (default 0.15).
+    #[arg(long)]
+    read_margin: Option<f32>,
+}
+
+impl TuningArgs {
+    fn apply(&self, mut options: RecogniserOptions) -> RecogniserOptions {
+        if !self.sides.is_empty() {
+            options.detection_sides = self.sides.clone();
+        }
+        options.confident = self.confident.unwrap_or(options.confident);
+        options.min_char_prob = self.min_char_prob.unwrap_or(options.min_char_prob);
+        options.read_margin = self.read_margin.unwrap_or(options.read_margin);
+        options
+    }
+}
+
 pub fn run(data: &Path, args: RecognitionArgs) -> anyhow::Result<()> {
     let models = args.models.resolve(data);
-    let options = RecogniserOptions {
+    let options = args.tuning.apply(RecogniserOptions {
         profiles: args.region.clone(),
         ..RecogniserOptions::default()
-    };
+    });
     let recogniser = Arc::new(Recogniser::load(&models, options)?);
     // The same models run naively: detection on the whole photo at full size (up to 2000
-    // pixels), reads taken as read with no plate formats.
+    // pixels), boxes read as detected, reads taken as read with no plate formats.
     let baseline = if args.baseline {
         Some(Recogniser::load(
             &models,
             RecogniserOptions {
                 detection_sides: vec![2000],
                 profiles: vec!["none".into()],
+                read_margin: 0.0,
                 ..RecogniserOptions::default()
             },
         )?)
