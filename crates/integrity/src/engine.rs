@@ -350,15 +350,16 @@ impl Engine {
 
     /// Looks up, in one batch, the incidents of the file numbers among `uses` that the engine
     /// has not looked up yet, so that feeding them costs no register lookup per file. Optional:
-    /// `feed` looks up whatever was not prefetched.
-    pub fn prefetch(&mut self, facts: &dyn Facts, uses: &[Use]) -> Result<()> {
+    /// `feed` looks up whatever was not prefetched. `keys` are the uses' keys, in order.
+    pub fn prefetch(&mut self, facts: &dyn Facts, uses: &[Use], keys: &[UseKeys]) -> Result<()> {
         if !self.cfg.justification.enabled {
             return Ok(());
         }
         let mut wanted: Vec<&str> = uses
             .iter()
-            .filter_map(|u| u.file_number.as_deref())
-            .filter(|f| !self.incidents.contains_key(&hash_str(f)))
+            .zip(keys)
+            .filter(|(_, k)| !self.incidents.contains_key(&k.file))
+            .filter_map(|(u, _)| u.file_number.as_deref())
             .collect();
         wanted.sort_unstable();
         wanted.dedup();

@@ -108,7 +108,7 @@ pub fn feed_ledger_adjusted(
         for page in rx {
             let (tail, uses, keys) = page?;
             // A page's file numbers are looked up in the registers in one batch.
-            engine.prefetch(&facts, &uses)?;
+            engine.prefetch(&facts, &uses, &keys)?;
             for (u, k) in uses.iter().zip(&keys) {
                 engine.feed_keyed(&facts, u, k)?;
             }
