@@ -18,7 +18,7 @@ pub mod routes;
 pub mod state;
 
 use anpr_blobs::LocalBlobStore;
-use anpr_store::SqliteStore;
+use anpr_store::{PgStore, SqliteStore, Store};
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post, put};
 use axum::Router;
@@ -51,17 +51,48 @@ impl AppState {
         std::fs::create_dir_all(dir)?;
         let data = DataDir(dir.to_path_buf());
         let store = SqliteStore::open(data.database())?;
+        Self::assemble(&data, Arc::new(store.clone()), Arc::new(store), config)
+    }
+
+    /// Opens a deployment whose database is at `database_url` when one is given
+    /// (`postgres://...`: several processes may share it), else the embedded SQLite database
+    /// in `dir`. `dir` holds the images, the ledger and its keys either way.
+    pub async fn open(
+        dir: &Path,
+        database_url: Option<&str>,
+        config: ServerConfig,
+    ) -> anyhow::Result<AppState> {
+        let Some(url) = database_url.filter(|u| !u.is_empty()) else {
+            return Self::open_embedded(dir, config);
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!("--database-url must be a postgres:// URL (leave it out for SQLite)");
+        }
+        std::fs::create_dir_all(dir)?;
+        let data = DataDir(dir.to_path_buf());
+        let store = PgStore::connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+        Self::assemble(&data, Arc::new(store.clone()), Arc::new(store), config)
+    }
+
+    fn assemble(
+        data: &DataDir,
+        store: Arc<dyn Store>,
+        recorder: Arc<dyn anpr_policy::DecisionRecorder>,
+        config: ServerConfig,
+    ) -> anyhow::Result<AppState> {
         let blobs = LocalBlobStore::open(data.images())?;
         let policy = anpr_policy::Policy::new(config.policy.clone())?;
         let ledger = anpr_ledger::Ledger::open(data.ledger())?;
         Ok(AppState {
-            store: Arc::new(store.clone()),
+            store,
             blobs: Arc::new(blobs),
             config: Arc::new(config.clone()),
             metrics: Default::default(),
             camera_keys: Default::default(),
             policy: Arc::new(policy),
-            recorder: Arc::new(store),
+            recorder,
             ledger: Arc::new(ledger),
             watches: Arc::new(anpr_realtime::LocalWatchSet::new()),
             alerts: Arc::new(anpr_realtime::LocalAlertBus::new(
