@@ -6,7 +6,7 @@ mod common;
 
 use anpr_domain::query::MatchMode;
 use anpr_domain::*;
-use anpr_store::{NewCamera, NewSite, Store, StoreError};
+use anpr_store::{AlertAudience, AlertFilter, NewAlert, NewCamera, NewSite, Store, StoreError};
 use chrono::{Duration, TimeZone, Utc};
 use common::TestDb;
 use std::sync::Arc;
@@ -25,6 +25,8 @@ conformance!(
     catalog_validation_and_conflicts,
     two_processes_on_one_database_see_each_others_plates_and_cameras,
     concurrent_batches_share_commits_and_all_land,
+    a_day_past_every_retention_goes_whole_with_its_images,
+    alerts_are_stored_once_listed_by_audience_and_acknowledged_once,
 );
 
 struct Fixture {
@@ -462,4 +464,143 @@ async fn concurrent_batches_share_commits_and_all_land(db: TestDb) {
     assert_eq!(f.store.stats().await.unwrap().reads, 3200);
     let page = f.store.search(&query("G07*", None, None)).await.unwrap();
     assert_eq!(page.total, 200);
+}
+
+async fn a_day_past_every_retention_goes_whole_with_its_images(db: TestDb) {
+    let f = fixture(db).await;
+    let sha = |c: char| Some(ImageHash(c.to_string().repeat(64)));
+    let day = 24 * 60;
+    let mut reads: Vec<NewRead> = (0..40)
+        .map(|i| {
+            let mut r = read(
+                if i % 2 == 0 { f.akl_cam } else { f.chc_cam },
+                "GONE12",
+                70 * day,
+            );
+            r.plate_image = sha('d');
+            r
+        })
+        .collect();
+    reads[0].overview_image = sha('e');
+    let mut fresh = read(f.akl_cam, "KEPT12", day);
+    fresh.plate_image = sha('d');
+    reads.push(fresh);
+    f.store.insert_reads(reads).await.unwrap();
+    let before = f.db.read_partitions().await;
+
+    let mut deleted = 0;
+    let mut freed = vec![];
+    loop {
+        let batch = f.store.purge_expired(Utc::now(), 15).await.unwrap();
+        if batch.report.reads_deleted == 0 {
+            break;
+        }
+        deleted += batch.report.reads_deleted;
+        freed.extend(batch.freed_images);
+    }
+    assert_eq!(
+        deleted, 40,
+        "past both networks' retention (60 and 30 days)"
+    );
+    assert_eq!(freed, vec![sha('e').unwrap()], "image d is still used");
+    assert_eq!(f.store.stats().await.unwrap().reads, 1);
+    assert_eq!(f.store.stats().await.unwrap().images, 1);
+    if let (Some(before), Some(after)) = (before, f.db.read_partitions().await) {
+        assert_eq!(
+            after.len(),
+            before.len() - 1,
+            "the expired day's partition is dropped"
+        );
+    }
+    let page = f.store.search(&query("GONE12", None, None)).await.unwrap();
+    assert_eq!(page.total, 0);
+}
+
+async fn alerts_are_stored_once_listed_by_audience_and_acknowledged_once(db: TestDb) {
+    let f = fixture(db).await;
+    let out = f
+        .store
+        .insert_reads(vec![
+            read(f.akl_cam, "TRK123", 2),
+            read(f.chc_cam, "TRK123", 1),
+        ])
+        .await
+        .unwrap();
+    let alert = |read_id| NewAlert {
+        authorisation_id: 7,
+        requester_user_id: 1,
+        district: "Auckland City".into(),
+        plate: "TRK123".into(),
+        read_id,
+    };
+    let now = Utc::now();
+    let stored = f
+        .store
+        .insert_alerts(vec![alert(out[0].id), alert(out[1].id)], now)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored[0].id < stored[1].id, "ids only increase");
+    assert_eq!(stored[0].site_name, "Fuel stop Newmarket");
+    assert_eq!(
+        stored[1].network_id,
+        f.store.networks().await.unwrap()[1].id
+    );
+    assert_eq!(stored[1].read_plate, "TRK123");
+    let again = f
+        .store
+        .insert_alerts(vec![alert(out[0].id), alert(999_999)], now)
+        .await
+        .unwrap();
+    assert!(
+        again.is_empty(),
+        "a retried read or a missing one raises nothing"
+    );
+
+    let list = |audience: Option<AlertAudience>, after_id: Option<i64>| AlertFilter {
+        audience,
+        after_id,
+        ..Default::default()
+    };
+    let supervisor = AlertAudience {
+        user_id: 2,
+        districts: vec!["auckland CITY".into()],
+    };
+    let stranger = AlertAudience {
+        user_id: 3,
+        districts: vec!["Canterbury".into()],
+    };
+    assert_eq!(
+        f.store
+            .alerts(list(Some(supervisor), None))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(f
+        .store
+        .alerts(list(Some(stranger), None))
+        .await
+        .unwrap()
+        .is_empty());
+    let resumed = f
+        .store
+        .alerts(list(None, Some(stored[0].id)))
+        .await
+        .unwrap();
+    assert_eq!(resumed, vec![stored[1].clone()]);
+
+    let acked = f.store.ack_alert(stored[0].id, "S2", now).await.unwrap();
+    assert_eq!(acked.acked_by_staff_id.as_deref(), Some("S2"));
+    let later = f.store.ack_alert(stored[0].id, "S3", now).await.unwrap();
+    assert_eq!(
+        later.acked_by_staff_id.as_deref(),
+        Some("S2"),
+        "the first stands"
+    );
+    assert!(matches!(
+        f.store.ack_alert(424_242, "S2", now).await,
+        Err(StoreError::NotFound(_))
+    ));
 }

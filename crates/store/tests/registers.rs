@@ -9,9 +9,7 @@ use anpr_policy::registers::{
     AssociateRecord, Connection, IncidentRecord, NetworkAgreement, StaffRecord, StolenRecord,
     StolenStatus, VehicleRecord,
 };
-use anpr_policy::{
-    AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction,
-};
+use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction};
 use anpr_store::{
     AuthorisationFilter, FactsRequest, ImportSource, NewCamera, NewSite, NewUser, RegisterBatch,
     RegisterKind, StoreError,

@@ -153,7 +153,10 @@ fn auth_params(a: &Authorisation) -> Vec<Param> {
 }
 
 fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
-    params.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)).collect()
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 async fn authorisation(c: &impl GenericClient, id: i64) -> Result<Option<Authorisation>> {
@@ -189,10 +192,7 @@ pub(crate) struct PgRegisters<'a> {
 }
 
 impl PgRegisters<'_> {
-    fn wait<T>(
-        &self,
-        f: impl std::future::Future<Output = Result<T>>,
-    ) -> anpr_policy::Result<T> {
+    fn wait<T>(&self, f: impl std::future::Future<Output = Result<T>>) -> anpr_policy::Result<T> {
         self.runtime.block_on(f).map_err(lookup_error)
     }
 }
@@ -505,7 +505,13 @@ async fn upsert_staff(
          ON CONFLICT (staff_id) DO UPDATE SET person_id = EXCLUDED.person_id,
              home_address_id = EXCLUDED.home_address_id, team = EXCLUDED.team,
              import_id = EXCLUDED.import_id",
-        &[&s.staff_id, &s.person_id, &s.home_address_id, &s.team, &import],
+        &[
+            &s.staff_id,
+            &s.person_id,
+            &s.home_address_id,
+            &s.team,
+            &import,
+        ],
     )
     .await?;
     Ok(match old {

@@ -106,8 +106,7 @@ impl PgStore {
 
     pub(crate) async fn alerts_impl(&self, f: AlertFilter) -> Result<Vec<Alert>> {
         let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id > $1");
-        let mut params: Vec<Box<dyn ToSql + Sync + Send>> =
-            vec![Box::new(f.after_id.unwrap_or(0))];
+        let mut params: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(f.after_id.unwrap_or(0))];
         if let Some(a) = f.authorisation_id {
             params.push(Box::new(a));
             sql.push_str(&format!(" AND authorisation_id = ${}", params.len()));
@@ -122,9 +121,7 @@ impl PgStore {
                 params.len()
             ));
         }
-        params.push(Box::new(
-            f.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT) as i64
-        ));
+        params.push(Box::new(f.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT) as i64));
         sql.push_str(&format!(" ORDER BY id LIMIT ${}", params.len()));
         let client = self.inner().client().await?;
         let stmt = client.prepare_cached(&sql).await?;

@@ -162,7 +162,13 @@ impl PgStore {
     ) -> Result<Camera> {
         non_empty("name", &camera.name, 200)?;
         check_heading(camera.heading_deg)?;
-        let known = |s: &Self| s.inner.catalog().sites.iter().any(|x| x.id == camera.site_id);
+        let known = |s: &Self| {
+            s.inner
+                .catalog()
+                .sites
+                .iter()
+                .any(|x| x.id == camera.site_id)
+        };
         if !known(self) {
             self.inner.reload_catalog().await?;
             if !known(self) {

@@ -247,7 +247,10 @@ impl crate::Store for PgStore {
     ) -> Result<crate::PurgeBatch> {
         self.purge_expired_impl(now, batch).await
     }
-    async fn reads_on_hold_past_retention(&self, now: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+    async fn reads_on_hold_past_retention(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64> {
         self.reads_on_hold_impl(now).await
     }
     async fn stats(&self) -> Result<crate::StoreStats> {

@@ -19,7 +19,10 @@ impl Inner {
     pub(crate) async fn ensure_days(&self, client: &mut Client, days: &[i32]) -> Result<()> {
         let missing: Vec<i32> = {
             let known = self.partitions.lock().expect("partitions lock");
-            days.iter().copied().filter(|d| !known.contains(d)).collect()
+            days.iter()
+                .copied()
+                .filter(|d| !known.contains(d))
+                .collect()
         };
         if missing.is_empty() {
             return Ok(());

@@ -141,7 +141,9 @@ impl Inner {
             .collect();
         tx.commit().await?;
         ids.extend(ours.iter().cloned());
-        let rebuild = self.dictionary.insert_committed(others.into_iter().chain(ours));
+        let rebuild = self
+            .dictionary
+            .insert_committed(others.into_iter().chain(ours));
         if rebuild {
             let dictionary = self.dictionary.clone();
             std::thread::spawn(move || dictionary.rebuild());
@@ -213,7 +215,11 @@ impl Inner {
         let mut next_id = new_ids.into_iter();
         for (i, r) in reads.iter().enumerate() {
             if let Some(ext) = &r.external_id {
-                let key = (r.camera_id, day_of(to_ms(r.captured_at)) as i32, ext.clone());
+                let key = (
+                    r.camera_id,
+                    day_of(to_ms(r.captured_at)) as i32,
+                    ext.clone(),
+                );
                 if let Some(id) = seen.get(&key) {
                     outcomes[i] = Some(InsertOutcome {
                         id: *id,
@@ -293,7 +299,10 @@ impl Inner {
             tx.execute(&stmt, &[&shas, &counts]).await?;
         }
         tx.commit().await?;
-        Ok(outcomes.into_iter().map(|o| o.expect("set above")).collect())
+        Ok(outcomes
+            .into_iter()
+            .map(|o| o.expect("set above"))
+            .collect())
     }
 
     async fn read(&self, id: ReadId) -> Result<Option<PlateRead>> {
@@ -387,7 +396,12 @@ impl Inner {
     ) -> Result<Option<PurgeBatch>> {
         let days = self.partition_days(client).await?;
         for day in days {
-            if self.held_partitions.lock().expect("held lock").contains(&day) {
+            if self
+                .held_partitions
+                .lock()
+                .expect("held lock")
+                .contains(&day)
+            {
                 continue;
             }
             if (day as i64 + 1) * DAY_MS > before {
@@ -407,10 +421,7 @@ impl Inner {
             if held {
                 // Its rows are deleted one by one, the held ones kept; not asked again in this
                 // purge.
-                self.held_partitions
-                    .lock()
-                    .expect("held lock")
-                    .insert(day);
+                self.held_partitions.lock().expect("held lock").insert(day);
                 continue;
             }
             let rows = tx
@@ -461,7 +472,10 @@ impl Inner {
             .await?;
         let mut total = 0u64;
         for (cams, cutoff) in cutoffs {
-            total += client.query_one(&stmt, &[&cams, &cutoff]).await?.get::<_, i64>(0) as u64;
+            total += client
+                .query_one(&stmt, &[&cams, &cutoff])
+                .await?
+                .get::<_, i64>(0) as u64;
         }
         Ok(total)
     }

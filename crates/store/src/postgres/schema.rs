@@ -23,7 +23,10 @@ pub async fn migrate(client: &mut Client) -> Result<()> {
     )
     .await?;
     let applied: i64 = tx
-        .query_one("SELECT coalesce(max(version), 0) FROM schema_migrations", &[])
+        .query_one(
+            "SELECT coalesce(max(version), 0) FROM schema_migrations",
+            &[],
+        )
         .await?
         .get(0);
     if applied as usize > MIGRATIONS.len() {
@@ -45,4 +48,3 @@ pub async fn migrate(client: &mut Client) -> Result<()> {
     tx.commit().await?;
     Ok(())
 }
-

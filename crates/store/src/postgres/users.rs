@@ -1,9 +1,7 @@
 //! Staff users and their sessions.
 
 use super::{Client, PgStore};
-use crate::shared::{
-    check_badge, check_staff_id, from_ms, roles_from_text, roles_to_text, to_ms,
-};
+use crate::shared::{check_badge, check_staff_id, from_ms, roles_from_text, roles_to_text, to_ms};
 use crate::{NewUser, Result, StoreError, UserCredentials};
 use anpr_domain::{Role, User, UserId};
 use chrono::{DateTime, Utc};

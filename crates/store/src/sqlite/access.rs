@@ -8,8 +8,8 @@
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
 use crate::shared::{
-    check_text, clean_parties, group_agreements, json, lookup_error, validate_batch, Change,
-    CachedRegisters, RegisterCache,
+    check_text, clean_parties, group_agreements, json, lookup_error, validate_batch,
+    CachedRegisters, Change, RegisterCache,
 };
 use crate::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, RegisterKind,

@@ -21,8 +21,8 @@ use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
-pub use access::SqliteRegisters;
 pub(crate) use crate::shared::{day_of, from_ms, to_ms, Catalog};
+pub use access::SqliteRegisters;
 
 /// Most reader connections kept open.
 const MAX_IDLE_READERS: usize = 8;

@@ -117,6 +117,24 @@ impl TestDb {
         }
     }
 
+    /// PostgreSQL: the partitions of `reads`; SQLite has none.
+    pub async fn read_partitions(&self) -> Option<Vec<String>> {
+        let Place::Postgres { config, .. } = &self.place else {
+            return None;
+        };
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let rows = client
+            .query(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                 JOIN pg_class p ON p.oid = i.inhparent WHERE p.relname = 'reads'",
+                &[],
+            )
+            .await
+            .unwrap();
+        Some(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// Records a decision as the server does: on the blocking pool.
     pub async fn record(&self, d: Decision) {
         let recorder = self.recorder.clone();
