@@ -44,7 +44,7 @@ impl ServeArgs {
 }
 
 pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let state = AppState::open_embedded(data, args.config()?)?;
+    let state = super::open_with(data, args.config()?).await?;
     serve_state(state, &args.listen, None).await
 }
 
