@@ -27,6 +27,7 @@ conformance!(
     concurrent_batches_share_commits_and_all_land,
     a_day_past_every_retention_goes_whole_with_its_images,
     alerts_are_stored_once_listed_by_audience_and_acknowledged_once,
+    two_processes_purging_at_once_delete_each_read_once,
 );
 
 struct Fixture {
@@ -603,4 +604,39 @@ async fn alerts_are_stored_once_listed_by_audience_and_acknowledged_once(db: Tes
         f.store.ack_alert(424_242, "S2", now).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn two_processes_purging_at_once_delete_each_read_once(db: TestDb) {
+    let f = fixture(db).await;
+    let day = 24 * 60;
+    let reads: Vec<NewRead> = (0..60)
+        .map(|i| {
+            // Whole expired days, and reads past only the 30-day network's retention.
+            let age = if i % 2 == 0 { 70 + i % 3 } else { 40 };
+            let mut r = read(f.chc_cam, &format!("PRG{i:03}"), age * day);
+            r.plate_image = Some(ImageHash(format!("{:064x}", i % 7)));
+            r
+        })
+        .collect();
+    f.store.insert_reads(reads).await.unwrap();
+    let other = f.db.another_process().await;
+    let drain = |store: Arc<dyn Store>| async move {
+        let (mut deleted, mut freed) = (0, vec![]);
+        loop {
+            let b = store.purge_expired(Utc::now(), 7).await.unwrap();
+            if b.report.reads_deleted == 0 {
+                return (deleted, freed);
+            }
+            deleted += b.report.reads_deleted;
+            freed.extend(b.freed_images);
+        }
+    };
+    let ((d1, f1), (d2, f2)) = tokio::join!(drain(f.store.clone()), drain(other));
+    assert_eq!(d1 + d2, 60);
+    let mut freed: Vec<_> = f1.into_iter().chain(f2).collect();
+    freed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(freed.len(), 7, "each image freed once, by whoever released it last");
+    freed.dedup();
+    assert_eq!(freed.len(), 7);
+    assert_eq!(f.store.stats().await.unwrap().reads, 0);
 }

@@ -411,6 +411,14 @@ impl Inner {
             let tx = client.transaction().await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::SCHEMA])
                 .await?;
+            // Another process's purge may have dropped it while we waited for the lock.
+            let exists: bool = tx
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+                .await?
+                .get(0);
+            if !exists {
+                continue;
+            }
             let held: bool = tx
                 .query_one(
                     &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE legal_hold)"),
