@@ -635,7 +635,11 @@ async fn two_processes_purging_at_once_delete_each_read_once(db: TestDb) {
     assert_eq!(d1 + d2, 60);
     let mut freed: Vec<_> = f1.into_iter().chain(f2).collect();
     freed.sort_by(|a, b| a.0.cmp(&b.0));
-    assert_eq!(freed.len(), 7, "each image freed once, by whoever released it last");
+    assert_eq!(
+        freed.len(),
+        7,
+        "each image freed once, by whoever released it last"
+    );
     freed.dedup();
     assert_eq!(freed.len(), 7);
     assert_eq!(f.store.stats().await.unwrap().reads, 0);

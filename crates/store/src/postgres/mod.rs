@@ -2,7 +2,7 @@
 //!
 //! A `deadpool-postgres` pool of `tokio-postgres` connections, every statement prepared once per
 //! connection (`prepare_cached`). Reads go in by binary `COPY` into a table partitioned by
-//! capture day (one partition per day, created ahead and on demand), so retention drops whole
+//! capture day (one partition per 7 days, created ahead and on demand), so retention drops whole
 //! partitions. The plate dictionary and the camera catalog are kept in memory as in the SQLite
 //! store ([`crate::shared`] holds what both do alike) and refreshed from the database when
 //! another process added to them. Plate and alert ids are handed out under an advisory lock so
@@ -54,9 +54,9 @@ pub(crate) struct Inner {
     pub(crate) dictionary: Arc<PlateDictionary>,
     pub(crate) catalog: RwLock<Catalog>,
     pub(crate) register_cache: Mutex<RegisterCache>,
-    /// Capture days whose partition is known to exist.
+    /// First days of the partitions known to exist.
     pub(crate) partitions: Mutex<BTreeSet<i32>>,
-    /// Expired days whose partition holds reads on legal hold (so it cannot be dropped).
+    /// Expired partitions (by first day) holding reads on legal hold (so not to be dropped).
     pub(crate) held_partitions: Mutex<BTreeSet<i32>>,
     /// The runtime the pool's connections run on, for the synchronous callers (the policy's
     /// register lookups and decision recorder, on the blocking pool).

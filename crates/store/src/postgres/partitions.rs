@@ -1,6 +1,11 @@
-//! Day partitions of `reads`: created ahead (at connect and by [`PgStore::ensure_partitions`],
-//! which the server's purge loop calls) and on demand for a batch of older reads (a backfill);
-//! dropped whole by the retention purge.
+//! Partitions of `reads`, one per 7 capture days (aligned on the epoch's day 0): created ahead
+//! (at connect and by [`PgStore::ensure_partitions`], which the server's purge loop calls) and
+//! on demand for a batch of older reads (a backfill); dropped whole by the retention purge.
+//!
+//! A week rather than a day: every search that names no time range touches every partition,
+//! and PostgreSQL's planning time grows with their number (64 day partitions cost about 10 ms
+//! per search on the development machine, 9 weeks a fraction of that), while retention still
+//! drops whole weeks and deletes rows only in the one week that straddles the cut-off.
 
 use super::{locks, Client, Inner, PgStore};
 use crate::shared::{day_of, to_ms};
@@ -10,8 +15,16 @@ use chrono::{DateTime, Utc};
 /// Days ahead of today whose partitions exist before any read needs them.
 pub const PARTITION_DAYS_AHEAD: i32 = 3;
 
-pub(crate) fn partition_name(day: i32) -> String {
-    format!("reads_d{day}")
+/// Capture days per partition.
+pub(crate) const PARTITION_DAYS: i32 = 7;
+
+/// The first capture day of the partition holding `day`.
+pub(crate) fn partition_start(day: i32) -> i32 {
+    day - day.rem_euclid(PARTITION_DAYS)
+}
+
+pub(crate) fn partition_name(start: i32) -> String {
+    format!("reads_p{start}")
 }
 
 impl Inner {
@@ -19,10 +32,11 @@ impl Inner {
     pub(crate) async fn ensure_days(&self, client: &mut Client, days: &[i32]) -> Result<()> {
         let missing: Vec<i32> = {
             let known = self.partitions.lock().expect("partitions lock");
-            days.iter()
-                .copied()
-                .filter(|d| !known.contains(d))
-                .collect()
+            let mut starts: Vec<i32> = days.iter().map(|d| partition_start(*d)).collect();
+            starts.sort_unstable();
+            starts.dedup();
+            starts.retain(|s| !known.contains(s));
+            starts
         };
         if missing.is_empty() {
             return Ok(());
@@ -31,12 +45,12 @@ impl Inner {
         // Under the lock, so two processes never race to create one partition.
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::SCHEMA])
             .await?;
-        for day in &missing {
+        for start in &missing {
             // The name and bounds are integers formatted here, never user text.
             tx.batch_execute(&format!(
-                "CREATE TABLE IF NOT EXISTS {} PARTITION OF reads FOR VALUES FROM ({day}) TO ({})",
-                partition_name(*day),
-                day + 1
+                "CREATE TABLE IF NOT EXISTS {} PARTITION OF reads FOR VALUES FROM ({start}) TO ({})",
+                partition_name(*start),
+                start + PARTITION_DAYS
             ))
             .await?;
         }
@@ -48,8 +62,8 @@ impl Inner {
         Ok(())
     }
 
-    /// The days that have a partition, oldest first.
-    pub(crate) async fn partition_days(&self, client: &Client) -> Result<Vec<i32>> {
+    /// The first days of the partitions, oldest first.
+    pub(crate) async fn partition_starts(&self, client: &Client) -> Result<Vec<i32>> {
         let rows = client
             .query(
                 "SELECT c.relname FROM pg_inherits i
@@ -60,16 +74,16 @@ impl Inner {
                 &[],
             )
             .await?;
-        let mut days: Vec<i32> = rows
+        let mut starts: Vec<i32> = rows
             .iter()
             .filter_map(|r| {
                 r.get::<_, String>(0)
-                    .strip_prefix("reads_d")
+                    .strip_prefix("reads_p")
                     .and_then(|d| d.parse().ok())
             })
             .collect();
-        days.sort_unstable();
-        Ok(days)
+        starts.sort_unstable();
+        Ok(starts)
     }
 }
 

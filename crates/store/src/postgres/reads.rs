@@ -1,7 +1,7 @@
-//! Storing plate reads (binary `COPY` into the day partitions), fetching one, legal holds,
+//! Storing plate reads (binary `COPY` into the partitions by capture day), fetching one, legal holds,
 //! retention (whole partitions dropped where possible, rows deleted otherwise) and counts.
 
-use super::partitions::partition_name;
+use super::partitions::{partition_name, PARTITION_DAYS};
 use super::{is_unique_violation, locks, Client, Inner, PgStore};
 use crate::shared::{day_of, from_ms, to_ms, Catalog, DAY_MS};
 use crate::{InsertOutcome, PurgeBatch, Result, StoreError, StoreStats};
@@ -387,27 +387,27 @@ impl Inner {
         Ok(out)
     }
 
-    /// Drops the oldest day partition whose every read is past every network's retention
+    /// Drops the oldest partition whose every read is past every network's retention
     /// (`before`, ms) if none of its reads is on legal hold; its images are released first.
     async fn drop_expired_partition(
         &self,
         client: &mut Client,
         before: i64,
     ) -> Result<Option<PurgeBatch>> {
-        let days = self.partition_days(client).await?;
-        for day in days {
+        let starts = self.partition_starts(client).await?;
+        for start in starts {
             if self
                 .held_partitions
                 .lock()
                 .expect("held lock")
-                .contains(&day)
+                .contains(&start)
             {
                 continue;
             }
-            if (day as i64 + 1) * DAY_MS > before {
+            if (start + PARTITION_DAYS) as i64 * DAY_MS > before {
                 break;
             }
-            let table = partition_name(day);
+            let table = partition_name(start);
             let tx = client.transaction().await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&locks::SCHEMA])
                 .await?;
@@ -429,7 +429,10 @@ impl Inner {
             if held {
                 // Its rows are deleted one by one, the held ones kept; not asked again in this
                 // purge.
-                self.held_partitions.lock().expect("held lock").insert(day);
+                self.held_partitions
+                    .lock()
+                    .expect("held lock")
+                    .insert(start);
                 continue;
             }
             let rows = tx
@@ -455,14 +458,14 @@ impl Inner {
             self.partitions
                 .lock()
                 .expect("partitions lock")
-                .remove(&day);
+                .remove(&start);
             let mut out = PurgeBatch {
                 freed_images: freed,
                 ..Default::default()
             };
             out.report.reads_deleted = reads as u64;
             out.report.images_deleted = out.freed_images.len() as u64;
-            tracing::info!(day, reads, "dropped an expired reads partition");
+            tracing::info!(start, reads, "dropped an expired reads partition");
             return Ok(Some(out));
         }
         Ok(None)

@@ -1,5 +1,5 @@
 //! Historical search: resolve the plate pattern through the dictionary, then fetch those
-//! plates' reads through each day partition's `(plate_id, captured_at, id)` index, newest
+//! plates' reads through each partition's `(plate_id, captured_at, id)` index, newest
 //! first. One statement shape whatever the filters (absent ones are open bounds), so it is
 //! prepared once per connection; partitions outside the days asked for are pruned at run time.
 

@@ -36,8 +36,8 @@ CREATE TABLE plates (
     id BIGSERIAL PRIMARY KEY,
     plate TEXT NOT NULL UNIQUE
 );
--- One partition per capture day (`day` = days since the epoch), created ahead by the store;
--- retention drops whole partitions. Read ids come from one sequence, unique across partitions.
+-- Partitioned by capture day (`day` = days since the epoch), one partition per 7 days, created
+-- ahead by the store; retention drops whole partitions. Read ids come from one sequence, unique across partitions.
 CREATE SEQUENCE reads_id_seq;
 CREATE TABLE reads (
     id BIGINT NOT NULL,
