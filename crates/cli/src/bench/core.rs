@@ -317,7 +317,7 @@ async fn run_once(
     eprintln!("serve RSS after start: {:.0} MiB", server.rss_mib()?);
 
     // 3. Ingest through HTTP.
-    let rate = ingest_json(&http, &base, &camera_keys, &population, &args).await?;
+    let rate = ingest_json(&http, &base, &camera_keys, &population, args).await?;
     figures.put("ingest_reads_per_s", rate, "reads/s");
     eprintln!("serve RSS after JSON ingest: {:.0} MiB", server.rss_mib()?);
     if std::env::var_os("ANPR_BENCH_SMAPS").is_some() {
@@ -330,7 +330,7 @@ async fn run_once(
             std::fs::read_to_string(format!("/proc/{}/status", server.0.id()))?
         );
     }
-    let rate = ingest_images(&http, &base, &camera_keys, &population, &args).await?;
+    let rate = ingest_images(&http, &base, &camera_keys, &population, args).await?;
     figures.put("ingest_with_image_reads_per_s", rate, "reads/s");
     eprintln!("serve RSS after image ingest: {:.0} MiB", server.rss_mib()?);
 

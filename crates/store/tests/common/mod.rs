@@ -25,8 +25,8 @@ enum Place {
         path: PathBuf,
     },
     Postgres {
-        admin: tokio_postgres::Config,
-        config: tokio_postgres::Config,
+        admin: Box<tokio_postgres::Config>,
+        config: Box<tokio_postgres::Config>,
         database: String,
     },
 }
@@ -71,8 +71,8 @@ impl TestDb {
                     store: Arc::new(store.clone()),
                     recorder: Arc::new(store),
                     place: Place::Postgres {
-                        admin,
-                        config,
+                        admin: Box::new(admin),
+                        config: Box::new(config),
                         database,
                     },
                 })
@@ -85,7 +85,7 @@ impl TestDb {
         match &self.place {
             Place::Sqlite { path, .. } => Arc::new(SqliteStore::open(path).unwrap()),
             Place::Postgres { config, .. } => {
-                Arc::new(PgStore::connect_config(config.clone()).await.unwrap())
+                Arc::new(PgStore::connect_config((**config).clone()).await.unwrap())
             }
         }
     }
@@ -160,7 +160,7 @@ impl Drop for TestDb {
         } = &self.place
         {
             let (admin, sql) = (
-                admin.clone(),
+                (**admin).clone(),
                 format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"),
             );
             // Its own thread and runtime: Drop cannot await, and may run inside a runtime.
