@@ -8,6 +8,7 @@ use super::PgStore;
 use crate::shared::{day_of, paginate, resolve_plates, to_ms};
 use crate::{Result, SearchPage};
 use anpr_domain::{ReadId, SearchQuery};
+use tokio_postgres::types::ToSql;
 
 /// `$1` plate ids, `$2`..`$3` capture days, `$4`..`$5` capture times (ms, end exclusive),
 /// `$6` cameras (NULL: any).
@@ -54,29 +55,26 @@ impl PgStore {
                  ORDER BY r.captured_at DESC, r.id DESC LIMIT $9"
             ))
             .await?;
-        let total: i64 = client
-            .query_one(
-                &count,
-                &[&plate_ids, &first_day, &last_day, &from, &to, &cameras],
-            )
-            .await?
-            .get(0);
-        let rows = client
-            .query(
-                &page,
-                &[
-                    &plate_ids,
-                    &first_day,
-                    &page_last_day,
-                    &from,
-                    &to,
-                    &cameras,
-                    &cursor_at,
-                    &cursor_id,
-                    &limit,
-                ],
-            )
-            .await?;
+        // Both on one connection at once: tokio-postgres pipelines them, one round trip.
+        let count_params: [&(dyn ToSql + Sync); 6] =
+            [&plate_ids, &first_day, &last_day, &from, &to, &cameras];
+        let page_params: [&(dyn ToSql + Sync); 9] = [
+            &plate_ids,
+            &first_day,
+            &page_last_day,
+            &from,
+            &to,
+            &cameras,
+            &cursor_at,
+            &cursor_id,
+            &limit,
+        ];
+        let (total, rows) = futures_util::future::try_join(
+            client.query_one(&count, &count_params),
+            client.query(&page, &page_params),
+        )
+        .await?;
+        let total: i64 = total.get(0);
         let mut reads = rows
             .iter()
             .map(|r| read_from_row(r, &catalog))
