@@ -528,29 +528,34 @@ async fn existing_external(
     reads: &[NewRead],
     plate_ids: &HashMap<String, i64>,
 ) -> Result<HashMap<ExternalKey, i64>> {
-    let mut days: Vec<i32> = Vec::new();
     let mut plates: Vec<i64> = Vec::new();
+    let mut days: Vec<i32> = Vec::new();
+    let mut cameras: Vec<i64> = Vec::new();
     let mut externals: Vec<&str> = Vec::new();
     for r in reads {
         if let Some(ext) = &r.external_id {
-            days.push(day_of(to_ms(r.captured_at)) as i32);
             plates.push(plate_ids[r.plate.as_str()]);
+            days.push(day_of(to_ms(r.captured_at)) as i32);
+            cameras.push(r.camera_id);
             externals.push(ext);
         }
     }
     if externals.is_empty() {
         return Ok(HashMap::new());
     }
-    days.sort_unstable();
-    days.dedup();
+    // One probe of the unique index per key, in the one partition of its day (pruned at run
+    // time from the joined key); a filter on the arrays alone is planned as a scan.
     let stmt = tx
         .prepare_cached(
-            "SELECT id, camera_id, day, external_id FROM reads
-             WHERE day = ANY($1) AND plate_id = ANY($2) AND external_id = ANY($3)",
+            "SELECT r.id, r.camera_id, r.day, r.external_id
+             FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::text[])
+                 AS k(plate_id, day, camera_id, external_id)
+             JOIN reads r ON r.plate_id = k.plate_id AND r.day = k.day
+                 AND r.camera_id = k.camera_id AND r.external_id = k.external_id",
         )
         .await?;
     Ok(tx
-        .query(&stmt, &[&days, &plates, &externals])
+        .query(&stmt, &[&plates, &days, &cameras, &externals])
         .await?
         .iter()
         .map(|r| ((r.get(1), r.get(2), r.get(3)), r.get(0)))
