@@ -30,6 +30,10 @@ struct Cli {
     /// Data directory of the embedded deployment (SQLite database and images).
     #[arg(long, global = true, env = "ANPR_DATA", default_value = "./anpr-data")]
     data: PathBuf,
+    /// PostgreSQL database (`postgres://user@host:port/db`) instead of the embedded SQLite
+    /// one; several servers may share it. The data directory still holds images and the ledger.
+    #[arg(long, global = true, env = "ANPR_DATABASE_URL")]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -141,6 +145,7 @@ fn main() -> anyhow::Result<()> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let data = cli.data;
+    commands::set_database_url(cli.database_url);
     match cli.command {
         Command::Serve(args) => commands::serve::run(&data, args).await,
         Command::Demo(args) => commands::demo::run(&data, args).await,

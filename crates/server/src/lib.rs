@@ -22,7 +22,7 @@ pub mod routes;
 pub mod state;
 
 use anpr_blobs::LocalBlobStore;
-use anpr_store::SqliteStore;
+use anpr_store::{CaseStore, PgStore, ReportStore, SqliteStore, Store};
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
 use axum::routing::{get, post, put};
@@ -59,6 +59,37 @@ impl AppState {
         std::fs::create_dir_all(dir)?;
         let data = DataDir(dir.to_path_buf());
         let store = SqliteStore::open(data.database())?;
+        Self::assemble(&data, store, config)
+    }
+
+    /// Opens a deployment whose database is at `database_url` when one is given
+    /// (`postgres://...`: several processes may share it), else the embedded SQLite database
+    /// in `dir`. `dir` holds the images, the ledger and its keys either way.
+    pub async fn open(
+        dir: &Path,
+        database_url: Option<&str>,
+        config: ServerConfig,
+    ) -> anyhow::Result<AppState> {
+        let Some(url) = database_url.filter(|u| !u.is_empty()) else {
+            return Self::open_embedded(dir, config);
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!("--database-url must be a postgres:// URL (leave it out for SQLite)");
+        }
+        std::fs::create_dir_all(dir)?;
+        let data = DataDir(dir.to_path_buf());
+        let store = PgStore::connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+        Self::assemble(&data, store, config)
+    }
+
+    /// One store serves every storage role: reads and access, reports, integrity cases, and
+    /// the record of policy decisions.
+    fn assemble<S>(data: &DataDir, store: S, config: ServerConfig) -> anyhow::Result<AppState>
+    where
+        S: Store + ReportStore + CaseStore + anpr_policy::DecisionRecorder + Clone,
+    {
         let blobs = LocalBlobStore::open(data.images())?;
         let policy = anpr_policy::Policy::new(config.policy.clone())?;
         let ledger = anpr_ledger::Ledger::open(data.ledger())?;

@@ -61,6 +61,9 @@ pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(state.config.purge_interval);
         loop {
             tick.tick().await;
+            if let Err(e) = state.store.prepare_ahead(Utc::now()).await {
+                tracing::error!(error = %e, "preparing the coming days' storage failed");
+            }
             match purge(&state, Utc::now(), |_| {}).await {
                 Ok(r) if r.reads_deleted > 0 => tracing::info!(
                     reads = r.reads_deleted,

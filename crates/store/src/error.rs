@@ -17,6 +17,10 @@ pub enum StoreError {
     Policy(#[from] anpr_policy::PolicyError),
     #[error("database error: {0}")]
     Database(#[from] rusqlite::Error),
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    #[error("database connection pool: {0}")]
+    Pool(String),
     #[error("storage schema: {0}")]
     Schema(String),
     #[error("storage task failed: {0}")]

@@ -15,13 +15,17 @@
 pub mod cases;
 pub mod dictionary;
 mod error;
+pub mod postgres;
 pub mod reports;
+mod shared;
 pub mod sqlite;
 mod types;
 
 pub use cases::{CaseFilter, CaseStore, IntegrityRun, SaveReport};
 pub use error::{Result, StoreError};
 pub use reports::{ReportStore, UsageCounted};
+pub use postgres::PgStore;
+pub use shared::MAX_PLATES_PER_SEARCH;
 pub use sqlite::{SqliteRegisters, SqliteStore};
 pub use types::*;
 
@@ -62,6 +66,11 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_expired(&self, now: DateTime<Utc>, batch: usize) -> Result<PurgeBatch>;
     async fn reads_on_hold_past_retention(&self, now: DateTime<Utc>) -> Result<u64>;
     async fn stats(&self) -> Result<StoreStats>;
+    /// Prepares storage for the coming days (PostgreSQL creates their read partitions); run at
+    /// start and before every retention purge. Nothing to do by default.
+    async fn prepare_ahead(&self, _now: DateTime<Utc>) -> Result<()> {
+        Ok(())
+    }
 
     // --- users and sessions ---
     async fn create_user(&self, user: NewUser) -> Result<User>;

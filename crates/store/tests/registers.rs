@@ -1,25 +1,35 @@
-//! Registers, sharing agreements, authorisations, decision records and user administration in
-//! the SQLite store.
+//! Registers, sharing agreements, authorisations, decision records and user administration on
+//! every backend (conformance suite: SQLite always, PostgreSQL when `ANPR_TEST_POSTGRES_URL` is
+//! set).
+
+mod common;
 
 use anpr_domain::*;
 use anpr_policy::registers::{
     AssociateRecord, Connection, IncidentRecord, NetworkAgreement, StaffRecord, StolenRecord,
     StolenStatus, VehicleRecord,
 };
-use anpr_policy::{
-    AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction, DecisionRecorder,
-};
+use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction};
 use anpr_store::{
     AuthorisationFilter, FactsRequest, ImportSource, NewCamera, NewSite, NewUser, RegisterBatch,
-    RegisterKind, SqliteStore, Store, StoreError,
+    RegisterKind, StoreError,
 };
 use chrono::{Duration, Utc};
 
-fn open() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("anpr.sqlite")).unwrap();
-    (dir, store)
-}
+use common::TestDb;
+
+conformance!(
+    imports_upsert_and_log_every_change_with_its_source,
+    facts_find_own_household_and_associate_vehicles,
+    sql_metacharacters_in_register_fields_are_data,
+    cancelling_a_stolen_report_stops_its_authorisations,
+    authorisation_updates_are_compare_and_set,
+    agreements_default_to_search_by_all_and_can_be_replaced,
+    decisions_are_recorded_and_read_back,
+    disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_duties,
+    searches_never_fetch_excluded_plates,
+    cached_register_facts_follow_imports_by_any_process,
+);
 
 fn src(s: &str) -> ImportSource {
     ImportSource {
@@ -49,9 +59,8 @@ fn facts_request(staff: &str, plate: Option<&str>, file: Option<&str>) -> FactsR
     }
 }
 
-#[tokio::test]
-async fn imports_upsert_and_log_every_change_with_its_source() {
-    let (_d, store) = open();
+async fn imports_upsert_and_log_every_change_with_its_source(db: TestDb) {
+    let store = db.store.clone();
     let r = store
         .import_register(
             RegisterBatch::Vehicles(vec![
@@ -79,17 +88,7 @@ async fn imports_upsert_and_log_every_change_with_its_source() {
         2
     );
     // The change log names the source and keeps what was there before.
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
-    let rows: Vec<(String, String, String, Option<String>)> = conn
-        .prepare(
-            "SELECT i.source, c.key, c.change, c.before FROM register_changes c
-             JOIN register_imports i ON i.id = c.import_id ORDER BY c.rowid",
-        )
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows = db.change_log().await;
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[2].0, "mvr-day-2.csv");
     assert_eq!(rows[2].1, "ABC123");
@@ -113,9 +112,8 @@ async fn imports_upsert_and_log_every_change_with_its_source() {
     );
 }
 
-#[tokio::test]
-async fn facts_find_own_household_and_associate_vehicles() {
-    let (_d, store) = open();
+async fn facts_find_own_household_and_associate_vehicles(db: TestDb) {
+    let store = db.store.clone();
     store
         .import_register(
             RegisterBatch::Vehicles(vec![
@@ -176,9 +174,8 @@ async fn facts_find_own_household_and_associate_vehicles() {
     assert!(none.staff.is_none() && none.connected.is_empty());
 }
 
-#[tokio::test]
-async fn sql_metacharacters_in_register_fields_are_data() {
-    let (_d, store) = open();
+async fn sql_metacharacters_in_register_fields_are_data(db: TestDb) {
+    let store = db.store.clone();
     let evil = "x'); DROP TABLE reg_vehicles; --";
     store
         .import_register(
@@ -266,9 +263,8 @@ fn tracking(plate: &str, stolen_id: Option<i64>) -> Authorisation {
     }
 }
 
-#[tokio::test]
-async fn cancelling_a_stolen_report_stops_its_authorisations() {
-    let (_d, store) = open();
+async fn cancelling_a_stolen_report_stops_its_authorisations(db: TestDb) {
+    let store = db.store.clone();
     let mut report = StolenRecord {
         plate: "STO123".into(),
         file_number: "F1".into(),
@@ -317,9 +313,8 @@ async fn cancelling_a_stolen_report_stops_its_authorisations() {
     );
 }
 
-#[tokio::test]
-async fn authorisation_updates_are_compare_and_set() {
-    let (_d, store) = open();
+async fn authorisation_updates_are_compare_and_set(db: TestDb) {
+    let store = db.store.clone();
     let mut a = store
         .create_authorisation(Authorisation {
             status: AuthStatus::Pending,
@@ -357,9 +352,8 @@ async fn authorisation_updates_are_compare_and_set() {
         .is_empty());
 }
 
-#[tokio::test]
-async fn agreements_default_to_search_by_all_and_can_be_replaced() {
-    let (_d, store) = open();
+async fn agreements_default_to_search_by_all_and_can_be_replaced(db: TestDb) {
+    let store = db.store.clone();
     let n = store.create_network("Auror", 60).await.unwrap();
     assert_eq!(
         store.network_agreements().await.unwrap(),
@@ -392,9 +386,8 @@ async fn agreements_default_to_search_by_all_and_can_be_replaced() {
     assert!(matches!(missing, Err(StoreError::NotFound(_))));
 }
 
-#[tokio::test]
-async fn decisions_are_recorded_and_read_back() {
-    let (_d, store) = open();
+async fn decisions_are_recorded_and_read_back(db: TestDb) {
+    let store = db.store.clone();
     let actor = Actor::Staff {
         user_id: 4,
         staff_id: "S4".into(),
@@ -404,7 +397,7 @@ async fn decisions_are_recorded_and_read_back() {
     let mut d = Decision::new(&actor, DecisionAction::Search, "req-1", Utc::now());
     d.target = Some("'; DROP TABLE decisions; --".into());
     d.notes = vec!["a note".into()];
-    store.record(&d).unwrap();
+    db.record(d.clone()).await;
     let back = store.decisions(Some(4), 10).await.unwrap();
     assert_eq!(back.len(), 1);
     assert_eq!(back[0].target, d.target);
@@ -413,9 +406,8 @@ async fn decisions_are_recorded_and_read_back() {
     assert!(store.decisions(Some(5), 10).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_duties() {
-    let (_d, store) = open();
+async fn disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_duties(db: TestDb) {
+    let store = db.store.clone();
     let u = store
         .create_user(NewUser {
             staff_id: "S1".into(),
@@ -482,9 +474,8 @@ async fn disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_du
     assert_eq!(store.users().await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn searches_never_fetch_excluded_plates() {
-    let (_d, store) = open();
+async fn searches_never_fetch_excluded_plates(db: TestDb) {
+    let store = db.store.clone();
     let n = store.create_network("Auror", 60).await.unwrap();
     let site = store
         .create_site(NewSite {
@@ -534,9 +525,8 @@ async fn searches_never_fetch_excluded_plates() {
     assert!(page.hits.iter().all(|h| h.read.plate.as_str() != "ABC124"));
 }
 
-#[tokio::test]
-async fn cached_register_facts_follow_imports_by_any_process() {
-    let (dir, store) = open();
+async fn cached_register_facts_follow_imports_by_any_process(db: TestDb) {
+    let store = db.store.clone();
     let staff = StaffRecord {
         staff_id: "S1".into(),
         person_id: "P1".into(),
@@ -572,7 +562,7 @@ async fn cached_register_facts_follow_imports_by_any_process() {
         ["OWN1", "OWN2"]
     );
     // ...and so is one by another process (another store on the same file).
-    let other = SqliteStore::open(dir.path().join("anpr.sqlite")).unwrap();
+    let other = db.another_process().await;
     other
         .import_register(
             RegisterBatch::Vehicles(vec![vehicle("OWN3", "P9", "A1")]),

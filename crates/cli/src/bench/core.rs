@@ -51,6 +51,10 @@ pub struct CoreArgs {
     /// Keep the deployment afterwards.
     #[arg(long)]
     keep: bool,
+    /// With `--database-url`: run on the embedded SQLite store first, then on PostgreSQL, and
+    /// print each figure's ratio PostgreSQL / SQLite.
+    #[arg(long)]
+    compare_sqlite: bool,
 }
 
 const PASSWORD: &str = "bench-password-123";
@@ -84,9 +88,124 @@ impl ServerProcess {
     }
 }
 
+/// Figures of one run, printed as they are measured (with the run's prefix) and kept for the
+/// comparison.
+struct Figures {
+    prefix: &'static str,
+    measured: Vec<(String, f64, String)>,
+}
+
+impl Figures {
+    fn put(&mut self, name: &str, value: f64, unit: &str) {
+        figure(&format!("{}{name}", self.prefix), value, unit);
+        self.measured
+            .push((name.to_string(), value, unit.to_string()));
+    }
+}
+
+/// A database created for one benchmark run on the PostgreSQL server of `--database-url`,
+/// dropped afterwards unless kept.
+struct BenchDatabase {
+    admin: tokio_postgres::Config,
+    name: String,
+    url: String,
+    keep: bool,
+}
+
+impl BenchDatabase {
+    async fn create(server_url: &str, keep: bool) -> anyhow::Result<Self> {
+        let admin: tokio_postgres::Config = server_url.parse()?;
+        let name = format!("anpr_bench_{}", std::process::id());
+        admin_sql(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await?;
+        admin_sql(&admin, &format!("CREATE DATABASE {name}")).await?;
+        // The same server and credentials, another database.
+        let base = server_url.split('?').next().unwrap_or(server_url);
+        let url = match base.rfind('/') {
+            Some(i) if i > base.find("//").map_or(0, |j| j + 1) => {
+                format!("{}/{name}", &base[..i])
+            }
+            _ => format!("{base}/{name}"),
+        };
+        Ok(BenchDatabase {
+            admin,
+            name,
+            url,
+            keep,
+        })
+    }
+
+    async fn drop_now(self) -> anyhow::Result<()> {
+        if self.keep {
+            eprintln!("--keep: the PostgreSQL database {} stays", self.name);
+            return Ok(());
+        }
+        admin_sql(
+            &self.admin,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        )
+        .await
+    }
+}
+
+async fn admin_sql(admin: &tokio_postgres::Config, sql: &str) -> anyhow::Result<()> {
+    let (client, conn) = admin.connect(tokio_postgres::NoTls).await?;
+    let task = tokio::spawn(conn);
+    client.batch_execute(sql).await?;
+    drop(client);
+    let _ = task.await;
+    Ok(())
+}
+
 pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
+    let Some(server_url) = crate::commands::database_url() else {
+        run_once(&args, None, "").await?;
+        return Ok(());
+    };
+    let sqlite = if args.compare_sqlite {
+        Some(run_once(&args, None, "sqlite_").await?)
+    } else {
+        None
+    };
+    let db = BenchDatabase::create(server_url, args.keep).await?;
+    let prefix = if sqlite.is_some() { "postgres_" } else { "" };
+    let pg = run_once(&args, Some(&db.url), prefix).await;
+    db.drop_now().await?;
+    let pg = pg?;
+    if let Some(sqlite) = sqlite {
+        for ((name, pg_value, _), (_, sqlite_value, _)) in pg.measured.iter().zip(&sqlite.measured)
+        {
+            if *sqlite_value > 0.0 {
+                figure(
+                    &format!("postgres_over_sqlite_{name}"),
+                    pg_value / sqlite_value,
+                    "x",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_once(
+    args: &CoreArgs,
+    database_url: Option<&str>,
+    prefix: &'static str,
+) -> anyhow::Result<Figures> {
+    let mut figures = Figures {
+        prefix,
+        measured: Vec::new(),
+    };
+    let open = |dir: std::path::PathBuf| async move {
+        anpr_server::AppState::open(&dir, database_url, anpr_server::ServerConfig::default()).await
+    };
     let mut tmp = None;
     let dir = match &args.dir {
+        // Each run of a comparison in its own directory.
+        Some(d) if !prefix.is_empty() => d.join(prefix.trim_end_matches('_')),
         Some(d) => d.clone(),
         None => {
             let t = tempfile::Builder::new()
@@ -99,10 +218,15 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
     };
     let plates = args.plates.unwrap_or((args.reads / 20).max(1000));
     eprintln!(
-        "bench core: {} reads of {} plates over 60 days in {}",
+        "bench core: {} reads of {} plates over 60 days in {} on {}",
         args.reads,
         plates,
-        dir.display()
+        dir.display(),
+        if database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
 
     // 1. Bulk load.
@@ -113,7 +237,7 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
     let population = plate_population(plates as usize, DEMO_SEED);
     let camera_keys;
     {
-        let state = crate::commands::open(&dir)?;
+        let state = open(dir.clone()).await?;
         let seeded = seed::seed_catalog(&state, &catalog).await?;
         camera_keys = seeded.camera_keys.clone();
         state
@@ -157,7 +281,7 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
         )
         .await?;
         bar.finish_and_clear();
-        figure(
+        figures.put(
             "bulk_load_reads_per_s",
             args.reads as f64 / started.elapsed().as_secs_f64(),
             "reads/s",
@@ -169,8 +293,13 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
         let l = std::net::TcpListener::bind("127.0.0.1:0")?;
         l.local_addr()?.port()
     };
+    let mut command = Command::new(std::env::current_exe()?);
+    command.env_remove("ANPR_DATABASE_URL");
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
     let server = ServerProcess(
-        Command::new(std::env::current_exe()?)
+        command
             .args(["--data", dir.to_str().unwrap_or("."), "serve"])
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(["--purge-every-minutes", "100000"])
@@ -189,8 +318,8 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
     eprintln!("serve RSS after start: {:.0} MiB", server.rss_mib()?);
 
     // 3. Ingest through HTTP.
-    let rate = ingest_json(&http, &base, &camera_keys, &population, &args).await?;
-    figure("ingest_reads_per_s", rate, "reads/s");
+    let rate = ingest_json(&http, &base, &camera_keys, &population, args).await?;
+    figures.put("ingest_reads_per_s", rate, "reads/s");
     eprintln!("serve RSS after JSON ingest: {:.0} MiB", server.rss_mib()?);
     if std::env::var_os("ANPR_BENCH_SMAPS").is_some() {
         eprintln!(
@@ -202,8 +331,8 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
             std::fs::read_to_string(format!("/proc/{}/status", server.0.id()))?
         );
     }
-    let rate = ingest_images(&http, &base, &camera_keys, &population, &args).await?;
-    figure("ingest_with_image_reads_per_s", rate, "reads/s");
+    let rate = ingest_images(&http, &base, &camera_keys, &population, args).await?;
+    figures.put("ingest_with_image_reads_per_s", rate, "reads/s");
     eprintln!("serve RSS after image ingest: {:.0} MiB", server.rss_mib()?);
 
     // 4. Searches.
@@ -231,7 +360,7 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
         let body = json!({"plate": p, "mode": "fuzzy", "max_edits": 1});
         api[2].push(timed_search(&http, &base, &token, body).await?);
     }
-    let state = crate::commands::open(&dir)?;
+    let state = open(dir.clone()).await?;
     let mut engine = [Samples::new(), Samples::new(), Samples::new()];
     let modes = [
         (&exact_plates, None, None),
@@ -257,20 +386,20 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
     let mut engine_p50 = [0.0; 3];
     for i in 0..3 {
         engine_p50[i] = engine[i].percentile_ms(50.0);
-        figure(&format!("search_{}_p50_ms", names[i]), engine_p50[i], "ms");
-        figure(
+        figures.put(&format!("search_{}_p50_ms", names[i]), engine_p50[i], "ms");
+        figures.put(
             &format!("search_{}_p99_ms", names[i]),
             engine[i].percentile_ms(99.0),
             "ms",
         );
     }
     for i in 0..3 {
-        figure(
+        figures.put(
             &format!("api_search_{}_p50_ms", names[i]),
             api[i].percentile_ms(50.0),
             "ms",
         );
-        figure(
+        figures.put(
             &format!("api_search_{}_p99_ms", names[i]),
             api[i].percentile_ms(99.0),
             "ms",
@@ -287,22 +416,22 @@ pub async fn run(args: CoreArgs) -> anyhow::Result<()> {
         like.push(started.elapsed());
     }
     let like_p50 = like.percentile_ms(50.0);
-    figure("search_like_scan_p50_ms", like_p50, "ms");
-    figure("search_exact_speedup_vs_like", like_p50 / exact_p50, "x");
-    figure(
+    figures.put("search_like_scan_p50_ms", like_p50, "ms");
+    figures.put("search_exact_speedup_vs_like", like_p50 / exact_p50, "x");
+    figures.put(
         "search_wildcard_speedup_vs_like",
         like_p50 / wildcard_p50,
         "x",
     );
-    figure("search_fuzzy_speedup_vs_like", like_p50 / fuzzy_p50, "x");
-    figure("serve_peak_rss_mib", server.peak_rss_mib()?, "MiB");
+    figures.put("search_fuzzy_speedup_vs_like", like_p50 / fuzzy_p50, "x");
+    figures.put("serve_peak_rss_mib", server.peak_rss_mib()?, "MiB");
     drop(server);
     if args.keep {
         if let Some(t) = tmp.take() {
             eprintln!("--keep: the deployment stays in {}", t.keep().display());
         }
     }
-    Ok(())
+    Ok(figures)
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {

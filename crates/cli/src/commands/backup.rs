@@ -85,6 +85,7 @@ fn spinner(what: &str) -> indicatif::ProgressBar {
 }
 
 pub async fn backup(data: &Path, args: BackupArgs) -> anyhow::Result<()> {
+    refuse_postgres()?;
     let src = anpr_server::DataDir(data.to_path_buf());
     anyhow::ensure!(
         src.database().exists(),
@@ -123,6 +124,7 @@ pub async fn backup(data: &Path, args: BackupArgs) -> anyhow::Result<()> {
 }
 
 pub async fn restore(data: &Path, args: RestoreArgs) -> anyhow::Result<()> {
+    refuse_postgres()?;
     anyhow::ensure!(
         args.backup.join(MANIFEST).exists(),
         "{} is not a backup written by `anpr backup`",
@@ -151,7 +153,7 @@ pub async fn restore(data: &Path, args: RestoreArgs) -> anyhow::Result<()> {
         report.is_ok(),
         "the restored ledger does not verify: {report}"
     );
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     let stats = state.store.stats().await?;
     println!(
         "restored into {}: {} reads, {} images, ledger of {} entries verified",
@@ -160,5 +162,18 @@ pub async fn restore(data: &Path, args: RestoreArgs) -> anyhow::Result<()> {
         images,
         report.entries
     );
+    Ok(())
+}
+
+/// Backup and restore copy the embedded SQLite database; a PostgreSQL one is backed up with
+/// PostgreSQL's own tools.
+fn refuse_postgres() -> anyhow::Result<()> {
+    if super::database_url().is_some() {
+        anyhow::bail!(
+            "backup and restore copy the embedded SQLite database; back up a PostgreSQL \
+             database with pg_dump or pg_basebackup, and copy the data directory (images, \
+             ledger, keys) alongside"
+        );
+    }
     Ok(())
 }

@@ -52,7 +52,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
         file_number: args.file_number,
         justification: args.justification,
     };
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     // An export is a data access like any other: the same policy decides, and records.
     let user = super::sign_in(&state, &args.staff_id).await?;
     let (_access, read) = anpr_server::access::authorise_read(

@@ -68,7 +68,7 @@ pub enum CameraCommand {
 }
 
 pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     match cmd {
         NetworkCommand::Add {
             name,
@@ -134,7 +134,7 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
 }
 
 pub async fn site(data: &Path, cmd: SiteCommand) -> anyhow::Result<()> {
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     match cmd {
         SiteCommand::Add {
             network,
@@ -182,7 +182,7 @@ pub async fn site(data: &Path, cmd: SiteCommand) -> anyhow::Result<()> {
 }
 
 pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     match cmd {
         CameraCommand::Add {
             site,

@@ -104,7 +104,7 @@ const DEMO_PASSWORD: &str = "demo-password-2026";
 const CREDENTIALS_FILE: &str = "DEMO-CREDENTIALS.txt";
 
 pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
-    let state = anpr_server::AppState::open_embedded(data, args.serve.config()?)?;
+    let state = super::open_with(data, args.serve.config()?).await?;
     let credentials_path = data.join(CREDENTIALS_FILE);
     if state.store.networks().await?.is_empty() {
         seed_demo(&state, &args, &credentials_path).await?;

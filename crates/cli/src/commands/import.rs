@@ -22,7 +22,7 @@ pub struct ImportArgs {
 const MAX_REPORTED_ERRORS: usize = 20;
 
 pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<()> {
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     let file = std::fs::File::open(&args.file)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", args.file.display()))?;
     let len = file.metadata()?.len();

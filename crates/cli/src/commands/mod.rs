@@ -17,9 +17,25 @@ pub mod user;
 use anpr_server::{AppState, ServerConfig};
 use std::path::Path;
 
-/// Opens the embedded deployment for a command-line operation.
-pub fn open(data: &Path) -> anyhow::Result<AppState> {
-    AppState::open_embedded(data, ServerConfig::default())
+static DATABASE_URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// The database every command opens (`--database-url`; the embedded SQLite one when absent).
+pub fn set_database_url(url: Option<String>) {
+    let _ = DATABASE_URL.set(url.filter(|u| !u.is_empty()));
+}
+
+pub fn database_url() -> Option<&'static str> {
+    DATABASE_URL.get().and_then(|u| u.as_deref())
+}
+
+/// Opens the deployment for a command-line operation.
+pub async fn open(data: &Path) -> anyhow::Result<AppState> {
+    open_with(data, ServerConfig::default()).await
+}
+
+/// Opens the deployment with a server configuration.
+pub async fn open_with(data: &Path, config: ServerConfig) -> anyhow::Result<AppState> {
+    AppState::open(data, database_url(), config).await
 }
 
 /// Reads a password from `ANPR_PASSWORD` or, failing that, one line of standard input.

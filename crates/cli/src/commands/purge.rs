@@ -2,7 +2,7 @@ use chrono::Utc;
 use std::path::Path;
 
 pub async fn run(data: &Path) -> anyhow::Result<()> {
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message("purging reads past retention");
     let report = anpr_server::retention::purge(&state, Utc::now(), |r| {

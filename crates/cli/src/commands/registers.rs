@@ -40,7 +40,7 @@ pub fn parse_kind(kind: &str) -> anyhow::Result<RegisterKind> {
 }
 
 pub async fn run(data: &Path, cmd: RegistersCommand) -> anyhow::Result<()> {
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     match cmd {
         RegistersCommand::Import {
             kind,

@@ -57,7 +57,7 @@ pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
         purpose: Some(purpose),
     };
     let (query, purpose) = request.into_query().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     let user = super::sign_in(&state, &args.staff_id).await?;
     let response = run_search(&state, &user, query, purpose)
         .await

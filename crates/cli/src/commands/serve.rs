@@ -64,7 +64,7 @@ impl ServeArgs {
 }
 
 pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let state = AppState::open_embedded(data, args.config()?)?;
+    let state = super::open_with(data, args.config()?).await?;
     let state = with_recognition(state, data, &args)?;
     serve_state(state, &args.listen, None).await
 }

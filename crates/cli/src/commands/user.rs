@@ -60,7 +60,7 @@ fn describe(u: &User) -> String {
 }
 
 pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     match cmd {
         UserCommand::Add {
             staff_id,

@@ -62,6 +62,64 @@ pub struct TestServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// A PostgreSQL database created for one test at `ANPR_TEST_POSTGRES_URL`'s server, dropped
+/// when the last handle goes.
+pub struct PgDatabase {
+    admin: tokio_postgres::Config,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// `None` (and a message) when `ANPR_TEST_POSTGRES_URL` is not set.
+    pub async fn create() -> Option<PgDatabase> {
+        let Ok(url) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: ANPR_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let admin: tokio_postgres::Config = url.parse().unwrap();
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "anpr_srv_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+        );
+        admin_sql(
+            &admin,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
+        admin_sql(&admin, &format!("CREATE DATABASE {name}")).await;
+        let host = url.rsplit_once('/').map(|(h, _)| h).unwrap_or(&url);
+        let url = format!("{host}/{name}");
+        Some(PgDatabase { admin, name, url })
+    }
+}
+
+async fn admin_sql(admin: &tokio_postgres::Config, sql: &str) {
+    let (client, conn) = admin.connect(tokio_postgres::NoTls).await.unwrap();
+    let task = tokio::spawn(conn);
+    client.batch_execute(sql).await.unwrap();
+    drop(client);
+    let _ = task.await;
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin.clone();
+        let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+        std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(admin_sql(&admin, &sql))
+        })
+        .join()
+        .unwrap();
+    }
+}
+
 impl Drop for TestServer {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -81,7 +139,62 @@ pub async fn start_with(config: ServerConfig) -> TestServer {
 /// A server whose state the caller adjusts (e.g. a failing decision recorder) before serving.
 pub async fn start_custom(config: ServerConfig, adjust: impl FnOnce(&mut AppState)) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
-    let mut state = AppState::open_embedded(dir.path(), config).unwrap();
+    let state = AppState::open_embedded(dir.path(), config).unwrap();
+    start_on(dir, state, adjust).await
+}
+
+/// A server on the PostgreSQL database `db`, seeded as [`start`] seeds the embedded one.
+pub async fn start_postgres(db: &PgDatabase, config: ServerConfig) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(dir.path(), Some(&db.url), config)
+        .await
+        .unwrap();
+    start_on(dir, state, |_| {}).await
+}
+
+/// A second server on the same PostgreSQL database (its own data directory), as another
+/// process behind the load balancer; nothing seeded.
+pub async fn start_another(
+    first: &TestServer,
+    db: &PgDatabase,
+    config: ServerConfig,
+) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    let state = AppState::open(dir.path(), Some(&db.url), config)
+        .await
+        .unwrap();
+    let (base, tx) = serve(state.clone()).await;
+    TestServer {
+        base,
+        state,
+        camera_key: first.camera_key.clone(),
+        camera_id: first.camera_id,
+        network_id: first.network_id,
+        http: reqwest::Client::new(),
+        dir,
+        shutdown: Some(tx),
+    }
+}
+
+async fn serve(state: AppState) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        anpr_server::serve(state, listener, async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    });
+    (base, tx)
+}
+
+async fn start_on(
+    dir: tempfile::TempDir,
+    mut state: AppState,
+    adjust: impl FnOnce(&mut AppState),
+) -> TestServer {
     let net = state.store.create_network("Auror", 60).await.unwrap();
     let site = state
         .store
@@ -133,17 +246,7 @@ pub async fn start_custom(config: ServerConfig, adjust: impl FnOnce(&mut AppStat
         .unwrap();
     seed_registers(&state).await;
     adjust(&mut state);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let s = state.clone();
-    tokio::spawn(async move {
-        anpr_server::serve(s, listener, async {
-            let _ = rx.await;
-        })
-        .await
-        .unwrap();
-    });
+    let (base, tx) = serve(state.clone()).await;
     TestServer {
         base,
         state,

@@ -7,11 +7,15 @@
 //! register version, which every import bumps: another process's import is seen at once.
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
+use crate::shared::{
+    check_text, clean_parties, group_agreements, json, lookup_error, validate_batch,
+    CachedRegisters, Change, RegisterCache, HOT_LIST_USE,
+};
 use crate::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, RegisterKind,
     Result, StoreError,
 };
-use anpr_domain::{DomainError, NetworkId, UserId};
+use anpr_domain::{NetworkId, UserId};
 use anpr_policy::registers::{
     gather, AccessFacts, AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView,
     StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord,
@@ -22,44 +26,16 @@ use anpr_policy::{
 };
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
-use serde::Serialize;
-use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// The registers as the policy sees them, through one reader connection.
-///
-/// The lookups every decision repeats for the same member of staff — their staff record,
-/// declared associates, the vehicles connected to them — and the sharing agreements are kept in
-/// a [`RegisterCache`], valid for one `register_version` (bumped in the same transaction as
-/// every register import and agreement change, by any process). The lookups that depend on the
-/// request (incident, stolen reports, authorisations) always go to the database.
+/// The registers as the policy sees them, through one connection, uncached (imports use it
+/// inside their transaction); decisions go through [`crate::shared::CachedRegisters`] over it.
 pub struct SqliteRegisters<'c> {
     conn: &'c Connection,
-    cache: Option<&'c Mutex<RegisterCache>>,
-}
-
-/// Register facts by member of staff, for one register version.
-#[derive(Default)]
-pub(crate) struct RegisterCache {
-    version: i64,
-    staff: HashMap<String, Option<StaffRecord>>,
-    associates: HashMap<String, Vec<AssociateRecord>>,
-    vehicles_of: HashMap<String, Vec<VehicleRecord>>,
-    agreements: Option<Vec<NetworkAgreement>>,
-}
-
-/// Entries kept before the cache starts afresh (a bound, not a working-set size: a national
-/// force has about 15,000 staff).
-const MAX_CACHED: usize = 100_000;
-
-impl RegisterCache {
-    fn len(&self) -> usize {
-        self.staff.len() + self.associates.len() + self.vehicles_of.len()
-    }
 }
 
 fn lookup(e: rusqlite::Error) -> PolicyError {
-    PolicyError::Register(e.to_string())
+    lookup_error(e)
 }
 
 /// Column lists as macros, so that the hot lookups' SQL is a `concat!` constant (no formatting
@@ -182,79 +158,42 @@ fn auth_from_row(r: &Row<'_>) -> rusqlite::Result<Authorisation> {
 }
 
 impl<'c> SqliteRegisters<'c> {
-    /// Straight to the database, no cache (imports use this inside their transaction).
     pub fn new(conn: &'c Connection) -> Self {
-        SqliteRegisters { conn, cache: None }
+        SqliteRegisters { conn }
     }
+}
 
-    /// With the store's cache, emptied first if the registers changed since it was filled.
-    pub(crate) fn cached(conn: &'c Connection, cache: &'c Mutex<RegisterCache>) -> Result<Self> {
-        let version: i64 = conn
-            .prepare_cached("SELECT version FROM register_version WHERE id = 1")?
-            .query_row([], |r| r.get(0))?;
-        let mut c = cache.lock().expect("register cache lock");
-        if c.version != version || c.len() > MAX_CACHED {
-            *c = RegisterCache {
-                version,
-                ..Default::default()
-            };
-        }
-        Ok(SqliteRegisters {
-            conn,
-            cache: Some(cache),
-        })
-    }
-
-    /// The cached value for `key`, or `load`ed and cached.
-    fn through<T: Clone>(
-        &self,
-        pick: impl Fn(&mut RegisterCache) -> &mut HashMap<String, T>,
-        key: &str,
-        load: impl FnOnce() -> anpr_policy::Result<T>,
-    ) -> anpr_policy::Result<T> {
-        let Some(cache) = self.cache else {
-            return load();
-        };
-        if let Some(v) = pick(&mut cache.lock().expect("register cache lock")).get(key) {
-            return Ok(v.clone());
-        }
-        let v = load()?;
-        pick(&mut cache.lock().expect("register cache lock")).insert(key.to_string(), v.clone());
-        Ok(v)
-    }
+/// Runs `f` over the registers on `conn`, through the store's cache of facts by member of
+/// staff (emptied first if the registers changed since it was filled).
+fn with_cached<T>(
+    conn: &Connection,
+    cache: &Mutex<RegisterCache>,
+    f: impl FnOnce(&dyn RegisterView) -> T,
+) -> Result<T> {
+    let version: i64 = conn
+        .prepare_cached("SELECT version FROM register_version WHERE id = 1")?
+        .query_row([], |r| r.get(0))?;
+    let db = SqliteRegisters::new(conn);
+    Ok(f(&CachedRegisters::new(&db, cache, version)))
 }
 
 impl RegisterView for SqliteRegisters<'_> {
     fn staff(&self, staff_id: &str) -> anpr_policy::Result<Option<StaffRecord>> {
-        self.through(|c| &mut c.staff, staff_id, || self.staff_uncached(staff_id))
+        self.staff_uncached(staff_id)
     }
-
     fn associates(&self, staff_id: &str) -> anpr_policy::Result<Vec<AssociateRecord>> {
-        self.through(
-            |c| &mut c.associates,
-            staff_id,
-            || self.associates_uncached(staff_id),
-        )
+        self.associates_uncached(staff_id)
     }
-
     fn vehicle(&self, plate: &str) -> anpr_policy::Result<Option<VehicleRecord>> {
         self.vehicle_uncached(plate)
     }
-
     fn vehicles_of(
         &self,
         person_ids: &[&str],
         address_id: &str,
     ) -> anpr_policy::Result<Vec<VehicleRecord>> {
-        // Ids cannot hold control characters, so \u{1f} separates them unambiguously.
-        let key = format!("{}\u{1f}{address_id}", person_ids.join("\u{1f}"));
-        self.through(
-            |c| &mut c.vehicles_of,
-            &key,
-            || self.vehicles_of_uncached(person_ids, address_id),
-        )
+        self.vehicles_of_uncached(person_ids, address_id)
     }
-
     fn incident(&self, file_number: &str) -> anpr_policy::Result<Option<IncidentRecord>> {
         self.incident_uncached(file_number)
     }
@@ -279,19 +218,9 @@ impl RegisterView for SqliteRegisters<'_> {
     fn stolen(&self, plate: &str) -> anpr_policy::Result<Vec<StolenEntry>> {
         self.stolen_uncached(plate)
     }
-
     fn agreements(&self) -> anpr_policy::Result<Vec<NetworkAgreement>> {
-        if let Some(cache) = self.cache {
-            if let Some(a) = &cache.lock().expect("register cache lock").agreements {
-                return Ok(a.clone());
-            }
-            let a = load_agreements(self.conn).map_err(lookup)?;
-            cache.lock().expect("register cache lock").agreements = Some(a.clone());
-            return Ok(a);
-        }
         load_agreements(self.conn).map_err(lookup)
     }
-
     fn authorisations(
         &self,
         user_id: UserId,
@@ -422,51 +351,21 @@ impl SqliteRegisters<'_> {
     }
 }
 
-/// The agreement row that lets a network's own staff receive hot-list alerts (its party is
-/// the network itself).
-const HOT_LIST_USE: &str = "hot_list";
 
 fn load_agreements(conn: &Connection) -> rusqlite::Result<Vec<NetworkAgreement>> {
     let mut stmt = conn.prepare_cached(
         "SELECT network_id, use, party FROM network_agreements ORDER BY network_id, use, party",
     )?;
-    let mut out: Vec<NetworkAgreement> = Vec::new();
-    for row in stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, NetworkId>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, String>(2)?,
-        ))
-    })? {
-        let (network_id, use_, party) = row?;
-        if out.last().is_none_or(|a| a.network_id != network_id) {
-            out.push(NetworkAgreement {
-                network_id,
-                search: vec![],
-                tracking: vec![],
-                hot_list_alerts: false,
-            });
-        }
-        let a = out.last_mut().expect("pushed above");
-        match use_.as_str() {
-            "search" => a.search.push(party),
-            "tracking" => a.tracking.push(party),
-            HOT_LIST_USE => a.hot_list_alerts = true,
-            _ => {}
-        }
-    }
-    Ok(out)
-}
-
-/// What an upsert did to one row.
-enum Change {
-    Inserted,
-    Updated(String),
-    Unchanged,
-}
-
-fn json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).unwrap_or_default()
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, NetworkId>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(group_agreements(rows))
 }
 
 fn upsert_vehicle(tx: &Transaction<'_>, import: i64, v: &VehicleRecord) -> Result<Change> {
@@ -653,42 +552,12 @@ fn upsert_stolen(
     })
 }
 
-/// Validates every row first, so a bad row refuses the whole batch naming its index.
-fn validate(batch: RegisterBatch) -> Result<RegisterBatch> {
-    fn all<T>(
-        rows: Vec<T>,
-        f: impl Fn(&T) -> std::result::Result<T, DomainError>,
-    ) -> Result<Vec<T>> {
-        rows.iter()
-            .enumerate()
-            .map(|(i, r)| f(r).map_err(|e| e.within(&format!("rows[{i}]")).into()))
-            .collect()
-    }
-    Ok(match batch {
-        RegisterBatch::Vehicles(v) => RegisterBatch::Vehicles(all(v, VehicleRecord::validated)?),
-        RegisterBatch::Staff(v) => RegisterBatch::Staff(all(v, StaffRecord::validated)?),
-        RegisterBatch::Associates(v) => {
-            RegisterBatch::Associates(all(v, AssociateRecord::validated)?)
-        }
-        RegisterBatch::Stolen(v) => RegisterBatch::Stolen(all(v, StolenRecord::validated)?),
-        RegisterBatch::Incidents(v) => RegisterBatch::Incidents(all(v, IncidentRecord::validated)?),
-    })
-}
-
-fn check_text(field: &str, v: &str, max: usize) -> Result<()> {
-    let n = v.trim().chars().count();
-    if n == 0 || n > max || v.chars().any(char::is_control) {
-        return Err(DomainError::invalid(field, format!("must be 1 to {max} characters")).into());
-    }
-    Ok(())
-}
-
 impl Inner {
     fn import_register(&self, batch: RegisterBatch, src: &ImportSource) -> Result<ImportReport> {
         check_text("source", &src.source, 200)?;
         check_text("imported_by", &src.imported_by, 100)?;
         let register = batch.kind();
-        let batch = validate(batch)?;
+        let batch = validate_batch(batch)?;
         let now = Utc::now();
         self.with_writer(|conn| {
             let tx = conn.transaction()?;
@@ -780,20 +649,8 @@ impl Inner {
     }
 
     fn set_agreement(&self, a: &NetworkAgreement) -> Result<NetworkAgreement> {
-        let clean = |parties: &[String], field: &str| -> Result<Vec<String>> {
-            let mut out: Vec<String> = Vec::new();
-            for p in parties {
-                check_text(field, p, 64)?;
-                let p = p.trim().to_string();
-                if !out.contains(&p) {
-                    out.push(p);
-                }
-            }
-            out.sort();
-            Ok(out)
-        };
-        let search = clean(&a.search, "search")?;
-        let tracking = clean(&a.tracking, "tracking")?;
+        let search = clean_parties(&a.search, "search")?;
+        let tracking = clean_parties(&a.tracking, "tracking")?;
         if self.catalog().network(a.network_id).is_none() {
             let known = self.with_reader(|c| {
                 Ok(c.query_row(
@@ -1064,19 +921,17 @@ impl SqliteStore {
     /// benchmark and other synchronous callers; the server goes through
     /// [`crate::Store::access_facts`]).
     pub fn with_registers_blocking<T>(&self, f: impl FnOnce(&dyn RegisterView) -> T) -> Result<T> {
-        self.inner.with_reader(|conn| {
-            Ok(f(&SqliteRegisters::cached(
-                conn,
-                &self.inner.register_cache,
-            )?))
-        })
+        self.inner
+            .with_reader(|conn| with_cached(conn, &self.inner.register_cache, f))
     }
 
     pub(crate) async fn access_facts_impl(&self, q: FactsRequest) -> Result<AccessFacts> {
         self.blocking(move |inner| {
             inner.with_reader(|conn| {
-                let view = SqliteRegisters::cached(conn, &inner.register_cache)?;
-                Ok(gather(&view, &q.as_query())?)
+                with_cached(conn, &inner.register_cache, |view| {
+                    gather(view, &q.as_query())
+                })?
+                .map_err(Into::into)
             })
         })
         .await

@@ -1,8 +1,9 @@
 //! Networks, sites and cameras.
 
 use super::{to_ms, Catalog, Inner, SqliteStore};
+use crate::shared::{check_heading, check_retention, non_empty};
 use crate::{CameraCredentials, NewCamera, NewSite, Result, StoreError};
-use anpr_domain::{Camera, CameraId, DomainError, GeoPoint, Network, Site, SiteKind};
+use anpr_domain::{Camera, CameraId, GeoPoint, Network, Site, SiteKind};
 use chrono::Utc;
 use rusqlite::{params, Connection, OptionalExtension};
 
@@ -56,14 +57,6 @@ pub(super) fn load(conn: &Connection) -> Result<Catalog> {
     })
 }
 
-fn non_empty(field: &str, value: &str, max: usize) -> Result<()> {
-    let len = value.trim().chars().count();
-    if len == 0 || len > max {
-        return Err(DomainError::invalid(field, format!("must be 1 to {max} characters")).into());
-    }
-    Ok(())
-}
-
 impl SqliteStore {
     pub(crate) async fn create_network_impl(
         &self,
@@ -71,11 +64,7 @@ impl SqliteStore {
         retention_days: u32,
     ) -> Result<Network> {
         non_empty("name", name, 100)?;
-        if retention_days == 0 || retention_days > 3650 {
-            return Err(
-                DomainError::invalid("retention_days", "must be between 1 and 3650").into(),
-            );
-        }
+        check_retention(retention_days)?;
         let name = name.trim().to_string();
         self.blocking(move |inner: &Inner| {
             let network = inner.with_writer(|conn| {
@@ -171,9 +160,7 @@ impl SqliteStore {
         key_hash: String,
     ) -> Result<Camera> {
         non_empty("name", &camera.name, 200)?;
-        if camera.heading_deg.is_some_and(|h| h >= 360) {
-            return Err(DomainError::invalid("heading_deg", "must be below 360").into());
-        }
+        check_heading(camera.heading_deg)?;
         self.blocking(move |inner: &Inner| {
             if !inner.catalog().sites.iter().any(|s| s.id == camera.site_id) {
                 return Err(StoreError::NotFound(format!("site {}", camera.site_id)));

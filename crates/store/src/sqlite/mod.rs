@@ -20,11 +20,12 @@ mod users;
 use crate::dictionary::PlateDictionary;
 use crate::{Result, StoreError};
 use anpr_domain::{Camera, Network, Site};
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
+pub(crate) use crate::shared::{day_of, from_ms, to_ms, Catalog};
 pub use access::SqliteRegisters;
 
 /// SQLite page cache of the writer (KiB). The indexes that ingestion updates at random must stay
@@ -52,26 +53,7 @@ pub(crate) struct Inner {
     pub(crate) pending: Mutex<Vec<ingest::PendingBatch>>,
     pub(crate) catalog: RwLock<Catalog>,
     /// The policy's hot register facts (staff, associates, their vehicles, agreements).
-    pub(crate) register_cache: Mutex<access::RegisterCache>,
-}
-
-/// The camera catalog, small and read on every search and ingest, so kept in memory.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Catalog {
-    pub networks: Vec<Network>,
-    pub sites: Vec<Site>,
-    pub cameras: Vec<Camera>,
-}
-
-impl Catalog {
-    pub fn site_of_camera(&self, camera_id: i64) -> Option<&Site> {
-        let cam = self.cameras.iter().find(|c| c.id == camera_id)?;
-        self.sites.iter().find(|s| s.id == cam.site_id)
-    }
-
-    pub fn network(&self, id: i64) -> Option<&Network> {
-        self.networks.iter().find(|n| n.id == id)
-    }
+    pub(crate) register_cache: Mutex<crate::shared::RegisterCache>,
 }
 
 impl SqliteStore {
@@ -198,24 +180,6 @@ fn load_plates(conn: &Connection) -> Result<Vec<(String, i64)>> {
     let mut stmt = conn.prepare("SELECT plate, id FROM plates")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Length of the capture-time bucket that leads the search index: a day's reads share one
-/// region of the index, so ingestion touches few pages and searches seek once per day.
-pub(crate) const DAY_MS: i64 = 86_400_000;
-
-pub(crate) fn day_of(ms: i64) -> i64 {
-    ms.div_euclid(DAY_MS)
-}
-
-pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
-    t.timestamp_millis()
-}
-
-pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
-    Utc.timestamp_millis_opt(ms)
-        .single()
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
 #[async_trait::async_trait]

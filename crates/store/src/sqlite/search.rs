@@ -2,83 +2,26 @@
 //! plates' reads through the `(plate_id, captured_at)` index, newest first.
 
 use super::reads::{read_from_row, READ_COLUMNS};
-use super::{day_of, to_ms, Catalog, Inner, SqliteStore};
-use crate::dictionary::DictionaryError;
-use crate::{Result, SearchHit, SearchPage, StoreError};
+use super::{day_of, to_ms, Inner, SqliteStore};
+use crate::shared::{paginate, resolve_plates};
+use crate::{Result, SearchPage};
 use anpr_domain::query::Cursor;
-use anpr_domain::{PlatePattern, ReadId, SearchQuery};
+use anpr_domain::{ReadId, SearchQuery};
 use rusqlite::types::Value;
 use rusqlite::ToSql;
 use std::rc::Rc;
-
-/// Most distinct plates one search may resolve to. A pattern broader than this is not a
-/// targeted search; the user is asked to narrow it.
-pub const MAX_PLATES_PER_SEARCH: usize = 5_000;
-
-impl From<DictionaryError> for StoreError {
-    fn from(e: DictionaryError) -> Self {
-        match e {
-            DictionaryError::TooManyPlates(n) => StoreError::TooBroad(format!(
-                "the plate pattern matches more than {n} distinct plates; add known characters"
-            )),
-            DictionaryError::TooComplex(m) => StoreError::TooBroad(m),
-        }
-    }
-}
-
-/// Cameras the query's place filters allow; `None` when it has none.
-fn camera_filter(catalog: &Catalog, q: &SearchQuery) -> Option<Vec<i64>> {
-    if q.network_ids.is_empty()
-        && q.site_ids.is_empty()
-        && q.camera_ids.is_empty()
-        && q.area.is_none()
-    {
-        return None;
-    }
-    let cams = catalog
-        .cameras
-        .iter()
-        .filter(|c| q.camera_ids.is_empty() || q.camera_ids.contains(&c.id))
-        .filter(|c| {
-            let Some(site) = catalog.sites.iter().find(|s| s.id == c.site_id) else {
-                return false;
-            };
-            (q.site_ids.is_empty() || q.site_ids.contains(&site.id))
-                && (q.network_ids.is_empty() || q.network_ids.contains(&site.network_id))
-                && q.area.is_none_or(|a| a.contains(&site.location))
-        })
-        .map(|c| c.id)
-        .collect();
-    Some(cams)
-}
 
 fn ids_value(ids: &[i64]) -> Rc<Vec<Value>> {
     Rc::new(ids.iter().copied().map(Value::Integer).collect())
 }
 
 impl Inner {
-    fn resolve_plates(&self, pattern: &PlatePattern) -> Result<Vec<i64>> {
-        Ok(match pattern {
-            PlatePattern::Exact(p) => self.dictionary.get(p.as_str()).into_iter().collect(),
-            PlatePattern::Wildcard(w) => self.dictionary.wildcard(w, MAX_PLATES_PER_SEARCH)?,
-            PlatePattern::Fuzzy { plate, max_edits } => {
-                self.dictionary
-                    .fuzzy(plate.as_str(), *max_edits, MAX_PLATES_PER_SEARCH)?
-            }
-        })
-    }
-
     fn search(&self, q: &SearchQuery) -> Result<SearchPage> {
         q.validate()?;
         self.refresh_dictionary()?;
-        let mut plate_ids = self.resolve_plates(&q.plate)?;
-        for excluded in &q.exclude_plates {
-            if let Some(id) = self.dictionary.get(excluded) {
-                plate_ids.retain(|p| *p != id);
-            }
-        }
+        let plate_ids = resolve_plates(&self.dictionary, q)?;
         let catalog = self.catalog().clone();
-        let cameras = camera_filter(&catalog, q);
+        let cameras = catalog.camera_filter(q);
         let empty = SearchPage {
             hits: vec![],
             total: 0,
@@ -159,35 +102,8 @@ impl Inner {
                     read_from_row(row, &catalog)
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let next_cursor = if reads.len() > q.limit as usize {
-                reads.truncate(q.limit as usize);
-                reads.last().map(|r| {
-                    Cursor {
-                        captured_at_ms: to_ms(r.captured_at),
-                        read_id: r.id,
-                    }
-                    .encode()
-                })
-            } else {
-                None
-            };
-            let hits = reads
-                .into_iter()
-                .map(|read| {
-                    let site = catalog.site_of_camera(read.camera_id);
-                    let network = site.and_then(|s| catalog.network(s.network_id));
-                    SearchHit {
-                        site_name: site.map(|s| s.name.clone()).unwrap_or_default(),
-                        site_kind: site.map(|s| s.kind).unwrap_or(anpr_domain::SiteKind::Other),
-                        network_name: network.map(|n| n.name.clone()).unwrap_or_default(),
-                        location: site
-                            .map(|s| s.location)
-                            .unwrap_or(anpr_domain::GeoPoint { lat: 0.0, lon: 0.0 }),
-                        district: site.map(|s| s.district.clone()).unwrap_or_default(),
-                        read,
-                    }
-                })
-                .collect();
+            let next_cursor = paginate(&mut reads, q.limit);
+            let hits = reads.into_iter().map(|r| catalog.hit(r)).collect();
             Ok(SearchPage {
                 hits,
                 total: total as u64,

@@ -1,22 +1,11 @@
 //! Staff users and their sessions.
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
+use crate::shared::{check_badge, check_staff_id, roles_from_text, roles_to_text};
 use crate::{NewUser, Result, StoreError, UserCredentials};
-use anpr_domain::{DomainError, Role, User, UserId};
+use anpr_domain::{Role, User, UserId};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
-
-fn roles_to_text(roles: &[Role]) -> String {
-    roles
-        .iter()
-        .map(|r| r.as_str())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn roles_from_text(s: &str) -> Vec<Role> {
-    s.split(',').filter_map(Role::parse).collect()
-}
 
 const USER_COLUMNS: &str = "id, staff_id, name, district, roles, active, badge_number, network_id";
 
@@ -34,24 +23,10 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-fn check_badge(badge: &Option<String>) -> Result<Option<String>> {
-    match badge.as_deref().map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(b) if b.chars().count() <= 32 && !b.chars().any(char::is_control) => {
-            Ok(Some(b.to_string()))
-        }
-        Some(_) => {
-            Err(DomainError::invalid("badge_number", "must be at most 32 characters").into())
-        }
-    }
-}
-
 impl Inner {
     fn create_user(&self, u: &NewUser) -> Result<User> {
         let staff_id = u.staff_id.trim();
-        if staff_id.is_empty() || staff_id.len() > 32 {
-            return Err(DomainError::invalid("staff_id", "must be 1 to 32 characters").into());
-        }
+        check_staff_id(staff_id)?;
         anpr_policy::permissions::check_role_combination(&u.roles)?;
         let badge = check_badge(&u.badge_number)?;
         // A network's own staff belong to that network; police staff to none.

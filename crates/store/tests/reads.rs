@@ -1,22 +1,45 @@
-//! The store's behaviour on a real SQLite file: ingestion, every search mode, pagination,
-//! place filters, retention and legal holds.
+//! The store's behaviour on every backend (conformance suite: SQLite always, PostgreSQL when
+//! `ANPR_TEST_POSTGRES_URL` is set): ingestion, every search mode, pagination, place filters,
+//! retention and legal holds, several processes on one database.
+
+mod common;
 
 use anpr_domain::query::MatchMode;
 use anpr_domain::*;
-use anpr_store::{NewCamera, NewSite, SqliteStore, Store, StoreError};
+use anpr_store::{AlertAudience, AlertFilter, NewAlert, NewCamera, NewSite, Store, StoreError};
 use chrono::{Duration, TimeZone, Utc};
+use common::TestDb;
+use std::sync::Arc;
+
+conformance!(
+    stores_and_returns_a_read,
+    a_retried_upload_is_not_stored_twice,
+    a_retried_read_twice_in_one_batch_is_stored_once,
+    a_batch_with_an_unknown_camera_stores_nothing,
+    exact_wildcard_and_fuzzy_search,
+    time_place_and_network_filters,
+    pages_follow_the_cursor_without_gaps_or_repeats,
+    too_broad_patterns_are_refused,
+    retention_purges_expired_reads_but_keeps_legal_holds,
+    dictionary_survives_reopen_and_sees_new_plates,
+    catalog_validation_and_conflicts,
+    two_processes_on_one_database_see_each_others_plates_and_cameras,
+    concurrent_batches_share_commits_and_all_land,
+    a_day_past_every_retention_goes_whole_with_its_images,
+    alerts_are_stored_once_listed_by_audience_and_acknowledged_once,
+    two_processes_purging_at_once_delete_each_read_once,
+);
 
 struct Fixture {
-    _dir: tempfile::TempDir,
-    store: SqliteStore,
+    db: TestDb,
+    store: Arc<dyn Store>,
     akl_cam: CameraId,
     chc_cam: CameraId,
     net_a: NetworkId,
 }
 
-async fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("anpr.sqlite")).unwrap();
+async fn fixture(db: TestDb) -> Fixture {
+    let store = db.store.clone();
     let a = store.create_network("Auror", 60).await.unwrap();
     let b = store.create_network("SaferCities", 30).await.unwrap();
     let akl = store
@@ -57,7 +80,7 @@ async fn fixture() -> Fixture {
         .unwrap()
         .id;
     Fixture {
-        _dir: dir,
+        db,
         store,
         akl_cam,
         chc_cam,
@@ -90,9 +113,8 @@ fn query(text: &str, mode: Option<MatchMode>, edits: Option<u8>) -> SearchQuery 
     SearchQuery::for_plate(PlatePattern::parse(text, mode, edits).unwrap())
 }
 
-#[tokio::test]
-async fn stores_and_returns_a_read() {
-    let f = fixture().await;
+async fn stores_and_returns_a_read(db: TestDb) {
+    let f = fixture(db).await;
     let out = f
         .store
         .insert_reads(vec![read(f.akl_cam, "ABC123", 5)])
@@ -107,9 +129,8 @@ async fn stores_and_returns_a_read() {
     assert!(f.store.read(999_999).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn a_retried_upload_is_not_stored_twice() {
-    let f = fixture().await;
+async fn a_retried_upload_is_not_stored_twice(db: TestDb) {
+    let f = fixture(db).await;
     let mut r = read(f.akl_cam, "ABC123", 5);
     r.external_id = Some("cam-uuid-1".into());
     let first = f.store.insert_reads(vec![r.clone()]).await.unwrap();
@@ -120,9 +141,19 @@ async fn a_retried_upload_is_not_stored_twice() {
     assert_eq!(f.store.stats().await.unwrap().reads, 1);
 }
 
-#[tokio::test]
-async fn a_batch_with_an_unknown_camera_stores_nothing() {
-    let f = fixture().await;
+async fn a_retried_read_twice_in_one_batch_is_stored_once(db: TestDb) {
+    let f = fixture(db).await;
+    let mut r = read(f.akl_cam, "ABC123", 5);
+    r.external_id = Some("cam-uuid-2".into());
+    let out = f.store.insert_reads(vec![r.clone(), r]).await.unwrap();
+    assert!(!out[0].duplicate);
+    assert!(out[1].duplicate);
+    assert_eq!(out[0].id, out[1].id);
+    assert_eq!(f.store.stats().await.unwrap().reads, 1);
+}
+
+async fn a_batch_with_an_unknown_camera_stores_nothing(db: TestDb) {
+    let f = fixture(db).await;
     let err = f
         .store
         .insert_reads(vec![read(f.akl_cam, "ABC123", 5), read(4242, "XYZ789", 5)])
@@ -132,9 +163,8 @@ async fn a_batch_with_an_unknown_camera_stores_nothing() {
     assert_eq!(f.store.stats().await.unwrap().reads, 0);
 }
 
-#[tokio::test]
-async fn exact_wildcard_and_fuzzy_search() {
-    let f = fixture().await;
+async fn exact_wildcard_and_fuzzy_search(db: TestDb) {
+    let f = fixture(db).await;
     let reads = vec![
         read(f.akl_cam, "ABC123", 30),
         read(f.akl_cam, "ABC123", 20),
@@ -175,9 +205,8 @@ async fn exact_wildcard_and_fuzzy_search() {
     assert!(none.hits.is_empty());
 }
 
-#[tokio::test]
-async fn time_place_and_network_filters() {
-    let f = fixture().await;
+async fn time_place_and_network_filters(db: TestDb) {
+    let f = fixture(db).await;
     f.store
         .insert_reads(vec![
             read(f.akl_cam, "ABC123", 300),
@@ -218,9 +247,8 @@ async fn time_place_and_network_filters() {
     assert_eq!(f.store.search(&q).await.unwrap().total, 0);
 }
 
-#[tokio::test]
-async fn pages_follow_the_cursor_without_gaps_or_repeats() {
-    let f = fixture().await;
+async fn pages_follow_the_cursor_without_gaps_or_repeats(db: TestDb) {
+    let f = fixture(db).await;
     let base = Utc.with_ymd_and_hms(2026, 11, 1, 8, 0, 0).unwrap();
     let reads: Vec<NewRead> = (0..25)
         .map(|i| {
@@ -250,9 +278,8 @@ async fn pages_follow_the_cursor_without_gaps_or_repeats() {
     assert_eq!(dedup.len(), 25);
 }
 
-#[tokio::test]
-async fn too_broad_patterns_are_refused() {
-    let f = fixture().await;
+async fn too_broad_patterns_are_refused(db: TestDb) {
+    let f = fixture(db).await;
     let reads: Vec<NewRead> = (0..6000)
         .map(|i| read(f.akl_cam, &format!("AA{i:04}"), 1))
         .collect();
@@ -263,9 +290,8 @@ async fn too_broad_patterns_are_refused() {
     assert_eq!(ok.plates_matched, 10);
 }
 
-#[tokio::test]
-async fn retention_purges_expired_reads_but_keeps_legal_holds() {
-    let f = fixture().await;
+async fn retention_purges_expired_reads_but_keeps_legal_holds(db: TestDb) {
+    let f = fixture(db).await;
     let sha = |c: char| Some(ImageHash(c.to_string().repeat(64)));
     let day = 24 * 60;
     let mut old = read(f.akl_cam, "OLD111", 61 * day);
@@ -322,12 +348,9 @@ async fn retention_purges_expired_reads_but_keeps_legal_holds() {
     );
 }
 
-#[tokio::test]
-async fn dictionary_survives_reopen_and_sees_new_plates() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("anpr.sqlite");
+async fn dictionary_survives_reopen_and_sees_new_plates(db: TestDb) {
     {
-        let f = SqliteStore::open(&path).unwrap();
+        let f = db.store.clone();
         let n = f.create_network("N", 60).await.unwrap();
         let s = f
             .create_site(NewSite {
@@ -353,14 +376,13 @@ async fn dictionary_survives_reopen_and_sees_new_plates() {
             .unwrap();
         f.insert_reads(vec![read(c.id, "KEEP12", 1)]).await.unwrap();
     }
-    let f = SqliteStore::open(&path).unwrap();
+    let f = db.another_process().await;
     assert_eq!(f.search(&query("KEE*", None, None)).await.unwrap().total, 1);
     assert_eq!(f.cameras().await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn catalog_validation_and_conflicts() {
-    let f = fixture().await;
+async fn catalog_validation_and_conflicts(db: TestDb) {
+    let f = fixture(db).await;
     assert!(matches!(
         f.store.create_network("Auror", 60).await,
         Err(StoreError::Conflict(_))
@@ -384,10 +406,9 @@ async fn catalog_validation_and_conflicts() {
     assert!(matches!(err, StoreError::NotFound(_)));
 }
 
-#[tokio::test]
-async fn two_processes_on_one_database_see_each_others_plates_and_cameras() {
-    let f = fixture().await;
-    let other = SqliteStore::open(f.store.path()).unwrap();
+async fn two_processes_on_one_database_see_each_others_plates_and_cameras(db: TestDb) {
+    let f = fixture(db).await;
+    let other = f.db.another_process().await;
     // A camera added by the second process is usable by the first.
     let sites = other.sites().await.unwrap();
     let cam = other
@@ -414,9 +435,8 @@ async fn two_processes_on_one_database_see_each_others_plates_and_cameras() {
     assert_eq!(page.plates_matched, 1);
 }
 
-#[tokio::test]
-async fn concurrent_batches_share_commits_and_all_land() {
-    let f = fixture().await;
+async fn concurrent_batches_share_commits_and_all_land(db: TestDb) {
+    let f = fixture(db).await;
     let mut tasks = Vec::new();
     for t in 0..16 {
         let store = f.store.clone();
@@ -445,4 +465,182 @@ async fn concurrent_batches_share_commits_and_all_land() {
     assert_eq!(f.store.stats().await.unwrap().reads, 3200);
     let page = f.store.search(&query("G07*", None, None)).await.unwrap();
     assert_eq!(page.total, 200);
+}
+
+async fn a_day_past_every_retention_goes_whole_with_its_images(db: TestDb) {
+    let f = fixture(db).await;
+    let sha = |c: char| Some(ImageHash(c.to_string().repeat(64)));
+    let day = 24 * 60;
+    let mut reads: Vec<NewRead> = (0..40)
+        .map(|i| {
+            let mut r = read(
+                if i % 2 == 0 { f.akl_cam } else { f.chc_cam },
+                "GONE12",
+                70 * day,
+            );
+            r.plate_image = sha('d');
+            r
+        })
+        .collect();
+    reads[0].overview_image = sha('e');
+    let mut fresh = read(f.akl_cam, "KEPT12", day);
+    fresh.plate_image = sha('d');
+    reads.push(fresh);
+    f.store.insert_reads(reads).await.unwrap();
+    let before = f.db.read_partitions().await;
+
+    let mut deleted = 0;
+    let mut freed = vec![];
+    loop {
+        let batch = f.store.purge_expired(Utc::now(), 15).await.unwrap();
+        if batch.report.reads_deleted == 0 {
+            break;
+        }
+        deleted += batch.report.reads_deleted;
+        freed.extend(batch.freed_images);
+    }
+    assert_eq!(
+        deleted, 40,
+        "past both networks' retention (60 and 30 days)"
+    );
+    assert_eq!(freed, vec![sha('e').unwrap()], "image d is still used");
+    assert_eq!(f.store.stats().await.unwrap().reads, 1);
+    assert_eq!(f.store.stats().await.unwrap().images, 1);
+    if let (Some(before), Some(after)) = (before, f.db.read_partitions().await) {
+        assert_eq!(
+            after.len(),
+            before.len() - 1,
+            "the expired day's partition is dropped"
+        );
+    }
+    let page = f.store.search(&query("GONE12", None, None)).await.unwrap();
+    assert_eq!(page.total, 0);
+}
+
+async fn alerts_are_stored_once_listed_by_audience_and_acknowledged_once(db: TestDb) {
+    let f = fixture(db).await;
+    let out = f
+        .store
+        .insert_reads(vec![
+            read(f.akl_cam, "TRK123", 2),
+            read(f.chc_cam, "TRK123", 1),
+        ])
+        .await
+        .unwrap();
+    let alert = |read_id| NewAlert {
+        authorisation_id: 7,
+        requester_user_id: 1,
+        district: "Auckland City".into(),
+        plate: "TRK123".into(),
+        read_id,
+    };
+    let now = Utc::now();
+    let stored = f
+        .store
+        .insert_alerts(vec![alert(out[0].id), alert(out[1].id)], now)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2);
+    assert!(stored[0].id < stored[1].id, "ids only increase");
+    assert_eq!(stored[0].site_name, "Fuel stop Newmarket");
+    assert_eq!(
+        stored[1].network_id,
+        f.store.networks().await.unwrap()[1].id
+    );
+    assert_eq!(stored[1].read_plate, "TRK123");
+    let again = f
+        .store
+        .insert_alerts(vec![alert(out[0].id), alert(999_999)], now)
+        .await
+        .unwrap();
+    assert!(
+        again.is_empty(),
+        "a retried read or a missing one raises nothing"
+    );
+
+    let list = |audience: Option<AlertAudience>, after_id: Option<i64>| AlertFilter {
+        audience,
+        after_id,
+        ..Default::default()
+    };
+    let supervisor = AlertAudience {
+        user_id: 2,
+        districts: vec!["auckland CITY".into()],
+    };
+    let stranger = AlertAudience {
+        user_id: 3,
+        districts: vec!["Canterbury".into()],
+    };
+    assert_eq!(
+        f.store
+            .alerts(list(Some(supervisor), None))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert!(f
+        .store
+        .alerts(list(Some(stranger), None))
+        .await
+        .unwrap()
+        .is_empty());
+    let resumed = f
+        .store
+        .alerts(list(None, Some(stored[0].id)))
+        .await
+        .unwrap();
+    assert_eq!(resumed, vec![stored[1].clone()]);
+
+    let acked = f.store.ack_alert(stored[0].id, "S2", now).await.unwrap();
+    assert_eq!(acked.acked_by_staff_id.as_deref(), Some("S2"));
+    let later = f.store.ack_alert(stored[0].id, "S3", now).await.unwrap();
+    assert_eq!(
+        later.acked_by_staff_id.as_deref(),
+        Some("S2"),
+        "the first stands"
+    );
+    assert!(matches!(
+        f.store.ack_alert(424_242, "S2", now).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn two_processes_purging_at_once_delete_each_read_once(db: TestDb) {
+    let f = fixture(db).await;
+    let day = 24 * 60;
+    let reads: Vec<NewRead> = (0..60)
+        .map(|i| {
+            // Whole expired days, and reads past only the 30-day network's retention.
+            let age = if i % 2 == 0 { 70 + i % 3 } else { 40 };
+            let mut r = read(f.chc_cam, &format!("PRG{i:03}"), age * day);
+            r.plate_image = Some(ImageHash(format!("{:064x}", i % 7)));
+            r
+        })
+        .collect();
+    f.store.insert_reads(reads).await.unwrap();
+    let other = f.db.another_process().await;
+    let drain = |store: Arc<dyn Store>| async move {
+        let (mut deleted, mut freed) = (0, vec![]);
+        loop {
+            let b = store.purge_expired(Utc::now(), 7).await.unwrap();
+            if b.report.reads_deleted == 0 {
+                return (deleted, freed);
+            }
+            deleted += b.report.reads_deleted;
+            freed.extend(b.freed_images);
+        }
+    };
+    let ((d1, f1), (d2, f2)) = tokio::join!(drain(f.store.clone()), drain(other));
+    assert_eq!(d1 + d2, 60);
+    let mut freed: Vec<_> = f1.into_iter().chain(f2).collect();
+    freed.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        freed.len(),
+        7,
+        "each image freed once, by whoever released it last"
+    );
+    freed.dedup();
+    assert_eq!(freed.len(), 7);
+    assert_eq!(f.store.stats().await.unwrap().reads, 0);
 }

@@ -1,0 +1,138 @@
+//! The server on PostgreSQL (run when `ANPR_TEST_POSTGRES_URL` is set, each test on a database
+//! of its own): the API works the same, and two servers behind a load balancer share one
+//! database — sessions, reads, watches and alerts.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// A read `minutes_ago` (searches withhold the last 30 minutes; watches alert on live reads).
+async fn sighting(s: &TestServer, plate: &str, minutes_ago: i64) -> i64 {
+    let resp = s
+        .ingest(
+            "/api/v1/reads",
+            &json!({"plate": plate, "captured_at": now_rfc3339(minutes_ago), "confidence": 0.9}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_search_and_tracking_alerts_work_on_postgres() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    let s = start_postgres(&db, Default::default()).await;
+    let tracker = s.login("tracker").await;
+    let (st, auth) = s
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(&json!({"plate": STOLEN_CLEAN, "purpose": purpose()})),
+        )
+        .await;
+    assert_eq!(
+        (st, auth["status"].as_str()),
+        (201, Some("active")),
+        "{auth}"
+    );
+
+    let live = sighting(&s, STOLEN_CLEAN, 0).await;
+    let read_id = sighting(&s, STOLEN_CLEAN, 60).await;
+    sighting(&s, "ZZZ111", 60).await;
+    assert_eq!(s.read_count().await, 3);
+
+    let searcher = s.login("searcher").await;
+    let page: Value = s
+        .search(&searcher, json!({"plate": STOLEN_CLEAN}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 1, "{page}");
+    assert_eq!(page["hits"][0]["id"], read_id);
+    let page: Value = s
+        .search(&searcher, json!({"plate": "ZZZ11*"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["total"], 1, "{page}");
+
+    let (st, list) = s.call("GET", "/api/v1/alerts", Some(&tracker), None).await;
+    assert_eq!(st, 200);
+    let alerts = list["alerts"].as_array().unwrap();
+    assert!(alerts.iter().any(|a| a["read_id"] == live), "{list}");
+    let (_, list) = s.call("GET", "/api/v1/alerts", Some(&searcher), None).await;
+    assert!(list["alerts"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_share_sessions_reads_watches_and_alerts() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    let config = || anpr_server::ServerConfig {
+        authorisation_sweep_interval: Duration::from_millis(100),
+        ..Default::default()
+    };
+    let a = start_postgres(&db, config()).await;
+    let b = start_another(&a, &db, config()).await;
+
+    // A session opened on A is good on B.
+    let tracker = a.login("tracker").await;
+    let (st, me) = b.call("GET", "/api/v1/auth/me", Some(&tracker), None).await;
+    assert_eq!(
+        (st, me["staff_id"].as_str()),
+        (200, Some("tracker")),
+        "{me}"
+    );
+
+    // Tracking authorised on A becomes a watch on B at B's next sweep...
+    let (st, auth) = a
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(&json!({"plate": STOLEN_CLEAN, "purpose": purpose()})),
+        )
+        .await;
+    assert_eq!(st, 201, "{auth}");
+    for _ in 0..100 {
+        if !b.state.watches.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!b.state.watches.is_empty(), "B learnt the watch");
+
+    // ...so a read ingested on B raises the alert, which A lists.
+    let read_id = sighting(&b, STOLEN_CLEAN, 0).await;
+    let (st, list) = a.call("GET", "/api/v1/alerts", Some(&tracker), None).await;
+    assert_eq!(st, 200);
+    assert_eq!(list["alerts"][0]["read_id"], read_id, "{list}");
+    assert_eq!(list["alerts"][0]["authorisation_id"], auth["id"]);
+
+    // Reads ingested on either server are found by a search on the other.
+    let other = sighting(&a, "SHR123", 60).await;
+    let earlier = sighting(&b, STOLEN_CLEAN, 60).await;
+    let searcher = b.login("searcher").await;
+    let page: Value = b
+        .search(&searcher, json!({"plate": "SHR123"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["hits"][0]["id"], other, "{page}");
+    let page: Value = a
+        .search(&searcher, json!({"plate": STOLEN_CLEAN}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["hits"][0]["id"], earlier, "{page}");
+}

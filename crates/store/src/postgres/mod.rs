@@ -1,0 +1,386 @@
+//! The PostgreSQL store: several `anpr serve` processes share one database.
+//!
+//! A `deadpool-postgres` pool of `tokio-postgres` connections, every statement prepared once per
+//! connection (`prepare_cached`). Reads go in by binary `COPY` into a table partitioned by
+//! capture day (one partition per 7 days, created ahead and on demand), so retention drops whole
+//! partitions. The plate dictionary and the camera catalog are kept in memory as in the SQLite
+//! store ([`crate::shared`] holds what both do alike) and refreshed from the database when
+//! another process added to them. Plate and alert ids are handed out under an advisory lock so
+//! that they commit in id order — "every id above the highest I know" is then exactly what the
+//! other processes added. The policy's register lookups are synchronous (`RegisterView`), so
+//! they run on the blocking pool and wait on the async client there.
+
+mod access;
+mod alerts;
+mod catalog;
+mod partitions;
+mod reads;
+mod schema;
+mod search;
+mod users;
+
+use crate::dictionary::PlateDictionary;
+use crate::shared::{Catalog, RegisterCache};
+use crate::{Result, StoreError};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use std::collections::BTreeSet;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio_postgres::NoTls;
+
+pub use partitions::PARTITION_DAYS_AHEAD;
+
+/// Connections kept in the pool (PostgreSQL's default allows 100 in all: several processes
+/// share them).
+const POOL_SIZE: usize = 16;
+
+/// Advisory lock keys (one namespace per deployment's database).
+pub(crate) mod locks {
+    /// Serialises new plates, so that plate ids commit in order.
+    pub const PLATES: i64 = 0x616e_7072_0001;
+    /// Serialises new alerts, so that alert ids (SSE event ids) commit in order.
+    pub const ALERTS: i64 = 0x616e_7072_0002;
+    /// Serialises schema migrations and partition changes across processes.
+    pub const SCHEMA: i64 = 0x616e_7072_0003;
+}
+
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) pool: Pool,
+    pub(crate) dictionary: Arc<PlateDictionary>,
+    pub(crate) catalog: RwLock<Catalog>,
+    pub(crate) register_cache: Mutex<RegisterCache>,
+    /// First days of the partitions known to exist.
+    pub(crate) partitions: Mutex<BTreeSet<i32>>,
+    /// Expired partitions (by first day) holding reads on legal hold (so not to be dropped).
+    pub(crate) held_partitions: Mutex<BTreeSet<i32>>,
+    /// The runtime the pool's connections run on, for the synchronous callers (the policy's
+    /// register lookups and decision recorder, on the blocking pool).
+    pub(crate) runtime: tokio::runtime::Handle,
+}
+
+pub(crate) type Client = deadpool_postgres::Object;
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user@host:port/db`), applies pending migrations, creates
+    /// the partitions of the coming days and loads the plate dictionary and catalog.
+    pub async fn connect(url: &str) -> Result<Self> {
+        let config = tokio_postgres::Config::from_str(url)
+            .map_err(|e| StoreError::Pool(format!("database URL: {e}")))?;
+        Self::connect_config(config).await
+    }
+
+    /// As [`PgStore::connect`], from a parsed configuration.
+    pub async fn connect_config(config: tokio_postgres::Config) -> Result<Self> {
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        let inner = Inner {
+            pool,
+            dictionary: Arc::new(PlateDictionary::from_entries(Vec::new())),
+            catalog: RwLock::new(Catalog::default()),
+            register_cache: Mutex::new(Default::default()),
+            partitions: Mutex::new(BTreeSet::new()),
+            held_partitions: Mutex::new(BTreeSet::new()),
+            runtime: tokio::runtime::Handle::current(),
+        };
+        {
+            let mut client = inner.client().await?;
+            schema::migrate(&mut client).await?;
+        }
+        let store = PgStore {
+            inner: Arc::new(inner),
+        };
+        store.inner.reload_catalog().await?;
+        store.inner.refresh_dictionary().await?;
+        store.inner.dictionary.rebuild();
+        store.ensure_partitions(chrono::Utc::now()).await?;
+        Ok(store)
+    }
+}
+
+impl Inner {
+    pub(crate) async fn client(&self) -> Result<Client> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| StoreError::Pool(e.to_string()))
+    }
+
+    pub(crate) fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {
+        self.catalog.read().expect("catalog lock")
+    }
+
+    pub(crate) async fn reload_catalog(&self) -> Result<()> {
+        let client = self.client().await?;
+        let fresh = catalog::load(&client).await?;
+        *self.catalog.write().expect("catalog lock") = fresh;
+        Ok(())
+    }
+
+    /// Whether the camera exists, reloading the catalog once if this process has not seen it
+    /// (another process may have added it).
+    pub(crate) async fn knows_camera(&self, camera_id: i64) -> Result<bool> {
+        if self.catalog().cameras.iter().any(|c| c.id == camera_id) {
+            return Ok(true);
+        }
+        self.reload_catalog().await?;
+        Ok(self.catalog().cameras.iter().any(|c| c.id == camera_id))
+    }
+
+    /// Brings the plate dictionary up to date with plates other processes have stored.
+    pub(crate) async fn refresh_dictionary(&self) -> Result<()> {
+        let known = self.dictionary.max_id();
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT plate, id FROM plates WHERE id > $1")
+            .await?;
+        let fresh: Vec<(String, i64)> = client
+            .query(&stmt, &[&known])
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        if !fresh.is_empty() && self.dictionary.insert_committed(fresh) {
+            let dictionary = self.dictionary.clone();
+            std::thread::spawn(move || dictionary.rebuild());
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the blocking pool, where it may wait on async calls through `runtime`.
+    pub(crate) async fn blocking<T, F>(self: &Arc<Self>, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Inner) -> Result<T> + Send + 'static,
+    {
+        let inner = self.clone();
+        tokio::task::spawn_blocking(move || f(&inner))
+            .await
+            .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+/// Unique violation: another transaction stored the same key meanwhile.
+pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {
+    e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+}
+
+#[async_trait::async_trait]
+impl crate::Store for PgStore {
+    async fn create_network(
+        &self,
+        name: &str,
+        retention_days: u32,
+    ) -> Result<anpr_domain::Network> {
+        self.create_network_impl(name, retention_days).await
+    }
+    async fn networks(&self) -> Result<Vec<anpr_domain::Network>> {
+        self.inner.reload_catalog().await?;
+        Ok(self.inner.catalog().networks.clone())
+    }
+    async fn create_site(&self, site: crate::NewSite) -> Result<anpr_domain::Site> {
+        self.create_site_impl(site).await
+    }
+    async fn sites(&self) -> Result<Vec<anpr_domain::Site>> {
+        self.inner.reload_catalog().await?;
+        Ok(self.inner.catalog().sites.clone())
+    }
+    async fn create_camera(
+        &self,
+        camera: crate::NewCamera,
+        key_hash: String,
+    ) -> Result<anpr_domain::Camera> {
+        self.create_camera_impl(camera, key_hash).await
+    }
+    async fn cameras(&self) -> Result<Vec<anpr_domain::Camera>> {
+        self.inner.reload_catalog().await?;
+        Ok(self.inner.catalog().cameras.clone())
+    }
+    async fn camera_credentials(
+        &self,
+        id: anpr_domain::CameraId,
+    ) -> Result<Option<crate::CameraCredentials>> {
+        self.camera_credentials_impl(id).await
+    }
+    async fn set_camera_key_hash(&self, id: anpr_domain::CameraId, key_hash: String) -> Result<()> {
+        self.set_camera_key_hash_impl(id, key_hash).await
+    }
+    async fn insert_reads(
+        &self,
+        reads: Vec<anpr_domain::NewRead>,
+    ) -> Result<Vec<crate::InsertOutcome>> {
+        self.insert_reads_impl(reads).await
+    }
+    async fn read(&self, id: anpr_domain::ReadId) -> Result<Option<anpr_domain::PlateRead>> {
+        self.read_impl(id).await
+    }
+    async fn search(&self, query: &anpr_domain::SearchQuery) -> Result<crate::SearchPage> {
+        self.search_impl(query).await
+    }
+    async fn search_like_scan(
+        &self,
+        like_pattern: &str,
+        limit: u32,
+    ) -> Result<Vec<anpr_domain::ReadId>> {
+        self.search_like_scan_impl(like_pattern, limit).await
+    }
+    async fn set_legal_hold(&self, id: anpr_domain::ReadId, hold: bool) -> Result<()> {
+        self.set_legal_hold_impl(id, hold).await
+    }
+    async fn purge_expired(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        batch: usize,
+    ) -> Result<crate::PurgeBatch> {
+        self.purge_expired_impl(now, batch).await
+    }
+    async fn reads_on_hold_past_retention(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64> {
+        self.reads_on_hold_impl(now).await
+    }
+    async fn stats(&self) -> Result<crate::StoreStats> {
+        self.stats_impl().await
+    }
+    async fn prepare_ahead(&self, now: chrono::DateTime<chrono::Utc>) -> Result<()> {
+        self.ensure_partitions(now).await
+    }
+    async fn create_user(&self, user: crate::NewUser) -> Result<anpr_domain::User> {
+        self.create_user_impl(user).await
+    }
+    async fn user_credentials(&self, staff_id: &str) -> Result<Option<crate::UserCredentials>> {
+        self.user_credentials_impl(staff_id).await
+    }
+    async fn record_login_attempt(
+        &self,
+        user: anpr_domain::UserId,
+        success: bool,
+        locked_until: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<()> {
+        self.record_login_attempt_impl(user, success, locked_until)
+            .await
+    }
+    async fn create_session(
+        &self,
+        token_hash: &str,
+        user: anpr_domain::UserId,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<()> {
+        self.create_session_impl(token_hash, user, expires_at).await
+    }
+    async fn session_user(
+        &self,
+        token_hash: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<anpr_domain::User>> {
+        self.session_user_impl(token_hash, now).await
+    }
+    async fn revoke_session(&self, token_hash: &str) -> Result<()> {
+        self.revoke_session_impl(token_hash).await
+    }
+    async fn users(&self) -> Result<Vec<anpr_domain::User>> {
+        self.users_impl().await
+    }
+    async fn set_user_active(&self, staff_id: &str, active: bool) -> Result<anpr_domain::User> {
+        self.set_user_active_impl(staff_id, active).await
+    }
+    async fn set_user_roles(
+        &self,
+        staff_id: &str,
+        roles: Vec<anpr_domain::Role>,
+    ) -> Result<anpr_domain::User> {
+        self.set_user_roles_impl(staff_id, roles).await
+    }
+    async fn access_facts(
+        &self,
+        q: crate::FactsRequest,
+    ) -> Result<anpr_policy::registers::AccessFacts> {
+        self.access_facts_impl(q).await
+    }
+    async fn import_register(
+        &self,
+        batch: crate::RegisterBatch,
+        source: crate::ImportSource,
+    ) -> Result<crate::ImportReport> {
+        self.import_register_impl(batch, source).await
+    }
+    async fn register_count(&self, kind: crate::RegisterKind) -> Result<u64> {
+        self.register_count_impl(kind).await
+    }
+    async fn network_agreements(&self) -> Result<Vec<anpr_policy::registers::NetworkAgreement>> {
+        self.network_agreements_impl().await
+    }
+    async fn set_network_agreement(
+        &self,
+        a: anpr_policy::registers::NetworkAgreement,
+    ) -> Result<anpr_policy::registers::NetworkAgreement> {
+        self.set_network_agreement_impl(a).await
+    }
+    async fn create_authorisation(
+        &self,
+        a: anpr_policy::Authorisation,
+    ) -> Result<anpr_policy::Authorisation> {
+        self.create_authorisation_impl(a).await
+    }
+    async fn authorisation(&self, id: i64) -> Result<Option<anpr_policy::Authorisation>> {
+        self.authorisation_impl(id).await
+    }
+    async fn update_authorisation(
+        &self,
+        a: anpr_policy::Authorisation,
+        expected: anpr_policy::AuthStatus,
+    ) -> Result<()> {
+        self.update_authorisation_impl(a, expected).await
+    }
+    async fn authorisations(
+        &self,
+        filter: crate::AuthorisationFilter,
+    ) -> Result<Vec<anpr_policy::Authorisation>> {
+        self.authorisations_impl(filter).await
+    }
+    async fn stolen_entry(&self, id: i64) -> Result<Option<anpr_policy::registers::StolenEntry>> {
+        self.stolen_entry_impl(id).await
+    }
+    async fn insert_alerts(
+        &self,
+        alerts: Vec<crate::NewAlert>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<crate::Alert>> {
+        self.insert_alerts_impl(alerts, now).await
+    }
+    async fn alerts(&self, filter: crate::AlertFilter) -> Result<Vec<crate::Alert>> {
+        self.alerts_impl(filter).await
+    }
+    async fn alert(&self, id: i64) -> Result<Option<crate::Alert>> {
+        self.alert_impl(id).await
+    }
+    async fn ack_alert(
+        &self,
+        id: i64,
+        staff_id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::Alert> {
+        self.ack_alert_impl(id, staff_id, at).await
+    }
+    async fn decisions(
+        &self,
+        user: Option<anpr_domain::UserId>,
+        limit: u32,
+    ) -> Result<Vec<anpr_policy::Decision>> {
+        self.decisions_impl(user, limit).await
+    }
+}

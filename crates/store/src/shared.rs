@@ -1,0 +1,426 @@
+//! What every backend shares, so that SQLite and PostgreSQL behave alike: the in-memory camera
+//! catalog, time conversions, the search plan (pattern → plate ids through the dictionary,
+//! place filters → camera ids, cursor paging, hits completed from the catalog), the validation
+//! of what is stored, and the cache of register facts keyed by member of staff.
+
+use crate::dictionary::{DictionaryError, PlateDictionary};
+use crate::{RegisterBatch, Result, SearchHit, StoreError};
+use anpr_domain::query::Cursor;
+use anpr_domain::{Camera, DomainError, Network, PlatePattern, PlateRead, Role, SearchQuery, Site};
+use anpr_policy::registers::{
+    AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView, StaffRecord, StolenEntry,
+    StolenRecord, VehicleRecord,
+};
+use anpr_policy::{Authorisation, PolicyError};
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// Most distinct plates one search may resolve to. A pattern broader than this is not a
+/// targeted search; the user is asked to narrow it.
+pub const MAX_PLATES_PER_SEARCH: usize = 5_000;
+
+/// Length of the capture-time bucket: reads are indexed (SQLite) or partitioned (PostgreSQL)
+/// by capture day.
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+pub(crate) fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+pub(crate) fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms)
+        .single()
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The camera catalog, small and read on every search and ingest, so kept in memory.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Catalog {
+    pub networks: Vec<Network>,
+    pub sites: Vec<Site>,
+    pub cameras: Vec<Camera>,
+}
+
+impl Catalog {
+    pub fn site_of_camera(&self, camera_id: i64) -> Option<&Site> {
+        let cam = self.cameras.iter().find(|c| c.id == camera_id)?;
+        self.sites.iter().find(|s| s.id == cam.site_id)
+    }
+
+    pub fn network(&self, id: i64) -> Option<&Network> {
+        self.networks.iter().find(|n| n.id == id)
+    }
+
+    /// Camera ids of one network.
+    pub fn cameras_of_network(&self, network: i64) -> Vec<i64> {
+        self.cameras
+            .iter()
+            .filter(|c| {
+                self.sites
+                    .iter()
+                    .any(|s| s.id == c.site_id && s.network_id == network)
+            })
+            .map(|c| c.id)
+            .collect()
+    }
+
+    /// Cameras the query's place filters allow; `None` when it has none.
+    pub fn camera_filter(&self, q: &SearchQuery) -> Option<Vec<i64>> {
+        if q.network_ids.is_empty()
+            && q.site_ids.is_empty()
+            && q.camera_ids.is_empty()
+            && q.area.is_none()
+        {
+            return None;
+        }
+        let cams = self
+            .cameras
+            .iter()
+            .filter(|c| q.camera_ids.is_empty() || q.camera_ids.contains(&c.id))
+            .filter(|c| {
+                let Some(site) = self.sites.iter().find(|s| s.id == c.site_id) else {
+                    return false;
+                };
+                (q.site_ids.is_empty() || q.site_ids.contains(&site.id))
+                    && (q.network_ids.is_empty() || q.network_ids.contains(&site.network_id))
+                    && q.area.is_none_or(|a| a.contains(&site.location))
+            })
+            .map(|c| c.id)
+            .collect();
+        Some(cams)
+    }
+
+    /// A read with where it was seen, as search returns it.
+    pub fn hit(&self, read: PlateRead) -> SearchHit {
+        let site = self.site_of_camera(read.camera_id);
+        let network = site.and_then(|s| self.network(s.network_id));
+        SearchHit {
+            site_name: site.map(|s| s.name.clone()).unwrap_or_default(),
+            site_kind: site.map(|s| s.kind).unwrap_or(anpr_domain::SiteKind::Other),
+            network_name: network.map(|n| n.name.clone()).unwrap_or_default(),
+            location: site
+                .map(|s| s.location)
+                .unwrap_or(anpr_domain::GeoPoint { lat: 0.0, lon: 0.0 }),
+            district: site.map(|s| s.district.clone()).unwrap_or_default(),
+            read,
+        }
+    }
+}
+
+impl From<DictionaryError> for StoreError {
+    fn from(e: DictionaryError) -> Self {
+        match e {
+            DictionaryError::TooManyPlates(n) => StoreError::TooBroad(format!(
+                "the plate pattern matches more than {n} distinct plates; add known characters"
+            )),
+            DictionaryError::TooComplex(m) => StoreError::TooBroad(m),
+        }
+    }
+}
+
+/// The plate ids a query's pattern resolves to, its excluded plates removed.
+pub(crate) fn resolve_plates(dictionary: &PlateDictionary, q: &SearchQuery) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = match &q.plate {
+        PlatePattern::Exact(p) => dictionary.get(p.as_str()).into_iter().collect(),
+        PlatePattern::Wildcard(w) => dictionary.wildcard(w, MAX_PLATES_PER_SEARCH)?,
+        PlatePattern::Fuzzy { plate, max_edits } => {
+            dictionary.fuzzy(plate.as_str(), *max_edits, MAX_PLATES_PER_SEARCH)?
+        }
+    };
+    for excluded in &q.exclude_plates {
+        if let Some(id) = dictionary.get(excluded) {
+            ids.retain(|p| *p != id);
+        }
+    }
+    Ok(ids)
+}
+
+/// Trims a page fetched with one row too many to the query's limit, with the cursor of the
+/// next page when there is one.
+pub(crate) fn paginate(reads: &mut Vec<PlateRead>, limit: u32) -> Option<String> {
+    if reads.len() <= limit as usize {
+        return None;
+    }
+    reads.truncate(limit as usize);
+    reads.last().map(|r| {
+        Cursor {
+            captured_at_ms: to_ms(r.captured_at),
+            read_id: r.id,
+        }
+        .encode()
+    })
+}
+
+pub(crate) fn non_empty(field: &str, value: &str, max: usize) -> Result<()> {
+    let len = value.trim().chars().count();
+    if len == 0 || len > max {
+        return Err(DomainError::invalid(field, format!("must be 1 to {max} characters")).into());
+    }
+    Ok(())
+}
+
+pub(crate) fn check_retention(retention_days: u32) -> Result<()> {
+    if retention_days == 0 || retention_days > 3650 {
+        return Err(DomainError::invalid("retention_days", "must be between 1 and 3650").into());
+    }
+    Ok(())
+}
+
+pub(crate) fn check_heading(heading_deg: Option<u16>) -> Result<()> {
+    if heading_deg.is_some_and(|h| h >= 360) {
+        return Err(DomainError::invalid("heading_deg", "must be below 360").into());
+    }
+    Ok(())
+}
+
+pub(crate) fn check_staff_id(staff_id: &str) -> Result<()> {
+    if staff_id.is_empty() || staff_id.len() > 32 {
+        return Err(DomainError::invalid("staff_id", "must be 1 to 32 characters").into());
+    }
+    Ok(())
+}
+
+pub(crate) fn check_badge(badge: &Option<String>) -> Result<Option<String>> {
+    match badge.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(b) if b.chars().count() <= 32 && !b.chars().any(char::is_control) => {
+            Ok(Some(b.to_string()))
+        }
+        Some(_) => {
+            Err(DomainError::invalid("badge_number", "must be at most 32 characters").into())
+        }
+    }
+}
+
+pub(crate) fn roles_to_text(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub(crate) fn roles_from_text(s: &str) -> Vec<Role> {
+    s.split(',').filter_map(Role::parse).collect()
+}
+
+pub(crate) fn check_text(field: &str, v: &str, max: usize) -> Result<()> {
+    let n = v.trim().chars().count();
+    if n == 0 || n > max || v.chars().any(char::is_control) {
+        return Err(DomainError::invalid(field, format!("must be 1 to {max} characters")).into());
+    }
+    Ok(())
+}
+
+pub(crate) fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// What an upsert did to one register row (`Updated` holds the row before, as JSON).
+pub(crate) enum Change {
+    Inserted,
+    Updated(String),
+    Unchanged,
+}
+
+/// Validates every row first, so a bad row refuses the whole batch naming its index.
+pub(crate) fn validate_batch(batch: RegisterBatch) -> Result<RegisterBatch> {
+    fn all<T>(
+        rows: Vec<T>,
+        f: impl Fn(&T) -> std::result::Result<T, DomainError>,
+    ) -> Result<Vec<T>> {
+        rows.iter()
+            .enumerate()
+            .map(|(i, r)| f(r).map_err(|e| e.within(&format!("rows[{i}]")).into()))
+            .collect()
+    }
+    Ok(match batch {
+        RegisterBatch::Vehicles(v) => RegisterBatch::Vehicles(all(v, VehicleRecord::validated)?),
+        RegisterBatch::Staff(v) => RegisterBatch::Staff(all(v, StaffRecord::validated)?),
+        RegisterBatch::Associates(v) => {
+            RegisterBatch::Associates(all(v, AssociateRecord::validated)?)
+        }
+        RegisterBatch::Stolen(v) => RegisterBatch::Stolen(all(v, StolenRecord::validated)?),
+        RegisterBatch::Incidents(v) => RegisterBatch::Incidents(all(v, IncidentRecord::validated)?),
+    })
+}
+
+/// An agreement's parties, checked, trimmed, deduplicated and sorted.
+pub(crate) fn clean_parties(parties: &[String], field: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for p in parties {
+        check_text(field, p, 64)?;
+        let p = p.trim().to_string();
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Groups `(network, use, party)` rows, ordered by network, into agreements.
+/// The agreement row that lets a network's own staff receive hot-list alerts (its party is
+/// the network itself).
+pub(crate) const HOT_LIST_USE: &str = "hot_list";
+
+pub(crate) fn group_agreements(
+    rows: impl IntoIterator<Item = (i64, String, String)>,
+) -> Vec<NetworkAgreement> {
+    let mut out: Vec<NetworkAgreement> = Vec::new();
+    for (network_id, use_, party) in rows {
+        if out.last().is_none_or(|a| a.network_id != network_id) {
+            out.push(NetworkAgreement {
+                network_id,
+                search: vec![],
+                tracking: vec![],
+                hot_list_alerts: false,
+            });
+        }
+        let a = out.last_mut().expect("pushed above");
+        match use_.as_str() {
+            "search" => a.search.push(party),
+            "tracking" => a.tracking.push(party),
+            HOT_LIST_USE => a.hot_list_alerts = true,
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Register facts by member of staff, for one register version.
+#[derive(Default)]
+pub(crate) struct RegisterCache {
+    version: i64,
+    staff: HashMap<String, Option<StaffRecord>>,
+    associates: HashMap<String, Vec<AssociateRecord>>,
+    vehicles_of: HashMap<String, Vec<VehicleRecord>>,
+    agreements: Option<Vec<NetworkAgreement>>,
+}
+
+/// Entries kept before the cache starts afresh (a bound, not a working-set size: a national
+/// force has about 15,000 staff).
+const MAX_CACHED: usize = 100_000;
+
+impl RegisterCache {
+    fn len(&self) -> usize {
+        self.staff.len() + self.associates.len() + self.vehicles_of.len()
+    }
+}
+
+/// A register view that answers the lookups every decision repeats for the same member of
+/// staff — their staff record, declared associates, the vehicles connected to them — and the
+/// sharing agreements from a [`RegisterCache`] valid for one `register_version` (bumped in the
+/// same transaction as every register import and agreement change, by any process). The
+/// lookups that depend on the request (incident, stolen reports, authorisations) always go to
+/// the database.
+pub(crate) struct CachedRegisters<'a> {
+    db: &'a dyn RegisterView,
+    cache: &'a Mutex<RegisterCache>,
+}
+
+impl<'a> CachedRegisters<'a> {
+    /// Over `db`, with `cache` emptied first if the registers are now at another `version`.
+    pub fn new(db: &'a dyn RegisterView, cache: &'a Mutex<RegisterCache>, version: i64) -> Self {
+        let mut c = cache.lock().expect("register cache lock");
+        if c.version != version || c.len() > MAX_CACHED {
+            *c = RegisterCache {
+                version,
+                ..Default::default()
+            };
+        }
+        drop(c);
+        CachedRegisters { db, cache }
+    }
+
+    /// The cached value for `key`, or `load`ed and cached.
+    fn through<T: Clone>(
+        &self,
+        pick: impl Fn(&mut RegisterCache) -> &mut HashMap<String, T>,
+        key: &str,
+        load: impl FnOnce() -> anpr_policy::Result<T>,
+    ) -> anpr_policy::Result<T> {
+        if let Some(v) = pick(&mut self.cache.lock().expect("register cache lock")).get(key) {
+            return Ok(v.clone());
+        }
+        let v = load()?;
+        pick(&mut self.cache.lock().expect("register cache lock"))
+            .insert(key.to_string(), v.clone());
+        Ok(v)
+    }
+}
+
+impl RegisterView for CachedRegisters<'_> {
+    fn staff(&self, staff_id: &str) -> anpr_policy::Result<Option<StaffRecord>> {
+        self.through(|c| &mut c.staff, staff_id, || self.db.staff(staff_id))
+    }
+
+    fn associates(&self, staff_id: &str) -> anpr_policy::Result<Vec<AssociateRecord>> {
+        self.through(
+            |c| &mut c.associates,
+            staff_id,
+            || self.db.associates(staff_id),
+        )
+    }
+
+    fn vehicle(&self, plate: &str) -> anpr_policy::Result<Option<VehicleRecord>> {
+        self.db.vehicle(plate)
+    }
+
+    fn vehicles_of(
+        &self,
+        person_ids: &[&str],
+        address_id: &str,
+    ) -> anpr_policy::Result<Vec<VehicleRecord>> {
+        // Ids cannot hold control characters, so \u{1f} separates them unambiguously.
+        let key = format!("{}\u{1f}{address_id}", person_ids.join("\u{1f}"));
+        self.through(
+            |c| &mut c.vehicles_of,
+            &key,
+            || self.db.vehicles_of(person_ids, address_id),
+        )
+    }
+
+    fn incident(&self, file_number: &str) -> anpr_policy::Result<Option<IncidentRecord>> {
+        self.db.incident(file_number)
+    }
+
+    fn stolen(&self, plate: &str) -> anpr_policy::Result<Vec<StolenEntry>> {
+        self.db.stolen(plate)
+    }
+
+    fn agreements(&self) -> anpr_policy::Result<Vec<NetworkAgreement>> {
+        if let Some(a) = &self.cache.lock().expect("register cache lock").agreements {
+            return Ok(a.clone());
+        }
+        let a = self.db.agreements()?;
+        self.cache.lock().expect("register cache lock").agreements = Some(a.clone());
+        Ok(a)
+    }
+
+    fn authorisations(
+        &self,
+        user_id: anpr_domain::UserId,
+        plate: &str,
+    ) -> anpr_policy::Result<Vec<Authorisation>> {
+        self.db.authorisations(user_id, plate)
+    }
+}
+
+/// A database error met while looking up a register, as the policy reports it.
+pub(crate) fn lookup_error(e: impl std::fmt::Display) -> PolicyError {
+    PolicyError::Register(e.to_string())
+}
+
+/// The authorisation columns, in the order both backends store and read them.
+pub(crate) const AUTH_COLUMNS: &str = "id, kind, plate, requester_user_id, requester_staff_id, \
+     district, purpose_code, file_number, justification, basis, stolen_entry_id, \
+     approval_reasons, status, requested_at, approval_deadline, duration_minutes, starts_at, \
+     expires_at, decided_by_staff_id, decided_at, decision_reason, ended_at, end_reason, renews, \
+     lookback_from, fuzzy";
