@@ -109,6 +109,7 @@ impl AppState {
             alerts: Arc::new(anpr_realtime::LocalAlertBus::new(
                 config.alert_client_buffer,
             )),
+            alert_relay: Default::default(),
             hot_list: Default::default(),
             camera_networks: Default::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
@@ -279,6 +280,7 @@ pub async fn serve(
     tracing::info!(watches, "active watches loaded");
     let hot_list = realtime::load_hot_list(&state).await?;
     tracing::info!(plates = hot_list, "hot list loaded");
+    let relay = realtime::spawn_change_relay(&state).await?;
     let purge = retention::spawn_background(state.clone());
     let sweep = spawn_authorisation_sweep(state.clone());
     let signer = audit::spawn_signer(state.clone());
@@ -297,6 +299,9 @@ pub async fn serve(
     signer.abort();
     if let Some(m) = monitor {
         m.abort();
+    }
+    if let Some(r) = relay {
+        r.abort();
     }
     Ok(())
 }

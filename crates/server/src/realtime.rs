@@ -9,8 +9,12 @@ use crate::state::AppState;
 use anpr_domain::{CameraId, NetworkId, NewRead, User};
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Permission, Subject};
 use anpr_realtime::Watch;
-use anpr_store::{AlertAudience, AlertKind, AuthorisationFilter, InsertOutcome, NewAlert};
+use anpr_store::{
+    AlertAudience, AlertFilter, AlertKind, AuthorisationFilter, InsertOutcome, NewAlert,
+    StoreChange,
+};
 use chrono::Utc;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Active tracking authorisations read per query when loading the watch set.
@@ -177,9 +181,7 @@ pub async fn match_ingest(
     }
     let stored = state.store.insert_alerts(found, now).await?;
     let n = stored.len();
-    for a in stored {
-        state.alerts.publish(Arc::new(a));
-    }
+    publish(state, stored);
     Ok(n)
 }
 
@@ -298,8 +300,82 @@ pub async fn match_hot_list(
     }
     let stored = state.store.insert_alerts(alerts, Utc::now()).await?;
     let n = stored.len();
+    publish(state, stored);
+    Ok(n)
+}
+
+/// Delivers stored alerts to this process's streams, unless the change relay does.
+fn publish(state: &AppState, stored: Vec<anpr_store::Alert>) {
+    if state.alert_relay.load(Ordering::Acquire) {
+        return;
+    }
     for a in stored {
         state.alerts.publish(Arc::new(a));
     }
-    Ok(n)
+}
+
+/// Alerts fetched per query while catching up.
+const RELAY_PAGE: u32 = 1000;
+
+/// Acts on what other processes change, when the store is shared (`Store::changes`): stored
+/// alerts are delivered from here — every process's, this one's included, in id order — and
+/// watches and the hot list follow the authorisations, agreements and registers at once
+/// instead of at the next sweep. `None` when the store has no feed (SQLite, one process).
+pub async fn spawn_change_relay(
+    state: &AppState,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(mut changes) = state.store.changes().await? else {
+        return Ok(None);
+    };
+    // Older alerts reach a client from the store when it resumes with `Last-Event-ID`.
+    let mut delivered = state.store.latest_alert_id().await?;
+    state.alert_relay.store(true, Ordering::Release);
+    let state = state.clone();
+    Ok(Some(tokio::spawn(async move {
+        while let Some(change) = changes.recv().await {
+            if let Err(e) = apply_change(&state, change, &mut delivered).await {
+                tracing::warn!(error = %e, ?change, "change from another process not applied");
+            }
+        }
+    })))
+}
+
+async fn apply_change(state: &AppState, change: StoreChange, delivered: &mut i64) -> ApiResult<()> {
+    match change {
+        StoreChange::Alerts => deliver_alerts(state, delivered).await,
+        StoreChange::Authorisation(id) => match state.store.authorisation(id).await? {
+            Some(a) => sync_watch(state, &a).await,
+            None => Ok(()),
+        },
+        StoreChange::Watches => load_watches(state).await.map(drop),
+        StoreChange::HotList => load_hot_list(state).await.map(drop),
+        StoreChange::Resync => {
+            load_watches(state).await?;
+            load_hot_list(state).await?;
+            deliver_alerts(state, delivered).await
+        }
+    }
+}
+
+/// Publishes every stored alert after `delivered`. Alert ids commit in id order (see the
+/// store), so nothing below the last one delivered can still appear.
+async fn deliver_alerts(state: &AppState, delivered: &mut i64) -> ApiResult<()> {
+    loop {
+        let page = state
+            .store
+            .alerts(AlertFilter {
+                after_id: Some(*delivered),
+                limit: Some(RELAY_PAGE),
+                ..Default::default()
+            })
+            .await?;
+        let n = page.len();
+        for a in page {
+            *delivered = a.id;
+            state.alerts.publish(Arc::new(a));
+        }
+        if n < RELAY_PAGE as usize {
+            return Ok(());
+        }
+    }
 }

@@ -34,6 +34,10 @@ pub struct AppState {
     pub watches: Arc<dyn WatchSet>,
     /// Fans stored alerts out to the connected alert streams.
     pub alerts: Arc<dyn AlertBus>,
+    /// Set while `realtime::spawn_change_relay` delivers stored alerts from the store's change
+    /// feed (a store shared by several processes): ingestion then leaves delivery to it, so
+    /// that each alert reaches this process's streams once, whichever process raised it.
+    pub alert_relay: Arc<std::sync::atomic::AtomicBool>,
     /// The plates of the stolen-vehicle hot list, matched in the ingest path like watches.
     pub hot_list: Arc<HotList>,
     /// Which network each camera belongs to, for matching (a camera never changes site).

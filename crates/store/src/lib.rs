@@ -127,6 +127,9 @@ pub trait Store: Send + Sync + 'static {
     async fn alert(&self, id: i64) -> Result<Option<Alert>>;
     /// Marks an alert acknowledged (the first acknowledgement stands) and returns it.
     async fn ack_alert(&self, id: i64, staff_id: &str, at: DateTime<Utc>) -> Result<Alert>;
+    /// The id of the newest stored alert (0 when there is none): where a process that starts
+    /// delivering alerts begins.
+    async fn latest_alert_id(&self) -> Result<i64>;
     /// The latest decision records, of one user or of everyone.
     async fn decisions(&self, user: Option<UserId>, limit: u32) -> Result<Vec<Decision>>;
 
@@ -138,6 +141,15 @@ pub trait Store: Send + Sync + 'static {
     async fn hot_list_plates(&self) -> Result<Vec<String>>;
     /// Of `plates`, those on the hot list whose stolen report is still active now.
     async fn hot_list_confirm(&self, plates: Vec<String>) -> Result<Vec<String>>;
+
+    // --- several processes ---
+    /// What other processes change, as it happens, when the store is shared between processes
+    /// (PostgreSQL); `None` for a store only this process writes (SQLite), where every change
+    /// is this process's own. With a feed, stored alerts are delivered from it, this process's
+    /// own included, so that every process delivers each alert once.
+    async fn changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreChange>>> {
+        Ok(None)
+    }
 }
 
 /// Which network a camera belongs to, resolved from the catalog.

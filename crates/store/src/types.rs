@@ -364,3 +364,19 @@ pub struct AlertFilter {
     pub after_id: Option<i64>,
     pub limit: Option<u32>,
 }
+
+/// A change another process made that this one must act on at once (several servers on one
+/// PostgreSQL database; see `Store::changes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreChange {
+    /// New alerts are stored: deliver those above the last one delivered.
+    Alerts,
+    /// This authorisation changed: bring its watch in line.
+    Authorisation(i64),
+    /// Agreements or registers changed: reload every watch.
+    Watches,
+    /// The hot list was reloaded.
+    HotList,
+    /// Announcements may have been missed (the feed started or reconnected): catch up on all.
+    Resync,
+}

@@ -12,7 +12,7 @@ use anpr_policy::registers::{
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction};
 use anpr_store::{
     AuthorisationFilter, FactsRequest, ImportSource, NewCamera, NewSite, NewUser, RegisterBatch,
-    RegisterKind, StoreError,
+    RegisterKind, StoreChange, StoreError,
 };
 use chrono::{Duration, Utc};
 
@@ -29,6 +29,7 @@ conformance!(
     disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_duties,
     searches_never_fetch_excluded_plates,
     cached_register_facts_follow_imports_by_any_process,
+    another_process_hears_of_authorisations_agreements_and_hot_lists,
 );
 
 fn src(s: &str) -> ImportSource {
@@ -582,4 +583,59 @@ async fn cached_register_facts_follow_imports_by_any_process(db: TestDb) {
         .agreements
         .iter()
         .any(|a| a.network_id == n.id));
+}
+
+/// The next change announced, waiting at most a few seconds.
+async fn next_change(feed: &mut tokio::sync::mpsc::Receiver<StoreChange>) -> StoreChange {
+    tokio::time::timeout(std::time::Duration::from_secs(5), feed.recv())
+        .await
+        .expect("a change is announced within 5 s")
+        .expect("the feed stays open")
+}
+
+async fn another_process_hears_of_authorisations_agreements_and_hot_lists(db: TestDb) {
+    let listener = db.another_process().await;
+    let Some(mut feed) = listener.changes().await.unwrap() else {
+        // A store only one process writes has nothing to announce.
+        assert!(matches!(db.backend(), common::Backend::Sqlite));
+        return;
+    };
+    assert_eq!(next_change(&mut feed).await, StoreChange::Resync);
+    let store = db.store.clone();
+    let created = store
+        .create_authorisation(tracking("FEED01", None))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_change(&mut feed).await,
+        StoreChange::Authorisation(created.id)
+    );
+    let mut ended = created.clone();
+    ended.status = AuthStatus::Revoked;
+    store
+        .update_authorisation(ended.clone(), AuthStatus::Active)
+        .await
+        .unwrap();
+    assert_eq!(
+        next_change(&mut feed).await,
+        StoreChange::Authorisation(created.id)
+    );
+    // A refused compare-and-set changed nothing and announces nothing.
+    assert!(store
+        .update_authorisation(ended, AuthStatus::Active)
+        .await
+        .is_err());
+    let network = store.create_network("Auror", 60).await.unwrap();
+    store
+        .set_network_agreement(NetworkAgreement {
+            network_id: network.id,
+            search: vec!["*".into()],
+            tracking: vec![],
+            hot_list_alerts: true,
+        })
+        .await
+        .unwrap();
+    assert_eq!(next_change(&mut feed).await, StoreChange::Watches);
+    store.load_hot_list(Utc::now()).await.unwrap();
+    assert_eq!(next_change(&mut feed).await, StoreChange::HotList);
 }

@@ -5,6 +5,7 @@
 //! waits there on each indexed point query; facts keyed by member of staff are cached for one
 //! register version exactly as in the SQLite store ([`CachedRegisters`]).
 
+use super::changes::{self, notify};
 use super::{Client, Inner, PgStore};
 use crate::shared::{
     check_text, clean_parties, from_ms, group_agreements, json, lookup_error, to_ms,
@@ -150,6 +151,14 @@ fn auth_params(a: &Authorisation) -> Vec<Param> {
         t(a.lookback_from),
         Box::new(a.fuzzy),
     ]
+}
+
+/// Appends the change feed's channel and the authorisation payload as the last two
+/// parameters, for a statement that announces the authorisation it writes.
+fn with_announcement(mut params: Vec<Param>) -> Vec<Param> {
+    params.push(Box::new(changes::CHANNEL));
+    params.push(Box::new(changes::AUTHORISATION));
+    params
 }
 
 fn refs(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
@@ -769,6 +778,7 @@ impl PgStore {
         if report.inserted + report.updated > 0 {
             tx.execute("UPDATE register_version SET version = version + 1", &[])
                 .await?;
+            notify(&tx, changes::WATCHES).await?;
         }
         for id in stopped {
             if let Some(a) = authorisation(&tx, id).await? {
@@ -825,6 +835,7 @@ impl PgStore {
         .await?;
         tx.execute("UPDATE register_version SET version = version + 1", &[])
             .await?;
+        notify(&tx, changes::WATCHES).await?;
         for (use_, parties) in [("search", &search), ("tracking", &tracking)] {
             tx.execute(
                 "INSERT INTO network_agreements (network_id, \"use\", party)
@@ -860,11 +871,12 @@ impl PgStore {
         let id: i64 = client
             .query_one(
                 &format!(
-                    "INSERT INTO authorisations ({}) VALUES ({}) RETURNING id",
+                    "WITH i AS (INSERT INTO authorisations ({}) VALUES ({}) RETURNING id)
+                     SELECT id, pg_notify($26, $27 || ':' || id) FROM i",
                     AUTH_COLUMNS.trim_start_matches("id, "),
                     placeholders.join(", ")
                 ),
-                &refs(&params),
+                &refs(&with_announcement(params)),
             )
             .await?
             .get(0);
@@ -895,14 +907,17 @@ impl PgStore {
         params.push(Box::new(expected.as_str().to_string()));
         let client = self.inner().client().await?;
         let n = client
-            .execute(
+            .query(
                 &format!(
-                    "UPDATE authorisations SET {} WHERE id = $26 AND status = $27",
+                    "WITH u AS (UPDATE authorisations SET {} WHERE id = $26 AND status = $27
+                         RETURNING id)
+                     SELECT pg_notify($28, $29 || ':' || id) FROM u",
                     sets.join(", ")
                 ),
-                &refs(&params),
+                &refs(&with_announcement(params)),
             )
-            .await?;
+            .await?
+            .len();
         if n == 0 {
             return Err(StoreError::Conflict(format!(
                 "authorisation {} changed meanwhile; reload it",

@@ -1,5 +1,6 @@
 //! Real-time tracking alerts: one row per match of a read against a watch.
 
+use super::changes::{self, notify};
 use super::{locks, PgStore};
 use crate::shared::{from_ms, to_ms};
 use crate::{Alert, AlertFilter, AlertKind, NewAlert, Result, StoreError};
@@ -104,6 +105,9 @@ impl PgStore {
                 out.push(alert_from_row(&row));
             }
         }
+        if !out.is_empty() {
+            notify(&tx, changes::ALERTS).await?;
+        }
         tx.commit().await?;
         Ok(out)
     }
@@ -179,5 +183,13 @@ impl PgStore {
         self.alert_impl(id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("alert {id}")))
+    }
+
+    pub(crate) async fn latest_alert_id_impl(&self) -> Result<i64> {
+        let client = self.inner().client().await?;
+        Ok(client
+            .query_one("SELECT COALESCE(MAX(id), 0) FROM alerts", &[])
+            .await?
+            .get(0))
     }
 }

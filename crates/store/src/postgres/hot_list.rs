@@ -1,6 +1,7 @@
 //! The stolen-vehicle hot list: a snapshot of the active stolen reports, loaded by an admin,
 //! whose plates raise "vehicle of interest" alerts for a network's own staff.
 
+use super::changes::{self, notify};
 use super::PgStore;
 use crate::shared::{from_ms, to_ms};
 use crate::{HotListSummary, Result};
@@ -35,6 +36,7 @@ impl PgStore {
         )
         .await?;
         let s = summary(&tx).await?;
+        notify(&tx, changes::HOT_LIST).await?;
         tx.commit().await?;
         Ok(s)
     }

@@ -13,6 +13,7 @@
 mod access;
 mod alerts;
 mod catalog;
+mod changes;
 mod hot_list;
 mod partitions;
 mod reads;
@@ -52,6 +53,8 @@ pub struct PgStore {
 
 pub(crate) struct Inner {
     pub(crate) pool: Pool,
+    /// Where the pool connects, for the connections outside it (the change feed).
+    pub(crate) config: tokio_postgres::Config,
     pub(crate) dictionary: Arc<PlateDictionary>,
     pub(crate) catalog: RwLock<Catalog>,
     pub(crate) register_cache: Mutex<RegisterCache>,
@@ -78,7 +81,7 @@ impl PgStore {
     /// As [`PgStore::connect`], from a parsed configuration.
     pub async fn connect_config(config: tokio_postgres::Config) -> Result<Self> {
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -90,6 +93,7 @@ impl PgStore {
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         let inner = Inner {
             pool,
+            config,
             dictionary: Arc::new(PlateDictionary::from_entries(Vec::new())),
             catalog: RwLock::new(Catalog::default()),
             register_cache: Mutex::new(Default::default()),
@@ -384,6 +388,9 @@ impl crate::Store for PgStore {
     ) -> Result<Vec<anpr_policy::Decision>> {
         self.decisions_impl(user, limit).await
     }
+    async fn latest_alert_id(&self) -> Result<i64> {
+        self.latest_alert_id_impl().await
+    }
     async fn load_hot_list(
         &self,
         now: chrono::DateTime<chrono::Utc>,
@@ -398,5 +405,8 @@ impl crate::Store for PgStore {
     }
     async fn hot_list_confirm(&self, plates: Vec<String>) -> Result<Vec<String>> {
         self.hot_list_confirm_impl(plates).await
+    }
+    async fn changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<crate::StoreChange>>> {
+        self.changes_impl().await.map(Some)
     }
 }

@@ -179,4 +179,13 @@ impl SqliteStore {
         })
         .await
     }
+
+    pub(crate) async fn latest_alert_id_impl(&self) -> Result<i64> {
+        self.blocking(|inner| {
+            inner.with_reader(|c| {
+                Ok(c.query_row("SELECT COALESCE(MAX(id), 0) FROM alerts", [], |r| r.get(0))?)
+            })
+        })
+        .await
+    }
 }

@@ -361,6 +361,9 @@ impl crate::Store for SqliteStore {
     ) -> Result<Vec<anpr_policy::Decision>> {
         self.decisions_impl(user, limit).await
     }
+    async fn latest_alert_id(&self) -> Result<i64> {
+        self.latest_alert_id_impl().await
+    }
     async fn load_hot_list(&self, now: DateTime<Utc>) -> Result<crate::HotListSummary> {
         self.load_hot_list_impl(now).await
     }

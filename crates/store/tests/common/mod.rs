@@ -80,6 +80,13 @@ impl TestDb {
         }
     }
 
+    pub fn backend(&self) -> Backend {
+        match self.place {
+            Place::Sqlite { .. } => Backend::Sqlite,
+            Place::Postgres { .. } => Backend::Postgres,
+        }
+    }
+
     /// Another store on the same database, as a second process would open it.
     pub async fn another_process(&self) -> Arc<dyn Store> {
         match &self.place {
