@@ -15,6 +15,7 @@ mod alerts;
 mod catalog;
 mod partitions;
 mod reads;
+mod reports;
 mod schema;
 mod search;
 mod users;
