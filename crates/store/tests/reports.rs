@@ -1,21 +1,29 @@
-//! Usage counts and plate queries in the SQLite store, against hand-counted fixtures: decisions
+//! Usage counts and plate queries on every backend (conformance suite: SQLite always,
+//! PostgreSQL when `ANPR_TEST_POSTGRES_URL` is set), against hand-counted fixtures: decisions
 //! recorded through the real `DecisionRecorder`, alerts and findings inserted as rows.
+
+mod common;
 
 use anpr_domain::Actor;
 use anpr_policy::registers::IncidentRecord;
-use anpr_policy::{Decision, DecisionAction, DecisionOutcome, DecisionRecorder};
+use anpr_policy::{Decision, DecisionAction, DecisionOutcome};
 use anpr_reports::suppress::Cell;
 use anpr_reports::transparency::{self, TransparencyInput};
 use anpr_reports::usage::{assemble, to_csv};
 use anpr_reports::{Grouping, Month, UsageCounts, UsageQuery, UsageReport};
-use anpr_store::{ImportSource, RegisterBatch, ReportStore, SqliteStore, Store};
+use anpr_store::{ImportSource, RegisterBatch};
 use chrono::{DateTime, Utc};
+use common::TestDb;
 
-fn open() -> (tempfile::TempDir, SqliteStore) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path().join("anpr.sqlite")).unwrap();
-    (dir, store)
-}
+conformance!(
+    usage_by_month_matches_the_hand_count,
+    usage_by_district_and_purpose_matches_the_hand_count,
+    usage_by_network_counts_a_search_once_per_network_it_reached,
+    findings_are_counted_when_their_review_cases_open_and_close,
+    months_are_calendar_months_in_utc_to_the_millisecond,
+    transparency_trend_covers_24_months_with_small_months_suppressed,
+    plate_queries_find_every_query_that_touched_the_plate,
+);
 
 fn t(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
@@ -79,7 +87,7 @@ impl D {
         self.training = true;
         self
     }
-    fn record(self, store: &SqliteStore) {
+    async fn record(self, db: &TestDb) {
         let mut d = Decision::new(&self.actor, self.action, "req", t(self.at));
         d.outcome = self.outcome;
         d.purpose_code = self.purpose.map(str::to_string);
@@ -88,22 +96,17 @@ impl D {
         d.target = self.target.map(str::to_string);
         d.file_number = self.file.map(str::to_string);
         d.training = self.training;
-        store.record(&d).unwrap();
+        db.record(d).await;
     }
-}
-
-fn sql(store: &SqliteStore, statements: &str) {
-    let conn = rusqlite::Connection::open(store.path()).unwrap();
-    conn.execute_batch(statements).unwrap();
 }
 
 /// Two networks; Auckland searches and views in October, Canterbury searches in September and
 /// tracking in October, two alerts, and records that must not count (training, outside the
 /// range, the platform's own decisions).
-async fn fixture() -> (tempfile::TempDir, SqliteStore) {
+async fn fixture(db: &TestDb) {
     use DecisionAction as A;
     use DecisionOutcome as O;
-    let (dir, store) = open();
+    let store = &db.store;
     assert_eq!(store.create_network("Retail", 30).await.unwrap().id, 1);
     assert_eq!(store.create_network("Fuel", 30).await.unwrap().id, 2);
     let akl = staff(1, "Auckland City");
@@ -117,7 +120,8 @@ async fn fixture() -> (tempfile::TempDir, SqliteStore) {
         D::new(&akl, A::Search, O::Allowed, at)
             .purpose("burglary")
             .networks(&[1, 2])
-            .record(&store);
+            .record(db)
+            .await;
     }
     D::new(
         &akl,
@@ -127,29 +131,35 @@ async fn fixture() -> (tempfile::TempDir, SqliteStore) {
     )
     .purpose("burglary")
     .networks(&[1])
-    .record(&store);
+    .record(db)
+    .await;
     D::new(&akl, A::Search, O::Refused, "2026-10-05T10:00:00Z")
         .purpose("burglary")
         .refused("own_vehicle")
-        .record(&store);
+        .record(db)
+        .await;
     D::new(&akl, A::ViewImage, O::Allowed, "2026-10-06T10:00:00Z")
         .purpose("burglary")
         .networks(&[2])
-        .record(&store);
+        .record(db)
+        .await;
     D::new(&akl, A::ViewRead, O::Allowed, "2026-10-06T10:01:00Z")
         .purpose("burglary")
         .networks(&[2])
-        .record(&store);
+        .record(db)
+        .await;
     D::new(&akl, A::Search, O::Allowed, "2026-10-07T10:00:00Z")
         .purpose("burglary")
         .networks(&[1])
         .training()
-        .record(&store);
+        .record(db)
+        .await;
     for at in ["2026-09-10T10:00:00Z", "2026-09-30T23:59:59Z"] {
         D::new(&can, A::Search, O::Allowed, at)
             .purpose("stolen_vehicle")
             .networks(&[1])
-            .record(&store);
+            .record(db)
+            .await;
     }
     D::new(
         &can,
@@ -159,26 +169,34 @@ async fn fixture() -> (tempfile::TempDir, SqliteStore) {
     )
     .purpose("stolen_vehicle")
     .networks(&[1])
-    .record(&store);
+    .record(db)
+    .await;
     D::new(&can, A::TrackingRequest, O::Refused, "2026-10-09T10:00:00Z")
         .purpose("stolen_vehicle")
         .refused("no_tracking_basis")
-        .record(&store);
-    D::new(&sup, A::TrackingApprove, O::Allowed, "2026-10-08T11:00:00Z").record(&store);
-    D::new(&sup, A::TrackingRefuse, O::Allowed, "2026-10-09T11:00:00Z").record(&store);
-    D::new(&system, A::TrackingEnd, O::Allowed, "2026-10-10T11:00:00Z").record(&store);
+        .record(db)
+        .await;
+    D::new(&sup, A::TrackingApprove, O::Allowed, "2026-10-08T11:00:00Z")
+        .record(db)
+        .await;
+    D::new(&sup, A::TrackingRefuse, O::Allowed, "2026-10-09T11:00:00Z")
+        .record(db)
+        .await;
+    D::new(&system, A::TrackingEnd, O::Allowed, "2026-10-10T11:00:00Z")
+        .record(db)
+        .await;
     // Outside [2026-09-01, 2026-11-01).
     D::new(&akl, A::Search, O::Allowed, "2026-11-01T00:00:00Z")
         .networks(&[1])
-        .record(&store);
+        .record(db)
+        .await;
     D::new(&akl, A::Search, O::Allowed, "2026-08-31T23:59:59Z")
         .networks(&[1])
-        .record(&store);
+        .record(db)
+        .await;
 
     let ms = |s: &str| t(s).timestamp_millis();
-    sql(
-        &store,
-        &format!(
+    db.execute_batch(&format!(
             "INSERT INTO authorisations (id, kind, plate, requester_user_id, requester_staff_id,
                district, purpose_code, file_number, justification, basis, approval_reasons,
                status, requested_at, duration_minutes)
@@ -187,21 +205,20 @@ async fn fixture() -> (tempfile::TempDir, SqliteStore) {
              INSERT INTO alerts (authorisation_id, requester_user_id, district, plate, read_id,
                read_plate, captured_at, camera_id, site_id, site_name, network_id, lat, lon,
                has_overview, has_plate, created_at)
-             VALUES (7, 2, 'Canterbury', 'STO123', 1, 'STO123', {a}, 1, 1, 'x', 1, 0, 0, 0, 0, {a}),
-                    (7, 2, 'Canterbury', 'STO123', 2, 'STO123', {b}, 1, 1, 'x', 1, 0, 0, 0, 0, {b}),
-                    (7, 2, 'Canterbury', 'STO123', 3, 'STO123', {c}, 1, 1, 'x', 1, 0, 0, 0, 0, {c});",
+             VALUES (7, 2, 'Canterbury', 'STO123', 1, 'STO123', {a}, 1, 1, 'x', 1, 0, 0, FALSE, FALSE, {a}),
+                    (7, 2, 'Canterbury', 'STO123', 2, 'STO123', {b}, 1, 1, 'x', 1, 0, 0, FALSE, FALSE, {b}),
+                    (7, 2, 'Canterbury', 'STO123', 3, 'STO123', {c}, 1, 1, 'x', 1, 0, 0, FALSE, FALSE, {c});",
             r = ms("2026-10-08T10:00:00Z"),
             a = ms("2026-10-08T12:00:00Z"),
             b = ms("2026-10-09T12:00:00Z"),
             c = ms("2026-11-02T12:00:00Z"),
-        ),
-    );
-    (dir, store)
+        ))
+        .await;
 }
 
-async fn report(store: &SqliteStore, by: Grouping) -> UsageReport {
+async fn report(db: &TestDb, by: Grouping) -> UsageReport {
     let q = UsageQuery::parse(Some("2026-09"), Some("2026-10"), Some(by.as_str())).unwrap();
-    let counted = store.usage_counts(q).await.unwrap();
+    let counted = db.reports.usage_counts(q).await.unwrap();
     assemble(&q, counted.rows, counted.findings_recorded)
 }
 
@@ -219,10 +236,9 @@ fn row<'r>(r: &'r UsageReport, period: &str, group: Option<&str>) -> &'r UsageCo
         .counts
 }
 
-#[tokio::test]
-async fn usage_by_month_matches_the_hand_count() {
-    let (_d, store) = fixture().await;
-    let r = report(&store, Grouping::Month).await;
+async fn usage_by_month_matches_the_hand_count(db: TestDb) {
+    fixture(&db).await;
+    let r = report(&db, Grouping::Month).await;
     assert_eq!(r.rows.len(), 2, "{:#?}", r.rows);
     assert_eq!(*row(&r, "2026-09", None), counts(|c| c.searches = 2));
     assert_eq!(
@@ -243,10 +259,9 @@ async fn usage_by_month_matches_the_hand_count() {
     assert!(!r.notes.iter().any(|n| n.contains("every network")));
 }
 
-#[tokio::test]
-async fn usage_by_district_and_purpose_matches_the_hand_count() {
-    let (_d, store) = fixture().await;
-    let r = report(&store, Grouping::District).await;
+async fn usage_by_district_and_purpose_matches_the_hand_count(db: TestDb) {
+    fixture(&db).await;
+    let r = report(&db, Grouping::District).await;
     assert_eq!(r.rows.len(), 3, "{:#?}", r.rows);
     assert_eq!(
         *row(&r, "2026-09", Some("Canterbury")),
@@ -273,7 +288,7 @@ async fn usage_by_district_and_purpose_matches_the_hand_count() {
         })
     );
 
-    let r = report(&store, Grouping::Purpose).await;
+    let r = report(&db, Grouping::Purpose).await;
     assert_eq!(row(&r, "2026-10", Some("burglary")).searches, 4);
     assert_eq!(
         *row(&r, "2026-10", Some("stolen_vehicle")),
@@ -294,10 +309,9 @@ async fn usage_by_district_and_purpose_matches_the_hand_count() {
     );
 }
 
-#[tokio::test]
-async fn usage_by_network_counts_a_search_once_per_network_it_reached() {
-    let (_d, store) = fixture().await;
-    let r = report(&store, Grouping::Network).await;
+async fn usage_by_network_counts_a_search_once_per_network_it_reached(db: TestDb) {
+    fixture(&db).await;
+    let r = report(&db, Grouping::Network).await;
     assert_eq!(
         *row(&r, "2026-10", Some("Retail")),
         counts(|c| {
@@ -328,10 +342,9 @@ async fn usage_by_network_counts_a_search_once_per_network_it_reached() {
     );
 }
 
-#[tokio::test]
-async fn findings_are_counted_when_their_review_cases_open_and_close() {
-    let (_d, store) = fixture().await;
-    let r = report(&store, Grouping::Month).await;
+async fn findings_are_counted_when_their_review_cases_open_and_close(db: TestDb) {
+    fixture(&db).await;
+    let r = report(&db, Grouping::Month).await;
     assert!(r.rows.iter().all(|row| row.counts.findings_opened == 0));
     let ms = |s: &str| t(s).timestamp_millis();
     let finding = |id: i64, at: i64| {
@@ -354,8 +367,7 @@ async fn findings_are_counted_when_their_review_cases_open_and_close() {
         ms("2026-10-20T00:00:00Z"),
         ms("2026-09-03T00:00:00Z"),
     );
-    sql(
-        &store,
+    db.execute_batch(
         &[
             finding(1, a),
             finding(2, a),
@@ -365,21 +377,43 @@ async fn findings_are_counted_when_their_review_cases_open_and_close() {
             case(3, c, Some(a), "NULL"),
         ]
         .concat(),
-    );
-    let r = report(&store, Grouping::Month).await;
+    )
+    .await;
+    let r = report(&db, Grouping::Month).await;
     assert!(!r.notes.iter().any(|n| n.contains("No integrity findings")));
     assert_eq!(row(&r, "2026-09", None).findings_opened, 1);
     assert_eq!(row(&r, "2026-10", None).findings_opened, 2);
     assert_eq!(row(&r, "2026-10", None).findings_closed, 2);
-    let r = report(&store, Grouping::District).await;
+    let r = report(&db, Grouping::District).await;
     assert_eq!(row(&r, "2026-10", Some("Auckland City")).findings_opened, 2);
     assert_eq!(row(&r, "2026-10", Some("Auckland City")).findings_closed, 1);
     assert_eq!(row(&r, "2026-10", Some("(none)")).findings_closed, 1);
 }
 
-#[tokio::test]
-async fn transparency_trend_covers_24_months_with_small_months_suppressed() {
-    let (_d, store) = open();
+/// A month runs from midnight UTC on its first to the last millisecond before the next, not
+/// in any local time (13:00 on 30 September UTC is already October in New Zealand).
+async fn months_are_calendar_months_in_utc_to_the_millisecond(db: TestDb) {
+    let akl = staff(1, "Auckland City");
+    for at in [
+        "2026-08-31T23:59:59.999Z",
+        "2026-09-01T00:00:00Z",
+        "2026-09-30T23:59:59.999Z",
+        "2026-10-01T00:00:00+13:00",
+        "2026-10-01T00:00:00Z",
+        "2026-10-31T23:59:59.999Z",
+        "2026-11-01T00:00:00Z",
+    ] {
+        D::new(&akl, DecisionAction::Search, DecisionOutcome::Allowed, at)
+            .record(&db)
+            .await;
+    }
+    let r = report(&db, Grouping::Month).await;
+    assert_eq!(r.rows.len(), 2, "{:#?}", r.rows);
+    assert_eq!(row(&r, "2026-09", None).searches, 3);
+    assert_eq!(row(&r, "2026-10", None).searches, 2);
+}
+
+async fn transparency_trend_covers_24_months_with_small_months_suppressed(db: TestDb) {
     let akl = staff(1, "Auckland City");
     let month = Month::parse("month", "2026-10").unwrap();
     // Month i (0 = 2024-11) has 2i searches: 0, 2, 4 (suppressed), 6, ... 46.
@@ -392,13 +426,13 @@ async fn transparency_trend_covers_24_months_with_small_months_suppressed() {
                 m.start() + chrono::Duration::hours(k as i64),
             );
             d.outcome = DecisionOutcome::Allowed;
-            store.record(&d).unwrap();
+            db.record(d).await;
         }
     }
     let trend = UsageQuery::new(month.plus(-23).start(), month.end(), Grouping::Month).unwrap();
     let districts = UsageQuery::new(month.start(), month.end(), Grouping::District).unwrap();
-    let by_month = store.usage_counts(trend).await.unwrap();
-    let by_district = store.usage_counts(districts).await.unwrap();
+    let by_month = db.reports.usage_counts(trend).await.unwrap();
+    let by_district = db.reports.usage_counts(districts).await.unwrap();
     let r = transparency::build(TransparencyInput {
         month,
         by_month: by_month.rows,
@@ -421,13 +455,11 @@ async fn transparency_trend_covers_24_months_with_small_months_suppressed() {
     assert!(!json.contains("S1"), "no staff id in the public report");
 }
 
-#[tokio::test]
-async fn plate_queries_find_every_query_that_touched_the_plate() {
+async fn plate_queries_find_every_query_that_touched_the_plate(db: TestDb) {
     use DecisionAction as A;
     use DecisionOutcome as O;
-    let (_d, store) = open();
     let now = Utc::now();
-    store
+    db.store
         .import_register(
             RegisterBatch::Incidents(vec![
                 IncidentRecord {
@@ -467,7 +499,8 @@ async fn plate_queries_find_every_query_that_touched_the_plate() {
     for (action, target, file) in touching {
         D::new(&akl, action, O::Allowed, at)
             .target(target, file)
-            .record(&store);
+            .record(&db)
+            .await;
     }
     let not_touching = [
         (A::Search, "QTN124"),
@@ -479,14 +512,20 @@ async fn plate_queries_find_every_query_that_touched_the_plate() {
     for (action, target) in not_touching {
         D::new(&akl, action, O::Allowed, at)
             .target(target, None)
-            .record(&store);
+            .record(&db)
+            .await;
     }
     D::new(&akl, A::Search, O::Allowed, at)
         .target("QTN123", None)
         .training()
-        .record(&store);
+        .record(&db)
+        .await;
 
-    let found = store.plate_queries("QTN123".into(), now).await.unwrap();
+    let found = db
+        .reports
+        .plate_queries("QTN123".into(), now)
+        .await
+        .unwrap();
     assert_eq!(found.len(), 6, "{found:#?}");
     let open: Vec<&str> = found
         .iter()

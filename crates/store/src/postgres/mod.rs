@@ -17,6 +17,7 @@ mod changes;
 mod hot_list;
 mod partitions;
 mod reads;
+mod reports;
 mod schema;
 mod search;
 mod users;

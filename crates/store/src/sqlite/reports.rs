@@ -3,13 +3,14 @@
 //! expressions come from a fixed list, never from the request, and every value is a parameter.
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
-use crate::dictionary::edit_distance_within;
 use crate::reports::{ReportStore, UsageCounted};
+use crate::shared::{
+    alert_group, decision_group, finding_group, plate_target_likes, target_touches, usage_row,
+    DECISION_COUNTS,
+};
 use crate::Result;
-use anpr_domain::confusion::class_key;
-use anpr_domain::query::wildcard_matches;
 use anpr_reports::subject::PlateQuery;
-use anpr_reports::{Grouping, Measure, Measures, UsageCounts, UsageQuery, UsageRow};
+use anpr_reports::{Grouping, Measure, UsageQuery, UsageRow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection};
@@ -19,35 +20,14 @@ fn month_of(column: &str) -> String {
     format!("strftime('%Y-%m', {column} / 1000, 'unixepoch')")
 }
 
-const GRANTED: &str = "('allowed', 'allowed_with_limits')";
-
-/// The decision counts, in `DECISION_MEASURES` order.
+/// The decision counts, in `DECISION_COUNTS` order.
 fn decision_sums() -> String {
-    [
-        format!("SUM(d.action = 'search' AND d.outcome IN {GRANTED})"),
-        format!("SUM(d.action = 'view_read' AND d.outcome IN {GRANTED})"),
-        format!("SUM(d.action = 'view_image' AND d.outcome IN {GRANTED})"),
-        "SUM(d.action = 'tracking_request')".to_string(),
-        "SUM(d.action = 'tracking_approve' AND d.outcome = 'allowed')".to_string(),
-        "SUM((d.action = 'tracking_refuse' AND d.outcome = 'allowed') \
-         OR (d.action = 'tracking_request' AND d.outcome = 'refused'))"
-            .to_string(),
-        "SUM(d.outcome = 'refused')".to_string(),
-        "SUM(d.outcome = 'refused' AND d.refusal_code = 'own_vehicle')".to_string(),
-    ]
-    .join(", ")
+    DECISION_COUNTS
+        .iter()
+        .map(|(_, condition)| format!("SUM({condition})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
-
-const DECISION_MEASURES: [Measure; 8] = [
-    Measure::Searches,
-    Measure::ReadViews,
-    Measure::ImageViews,
-    Measure::TrackingRequests,
-    Measure::TrackingApprovals,
-    Measure::TrackingRefusals,
-    Measure::DeniedAttempts,
-    Measure::OwnVehicleBlocks,
-];
 
 /// Runs `sql` (selecting period, group, then one count per measure in `measures`) over
 /// `[from, to)` bound as `?1`, `?2`.
@@ -60,38 +40,17 @@ fn grouped(
 ) -> Result<Vec<UsageRow>> {
     let mut stmt = conn.prepare_cached(sql)?;
     let rows = stmt.query_map(params![from, to], |r| {
-        let mut values = Vec::with_capacity(measures.len());
-        for i in 0..measures.len() {
-            values.push(r.get::<_, Option<i64>>(i + 2)?.unwrap_or(0).max(0) as u64);
-        }
-        let counts: UsageCounts = Measures::from_fn(|m| {
-            measures
-                .iter()
-                .position(|x| *x == m)
-                .map(|i| values[i])
-                .unwrap_or(0)
-        });
-        Ok(UsageRow {
-            period: r.get::<_, Option<String>>(0)?.unwrap_or_default(),
-            group: r.get(1)?,
-            counts,
-        })
+        let values = (0..measures.len())
+            .map(|i| r.get::<_, Option<i64>>(i + 2))
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        Ok(usage_row(r.get(0)?, r.get(1)?, measures, &values))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Decision counts per month and group over `[?1, ?2)`.
 fn decisions_sql(by: Grouping) -> String {
-    let (key, join) = match by {
-        Grouping::Month => ("NULL", ""),
-        Grouping::District => ("NULLIF(d.district, '')", ""),
-        Grouping::Purpose => ("NULLIF(d.purpose_code, '')", ""),
-        Grouping::Network => (
-            "n.name",
-            "LEFT JOIN decision_networks dn ON dn.decision_id = d.id \
-             LEFT JOIN networks n ON n.id = dn.network_id",
-        ),
-    };
+    let (key, join) = decision_group(by);
     format!(
         "SELECT {period} AS period, {key} AS grp, {sums} FROM decisions d {join}
          WHERE d.at >= ?1 AND d.at < ?2 AND d.training = 0 GROUP BY period, grp",
@@ -102,15 +61,7 @@ fn decisions_sql(by: Grouping) -> String {
 
 /// Alert counts per month and group over `[?1, ?2)`.
 fn alerts_sql(by: Grouping) -> String {
-    let (key, join) = match by {
-        Grouping::Month => ("NULL", ""),
-        Grouping::District => ("NULLIF(a.district, '')", ""),
-        Grouping::Purpose => (
-            "NULLIF(au.purpose_code, '')",
-            "LEFT JOIN authorisations au ON au.id = a.authorisation_id",
-        ),
-        Grouping::Network => ("n.name", "LEFT JOIN networks n ON n.id = a.network_id"),
-    };
+    let (key, join) = alert_group(by);
     format!(
         "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM alerts a {join}
          WHERE a.created_at >= ?1 AND a.created_at < ?2 GROUP BY period, grp",
@@ -129,7 +80,7 @@ impl Inner {
                 &decisions_sql(q.by),
                 from,
                 to,
-                &DECISION_MEASURES,
+                &DECISION_COUNTS.map(|(m, _)| m),
             )?);
             out.rows.extend(grouped(
                 conn,
@@ -143,10 +94,7 @@ impl Inner {
             // finding is counted when its case opens and when it closes, under the district of
             // the member of staff it is about.
             out.findings_recorded = true;
-            let key = match q.by {
-                Grouping::District => "NULLIF(district, '')",
-                _ => "NULL",
-            };
+            let key = finding_group(q.by);
             for (column, measure) in [
                 ("opened_at", Measure::FindingsOpened),
                 ("closed_at", Measure::FindingsClosed),
@@ -178,14 +126,9 @@ impl Inner {
                    AND (d.target = ?1 OR d.target LIKE ?2 OR d.target LIKE ?3
                         OR d.target GLOB '*[?*~]*')",
             )?;
-            let rows = stmt.query_map(
-                params![
-                    plate,
-                    format!("read % ({plate})"),
-                    format!("{plate} from %"),
-                    to_ms(now)
-                ],
-                |r| {
+            let (read_like, lookback_like) = plate_target_likes(plate);
+            let rows =
+                stmt.query_map(params![plate, read_like, lookback_like, to_ms(now)], |r| {
                     Ok((
                         PlateQuery {
                             at: from_ms(r.get(0)?),
@@ -196,8 +139,7 @@ impl Inner {
                         },
                         r.get::<_, Option<String>>(4)?.unwrap_or_default(),
                     ))
-                },
-            )?;
+                })?;
             let mut out = Vec::new();
             for row in rows {
                 let (q, target) = row?;
@@ -208,27 +150,6 @@ impl Inner {
             Ok(out)
         })
     }
-}
-
-/// Whether a decision's target (as `anpr-policy` writes it) is about `plate`.
-fn target_touches(target: &str, plate: &str) -> bool {
-    if target == plate {
-        return true;
-    }
-    if let Some(rest) = target.strip_prefix("read ") {
-        return rest.ends_with(&format!(" ({plate})"));
-    }
-    if let Some(date) = target.strip_prefix(plate) {
-        if date.starts_with(" from ") {
-            return true;
-        }
-    }
-    if let Some((pattern, edits)) = target.split_once('~') {
-        return edits
-            .parse::<usize>()
-            .is_ok_and(|n| edit_distance_within(&class_key(pattern), &class_key(plate), n));
-    }
-    target.contains(['?', '*']) && wildcard_matches(target, plate)
 }
 
 #[async_trait]
@@ -282,21 +203,5 @@ mod tests {
                 "{by:?}: {p}"
             );
         }
-    }
-
-    #[test]
-    fn targets_touch_the_plates_they_name_or_match() {
-        assert!(target_touches("ABC123", "ABC123"));
-        assert!(!target_touches("ABC12", "ABC123"));
-        assert!(target_touches("read 17 (ABC123)", "ABC123"));
-        assert!(!target_touches("read 17 (XABC123)", "ABC123"));
-        assert!(!target_touches("read 17 (not found)", "ABC123"));
-        assert!(target_touches("ABC123 from 2026-01-01", "ABC123"));
-        assert!(target_touches("AB?12*", "ABC123"));
-        assert!(!target_touches("AB?13*", "ABC123"));
-        // 0/O and 8/B are confusable: a fuzzy search for A8C1Z3~0 touches ABC123 only if Z~2.
-        assert!(target_touches("A8C123~0", "ABC123"));
-        assert!(target_touches("ABX123~1", "ABC123"));
-        assert!(!target_touches("XYZ999~1", "ABC123"));
     }
 }

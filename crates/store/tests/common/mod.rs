@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use anpr_policy::{Decision, DecisionRecorder};
-use anpr_store::{PgStore, SqliteStore, Store};
+use anpr_store::{PgStore, ReportStore, SqliteStore, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -34,6 +34,7 @@ enum Place {
 /// A store on a fresh database of one backend.
 pub struct TestDb {
     pub store: Arc<dyn Store>,
+    pub reports: Arc<dyn ReportStore>,
     recorder: Arc<dyn DecisionRecorder>,
     place: Place,
 }
@@ -50,6 +51,7 @@ impl TestDb {
                 let store = SqliteStore::open(&path).unwrap();
                 Some(TestDb {
                     store: Arc::new(store.clone()),
+                    reports: Arc::new(store.clone()),
                     recorder: Arc::new(store),
                     place: Place::Sqlite { _dir: dir, path },
                 })
@@ -69,6 +71,7 @@ impl TestDb {
                 let store = PgStore::connect_config(config.clone()).await.unwrap();
                 Some(TestDb {
                     store: Arc::new(store.clone()),
+                    reports: Arc::new(store.clone()),
                     recorder: Arc::new(store),
                     place: Place::Postgres {
                         admin: Box::new(admin),
@@ -120,6 +123,22 @@ impl TestDb {
                     .iter()
                     .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
                     .collect()
+            }
+        }
+    }
+
+    /// Runs `sql` (statements both dialects read alike) on the database directly, for rows
+    /// that no store method writes.
+    pub async fn execute_batch(&self, sql: &str) {
+        match &self.place {
+            Place::Sqlite { path, .. } => rusqlite::Connection::open(path)
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap(),
+            Place::Postgres { config, .. } => {
+                let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+                tokio::spawn(conn);
+                client.batch_execute(sql).await.unwrap();
             }
         }
     }
