@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use anpr_policy::{Decision, DecisionRecorder};
-use anpr_store::{PgStore, SqliteStore, Store};
+use anpr_store::{CaseStore, PgStore, SqliteStore, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -34,6 +34,7 @@ enum Place {
 /// A store on a fresh database of one backend.
 pub struct TestDb {
     pub store: Arc<dyn Store>,
+    pub cases: Arc<dyn CaseStore>,
     recorder: Arc<dyn DecisionRecorder>,
     place: Place,
 }
@@ -50,6 +51,7 @@ impl TestDb {
                 let store = SqliteStore::open(&path).unwrap();
                 Some(TestDb {
                     store: Arc::new(store.clone()),
+                    cases: Arc::new(store.clone()),
                     recorder: Arc::new(store),
                     place: Place::Sqlite { _dir: dir, path },
                 })
@@ -69,6 +71,7 @@ impl TestDb {
                 let store = PgStore::connect_config(config.clone()).await.unwrap();
                 Some(TestDb {
                     store: Arc::new(store.clone()),
+                    cases: Arc::new(store.clone()),
                     recorder: Arc::new(store),
                     place: Place::Postgres {
                         admin: Box::new(admin),
