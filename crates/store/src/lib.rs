@@ -23,8 +23,8 @@ mod types;
 
 pub use cases::{CaseFilter, CaseStore, IntegrityRun, SaveReport};
 pub use error::{Result, StoreError};
-pub use reports::{ReportStore, UsageCounted};
 pub use postgres::PgStore;
+pub use reports::{ReportStore, UsageCounted};
 pub use shared::MAX_PLATES_PER_SEARCH;
 pub use sqlite::{SqliteRegisters, SqliteStore};
 pub use types::*;

@@ -7,7 +7,9 @@
 use crate::dictionary::{DictionaryError, PlateDictionary};
 use crate::{RegisterBatch, Result, SearchHit, StoreError};
 use anpr_domain::query::Cursor;
-use anpr_domain::{Camera, DomainError, Network, PlatePattern, PlateRead, Role, SearchQuery, Site};
+use anpr_domain::{
+    Camera, DomainError, Network, NetworkId, PlatePattern, PlateRead, Role, SearchQuery, Site,
+};
 use anpr_integrity::review::{Case, CaseOutcome, CaseQueue, CaseStatus, StoredFinding};
 use anpr_integrity::{Finding, Rule, Severity};
 use anpr_policy::registers::{
@@ -199,6 +201,23 @@ pub(crate) fn check_badge(badge: &Option<String>) -> Result<Option<String>> {
             Err(DomainError::invalid("badge_number", "must be at most 32 characters").into())
         }
     }
+}
+
+/// A network's own staff (`network_operator`) belong to that network; police staff to none.
+/// `field` names what the caller changed (the network on creation, the roles later).
+pub(crate) fn check_network_binding(
+    roles: &[Role],
+    network_id: Option<NetworkId>,
+    field: &str,
+) -> Result<()> {
+    if roles.contains(&Role::NetworkOperator) != network_id.is_some() {
+        return Err(DomainError::invalid(
+            field,
+            "a `network_operator` needs the network they work for, and only they have one",
+        )
+        .into());
+    }
+    Ok(())
 }
 
 pub(crate) fn roles_to_text(roles: &[Role]) -> String {

@@ -6,7 +6,11 @@ mod common;
 
 use anpr_domain::query::MatchMode;
 use anpr_domain::*;
-use anpr_store::{AlertAudience, AlertFilter, NewAlert, NewCamera, NewSite, Store, StoreError};
+use anpr_policy::registers::{StolenRecord, StolenStatus};
+use anpr_store::{
+    AlertAudience, AlertFilter, AlertKind, ImportSource, NewAlert, NewCamera, NewSite,
+    RegisterBatch, Store, StoreError,
+};
 use chrono::{Duration, TimeZone, Utc};
 use common::TestDb;
 use std::sync::Arc;
@@ -28,6 +32,7 @@ conformance!(
     a_day_past_every_retention_goes_whole_with_its_images,
     alerts_are_stored_once_listed_by_audience_and_acknowledged_once,
     two_processes_purging_at_once_delete_each_read_once,
+    the_hot_list_is_the_active_stolen_reports_and_is_confirmed_live,
 );
 
 struct Fixture {
@@ -528,6 +533,7 @@ async fn alerts_are_stored_once_listed_by_audience_and_acknowledged_once(db: Tes
         .await
         .unwrap();
     let alert = |read_id| NewAlert {
+        kind: AlertKind::Watch,
         authorisation_id: 7,
         requester_user_id: 1,
         district: "Auckland City".into(),
@@ -566,10 +572,12 @@ async fn alerts_are_stored_once_listed_by_audience_and_acknowledged_once(db: Tes
     let supervisor = AlertAudience {
         user_id: 2,
         districts: vec!["auckland CITY".into()],
+        hot_list_network: None,
     };
     let stranger = AlertAudience {
         user_id: 3,
         districts: vec!["Canterbury".into()],
+        hot_list_network: None,
     };
     assert_eq!(
         f.store
@@ -604,6 +612,111 @@ async fn alerts_are_stored_once_listed_by_audience_and_acknowledged_once(db: Tes
         f.store.ack_alert(424_242, "S2", now).await,
         Err(StoreError::NotFound(_))
     ));
+
+    // A hot-list alert has no authorisation and no images; only the network's own staff see it.
+    let hot = f
+        .store
+        .insert_alerts(
+            vec![NewAlert {
+                kind: AlertKind::HotList,
+                authorisation_id: 0,
+                requester_user_id: 0,
+                district: String::new(),
+                plate: "TRK123".into(),
+                read_id: out[0].id,
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(hot.len(), 1);
+    assert_eq!(hot[0].kind, AlertKind::HotList);
+    assert!(hot[0].images.is_empty(), "no images with a hot-list alert");
+    let operator = |network| AlertAudience {
+        user_id: 9,
+        districts: vec![],
+        hot_list_network: Some(network),
+    };
+    let seen = f
+        .store
+        .alerts(list(Some(operator(hot[0].network_id)), None))
+        .await
+        .unwrap();
+    assert_eq!(
+        seen, hot,
+        "the network's staff see its hot-list alert, no tracking alert"
+    );
+    let supervisor_again = AlertAudience {
+        user_id: 2,
+        districts: vec!["Auckland City".into()],
+        hot_list_network: None,
+    };
+    assert_eq!(
+        f.store
+            .alerts(list(Some(supervisor_again), None))
+            .await
+            .unwrap()
+            .len(),
+        2,
+        "a supervisor sees tracking alerts only"
+    );
+}
+
+async fn the_hot_list_is_the_active_stolen_reports_and_is_confirmed_live(db: TestDb) {
+    let store = db.store.clone();
+    let stolen = |plate: &str, file: &str, status: StolenStatus| StolenRecord {
+        plate: plate.into(),
+        file_number: file.into(),
+        reported_at: Utc::now() - Duration::days(1),
+        complainant_person_id: "P1".into(),
+        recorded_by_staff_id: "S1".into(),
+        status,
+        cancelled_at: None,
+    };
+    let source = || ImportSource {
+        source: "test".into(),
+        imported_by: "admin".into(),
+    };
+    store
+        .import_register(
+            RegisterBatch::Stolen(vec![
+                stolen("HOT111", "F1", StolenStatus::Active),
+                stolen("HOT111", "F2", StolenStatus::Active),
+                stolen("OLD222", "F3", StolenStatus::Recovered),
+            ]),
+            source(),
+        )
+        .await
+        .unwrap();
+    let summary = store.load_hot_list(Utc::now()).await.unwrap();
+    assert_eq!((summary.entries, summary.plates), (2, 1));
+    assert!(summary.loaded_at.is_some());
+    assert_eq!(store.hot_list_summary().await.unwrap(), summary);
+    assert_eq!(store.hot_list_plates().await.unwrap(), vec!["HOT111"]);
+    assert_eq!(
+        store
+            .hot_list_confirm(vec!["HOT111".into(), "OLD222".into()])
+            .await
+            .unwrap(),
+        vec!["HOT111"]
+    );
+    // A report recovered after the list was loaded no longer confirms, whatever the list says.
+    store
+        .import_register(
+            RegisterBatch::Stolen(vec![
+                stolen("HOT111", "F1", StolenStatus::Recovered),
+                stolen("HOT111", "F2", StolenStatus::Recovered),
+            ]),
+            source(),
+        )
+        .await
+        .unwrap();
+    assert!(store
+        .hot_list_confirm(vec!["HOT111".into()])
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.hot_list_plates().await.unwrap(), vec!["HOT111"]);
 }
 
 async fn two_processes_purging_at_once_delete_each_read_once(db: TestDb) {

@@ -8,7 +8,7 @@
 use super::{Client, Inner, PgStore};
 use crate::shared::{
     check_text, clean_parties, from_ms, group_agreements, json, lookup_error, to_ms,
-    validate_batch, CachedRegisters, Change, AUTH_COLUMNS,
+    validate_batch, CachedRegisters, Change, AUTH_COLUMNS, HOT_LIST_USE,
 };
 use crate::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, RegisterKind,
@@ -305,6 +305,24 @@ impl RegisterView for PgRegisters<'_> {
                 .query_opt(&stmt, &[&file_number])
                 .await?
                 .map(|r| incident_from_row(&r)))
+        })
+    }
+
+    fn incidents(&self, file_numbers: &[&str]) -> anpr_policy::Result<Vec<IncidentRecord>> {
+        self.wait(async {
+            let stmt = self
+                .client
+                .prepare_cached(&format!(
+                    "SELECT {INCIDENT_COLUMNS} FROM reg_incidents WHERE file_number = ANY($1)"
+                ))
+                .await?;
+            Ok(self
+                .client
+                .query(&stmt, &[&file_numbers])
+                .await?
+                .iter()
+                .map(incident_from_row)
+                .collect())
         })
     }
 
@@ -815,11 +833,20 @@ impl PgStore {
             )
             .await?;
         }
+        if a.hot_list_alerts {
+            tx.execute(
+                "INSERT INTO network_agreements (network_id, \"use\", party)
+                 VALUES ($1, $2, 'network')",
+                &[&a.network_id, &HOT_LIST_USE],
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(NetworkAgreement {
             network_id: a.network_id,
             search,
             tracking,
+            hot_list_alerts: a.hot_list_alerts,
         })
     }
 
@@ -954,7 +981,10 @@ impl PgStore {
             .prepare_cached(
                 "SELECT at, request_id, actor, user_id, district, action, target, purpose_code,
                  file_number, justification, basis, outcome, refusal_code, refusal_reason, notes,
-                 training, authorisation_id FROM decisions
+                 training, authorisation_id,
+                 ARRAY(SELECT network_id FROM decision_networks n
+                       WHERE n.decision_id = decisions.id ORDER BY network_id)
+                 FROM decisions
                  WHERE $1::bigint IS NULL OR user_id = $1 ORDER BY id DESC LIMIT $2",
             )
             .await?;
@@ -986,6 +1016,7 @@ impl PgStore {
                     notes: serde_json::from_str(&notes).unwrap_or_default(),
                     training: r.get(15),
                     authorisation_id: r.get(16),
+                    networks: r.get(17),
                 })
             })
             .collect()
@@ -995,11 +1026,17 @@ impl PgStore {
         let client = self.inner().client().await?;
         let stmt = client
             .prepare_cached(
-                "INSERT INTO decisions (at, request_id, actor, user_id, district, action, target,
-                 purpose_code, file_number, justification, basis, outcome, refusal_code,
-                 refusal_reason, notes, training, authorisation_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                 $17)",
+                // One statement: the decision and the networks it was about commit together.
+                "WITH d AS (
+                     INSERT INTO decisions (at, request_id, actor, user_id, district, action,
+                         target, purpose_code, file_number, justification, basis, outcome,
+                         refusal_code, refusal_reason, notes, training, authorisation_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                         $16, $17)
+                     RETURNING id)
+                 INSERT INTO decision_networks (decision_id, network_id)
+                 SELECT d.id, n FROM d, unnest($18::bigint[]) AS n
+                 ON CONFLICT DO NOTHING",
             )
             .await?;
         client
@@ -1023,6 +1060,7 @@ impl PgStore {
                     &json(&d.notes),
                     &d.training,
                     &d.authorisation_id,
+                    &d.networks,
                 ],
             )
             .await?;

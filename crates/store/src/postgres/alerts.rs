@@ -2,7 +2,7 @@
 
 use super::{locks, PgStore};
 use crate::shared::{from_ms, to_ms};
-use crate::{Alert, AlertFilter, NewAlert, Result, StoreError};
+use crate::{Alert, AlertFilter, AlertKind, NewAlert, Result, StoreError};
 use anpr_domain::GeoPoint;
 use chrono::{DateTime, Utc};
 use tokio_postgres::types::ToSql;
@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 const ALERT_COLUMNS: &str = "id, authorisation_id, requester_user_id, district, plate, read_id, \
      read_plate, captured_at, camera_id, site_id, site_name, network_id, lat, lon, has_overview, \
-     has_plate, created_at, acked_at, acked_by_staff_id";
+     has_plate, created_at, acked_at, acked_by_staff_id, kind";
 
 /// Most alerts one listing returns.
 const MAX_LIMIT: u32 = 1000;
@@ -24,8 +24,10 @@ fn alert_from_row(r: &Row) -> Alert {
     if r.get::<_, bool>(15) {
         images.push(format!("/api/v1/reads/{read_id}/image/plate"));
     }
+    let kind: &str = r.get(19);
     Alert {
         id: r.get(0),
+        kind: AlertKind::parse(kind).unwrap_or(AlertKind::Watch),
         authorisation_id: r.get(1),
         requester_user_id: r.get(2),
         district: r.get(3),
@@ -68,10 +70,11 @@ impl PgStore {
             .prepare_cached(&format!(
                 "INSERT INTO alerts (authorisation_id, requester_user_id, district, plate,
                      read_id, read_plate, captured_at, camera_id, site_id, site_name,
-                     network_id, lat, lon, has_overview, has_plate, created_at)
+                     network_id, lat, lon, has_overview, has_plate, created_at, kind)
                  SELECT $1, $2, $3, $4, r.id, p.plate, r.captured_at, r.camera_id, s.id,
-                     s.name, s.network_id, s.lat, s.lon, r.overview_sha IS NOT NULL,
-                     r.plate_sha IS NOT NULL, $6
+                     s.name, s.network_id, s.lat, s.lon,
+                     $7 = 'watch' AND r.overview_sha IS NOT NULL,
+                     $7 = 'watch' AND r.plate_sha IS NOT NULL, $6, $7
                  FROM reads r JOIN plates p ON p.id = r.plate_id
                      JOIN cameras c ON c.id = r.camera_id JOIN sites s ON s.id = c.site_id
                  WHERE r.id = $5
@@ -93,6 +96,7 @@ impl PgStore {
                         &a.plate,
                         &a.read_id,
                         &to_ms(now),
+                        &a.kind.as_str(),
                     ],
                 )
                 .await?
@@ -116,10 +120,19 @@ impl PgStore {
             params.push(Box::new(aud.user_id));
             params.push(Box::new(districts));
             sql.push_str(&format!(
-                " AND (requester_user_id = ${} OR lower(district) = ANY(${}))",
+                " AND ((kind = 'watch' AND (requester_user_id = ${} OR lower(district) = ANY(${})))",
                 params.len() - 1,
                 params.len()
             ));
+            // A network's own staff see its hot-list alerts (never a tracking alert).
+            if let Some(n) = aud.hot_list_network {
+                params.push(Box::new(n));
+                sql.push_str(&format!(
+                    " OR (kind = 'hot_list' AND network_id = ${})",
+                    params.len()
+                ));
+            }
+            sql.push(')');
         }
         params.push(Box::new(f.limit.unwrap_or(MAX_LIMIT).min(MAX_LIMIT) as i64));
         sql.push_str(&format!(" ORDER BY id LIMIT ${}", params.len()));

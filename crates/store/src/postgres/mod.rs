@@ -14,6 +14,7 @@ mod access;
 mod alerts;
 mod cases;
 mod catalog;
+mod hot_list;
 mod partitions;
 mod reads;
 mod schema;
@@ -383,5 +384,20 @@ impl crate::Store for PgStore {
         limit: u32,
     ) -> Result<Vec<anpr_policy::Decision>> {
         self.decisions_impl(user, limit).await
+    }
+    async fn load_hot_list(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<crate::HotListSummary> {
+        self.load_hot_list_impl(now).await
+    }
+    async fn hot_list_summary(&self) -> Result<crate::HotListSummary> {
+        self.hot_list_summary_impl().await
+    }
+    async fn hot_list_plates(&self) -> Result<Vec<String>> {
+        self.hot_list_plates_impl().await
+    }
+    async fn hot_list_confirm(&self, plates: Vec<String>) -> Result<Vec<String>> {
+        self.hot_list_confirm_impl(plates).await
     }
 }

@@ -1,7 +1,10 @@
 //! Staff users and their sessions.
 
 use super::{Client, PgStore};
-use crate::shared::{check_badge, check_staff_id, from_ms, roles_from_text, roles_to_text, to_ms};
+use crate::shared::{
+    check_badge, check_network_binding, check_staff_id, from_ms, roles_from_text, roles_to_text,
+    to_ms,
+};
 use crate::{NewUser, Result, StoreError, UserCredentials};
 use anpr_domain::{Role, User, UserId};
 use chrono::{DateTime, Utc};
@@ -9,7 +12,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
 
 const USER_COLUMNS: &str = "u.id, u.staff_id, u.name, u.district, u.roles, u.active, \
-    u.badge_number";
+    u.badge_number, u.network_id";
 
 fn user_from_row(r: &Row) -> User {
     let roles: String = r.get(4);
@@ -21,6 +24,7 @@ fn user_from_row(r: &Row) -> User {
         district: r.get(3),
         roles: roles_from_text(&roles),
         active: r.get(5),
+        network_id: r.get(7),
     }
 }
 
@@ -44,12 +48,13 @@ impl PgStore {
         check_staff_id(staff_id)?;
         anpr_policy::permissions::check_role_combination(&u.roles)?;
         let badge = check_badge(&u.badge_number)?;
+        check_network_binding(&u.roles, u.network_id, "network_id")?;
         let client = self.client().await?;
         let row = client
             .query_opt(
                 "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at,
-                                    badge_number)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                                    badge_number, network_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
                  ON CONFLICT (staff_id) DO NOTHING RETURNING id",
                 &[
                     &staff_id,
@@ -59,6 +64,7 @@ impl PgStore {
                     &u.password_hash,
                     &to_ms(Utc::now()),
                     &badge,
+                    &u.network_id,
                 ],
             )
             .await?
@@ -71,6 +77,7 @@ impl PgStore {
             district: u.district,
             roles: u.roles,
             active: true,
+            network_id: u.network_id,
         })
     }
 
@@ -90,9 +97,9 @@ impl PgStore {
             .await?
             .map(|r| UserCredentials {
                 user: user_from_row(&r),
-                password_hash: r.get(7),
-                failed_logins: r.get::<_, i64>(8) as u32,
-                locked_until: r.get::<_, Option<i64>>(9).map(from_ms),
+                password_hash: r.get(8),
+                failed_logins: r.get::<_, i64>(9) as u32,
+                locked_until: r.get::<_, Option<i64>>(10).map(from_ms),
             }))
     }
 
@@ -211,6 +218,7 @@ impl PgStore {
         anpr_policy::permissions::check_role_combination(&roles)?;
         let client = self.client().await?;
         let user = user_by_staff_id(&client, staff_id).await?;
+        check_network_binding(&roles, user.network_id, "roles")?;
         client
             .execute(
                 "UPDATE users SET roles = $2 WHERE id = $1",

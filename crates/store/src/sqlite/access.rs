@@ -351,7 +351,6 @@ impl SqliteRegisters<'_> {
     }
 }
 
-
 fn load_agreements(conn: &Connection) -> rusqlite::Result<Vec<NetworkAgreement>> {
     let mut stmt = conn.prepare_cached(
         "SELECT network_id, use, party FROM network_agreements ORDER BY network_id, use, party",

@@ -1,7 +1,9 @@
 //! Staff users and their sessions.
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
-use crate::shared::{check_badge, check_staff_id, roles_from_text, roles_to_text};
+use crate::shared::{
+    check_badge, check_network_binding, check_staff_id, roles_from_text, roles_to_text,
+};
 use crate::{NewUser, Result, StoreError, UserCredentials};
 use anpr_domain::{Role, User, UserId};
 use chrono::{DateTime, Utc};
@@ -29,14 +31,7 @@ impl Inner {
         check_staff_id(staff_id)?;
         anpr_policy::permissions::check_role_combination(&u.roles)?;
         let badge = check_badge(&u.badge_number)?;
-        // A network's own staff belong to that network; police staff to none.
-        if u.roles.contains(&Role::NetworkOperator) != u.network_id.is_some() {
-            return Err(DomainError::invalid(
-                "network_id",
-                "a `network_operator` needs the network they work for, and only they have one",
-            )
-            .into());
-        }
+        check_network_binding(&u.roles, u.network_id, "network_id")?;
         self.with_writer(|conn| {
             let exists: Option<i64> = conn
                 .query_row(
@@ -193,13 +188,7 @@ impl Inner {
         anpr_policy::permissions::check_role_combination(roles)?;
         self.with_writer(|conn| {
             let user = Self::user_by_staff_id(conn, staff_id)?;
-            if roles.contains(&Role::NetworkOperator) != user.network_id.is_some() {
-                return Err(DomainError::invalid(
-                    "roles",
-                    "`network_operator` is only for a network's own staff, created with their network",
-                )
-                .into());
-            }
+            check_network_binding(roles, user.network_id, "roles")?;
             conn.execute(
                 "UPDATE users SET roles = ?2 WHERE id = ?1",
                 params![user.id, roles_to_text(roles)],
