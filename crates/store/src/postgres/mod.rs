@@ -12,6 +12,7 @@
 
 mod access;
 mod alerts;
+mod cases;
 mod catalog;
 mod changes;
 mod hot_list;

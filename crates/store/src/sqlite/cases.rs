@@ -2,20 +2,13 @@
 
 use super::{from_ms, to_ms, SqliteStore};
 use crate::cases::{CaseFilter, CaseStore, IntegrityRun, SaveReport};
+use crate::shared::{evidence_json, CaseRow, KnownFinding, CASE_COLUMNS, MAX_CASES};
 use crate::{Result, StoreError};
-use anpr_integrity::review::{Case, CaseOutcome, CaseQueue, CaseStatus, StoredFinding};
-use anpr_integrity::{Finding, Rule, Severity};
+use anpr_integrity::review::{Case, CaseOutcome, CaseQueue, CaseStatus};
+use anpr_integrity::Finding;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, params_from_iter, types::Value, OptionalExtension, Row};
-
-/// Most cases one listing returns.
-const MAX_LIMIT: u32 = 1000;
-
-const CASE_COLUMNS: &str = "c.id, c.queue, c.status, c.staff_id, c.district, c.assigned_to, \
-     c.explanation_request, c.explanation, c.explained_at, c.outcome, c.closing_note, c.closed_by, \
-     c.closed_at, c.opened_at, c.updated_at, f.id, f.rule, f.severity, f.key, f.evidence, f.uses, \
-     f.explanation, f.first_at, f.last_at";
 
 fn bad(column: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -26,48 +19,34 @@ fn bad(column: &str, value: &str) -> rusqlite::Error {
 }
 
 fn case_from_row(r: &Row<'_>) -> rusqlite::Result<Case> {
-    let queue: String = r.get(1)?;
-    let status: String = r.get(2)?;
-    let outcome: Option<String> = r.get(9)?;
-    let rule: String = r.get(16)?;
-    let severity: String = r.get(17)?;
-    let evidence: String = r.get(19)?;
-    let staff_id: String = r.get(3)?;
-    Ok(Case {
+    CaseRow {
         id: r.get(0)?,
-        queue: CaseQueue::parse(&queue).ok_or_else(|| bad("queue", &queue))?,
-        status: CaseStatus::parse(&status).ok_or_else(|| bad("status", &status))?,
-        staff_id: staff_id.clone(),
+        queue: r.get(1)?,
+        status: r.get(2)?,
+        staff_id: r.get(3)?,
         district: r.get(4)?,
         assigned_to: r.get(5)?,
         explanation_request: r.get(6)?,
         explanation: r.get(7)?,
-        explained_at: r.get::<_, Option<i64>>(8)?.map(from_ms),
-        outcome: match outcome {
-            None => None,
-            Some(o) => Some(CaseOutcome::parse(&o).ok_or_else(|| bad("outcome", &o))?),
-        },
+        explained_at: r.get(8)?,
+        outcome: r.get(9)?,
         closing_note: r.get(10)?,
         closed_by: r.get(11)?,
-        closed_at: r.get::<_, Option<i64>>(12)?.map(from_ms),
-        opened_at: from_ms(r.get(13)?),
-        updated_at: from_ms(r.get(14)?),
-        finding: StoredFinding {
-            id: r.get(15)?,
-            finding: Finding {
-                rule: Rule::parse(&rule).ok_or_else(|| bad("rule", &rule))?,
-                severity: Severity::parse(&severity).ok_or_else(|| bad("severity", &severity))?,
-                staff_id,
-                key: r.get(18)?,
-                evidence: serde_json::from_str(&evidence)
-                    .map_err(|_| bad("evidence", &evidence))?,
-                uses: r.get::<_, i64>(20)? as u64,
-                explanation: r.get(21)?,
-                first_at: from_ms(r.get(22)?),
-                last_at: from_ms(r.get(23)?),
-            },
-        },
-    })
+        closed_at: r.get(12)?,
+        opened_at: r.get(13)?,
+        updated_at: r.get(14)?,
+        finding_id: r.get(15)?,
+        rule: r.get(16)?,
+        severity: r.get(17)?,
+        key: r.get(18)?,
+        evidence: r.get(19)?,
+        uses: r.get(20)?,
+        finding_explanation: r.get(21)?,
+        first_at: r.get(22)?,
+        last_at: r.get(23)?,
+    }
+    .parse()
+    .map_err(|(column, value)| bad(column, &value))
 }
 
 fn opt_ms(t: Option<DateTime<Utc>>) -> Option<i64> {
@@ -105,43 +84,32 @@ impl CaseStore for SqliteStore {
                          VALUES (?1, ?2, 'open', ?3, (SELECT district FROM users WHERE staff_id = ?3), ?4, ?4)",
                     )?;
                     for f in &findings {
-                        let evidence = serde_json::to_string(&f.evidence)
-                            .map_err(|e| StoreError::Task(e.to_string()))?;
+                        let evidence = evidence_json(&f.evidence)?;
                         let existing = find
                             .query_row(params![f.rule.as_str(), f.staff_id, f.key], |r| {
                                 Ok((
                                     r.get::<_, i64>(0)?,
-                                    r.get::<_, String>(1)?,
-                                    r.get::<_, String>(2)?,
-                                    r.get::<_, i64>(3)?,
-                                    r.get::<_, i64>(4)?,
-                                    r.get::<_, i64>(5)?,
+                                    KnownFinding {
+                                        severity: r.get(1)?,
+                                        evidence: r.get(2)?,
+                                        uses: r.get(3)?,
+                                        first_at: r.get(4)?,
+                                        last_at: r.get(5)?,
+                                    },
                                 ))
                             })
                             .optional()?;
                         match existing {
-                            Some((id, severity, old_evidence, old_uses, first, last)) => {
-                                // An incremental run sees only its window: the evidence is
-                                // merged with what earlier runs stored, never replaced.
-                                let mut merged: Vec<u64> =
-                                    serde_json::from_str(&old_evidence).unwrap_or_default();
-                                merged.extend(&f.evidence);
-                                merged.sort_unstable();
-                                merged.dedup();
-                                merged.truncate(anpr_integrity::MAX_EVIDENCE);
-                                let severity = Severity::parse(&severity)
-                                    .unwrap_or(f.severity)
-                                    .max(f.severity);
-                                let uses = (old_uses as u64).max(f.uses).max(merged.len() as u64);
+                            Some((id, known)) => {
+                                let m = known.merge(f)?;
                                 update.execute(params![
                                     id,
-                                    severity.as_str(),
-                                    serde_json::to_string(&merged)
-                                        .map_err(|e| StoreError::Task(e.to_string()))?,
-                                    uses as i64,
+                                    m.severity.as_str(),
+                                    m.evidence,
+                                    m.uses,
                                     f.explanation,
-                                    first.min(to_ms(f.first_at)),
-                                    last.max(to_ms(f.last_at)),
+                                    m.first_at,
+                                    m.last_at,
                                     to_ms(now)
                                 ])?;
                                 report.updated += 1;
@@ -254,7 +222,7 @@ impl CaseStore for SqliteStore {
                 }
                 clauses.push(format!("c.status IN ({})", marks.join(", ")));
             }
-            let limit = f.limit.clamp(1, MAX_LIMIT);
+            let limit = f.limit.clamp(1, MAX_CASES);
             let sql = format!(
                 "SELECT {CASE_COLUMNS} FROM integrity_cases c JOIN integrity_findings f ON f.id = c.finding_id
                  {} ORDER BY c.id DESC LIMIT {limit}",
@@ -321,116 +289,5 @@ impl CaseStore for SqliteStore {
             })
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use anpr_integrity::review::{apply, Step};
-    use chrono::TimeZone;
-
-    fn finding(rule: Rule, key: &str, evidence: Vec<u64>) -> Finding {
-        let at = Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap();
-        Finding {
-            rule,
-            severity: Severity::Medium,
-            staff_id: "S1".into(),
-            key: key.into(),
-            uses: evidence.len() as u64,
-            evidence,
-            explanation: "because".into(),
-            first_at: at,
-            last_at: at,
-        }
-    }
-
-    #[tokio::test]
-    async fn findings_open_cases_once_and_cases_move_compare_and_set() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("db.sqlite")).unwrap();
-        let now = Utc::now();
-        let r = store
-            .save_findings(
-                vec![
-                    finding(Rule::OwnVehicle, "ABC123", vec![1]),
-                    finding(Rule::RoutineSample, "entry:9", vec![9]),
-                ],
-                now,
-            )
-            .await
-            .unwrap();
-        assert_eq!((r.opened, r.updated), (2, 0));
-        let mut grown = finding(Rule::OwnVehicle, "ABC123", vec![1, 5]);
-        grown.severity = Severity::High;
-        let r = store.save_findings(vec![grown], now).await.unwrap();
-        assert_eq!((r.opened, r.updated), (0, 1));
-        let integrity = store
-            .cases(CaseFilter {
-                queue: Some(CaseQueue::Integrity),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(integrity.len(), 1);
-        assert_eq!(integrity[0].finding.finding.evidence, vec![1, 5]);
-        // A later run seeing only new evidence adds to it.
-        store
-            .save_findings(vec![finding(Rule::OwnVehicle, "ABC123", vec![8])], now)
-            .await
-            .unwrap();
-        assert_eq!(integrity[0].severity(), Severity::High);
-        let samples = store
-            .cases(CaseFilter {
-                queue: Some(CaseQueue::Supervisor),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(samples.len(), 1);
-
-        let c = integrity[0].clone();
-        let moved = apply(&c, &Step::Assign { to: "I1".into() }, "I1", now).unwrap();
-        store
-            .update_case(moved.clone(), CaseStatus::Open)
-            .await
-            .unwrap();
-        // A second reviewer acting on the stale state loses.
-        let err = store
-            .update_case(moved, CaseStatus::Open)
-            .await
-            .unwrap_err();
-        assert!(matches!(err, StoreError::Conflict(_)));
-        let back = store.case(c.id).await.unwrap().unwrap();
-        assert_eq!(back.status, CaseStatus::Assigned);
-        assert_eq!(back.assigned_to.as_deref(), Some("I1"));
-        assert_eq!(back.finding.finding.evidence, vec![1, 5, 8]);
-        assert_eq!(back.severity(), Severity::High);
-        let open = store
-            .cases(CaseFilter {
-                statuses: vec![CaseStatus::Open],
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(open.len(), 1); // the sample
-
-        assert!(store.last_integrity_run().await.unwrap().is_none());
-        let run = IntegrityRun {
-            at: now,
-            from_index: 0,
-            to_index: Some(41),
-            uses: 40,
-            opened: 2,
-            updated: 1,
-        };
-        store.record_integrity_run(run.clone()).await.unwrap();
-        assert_eq!(
-            store.last_integrity_run().await.unwrap().unwrap().to_index,
-            Some(41)
-        );
     }
 }

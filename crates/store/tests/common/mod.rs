@@ -6,7 +6,7 @@
 #![allow(dead_code)]
 
 use anpr_policy::{Decision, DecisionRecorder};
-use anpr_store::{PgStore, ReportStore, SqliteStore, Store};
+use anpr_store::{CaseStore, PgStore, ReportStore, SqliteStore, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -35,6 +35,7 @@ enum Place {
 pub struct TestDb {
     pub store: Arc<dyn Store>,
     pub reports: Arc<dyn ReportStore>,
+    pub cases: Arc<dyn CaseStore>,
     recorder: Arc<dyn DecisionRecorder>,
     place: Place,
 }
@@ -52,6 +53,7 @@ impl TestDb {
                 Some(TestDb {
                     store: Arc::new(store.clone()),
                     reports: Arc::new(store.clone()),
+                    cases: Arc::new(store.clone()),
                     recorder: Arc::new(store),
                     place: Place::Sqlite { _dir: dir, path },
                 })
@@ -72,6 +74,7 @@ impl TestDb {
                 Some(TestDb {
                     store: Arc::new(store.clone()),
                     reports: Arc::new(store.clone()),
+                    cases: Arc::new(store.clone()),
                     recorder: Arc::new(store),
                     place: Place::Postgres {
                         admin: Box::new(admin),
