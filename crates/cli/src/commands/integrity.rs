@@ -195,7 +195,7 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<IntegrityConfig> {
 
 pub async fn run(data: &Path, cmd: IntegrityCommand) -> anyhow::Result<()> {
     let IntegrityCommand::Run(args) = cmd;
-    let state = super::open(data)?;
+    let state = super::open(data).await?;
     let cfg = load_config(args.config.as_deref())?;
     let from = args.since.unwrap_or(0);
     let (findings, report) = anpr_server::monitor::run(&state, cfg, Some(from))

@@ -82,7 +82,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             }
             let q = UsageQuery::parse(Some(&from), Some(&to), Some(&by))
                 .map_err(|e| anyhow::anyhow!("--{e}"))?;
-            let state = super::open(data)?;
+            let state = super::open(data).await?;
             record(
                 &state,
                 Event::new(operator(), Action::Other("report_usage".into()))
@@ -98,7 +98,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
         }
         ReportCommand::Transparency { month, out } => {
             let m = Month::parse("month", &month).map_err(|e| anyhow::anyhow!("--{e}"))?;
-            let state = super::open(data)?;
+            let state = super::open(data).await?;
             record(
                 &state,
                 Event::new(operator(), Action::Other("report_transparency".into()))
@@ -121,7 +121,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             reference,
             json,
         } => {
-            let state = super::open(data)?;
+            let state = super::open(data).await?;
             let user = super::sign_in(&state, &staff_id).await?;
             let report =
                 anpr_server::reports::subject_access(&state, &user, &plate, reference.clone())

@@ -517,3 +517,83 @@ impl TestServer {
         }
     }
 }
+
+/// A real SSE client: streams the response body and parses `id:` / `data:` lines.
+pub struct SseClient {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl SseClient {
+    pub async fn connect(s: &TestServer, token: &str, last_event_id: Option<i64>) -> SseClient {
+        let mut req = s
+            .http
+            .get(s.url("/api/v1/alerts/stream"))
+            .bearer_auth(token);
+        if let Some(id) = last_event_id {
+            req = req.header("Last-Event-ID", id.to_string());
+        }
+        let resp = tokio::time::timeout(std::time::Duration::from_secs(5), req.send())
+            .await
+            .expect("headers arrive at once")
+            .unwrap();
+        if resp.status() != 200 {
+            panic!(
+                "alert stream: {} {}",
+                resp.status(),
+                resp.text().await.unwrap()
+            );
+        }
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/event-stream"));
+        SseClient {
+            resp,
+            buf: String::new(),
+        }
+    }
+
+    /// The next event (id and data), or `None` if none arrives within `wait`.
+    pub async fn next(&mut self, wait: std::time::Duration) -> Option<(i64, Value)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            while let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let (mut id, mut data) = (None, None);
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().parse::<i64>().unwrap());
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data = Some(serde_json::from_str::<Value>(v.trim()).unwrap());
+                    }
+                }
+                if let (Some(id), Some(data)) = (id, data) {
+                    return Some((id, data));
+                }
+            }
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(chunk))) => self.buf.push_str(&String::from_utf8_lossy(&chunk)),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Whether the server ends the stream within `wait` (events before the end are skipped).
+    pub async fn ends_within(&mut self, wait: std::time::Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.resp.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) | Ok(Err(_)) => return true,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    pub async fn expect(&mut self) -> (i64, Value) {
+        self.next(std::time::Duration::from_secs(5))
+            .await
+            .expect("an alert within 5 s")
+    }
+}
