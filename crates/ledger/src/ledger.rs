@@ -74,6 +74,8 @@ pub struct Ledger {
     preparing: AtomicUsize,
     writer: Mutex<Writer>,
     reader: Mutex<Box<dyn EntryStore>>,
+    /// Other processes append to the same storage.
+    shared: bool,
 }
 
 struct Writer {
@@ -202,6 +204,7 @@ impl Ledger {
         let dir = dir.as_ref().to_owned();
         std::fs::create_dir_all(&dir)?;
         let key = keys::load_or_create(&dir)?;
+        store.bind_signing_key(&keys::key_id(&key.verifying_key()))?;
         let nodes = NodeFiles::open(&dir.join(NODES_DIR))?;
         let end = store.end()?;
         let damaged = recover(store.as_mut(), &nodes, end)?;
@@ -214,6 +217,7 @@ impl Ledger {
             }
         };
         let reader = store.reader()?;
+        let shared = store.shared();
         Ok(Self {
             dir,
             opts,
@@ -230,6 +234,7 @@ impl Ledger {
                 unsynced: 0,
             }),
             reader: Mutex::new(reader),
+            shared,
         })
     }
 
@@ -332,6 +337,13 @@ impl Ledger {
         if let Some(d) = &w.damaged {
             return Err(Error::Damaged(d.clone()));
         }
+        if let Some(end) = w.store.begin_append()? {
+            // Another process may have appended since: number ours after theirs.
+            if let Err(e) = self.catch_up(w, end) {
+                let _ = w.store.abort_append();
+                return Err(e);
+            }
+        }
         let total: usize = batch.iter().map(|(_, v)| v.len()).sum();
         let mut frontier = w.frontier.clone();
         let mut new_nodes = NewNodes::default();
@@ -370,6 +382,73 @@ impl Ledger {
             self.sync_nodes(w)?;
         }
         Ok(ranges)
+    }
+
+    /// Takes in the entries other processes appended to shared storage, up to `end`: their
+    /// leaf hashes extend the frontier and the node files, as this process's own appends do.
+    fn catch_up(&self, w: &mut Writer, end: u64) -> Result<()> {
+        let from = w.frontier.size();
+        if end < from {
+            let reason = format!(
+                "the shared log ends at index {end} but this process holds {from} entries: entries were removed"
+            );
+            w.damaged = Some(reason.clone());
+            return Err(Error::Damaged(reason));
+        }
+        if end == from {
+            return Ok(());
+        }
+        if let Some(d) = &w.damaged {
+            return Err(Error::Damaged(d.clone()));
+        }
+        let mut frontier = w.frontier.clone();
+        let mut new_nodes = NewNodes::default();
+        let mut expected = from as i64;
+        w.store.leaf_hashes(from, end, &mut |index, leaf| {
+            let leaf: Hash = leaf.try_into().map_err(|_| {
+                Error::Verification(format!("entry {index}: stored leaf hash is not 32 bytes"))
+            })?;
+            if index != expected {
+                return Err(Error::Verification(format!(
+                    "entry {expected} is missing from the shared log"
+                )));
+            }
+            expected += 1;
+            frontier.push(leaf, |l, i, h| new_nodes.add(l, i, h));
+            Ok(())
+        })?;
+        if frontier.size() != end {
+            return Err(Error::Verification(format!(
+                "entries {}..{end} are missing from the shared log",
+                frontier.size()
+            )));
+        }
+        new_nodes.write(&self.nodes)?;
+        w.unsynced += end - from;
+        w.frontier = frontier;
+        self.size.store(end, Ordering::Release);
+        Ok(())
+    }
+
+    fn catch_up_if_shared(&self, w: &mut Writer) -> Result<()> {
+        if self.shared {
+            let end = w.store.end()?;
+            self.catch_up(w, end)?;
+        }
+        Ok(())
+    }
+
+    /// Brings this process's view up to date with entries other processes appended to shared
+    /// storage (PostgreSQL), so that sizes, proofs and entries include them; returns the size.
+    /// Nothing to do for a log only this process writes.
+    pub fn refresh(&self) -> Result<u64> {
+        if !self.shared {
+            return Ok(self.size());
+        }
+        let mut w = lock(&self.writer);
+        let end = w.store.end()?;
+        self.catch_up(&mut w, end)?;
+        Ok(w.frontier.size())
     }
 
     fn sync_nodes(&self, w: &mut Writer) -> Result<()> {
@@ -468,6 +547,7 @@ impl Ledger {
     /// Signs and stores a tree head for the current log, whatever its age.
     pub fn sign_tree_head(&self) -> Result<TreeHead> {
         let mut w = lock(&self.writer);
+        self.catch_up_if_shared(&mut w)?;
         self.sign_locked(&mut w, Utc::now())
     }
 
@@ -489,6 +569,7 @@ impl Ledger {
     /// from a background task every few seconds.
     pub fn maybe_sign(&self, now: DateTime<Utc>) -> Result<Option<TreeHead>> {
         let mut w = lock(&self.writer);
+        self.catch_up_if_shared(&mut w)?;
         let size = w.frontier.size();
         let due = match w.store.latest_tree_head()? {
             None => size > 0,
@@ -527,8 +608,13 @@ impl Ledger {
         let mut snap = lock(&self.reader).reader()?;
         let nodes_at_snapshot = {
             // Hold the writer so that the snapshot and the node file lengths agree.
-            let _w = lock(&self.writer);
+            let mut w = lock(&self.writer);
             snap.begin_snapshot()?;
+            if self.shared {
+                // Other processes' entries in the snapshot get their nodes first.
+                let end = snap.end()?;
+                self.catch_up(&mut w, end)?;
+            }
             self.nodes.len(0)?
         };
         let report = crate::verify::verify_full(

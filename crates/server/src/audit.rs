@@ -209,8 +209,13 @@ pub async fn append(state: &AppState, event: Event) -> anyhow::Result<u64> {
 pub fn spawn_signer(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        let mut leadership =
+            crate::leadership::Leadership::new(anpr_store::BackgroundTask::TreeHeads);
         loop {
             tick.tick().await;
+            if !leadership.holds(&state).await {
+                continue;
+            }
             let ledger = state.ledger.clone();
             let signed =
                 tokio::task::spawn_blocking(move || ledger.maybe_sign(chrono::Utc::now())).await;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod error;
+mod leadership;
 pub mod metrics;
 pub mod monitor;
 pub mod openapi;
@@ -59,7 +60,8 @@ impl AppState {
         std::fs::create_dir_all(dir)?;
         let data = DataDir(dir.to_path_buf());
         let store = SqliteStore::open(data.database())?;
-        Self::assemble(&data, store, config)
+        let ledger = anpr_ledger::Ledger::open(data.ledger())?;
+        Self::assemble(&data, store, ledger, config)
     }
 
     /// Opens a deployment whose database is at `database_url` when one is given
@@ -81,18 +83,30 @@ impl AppState {
         let store = PgStore::connect(url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
-        Self::assemble(&data, store, config)
+        // One audit ledger for every server on the database; node files and keys stay here.
+        let (url, dir) = (url.to_string(), data.ledger());
+        let ledger = tokio::task::spawn_blocking(move || {
+            let entries = anpr_ledger::store::PgStore::open(&url, &dir)?;
+            anpr_ledger::Ledger::open_store(&dir, Box::new(entries), Default::default())
+        })
+        .await?
+        .map_err(|e| anyhow::anyhow!("cannot open the audit ledger: {e}"))?;
+        Self::assemble(&data, store, ledger, config)
     }
 
     /// One store serves every storage role: reads and access, reports, integrity cases, and
     /// the record of policy decisions.
-    fn assemble<S>(data: &DataDir, store: S, config: ServerConfig) -> anyhow::Result<AppState>
+    fn assemble<S>(
+        data: &DataDir,
+        store: S,
+        ledger: anpr_ledger::Ledger,
+        config: ServerConfig,
+    ) -> anyhow::Result<AppState>
     where
         S: Store + ReportStore + CaseStore + anpr_policy::DecisionRecorder + Clone,
     {
         let blobs = LocalBlobStore::open(data.images())?;
         let policy = anpr_policy::Policy::new(config.policy.clone())?;
-        let ledger = anpr_ledger::Ledger::open(data.ledger())?;
         Ok(AppState {
             store: Arc::new(store.clone()),
             reports: Arc::new(store.clone()),
@@ -312,8 +326,12 @@ fn spawn_integrity_monitor(state: AppState) -> Option<tokio::task::JoinHandle<()
     let period = state.config.integrity_interval?;
     Some(tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let mut leadership = leadership::Leadership::new(anpr_store::BackgroundTask::Integrity);
         loop {
             tick.tick().await;
+            if !leadership.holds(&state).await {
+                continue;
+            }
             match monitor::run(&state, state.config.integrity.clone(), None).await {
                 Ok((_, r)) if r.cases_opened > 0 => {
                     tracing::info!(

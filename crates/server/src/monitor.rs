@@ -149,6 +149,8 @@ pub async fn run(
     let held = state.integrity_engine.clone();
     let started = std::time::Instant::now();
     let (changed, first, last, uses) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        // Other servers' uses count too (a ledger several servers append to).
+        ledger.refresh()?;
         let mut slot = held
             .lock()
             .map_err(|_| anyhow::anyhow!("integrity engine lock poisoned"))?;

@@ -59,10 +59,14 @@ pub async fn purge(
 pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.purge_interval);
+        let mut leadership = crate::leadership::Leadership::new(anpr_store::BackgroundTask::Purge);
         loop {
             tick.tick().await;
             if let Err(e) = state.store.prepare_ahead(Utc::now()).await {
                 tracing::error!(error = %e, "preparing the coming days' storage failed");
+            }
+            if !leadership.holds(&state).await {
+                continue;
             }
             match purge(&state, Utc::now(), |_| {}).await {
                 Ok(r) if r.reads_deleted > 0 => tracing::info!(

@@ -142,4 +142,71 @@ async fn two_servers_on_one_database_share_sessions_reads_watches_and_alerts() {
         .await
         .unwrap();
     assert_eq!(page["hits"][0]["id"], earlier, "{page}");
+
+    // Both servers appended to one audit ledger: one sequence, the same tree on both, and it
+    // verifies in full.
+    let ledger_a = a.state.ledger.clone();
+    let ledger_b = b.state.ledger.clone();
+    let (size_a, root_a, size_b, root_b, report) = tokio::task::spawn_blocking(move || {
+        let size_a = ledger_a.refresh().unwrap();
+        let size_b = ledger_b.refresh().unwrap();
+        (
+            size_a,
+            ledger_a.root().unwrap(),
+            size_b,
+            ledger_b.root().unwrap(),
+            ledger_b.verify_full().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(size_a > 10, "both servers' requests are recorded");
+    assert_eq!((size_a, root_a), (size_b, root_b));
+    assert!(report.is_ok(), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_on_two_servers_leave_one_gap_free_ledger() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    let a = std::sync::Arc::new(start_postgres(&db, Default::default()).await);
+    let b = std::sync::Arc::new(start_another(&a, &db, Default::default()).await);
+    let before = a.state.ledger.refresh().unwrap();
+    let token = a.login("searcher").await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let server = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let token = token.clone();
+        tasks.push(tokio::spawn(async move {
+            let resp = server
+                .search(&token, json!({"plate": format!("GAP{:03}", i)}))
+                .await;
+            assert_eq!(resp.status(), 200);
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let (ledger_a, ledger_b) = (a.state.ledger.clone(), b.state.ledger.clone());
+    let (entries, report, same_root) = tokio::task::spawn_blocking(move || {
+        let end = ledger_a.refresh().unwrap();
+        ledger_b.refresh().unwrap();
+        let entries = ledger_a.entries(before, end).unwrap();
+        (
+            entries,
+            ledger_a.verify_full().unwrap(),
+            ledger_a.root().unwrap() == ledger_b.root().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    let searches = entries.iter().filter(|e| e.body.contains("\"GAP")).count();
+    assert!(searches >= 40, "every search is recorded ({searches})");
+    assert!(
+        entries.windows(2).all(|w| w[1].index == w[0].index + 1),
+        "no gap"
+    );
+    assert!(same_root, "no fork");
+    assert!(report.is_ok(), "{report}");
 }

@@ -150,6 +150,12 @@ pub trait Store: Send + Sync + 'static {
     async fn changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<StoreChange>>> {
         Ok(None)
     }
+
+    /// The right to run `task` now, if no other process holds it (`None`: another does). A
+    /// process that holds it keeps it until it drops the lease or dies.
+    async fn lease(&self, _task: BackgroundTask) -> Result<Option<TaskLease>> {
+        Ok(Some(TaskLease::sole()))
+    }
 }
 
 /// Which network a camera belongs to, resolved from the catalog.

@@ -380,3 +380,40 @@ pub enum StoreChange {
     /// Announcements may have been missed (the feed started or reconnected): catch up on all.
     Resync,
 }
+
+/// A background task that must run on one process at a time when several share the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackgroundTask {
+    /// The retention purge.
+    Purge,
+    /// Integrity runs over the audit ledger.
+    Integrity,
+    /// Signing the audit ledger's tree heads.
+    TreeHeads,
+}
+
+/// The right to run a [`BackgroundTask`], held until dropped (see `Store::lease`).
+pub struct TaskLease {
+    /// The connection holding the lock (PostgreSQL), taken out of the pool: the lock lasts as
+    /// long as its session, so it ends when the lease is dropped or the process dies. `None`
+    /// for a store only one process uses.
+    session: Option<deadpool_postgres::ClientWrapper>,
+}
+
+impl TaskLease {
+    /// The lease of a store no other process uses.
+    pub fn sole() -> Self {
+        TaskLease { session: None }
+    }
+
+    pub(crate) fn on_session(session: deadpool_postgres::ClientWrapper) -> Self {
+        TaskLease {
+            session: Some(session),
+        }
+    }
+
+    /// Whether the lease still holds (a lost connection has lost its lock).
+    pub fn is_held(&self) -> bool {
+        self.session.as_ref().is_none_or(|s| !s.is_closed())
+    }
+}

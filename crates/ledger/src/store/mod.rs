@@ -1,5 +1,5 @@
-//! Durable storage: entries and tree heads behind the [`EntryStore`] trait (SQLite today, so that a
-//! PostgreSQL implementation can be added), perfect-subtree hashes in flat files ([`NodeFiles`]).
+//! Durable storage: entries and tree heads behind the [`EntryStore`] trait (SQLite for one
+//! process, PostgreSQL for several), perfect-subtree hashes in flat files ([`NodeFiles`]).
 //!
 //! The entries store is the source of truth and the only thing that must be durable before an
 //! append is acknowledged. Node files are derived data: written after each commit without fsync,
@@ -7,10 +7,12 @@
 //! synced (see the `recover` module).
 
 mod nodes;
+mod postgres;
 mod recover;
 mod sqlite;
 
 pub use nodes::NodeFiles;
+pub use postgres::PgStore;
 pub(crate) use recover::{recover, NODES_SYNCED};
 pub use sqlite::{SqliteStore, DB_FILE};
 
@@ -113,6 +115,24 @@ pub trait EntryStore: Send {
     /// One past the highest stored index (0 when empty). Gaps below it are for `verify` to find.
     fn end(&mut self) -> Result<u64>;
 
+    /// For storage that several processes append to: takes the append lock, held until the
+    /// next [`EntryStore::append`] commits or [`EntryStore::abort_append`], and returns where
+    /// the log ends now (other processes may have appended since this one last looked).
+    /// `None`: this process is the only writer and its own count is the truth.
+    fn begin_append(&mut self) -> Result<Option<u64>> {
+        Ok(None)
+    }
+
+    /// Whether other processes append to this storage too.
+    fn shared(&self) -> bool {
+        false
+    }
+
+    /// Gives up the append lock without appending.
+    fn abort_append(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Writes the rows in one durable transaction.
     fn append(&mut self, rows: &[NewEntry]) -> Result<()>;
 
@@ -147,6 +167,12 @@ pub trait EntryStore: Send {
 
     /// Writes a metadata value (durably).
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
+
+    /// Checks that this process signs with the key the log is signed with (storage several
+    /// processes share records the first one's); nothing to check for a log of one process.
+    fn bind_signing_key(&mut self, _key_id: &str) -> Result<()> {
+        Ok(())
+    }
 
     /// Starts a read snapshot: until [`EntryStore::end_snapshot`], reads see one consistent state.
     fn begin_snapshot(&mut self) -> Result<()>;

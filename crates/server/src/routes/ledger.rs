@@ -27,7 +27,8 @@ async fn blocking<T: Send + 'static>(
     f: impl FnOnce(&anpr_ledger::Ledger) -> anpr_ledger::Result<T> + Send + 'static,
 ) -> ApiResult<T> {
     let ledger = state.ledger.clone();
-    tokio::task::spawn_blocking(move || f(&ledger))
+    // Several servers may append to one ledger: answer for all of it.
+    tokio::task::spawn_blocking(move || ledger.refresh().and_then(|_| f(&ledger)))
         .await
         .map_err(ApiError::internal)?
         .map_err(ledger_error)

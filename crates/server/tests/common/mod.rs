@@ -160,6 +160,12 @@ pub async fn start_another(
     config: ServerConfig,
 ) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
+    // Every server of a deployment signs the one ledger with the deployment's key.
+    let keys = dir.path().join("ledger");
+    std::fs::create_dir_all(&keys).unwrap();
+    for f in ["ledger-signing-key", "ledger-signing-key.pub"] {
+        std::fs::copy(first.dir.path().join("ledger").join(f), keys.join(f)).unwrap();
+    }
     let state = AppState::open(dir.path(), Some(&db.url), config)
         .await
         .unwrap();

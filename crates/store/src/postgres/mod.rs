@@ -46,6 +46,10 @@ pub(crate) mod locks {
     pub const ALERTS: i64 = 0x616e_7072_0002;
     /// Serialises schema migrations and partition changes across processes.
     pub const SCHEMA: i64 = 0x616e_7072_0003;
+    /// Held by the one process that runs a background task (session-scoped).
+    pub const PURGE: i64 = 0x616e_7072_0011;
+    pub const INTEGRITY: i64 = 0x616e_7072_0012;
+    pub const TREE_HEADS: i64 = 0x616e_7072_0013;
 }
 
 #[derive(Clone)]
@@ -177,6 +181,25 @@ impl Inner {
         tokio::task::spawn_blocking(move || f(&inner))
             .await
             .map_err(|e| StoreError::Task(e.to_string()))?
+    }
+}
+
+impl PgStore {
+    /// Takes a connection out of the pool and holds the task's session lock on it, if free.
+    async fn lease_impl(&self, task: crate::BackgroundTask) -> Result<Option<crate::TaskLease>> {
+        let key = match task {
+            crate::BackgroundTask::Purge => locks::PURGE,
+            crate::BackgroundTask::Integrity => locks::INTEGRITY,
+            crate::BackgroundTask::TreeHeads => locks::TREE_HEADS,
+        };
+        let client = self.inner.client().await?;
+        let won: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+            .await?
+            .get(0);
+        // The lock belongs to the session: a won session leaves the pool with the lease, and a
+        // lost one goes back holding nothing.
+        Ok(won.then(|| crate::TaskLease::on_session(deadpool_postgres::Object::take(client))))
     }
 }
 
@@ -410,5 +433,8 @@ impl crate::Store for PgStore {
     }
     async fn changes(&self) -> Result<Option<tokio::sync::mpsc::Receiver<crate::StoreChange>>> {
         self.changes_impl().await.map(Some)
+    }
+    async fn lease(&self, task: crate::BackgroundTask) -> Result<Option<crate::TaskLease>> {
+        self.lease_impl(task).await
     }
 }
