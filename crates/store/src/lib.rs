@@ -15,6 +15,7 @@
 pub mod cases;
 pub mod dictionary;
 mod error;
+pub mod migrate;
 pub mod postgres;
 pub mod reports;
 mod shared;

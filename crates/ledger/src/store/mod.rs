@@ -101,6 +101,8 @@ pub struct NewEntry {
 pub struct RawEntry<'a> {
     /// The stored index column.
     pub index: i64,
+    /// The stored time column (µs since the epoch).
+    pub time_us: i64,
     /// The stored body.
     pub body: &'a [u8],
     /// The stored leaf hash column.
@@ -182,4 +184,57 @@ pub trait EntryStore: Send {
 
     /// Opens another handle on the same storage, for reads that run beside the writer.
     fn reader(&self) -> Result<Box<dyn EntryStore>>;
+}
+
+/// Rows written per transaction by [`copy_log`].
+const COPY_BATCH: usize = 10_000;
+
+/// Copies a whole log, entries and signed tree heads, byte for byte into empty storage (moving
+/// a deployment from SQLite to PostgreSQL). `progress` is told how many entries are copied so
+/// far. The copy is checked by recomputing nothing here: open a [`crate::Ledger`] on `to` and
+/// compare its root, or run `verify_full`.
+pub fn copy_log(
+    from: &mut dyn EntryStore,
+    to: &mut dyn EntryStore,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64> {
+    if to.end()? != 0 || !to.tree_heads()?.is_empty() {
+        return Err(crate::error::Error::InvalidArgument(
+            "the target ledger is not empty".into(),
+        ));
+    }
+    let mut batch: Vec<NewEntry> = Vec::with_capacity(COPY_BATCH);
+    let mut copied = 0u64;
+    let mut flush = |batch: &mut Vec<NewEntry>, to: &mut dyn EntryStore| -> Result<()> {
+        if !batch.is_empty() {
+            to.append(batch)?;
+            copied += batch.len() as u64;
+            batch.clear();
+            progress(copied);
+        }
+        Ok(())
+    };
+    from.scan(&mut |row| {
+        let leaf_hash: Hash = row.leaf_hash.try_into().map_err(|_| {
+            crate::error::Error::Verification(format!(
+                "entry {}: stored leaf hash is not 32 bytes; run verify",
+                row.index
+            ))
+        })?;
+        batch.push(NewEntry {
+            index: row.index as u64,
+            time_us: row.time_us,
+            body: row.body.to_vec(),
+            leaf_hash,
+        });
+        if batch.len() == COPY_BATCH {
+            flush(&mut batch, to)?;
+        }
+        Ok(())
+    })?;
+    flush(&mut batch, to)?;
+    for head in from.tree_heads()? {
+        to.add_tree_head(&head)?;
+    }
+    to.end()
 }

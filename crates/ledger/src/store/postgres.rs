@@ -306,9 +306,10 @@ impl EntryStore for PgStore {
 
     fn scan(&mut self, visit: &mut dyn FnMut(RawEntry<'_>) -> Result<()>) -> Result<()> {
         let end = self.end()?;
-        self.visit_pages("idx, body, leaf_hash", 0, end, &mut |row| {
+        self.visit_pages("idx, body, leaf_hash, time", 0, end, &mut |row| {
             visit(RawEntry {
                 index: row.get(0),
+                time_us: row.get(3),
                 body: row.get(1),
                 leaf_hash: row.get(2),
             })

@@ -203,7 +203,7 @@ impl EntryStore for SqliteStore {
         self.conn.pragma_update(None, "mmap_size", 1i64 << 40)?;
         let mut st = self
             .conn
-            .prepare("SELECT idx, body, leaf_hash FROM entries ORDER BY idx")?;
+            .prepare("SELECT idx, body, leaf_hash, time FROM entries ORDER BY idx")?;
         let mut rows = st.query([])?;
         while let Some(row) = rows.next()? {
             let body = row.get_ref(1)?;
@@ -214,6 +214,7 @@ impl EntryStore for SqliteStore {
                 .unwrap_or_default();
             visit(RawEntry {
                 index: row.get(0)?,
+                time_us: row.get(3)?,
                 body,
                 leaf_hash: leaf.as_blob().unwrap_or_default(),
             })?;
