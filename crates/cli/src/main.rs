@@ -79,6 +79,8 @@ enum Command {
     Backup(commands::backup::BackupArgs),
     /// Bring a backup back into an empty data directory and verify its ledger.
     Restore(commands::backup::RestoreArgs),
+    /// Move an embedded deployment's database and audit ledger into PostgreSQL, and verify it.
+    Migrate(commands::migrate::MigrateArgs),
     /// Check an evidence bundle offline.
     VerifyBundle(commands::bundle::VerifyBundleArgs),
     /// A year of national use with planted misuse, written to an empty deployment (the
@@ -161,6 +163,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(c) => commands::report::run(&data, c).await,
         Command::Export(ExportCommand::Read(args)) => commands::bundle::export(&data, args).await,
         Command::Backup(args) => commands::backup::backup(&data, args).await,
+        Command::Migrate(args) => commands::migrate::run(args).await,
         Command::Restore(args) => commands::backup::restore(&data, args).await,
         Command::VerifyBundle(args) => {
             println!("{}", commands::bundle::verify(&args)?);

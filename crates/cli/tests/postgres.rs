@@ -77,3 +77,69 @@ fn demo_and_commands_run_on_postgres() {
     assert!(!backup.status.success());
     assert!(all(&backup).contains("pg_dump"), "{}", all(&backup));
 }
+
+fn anpr_sqlite(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .arg("--data")
+        .arg(data)
+        .env_remove("ANPR_DATABASE_URL")
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("anpr runs")
+}
+
+#[test]
+fn migrate_moves_an_embedded_deployment_and_verifies_it() {
+    let Ok(server) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
+        eprintln!("skipped: ANPR_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let name = format!("anpr_migrate_{}", std::process::id());
+    admin(
+        &server,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
+    admin(&server, &format!("CREATE DATABASE {name}"));
+    let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+    let dir = tempfile::tempdir().unwrap();
+
+    let demo = anpr_sqlite(
+        dir.path(),
+        &["demo", "--no-serve", "--reads", "500", "--days", "2"],
+    );
+    let search = |out: Output| all(&out);
+    let before = search(anpr_sqlite(dir.path(), &["registers", "counts"]));
+    let from = dir.path().to_str().unwrap().to_string();
+    let moved = anpr_sqlite(
+        dir.path(),
+        &["migrate", "--from-sqlite", &from, "--to", &url],
+    );
+    let again = anpr_sqlite(
+        dir.path(),
+        &["migrate", "--from-sqlite", &from, "--to", &url],
+    );
+    let after = anpr(dir.path(), &url, &["registers", "counts"]);
+    let verify = anpr(dir.path(), &url, &["ledger", "verify"]);
+    admin(
+        &server,
+        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+    );
+
+    assert!(demo.status.success(), "{}", all(&demo));
+    assert!(moved.status.success(), "{}", all(&moved));
+    let report = all(&moved);
+    assert!(!report.contains("MISMATCH"), "{report}");
+    assert!(
+        report.contains("reads") && report.contains("ledger root"),
+        "{report}"
+    );
+    assert!(
+        !again.status.success(),
+        "a second move into the same database is refused"
+    );
+    assert!(all(&again).contains("empty"), "{}", all(&again));
+    assert!(after.status.success(), "{}", all(&after));
+    assert_eq!(all(&after), before, "the registers moved whole");
+    assert!(verify.status.success(), "{}", all(&verify));
+}

@@ -54,6 +54,23 @@ impl DataDir {
     }
 }
 
+/// Opens the deployment's audit ledger (blocking): in PostgreSQL when `database_url` is given,
+/// one ledger for every server on that database, else in its own SQLite file. Node files and
+/// the signing key are in the data directory either way.
+pub fn open_ledger(
+    data: &DataDir,
+    database_url: Option<&str>,
+) -> anyhow::Result<anpr_ledger::Ledger> {
+    let dir = data.ledger();
+    let ledger = match database_url.filter(|u| !u.is_empty()) {
+        Some(url) => anpr_ledger::store::PgStore::open(url, &dir).and_then(|entries| {
+            anpr_ledger::Ledger::open_store(&dir, Box::new(entries), Default::default())
+        }),
+        None => anpr_ledger::Ledger::open(&dir),
+    };
+    ledger.map_err(|e| anyhow::anyhow!("cannot open the audit ledger: {e}"))
+}
+
 impl AppState {
     /// Opens the embedded deployment in `dir` (SQLite and images on disk), creating it if new.
     pub fn open_embedded(dir: &Path, config: ServerConfig) -> anyhow::Result<AppState> {
@@ -83,14 +100,9 @@ impl AppState {
         let store = PgStore::connect(url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
-        // One audit ledger for every server on the database; node files and keys stay here.
-        let (url, dir) = (url.to_string(), data.ledger());
-        let ledger = tokio::task::spawn_blocking(move || {
-            let entries = anpr_ledger::store::PgStore::open(&url, &dir)?;
-            anpr_ledger::Ledger::open_store(&dir, Box::new(entries), Default::default())
-        })
-        .await?
-        .map_err(|e| anyhow::anyhow!("cannot open the audit ledger: {e}"))?;
+        let (url, ledger_data) = (url.to_string(), data.clone());
+        let ledger =
+            tokio::task::spawn_blocking(move || open_ledger(&ledger_data, Some(&url))).await??;
         Self::assemble(&data, store, ledger, config)
     }
 

@@ -8,7 +8,6 @@
 
 use crate::postgres::PgStore;
 use crate::{Result, StoreError};
-use futures_util::SinkExt;
 use rusqlite::types::Value;
 use std::path::Path;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
@@ -81,50 +80,52 @@ fn convert(v: Value, ty: &Type, column: &str) -> Result<Box<dyn ToSql + Send + S
             "column {column}: cannot store {v:?} as PostgreSQL {ty}"
         ))
     };
-    Ok(match (*ty == Type::INT8, *ty == Type::INT4, *ty == Type::BOOL) {
-        (true, _, _) => match v {
-            Value::Null => Box::new(None::<i64>),
-            Value::Integer(i) => Box::new(i),
-            v => return Err(mismatch(&v)),
-        },
-        (_, true, _) => match v {
-            Value::Null => Box::new(None::<i32>),
-            Value::Integer(i) => Box::new(i32::try_from(i).map_err(|_| mismatch(&v))?),
-            v => return Err(mismatch(&v)),
-        },
-        (_, _, true) => match v {
-            Value::Null => Box::new(None::<bool>),
-            Value::Integer(i) => Box::new(i != 0),
-            v => return Err(mismatch(&v)),
-        },
-        _ if *ty == Type::FLOAT8 || *ty == Type::FLOAT4 => {
-            let f = match v {
-                Value::Null => None,
-                Value::Real(f) => Some(f),
-                Value::Integer(i) => Some(i as f64),
+    Ok(
+        match (*ty == Type::INT8, *ty == Type::INT4, *ty == Type::BOOL) {
+            (true, _, _) => match v {
+                Value::Null => Box::new(None::<i64>),
+                Value::Integer(i) => Box::new(i),
                 v => return Err(mismatch(&v)),
-            };
-            if *ty == Type::FLOAT8 {
-                Box::new(f)
-            } else {
-                Box::new(f.map(|f| f as f32))
+            },
+            (_, true, _) => match v {
+                Value::Null => Box::new(None::<i32>),
+                Value::Integer(i) => Box::new(i32::try_from(i).map_err(|_| mismatch(&v))?),
+                v => return Err(mismatch(&v)),
+            },
+            (_, _, true) => match v {
+                Value::Null => Box::new(None::<bool>),
+                Value::Integer(i) => Box::new(i != 0),
+                v => return Err(mismatch(&v)),
+            },
+            _ if *ty == Type::FLOAT8 || *ty == Type::FLOAT4 => {
+                let f = match v {
+                    Value::Null => None,
+                    Value::Real(f) => Some(f),
+                    Value::Integer(i) => Some(i as f64),
+                    v => return Err(mismatch(&v)),
+                };
+                if *ty == Type::FLOAT8 {
+                    Box::new(f)
+                } else {
+                    Box::new(f.map(|f| f as f32))
+                }
             }
-        }
-        _ if *ty == Type::TEXT => match v {
-            Value::Null => Box::new(None::<String>),
-            Value::Text(t) => Box::new(t),
-            Value::Integer(i) => Box::new(i.to_string()),
-            Value::Real(f) => Box::new(f.to_string()),
-            v => return Err(mismatch(&v)),
+            _ if *ty == Type::TEXT => match v {
+                Value::Null => Box::new(None::<String>),
+                Value::Text(t) => Box::new(t),
+                Value::Integer(i) => Box::new(i.to_string()),
+                Value::Real(f) => Box::new(f.to_string()),
+                v => return Err(mismatch(&v)),
+            },
+            _ if *ty == Type::BYTEA => match v {
+                Value::Null => Box::new(None::<Vec<u8>>),
+                Value::Blob(b) => Box::new(b),
+                Value::Text(t) => Box::new(t.into_bytes()),
+                v => return Err(mismatch(&v)),
+            },
+            _ => return Err(mismatch(&v)),
         },
-        _ if *ty == Type::BYTEA => match v {
-            Value::Null => Box::new(None::<Vec<u8>>),
-            Value::Blob(b) => Box::new(b),
-            Value::Text(t) => Box::new(t.into_bytes()),
-            v => return Err(mismatch(&v)),
-        },
-        _ => return Err(mismatch(&v)),
-    })
+    )
 }
 
 impl PgStore {
@@ -168,7 +169,9 @@ impl PgStore {
 
         let mut report = CopyReport::default();
         for table in TABLES {
-            let copied = self.copy_table(&mut client, sqlite, table, progress).await?;
+            let copied = self
+                .copy_table(&mut client, sqlite, table, progress)
+                .await?;
             let postgres: i64 = client
                 .query_one(&format!("SELECT COUNT(*) FROM {}", quote(table)), &[])
                 .await?
@@ -288,9 +291,7 @@ impl PgStore {
         }
         writer.finish().await?;
         tx.commit().await?;
-        reader
-            .await
-            .map_err(|e| StoreError::Task(e.to_string()))?;
+        reader.await.map_err(|e| StoreError::Task(e.to_string()))?;
         progress(table, copied);
         Ok(copied)
     }
@@ -299,10 +300,7 @@ impl PgStore {
     async fn advance_sequences(&self, client: &crate::postgres::Client) -> Result<()> {
         for table in TABLES {
             let has_id = client
-                .query_opt(
-                    "SELECT pg_get_serial_sequence($1, 'id')",
-                    &[&quote(table)],
-                )
+                .query_opt("SELECT pg_get_serial_sequence($1, 'id')", &[&quote(table)])
                 .await
                 .ok()
                 .flatten()

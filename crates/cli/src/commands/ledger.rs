@@ -1,6 +1,6 @@
 //! `anpr ledger ...`: verifying the audit ledger locally and, as an outside overseer, remotely.
 
-use anpr_ledger::{ConsistencyProof, EntryProof, InclusionProof, Ledger, StoredEntry, TreeHead};
+use anpr_ledger::{ConsistencyProof, EntryProof, InclusionProof, StoredEntry, TreeHead};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 
@@ -54,9 +54,9 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
 }
 
 async fn verify_local(data: &Path) -> anyhow::Result<()> {
-    let dir = anpr_server::DataDir(data.to_path_buf()).ledger();
+    let data = anpr_server::DataDir(data.to_path_buf());
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let ledger = Ledger::open(&dir)?;
+        let ledger = anpr_server::open_ledger(&data, super::database_url())?;
         if let Some(why) = ledger.damaged() {
             eprintln!("the ledger opened damaged: {why}");
         }
