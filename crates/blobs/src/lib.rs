@@ -15,6 +15,9 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+mod object;
+pub use object::ObjectBlobStore;
+
 #[derive(Debug, thiserror::Error)]
 pub enum BlobError {
     #[error("image store I/O error at {path}: {source}")]
@@ -25,6 +28,9 @@ pub enum BlobError {
     },
     #[error("stored image {0} does not match its hash (corrupted on disk)")]
     Corrupt(String),
+    /// The object store failed or could not be reached (or its URL is not usable).
+    #[error("image object store: {0}")]
+    Remote(String),
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlobError + '_ {
@@ -34,8 +40,8 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> BlobError + '_ {
     }
 }
 
-/// Where images live. The local directory is the embedded default; an object store can
-/// implement the same trait so several server processes share images.
+/// Where images live: the local directory (the embedded default) or an S3-compatible object
+/// store ([`ObjectBlobStore`]), which several server processes share.
 pub trait BlobStore: Send + Sync {
     /// Stores `bytes` under their hash; storing existing content is a no-op.
     fn put(&self, bytes: &[u8]) -> Result<ImageHash, BlobError> {

@@ -34,6 +34,10 @@ struct Cli {
     /// one; several servers may share it. The data directory still holds images and the ledger.
     #[arg(long, global = true, env = "ANPR_DATABASE_URL")]
     database_url: Option<String>,
+    /// Images in an S3-compatible object store (`s3://bucket/prefix`; credentials and endpoint
+    /// from `AWS_*` variables) instead of the data directory, so that several servers share them.
+    #[arg(long, global = true, env = "ANPR_IMAGES_URL")]
+    images_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -148,6 +152,7 @@ fn main() -> anyhow::Result<()> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let data = cli.data;
     commands::set_database_url(cli.database_url);
+    commands::set_images_url(cli.images_url);
     match cli.command {
         Command::Serve(args) => commands::serve::run(&data, args).await,
         Command::Demo(args) => commands::demo::run(&data, args).await,

@@ -117,14 +117,17 @@ impl AppState {
     where
         S: Store + ReportStore + CaseStore + anpr_policy::DecisionRecorder + Clone,
     {
-        let blobs = LocalBlobStore::open(data.images())?;
+        let blobs: Arc<dyn anpr_blobs::BlobStore> = match config.images_url.as_deref() {
+            Some(url) => Arc::new(anpr_blobs::ObjectBlobStore::open(url)?),
+            None => Arc::new(LocalBlobStore::open(data.images())?),
+        };
         let policy = anpr_policy::Policy::new(config.policy.clone())?;
         Ok(AppState {
             store: Arc::new(store.clone()),
             reports: Arc::new(store.clone()),
             cases: Arc::new(store.clone()),
             integrity_engine: Default::default(),
-            blobs: Arc::new(blobs),
+            blobs,
             config: Arc::new(config.clone()),
             metrics: Default::default(),
             camera_keys: Default::default(),

@@ -83,6 +83,9 @@ pub struct ServerConfig {
     /// How often the integrity rules run over the new ledger entries by themselves (none: only
     /// when asked).
     pub integrity_interval: Option<std::time::Duration>,
+    /// Where images are kept: an S3-compatible object store (`s3://bucket/prefix`, which
+    /// several servers share), else the data directory's `images/`.
+    pub images_url: Option<String>,
 }
 
 impl ServerConfig {
@@ -111,6 +114,7 @@ impl Default for ServerConfig {
             max_header_bytes: 32 * 1024,
             integrity: Default::default(),
             integrity_interval: Some(std::time::Duration::from_secs(15 * 60)),
+            images_url: None,
         }
     }
 }

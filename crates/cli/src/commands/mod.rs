@@ -29,13 +29,23 @@ pub fn database_url() -> Option<&'static str> {
     DATABASE_URL.get().and_then(|u| u.as_deref())
 }
 
+static IMAGES_URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Where images are kept (`--images-url`; the data directory when absent).
+pub fn set_images_url(url: Option<String>) {
+    let _ = IMAGES_URL.set(url.filter(|u| !u.is_empty()));
+}
+
 /// Opens the deployment for a command-line operation.
 pub async fn open(data: &Path) -> anyhow::Result<AppState> {
     open_with(data, ServerConfig::default()).await
 }
 
 /// Opens the deployment with a server configuration.
-pub async fn open_with(data: &Path, config: ServerConfig) -> anyhow::Result<AppState> {
+pub async fn open_with(data: &Path, mut config: ServerConfig) -> anyhow::Result<AppState> {
+    if config.images_url.is_none() {
+        config.images_url = IMAGES_URL.get().cloned().flatten();
+    }
     AppState::open(data, database_url(), config).await
 }
 
