@@ -309,7 +309,7 @@ impl PgStore {
                 client
                     .execute(
                         &format!(
-                            "SELECT setval($1, COALESCE((SELECT MAX(id) FROM {}), 0) + 1, false)",
+                            "SELECT setval($1::text::regclass, COALESCE((SELECT MAX(id) FROM {}), 0) + 1, false)",
                             quote(table)
                         ),
                         &[&sequence],
