@@ -39,19 +39,46 @@ fn admin(server: &str, sql: &str) {
         });
 }
 
+/// A database of its own on the test server, dropped when this goes.
+struct Database {
+    server: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    /// `None` (after saying so) when `ANPR_TEST_POSTGRES_URL` is not set.
+    fn create(tag: &str) -> Option<Database> {
+        let Ok(server) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
+            eprintln!("skipped: ANPR_TEST_POSTGRES_URL is not set");
+            return None;
+        };
+        let name = format!("anpr_{tag}_{}", std::process::id());
+        admin(
+            &server,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+        admin(&server, &format!("CREATE DATABASE {name}"));
+        let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+        Some(Database { server, name, url })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        admin(
+            &self.server,
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
 #[test]
 fn demo_and_commands_run_on_postgres() {
-    let Ok(server) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: ANPR_TEST_POSTGRES_URL is not set");
+    let Some(db) = Database::create("cli") else {
         return;
     };
-    let name = format!("anpr_cli_{}", std::process::id());
-    admin(
-        &server,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
-    admin(&server, &format!("CREATE DATABASE {name}"));
-    let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+    let url = db.url.clone();
     let dir = tempfile::tempdir().unwrap();
 
     let out = anpr(
@@ -62,10 +89,7 @@ fn demo_and_commands_run_on_postgres() {
     let demo_ok = out.status.success();
     let counts = anpr(dir.path(), &url, &["registers", "counts"]);
     let backup = anpr(dir.path(), &url, &["backup", "/nonexistent/anpr-backup"]);
-    admin(
-        &server,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
+    drop(db);
 
     assert!(demo_ok, "{}", all(&out));
     assert!(
@@ -91,17 +115,10 @@ fn anpr_sqlite(data: &Path, args: &[&str]) -> Output {
 
 #[test]
 fn migrate_moves_an_embedded_deployment_and_verifies_it() {
-    let Ok(server) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
-        eprintln!("skipped: ANPR_TEST_POSTGRES_URL is not set");
+    let Some(db) = Database::create("migrate") else {
         return;
     };
-    let name = format!("anpr_migrate_{}", std::process::id());
-    admin(
-        &server,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
-    admin(&server, &format!("CREATE DATABASE {name}"));
-    let url = format!("{}/{name}", server.rsplit_once('/').unwrap().0);
+    let url = db.url.clone();
     let dir = tempfile::tempdir().unwrap();
 
     let demo = anpr_sqlite(
@@ -121,10 +138,7 @@ fn migrate_moves_an_embedded_deployment_and_verifies_it() {
     );
     let after = anpr(dir.path(), &url, &["registers", "counts"]);
     let verify = anpr(dir.path(), &url, &["ledger", "verify"]);
-    admin(
-        &server,
-        &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-    );
+    drop(db);
 
     assert!(demo.status.success(), "{}", all(&demo));
     assert!(moved.status.success(), "{}", all(&moved));

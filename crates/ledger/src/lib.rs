@@ -23,6 +23,11 @@
 //!     entries than were ever synced or signed) is opened *damaged*: readable and verifiable, but
 //!     refusing appends and signatures ([`Ledger::damaged`]).
 //!   - `ledger-signing-key` (PKCS#8 PEM, mode 0600) and `ledger-signing-key.pub` (SPKI PEM).
+//!
+//!   Several servers share one log through [`store::PgStore`] instead of `ledger.sqlite`:
+//!   entries and heads in PostgreSQL, appends serialised by an advisory lock and numbered after
+//!   catching up on the other processes' entries ([`Ledger::refresh`]); node files and keys stay
+//!   in each server's directory, and every server must hold the same key.
 //! * **Appends** ([`Ledger::append`]) are group-committed: concurrent callers share one SQLite
 //!   transaction and one fsync; each call returns only after its transaction is durable. A crash
 //!   loses only unacknowledged appends. Sequence number = log index, assigned at commit.
