@@ -157,3 +157,176 @@ fn migrate_moves_an_embedded_deployment_and_verifies_it() {
     assert_eq!(all(&after), before, "the registers moved whole");
     assert!(verify.status.success(), "{}", all(&verify));
 }
+
+/// An `anpr serve` process, killed on drop.
+struct Server {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &Path, url: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .arg("--data")
+        .arg(data)
+        .args(["--database-url", url, "serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env_remove("ANPR_MODELS_DIR")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("anpr serve starts");
+    Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    }
+}
+
+/// The value after `label` on the line of the demo credentials that holds it.
+fn credential<'a>(text: &'a str, label: &str) -> &'a str {
+    let at = text
+        .find(label)
+        .unwrap_or_else(|| panic!("{label} in {text}"))
+        + label.len();
+    text[at..].split_whitespace().next().unwrap()
+}
+
+#[test]
+fn two_serve_processes_share_alerts_and_one_gap_free_ledger() {
+    let Some(db) = Database::create("procs") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let (dir_a, dir_b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let demo = anpr(
+        &dir_a,
+        &db.url,
+        &["demo", "--no-serve", "--reads", "100", "--days", "1"],
+    );
+    assert!(demo.status.success(), "{}", all(&demo));
+    let credentials = std::fs::read_to_string(dir_a.join("DEMO-CREDENTIALS.txt")).unwrap();
+    let camera_key = credential(&credentials, "API key:").to_string();
+    let plate = credential(&credentials, "S1002 may track").to_string();
+    let file = credential(&credentials, "(stolen, file")
+        .trim_end_matches([')', ';'])
+        .to_string();
+    // The second server signs the one ledger with the deployment's key.
+    std::fs::create_dir_all(dir_b.join("ledger")).unwrap();
+    for f in ["ledger-signing-key", "ledger-signing-key.pub"] {
+        std::fs::copy(dir_a.join("ledger").join(f), dir_b.join("ledger").join(f)).unwrap();
+    }
+    let a = serve(&dir_a, &db.url);
+    let b = serve(&dir_b, &db.url);
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        use serde_json::{json, Value};
+        let http = reqwest::Client::new();
+        for s in [&a, &b] {
+            let mut up = false;
+            for _ in 0..200 {
+                if http.get(format!("{}/healthz", s.base)).send().await.is_ok() {
+                    up = true;
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert!(up, "{} serves", s.base);
+        }
+        let login: Value = http
+            .post(format!("{}/api/v1/auth/login", b.base))
+            .json(&json!({"staff_id": "S1002", "password": "demo-password-2026"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["token"].as_str().expect("a session token").to_string();
+
+        // Tracking authorised on B...
+        let tracking = http
+            .post(format!("{}/api/v1/tracking", b.base))
+            .bearer_auth(&token)
+            .json(&json!({"plate": plate, "purpose": {"code": "stolen_vehicle",
+                "file_number": file, "justification": "Reported stolen overnight from a driveway"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tracking.status(), 201, "{:?}", tracking.text().await);
+        // ...the officer's alert stream open on B...
+        let mut stream = http
+            .get(format!("{}/api/v1/alerts/stream", b.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200);
+        // ...and the car seen by a camera that sends to A.
+        let mut read_id = None;
+        let mut seen = String::new();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        'wait: for attempt in 0.. {
+            let read: Value = http
+                .post(format!("{}/api/v1/reads", a.base))
+                .bearer_auth(&camera_key)
+                .json(&json!({"plate": plate, "captured_at": chrono::Utc::now(),
+                              "confidence": 0.9, "external_id": format!("multi-{attempt}")}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let id = read["id"].as_i64().expect("read stored");
+            let until = tokio::time::Instant::now() + std::time::Duration::from_millis(1500);
+            while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until, stream.chunk()).await {
+                seen.push_str(&String::from_utf8_lossy(&chunk));
+                if seen.contains(&format!("\"read_id\":{id}")) {
+                    read_id = Some(id);
+                    break 'wait;
+                }
+            }
+            assert!(tokio::time::Instant::now() < deadline, "no alert on B: {seen}");
+        }
+        assert!(read_id.is_some());
+
+        // Requests to both servers at once, each recorded in the one ledger.
+        let mut tasks = Vec::new();
+        for i in 0..40 {
+            let base = if i % 2 == 0 { a.base.clone() } else { b.base.clone() };
+            let (http, token) = (http.clone(), token.clone());
+            tasks.push(tokio::spawn(async move {
+                http.get(format!("{base}/api/v1/auth/me"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.unwrap(), 200);
+        }
+    });
+    drop((a, b));
+    // One sequence from both processes: the full verification finds no gap, fork or bad hash.
+    let verify = anpr(&dir_b, &db.url, &["ledger", "verify"]);
+    assert!(verify.status.success(), "{}", all(&verify));
+    assert!(all(&verify).contains("OK"), "{}", all(&verify));
+}

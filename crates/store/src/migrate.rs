@@ -190,6 +190,8 @@ impl PgStore {
             .execute("UPDATE register_version SET version = $1", &[&version])
             .await?;
         self.advance_sequences(&client).await?;
+        // Fresh statistics, so that the first queries are planned on the data as it is.
+        client.batch_execute("ANALYZE").await?;
         drop(client);
         self.inner().reload_catalog().await?;
         self.inner().refresh_dictionary().await?;

@@ -11,8 +11,8 @@ use anpr_policy::registers::{
 };
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction};
 use anpr_store::{
-    AuthorisationFilter, FactsRequest, ImportSource, NewCamera, NewSite, NewUser, RegisterBatch,
-    RegisterKind, StoreChange, StoreError,
+    AuthorisationFilter, BackgroundTask, FactsRequest, ImportSource, NewCamera, NewSite, NewUser,
+    RegisterBatch, RegisterKind, StoreChange, StoreError,
 };
 use chrono::{Duration, Utc};
 
@@ -30,6 +30,7 @@ conformance!(
     searches_never_fetch_excluded_plates,
     cached_register_facts_follow_imports_by_any_process,
     another_process_hears_of_authorisations_agreements_and_hot_lists,
+    one_process_at_a_time_leads_a_background_task,
 );
 
 fn src(s: &str) -> ImportSource {
@@ -638,4 +639,36 @@ async fn another_process_hears_of_authorisations_agreements_and_hot_lists(db: Te
     assert_eq!(next_change(&mut feed).await, StoreChange::Watches);
     store.load_hot_list(Utc::now()).await.unwrap();
     assert_eq!(next_change(&mut feed).await, StoreChange::HotList);
+}
+
+async fn one_process_at_a_time_leads_a_background_task(db: TestDb) {
+    let other = db.another_process().await;
+    let lease = db
+        .store
+        .lease(BackgroundTask::Purge)
+        .await
+        .unwrap()
+        .expect("a free task is granted");
+    assert!(lease.is_held());
+    let shared = matches!(db.backend(), common::Backend::Postgres);
+    let second = other.lease(BackgroundTask::Purge).await.unwrap();
+    // A store only one process uses grants every task; a shared one grants each to one.
+    assert_eq!(second.is_none(), shared);
+    assert!(other
+        .lease(BackgroundTask::Integrity)
+        .await
+        .unwrap()
+        .is_some());
+    drop(second);
+    drop(lease);
+    // Released with the holder's session (as when its process dies): another takes it over.
+    let mut taken = None;
+    for _ in 0..50 {
+        taken = other.lease(BackgroundTask::Purge).await.unwrap();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(taken.is_some(), "the task moves to the other process");
 }

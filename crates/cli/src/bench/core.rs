@@ -105,15 +105,15 @@ impl Figures {
 
 /// A database created for one benchmark run on the PostgreSQL server of `--database-url`,
 /// dropped afterwards unless kept.
-struct BenchDatabase {
+pub(super) struct BenchDatabase {
     admin: tokio_postgres::Config,
     name: String,
-    url: String,
+    pub(super) url: String,
     keep: bool,
 }
 
 impl BenchDatabase {
-    async fn create(server_url: &str, keep: bool) -> anyhow::Result<Self> {
+    pub(super) async fn create(server_url: &str, keep: bool) -> anyhow::Result<Self> {
         let admin: tokio_postgres::Config = server_url.parse()?;
         let name = format!("anpr_bench_{}", std::process::id());
         admin_sql(
@@ -138,7 +138,7 @@ impl BenchDatabase {
         })
     }
 
-    async fn drop_now(self) -> anyhow::Result<()> {
+    pub(super) async fn drop_now(self) -> anyhow::Result<()> {
         if self.keep {
             eprintln!("--keep: the PostgreSQL database {} stays", self.name);
             return Ok(());

@@ -7,6 +7,11 @@
 //!    watches in the server's watch set (the delivery's ledger entry is written first, as always).
 //! 3. `sse_clients_extra_mib`: resident memory added by 1,000 connected alert streams. Client
 //!    and server share this process, so the figure counts both ends of every connection.
+//!
+//! With `--database-url` the alert crosses servers: two servers on one PostgreSQL database
+//! (each with its own store, connections and change feed, here in one OS process), reads
+//! ingested on the first, the officer's stream on the second:
+//! `alert_latency_cross_server_p50_ms` / `_p99_ms`.
 
 use super::figure;
 use super::stats::Samples;
@@ -120,7 +125,29 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     let tmp = tempfile::Builder::new()
         .prefix("anpr-bench-realtime-")
         .tempdir_in(".")?;
-    let state = AppState::open_embedded(tmp.path(), ServerConfig::default())?;
+    let db = match crate::commands::database_url() {
+        Some(server) => Some(super::core::BenchDatabase::create(server, false).await?),
+        None => None,
+    };
+    // `state`: where the officer's stream connects; `ingest`: where the cameras send reads (a
+    // second server on the same database, or the same server).
+    let (state, ingest) = match &db {
+        Some(db) => {
+            let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+            let ingest = AppState::open(&a, Some(&db.url), ServerConfig::default()).await?;
+            // Both servers sign the one ledger with the deployment's key.
+            std::fs::create_dir_all(b.join("ledger"))?;
+            for f in ["ledger-signing-key", "ledger-signing-key.pub"] {
+                std::fs::copy(a.join("ledger").join(f), b.join("ledger").join(f))?;
+            }
+            let state = AppState::open(&b, Some(&db.url), ServerConfig::default()).await?;
+            (state, Some(ingest))
+        }
+        None => (
+            AppState::open_embedded(tmp.path(), ServerConfig::default())?,
+            None,
+        ),
+    };
     let net = state.store.create_network("Bench", 60).await?;
     let site = state
         .store
@@ -195,25 +222,24 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
             fuzzy: false,
         })
         .await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server_state = state.clone();
-    let server = tokio::spawn(async move {
-        anpr_server::serve(server_state, listener, async {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let (base, stop, server) = serve(state.clone()).await?;
+    let ingest_server = match &ingest {
+        Some(ingest) => Some(serve(ingest.clone()).await?),
+        None => None,
+    };
+    let ingest_base = ingest_server
+        .as_ref()
+        .map_or(base.clone(), |(b, _, _)| b.clone());
+    let matcher = ingest.as_ref().unwrap_or(&state);
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(usize::MAX)
         .build()?;
     let token = login(&http, &base).await?;
     // The server loaded its one watch from the store; the synthetic ones join it.
     for w in synthetic_watches(args.watches, net.id) {
-        state.watches.upsert(w);
+        matcher.watches.upsert(w);
     }
-    eprintln!("server watch set: {} watches", state.watches.len());
+    eprintln!("server watch set: {} watches", matcher.watches.len());
 
     let mut stream = open_stream(&http, &base, &token).await?;
     let (arrived_tx, mut arrived) = mpsc::unbounded_channel::<(i64, Instant)>();
@@ -241,7 +267,8 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     let load_started = Instant::now();
     let loaders: Vec<_> = (0..args.background)
         .map(|w| {
-            let (http, base, key, sent) = (http.clone(), base.clone(), key.clone(), sent.clone());
+            let (http, base, key, sent) =
+                (http.clone(), ingest_base.clone(), key.clone(), sent.clone());
             tokio::spawn(async move {
                 for batch in 0u64.. {
                     let reads: Vec<Value> = (0..500)
@@ -269,7 +296,7 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     let mut latency = Samples::new();
     for i in 0..args.alerts {
         let resp = http
-            .post(format!("{base}/api/v1/reads"))
+            .post(format!("{ingest_base}/api/v1/reads"))
             .bearer_auth(&key)
             .json(
                 &json!({"plate": "BNC123", "captured_at": Utc::now(), "confidence": 0.9,
@@ -304,8 +331,13 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
         sent.load(std::sync::atomic::Ordering::Relaxed) as f64
             / load_started.elapsed().as_secs_f64()
     );
-    figure("alert_latency_p50_ms", latency.percentile_ms(50.0), "ms");
-    figure("alert_latency_p99_ms", latency.percentile_ms(99.0), "ms");
+    let name = if ingest.is_some() {
+        "alert_latency_cross_server"
+    } else {
+        "alert_latency"
+    };
+    figure(&format!("{name}_p50_ms"), latency.percentile_ms(50.0), "ms");
+    figure(&format!("{name}_p99_ms"), latency.percentile_ms(99.0), "ms");
     reader.abort();
 
     // 3. Memory of many connected clients.
@@ -322,7 +354,35 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     drop(clients);
     let _ = stop.send(());
     server.abort();
+    if let Some((_, stop, server)) = ingest_server {
+        let _ = stop.send(());
+        server.abort();
+    }
+    drop((state, ingest));
+    if let Some(db) = db {
+        db.drop_now().await?;
+    }
     Ok(())
+}
+
+type Served = (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+);
+
+/// Serves `state` on a loopback port until told to stop.
+async fn serve(state: AppState) -> anyhow::Result<Served> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        anpr_server::serve(state, listener, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Ok((base, stop, server))
 }
 
 async fn login(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {

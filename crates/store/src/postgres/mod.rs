@@ -155,9 +155,7 @@ impl Inner {
     pub(crate) async fn refresh_dictionary(&self) -> Result<()> {
         let known = self.dictionary.max_id();
         let client = self.client().await?;
-        let stmt = client
-            .prepare_cached("SELECT plate, id FROM plates WHERE id > $1")
-            .await?;
+        let stmt = client.prepare_cached(PLATES_AFTER).await?;
         let fresh: Vec<(String, i64)> = client
             .query(&stmt, &[&known])
             .await?
@@ -202,6 +200,13 @@ impl PgStore {
         Ok(won.then(|| crate::TaskLease::on_session(deadpool_postgres::Object::take(client))))
     }
 }
+
+/// The plates with ids above `$1`. Bounded above by the highest id (found through the primary
+/// key's end, whatever the statistics say), so that the planner sees a range and probes the
+/// index: as a bare `id > $1` it guessed a third of the table and scanned all of it (20 ms at
+/// 500,000 plates, before every search) whenever the table had not been analysed yet.
+pub(crate) const PLATES_AFTER: &str =
+    "SELECT plate, id FROM plates WHERE id > $1 AND id <= (SELECT max(id) FROM plates)";
 
 /// Unique violation: another transaction stored the same key meanwhile.
 pub(crate) fn is_unique_violation(e: &tokio_postgres::Error) -> bool {

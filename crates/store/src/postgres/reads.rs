@@ -122,7 +122,7 @@ impl Inner {
         // Learn what other processes added first, so that the ids learnt below are the newest.
         let known = self.dictionary.max_id();
         let others: Vec<(String, i64)> = tx
-            .query("SELECT plate, id FROM plates WHERE id > $1", &[&known])
+            .query(super::PLATES_AFTER, &[&known])
             .await?
             .iter()
             .map(|r| (r.get(0), r.get(1)))
