@@ -352,11 +352,13 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     eprintln!("{} SSE clients connected", clients.len());
     figure("sse_clients_extra_mib", after - before, "MiB");
     drop(clients);
-    let _ = stop.send(());
-    server.abort();
-    if let Some((_, stop, server)) = ingest_server {
+    // Stopped, not aborted, so that each server ends its background tasks (its change feed
+    // among them) before the database goes.
+    for (stop, server) in std::iter::once((stop, server))
+        .chain(ingest_server.map(|(_, stop, server)| (stop, server)))
+    {
         let _ = stop.send(());
-        server.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
     }
     drop((state, ingest));
     if let Some(db) = db {
