@@ -354,8 +354,8 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     drop(clients);
     // Stopped, not aborted, so that each server ends its background tasks (its change feed
     // among them) before the database goes.
-    for (stop, server) in std::iter::once((stop, server))
-        .chain(ingest_server.map(|(_, stop, server)| (stop, server)))
+    for (stop, server) in
+        std::iter::once((stop, server)).chain(ingest_server.map(|(_, stop, server)| (stop, server)))
     {
         let _ = stop.send(());
         let _ = tokio::time::timeout(Duration::from_secs(10), server).await;
