@@ -71,6 +71,17 @@ pub struct Fitted {
 const SLOT_BOOST: f32 = 50.0;
 /// A character read against its first choice counts at most this share of that choice.
 const SUBSTITUTION_CAP: f32 = 0.9;
+/// Many plates print O and 0 alike (UK, Slovak, Czech plates), so a 0 in a letter slot, or an O
+/// in a digit slot, is read by position at this share of the character's probability, however
+/// little the recogniser left the other. (For the other confusable pairs the recogniser's own
+/// second choice decides: taking them as freely turned US reads such as `GT679A` into patterns
+/// they are not.)
+const ROUND_SHARE: f32 = 0.6;
+
+fn round_pair(a: char, b: char) -> bool {
+    matches!((a, b), ('0', 'O') | ('O', '0'))
+}
+
 /// A read fitting no pattern keeps half its score: formats are evidence, not a gate, so that
 /// personalised plates and unknown formats can still win.
 const UNFITTED_FACTOR: f32 = 0.5;
@@ -78,6 +89,9 @@ const UNFITTED_FACTOR: f32 = 0.5;
 /// A read with one character too many at either end (a state outline, a flag strip, a bolt)
 /// that fits no pattern may fit one without it, at this cost.
 const TRIM_FACTOR: f32 = 0.8;
+/// A character read at least this surely is never trimmed away to fit a pattern: it is the
+/// plate's own (`VW4X4WP`, a plate of a format no profile knows, lost its `P` to a US pattern).
+const TRIM_KEEP_PROB: f32 = 0.95;
 
 /// Fits `chars` to every pattern of the given profiles (all if `profiles` is empty) and
 /// returns the best, or the raw read when that scores higher. A read fitting no pattern is
@@ -87,7 +101,11 @@ const TRIM_FACTOR: f32 = 0.8;
 pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
     let mut best = fit_exact(chars, profiles);
     if best.profile.is_none() && chars.len() >= 6 {
-        for trimmed in [&chars[1..], &chars[..chars.len() - 1]] {
+        let (first, last) = (&chars[0], &chars[chars.len() - 1]);
+        for (trimmed, dropped) in [(&chars[1..], first), (&chars[..chars.len() - 1], last)] {
+            if dropped.prob >= TRIM_KEEP_PROB {
+                continue;
+            }
             let mut fitted = fit_exact(trimmed, profiles);
             fitted.score *= TRIM_FACTOR;
             if fitted.profile.is_some() && fitted.score > best.score {
@@ -128,6 +146,10 @@ fn fit_exact(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
                 // alternative is plausible, so a pattern needing fewer changes wins.
                 score *= if as_read {
                     p
+                } else if round_pair(c.ch, ch) {
+                    (p * SLOT_BOOST)
+                        .max(ROUND_SHARE * c.prob)
+                        .min(SUBSTITUTION_CAP * c.prob)
                 } else {
                     (p * SLOT_BOOST).min(SUBSTITUTION_CAP * c.prob)
                 };
@@ -208,9 +230,36 @@ mod tests {
 
     #[test]
     fn a_stray_character_at_an_end_is_trimmed_to_fit() {
-        let f = fit(&read("4ASC7399"), &["us"]);
+        let mut chars = read("4ASC7399");
+        chars[0].prob = 0.7;
+        let f = fit(&chars, &["us"]);
         assert_eq!(f.text, "ASC7399");
         assert_eq!(f.profile, Some("us"));
+    }
+
+    #[test]
+    fn a_sure_character_is_never_trimmed_to_fit() {
+        let mut chars = read("VW4X4WP");
+        for c in &mut chars {
+            c.prob = 0.99;
+        }
+        let f = fit(&chars, &[]);
+        assert_eq!(f.text, "VW4X4WP", "not the US pattern's VW4X4W");
+        assert_eq!(f.profile, None);
+    }
+
+    #[test]
+    fn a_round_zero_in_a_letter_slot_is_an_o_however_sure_the_reader_was() {
+        let mut chars = read("BA3020Z");
+        chars[5].letter_prob = 0.0001;
+        let f = fit(&chars, &["eu"]);
+        assert_eq!(f.text, "BA302OZ");
+        assert_eq!(f.profile, Some("eu"));
+        // Not so for the other confusable pairs: 6 stays a 6 unless the reader saw a G too.
+        let mut chars = read("GT679A");
+        chars[2].letter = 'G';
+        chars[2].letter_prob = 0.0001;
+        assert_eq!(fit(&chars, &["au"]).text, "GT679A");
     }
 
     #[test]
