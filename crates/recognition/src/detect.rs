@@ -56,9 +56,12 @@ pub struct Canvas {
     pub data: Vec<f32>,
 }
 
+/// The photo scaled so that its longest side is `max_side`, on a canvas padded to the next
+/// multiple of the network's stride.
 pub fn canvas(photo: &RgbImage, max_side: u32) -> Canvas {
     let (w, h) = photo.dimensions();
-    let scale = (max_side as f32 / w.max(h) as f32).min(1.0);
+    // Down to fit, or up for a photo smaller than `max_side` (the caller decides which).
+    let scale = max_side as f32 / w.max(h) as f32;
     let sw = ((w as f32 * scale).round() as u32).max(1);
     let sh = ((h as f32 * scale).round() as u32).max(1);
     let resized;
@@ -279,6 +282,14 @@ mod tests {
         assert_eq!(with_joined_neighbours(far).len(), 2);
         let big_and_small = vec![tb(0.0, 0.0, 100.0, 60.0), tb(105.0, 20.0, 130.0, 35.0)];
         assert_eq!(with_joined_neighbours(big_and_small).len(), 2);
+    }
+
+    #[test]
+    fn a_small_photo_is_enlarged_to_the_side_asked_for() {
+        let photo = RgbImage::from_pixel(460, 300, image::Rgb([0, 0, 255]));
+        let c = canvas(&photo, 640);
+        assert_eq!((c.width, c.height), (640, 448));
+        assert!((c.scale - 460.0 / 640.0).abs() < 1e-6);
     }
 
     #[test]

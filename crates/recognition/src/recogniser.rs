@@ -38,6 +38,12 @@ pub struct RecogniserOptions {
     /// touches the edge of its crop (the leading digit of many US plates). Measured: 0.15
     /// read more of both benchmark sets than 0, 0.1, 0.2 or 0.3; a vertical margin read fewer.
     pub read_margin: f32,
+    /// A photo whose longest side is smaller than this is enlarged to it for detection (0:
+    /// never enlarged). At its own 460 pixels the detector found only parts of plates whose
+    /// characters are 20 pixels high (`633BD` of `LM633BD`, `BA30` of `BA302OZ`), and nothing
+    /// of some; enlarged to 640 it found them whole (EU set 88.9 % -> 93.5 %). Enlarging only
+    /// when the first pass read nothing surely found one plate of those five.
+    pub enlarge_small_to: u32,
 }
 
 impl Default for RecogniserOptions {
@@ -49,6 +55,7 @@ impl Default for RecogniserOptions {
             min_char_prob: 0.4,
             top_n: 5,
             read_margin: 0.15,
+            enlarge_small_to: 640,
         }
     }
 }
@@ -145,7 +152,8 @@ impl Recogniser {
         let longest = photo.width().max(photo.height());
         let mut previous_side = 0;
         for &side in &self.options.detection_sides {
-            let side = side.min(longest);
+            // A photo is never detected larger than it is, except that a small one is enlarged.
+            let side = side.min(longest.max(self.options.enlarge_small_to));
             if side <= previous_side {
                 break;
             }

@@ -79,6 +79,7 @@ pub fn run(data: &Path, args: RecognitionArgs) -> anyhow::Result<()> {
                 detection_sides: vec![2000],
                 profiles: vec!["none".into()],
                 read_margin: 0.0,
+                enlarge_small_to: 0,
                 ..RecogniserOptions::default()
             },
         )?)
