@@ -20,12 +20,14 @@
 //! async runtime's: each connection is driven by a runtime on a thread of its own, and a call
 //! waits on its result with a plain executor, never a runtime's `block_on`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use futures_executor::block_on;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row};
+use tokio_postgres::{Client, NoTls, Row, Statement};
 
 use super::{EntryPage, EntryStore, NewEntry, RawEntry, StoredEntry};
 use crate::error::{Error, Result};
@@ -69,6 +71,9 @@ pub struct PgStore {
     local_dir: PathBuf,
     /// Whether `begin_append` left a transaction open for `append`.
     appending: bool,
+    /// Statements prepared on this connection, by their text: an append holds the lock every
+    /// server waits on, so each of its statements is one round trip, not a prepare and one.
+    statements: RefCell<HashMap<String, Statement>>,
 }
 
 fn db(e: tokio_postgres::Error) -> Error {
@@ -134,15 +139,29 @@ impl PgStore {
             client,
             local_dir: local_dir.to_owned(),
             appending: false,
+            statements: RefCell::default(),
         })
     }
 
+    fn statement(&self, sql: &str) -> Result<Statement> {
+        if let Some(st) = self.statements.borrow().get(sql) {
+            return Ok(st.clone());
+        }
+        let st = block_on(self.client.prepare(sql)).map_err(db)?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
     fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<Vec<Row>> {
-        block_on(self.client.query(sql, params)).map_err(db)
+        let st = self.statement(sql)?;
+        block_on(self.client.query(&st, params)).map_err(db)
     }
 
     fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64> {
-        block_on(self.client.execute(sql, params)).map_err(db)
+        let st = self.statement(sql)?;
+        block_on(self.client.execute(&st, params)).map_err(db)
     }
 
     fn batch(&self, sql: &str) -> Result<()> {
@@ -413,6 +432,7 @@ impl EntryStore for PgStore {
             client: connect(&self.config)?,
             local_dir: self.local_dir.clone(),
             appending: false,
+            statements: RefCell::default(),
         }))
     }
 }
