@@ -67,8 +67,12 @@ pub struct Fitted {
 }
 
 /// How much a character read as the other class still counts for the slot's class: the
-/// recogniser's second choice for a confusable glyph is often only a few percent.
-const SLOT_BOOST: f32 = 50.0;
+/// recogniser's second choice for a confusable glyph is often only a few percent, so it is
+/// taken at this many times its probability (up to [`SUBSTITUTION_CAP`]). At 50 a second
+/// choice of 2 % was enough to force a sure read into another region's pattern (`08E6CK`, read
+/// at 0.69, became the Australian-format `0BE6CK`); 10 read one US plate more and the same EU
+/// plates.
+const SLOT_BOOST: f32 = 10.0;
 /// A character read against its first choice counts at most this share of that choice.
 const SUBSTITUTION_CAP: f32 = 0.9;
 /// Many plates print O and 0 alike (UK, Slovak, Czech plates), so a 0 in a letter slot, or an O
@@ -86,27 +90,33 @@ fn round_pair(a: char, b: char) -> bool {
 /// personalised plates and unknown formats can still win.
 const UNFITTED_FACTOR: f32 = 0.5;
 
-/// A read with one character too many at either end (a state outline, a flag strip, a bolt)
-/// that fits no pattern may fit one without it, at this cost.
+/// A read with one character too many (a state outline or a flag strip at an end, a bolt or a
+/// character read twice between the others) that fits no pattern may fit one without it, at
+/// this cost.
 const TRIM_FACTOR: f32 = 0.8;
-/// A character read at least this surely is never trimmed away to fit a pattern: it is the
-/// plate's own (`VW4X4WP`, a plate of a format no profile knows, lost its `P` to a US pattern).
+/// A character read at least this surely is never dropped to fit a pattern: it is the plate's
+/// own (`VW4X4WP`, a plate of a format no profile knows, lost its `P` to a US pattern).
 const TRIM_KEEP_PROB: f32 = 0.95;
 
 /// Fits `chars` to every pattern of the given profiles (all if `profiles` is empty) and
 /// returns the best, or the raw read when that scores higher. A read fitting no pattern is
-/// also tried without its first or last character. One that fits as read is never trimmed:
-/// an unsure first character is far more often the plate's own (the leading digit of
-/// `4GLS168`) than a stray mark that happens to complete a pattern.
+/// also tried without each character the recogniser was unsure of. One that fits as read is
+/// never trimmed: an unsure first character is far more often the plate's own (the leading
+/// digit of `4GLS168`) than a stray mark that happens to complete a pattern.
 pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
     let mut best = fit_exact(chars, profiles);
     if best.profile.is_none() && chars.len() >= 6 {
-        let (first, last) = (&chars[0], &chars[chars.len() - 1]);
-        for (trimmed, dropped) in [(&chars[1..], first), (&chars[..chars.len() - 1], last)] {
+        for (i, dropped) in chars.iter().enumerate() {
             if dropped.prob >= TRIM_KEEP_PROB {
                 continue;
             }
-            let mut fitted = fit_exact(trimmed, profiles);
+            let trimmed: Vec<ReadChar> = chars
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, c)| c.clone())
+                .collect();
+            let mut fitted = fit_exact(&trimmed, profiles);
             fitted.score *= TRIM_FACTOR;
             if fitted.profile.is_some() && fitted.score > best.score {
                 best = fitted;
@@ -192,12 +202,12 @@ mod tests {
     fn read(text: &str) -> Vec<ReadChar> {
         text.chars()
             .map(|c| match c {
-                '0' => rc('0', 'O', 0.03),
-                'O' => rc('O', '0', 0.03),
-                '1' => rc('1', 'I', 0.03),
-                'I' => rc('I', '1', 0.03),
-                '8' => rc('8', 'B', 0.03),
-                'B' => rc('B', '8', 0.03),
+                '0' => rc('0', 'O', 0.1),
+                'O' => rc('O', '0', 0.1),
+                '1' => rc('1', 'I', 0.1),
+                'I' => rc('I', '1', 0.1),
+                '8' => rc('8', 'B', 0.1),
+                'B' => rc('B', '8', 0.1),
                 c if c.is_ascii_digit() => rc(c, 'Z', 0.0),
                 c => rc(c, '0', 0.0),
             })
@@ -235,6 +245,26 @@ mod tests {
         let f = fit(&chars, &["us"]);
         assert_eq!(f.text, "ASC7399");
         assert_eq!(f.profile, Some("us"));
+    }
+
+    #[test]
+    fn a_character_read_twice_inside_is_dropped_to_fit() {
+        let mut chars = read("SHOLR7X");
+        chars[3].prob = 0.6;
+        let f = fit(&chars, &["us"]);
+        assert_eq!(f.text, "SH0R7X");
+        assert_eq!(f.profile, Some("us"));
+    }
+
+    #[test]
+    fn a_confusion_the_reader_barely_saw_does_not_force_a_pattern() {
+        let mut chars = read("08E6CK");
+        chars[1].letter_prob = 0.02;
+        let f = fit(&chars, &["au"]);
+        assert_eq!(f.text, "08E6CK", "not the Australian-format 0BE6CK");
+        assert_eq!(f.profile, None);
+        chars[1].letter_prob = 0.3;
+        assert_eq!(fit(&chars, &["au"]).text, "0BE6CK");
     }
 
     #[test]
