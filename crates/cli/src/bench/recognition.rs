@@ -3,6 +3,7 @@
 
 use super::figure;
 use crate::commands::recognise::ModelsDirArgs;
+use anpr_recognition::formats::PROFILES;
 use anpr_recognition::labelled::{self, LabelledPhoto};
 use anpr_recognition::{Recogniser, RecogniserOptions};
 use std::path::{Path, PathBuf};
@@ -24,6 +25,11 @@ pub struct RecognitionArgs {
     /// as a baseline in the same run.
     #[arg(long)]
     baseline: bool,
+    /// Also measure each folder named after a region (`eu`, `us`, ...) with that region's
+    /// plate formats withheld (for `eu`, the British ones too): plates of formats the
+    /// pipeline does not know, as a camera abroad or a new series would show it.
+    #[arg(long)]
+    unseen_formats: bool,
     /// Print each photo read wrongly.
     #[arg(long)]
     verbose: bool,
@@ -49,6 +55,12 @@ struct TuningArgs {
     /// Margin left and right of a box before reading, as a share of its height (default 0.15).
     #[arg(long)]
     read_margin: Option<f32>,
+    /// Photos smaller than this are enlarged to it for detection (default 640; 0: never).
+    #[arg(long)]
+    enlarge_small_to: Option<u32>,
+    /// Text shorter than this share of a surely read plate is not read (default 0.7; 0: all).
+    #[arg(long)]
+    skip_text_under: Option<f32>,
 }
 
 impl TuningArgs {
@@ -59,6 +71,8 @@ impl TuningArgs {
         options.confident = self.confident.unwrap_or(options.confident);
         options.min_char_prob = self.min_char_prob.unwrap_or(options.min_char_prob);
         options.read_margin = self.read_margin.unwrap_or(options.read_margin);
+        options.enlarge_small_to = self.enlarge_small_to.unwrap_or(options.enlarge_small_to);
+        options.skip_text_under = self.skip_text_under.unwrap_or(options.skip_text_under);
         options
     }
 }
@@ -80,6 +94,7 @@ pub fn run(data: &Path, args: RecognitionArgs) -> anyhow::Result<()> {
                 profiles: vec!["none".into()],
                 read_margin: 0.0,
                 enlarge_small_to: 0,
+                skip_text_under: 0.0,
                 ..RecogniserOptions::default()
             },
         )?)
@@ -102,6 +117,27 @@ pub fn run(data: &Path, args: RecognitionArgs) -> anyhow::Result<()> {
         if let Some(baseline) = &baseline {
             measure(baseline, &set, "recognise_baseline", &suffix, false)?;
         }
+        if args.unseen_formats {
+            if let Some(profiles) = dir
+                .file_name()
+                .and_then(|n| profiles_without(&n.to_string_lossy()))
+            {
+                let blind = Recogniser::load(
+                    &models,
+                    RecogniserOptions {
+                        profiles,
+                        ..recogniser.options().clone()
+                    },
+                )?;
+                measure(
+                    &blind,
+                    &set,
+                    "recognise_unseen_formats",
+                    &suffix,
+                    args.verbose,
+                )?;
+            }
+        }
         all.extend(set);
     }
     let start = Instant::now();
@@ -112,6 +148,22 @@ pub fn run(data: &Path, args: RecognitionArgs) -> anyhow::Result<()> {
         "images/s",
     );
     Ok(())
+}
+
+/// Every region profile but the one named `folder` (and, for `eu`, the British one, whose
+/// plates the European set also holds); `None` when no profile has that name.
+fn profiles_without(folder: &str) -> Option<Vec<String>> {
+    let withheld: &[&str] = match folder {
+        "eu" => &["eu", "uk"],
+        other => &[other][..],
+    };
+    PROFILES.iter().any(|p| p.code == folder).then(|| {
+        PROFILES
+            .iter()
+            .filter(|p| !withheld.contains(&p.code))
+            .map(|p| p.code.to_string())
+            .collect()
+    })
 }
 
 fn measure(
