@@ -8,6 +8,14 @@ use crate::formats::Fitted;
 pub const MIN_LEN: usize = 2;
 pub const MAX_LEN: usize = 8;
 
+/// Whether `text` looks like a whole plate whatever its format: six or more characters,
+/// letters and digits. Parts of plates (`6MD`, `K8F5L` of `DK8F5L`), words and numbers do not.
+pub fn plate_shaped(text: &str) -> bool {
+    text.chars().count() >= 6
+        && text.chars().any(|c| c.is_ascii_digit())
+        && text.chars().any(|c| c.is_ascii_alphabetic())
+}
+
 /// How plate-like a fitted line is, from 0; `line_height` and `photo_height` in pixels.
 pub fn plate_likeness(fitted: &Fitted, line_height: f32, photo_height: f32) -> f32 {
     let len = fitted.text.chars().count();
@@ -76,6 +84,15 @@ mod tests {
             0.0
         );
         assert_eq!(plate_likeness(&fitted("A", None), 40.0, 400.0), 0.0);
+    }
+
+    #[test]
+    fn whole_plates_of_any_format_are_plate_shaped_and_parts_are_not() {
+        assert!(plate_shaped("DD4C591"));
+        assert!(plate_shaped("HL0KTY1"));
+        assert!(!plate_shaped("K8F5L"));
+        assert!(!plate_shaped("PROPERTY"));
+        assert!(!plate_shaped("201450"));
     }
 
     #[test]

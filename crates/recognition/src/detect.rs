@@ -222,7 +222,7 @@ fn neighbours(left: &TextBox, right: &TextBox) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -247,7 +247,8 @@ mod tests {
         assert!((b.y1 - (10.0 + 2.6667) * 2.0).abs() < 0.01, "{b:?}");
     }
 
-    fn tb(x0: f32, y0: f32, x1: f32, y1: f32) -> TextBox {
+    /// A box with a detector score of 0.9.
+    pub(crate) fn tb(x0: f32, y0: f32, x1: f32, y1: f32) -> TextBox {
         TextBox {
             x0,
             y0,

@@ -110,12 +110,8 @@ pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
             if dropped.prob >= TRIM_KEEP_PROB {
                 continue;
             }
-            let trimmed: Vec<ReadChar> = chars
-                .iter()
-                .enumerate()
-                .filter(|&(j, _)| j != i)
-                .map(|(_, c)| c.clone())
-                .collect();
+            let mut trimmed = chars.to_vec();
+            trimmed.remove(i);
             let mut fitted = fit_exact(&trimmed, profiles);
             fitted.score *= TRIM_FACTOR;
             if fitted.profile.is_some() && fitted.score > best.score {

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use tract_onnx::prelude::*;
 
-use crate::choose::plate_likeness;
+use crate::choose::{plate_likeness, plate_shaped};
 use crate::decode::decode_photo;
 use crate::detect::{boxes_from_map, canvas, with_joined_neighbours, TextBox};
 use crate::formats::{fit, Fitted};
@@ -167,7 +167,9 @@ impl Recogniser {
         let mut lines: Vec<Line> = Vec::new();
         let longest = photo.width().max(photo.height());
         let mut previous_side = 0;
-        for side in self.pass_sides(longest) {
+        // Height of the tallest line read so far that fits a format well (0 if none).
+        let mut sure_plate_height = 0.0f32;
+        for side in pass_sides(&self.options, longest) {
             if side <= previous_side {
                 break;
             }
@@ -183,13 +185,14 @@ impl Recogniser {
                 if lines[..earlier]
                     .iter()
                     .any(|l| already_read(&l.region, &region))
+                    || region.height() < self.options.skip_text_under * sure_plate_height
                 {
                     continue;
                 }
-                if region.height() < self.options.skip_text_under * self.sure_plate_height(&lines) {
-                    continue;
-                }
                 if let Some(line) = self.read_line(photo, region)? {
+                    if self.fits_well(&line) {
+                        sure_plate_height = sure_plate_height.max(line.region.height());
+                    }
                     lines.push(line);
                 }
             }
@@ -205,17 +208,9 @@ impl Recogniser {
         Ok(self.results(lines))
     }
 
-    fn pass_sides(&self, longest: u32) -> Vec<u32> {
-        pass_sides(&self.options, longest)
-    }
-
-    /// Height of the tallest line read so far that fits a format well (0 if none).
-    fn sure_plate_height(&self, lines: &[Line]) -> f32 {
-        lines
-            .iter()
-            .filter(|l| l.fitted.profile.is_some() && l.fitted.score >= self.options.confident)
-            .map(|l| l.region.height())
-            .fold(0.0, f32::max)
+    /// Whether a line fits a format with a score that ends the search.
+    fn fits_well(&self, line: &Line) -> bool {
+        line.fitted.profile.is_some() && line.fitted.score >= self.options.confident
     }
 
     /// Whether the lines read so far hold a plate surely enough to skip the next, costlier
@@ -226,20 +221,13 @@ impl Recogniser {
     /// `201450`). Before the second rule, 15 of the 43 US photos given a second pass had
     /// already been read correctly by the first.
     fn settled(&self, lines: &[Line], unfitted_settles: bool) -> bool {
-        let fits_well = lines
-            .iter()
-            .any(|l| l.fitted.profile.is_some() && l.fitted.score >= self.options.confident);
-        let plate_shaped = unfitted_settles
-            && lines
+        let leader_plate_shaped = || {
+            lines
                 .iter()
                 .max_by(|a, b| a.likeness.total_cmp(&b.likeness))
-                .is_some_and(|l| {
-                    let text = &l.fitted.text;
-                    text.chars().count() >= 6
-                        && text.chars().any(|c| c.is_ascii_digit())
-                        && text.chars().any(|c| c.is_ascii_alphabetic())
-                });
-        fits_well || plate_shaped
+                .is_some_and(|l| plate_shaped(&l.fitted.text))
+        };
+        lines.iter().any(|l| self.fits_well(l)) || (unfitted_settles && leader_plate_shaped())
     }
 
     fn results(&self, lines: Vec<Line>) -> Vec<PlateResult> {
@@ -416,16 +404,7 @@ fn already_read(earlier: &TextBox, later: &TextBox) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn tb(x0: f32, y0: f32, x1: f32, y1: f32) -> TextBox {
-        TextBox {
-            x0,
-            y0,
-            x1,
-            y1,
-            score: 0.9,
-        }
-    }
+    use crate::detect::tests::tb;
 
     #[test]
     fn a_small_photo_is_enlarged_only_in_a_second_pass() {
