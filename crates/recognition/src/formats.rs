@@ -97,29 +97,64 @@ const TRIM_FACTOR: f32 = 0.8;
 /// A character read at least this surely is never dropped to fit a pattern: it is the plate's
 /// own (`VW4X4WP`, a plate of a format no profile knows, lost its `P` to a US pattern).
 const TRIM_KEEP_PROB: f32 = 0.95;
+/// A character between two others is a stray only if they close up without it: the gap it
+/// leaves is under this many times the read's character pitch. A stray squeezed in leaves
+/// about 1.5 pitches (`SHOLR7X`, `HKORE7C`); a real character leaves two or more
+/// (`BA268IM` lost its `2` to an Australian pattern when inner drops were free).
+const SQUEEZED_GAP: f32 = 1.75;
 
 /// Fits `chars` to every pattern of the given profiles (all if `profiles` is empty) and
-/// returns the best, or the raw read when that scores higher. A read fitting no pattern is
-/// also tried without each character the recogniser was unsure of. One that fits as read is
-/// never trimmed: an unsure first character is far more often the plate's own (the leading
-/// digit of `4GLS168`) than a stray mark that happens to complete a pattern.
+/// returns the best, or the raw read when that scores higher.
+///
+/// A read fitting no pattern is also tried without one character the recogniser was unsure
+/// of, but only where something says that character is a stray: the read is longer than any
+/// plate the profiles know, or the character is squeezed between its neighbours. A read of
+/// plate length is never shortened at an end just because a shorter pattern exists: its
+/// unsure first character is far more often the plate's own (the leading digit of `4GLS168`,
+/// the last `0` of `RK340AO`) than a mark that happens to complete another region's format.
 pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
     let mut best = fit_exact(chars, profiles);
-    if best.profile.is_none() && chars.len() >= 6 {
-        for (i, dropped) in chars.iter().enumerate() {
-            if dropped.prob >= TRIM_KEEP_PROB {
-                continue;
-            }
-            let mut trimmed = chars.to_vec();
-            trimmed.remove(i);
-            let mut fitted = fit_exact(&trimmed, profiles);
-            fitted.score *= TRIM_FACTOR;
-            if fitted.profile.is_some() && fitted.score > best.score {
-                best = fitted;
-            }
+    if best.profile.is_some() || chars.len() < 6 {
+        return best;
+    }
+    let overlong = chars.len() > longest_pattern(profiles);
+    for (i, dropped) in chars.iter().enumerate() {
+        let inner = i > 0 && i + 1 < chars.len();
+        if dropped.prob >= TRIM_KEEP_PROB || !(overlong || inner && squeezed(chars, i)) {
+            continue;
+        }
+        let mut trimmed = chars.to_vec();
+        trimmed.remove(i);
+        let mut fitted = fit_exact(&trimmed, profiles);
+        fitted.score *= TRIM_FACTOR;
+        if fitted.profile.is_some() && fitted.score > best.score {
+            best = fitted;
         }
     }
     best
+}
+
+fn selected<'a>(profiles: &'a [&'a str]) -> impl Iterator<Item = &'static Profile> + 'a {
+    PROFILES
+        .iter()
+        .filter(move |p| profiles.is_empty() || profiles.contains(&p.code))
+}
+
+fn longest_pattern(profiles: &[&str]) -> usize {
+    selected(profiles)
+        .flat_map(|p| p.patterns.iter().map(|pattern| pattern.len()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Whether the inner character `i` sits closer to its neighbours than the read's characters
+/// sit to each other.
+fn squeezed(chars: &[ReadChar], i: usize) -> bool {
+    let centre = |c: &ReadChar| (f32::from(c.steps.0) + f32::from(c.steps.1)) / 2.0;
+    let (first, last) = (&chars[0], &chars[chars.len() - 1]);
+    let pitch = (centre(last) - centre(first)) / (chars.len() - 1) as f32;
+    let gap = centre(&chars[i + 1]) - centre(&chars[i - 1]);
+    pitch > 0.0 && gap < SQUEEZED_GAP * pitch
 }
 
 fn fit_exact(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
@@ -131,10 +166,7 @@ fn fit_exact(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
         confidence: raw_score,
         profile: None,
     };
-    for profile in PROFILES
-        .iter()
-        .filter(|p| profiles.is_empty() || profiles.contains(&p.code))
-    {
+    for profile in selected(profiles) {
         for pattern in profile.patterns {
             if pattern.len() != chars.len() {
                 continue;
@@ -192,6 +224,7 @@ mod tests {
             letter_prob,
             digit,
             digit_prob,
+            steps: (0, 0),
         }
     }
 
@@ -206,6 +239,11 @@ mod tests {
                 'B' => rc('B', '8', 0.1),
                 c if c.is_ascii_digit() => rc(c, 'Z', 0.0),
                 c => rc(c, '0', 0.0),
+            })
+            .enumerate()
+            .map(|(i, c)| ReadChar {
+                steps: (2 * i as u16, 2 * i as u16),
+                ..c
             })
             .collect()
     }
@@ -244,12 +282,37 @@ mod tests {
     }
 
     #[test]
-    fn a_character_read_twice_inside_is_dropped_to_fit() {
+    fn a_character_squeezed_in_between_two_others_is_dropped_to_fit() {
         let mut chars = read("SHOLR7X");
         chars[3].prob = 0.6;
+        chars[3].steps = (5, 5);
+        chars[4].steps = (6, 6);
         let f = fit(&chars, &["us"]);
         assert_eq!(f.text, "SH0R7X");
         assert_eq!(f.profile, Some("us"));
+    }
+
+    #[test]
+    fn an_evenly_spaced_inner_character_is_not_dropped_to_fit_a_shorter_format() {
+        let mut chars = read("BA268IM");
+        chars[2].prob = 0.9;
+        // Brazilian plates are seven characters long, so BA268IM is of plate length.
+        let f = fit(&chars, &["au", "br"]);
+        assert_eq!(f.text, "BA268IM", "not the Australian-format BA68IM");
+        assert_eq!(f.profile, None);
+    }
+
+    #[test]
+    fn a_read_of_plate_length_is_not_shortened_at_an_end_to_fit_a_shorter_format() {
+        let mut chars = read("4GLS168");
+        chars[0].prob = 0.7;
+        let f = fit(&chars, &["nz", "br"]);
+        assert_eq!(f.text, "4GLS168", "not the New Zealand-format GLS168");
+        let mut chars = read("RK340A0");
+        chars[6].prob = 0.8;
+        assert_eq!(fit(&chars, &["au", "br"]).text, "RK340A0");
+        // Where no format is that long, it has a stray and is trimmed.
+        assert_eq!(fit(&chars, &["au"]).profile, Some("au"));
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct ReadChar {
     pub letter_prob: f32,
     pub digit: char,
     pub digit_prob: f32,
+    /// Where the character sits along the line: the recogniser's output time steps it spans,
+    /// first and last. Strays show in the spacing.
+    pub steps: (u16, u16),
 }
 
 /// Where each plate character sits in the recogniser's output classes.
@@ -106,7 +109,8 @@ pub fn line_input(photo: &RgbImage, region: &TextBox) -> Option<(Vec<f32>, u32)>
 pub fn decode(probs: &[f32], alphabet: &Alphabet) -> Vec<ReadChar> {
     let mut out = Vec::new();
     let mut previous: Option<char> = None;
-    for row in probs.chunks_exact(alphabet.classes) {
+    for (step, row) in probs.chunks_exact(alphabet.classes).enumerate() {
+        let step = step as u16;
         let (digit, digit_prob) = alphabet.best_digit(row);
         let (letter, letter_prob) = alphabet.best_letter(row);
         let blank = row[0];
@@ -126,7 +130,10 @@ pub fn decode(probs: &[f32], alphabet: &Alphabet) -> Vec<ReadChar> {
                 letter_prob,
                 digit,
                 digit_prob,
+                steps: (step, step),
             });
+        } else if let Some(last) = out.last_mut() {
+            last.steps.1 = step;
         }
         previous = Some(ch);
     }
