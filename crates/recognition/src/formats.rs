@@ -112,12 +112,15 @@ const SQUEEZED_GAP: f32 = 1.75;
 /// plate length is never shortened at an end just because a shorter pattern exists: its
 /// unsure first character is far more often the plate's own (the leading digit of `4GLS168`,
 /// the last `0` of `RK340AO`) than a mark that happens to complete another region's format.
-pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
-    let mut best = fit_exact(chars, profiles);
+///
+/// `learned` are layouts learned from this deployment's sure reads ([`crate::learn`]); a read
+/// fitting one reports [`LEARNED`] as its profile.
+pub fn fit(chars: &[ReadChar], profiles: &[&str], learned: &[String]) -> Fitted {
+    let mut best = fit_exact(chars, profiles, learned);
     if best.profile.is_some() || chars.len() < 6 {
         return best;
     }
-    let overlong = chars.len() > longest_pattern(profiles);
+    let overlong = chars.len() > longest_pattern(profiles, learned);
     for (i, dropped) in chars.iter().enumerate() {
         let inner = i > 0 && i + 1 < chars.len();
         if dropped.prob >= TRIM_KEEP_PROB || !(overlong || inner && squeezed(chars, i)) {
@@ -125,7 +128,7 @@ pub fn fit(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
         }
         let mut trimmed = chars.to_vec();
         trimmed.remove(i);
-        let mut fitted = fit_exact(&trimmed, profiles);
+        let mut fitted = fit_exact(&trimmed, profiles, learned);
         fitted.score *= TRIM_FACTOR;
         if fitted.profile.is_some() && fitted.score > best.score {
             best = fitted;
@@ -140,9 +143,22 @@ fn selected<'a>(profiles: &'a [&'a str]) -> impl Iterator<Item = &'static Profil
         .filter(move |p| profiles.is_empty() || profiles.contains(&p.code))
 }
 
-fn longest_pattern(profiles: &[&str]) -> usize {
+/// The profile reported for a read fitting a learned layout.
+pub const LEARNED: &str = "learned";
+
+/// Every pattern to fit to, with the profile it belongs to.
+fn patterns<'a>(
+    profiles: &'a [&'a str],
+    learned: &'a [String],
+) -> impl Iterator<Item = (&'static str, &'a str)> + 'a {
     selected(profiles)
-        .flat_map(|p| p.patterns.iter().map(|pattern| pattern.len()))
+        .flat_map(|p| p.patterns.iter().map(move |pattern| (p.code, *pattern)))
+        .chain(learned.iter().map(|pattern| (LEARNED, pattern.as_str())))
+}
+
+fn longest_pattern(profiles: &[&str], learned: &[String]) -> usize {
+    patterns(profiles, learned)
+        .map(|(_, pattern)| pattern.len())
         .max()
         .unwrap_or(0)
 }
@@ -157,7 +173,7 @@ fn squeezed(chars: &[ReadChar], i: usize) -> bool {
     pitch > 0.0 && gap < SQUEEZED_GAP * pitch
 }
 
-fn fit_exact(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
+fn fit_exact(chars: &[ReadChar], profiles: &[&str], learned: &[String]) -> Fitted {
     let raw: String = chars.iter().map(|c| c.ch).collect();
     let raw_score: f32 = chars.iter().map(|c| c.prob).product();
     let mut best = Fitted {
@@ -166,41 +182,39 @@ fn fit_exact(chars: &[ReadChar], profiles: &[&str]) -> Fitted {
         confidence: raw_score,
         profile: None,
     };
-    for profile in selected(profiles) {
-        for pattern in profile.patterns {
-            if pattern.len() != chars.len() {
-                continue;
-            }
-            let mut text = String::with_capacity(chars.len());
-            let mut score = 1.0f32;
-            for (c, slot) in chars.iter().zip(pattern.bytes()) {
-                let (ch, p, as_read) = if slot == b'L' {
-                    (c.letter, c.letter_prob, c.ch.is_ascii_alphabetic())
-                } else {
-                    (c.digit, c.digit_prob, c.ch.is_ascii_digit())
-                };
-                let p = p.max(1e-4);
-                // Reading against the recogniser's first choice costs something even when the
-                // alternative is plausible, so a pattern needing fewer changes wins.
-                score *= if as_read {
-                    p
-                } else if round_pair(c.ch, ch) {
-                    (p * SLOT_BOOST)
-                        .max(ROUND_SHARE * c.prob)
-                        .min(SUBSTITUTION_CAP * c.prob)
-                } else {
-                    (p * SLOT_BOOST).min(SUBSTITUTION_CAP * c.prob)
-                };
-                text.push(ch);
-            }
-            if score > best.score {
-                best = Fitted {
-                    text,
-                    score,
-                    confidence: score,
-                    profile: Some(profile.code),
-                };
-            }
+    for (code, pattern) in patterns(profiles, learned) {
+        if pattern.len() != chars.len() {
+            continue;
+        }
+        let mut text = String::with_capacity(chars.len());
+        let mut score = 1.0f32;
+        for (c, slot) in chars.iter().zip(pattern.bytes()) {
+            let (ch, p, as_read) = if slot == b'L' {
+                (c.letter, c.letter_prob, c.ch.is_ascii_alphabetic())
+            } else {
+                (c.digit, c.digit_prob, c.ch.is_ascii_digit())
+            };
+            let p = p.max(1e-4);
+            // Reading against the recogniser's first choice costs something even when the
+            // alternative is plausible, so a pattern needing fewer changes wins.
+            score *= if as_read {
+                p
+            } else if round_pair(c.ch, ch) {
+                (p * SLOT_BOOST)
+                    .max(ROUND_SHARE * c.prob)
+                    .min(SUBSTITUTION_CAP * c.prob)
+            } else {
+                (p * SLOT_BOOST).min(SUBSTITUTION_CAP * c.prob)
+            };
+            text.push(ch);
+        }
+        if score > best.score {
+            best = Fitted {
+                text,
+                score,
+                confidence: score,
+                profile: Some(code),
+            };
         }
     }
     best
@@ -250,23 +264,23 @@ mod tests {
 
     #[test]
     fn a_digit_in_a_letter_slot_becomes_its_letter() {
-        let f = fit(&read("PP587A0"), &[]);
+        let f = fit(&read("PP587A0"), &[], &[]);
         assert_eq!(f.text, "PP587AO");
         assert_eq!(f.profile, Some("eu"));
-        let f = fit(&read("LM298A1"), &["eu"]);
+        let f = fit(&read("LM298A1"), &["eu"], &[]);
         assert_eq!(f.text, "LM298AI");
     }
 
     #[test]
     fn a_letter_in_a_digit_slot_becomes_its_digit() {
-        let f = fit(&read("ABCI23"), &["nz"]);
+        let f = fit(&read("ABCI23"), &["nz"], &[]);
         assert_eq!(f.text, "ABC123");
         assert_eq!(f.profile, Some("nz"));
     }
 
     #[test]
     fn a_read_fitting_no_pattern_is_kept_as_read_with_less_weight() {
-        let f = fit(&read("GWAGEN"), &["nz"]);
+        let f = fit(&read("GWAGEN"), &["nz"], &[]);
         assert_eq!(f.text, "GWAGEN");
         assert_eq!(f.profile, None);
         assert!(f.score < 0.95f32.powi(6));
@@ -276,7 +290,7 @@ mod tests {
     fn a_stray_character_at_an_end_is_trimmed_to_fit() {
         let mut chars = read("4ASC7399");
         chars[0].prob = 0.7;
-        let f = fit(&chars, &["us"]);
+        let f = fit(&chars, &["us"], &[]);
         assert_eq!(f.text, "ASC7399");
         assert_eq!(f.profile, Some("us"));
     }
@@ -287,7 +301,7 @@ mod tests {
         chars[3].prob = 0.6;
         chars[3].steps = (5, 5);
         chars[4].steps = (6, 6);
-        let f = fit(&chars, &["us"]);
+        let f = fit(&chars, &["us"], &[]);
         assert_eq!(f.text, "SH0R7X");
         assert_eq!(f.profile, Some("us"));
     }
@@ -297,7 +311,7 @@ mod tests {
         let mut chars = read("BA268IM");
         chars[2].prob = 0.9;
         // Brazilian plates are seven characters long, so BA268IM is of plate length.
-        let f = fit(&chars, &["au", "br"]);
+        let f = fit(&chars, &["au", "br"], &[]);
         assert_eq!(f.text, "BA268IM", "not the Australian-format BA68IM");
         assert_eq!(f.profile, None);
     }
@@ -306,24 +320,24 @@ mod tests {
     fn a_read_of_plate_length_is_not_shortened_at_an_end_to_fit_a_shorter_format() {
         let mut chars = read("4GLS168");
         chars[0].prob = 0.7;
-        let f = fit(&chars, &["nz", "br"]);
+        let f = fit(&chars, &["nz", "br"], &[]);
         assert_eq!(f.text, "4GLS168", "not the New Zealand-format GLS168");
         let mut chars = read("RK340A0");
         chars[6].prob = 0.8;
-        assert_eq!(fit(&chars, &["au", "br"]).text, "RK340A0");
+        assert_eq!(fit(&chars, &["au", "br"], &[]).text, "RK340A0");
         // Where no format is that long, it has a stray and is trimmed.
-        assert_eq!(fit(&chars, &["au"]).profile, Some("au"));
+        assert_eq!(fit(&chars, &["au"], &[]).profile, Some("au"));
     }
 
     #[test]
     fn a_confusion_the_reader_barely_saw_does_not_force_a_pattern() {
         let mut chars = read("08E6CK");
         chars[1].letter_prob = 0.02;
-        let f = fit(&chars, &["au"]);
+        let f = fit(&chars, &["au"], &[]);
         assert_eq!(f.text, "08E6CK", "not the Australian-format 0BE6CK");
         assert_eq!(f.profile, None);
         chars[1].letter_prob = 0.3;
-        assert_eq!(fit(&chars, &["au"]).text, "0BE6CK");
+        assert_eq!(fit(&chars, &["au"], &[]).text, "0BE6CK");
     }
 
     #[test]
@@ -332,7 +346,7 @@ mod tests {
         for c in &mut chars {
             c.prob = 0.99;
         }
-        let f = fit(&chars, &[]);
+        let f = fit(&chars, &[], &[]);
         assert_eq!(f.text, "VW4X4WP", "not the US pattern's VW4X4W");
         assert_eq!(f.profile, None);
     }
@@ -341,14 +355,14 @@ mod tests {
     fn a_round_zero_in_a_letter_slot_is_an_o_however_sure_the_reader_was() {
         let mut chars = read("BA3020Z");
         chars[5].letter_prob = 0.0001;
-        let f = fit(&chars, &["eu"]);
+        let f = fit(&chars, &["eu"], &[]);
         assert_eq!(f.text, "BA302OZ");
         assert_eq!(f.profile, Some("eu"));
         // Not so for the other confusable pairs: 6 stays a 6 unless the reader saw a G too.
         let mut chars = read("GT679A");
         chars[2].letter = 'G';
         chars[2].letter_prob = 0.0001;
-        assert_eq!(fit(&chars, &["au"]).text, "GT679A");
+        assert_eq!(fit(&chars, &["au"], &[]).text, "GT679A");
     }
 
     #[test]
@@ -356,15 +370,24 @@ mod tests {
         let mut chars = read("4GLS168");
         chars[0].prob = 0.5;
         chars[0].digit_prob = 0.5;
-        let f = fit(&chars, &["us"]);
+        let f = fit(&chars, &["us"], &[]);
         assert_eq!(f.text, "4GLS168");
     }
 
     #[test]
-    fn only_the_named_profiles_are_used() {
-        let f = fit(&read("AB12CDE"), &["nz"]);
+    fn a_learned_layout_settles_a_format_no_profile_knows() {
+        let f = fit(&read("PP587A0"), &["nz"], &[]);
         assert_eq!(f.profile, None);
-        let f = fit(&read("AB12CDE"), &["uk"]);
+        let f = fit(&read("PP587A0"), &["nz"], &["LLDDDLL".into()]);
+        assert_eq!(f.text, "PP587AO");
+        assert_eq!(f.profile, Some(LEARNED));
+    }
+
+    #[test]
+    fn only_the_named_profiles_are_used() {
+        let f = fit(&read("AB12CDE"), &["nz"], &[]);
+        assert_eq!(f.profile, None);
+        let f = fit(&read("AB12CDE"), &["uk"], &[]);
         assert_eq!(f.profile, Some("uk"));
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! A photo goes through four steps: [`decode`] (bounded, EXIF-oriented), text detection on a
 //! downscaled copy ([`detect`]), reading each plate-shaped region at full resolution ([`read`]),
-//! and choosing the plate with plate-format knowledge ([`formats`], [`choose`]). The neural
+//! and choosing the plate with plate-format knowledge ([`formats`], [`choose`]), including
+//! layouts learned from the plates read surely so far ([`learn`]). The neural
 //! models are PaddleOCR's PP-OCRv6 detector and recogniser, shipped in the `rapidocr` wheel and
 //! installed by [`models`]; they run with `tract-onnx`.
 //!
@@ -14,6 +15,7 @@ pub mod detect;
 mod error;
 pub mod formats;
 pub mod labelled;
+pub mod learn;
 pub mod models;
 pub mod read;
 mod recogniser;

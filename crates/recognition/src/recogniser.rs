@@ -4,13 +4,15 @@ use image::RgbImage;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use tract_onnx::prelude::*;
 
 use crate::choose::{plate_likeness, plate_shaped};
 use crate::decode::decode_photo;
 use crate::detect::{boxes_from_map, canvas, with_joined_neighbours, TextBox};
 use crate::formats::{fit, Fitted};
+use crate::learn::{sure_layout, LearnedFormats};
 use crate::read::{decode, line_input, Alphabet, LINE_HEIGHT};
 use crate::{models, RecognitionError, Result};
 
@@ -59,6 +61,9 @@ pub struct RecogniserOptions {
     /// took about 8 % less time and neither benchmark set read a plate fewer. A second plate
     /// in the photo is still read if it is at least this share of the first's height.
     pub skip_text_under: f32,
+    /// Learn plate layouts from the plates read surely and fit later reads to them too
+    /// ([`crate::learn`]): what settles O/0 and I/1 on plates of formats no profile knows.
+    pub learn_formats: bool,
 }
 
 impl Default for RecogniserOptions {
@@ -72,6 +77,7 @@ impl Default for RecogniserOptions {
             read_margin: 0.15,
             enlarge_small_to: 640,
             skip_text_under: 0.7,
+            learn_formats: true,
         }
     }
 }
@@ -111,6 +117,8 @@ struct Line {
     raw: String,
     raw_score: f32,
     likeness: f32,
+    /// The read's letter/digit layout, if it is sure enough to learn from.
+    sure_layout: Option<String>,
 }
 
 pub struct Recogniser {
@@ -120,6 +128,8 @@ pub struct Recogniser {
     options: RecogniserOptions,
     detector_plans: Mutex<HashMap<(u32, u32), Plan>>,
     reader_plans: Mutex<HashMap<u32, Plan>>,
+    learned: RwLock<LearnedFormats>,
+    learning: AtomicBool,
 }
 
 impl Recogniser {
@@ -147,6 +157,8 @@ impl Recogniser {
             detector,
             reader,
             alphabet,
+            learning: AtomicBool::new(options.learn_formats),
+            learned: RwLock::new(LearnedFormats::default()),
             options,
             detector_plans: Mutex::new(HashMap::new()),
             reader_plans: Mutex::new(HashMap::new()),
@@ -157,6 +169,25 @@ impl Recogniser {
         &self.options
     }
 
+    /// Turns learning plate layouts from sure reads on or off; what was learned is kept and
+    /// still used.
+    pub fn set_learning(&self, on: bool) {
+        self.learning.store(on, Ordering::Relaxed);
+    }
+
+    /// Forgets every layout learned so far.
+    pub fn forget_learned(&self) {
+        *self.learned.write().unwrap_or_else(|p| p.into_inner()) = LearnedFormats::default();
+    }
+
+    /// The layouts learned so far that reads are fitted to, most seen first.
+    pub fn learned_formats(&self) -> Vec<String> {
+        self.learned
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .patterns()
+    }
+
     /// Recognises the plates in an encoded photo (JPEG or PNG), best first.
     pub fn recognise_bytes(&self, bytes: &[u8]) -> Result<Vec<PlateResult>> {
         self.recognise(&decode_photo(bytes)?)
@@ -165,6 +196,7 @@ impl Recogniser {
     /// Recognises the plates in a decoded photo, best first.
     pub fn recognise(&self, photo: &RgbImage) -> Result<Vec<PlateResult>> {
         let mut lines: Vec<Line> = Vec::new();
+        let learned = self.learned_formats();
         let longest = photo.width().max(photo.height());
         let mut previous_side = 0;
         // Height of the tallest line read so far that fits a format well (0 if none).
@@ -189,7 +221,7 @@ impl Recogniser {
                 {
                     continue;
                 }
-                if let Some(line) = self.read_line(photo, region)? {
+                if let Some(line) = self.read_line(photo, region, &learned)? {
                     if self.fits_well(&line) {
                         sure_plate_height = sure_plate_height.max(line.region.height());
                     }
@@ -205,6 +237,14 @@ impl Recogniser {
             }
         }
         lines.sort_by(|a, b| b.likeness.total_cmp(&a.likeness));
+        if self.learning.load(Ordering::Relaxed) {
+            if let Some(layout) = lines.first().and_then(|l| l.sure_layout.clone()) {
+                self.learned
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .record(layout);
+            }
+        }
         Ok(self.results(lines))
     }
 
@@ -304,7 +344,12 @@ impl Recogniser {
         )))
     }
 
-    fn read_line(&self, photo: &RgbImage, region: TextBox) -> Result<Option<Line>> {
+    fn read_line(
+        &self,
+        photo: &RgbImage,
+        region: TextBox,
+        learned: &[String],
+    ) -> Result<Option<Line>> {
         let aspect = region.width() / region.height().max(1.0);
         if !(MIN_LINE_ASPECT..=MAX_LINE_ASPECT).contains(&aspect) {
             return Ok(None);
@@ -327,7 +372,7 @@ impl Recogniser {
             return Ok(None);
         }
         let profiles: Vec<&str> = self.options.profiles.iter().map(String::as_str).collect();
-        let fitted = fit(&chars, &profiles);
+        let fitted = fit(&chars, &profiles, learned);
         let likeness = plate_likeness(&fitted, region.height(), photo.height() as f32);
         Ok(Some(Line {
             region,
@@ -335,6 +380,7 @@ impl Recogniser {
             raw_score: chars.iter().map(|c| c.prob).product(),
             fitted,
             likeness,
+            sure_layout: sure_layout(&chars),
         }))
     }
 

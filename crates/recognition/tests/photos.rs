@@ -89,6 +89,47 @@ fn a_known_photo_gives_plate_box_and_candidates() {
     assert_eq!(best.candidates[0].plate, best.plate);
 }
 
+/// Slovak plates (`LLDDDLL`) under the New Zealand profile alone: a format it does not know.
+/// The last character of `PP587AO` is read as a 0 at first; once the recogniser has read
+/// other photos of the set, whose sure reads show the layout, it is read by position.
+#[test]
+fn a_layout_learned_from_sure_reads_settles_a_format_no_profile_knows() {
+    let (Ok(models_dir), Some(dir)) = (std::env::var("ANPR_MODELS_DIR"), shared_plates()) else {
+        return;
+    };
+    if recogniser().is_none() {
+        return;
+    }
+    let options = RecogniserOptions {
+        profiles: vec!["nz".into()],
+        ..RecogniserOptions::default()
+    };
+    let recogniser = Recogniser::load(models_dir.as_ref(), options).unwrap();
+    let read = |name: &str| {
+        let bytes = std::fs::read(dir.join("eu").join(name)).unwrap();
+        recogniser.recognise_bytes(&bytes).unwrap().remove(0)
+    };
+    recogniser.set_learning(false);
+    let before = read("test_001.jpg");
+    assert_eq!(before.plate, "PP587A0");
+    assert_eq!(before.region, None);
+
+    recogniser.set_learning(true);
+    for n in 2..=25 {
+        read(&format!("test_{n:03}.jpg"));
+    }
+    assert!(recogniser
+        .learned_formats()
+        .contains(&"LLDDDLL".to_string()));
+    recogniser.set_learning(false);
+    let after = read("test_001.jpg");
+    assert_eq!(after.plate, "PP587AO");
+    assert_eq!(after.region.as_deref(), Some("learned"));
+
+    recogniser.forget_learned();
+    assert!(recogniser.learned_formats().is_empty());
+}
+
 #[test]
 fn bad_input_is_an_error_not_a_panic() {
     let Some(recogniser) = recogniser() else {

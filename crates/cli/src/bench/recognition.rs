@@ -8,7 +8,6 @@ use anpr_recognition::labelled::{self, LabelledPhoto};
 use anpr_recognition::{Recogniser, RecogniserOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -61,6 +60,9 @@ struct TuningArgs {
     /// Text shorter than this share of a surely read plate is not read (default 0.7; 0: all).
     #[arg(long)]
     skip_text_under: Option<f32>,
+    /// Read with region profiles only, learning no layouts from sure reads.
+    #[arg(long)]
+    no_learning: bool,
 }
 
 impl TuningArgs {
@@ -73,6 +75,7 @@ impl TuningArgs {
         options.read_margin = self.read_margin.unwrap_or(options.read_margin);
         options.enlarge_small_to = self.enlarge_small_to.unwrap_or(options.enlarge_small_to);
         options.skip_text_under = self.skip_text_under.unwrap_or(options.skip_text_under);
+        options.learn_formats &= !self.no_learning;
         options
     }
 }
@@ -83,7 +86,7 @@ pub fn run(data: &Path, args: RecognitionArgs) -> anyhow::Result<()> {
         profiles: args.region.clone(),
         ..RecogniserOptions::default()
     });
-    let recogniser = Arc::new(Recogniser::load(&models, options)?);
+    let recogniser = Recogniser::load(&models, options)?;
     // The same models run naively: detection on the whole photo at full size (up to 2000
     // pixels), boxes read as detected, reads taken as read with no plate formats.
     let baseline = if args.baseline {
@@ -95,6 +98,7 @@ pub fn run(data: &Path, args: RecognitionArgs) -> anyhow::Result<()> {
                 read_margin: 0.0,
                 enlarge_small_to: 0,
                 skip_text_under: 0.0,
+                learn_formats: false,
                 ..RecogniserOptions::default()
             },
         )?)
@@ -166,6 +170,11 @@ fn profiles_without(folder: &str) -> Option<Vec<String>> {
     })
 }
 
+/// Measures `recogniser` on `set`. Layouts learned from sure reads are part of the pipeline,
+/// so the set is read in two halves (alternate photos), each by a recogniser that has first
+/// learned from the other half's photos alone (no labels), as a deployment that has read
+/// plates for a while would; learning is off while a half is measured, so the figures do not
+/// depend on the order of the photos.
 fn measure(
     recogniser: &Recogniser,
     set: &[LabelledPhoto],
@@ -173,11 +182,34 @@ fn measure(
     suffix: &str,
     verbose: bool,
 ) -> anyhow::Result<()> {
+    let learns = recogniser.options().learn_formats;
+    recogniser.set_learning(false);
     // Warm the plan cache so that optimising a new input shape is mostly not timed as reading.
     for photo in set.iter().take(8) {
         let _ = recogniser.recognise_bytes(&std::fs::read(&photo.image)?);
     }
-    let (exact, mut times, mut cpu_times) = single_thread(recogniser, set, verbose)?;
+    let (mut exact, mut times, mut cpu_times) = (0, Vec::new(), Vec::new());
+    for fold in 0..2 {
+        let (half, rest): (Vec<_>, Vec<_>) =
+            set.iter().enumerate().partition(|(i, _)| i % 2 == fold);
+        let half: Vec<LabelledPhoto> = half.into_iter().map(|(_, p)| p.clone()).collect();
+        let rest: Vec<LabelledPhoto> = rest.into_iter().map(|(_, p)| p.clone()).collect();
+        recogniser.forget_learned();
+        if learns {
+            recogniser.set_learning(true);
+            all_cores(recogniser, &rest)?;
+            recogniser.set_learning(false);
+            eprintln!(
+                "{name}{suffix}, half {}: layouts learned from the other half: {:?}",
+                fold + 1,
+                recogniser.learned_formats()
+            );
+        }
+        let (half_exact, half_times, half_cpu_times) = single_thread(recogniser, &half, verbose)?;
+        exact += half_exact;
+        times.extend(half_times);
+        cpu_times.extend(half_cpu_times);
+    }
     times.sort_by(f64::total_cmp);
     cpu_times.sort_by(f64::total_cmp);
     figure(
@@ -240,32 +272,32 @@ fn thread_cpu_ms() -> f64 {
     ts.tv_sec as f64 * 1000.0 + ts.tv_nsec as f64 / 1e6
 }
 
-fn all_cores(recogniser: &Arc<Recogniser>, set: &[LabelledPhoto]) -> anyhow::Result<()> {
+fn all_cores(recogniser: &Recogniser, set: &[LabelledPhoto]) -> anyhow::Result<()> {
     let photos: Vec<Vec<u8>> = set
         .iter()
         .map(|p| std::fs::read(&p.image))
         .collect::<Result<_, _>>()?;
-    let photos = Arc::new(photos);
-    let next = Arc::new(AtomicUsize::new(0));
+    let next = AtomicUsize::new(0);
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers: Vec<_> = (0..threads)
-        .map(|_| {
-            let (recogniser, photos, next) = (recogniser.clone(), photos.clone(), next.clone());
-            std::thread::spawn(move || -> anyhow::Result<()> {
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(photo) = photos.get(i) else {
-                        return Ok(());
-                    };
-                    recogniser.recognise_bytes(photo)?;
-                }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> anyhow::Result<()> {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(photo) = photos.get(i) else {
+                            return Ok(());
+                        };
+                        recogniser.recognise_bytes(photo)?;
+                    }
+                })
             })
-        })
-        .collect();
-    for worker in workers {
-        worker
-            .join()
-            .map_err(|_| anyhow::anyhow!("a recognition worker panicked"))??;
-    }
-    Ok(())
+            .collect();
+        for worker in workers {
+            worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a recognition worker panicked"))??;
+        }
+        Ok(())
+    })
 }
