@@ -49,9 +49,12 @@ pub struct LearnedFormats {
 }
 
 impl LearnedFormats {
+    /// Counts one sure read's layout. There are at most a few hundred layouts of plate length,
+    /// so the counts stay small however long a server runs.
     pub fn record(&mut self, layout: String) {
-        *self.seen.entry(layout).or_default() += 1;
-        self.total += 1;
+        let seen = self.seen.entry(layout).or_default();
+        *seen = seen.saturating_add(1);
+        self.total = self.total.saturating_add(1);
     }
 
     /// The layouts seen often enough to fit reads to, most seen first.
