@@ -9,6 +9,7 @@
 //! unsure reads of the same format are settled by position as well.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::choose::plate_shaped;
 use crate::read::ReadChar;
@@ -41,11 +42,14 @@ pub fn sure_layout(chars: &[ReadChar]) -> Option<String> {
     })
 }
 
-/// Counts of the layouts of sure reads.
+/// Counts of the layouts of sure reads, and the layouts learned from them.
 #[derive(Debug, Default, Clone)]
 pub struct LearnedFormats {
     seen: HashMap<String, u32>,
     total: u32,
+    /// Kept up to date as reads are counted, so that every photo read can take the list
+    /// without recounting.
+    learned: Arc<[String]>,
 }
 
 impl LearnedFormats {
@@ -55,10 +59,6 @@ impl LearnedFormats {
         let seen = self.seen.entry(layout).or_default();
         *seen = seen.saturating_add(1);
         self.total = self.total.saturating_add(1);
-    }
-
-    /// The layouts seen often enough to fit reads to, most seen first.
-    pub fn patterns(&self) -> Vec<String> {
         let mut learned: Vec<(&String, u32)> = self
             .seen
             .iter()
@@ -66,7 +66,12 @@ impl LearnedFormats {
             .map(|(p, &n)| (p, n))
             .collect();
         learned.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        learned.into_iter().map(|(p, _)| p.clone()).collect()
+        self.learned = learned.into_iter().map(|(p, _)| p.clone()).collect();
+    }
+
+    /// The layouts seen often enough to fit reads to, most seen first.
+    pub fn patterns(&self) -> Arc<[String]> {
+        self.learned.clone()
     }
 
     /// How many sure reads have been counted.
@@ -113,7 +118,7 @@ mod tests {
         }
         assert!(learned.patterns().is_empty());
         learned.record("LLDDDLL".into());
-        assert_eq!(learned.patterns(), vec!["LLDDDLL".to_string()]);
+        assert_eq!(learned.patterns().to_vec(), vec!["LLDDDLL".to_string()]);
     }
 
     #[test]
@@ -125,7 +130,7 @@ mod tests {
         for _ in 0..4 {
             learned.record("LLLLDDD".into());
         }
-        assert_eq!(learned.patterns(), vec!["LLDDDLL".to_string()]);
+        assert_eq!(learned.patterns().to_vec(), vec!["LLDDDLL".to_string()]);
         assert_eq!(learned.observed(), 104);
     }
 }

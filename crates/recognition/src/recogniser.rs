@@ -181,7 +181,7 @@ impl Recogniser {
     }
 
     /// The layouts learned so far that reads are fitted to, most seen first.
-    pub fn learned_formats(&self) -> Vec<String> {
+    pub fn learned_formats(&self) -> Arc<[String]> {
         self.learned
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -380,7 +380,11 @@ impl Recogniser {
             raw_score: chars.iter().map(|c| c.prob).product(),
             fitted,
             likeness,
-            sure_layout: sure_layout(&chars),
+            sure_layout: if self.learning.load(Ordering::Relaxed) {
+                sure_layout(&chars)
+            } else {
+                None
+            },
         }))
     }
 

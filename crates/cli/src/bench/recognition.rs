@@ -190,10 +190,9 @@ fn measure(
     }
     let (mut exact, mut times, mut cpu_times) = (0, Vec::new(), Vec::new());
     for fold in 0..2 {
-        let (half, rest): (Vec<_>, Vec<_>) =
-            set.iter().enumerate().partition(|(i, _)| i % 2 == fold);
-        let half: Vec<LabelledPhoto> = half.into_iter().map(|(_, p)| p.clone()).collect();
-        let rest: Vec<LabelledPhoto> = rest.into_iter().map(|(_, p)| p.clone()).collect();
+        let alternate =
+            |start| -> Vec<LabelledPhoto> { set.iter().skip(start).step_by(2).cloned().collect() };
+        let (half, rest) = (alternate(fold), alternate(1 - fold));
         recogniser.forget_learned();
         if learns {
             recogniser.set_learning(true);
