@@ -5,7 +5,9 @@
 //! with a high enough mean probability becomes a box, grown by the DB "unclip" margin because
 //! the network is trained to mark a shrunk core of each text line.
 
-use image::{imageops, RgbImage};
+use image::RgbImage;
+
+use crate::resample::resampled;
 
 /// Pixels at or above this probability belong to text.
 const PIXEL_THRESHOLD: f32 = 0.3;
@@ -68,7 +70,7 @@ pub fn canvas(photo: &RgbImage, max_side: u32) -> Canvas {
     let small = if (sw, sh) == (w, h) {
         photo
     } else {
-        resized = imageops::resize(photo, sw, sh, imageops::FilterType::Triangle);
+        resized = resampled(photo, sw, sh);
         &resized
     };
     let width = sw.div_ceil(CANVAS_STEP) * CANVAS_STEP;

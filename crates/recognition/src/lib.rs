@@ -19,6 +19,7 @@ pub mod learn;
 pub mod models;
 pub mod read;
 mod recogniser;
+pub mod resample;
 
 pub use error::RecognitionError;
 pub use recogniser::{Candidate, PlateBox, PlateResult, Recogniser, RecogniserOptions};

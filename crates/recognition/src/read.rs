@@ -4,6 +4,7 @@
 use image::{imageops, RgbImage};
 
 use crate::detect::{normalise_bgr, TextBox};
+use crate::resample::resampled;
 
 /// The recogniser was trained on lines 48 pixels high.
 pub const LINE_HEIGHT: u32 = 48;
@@ -101,7 +102,7 @@ pub fn line_input(photo: &RgbImage, region: &TextBox) -> Option<(Vec<f32>, u32)>
         .find(|&w| w >= natural)
         .unwrap_or(widest);
     let crop = imageops::crop_imm(photo, x0, y0, cw, ch).to_image();
-    let line = imageops::resize(&crop, natural, LINE_HEIGHT, imageops::FilterType::Triangle);
+    let line = resampled(&crop, natural, LINE_HEIGHT);
     Some((normalise_bgr(&line, plan_width, LINE_HEIGHT), plan_width))
 }
 
