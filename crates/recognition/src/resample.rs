@@ -7,8 +7,9 @@
 //! 8-bit fixed point was faster still (2 ms), but its off-by-one pixel values moved detected
 //! boxes by a pixel, and two US photos read right before were read wrong.
 
-use fast_image_resize::images::Image;
-use fast_image_resize::{FilterType, PixelType, ResizeAlg, ResizeOptions, Resizer};
+use fast_image_resize::images::TypedImage;
+use fast_image_resize::pixels::F32x3;
+use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::RgbImage;
 
 /// `image` resampled to `width` x `height` (each at least 1) with a bilinear filter.
@@ -17,27 +18,20 @@ pub fn resampled(image: &RgbImage, width: u32, height: u32) -> RgbImage {
     if image.dimensions() == (width, height) {
         return image.clone();
     }
-    let mut source = Image::new(image.width(), image.height(), PixelType::F32x3);
-    for (value, out) in image
-        .as_raw()
-        .iter()
-        .zip(source.buffer_mut().chunks_exact_mut(4))
-    {
-        out.copy_from_slice(&f32::from(*value).to_ne_bytes());
+    let mut source = TypedImage::<F32x3>::new(image.width(), image.height());
+    for (pixel, rgb) in source.pixels_mut().iter_mut().zip(image.pixels()) {
+        pixel.0 = rgb.0.map(f32::from);
     }
-    let mut target = Image::new(width, height, PixelType::F32x3);
+    let mut target = TypedImage::<F32x3>::new(width, height);
     let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Bilinear));
-    // Both images are F32x3 of the sizes they were made with, so resampling cannot fail.
+    // Both images are typed F32x3 of non-zero sizes: resampling one into the other cannot fail.
     Resizer::new()
-        .resize(&source, &mut target, &options)
+        .resize_typed(&source, &mut target, &options)
         .expect("F32x3 to F32x3 resampling");
     let bytes = target
-        .buffer()
-        .chunks_exact(4)
-        .map(|b| {
-            let value = f32::from_ne_bytes(b.try_into().expect("four bytes"));
-            value.round().clamp(0.0, 255.0) as u8
-        })
+        .pixels()
+        .iter()
+        .flat_map(|pixel| pixel.0.map(|v| v.round().clamp(0.0, 255.0) as u8))
         .collect();
     RgbImage::from_raw(width, height, bytes).expect("a buffer of the asked size")
 }
