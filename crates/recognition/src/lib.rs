@@ -12,6 +12,7 @@
 pub mod choose;
 pub mod decode;
 pub mod detect;
+pub mod direct_conv;
 mod error;
 pub mod formats;
 pub mod labelled;

@@ -11,6 +11,7 @@ use tract_onnx::prelude::*;
 use crate::choose::{plate_likeness, plate_shaped};
 use crate::decode::decode_photo;
 use crate::detect::{boxes_from_map, canvas, with_joined_neighbours, TextBox};
+use crate::direct_conv::with_direct_convs;
 use crate::formats::{fit, Fitted};
 use crate::learn::{sure_layout, LearnedFormats};
 use crate::read::{decode, line_input, Alphabet, LINE_HEIGHT};
@@ -396,10 +397,13 @@ impl Recogniser {
         if let Some(plan) = plans.get(&(width, height)) {
             return Ok(plan.clone());
         }
-        let plan = self
+        let model = self
             .detector
             .clone()
             .with_input_fact(0, f32::fact([1, 3, height as usize, width as usize]).into())?
+            .into_typed()?
+            .into_decluttered()?;
+        let plan = with_direct_convs(model)?
             .into_optimized()?
             .into_runnable()?;
         plans.insert((width, height), plan.clone());
@@ -411,13 +415,16 @@ impl Recogniser {
         if let Some(plan) = plans.get(&width) {
             return Ok(plan.clone());
         }
-        let plan = self
+        let model = self
             .reader
             .clone()
             .with_input_fact(
                 0,
                 f32::fact([1, 3, LINE_HEIGHT as usize, width as usize]).into(),
             )?
+            .into_typed()?
+            .into_decluttered()?;
+        let plan = with_direct_convs(model)?
             .into_optimized()?
             .into_runnable()?;
         plans.insert(width, plan.clone());

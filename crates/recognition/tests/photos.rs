@@ -222,3 +222,69 @@ fn reads_rendered_plates_in_several_formats() {
         );
     }
 }
+
+#[test]
+fn direct_convolutions_give_the_detectors_own_map() {
+    use anpr_recognition::{detect, direct_conv};
+    use tract_onnx::prelude::*;
+    let Some(dir) = std::env::var_os("ANPR_MODELS_DIR").map(PathBuf::from) else {
+        eprintln!("skipping: ANPR_MODELS_DIR is not set");
+        return;
+    };
+    if !models::installed(&dir) {
+        eprintln!(
+            "skipping: recognition models not installed in {}",
+            dir.display()
+        );
+        return;
+    }
+    let canvas = detect::canvas(&render_plate("BC12XTZ"), 256);
+    let (w, h) = (canvas.width as usize, canvas.height as usize);
+    let tract_only = tract_onnx::onnx()
+        .with_ignore_output_shapes(true)
+        .with_ignore_value_info(true)
+        .model_for_path(dir.join(models::DETECTOR.file_name))
+        .unwrap()
+        .with_input_fact(0, f32::fact([1, 3, h, w]).into())
+        .unwrap()
+        .into_typed()
+        .unwrap()
+        .into_decluttered()
+        .unwrap();
+    let direct = direct_conv::with_direct_convs(tract_only.clone()).unwrap();
+    let replaced = direct
+        .nodes()
+        .iter()
+        .filter(|n| n.op().name() == "DirectConv")
+        .count();
+    if direct_conv::fast_kernel_available() {
+        // The stem's four convolutions.
+        assert!(replaced >= 4, "{replaced} convolutions replaced");
+    } else {
+        assert_eq!(replaced, 0);
+    }
+    let map = |model: TypedModel| {
+        let input = Tensor::from_shape(&[1, 3, h, w], &canvas.data).unwrap();
+        let output = model
+            .into_optimized()
+            .unwrap()
+            .into_runnable()
+            .unwrap()
+            .run(tvec!(input.into()))
+            .unwrap();
+        let plain = output[0].try_as_plain_ram().unwrap();
+        plain.as_slice::<f32>().unwrap().to_vec()
+    };
+    let (expected, got) = (map(tract_only), map(direct));
+    assert_eq!(expected.len(), got.len());
+    let worst = expected
+        .iter()
+        .zip(&got)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(worst < 1e-4, "probability maps differ by up to {worst}");
+    assert!(
+        expected.iter().any(|&p| p > 0.3),
+        "the plate's text is found"
+    );
+}
