@@ -5,12 +5,13 @@
 //! walks a stride-2 input point by point and pads through a generic n-dimensional copy: at
 //! 640 x 384 the four stem convolutions took about 100 ms of the detector's 300 here, for 13 %
 //! of its multiply-adds. This module computes them as register-blocked dot products over
-//! rows copied once into a padded, column-deinterleaved layout, so that every kernel tap reads
-//! contiguous memory whatever the stride.
+//! rows copied, a cache-sized band at a time, into a padded, column-deinterleaved layout, so
+//! that every kernel tap reads contiguous memory whatever the stride.
 //!
 //! The sums are the same products added in another order, so the output differs from tract's
 //! by float rounding only (checked against a naive convolution in the tests).
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use tract_onnx::prelude::*;
@@ -18,6 +19,7 @@ use tract_onnx::tract_core::internal::{
     as_op, op_as_typed_op, op_out_of_plan, EvalContext, EvalOp, Op, StaticName, TractErrorContext,
     TypedOp,
 };
+use tract_onnx::tract_core::ops::array::TypedConcat;
 use tract_onnx::tract_core::ops::cnn::{Conv, KernelFormat, PaddingSpec};
 use tract_onnx::tract_core::ops::nn::DataFormat;
 
@@ -25,11 +27,16 @@ use tract_onnx::tract_core::ops::nn::DataFormat;
 const CHANNEL_BLOCK: usize = 4;
 /// Output points along a row computed together: two 8-lane vectors per channel.
 const POINT_BLOCK: usize = 16;
-/// The largest `input channels x kernel taps` taken over. Above this the convolution is wide
-/// enough for tract's im2col and matrix product, which keeps its packed weights in cache.
-const MAX_TAPS: usize = 576;
+/// The largest `input channels x kernel taps` taken over: the detector's head convolution
+/// (3 x 3 over 96 channels) runs in 27 ms here against tract's 40 (im2col, padding, matrix
+/// product). A block's weights, `MAX_TAPS x CHANNEL_BLOCK` floats, stay within half of L1;
+/// wider convolutions were not measured and are left to tract.
+const MAX_TAPS: usize = 864;
 /// Rows narrower than this are left to tract: the blocking pays off over long rows.
 const MIN_OUTPUT_WIDTH: usize = 64;
+/// About how much of the input is laid out at a time, a band of rows across every channel:
+/// small enough to stay in a core's L2 cache between being written and being read.
+const BAND_BYTES: usize = 256 * 1024;
 
 /// The shape of one convolution: NCHW, batch 1, group 1, no dilation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,9 +56,16 @@ pub struct Geometry {
 }
 
 impl Geometry {
-    /// Padded input rows the output reaches.
-    fn rows(&self) -> usize {
-        (self.height_out - 1) * self.stride_h + self.kernel_h
+    /// Padded input rows that `out_rows` output rows read.
+    fn rows_in(&self, out_rows: usize) -> usize {
+        (out_rows - 1) * self.stride_h + self.kernel_h
+    }
+
+    /// Output rows per band, so that the band's input rows take about [`BAND_BYTES`].
+    fn band_rows(&self) -> usize {
+        let row_bytes = self.channels_in * self.stride_w * self.phase_len() * 4;
+        let rows = (BAND_BYTES / row_bytes.max(1)).saturating_sub(self.kernel_h);
+        (rows / self.stride_h + 1).min(self.height_out)
     }
 
     /// Length of one column phase of a padded row, with room for a whole last point block.
@@ -64,7 +78,7 @@ impl Geometry {
     }
 
     /// Where each tap of one input channel reads, from the start of the channel's first row
-    /// for the output row, in [`padded_phases`]' layout (kernel row, then column).
+    /// for an output row, in [`padded_phases`]' layout (kernel row, then column).
     fn tap_offsets(&self) -> Vec<usize> {
         let (len, sw) = (self.phase_len(), self.stride_w);
         (0..self.kernel_h)
@@ -138,26 +152,37 @@ impl DirectConv {
     /// Convolves one NCHW image (batch 1) into a new one; `None` if `input` is not the size
     /// of the geometry's input.
     pub fn run(&self, input: &[f32]) -> Option<Vec<f32>> {
+        self.run_concatenated(&[input])
+    }
+
+    /// Convolves the images in `parts` taken as one, their channels one after the other (what
+    /// a concatenation along channels would give, without making it).
+    pub fn run_concatenated(&self, parts: &[&[f32]]) -> Option<Vec<f32>> {
         let g = &self.geometry;
-        if input.len() != g.channels_in * g.height_in * g.width_in {
+        let plane = g.height_in * g.width_in;
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        if total != g.channels_in * plane || parts.iter().any(|p| p.len() % plane != 0) {
             return None;
         }
-        let planes = padded_phases(g, input);
+        let channels: Vec<&[f32]> = parts.iter().flat_map(|p| p.chunks_exact(plane)).collect();
         let mut output = vec![0f32; g.channels_out * g.height_out * g.width_out];
-        #[cfg(target_arch = "x86_64")]
-        if avx2_fma() {
-            // SAFETY: the CPU has both features the function is compiled for.
-            unsafe { convolve_avx2_fma(g, &planes, &self.weights, &self.bias, &mut output) };
-            return Some(output);
+        let mut planes = Vec::new();
+        let band = g.band_rows();
+        for first in (0..g.height_out).step_by(band) {
+            let rows = first..(first + band).min(g.height_out);
+            padded_phases(g, &channels, rows.clone(), &mut planes);
+            let band = Band {
+                planes: &planes,
+                rows,
+            };
+            #[cfg(target_arch = "x86_64")]
+            if avx2_fma() {
+                // SAFETY: the CPU has both features the function is compiled for.
+                unsafe { convolve_avx2_fma(g, &band, &self.weights, &self.bias, &mut output) };
+                continue;
+            }
+            convolve(g, &band, &self.weights, &self.bias, &mut output, block_sums);
         }
-        convolve(
-            g,
-            &planes,
-            &self.weights,
-            &self.bias,
-            &mut output,
-            block_sums,
-        );
         Some(output)
     }
 }
@@ -179,15 +204,23 @@ fn avx2_fma() -> bool {
 /// The input padded with zeros and each padded row split into `stride_w` phases (phase `p`
 /// holds columns `p`, `p + stride_w`, ...), so the column a tap reads for consecutive output
 /// points is consecutive in memory. Layout: channel, padded row, phase, column.
-fn padded_phases(g: &Geometry, input: &[f32]) -> Vec<f32> {
-    let (rows, len, sw) = (g.rows(), g.phase_len(), g.stride_w);
-    let mut planes = vec![0f32; g.channels_in * rows * sw * len];
-    for c in 0..g.channels_in {
+/// Only the input rows that the output rows `out_rows` read are laid out, into `planes`.
+/// `channels` holds each input channel's plane, `height_in x width_in`.
+fn padded_phases(g: &Geometry, channels: &[&[f32]], out_rows: Range<usize>, planes: &mut Vec<f32>) {
+    let (rows, len, sw) = (g.rows_in(out_rows.len()), g.phase_len(), g.stride_w);
+    let first_padded_row = out_rows.start * g.stride_h;
+    planes.clear();
+    planes.resize(g.channels_in * rows * sw * len, 0.0);
+    for (c, channel) in channels.iter().enumerate().take(g.channels_in) {
         for r in 0..rows {
-            let Some(y) = r.checked_sub(g.pad_top).filter(|&y| y < g.height_in) else {
+            let padded_row = first_padded_row + r;
+            let Some(y) = padded_row
+                .checked_sub(g.pad_top)
+                .filter(|&y| y < g.height_in)
+            else {
                 continue;
             };
-            let source = &input[(c * g.height_in + y) * g.width_in..][..g.width_in];
+            let source = &channel[y * g.width_in..][..g.width_in];
             let row = &mut planes[(c * rows + r) * sw * len..][..sw * len];
             for (phase, dst) in row.chunks_exact_mut(len).enumerate() {
                 // Column j of this phase is padded column j * sw + phase.
@@ -200,7 +233,12 @@ fn padded_phases(g: &Geometry, input: &[f32]) -> Vec<f32> {
             }
         }
     }
-    planes
+}
+
+/// A band of output rows and its input rows laid out by [`padded_phases`].
+struct Band<'a> {
+    planes: &'a [f32],
+    rows: Range<usize>,
 }
 
 /// The sums of one block of output: `CHANNEL_BLOCK` channels by `POINT_BLOCK` points.
@@ -222,24 +260,24 @@ struct BlockInputs<'a> {
 #[inline(always)]
 fn convolve(
     g: &Geometry,
-    planes: &[f32],
+    band: &Band,
     weights: &[f32],
     bias: &[f32],
     out: &mut [f32],
     sums: impl Fn(&BlockInputs, [f32; CHANNEL_BLOCK]) -> Sums,
 ) {
-    let (rows, len, sw) = (g.rows(), g.phase_len(), g.stride_w);
+    let (rows, len, sw) = (g.rows_in(band.rows.len()), g.phase_len(), g.stride_w);
     let offsets = g.tap_offsets();
     let plane_out = g.height_out * g.width_out;
-    for oy in 0..g.height_out {
+    for oy in band.rows.clone() {
         for (block, weights) in weights.chunks_exact(g.taps() * CHANNEL_BLOCK).enumerate() {
             let first = block * CHANNEL_BLOCK;
             let lanes = CHANNEL_BLOCK.min(g.channels_out - first);
             let init = std::array::from_fn(|lane| bias.get(first + lane).copied().unwrap_or(0.0));
             for x0 in (0..g.width_out).step_by(POINT_BLOCK) {
                 let inputs = BlockInputs {
-                    planes,
-                    start: oy * g.stride_h * sw * len + x0,
+                    planes: band.planes,
+                    start: (oy - band.rows.start) * g.stride_h * sw * len + x0,
                     channel_stride: rows * sw * len,
                     channels: g.channels_in,
                     offsets: &offsets,
@@ -277,8 +315,8 @@ fn block_sums(inputs: &BlockInputs, init: [f32; CHANNEL_BLOCK]) -> Sums {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn convolve_avx2_fma(g: &Geometry, planes: &[f32], weights: &[f32], bias: &[f32], out: &mut [f32]) {
-    convolve(g, planes, weights, bias, out, |inputs, init| {
+fn convolve_avx2_fma(g: &Geometry, band: &Band, weights: &[f32], bias: &[f32], out: &mut [f32]) {
+    convolve(g, band, weights, bias, out, |inputs, init| {
         block_sums_avx2_fma(inputs, init)
     })
 }
@@ -336,9 +374,16 @@ impl EvalOp for DirectConv {
 
     fn eval(&self, _ctx: &EvalContext, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
         let g = &self.geometry;
-        let input = inputs[0].try_as_plain_ram()?;
+        let views = inputs
+            .iter()
+            .map(|input| input.try_as_plain_ram())
+            .collect::<TractResult<Vec<_>>>()?;
+        let parts = views
+            .iter()
+            .map(|view| view.as_slice::<f32>())
+            .collect::<TractResult<Vec<_>>>()?;
         let output = self
-            .run(input.as_slice::<f32>()?)
+            .run_concatenated(&parts)
             .context("DirectConv: input of the wrong size")?;
         let shape = (1, g.channels_out, g.height_out, g.width_out);
         Ok(tvec!(tract_ndarray::Array4::from_shape_vec(shape, output)?
@@ -375,10 +420,32 @@ pub fn with_direct_convs(mut model: TypedModel) -> TractResult<TypedModel> {
         let Some(op) = direct_conv_for(&model, &node.inputs, conv)? else {
             continue;
         };
-        let patch = TypedModelPatch::replace_single_op(&model, node, &node.inputs[..1], op)?;
+        let inputs =
+            concatenated_parts(&model, node.inputs[0])?.unwrap_or_else(|| vec![node.inputs[0]]);
+        let patch = TypedModelPatch::replace_single_op(&model, node, &inputs, op)?;
         patch.apply(&mut model)?;
     }
     model.into_compact()
+}
+
+/// The parts of a concatenation along channels that only the convolution reads, which it can
+/// read directly: the detector's stem joins a pooled and a convolved branch so, and making the
+/// joined tensor cost more than a tenth of the convolution itself.
+fn concatenated_parts(model: &TypedModel, input: OutletId) -> TractResult<Option<Vec<OutletId>>> {
+    let producer = model.node(input.node);
+    let Some(concat) = producer.op_as::<TypedConcat>() else {
+        return Ok(None);
+    };
+    if concat.axis != 1 || model.outlet_successors(input).len() != 1 {
+        return Ok(None);
+    }
+    for part in &producer.inputs {
+        let fact = model.outlet_fact(*part)?;
+        if fact.datum_type != f32::datum_type() || fact.shape.as_concrete().is_none() {
+            return Ok(None);
+        }
+    }
+    Ok(Some(producer.inputs.clone()))
 }
 
 fn direct_conv_for(
@@ -532,11 +599,15 @@ mod tests {
             geometry(5, 7, (3, 3), 1, (0, 0, 0, 0), (6, 19)),
             geometry(2, 3, (1, 1), 2, (0, 0, 0, 0), (5, 17)),
             geometry(4, 5, (5, 3), 2, (2, 1, 2, 1), (13, 40)),
+            // Rows long enough to be laid out in bands of one and of several output rows.
+            geometry(48, 8, (3, 3), 2, (1, 1, 1, 1), (12, 320)),
+            geometry(12, 4, (2, 2), 1, (0, 0, 1, 1), (40, 330)),
         ];
         for (n, g) in cases.into_iter().enumerate() {
             let input = values(g.channels_in * g.height_in * g.width_in, n as u32 + 1);
             let kernel = values(g.channels_out * g.taps(), n as u32 + 100);
             let bias = values(g.channels_out, n as u32 + 200);
+            assert!(g.band_rows() >= 1);
             let expected = naive(&g, &input, &kernel, &bias);
             let got = DirectConv::new(g.clone(), &kernel, &bias)
                 .unwrap()
@@ -547,6 +618,29 @@ mod tests {
                 assert!((a - b).abs() < 1e-4, "{g:?} output {i}: {a} against {b}");
             }
         }
+    }
+
+    #[test]
+    fn long_rows_are_laid_out_in_bands() {
+        let stem = geometry(48, 24, (3, 3), 2, (1, 1, 1, 1), (192, 320));
+        assert_eq!(stem.band_rows(), 1);
+        let thin = geometry(12, 24, (2, 2), 1, (0, 0, 1, 1), (192, 320));
+        assert!((2..192).contains(&thin.band_rows()), "{}", thin.band_rows());
+        let small = geometry(3, 4, (3, 3), 1, (1, 1, 1, 1), (10, 20));
+        assert_eq!(small.band_rows(), small.height_out);
+    }
+
+    #[test]
+    fn parts_are_convolved_as_their_concatenation() {
+        let g = geometry(5, 6, (3, 3), 2, (1, 1, 1, 1), (8, 21));
+        let input = values(g.channels_in * g.height_in * g.width_in, 7);
+        let kernel = values(g.channels_out * g.taps(), 8);
+        let conv = DirectConv::new(g.clone(), &kernel, &[0.25]).unwrap();
+        let (first, second) = input.split_at(2 * g.height_in * g.width_in);
+        assert_eq!(conv.run_concatenated(&[first, second]), conv.run(&input));
+        // A part that is not whole channels is refused.
+        let (ragged, rest) = input.split_at(3);
+        assert_eq!(conv.run_concatenated(&[ragged, rest]), None);
     }
 
     #[test]
