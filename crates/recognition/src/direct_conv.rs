@@ -101,10 +101,12 @@ pub struct DirectConv {
 /// and needs `Eq`, which float equality is not).
 impl PartialEq for DirectConv {
     fn eq(&self, other: &Self) -> bool {
-        let bits = |values: &[f32]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        let same = |a: &[f32], b: &[f32]| {
+            a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits())
+        };
         self.geometry == other.geometry
-            && bits(&self.weights) == bits(&other.weights)
-            && bits(&self.bias) == bits(&other.bias)
+            && same(&self.weights, &other.weights)
+            && same(&self.bias, &other.bias)
     }
 }
 
@@ -117,6 +119,9 @@ impl DirectConv {
         let g = &geometry;
         let taps = g.taps();
         let sizes = [
+            g.channels_in,
+            g.height_in,
+            g.width_in,
             g.channels_out,
             g.kernel_h,
             g.kernel_w,
@@ -653,7 +658,12 @@ mod tests {
         );
         assert_eq!(conv.run(&[1.0, 2.0]), None);
         assert!(DirectConv::new(g.clone(), &[1.0], &[0.5]).is_none());
-        let no_stride = Geometry { stride_w: 0, ..g };
+        let no_stride = Geometry {
+            stride_w: 0,
+            ..g.clone()
+        };
         assert!(DirectConv::new(no_stride, &[1.0, 2.0], &[0.5]).is_none());
+        let empty = Geometry { width_in: 0, ..g };
+        assert!(DirectConv::new(empty, &[1.0, 2.0], &[0.5]).is_none());
     }
 }
