@@ -172,6 +172,9 @@ impl DirectConv {
         let channels: Vec<&[f32]> = parts.iter().flat_map(|p| p.chunks_exact(plane)).collect();
         let mut output = vec![0f32; g.channels_out * g.height_out * g.width_out];
         let mut planes = Vec::new();
+        let offsets = g.tap_offsets();
+        #[cfg(target_arch = "x86_64")]
+        let fast = avx2_fma();
         let band = g.band_rows();
         for first in (0..g.height_out).step_by(band) {
             let rows = first..(first + band).min(g.height_out);
@@ -179,9 +182,10 @@ impl DirectConv {
             let band = Band {
                 planes: &planes,
                 rows,
+                offsets: &offsets,
             };
             #[cfg(target_arch = "x86_64")]
-            if avx2_fma() {
+            if fast {
                 // SAFETY: the CPU has both features the function is compiled for.
                 unsafe { convolve_avx2_fma(g, &band, &self.weights, &self.bias, &mut output) };
                 continue;
@@ -240,10 +244,12 @@ fn padded_phases(g: &Geometry, channels: &[&[f32]], out_rows: Range<usize>, plan
     }
 }
 
-/// A band of output rows and its input rows laid out by [`padded_phases`].
+/// A band of output rows, its input rows laid out by [`padded_phases`], and where each tap
+/// reads in them ([`Geometry::tap_offsets`]).
 struct Band<'a> {
     planes: &'a [f32],
     rows: Range<usize>,
+    offsets: &'a [usize],
 }
 
 /// The sums of one block of output: `CHANNEL_BLOCK` channels by `POINT_BLOCK` points.
@@ -272,7 +278,6 @@ fn convolve(
     sums: impl Fn(&BlockInputs, [f32; CHANNEL_BLOCK]) -> Sums,
 ) {
     let (rows, len, sw) = (g.rows_in(band.rows.len()), g.phase_len(), g.stride_w);
-    let offsets = g.tap_offsets();
     let plane_out = g.height_out * g.width_out;
     for oy in band.rows.clone() {
         for (block, weights) in weights.chunks_exact(g.taps() * CHANNEL_BLOCK).enumerate() {
@@ -285,7 +290,7 @@ fn convolve(
                     start: (oy - band.rows.start) * g.stride_h * sw * len + x0,
                     channel_stride: rows * sw * len,
                     channels: g.channels_in,
-                    offsets: &offsets,
+                    offsets: band.offsets,
                     weights,
                 };
                 let block_sums = sums(&inputs, init);

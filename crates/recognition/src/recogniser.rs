@@ -397,15 +397,7 @@ impl Recogniser {
         if let Some(plan) = plans.get(&(width, height)) {
             return Ok(plan.clone());
         }
-        let model = self
-            .detector
-            .clone()
-            .with_input_fact(0, f32::fact([1, 3, height as usize, width as usize]).into())?
-            .into_typed()?
-            .into_decluttered()?;
-        let plan = with_direct_convs(model)?
-            .into_optimized()?
-            .into_runnable()?;
+        let plan = optimised_plan(&self.detector, [1, 3, height as usize, width as usize])?;
         plans.insert((width, height), plan.clone());
         Ok(plan)
     }
@@ -415,21 +407,23 @@ impl Recogniser {
         if let Some(plan) = plans.get(&width) {
             return Ok(plan.clone());
         }
-        let model = self
-            .reader
-            .clone()
-            .with_input_fact(
-                0,
-                f32::fact([1, 3, LINE_HEIGHT as usize, width as usize]).into(),
-            )?
-            .into_typed()?
-            .into_decluttered()?;
-        let plan = with_direct_convs(model)?
-            .into_optimized()?
-            .into_runnable()?;
+        let plan = optimised_plan(&self.reader, [1, 3, LINE_HEIGHT as usize, width as usize])?;
         plans.insert(width, plan.clone());
         Ok(plan)
     }
+}
+
+/// `model` optimised for one input shape, with the convolutions [`with_direct_convs`] computes
+/// faster swapped in before tract lowers the rest.
+fn optimised_plan(model: &InferenceModel, input: [usize; 4]) -> Result<Plan> {
+    let model = model
+        .clone()
+        .with_input_fact(0, f32::fact(input).into())?
+        .into_typed()?
+        .into_decluttered()?;
+    Ok(with_direct_convs(model)?
+        .into_optimized()?
+        .into_runnable()?)
 }
 
 /// Longer side of the detection canvas for each pass over a photo whose longer side is
