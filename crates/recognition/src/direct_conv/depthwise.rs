@@ -140,7 +140,7 @@ unsafe fn block_sums_avx2_fma(inputs: &BlockInputs, bias: f32) -> Sums {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{geometry, naive, values};
+    use super::super::tests::{assert_matches_textbook, geometry, values};
     use super::super::DirectConv;
     use super::*;
 
@@ -169,20 +169,7 @@ mod tests {
             depthwise(3, 3, 1, 0, (7, 19)),
             depthwise(1, 1, 1, 0, (1, 1)),
         ];
-        for (n, g) in cases.into_iter().enumerate() {
-            let input = values(g.channels_in * g.height_in * g.width_in, n as u32 + 11);
-            let kernel = values(g.channels_out * g.taps(), n as u32 + 111);
-            let bias = values(g.channels_out, n as u32 + 211);
-            let expected = naive(&g, &input, &kernel, &bias);
-            let got = DirectConv::new(g.clone(), &kernel, &bias)
-                .unwrap()
-                .run(&input)
-                .unwrap();
-            assert_eq!(got.len(), expected.len(), "{g:?}");
-            for (i, (a, b)) in got.iter().zip(&expected).enumerate() {
-                assert!((a - b).abs() < 1e-4, "{g:?} output {i}: {a} against {b}");
-            }
-        }
+        assert_matches_textbook(&cases, 11);
     }
 
     #[test]

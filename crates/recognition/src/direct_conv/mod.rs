@@ -608,7 +608,7 @@ mod tests {
     use super::*;
 
     /// The textbook convolution, one output at a time.
-    pub(super) fn naive(g: &Geometry, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
+    fn naive(g: &Geometry, input: &[f32], kernel: &[f32], bias: &[f32]) -> Vec<f32> {
         let mut out = vec![0f32; g.channels_out * g.height_out * g.width_out];
         let (group_in, group_out) = (g.channels_in / g.groups, g.channels_out / g.groups);
         for o in 0..g.channels_out {
@@ -695,12 +695,21 @@ mod tests {
             geometry(48, 8, (3, 3), 2, (1, 1, 1, 1), (12, 320)),
             geometry(12, 4, (2, 2), 1, (0, 0, 1, 1), (40, 330)),
         ];
-        for (n, g) in cases.into_iter().enumerate() {
-            let input = values(g.channels_in * g.height_in * g.width_in, n as u32 + 1);
-            let kernel = values(g.channels_out * g.taps(), n as u32 + 100);
-            let bias = values(g.channels_out, n as u32 + 200);
+        for g in &cases {
             assert!(g.band_rows() >= 1);
-            let expected = naive(&g, &input, &kernel, &bias);
+        }
+        assert_matches_textbook(&cases, 1);
+    }
+
+    /// Runs each geometry on deterministic values (seeded from `seed` and its place) and
+    /// compares the output with [`naive`]'s.
+    pub(super) fn assert_matches_textbook(cases: &[Geometry], seed: u32) {
+        for (n, g) in cases.iter().enumerate() {
+            let n = n as u32 + seed;
+            let input = values(g.channels_in * g.height_in * g.width_in, n);
+            let kernel = values(g.channels_out * g.taps(), n + 100);
+            let bias = values(g.channels_out, n + 200);
+            let expected = naive(g, &input, &kernel, &bias);
             let got = DirectConv::new(g.clone(), &kernel, &bias)
                 .unwrap()
                 .run(&input)
