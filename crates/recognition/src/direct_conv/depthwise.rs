@@ -23,14 +23,16 @@ struct BlockInputs<'a> {
     start: usize,
     row_stride: usize,
     offsets: &'a [usize],
+    /// The largest of `offsets`, found once a run rather than once a block.
+    furthest: usize,
     weights: &'a [f32],
 }
 
 impl BlockInputs<'_> {
     /// Whether every value the block reads is in `plane`, and a weight is there for each tap.
     fn in_bounds(&self) -> bool {
-        let furthest = self.offsets.iter().max().copied().unwrap_or(0);
-        self.start + (ROW_BLOCK - 1) * self.row_stride + furthest + POINT_BLOCK <= self.plane.len()
+        let last_row = self.start + (ROW_BLOCK - 1) * self.row_stride;
+        last_row + self.furthest + POINT_BLOCK <= self.plane.len()
             && self.weights.len() >= self.offsets.len()
     }
 }
@@ -52,6 +54,7 @@ pub(super) fn convolve(
     };
     let taps = one.taps();
     let offsets = one.tap_offsets();
+    let furthest = offsets.iter().max().copied().unwrap_or(0);
     // Rows past the last are laid out too (as zeros), so that every block reads whole rows.
     let rows = g.height_out.div_ceil(ROW_BLOCK) * ROW_BLOCK;
     let row_stride = g.stride_h * g.stride_w * g.phase_len();
@@ -69,6 +72,7 @@ pub(super) fn convolve(
                     start: y0 * row_stride + x0,
                     row_stride,
                     offsets: &offsets,
+                    furthest,
                     weights: &weights[c * taps..][..taps],
                 };
                 assert!(inputs.in_bounds(), "a depthwise block reads past its plane");
@@ -188,6 +192,7 @@ mod tests {
             plane: &plane,
             start: g.phase_len() + 3,
             row_stride: g.phase_len(),
+            furthest: offsets.iter().max().copied().unwrap_or(0),
             offsets: &offsets,
             weights: &weights,
         };

@@ -104,7 +104,7 @@ impl Geometry {
 
 /// A convolution with its weights packed for [`convolve`]: per block of [`CHANNEL_BLOCK`]
 /// output channels, per tap (channel, row, column), the block's weights side by side (zero
-/// for channels past the last).
+/// for channels past the last). A depthwise one keeps them as given, per channel its taps.
 #[derive(Debug, Clone)]
 pub struct DirectConv {
     geometry: Geometry,
@@ -202,6 +202,7 @@ impl DirectConv {
         }
         let mut planes = Vec::new();
         let offsets = g.tap_offsets();
+        let furthest = offsets.iter().max().copied().unwrap_or(0);
         #[cfg(target_arch = "x86_64")]
         let fast = avx2_fma();
         let band = g.band_rows();
@@ -212,6 +213,7 @@ impl DirectConv {
                 planes: &planes,
                 rows,
                 offsets: &offsets,
+                furthest,
             };
             #[cfg(target_arch = "x86_64")]
             if fast {
@@ -308,20 +310,33 @@ struct Band<'a> {
     planes: &'a [f32],
     rows: Range<usize>,
     offsets: &'a [usize],
+    /// The largest of `offsets`, found once a run rather than once a block.
+    furthest: usize,
 }
 
 /// The sums of one block of output: `CHANNEL_BLOCK` channels by `POINT_BLOCK` points.
 type Sums = [[f32; POINT_BLOCK]; CHANNEL_BLOCK];
 
 /// Where one block's inputs are: its first channel's row in the planes, the distance from one
-/// channel's row to the next, the tap offsets within a channel, and the block's weights.
+/// channel's row to the next, the tap offsets within a channel (and their largest), and the
+/// block's weights.
 struct BlockInputs<'a> {
     planes: &'a [f32],
     start: usize,
     channel_stride: usize,
     channels: usize,
     offsets: &'a [usize],
+    furthest: usize,
     weights: &'a [f32],
+}
+
+impl BlockInputs<'_> {
+    /// Whether every value the block reads is in `planes`, and its weights are all there.
+    fn in_bounds(&self) -> bool {
+        let last_row = self.start + self.channels.saturating_sub(1) * self.channel_stride;
+        last_row + self.furthest + POINT_BLOCK <= self.planes.len()
+            && self.channels * self.offsets.len() * CHANNEL_BLOCK <= self.weights.len()
+    }
 }
 
 /// Walks the output a block at a time (row, channels, points) and stores what `sums` computes
@@ -349,8 +364,13 @@ fn convolve(
                     channel_stride: rows * sw * len,
                     channels: g.channels_in,
                     offsets: band.offsets,
+                    furthest: band.furthest,
                     weights,
                 };
+                assert!(
+                    inputs.in_bounds(),
+                    "a block reads past its band or its weights"
+                );
                 let block_sums = sums(&inputs, init);
                 let points = POINT_BLOCK.min(g.width_out - x0);
                 for (lane, values) in block_sums.iter().enumerate().take(lanes) {
@@ -384,7 +404,9 @@ fn block_sums(inputs: &BlockInputs, init: [f32; CHANNEL_BLOCK]) -> Sums {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn convolve_avx2_fma(g: &Geometry, band: &Band, weights: &[f32], bias: &[f32], out: &mut [f32]) {
-    convolve(g, band, weights, bias, out, |inputs, init| {
+    // SAFETY: this function's features are the CPU's, and `convolve` checks each block's
+    // `in_bounds()` before computing it.
+    convolve(g, band, weights, bias, out, |inputs, init| unsafe {
         block_sums_avx2_fma(inputs, init)
     })
 }
@@ -393,30 +415,23 @@ fn convolve_avx2_fma(g: &Geometry, band: &Band, weights: &[f32], bias: &[f32], o
 /// them, so that each tap costs two loads, six broadcasts and twelve fused multiply-adds.
 /// (Written with intrinsics and raw pointers: from the plain loop the compiler kept the sums
 /// in memory, and a bounds check per tap cost as much as the arithmetic.)
+///
+/// # Safety
+/// The CPU has AVX2 and FMA, and `inputs.in_bounds()`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 #[inline]
-fn block_sums_avx2_fma(inputs: &BlockInputs, init: [f32; CHANNEL_BLOCK]) -> Sums {
+unsafe fn block_sums_avx2_fma(inputs: &BlockInputs, init: [f32; CHANNEL_BLOCK]) -> Sums {
     use std::arch::x86_64::{
         __m256, _mm256_broadcast_ss, _mm256_fmadd_ps, _mm256_loadu_ps, _mm256_set1_ps,
         _mm256_storeu_ps,
     };
     const VECTORS: usize = POINT_BLOCK / 8;
-    let taps = inputs.channels * inputs.offsets.len();
-    let last_read = inputs.channels.saturating_sub(1) * inputs.channel_stride
-        + inputs.offsets.iter().max().copied().unwrap_or(0)
-        + POINT_BLOCK;
-    // The one check that makes every read below in bounds.
-    assert!(
-        inputs.start + last_read <= inputs.planes.len()
-            && taps * CHANNEL_BLOCK <= inputs.weights.len(),
-        "a block reads past its band or its weights"
-    );
     let mut acc: [[__m256; VECTORS]; CHANNEL_BLOCK] =
         std::array::from_fn(|lane| [_mm256_set1_ps(init[lane]); VECTORS]);
     let mut w = inputs.weights.as_ptr();
     for c in 0..inputs.channels {
-        // SAFETY: within `planes`, by the assertion above.
+        // SAFETY: within `planes`, by `in_bounds()` (this function's contract).
         let row = unsafe {
             inputs
                 .planes
@@ -425,7 +440,7 @@ fn block_sums_avx2_fma(inputs: &BlockInputs, init: [f32; CHANNEL_BLOCK]) -> Sums
         };
         for &offset in inputs.offsets {
             // SAFETY: `row + offset` starts POINT_BLOCK = 8 * VECTORS readable values, and
-            // `w` CHANNEL_BLOCK weights (the assertion above).
+            // `w` CHANNEL_BLOCK weights (`in_bounds()`).
             unsafe {
                 let src = row.add(offset);
                 let src: [__m256; VECTORS] =
