@@ -2,7 +2,7 @@
 //! same store calls that ingestion uses. Shared by `anpr demo` and the benchmarks.
 
 use anpr_domain::{NewRead, NormalisedPlate};
-use anpr_server::AppState;
+use anpr_app::App as AppState;
 use anpr_store::NewCamera;
 use anpr_synth::catalog::Catalog;
 use anpr_synth::reads::{sightings, SightingSpec};
@@ -45,7 +45,7 @@ pub async fn seed_catalog(state: &AppState, catalog: &Catalog) -> anyhow::Result
         camera_keys: vec![],
     };
     for c in &catalog.cameras {
-        let (camera, key) = anpr_server::routes::catalog::provision_camera(
+        let (camera, key) = anpr_app::catalog::provision_camera(
             state,
             NewCamera {
                 site_id: site_ids[c.site],

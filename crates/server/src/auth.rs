@@ -1,89 +1,28 @@
-//! Who is calling: camera API keys and staff sessions.
-//!
-//! Secrets are never stored: passwords and camera keys as argon2id hashes, session tokens as
-//! SHA-256 (a 256-bit random token needs no slow hash). A camera key is checked with argon2id
-//! once, then remembered by its SHA-256 so that ingestion at thousands of reads a second does
-//! not pay argon2's deliberate cost on every request.
+//! Who is calling, as HTTP carries it: a camera's API key or a staff session as a bearer token
+//! or the browser UI's cookie (with its CSRF token). The credentials are checked by the
+//! application (`anpr_app::auth`); this module only finds them in the request.
 
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use anpr_app::auth::{sha256_hex, staff_actor};
+use anpr_app::{AppError, AppResult};
 use anpr_domain::{Actor, CameraId, User};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use base64::Engine;
-use chrono::{Duration, Utc};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 
-/// Failed sign-ins before an account is locked, and for how long.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-pub const LOCKOUT_MINUTES: i64 = 15;
-pub const SESSION_HOURS: i64 = 12;
-
-pub fn hash_secret(secret: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-    Ok(Argon2::default()
-        .hash_password(secret.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
-        .to_string())
-}
-
-pub fn verify_secret(secret: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|h| {
-            Argon2::default()
-                .verify_password(secret.as_bytes(), &h)
-                .is_ok()
-        })
-        .unwrap_or(false)
-}
-
-/// A hash to verify against when the user does not exist, so that a failed sign-in takes the
-/// same time whether or not the staff id is real.
-pub fn dummy_hash() -> &'static str {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    DUMMY.get_or_init(|| hash_secret("not a real password").expect("argon2 works"))
-}
-
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-pub fn sha256_hex(s: &str) -> String {
-    hex::encode(Sha256::digest(s.as_bytes()))
-}
-
-/// A new camera API key, `anpr_cam_<camera id>_<random>`: the id tells the server which hash
-/// to check, the random part is the secret.
-pub fn new_camera_key(camera_id: CameraId) -> String {
-    format!("anpr_cam_{camera_id}_{}", random_token())
-}
-
-/// The camera id a key claims to belong to (verified against that camera's hash).
-pub fn camera_id_from_key(key: &str) -> Option<CameraId> {
-    let rest = key.strip_prefix("anpr_cam_")?;
-    let (id, secret) = rest.split_once('_')?;
-    (!secret.is_empty()).then_some(())?;
-    id.parse().ok()
-}
-
-fn bearer(parts: &Parts) -> ApiResult<&str> {
+fn bearer(parts: &Parts) -> AppResult<&str> {
     let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::Unauthenticated("missing Authorization: Bearer header".into()))?;
+        .ok_or_else(|| AppError::Unauthenticated("missing Authorization: Bearer header".into()))?;
     let value = value
         .to_str()
-        .map_err(|_| ApiError::Unauthenticated("malformed Authorization header".into()))?;
+        .map_err(|_| AppError::Unauthenticated("malformed Authorization header".into()))?;
     value
         .strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty() && t.len() <= 512)
-        .ok_or_else(|| ApiError::Unauthenticated("expected Authorization: Bearer <token>".into()))
+        .ok_or_else(|| AppError::Unauthenticated("expected Authorization: Bearer <token>".into()))
 }
 
 /// A request made with a valid camera API key.
@@ -96,30 +35,7 @@ impl FromRequestParts<AppState> for CameraAuth {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         let key = bearer(parts)?;
-        let fingerprint = sha256_hex(key);
-        if let Some(camera_id) = state.camera_keys.get(&fingerprint) {
-            audit_actor(parts, anpr_ledger::Actor::camera(camera_id.to_string()));
-            return Ok(CameraAuth { camera_id });
-        }
-        let denied = || ApiError::Unauthenticated("invalid camera API key".into());
-        let camera_id = camera_id_from_key(key).ok_or_else(denied)?;
-        let creds = state
-            .store
-            .camera_credentials(camera_id)
-            .await?
-            .ok_or_else(denied)?;
-        if !creds.active {
-            return Err(ApiError::Forbidden("camera is deactivated".into()));
-        }
-        let key = key.to_string();
-        let ok = tokio::task::spawn_blocking(move || verify_secret(&key, &creds.key_hash))
-            .await
-            .map_err(ApiError::internal)?;
-        if !ok {
-            state.metrics.auth_failures.inc();
-            return Err(denied());
-        }
-        state.camera_keys.insert(fingerprint, camera_id);
+        let camera_id = anpr_app::auth::authenticate_camera(state, key).await?;
         audit_actor(parts, anpr_ledger::Actor::camera(camera_id.to_string()));
         Ok(CameraAuth { camera_id })
     }
@@ -167,7 +83,7 @@ enum SessionCredential {
 }
 
 impl SessionCredential {
-    fn of(parts: &Parts) -> ApiResult<Self> {
+    fn of(parts: &Parts) -> AppResult<Self> {
         if parts
             .headers
             .contains_key(axum::http::header::AUTHORIZATION)
@@ -177,7 +93,7 @@ impl SessionCredential {
         session_cookie(parts)
             .map(SessionCredential::Cookie)
             .ok_or_else(|| {
-                ApiError::Unauthenticated(
+                AppError::Unauthenticated(
                     "missing Authorization: Bearer header (or the UI's session cookie)".into(),
                 )
             })
@@ -209,9 +125,9 @@ fn check_csrf(parts: &Parts, credential: &SessionCredential) -> ApiResult<()> {
     if given.len() == expected.len() && constant_time_eq(given.as_bytes(), expected.as_bytes()) {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
+        Err(ApiError(AppError::Forbidden(
             "this change came without the page's security token (X-CSRF-Token); reload the page and try again".into(),
-        ))
+        )))
     }
 }
 
@@ -241,10 +157,7 @@ impl StaffAuth {
 
     /// Refuses unless the user's roles grant `permission` (the policy's tier table), naming it.
     pub fn require_permission(&self, permission: anpr_policy::Permission) -> ApiResult<()> {
-        Ok(anpr_policy::permissions::require(
-            &self.user.roles,
-            permission,
-        )?)
+        Ok(anpr_app::auth::require_permission(&self.user, permission)?)
     }
 }
 
@@ -254,40 +167,16 @@ impl FromRequestParts<AppState> for StaffAuth {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         let credential = SessionCredential::of(parts)?;
         let session_hash = sha256_hex(credential.token());
-        let user = state
-            .store
-            .session_user(&session_hash, Utc::now())
-            .await?
-            .ok_or_else(|| ApiError::Unauthenticated("session expired or invalid".into()))?;
+        let user = anpr_app::auth::session_user(state, credential.token()).await?;
         audit_actor(parts, staff_actor(&user));
         check_csrf(parts, &credential)?;
         Ok(StaffAuth { user, session_hash })
     }
 }
 
-/// A new session for `user`: the token to hand out once, and its expiry.
-pub async fn open_session(
-    state: &AppState,
-    user: &User,
-) -> ApiResult<(String, chrono::DateTime<Utc>)> {
-    let token = random_token();
-    let expires = Utc::now() + Duration::hours(SESSION_HOURS);
-    state
-        .store
-        .create_session(&sha256_hex(&token), user.id, expires)
-        .await?;
-    Ok((token, expires))
-}
-
 /// The session token of the request (bearer or cookie), for sign-out.
 pub fn session_token(parts: &Parts) -> ApiResult<String> {
-    SessionCredential::of(parts).map(|c| c.token().to_string())
-}
-
-/// The ledger's view of a member of staff: their staff id and the roles they acted in.
-pub fn staff_actor(user: &User) -> anpr_ledger::Actor {
-    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
-    anpr_ledger::Actor::staff(user.staff_id.clone(), roles.join(","))
+    Ok(SessionCredential::of(parts).map(|c| c.token().to_string())?)
 }
 
 fn audit_actor(parts: &Parts, actor: anpr_ledger::Actor) {

@@ -5,7 +5,7 @@
 //! `431 Request Header Fields Too Large` before any handler runs. Shutdown is graceful: the
 //! listener closes, in-flight requests finish, idle connections are closed.
 
-use crate::state::ServerConfig;
+use crate::state::HttpConfig;
 use axum::Router;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -17,7 +17,7 @@ use std::time::Duration;
 /// Most header lines in one request head.
 const MAX_HEADERS: usize = 100;
 
-fn builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
+fn builder(config: &HttpConfig) -> auto::Builder<TokioExecutor> {
     // HTTP/1.1 only: detecting cleartext HTTP/2 means waiting, without a timeout, for the
     // first 24 bytes, so a client that connects and sends nothing would hold its connection
     // forever. Nothing here speaks HTTP/2 without TLS, which a proxy in front terminates.
@@ -38,7 +38,7 @@ fn builder(config: &ServerConfig) -> auto::Builder<TokioExecutor> {
 pub async fn serve_connections(
     listener: tokio::net::TcpListener,
     app: Router,
-    config: &ServerConfig,
+    config: &HttpConfig,
     shutdown: impl Future<Output = ()>,
 ) {
     let builder = builder(config);

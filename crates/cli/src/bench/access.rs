@@ -20,7 +20,7 @@ use anpr_policy::registers::{
     gather, AssociateRecord, IncidentRecord, StaffRecord, StolenRecord, StolenStatus, VehicleRecord,
 };
 use anpr_policy::{DecisionRecorder, Policy, PolicyConfig, RefusalKind, Subject};
-use anpr_server::AppState;
+use anpr_app::App as AppState;
 use anpr_store::{FactsRequest, ImportSource, RegisterBatch, SqliteStore, Store};
 use chrono::{Duration, Utc};
 use clap::Args;

@@ -248,7 +248,7 @@ async fn run_once(
                 badge_number: None,
                 district: "Wellington".into(),
                 roles: vec![Role::Searcher],
-                password_hash: anpr_server::auth::hash_secret(PASSWORD)?,
+                password_hash: anpr_app::auth::hash_secret(PASSWORD)?,
                 network_id: None,
             })
             .await?;

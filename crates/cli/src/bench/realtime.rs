@@ -160,7 +160,7 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
             district: "Waikato".into(),
         })
         .await?;
-    let (_camera, key) = anpr_server::routes::catalog::provision_camera(
+    let (_camera, key) = anpr_app::catalog::provision_camera(
         &state,
         NewCamera {
             site_id: site.id,
@@ -177,7 +177,7 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
             badge_number: None,
             district: "Waikato".into(),
             roles: vec![Role::Searcher, Role::Tracker],
-            password_hash: anpr_server::auth::hash_secret(PASSWORD)?,
+            password_hash: anpr_app::auth::hash_secret(PASSWORD)?,
             network_id: None,
         })
         .await?;

@@ -10,7 +10,7 @@
 use super::figure;
 use super::stats::Samples;
 use anpr_reports::{Grouping, Month, UsageQuery};
-use anpr_server::AppState;
+use anpr_app::App as AppState;
 use chrono::{Duration, Utc};
 use clap::Args;
 use rand::{Rng, SeedableRng};
@@ -139,7 +139,7 @@ pub async fn run(args: ReportsArgs) -> anyhow::Result<()> {
     let state = AppState::open_embedded(tmp.path(), Default::default())?;
     state.store.create_network("Retail", 60).await?;
     state.store.create_network("Fuel", 60).await?;
-    let db = anpr_server::DataDir(tmp.path().to_path_buf()).database();
+    let db = anpr_app::DataDir(tmp.path().to_path_buf()).database();
     let t = Instant::now();
     let n = args.decisions;
     let path = db.clone();
@@ -160,7 +160,7 @@ pub async fn run(args: ReportsArgs) -> anyhow::Result<()> {
         let ms = tokio::task::spawn_blocking(move || {
             median_ms(|| {
                 let r = h
-                    .block_on(anpr_server::reports::usage(&state, q))
+                    .block_on(anpr_app::reports::usage(&state, q))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 anyhow::ensure!(r.totals.searches > 0, "no searches counted");
                 Ok(())
@@ -174,7 +174,7 @@ pub async fn run(args: ReportsArgs) -> anyhow::Result<()> {
     let h = handle.clone();
     let transparency_ms = tokio::task::spawn_blocking(move || {
         median_ms(|| {
-            h.block_on(anpr_server::reports::transparency(&s2, month, Utc::now()))
+            h.block_on(anpr_app::reports::transparency(&s2, month, Utc::now()))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             Ok(())
         })

@@ -86,14 +86,14 @@ fn spinner(what: &str) -> indicatif::ProgressBar {
 
 pub async fn backup(data: &Path, args: BackupArgs) -> anyhow::Result<()> {
     refuse_postgres()?;
-    let src = anpr_server::DataDir(data.to_path_buf());
+    let src = anpr_app::DataDir(data.to_path_buf());
     anyhow::ensure!(
         src.database().exists(),
         "{} holds no deployment",
         data.display()
     );
     ensure_empty(&args.dest)?;
-    let dst = anpr_server::DataDir(args.dest.clone());
+    let dst = anpr_app::DataDir(args.dest.clone());
     fs::create_dir_all(dst.ledger())?;
     let started = std::time::Instant::now();
     vacuum_into(&src.database(), &dst.database())?;
@@ -131,8 +131,8 @@ pub async fn restore(data: &Path, args: RestoreArgs) -> anyhow::Result<()> {
         args.backup.display()
     );
     ensure_empty(data)?;
-    let src = anpr_server::DataDir(args.backup.clone());
-    let dst = anpr_server::DataDir(data.to_path_buf());
+    let src = anpr_app::DataDir(args.backup.clone());
+    let dst = anpr_app::DataDir(data.to_path_buf());
     fs::copy(src.database(), dst.database())?;
     fs::create_dir_all(dst.ledger())?;
     fs::copy(

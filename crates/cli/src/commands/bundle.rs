@@ -55,7 +55,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
     let state = super::open(data).await?;
     // An export is a data access like any other: the same policy decides, and records.
     let user = super::sign_in(&state, &args.staff_id).await?;
-    let (_access, read) = anpr_server::access::authorise_read(
+    let (_access, read) = anpr_app::access::authorise_read(
         &state,
         &user,
         args.id,
@@ -90,7 +90,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
         .justification(purpose.justification)
         .query(serde_json::json!({ "read_id": read.id, "kind": "evidence_bundle" }))
         .result(ResultDigest::of_ids(&[read.id]));
-    let index = anpr_server::audit::append(&state, event).await?;
+    let index = anpr_app::audit::append(&state, event).await?;
     let ledger = state.ledger.clone();
     let (head, entry, proof) = tokio::task::spawn_blocking(
         move || -> anpr_ledger::Result<(TreeHead, StoredEntry, InclusionProof)> {

@@ -189,7 +189,7 @@ pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
             name,
             heading,
         } => {
-            let (camera, key) = anpr_server::routes::catalog::provision_camera(
+            let (camera, key) = anpr_app::catalog::provision_camera(
                 &state,
                 NewCamera {
                     site_id: site,

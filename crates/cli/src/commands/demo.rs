@@ -104,7 +104,7 @@ const DEMO_PASSWORD: &str = "demo-password-2026";
 const CREDENTIALS_FILE: &str = "DEMO-CREDENTIALS.txt";
 
 pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
-    let state = super::open_with(data, args.serve.config()?).await?;
+    let state = super::open_server(data, args.serve.config()?).await?;
     let credentials_path = data.join(CREDENTIALS_FILE);
     if state.store.networks().await?.is_empty() {
         seed_demo(&state, &args, &credentials_path).await?;
@@ -138,13 +138,13 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn seed_demo(
-    state: &anpr_server::AppState,
+    state: &anpr_app::App,
     args: &DemoArgs,
     credentials_path: &Path,
 ) -> anyhow::Result<()> {
     let catalog = demo_catalog();
     let seeded = seed::seed_catalog(state, &catalog).await?;
-    let hash = anpr_server::auth::hash_secret(DEMO_PASSWORD)?;
+    let hash = anpr_app::auth::hash_secret(DEMO_PASSWORD)?;
     let first_network = state.store.networks().await?.first().map(|n| n.id);
     for (i, (staff_id, name, district, roles, _)) in DEMO_USERS.iter().enumerate() {
         // The network's own staff work for the first network (whose agreement has hot-list
@@ -258,7 +258,7 @@ struct DemoPlates {
 /// address), the demo users' own and household cars among them, the staff register, a declared
 /// associate, incidents of every purpose, stolen reports, and the networks' sharing agreements.
 async fn seed_registers(
-    state: &anpr_server::AppState,
+    state: &anpr_app::App,
     population: &[String],
 ) -> anyhow::Result<DemoPlates> {
     let source = |s: &str| ImportSource {
@@ -296,7 +296,7 @@ async fn seed_registers(
     assign(&mut vehicles, 2, "P-S1001-partner", "A-S1001");
     assign(&mut vehicles, 3, "P-S1002", "A-S1002");
     for chunk in vehicles.chunks(20_000) {
-        anpr_server::access::import_register(
+        anpr_app::access::import_register(
             state,
             RegisterBatch::Vehicles(chunk.to_vec()),
             source("motor vehicle register"),
@@ -369,7 +369,7 @@ async fn seed_registers(
         ),
     ];
     for (batch, what) in batches {
-        anpr_server::access::import_register(state, batch, source(what))
+        anpr_app::access::import_register(state, batch, source(what))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }

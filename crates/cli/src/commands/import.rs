@@ -3,7 +3,7 @@
 
 use anpr_ingest::import::{self, DumpFormat};
 use anpr_ingest::IncomingRead;
-use anpr_server::AppState;
+use anpr_app::App as AppState;
 use chrono::Utc;
 use clap::Args;
 use std::io::BufReader;

@@ -5,7 +5,7 @@
 
 use anpr_integrity::{score, Expected, IntegrityConfig};
 use anpr_ledger::Ledger;
-use anpr_server::DataDir;
+use anpr_app::DataDir;
 use anpr_store::{ImportSource, NewUser, RegisterBatch, SqliteStore, Store};
 use anpr_synth::usage::{simulate, Planted, SimConfig, Simulation};
 use clap::Subcommand;
@@ -198,7 +198,7 @@ pub async fn run(data: &Path, cmd: IntegrityCommand) -> anyhow::Result<()> {
     let state = super::open(data).await?;
     let cfg = load_config(args.config.as_deref())?;
     let from = args.since.unwrap_or(0);
-    let (findings, report) = anpr_server::monitor::run(&state, cfg, Some(from))
+    let (findings, report) = anpr_app::monitor::run(&state, cfg, Some(from))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     println!(

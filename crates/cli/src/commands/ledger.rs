@@ -54,9 +54,9 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
 }
 
 async fn verify_local(data: &Path) -> anyhow::Result<()> {
-    let data = anpr_server::DataDir(data.to_path_buf());
+    let data = anpr_app::DataDir(data.to_path_buf());
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let ledger = anpr_server::open_ledger(&data, super::database_url())?;
+        let ledger = anpr_app::open_ledger(&data, super::database_url())?;
         if let Some(why) = ledger.damaged() {
             eprintln!("the ledger opened damaged: {why}");
         }

@@ -10,7 +10,7 @@ use anpr_ledger::store::{
     copy_log, EntryStore, PgStore as PgEntries, SqliteStore as SqliteEntries,
 };
 use anpr_ledger::Ledger;
-use anpr_server::DataDir;
+use anpr_app::DataDir;
 use anpr_store::PgStore;
 use clap::Args;
 use std::io::Write;

@@ -15,6 +15,9 @@ pub mod search;
 pub mod serve;
 pub mod user;
 
+use anpr_app::audit::{AuditHandle, Channel};
+use anpr_app::{App, AppConfig, AppResult};
+use anpr_ledger::{Action, Actor, ActorKind};
 use anpr_server::{AppState, ServerConfig};
 use std::path::Path;
 
@@ -37,16 +40,62 @@ pub fn set_images_url(url: Option<String>) {
 }
 
 /// Opens the deployment for a command-line operation.
-pub async fn open(data: &Path) -> anyhow::Result<AppState> {
-    open_with(data, ServerConfig::default()).await
+pub async fn open(data: &Path) -> anyhow::Result<App> {
+    open_with(data, AppConfig::default()).await
 }
 
-/// Opens the deployment with a server configuration.
-pub async fn open_with(data: &Path, mut config: ServerConfig) -> anyhow::Result<AppState> {
+/// Opens the deployment with a configuration.
+pub async fn open_with(data: &Path, mut config: AppConfig) -> anyhow::Result<App> {
     if config.images_url.is_none() {
         config.images_url = IMAGES_URL.get().cloned().flatten();
     }
+    App::open(data, database_url(), config).await
+}
+
+/// Opens the deployment to serve it over HTTP (`serve`, `demo`).
+pub async fn open_server(data: &Path, mut config: ServerConfig) -> anyhow::Result<AppState> {
+    if config.app.images_url.is_none() {
+        config.app.images_url = IMAGES_URL.get().cloned().flatten();
+    }
     AppState::open(data, database_url(), config).await
+}
+
+/// The person at the server's console: whoever runs `anpr` with access to the data directory
+/// and acts without a staff sign-in (administration, imports, purges).
+pub fn operator() -> Actor {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    Actor {
+        id: format!("operator:{user}"),
+        kind: ActorKind::System,
+        role: "cli_operator".into(),
+    }
+}
+
+/// Runs one use from the command line as `actor`: the use is recorded in the audit ledger, and
+/// durable, before its result (or its refusal) is used. The error is one plain line.
+pub async fn ledgered<T>(
+    app: &App,
+    actor: Actor,
+    action: Action,
+    query: serde_json::Value,
+    op: impl std::future::Future<Output = AppResult<T>>,
+) -> anyhow::Result<T> {
+    let audit = AuditHandle::new(Channel::Cli, actor, action);
+    audit.query(query);
+    in_use(app, &audit, op).await
+}
+
+/// Runs a use whose audit handle the caller prepared (see [`ledgered`]).
+pub async fn in_use<T>(
+    app: &App,
+    audit: &AuditHandle,
+    op: impl std::future::Future<Output = AppResult<T>>,
+) -> anyhow::Result<T> {
+    anpr_app::audit::perform(app, audit, op)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 /// Reads a password from `ANPR_PASSWORD` or, failing that, one line of standard input.
@@ -62,38 +111,16 @@ pub fn read_password(prompt: &str) -> anyhow::Result<String> {
     }
 }
 
-/// Checks the staff member's password as a sign-in does, with the same lock-out.
-pub async fn sign_in(
-    state: &anpr_server::AppState,
-    staff_id: &str,
-) -> anyhow::Result<anpr_domain::User> {
-    let creds = state.store.user_credentials(staff_id).await?;
+/// Checks the staff member's password as the API's sign-in does, with the same lock-out; the
+/// attempt, failed or not, is in the ledger.
+pub async fn sign_in(app: &App, staff_id: &str) -> anyhow::Result<anpr_domain::User> {
     let password = read_password(&format!("password for {staff_id}:"))?;
-    let hash = creds
-        .as_ref()
-        .map(|c| c.password_hash.clone())
-        .unwrap_or_else(|| anpr_server::auth::dummy_hash().to_string());
-    let ok =
-        tokio::task::spawn_blocking(move || anpr_server::auth::verify_secret(&password, &hash))
-            .await?;
-    let denied = || anyhow::anyhow!("wrong staff id or password");
-    let creds = creds.ok_or_else(denied)?;
-    let now = chrono::Utc::now();
-    if creds.locked_until.is_some_and(|t| t > now) {
-        anyhow::bail!("account locked after repeated failed sign-ins; try again later");
-    }
-    if !ok || !creds.user.active {
-        let lock = (creds.failed_logins + 1 >= anpr_server::auth::MAX_FAILED_LOGINS)
-            .then(|| now + chrono::Duration::minutes(anpr_server::auth::LOCKOUT_MINUTES));
-        state
-            .store
-            .record_login_attempt(creds.user.id, false, lock)
-            .await?;
-        return Err(denied());
-    }
-    state
-        .store
-        .record_login_attempt(creds.user.id, true, None)
-        .await?;
-    Ok(creds.user)
+    let audit = AuditHandle::new(Channel::Cli, Actor::anonymous(), Action::Login);
+    audit.query(serde_json::json!({ "staff_id": staff_id }));
+    in_use(
+        app,
+        &audit,
+        anpr_app::auth::verify_password(app, &audit, staff_id, &password),
+    )
+    .await
 }

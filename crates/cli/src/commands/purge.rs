@@ -5,7 +5,7 @@ pub async fn run(data: &Path) -> anyhow::Result<()> {
     let state = super::open(data).await?;
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_message("purging reads past retention");
-    let report = anpr_server::retention::purge(&state, Utc::now(), |r| {
+    let report = anpr_app::retention::purge(&state, Utc::now(), |r| {
         bar.set_message(format!("{} reads deleted so far", r.reads_deleted));
         bar.tick();
     })

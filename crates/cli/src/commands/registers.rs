@@ -4,7 +4,7 @@
 //! its source. The first bad row stops the import (naming its line); batches before it stay,
 //! and importing the corrected file again changes only what differs.
 
-use anpr_server::registers::{batches, Format};
+use anpr_app::registers::{batches, Format};
 use anpr_store::{ImportSource, RegisterKind};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -94,7 +94,7 @@ pub async fn run(data: &Path, cmd: RegistersCommand) -> anyhow::Result<()> {
                         );
                     }
                 };
-                let report = anpr_server::access::import_register(&state, next, source.clone())
+                let report = anpr_app::access::import_register(&state, next, source.clone())
                     .await
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 inserted += report.inserted;

@@ -4,7 +4,7 @@
 
 use anpr_ledger::{Action, Actor, Event, ResultDigest};
 use anpr_reports::{transparency, usage, Month, UsageQuery};
-use anpr_server::AppState;
+use anpr_app::App as AppState;
 use clap::Subcommand;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -64,12 +64,12 @@ fn operator() -> Actor {
 }
 
 async fn record(state: &AppState, event: Event) -> anyhow::Result<()> {
-    anpr_server::audit::append(state, event).await?;
+    anpr_app::audit::append(state, event).await?;
     Ok(())
 }
 
 pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
-    let api = |e: anpr_server::error::ApiError| anyhow::anyhow!("{e}");
+    let api = |e: anpr_app::AppError| anyhow::anyhow!("{e}");
     match cmd {
         ReportCommand::Usage {
             from,
@@ -89,7 +89,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
                     .query(json!({ "from": from, "to": to, "by": by, "format": format })),
             )
             .await?;
-            let report = anpr_server::reports::usage(&state, q).await.map_err(api)?;
+            let report = anpr_app::reports::usage(&state, q).await.map_err(api)?;
             if format == "csv" {
                 print!("{}", usage::to_csv(&report));
             } else {
@@ -105,7 +105,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
                     .query(json!({ "month": month })),
             )
             .await?;
-            let report = anpr_server::reports::transparency(&state, m, chrono::Utc::now())
+            let report = anpr_app::reports::transparency(&state, m, chrono::Utc::now())
                 .await
                 .map_err(api)?;
             std::fs::create_dir_all(&out)?;
@@ -124,7 +124,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             let state = super::open(data).await?;
             let user = super::sign_in(&state, &staff_id).await?;
             let report =
-                anpr_server::reports::subject_access(&state, &user, &plate, reference.clone())
+                anpr_app::reports::subject_access(&state, &user, &plate, reference.clone())
                     .await
                     .map_err(api)?;
             // Recorded before anything is shown: no disclosure without its ledger entry.

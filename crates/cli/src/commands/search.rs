@@ -1,6 +1,8 @@
+use anpr_app::audit::{AuditHandle, Channel};
+use anpr_app::auth::staff_actor;
 use anpr_domain::query::MatchMode;
-use anpr_domain::Purpose;
-use anpr_server::routes::search::{run_search, SearchRequest};
+use anpr_domain::{PlatePattern, Purpose, SearchQuery, TimeRange};
+use anpr_ledger::Action;
 use chrono::{DateTime, Utc};
 use clap::Args;
 use std::path::Path;
@@ -42,32 +44,32 @@ pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
         file_number: args.file_number,
         justification: args.justification,
     };
-    let request = SearchRequest {
-        plate: args.plate,
-        mode: args.fuzzy.map(|_| MatchMode::Fuzzy),
-        max_edits: args.fuzzy,
-        from: args.from,
-        to: args.to,
-        area: None,
-        network_ids: vec![],
-        site_ids: vec![],
-        camera_ids: vec![],
-        limit: Some(args.limit),
-        cursor: None,
-        purpose: Some(purpose),
+    let mode = args.fuzzy.map(|_| MatchMode::Fuzzy);
+    let plate = PlatePattern::parse(&args.plate, mode, args.fuzzy)?;
+    let query = SearchQuery {
+        time: TimeRange {
+            from: args.from,
+            to: args.to,
+        },
+        limit: args.limit,
+        ..SearchQuery::for_plate(plate)
     };
-    let (query, purpose) = request.into_query().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let state = super::open(data).await?;
-    let user = super::sign_in(&state, &args.staff_id).await?;
-    let response = run_search(&state, &user, query, purpose)
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    for n in &response.policy.notices {
+    query.validate()?;
+    let app = super::open(data).await?;
+    let user = super::sign_in(&app, &args.staff_id).await?;
+    let audit = AuditHandle::new(Channel::Cli, staff_actor(&user), Action::Search);
+    let result = super::in_use(
+        &app,
+        &audit,
+        anpr_app::search::search(&app, &user, &audit, query, Some(purpose)),
+    )
+    .await?;
+    for n in &result.grant.notices {
         eprintln!("note: {}", n.message);
     }
-    let page = &response;
+    let page = &result.page;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&page)?);
+        println!("{}", serde_json::to_string_pretty(page)?);
         return Ok(());
     }
     println!(
@@ -76,7 +78,7 @@ pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
         page.plates_matched,
         page.hits.len()
     );
-    for h in page.hits.iter().map(|v| &v.hit) {
+    for h in &page.hits {
         println!(
             "{}\t{}\t{}\t{:.2}\t{} ({}, {})",
             h.read.id,

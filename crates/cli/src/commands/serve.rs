@@ -34,7 +34,7 @@ pub struct ServeArgs {
     pub models: Option<PathBuf>,
     /// Photos waiting for a recognition worker before reads without plate text are refused
     /// with 503 and Retry-After.
-    #[arg(long, default_value_t = anpr_server::recognition::DEFAULT_QUEUE)]
+    #[arg(long, default_value_t = anpr_app::recognition::DEFAULT_QUEUE)]
     pub recognition_queue: usize,
 }
 
@@ -50,21 +50,28 @@ impl ServeArgs {
             None => anpr_policy::PolicyConfig::default(),
         };
         Ok(ServerConfig {
-            max_body_bytes: self.max_body_mib * 1024 * 1024,
-            purge_interval: std::time::Duration::from_secs(self.purge_every_minutes.max(1) * 60),
-            metrics_token: self.metrics_token.clone(),
-            policy,
-            public_url: self.public_url.clone(),
-            ui: anpr_server::UiConfig {
-                tile_url: self.map_tiles.clone(),
+            app: anpr_app::AppConfig {
+                purge_interval: std::time::Duration::from_secs(
+                    self.purge_every_minutes.max(1) * 60,
+                ),
+                metrics_token: self.metrics_token.clone(),
+                policy,
+                ..Default::default()
             },
-            ..ServerConfig::default()
+            http: anpr_server::HttpConfig {
+                max_body_bytes: self.max_body_mib * 1024 * 1024,
+                public_url: self.public_url.clone(),
+                ui: anpr_server::UiConfig {
+                    tile_url: self.map_tiles.clone(),
+                },
+                ..Default::default()
+            },
         })
     }
 }
 
 pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
-    let state = super::open_with(data, args.config()?).await?;
+    let state = super::open_server(data, args.config()?).await?;
     let state = with_recognition(state, data, &args)?;
     serve_state(state, &args.listen, None).await
 }
@@ -117,8 +124,29 @@ pub async fn serve_state(
     if let Some(b) = banner {
         println!("{b}");
     }
-    anpr_server::serve(state, listener, async {
+    anpr_server::serve(state, listener, shutdown_signal()).await
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and container runtimes send): either starts the same
+/// graceful shutdown.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    }
 }

@@ -84,7 +84,7 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                     badge_number: badge,
                     district,
                     roles,
-                    password_hash: anpr_server::auth::hash_secret(&password)?,
+                    password_hash: anpr_app::auth::hash_secret(&password)?,
                     network_id: network,
                 })
                 .await?;

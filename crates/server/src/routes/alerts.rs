@@ -1,11 +1,13 @@
 //! Real-time tracking alerts: the live stream (Server-Sent Events), the list, acknowledgement,
 //! and a watch's sightings (the path of the car).
 
-use crate::access;
-use crate::audit::{self, AuditHandle};
-use crate::auth::{staff_actor, StaffAuth};
-use crate::error::{ApiError, ApiResult};
-use crate::realtime;
+use anpr_app::access;
+use crate::audit::Audit;
+use crate::auth::StaffAuth;
+use anpr_app::auth::staff_actor;
+use anpr_app::AppError;
+use crate::error::ApiResult;
+use anpr_app::realtime;
 use crate::state::AppState;
 use anpr_ledger::{Action, Event as LedgerEvent, Outcome, ResultDigest};
 use anpr_policy::AuthorisationKind;
@@ -48,9 +50,10 @@ pub struct AlertList {
 pub async fn list(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Json<AlertList>> {
+    audit.action(Action::Other("alert_list".into()));
     audit.query(serde_json::json!({ "after": p.after, "authorisation_id": p.authorisation_id }));
     let audience = realtime::audience(&state, &staff.user).await?;
     let alerts = state
@@ -75,7 +78,7 @@ pub async fn list(
 pub async fn ack(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Alert>> {
     // The request's own ledger entry is the acknowledgement's record.
@@ -108,9 +111,10 @@ pub struct Sightings {
 pub async fn sightings(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Sightings>> {
+    audit.action(Action::Other("sightings_view".into()));
     audit.query(serde_json::json!({ "authorisation_id": id }));
     let a = access::get_authorisation(&state, &staff.user, AuthorisationKind::Tracking, id).await?;
     let mut sightings = Vec::new();
@@ -154,16 +158,17 @@ pub struct StreamParams {
 pub async fn stream(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     headers: HeaderMap,
     Query(p): Query<StreamParams>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    audit.action(Action::Other("alert_list".into()));
     let last_event_id = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<i64>().ok())
-                .ok_or_else(|| ApiError::invalid("Last-Event-ID", "must be an alert id"))?,
+                .ok_or_else(|| AppError::invalid("Last-Event-ID", "must be an alert id"))?,
         ),
         None => p.after,
     };
@@ -294,7 +299,7 @@ async fn deliver(
         }))
         .result(ResultDigest::of_ids(&[a.read_id]))
         .outcome(Outcome::granted());
-    if let Err(e) = audit::append(state, entry).await {
+    if let Err(e) = anpr_app::audit::append(state, entry).await {
         tracing::error!(error = %e, "alert delivery could not be recorded; stream ended");
         return Err(Stop::Ledger);
     }

@@ -1,7 +1,8 @@
 //! Sign-in, sign-out and the current user.
 
-use crate::audit::AuditHandle;
+use crate::audit::Audit;
 use crate::auth::{self, StaffAuth};
+use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_domain::User;
@@ -10,7 +11,7 @@ use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -36,7 +37,7 @@ pub struct LoginResponse {
               (status = 429, body = crate::error::ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
-    audit: AuditHandle,
+    audit: Audit,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<LoginResponse>> {
     let Json(req) = body?;
@@ -48,57 +49,14 @@ pub async fn login(
     }))
 }
 
-/// Checks a staff id and password (with lock-out) and opens a session: its token, its expiry
-/// and the user. Shared by the API's bearer-token sign-in and the UI's cookie sign-in.
+/// Signs in through the application (the same check and lock-out as the CLI's).
 async fn sign_in(
     state: &AppState,
-    audit: &AuditHandle,
+    audit: &Audit,
     req: LoginRequest,
 ) -> ApiResult<(String, DateTime<Utc>, User)> {
-    let denied = || ApiError::Unauthenticated("wrong staff id or password".into());
-    if req.staff_id.len() > 64 || req.password.len() > 1024 {
-        return Err(denied());
-    }
-    audit.actor(anpr_ledger::Actor::staff(
-        req.staff_id.trim(),
-        "unauthenticated",
-    ));
-    let creds = state.store.user_credentials(req.staff_id.trim()).await?;
-    let (hash, creds) = match creds {
-        Some(c) => (c.password_hash.clone(), Some(c)),
-        None => (auth::dummy_hash().to_string(), None),
-    };
-    let password = req.password.clone();
-    let verified = tokio::task::spawn_blocking(move || auth::verify_secret(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
-    let Some(creds) = creds else {
-        state.metrics.auth_failures.inc();
-        return Err(denied());
-    };
-    let now = Utc::now();
-    if creds.locked_until.is_some_and(|t| t > now) {
-        return Err(ApiError::TooManyRequests(
-            "account locked after repeated failed sign-ins; try again later".into(),
-        ));
-    }
-    if !verified || !creds.user.active {
-        state.metrics.auth_failures.inc();
-        let lock = (creds.failed_logins + 1 >= auth::MAX_FAILED_LOGINS)
-            .then(|| now + Duration::minutes(auth::LOCKOUT_MINUTES));
-        state
-            .store
-            .record_login_attempt(creds.user.id, false, lock)
-            .await?;
-        return Err(denied());
-    }
-    state
-        .store
-        .record_login_attempt(creds.user.id, true, None)
-        .await?;
-    audit.actor(auth::staff_actor(&creds.user));
-    let (token, expires_at) = auth::open_session(state, &creds.user).await?;
-    Ok((token, expires_at, creds.user))
+    audit.action(Action::Login);
+    Ok(anpr_app::auth::sign_in(state, audit, &req.staff_id, &req.password).await?)
 }
 
 /// The raw session token (bearer or cookie), for revoking it.
@@ -117,19 +75,20 @@ impl FromRequestParts<AppState> for BearerToken {
 pub async fn logout(
     State(state): State<AppState>,
     _staff: StaffAuth,
+    audit: Audit,
     BearerToken(token): BearerToken,
 ) -> ApiResult<StatusCode> {
-    state
-        .store
-        .revoke_session(&auth::sha256_hex(&token))
-        .await?;
+    audit.action(Action::Logout);
+    anpr_app::auth::sign_out(&state, &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The signed-in user and their roles.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn me(staff: StaffAuth) -> Json<User> {
+pub async fn me(
+    audit: Audit,staff: StaffAuth) -> Json<User> {
+    audit.action(Action::Other("session".into()));
     Json(staff.user)
 }
 
@@ -149,7 +108,7 @@ pub struct UiSession {
               (status = 401, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn open_ui_session(
     State(state): State<AppState>,
-    audit: AuditHandle,
+    audit: Audit,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     let Json(req) = body?;
@@ -157,7 +116,7 @@ pub async fn open_ui_session(
     let cookie = auth::session_cookie_header(
         &token,
         (expires_at - Utc::now()).num_seconds().max(0),
-        state.config.secure_cookies(),
+        state.http.secure_cookies(),
     );
     let session = UiSession {
         user,
@@ -169,7 +128,9 @@ pub async fn open_ui_session(
 /// The browser UI's current session (after a page reload): the user and the CSRF token.
 #[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
     responses((status = 200, body = UiSession), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn ui_session(staff: StaffAuth, BearerToken(token): BearerToken) -> Json<UiSession> {
+pub async fn ui_session(
+    audit: Audit,staff: StaffAuth, BearerToken(token): BearerToken) -> Json<UiSession> {
+    audit.action(Action::Other("session".into()));
     Json(UiSession {
         user: staff.user,
         csrf_token: auth::csrf_token(&token),
@@ -183,12 +144,11 @@ pub async fn ui_session(staff: StaffAuth, BearerToken(token): BearerToken) -> Js
 pub async fn close_ui_session(
     State(state): State<AppState>,
     _staff: StaffAuth,
+    audit: Audit,
     BearerToken(token): BearerToken,
 ) -> ApiResult<Response> {
-    state
-        .store
-        .revoke_session(&auth::sha256_hex(&token))
-        .await?;
-    let cleared = auth::session_cookie_header("", 0, state.config.secure_cookies());
+    audit.action(Action::Logout);
+    anpr_app::auth::sign_out(&state, &token).await?;
+    let cleared = auth::session_cookie_header("", 0, state.http.secure_cookies());
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cleared)]).into_response())
 }

@@ -1,7 +1,9 @@
 //! Camera networks, sites and cameras (administrators).
 
-use crate::auth::{self, StaffAuth};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::StaffAuth;
+use anpr_ledger::Action;
+use crate::audit::Audit;
+use crate::error::ApiResult;
 use crate::state::AppState;
 use anpr_domain::{Camera, Network, Site, DEFAULT_RETENTION_DAYS};
 use anpr_policy::Permission;
@@ -27,10 +29,12 @@ pub struct NewNetworkRequest {
     request_body = NewNetworkRequest,
     responses((status = 201, body = Network), (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
 pub async fn create_network(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     body: JsonBody<NewNetworkRequest>,
 ) -> ApiResult<(StatusCode, Json<Network>)> {
+    audit.action(Action::Other("catalog_change".into()));
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     let network = state
@@ -47,9 +51,11 @@ pub async fn create_network(
 #[utoipa::path(get, path = "/api/v1/networks", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<Network>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list_networks(
+    audit: Audit,
     State(state): State<AppState>,
     _staff: StaffAuth,
 ) -> ApiResult<Json<Vec<Network>>> {
+    audit.action(Action::Other("catalog_read".into()));
     Ok(Json(state.store.networks().await?))
 }
 
@@ -58,10 +64,12 @@ pub async fn list_networks(
     request_body = NewSite,
     responses((status = 201, body = Site), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn create_site(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     body: JsonBody<NewSite>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
+    audit.action(Action::Other("catalog_change".into()));
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     Ok((
@@ -74,9 +82,11 @@ pub async fn create_site(
 #[utoipa::path(get, path = "/api/v1/sites", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<Site>), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn list_sites(
+    audit: Audit,
     State(state): State<AppState>,
     _staff: StaffAuth,
 ) -> ApiResult<Json<Vec<Site>>> {
+    audit.action(Action::Other("catalog_read".into()));
     Ok(Json(state.store.sites().await?))
 }
 
@@ -92,40 +102,30 @@ pub struct NewCameraResponse {
     request_body = NewCamera,
     responses((status = 201, body = NewCameraResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn create_camera(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     body: JsonBody<NewCamera>,
 ) -> ApiResult<(StatusCode, Json<NewCameraResponse>)> {
+    audit.action(Action::Other("catalog_change".into()));
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
-    let (camera, api_key) = provision_camera(&state, req).await?;
+    let (camera, api_key) = anpr_app::catalog::provision_camera(&state, req).await?;
     Ok((
         StatusCode::CREATED,
         Json(NewCameraResponse { camera, api_key }),
     ))
 }
 
-/// Creates a camera and its key. The key embeds the camera id, so the hash is set once the id
-/// is known; until then the camera holds an unusable hash.
-pub async fn provision_camera(state: &AppState, req: NewCamera) -> ApiResult<(Camera, String)> {
-    let camera = state.store.create_camera(req, "!unset".to_string()).await?;
-    let key = auth::new_camera_key(camera.id);
-    let k = key.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_secret(&k))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
-    state.store.set_camera_key_hash(camera.id, hash).await?;
-    Ok((camera, key))
-}
-
 /// Cameras (administrators).
 #[utoipa::path(get, path = "/api/v1/cameras", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<Camera>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_cameras(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<Camera>>> {
+    audit.action(Action::Other("catalog_read".into()));
     staff.require_permission(Permission::Administer)?;
     Ok(Json(state.store.cameras().await?))
 }

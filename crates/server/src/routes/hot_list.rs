@@ -3,6 +3,8 @@
 //! agreement allows it. The alerts themselves travel on the alert stream.
 
 use crate::auth::StaffAuth;
+use anpr_ledger::Action;
+use crate::audit::Audit;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use anpr_policy::Permission;
@@ -17,12 +19,14 @@ use axum::Json;
     responses((status = 200, body = HotListSummary), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn load(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<HotListSummary>> {
+    audit.action(Action::Other("hot_list_load".into()));
     staff.require_permission(Permission::AdministerRegisters)?;
     let summary = state.store.load_hot_list(chrono::Utc::now()).await?;
-    crate::realtime::load_hot_list(&state).await?;
+    anpr_app::realtime::load_hot_list(&state).await?;
     tracing::info!(by = %staff.user.staff_id, plates = summary.plates, "hot list loaded");
     Ok(Json(summary))
 }
@@ -32,9 +36,11 @@ pub async fn load(
     responses((status = 200, body = HotListSummary), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn summary(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<HotListSummary>> {
+    audit.action(Action::Other("hot_list_view".into()));
     staff.require_permission(Permission::AdministerRegisters)?;
     Ok(Json(state.store.hot_list_summary().await?))
 }

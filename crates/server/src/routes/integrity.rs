@@ -5,10 +5,11 @@
 //! step is a request, so every step is a ledger entry (the audit middleware); the ledger keeps
 //! which case and which step, never the free text.
 
-use crate::audit::AuditHandle;
+use crate::audit::Audit;
 use crate::auth::StaffAuth;
+use anpr_app::AppError;
 use crate::error::{ApiError, ApiResult};
-use crate::monitor::{self, RunReport};
+use anpr_app::monitor::{self, RunReport};
 use crate::state::AppState;
 use anpr_domain::{Role, User};
 use anpr_integrity::review::{apply, Case, CaseOutcome, CaseQueue, CaseStatus, Step};
@@ -48,7 +49,7 @@ async fn reviewed_case(state: &AppState, user: &User, id: i64) -> ApiResult<Case
     require_reviewer(user)?;
     match state.cases.case(id).await? {
         Some(c) if reviews(user, &c) => Ok(c),
-        _ => Err(ApiError::NotFound(format!("case {id}"))),
+        _ => Err(ApiError(AppError::NotFound(format!("case {id}")))),
     }
 }
 
@@ -59,7 +60,7 @@ async fn take_step(state: &AppState, user: &User, case: Case, step: Step) -> Api
     Ok(next)
 }
 
-fn audit_step(audit: &AuditHandle, step: &str, id: i64) {
+fn audit_step(audit: &anpr_app::audit::AuditHandle, step: &str, id: i64) {
     audit.action(Action::Other(format!("integrity_case_{step}")));
     audit.query(json!({"case_id": id, "step": step}));
 }
@@ -78,7 +79,7 @@ pub struct CaseListParams {
     pub limit: Option<u32>,
 }
 
-fn statuses(s: &Option<String>) -> ApiResult<Vec<CaseStatus>> {
+fn statuses(s: &Option<String>) -> anpr_app::AppResult<Vec<CaseStatus>> {
     s.as_deref()
         .unwrap_or("")
         .split(',')
@@ -86,7 +87,7 @@ fn statuses(s: &Option<String>) -> ApiResult<Vec<CaseStatus>> {
         .filter(|x| !x.is_empty())
         .map(|x| {
             CaseStatus::parse(x).ok_or_else(|| {
-                ApiError::invalid(
+                AppError::invalid(
                     "status",
                     "open, assigned, explanation_requested, explained or closed",
                 )
@@ -104,9 +105,10 @@ fn statuses(s: &Option<String>) -> ApiResult<Vec<CaseStatus>> {
 pub async fn list_cases(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Query(p): Query<CaseListParams>,
 ) -> ApiResult<Json<Vec<Case>>> {
+    audit.action(Action::Other("integrity_case_view".into()));
     audit.query(
         json!({"queue": p.queue, "status": p.status, "staff_id": p.staff_id, "before": p.before}),
     );
@@ -115,7 +117,7 @@ pub async fn list_cases(
         .queue
         .as_deref()
         .map(|q| {
-            CaseQueue::parse(q).ok_or_else(|| ApiError::invalid("queue", "integrity or supervisor"))
+            CaseQueue::parse(q).ok_or_else(|| AppError::invalid("queue", "integrity or supervisor"))
         })
         .transpose()?;
     let mut filter = CaseFilter {
@@ -147,9 +149,10 @@ pub async fn list_cases(
 pub async fn get_case(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Case>> {
+    audit.action(Action::Other("integrity_case_view".into()));
     audit_step(&audit, "view", id);
     Ok(Json(reviewed_case(&state, &staff.user, id).await?))
 }
@@ -170,7 +173,7 @@ pub struct AssignBody {
 pub async fn assign(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<i64>,
     body: JsonBody<AssignBody>,
 ) -> ApiResult<Json<Case>> {
@@ -183,12 +186,12 @@ pub async fn assign(
         .await?
         .into_iter()
         .find(|u| u.staff_id == b.to.trim() && u.active)
-        .ok_or_else(|| ApiError::invalid("to", "no active member of staff with that id"))?;
+        .ok_or_else(|| AppError::invalid("to", "no active member of staff with that id"))?;
     if !reviews(&reviewer, &case) {
-        return Err(ApiError::invalid(
+        return Err(ApiError(AppError::invalid(
             "to",
             "that member of staff does not review this case",
-        ));
+        )));
     }
     Ok(Json(
         take_step(
@@ -219,7 +222,7 @@ pub struct ExplanationRequestBody {
 pub async fn request_explanation(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<i64>,
     body: JsonBody<ExplanationRequestBody>,
 ) -> ApiResult<Json<Case>> {
@@ -256,7 +259,7 @@ pub struct CloseBody {
 pub async fn close(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<i64>,
     body: JsonBody<CloseBody>,
 ) -> ApiResult<Json<Case>> {
@@ -285,7 +288,7 @@ pub async fn close(
 pub async fn my_cases(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
 ) -> ApiResult<Json<Vec<Case>>> {
     audit.action(Action::Other("integrity_my_cases".into()));
     let cases = state
@@ -324,14 +327,15 @@ pub struct ExplanationBody {
 pub async fn explain(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<i64>,
     body: JsonBody<ExplanationBody>,
 ) -> ApiResult<Json<Case>> {
+    audit.action(Action::Other("integrity_explanation".into()));
     audit_step(&audit, "explain", id);
     let case = match state.cases.case(id).await? {
         Some(c) if c.staff_id == staff.user.staff_id && c.explanation_request.is_some() => c,
-        _ => return Err(ApiError::NotFound(format!("case {id}"))),
+        _ => return Err(ApiError(AppError::NotFound(format!("case {id}")))),
     };
     let Json(b) = body?;
     Ok(Json(
@@ -351,12 +355,12 @@ pub struct RunBody {
 /// findings are stored, and new ones open cases.
 #[utoipa::path(post, path = "/api/v1/integrity/runs", tag = "integrity", security(("bearer" = [])),
     request_body = RunBody,
-    responses((status = 200, body = RunReport), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = Object, description = "what the run read, found and opened"), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn run(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     body: JsonBody<RunBody>,
 ) -> ApiResult<Json<RunReport>> {
     audit.action(Action::Other("integrity_run".into()));

@@ -1,7 +1,10 @@
 //! The audit ledger, for auditors and outside overseers: signed tree heads, RFC 9162 proofs,
 //! and the entries themselves.
 
+use anpr_ledger::Action;
 use crate::auth::StaffAuth;
+use anpr_app::AppError;
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_ledger::{ConsistencyProof, InclusionProof, StoredEntry, TreeHead};
@@ -17,8 +20,8 @@ const READERS: Permission = Permission::ReadLedger;
 fn ledger_error(e: anpr_ledger::Error) -> ApiError {
     use anpr_ledger::Error as E;
     match e {
-        E::InvalidArgument(m) => ApiError::invalid("query", m),
-        other => ApiError::internal(other),
+        E::InvalidArgument(m) => ApiError(AppError::invalid("query", m)),
+        other => ApiError(AppError::internal(other)),
     }
 }
 
@@ -30,7 +33,7 @@ async fn blocking<T: Send + 'static>(
     // Several servers may append to one ledger: answer for all of it.
     tokio::task::spawn_blocking(move || ledger.refresh().and_then(|_| f(&ledger)))
         .await
-        .map_err(ApiError::internal)?
+        .map_err(AppError::internal)?
         .map_err(ledger_error)
 }
 
@@ -39,9 +42,11 @@ async fn blocking<T: Send + 'static>(
     responses((status = 200, description = "signed tree head: size, root_hash, timestamp, key_id, signature (hex)"),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn tree_head(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<TreeHead>> {
+    audit.action(Action::Other("ledger_read".into()));
     staff.require_permission(READERS)?;
     let head = blocking(&state, |l| match l.latest_tree_head()? {
         Some(h) if h.size == l.size() => Ok(h),
@@ -55,9 +60,11 @@ pub async fn tree_head(
 #[utoipa::path(get, path = "/api/v1/ledger/tree-heads", tag = "ledger", security(("bearer" = [])),
     responses((status = 200, description = "all signed tree heads"), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn tree_heads(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<TreeHead>>> {
+    audit.action(Action::Other("ledger_read".into()));
     staff.require_permission(READERS)?;
     Ok(Json(blocking(&state, |l| l.tree_heads()).await?))
 }
@@ -73,10 +80,12 @@ pub struct InclusionParams {
     params(InclusionParams),
     responses((status = 200, description = "inclusion proof (hex hashes)"), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn inclusion(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Query(p): Query<InclusionParams>,
 ) -> ApiResult<Json<InclusionProof>> {
+    audit.action(Action::Other("ledger_read".into()));
     staff.require_permission(READERS)?;
     Ok(Json(
         blocking(&state, move |l| l.inclusion_proof(p.index, p.size)).await?,
@@ -94,10 +103,12 @@ pub struct ConsistencyParams {
     params(ConsistencyParams),
     responses((status = 200, description = "consistency proof (hex hashes)"), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn consistency(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Query(p): Query<ConsistencyParams>,
 ) -> ApiResult<Json<ConsistencyProof>> {
+    audit.action(Action::Other("ledger_read".into()));
     staff.require_permission(READERS)?;
     Ok(Json(
         blocking(&state, move |l| l.consistency_proof(p.from, p.to)).await?,
@@ -115,10 +126,12 @@ pub struct EntriesParams {
     params(EntriesParams),
     responses((status = 200, description = "entries: index, leaf_hash (hex), body (canonical JSON)"), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn entries(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Query(p): Query<EntriesParams>,
 ) -> ApiResult<Json<Vec<StoredEntry>>> {
+    audit.action(Action::Other("ledger_read".into()));
     staff.require_permission(READERS)?;
     Ok(Json(
         blocking(&state, move |l| l.entries(p.from, p.to)).await?,

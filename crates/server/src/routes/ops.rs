@@ -1,6 +1,8 @@
 //! Operations: health, metrics, the OpenAPI document.
 
 use crate::auth::StaffAuth;
+use anpr_ledger::Action;
+use crate::audit::Audit;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, State};
@@ -43,7 +45,9 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Prometheus metrics (text exposition format).
 #[utoipa::path(get, path = "/metrics", tag = "ops", security(("bearer" = [])),
     responses((status = 200, content_type = "application/openmetrics-text", description = "Prometheus metrics (OpenMetrics text)"), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn metrics(State(state): State<AppState>, _r: MetricsReader) -> impl IntoResponse {
+pub async fn metrics(
+    audit: Audit,State(state): State<AppState>, _r: MetricsReader) -> impl IntoResponse {
+    audit.action(Action::Other("metrics_read".into()));
     (
         [(
             header::CONTENT_TYPE,

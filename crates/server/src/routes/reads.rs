@@ -1,8 +1,10 @@
 //! Ingestion of plate reads from cameras, and viewing a read and its images.
 
-use crate::access;
-use crate::audit::AuditHandle;
+use anpr_app::access;
+use crate::audit::Audit;
 use crate::auth::{CameraAuth, StaffAuth};
+use anpr_app::AppError;
+use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_domain::{ImageKind, NewRead, PlateRead, Purpose, ReadId};
@@ -39,9 +41,10 @@ pub struct IngestResponse {
 pub async fn ingest(
     State(state): State<AppState>,
     camera: CameraAuth,
-    audit: AuditHandle,
+    audit: Audit,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
+    audit.action(Action::Other("ingest".into()));
     let reads = match parse_request(&state, request).await {
         Ok(reads) => reads,
         Err(e) => {
@@ -64,7 +67,7 @@ pub async fn ingest(
 pub async fn ingest_batch(
     state: State<AppState>,
     camera: CameraAuth,
-    audit: AuditHandle,
+    audit: Audit,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
     ingest(state, camera, audit, request).await
@@ -82,7 +85,7 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
         let mut multipart =
             Multipart::from_request(request, state)
                 .await
-                .map_err(|e| ApiError::BadRequest {
+                .map_err(|e| AppError::BadRequest {
                     field: None,
                     message: e.body_text(),
                 })?;
@@ -103,7 +106,7 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
                 .map(|p| (p.name.as_str(), p.bytes.as_slice()))
                 .collect();
             let filled =
-                crate::recognition::fill_in_plates(state, &parts[meta].bytes, &images).await?;
+                anpr_app::recognition::fill_in_plates(state, &parts[meta].bytes, &images).await?;
             if let Some(filled) = filled {
                 parts[meta].bytes = filled;
             }
@@ -111,14 +114,14 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
         Ok(
             tokio::task::spawn_blocking(move || anpr_ingest::parse_multipart(parts, now, &limits))
                 .await
-                .map_err(ApiError::internal)??,
+                .map_err(AppError::internal)??,
         )
     } else {
         let body = Bytes::from_request(request, state)
             .await
             .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge(e.body_text()),
-                _ => ApiError::BadRequest {
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(e.body_text()),
+                _ => AppError::BadRequest {
                     field: None,
                     message: e.body_text(),
                 },
@@ -129,19 +132,19 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
             let (body, limits) = (body.clone(), limits.clone());
             tokio::task::spawn_blocking(move || anpr_ingest::parse_reads(&body, now, &limits))
                 .await
-                .map_err(ApiError::internal)?
+                .map_err(AppError::internal)?
         };
         match parsed {
             Ok(reads) => Ok(reads),
             // Only a refused body is looked at again, so the hot path pays nothing: a read
             // with a photo but no plate text is recognised, then parsed as if the camera had
             // sent the text.
-            Err(refused) => match crate::recognition::fill_in_plates(state, &body, &[]).await? {
+            Err(refused) => match anpr_app::recognition::fill_in_plates(state, &body, &[]).await? {
                 Some(filled) => Ok(tokio::task::spawn_blocking(move || {
                     anpr_ingest::parse_reads(&filled, now, &limits)
                 })
                 .await
-                .map_err(ApiError::internal)??),
+                .map_err(AppError::internal)??),
                 None => Err(refused.into()),
             },
         }
@@ -150,13 +153,13 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::PayloadTooLarge(e.body_text())
-    } else {
-        ApiError::BadRequest {
+        ApiError(AppError::TooLarge(e.body_text())
+    )} else {
+        ApiError(AppError::BadRequest {
             field: None,
             message: e.body_text(),
         }
-    }
+    )}
 }
 
 /// Stores images (durable first), then the reads that refer to them.
@@ -183,7 +186,7 @@ pub async fn store_reads(
             Ok(())
         })
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(AppError::internal)??;
     }
     // Matching needs the reads after they are stored (the alerts refer to their ids).
     // A national hot list is never empty, so the reads are kept for matching only when a watch
@@ -195,8 +198,8 @@ pub async fn store_reads(
     let reads_for_matching = (!state.watches.is_empty() || on_hot_list).then(|| new_reads.clone());
     let outcomes = state.store.insert_reads(new_reads).await?;
     if let Some(reads) = reads_for_matching {
-        let raised = crate::realtime::match_ingest(state, camera_id, &reads, &outcomes).await?
-            + crate::realtime::match_hot_list(state, camera_id, &reads, &outcomes).await?;
+        let raised = anpr_app::realtime::match_ingest(state, camera_id, &reads, &outcomes).await?
+            + anpr_app::realtime::match_hot_list(state, camera_id, &reads, &outcomes).await?;
         state.metrics.alerts_raised.inc_by(raised as u64);
     }
     let fresh = outcomes.iter().filter(|o| !o.duplicate).count() as u64;
@@ -256,10 +259,11 @@ impl PurposeParams {
 pub async fn get_read(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<ReadId>,
     Query(purpose): Query<PurposeParams>,
 ) -> ApiResult<Json<PlateRead>> {
+    audit.action(Action::Other("read_view".into()));
     let purpose = purpose.into_purpose();
     if let Some(p) = &purpose {
         audit.purpose(p);
@@ -286,13 +290,14 @@ pub async fn get_read(
 pub async fn get_image(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path((id, kind)): Path<(ReadId, String)>,
     Query(purpose): Query<PurposeParams>,
 ) -> ApiResult<Response> {
+    audit.action(Action::ImageView);
     audit.query(serde_json::json!({ "read_id": id, "kind": kind }));
     let kind = ImageKind::parse(&kind)
-        .ok_or_else(|| ApiError::invalid("kind", "must be `overview` or `plate`"))?;
+        .ok_or_else(|| AppError::invalid("kind", "must be `overview` or `plate`"))?;
     let purpose = purpose.into_purpose();
     if let Some(p) = &purpose {
         audit.purpose(p);
@@ -310,12 +315,12 @@ pub async fn get_image(
         ImageKind::Overview => read.overview_image,
         ImageKind::Plate => read.plate_image,
     }
-    .ok_or_else(|| ApiError::NotFound(format!("{kind:?} image of read {id}").to_lowercase()))?;
+    .ok_or_else(|| AppError::NotFound(format!("{kind:?} image of read {id}").to_lowercase()))?;
     let blobs = state.blobs.clone();
     let bytes = tokio::task::spawn_blocking(move || blobs.get(&hash))
         .await
-        .map_err(ApiError::internal)??
-        .ok_or_else(|| ApiError::NotFound(format!("image of read {id}")))?;
+        .map_err(AppError::internal)??
+        .ok_or_else(|| AppError::NotFound(format!("image of read {id}")))?;
     audit.disclosed(&[id]);
     let content_type = if bytes.starts_with(b"\x89PNG") {
         "image/png"
@@ -347,18 +352,19 @@ pub struct LegalHoldRequest {
 pub async fn set_legal_hold(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(id): Path<ReadId>,
     body: Result<Json<LegalHoldRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<StatusCode> {
+    audit.action(Action::Other("legal_hold".into()));
     staff.require_permission(Permission::PlaceLegalHold)?;
     let Json(req) = body?;
     audit.query(serde_json::json!({ "read_id": id, "hold": req.hold, "reason": req.reason }));
     if req.reason.trim().chars().count() < 5 {
-        return Err(ApiError::invalid(
+        return Err(ApiError(AppError::invalid(
             "reason",
             "state why (at least 5 characters)",
-        ));
+        )));
     }
     state.store.set_legal_hold(id, req.hold).await?;
     tracing::info!(read = id, hold = req.hold, by = %staff.user.staff_id, reason = %req.reason, "legal hold changed");

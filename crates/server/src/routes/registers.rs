@@ -1,11 +1,13 @@
 //! Register loading and network sharing agreements (administrators). No officer-facing
 //! endpoint writes a register.
 
-use crate::access;
-use crate::audit::AuditHandle;
+use anpr_app::access;
+use crate::audit::Audit;
 use crate::auth::StaffAuth;
+use anpr_app::AppError;
+use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
-use crate::registers::{batches, Format};
+use anpr_app::registers::{batches, Format};
 use crate::state::AppState;
 use anpr_domain::NetworkId;
 use anpr_policy::registers::NetworkAgreement;
@@ -35,17 +37,18 @@ pub struct ImportParams {
 pub async fn import(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(kind): Path<String>,
     Query(params): Query<ImportParams>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Json<ImportReport>> {
+    audit.action(Action::RegisterImport);
     audit
         .query(serde_json::json!({"register": kind, "source": params.source, "bytes": body.len()}));
     staff.require_permission(Permission::AdministerRegisters)?;
     let kind = RegisterKind::parse(&kind).ok_or_else(|| {
-        ApiError::NotFound("register (vehicles, staff, associates, stolen, incidents)".into())
+        AppError::NotFound("register (vehicles, staff, associates, stolen, incidents)".into())
     })?;
     let format = match headers
         .get(header::CONTENT_TYPE)
@@ -62,7 +65,7 @@ pub async fn import(
     let mut all = batches(kind, format, body.as_ref(), usize::MAX)?;
     let batch = match all.next() {
         Some(b) => b?,
-        None => return Err(ApiError::invalid("body", "no rows")),
+        None => return Err(ApiError(AppError::invalid("body", "no rows"))),
     };
     Ok(Json(access::import_register(&state, batch, source).await?))
 }
@@ -77,9 +80,11 @@ pub struct RegisterCount {
 #[utoipa::path(get, path = "/api/v1/registers", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<RegisterCount>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn counts(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<RegisterCount>>> {
+    audit.action(Action::Other("register_read".into()));
     staff.require_permission(Permission::AdministerRegisters)?;
     let mut out = Vec::new();
     for register in RegisterKind::ALL {
@@ -95,9 +100,11 @@ pub async fn counts(
 #[utoipa::path(get, path = "/api/v1/agreements", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<NetworkAgreement>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn agreements(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<NetworkAgreement>>> {
+    audit.action(Action::Other("register_read".into()));
     if !anpr_policy::permissions::grants(&staff.user.roles, Permission::ViewAllActivity) {
         staff.require_permission(Permission::Administer)?;
     }
@@ -123,11 +130,13 @@ pub struct AgreementBody {
     responses((status = 200, body = NetworkAgreement), (status = 403, body = crate::error::ErrorBody),
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn set_agreement(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Path(id): Path<NetworkId>,
     body: Result<Json<AgreementBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<NetworkAgreement>> {
+    audit.action(Action::Other("agreement_change".into()));
     staff.require_permission(Permission::Administer)?;
     let Json(b) = body?;
     let a = state
@@ -141,6 +150,6 @@ pub async fn set_agreement(
         .await?;
     tracing::info!(network = id, by = %staff.user.staff_id, search = ?a.search, tracking = ?a.tracking, hot_list_alerts = a.hot_list_alerts, "sharing agreement changed");
     // The agreements decide which networks' reads each watch covers.
-    crate::realtime::load_watches(&state).await?;
+    anpr_app::realtime::load_watches(&state).await?;
     Ok(Json(a))
 }

@@ -2,9 +2,10 @@
 //! subject access for privacy officers. Thin: parse, check the permission, call
 //! [`crate::reports`].
 
-use crate::audit::AuditHandle;
+use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use crate::error::{ApiError, ApiResult};
+use anpr_app::AppError;
+use crate::error::ApiResult;
 use crate::state::AppState;
 use anpr_ledger::Action;
 use anpr_policy::Permission;
@@ -37,7 +38,7 @@ enum Format {
     Html,
 }
 
-fn format(value: Option<&str>, allowed: &[(&str, Format)]) -> ApiResult<Format> {
+fn format(value: Option<&str>, allowed: &[(&str, Format)]) -> anpr_app::AppResult<Format> {
     let Some(v) = value else {
         return Ok(Format::Json);
     };
@@ -47,7 +48,7 @@ fn format(value: Option<&str>, allowed: &[(&str, Format)]) -> ApiResult<Format> 
         .map(|(_, f)| *f)
         .ok_or_else(|| {
             let names: Vec<&str> = allowed.iter().map(|(n, _)| *n).collect();
-            ApiError::BadRequest {
+            AppError::BadRequest {
                 field: Some("format".into()),
                 message: format!("format: expected {}, got {v:?}", names.join(" or ")),
             }
@@ -69,7 +70,7 @@ fn typed(content_type: &'static str, body: String) -> Response {
 pub async fn usage(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Query(p): Query<UsageParams>,
 ) -> ApiResult<Response> {
     audit.action(Action::Other("report_usage".into()));
@@ -80,7 +81,7 @@ pub async fn usage(
         &[("json", Format::Json), ("csv", Format::Csv)],
     )?;
     let q = UsageQuery::parse(p.from.as_deref(), p.to.as_deref(), p.by.as_deref())?;
-    let report = crate::reports::usage(&state, q).await?;
+    let report = anpr_app::reports::usage(&state, q).await?;
     Ok(match format {
         Format::Csv => typed("text/csv; charset=utf-8", usage::to_csv(&report)),
         _ => Json(report).into_response(),
@@ -105,7 +106,7 @@ pub struct TransparencyParams {
 pub async fn transparency(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Query(p): Query<TransparencyParams>,
 ) -> ApiResult<Response> {
     audit.action(Action::Other("report_transparency".into()));
@@ -118,12 +119,12 @@ pub async fn transparency(
     let month = p
         .month
         .as_deref()
-        .ok_or_else(|| ApiError::BadRequest {
+        .ok_or_else(|| AppError::BadRequest {
             field: Some("month".into()),
             message: "month: is required (YYYY-MM)".into(),
         })
         .and_then(|m| Ok(Month::parse("month", m)?))?;
-    let report = crate::reports::transparency(&state, month, chrono::Utc::now()).await?;
+    let report = anpr_app::reports::transparency(&state, month, chrono::Utc::now()).await?;
     Ok(match format {
         Format::Html => typed("text/html; charset=utf-8", transparency::to_html(&report)),
         _ => Json(report).into_response(),
@@ -149,14 +150,14 @@ pub struct SubjectAccessRequest {
 pub async fn subject_access(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     body: Result<Json<SubjectAccessRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<anpr_reports::subject::SubjectAccessReport>> {
     audit.action(Action::Other("subject_access".into()));
     let Json(req) = body?;
     audit.query(json!({ "plate": req.plate, "reference": req.reference }));
     let report =
-        crate::reports::subject_access(&state, &staff.user, &req.plate, req.reference).await?;
+        anpr_app::reports::subject_access(&state, &staff.user, &req.plate, req.reference).await?;
     let ids: Vec<i64> = report.reads.iter().map(|r| r.read_id).collect();
     audit.disclosed(&ids);
     Ok(Json(report))

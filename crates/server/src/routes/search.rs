@@ -1,18 +1,14 @@
 //! Historical search.
 
-use crate::access;
-use crate::audit::AuditHandle;
+use crate::audit::Audit;
 use crate::auth::StaffAuth;
 use crate::error::ApiResult;
-use crate::metrics::ModeLabel;
 use crate::state::AppState;
 use anpr_domain::query::{Cursor, MatchMode, DEFAULT_PAGE_SIZE};
-use anpr_domain::{
-    Area, CameraId, GeoPoint, NetworkId, PlatePattern, PlateRead, Purpose, SearchQuery, Site,
-    SiteId, SiteKind, TimeRange,
-};
+use anpr_domain::{Area, CameraId, NetworkId, PlatePattern, Purpose, SearchQuery, SiteId, TimeRange};
+use anpr_ledger::Action;
 use anpr_policy::Notice;
-use anpr_store::{SearchHit, SearchPage};
+use anpr_store::SearchHit;
 use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -122,7 +118,17 @@ pub struct SearchResponse {
 }
 
 impl SearchResponse {
-    pub fn new(page: SearchPage, policy: PolicyReport) -> Self {
+    pub fn new(result: anpr_app::search::SearchResult) -> Self {
+        let (page, grant) = (result.page, result.grant);
+        let policy = PolicyReport {
+            training: grant.training,
+            notices: grant.notices,
+            networks_searched: grant.networks,
+            from: grant.time.from,
+            to: grant.time.to,
+            authorisation_id: grant.authorisation_id,
+            request_id: result.request_id,
+        };
         let link = |id: i64, kind: &str| format!("/api/v1/reads/{id}/image/{kind}");
         SearchResponse {
             hits: page
@@ -149,14 +155,6 @@ impl SearchResponse {
         }
     }
 
-    /// The ids of the real reads disclosed (training sightings have negative ids).
-    pub fn disclosed_ids(&self) -> Vec<i64> {
-        self.hits
-            .iter()
-            .map(|h| h.hit.read.id)
-            .filter(|id| *id > 0)
-            .collect()
-    }
 }
 
 /// Search plate reads, newest first, one page at a time.
@@ -168,127 +166,13 @@ impl SearchResponse {
 pub async fn search(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     body: Result<Json<SearchRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<SearchResponse>> {
     let Json(req) = body?;
+    audit.action(Action::Search);
     audit.query(req.audit_params());
-    if let Some(p) = &req.purpose {
-        audit.purpose(p);
-    }
     let (query, purpose) = req.into_query()?;
-    let response = run_search(&state, &staff.user, query, purpose).await?;
-    audit.disclosed(&response.disclosed_ids());
-    // How fresh the newest sighting shown was: repeated searches each showing near-live
-    // sightings are tracking without an authorisation (integrity rule "polling").
-    if let Some(newest) = response
-        .hits
-        .iter()
-        .filter(|h| h.hit.read.id > 0)
-        .map(|h| h.hit.read.captured_at)
-        .max()
-    {
-        let age = (Utc::now() - newest).num_seconds().max(0);
-        audit.fact("newest_result_age_s", serde_json::json!(age));
-    }
-    Ok(Json(response))
-}
-
-/// Authorises and runs a search (the HTTP handler and `anpr search` both come here).
-pub async fn run_search(
-    state: &AppState,
-    user: &anpr_domain::User,
-    mut query: SearchQuery,
-    purpose: Option<Purpose>,
-) -> ApiResult<SearchResponse> {
-    let access = access::authorise_search(state, user, &mut query, purpose).await?;
-    let started = std::time::Instant::now();
-    let page = match &access.grant.training_plate {
-        Some(plate) if access.grant.training => training_page(state, plate).await?,
-        _ => state.store.search(&query).await?,
-    };
-    state
-        .metrics
-        .search_seconds
-        .observe(started.elapsed().as_secs_f64());
-    let mode = format!("{:?}", query.plate.mode()).to_lowercase();
-    state
-        .metrics
-        .searches
-        .get_or_create(&ModeLabel { mode })
-        .inc();
-    let grant = access.grant;
-    Ok(SearchResponse::new(
-        page,
-        PolicyReport {
-            training: grant.training,
-            notices: grant.notices,
-            networks_searched: grant.networks,
-            from: grant.time.from,
-            to: grant.time.to,
-            authorisation_id: grant.authorisation_id,
-            request_id: access.ctx.request_id,
-        },
-    ))
-}
-
-/// Synthetic sightings of a training plate at the deployment's own sites (or one made-up
-/// site), with negative read ids so they can never be mistaken for real reads.
-async fn training_page(state: &AppState, plate: &str) -> ApiResult<SearchPage> {
-    let sites = state.store.sites().await?;
-    let networks = state.store.networks().await?;
-    let sightings =
-        anpr_policy::training::sightings(plate, Utc::now(), sites.len(), state.policy.config());
-    let normalised = anpr_domain::NormalisedPlate::parse(plate)?;
-    let fallback = Site {
-        id: 0,
-        network_id: 0,
-        name: "Training site".into(),
-        kind: SiteKind::Other,
-        address: "Police College, Porirua".into(),
-        location: GeoPoint::new(-41.1333, 174.8406)?,
-        district: "Wellington".into(),
-    };
-    let hits: Vec<SearchHit> = sightings
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let site = sites.get(s.site_index).unwrap_or(&fallback);
-            SearchHit {
-                read: PlateRead {
-                    id: -(i as i64) - 1,
-                    camera_id: 0,
-                    site_id: site.id,
-                    network_id: site.network_id,
-                    captured_at: s.captured_at,
-                    received_at: s.captured_at,
-                    plate_raw: s.plate.clone(),
-                    plate: normalised.clone(),
-                    plate_format: normalised.format(),
-                    confidence: s.confidence,
-                    plate_box: None,
-                    vehicle_make: None,
-                    vehicle_colour: None,
-                    overview_image: None,
-                    plate_image: None,
-                    legal_hold: false,
-                },
-                site_name: format!("TRAINING: {}", site.name),
-                site_kind: site.kind,
-                network_name: networks
-                    .iter()
-                    .find(|n| n.id == site.network_id)
-                    .map(|n| format!("TRAINING: {}", n.name))
-                    .unwrap_or_else(|| "TRAINING".into()),
-                location: site.location,
-                district: site.district.clone(),
-            }
-        })
-        .collect();
-    Ok(SearchPage {
-        total: hits.len() as u64,
-        hits,
-        next_cursor: None,
-        plates_matched: 1,
-    })
+    let result = anpr_app::search::search(&state, &staff.user, &audit, query, purpose).await?;
+    Ok(Json(SearchResponse::new(result)))
 }

@@ -2,9 +2,11 @@
 //! refusal, revocation. An active tracking authorisation is a watch (see `realtime`); its alerts
 //! and sightings are served by `routes::alerts`.
 
-use crate::access::{self, TrackingAsk};
-use crate::audit::AuditHandle;
+use anpr_app::access::{self, TrackingAsk};
+use crate::audit::Audit;
 use crate::auth::StaffAuth;
+use anpr_app::AppError;
+use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_domain::Purpose;
@@ -69,18 +71,18 @@ fn review_kind(action: &str) -> ApiResult<ReviewKind> {
         "approve" => Ok(ReviewKind::Approve),
         "refuse" => Ok(ReviewKind::Refuse),
         "revoke" => Ok(ReviewKind::Revoke),
-        _ => Err(ApiError::NotFound(format!(
+        _ => Err(ApiError(AppError::NotFound(format!(
             "action `{}` (approve, refuse or revoke)",
             action.chars().take(20).collect::<String>()
-        ))),
+        )))),
     }
 }
 
-fn statuses(p: &ListParams) -> ApiResult<Vec<AuthStatus>> {
+fn statuses(p: &ListParams) -> anpr_app::AppResult<Vec<AuthStatus>> {
     match &p.status {
         None => Ok(vec![]),
         Some(s) => AuthStatus::parse(s).map(|s| vec![s]).ok_or_else(|| {
-            ApiError::invalid(
+            AppError::invalid(
                 "status",
                 "pending, active, refused, revoked, expired or stopped",
             )
@@ -103,9 +105,10 @@ fn created(a: Authorisation) -> (StatusCode, Json<Authorisation>) {
 pub async fn request_tracking(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     body: JsonBody<TrackingRequestBody>,
 ) -> ApiResult<(StatusCode, Json<Authorisation>)> {
+    audit.action(Action::TrackingRequest);
     let Json(b) = body?;
     audit.query(
         serde_json::json!({"plate": b.plate, "emergency": b.emergency,
@@ -129,7 +132,7 @@ pub async fn request_tracking(
 
 /// What the integrity rules need to know of a new authorisation: its id (renewal chains), its
 /// basis and the stolen report it rests on.
-fn record_authorisation(audit: &AuditHandle, a: &Authorisation) {
+fn record_authorisation(audit: &anpr_app::audit::AuditHandle, a: &Authorisation) {
     audit.fact("authorisation_id", serde_json::json!(a.id));
     audit.fact("basis", serde_json::json!(a.basis.as_str()));
     if let Some(id) = a.stolen_entry_id {
@@ -144,10 +147,12 @@ fn record_authorisation(audit: &AuditHandle, a: &Authorisation) {
     responses((status = 200, body = Vec<Authorisation>), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_tracking(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Json<Vec<Authorisation>>> {
+    audit.action(Action::Other("authorisation_list".into()));
     let st = statuses(&p)?;
     Ok(Json(
         access::list_authorisations(
@@ -166,10 +171,12 @@ pub async fn list_tracking(
     params(("id" = i64, Path)),
     responses((status = 200, body = Authorisation), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_tracking(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Authorisation>> {
+    audit.action(Action::Other("authorisation_list".into()));
     Ok(Json(
         access::get_authorisation(&state, &staff.user, AuthorisationKind::Tracking, id).await?,
     ))
@@ -187,7 +194,7 @@ pub async fn get_tracking(
 pub async fn review_tracking(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path((id, action)): Path<(i64, String)>,
     body: JsonBody<ReviewBody>,
 ) -> ApiResult<Json<Authorisation>> {
@@ -221,9 +228,10 @@ pub async fn review_tracking(
 pub async fn request_lookback(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     body: JsonBody<LookbackRequestBody>,
 ) -> ApiResult<(StatusCode, Json<Authorisation>)> {
+    audit.action(Action::Other("lookback_request".into()));
     let Json(b) = body?;
     audit.query(serde_json::json!({"plate": b.plate, "from": b.from}));
     if let Some(p) = &b.purpose {
@@ -239,10 +247,12 @@ pub async fn request_lookback(
     params(ListParams),
     responses((status = 200, body = Vec<Authorisation>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_lookback(
+    audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Json<Vec<Authorisation>>> {
+    audit.action(Action::Other("authorisation_list".into()));
     let st = statuses(&p)?;
     Ok(Json(
         access::list_authorisations(
@@ -265,7 +275,7 @@ pub async fn list_lookback(
 pub async fn review_lookback(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path((id, action)): Path<(i64, String)>,
     body: JsonBody<ReviewBody>,
 ) -> ApiResult<Json<Authorisation>> {

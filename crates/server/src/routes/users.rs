@@ -2,8 +2,10 @@
 //! store calls as `anpr user ...`; separation of duties is checked by the store on every role
 //! set, and nobody changes their own account here.
 
-use crate::audit::AuditHandle;
-use crate::auth::{self, StaffAuth};
+use crate::audit::Audit;
+use crate::auth::StaffAuth;
+use anpr_app::AppError;
+use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_domain::{Role, User};
@@ -50,9 +52,9 @@ pub struct ActiveBody {
 
 fn not_self(staff: &StaffAuth, staff_id: &str) -> ApiResult<()> {
     if staff.user.staff_id == staff_id {
-        return Err(ApiError::Forbidden(
+        return Err(ApiError(AppError::Forbidden(
             "you cannot change your own account; ask another administrator".into(),
-        ));
+        )));
     }
     Ok(())
 }
@@ -61,7 +63,9 @@ fn not_self(staff: &StaffAuth, staff_id: &str) -> ApiResult<()> {
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)))]
-pub async fn list(State(state): State<AppState>, staff: StaffAuth) -> ApiResult<Json<Vec<User>>> {
+pub async fn list(
+    audit: Audit,State(state): State<AppState>, staff: StaffAuth) -> ApiResult<Json<Vec<User>>> {
+    audit.action(Action::Other("user_list".into()));
     staff.require_permission(Permission::Administer)?;
     Ok(Json(state.store.users().await?))
 }
@@ -74,9 +78,10 @@ pub async fn list(State(state): State<AppState>, staff: StaffAuth) -> ApiResult<
 pub async fn create(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     body: JsonBody<NewUserRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
+    audit.action(Action::UserChange);
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     audit.query(
@@ -85,7 +90,7 @@ pub async fn create(
     let field = |name: &str, value: &str, max: usize| {
         let n = value.trim().chars().count();
         if n == 0 || n > max {
-            Err(ApiError::invalid(name, format!("1 to {max} characters")))
+            Err(AppError::invalid(name, format!("1 to {max} characters")))
         } else {
             Ok(value.trim().to_string())
         }
@@ -94,20 +99,20 @@ pub async fn create(
     let name = field("name", &req.name, 200)?;
     let district = field("district", &req.district, 100)?;
     if req.roles.is_empty() {
-        return Err(ApiError::invalid("roles", "at least one role"));
+        return Err(AppError::invalid("roles", "at least one role").into());
     }
     if req.password.chars().count() < MIN_PASSWORD_CHARS || req.password.len() > 1024 {
-        return Err(ApiError::invalid(
+        return Err(ApiError(AppError::invalid(
             "password",
             format!("at least {MIN_PASSWORD_CHARS} characters"),
-        ));
+        )));
     }
     anpr_policy::permissions::check_role_combination(&req.roles)?;
     let password = req.password;
-    let password_hash = tokio::task::spawn_blocking(move || auth::hash_secret(&password))
+    let password_hash = tokio::task::spawn_blocking(move || anpr_app::auth::hash_secret(&password))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
     let user = state
         .store
         .create_user(NewUser {
@@ -132,19 +137,20 @@ pub async fn create(
 pub async fn set_roles(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(staff_id): Path<String>,
     body: JsonBody<RolesBody>,
 ) -> ApiResult<Json<User>> {
+    audit.action(Action::UserChange);
     staff.require_permission(Permission::Administer)?;
     let Json(b) = body?;
     audit.query(serde_json::json!({"staff_id": staff_id, "roles": b.roles}));
     not_self(&staff, &staff_id)?;
     if b.roles.is_empty() {
-        return Err(ApiError::invalid(
+        return Err(ApiError(AppError::invalid(
             "roles",
             "at least one role (or disable the account)",
-        ));
+        )));
     }
     let user = state.store.set_user_roles(&staff_id, b.roles).await?;
     tracing::info!(user = %user.staff_id, by = %staff.user.staff_id, roles = ?user.roles, "roles changed");
@@ -159,10 +165,11 @@ pub async fn set_roles(
 pub async fn set_active(
     State(state): State<AppState>,
     staff: StaffAuth,
-    audit: AuditHandle,
+    audit: Audit,
     Path(staff_id): Path<String>,
     body: JsonBody<ActiveBody>,
 ) -> ApiResult<Json<User>> {
+    audit.action(Action::UserChange);
     staff.require_permission(Permission::Administer)?;
     let Json(b) = body?;
     audit.query(serde_json::json!({"staff_id": staff_id, "active": b.active}));

@@ -7,8 +7,8 @@
 //! before anything is returned, and only then is the store asked for data — narrowed as the
 //! grant says (permitted networks, time range, excluded plates).
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::App;
 use anpr_domain::{PlateRead, Purpose, ReadId, RequestContext, SearchQuery, User};
 use anpr_policy::access::{DataAction, DataGrant, DataRequest, Target};
 use anpr_policy::registers::AccessFacts;
@@ -38,7 +38,7 @@ fn context(subject: &Subject, purpose: Option<Purpose>) -> RequestContext {
     }
 }
 
-async fn facts(state: &AppState, q: &FactsQuery<'_>) -> ApiResult<AccessFacts> {
+async fn facts(state: &App, q: &FactsQuery<'_>) -> AppResult<AccessFacts> {
     Ok(state
         .store
         .access_facts(FactsRequest::from_query(q))
@@ -48,25 +48,25 @@ async fn facts(state: &AppState, q: &FactsQuery<'_>) -> ApiResult<AccessFacts> {
 /// Records the decision (on the blocking pool: the recorder writes durably), then opens the
 /// result. A decision that cannot be recorded fails the request.
 async fn enforce<T: Send + 'static>(
-    state: &AppState,
+    state: &App,
     eval: Evaluation<T>,
-) -> ApiResult<(T, Decision)> {
+) -> AppResult<(T, Decision)> {
     let recorder = state.recorder.clone();
     let refused = eval.peek().is_err();
     let out = tokio::task::spawn_blocking(move || anpr_policy::enforce(recorder.as_ref(), eval))
         .await
-        .map_err(ApiError::internal)?;
+        .map_err(AppError::internal)?;
     if refused {
         state.metrics.policy_refusals.inc();
     }
     Ok(out?)
 }
 
-async fn record(state: &AppState, d: Decision) -> ApiResult<()> {
+async fn record(state: &App, d: Decision) -> AppResult<()> {
     let recorder = state.recorder.clone();
     tokio::task::spawn_blocking(move || recorder.record(&d))
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(AppError::internal)??;
     Ok(())
 }
 
@@ -74,11 +74,11 @@ async fn record(state: &AppState, d: Decision) -> ApiResult<()> {
 /// plate's grant says so (`grant.training`): the caller answers with synthetic sightings and
 /// must not search the store.
 pub async fn authorise_search(
-    state: &AppState,
+    state: &App,
     user: &User,
     query: &mut SearchQuery,
     purpose: Option<Purpose>,
-) -> ApiResult<Access> {
+) -> AppResult<Access> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, purpose);
     let req = DataRequest {
@@ -108,13 +108,13 @@ pub async fn authorise_search(
 /// metadata is fetched to decide on its plate, time and network; nothing leaves before the
 /// decision is recorded, and "not found" goes only to someone who could have seen it.
 pub async fn authorise_read(
-    state: &AppState,
+    state: &App,
     user: &User,
     read_id: ReadId,
     action: DataAction,
     purpose: Option<Purpose>,
     audit: Option<&crate::audit::AuditHandle>,
-) -> ApiResult<(Access, PlateRead)> {
+) -> AppResult<(Access, PlateRead)> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, purpose);
     let read = state.store.read(read_id).await?;
@@ -145,7 +145,7 @@ pub async fn authorise_read(
     let facts = facts(state, &req.facts_query()).await?;
     let eval = state.policy.evaluate_data_access(&req, &facts);
     let (grant, decision) = enforce(state, eval).await?;
-    let read = read.ok_or_else(|| ApiError::NotFound(format!("read {read_id}")))?;
+    let read = read.ok_or_else(|| AppError::NotFound(format!("read {read_id}")))?;
     Ok((
         Access {
             ctx,
@@ -159,11 +159,11 @@ pub async fn authorise_read(
 /// Decides a subject access request about `plate` (privacy officers and admins) and records
 /// the decision before any of the plate's data is read.
 pub async fn authorise_subject_access(
-    state: &AppState,
+    state: &App,
     user: &User,
     plate: &anpr_domain::NormalisedPlate,
     reference: Option<&str>,
-) -> ApiResult<Decision> {
+) -> AppResult<Decision> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, None);
     let eval = state.policy.evaluate_subject_access(
@@ -178,15 +178,15 @@ pub async fn authorise_subject_access(
 
 /// Applies the change the platform makes by itself (expiry, lapse, emergency not approved in
 /// time, stolen report cancelled), storing it and recording its decision.
-pub async fn settle(state: &AppState, a: Authorisation) -> ApiResult<Authorisation> {
+pub async fn settle(state: &App, a: Authorisation) -> AppResult<Authorisation> {
     settle_at(state, a, Utc::now()).await
 }
 
 async fn settle_at(
-    state: &AppState,
+    state: &App,
     a: Authorisation,
     now: DateTime<Utc>,
-) -> ApiResult<Authorisation> {
+) -> AppResult<Authorisation> {
     if !a.status.is_open() {
         return Ok(a);
     }
@@ -217,7 +217,7 @@ async fn settle_at(
                 .store
                 .authorisation(a.id)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("authorisation {}", a.id)))?;
+                .ok_or_else(|| AppError::NotFound(format!("authorisation {}", a.id)))?;
             crate::realtime::sync_watch(state, &current).await?;
             Ok(current)
         }
@@ -226,7 +226,7 @@ async fn settle_at(
 }
 
 /// Ends every authorisation that is due to end; run periodically by the server.
-pub async fn sweep(state: &AppState) -> ApiResult<usize> {
+pub async fn sweep(state: &App) -> AppResult<usize> {
     let open = state
         .store
         .authorisations(AuthorisationFilter {
@@ -247,9 +247,9 @@ pub async fn sweep(state: &AppState) -> ApiResult<usize> {
 /// Stores a newly granted authorisation, then records its decision (with its id); if the
 /// decision cannot be recorded the authorisation is stopped and the request fails.
 async fn store_new(
-    state: &AppState,
+    state: &App,
     mut eval: Evaluation<Authorisation>,
-) -> ApiResult<Authorisation> {
+) -> AppResult<Authorisation> {
     let granted = match eval.peek() {
         Ok(a) => a.clone(),
         // Refused: record the refusal and return it.
@@ -289,10 +289,10 @@ pub struct TrackingAsk {
 /// Decides a real-time tracking request: refused, started at once, or waiting for a
 /// supervisor.
 pub async fn request_tracking(
-    state: &AppState,
+    state: &App,
     user: &User,
     ask: TrackingAsk,
-) -> ApiResult<Authorisation> {
+) -> AppResult<Authorisation> {
     let subject = Subject::from_user(user);
     let plate = anpr_domain::NormalisedPlate::parse(&ask.plate)?;
     let renews = match ask.renews {
@@ -301,7 +301,7 @@ pub async fn request_tracking(
                 .store
                 .authorisation(id)
                 .await?
-                .ok_or_else(|| ApiError::invalid("renews", format!("no authorisation {id}")))?,
+                .ok_or_else(|| AppError::invalid("renews", format!("no authorisation {id}")))?,
         ),
         None => None,
     };
@@ -324,12 +324,12 @@ pub async fn request_tracking(
 
 /// Decides a request to search one plate further back than the routine window.
 pub async fn request_lookback(
-    state: &AppState,
+    state: &App,
     user: &User,
     plate: &str,
     from: DateTime<Utc>,
     purpose: Option<Purpose>,
-) -> ApiResult<Authorisation> {
+) -> AppResult<Authorisation> {
     let subject = Subject::from_user(user);
     let plate = anpr_domain::NormalisedPlate::parse(plate)?;
     let ctx = context(&subject, purpose);
@@ -348,20 +348,20 @@ pub async fn request_lookback(
 
 /// An approval, refusal or revocation of authorisation `id` of `kind`.
 pub async fn review(
-    state: &AppState,
+    state: &App,
     user: &User,
     kind: AuthorisationKind,
     id: i64,
     review: ReviewKind,
     reason: &str,
-) -> ApiResult<Authorisation> {
+) -> AppResult<Authorisation> {
     let subject = Subject::from_user(user);
     let current = state
         .store
         .authorisation(id)
         .await?
         .filter(|a| a.kind == kind)
-        .ok_or_else(|| ApiError::NotFound(format!("{} authorisation {id}", kind.as_str())))?;
+        .ok_or_else(|| AppError::NotFound(format!("{} authorisation {id}", kind.as_str())))?;
     let current = settle(state, current).await?;
     let ctx = context(&subject, None);
     let r = Review {
@@ -386,12 +386,12 @@ pub async fn review(
 /// Which authorisations of `kind` the user may see (settled to now), optionally only those
 /// waiting for their decision (the supervisor's approval queue).
 pub async fn list_authorisations(
-    state: &AppState,
+    state: &App,
     user: &User,
     kind: AuthorisationKind,
     queue: bool,
     statuses: Vec<AuthStatus>,
-) -> ApiResult<Vec<Authorisation>> {
+) -> AppResult<Vec<Authorisation>> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, None);
     let eval = state
@@ -452,9 +452,9 @@ pub async fn list_authorisations(
 /// Which authorisations (and so which districts' activity) the user may see; the decision is
 /// recorded like any listing.
 pub async fn visibility(
-    state: &AppState,
+    state: &App,
     user: &User,
-) -> ApiResult<anpr_policy::tracking::Visibility> {
+) -> AppResult<anpr_policy::tracking::Visibility> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, None);
     let eval = state
@@ -465,11 +465,11 @@ pub async fn visibility(
 
 /// One authorisation, if the user may see it.
 pub async fn get_authorisation(
-    state: &AppState,
+    state: &App,
     user: &User,
     kind: AuthorisationKind,
     id: i64,
-) -> ApiResult<Authorisation> {
+) -> AppResult<Authorisation> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, None);
     let eval = state
@@ -481,17 +481,17 @@ pub async fn get_authorisation(
         .authorisation(id)
         .await?
         .filter(|a| a.kind == kind && visibility.sees(a))
-        .ok_or_else(|| ApiError::NotFound(format!("{} authorisation {id}", kind.as_str())))?;
+        .ok_or_else(|| AppError::NotFound(format!("{} authorisation {id}", kind.as_str())))?;
     settle(state, a).await
 }
 
 /// Loads register rows (admins only; no officer-facing path writes a register), recording the
 /// end of every authorisation a cancelled stolen report stops.
 pub async fn import_register(
-    state: &AppState,
+    state: &App,
     batch: RegisterBatch,
     source: ImportSource,
-) -> ApiResult<ImportReport> {
+) -> AppResult<ImportReport> {
     let report = state.store.import_register(batch, source).await?;
     let now = Utc::now();
     for a in &report.stopped {

@@ -6,8 +6,8 @@
 //! its decision recorded before anything is read.
 
 use crate::access;
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::App;
 use anpr_domain::query::Cursor;
 use anpr_domain::{NormalisedPlate, PlatePattern, SearchQuery, User};
 use anpr_reports::subject::{self, HeldRead, SubjectAccessReport};
@@ -20,19 +20,19 @@ use chrono::{DateTime, Utc};
 pub const MAX_LISTED_READS: usize = 5_000;
 
 /// Counts of use between `q.from` and `q.to`, per month and `q.by`.
-pub async fn usage(state: &AppState, q: UsageQuery) -> ApiResult<UsageReport> {
+pub async fn usage(state: &App, q: UsageQuery) -> AppResult<UsageReport> {
     let counted = state.reports.usage_counts(q).await?;
     Ok(usage::assemble(&q, counted.rows, counted.findings_recorded))
 }
 
 /// The public transparency report of `month`, made at `now`.
 pub async fn transparency(
-    state: &AppState,
+    state: &App,
     month: Month,
     now: DateTime<Utc>,
-) -> ApiResult<TransparencyReport> {
+) -> AppResult<TransparencyReport> {
     if month > Month::of(now) {
-        return Err(ApiError::BadRequest {
+        return Err(AppError::BadRequest {
             field: Some("month".into()),
             message: format!("month: {month} has not started yet"),
         });
@@ -55,11 +55,11 @@ pub async fn transparency(
 /// the decision is recorded first; then the sightings still held and the queries that
 /// touched the plate are gathered.
 pub async fn subject_access(
-    state: &AppState,
+    state: &App,
     user: &User,
     plate: &str,
     reference: Option<String>,
-) -> ApiResult<SubjectAccessReport> {
+) -> AppResult<SubjectAccessReport> {
     let plate = NormalisedPlate::parse(plate)?;
     access::authorise_subject_access(state, user, &plate, reference.as_deref()).await?;
     let now = Utc::now();
@@ -79,7 +79,7 @@ pub async fn subject_access(
 }
 
 /// Every read of the plate still held (counted), the newest [`MAX_LISTED_READS`] listed.
-async fn held_reads(state: &AppState, plate: &NormalisedPlate) -> ApiResult<(u64, Vec<HeldRead>)> {
+async fn held_reads(state: &App, plate: &NormalisedPlate) -> AppResult<(u64, Vec<HeldRead>)> {
     let mut query = SearchQuery::for_plate(PlatePattern::Exact(plate.clone()));
     query.limit = anpr_domain::query::MAX_PAGE_SIZE;
     let mut total = 0;

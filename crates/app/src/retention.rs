@@ -1,14 +1,14 @@
 //! Retention: reads past their network's retention period are deleted, in bounded batches,
 //! with the images no remaining read refers to. Reads on legal hold are kept.
 
-use crate::state::AppState;
+use crate::App;
 use anpr_domain::PurgeReport;
 use chrono::{DateTime, Utc};
 
 /// Purges everything past retention as of `now`. `progress` is told the running totals after
 /// every batch so a long purge can show how far it got.
 pub async fn purge(
-    state: &AppState,
+    state: &App,
     now: DateTime<Utc>,
     mut progress: impl FnMut(&PurgeReport),
 ) -> anyhow::Result<PurgeReport> {
@@ -56,7 +56,7 @@ pub async fn purge(
 }
 
 /// Runs [`purge`] every `config.purge_interval` until the process ends.
-pub fn spawn_background(state: AppState) -> tokio::task::JoinHandle<()> {
+pub fn spawn_background(state: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(state.config.purge_interval);
         let mut leadership = crate::leadership::Leadership::new(anpr_store::BackgroundTask::Purge);

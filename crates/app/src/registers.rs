@@ -2,7 +2,7 @@
 //! object per line), read in batches so a five-million-row motor vehicle register streams
 //! through in bounded memory. Used by the admin API and `anpr registers import`.
 
-use crate::error::{ApiError, ApiResult};
+use crate::error::{AppError, AppResult};
 use anpr_policy::registers::{
     AssociateRecord, IncidentRecord, StaffRecord, StolenRecord, VehicleRecord,
 };
@@ -27,10 +27,10 @@ impl Format {
     }
 }
 
-fn bad(location: String, e: impl std::fmt::Display) -> ApiError {
+fn bad(location: String, e: impl std::fmt::Display) -> AppError {
     let mut message = e.to_string();
     message.truncate(300);
-    ApiError::Unprocessable {
+    AppError::Invalid {
         message: format!("{location}: {message}"),
         field: Some(location),
     }
@@ -67,7 +67,7 @@ pub fn batches<R: Read>(
     format: Format,
     reader: R,
     size: usize,
-) -> ApiResult<Batches<R>> {
+) -> AppResult<Batches<R>> {
     let source = match format {
         Format::Csv => {
             let mut reader = csv::ReaderBuilder::new()
@@ -130,7 +130,7 @@ impl<R: Read> Batches<R> {
         self.rows
     }
 
-    fn next_row<T: DeserializeOwned>(&mut self) -> ApiResult<Option<T>> {
+    fn next_row<T: DeserializeOwned>(&mut self) -> AppResult<Option<T>> {
         let row = match &mut self.source {
             Source::Csv {
                 reader,
@@ -176,7 +176,7 @@ impl<R: Read> Batches<R> {
         Ok(Some(row))
     }
 
-    fn take<T: DeserializeOwned>(&mut self) -> ApiResult<Vec<T>> {
+    fn take<T: DeserializeOwned>(&mut self) -> AppResult<Vec<T>> {
         let mut out = Vec::with_capacity(self.size.min(10_000));
         while out.len() < self.size {
             match self.next_row()? {
@@ -189,7 +189,7 @@ impl<R: Read> Batches<R> {
 }
 
 impl<R: Read> Iterator for Batches<R> {
-    type Item = ApiResult<RegisterBatch>;
+    type Item = AppResult<RegisterBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
         let batch = match self.kind {
@@ -212,7 +212,7 @@ impl<R: Read> Iterator for Batches<R> {
 mod tests {
     use super::*;
 
-    fn all(kind: RegisterKind, format: Format, text: &str) -> ApiResult<Vec<RegisterBatch>> {
+    fn all(kind: RegisterKind, format: Format, text: &str) -> AppResult<Vec<RegisterBatch>> {
         batches(kind, format, text.as_bytes(), 2)?.collect()
     }
 

@@ -2,8 +2,8 @@
 //! and the registers, findings stored and cases opened through the [`CaseStore`]. The HTTP
 //! route (`POST /api/v1/integrity/runs`), `anpr integrity run` and the benchmark all come here.
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::App;
 use anpr_integrity::{Engine, IntegrityConfig, RegisterFacts, Use, UseKeys};
 use anpr_ledger::{EntryPage, Ledger, MAX_ENTRIES_PER_CALL};
 use anpr_policy::RegisterView;
@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 /// What a run looked at and found.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
     /// The first ledger index looked at.
     pub from_index: u64,
@@ -121,7 +121,7 @@ pub fn feed_ledger_adjusted(
 }
 
 /// Staff id -> district, from the user directory.
-pub async fn districts(state: &AppState) -> ApiResult<HashMap<String, String>> {
+pub async fn districts(state: &App) -> AppResult<HashMap<String, String>> {
     Ok(state
         .store
         .users()
@@ -138,10 +138,10 @@ pub async fn districts(state: &AppState) -> ApiResult<HashMap<String, String>> {
 /// (weeks of interest in a plate, each user's hours, their peers' volumes); the first such run
 /// after a start, or after the rules' settings changed, is a full pass.
 pub async fn run(
-    state: &AppState,
+    state: &App,
     cfg: IntegrityConfig,
     from: Option<u64>,
-) -> ApiResult<(Vec<anpr_integrity::Finding>, RunReport)> {
+) -> AppResult<(Vec<anpr_integrity::Finding>, RunReport)> {
     cfg.validate()?;
     let districts = districts(state).await?;
     let cases: Arc<dyn CaseStore> = state.cases.clone();
@@ -171,8 +171,8 @@ pub async fn run(
         Ok((changed, first, last, engine.stats().uses - before))
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .map_err(AppError::internal)?
+    .map_err(AppError::internal)?;
     let now = chrono::Utc::now();
     let saved = state.cases.save_findings(changed.clone(), now).await?;
     state

@@ -4,8 +4,8 @@
 //! The matching and fan-out themselves live in `anpr-realtime` (behind the `WatchSet` and
 //! `AlertBus` traits); this module connects them to the store and the access policy.
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::App;
 use anpr_domain::{CameraId, NetworkId, NewRead, User};
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Permission, Subject};
 use anpr_realtime::Watch;
@@ -22,7 +22,7 @@ const LOAD_PAGE: u32 = 5000;
 
 /// Replaces the watch set with the active tracking authorisations in the store: at start (so
 /// watches survive a restart) and when sharing agreements change (they decide the networks).
-pub async fn load_watches(state: &AppState) -> ApiResult<usize> {
+pub async fn load_watches(state: &App) -> AppResult<usize> {
     let watches = active_watches(state).await?;
     let n = watches.len();
     state.watches.replace_all(watches);
@@ -32,7 +32,7 @@ pub async fn load_watches(state: &AppState) -> ApiResult<usize> {
 /// Adds the active tracking authorisations another process (a second server, the CLI) started,
 /// without removing anything: run with the periodic sweep. A watch this re-adds after it was
 /// stopped meanwhile is caught by the check every match makes against the store.
-pub async fn reconcile_watches(state: &AppState) -> ApiResult<usize> {
+pub async fn reconcile_watches(state: &App) -> AppResult<usize> {
     let watches = active_watches(state).await?;
     let n = watches.len();
     for w in watches {
@@ -41,7 +41,7 @@ pub async fn reconcile_watches(state: &AppState) -> ApiResult<usize> {
     Ok(n)
 }
 
-async fn active_watches(state: &AppState) -> ApiResult<Vec<Watch>> {
+async fn active_watches(state: &App) -> AppResult<Vec<Watch>> {
     let mut active = Vec::new();
     let mut before_id = None;
     loop {
@@ -72,7 +72,7 @@ async fn active_watches(state: &AppState) -> ApiResult<Vec<Watch>> {
 /// Whether the authorisation behind a matched watch is still in force, by the store (the
 /// truth, whichever process changed it): settled to now, so one due to end ends here and its
 /// watch is removed. Matches are rare, so this costs a lookup or two per alert, not per read.
-async fn still_active(state: &AppState, id: i64) -> ApiResult<bool> {
+async fn still_active(state: &App, id: i64) -> AppResult<bool> {
     let Some(a) = state.store.authorisation(id).await? else {
         state.watches.remove(id);
         return Ok(false);
@@ -87,7 +87,7 @@ async fn still_active(state: &AppState, id: i64) -> ApiResult<bool> {
 
 /// Brings the watch of one authorisation in line with its current state: an active tracking
 /// authorisation watches, anything else (pending, refused, revoked, expired, stopped) does not.
-pub async fn sync_watch(state: &AppState, a: &Authorisation) -> ApiResult<()> {
+pub async fn sync_watch(state: &App, a: &Authorisation) -> AppResult<()> {
     if a.kind != AuthorisationKind::Tracking {
         return Ok(());
     }
@@ -103,7 +103,7 @@ pub async fn sync_watch(state: &AppState, a: &Authorisation) -> ApiResult<()> {
     Ok(())
 }
 
-async fn network_of(state: &AppState, camera: CameraId) -> ApiResult<Option<NetworkId>> {
+async fn network_of(state: &App, camera: CameraId) -> AppResult<Option<NetworkId>> {
     if let Some(n) = state
         .camera_networks
         .read()
@@ -129,11 +129,11 @@ async fn network_of(state: &AppState, camera: CameraId) -> ApiResult<Option<Netw
 /// ingest is acknowledged, so an acknowledged read has been matched and its alerts are stored.
 /// A retried upload (a duplicate) was matched when first stored and is not matched again.
 pub async fn match_ingest(
-    state: &AppState,
+    state: &App,
     camera: CameraId,
     reads: &[NewRead],
     outcomes: &[InsertOutcome],
-) -> ApiResult<usize> {
+) -> AppResult<usize> {
     if state.watches.is_empty() {
         return Ok(0);
     }
@@ -188,7 +188,7 @@ pub async fn match_ingest(
 /// Who receives which alerts: every user the alerts of their own tracking requests, and a
 /// supervisor (who may approve) those of their district. Nobody else — not even overseers,
 /// who see the authorisations but are not told where a car is.
-pub async fn audience(state: &AppState, user: &User) -> ApiResult<AlertAudience> {
+pub async fn audience(state: &App, user: &User) -> AppResult<AlertAudience> {
     let subject = Subject::from_user(user);
     // Police staff are decided by the listing policy (which refuses, say, an administrator);
     // a network's own staff hold no police permission and receive hot-list alerts only.
@@ -212,21 +212,21 @@ pub async fn audience(state: &AppState, user: &User) -> ApiResult<AlertAudience>
 /// The alert `id`, if `audience` may see it; otherwise "not found" (whether it exists is not
 /// revealed).
 pub async fn visible_alert(
-    state: &AppState,
+    state: &App,
     audience: &AlertAudience,
     id: i64,
-) -> ApiResult<anpr_store::Alert> {
+) -> AppResult<anpr_store::Alert> {
     state
         .store
         .alert(id)
         .await?
         .filter(|a| audience.sees(a))
-        .ok_or_else(|| ApiError::NotFound(format!("alert {id}")))
+        .ok_or_else(|| AppError::NotFound(format!("alert {id}")))
 }
 
 /// Replaces the in-memory hot list with the stored one: at start, after a load, and with the
 /// periodic sweep (a load by another process).
-pub async fn load_hot_list(state: &AppState) -> ApiResult<usize> {
+pub async fn load_hot_list(state: &App) -> AppResult<usize> {
     let plates = state.store.hot_list_plates().await?;
     let n = plates.len();
     state.hot_list.replace(plates);
@@ -234,7 +234,7 @@ pub async fn load_hot_list(state: &AppState) -> ApiResult<usize> {
 }
 
 /// Whether the network's agreement lets its own staff receive hot-list alerts.
-async fn hot_list_allowed(state: &AppState, network: NetworkId) -> ApiResult<bool> {
+async fn hot_list_allowed(state: &App, network: NetworkId) -> AppResult<bool> {
     Ok(state
         .store
         .network_agreements()
@@ -256,11 +256,11 @@ fn hot_list_network(user: &User) -> Option<NetworkId> {
 /// stored list and the stolen register, so a report cancelled since the list was loaded
 /// raises nothing. Runs before the ingest is acknowledged, like watch matching.
 pub async fn match_hot_list(
-    state: &AppState,
+    state: &App,
     camera: CameraId,
     reads: &[NewRead],
     outcomes: &[InsertOutcome],
-) -> ApiResult<usize> {
+) -> AppResult<usize> {
     let fresh = reads.iter().zip(outcomes).filter(|(_, o)| !o.duplicate);
     let candidates: Vec<(&str, i64)> = {
         let fresh: Vec<(&str, i64)> = fresh.map(|(r, o)| (r.plate.as_str(), o.id)).collect();
@@ -305,7 +305,7 @@ pub async fn match_hot_list(
 }
 
 /// Delivers stored alerts to this process's streams, unless the change relay does.
-fn publish(state: &AppState, stored: Vec<anpr_store::Alert>) {
+fn publish(state: &App, stored: Vec<anpr_store::Alert>) {
     if state.alert_relay.load(Ordering::Acquire) {
         return;
     }
@@ -322,7 +322,7 @@ const RELAY_PAGE: u32 = 1000;
 /// watches and the hot list follow the authorisations, agreements and registers at once
 /// instead of at the next sweep. `None` when the store has no feed (SQLite, one process).
 pub async fn spawn_change_relay(
-    state: &AppState,
+    state: &App,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let Some(mut changes) = state.store.changes().await? else {
         return Ok(None);
@@ -340,7 +340,7 @@ pub async fn spawn_change_relay(
     })))
 }
 
-async fn apply_change(state: &AppState, change: StoreChange, delivered: &mut i64) -> ApiResult<()> {
+async fn apply_change(state: &App, change: StoreChange, delivered: &mut i64) -> AppResult<()> {
     match change {
         StoreChange::Alerts => deliver_alerts(state, delivered).await,
         StoreChange::Authorisation(id) => match state.store.authorisation(id).await? {
@@ -359,7 +359,7 @@ async fn apply_change(state: &AppState, change: StoreChange, delivered: &mut i64
 
 /// Publishes every stored alert after `delivered`. Alert ids commit in id order (see the
 /// store), so nothing below the last one delivered can still appear.
-async fn deliver_alerts(state: &AppState, delivered: &mut i64) -> ApiResult<()> {
+async fn deliver_alerts(state: &App, delivered: &mut i64) -> AppResult<()> {
     loop {
         let page = state
             .store

@@ -6,8 +6,8 @@
 //! request is refused at once with 503 and `Retry-After` rather than piling up memory and
 //! latency: a camera retries, and a burst never starves the rest of the API.
 
-use crate::error::{ApiError, ApiResult};
-use crate::state::AppState;
+use crate::error::{AppError, AppResult};
+use crate::App;
 use anpr_recognition::{PlateResult, Recogniser, RecognitionError};
 use base64::Engine;
 use serde_json::Value;
@@ -133,10 +133,10 @@ struct Pending {
 /// Returns the rewritten metadata, or `None` when no read needed recognition (the caller then
 /// parses the request as it came, and its errors stand).
 pub async fn fill_in_plates(
-    state: &AppState,
+    state: &App,
     metadata: &[u8],
     parts: &[(&str, &[u8])],
-) -> ApiResult<Option<Vec<u8>>> {
+) -> AppResult<Option<Vec<u8>>> {
     let Ok(mut root) = serde_json::from_slice::<Value>(metadata) else {
         return Ok(None);
     };
@@ -145,7 +145,7 @@ pub async fn fill_in_plates(
         return Ok(None);
     }
     let Some(pool) = state.recognition.clone() else {
-        return Err(ApiError::Unprocessable {
+        return Err(AppError::Invalid {
             field: Some(field_of(pending[0].index, "plate")),
             message: NO_MODELS.into(),
         });
@@ -154,27 +154,27 @@ pub async fn fill_in_plates(
     for p in pending {
         // The same size and format checks as every stored image, before any pixel is decoded.
         anpr_ingest::validate_image(p.image.clone(), &limits.image)
-            .map_err(|e| ApiError::from(e.with_field(&p.field)))?;
+            .map_err(|e| AppError::from(e.with_field(&p.field)))?;
         let started = std::time::Instant::now();
         let plates = match pool.recognise(p.image).await {
             Ok(plates) => plates,
             Err(PoolError::Full) => {
-                return Err(ApiError::Unavailable(
+                return Err(AppError::Unavailable(
                     "the recognition queue is full; retry later".into(),
                 ))
             }
             Err(PoolError::Lost) => {
-                return Err(ApiError::internal(anyhow::anyhow!(
+                return Err(AppError::internal(anyhow::anyhow!(
                     "recognition worker failed"
                 )))
             }
             Err(PoolError::Recognition(
                 e @ (RecognitionError::Decode(_) | RecognitionError::TooLarge { .. }),
-            )) => return Err(ApiError::invalid(&p.field, e.to_string())),
-            Err(PoolError::Recognition(e)) => return Err(ApiError::internal(e)),
+            )) => return Err(AppError::invalid(&p.field, e.to_string())),
+            Err(PoolError::Recognition(e)) => return Err(AppError::internal(e)),
         };
         let Some(best) = plates.into_iter().next() else {
-            return Err(ApiError::invalid(
+            return Err(AppError::invalid(
                 &p.field,
                 "no plate was found in the photo, and the read has no plate text",
             ));
@@ -201,7 +201,7 @@ pub async fn fill_in_plates(
     }
     serde_json::to_vec(&root)
         .map(Some)
-        .map_err(ApiError::internal)
+        .map_err(AppError::internal)
 }
 
 fn field_of(index: Option<usize>, name: &str) -> String {
@@ -212,7 +212,7 @@ fn field_of(index: Option<usize>, name: &str) -> String {
 }
 
 /// The reads in `root` without plate text that have a photo to read it from.
-fn pending_reads(root: &Value, parts: &[(&str, &[u8])]) -> ApiResult<Vec<Pending>> {
+fn pending_reads(root: &Value, parts: &[(&str, &[u8])]) -> AppResult<Vec<Pending>> {
     let Value::Object(obj) = root else {
         return Ok(Vec::new());
     };
@@ -256,7 +256,7 @@ fn pending_reads(root: &Value, parts: &[(&str, &[u8])]) -> ApiResult<Vec<Pending
             };
             base64::engine::general_purpose::STANDARD
                 .decode(data)
-                .map_err(|e| ApiError::invalid(&field, format!("is not valid base64: {e}")))?
+                .map_err(|e| AppError::invalid(&field, format!("is not valid base64: {e}")))?
         } else if let Some(bytes) = part(&field).or_else(|| part("upload")) {
             bytes.to_vec()
         } else {

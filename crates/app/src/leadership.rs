@@ -1,7 +1,7 @@
 //! Background tasks that run on one server at a time when several share the store: each
 //! task's loop asks, every tick, whether this process leads it (see `Store::lease`).
 
-use crate::state::AppState;
+use crate::App;
 use anpr_store::{BackgroundTask, TaskLease};
 
 /// The lease of one background task across ticks: taken when free, kept while it holds.
@@ -17,7 +17,7 @@ impl Leadership {
 
     /// Whether this process runs the task now. A lease whose connection was lost is given up
     /// and sought again, so that the task moves to another process rather than run twice.
-    pub async fn holds(&mut self, state: &AppState) -> bool {
+    pub async fn holds(&mut self, state: &App) -> bool {
         if self.lease.as_ref().is_some_and(TaskLease::is_held) {
             return true;
         }

@@ -1,0 +1,210 @@
+//! The audit trail: every use becomes an entry of the tamper-evident ledger before its result
+//! is returned, whichever entry point it came through.
+//!
+//! A use carries an [`AuditHandle`]: the caller's identity goes into it when they are
+//! authenticated, and the operations add what only they know (the purpose, the query, a digest
+//! of the read ids disclosed, the facts the integrity rules read). When the use ends, its entry
+//! is appended and waited for until durable ([`AuditHandle::finish`]); only then does the result
+//! leave (write-ahead). The HTTP server does this in its audit middleware; every other entry
+//! point runs its uses through [`perform`]. Refused and failed uses are recorded as carefully as
+//! granted ones.
+
+use crate::error::{AppError, AppResult};
+use crate::App;
+use anpr_domain::Purpose;
+use anpr_ledger::{Action, Actor, Event, Outcome, ResultDigest};
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+/// Where a use came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The HTTP API (the browser UI included).
+    Api,
+    /// The `anpr` command line, run on the server's host.
+    Cli,
+    /// The platform itself (expiry, purge, scheduled runs).
+    System,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Api => "api",
+            Channel::Cli => "cli",
+            Channel::System => "system",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Slot {
+    actor: Option<Actor>,
+    action: Option<Action>,
+    purpose: Option<Purpose>,
+    query: Option<Value>,
+    /// Facts for oversight added to the recorded query (the plate a read shows, the age of the
+    /// newest sighting disclosed, the authorisation a request created).
+    facts: serde_json::Map<String, Value>,
+    result: Option<ResultDigest>,
+    refusal_code: Option<&'static str>,
+}
+
+/// What a use tells the audit trail about itself.
+#[derive(Clone, Default)]
+pub struct AuditHandle(Arc<Mutex<Slot>>);
+
+impl AuditHandle {
+    /// A use by `actor` through `channel`, doing `action`.
+    pub fn new(channel: Channel, actor: Actor, action: Action) -> AuditHandle {
+        let handle = AuditHandle::default();
+        handle.actor(actor);
+        handle.action(action);
+        handle.fact("channel", json!(channel.as_str()));
+        handle
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Slot) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+    pub fn actor(&self, actor: Actor) {
+        self.with(|s| s.actor = Some(actor));
+    }
+    pub fn action(&self, action: Action) {
+        self.with(|s| s.action = Some(action));
+    }
+    /// The action named so far, if any.
+    pub fn current_action(&self) -> Option<Action> {
+        self.with(|s| s.action.clone())
+    }
+    pub fn purpose(&self, purpose: &Purpose) {
+        self.with(|s| s.purpose = Some(purpose.clone()));
+    }
+    pub fn query(&self, query: Value) {
+        self.with(|s| s.query = Some(query));
+    }
+    /// A fact the integrity rules need, recorded with the query under `key`. Facts about
+    /// oversight only: never plate data beyond what the request itself named or was shown.
+    pub fn fact(&self, key: &str, value: Value) {
+        self.with(|s| {
+            s.facts.insert(key.to_string(), value);
+        });
+    }
+    /// The reads a use discloses, as a count and a hash (never the data itself).
+    pub fn disclosed(&self, read_ids: &[i64]) {
+        self.with(|s| s.result = Some(ResultDigest::of_ids(read_ids)));
+    }
+    /// The policy's refusal code, so the integrity rules can count refused attempts.
+    pub fn refused_with(&self, code: &'static str) {
+        self.with(|s| s.refusal_code = Some(code));
+    }
+
+    /// The ledger entry of the use, ended with `outcome`; `extra` are the entry point's own
+    /// facts (the HTTP method, path and status).
+    pub fn event(&self, mut outcome: Outcome, extra: serde_json::Map<String, Value>) -> Event {
+        let slot = self.with(std::mem::take);
+        let mut action = slot.action.unwrap_or(Action::Denied);
+        if action == Action::Login && outcome.result != anpr_ledger::OutcomeKind::Granted {
+            action = Action::LoginFailed;
+        }
+        let actor = slot.actor.unwrap_or_else(Actor::anonymous);
+        if actor.kind == anpr_ledger::ActorKind::Anonymous
+            && outcome.result != anpr_ledger::OutcomeKind::Granted
+            && outcome.reason.is_none()
+        {
+            outcome.reason = Some("no valid credentials".into());
+        }
+        let mut query = slot.query.unwrap_or_else(|| json!({}));
+        if let Value::Object(map) = &mut query {
+            map.extend(slot.facts);
+            if let Some(code) = slot.refusal_code {
+                map.insert("refusal_code".into(), json!(code));
+            }
+            map.extend(extra);
+        }
+        let mut event = Event::new(actor, action).query(query).outcome(outcome);
+        if let Some(p) = slot.purpose {
+            event = event
+                .purpose(p.code)
+                .file_number(p.file_number)
+                .justification(p.justification);
+        }
+        if let Some(r) = slot.result {
+            event = event.result(r);
+        }
+        event
+    }
+
+    /// Ends the use: appends its entry and returns once it is durable.
+    pub async fn finish(
+        &self,
+        app: &App,
+        outcome: Outcome,
+        extra: serde_json::Map<String, Value>,
+    ) -> AppResult<u64> {
+        append(app, self.event(outcome, extra)).await
+    }
+}
+
+/// The ledger outcome of a use that ended in `error`.
+pub fn outcome_of(error: &AppError) -> Outcome {
+    match error {
+        AppError::Internal(_) | AppError::StorageFull(_) | AppError::Unavailable(_) => {
+            Outcome::error(error.to_string())
+        }
+        _ => Outcome::refused(error.to_string()),
+    }
+}
+
+/// Runs one use from an entry point other than the HTTP API: `op` runs, its entry is appended
+/// and durable, and only then is its result (or its refusal) returned. If the ledger cannot
+/// record the use, its result is withheld.
+pub async fn perform<T>(
+    app: &App,
+    audit: &AuditHandle,
+    op: impl std::future::Future<Output = AppResult<T>>,
+) -> AppResult<T> {
+    let result = op.await;
+    let outcome = match &result {
+        Ok(_) => Outcome::granted(),
+        Err(e) => {
+            if let Some(kind) = e.refusal() {
+                audit.refused_with(kind.as_str());
+            }
+            outcome_of(e)
+        }
+    };
+    audit.finish(app, outcome, Default::default()).await?;
+    result
+}
+
+/// Appends one event and returns its index once it is durable.
+pub async fn append(app: &App, event: Event) -> AppResult<u64> {
+    let ledger = app.ledger.clone();
+    let idx = tokio::task::spawn_blocking(move || ledger.append(&[event])).await??;
+    Ok(idx[0])
+}
+
+/// Signs a tree head whenever entries arrived and the interval passed, until the process ends.
+pub fn spawn_signer(app: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+        let mut leadership =
+            crate::leadership::Leadership::new(anpr_store::BackgroundTask::TreeHeads);
+        loop {
+            tick.tick().await;
+            if !leadership.holds(&app).await {
+                continue;
+            }
+            let ledger = app.ledger.clone();
+            let signed =
+                tokio::task::spawn_blocking(move || ledger.maybe_sign(chrono::Utc::now())).await;
+            match signed {
+                Ok(Ok(Some(head))) => tracing::debug!(size = head.size, "signed tree head"),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "signing a tree head failed"),
+                Err(e) => tracing::error!(error = %e, "tree-head signer panicked"),
+            }
+        }
+    })
+}

@@ -1,0 +1,199 @@
+//! Who is calling: camera API keys and staff sessions.
+//!
+//! Secrets are never stored: passwords and camera keys as argon2id hashes, session tokens as
+//! SHA-256 (a 256-bit random token needs no slow hash). A camera key is checked with argon2id
+//! once, then remembered by its SHA-256 so that ingestion at thousands of reads a second does
+//! not pay argon2's deliberate cost on every request.
+
+use crate::error::{AppError, AppResult};
+use crate::audit::AuditHandle;
+use crate::App;
+use anpr_domain::{CameraId, User};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use chrono::{Duration, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// Failed sign-ins before an account is locked, and for how long.
+pub const MAX_FAILED_LOGINS: u32 = 5;
+pub const LOCKOUT_MINUTES: i64 = 15;
+pub const SESSION_HOURS: i64 = 12;
+
+pub fn hash_secret(secret: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    Ok(Argon2::default()
+        .hash_password(secret.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("argon2: {e}"))?
+        .to_string())
+}
+
+pub fn verify_secret(secret: &str, phc: &str) -> bool {
+    PasswordHash::new(phc)
+        .map(|h| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &h)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the user does not exist, so that a failed sign-in takes the
+/// same time whether or not the staff id is real.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_secret("not a real password").expect("argon2 works"))
+}
+
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn sha256_hex(s: &str) -> String {
+    hex::encode(Sha256::digest(s.as_bytes()))
+}
+
+/// A new camera API key, `anpr_cam_<camera id>_<random>`: the id tells the server which hash
+/// to check, the random part is the secret.
+pub fn new_camera_key(camera_id: CameraId) -> String {
+    format!("anpr_cam_{camera_id}_{}", random_token())
+}
+
+/// The camera id a key claims to belong to (verified against that camera's hash).
+pub fn camera_id_from_key(key: &str) -> Option<CameraId> {
+    let rest = key.strip_prefix("anpr_cam_")?;
+    let (id, secret) = rest.split_once('_')?;
+    (!secret.is_empty()).then_some(())?;
+    id.parse().ok()
+}
+
+/// The camera a key belongs to, if the key is valid and the camera active. A key checked once
+/// with argon2id is remembered by its SHA-256.
+pub async fn authenticate_camera(app: &App, key: &str) -> AppResult<CameraId> {
+    let fingerprint = sha256_hex(key);
+    if let Some(camera_id) = app.camera_keys.get(&fingerprint) {
+        return Ok(camera_id);
+    }
+    let denied = || AppError::Unauthenticated("invalid camera API key".into());
+    let camera_id = camera_id_from_key(key).ok_or_else(denied)?;
+    let creds = app
+        .store
+        .camera_credentials(camera_id)
+        .await?
+        .ok_or_else(denied)?;
+    if !creds.active {
+        return Err(AppError::Forbidden("camera is deactivated".into()));
+    }
+    let key = key.to_string();
+    let ok = tokio::task::spawn_blocking(move || verify_secret(&key, &creds.key_hash)).await?;
+    if !ok {
+        app.metrics.auth_failures.inc();
+        return Err(denied());
+    }
+    app.camera_keys.insert(fingerprint, camera_id);
+    Ok(camera_id)
+}
+
+/// The member of staff a session token belongs to, while the session is valid and the account
+/// active.
+pub async fn session_user(app: &App, token: &str) -> AppResult<User> {
+    app.store
+        .session_user(&sha256_hex(token), Utc::now())
+        .await?
+        .ok_or_else(|| AppError::Unauthenticated("session expired or invalid".into()))
+}
+
+/// Checks a staff id and password, with the lock-out, for every entry point (the API's
+/// sign-in, the UI's, the CLI's). The use's actor is the staff id claimed until the password
+/// is verified, then the member of staff.
+pub async fn verify_password(
+    app: &App,
+    audit: &AuditHandle,
+    staff_id: &str,
+    password: &str,
+) -> AppResult<User> {
+    let denied = || AppError::Unauthenticated("wrong staff id or password".into());
+    let staff_id = staff_id.trim();
+    if staff_id.len() > 64 || password.len() > 1024 {
+        return Err(denied());
+    }
+    audit.actor(anpr_ledger::Actor::staff(staff_id, "unauthenticated"));
+    let creds = app.store.user_credentials(staff_id).await?;
+    let hash = match &creds {
+        Some(c) => c.password_hash.clone(),
+        None => dummy_hash().to_string(),
+    };
+    let password = password.to_string();
+    let verified = tokio::task::spawn_blocking(move || verify_secret(&password, &hash)).await?;
+    let Some(creds) = creds else {
+        app.metrics.auth_failures.inc();
+        return Err(denied());
+    };
+    let now = Utc::now();
+    if creds.locked_until.is_some_and(|t| t > now) {
+        return Err(AppError::RateLimited(
+            "account locked after repeated failed sign-ins; try again later".into(),
+        ));
+    }
+    if !verified || !creds.user.active {
+        app.metrics.auth_failures.inc();
+        let lock = (creds.failed_logins + 1 >= MAX_FAILED_LOGINS)
+            .then(|| now + Duration::minutes(LOCKOUT_MINUTES));
+        app.store
+            .record_login_attempt(creds.user.id, false, lock)
+            .await?;
+        return Err(denied());
+    }
+    app.store
+        .record_login_attempt(creds.user.id, true, None)
+        .await?;
+    audit.actor(staff_actor(&creds.user));
+    Ok(creds.user)
+}
+
+/// Signs in and opens a session: its token (to hand out once), its expiry and the user.
+pub async fn sign_in(
+    app: &App,
+    audit: &AuditHandle,
+    staff_id: &str,
+    password: &str,
+) -> AppResult<(String, chrono::DateTime<Utc>, User)> {
+    let user = verify_password(app, audit, staff_id, password).await?;
+    let (token, expires_at) = open_session(app, &user).await?;
+    Ok((token, expires_at, user))
+}
+
+/// Ends a session at once.
+pub async fn sign_out(app: &App, token: &str) -> AppResult<()> {
+    app.store.revoke_session(&sha256_hex(token)).await?;
+    Ok(())
+}
+
+/// Refuses unless `user`'s roles grant `permission` (the policy's tier table), naming it.
+pub fn require_permission(user: &User, permission: anpr_policy::Permission) -> AppResult<()> {
+    Ok(anpr_policy::permissions::require(&user.roles, permission)?)
+}
+
+/// A new session for `user`: the token to hand out once, and its expiry.
+pub async fn open_session(
+    state: &App,
+    user: &User,
+) -> AppResult<(String, chrono::DateTime<Utc>)> {
+    let token = random_token();
+    let expires = Utc::now() + Duration::hours(SESSION_HOURS);
+    state
+        .store
+        .create_session(&sha256_hex(&token), user.id, expires)
+        .await?;
+    Ok((token, expires))
+}
+
+/// The ledger's view of a member of staff: their staff id and the roles they acted in.
+pub fn staff_actor(user: &User) -> anpr_ledger::Actor {
+    let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
+    anpr_ledger::Actor::staff(user.staff_id.clone(), roles.join(","))
+}
+

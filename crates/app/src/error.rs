@@ -1,0 +1,244 @@
+//! The application layer's one error type. Every crate's error becomes an [`AppError`] here;
+//! the entry points (the HTTP server, the CLI) turn it into a status or an exit message in one
+//! place each.
+
+use anpr_policy::RefusalKind;
+use anpr_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// No valid credentials (or a session that ended).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// Authenticated, but not allowed (outside the policy's decisions: a deactivated camera, a
+    /// change without the page's security token, ...).
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The request cannot be read at all (malformed body, wrong content type).
+    #[error("{message}")]
+    BadRequest {
+        field: Option<String>,
+        message: String,
+    },
+    /// The request is readable but a field is wrong.
+    #[error("{message}")]
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("{0}")]
+    RateLimited(String),
+    /// Something the use needs is not available now (the ledger, a full queue); try later.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A refusal by the access policy: its kind (which carries the stable code: `own_vehicle`,
+    /// `unknown_file_number`, ...) and the field at fault.
+    #[error("{message}")]
+    Refused {
+        kind: RefusalKind,
+        field: Option<String>,
+        message: String,
+    },
+    /// The storage is full: nothing was stored.
+    #[error("the server's storage is full, so nothing was stored; try again later")]
+    StorageFull(#[source] anyhow::Error),
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl AppError {
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        let e = e.into();
+        if storage_full(&e) {
+            AppError::StorageFull(e)
+        } else {
+            AppError::Internal(e)
+        }
+    }
+
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    /// The stable code programs read (`own_vehicle`, `invalid_field`, ...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated(_) => "unauthenticated",
+            AppError::Forbidden(_) => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::BadRequest { .. } => "bad_request",
+            AppError::Invalid { .. } => "invalid_field",
+            AppError::Conflict(_) => "conflict",
+            AppError::TooLarge(_) => "payload_too_large",
+            AppError::RateLimited(_) => "too_many_requests",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Refused { kind, .. } => kind.as_str(),
+            AppError::StorageFull(_) => "insufficient_storage",
+            AppError::Internal(_) => "internal",
+        }
+    }
+
+    /// The request field at fault, when there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::BadRequest { field, .. }
+            | AppError::Invalid { field, .. }
+            | AppError::Refused { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// The policy's refusal kind, when the policy refused.
+    pub fn refusal(&self) -> Option<RefusalKind> {
+        match self {
+            AppError::Refused { kind, .. } => Some(*kind),
+            _ => None,
+        }
+    }
+}
+
+/// Whether an error comes from a full disk: `ENOSPC` from a file write, or SQLite's
+/// `SQLITE_FULL` (which reaches us as text through the store's writer task).
+fn storage_full(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28) {
+                return true;
+            }
+        }
+        let text = cause.to_string();
+        text.contains("database or disk is full") || text.contains("No space left on device")
+    })
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::Invalid(d) => AppError::from(d),
+            StoreError::TooBroad(m) => AppError::Invalid {
+                field: Some("plate".into()),
+                message: m,
+            },
+            StoreError::Policy(p) => AppError::from(p),
+            other => AppError::internal(other),
+        }
+    }
+}
+
+/// A decision that cannot be recorded fails the use: nothing is returned unrecorded.
+impl From<anpr_policy::PolicyError> for AppError {
+    fn from(e: anpr_policy::PolicyError) -> Self {
+        use anpr_policy::PolicyError as P;
+        match e {
+            P::Refused {
+                kind,
+                field,
+                message,
+            } => AppError::Refused {
+                kind,
+                field,
+                message,
+            },
+            P::Recording(m) => {
+                tracing::error!(error = %m, "decision could not be recorded");
+                AppError::Unavailable(
+                    "the access decision could not be recorded, so nothing is returned; try again"
+                        .into(),
+                )
+            }
+            other => AppError::internal(other),
+        }
+    }
+}
+
+impl From<anpr_integrity::review::StepError> for AppError {
+    fn from(e: anpr_integrity::review::StepError) -> Self {
+        use anpr_integrity::review::StepError;
+        match &e {
+            StepError::State(..) => AppError::Conflict(e.to_string()),
+            StepError::Invalid { field, message } => AppError::invalid(*field, *message),
+        }
+    }
+}
+
+impl From<anpr_integrity::IntegrityError> for AppError {
+    fn from(e: anpr_integrity::IntegrityError) -> Self {
+        use anpr_integrity::IntegrityError;
+        match e {
+            IntegrityError::Config { field, message } => AppError::invalid(field, message),
+            IntegrityError::Registers(m) => {
+                tracing::error!(error = %m, "register lookup failed in an integrity run");
+                AppError::Unavailable("the registers could not be read".into())
+            }
+            e @ IntegrityError::Entry { .. } => AppError::internal(e),
+        }
+    }
+}
+
+impl From<anpr_domain::DomainError> for AppError {
+    fn from(e: anpr_domain::DomainError) -> Self {
+        let anpr_domain::DomainError::Invalid { field, message } = e;
+        AppError::Invalid {
+            message: format!("{field}: {message}"),
+            field: Some(field),
+        }
+    }
+}
+
+impl From<anpr_ingest::IngestError> for AppError {
+    fn from(e: anpr_ingest::IngestError) -> Self {
+        let field = Some(e.field().to_string());
+        let message = e.to_string();
+        match e.http_status() {
+            413 => AppError::TooLarge(message),
+            400 => AppError::BadRequest { field, message },
+            422 => AppError::Invalid { field, message },
+            _ => AppError::internal(e),
+        }
+    }
+}
+
+/// A bad report parameter, naming it.
+impl From<anpr_reports::ReportError> for AppError {
+    fn from(e: anpr_reports::ReportError) -> Self {
+        AppError::BadRequest {
+            field: Some(e.field().to_string()),
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<anpr_blobs::BlobError> for AppError {
+    fn from(e: anpr_blobs::BlobError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl From<anpr_ledger::Error> for AppError {
+    fn from(e: anpr_ledger::Error) -> Self {
+        tracing::error!(error = %e, "audit ledger failure");
+        AppError::Unavailable(
+            "the audit ledger could not record this use, so its result is withheld; try again"
+                .into(),
+        )
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        AppError::internal(e)
+    }
+}

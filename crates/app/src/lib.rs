@@ -1,0 +1,248 @@
+//! The application layer of the accountable ANPR platform: every use of the platform, from any
+//! entry point (the HTTP API, the CLI, the platform's own background tasks), as one HTTP-free
+//! operation.
+//!
+//! Each operation takes an explicit caller and runs one sequence: authenticate, the policy
+//! decides ([`access`]), the decision is recorded, data is fetched, the use's ledger entry is
+//! durable ([`audit`]), and only then is the result returned. The HTTP server and the CLI are
+//! thin on top: they parse, call an operation here and present its result or its [`AppError`].
+
+pub mod access;
+pub mod audit;
+pub mod auth;
+pub mod catalog;
+pub mod error;
+mod leadership;
+pub mod metrics;
+pub mod monitor;
+pub mod realtime;
+pub mod recognition;
+pub mod registers;
+pub mod reports;
+pub mod retention;
+pub mod search;
+pub mod state;
+
+use anpr_blobs::LocalBlobStore;
+use anpr_store::{CaseStore, PgStore, ReportStore, SqliteStore, Store};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use error::{AppError, AppResult};
+pub use state::{App, AppConfig};
+
+/// Where an embedded deployment keeps its files.
+#[derive(Debug, Clone)]
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn database(&self) -> PathBuf {
+        self.0.join("anpr.sqlite")
+    }
+    pub fn images(&self) -> PathBuf {
+        self.0.join("images")
+    }
+    pub fn ledger(&self) -> PathBuf {
+        self.0.join("ledger")
+    }
+}
+
+/// Opens the deployment's audit ledger (blocking): in PostgreSQL when `database_url` is given,
+/// one ledger for every server on that database, else in its own SQLite file. Node files and
+/// the signing key are in the data directory either way.
+pub fn open_ledger(
+    data: &DataDir,
+    database_url: Option<&str>,
+) -> anyhow::Result<anpr_ledger::Ledger> {
+    let dir = data.ledger();
+    let ledger = match database_url.filter(|u| !u.is_empty()) {
+        Some(url) => anpr_ledger::store::PgStore::open(url, &dir).and_then(|entries| {
+            anpr_ledger::Ledger::open_store(&dir, Box::new(entries), Default::default())
+        }),
+        None => anpr_ledger::Ledger::open(&dir),
+    };
+    ledger.map_err(|e| anyhow::anyhow!("cannot open the audit ledger: {e}"))
+}
+
+impl App {
+    /// Opens the embedded deployment in `dir` (SQLite and images on disk), creating it if new.
+    pub fn open_embedded(dir: &Path, config: AppConfig) -> anyhow::Result<App> {
+        std::fs::create_dir_all(dir)?;
+        let data = DataDir(dir.to_path_buf());
+        let store = SqliteStore::open(data.database())?;
+        let ledger = anpr_ledger::Ledger::open(data.ledger())?;
+        Self::assemble(&data, store, ledger, config)
+    }
+
+    /// Opens a deployment whose database is at `database_url` when one is given
+    /// (`postgres://...`: several processes may share it), else the embedded SQLite database
+    /// in `dir`. `dir` holds the images, the ledger and its keys either way.
+    pub async fn open(
+        dir: &Path,
+        database_url: Option<&str>,
+        config: AppConfig,
+    ) -> anyhow::Result<App> {
+        let Some(url) = database_url.filter(|u| !u.is_empty()) else {
+            return Self::open_embedded(dir, config);
+        };
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!("--database-url must be a postgres:// URL (leave it out for SQLite)");
+        }
+        std::fs::create_dir_all(dir)?;
+        let data = DataDir(dir.to_path_buf());
+        let store = PgStore::connect(url)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
+        let (url, ledger_data) = (url.to_string(), data.clone());
+        let ledger =
+            tokio::task::spawn_blocking(move || open_ledger(&ledger_data, Some(&url))).await??;
+        Self::assemble(&data, store, ledger, config)
+    }
+
+    /// One store serves every storage role: reads and access, reports, integrity cases, and
+    /// the record of policy decisions.
+    fn assemble<S>(
+        data: &DataDir,
+        store: S,
+        ledger: anpr_ledger::Ledger,
+        config: AppConfig,
+    ) -> anyhow::Result<App>
+    where
+        S: Store + ReportStore + CaseStore + anpr_policy::DecisionRecorder + Clone,
+    {
+        let blobs: Arc<dyn anpr_blobs::BlobStore> = match config.images_url.as_deref() {
+            Some(url) => Arc::new(anpr_blobs::ObjectBlobStore::open(url)?),
+            None => Arc::new(LocalBlobStore::open(data.images())?),
+        };
+        let policy = anpr_policy::Policy::new(config.policy.clone())?;
+        Ok(App {
+            store: Arc::new(store.clone()),
+            reports: Arc::new(store.clone()),
+            cases: Arc::new(store.clone()),
+            integrity_engine: Default::default(),
+            blobs,
+            config: Arc::new(config.clone()),
+            metrics: Default::default(),
+            camera_keys: Default::default(),
+            policy: Arc::new(policy),
+            recorder: Arc::new(store),
+            ledger: Arc::new(ledger),
+            watches: Arc::new(anpr_realtime::LocalWatchSet::new()),
+            alerts: Arc::new(anpr_realtime::LocalAlertBus::new(
+                config.alert_client_buffer,
+            )),
+            alert_relay: Default::default(),
+            hot_list: Default::default(),
+            camera_networks: Default::default(),
+            closing: Arc::new(tokio::sync::watch::channel(false).0),
+            recognition: None,
+        })
+    }
+
+    /// Recognises the photos of reads that arrive without plate text with `recogniser`, on
+    /// `workers` threads with room for `queue` waiting photos.
+    pub fn with_recognition(
+        mut self,
+        recogniser: anpr_recognition::Recogniser,
+        workers: usize,
+        queue: usize,
+    ) -> App {
+        self.recognition = Some(Arc::new(recognition::RecognitionPool::start(
+            Arc::new(recogniser),
+            workers,
+            queue,
+        )));
+        self
+    }
+
+    pub fn ingest_limits(&self) -> anpr_ingest::IngestLimits {
+        anpr_ingest::IngestLimits {
+            max_batch: self.config.max_batch_reads,
+            ..Default::default()
+        }
+    }
+}
+
+
+/// The platform's own work in the background: the retention purge, the authorisation sweep,
+/// tree-head signing, the integrity monitor. Stopped when dropped.
+pub struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drop for BackgroundTasks {
+    fn drop(&mut self) {
+        for task in &self.0 {
+            task.abort();
+        }
+    }
+}
+
+impl App {
+    /// Loads the live state a serving process needs (watches, the hot list, the change relay
+    /// of a shared store) and starts the background tasks.
+    pub async fn start_background(&self) -> anyhow::Result<BackgroundTasks> {
+        // Watches survive a restart: they are the active tracking authorisations in the store.
+        let watches = realtime::load_watches(self).await?;
+        tracing::info!(watches, "active watches loaded");
+        let hot_list = realtime::load_hot_list(self).await?;
+        tracing::info!(plates = hot_list, "hot list loaded");
+        let mut tasks = vec![
+            retention::spawn_background(self.clone()),
+            spawn_authorisation_sweep(self.clone()),
+            audit::spawn_signer(self.clone()),
+        ];
+        tasks.extend(realtime::spawn_change_relay(self).await?);
+        tasks.extend(spawn_integrity_monitor(self.clone()));
+        Ok(BackgroundTasks(tasks))
+    }
+}
+
+/// Runs the integrity rules over the entries added since the last run, every
+/// `integrity_interval` (the first run one interval after start).
+fn spawn_integrity_monitor(state: App) -> Option<tokio::task::JoinHandle<()>> {
+    let period = state.config.integrity_interval?;
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        let mut leadership = leadership::Leadership::new(anpr_store::BackgroundTask::Integrity);
+        loop {
+            tick.tick().await;
+            if !leadership.holds(&state).await {
+                continue;
+            }
+            match monitor::run(&state, state.config.integrity.clone(), None).await {
+                Ok((_, r)) if r.cases_opened > 0 => {
+                    tracing::info!(
+                        opened = r.cases_opened,
+                        uses = r.uses,
+                        "integrity cases opened"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "integrity run failed"),
+            }
+        }
+    }))
+}
+
+/// Ends expired and lapsed authorisations (and records their ends) every
+/// `authorisation_sweep_interval`, so they end even when nobody looks at them, and adds the
+/// watches another process started.
+fn spawn_authorisation_sweep(state: App) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(state.config.authorisation_sweep_interval);
+        loop {
+            tick.tick().await;
+            match access::sweep(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(ended = n, "authorisations ended"),
+                Err(e) => tracing::warn!(error = %e, "authorisation sweep failed"),
+            }
+            if let Err(e) = realtime::reconcile_watches(&state).await {
+                tracing::warn!(error = %e, "watch reconciliation failed");
+            }
+            // Picks up a hot list another process loaded.
+            if let Err(e) = realtime::load_hot_list(&state).await {
+                tracing::warn!(error = %e, "hot list reload failed");
+            }
+        }
+    })
+}

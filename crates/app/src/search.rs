@@ -1,0 +1,166 @@
+//! Historical search: where was this plate seen.
+
+use crate::access;
+use crate::audit::AuditHandle;
+use crate::error::AppResult;
+use crate::metrics::ModeLabel;
+use crate::App;
+use anpr_domain::{GeoPoint, PlateRead, Purpose, SearchQuery, Site, SiteKind, User};
+use anpr_ledger::Action;
+use anpr_policy::DataGrant;
+use anpr_store::{SearchHit, SearchPage};
+use chrono::Utc;
+
+/// A page of a search, and how the policy narrowed it.
+#[derive(Debug)]
+pub struct SearchResult {
+    /// Newest first; training sightings have negative read ids.
+    pub page: SearchPage,
+    pub grant: DataGrant,
+    /// Correlates the search with its decision record.
+    pub request_id: String,
+}
+
+impl SearchResult {
+    /// The ids of the real reads disclosed (training sightings have negative ids).
+    pub fn disclosed_ids(&self) -> Vec<i64> {
+        self.page
+            .hits
+            .iter()
+            .map(|h| h.read.id)
+            .filter(|id| *id > 0)
+            .collect()
+    }
+}
+
+/// The query as the audit trail records it: everything but the purpose, which has fields of
+/// its own in a ledger entry.
+fn audit_params(query: &SearchQuery) -> serde_json::Value {
+    let max_edits = match &query.plate {
+        anpr_domain::PlatePattern::Fuzzy { max_edits, .. } => Some(*max_edits),
+        _ => None,
+    };
+    let plate = match &query.plate {
+        anpr_domain::PlatePattern::Exact(p) | anpr_domain::PlatePattern::Fuzzy { plate: p, .. } => {
+            p.to_string()
+        }
+        anpr_domain::PlatePattern::Wildcard(w) => w.clone(),
+    };
+    serde_json::json!({
+        "plate": plate, "mode": query.plate.mode(), "max_edits": max_edits,
+        "from": query.time.from, "to": query.time.to, "area": query.area,
+        "network_ids": query.network_ids, "site_ids": query.site_ids,
+        "camera_ids": query.camera_ids, "limit": query.limit,
+        "cursor": query.cursor.as_ref().map(|c| c.encode()),
+    })
+}
+
+/// Decides, records and runs a search by `user` (the API and `anpr search` both come here).
+pub async fn search(
+    app: &App,
+    user: &User,
+    audit: &AuditHandle,
+    mut query: SearchQuery,
+    purpose: Option<Purpose>,
+) -> AppResult<SearchResult> {
+    audit.action(Action::Search);
+    audit.query(audit_params(&query));
+    if let Some(p) = &purpose {
+        audit.purpose(p);
+    }
+    let access = access::authorise_search(app, user, &mut query, purpose).await?;
+    let started = std::time::Instant::now();
+    let page = match &access.grant.training_plate {
+        Some(plate) if access.grant.training => training_page(app, plate).await?,
+        _ => app.store.search(&query).await?,
+    };
+    app.metrics
+        .search_seconds
+        .observe(started.elapsed().as_secs_f64());
+    let mode = format!("{:?}", query.plate.mode()).to_lowercase();
+    app.metrics
+        .searches
+        .get_or_create(&ModeLabel { mode })
+        .inc();
+    let result = SearchResult {
+        page,
+        grant: access.grant,
+        request_id: access.ctx.request_id,
+    };
+    audit.disclosed(&result.disclosed_ids());
+    // How fresh the newest sighting shown was: repeated searches each showing near-live
+    // sightings are tracking without an authorisation (integrity rule "polling").
+    if let Some(newest) = result
+        .page
+        .hits
+        .iter()
+        .filter(|h| h.read.id > 0)
+        .map(|h| h.read.captured_at)
+        .max()
+    {
+        let age = (Utc::now() - newest).num_seconds().max(0);
+        audit.fact("newest_result_age_s", serde_json::json!(age));
+    }
+    Ok(result)
+}
+
+/// Synthetic sightings of a training plate at the deployment's own sites (or one made-up
+/// site), with negative read ids so they can never be mistaken for real reads.
+async fn training_page(app: &App, plate: &str) -> AppResult<SearchPage> {
+    let sites = app.store.sites().await?;
+    let networks = app.store.networks().await?;
+    let sightings =
+        anpr_policy::training::sightings(plate, Utc::now(), sites.len(), app.policy.config());
+    let normalised = anpr_domain::NormalisedPlate::parse(plate)?;
+    let fallback = Site {
+        id: 0,
+        network_id: 0,
+        name: "Training site".into(),
+        kind: SiteKind::Other,
+        address: "Police College, Porirua".into(),
+        location: GeoPoint::new(-41.1333, 174.8406)?,
+        district: "Wellington".into(),
+    };
+    let hits: Vec<SearchHit> = sightings
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let site = sites.get(s.site_index).unwrap_or(&fallback);
+            SearchHit {
+                read: PlateRead {
+                    id: -(i as i64) - 1,
+                    camera_id: 0,
+                    site_id: site.id,
+                    network_id: site.network_id,
+                    captured_at: s.captured_at,
+                    received_at: s.captured_at,
+                    plate_raw: s.plate.clone(),
+                    plate: normalised.clone(),
+                    plate_format: normalised.format(),
+                    confidence: s.confidence,
+                    plate_box: None,
+                    vehicle_make: None,
+                    vehicle_colour: None,
+                    overview_image: None,
+                    plate_image: None,
+                    legal_hold: false,
+                },
+                site_name: format!("TRAINING: {}", site.name),
+                site_kind: site.kind,
+                network_name: networks
+                    .iter()
+                    .find(|n| n.id == site.network_id)
+                    .map(|n| format!("TRAINING: {}", n.name))
+                    .unwrap_or_else(|| "TRAINING".into()),
+                location: site.location,
+                district: site.district.clone(),
+            }
+        })
+        .collect();
+    Ok(SearchPage {
+        total: hits.len() as u64,
+        hits,
+        next_cursor: None,
+        plates_matched: 1,
+    })
+}

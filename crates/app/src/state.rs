@@ -1,0 +1,126 @@
+//! What every use shares: the stores, the policy, the ledger, the live state of tracking.
+
+use crate::metrics::Metrics;
+use anpr_blobs::BlobStore;
+use anpr_domain::{CameraId, NetworkId};
+use anpr_policy::{DecisionRecorder, Policy, PolicyConfig};
+use anpr_realtime::{AlertBus, HotList, WatchSet};
+use anpr_store::{ReportStore, Store};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+#[derive(Clone)]
+pub struct App {
+    pub store: Arc<dyn Store>,
+    /// The aggregations behind the usage, transparency and subject access reports.
+    pub reports: Arc<dyn ReportStore>,
+    /// Integrity findings and review cases.
+    pub cases: Arc<dyn anpr_store::CaseStore>,
+    /// The integrity rules' state between runs (see `monitor::run`).
+    pub integrity_engine: Arc<std::sync::Mutex<Option<anpr_integrity::Engine>>>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub config: Arc<AppConfig>,
+    pub metrics: Arc<Metrics>,
+    pub camera_keys: Arc<CameraKeyCache>,
+    /// The access-control policy every data access goes through (see `access`).
+    pub policy: Arc<Policy>,
+    /// Where every policy decision is recorded before its result is returned. The `decisions`
+    /// table of the store until the audit ledger takes its place.
+    pub recorder: Arc<dyn DecisionRecorder>,
+    /// The tamper-evident audit ledger every request is recorded in.
+    pub ledger: Arc<anpr_ledger::Ledger>,
+    /// The active watches (approved tracking authorisations) every ingested read is matched
+    /// against; kept in step with the authorisations by `realtime`.
+    pub watches: Arc<dyn WatchSet>,
+    /// Fans stored alerts out to the connected alert streams.
+    pub alerts: Arc<dyn AlertBus>,
+    /// Set while `realtime::spawn_change_relay` delivers stored alerts from the store's change
+    /// feed (a store shared by several processes): ingestion then leaves delivery to it, so
+    /// that each alert reaches this process's streams once, whichever process raised it.
+    pub alert_relay: Arc<std::sync::atomic::AtomicBool>,
+    /// The plates of the stolen-vehicle hot list, matched in the ingest path like watches.
+    pub hot_list: Arc<HotList>,
+    /// Which network each camera belongs to, for matching (a camera never changes site).
+    pub camera_networks: Arc<RwLock<HashMap<CameraId, NetworkId>>>,
+    /// Set when the server is shutting down: long-lived responses (alert streams) end, so the
+    /// graceful shutdown does not wait for clients that never hang up.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Reads photos that arrive without plate text; `None` when no models are installed.
+    pub recognition: Option<Arc<crate::recognition::RecognitionPool>>,
+}
+
+/// Limits and settings of the platform, whichever entry point runs it.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    /// Most reads in one batch.
+    pub max_batch_reads: usize,
+    /// How often the retention purge runs.
+    pub purge_interval: std::time::Duration,
+    /// Reads deleted per purge transaction, so a purge never holds the writer for long.
+    pub purge_batch: usize,
+    /// Bearer token accepted at `/metrics` for scrapers (besides admin and auditor sessions).
+    pub metrics_token: Option<String>,
+    /// Purpose codes, windows, durations, training plates and rate limits of the policy.
+    pub policy: PolicyConfig,
+    /// How often expired and lapsed authorisations are ended (and their ends recorded).
+    pub authorisation_sweep_interval: std::time::Duration,
+    /// Alerts an alert-stream client may fall behind by before it is dropped (it resumes with
+    /// `Last-Event-ID`); ingestion never waits for a client.
+    pub alert_client_buffer: usize,
+    /// The integrity rules' settings (thresholds, on/off, the routine-review sample share).
+    pub integrity: anpr_integrity::IntegrityConfig,
+    /// How often the integrity rules run over the new ledger entries by themselves (none: only
+    /// when asked).
+    pub integrity_interval: Option<std::time::Duration>,
+    /// Where images are kept: an S3-compatible object store (`s3://bucket/prefix`, which
+    /// several servers share), else the data directory's `images/`.
+    pub images_url: Option<String>,
+}
+
+impl Default for AppConfig {
+    fn default() -> Self {
+        AppConfig {
+            max_batch_reads: 1000,
+            purge_interval: std::time::Duration::from_secs(3600),
+            purge_batch: 10_000,
+            metrics_token: None,
+            policy: PolicyConfig::default(),
+            authorisation_sweep_interval: std::time::Duration::from_secs(60),
+            alert_client_buffer: 256,
+            integrity: Default::default(),
+            integrity_interval: Some(std::time::Duration::from_secs(15 * 60)),
+            images_url: None,
+        }
+    }
+}
+
+/// Camera keys already verified with argon2id, by the SHA-256 of the key.
+#[derive(Default)]
+pub struct CameraKeyCache {
+    keys: RwLock<HashMap<String, CameraId>>,
+}
+
+impl CameraKeyCache {
+    pub fn get(&self, fingerprint: &str) -> Option<CameraId> {
+        self.keys
+            .read()
+            .expect("key cache lock")
+            .get(fingerprint)
+            .copied()
+    }
+
+    pub fn insert(&self, fingerprint: String, camera: CameraId) {
+        self.keys
+            .write()
+            .expect("key cache lock")
+            .insert(fingerprint, camera);
+    }
+
+    /// Forgets every key of a camera (after rotation or deactivation).
+    pub fn forget_camera(&self, camera: CameraId) {
+        self.keys
+            .write()
+            .expect("key cache lock")
+            .retain(|_, c| *c != camera);
+    }
+}
