@@ -2,7 +2,9 @@
 //! was recorded, in one ZIP that can be checked offline by anyone with the public key.
 
 use anpr_domain::{ImageHash, Purpose};
-use anpr_ledger::{Action, Actor, Event, InclusionProof, ResultDigest, StoredEntry, TreeHead};
+use anpr_app::audit::{AuditHandle, Channel};
+use anpr_app::auth::staff_actor;
+use anpr_ledger::{Action, Event, InclusionProof, Outcome, ResultDigest, StoredEntry, TreeHead};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 use std::io::{Read, Write};
@@ -53,18 +55,29 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
         justification: args.justification,
     };
     let state = super::open(data).await?;
-    // An export is a data access like any other: the same policy decides, and records.
+    // An export is a data access like any other: the same policy decides, and records; the
+    // export is in the ledger, granted or refused, before anything is written.
     let user = super::sign_in(&state, &args.staff_id).await?;
-    let (_access, read) = anpr_app::access::authorise_read(
+    let audit = AuditHandle::new(Channel::Cli, staff_actor(&user), Action::Export);
+    audit.purpose(&purpose);
+    audit.query(serde_json::json!({ "read_id": args.id, "kind": "evidence_bundle" }));
+    let read = match anpr_app::access::authorise_read(
         &state,
         &user,
         args.id,
         anpr_policy::DataAction::Export,
         Some(purpose.clone()),
-        None,
+        Some(&audit),
     )
     .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    {
+        Ok((_access, read)) => read,
+        Err(e) => {
+            return Err(super::in_use(&state, &audit, async { Err::<(), _>(e) })
+                .await
+                .unwrap_err())
+        }
+    };
     let mut images: Vec<(String, ImageHash, Vec<u8>)> = Vec::new();
     for (kind, hash) in [
         ("overview", &read.overview_image),
@@ -82,15 +95,10 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
             ));
         }
     }
-
-    // Recorded before anything is written: no export without its ledger entry.
-    let event = Event::new(Actor::staff(args.staff_id, "cli"), Action::Export)
-        .purpose(purpose.code)
-        .file_number(purpose.file_number)
-        .justification(purpose.justification)
-        .query(serde_json::json!({ "read_id": read.id, "kind": "evidence_bundle" }))
-        .result(ResultDigest::of_ids(&[read.id]));
-    let index = anpr_app::audit::append(&state, event).await?;
+    audit.disclosed(&[read.id]);
+    let index = audit
+        .finish(&state, Outcome::granted(), Default::default())
+        .await?;
     let ledger = state.ledger.clone();
     let (head, entry, proof) = tokio::task::spawn_blocking(
         move || -> anpr_ledger::Result<(TreeHead, StoredEntry, InclusionProof)> {

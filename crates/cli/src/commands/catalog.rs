@@ -1,3 +1,4 @@
+use anpr_ledger::Action;
 use anpr_domain::{GeoPoint, SiteKind, DEFAULT_RETENTION_DAYS};
 use anpr_store::{NewCamera, NewSite};
 use clap::Subcommand;
@@ -74,7 +75,11 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             name,
             retention_days,
         } => {
-            let n = state.store.create_network(&name, retention_days).await?;
+            let query = serde_json::json!({ "network": name, "retention_days": retention_days });
+            let n = super::ledgered(&state, super::operator(), Action::Other("catalog_change".into()), query, async {
+                Ok(state.store.create_network(&name, retention_days).await?)
+            })
+            .await?;
             println!(
                 "network {} {:?} (retention {} days)",
                 n.id, n.name, n.retention_days
@@ -150,17 +155,19 @@ pub async fn site(data: &Path, cmd: SiteCommand) -> anyhow::Result<()> {
                     "unknown site kind {kind:?}: use fuel_station, supermarket, mall, retail, car_park or other"
                 )
             })?;
-            let site = state
-                .store
-                .create_site(NewSite {
-                    network_id: network,
-                    name,
-                    kind,
-                    address,
-                    location: GeoPoint::new(lat, lon)?,
-                    district,
-                })
-                .await?;
+            let new_site = NewSite {
+                network_id: network,
+                name,
+                kind,
+                address,
+                location: GeoPoint::new(lat, lon)?,
+                district,
+            };
+            let query = serde_json::json!({ "site": new_site.name, "network_id": network });
+            let site = super::ledgered(&state, super::operator(), Action::Other("catalog_change".into()), query, async {
+                Ok(state.store.create_site(new_site).await?)
+            })
+            .await?;
             println!("site {} {:?}", site.id, site.name);
         }
         SiteCommand::List => {
@@ -189,14 +196,15 @@ pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
             name,
             heading,
         } => {
-            let (camera, key) = anpr_app::catalog::provision_camera(
+            let query = serde_json::json!({ "camera": name, "site_id": site });
+            let (camera, key) = super::ledgered(&state, super::operator(), Action::Other("catalog_change".into()), query, anpr_app::catalog::provision_camera(
                 &state,
                 NewCamera {
                     site_id: site,
                     name,
                     heading_deg: heading,
                 },
-            )
+            ))
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(

@@ -107,7 +107,19 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
     let state = super::open_server(data, args.serve.config()?).await?;
     let credentials_path = data.join(CREDENTIALS_FILE);
     if state.store.networks().await?.is_empty() {
-        seed_demo(&state, &args, &credentials_path).await?;
+        // The demo's seeding is a bulk load like any other: in the ledger.
+        super::ledgered(
+            &state,
+            super::operator(),
+            anpr_ledger::Action::Other("demo_seed".into()),
+            serde_json::json!({ "data": data.display().to_string() }),
+            async {
+                seed_demo(&state, &args, &credentials_path)
+                    .await
+                    .map_err(anpr_app::AppError::internal)
+            },
+        )
+        .await?;
     } else {
         eprintln!(
             "{} already holds a deployment; serving it as it is",

@@ -1,6 +1,7 @@
 //! `anpr import FILE`: loads a JSONL or CSV dump of reads, with a progress bar. Bad lines are
 //! reported and skipped; every good line is stored.
 
+use anpr_ledger::Action;
 use anpr_ingest::import::{self, DumpFormat};
 use anpr_ingest::IncomingRead;
 use anpr_app::App as AppState;
@@ -93,6 +94,11 @@ async fn store(state: &AppState, batch: &mut Vec<(i64, IncomingRead)>) -> anyhow
     if wrote_images {
         state.blobs.sync()?;
     }
-    let outcomes = state.store.insert_reads(reads).await?;
+    // One ledger entry per batch.
+    let query = serde_json::json!({ "reads": reads.len() });
+    let outcomes = super::ledgered(state, super::operator(), Action::Other("ingest".into()), query, async {
+        Ok(state.store.insert_reads(reads).await?)
+    })
+    .await?;
     Ok(outcomes.iter().filter(|o| !o.duplicate).count() as u64)
 }

@@ -4,6 +4,7 @@
 //! its source. The first bad row stops the import (naming its line); batches before it stay,
 //! and importing the corrected file again changes only what differs.
 
+use anpr_ledger::Action;
 use anpr_app::registers::{batches, Format};
 use anpr_store::{ImportSource, RegisterKind};
 use clap::Subcommand;
@@ -94,9 +95,10 @@ pub async fn run(data: &Path, cmd: RegistersCommand) -> anyhow::Result<()> {
                         );
                     }
                 };
-                let report = anpr_app::access::import_register(&state, next, source.clone())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                // One ledger entry per batch.
+                let query = serde_json::json!({ "register": format!("{kind:?}"), "rows": rows.rows() });
+                let report = super::ledgered(&state, super::operator(), Action::RegisterImport, query, anpr_app::access::import_register(&state, next, source.clone()))
+                    .await?;
                 inserted += report.inserted;
                 updated += report.updated;
                 unchanged += report.unchanged;

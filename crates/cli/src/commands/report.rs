@@ -2,8 +2,10 @@
 //! API (`anpr_server::reports`), each use recorded in the audit ledger before its output is
 //! written.
 
-use anpr_ledger::{Action, Actor, Event, ResultDigest};
+use anpr_ledger::{Action, Event};
 use anpr_reports::{transparency, usage, Month, UsageQuery};
+use anpr_app::audit::{AuditHandle, Channel};
+use anpr_app::auth::staff_actor;
 use anpr_app::App as AppState;
 use clap::Subcommand;
 use serde_json::json;
@@ -52,16 +54,7 @@ pub enum ReportCommand {
     },
 }
 
-/// The operator at the command line, as the ledger records them.
-fn operator() -> Actor {
-    let mut actor = Actor::system();
-    actor.id = format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "operator".into())
-    );
-    actor.role = "operator".into();
-    actor
-}
+use super::operator;
 
 async fn record(state: &AppState, event: Event) -> anyhow::Result<()> {
     anpr_app::audit::append(state, event).await?;
@@ -123,21 +116,21 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
         } => {
             let state = super::open(data).await?;
             let user = super::sign_in(&state, &staff_id).await?;
-            let report =
-                anpr_app::reports::subject_access(&state, &user, &plate, reference.clone())
-                    .await
-                    .map_err(api)?;
-            // Recorded before anything is shown: no disclosure without its ledger entry.
-            let ids: Vec<i64> = report.reads.iter().map(|r| r.read_id).collect();
-            record(
-                &state,
-                Event::new(
-                    Actor::staff(staff_id, "cli"),
-                    Action::Other("subject_access".into()),
-                )
-                .query(json!({ "plate": report.plate, "reference": reference }))
-                .result(ResultDigest::of_ids(&ids)),
-            )
+            // Granted or refused, in the ledger before anything is shown.
+            let audit = AuditHandle::new(
+                Channel::Cli,
+                staff_actor(&user),
+                Action::Other("subject_access".into()),
+            );
+            audit.query(json!({ "plate": plate, "reference": reference }));
+            let report = super::in_use(&state, &audit, async {
+                let report =
+                    anpr_app::reports::subject_access(&state, &user, &plate, reference.clone())
+                        .await?;
+                let ids: Vec<i64> = report.reads.iter().map(|r| r.read_id).collect();
+                audit.disclosed(&ids);
+                Ok(report)
+            })
             .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,3 +1,4 @@
+use anpr_ledger::Action;
 use anpr_domain::{Role, User};
 use anpr_store::NewUser;
 use clap::Subcommand;
@@ -76,33 +77,47 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             if password.chars().count() < 12 {
                 anyhow::bail!("the password must be at least 12 characters");
             }
-            let user = state
-                .store
-                .create_user(NewUser {
-                    staff_id,
-                    name,
-                    badge_number: badge,
-                    district,
-                    roles,
-                    password_hash: anpr_app::auth::hash_secret(&password)?,
-                    network_id: network,
-                })
-                .await?;
+            let query = serde_json::json!({ "target_staff_id": staff_id, "district": district, "roles": roles });
+            let new_user = NewUser {
+                staff_id,
+                name,
+                badge_number: badge,
+                district,
+                roles,
+                password_hash: anpr_app::auth::hash_secret(&password)?,
+                network_id: network,
+            };
+            let user = super::ledgered(&state, super::operator(), Action::UserChange, query, async {
+                Ok(state.store.create_user(new_user).await?)
+            })
+            .await?;
             println!("user {} ({}) created", user.staff_id, user.id);
         }
         UserCommand::Disable { staff_id } => {
-            let u = state.store.set_user_active(&staff_id, false).await?;
+            let query = serde_json::json!({ "target_staff_id": staff_id, "active": false });
+            let u = super::ledgered(&state, super::operator(), Action::UserChange, query, async {
+                Ok(state.store.set_user_active(&staff_id, false).await?)
+            })
+            .await?;
             println!("user {} disabled; their sessions are revoked", u.staff_id);
         }
         UserCommand::Enable { staff_id } => {
-            let u = state.store.set_user_active(&staff_id, true).await?;
+            let query = serde_json::json!({ "target_staff_id": staff_id, "active": true });
+            let u = super::ledgered(&state, super::operator(), Action::UserChange, query, async {
+                Ok(state.store.set_user_active(&staff_id, true).await?)
+            })
+            .await?;
             println!("user {} enabled", u.staff_id);
         }
         UserCommand::Roles { staff_id, set } => {
             let user = match set {
                 Some(names) => {
                     let roles = parse_roles(&names)?;
-                    state.store.set_user_roles(&staff_id, roles).await?
+                    let query = serde_json::json!({ "target_staff_id": staff_id, "roles": roles });
+                    super::ledgered(&state, super::operator(), Action::UserChange, query, async {
+                        Ok(state.store.set_user_roles(&staff_id, roles).await?)
+                    })
+                    .await?
                 }
                 None => state
                     .store
