@@ -47,10 +47,7 @@ async fn facts(state: &App, q: &FactsQuery<'_>) -> AppResult<AccessFacts> {
 
 /// Records the decision (on the blocking pool: the recorder writes durably), then opens the
 /// result. A decision that cannot be recorded fails the request.
-async fn enforce<T: Send + 'static>(
-    state: &App,
-    eval: Evaluation<T>,
-) -> AppResult<(T, Decision)> {
+async fn enforce<T: Send + 'static>(state: &App, eval: Evaluation<T>) -> AppResult<(T, Decision)> {
     let recorder = state.recorder.clone();
     let refused = eval.peek().is_err();
     let out = tokio::task::spawn_blocking(move || anpr_policy::enforce(recorder.as_ref(), eval))
@@ -182,11 +179,7 @@ pub async fn settle(state: &App, a: Authorisation) -> AppResult<Authorisation> {
     settle_at(state, a, Utc::now()).await
 }
 
-async fn settle_at(
-    state: &App,
-    a: Authorisation,
-    now: DateTime<Utc>,
-) -> AppResult<Authorisation> {
+async fn settle_at(state: &App, a: Authorisation, now: DateTime<Utc>) -> AppResult<Authorisation> {
     if !a.status.is_open() {
         return Ok(a);
     }
@@ -246,10 +239,7 @@ pub async fn sweep(state: &App) -> AppResult<usize> {
 
 /// Stores a newly granted authorisation, then records its decision (with its id); if the
 /// decision cannot be recorded the authorisation is stopped and the request fails.
-async fn store_new(
-    state: &App,
-    mut eval: Evaluation<Authorisation>,
-) -> AppResult<Authorisation> {
+async fn store_new(state: &App, mut eval: Evaluation<Authorisation>) -> AppResult<Authorisation> {
     let granted = match eval.peek() {
         Ok(a) => a.clone(),
         // Refused: record the refusal and return it.
@@ -451,10 +441,7 @@ pub async fn list_authorisations(
 
 /// Which authorisations (and so which districts' activity) the user may see; the decision is
 /// recorded like any listing.
-pub async fn visibility(
-    state: &App,
-    user: &User,
-) -> AppResult<anpr_policy::tracking::Visibility> {
+pub async fn visibility(state: &App, user: &User) -> AppResult<anpr_policy::tracking::Visibility> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, None);
     let eval = state

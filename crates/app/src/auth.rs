@@ -5,8 +5,8 @@
 //! once, then remembered by its SHA-256 so that ingestion at thousands of reads a second does
 //! not pay argon2's deliberate cost on every request.
 
-use crate::error::{AppError, AppResult};
 use crate::audit::AuditHandle;
+use crate::error::{AppError, AppResult};
 use crate::App;
 use anpr_domain::{CameraId, User};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -178,10 +178,7 @@ pub fn require_permission(user: &User, permission: anpr_policy::Permission) -> A
 }
 
 /// A new session for `user`: the token to hand out once, and its expiry.
-pub async fn open_session(
-    state: &App,
-    user: &User,
-) -> AppResult<(String, chrono::DateTime<Utc>)> {
+pub async fn open_session(state: &App, user: &User) -> AppResult<(String, chrono::DateTime<Utc>)> {
     let token = random_token();
     let expires = Utc::now() + Duration::hours(SESSION_HOURS);
     state
@@ -196,4 +193,3 @@ pub fn staff_actor(user: &User) -> anpr_ledger::Actor {
     let roles: Vec<&str> = user.roles.iter().map(|r| r.as_str()).collect();
     anpr_ledger::Actor::staff(user.staff_id.clone(), roles.join(","))
 }
-

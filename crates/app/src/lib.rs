@@ -163,7 +163,6 @@ impl App {
     }
 }
 
-
 /// The platform's own work in the background: the retention purge, the authorisation sweep,
 /// tree-head signing, the integrity monitor. Stopped when dropped.
 pub struct BackgroundTasks(Vec<tokio::task::JoinHandle<()>>);

@@ -1,8 +1,8 @@
 //! Filling a deployment with the synthetic catalog and sightings of `anpr-synth`, through the
 //! same store calls that ingestion uses. Shared by `anpr demo` and the benchmarks.
 
-use anpr_domain::{NewRead, NormalisedPlate};
 use anpr_app::App as AppState;
+use anpr_domain::{NewRead, NormalisedPlate};
 use anpr_store::NewCamera;
 use anpr_synth::catalog::Catalog;
 use anpr_synth::reads::{sightings, SightingSpec};

@@ -61,14 +61,15 @@ pub struct RequestContext {
 }
 
 impl RequestContext {
-    pub fn system(component: &str) -> Self {
+    /// The platform itself acting at `at` (the domain has no clock: time is passed in).
+    pub fn system(component: &str, at: DateTime<Utc>) -> Self {
         RequestContext {
             actor: Actor::System {
                 component: component.to_string(),
             },
             purpose: None,
             request_id: String::new(),
-            at: Utc::now(),
+            at,
         }
     }
 }

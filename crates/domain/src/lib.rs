@@ -5,6 +5,7 @@
 //! that says who is asking and why. No I/O, so every other crate can depend on it and it can be
 //! tested exhaustively.
 
+pub mod alert;
 pub mod confusion;
 pub mod context;
 pub mod error;
@@ -14,6 +15,7 @@ pub mod model;
 pub mod plate;
 pub mod query;
 
+pub use alert::{Alert, AlertAudience, AlertKind};
 pub use confusion::class_key;
 pub use context::{Actor, Purpose, RequestContext};
 pub use error::DomainError;

@@ -1,6 +1,6 @@
 //! Alert fan-out to connected clients.
 
-use anpr_store::Alert;
+use anpr_domain::Alert;
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
@@ -77,7 +77,7 @@ mod tests {
     fn alert(id: i64) -> Arc<Alert> {
         Arc::new(Alert {
             id,
-            kind: anpr_store::AlertKind::Watch,
+            kind: anpr_domain::AlertKind::Watch,
             authorisation_id: 1,
             requester_user_id: 1,
             district: "Waikato".into(),

@@ -90,7 +90,10 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_string());
-    ApiError(AppError::Internal(anyhow::anyhow!("handler panicked: {message}"))).into_response()
+    ApiError(AppError::Internal(anyhow::anyhow!(
+        "handler panicked: {message}"
+    )))
+    .into_response()
 }
 
 impl IntoResponse for ApiError {

@@ -22,8 +22,8 @@ use std::time::Duration;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-pub use anpr_web::UiConfig;
 pub use anpr_app::{App, AppConfig, DataDir};
+pub use anpr_web::UiConfig;
 pub use state::{AppState, HttpConfig, ServerConfig};
 
 pub fn router(state: AppState) -> Router {
@@ -173,4 +173,3 @@ pub async fn serve(
     drop(background);
     Ok(())
 }
-

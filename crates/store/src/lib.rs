@@ -22,6 +22,7 @@ mod shared;
 pub mod sqlite;
 mod types;
 
+pub use anpr_domain::{Alert, AlertAudience, AlertKind};
 pub use cases::{CaseFilter, CaseStore, IntegrityRun, SaveReport};
 pub use error::{Result, StoreError};
 pub use postgres::PgStore;

@@ -13,6 +13,7 @@
 
 use super::figure;
 use super::stats::Samples;
+use anpr_app::App as AppState;
 use anpr_domain::{PlatePattern, Purpose, Role, TimeRange};
 use anpr_policy::access::{DataAction, DataRequest, Target};
 use anpr_policy::config::RateLimits;
@@ -20,7 +21,6 @@ use anpr_policy::registers::{
     gather, AssociateRecord, IncidentRecord, StaffRecord, StolenRecord, StolenStatus, VehicleRecord,
 };
 use anpr_policy::{DecisionRecorder, Policy, PolicyConfig, RefusalKind, Subject};
-use anpr_app::App as AppState;
 use anpr_store::{FactsRequest, ImportSource, RegisterBatch, SqliteStore, Store};
 use chrono::{Duration, Utc};
 use clap::Args;

@@ -7,10 +7,10 @@
 
 use super::figure;
 use crate::commands::integrity::{districts, load_simulation};
-use anpr_integrity::{score, Engine, Expected, IntegrityConfig, Use};
-use anpr_ledger::Ledger;
 use anpr_app::monitor::{feed_ledger, feed_ledger_adjusted};
 use anpr_app::DataDir;
+use anpr_integrity::{score, Engine, Expected, IntegrityConfig, Use};
+use anpr_ledger::Ledger;
 use anpr_store::SqliteStore;
 use anpr_synth::usage::{simulate, SimConfig};
 use std::time::Instant;

@@ -9,8 +9,8 @@
 
 use super::figure;
 use super::stats::Samples;
-use anpr_reports::{Grouping, Month, UsageQuery};
 use anpr_app::App as AppState;
+use anpr_reports::{Grouping, Month, UsageQuery};
 use chrono::{Duration, Utc};
 use clap::Args;
 use rand::{Rng, SeedableRng};

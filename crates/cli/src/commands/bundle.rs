@@ -1,9 +1,9 @@
 //! Evidence bundles: a read, its images, their hashes and the ledger's proof that the export
 //! was recorded, in one ZIP that can be checked offline by anyone with the public key.
 
-use anpr_domain::{ImageHash, Purpose};
 use anpr_app::audit::{AuditHandle, Channel};
 use anpr_app::auth::staff_actor;
+use anpr_domain::{ImageHash, Purpose};
 use anpr_ledger::{Action, Event, InclusionProof, Outcome, ResultDigest, StoredEntry, TreeHead};
 use clap::Args;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,5 @@
-use anpr_ledger::Action;
 use anpr_domain::{GeoPoint, SiteKind, DEFAULT_RETENTION_DAYS};
+use anpr_ledger::Action;
 use anpr_store::{NewCamera, NewSite};
 use clap::Subcommand;
 use std::path::Path;
@@ -76,9 +76,13 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             retention_days,
         } => {
             let query = serde_json::json!({ "network": name, "retention_days": retention_days });
-            let n = super::ledgered(&state, super::operator(), Action::Other("catalog_change".into()), query, async {
-                Ok(state.store.create_network(&name, retention_days).await?)
-            })
+            let n = super::ledgered(
+                &state,
+                super::operator(),
+                Action::Other("catalog_change".into()),
+                query,
+                async { Ok(state.store.create_network(&name, retention_days).await?) },
+            )
             .await?;
             println!(
                 "network {} {:?} (retention {} days)",
@@ -164,9 +168,13 @@ pub async fn site(data: &Path, cmd: SiteCommand) -> anyhow::Result<()> {
                 district,
             };
             let query = serde_json::json!({ "site": new_site.name, "network_id": network });
-            let site = super::ledgered(&state, super::operator(), Action::Other("catalog_change".into()), query, async {
-                Ok(state.store.create_site(new_site).await?)
-            })
+            let site = super::ledgered(
+                &state,
+                super::operator(),
+                Action::Other("catalog_change".into()),
+                query,
+                async { Ok(state.store.create_site(new_site).await?) },
+            )
             .await?;
             println!("site {} {:?}", site.id, site.name);
         }
@@ -197,14 +205,20 @@ pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
             heading,
         } => {
             let query = serde_json::json!({ "camera": name, "site_id": site });
-            let (camera, key) = super::ledgered(&state, super::operator(), Action::Other("catalog_change".into()), query, anpr_app::catalog::provision_camera(
+            let (camera, key) = super::ledgered(
                 &state,
-                NewCamera {
-                    site_id: site,
-                    name,
-                    heading_deg: heading,
-                },
-            ))
+                super::operator(),
+                Action::Other("catalog_change".into()),
+                query,
+                anpr_app::catalog::provision_camera(
+                    &state,
+                    NewCamera {
+                        site_id: site,
+                        name,
+                        heading_deg: heading,
+                    },
+                ),
+            )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(

@@ -1,10 +1,10 @@
 //! `anpr import FILE`: loads a JSONL or CSV dump of reads, with a progress bar. Bad lines are
 //! reported and skipped; every good line is stored.
 
-use anpr_ledger::Action;
+use anpr_app::App as AppState;
 use anpr_ingest::import::{self, DumpFormat};
 use anpr_ingest::IncomingRead;
-use anpr_app::App as AppState;
+use anpr_ledger::Action;
 use chrono::Utc;
 use clap::Args;
 use std::io::BufReader;
@@ -96,9 +96,13 @@ async fn store(state: &AppState, batch: &mut Vec<(i64, IncomingRead)>) -> anyhow
     }
     // One ledger entry per batch.
     let query = serde_json::json!({ "reads": reads.len() });
-    let outcomes = super::ledgered(state, super::operator(), Action::Other("ingest".into()), query, async {
-        Ok(state.store.insert_reads(reads).await?)
-    })
+    let outcomes = super::ledgered(
+        state,
+        super::operator(),
+        Action::Other("ingest".into()),
+        query,
+        async { Ok(state.store.insert_reads(reads).await?) },
+    )
     .await?;
     Ok(outcomes.iter().filter(|o| !o.duplicate).count() as u64)
 }

@@ -3,9 +3,9 @@
 //! findings stored, cases opened, a summary printed, and recall and precision against the
 //! simulator's truth when given it).
 
+use anpr_app::DataDir;
 use anpr_integrity::{score, Expected, IntegrityConfig};
 use anpr_ledger::Ledger;
-use anpr_app::DataDir;
 use anpr_store::{ImportSource, NewUser, RegisterBatch, SqliteStore, Store};
 use anpr_synth::usage::{simulate, Planted, SimConfig, Simulation};
 use clap::Subcommand;

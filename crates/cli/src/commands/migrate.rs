@@ -6,11 +6,11 @@
 //! PostgreSQL deployment with `--data DIR --database-url URL`, and give any further server the
 //! same signing key.
 
+use anpr_app::DataDir;
 use anpr_ledger::store::{
     copy_log, EntryStore, PgStore as PgEntries, SqliteStore as SqliteEntries,
 };
 use anpr_ledger::Ledger;
-use anpr_app::DataDir;
 use anpr_store::PgStore;
 use clap::Args;
 use std::io::Write;

@@ -4,8 +4,8 @@
 //! its source. The first bad row stops the import (naming its line); batches before it stay,
 //! and importing the corrected file again changes only what differs.
 
-use anpr_ledger::Action;
 use anpr_app::registers::{batches, Format};
+use anpr_ledger::Action;
 use anpr_store::{ImportSource, RegisterKind};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
@@ -96,9 +96,16 @@ pub async fn run(data: &Path, cmd: RegistersCommand) -> anyhow::Result<()> {
                     }
                 };
                 // One ledger entry per batch.
-                let query = serde_json::json!({ "register": format!("{kind:?}"), "rows": rows.rows() });
-                let report = super::ledgered(&state, super::operator(), Action::RegisterImport, query, anpr_app::access::import_register(&state, next, source.clone()))
-                    .await?;
+                let query =
+                    serde_json::json!({ "register": format!("{kind:?}"), "rows": rows.rows() });
+                let report = super::ledgered(
+                    &state,
+                    super::operator(),
+                    Action::RegisterImport,
+                    query,
+                    anpr_app::access::import_register(&state, next, source.clone()),
+                )
+                .await?;
                 inserted += report.inserted;
                 updated += report.updated;
                 unchanged += report.unchanged;

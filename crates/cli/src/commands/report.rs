@@ -1,12 +1,12 @@
 //! `anpr report usage|transparency|subject-access`: the same library functions as the reports
-//! API (`anpr_server::reports`), each use recorded in the audit ledger before its output is
+//! API (`anpr_app::reports`), each use recorded in the audit ledger before its output is
 //! written.
 
-use anpr_ledger::{Action, Event};
-use anpr_reports::{transparency, usage, Month, UsageQuery};
 use anpr_app::audit::{AuditHandle, Channel};
 use anpr_app::auth::staff_actor;
 use anpr_app::App as AppState;
+use anpr_ledger::{Action, Event};
+use anpr_reports::{transparency, usage, Month, UsageQuery};
 use clap::Subcommand;
 use serde_json::json;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,5 @@
-use anpr_ledger::Action;
 use anpr_domain::{Role, User};
+use anpr_ledger::Action;
 use anpr_store::NewUser;
 use clap::Subcommand;
 use std::path::Path;
@@ -87,25 +87,37 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 password_hash: anpr_app::auth::hash_secret(&password)?,
                 network_id: network,
             };
-            let user = super::ledgered(&state, super::operator(), Action::UserChange, query, async {
-                Ok(state.store.create_user(new_user).await?)
-            })
+            let user = super::ledgered(
+                &state,
+                super::operator(),
+                Action::UserChange,
+                query,
+                async { Ok(state.store.create_user(new_user).await?) },
+            )
             .await?;
             println!("user {} ({}) created", user.staff_id, user.id);
         }
         UserCommand::Disable { staff_id } => {
             let query = serde_json::json!({ "target_staff_id": staff_id, "active": false });
-            let u = super::ledgered(&state, super::operator(), Action::UserChange, query, async {
-                Ok(state.store.set_user_active(&staff_id, false).await?)
-            })
+            let u = super::ledgered(
+                &state,
+                super::operator(),
+                Action::UserChange,
+                query,
+                async { Ok(state.store.set_user_active(&staff_id, false).await?) },
+            )
             .await?;
             println!("user {} disabled; their sessions are revoked", u.staff_id);
         }
         UserCommand::Enable { staff_id } => {
             let query = serde_json::json!({ "target_staff_id": staff_id, "active": true });
-            let u = super::ledgered(&state, super::operator(), Action::UserChange, query, async {
-                Ok(state.store.set_user_active(&staff_id, true).await?)
-            })
+            let u = super::ledgered(
+                &state,
+                super::operator(),
+                Action::UserChange,
+                query,
+                async { Ok(state.store.set_user_active(&staff_id, true).await?) },
+            )
             .await?;
             println!("user {} enabled", u.staff_id);
         }
@@ -114,9 +126,13 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 Some(names) => {
                     let roles = parse_roles(&names)?;
                     let query = serde_json::json!({ "target_staff_id": staff_id, "roles": roles });
-                    super::ledgered(&state, super::operator(), Action::UserChange, query, async {
-                        Ok(state.store.set_user_roles(&staff_id, roles).await?)
-                    })
+                    super::ledgered(
+                        &state,
+                        super::operator(),
+                        Action::UserChange,
+                        query,
+                        async { Ok(state.store.set_user_roles(&staff_id, roles).await?) },
+                    )
                     .await?
                 }
                 None => state

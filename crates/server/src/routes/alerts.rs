@@ -1,14 +1,14 @@
 //! Real-time tracking alerts: the live stream (Server-Sent Events), the list, acknowledgement,
 //! and a watch's sightings (the path of the car).
 
-use anpr_app::access;
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use anpr_app::auth::staff_actor;
-use anpr_app::AppError;
 use crate::error::ApiResult;
-use anpr_app::realtime;
 use crate::state::AppState;
+use anpr_app::access;
+use anpr_app::auth::staff_actor;
+use anpr_app::realtime;
+use anpr_app::AppError;
 use anpr_ledger::{Action, Event as LedgerEvent, Outcome, ResultDigest};
 use anpr_policy::AuthorisationKind;
 use anpr_realtime::RecvError;

@@ -2,10 +2,10 @@
 
 use crate::audit::Audit;
 use crate::auth::{self, StaffAuth};
-use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_domain::User;
+use anpr_ledger::Action;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -86,8 +86,7 @@ pub async fn logout(
 /// The signed-in user and their roles.
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
-pub async fn me(
-    audit: Audit,staff: StaffAuth) -> Json<User> {
+pub async fn me(audit: Audit, staff: StaffAuth) -> Json<User> {
     audit.action(Action::Other("session".into()));
     Json(staff.user)
 }
@@ -129,7 +128,10 @@ pub async fn open_ui_session(
 #[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
     responses((status = 200, body = UiSession), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn ui_session(
-    audit: Audit,staff: StaffAuth, BearerToken(token): BearerToken) -> Json<UiSession> {
+    audit: Audit,
+    staff: StaffAuth,
+    BearerToken(token): BearerToken,
+) -> Json<UiSession> {
     audit.action(Action::Other("session".into()));
     Json(UiSession {
         user: staff.user,

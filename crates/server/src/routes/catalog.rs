@@ -1,11 +1,11 @@
 //! Camera networks, sites and cameras (administrators).
 
-use crate::auth::StaffAuth;
-use anpr_ledger::Action;
 use crate::audit::Audit;
+use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use anpr_domain::{Camera, Network, Site, DEFAULT_RETENTION_DAYS};
+use anpr_ledger::Action;
 use anpr_policy::Permission;
 use anpr_store::{NewCamera, NewSite};
 use axum::extract::State;

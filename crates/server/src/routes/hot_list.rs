@@ -2,11 +2,11 @@
 //! camera network's own staff receive "vehicle of interest" alerts where the network's
 //! agreement allows it. The alerts themselves travel on the alert stream.
 
-use crate::auth::StaffAuth;
-use anpr_ledger::Action;
 use crate::audit::Audit;
+use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::state::AppState;
+use anpr_ledger::Action;
 use anpr_policy::Permission;
 use anpr_store::HotListSummary;
 use axum::extract::State;

@@ -7,10 +7,10 @@
 
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use anpr_app::AppError;
 use crate::error::{ApiError, ApiResult};
-use anpr_app::monitor::{self, RunReport};
 use crate::state::AppState;
+use anpr_app::monitor::{self, RunReport};
+use anpr_app::AppError;
 use anpr_domain::{Role, User};
 use anpr_integrity::review::{apply, Case, CaseOutcome, CaseQueue, CaseStatus, Step};
 use anpr_ledger::Action;

@@ -1,12 +1,12 @@
 //! The audit ledger, for auditors and outside overseers: signed tree heads, RFC 9162 proofs,
 //! and the entries themselves.
 
-use anpr_ledger::Action;
-use crate::auth::StaffAuth;
-use anpr_app::AppError;
 use crate::audit::Audit;
+use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use anpr_app::AppError;
+use anpr_ledger::Action;
 use anpr_ledger::{ConsistencyProof, InclusionProof, StoredEntry, TreeHead};
 use anpr_policy::Permission;
 use axum::extract::{Query, State};

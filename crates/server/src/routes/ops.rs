@@ -1,10 +1,10 @@
 //! Operations: health, metrics, the OpenAPI document.
 
-use crate::auth::StaffAuth;
-use anpr_ledger::Action;
 use crate::audit::Audit;
+use crate::auth::StaffAuth;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use anpr_ledger::Action;
 use axum::extract::{FromRequestParts, State};
 use axum::http::header;
 use axum::http::request::Parts;
@@ -46,7 +46,10 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[utoipa::path(get, path = "/metrics", tag = "ops", security(("bearer" = [])),
     responses((status = 200, content_type = "application/openmetrics-text", description = "Prometheus metrics (OpenMetrics text)"), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn metrics(
-    audit: Audit,State(state): State<AppState>, _r: MetricsReader) -> impl IntoResponse {
+    audit: Audit,
+    State(state): State<AppState>,
+    _r: MetricsReader,
+) -> impl IntoResponse {
     audit.action(Action::Other("metrics_read".into()));
     (
         [(

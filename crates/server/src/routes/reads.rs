@@ -1,14 +1,14 @@
 //! Ingestion of plate reads from cameras, and viewing a read and its images.
 
-use anpr_app::access;
 use crate::audit::Audit;
 use crate::auth::{CameraAuth, StaffAuth};
-use anpr_app::AppError;
-use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use anpr_app::access;
+use anpr_app::AppError;
 use anpr_domain::{ImageKind, NewRead, PlateRead, Purpose, ReadId};
 use anpr_ingest::{IncomingRead, ReadImages};
+use anpr_ledger::Action;
 use anpr_policy::{DataAction, Permission};
 use anpr_store::InsertOutcome;
 use axum::body::Bytes;
@@ -153,13 +153,13 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError(AppError::TooLarge(e.body_text())
-    )} else {
+        ApiError(AppError::TooLarge(e.body_text()))
+    } else {
         ApiError(AppError::BadRequest {
             field: None,
             message: e.body_text(),
-        }
-    )}
+        })
+    }
 }
 
 /// Stores images (durable first), then the reads that refer to them.

@@ -1,15 +1,15 @@
 //! Register loading and network sharing agreements (administrators). No officer-facing
 //! endpoint writes a register.
 
-use anpr_app::access;
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use anpr_app::AppError;
-use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
-use anpr_app::registers::{batches, Format};
 use crate::state::AppState;
+use anpr_app::access;
+use anpr_app::registers::{batches, Format};
+use anpr_app::AppError;
 use anpr_domain::NetworkId;
+use anpr_ledger::Action;
 use anpr_policy::registers::NetworkAgreement;
 use anpr_policy::Permission;
 use anpr_store::{ImportReport, ImportSource, RegisterKind};

@@ -4,9 +4,9 @@
 
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use anpr_app::AppError;
 use crate::error::ApiResult;
 use crate::state::AppState;
+use anpr_app::AppError;
 use anpr_ledger::Action;
 use anpr_policy::Permission;
 use anpr_reports::{transparency, usage, Month, UsageQuery};

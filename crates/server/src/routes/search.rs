@@ -5,7 +5,9 @@ use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use anpr_domain::query::{Cursor, MatchMode, DEFAULT_PAGE_SIZE};
-use anpr_domain::{Area, CameraId, NetworkId, PlatePattern, Purpose, SearchQuery, SiteId, TimeRange};
+use anpr_domain::{
+    Area, CameraId, NetworkId, PlatePattern, Purpose, SearchQuery, SiteId, TimeRange,
+};
 use anpr_ledger::Action;
 use anpr_policy::Notice;
 use anpr_store::SearchHit;
@@ -154,7 +156,6 @@ impl SearchResponse {
             policy,
         }
     }
-
 }
 
 /// Search plate reads, newest first, one page at a time.

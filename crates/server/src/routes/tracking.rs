@@ -2,14 +2,14 @@
 //! refusal, revocation. An active tracking authorisation is a watch (see `realtime`); its alerts
 //! and sightings are served by `routes::alerts`.
 
-use anpr_app::access::{self, TrackingAsk};
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use anpr_app::AppError;
-use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use anpr_app::access::{self, TrackingAsk};
+use anpr_app::AppError;
 use anpr_domain::Purpose;
+use anpr_ledger::Action;
 use anpr_policy::tracking::ReviewKind;
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind};
 use axum::extract::{Path, Query, State};

@@ -4,11 +4,11 @@
 
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use anpr_app::AppError;
-use anpr_ledger::Action;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
+use anpr_app::AppError;
 use anpr_domain::{Role, User};
+use anpr_ledger::Action;
 use anpr_policy::Permission;
 use anpr_store::NewUser;
 use axum::extract::{Path, State};
@@ -64,7 +64,10 @@ fn not_self(staff: &StaffAuth, staff_id: &str) -> ApiResult<()> {
     responses((status = 200, body = Vec<User>), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list(
-    audit: Audit,State(state): State<AppState>, staff: StaffAuth) -> ApiResult<Json<Vec<User>>> {
+    audit: Audit,
+    State(state): State<AppState>,
+    staff: StaffAuth,
+) -> ApiResult<Json<Vec<User>>> {
     audit.action(Action::Other("user_list".into()));
     staff.require_permission(Permission::Administer)?;
     Ok(Json(state.store.users().await?))
