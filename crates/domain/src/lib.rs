@@ -14,7 +14,7 @@ pub mod model;
 pub mod plate;
 pub mod query;
 
-pub use confusion::class_key;
+pub use confusion::{class_key, confusable};
 pub use context::{Actor, Purpose, RequestContext};
 pub use error::DomainError;
 pub use geo::{Area, GeoPoint};

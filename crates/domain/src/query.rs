@@ -21,8 +21,9 @@ pub enum PlatePattern {
     Exact(NormalisedPlate),
     /// `?` stands for one character, `*` for any run of characters (uppercase, separators dropped).
     Wildcard(String),
-    /// Plates equal up to OCR confusions (0/O/D/Q, 1/I/L/T, 2/Z, 5/S, 6/G, 8/B) and at most
-    /// `max_edits` further insertions, deletions or substitutions.
+    /// Plates equal up to OCR confusions (0/O/D/Q, 1/I/L/T/7, 2/Z, 3/8/B, 4/A, 5/S, 6/G; see
+    /// [`crate::confusion`]) and at most `max_edits` further insertions, deletions or
+    /// substitutions.
     Fuzzy {
         plate: NormalisedPlate,
         max_edits: u8,
