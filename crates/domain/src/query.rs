@@ -199,7 +199,8 @@ pub struct SearchQuery {
     pub limit: u32,
     pub cursor: Option<Cursor>,
     /// Normalised plates whose reads must not be returned (the access policy's own-vehicle
-    /// block): they are dropped before any read is fetched.
+    /// block): they are dropped, each with every plate confusable with it (the same
+    /// confusion-class key: a misread of the vehicle), before any read is fetched.
     pub exclude_plates: Vec<String>,
 }
 

@@ -4,9 +4,12 @@ use crate::config::PurposeDef;
 use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
 use crate::permissions::{self, Permission};
-use crate::registers::{AccessFacts, Connection, FactsQuery, IncidentRecord, Use};
+use crate::registers::{
+    AccessFacts, ConnectedVehicle, Connection, FactsQuery, IncidentRecord, Use,
+};
 use crate::tracking::{Authorisation, AuthorisationKind};
 use crate::{Policy, Subject};
+use anpr_domain::class_key;
 use anpr_domain::query::wildcard_matches;
 use anpr_domain::{NetworkId, PlatePattern, Purpose, ReadId, TimeRange};
 use chrono::{DateTime, Duration, Utc};
@@ -132,6 +135,22 @@ pub struct DataGrant {
     pub notices: Vec<Notice>,
     /// The authorisation the grant rests on (tracking or look-back), when one.
     pub authorisation_id: Option<i64>,
+}
+
+/// Refuses a fuzzy watch or search (`what`: "a fuzzy watch of", "a fuzzy search for") of
+/// `plate`, which would match the connected vehicle `v` as surely as `plate` itself.
+pub(crate) fn confusable_vehicle_refusal(what: &str, plate: &str, v: &ConnectedVehicle) -> E {
+    E::refused(
+        K::OwnVehicle,
+        format!(
+            "{what} {plate} would also match vehicle {}, which {}: cameras confuse the \
+             characters in which the two plates differ. You may not query a vehicle connected \
+             to you, and this attempt is recorded. If it is needed for an investigation, ask \
+             another officer to make the request.",
+            v.plate,
+            v.connection.explain()
+        ),
+    )
 }
 
 pub(crate) fn own_vehicle_refusal(plate: &str, c: Connection) -> E {
@@ -453,9 +472,29 @@ impl Policy {
             }
             Target::MissingRead(_) => {}
             Target::Pattern(p) => {
+                if let PlatePattern::Fuzzy { plate, .. } = p {
+                    // A fuzzy search matches every plate sharing its key: when a connected
+                    // vehicle's does, it is a search for that vehicle.
+                    if let Some(c) = facts.connection(plate.as_str()) {
+                        return Err(own_vehicle_refusal(plate.as_str(), c));
+                    }
+                    if let Some(v) = facts.confusable_connection(plate.as_str()) {
+                        return Err(confusable_vehicle_refusal(
+                            "a fuzzy search for",
+                            plate.as_str(),
+                            v,
+                        ));
+                    }
+                }
+                // The store drops these plates and every plate confusable with them (the
+                // same class key) before fetching any read.
                 exclude = facts.connected.iter().map(|c| c.plate.clone()).collect();
                 let could_match = match p {
-                    PlatePattern::Wildcard(w) => exclude.iter().any(|c| wildcard_matches(w, c)),
+                    // Up to confusions: `AJC7S?` matches AJC7S8, a misread of AJC758.
+                    PlatePattern::Wildcard(w) => {
+                        let w = class_key(w);
+                        exclude.iter().any(|c| wildcard_matches(&w, &class_key(c)))
+                    }
                     _ => !exclude.is_empty(),
                 };
                 if could_match {

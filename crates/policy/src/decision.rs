@@ -104,6 +104,10 @@ pub struct Decision {
     pub notes: Vec<String>,
     /// A training plate: synthetic data only.
     pub training: bool,
+    /// A tracking authorisation that also matches OCR-confusable reads (every plate sharing
+    /// its plate's confusion-class key): what its watch can alert on is wider than its plate.
+    #[serde(default)]
+    pub fuzzy: bool,
     pub authorisation_id: Option<i64>,
     /// The camera networks whose data the decision is about: those a search was narrowed to,
     /// a viewed read's network, those a tracking authorisation may alert on (usage reports
@@ -138,6 +142,7 @@ impl Decision {
             refusal_reason: None,
             notes: vec![],
             training: false,
+            fuzzy: false,
             authorisation_id: None,
             networks: vec![],
         }

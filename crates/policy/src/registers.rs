@@ -361,6 +361,15 @@ impl AccessFacts {
             .map(|c| c.connection)
     }
 
+    /// The connected vehicle (strongest connection first) whose plate shares `plate`'s
+    /// confusion-class key: everything a fuzzy watch or search of `plate` matches exactly,
+    /// it matches too (see [`anpr_domain::confusion`]).
+    pub fn confusable_connection(&self, plate: &str) -> Option<&ConnectedVehicle> {
+        self.connected
+            .iter()
+            .find(|c| anpr_domain::confusable(&c.plate, plate))
+    }
+
     pub fn stolen_entry(&self, id: i64) -> Option<&StolenEntry> {
         self.stolen.iter().find(|s| s.id == id)
     }

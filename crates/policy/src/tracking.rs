@@ -18,7 +18,7 @@
 //! A look-back authorisation lets one user search one plate under one file further back than
 //! the routine window; a supervisor of the district approves it.
 
-use crate::access::{fill_purpose, own_vehicle_refusal};
+use crate::access::{confusable_vehicle_refusal, fill_purpose, own_vehicle_refusal};
 use crate::config::{PolicyConfig, TrackingBasisKind};
 use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
@@ -358,6 +358,8 @@ struct RequestCheck<'a> {
     subject: &'a Subject,
     permission: Permission,
     plate: &'a str,
+    /// A fuzzy watch: it matches every plate sharing the plate's confusion-class key.
+    fuzzy: bool,
     purpose: Option<&'a Purpose>,
     now: DateTime<Utc>,
 }
@@ -453,7 +455,15 @@ impl Policy {
             req.request_id,
             req.now,
         );
-        d.target = Some(req.plate.to_string());
+        // A fuzzy watch is recorded as the fuzzy pattern it is (`AJC7S8~0`: every plate with
+        // its confusion-class key), so that whoever reads the record (a subject access request
+        // for AJC758 included) sees what it could alert on.
+        d.target = Some(if req.fuzzy {
+            format!("{}~0", req.plate)
+        } else {
+            req.plate.to_string()
+        });
+        d.fuzzy = req.fuzzy;
         fill_purpose(&mut d, req.purpose);
         let outcome = self.tracking_request(req, facts, &mut d);
         if let Ok(a) = &outcome {
@@ -484,6 +494,7 @@ impl Policy {
             subject: s,
             permission,
             plate,
+            fuzzy,
             purpose,
             now,
         } = ask;
@@ -518,6 +529,11 @@ impl Policy {
         if let Some(c) = facts.connection(plate) {
             return Err(own_vehicle_refusal(plate, c));
         }
+        if fuzzy {
+            if let Some(v) = facts.confusable_connection(plate) {
+                return Err(confusable_vehicle_refusal("a fuzzy watch of", plate, v));
+            }
+        }
         Ok(def)
     }
 
@@ -534,6 +550,7 @@ impl Policy {
                 subject: s,
                 permission: Permission::RequestTracking,
                 plate: req.plate,
+                fuzzy: req.fuzzy,
                 purpose: req.purpose,
                 now,
             },
@@ -726,6 +743,7 @@ impl Policy {
                 subject: s,
                 permission: Permission::RequestLookback,
                 plate: req.plate,
+                fuzzy: false,
                 purpose: req.purpose,
                 now,
             },
@@ -810,6 +828,7 @@ impl Policy {
         d.file_number = Some(a.file_number.clone());
         d.justification = Some(r.reason.trim().chars().take(2000).collect());
         d.authorisation_id = Some(a.id);
+        d.fuzzy = a.fuzzy;
         d.basis = Some(format!(
             "{} authorisation #{} requested by {}",
             a.kind.as_str(),
@@ -882,6 +901,23 @@ impl Policy {
                          supervisor",
                         a.plate,
                         c.explain()
+                    ),
+                ));
+            }
+            if let Some(v) = a
+                .fuzzy
+                .then(|| facts.confusable_connection(&a.plate))
+                .flatten()
+            {
+                return Err(E::refused(
+                    K::ConflictOfDuty,
+                    format!(
+                        "this fuzzy watch of {} would also alert on vehicle {}, which {} \
+                         (cameras confuse the characters in which the two plates differ): you \
+                         cannot approve it; ask another supervisor",
+                        a.plate,
+                        v.plate,
+                        v.connection.explain()
                     ),
                 ));
             }
@@ -958,6 +994,7 @@ impl Policy {
         d.purpose_code = Some(a.purpose_code.clone());
         d.file_number = Some(a.file_number.clone());
         d.authorisation_id = Some(a.id);
+        d.fuzzy = a.fuzzy;
         d.basis = a.end_reason.clone();
         d.outcome = DecisionOutcome::Allowed;
         d.notes = vec![format!("status: {}", a.status.as_str())];

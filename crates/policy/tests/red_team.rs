@@ -1,0 +1,396 @@
+//! The insider red team's attacks on the policy, each reproduced on in-memory registers and
+//! shown closed.
+
+use anpr_domain::query::MatchMode;
+use anpr_domain::{PlatePattern, Purpose, Role, TimeRange};
+use anpr_policy::access::{DataAction, DataGrant, DataRequest, Target};
+use anpr_policy::registers::{
+    gather, AssociateRecord, IncidentRecord, MemoryRegisters, NetworkAgreement, StolenRecord,
+    StolenStatus,
+};
+use anpr_policy::tracking::{Review, ReviewKind, TrackingRequest};
+use anpr_policy::*;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+
+fn now() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap()
+}
+
+fn subject(id: i64, staff: &str, roles: &[Role]) -> Subject {
+    Subject {
+        user_id: id,
+        staff_id: staff.into(),
+        district: "Waikato".into(),
+        roles: roles.to_vec(),
+        active: true,
+    }
+}
+
+/// Owns AJC758; their household runs HHS123; their declared associate (brother) drives BRO400.
+fn officer() -> Subject {
+    subject(1, "S1", &[Role::Searcher, Role::Tracker])
+}
+fn colleague() -> Subject {
+    subject(4, "S4", &[Role::Searcher, Role::Tracker])
+}
+/// Owns SUP150.
+fn supervisor() -> Subject {
+    subject(2, "S2", &[Role::Supervisor])
+}
+fn other_supervisor() -> Subject {
+    subject(3, "S3", &[Role::Supervisor])
+}
+
+fn incident(file: &str, kind: &str) -> IncidentRecord {
+    IncidentRecord {
+        file_number: file.into(),
+        incident_type: kind.into(),
+        district: "Waikato".into(),
+        opened_at: now() - Duration::days(10),
+        closed_at: None,
+        assigned_staff: vec![],
+    }
+}
+
+fn stolen(plate: &str, file: &str, by: &str, complainant: &str) -> StolenRecord {
+    StolenRecord {
+        plate: plate.into(),
+        file_number: file.into(),
+        reported_at: now() - Duration::hours(72),
+        complainant_person_id: complainant.into(),
+        recorded_by_staff_id: by.into(),
+        status: StolenStatus::Active,
+        cancelled_at: None,
+    }
+}
+
+fn registers() -> MemoryRegisters {
+    let mut r = MemoryRegisters::default();
+    r.add_staff("S1", "P1", "A1", Some("Team Hamilton"));
+    r.add_staff("S2", "P2", "A2", None);
+    r.add_staff("S3", "P3", "A3", None);
+    r.add_staff("S4", "P4", "A4", Some("Team Hamilton"));
+    r.add_staff("S6", "P6", "A6", Some("Team Tauranga"));
+    r.associates.push(AssociateRecord {
+        staff_id: "S1".into(),
+        person_id: "P7".into(),
+        relationship: Some("brother".into()),
+    });
+    r.add_vehicle("AJC758", "P1", "A1");
+    r.add_vehicle("HHS123", "P9", "A1");
+    r.add_vehicle("BRO400", "P7", "A7");
+    r.add_vehicle("SUP150", "P2", "A2");
+    r.add_vehicle("OTHER1", "P5", "A5");
+    r.add_vehicle("STOLE1", "P5", "A5");
+    r.add_incident(incident("F-THEFT", "vehicle_theft"));
+    r.add_incident(incident("F-HOMICIDE", "homicide"));
+    r.add_incident(incident("F-THREAT", "threat_to_life"));
+    r.agreements = vec![NetworkAgreement {
+        network_id: 1,
+        search: vec!["*".into()],
+        tracking: vec!["*".into()],
+        hot_list_alerts: false,
+    }];
+    // A clean report by another team three days ago, complainant the owner: starts at once.
+    r.add_stolen(stolen("STOLE1", "F-THEFT", "S6", "P5"));
+    r
+}
+
+fn purpose(code: &str, file: &str) -> Purpose {
+    Purpose {
+        code: code.into(),
+        file_number: file.into(),
+        justification: "Vehicle seen leaving the scene of the incident".into(),
+    }
+}
+
+fn kind<T: std::fmt::Debug>(r: &Result<T>) -> RefusalKind {
+    r.as_ref().unwrap_err().kind().expect("a refusal")
+}
+
+fn message<T: std::fmt::Debug>(r: &Result<T>) -> String {
+    r.as_ref().unwrap_err().to_string()
+}
+
+#[derive(Clone)]
+struct Track<'a> {
+    plate: &'a str,
+    purpose: Purpose,
+    emergency: bool,
+    fuzzy: bool,
+    at: DateTime<Utc>,
+}
+
+impl<'a> Track<'a> {
+    fn emergency(plate: &'a str) -> Self {
+        Track {
+            plate,
+            purpose: purpose("threat_to_life", "F-THREAT"),
+            emergency: true,
+            fuzzy: false,
+            at: now(),
+        }
+    }
+    fn stolen(plate: &'a str) -> Self {
+        Track {
+            plate,
+            purpose: purpose("stolen_vehicle", "F-THEFT"),
+            emergency: false,
+            fuzzy: false,
+            at: now(),
+        }
+    }
+    fn fuzzy(self) -> Self {
+        Track {
+            fuzzy: true,
+            ..self
+        }
+    }
+    fn at(self, at: DateTime<Utc>) -> Self {
+        Track { at, ..self }
+    }
+}
+
+/// A tracking request, decided and recorded: the outcome and its decision record.
+fn track(
+    policy: &Policy,
+    regs: &MemoryRegisters,
+    s: &Subject,
+    t: &Track<'_>,
+) -> (Result<Authorisation>, Decision) {
+    let req = TrackingRequest {
+        subject: s,
+        plate: t.plate,
+        purpose: Some(&t.purpose),
+        emergency: t.emergency,
+        fuzzy: t.fuzzy,
+        duration_minutes: None,
+        renews: None,
+        request_id: "t",
+        now: t.at,
+    };
+    let facts = gather(regs, &req.facts_query()).unwrap();
+    let recorder = MemoryRecorder::default();
+    let out = enforce(&recorder, policy.evaluate_tracking_request(&req, &facts)).map(|(a, _)| a);
+    (
+        out,
+        recorder.all().pop().expect("every decision is recorded"),
+    )
+}
+
+fn review(
+    policy: &Policy,
+    regs: &MemoryRegisters,
+    s: &Subject,
+    kind: ReviewKind,
+    a: &Authorisation,
+    at: DateTime<Utc>,
+) -> Result<Authorisation> {
+    let r = Review {
+        subject: s,
+        kind,
+        authorisation: a,
+        reason: "Checked the file and the owner's statement",
+        request_id: "v",
+        now: at,
+    };
+    let facts = gather(regs, &r.facts_query()).unwrap();
+    policy.evaluate_review(&r, &facts).peek().clone()
+}
+
+fn search_pattern(
+    policy: &Policy,
+    regs: &MemoryRegisters,
+    s: &Subject,
+    pattern: &PlatePattern,
+    p: Option<&Purpose>,
+) -> (Result<DataGrant>, Decision) {
+    let req = DataRequest {
+        subject: s,
+        action: DataAction::Search,
+        purpose: p,
+        target: Target::Pattern(pattern),
+        time: TimeRange::default(),
+        network_ids: &[],
+        request_id: "r",
+        now: now(),
+    };
+    let facts = gather(regs, &req.facts_query()).unwrap();
+    let recorder = MemoryRecorder::default();
+    let out = enforce(&recorder, policy.evaluate_data_access(&req, &facts)).map(|(g, _)| g);
+    (
+        out,
+        recorder.all().pop().expect("every decision is recorded"),
+    )
+}
+
+fn view_read(
+    policy: &Policy,
+    regs: &MemoryRegisters,
+    s: &Subject,
+    plate: &str,
+    minutes_ago: i64,
+    p: &Purpose,
+) -> Result<DataGrant> {
+    let req = DataRequest {
+        subject: s,
+        action: DataAction::ViewRead,
+        purpose: Some(p),
+        target: Target::Read {
+            read_id: 7,
+            plate,
+            captured_at: now() - Duration::minutes(minutes_ago),
+            network_id: 1,
+        },
+        time: TimeRange::default(),
+        network_ids: &[],
+        request_id: "r",
+        now: now(),
+    };
+    let facts = gather(regs, &req.facts_query()).unwrap();
+    policy.evaluate_data_access(&req, &facts).peek().clone()
+}
+
+// --- 1. Fuzzy tracking bypasses the own-vehicle block ---------------------------------------
+
+#[test]
+fn fuzzy_emergency_tracking_one_ocr_confusion_from_ones_own_car_is_refused() {
+    let policy = Policy::default();
+    let regs = registers();
+    // The attack: AJC7S8 is the officer's own AJC758 with 5 read as S. A fuzzy watch of it
+    // would alert on every read of their own car.
+    let (r, d) = track(
+        &policy,
+        &regs,
+        &officer(),
+        &Track::emergency("AJC7S8").fuzzy(),
+    );
+    assert_eq!(kind(&r), RefusalKind::OwnVehicle, "{r:?}");
+    let msg = message(&r);
+    assert!(msg.contains("AJC758"), "{msg}");
+    assert!(msg.contains("registered to you"), "{msg}");
+    assert!(msg.contains("ask another officer"), "{msg}");
+    assert_eq!(d.refusal_code.as_deref(), Some("own_vehicle"));
+    assert!(d.fuzzy, "the decision records that the watch was fuzzy");
+
+    // Every connection, every confusion, every path: household, associate, not an emergency.
+    for (plate, phrase) in [
+        ("HH5I23", "someone at your home address"),
+        ("8R0400", "declared as an associate"),
+        ("AJC7B8", "registered to you"),
+    ] {
+        let t = match plate {
+            "AJC7B8" => Track::emergency(plate),
+            _ => Track {
+                purpose: purpose("serious_crime", "F-HOMICIDE"),
+                emergency: false,
+                ..Track::emergency(plate)
+            },
+        };
+        let (r, _) = track(&policy, &regs, &officer(), &t.fuzzy());
+        if plate == "AJC7B8" {
+            // 5 and B are not confusable: a different car.
+            r.unwrap();
+            continue;
+        }
+        assert_eq!(kind(&r), RefusalKind::OwnVehicle, "{plate}");
+        assert!(message(&r).contains(phrase), "{plate}: {}", message(&r));
+    }
+
+    // An exact watch of AJC7S8 alerts only on reads of AJC7S8: not blocked by this rule.
+    let (r, d) = track(&policy, &regs, &officer(), &Track::emergency("AJC7S8"));
+    assert_eq!(r.unwrap().status, AuthStatus::Active);
+    assert!(!d.fuzzy);
+    // Another officer may ask for the fuzzy watch.
+    let (r, d) = track(
+        &policy,
+        &regs,
+        &colleague(),
+        &Track::emergency("AJC7S8").fuzzy(),
+    );
+    assert!(r.unwrap().fuzzy);
+    assert!(
+        d.fuzzy,
+        "the granted decision records that the watch is fuzzy"
+    );
+}
+
+#[test]
+fn a_supervisor_cannot_approve_a_fuzzy_watch_that_would_alert_on_their_own_car() {
+    let policy = Policy::default();
+    let regs = registers();
+    // SUP150 is the supervisor's car; SUP15O differs by 0/O.
+    let t = Track {
+        purpose: purpose("serious_crime", "F-HOMICIDE"),
+        ..Track::stolen("SUP15O")
+    };
+    let (a, _) = track(&policy, &regs, &officer(), &t.clone().fuzzy());
+    let mut a = a.unwrap();
+    a.id = 9;
+    assert_eq!(a.status, AuthStatus::Pending);
+    let r = review(
+        &policy,
+        &regs,
+        &supervisor(),
+        ReviewKind::Approve,
+        &a,
+        now(),
+    );
+    assert_eq!(kind(&r), RefusalKind::ConflictOfDuty, "{r:?}");
+    assert!(message(&r).contains("SUP150"), "{}", message(&r));
+    review(
+        &policy,
+        &regs,
+        &other_supervisor(),
+        ReviewKind::Approve,
+        &a,
+        now(),
+    )
+    .unwrap();
+    // The same request without fuzzy matching would never alert on SUP150.
+    let (a, _) = track(&policy, &regs, &officer(), &t);
+    let mut a = a.unwrap();
+    a.id = 10;
+    review(
+        &policy,
+        &regs,
+        &supervisor(),
+        ReviewKind::Approve,
+        &a,
+        now(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn fuzzy_and_wildcard_searches_cover_confusable_plates_of_connected_vehicles() {
+    let policy = Policy::default();
+    let regs = registers();
+    let p = purpose("stolen_vehicle", "F-THEFT");
+    // A fuzzy search whose plate is one's own car up to confusions is a search of one's own
+    // car: refused like the exact search.
+    for edits in [0, 1] {
+        let pattern = PlatePattern::parse("AJC7S8", Some(MatchMode::Fuzzy), Some(edits)).unwrap();
+        let (r, d) = search_pattern(&policy, &regs, &officer(), &pattern, Some(&p));
+        assert_eq!(kind(&r), RefusalKind::OwnVehicle, "~{edits}");
+        assert!(message(&r).contains("AJC758"), "{}", message(&r));
+        assert_eq!(d.refusal_code.as_deref(), Some("own_vehicle"));
+    }
+    // A wildcard that can match a plate confusable with one's own car is told so; the store
+    // excludes the connected plates with every plate confusable with them.
+    let pattern = PlatePattern::parse("AJC7S?", None, None).unwrap();
+    let (g, _) = search_pattern(&policy, &regs, &officer(), &pattern, Some(&p));
+    let g = g.unwrap();
+    assert!(g.exclude_plates.contains(&"AJC758".to_string()));
+    assert!(
+        g.notices
+            .iter()
+            .any(|n| n.code == "connected_vehicles_excluded"),
+        "{:?}",
+        g.notices
+    );
+    // A colleague's fuzzy search of the same plate is fine.
+    let pattern = PlatePattern::parse("AJC7S8", Some(MatchMode::Fuzzy), Some(1)).unwrap();
+    let (g, _) = search_pattern(&policy, &regs, &colleague(), &pattern, Some(&p));
+    g.unwrap();
+}
