@@ -998,7 +998,7 @@ impl PgStore {
                  file_number, justification, basis, outcome, refusal_code, refusal_reason, notes,
                  training, authorisation_id,
                  ARRAY(SELECT network_id FROM decision_networks n
-                       WHERE n.decision_id = decisions.id ORDER BY network_id)
+                       WHERE n.decision_id = decisions.id ORDER BY network_id), fuzzy
                  FROM decisions
                  WHERE $1::bigint IS NULL OR user_id = $1 ORDER BY id DESC LIMIT $2",
             )
@@ -1030,6 +1030,7 @@ impl PgStore {
                     refusal_reason: r.get(13),
                     notes: serde_json::from_str(&notes).unwrap_or_default(),
                     training: r.get(15),
+                    fuzzy: r.get(18),
                     authorisation_id: r.get(16),
                     networks: r.get(17),
                 })
@@ -1045,9 +1046,10 @@ impl PgStore {
                 "WITH d AS (
                      INSERT INTO decisions (at, request_id, actor, user_id, district, action,
                          target, purpose_code, file_number, justification, basis, outcome,
-                         refusal_code, refusal_reason, notes, training, authorisation_id)
+                         refusal_code, refusal_reason, notes, training, authorisation_id,
+                         fuzzy)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                         $16, $17)
+                         $16, $17, $19)
                      RETURNING id)
                  INSERT INTO decision_networks (decision_id, network_id)
                  SELECT d.id, n FROM d, unnest($18::bigint[]) AS n
@@ -1076,6 +1078,7 @@ impl PgStore {
                     &d.training,
                     &d.authorisation_id,
                     &d.networks,
+                    &d.fuzzy,
                 ],
             )
             .await?;

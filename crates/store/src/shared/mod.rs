@@ -134,7 +134,9 @@ impl From<DictionaryError> for StoreError {
     }
 }
 
-/// The plate ids a query's pattern resolves to, its excluded plates removed.
+/// The plate ids a query's pattern resolves to, its excluded plates removed: each excluded
+/// plate with every plate confusable with it (the same confusion-class key), since a camera's
+/// misread of an excluded vehicle is still that vehicle.
 pub(crate) fn resolve_plates(dictionary: &PlateDictionary, q: &SearchQuery) -> Result<Vec<i64>> {
     let mut ids: Vec<i64> = match &q.plate {
         PlatePattern::Exact(p) => dictionary.get(p.as_str()).into_iter().collect(),
@@ -143,10 +145,13 @@ pub(crate) fn resolve_plates(dictionary: &PlateDictionary, q: &SearchQuery) -> R
             dictionary.fuzzy(plate.as_str(), *max_edits, MAX_PLATES_PER_SEARCH)?
         }
     };
-    for excluded in &q.exclude_plates {
-        if let Some(id) = dictionary.get(excluded) {
-            ids.retain(|p| *p != id);
+    if !q.exclude_plates.is_empty() {
+        let mut excluded = std::collections::HashSet::new();
+        for plate in &q.exclude_plates {
+            excluded.extend(dictionary.get(plate));
+            excluded.extend(dictionary.fuzzy(plate, 0, usize::MAX)?);
         }
+        ids.retain(|p| !excluded.contains(p));
     }
     Ok(ids)
 }

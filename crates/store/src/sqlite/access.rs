@@ -790,9 +790,9 @@ impl Inner {
             tx.prepare_cached(
                 "INSERT INTO decisions (at, request_id, actor, user_id, district, action, target,
                  purpose_code, file_number, justification, basis, outcome, refusal_code,
-                 refusal_reason, notes, training, authorisation_id)
+                 refusal_reason, notes, training, authorisation_id, fuzzy)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                 ?17)",
+                 ?17, ?18)",
             )?
             .execute(params![
                 to_ms(d.at),
@@ -811,7 +811,8 @@ impl Inner {
                 d.refusal_reason,
                 json(&d.notes),
                 d.training,
-                d.authorisation_id
+                d.authorisation_id,
+                d.fuzzy
             ])?;
             let id = tx.last_insert_rowid();
             {
@@ -835,7 +836,7 @@ impl Inner {
                  file_number, justification, basis, outcome, refusal_code, refusal_reason, notes,
                  training, authorisation_id,
                  (SELECT group_concat(network_id) FROM decision_networks
-                  WHERE decision_id = decisions.id) FROM decisions
+                  WHERE decision_id = decisions.id), fuzzy FROM decisions
                  WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![user, limit.clamp(1, 10_000)], |r| {
@@ -861,6 +862,7 @@ impl Inner {
                     refusal_reason: r.get(13)?,
                     notes: serde_json::from_str(&notes).unwrap_or_default(),
                     training: r.get(15)?,
+                    fuzzy: r.get(18)?,
                     authorisation_id: r.get(16)?,
                     networks: r
                         .get::<_, Option<String>>(17)?

@@ -326,6 +326,11 @@ const MIGRATIONS: &[&str] = &[
         district, purpose_code);
     CREATE INDEX alerts_created ON alerts(created_at);
     "#,
+    // 7: a tracking decision records whether its watch is fuzzy (it then alerts on every plate
+    // sharing its plate's confusion-class key, not on its plate alone).
+    r#"
+    ALTER TABLE decisions ADD COLUMN fuzzy INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
