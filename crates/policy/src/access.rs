@@ -510,20 +510,25 @@ impl Policy {
             }
         }
 
-        // Authorisations the user holds for this plate, in force now.
+        // Authorisations the user holds for this plate, in force now. One lifts the near-live
+        // window (tracking) or the routine look-back (look-back) only for a request made under
+        // its own file and purpose: it was granted for that investigation, not for the plate.
         let exact = req.target.exact_plate();
-        let in_force = |kind: AuthorisationKind| -> Option<&Authorisation> {
+        let in_force = |kind: AuthorisationKind, own_file: bool| -> Option<&Authorisation> {
             let plate = exact?;
             facts.authorisations.iter().find(|a| {
                 a.kind == kind
                     && a.plate == plate
                     && a.requester_user_id == s.user_id
+                    && (!own_file
+                        || (a.file_number == file.trim() && a.purpose_code == purpose.code))
                     && a.in_force(now, facts, &self.config)
             })
         };
-        let tracking = in_force(AuthorisationKind::Tracking);
-        let lookback = in_force(AuthorisationKind::Lookback)
-            .filter(|a| a.file_number == file.trim() && a.lookback_from.is_some());
+        let tracking = in_force(AuthorisationKind::Tracking, true);
+        let tracking_elsewhere = in_force(AuthorisationKind::Tracking, false);
+        let lookback =
+            in_force(AuthorisationKind::Lookback, true).filter(|a| a.lookback_from.is_some());
 
         let max_from = now - Duration::days(self.config.max_lookback_days);
         let routine_from = now - Duration::days(self.config.routine_lookback_days);
@@ -554,11 +559,19 @@ impl Policy {
             )
         };
         let near_live_message = || {
-            format!(
+            let mut m = format!(
                 "results newer than {} minutes are withheld: following a vehicle in near-real \
                  time is tracking, and needs a tracking authorisation (POST /api/v1/tracking)",
                 self.config.near_live_minutes
-            )
+            );
+            if let Some(a) = tracking_elsewhere.filter(|_| tracking.is_none()) {
+                m.push_str(&format!(
+                    "; your tracking authorisation #{} for this plate covers only file {} \
+                     under purpose `{}`: make the request under that file and purpose",
+                    a.id, a.file_number, a.purpose_code
+                ));
+            }
+            m
         };
 
         let mut time = req.time;

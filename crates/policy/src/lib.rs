@@ -19,9 +19,10 @@
 //!    declared associate is refused (patterns exclude such plates), telling them to ask another
 //!    officer;
 //! 8. tiered look-back: routine searches reach back `routine_lookback_days`; older needs an
-//!    approved look-back authorisation;
+//!    approved look-back authorisation for the plate, used under its own file and purpose;
 //! 9. no tracking by the back door: results newer than `near_live_minutes` are withheld unless
-//!    the user holds a tracking authorisation for the plate.
+//!    the user holds a tracking authorisation for the plate and makes the request under that
+//!    authorisation's own file and purpose.
 //!
 //! Real-time tracking authorisations (requests, approvals, expiry, stopping) are in
 //! [`tracking`]; tiers and separation of duties in [`permissions`].

@@ -394,3 +394,110 @@ fn fuzzy_and_wildcard_searches_cover_confusable_plates_of_connected_vehicles() {
     let (g, _) = search_pattern(&policy, &regs, &colleague(), &pattern, Some(&p));
     g.unwrap();
 }
+
+// --- 3. A tracking authorisation lifts near-live withholding under any file and purpose ------
+
+#[test]
+fn a_tracking_authorisation_lifts_near_live_withholding_only_under_its_own_file_and_purpose() {
+    let policy = Policy::default();
+    let mut regs = registers();
+    regs.add_incident(incident("F-KIDNAP", "kidnapping"));
+    let s = officer();
+    let theft = purpose("stolen_vehicle", "F-THEFT");
+    let (a, _) = track(&policy, &regs, &s, &Track::stolen("STOLE1"));
+    let mut a = a.unwrap();
+    assert_eq!(a.status, AuthStatus::Active);
+    a.id = 11;
+    regs.authorisations.push(a);
+    // Under the authorisation's own file and purpose: near-live reads are visible.
+    let g = view_read(&policy, &regs, &s, "STOLE1", 5, &theft).unwrap();
+    assert_eq!(g.authorisation_id, Some(11));
+    // The attack: the same plate under another file, to follow it live for something else.
+    let homicide = purpose("serious_crime", "F-HOMICIDE");
+    let r = view_read(&policy, &regs, &s, "STOLE1", 5, &homicide);
+    assert_eq!(kind(&r), RefusalKind::NearLiveWithheld);
+    let msg = message(&r);
+    assert!(msg.contains("#11") && msg.contains("F-THEFT"), "{msg}");
+    let pattern = PlatePattern::parse("STOLE1", None, None).unwrap();
+    let (g, d) = search_pattern(&policy, &regs, &s, &pattern, Some(&homicide));
+    let g = g.unwrap();
+    assert_eq!(g.time.to, Some(now() - Duration::minutes(30)));
+    assert!(g.notices.iter().any(|n| n.code == "near_live_withheld"));
+    assert_eq!(g.authorisation_id, None);
+    assert!(!d.basis.unwrap().contains("#11"));
+    // Same plate and file, another purpose: still withheld.
+    let mut regs2 = registers();
+    regs2.add_incident(incident("F-KIDNAP", "kidnapping"));
+    let kidnap_threat = purpose("threat_to_life", "F-KIDNAP");
+    let (a, _) = track(
+        &policy,
+        &regs2,
+        &s,
+        &Track {
+            purpose: kidnap_threat.clone(),
+            ..Track::emergency("OTHER1")
+        },
+    );
+    let mut a = a.unwrap();
+    a.id = 12;
+    regs2.authorisations.push(a);
+    view_read(&policy, &regs2, &s, "OTHER1", 5, &kidnap_threat).unwrap();
+    let kidnap_crime = purpose("serious_crime", "F-KIDNAP");
+    let r = view_read(&policy, &regs2, &s, "OTHER1", 5, &kidnap_crime);
+    assert_eq!(kind(&r), RefusalKind::NearLiveWithheld);
+}
+
+#[test]
+fn a_lookback_authorisation_reaches_back_only_under_its_own_file_and_purpose() {
+    let policy = Policy::default();
+    let mut regs = registers();
+    regs.add_incident(incident("F-KIDNAP", "kidnapping"));
+    let s = officer();
+    let crime = purpose("serious_crime", "F-KIDNAP");
+    let req = anpr_policy::tracking::LookbackRequest {
+        subject: &s,
+        plate: "OTHER1",
+        purpose: Some(&crime),
+        from: now() - Duration::days(200),
+        request_id: "l",
+        now: now(),
+    };
+    let facts = gather(&regs, &req.facts_query()).unwrap();
+    let mut a = policy
+        .evaluate_lookback_request(&req, &facts)
+        .peek()
+        .clone()
+        .unwrap();
+    a.id = 3;
+    let a = review(
+        &policy,
+        &regs,
+        &supervisor(),
+        ReviewKind::Approve,
+        &a,
+        now(),
+    )
+    .unwrap();
+    regs.authorisations.push(a);
+    let old = |p: &Purpose| {
+        let pattern = PlatePattern::parse("OTHER1", None, None).unwrap();
+        let req = DataRequest {
+            subject: &s,
+            action: DataAction::Search,
+            purpose: Some(p),
+            target: Target::Pattern(&pattern),
+            time: TimeRange {
+                from: Some(now() - Duration::days(200)),
+                to: None,
+            },
+            network_ids: &[],
+            request_id: "r",
+            now: now(),
+        };
+        let facts = gather(&regs, &req.facts_query()).unwrap();
+        policy.evaluate_data_access(&req, &facts).peek().clone()
+    };
+    assert_eq!(old(&crime).unwrap().authorisation_id, Some(3));
+    let r = old(&purpose("threat_to_life", "F-KIDNAP"));
+    assert_eq!(kind(&r), RefusalKind::LookbackNeedsApproval);
+}
