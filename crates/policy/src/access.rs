@@ -205,6 +205,12 @@ impl Policy {
 
     /// Checks a purpose for completeness and that its code is configured.
     pub fn check_purpose(&self, p: Option<&Purpose>) -> Result<&PurposeDef> {
+        self.check_purpose_with(p, true)
+    }
+
+    /// As [`Policy::check_purpose`]; `file_required: false` for a training use, which rests on
+    /// no file (its file number may be empty).
+    fn check_purpose_with(&self, p: Option<&Purpose>, file_required: bool) -> Result<&PurposeDef> {
         let p = p.ok_or_else(|| {
             E::refused_field(
                 K::InvalidPurpose,
@@ -216,7 +222,12 @@ impl Policy {
         let min = self.config.min_justification_chars;
         for (field, value, lo, hi) in [
             ("code", &p.code, 1, 64),
-            ("file_number", &p.file_number, 1, 64),
+            (
+                "file_number",
+                &p.file_number,
+                usize::from(file_required),
+                64,
+            ),
             ("justification", &p.justification, min, 2000),
         ] {
             let n = value.trim().chars().count();
@@ -399,16 +410,26 @@ impl Policy {
     ) -> Result<DataGrant> {
         let s = req.subject;
         let now = req.now;
+        // A training plate: the decision says so whatever its outcome, and rests on no file
+        // (file rules and usage counts never count it).
+        let training = match &req.target {
+            Target::Pattern(p) => self.training_plate(p),
+            Target::Read { .. } | Target::MissingRead(_) => None,
+        };
+        if training.is_some() {
+            d.training = true;
+            d.file_number = None;
+        }
         self.check_active(s)?;
         permissions::require(&s.roles, req.action.permission())?;
-        let purpose = self.check_purpose(req.purpose)?;
+        let purpose = self.check_purpose_with(req.purpose, training.is_none())?;
         self.rate
             .admit(&self.config.rate_limits, s.user_id, &purpose.code, now)?;
 
-        // Training plates: synthetic sightings, no register checks, never real data.
+        // Training plates: synthetic sightings, no register checks, no file, never real data.
         match &req.target {
-            Target::Pattern(p) => {
-                if let Some(plate) = self.training_plate(p) {
+            Target::Pattern(_) => {
+                if let Some(plate) = training {
                     d.basis = Some("training plate: synthetic sightings only".into());
                     return Ok(DataGrant {
                         training: true,

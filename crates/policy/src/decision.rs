@@ -102,7 +102,8 @@ pub struct Decision {
     pub refusal_reason: Option<String>,
     /// Narrowings and warnings given to the user.
     pub notes: Vec<String>,
-    /// A training plate: synthetic data only.
+    /// A training plate: synthetic data only. Such a decision rests on no file
+    /// (`file_number` is `None`), granted or refused.
     pub training: bool,
     /// A tracking authorisation that also matches OCR-confusable reads (every plate sharing
     /// its plate's confusion-class key): what its watch can alert on is wider than its plate.

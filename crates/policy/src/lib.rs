@@ -9,7 +9,9 @@
 //! The rules, in the order they are checked for a data access ([`access`]):
 //! 1. the account is active and its roles grant the action's [`Permission`];
 //! 2. the purpose is complete, its code is configured, and the rate limits admit it;
-//! 3. a training plate (configured prefix or list) gets synthetic sightings and nothing else;
+//! 3. a training plate (configured prefix or list) gets synthetic sightings and nothing else:
+//!    it needs no file number, and its decision is marked `training` with no file, so that
+//!    nothing that counts files or use ever counts it;
 //! 4. the user is in the staff register (else the own-vehicle block could not be applied);
 //! 5. the file number is in the incident register, open, in the user's district or assigned to
 //!    them, and of an incident type the purpose fits;

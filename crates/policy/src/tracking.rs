@@ -500,16 +500,20 @@ impl Policy {
         } = ask;
         self.check_active(s)?;
         permissions::require(&s.roles, permission)?;
-        let def = self.check_purpose(purpose)?;
-        self.rate
-            .admit(&self.config.rate_limits, s.user_id, &def.code, now)?;
         if self.config.training.contains(plate) {
             return Err(E::refused_field(
                 K::InvalidRequest,
                 "plate",
-                format!("{plate} is a reserved training plate; search it instead"),
+                format!(
+                    "{plate} is a reserved training plate: it has synthetic sightings only, and \
+                     cannot be tracked or looked back on; search it instead (no file number \
+                     needed)"
+                ),
             ));
         }
+        let def = self.check_purpose(purpose)?;
+        self.rate
+            .admit(&self.config.rate_limits, s.user_id, &def.code, now)?;
         if facts.staff.is_none() {
             return Err(E::refused(
                 K::NotInStaffRegister,

@@ -501,3 +501,53 @@ fn a_lookback_authorisation_reaches_back_only_under_its_own_file_and_purpose() {
     let r = old(&purpose("threat_to_life", "F-KIDNAP"));
     assert_eq!(kind(&r), RefusalKind::LookbackNeedsApproval);
 }
+
+// --- 5. Training plates need no file number -------------------------------------------------
+
+#[test]
+fn a_training_search_needs_no_file_number_and_is_marked_training_in_its_decision() {
+    let policy = Policy::default();
+    let regs = registers();
+    let no_file = Purpose {
+        code: "stolen_vehicle".into(),
+        file_number: "".into(),
+        justification: "Learning how searches and notices work".into(),
+    };
+    for text in ["TEST01", "TEST??"] {
+        let pattern = PlatePattern::parse(text, None, None).unwrap();
+        let (g, d) = search_pattern(&policy, &regs, &officer(), &pattern, Some(&no_file));
+        let g = g.unwrap_or_else(|e| panic!("{text}: {e}"));
+        assert!(g.training && d.training, "{text}");
+        assert_eq!(d.file_number, None, "a training use rests on no file");
+        assert_eq!(d.outcome, DecisionOutcome::Allowed);
+    }
+    // A file number stated anyway is not recorded as the basis of a training use: file rules
+    // never count it.
+    let pattern = PlatePattern::parse("TEST01", None, None).unwrap();
+    let (_, d) = search_pattern(
+        &policy,
+        &regs,
+        &officer(),
+        &pattern,
+        Some(&purpose("stolen_vehicle", "F-THEFT")),
+    );
+    assert!(d.training);
+    assert_eq!(d.file_number, None);
+    // A refused training use is recognisable too.
+    let (r, d) = search_pattern(&policy, &regs, &supervisor(), &pattern, Some(&no_file));
+    assert_eq!(kind(&r), RefusalKind::MissingPermission);
+    assert!(d.training);
+    // The purpose code and justification are still needed.
+    let (r, _) = search_pattern(&policy, &regs, &officer(), &pattern, None);
+    assert_eq!(kind(&r), RefusalKind::InvalidPurpose);
+    let short = Purpose {
+        justification: "x".into(),
+        ..no_file.clone()
+    };
+    let (r, _) = search_pattern(&policy, &regs, &officer(), &pattern, Some(&short));
+    assert_eq!(kind(&r), RefusalKind::InvalidPurpose);
+    // A real plate still needs its file.
+    let real = PlatePattern::parse("OTHER1", None, None).unwrap();
+    let (r, _) = search_pattern(&policy, &regs, &officer(), &real, Some(&no_file));
+    assert_eq!(kind(&r), RefusalKind::InvalidPurpose);
+}
