@@ -6,7 +6,7 @@
 //! import refuses a bad row with the field at fault.
 
 use crate::error::Result;
-use crate::tracking::Authorisation;
+use crate::tracking::{Authorisation, Basis};
 use anpr_domain::{DomainError, NetworkId, NormalisedPlate, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -322,7 +322,19 @@ pub trait RegisterView {
     fn agreements(&self) -> Result<Vec<NetworkAgreement>>;
     /// The user's pending and active authorisations for the plate.
     fn authorisations(&self, user_id: UserId, plate: &str) -> Result<Vec<Authorisation>>;
+    /// The user's authorisations for the plate on `basis` that have ended (refused, revoked,
+    /// expired or stopped), most recently ended first, at most [`MAX_ENDED`]. The most recent
+    /// end is what the rules look at: older ones cannot push it out of the list.
+    fn ended_authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+        basis: Basis,
+    ) -> Result<Vec<Authorisation>>;
 }
+
+/// Most ended authorisations [`RegisterView::ended_authorisations`] returns.
+pub const MAX_ENDED: usize = 10;
 
 /// What a decision needs to know, gathered from the registers before evaluating.
 #[derive(Debug, Clone, Copy)]
@@ -351,6 +363,9 @@ pub struct AccessFacts {
     pub stolen_recorders: Vec<StaffRecord>,
     pub agreements: Vec<NetworkAgreement>,
     pub authorisations: Vec<Authorisation>,
+    /// The requester's emergency tracking authorisations of the plate that have ended, most
+    /// recently ended first (tracking requests).
+    pub ended_emergencies: Vec<Authorisation>,
 }
 
 impl AccessFacts {
@@ -423,6 +438,7 @@ pub fn gather(view: &dyn RegisterView, q: &FactsQuery<'_>) -> Result<AccessFacts
         f.authorisations = view.authorisations(q.user_id, plate)?;
         f.stolen = view.stolen(plate)?;
         if q.for_tracking {
+            f.ended_emergencies = view.ended_authorisations(q.user_id, plate, Basis::Emergency)?;
             f.vehicle = view.vehicle(plate)?;
             let recorders: BTreeSet<&str> = f
                 .stolen
@@ -538,6 +554,27 @@ impl RegisterView for MemoryRegisters {
             .filter(|a| a.requester_user_id == user_id && a.plate == plate && a.status.is_open())
             .cloned()
             .collect())
+    }
+    fn ended_authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+        basis: Basis,
+    ) -> Result<Vec<Authorisation>> {
+        let mut v: Vec<Authorisation> = self
+            .authorisations
+            .iter()
+            .filter(|a| {
+                a.requester_user_id == user_id
+                    && a.plate == plate
+                    && a.basis == basis
+                    && !a.status.is_open()
+            })
+            .cloned()
+            .collect();
+        v.sort_by_key(|a| std::cmp::Reverse((a.ended_at, a.id)));
+        v.truncate(MAX_ENDED);
+        Ok(v)
     }
 }
 

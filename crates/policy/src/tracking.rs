@@ -10,7 +10,10 @@
 //! * **supervised** (serious crime, missing person, threat to life) — always a supervisor's
 //!   approval, by a different person who holds `supervisor` in the requester's district, with
 //!   their reason. The **emergency** path (threat to life) starts at once, and stops by itself
-//!   unless approved within `emergency_approval_minutes`.
+//!   unless approved within `emergency_approval_minutes` — but not when the requester's own
+//!   emergency authorisation of the same plate ended (revoked, stopped, expired, refused) less
+//!   than `emergency_cooldown_hours` ago: then a supervisor approves it first, so that revoking
+//!   and asking again never gives a new hour without approval.
 //!
 //! Every authorisation lasts at most `stolen_max_hours` / `other_max_hours`, expires by itself,
 //! stops when its stolen report is cancelled or recovered, lapses if nobody decides it within
@@ -442,6 +445,52 @@ impl Policy {
         Ok(entry)
     }
 
+    /// Why an emergency request must wait for a supervisor when the requester's own emergency
+    /// authorisation of the plate ended (any end; or is due to end now) less than
+    /// `emergency_cooldown_hours` ago: otherwise revoking it and asking again would give a new
+    /// hour without approval, for ever.
+    fn recent_emergency_end(
+        &self,
+        req: &TrackingRequest<'_>,
+        facts: &AccessFacts,
+    ) -> Option<String> {
+        let now = req.now;
+        let mine = |a: &&Authorisation| {
+            a.kind == AuthorisationKind::Tracking
+                && a.basis == Basis::Emergency
+                && a.plate == req.plate
+                && a.requester_user_id == req.subject.user_id
+        };
+        let ended = facts.ended_emergencies.iter().filter(mine).map(|a| {
+            let at = a
+                .ended_at
+                .or(a.decided_at)
+                .or(a.expires_at)
+                .unwrap_or(a.requested_at);
+            (at, a, a.status.as_str().to_string())
+        });
+        // Still open but due to end (the sweep has not got to it): it ends now.
+        let due = facts.authorisations.iter().filter(mine).filter_map(|a| {
+            let stolen = a.stolen_entry_id.and_then(|id| facts.stolen_entry(id));
+            a.due_transition(now, stolen, &self.config)
+                .map(|(status, _)| (now, a, status.as_str().to_string()))
+        });
+        let window = Duration::hours(self.config.emergency_cooldown_hours);
+        let (at, a, how) = ended
+            .chain(due)
+            .filter(|(at, _, _)| now - *at < window)
+            .max_by_key(|(at, _, _)| *at)?;
+        Some(format!(
+            "your emergency tracking of {} (authorisation #{}) ended ({how}) at {}, less than \
+             {} hours ago: a new emergency request for the same plate does not start at once; \
+             a supervisor of your district must approve it first",
+            req.plate,
+            a.id,
+            at.format("%Y-%m-%d %H:%M UTC"),
+            self.config.emergency_cooldown_hours
+        ))
+    }
+
     /// Decides a tracking request: refused, started at once, or waiting for approval. On
     /// success the returned authorisation is ready to store (id 0).
     pub fn evaluate_tracking_request(
@@ -472,7 +521,7 @@ impl Policy {
                 _ => DecisionOutcome::Allowed,
             };
             d.notes = a.approval_reasons.clone();
-            if a.basis == Basis::Emergency {
+            if a.basis == Basis::Emergency && a.status == AuthStatus::Active {
                 d.notes.push(format!(
                     "emergency: started at once; stops unless approved within {} minutes",
                     self.config.emergency_approval_minutes
@@ -660,6 +709,13 @@ impl Policy {
         if req.renews.is_some() {
             reasons.push("a renewal needs a fresh approval".into());
         }
+        // Reasons that hold back even the emergency path: the request waits for a supervisor.
+        let mut hold = Vec::new();
+        if basis == Basis::Emergency {
+            if let Some(why) = self.recent_emergency_end(req, facts) {
+                hold.push(why);
+            }
+        }
         let max_minutes = (max_hours * 60) as u32;
         let duration = match req.duration_minutes {
             None => max_minutes,
@@ -672,7 +728,8 @@ impl Policy {
                 ))
             }
         };
-        let starts_now = reasons.is_empty() || basis == Basis::Emergency;
+        let starts_now = hold.is_empty() && (reasons.is_empty() || basis == Basis::Emergency);
+        reasons.extend(hold);
         let purpose = req.purpose.expect("checked above");
         Ok(Authorisation {
             id: 0,
@@ -693,7 +750,7 @@ impl Policy {
                 AuthStatus::Pending
             },
             requested_at: now,
-            approval_deadline: (basis == Basis::Emergency)
+            approval_deadline: (basis == Basis::Emergency && starts_now)
                 .then(|| now + Duration::minutes(self.config.emergency_approval_minutes)),
             duration_minutes: duration,
             starts_at: starts_now.then_some(now),

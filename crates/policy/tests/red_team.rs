@@ -551,3 +551,155 @@ fn a_training_search_needs_no_file_number_and_is_marked_training_in_its_decision
     let (r, _) = search_pattern(&policy, &regs, &officer(), &real, Some(&no_file));
     assert_eq!(kind(&r), RefusalKind::InvalidPurpose);
 }
+
+// --- 2. Rolling emergency tracking ----------------------------------------------------------
+
+#[test]
+fn a_fresh_emergency_request_after_ones_own_emergency_ended_needs_a_supervisor() {
+    let policy = Policy::default();
+    let mut regs = registers();
+    let s = officer();
+    let (a, _) = track(&policy, &regs, &s, &Track::emergency("OTHER1"));
+    let mut a = a.unwrap();
+    assert_eq!(a.status, AuthStatus::Active);
+    a.id = 21;
+    // The attack: revoke one's own emergency authorisation before its hour is up, and file a
+    // fresh one for the same plate: active again at once, with a new deadline, for ever.
+    let revoked = review(
+        &policy,
+        &regs,
+        &s,
+        ReviewKind::Revoke,
+        &a,
+        now() + Duration::minutes(50),
+    )
+    .unwrap();
+    assert_eq!(revoked.status, AuthStatus::Revoked);
+    regs.authorisations.push(revoked);
+    let again = Track::emergency("OTHER1").at(now() + Duration::minutes(55));
+    let (b, d) = track(&policy, &regs, &s, &again);
+    let b = b.unwrap();
+    assert_eq!(b.status, AuthStatus::Pending, "{b:?}");
+    assert_eq!(b.starts_at, None);
+    assert_eq!(b.approval_deadline, None);
+    assert_eq!(d.outcome, DecisionOutcome::PendingApproval);
+    let why = b.approval_reasons.join("; ");
+    assert!(
+        why.contains("#21") && why.contains("revoked") && why.contains("24 hours"),
+        "{why}"
+    );
+    assert!(why.contains("supervisor"), "{why}");
+    assert!(d.notes.iter().any(|n| n.contains("#21")), "{:?}", d.notes);
+    assert!(!d.notes.iter().any(|n| n.contains("started at once")));
+    // A day later the emergency path is open again; another officer's is never affected.
+    let (b, _) = track(
+        &policy,
+        &regs,
+        &s,
+        &Track::emergency("OTHER1").at(now() + Duration::hours(25)),
+    );
+    assert_eq!(b.unwrap().status, AuthStatus::Active);
+    let (b, _) = track(&policy, &regs, &colleague(), &again);
+    assert_eq!(b.unwrap().status, AuthStatus::Active);
+    // Nor a plain request for the same plate (it always needs approval anyway), nor an
+    // emergency for another plate.
+    let (b, _) = track(
+        &policy,
+        &regs,
+        &s,
+        &Track::emergency("STOLE1").at(now() + Duration::minutes(55)),
+    );
+    assert_eq!(b.unwrap().status, AuthStatus::Active);
+}
+
+#[test]
+fn every_end_of_an_emergency_authorisation_starts_the_wait() {
+    let policy = Policy::default();
+    let s = officer();
+    let cfg = policy.config().clone();
+    let start = |regs: &MemoryRegisters| {
+        let (a, _) = track(&policy, regs, &s, &Track::emergency("OTHER1"));
+        let mut a = a.unwrap();
+        a.id = 31;
+        a
+    };
+    // Stopped: not approved within the hour (ended by the sweep).
+    let mut regs = registers();
+    let mut a = start(&regs);
+    let at = now() + Duration::minutes(61);
+    let (st, why) = a.due_transition(at, None, &cfg).unwrap();
+    a.end(st, why, at);
+    regs.authorisations.push(a);
+    let (b, _) = track(&policy, &regs, &s, &Track::emergency("OTHER1").at(at));
+    let b = b.unwrap();
+    assert_eq!(b.status, AuthStatus::Pending);
+    assert!(b.approval_reasons.join(" ").contains("stopped"));
+    // Due to stop but not yet swept: the same.
+    let mut regs = registers();
+    regs.authorisations.push(start(&regs));
+    let (b, _) = track(&policy, &regs, &s, &Track::emergency("OTHER1").at(at));
+    assert_eq!(b.unwrap().status, AuthStatus::Pending);
+    // Refused by a supervisor.
+    let mut regs = registers();
+    let a = start(&regs);
+    let refused = review(&policy, &regs, &supervisor(), ReviewKind::Refuse, &a, now()).unwrap();
+    regs.authorisations.push(refused);
+    let (b, _) = track(
+        &policy,
+        &regs,
+        &s,
+        &Track::emergency("OTHER1").at(now() + Duration::minutes(5)),
+    );
+    assert_eq!(b.unwrap().status, AuthStatus::Pending);
+    // Approved, ran its course and expired a little while ago.
+    let mut regs = registers();
+    let a = start(&regs);
+    let mut ok = review(
+        &policy,
+        &regs,
+        &supervisor(),
+        ReviewKind::Approve,
+        &a,
+        now(),
+    )
+    .unwrap();
+    let end = ok.expires_at.unwrap();
+    let (st, why) = ok.due_transition(end, None, &cfg).unwrap();
+    ok.end(st, why, end);
+    regs.authorisations.push(ok);
+    let (b, _) = track(
+        &policy,
+        &regs,
+        &s,
+        &Track::emergency("OTHER1").at(end + Duration::hours(3)),
+    );
+    let b = b.unwrap();
+    assert_eq!(b.status, AuthStatus::Pending);
+    assert!(b.approval_reasons.join(" ").contains("expired"));
+}
+
+#[test]
+fn the_emergency_wait_is_configurable() {
+    let policy = Policy::new(PolicyConfig {
+        emergency_cooldown_hours: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut regs = registers();
+    let s = officer();
+    let (a, _) = track(&policy, &regs, &s, &Track::emergency("OTHER1"));
+    let mut a = a.unwrap();
+    a.id = 41;
+    let a = review(&policy, &regs, &s, ReviewKind::Revoke, &a, now()).unwrap();
+    regs.authorisations.push(a);
+    let later = |h| Track::emergency("OTHER1").at(now() + Duration::hours(h));
+    assert_eq!(
+        track(&policy, &regs, &s, &later(1)).0.unwrap().status,
+        AuthStatus::Pending
+    );
+    assert_eq!(
+        track(&policy, &regs, &s, &later(3)).0.unwrap().status,
+        AuthStatus::Active
+    );
+    assert!(PolicyConfig::from_json(r#"{"emergency_cooldown_hours": 0}"#).is_err());
+}

@@ -4,16 +4,58 @@
 mod common;
 
 use anpr_domain::*;
-use anpr_policy::{Decision, DecisionAction};
-use anpr_store::{NewCamera, NewSite};
-use chrono::{Duration, Utc};
+use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction};
+use anpr_store::{FactsRequest, NewCamera, NewSite};
+use chrono::{DateTime, Duration, Utc};
 
 use common::TestDb;
 
 conformance!(
     excluded_plates_take_their_confusable_misreads_with_them,
     fuzzy_tracking_decisions_are_recorded_as_fuzzy,
+    a_tracking_request_learns_when_the_requesters_emergencies_of_the_plate_ended,
 );
+
+fn tracking_facts(staff: &str, user_id: UserId, plate: &str) -> FactsRequest {
+    FactsRequest {
+        staff_id: staff.into(),
+        user_id,
+        file_number: None,
+        plate: Some(plate.into()),
+        for_tracking: true,
+    }
+}
+
+fn emergency(plate: &str, user_id: UserId, requested_at: DateTime<Utc>) -> Authorisation {
+    Authorisation {
+        id: 0,
+        kind: AuthorisationKind::Tracking,
+        plate: plate.into(),
+        requester_user_id: user_id,
+        requester_staff_id: format!("S{user_id}"),
+        district: "Waikato".into(),
+        purpose_code: "threat_to_life".into(),
+        file_number: "F-THREAT".into(),
+        justification: "Caller threatened to harm the driver".into(),
+        basis: Basis::Emergency,
+        stolen_entry_id: None,
+        approval_reasons: vec![],
+        status: AuthStatus::Active,
+        requested_at,
+        approval_deadline: Some(requested_at + Duration::hours(1)),
+        duration_minutes: 60 * 24,
+        starts_at: Some(requested_at),
+        expires_at: Some(requested_at + Duration::days(1)),
+        decided_by_staff_id: None,
+        decided_at: None,
+        decision_reason: None,
+        ended_at: None,
+        end_reason: None,
+        renews: None,
+        lookback_from: None,
+        fuzzy: false,
+    }
+}
 
 async fn camera(db: &TestDb) -> CameraId {
     let store = &db.store;
@@ -111,4 +153,86 @@ async fn fuzzy_tracking_decisions_are_recorded_as_fuzzy(db: TestDb) {
             .collect::<Vec<_>>(),
         [("r2", false), ("r1", true)]
     );
+}
+
+/// Hole 2: revoking one's own emergency authorisation and asking again must not give a fresh
+/// hour without approval. The policy needs to know when the requester's emergencies of the
+/// plate ended: the most recent end first, whatever else they did since.
+async fn a_tracking_request_learns_when_the_requesters_emergencies_of_the_plate_ended(db: TestDb) {
+    let store = db.store.clone();
+    let t0 = Utc::now() - Duration::hours(30);
+    let mut ended = Vec::new();
+    for (i, status) in [
+        AuthStatus::Expired,
+        AuthStatus::Stopped,
+        AuthStatus::Revoked,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let at = t0 + Duration::hours(10 * i as i64);
+        let mut a = store
+            .create_authorisation(emergency("AJC758", 1, at))
+            .await
+            .unwrap();
+        a.end(
+            status,
+            format!("ended: {}", status.as_str()),
+            at + Duration::minutes(30),
+        );
+        store
+            .update_authorisation(a.clone(), AuthStatus::Active)
+            .await
+            .unwrap();
+        ended.push(a);
+    }
+    // Not about this request: still open, another plate, another requester, another basis.
+    store
+        .create_authorisation(emergency("AJC758", 1, Utc::now()))
+        .await
+        .unwrap();
+    for other in [
+        emergency("XYZ999", 1, t0),
+        emergency("AJC758", 2, t0),
+        Authorisation {
+            basis: Basis::Supervised,
+            ..emergency("AJC758", 1, Utc::now() - Duration::minutes(5))
+        },
+    ] {
+        let mut a = store.create_authorisation(other).await.unwrap();
+        a.end(AuthStatus::Revoked, "withdrawn".into(), Utc::now());
+        store
+            .update_authorisation(a, AuthStatus::Active)
+            .await
+            .unwrap();
+    }
+    let facts = store
+        .access_facts(tracking_facts("S1", 1, "AJC758"))
+        .await
+        .unwrap();
+    let got: Vec<(i64, AuthStatus)> = facts
+        .ended_emergencies
+        .iter()
+        .map(|a| (a.id, a.status))
+        .collect();
+    let want: Vec<(i64, AuthStatus)> = ended.iter().rev().map(|a| (a.id, a.status)).collect();
+    assert_eq!(
+        got, want,
+        "most recently ended first, only the requester's emergencies"
+    );
+    let newest = &facts.ended_emergencies[0];
+    assert_eq!(
+        newest.ended_at.map(|t| t.timestamp_millis()),
+        ended[2].ended_at.map(|t| t.timestamp_millis())
+    );
+    assert_eq!(newest.end_reason.as_deref(), Some("ended: revoked"));
+    // A search of the plate needs none of this.
+    let facts = store
+        .access_facts(FactsRequest {
+            for_tracking: false,
+            ..tracking_facts("S1", 1, "AJC758")
+        })
+        .await
+        .unwrap();
+    assert!(facts.ended_emergencies.is_empty());
 }

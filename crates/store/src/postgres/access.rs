@@ -18,7 +18,7 @@ use crate::{
 use anpr_domain::UserId;
 use anpr_policy::registers::{
     gather, AccessFacts, AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView,
-    StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord,
+    StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord, MAX_ENDED,
 };
 use anpr_policy::{
     AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction, DecisionOutcome,
@@ -374,6 +374,34 @@ impl RegisterView for PgRegisters<'_> {
                 .await?;
             self.client
                 .query(&stmt, &[&plate, &user_id])
+                .await?
+                .iter()
+                .map(auth_from_row)
+                .collect()
+        })
+    }
+
+    fn ended_authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+        basis: Basis,
+    ) -> anpr_policy::Result<Vec<Authorisation>> {
+        self.wait(async {
+            let stmt = self
+                .client
+                .prepare_cached(&format!(
+                    "SELECT {AUTH_COLUMNS} FROM authorisations
+                     WHERE plate = $1 AND requester_user_id = $2 AND basis = $3
+                       AND status NOT IN ('pending', 'active')
+                     ORDER BY ended_at DESC NULLS LAST, id DESC LIMIT $4"
+                ))
+                .await?;
+            self.client
+                .query(
+                    &stmt,
+                    &[&plate, &user_id, &basis.as_str(), &(MAX_ENDED as i64)],
+                )
                 .await?
                 .iter()
                 .map(auth_from_row)

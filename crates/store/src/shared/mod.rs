@@ -443,6 +443,15 @@ impl RegisterView for CachedRegisters<'_> {
     ) -> anpr_policy::Result<Vec<Authorisation>> {
         self.db.authorisations(user_id, plate)
     }
+
+    fn ended_authorisations(
+        &self,
+        user_id: anpr_domain::UserId,
+        plate: &str,
+        basis: anpr_policy::Basis,
+    ) -> anpr_policy::Result<Vec<Authorisation>> {
+        self.db.ended_authorisations(user_id, plate, basis)
+    }
 }
 
 /// A database error met while looking up a register, as the policy reports it.

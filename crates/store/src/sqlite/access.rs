@@ -18,7 +18,7 @@ use crate::{
 use anpr_domain::{NetworkId, UserId};
 use anpr_policy::registers::{
     gather, AccessFacts, AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView,
-    StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord,
+    StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord, MAX_ENDED,
 };
 use anpr_policy::{
     AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction, DecisionOutcome,
@@ -227,6 +227,29 @@ impl RegisterView for SqliteRegisters<'_> {
         plate: &str,
     ) -> anpr_policy::Result<Vec<Authorisation>> {
         self.authorisations_uncached(user_id, plate)
+    }
+    fn ended_authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+        basis: Basis,
+    ) -> anpr_policy::Result<Vec<Authorisation>> {
+        self.conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                auth_columns!(),
+                " FROM authorisations WHERE plate = ?1 AND requester_user_id = ?2 \
+                 AND basis = ?3 AND status NOT IN ('pending', 'active') \
+                 ORDER BY ended_at DESC NULLS LAST, id DESC LIMIT ?4"
+            ))
+            .and_then(|mut s| {
+                s.query_map(
+                    params![plate, user_id, basis.as_str(), MAX_ENDED as i64],
+                    auth_from_row,
+                )?
+                .collect()
+            })
+            .map_err(lookup)
     }
 }
 
