@@ -149,6 +149,10 @@ pub struct PolicyConfig {
     pub recent_stolen_hours: i64,
     /// A request nobody decided lapses after this.
     pub pending_lapse_hours: i64,
+    /// A user whose operational roles (searcher, tracker, supervisor) were set by a member of
+    /// staff less than this many days ago cannot track on register rows that same person
+    /// loaded by hand without a supervisor's approval.
+    pub recent_role_grant_days: i64,
     pub rate_limits: RateLimits,
 }
 
@@ -238,6 +242,7 @@ impl Default for PolicyConfig {
             emergency_cooldown_hours: 24,
             recent_stolen_hours: 24,
             pending_lapse_hours: 24,
+            recent_role_grant_days: 14,
             rate_limits: RateLimits::default(),
         }
     }
@@ -289,6 +294,7 @@ impl PolicyConfig {
             self.emergency_cooldown_hours,
             self.recent_stolen_hours,
             self.pending_lapse_hours,
+            self.recent_role_grant_days,
         ];
         if positive.iter().any(|v| *v <= 0) {
             return bad("windows and durations must be positive");

@@ -47,7 +47,9 @@ pub use decision::{
 };
 pub use error::{PolicyError, RefusalKind, Result};
 pub use permissions::Permission;
-pub use registers::{AccessFacts, FactsQuery, RegisterView};
+pub use registers::{
+    AccessFacts, ChangedBy, FactsQuery, RegisterView, RoleChange, RowLoad, RowRef,
+};
 pub use tracking::{AuthStatus, Authorisation, AuthorisationKind, Basis};
 
 use anpr_domain::{Actor, Role, User, UserId};

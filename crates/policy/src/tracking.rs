@@ -14,6 +14,13 @@
 //!   emergency authorisation of the same plate ended (revoked, stopped, expired, refused) less
 //!   than `emergency_cooldown_hours` ago: then a supervisor approves it first, so that revoking
 //!   and asking again never gives a new hour without approval.
+//! * **who loaded the basis** — separation of duties holds per account, not per person, so
+//!   an admin (who may not track) must not be able to make an account that does and hand it a
+//!   basis. A request resting on register rows loaded by hand by a member of staff rather than
+//!   by a declared register feed (the incident, the stolen report, the vehicle record) waits
+//!   for a supervisor, the emergency path included; so does any request by a user whose
+//!   operational roles were set less than `recent_role_grant_days` ago by a member of staff who
+//!   also loaded rows it rests on (the requester's own staff record included).
 //!
 //! Every authorisation lasts at most `stolen_max_hours` / `other_max_hours`, expires by itself,
 //! stops when its stolen report is cancelled or recovered, lapses if nobody decides it within
@@ -26,7 +33,7 @@ use crate::config::{PolicyConfig, TrackingBasisKind};
 use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
 use crate::permissions::{self, Permission};
-use crate::registers::{AccessFacts, FactsQuery, StolenEntry, Use};
+use crate::registers::{AccessFacts, FactsQuery, RowRef, StolenEntry, Use, OPERATIONAL_ROLES};
 use crate::{Policy, Subject};
 use anpr_domain::{Actor, Purpose, UserId};
 use chrono::{DateTime, Duration, Utc};
@@ -491,6 +498,79 @@ impl Policy {
         ))
     }
 
+    /// Why a tracking request must wait for a second person because of who loaded the register
+    /// rows it rests on. Separation of duties holds per account, not per person: an admin
+    /// cannot track, but could make an account that does and hand it a basis. So
+    /// * rows loaded by hand by a member of staff (not from a declared register feed) — the
+    ///   incident, the stolen report and the vehicle record it is checked against — are never
+    ///   the basis of tracking that starts without a supervisor;
+    /// * a requester whose operational roles were set less than `recent_role_grant_days` ago
+    ///   by a member of staff cannot act without approval on rows that same person loaded
+    ///   (their own staff record included, which decides the own-vehicle block and their team).
+    fn who_loaded_the_basis(
+        &self,
+        req: &TrackingRequest<'_>,
+        facts: &AccessFacts,
+        stolen_entry_id: Option<i64>,
+    ) -> Vec<String> {
+        let me = req.subject.staff_id.as_str();
+        let file = req.purpose.map(|p| p.file_number.trim()).unwrap_or("");
+        let mut basis_rows = vec![RowRef::Incident(file.to_string())];
+        if let Some(id) = stolen_entry_id {
+            basis_rows.push(RowRef::Stolen(id));
+            basis_rows.push(RowRef::Vehicle(req.plate.to_string()));
+        }
+        let by_hand = |r: &RowRef| facts.loaded_by(r).and_then(|l| l.by.staff_id());
+        let mut out = Vec::new();
+
+        let hand_loaded: Vec<String> = basis_rows
+            .iter()
+            .filter_map(|r| by_hand(r).map(|x| format!("{} (by {x})", r.describe(me))))
+            .collect();
+        if !hand_loaded.is_empty() {
+            out.push(format!(
+                "{} {} loaded by hand, not from a register feed: tracking that rests on a row \
+                 loaded by hand needs a second person's approval, so a supervisor of your \
+                 district must approve it",
+                and_list(&hand_loaded),
+                if hand_loaded.len() == 1 {
+                    "was"
+                } else {
+                    "were"
+                }
+            ));
+        }
+
+        let since = req.now - Duration::days(self.config.recent_role_grant_days);
+        let mut setters: Vec<&str> = facts
+            .role_changes
+            .iter()
+            .filter(|c| c.at > since && c.roles.iter().any(|r| OPERATIONAL_ROLES.contains(r)))
+            .filter_map(|c| c.set_by.as_ref()?.staff_id())
+            .collect();
+        setters.sort_unstable();
+        setters.dedup();
+        let mut rows = basis_rows;
+        rows.insert(0, RowRef::Staff(me.to_string()));
+        for x in setters {
+            let theirs: Vec<String> = rows
+                .iter()
+                .filter(|r| by_hand(r) == Some(x))
+                .map(|r| r.describe(me))
+                .collect();
+            if !theirs.is_empty() {
+                out.push(format!(
+                    "your roles were set by {x} less than {} days ago, and {x} also loaded {}: \
+                     one person cannot both give an account its powers and load the register \
+                     rows it acts on, so a supervisor of your district must approve this request",
+                    self.config.recent_role_grant_days,
+                    and_list(&theirs)
+                ));
+            }
+        }
+        out
+    }
+
     /// Decides a tracking request: refused, started at once, or waiting for approval. On
     /// success the returned authorisation is ready to store (id 0).
     pub fn evaluate_tracking_request(
@@ -716,6 +796,7 @@ impl Policy {
                 hold.push(why);
             }
         }
+        hold.extend(self.who_loaded_the_basis(req, facts, stolen_entry_id));
         let max_minutes = (max_hours * 60) as u32;
         let duration = match req.duration_minutes {
             None => max_minutes,
@@ -1104,5 +1185,14 @@ impl Policy {
             });
         }
         Evaluation::new(d, outcome)
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }

@@ -703,3 +703,153 @@ fn the_emergency_wait_is_configurable() {
     );
     assert!(PolicyConfig::from_json(r#"{"emergency_cooldown_hours": 0}"#).is_err());
 }
+
+// --- 4. One admin can manufacture a tracking basis ------------------------------------------
+
+fn loaded(regs: &mut MemoryRegisters, row: RowRef, by: &str, days_ago: i64) {
+    regs.loads.insert(
+        row,
+        RowLoad {
+            import_id: regs.loads.len() as i64 + 1,
+            at: now() - Duration::days(days_ago),
+            by: ChangedBy::parse(by),
+        },
+    );
+}
+
+/// The red team's set-up: admin S-ADMIN creates S-NEW with searcher and tracker, loads a
+/// staff-register row for them, and a stolen report of STOLE9 recorded by someone else
+/// (complainant = the registered owner). Everything else comes from the register feeds.
+fn manufactured_basis(roles_days_ago: i64) -> (MemoryRegisters, Subject) {
+    let mut regs = registers();
+    let new = subject(77, "S-NEW", &[Role::Searcher, Role::Tracker]);
+    regs.role_changes.insert(
+        77,
+        vec![RoleChange {
+            roles: new.roles.clone(),
+            set_by: Some(ChangedBy::Staff("S-ADMIN".into())),
+            at: now() - Duration::days(roles_days_ago),
+        }],
+    );
+    regs.add_staff("S-NEW", "P-NEW", "A-NEW", Some("Team Rotorua"));
+    loaded(&mut regs, RowRef::Staff("S-NEW".into()), "staff:S-ADMIN", 1);
+    regs.add_vehicle("STOLE9", "P5", "A5");
+    loaded(
+        &mut regs,
+        RowRef::Vehicle("STOLE9".into()),
+        "feed:nzta-mvr",
+        30,
+    );
+    let id = regs.add_stolen(stolen("STOLE9", "F-THEFT", "S6", "P5"));
+    loaded(&mut regs, RowRef::Stolen(id), "staff:S-ADMIN", 1);
+    loaded(
+        &mut regs,
+        RowRef::Incident("F-THEFT".into()),
+        "feed:incidents",
+        10,
+    );
+    (regs, new)
+}
+
+#[test]
+fn a_stolen_report_loaded_by_hand_is_never_the_basis_of_tracking_without_a_second_person() {
+    let policy = Policy::default();
+    let (regs, new) = manufactured_basis(1);
+    // The attack: the new account tracks at once, with no one else involved.
+    let (a, d) = track(&policy, &regs, &new, &Track::stolen("STOLE9"));
+    let a = a.unwrap();
+    assert_eq!(a.status, AuthStatus::Pending, "{a:?}");
+    assert_eq!(d.outcome, DecisionOutcome::PendingApproval);
+    let why = a.approval_reasons.join("; ");
+    assert!(
+        why.contains("the stolen report #2 (by S-ADMIN) was loaded by hand"),
+        "{why}"
+    );
+    assert!(why.contains("your roles were set by S-ADMIN"), "{why}");
+    assert!(why.contains("your staff record"), "{why}");
+    assert!(why.contains("supervisor"), "{why}");
+    assert!(d.notes.iter().any(|n| n.contains("loaded by hand")));
+
+    // A long-standing officer tracking on the hand-loaded report: still a second person.
+    let (a, _) = track(&policy, &regs, &officer(), &Track::stolen("STOLE9"));
+    let a = a.unwrap();
+    assert_eq!(a.status, AuthStatus::Pending);
+    assert_eq!(a.approval_reasons.len(), 1, "{:?}", a.approval_reasons);
+    assert!(a.approval_reasons[0].contains("loaded by hand"));
+
+    // The same report from the stolen-vehicle feed: the officer starts at once, as before.
+    let mut fed = regs.clone();
+    loaded(&mut fed, RowRef::Stolen(2), "feed:nia", 1);
+    let (a, _) = track(&policy, &fed, &officer(), &Track::stolen("STOLE9"));
+    assert_eq!(a.unwrap().status, AuthStatus::Active);
+    // Loaded at the command line by an operator (not an account): as today.
+    loaded(&mut fed, RowRef::Stolen(2), "cli:ops", 1);
+    let (a, _) = track(&policy, &fed, &officer(), &Track::stolen("STOLE9"));
+    assert_eq!(a.unwrap().status, AuthStatus::Active);
+    // A vehicle record or incident changed by hand is a hand-loaded basis too.
+    let mut hand = fed.clone();
+    loaded(
+        &mut hand,
+        RowRef::Vehicle("STOLE9".into()),
+        "staff:S-CLERK",
+        1,
+    );
+    let (a, _) = track(&policy, &hand, &officer(), &Track::stolen("STOLE9"));
+    let a = a.unwrap();
+    assert_eq!(a.status, AuthStatus::Pending);
+    assert!(a.approval_reasons[0].contains("motor vehicle record of STOLE9 (by S-CLERK)"));
+    let mut hand = fed.clone();
+    loaded(
+        &mut hand,
+        RowRef::Incident("F-THREAT".into()),
+        "staff:S-CLERK",
+        1,
+    );
+    let (a, _) = track(&policy, &hand, &officer(), &Track::emergency("OTHER1"));
+    let a = a.unwrap();
+    assert_eq!(a.status, AuthStatus::Pending, "not even the emergency path");
+    assert_eq!(a.approval_deadline, None);
+}
+
+#[test]
+fn a_fresh_account_cannot_act_on_rows_loaded_by_whoever_gave_it_its_roles() {
+    let policy = Policy::default();
+    let (mut regs, new) = manufactured_basis(1);
+    // Even with the stolen report from the feed, the new account's own staff record (which
+    // decides its own-vehicle block and its team) came from the admin who made the account.
+    loaded(&mut regs, RowRef::Stolen(2), "feed:nia", 1);
+    let (a, _) = track(&policy, &regs, &new, &Track::stolen("STOLE9"));
+    let a = a.unwrap();
+    assert_eq!(a.status, AuthStatus::Pending);
+    assert_eq!(a.approval_reasons.len(), 1, "{:?}", a.approval_reasons);
+    let why = &a.approval_reasons[0];
+    assert!(
+        why.contains("your roles were set by S-ADMIN less than 14 days ago")
+            && why.contains("S-ADMIN also loaded your staff record")
+            && why.contains("supervisor"),
+        "{why}"
+    );
+    // Fifteen days on, or staff record loaded by someone else: the account stands on its own.
+    let (old, new_but_old) = manufactured_basis(15);
+    let mut old = old;
+    loaded(&mut old, RowRef::Stolen(2), "feed:nia", 1);
+    let (a, _) = track(&policy, &old, &new_but_old, &Track::stolen("STOLE9"));
+    assert_eq!(a.unwrap().status, AuthStatus::Active);
+    let mut other = regs.clone();
+    loaded(&mut other, RowRef::Staff("S-NEW".into()), "feed:hr", 1);
+    let (a, _) = track(&policy, &other, &new, &Track::stolen("STOLE9"));
+    assert_eq!(a.unwrap().status, AuthStatus::Active);
+    // Roles set by an unknown hand or at the command line: no one to compare with.
+    let mut unknown = regs.clone();
+    unknown.role_changes.get_mut(&77).unwrap()[0].set_by = None;
+    let (a, _) = track(&policy, &unknown, &new, &Track::stolen("STOLE9"));
+    assert_eq!(a.unwrap().status, AuthStatus::Active);
+    // Configurable.
+    let strict = Policy::new(PolicyConfig {
+        recent_role_grant_days: 30,
+        ..Default::default()
+    })
+    .unwrap();
+    let (a, _) = track(&strict, &old, &new_but_old, &Track::stolen("STOLE9"));
+    assert_eq!(a.unwrap().status, AuthStatus::Pending);
+}

@@ -4,8 +4,11 @@
 mod common;
 
 use anpr_domain::*;
+use anpr_policy::registers::{
+    ChangedBy, IncidentRecord, RowRef, StaffRecord, StolenRecord, StolenStatus, VehicleRecord,
+};
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction};
-use anpr_store::{FactsRequest, NewCamera, NewSite};
+use anpr_store::{FactsRequest, ImportSource, NewCamera, NewSite, NewUser, RegisterBatch};
 use chrono::{DateTime, Duration, Utc};
 
 use common::TestDb;
@@ -14,6 +17,7 @@ conformance!(
     excluded_plates_take_their_confusable_misreads_with_them,
     fuzzy_tracking_decisions_are_recorded_as_fuzzy,
     a_tracking_request_learns_when_the_requesters_emergencies_of_the_plate_ended,
+    the_store_keeps_who_loaded_each_register_row_and_who_set_each_users_roles,
 );
 
 fn tracking_facts(staff: &str, user_id: UserId, plate: &str) -> FactsRequest {
@@ -235,4 +239,197 @@ async fn a_tracking_request_learns_when_the_requesters_emergencies_of_the_plate_
         .await
         .unwrap();
     assert!(facts.ended_emergencies.is_empty());
+}
+
+fn new_user(staff_id: &str, roles: Vec<Role>) -> NewUser {
+    NewUser {
+        staff_id: staff_id.into(),
+        name: "New Officer".into(),
+        badge_number: None,
+        district: "Waikato".into(),
+        roles,
+        password_hash: "x".into(),
+        network_id: None,
+    }
+}
+
+/// Hole 4: one admin makes an account and loads the rows it tracks on. The policy needs to know
+/// who loaded each row the request rests on (a feed or a member of staff by hand) and who gave
+/// the requester their roles, and when.
+async fn the_store_keeps_who_loaded_each_register_row_and_who_set_each_users_roles(db: TestDb) {
+    let store = db.store.clone();
+    let admin = ChangedBy::Staff("S-ADMIN".into());
+    assert_eq!(
+        ImportSource::by_staff("api", "S-ADMIN").origin(),
+        ChangedBy::Staff("S-ADMIN".into())
+    );
+    assert_eq!(
+        ImportSource::feed("nia", "nia.csv").origin(),
+        ChangedBy::Feed("nia".into())
+    );
+    let u = store
+        .create_user_by(
+            new_user("S-NEW", vec![Role::Searcher, Role::Tracker]),
+            admin.clone(),
+        )
+        .await
+        .unwrap();
+    let staff = StaffRecord {
+        staff_id: "S-NEW".into(),
+        person_id: "P-NEW".into(),
+        home_address_id: "A-NEW".into(),
+        team: None,
+    };
+    store
+        .import_register(
+            RegisterBatch::Staff(vec![staff.clone()]),
+            ImportSource::by_staff("api", "S-ADMIN"),
+        )
+        .await
+        .unwrap();
+    let report = StolenRecord {
+        plate: "STOLE9".into(),
+        file_number: "F-THEFT".into(),
+        reported_at: Utc::now() - Duration::days(3),
+        complainant_person_id: "P5".into(),
+        recorded_by_staff_id: "S6".into(),
+        status: StolenStatus::Active,
+        cancelled_at: None,
+    };
+    store
+        .import_register(
+            RegisterBatch::Stolen(vec![report.clone()]),
+            ImportSource::by_staff("api", "S-ADMIN"),
+        )
+        .await
+        .unwrap();
+    store
+        .import_register(
+            RegisterBatch::Vehicles(vec![VehicleRecord {
+                plate: "STOLE9".into(),
+                owner_person_id: "P5".into(),
+                owner_address_id: "A5".into(),
+                make: None,
+                model: None,
+                colour: None,
+            }]),
+            ImportSource::feed("nzta-mvr", "mvr-2026-03-01.csv"),
+        )
+        .await
+        .unwrap();
+    store
+        .import_register(
+            RegisterBatch::Incidents(vec![IncidentRecord {
+                file_number: "F-THEFT".into(),
+                incident_type: "vehicle_theft".into(),
+                district: "Waikato".into(),
+                opened_at: Utc::now() - Duration::days(3),
+                closed_at: None,
+                assigned_staff: vec![],
+            }]),
+            ImportSource {
+                source: "incidents.csv".into(),
+                imported_by: "cli:ops".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let request = FactsRequest {
+        file_number: Some("F-THEFT".into()),
+        ..tracking_facts("S-NEW", u.id, "STOLE9")
+    };
+    let facts = store.access_facts(request.clone()).await.unwrap();
+    let stolen_id = facts.stolen[0].id;
+    let by = |row: RowRef| facts.loaded_by(&row).map(|l| l.by.clone());
+    assert_eq!(by(RowRef::Staff("S-NEW".into())), Some(admin.clone()));
+    assert_eq!(by(RowRef::Stolen(stolen_id)), Some(admin.clone()));
+    assert_eq!(
+        by(RowRef::Vehicle("STOLE9".into())),
+        Some(ChangedBy::Feed("nzta-mvr".into()))
+    );
+    assert_eq!(
+        by(RowRef::Incident("F-THEFT".into())),
+        Some(ChangedBy::Operator("cli:ops".into()))
+    );
+    let load = facts.loaded_by(&RowRef::Stolen(stolen_id)).unwrap();
+    assert!(load.import_id > 0);
+    assert!((Utc::now() - load.at).num_minutes() < 5);
+    assert_eq!(facts.role_changes.len(), 1);
+    assert_eq!(facts.role_changes[0].set_by, Some(admin.clone()));
+    assert_eq!(facts.role_changes[0].roles, [Role::Searcher, Role::Tracker]);
+    assert!((Utc::now() - facts.role_changes[0].at).num_minutes() < 5);
+
+    // Every later change of roles is kept, newest first; one whose caller did not say who
+    // made it is kept as not known.
+    store
+        .set_user_roles_by(
+            "S-NEW",
+            vec![Role::Tracker],
+            ChangedBy::Staff("S-ADMIN2".into()),
+        )
+        .await
+        .unwrap();
+    store
+        .set_user_roles("S-NEW", vec![Role::Searcher, Role::Tracker])
+        .await
+        .unwrap();
+    // A feed confirming the staff row unchanged leaves the hand load standing; a feed changing
+    // the stolen report takes it over.
+    store
+        .import_register(
+            RegisterBatch::Staff(vec![staff]),
+            ImportSource::feed("hr", "hr.csv"),
+        )
+        .await
+        .unwrap();
+    store
+        .import_register(
+            RegisterBatch::Stolen(vec![StolenRecord {
+                complainant_person_id: "P6".into(),
+                ..report
+            }]),
+            ImportSource::feed("nia", "nia.csv"),
+        )
+        .await
+        .unwrap();
+    let facts = store.access_facts(request.clone()).await.unwrap();
+    let setters: Vec<Option<ChangedBy>> = facts
+        .role_changes
+        .iter()
+        .map(|c| c.set_by.clone())
+        .collect();
+    assert_eq!(
+        setters,
+        [
+            None,
+            Some(ChangedBy::Staff("S-ADMIN2".into())),
+            Some(admin.clone())
+        ]
+    );
+    assert_eq!(
+        facts.loaded_by(&RowRef::Staff("S-NEW".into())).unwrap().by,
+        admin
+    );
+    assert_eq!(
+        facts.loaded_by(&RowRef::Stolen(stolen_id)).unwrap().by,
+        ChangedBy::Feed("nia".into())
+    );
+    // Only a tracking request needs any of this.
+    let facts = store
+        .access_facts(FactsRequest {
+            for_tracking: false,
+            ..request
+        })
+        .await
+        .unwrap();
+    assert!(facts.loads.is_empty() && facts.role_changes.is_empty());
+    // The roles of an account that does not exist are not set (and nothing is logged).
+    assert!(store
+        .set_user_roles_by(
+            "S-NOBODY",
+            vec![Role::Tracker],
+            ChangedBy::Staff("X".into())
+        )
+        .await
+        .is_err());
 }

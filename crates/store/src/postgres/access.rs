@@ -8,8 +8,8 @@
 use super::changes::{self, notify};
 use super::{Client, Inner, PgStore};
 use crate::shared::{
-    check_text, clean_parties, from_ms, group_agreements, json, lookup_error, to_ms,
-    validate_batch, CachedRegisters, Change, AUTH_COLUMNS, HOT_LIST_USE,
+    check_text, clean_parties, from_ms, group_agreements, json, lookup_error, roles_from_text,
+    row_load_sql, to_ms, validate_batch, CachedRegisters, Change, AUTH_COLUMNS, HOT_LIST_USE,
 };
 use crate::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, RegisterKind,
@@ -17,8 +17,9 @@ use crate::{
 };
 use anpr_domain::UserId;
 use anpr_policy::registers::{
-    gather, AccessFacts, AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView,
-    StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord, MAX_ENDED,
+    gather, AccessFacts, AssociateRecord, ChangedBy, IncidentRecord, NetworkAgreement,
+    RegisterView, RoleChange, RowLoad, RowRef, StaffRecord, StolenEntry, StolenRecord,
+    StolenStatus, VehicleRecord, MAX_ENDED, MAX_ROLE_CHANGES,
 };
 use anpr_policy::{
     AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction, DecisionOutcome,
@@ -406,6 +407,46 @@ impl RegisterView for PgRegisters<'_> {
                 .iter()
                 .map(auth_from_row)
                 .collect()
+        })
+    }
+
+    fn loaded_by(&self, row: &RowRef) -> anpr_policy::Result<Option<RowLoad>> {
+        self.wait(async {
+            let stmt = self.client.prepare_cached(&row_load_sql(row, "$1")).await?;
+            let found = match row {
+                RowRef::Staff(k) | RowRef::Vehicle(k) | RowRef::Incident(k) => {
+                    self.client.query_opt(&stmt, &[k]).await?
+                }
+                RowRef::Stolen(id) => self.client.query_opt(&stmt, &[id]).await?,
+            };
+            Ok(found.map(|r| RowLoad {
+                import_id: r.get(0),
+                at: from_ms(r.get(1)),
+                by: ChangedBy::parse(r.get(2)),
+            }))
+        })
+    }
+
+    fn role_changes(&self, user_id: UserId) -> anpr_policy::Result<Vec<RoleChange>> {
+        self.wait(async {
+            let stmt = self
+                .client
+                .prepare_cached(
+                    "SELECT roles, set_by, at FROM user_role_changes WHERE user_id = $1
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .await?;
+            Ok(self
+                .client
+                .query(&stmt, &[&user_id, &(MAX_ROLE_CHANGES as i64)])
+                .await?
+                .iter()
+                .map(|r| RoleChange {
+                    roles: roles_from_text(r.get(0)),
+                    set_by: r.get::<_, Option<&str>>(1).map(ChangedBy::parse),
+                    at: from_ms(r.get(2)),
+                })
+                .collect())
         })
     }
 }

@@ -18,8 +18,8 @@ use anpr_domain::{
     Camera, DomainError, Network, NetworkId, PlatePattern, PlateRead, Role, SearchQuery, Site,
 };
 use anpr_policy::registers::{
-    AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView, StaffRecord, StolenEntry,
-    StolenRecord, VehicleRecord,
+    AssociateRecord, ChangedBy, IncidentRecord, NetworkAgreement, RegisterView, RoleChange,
+    RowLoad, RowRef, StaffRecord, StolenEntry, StolenRecord, VehicleRecord,
 };
 use anpr_policy::{Authorisation, PolicyError};
 use chrono::{DateTime, TimeZone, Utc};
@@ -228,6 +228,14 @@ pub(crate) fn check_network_binding(
         .into());
     }
     Ok(())
+}
+
+/// Who set a user's roles, as given by the caller: a label of at most 100 characters.
+pub(crate) fn check_changed_by(by: Option<&ChangedBy>) -> Result<()> {
+    match by {
+        Some(by) => check_text("by", &by.label(), 100),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn roles_to_text(roles: &[Role]) -> String {
@@ -452,6 +460,30 @@ impl RegisterView for CachedRegisters<'_> {
     ) -> anpr_policy::Result<Vec<Authorisation>> {
         self.db.ended_authorisations(user_id, plate, basis)
     }
+
+    fn loaded_by(&self, row: &RowRef) -> anpr_policy::Result<Option<RowLoad>> {
+        self.db.loaded_by(row)
+    }
+
+    /// Never cached: role changes do not bump the register version.
+    fn role_changes(&self, user_id: anpr_domain::UserId) -> anpr_policy::Result<Vec<RoleChange>> {
+        self.db.role_changes(user_id)
+    }
+}
+
+/// The query (both dialects, one placeholder written `{p}`) for who last loaded a register row:
+/// the row's import and who made it.
+pub(crate) fn row_load_sql(row: &RowRef, p: &str) -> String {
+    let (table, key) = match row {
+        RowRef::Staff(_) => ("reg_staff", "staff_id"),
+        RowRef::Vehicle(_) => ("reg_vehicles", "plate"),
+        RowRef::Stolen(_) => ("reg_stolen", "id"),
+        RowRef::Incident(_) => ("reg_incidents", "file_number"),
+    };
+    format!(
+        "SELECT i.id, i.at, i.imported_by FROM {table} r
+         JOIN register_imports i ON i.id = r.import_id WHERE r.{key} = {p}"
+    )
 }
 
 /// A database error met while looking up a register, as the policy reports it.

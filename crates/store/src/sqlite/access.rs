@@ -8,8 +8,8 @@
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
 use crate::shared::{
-    check_text, clean_parties, group_agreements, json, lookup_error, validate_batch,
-    CachedRegisters, Change, RegisterCache, HOT_LIST_USE,
+    check_text, clean_parties, group_agreements, json, lookup_error, roles_from_text, row_load_sql,
+    validate_batch, CachedRegisters, Change, RegisterCache, HOT_LIST_USE,
 };
 use crate::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, RegisterKind,
@@ -17,8 +17,9 @@ use crate::{
 };
 use anpr_domain::{NetworkId, UserId};
 use anpr_policy::registers::{
-    gather, AccessFacts, AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView,
-    StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord, MAX_ENDED,
+    gather, AccessFacts, AssociateRecord, ChangedBy, IncidentRecord, NetworkAgreement,
+    RegisterView, RoleChange, RowLoad, RowRef, StaffRecord, StolenEntry, StolenRecord,
+    StolenStatus, VehicleRecord, MAX_ENDED, MAX_ROLE_CHANGES,
 };
 use anpr_policy::{
     AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction, DecisionOutcome,
@@ -247,6 +248,45 @@ impl RegisterView for SqliteRegisters<'_> {
                     params![plate, user_id, basis.as_str(), MAX_ENDED as i64],
                     auth_from_row,
                 )?
+                .collect()
+            })
+            .map_err(lookup)
+    }
+
+    fn loaded_by(&self, row: &RowRef) -> anpr_policy::Result<Option<RowLoad>> {
+        let key: rusqlite::types::Value = match row {
+            RowRef::Staff(k) | RowRef::Vehicle(k) | RowRef::Incident(k) => k.clone().into(),
+            RowRef::Stolen(id) => (*id).into(),
+        };
+        self.conn
+            .prepare_cached(&row_load_sql(row, "?1"))
+            .and_then(|mut s| {
+                s.query_row([key], |r| {
+                    Ok(RowLoad {
+                        import_id: r.get(0)?,
+                        at: from_ms(r.get(1)?),
+                        by: ChangedBy::parse(&r.get::<_, String>(2)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(lookup)
+    }
+
+    fn role_changes(&self, user_id: UserId) -> anpr_policy::Result<Vec<RoleChange>> {
+        self.conn
+            .prepare_cached(
+                "SELECT roles, set_by, at FROM user_role_changes WHERE user_id = ?1
+                 ORDER BY id DESC LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![user_id, MAX_ROLE_CHANGES as i64], |r| {
+                    Ok(RoleChange {
+                        roles: roles_from_text(&r.get::<_, String>(0)?),
+                        set_by: r.get::<_, Option<String>>(1)?.map(|l| ChangedBy::parse(&l)),
+                        at: from_ms(r.get(2)?),
+                    })
+                })?
                 .collect()
             })
             .map_err(lookup)
