@@ -250,7 +250,9 @@ pub struct AuthorisationFilter {
 }
 
 /// The lookups one policy decision needs, owned so that they can cross to the blocking pool.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A tracking request (`for_tracking`) also gathers who loaded the rows it rests on, the
+/// requester's role changes and their ended emergency authorisations of the plate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FactsRequest {
     pub staff_id: String,
     pub user_id: UserId,

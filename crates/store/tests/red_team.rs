@@ -5,9 +5,12 @@ mod common;
 
 use anpr_domain::*;
 use anpr_policy::registers::{
-    ChangedBy, IncidentRecord, RowRef, StaffRecord, StolenRecord, StolenStatus, VehicleRecord,
+    ChangedBy, IncidentRecord, NetworkAgreement, RowRef, StaffRecord, StolenRecord, StolenStatus,
+    VehicleRecord,
 };
+use anpr_policy::tracking::TrackingRequest;
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction};
+use anpr_policy::{Policy, RefusalKind, Subject};
 use anpr_store::{FactsRequest, ImportSource, NewCamera, NewSite, NewUser, RegisterBatch};
 use chrono::{DateTime, Duration, Utc};
 
@@ -18,6 +21,7 @@ conformance!(
     fuzzy_tracking_decisions_are_recorded_as_fuzzy,
     a_tracking_request_learns_when_the_requesters_emergencies_of_the_plate_ended,
     the_store_keeps_who_loaded_each_register_row_and_who_set_each_users_roles,
+    end_to_end_the_red_teams_attacks_are_decided_on_the_stores_facts,
 );
 
 fn tracking_facts(staff: &str, user_id: UserId, plate: &str) -> FactsRequest {
@@ -432,4 +436,215 @@ async fn the_store_keeps_who_loaded_each_register_row_and_who_set_each_users_rol
         )
         .await
         .is_err());
+}
+
+/// The policy deciding on what this backend gathers: the fuzzy watch of a plate confusable with
+/// one's own car (hole 1), and tracking by an account an admin made on a report the same admin
+/// loaded (hole 4).
+async fn end_to_end_the_red_teams_attacks_are_decided_on_the_stores_facts(db: TestDb) {
+    let store = db.store.clone();
+    let network = store.create_network("Auror", 60).await.unwrap();
+    store
+        .set_network_agreement(NetworkAgreement {
+            network_id: network.id,
+            search: vec!["*".into()],
+            tracking: vec!["*".into()],
+            hot_list_alerts: false,
+        })
+        .await
+        .unwrap();
+    let feed = || ImportSource::feed("registers", "feed.csv");
+    let staff = |id: &str, person: &str| StaffRecord {
+        staff_id: id.into(),
+        person_id: person.into(),
+        home_address_id: format!("A-{person}"),
+        team: None,
+    };
+    store
+        .import_register(RegisterBatch::Staff(vec![staff("S1", "P1")]), feed())
+        .await
+        .unwrap();
+    let vehicle = |plate: &str, person: &str| VehicleRecord {
+        plate: plate.into(),
+        owner_person_id: person.into(),
+        owner_address_id: format!("A-{person}"),
+        make: None,
+        model: None,
+        colour: None,
+    };
+    store
+        .import_register(
+            RegisterBatch::Vehicles(vec![vehicle("AJC758", "P1"), vehicle("STOLE9", "P5")]),
+            feed(),
+        )
+        .await
+        .unwrap();
+    let incident = |file: &str, kind: &str| IncidentRecord {
+        file_number: file.into(),
+        incident_type: kind.into(),
+        district: "Waikato".into(),
+        opened_at: Utc::now() - Duration::days(3),
+        closed_at: None,
+        assigned_staff: vec![],
+    };
+    store
+        .import_register(
+            RegisterBatch::Incidents(vec![
+                incident("F-THREAT", "threat_to_life"),
+                incident("F-THEFT", "vehicle_theft"),
+            ]),
+            feed(),
+        )
+        .await
+        .unwrap();
+    let policy = Policy::default();
+    let decide = |s: Subject,
+                  plate: &'static str,
+                  code: &'static str,
+                  file: &'static str,
+                  emergency: bool,
+                  fuzzy: bool| {
+        let store = store.clone();
+        let policy = &policy;
+        async move {
+            let p = anpr_domain::Purpose {
+                code: code.into(),
+                file_number: file.into(),
+                justification: "Caller reported a threat to the driver's life".into(),
+            };
+            let req = TrackingRequest {
+                subject: &s,
+                plate,
+                purpose: Some(&p),
+                emergency,
+                fuzzy,
+                duration_minutes: None,
+                renews: None,
+                request_id: "r",
+                now: Utc::now(),
+            };
+            let facts = store
+                .access_facts(FactsRequest::from_query(&req.facts_query()))
+                .await
+                .unwrap();
+            policy
+                .evaluate_tracking_request(&req, &facts)
+                .peek()
+                .clone()
+        }
+    };
+    let officer = Subject {
+        user_id: 1,
+        staff_id: "S1".into(),
+        district: "Waikato".into(),
+        roles: vec![Role::Searcher, Role::Tracker],
+        active: true,
+    };
+    // Hole 1: AJC7S8 is the officer's AJC758 with 5 read as S.
+    let r = decide(
+        officer.clone(),
+        "AJC7S8",
+        "threat_to_life",
+        "F-THREAT",
+        true,
+        true,
+    )
+    .await;
+    assert_eq!(
+        r.as_ref().unwrap_err().kind(),
+        Some(RefusalKind::OwnVehicle),
+        "{r:?}"
+    );
+
+    // Hole 4: the admin makes an account, its staff record and a stolen report, by hand.
+    let u = store
+        .create_user_by(
+            new_user("S-NEW", vec![Role::Searcher, Role::Tracker]),
+            ChangedBy::Staff("S-ADMIN".into()),
+        )
+        .await
+        .unwrap();
+    let by_admin = || ImportSource::by_staff("api", "S-ADMIN");
+    store
+        .import_register(
+            RegisterBatch::Staff(vec![staff("S-NEW", "P-NEW")]),
+            by_admin(),
+        )
+        .await
+        .unwrap();
+    let reported_at =
+        chrono::DateTime::from_timestamp(Utc::now().timestamp() - 3 * 86_400, 0).unwrap();
+    let report = StolenRecord {
+        plate: "STOLE9".into(),
+        file_number: "F-THEFT".into(),
+        reported_at,
+        complainant_person_id: "P5".into(),
+        recorded_by_staff_id: "S1".into(),
+        status: StolenStatus::Active,
+        cancelled_at: None,
+    };
+    store
+        .import_register(RegisterBatch::Stolen(vec![report.clone()]), by_admin())
+        .await
+        .unwrap();
+    let new = Subject {
+        user_id: u.id,
+        staff_id: "S-NEW".into(),
+        ..officer.clone()
+    };
+    let a = decide(
+        new.clone(),
+        "STOLE9",
+        "stolen_vehicle",
+        "F-THEFT",
+        false,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.status, AuthStatus::Pending, "{a:?}");
+    assert_eq!(a.approval_reasons.len(), 2, "{:?}", a.approval_reasons);
+    // The feed confirming the report unchanged does not make it the feed's: still by hand.
+    let r = store
+        .import_register(RegisterBatch::Stolen(vec![report.clone()]), feed())
+        .await
+        .unwrap();
+    assert_eq!(r.unchanged, 1);
+    let a = decide(
+        new.clone(),
+        "STOLE9",
+        "stolen_vehicle",
+        "F-THEFT",
+        false,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(a.status, AuthStatus::Pending);
+    // The report as the stolen-vehicle feed has it, and the account's staff record from HR:
+    // nothing manufactured, and it starts at once as before.
+    store
+        .import_register(
+            RegisterBatch::Stolen(vec![StolenRecord {
+                recorded_by_staff_id: "S6".into(),
+                ..report
+            }]),
+            feed(),
+        )
+        .await
+        .unwrap();
+    store
+        .import_register(
+            RegisterBatch::Staff(vec![StaffRecord {
+                team: Some("Team Rotorua".into()),
+                ..staff("S-NEW", "P-NEW")
+            }]),
+            feed(),
+        )
+        .await
+        .unwrap();
+    let a = decide(new, "STOLE9", "stolen_vehicle", "F-THEFT", false, false)
+        .await
+        .unwrap();
+    assert_eq!(a.status, AuthStatus::Active, "{:?}", a.approval_reasons);
 }
