@@ -16,7 +16,7 @@ pub mod plate;
 pub mod query;
 
 pub use alert::{Alert, AlertAudience, AlertKind};
-pub use confusion::class_key;
+pub use confusion::{class_key, confusable};
 pub use context::{Actor, Purpose, RequestContext};
 pub use error::DomainError;
 pub use geo::{Area, GeoPoint};

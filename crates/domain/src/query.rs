@@ -21,8 +21,9 @@ pub enum PlatePattern {
     Exact(NormalisedPlate),
     /// `?` stands for one character, `*` for any run of characters (uppercase, separators dropped).
     Wildcard(String),
-    /// Plates equal up to OCR confusions (0/O/D/Q, 1/I/L/T, 2/Z, 5/S, 6/G, 8/B) and at most
-    /// `max_edits` further insertions, deletions or substitutions.
+    /// Plates equal up to OCR confusions (0/O/D/Q, 1/I/L/T/7, 2/Z, 3/8/B, 4/A, 5/S, 6/G; see
+    /// [`crate::confusion`]) and at most `max_edits` further insertions, deletions or
+    /// substitutions.
     Fuzzy {
         plate: NormalisedPlate,
         max_edits: u8,
@@ -198,7 +199,8 @@ pub struct SearchQuery {
     pub limit: u32,
     pub cursor: Option<Cursor>,
     /// Normalised plates whose reads must not be returned (the access policy's own-vehicle
-    /// block): they are dropped before any read is fetched.
+    /// block): they are dropped, each with every plate confusable with it (the same
+    /// confusion-class key: a misread of the vehicle), before any read is fetched.
     pub exclude_plates: Vec<String>,
 }
 

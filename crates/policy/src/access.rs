@@ -4,9 +4,12 @@ use crate::config::PurposeDef;
 use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
 use crate::permissions::{self, Permission};
-use crate::registers::{AccessFacts, Connection, FactsQuery, IncidentRecord, Use};
+use crate::registers::{
+    AccessFacts, ConnectedVehicle, Connection, FactsQuery, IncidentRecord, Use,
+};
 use crate::tracking::{Authorisation, AuthorisationKind};
 use crate::{Policy, Subject};
+use anpr_domain::class_key;
 use anpr_domain::query::wildcard_matches;
 use anpr_domain::{NetworkId, PlatePattern, Purpose, ReadId, TimeRange};
 use chrono::{DateTime, Duration, Utc};
@@ -134,6 +137,22 @@ pub struct DataGrant {
     pub authorisation_id: Option<i64>,
 }
 
+/// Refuses a fuzzy watch or search (`what`: "a fuzzy watch of", "a fuzzy search for") of
+/// `plate`, which would match the connected vehicle `v` as surely as `plate` itself.
+pub(crate) fn confusable_vehicle_refusal(what: &str, plate: &str, v: &ConnectedVehicle) -> E {
+    E::refused(
+        K::OwnVehicle,
+        format!(
+            "{what} {plate} would also match vehicle {}, which {}: cameras confuse the \
+             characters in which the two plates differ. You may not query a vehicle connected \
+             to you, and this attempt is recorded. If it is needed for an investigation, ask \
+             another officer to make the request.",
+            v.plate,
+            v.connection.explain()
+        ),
+    )
+}
+
 pub(crate) fn own_vehicle_refusal(plate: &str, c: Connection) -> E {
     E::refused(
         K::OwnVehicle,
@@ -186,6 +205,12 @@ impl Policy {
 
     /// Checks a purpose for completeness and that its code is configured.
     pub fn check_purpose(&self, p: Option<&Purpose>) -> Result<&PurposeDef> {
+        self.check_purpose_with(p, true)
+    }
+
+    /// As [`Policy::check_purpose`]; `file_required: false` for a training use, which rests on
+    /// no file (its file number may be empty).
+    fn check_purpose_with(&self, p: Option<&Purpose>, file_required: bool) -> Result<&PurposeDef> {
         let p = p.ok_or_else(|| {
             E::refused_field(
                 K::InvalidPurpose,
@@ -197,7 +222,12 @@ impl Policy {
         let min = self.config.min_justification_chars;
         for (field, value, lo, hi) in [
             ("code", &p.code, 1, 64),
-            ("file_number", &p.file_number, 1, 64),
+            (
+                "file_number",
+                &p.file_number,
+                usize::from(file_required),
+                64,
+            ),
             ("justification", &p.justification, min, 2000),
         ] {
             let n = value.trim().chars().count();
@@ -380,16 +410,26 @@ impl Policy {
     ) -> Result<DataGrant> {
         let s = req.subject;
         let now = req.now;
+        // A training plate: the decision says so whatever its outcome, and rests on no file
+        // (file rules and usage counts never count it).
+        let training = match &req.target {
+            Target::Pattern(p) => self.training_plate(p),
+            Target::Read { .. } | Target::MissingRead(_) => None,
+        };
+        if training.is_some() {
+            d.training = true;
+            d.file_number = None;
+        }
         self.check_active(s)?;
         permissions::require(&s.roles, req.action.permission())?;
-        let purpose = self.check_purpose(req.purpose)?;
+        let purpose = self.check_purpose_with(req.purpose, training.is_none())?;
         self.rate
             .admit(&self.config.rate_limits, s.user_id, &purpose.code, now)?;
 
-        // Training plates: synthetic sightings, no register checks, never real data.
+        // Training plates: synthetic sightings, no register checks, no file, never real data.
         match &req.target {
-            Target::Pattern(p) => {
-                if let Some(plate) = self.training_plate(p) {
+            Target::Pattern(_) => {
+                if let Some(plate) = training {
                     d.basis = Some("training plate: synthetic sightings only".into());
                     return Ok(DataGrant {
                         training: true,
@@ -453,9 +493,29 @@ impl Policy {
             }
             Target::MissingRead(_) => {}
             Target::Pattern(p) => {
+                if let PlatePattern::Fuzzy { plate, .. } = p {
+                    // A fuzzy search matches every plate sharing its key: when a connected
+                    // vehicle's does, it is a search for that vehicle.
+                    if let Some(c) = facts.connection(plate.as_str()) {
+                        return Err(own_vehicle_refusal(plate.as_str(), c));
+                    }
+                    if let Some(v) = facts.confusable_connection(plate.as_str()) {
+                        return Err(confusable_vehicle_refusal(
+                            "a fuzzy search for",
+                            plate.as_str(),
+                            v,
+                        ));
+                    }
+                }
+                // The store drops these plates and every plate confusable with them (the
+                // same class key) before fetching any read.
                 exclude = facts.connected.iter().map(|c| c.plate.clone()).collect();
                 let could_match = match p {
-                    PlatePattern::Wildcard(w) => exclude.iter().any(|c| wildcard_matches(w, c)),
+                    // Up to confusions: `AJC7S?` matches AJC7S8, a misread of AJC758.
+                    PlatePattern::Wildcard(w) => {
+                        let w = class_key(w);
+                        exclude.iter().any(|c| wildcard_matches(&w, &class_key(c)))
+                    }
                     _ => !exclude.is_empty(),
                 };
                 if could_match {
@@ -471,20 +531,25 @@ impl Policy {
             }
         }
 
-        // Authorisations the user holds for this plate, in force now.
+        // Authorisations the user holds for this plate, in force now. One lifts the near-live
+        // window (tracking) or the routine look-back (look-back) only for a request made under
+        // its own file and purpose: it was granted for that investigation, not for the plate.
         let exact = req.target.exact_plate();
-        let in_force = |kind: AuthorisationKind| -> Option<&Authorisation> {
+        let in_force = |kind: AuthorisationKind, own_file: bool| -> Option<&Authorisation> {
             let plate = exact?;
             facts.authorisations.iter().find(|a| {
                 a.kind == kind
                     && a.plate == plate
                     && a.requester_user_id == s.user_id
+                    && (!own_file
+                        || (a.file_number == file.trim() && a.purpose_code == purpose.code))
                     && a.in_force(now, facts, &self.config)
             })
         };
-        let tracking = in_force(AuthorisationKind::Tracking);
-        let lookback = in_force(AuthorisationKind::Lookback)
-            .filter(|a| a.file_number == file.trim() && a.lookback_from.is_some());
+        let tracking = in_force(AuthorisationKind::Tracking, true);
+        let tracking_elsewhere = in_force(AuthorisationKind::Tracking, false);
+        let lookback =
+            in_force(AuthorisationKind::Lookback, true).filter(|a| a.lookback_from.is_some());
 
         let max_from = now - Duration::days(self.config.max_lookback_days);
         let routine_from = now - Duration::days(self.config.routine_lookback_days);
@@ -515,11 +580,19 @@ impl Policy {
             )
         };
         let near_live_message = || {
-            format!(
+            let mut m = format!(
                 "results newer than {} minutes are withheld: following a vehicle in near-real \
                  time is tracking, and needs a tracking authorisation (POST /api/v1/tracking)",
                 self.config.near_live_minutes
-            )
+            );
+            if let Some(a) = tracking_elsewhere.filter(|_| tracking.is_none()) {
+                m.push_str(&format!(
+                    "; your tracking authorisation #{} for this plate covers only file {} \
+                     under purpose `{}`: make the request under that file and purpose",
+                    a.id, a.file_number, a.purpose_code
+                ));
+            }
+            m
         };
 
         let mut time = req.time;

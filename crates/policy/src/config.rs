@@ -141,10 +141,18 @@ pub struct PolicyConfig {
     pub other_max_hours: i64,
     /// An emergency (threat to life) authorisation stops unless approved within this.
     pub emergency_approval_minutes: i64,
+    /// A new emergency request for a plate whose emergency authorisation by the same requester
+    /// ended (revoked, stopped, expired, refused) less than this long ago does not start at
+    /// once: a supervisor approves it first (no rolling one-hour emergencies).
+    pub emergency_cooldown_hours: i64,
     /// A stolen report younger than this recorded by the requester's team needs approval.
     pub recent_stolen_hours: i64,
     /// A request nobody decided lapses after this.
     pub pending_lapse_hours: i64,
+    /// A user whose operational roles (searcher, tracker, supervisor) were set by a member of
+    /// staff less than this many days ago cannot track on register rows that same person
+    /// loaded by hand without a supervisor's approval.
+    pub recent_role_grant_days: i64,
     pub rate_limits: RateLimits,
 }
 
@@ -231,8 +239,10 @@ impl Default for PolicyConfig {
             stolen_max_hours: 48,
             other_max_hours: 7 * 24,
             emergency_approval_minutes: 60,
+            emergency_cooldown_hours: 24,
             recent_stolen_hours: 24,
             pending_lapse_hours: 24,
+            recent_role_grant_days: 14,
             rate_limits: RateLimits::default(),
         }
     }
@@ -281,8 +291,10 @@ impl PolicyConfig {
             self.stolen_max_hours,
             self.other_max_hours,
             self.emergency_approval_minutes,
+            self.emergency_cooldown_hours,
             self.recent_stolen_hours,
             self.pending_lapse_hours,
+            self.recent_role_grant_days,
         ];
         if positive.iter().any(|v| *v <= 0) {
             return bad("windows and durations must be positive");

@@ -102,8 +102,13 @@ pub struct Decision {
     pub refusal_reason: Option<String>,
     /// Narrowings and warnings given to the user.
     pub notes: Vec<String>,
-    /// A training plate: synthetic data only.
+    /// A training plate: synthetic data only. Such a decision rests on no file
+    /// (`file_number` is `None`), granted or refused.
     pub training: bool,
+    /// A tracking authorisation that also matches OCR-confusable reads (every plate sharing
+    /// its plate's confusion-class key): what its watch can alert on is wider than its plate.
+    #[serde(default)]
+    pub fuzzy: bool,
     pub authorisation_id: Option<i64>,
     /// The camera networks whose data the decision is about: those a search was narrowed to,
     /// a viewed read's network, those a tracking authorisation may alert on (usage reports
@@ -138,6 +143,7 @@ impl Decision {
             refusal_reason: None,
             notes: vec![],
             training: false,
+            fuzzy: false,
             authorisation_id: None,
             networks: vec![],
         }

@@ -9,7 +9,9 @@
 //! The rules, in the order they are checked for a data access ([`access`]):
 //! 1. the account is active and its roles grant the action's [`Permission`];
 //! 2. the purpose is complete, its code is configured, and the rate limits admit it;
-//! 3. a training plate (configured prefix or list) gets synthetic sightings and nothing else;
+//! 3. a training plate (configured prefix or list) gets synthetic sightings and nothing else:
+//!    it needs no file number, and its decision is marked `training` with no file, so that
+//!    nothing that counts files or use ever counts it;
 //! 4. the user is in the staff register (else the own-vehicle block could not be applied);
 //! 5. the file number is in the incident register, open, in the user's district or assigned to
 //!    them, and of an incident type the purpose fits;
@@ -19,9 +21,10 @@
 //!    declared associate is refused (patterns exclude such plates), telling them to ask another
 //!    officer;
 //! 8. tiered look-back: routine searches reach back `routine_lookback_days`; older needs an
-//!    approved look-back authorisation;
+//!    approved look-back authorisation for the plate, used under its own file and purpose;
 //! 9. no tracking by the back door: results newer than `near_live_minutes` are withheld unless
-//!    the user holds a tracking authorisation for the plate.
+//!    the user holds a tracking authorisation for the plate and makes the request under that
+//!    authorisation's own file and purpose.
 //!
 //! Real-time tracking authorisations (requests, approvals, expiry, stopping) are in
 //! [`tracking`]; tiers and separation of duties in [`permissions`].
@@ -44,7 +47,9 @@ pub use decision::{
 };
 pub use error::{PolicyError, RefusalKind, Result};
 pub use permissions::Permission;
-pub use registers::{AccessFacts, FactsQuery, RegisterView};
+pub use registers::{
+    AccessFacts, ChangedBy, FactsQuery, RegisterView, RoleChange, RowLoad, RowRef,
+};
 pub use tracking::{AuthStatus, Authorisation, AuthorisationKind, Basis};
 
 use anpr_domain::{Actor, Role, User, UserId};

@@ -18,6 +18,10 @@
 //!
 //! `supervisor` with `searcher` or `tracker` is allowed: such a person's own requests are
 //! approved by another supervisor.
+//!
+//! These hold per account. Because one person may set up several accounts (an admin makes
+//! users), [`crate::tracking`] also looks at who loaded the register rows a tracking request
+//! rests on and who gave the requester their roles (`AccessFacts::loads`, `role_changes`).
 
 use crate::error::{PolicyError, RefusalKind, Result};
 use anpr_domain::Role;

@@ -6,8 +6,8 @@
 //! import refuses a bad row with the field at fault.
 
 use crate::error::Result;
-use crate::tracking::Authorisation;
-use anpr_domain::{DomainError, NetworkId, NormalisedPlate, UserId};
+use crate::tracking::{Authorisation, Basis};
+use anpr_domain::{DomainError, NetworkId, NormalisedPlate, Role, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -293,6 +293,106 @@ impl Connection {
     }
 }
 
+/// Who made a change: loaded a register row, or set a user's roles. Stored as a label
+/// (`staff:S1006`, `feed:nzta-mvr`, `cli:operator`), parsed by [`ChangedBy::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "id", rename_all = "snake_case")]
+pub enum ChangedBy {
+    /// A declared register feed, loading under its own credential (`feed:<name>`).
+    Feed(String),
+    /// A member of staff, by hand (the admin API, signed in): `staff:<staff id>`.
+    Staff(String),
+    /// Anyone else: an operator at the server's command line (`cli:<user>`), the platform, or a
+    /// label no rule knows. Kept as given.
+    Operator(String),
+}
+
+impl ChangedBy {
+    pub fn parse(label: &str) -> ChangedBy {
+        let label = label.trim();
+        match label.split_once(':') {
+            Some(("staff", id)) if !id.trim().is_empty() => ChangedBy::Staff(id.trim().into()),
+            Some(("feed", name)) if !name.trim().is_empty() => ChangedBy::Feed(name.trim().into()),
+            _ => ChangedBy::Operator(label.into()),
+        }
+    }
+
+    /// The label it is stored as; [`ChangedBy::parse`] reads it back.
+    pub fn label(&self) -> String {
+        match self {
+            ChangedBy::Feed(name) => format!("feed:{name}"),
+            ChangedBy::Staff(id) => format!("staff:{id}"),
+            ChangedBy::Operator(label) => label.clone(),
+        }
+    }
+
+    /// The member of staff who made the change by hand, when one did.
+    pub fn staff_id(&self) -> Option<&str> {
+        match self {
+            ChangedBy::Staff(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ChangedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChangedBy::Feed(name) => write!(f, "the register feed {name}"),
+            ChangedBy::Staff(id) => write!(f, "{id}"),
+            ChangedBy::Operator(label) => write!(f, "{label}"),
+        }
+    }
+}
+
+/// A register row a decision may rest on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RowRef {
+    /// A staff register row, by staff id.
+    Staff(String),
+    /// A motor vehicle register row, by plate.
+    Vehicle(String),
+    /// A stolen report, by its id.
+    Stolen(i64),
+    /// An incident register row, by file number.
+    Incident(String),
+}
+
+impl RowRef {
+    /// The row in plain words ("the stolen report #4", "your staff record").
+    pub fn describe(&self, requester_staff_id: &str) -> String {
+        match self {
+            RowRef::Staff(id) if id == requester_staff_id => "your staff record".into(),
+            RowRef::Staff(id) => format!("the staff record of {id}"),
+            RowRef::Vehicle(plate) => format!("the motor vehicle record of {plate}"),
+            RowRef::Stolen(id) => format!("the stolen report #{id}"),
+            RowRef::Incident(file) => format!("the incident file {file}"),
+        }
+    }
+}
+
+/// Who last put a register row in its present state, and when (the import that last changed
+/// it: a row an import left unchanged keeps its earlier load).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowLoad {
+    pub import_id: i64,
+    pub at: DateTime<Utc>,
+    pub by: ChangedBy,
+}
+
+/// One change of a user's roles (creation included): what they became, who set them and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleChange {
+    pub roles: Vec<Role>,
+    /// `None`: not known (set before this was recorded, or by a caller that did not say).
+    pub set_by: Option<ChangedBy>,
+    pub at: DateTime<Utc>,
+}
+
+/// The roles that act on plate data and the registers: what a fresh account must not receive
+/// from the person who also loads the rows it acts on.
+pub const OPERATIONAL_ROLES: [Role; 3] = [Role::Searcher, Role::Tracker, Role::Supervisor];
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectedVehicle {
     pub plate: String,
@@ -322,7 +422,26 @@ pub trait RegisterView {
     fn agreements(&self) -> Result<Vec<NetworkAgreement>>;
     /// The user's pending and active authorisations for the plate.
     fn authorisations(&self, user_id: UserId, plate: &str) -> Result<Vec<Authorisation>>;
+    /// The user's authorisations for the plate on `basis` that have ended (refused, revoked,
+    /// expired or stopped), most recently ended first, at most [`MAX_ENDED`]. The most recent
+    /// end is what the rules look at: older ones cannot push it out of the list.
+    fn ended_authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+        basis: Basis,
+    ) -> Result<Vec<Authorisation>>;
+    /// Who last loaded the row, and when (`None`: no such row).
+    fn loaded_by(&self, row: &RowRef) -> Result<Option<RowLoad>>;
+    /// The user's role changes, newest first, at most [`MAX_ROLE_CHANGES`].
+    fn role_changes(&self, user_id: UserId) -> Result<Vec<RoleChange>>;
 }
+
+/// Most ended authorisations [`RegisterView::ended_authorisations`] returns.
+pub const MAX_ENDED: usize = 10;
+
+/// Most role changes [`RegisterView::role_changes`] returns.
+pub const MAX_ROLE_CHANGES: usize = 20;
 
 /// What a decision needs to know, gathered from the registers before evaluating.
 #[derive(Debug, Clone, Copy)]
@@ -351,6 +470,15 @@ pub struct AccessFacts {
     pub stolen_recorders: Vec<StaffRecord>,
     pub agreements: Vec<NetworkAgreement>,
     pub authorisations: Vec<Authorisation>,
+    /// The requester's emergency tracking authorisations of the plate that have ended, most
+    /// recently ended first (tracking requests).
+    pub ended_emergencies: Vec<Authorisation>,
+    /// Who last loaded the register rows a tracking request rests on: the requester's staff
+    /// record, the incident, the vehicle record and the plate's stolen reports (tracking
+    /// requests).
+    pub loads: Vec<(RowRef, RowLoad)>,
+    /// The requester's role changes, newest first (tracking requests).
+    pub role_changes: Vec<RoleChange>,
 }
 
 impl AccessFacts {
@@ -361,8 +489,22 @@ impl AccessFacts {
             .map(|c| c.connection)
     }
 
+    /// The connected vehicle (strongest connection first) whose plate shares `plate`'s
+    /// confusion-class key: everything a fuzzy watch or search of `plate` matches exactly,
+    /// it matches too (see [`anpr_domain::confusion`]).
+    pub fn confusable_connection(&self, plate: &str) -> Option<&ConnectedVehicle> {
+        self.connected
+            .iter()
+            .find(|c| anpr_domain::confusable(&c.plate, plate))
+    }
+
     pub fn stolen_entry(&self, id: i64) -> Option<&StolenEntry> {
         self.stolen.iter().find(|s| s.id == id)
+    }
+
+    /// Who last loaded `row`, when the facts hold it.
+    pub fn loaded_by(&self, row: &RowRef) -> Option<&RowLoad> {
+        self.loads.iter().find(|(r, _)| r == row).map(|(_, l)| l)
     }
 }
 
@@ -410,10 +552,32 @@ pub fn gather(view: &dyn RegisterView, q: &FactsQuery<'_>) -> Result<AccessFacts
         f.incident = view.incident(file)?;
     }
     f.agreements = view.agreements()?;
+    if q.for_tracking {
+        // Who loaded the rows a tracking request rests on, and who gave the requester their
+        // roles: separation of duties holds per account, and one person must not be able to
+        // both make an account and manufacture its basis.
+        let mut rows = Vec::new();
+        if f.staff.is_some() {
+            rows.push(RowRef::Staff(q.staff_id.to_string()));
+        }
+        if let Some(file) = q.file_number {
+            rows.push(RowRef::Incident(file.to_string()));
+        }
+        if let Some(plate) = q.plate {
+            rows.push(RowRef::Vehicle(plate.to_string()));
+        }
+        for row in rows {
+            if let Some(load) = view.loaded_by(&row)? {
+                f.loads.push((row, load));
+            }
+        }
+        f.role_changes = view.role_changes(q.user_id)?;
+    }
     if let Some(plate) = q.plate {
         f.authorisations = view.authorisations(q.user_id, plate)?;
         f.stolen = view.stolen(plate)?;
         if q.for_tracking {
+            f.ended_emergencies = view.ended_authorisations(q.user_id, plate, Basis::Emergency)?;
             f.vehicle = view.vehicle(plate)?;
             let recorders: BTreeSet<&str> = f
                 .stolen
@@ -423,6 +587,12 @@ pub fn gather(view: &dyn RegisterView, q: &FactsQuery<'_>) -> Result<AccessFacts
             for r in recorders {
                 if let Some(s) = view.staff(r)? {
                     f.stolen_recorders.push(s);
+                }
+            }
+            for e in &f.stolen {
+                let row = RowRef::Stolen(e.id);
+                if let Some(load) = view.loaded_by(&row)? {
+                    f.loads.push((row, load));
                 }
             }
         }
@@ -440,6 +610,10 @@ pub struct MemoryRegisters {
     pub incidents: HashMap<String, IncidentRecord>,
     pub agreements: Vec<NetworkAgreement>,
     pub authorisations: Vec<Authorisation>,
+    /// Who loaded which row (rows not listed: unknown).
+    pub loads: HashMap<RowRef, RowLoad>,
+    /// Role changes by user, in the order they were made.
+    pub role_changes: HashMap<UserId, Vec<RoleChange>>,
 }
 
 impl MemoryRegisters {
@@ -530,6 +704,37 @@ impl RegisterView for MemoryRegisters {
             .cloned()
             .collect())
     }
+    fn ended_authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+        basis: Basis,
+    ) -> Result<Vec<Authorisation>> {
+        let mut v: Vec<Authorisation> = self
+            .authorisations
+            .iter()
+            .filter(|a| {
+                a.requester_user_id == user_id
+                    && a.plate == plate
+                    && a.basis == basis
+                    && !a.status.is_open()
+            })
+            .cloned()
+            .collect();
+        v.sort_by_key(|a| std::cmp::Reverse((a.ended_at, a.id)));
+        v.truncate(MAX_ENDED);
+        Ok(v)
+    }
+    fn loaded_by(&self, row: &RowRef) -> Result<Option<RowLoad>> {
+        Ok(self.loads.get(row).cloned())
+    }
+    fn role_changes(&self, user_id: UserId) -> Result<Vec<RoleChange>> {
+        Ok(self
+            .role_changes
+            .get(&user_id)
+            .map(|v| v.iter().rev().take(MAX_ROLE_CHANGES).cloned().collect())
+            .unwrap_or_default())
+    }
 }
 
 #[cfg(test)]
@@ -575,6 +780,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(a.assigned_staff, b.assigned_staff);
+    }
+
+    #[test]
+    fn who_made_a_change_is_read_from_its_label() {
+        let staff = ChangedBy::parse("staff:S1006");
+        assert_eq!(staff, ChangedBy::Staff("S1006".into()));
+        assert_eq!(staff.staff_id(), Some("S1006"));
+        assert_eq!(
+            ChangedBy::parse("feed:nzta-mvr"),
+            ChangedBy::Feed("nzta-mvr".into())
+        );
+        for other in ["cli:operator", "test", "staff:", " feed: ", "system"] {
+            let by = ChangedBy::parse(other);
+            assert!(matches!(by, ChangedBy::Operator(_)), "{other}");
+            assert_eq!(by.staff_id(), None);
+        }
+        for by in [
+            ChangedBy::Staff("S1".into()),
+            ChangedBy::Feed("hr".into()),
+            ChangedBy::Operator("cli:ops".into()),
+        ] {
+            assert_eq!(ChangedBy::parse(&by.label()), by);
+        }
     }
 
     #[test]

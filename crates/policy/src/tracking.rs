@@ -10,7 +10,17 @@
 //! * **supervised** (serious crime, missing person, threat to life) — always a supervisor's
 //!   approval, by a different person who holds `supervisor` in the requester's district, with
 //!   their reason. The **emergency** path (threat to life) starts at once, and stops by itself
-//!   unless approved within `emergency_approval_minutes`.
+//!   unless approved within `emergency_approval_minutes` — but not when the requester's own
+//!   emergency authorisation of the same plate ended (revoked, stopped, expired, refused) less
+//!   than `emergency_cooldown_hours` ago: then a supervisor approves it first, so that revoking
+//!   and asking again never gives a new hour without approval.
+//! * **who loaded the basis** — separation of duties holds per account, not per person, so
+//!   an admin (who may not track) must not be able to make an account that does and hand it a
+//!   basis. A request resting on register rows loaded by hand by a member of staff rather than
+//!   by a declared register feed (the incident, the stolen report, the vehicle record) waits
+//!   for a supervisor, the emergency path included; so does any request by a user whose
+//!   operational roles were set less than `recent_role_grant_days` ago by a member of staff who
+//!   also loaded rows it rests on (the requester's own staff record included).
 //!
 //! Every authorisation lasts at most `stolen_max_hours` / `other_max_hours`, expires by itself,
 //! stops when its stolen report is cancelled or recovered, lapses if nobody decides it within
@@ -18,12 +28,12 @@
 //! A look-back authorisation lets one user search one plate under one file further back than
 //! the routine window; a supervisor of the district approves it.
 
-use crate::access::{fill_purpose, own_vehicle_refusal};
+use crate::access::{confusable_vehicle_refusal, fill_purpose, own_vehicle_refusal};
 use crate::config::{PolicyConfig, TrackingBasisKind};
 use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
 use crate::permissions::{self, Permission};
-use crate::registers::{AccessFacts, FactsQuery, StolenEntry, Use};
+use crate::registers::{AccessFacts, FactsQuery, RowRef, StolenEntry, Use, OPERATIONAL_ROLES};
 use crate::{Policy, Subject};
 use anpr_domain::{Actor, Purpose, UserId};
 use chrono::{DateTime, Duration, Utc};
@@ -358,6 +368,8 @@ struct RequestCheck<'a> {
     subject: &'a Subject,
     permission: Permission,
     plate: &'a str,
+    /// A fuzzy watch: it matches every plate sharing the plate's confusion-class key.
+    fuzzy: bool,
     purpose: Option<&'a Purpose>,
     now: DateTime<Utc>,
 }
@@ -440,6 +452,125 @@ impl Policy {
         Ok(entry)
     }
 
+    /// Why an emergency request must wait for a supervisor when the requester's own emergency
+    /// authorisation of the plate ended (any end; or is due to end now) less than
+    /// `emergency_cooldown_hours` ago: otherwise revoking it and asking again would give a new
+    /// hour without approval, for ever.
+    fn recent_emergency_end(
+        &self,
+        req: &TrackingRequest<'_>,
+        facts: &AccessFacts,
+    ) -> Option<String> {
+        let now = req.now;
+        let mine = |a: &&Authorisation| {
+            a.kind == AuthorisationKind::Tracking
+                && a.basis == Basis::Emergency
+                && a.plate == req.plate
+                && a.requester_user_id == req.subject.user_id
+        };
+        let ended = facts.ended_emergencies.iter().filter(mine).map(|a| {
+            let at = a
+                .ended_at
+                .or(a.decided_at)
+                .or(a.expires_at)
+                .unwrap_or(a.requested_at);
+            (at, a, a.status.as_str().to_string())
+        });
+        // Still open but due to end (the sweep has not got to it): it ends now.
+        let due = facts.authorisations.iter().filter(mine).filter_map(|a| {
+            let stolen = a.stolen_entry_id.and_then(|id| facts.stolen_entry(id));
+            a.due_transition(now, stolen, &self.config)
+                .map(|(status, _)| (now, a, status.as_str().to_string()))
+        });
+        let window = Duration::hours(self.config.emergency_cooldown_hours);
+        let (at, a, how) = ended
+            .chain(due)
+            .filter(|(at, _, _)| now - *at < window)
+            .max_by_key(|(at, _, _)| *at)?;
+        Some(format!(
+            "your emergency tracking of {} (authorisation #{}) ended ({how}) at {}, less than \
+             {} hours ago: a new emergency request for the same plate does not start at once; \
+             a supervisor of your district must approve it first",
+            req.plate,
+            a.id,
+            at.format("%Y-%m-%d %H:%M UTC"),
+            self.config.emergency_cooldown_hours
+        ))
+    }
+
+    /// Why a tracking request must wait for a second person because of who loaded the register
+    /// rows it rests on. Separation of duties holds per account, not per person: an admin
+    /// cannot track, but could make an account that does and hand it a basis. So
+    /// * rows loaded by hand by a member of staff (not from a declared register feed) — the
+    ///   incident, the stolen report and the vehicle record it is checked against — are never
+    ///   the basis of tracking that starts without a supervisor;
+    /// * a requester whose operational roles were set less than `recent_role_grant_days` ago
+    ///   by a member of staff cannot act without approval on rows that same person loaded
+    ///   (their own staff record included, which decides the own-vehicle block and their team).
+    fn who_loaded_the_basis(
+        &self,
+        req: &TrackingRequest<'_>,
+        facts: &AccessFacts,
+        stolen_entry_id: Option<i64>,
+    ) -> Vec<String> {
+        let me = req.subject.staff_id.as_str();
+        let file = req.purpose.map(|p| p.file_number.trim()).unwrap_or("");
+        let mut basis_rows = vec![RowRef::Incident(file.to_string())];
+        if let Some(id) = stolen_entry_id {
+            basis_rows.push(RowRef::Stolen(id));
+            basis_rows.push(RowRef::Vehicle(req.plate.to_string()));
+        }
+        let by_hand = |r: &RowRef| facts.loaded_by(r).and_then(|l| l.by.staff_id());
+        let mut out = Vec::new();
+
+        let hand_loaded: Vec<String> = basis_rows
+            .iter()
+            .filter_map(|r| by_hand(r).map(|x| format!("{} (by {x})", r.describe(me))))
+            .collect();
+        if !hand_loaded.is_empty() {
+            out.push(format!(
+                "{} {} loaded by hand, not from a register feed: tracking that rests on a row \
+                 loaded by hand needs a second person's approval, so a supervisor of your \
+                 district must approve it",
+                and_list(&hand_loaded),
+                if hand_loaded.len() == 1 {
+                    "was"
+                } else {
+                    "were"
+                }
+            ));
+        }
+
+        let since = req.now - Duration::days(self.config.recent_role_grant_days);
+        let mut setters: Vec<&str> = facts
+            .role_changes
+            .iter()
+            .filter(|c| c.at > since && c.roles.iter().any(|r| OPERATIONAL_ROLES.contains(r)))
+            .filter_map(|c| c.set_by.as_ref()?.staff_id())
+            .collect();
+        setters.sort_unstable();
+        setters.dedup();
+        let mut rows = basis_rows;
+        rows.insert(0, RowRef::Staff(me.to_string()));
+        for x in setters {
+            let theirs: Vec<String> = rows
+                .iter()
+                .filter(|r| by_hand(r) == Some(x))
+                .map(|r| r.describe(me))
+                .collect();
+            if !theirs.is_empty() {
+                out.push(format!(
+                    "your roles were set by {x} less than {} days ago, and {x} also loaded {}: \
+                     one person cannot both give an account its powers and load the register \
+                     rows it acts on, so a supervisor of your district must approve this request",
+                    self.config.recent_role_grant_days,
+                    and_list(&theirs)
+                ));
+            }
+        }
+        out
+    }
+
     /// Decides a tracking request: refused, started at once, or waiting for approval. On
     /// success the returned authorisation is ready to store (id 0).
     pub fn evaluate_tracking_request(
@@ -453,7 +584,15 @@ impl Policy {
             req.request_id,
             req.now,
         );
-        d.target = Some(req.plate.to_string());
+        // A fuzzy watch is recorded as the fuzzy pattern it is (`AJC7S8~0`: every plate with
+        // its confusion-class key), so that whoever reads the record (a subject access request
+        // for AJC758 included) sees what it could alert on.
+        d.target = Some(if req.fuzzy {
+            format!("{}~0", req.plate)
+        } else {
+            req.plate.to_string()
+        });
+        d.fuzzy = req.fuzzy;
         fill_purpose(&mut d, req.purpose);
         let outcome = self.tracking_request(req, facts, &mut d);
         if let Ok(a) = &outcome {
@@ -462,7 +601,7 @@ impl Policy {
                 _ => DecisionOutcome::Allowed,
             };
             d.notes = a.approval_reasons.clone();
-            if a.basis == Basis::Emergency {
+            if a.basis == Basis::Emergency && a.status == AuthStatus::Active {
                 d.notes.push(format!(
                     "emergency: started at once; stops unless approved within {} minutes",
                     self.config.emergency_approval_minutes
@@ -484,21 +623,26 @@ impl Policy {
             subject: s,
             permission,
             plate,
+            fuzzy,
             purpose,
             now,
         } = ask;
         self.check_active(s)?;
         permissions::require(&s.roles, permission)?;
-        let def = self.check_purpose(purpose)?;
-        self.rate
-            .admit(&self.config.rate_limits, s.user_id, &def.code, now)?;
         if self.config.training.contains(plate) {
             return Err(E::refused_field(
                 K::InvalidRequest,
                 "plate",
-                format!("{plate} is a reserved training plate; search it instead"),
+                format!(
+                    "{plate} is a reserved training plate: it has synthetic sightings only, and \
+                     cannot be tracked or looked back on; search it instead (no file number \
+                     needed)"
+                ),
             ));
         }
+        let def = self.check_purpose(purpose)?;
+        self.rate
+            .admit(&self.config.rate_limits, s.user_id, &def.code, now)?;
         if facts.staff.is_none() {
             return Err(E::refused(
                 K::NotInStaffRegister,
@@ -518,6 +662,11 @@ impl Policy {
         if let Some(c) = facts.connection(plate) {
             return Err(own_vehicle_refusal(plate, c));
         }
+        if fuzzy {
+            if let Some(v) = facts.confusable_connection(plate) {
+                return Err(confusable_vehicle_refusal("a fuzzy watch of", plate, v));
+            }
+        }
         Ok(def)
     }
 
@@ -534,6 +683,7 @@ impl Policy {
                 subject: s,
                 permission: Permission::RequestTracking,
                 plate: req.plate,
+                fuzzy: req.fuzzy,
                 purpose: req.purpose,
                 now,
             },
@@ -639,6 +789,14 @@ impl Policy {
         if req.renews.is_some() {
             reasons.push("a renewal needs a fresh approval".into());
         }
+        // Reasons that hold back even the emergency path: the request waits for a supervisor.
+        let mut hold = Vec::new();
+        if basis == Basis::Emergency {
+            if let Some(why) = self.recent_emergency_end(req, facts) {
+                hold.push(why);
+            }
+        }
+        hold.extend(self.who_loaded_the_basis(req, facts, stolen_entry_id));
         let max_minutes = (max_hours * 60) as u32;
         let duration = match req.duration_minutes {
             None => max_minutes,
@@ -651,7 +809,8 @@ impl Policy {
                 ))
             }
         };
-        let starts_now = reasons.is_empty() || basis == Basis::Emergency;
+        let starts_now = hold.is_empty() && (reasons.is_empty() || basis == Basis::Emergency);
+        reasons.extend(hold);
         let purpose = req.purpose.expect("checked above");
         Ok(Authorisation {
             id: 0,
@@ -672,7 +831,7 @@ impl Policy {
                 AuthStatus::Pending
             },
             requested_at: now,
-            approval_deadline: (basis == Basis::Emergency)
+            approval_deadline: (basis == Basis::Emergency && starts_now)
                 .then(|| now + Duration::minutes(self.config.emergency_approval_minutes)),
             duration_minutes: duration,
             starts_at: starts_now.then_some(now),
@@ -726,6 +885,7 @@ impl Policy {
                 subject: s,
                 permission: Permission::RequestLookback,
                 plate: req.plate,
+                fuzzy: false,
                 purpose: req.purpose,
                 now,
             },
@@ -810,6 +970,7 @@ impl Policy {
         d.file_number = Some(a.file_number.clone());
         d.justification = Some(r.reason.trim().chars().take(2000).collect());
         d.authorisation_id = Some(a.id);
+        d.fuzzy = a.fuzzy;
         d.basis = Some(format!(
             "{} authorisation #{} requested by {}",
             a.kind.as_str(),
@@ -882,6 +1043,23 @@ impl Policy {
                          supervisor",
                         a.plate,
                         c.explain()
+                    ),
+                ));
+            }
+            if let Some(v) = a
+                .fuzzy
+                .then(|| facts.confusable_connection(&a.plate))
+                .flatten()
+            {
+                return Err(E::refused(
+                    K::ConflictOfDuty,
+                    format!(
+                        "this fuzzy watch of {} would also alert on vehicle {}, which {} \
+                         (cameras confuse the characters in which the two plates differ): you \
+                         cannot approve it; ask another supervisor",
+                        a.plate,
+                        v.plate,
+                        v.connection.explain()
                     ),
                 ));
             }
@@ -958,6 +1136,7 @@ impl Policy {
         d.purpose_code = Some(a.purpose_code.clone());
         d.file_number = Some(a.file_number.clone());
         d.authorisation_id = Some(a.id);
+        d.fuzzy = a.fuzzy;
         d.basis = a.end_reason.clone();
         d.outcome = DecisionOutcome::Allowed;
         d.notes = vec![format!("status: {}", a.status.as_str())];
@@ -1006,5 +1185,14 @@ impl Policy {
             });
         }
         Evaluation::new(d, outcome)
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }

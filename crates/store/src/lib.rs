@@ -75,7 +75,13 @@ pub trait Store: Send + Sync + 'static {
     }
 
     // --- users and sessions ---
+    /// Creates an account. Who set its roles is recorded as not known: callers that know
+    /// (the admin API, the CLI) use [`Store::create_user_by`].
     async fn create_user(&self, user: NewUser) -> Result<User>;
+    /// Creates an account, recording who set its roles (`staff:<id>` for the admin who made
+    /// it, `cli:<user>` at the command line) and when, in the same transaction: the policy
+    /// keeps that person from also loading the register rows the account acts on.
+    async fn create_user_by(&self, user: NewUser, by: ChangedBy) -> Result<User>;
     async fn user_credentials(&self, staff_id: &str) -> Result<Option<UserCredentials>>;
     async fn record_login_attempt(
         &self,
@@ -95,7 +101,16 @@ pub trait Store: Send + Sync + 'static {
     /// Disabling an account also revokes its sessions at once.
     async fn set_user_active(&self, staff_id: &str, active: bool) -> Result<User>;
     /// Replaces a user's roles (refused when the combination breaks separation of duties).
+    /// Who set them is recorded as not known: callers that know use
+    /// [`Store::set_user_roles_by`].
     async fn set_user_roles(&self, staff_id: &str, roles: Vec<Role>) -> Result<User>;
+    /// Replaces a user's roles, recording who set them and when in the same transaction.
+    async fn set_user_roles_by(
+        &self,
+        staff_id: &str,
+        roles: Vec<Role>,
+        by: ChangedBy,
+    ) -> Result<User>;
 
     // --- registers and access control ---
     /// The register facts one policy decision needs: a handful of indexed point lookups.

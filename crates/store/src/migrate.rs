@@ -22,6 +22,7 @@ const TABLES: &[&str] = &[
     "reads",
     "images",
     "users",
+    "user_role_changes",
     "sessions",
     "register_imports",
     "register_changes",

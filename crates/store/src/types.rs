@@ -4,6 +4,7 @@ use anpr_domain::{
     GeoPoint, ImageHash, NetworkId, PlateRead, PurgeReport, ReadId, Role, SiteId, SiteKind, User,
     UserId,
 };
+pub use anpr_policy::registers::ChangedBy;
 use anpr_policy::registers::{
     AssociateRecord, FactsQuery, IncidentRecord, StaffRecord, StolenRecord, VehicleRecord,
 };
@@ -183,12 +184,43 @@ impl RegisterBatch {
 }
 
 /// Where register rows came from, recorded with every change they make.
+///
+/// `imported_by` tells the access policy a declared register feed from a hand load (see
+/// [`ChangedBy`]): `feed:<name>` is a feed loading under its own credential, `staff:<id>` a
+/// member of staff loading by hand (the admin API), anything else an operator at the command
+/// line. Rows loaded by hand by a member of staff are never the basis of tracking without a
+/// second person's approval, so whoever builds an `ImportSource` must say truthfully who loads:
+/// use the constructors.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ImportSource {
     /// The feed or file (`nzta-mvr-2026-03-01.csv`, `api:admin`).
     pub source: String,
-    /// Who loaded it (`staff:S1006`, `cli:operator`).
+    /// Who loaded it (`staff:S1006`, `feed:nzta-mvr`, `cli:operator`).
     pub imported_by: String,
+}
+
+impl ImportSource {
+    /// Rows loaded by hand by a signed-in member of staff (the admin API).
+    pub fn by_staff(source: impl Into<String>, staff_id: &str) -> Self {
+        ImportSource {
+            source: source.into(),
+            imported_by: ChangedBy::Staff(staff_id.trim().to_string()).label(),
+        }
+    }
+
+    /// Rows from the declared register feed `feed`, which authenticated with its own
+    /// credential (not a member of staff's).
+    pub fn feed(feed: &str, source: impl Into<String>) -> Self {
+        ImportSource {
+            source: source.into(),
+            imported_by: ChangedBy::Feed(feed.trim().to_string()).label(),
+        }
+    }
+
+    /// Who loaded the rows, as the access policy sees it.
+    pub fn origin(&self) -> ChangedBy {
+        ChangedBy::parse(&self.imported_by)
+    }
 }
 
 /// What one import changed.
@@ -218,7 +250,9 @@ pub struct AuthorisationFilter {
 }
 
 /// The lookups one policy decision needs, owned so that they can cross to the blocking pool.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A tracking request (`for_tracking`) also gathers who loaded the rows it rests on, the
+/// requester's role changes and their ended emergency authorisations of the plate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FactsRequest {
     pub staff_id: String,
     pub user_id: UserId,

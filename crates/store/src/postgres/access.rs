@@ -8,8 +8,8 @@
 use super::changes::{self, notify};
 use super::{Client, Inner, PgStore};
 use crate::shared::{
-    check_text, clean_parties, from_ms, group_agreements, json, lookup_error, to_ms,
-    validate_batch, CachedRegisters, Change, AUTH_COLUMNS, HOT_LIST_USE,
+    check_text, clean_parties, from_ms, group_agreements, json, lookup_error, roles_from_text,
+    row_load_sql, to_ms, validate_batch, CachedRegisters, Change, AUTH_COLUMNS, HOT_LIST_USE,
 };
 use crate::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, RegisterKind,
@@ -17,8 +17,9 @@ use crate::{
 };
 use anpr_domain::UserId;
 use anpr_policy::registers::{
-    gather, AccessFacts, AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView,
-    StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord,
+    gather, AccessFacts, AssociateRecord, ChangedBy, IncidentRecord, NetworkAgreement,
+    RegisterView, RoleChange, RowLoad, RowRef, StaffRecord, StolenEntry, StolenRecord,
+    StolenStatus, VehicleRecord, MAX_ENDED, MAX_ROLE_CHANGES,
 };
 use anpr_policy::{
     AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction, DecisionOutcome,
@@ -378,6 +379,74 @@ impl RegisterView for PgRegisters<'_> {
                 .iter()
                 .map(auth_from_row)
                 .collect()
+        })
+    }
+
+    fn ended_authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+        basis: Basis,
+    ) -> anpr_policy::Result<Vec<Authorisation>> {
+        self.wait(async {
+            let stmt = self
+                .client
+                .prepare_cached(&format!(
+                    "SELECT {AUTH_COLUMNS} FROM authorisations
+                     WHERE plate = $1 AND requester_user_id = $2 AND basis = $3
+                       AND status NOT IN ('pending', 'active')
+                     ORDER BY ended_at DESC NULLS LAST, id DESC LIMIT $4"
+                ))
+                .await?;
+            self.client
+                .query(
+                    &stmt,
+                    &[&plate, &user_id, &basis.as_str(), &(MAX_ENDED as i64)],
+                )
+                .await?
+                .iter()
+                .map(auth_from_row)
+                .collect()
+        })
+    }
+
+    fn loaded_by(&self, row: &RowRef) -> anpr_policy::Result<Option<RowLoad>> {
+        self.wait(async {
+            let stmt = self.client.prepare_cached(&row_load_sql(row, "$1")).await?;
+            let found = match row {
+                RowRef::Staff(k) | RowRef::Vehicle(k) | RowRef::Incident(k) => {
+                    self.client.query_opt(&stmt, &[k]).await?
+                }
+                RowRef::Stolen(id) => self.client.query_opt(&stmt, &[id]).await?,
+            };
+            Ok(found.map(|r| RowLoad {
+                import_id: r.get(0),
+                at: from_ms(r.get(1)),
+                by: ChangedBy::parse(r.get(2)),
+            }))
+        })
+    }
+
+    fn role_changes(&self, user_id: UserId) -> anpr_policy::Result<Vec<RoleChange>> {
+        self.wait(async {
+            let stmt = self
+                .client
+                .prepare_cached(
+                    "SELECT roles, set_by, at FROM user_role_changes WHERE user_id = $1
+                     ORDER BY id DESC LIMIT $2",
+                )
+                .await?;
+            Ok(self
+                .client
+                .query(&stmt, &[&user_id, &(MAX_ROLE_CHANGES as i64)])
+                .await?
+                .iter()
+                .map(|r| RoleChange {
+                    roles: roles_from_text(r.get(0)),
+                    set_by: r.get::<_, Option<&str>>(1).map(ChangedBy::parse),
+                    at: from_ms(r.get(2)),
+                })
+                .collect())
         })
     }
 }
@@ -998,7 +1067,7 @@ impl PgStore {
                  file_number, justification, basis, outcome, refusal_code, refusal_reason, notes,
                  training, authorisation_id,
                  ARRAY(SELECT network_id FROM decision_networks n
-                       WHERE n.decision_id = decisions.id ORDER BY network_id)
+                       WHERE n.decision_id = decisions.id ORDER BY network_id), fuzzy
                  FROM decisions
                  WHERE $1::bigint IS NULL OR user_id = $1 ORDER BY id DESC LIMIT $2",
             )
@@ -1030,6 +1099,7 @@ impl PgStore {
                     refusal_reason: r.get(13),
                     notes: serde_json::from_str(&notes).unwrap_or_default(),
                     training: r.get(15),
+                    fuzzy: r.get(18),
                     authorisation_id: r.get(16),
                     networks: r.get(17),
                 })
@@ -1045,9 +1115,10 @@ impl PgStore {
                 "WITH d AS (
                      INSERT INTO decisions (at, request_id, actor, user_id, district, action,
                          target, purpose_code, file_number, justification, basis, outcome,
-                         refusal_code, refusal_reason, notes, training, authorisation_id)
+                         refusal_code, refusal_reason, notes, training, authorisation_id,
+                         fuzzy)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                         $16, $17)
+                         $16, $17, $19)
                      RETURNING id)
                  INSERT INTO decision_networks (decision_id, network_id)
                  SELECT d.id, n FROM d, unnest($18::bigint[]) AS n
@@ -1076,6 +1147,7 @@ impl PgStore {
                     &d.training,
                     &d.authorisation_id,
                     &d.networks,
+                    &d.fuzzy,
                 ],
             )
             .await?;

@@ -10,6 +10,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_access.sql"),
     include_str!("migrations/0003_alerts.sql"),
     include_str!("migrations/0004_hot_list_integrity_reports.sql"),
+    include_str!("migrations/0005_decision_fuzzy.sql"),
+    include_str!("migrations/0006_role_changes.sql"),
 ];
 
 pub async fn migrate(client: &mut Client) -> Result<()> {

@@ -2,11 +2,12 @@
 
 use super::{Client, PgStore};
 use crate::shared::{
-    check_badge, check_network_binding, check_staff_id, from_ms, roles_from_text, roles_to_text,
-    to_ms,
+    check_badge, check_changed_by, check_network_binding, check_staff_id, from_ms, roles_from_text,
+    roles_to_text, to_ms,
 };
 use crate::{NewUser, Result, StoreError, UserCredentials};
 use anpr_domain::{Role, User, UserId};
+use anpr_policy::registers::ChangedBy;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::Row;
@@ -43,19 +44,24 @@ impl PgStore {
         self.inner().client().await
     }
 
-    pub(crate) async fn create_user_impl(&self, u: NewUser) -> Result<User> {
+    pub(crate) async fn create_user_impl(&self, u: NewUser, by: Option<ChangedBy>) -> Result<User> {
         let staff_id = u.staff_id.trim();
         check_staff_id(staff_id)?;
         anpr_policy::permissions::check_role_combination(&u.roles)?;
         let badge = check_badge(&u.badge_number)?;
         check_network_binding(&u.roles, u.network_id, "network_id")?;
+        check_changed_by(by.as_ref())?;
         let client = self.client().await?;
+        // One statement: the account and who set its roles commit together.
         let row = client
             .query_opt(
-                "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at,
-                                    badge_number, network_id)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (staff_id) DO NOTHING RETURNING id",
+                "WITH u AS (
+                     INSERT INTO users (staff_id, name, district, roles, password_hash,
+                                        created_at, badge_number, network_id)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (staff_id) DO NOTHING RETURNING id)
+                 INSERT INTO user_role_changes (user_id, roles, set_by, at)
+                 SELECT id, $4, $9, $6 FROM u RETURNING user_id",
                 &[
                     &staff_id,
                     &u.name,
@@ -65,6 +71,7 @@ impl PgStore {
                     &to_ms(Utc::now()),
                     &badge,
                     &u.network_id,
+                    &by.as_ref().map(ChangedBy::label),
                 ],
             )
             .await?
@@ -214,15 +221,25 @@ impl PgStore {
         &self,
         staff_id: &str,
         roles: Vec<Role>,
+        by: Option<ChangedBy>,
     ) -> Result<User> {
         anpr_policy::permissions::check_role_combination(&roles)?;
+        check_changed_by(by.as_ref())?;
         let client = self.client().await?;
         let user = user_by_staff_id(&client, staff_id).await?;
         check_network_binding(&roles, user.network_id, "roles")?;
+        // One statement: the roles and who set them commit together.
         client
             .execute(
-                "UPDATE users SET roles = $2 WHERE id = $1",
-                &[&user.id, &roles_to_text(&roles)],
+                "WITH u AS (UPDATE users SET roles = $2 WHERE id = $1 RETURNING id)
+                 INSERT INTO user_role_changes (user_id, roles, set_by, at)
+                 SELECT id, $2, $3, $4 FROM u",
+                &[
+                    &user.id,
+                    &roles_to_text(&roles),
+                    &by.as_ref().map(ChangedBy::label),
+                    &to_ms(Utc::now()),
+                ],
             )
             .await?;
         Ok(User { roles, ..user })

@@ -18,8 +18,8 @@ use anpr_domain::{
     Camera, DomainError, Network, NetworkId, PlatePattern, PlateRead, Role, SearchQuery, Site,
 };
 use anpr_policy::registers::{
-    AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView, StaffRecord, StolenEntry,
-    StolenRecord, VehicleRecord,
+    AssociateRecord, ChangedBy, IncidentRecord, NetworkAgreement, RegisterView, RoleChange,
+    RowLoad, RowRef, StaffRecord, StolenEntry, StolenRecord, VehicleRecord,
 };
 use anpr_policy::{Authorisation, PolicyError};
 use chrono::{DateTime, TimeZone, Utc};
@@ -134,7 +134,9 @@ impl From<DictionaryError> for StoreError {
     }
 }
 
-/// The plate ids a query's pattern resolves to, its excluded plates removed.
+/// The plate ids a query's pattern resolves to, its excluded plates removed: each excluded
+/// plate with every plate confusable with it (the same confusion-class key), since a camera's
+/// misread of an excluded vehicle is still that vehicle.
 pub(crate) fn resolve_plates(dictionary: &PlateDictionary, q: &SearchQuery) -> Result<Vec<i64>> {
     let mut ids: Vec<i64> = match &q.plate {
         PlatePattern::Exact(p) => dictionary.get(p.as_str()).into_iter().collect(),
@@ -143,10 +145,13 @@ pub(crate) fn resolve_plates(dictionary: &PlateDictionary, q: &SearchQuery) -> R
             dictionary.fuzzy(plate.as_str(), *max_edits, MAX_PLATES_PER_SEARCH)?
         }
     };
-    for excluded in &q.exclude_plates {
-        if let Some(id) = dictionary.get(excluded) {
-            ids.retain(|p| *p != id);
+    if !q.exclude_plates.is_empty() {
+        let mut excluded = std::collections::HashSet::new();
+        for plate in &q.exclude_plates {
+            excluded.extend(dictionary.get(plate));
+            excluded.extend(dictionary.fuzzy(plate, 0, usize::MAX)?);
         }
+        ids.retain(|p| !excluded.contains(p));
     }
     Ok(ids)
 }
@@ -223,6 +228,14 @@ pub(crate) fn check_network_binding(
         .into());
     }
     Ok(())
+}
+
+/// Who set a user's roles, as given by the caller: a label of at most 100 characters.
+pub(crate) fn check_changed_by(by: Option<&ChangedBy>) -> Result<()> {
+    match by {
+        Some(by) => check_text("by", &by.label(), 100),
+        None => Ok(()),
+    }
 }
 
 pub(crate) fn roles_to_text(roles: &[Role]) -> String {
@@ -438,6 +451,39 @@ impl RegisterView for CachedRegisters<'_> {
     ) -> anpr_policy::Result<Vec<Authorisation>> {
         self.db.authorisations(user_id, plate)
     }
+
+    fn ended_authorisations(
+        &self,
+        user_id: anpr_domain::UserId,
+        plate: &str,
+        basis: anpr_policy::Basis,
+    ) -> anpr_policy::Result<Vec<Authorisation>> {
+        self.db.ended_authorisations(user_id, plate, basis)
+    }
+
+    fn loaded_by(&self, row: &RowRef) -> anpr_policy::Result<Option<RowLoad>> {
+        self.db.loaded_by(row)
+    }
+
+    /// Never cached: role changes do not bump the register version.
+    fn role_changes(&self, user_id: anpr_domain::UserId) -> anpr_policy::Result<Vec<RoleChange>> {
+        self.db.role_changes(user_id)
+    }
+}
+
+/// The query (both dialects, one placeholder written `{p}`) for who last loaded a register row:
+/// the row's import and who made it.
+pub(crate) fn row_load_sql(row: &RowRef, p: &str) -> String {
+    let (table, key) = match row {
+        RowRef::Staff(_) => ("reg_staff", "staff_id"),
+        RowRef::Vehicle(_) => ("reg_vehicles", "plate"),
+        RowRef::Stolen(_) => ("reg_stolen", "id"),
+        RowRef::Incident(_) => ("reg_incidents", "file_number"),
+    };
+    format!(
+        "SELECT i.id, i.at, i.imported_by FROM {table} r
+         JOIN register_imports i ON i.id = r.import_id WHERE r.{key} = {p}"
+    )
 }
 
 /// A database error met while looking up a register, as the policy reports it.

@@ -8,8 +8,8 @@
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
 use crate::shared::{
-    check_text, clean_parties, group_agreements, json, lookup_error, validate_batch,
-    CachedRegisters, Change, RegisterCache, HOT_LIST_USE,
+    check_text, clean_parties, group_agreements, json, lookup_error, roles_from_text, row_load_sql,
+    validate_batch, CachedRegisters, Change, RegisterCache, HOT_LIST_USE,
 };
 use crate::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, RegisterKind,
@@ -17,8 +17,9 @@ use crate::{
 };
 use anpr_domain::{NetworkId, UserId};
 use anpr_policy::registers::{
-    gather, AccessFacts, AssociateRecord, IncidentRecord, NetworkAgreement, RegisterView,
-    StaffRecord, StolenEntry, StolenRecord, StolenStatus, VehicleRecord,
+    gather, AccessFacts, AssociateRecord, ChangedBy, IncidentRecord, NetworkAgreement,
+    RegisterView, RoleChange, RowLoad, RowRef, StaffRecord, StolenEntry, StolenRecord,
+    StolenStatus, VehicleRecord, MAX_ENDED, MAX_ROLE_CHANGES,
 };
 use anpr_policy::{
     AuthStatus, Authorisation, AuthorisationKind, Basis, Decision, DecisionAction, DecisionOutcome,
@@ -227,6 +228,68 @@ impl RegisterView for SqliteRegisters<'_> {
         plate: &str,
     ) -> anpr_policy::Result<Vec<Authorisation>> {
         self.authorisations_uncached(user_id, plate)
+    }
+    fn ended_authorisations(
+        &self,
+        user_id: UserId,
+        plate: &str,
+        basis: Basis,
+    ) -> anpr_policy::Result<Vec<Authorisation>> {
+        self.conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                auth_columns!(),
+                " FROM authorisations WHERE plate = ?1 AND requester_user_id = ?2 \
+                 AND basis = ?3 AND status NOT IN ('pending', 'active') \
+                 ORDER BY ended_at DESC NULLS LAST, id DESC LIMIT ?4"
+            ))
+            .and_then(|mut s| {
+                s.query_map(
+                    params![plate, user_id, basis.as_str(), MAX_ENDED as i64],
+                    auth_from_row,
+                )?
+                .collect()
+            })
+            .map_err(lookup)
+    }
+
+    fn loaded_by(&self, row: &RowRef) -> anpr_policy::Result<Option<RowLoad>> {
+        let key: rusqlite::types::Value = match row {
+            RowRef::Staff(k) | RowRef::Vehicle(k) | RowRef::Incident(k) => k.clone().into(),
+            RowRef::Stolen(id) => (*id).into(),
+        };
+        self.conn
+            .prepare_cached(&row_load_sql(row, "?1"))
+            .and_then(|mut s| {
+                s.query_row([key], |r| {
+                    Ok(RowLoad {
+                        import_id: r.get(0)?,
+                        at: from_ms(r.get(1)?),
+                        by: ChangedBy::parse(&r.get::<_, String>(2)?),
+                    })
+                })
+                .optional()
+            })
+            .map_err(lookup)
+    }
+
+    fn role_changes(&self, user_id: UserId) -> anpr_policy::Result<Vec<RoleChange>> {
+        self.conn
+            .prepare_cached(
+                "SELECT roles, set_by, at FROM user_role_changes WHERE user_id = ?1
+                 ORDER BY id DESC LIMIT ?2",
+            )
+            .and_then(|mut s| {
+                s.query_map(params![user_id, MAX_ROLE_CHANGES as i64], |r| {
+                    Ok(RoleChange {
+                        roles: roles_from_text(&r.get::<_, String>(0)?),
+                        set_by: r.get::<_, Option<String>>(1)?.map(|l| ChangedBy::parse(&l)),
+                        at: from_ms(r.get(2)?),
+                    })
+                })?
+                .collect()
+            })
+            .map_err(lookup)
     }
 }
 
@@ -790,9 +853,9 @@ impl Inner {
             tx.prepare_cached(
                 "INSERT INTO decisions (at, request_id, actor, user_id, district, action, target,
                  purpose_code, file_number, justification, basis, outcome, refusal_code,
-                 refusal_reason, notes, training, authorisation_id)
+                 refusal_reason, notes, training, authorisation_id, fuzzy)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                 ?17)",
+                 ?17, ?18)",
             )?
             .execute(params![
                 to_ms(d.at),
@@ -811,7 +874,8 @@ impl Inner {
                 d.refusal_reason,
                 json(&d.notes),
                 d.training,
-                d.authorisation_id
+                d.authorisation_id,
+                d.fuzzy
             ])?;
             let id = tx.last_insert_rowid();
             {
@@ -835,7 +899,7 @@ impl Inner {
                  file_number, justification, basis, outcome, refusal_code, refusal_reason, notes,
                  training, authorisation_id,
                  (SELECT group_concat(network_id) FROM decision_networks
-                  WHERE decision_id = decisions.id) FROM decisions
+                  WHERE decision_id = decisions.id), fuzzy FROM decisions
                  WHERE ?1 IS NULL OR user_id = ?1 ORDER BY id DESC LIMIT ?2",
             )?;
             let rows = stmt.query_map(params![user, limit.clamp(1, 10_000)], |r| {
@@ -861,6 +925,7 @@ impl Inner {
                     refusal_reason: r.get(13)?,
                     notes: serde_json::from_str(&notes).unwrap_or_default(),
                     training: r.get(15)?,
+                    fuzzy: r.get(18)?,
                     authorisation_id: r.get(16)?,
                     networks: r
                         .get::<_, Option<String>>(17)?

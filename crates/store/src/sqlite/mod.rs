@@ -243,7 +243,14 @@ impl crate::Store for SqliteStore {
         self.stats_impl().await
     }
     async fn create_user(&self, user: crate::NewUser) -> Result<anpr_domain::User> {
-        self.create_user_impl(user).await
+        self.create_user_impl(user, None).await
+    }
+    async fn create_user_by(
+        &self,
+        user: crate::NewUser,
+        by: anpr_policy::registers::ChangedBy,
+    ) -> Result<anpr_domain::User> {
+        self.create_user_impl(user, Some(by)).await
     }
     async fn user_credentials(&self, staff_id: &str) -> Result<Option<crate::UserCredentials>> {
         self.user_credentials_impl(staff_id).await
@@ -286,7 +293,15 @@ impl crate::Store for SqliteStore {
         staff_id: &str,
         roles: Vec<anpr_domain::Role>,
     ) -> Result<anpr_domain::User> {
-        self.set_user_roles_impl(staff_id, roles).await
+        self.set_user_roles_impl(staff_id, roles, None).await
+    }
+    async fn set_user_roles_by(
+        &self,
+        staff_id: &str,
+        roles: Vec<anpr_domain::Role>,
+        by: anpr_policy::registers::ChangedBy,
+    ) -> Result<anpr_domain::User> {
+        self.set_user_roles_impl(staff_id, roles, Some(by)).await
     }
     async fn access_facts(
         &self,

@@ -326,6 +326,25 @@ const MIGRATIONS: &[&str] = &[
         district, purpose_code);
     CREATE INDEX alerts_created ON alerts(created_at);
     "#,
+    // 7: a tracking decision records whether its watch is fuzzy (it then alerts on every plate
+    // sharing its plate's confusion-class key, not on its plate alone).
+    r#"
+    ALTER TABLE decisions ADD COLUMN fuzzy INTEGER NOT NULL DEFAULT 0;
+    "#,
+    // 8: who set a user's roles and when (creation included), so that the policy can keep one
+    // person from both making an account and loading the register rows it acts on. `set_by`
+    // is a label (`staff:S1006`, `cli:operator`), NULL when the caller did not say. Accounts
+    // made before this have no row: who set their roles is not known.
+    r#"
+    CREATE TABLE user_role_changes (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        roles TEXT NOT NULL,
+        set_by TEXT,
+        at INTEGER NOT NULL
+    );
+    CREATE INDEX user_role_changes_user ON user_role_changes(user_id, id);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -2,10 +2,12 @@
 
 use super::{from_ms, to_ms, Inner, SqliteStore};
 use crate::shared::{
-    check_badge, check_network_binding, check_staff_id, roles_from_text, roles_to_text,
+    check_badge, check_changed_by, check_network_binding, check_staff_id, roles_from_text,
+    roles_to_text,
 };
 use crate::{NewUser, Result, StoreError, UserCredentials};
 use anpr_domain::{Role, User, UserId};
+use anpr_policy::registers::ChangedBy;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
@@ -25,15 +27,37 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+/// Records who set a user's roles and when, in the caller's transaction.
+fn log_role_change(
+    conn: &Connection,
+    user: UserId,
+    roles: &[Role],
+    by: Option<&ChangedBy>,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO user_role_changes (user_id, roles, set_by, at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        user,
+        roles_to_text(roles),
+        by.map(ChangedBy::label),
+        to_ms(at)
+    ])?;
+    Ok(())
+}
+
 impl Inner {
-    fn create_user(&self, u: &NewUser) -> Result<User> {
+    fn create_user(&self, u: &NewUser, by: Option<&ChangedBy>) -> Result<User> {
         let staff_id = u.staff_id.trim();
         check_staff_id(staff_id)?;
         anpr_policy::permissions::check_role_combination(&u.roles)?;
         let badge = check_badge(&u.badge_number)?;
         check_network_binding(&u.roles, u.network_id, "network_id")?;
+        check_changed_by(by)?;
         self.with_writer(|conn| {
-            let exists: Option<i64> = conn
+            let tx = conn.transaction()?;
+            let exists: Option<i64> = tx
                 .query_row(
                     "SELECT id FROM users WHERE staff_id = ?1",
                     [staff_id],
@@ -45,7 +69,8 @@ impl Inner {
                     "user {staff_id} already exists"
                 )));
             }
-            conn.execute(
+            let now = Utc::now();
+            tx.execute(
                 "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at,
                                     badge_number, network_id)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -55,13 +80,16 @@ impl Inner {
                     u.district,
                     roles_to_text(&u.roles),
                     u.password_hash,
-                    to_ms(Utc::now()),
+                    to_ms(now),
                     badge,
                     u.network_id
                 ],
             )?;
+            let id = tx.last_insert_rowid();
+            log_role_change(&tx, id, &u.roles, by, now)?;
+            tx.commit()?;
             Ok(User {
-                id: conn.last_insert_rowid(),
+                id,
                 staff_id: staff_id.to_string(),
                 name: u.name.clone(),
                 badge_number: badge.clone(),
@@ -184,15 +212,24 @@ impl Inner {
         })
     }
 
-    fn set_user_roles(&self, staff_id: &str, roles: &[Role]) -> Result<User> {
+    fn set_user_roles(
+        &self,
+        staff_id: &str,
+        roles: &[Role],
+        by: Option<&ChangedBy>,
+    ) -> Result<User> {
         anpr_policy::permissions::check_role_combination(roles)?;
+        check_changed_by(by)?;
         self.with_writer(|conn| {
-            let user = Self::user_by_staff_id(conn, staff_id)?;
+            let tx = conn.transaction()?;
+            let user = Self::user_by_staff_id(&tx, staff_id)?;
             check_network_binding(roles, user.network_id, "roles")?;
-            conn.execute(
+            tx.execute(
                 "UPDATE users SET roles = ?2 WHERE id = ?1",
                 params![user.id, roles_to_text(roles)],
             )?;
+            log_role_change(&tx, user.id, roles, by, Utc::now())?;
+            tx.commit()?;
             Ok(User {
                 roles: roles.to_vec(),
                 ..user
@@ -226,6 +263,7 @@ impl SqliteStore {
                         "INSERT INTO users (staff_id, name, district, roles, password_hash, created_at)
                          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?;
+                    let now = Utc::now();
                     for u in &users {
                         insert
                             .execute(params![
@@ -234,7 +272,7 @@ impl SqliteStore {
                                 u.district,
                                 roles_to_text(&u.roles),
                                 u.password_hash,
-                                to_ms(Utc::now())
+                                to_ms(now)
                             ])
                             .map_err(|e| match e {
                                 rusqlite::Error::SqliteFailure(f, _)
@@ -244,6 +282,7 @@ impl SqliteStore {
                                 }
                                 e => e.into(),
                             })?;
+                        log_role_change(&tx, tx.last_insert_rowid(), &u.roles, None, now)?;
                     }
                 }
                 tx.commit()?;
@@ -253,8 +292,9 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn create_user_impl(&self, u: NewUser) -> Result<User> {
-        self.blocking(move |inner| inner.create_user(&u)).await
+    pub(crate) async fn create_user_impl(&self, u: NewUser, by: Option<ChangedBy>) -> Result<User> {
+        self.blocking(move |inner| inner.create_user(&u, by.as_ref()))
+            .await
     }
     pub(crate) async fn user_credentials_impl(
         &self,
@@ -304,9 +344,10 @@ impl SqliteStore {
         &self,
         staff_id: &str,
         roles: Vec<Role>,
+        by: Option<ChangedBy>,
     ) -> Result<User> {
         let s = staff_id.to_string();
-        self.blocking(move |inner| inner.set_user_roles(&s, &roles))
+        self.blocking(move |inner| inner.set_user_roles(&s, &roles, by.as_ref()))
             .await
     }
     pub(crate) async fn revoke_session_impl(&self, token_hash: &str) -> Result<()> {
