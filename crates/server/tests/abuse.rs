@@ -13,7 +13,10 @@ use tokio::net::TcpStream;
 
 fn quick_timeouts() -> ServerConfig {
     ServerConfig {
-        header_read_timeout: Duration::from_secs(1),
+        http: anpr_server::HttpConfig {
+            header_read_timeout: Duration::from_secs(1),
+            ..Default::default()
+        },
         ..ServerConfig::default()
     }
 }
@@ -249,7 +252,7 @@ async fn session_tokens_are_random_expire_and_are_revoked() {
     s.state
         .store
         .create_session(
-            &anpr_server::auth::sha256_hex(expired),
+            &anpr_app::auth::sha256_hex(expired),
             user.id,
             chrono::Utc::now() - chrono::Duration::seconds(1),
         )

@@ -277,7 +277,7 @@ async fn own_vehicle_search_and_self_recorded_stolen_report_become_cases_worked_
 #[tokio::test]
 async fn routine_samples_go_to_the_supervisors_of_the_district() {
     let mut config = anpr_server::ServerConfig::default();
-    config.integrity.sampling.share = 1.0;
+    config.app.integrity.sampling.share = 1.0;
     let s = start_with(config).await;
     let searcher = s.login("searcher").await;
     let integrity = s.login("integrity").await;

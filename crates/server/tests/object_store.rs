@@ -92,7 +92,10 @@ async fn two_servers_share_images_through_the_object_store() {
         std::env::set_var(k, v);
     }
     let config = || anpr_server::ServerConfig {
-        images_url: Some("s3://anpr-images/deployment-1".into()),
+        app: anpr_server::AppConfig {
+            images_url: Some("s3://anpr-images/deployment-1".into()),
+            ..Default::default()
+        },
         ..Default::default()
     };
     let a = start_postgres(&db, config()).await;

@@ -45,7 +45,7 @@ async fn add_user(s: &TestServer, staff_id: &str, district: &str, roles: &[Role]
             badge_number: None,
             district: district.into(),
             roles: roles.to_vec(),
-            password_hash: anpr_server::auth::hash_secret(PASSWORD).unwrap(),
+            password_hash: anpr_app::auth::hash_secret(PASSWORD).unwrap(),
             network_id: None,
         })
         .await
@@ -477,7 +477,7 @@ async fn emergency_tracking_and_expiry() {
         .update_authorisation(stored.clone(), stored.status)
         .await
         .unwrap();
-    let ended = anpr_server::access::sweep(&s.state).await.unwrap();
+    let ended = anpr_app::access::sweep(&s.state).await.unwrap();
     assert_eq!(ended, 1);
     let (_, now) = s
         .call(
@@ -580,7 +580,7 @@ async fn older_data_needs_an_approved_lookback() {
 #[tokio::test]
 async fn rate_limits_answer_429() {
     let mut config = ServerConfig::default();
-    config.policy.rate_limits.per_purpose_default.max = 2;
+    config.app.policy.rate_limits.per_purpose_default.max = 2;
     let s = start_with(config).await;
     let t = s.login("searcher").await;
     for _ in 0..2 {
@@ -621,7 +621,7 @@ async fn nothing_is_returned_when_the_decision_cannot_be_recorded() {
         .fail
         .store(true, std::sync::atomic::Ordering::SeqCst);
     let r = recorder.clone();
-    let s = start_custom(ServerConfig::default(), move |state| state.recorder = r).await;
+    let s = start_custom(ServerConfig::default(), move |state| state.app.recorder = r).await;
     read_at(&s, "ABC123", 45).await;
     let (st, body) = search(&s, &s.login("searcher").await, json!({"plate": "ABC123"})).await;
     assert_eq!(st, 503, "{body}");

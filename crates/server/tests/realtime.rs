@@ -107,7 +107,10 @@ async fn an_alert_reaches_the_requester_and_district_supervisors_and_no_one_else
 #[tokio::test]
 async fn approval_starts_a_watch_and_revocation_cancellation_and_expiry_stop_it() {
     let s = start_with(anpr_server::ServerConfig {
-        authorisation_sweep_interval: Duration::from_millis(100),
+        app: anpr_server::AppConfig {
+            authorisation_sweep_interval: Duration::from_millis(100),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;
@@ -320,7 +323,10 @@ async fn a_stream_stops_when_its_session_ends() {
 async fn a_client_that_falls_behind_is_dropped_and_resumes_without_loss() {
     // A one-alert buffer: a burst of alerts overtakes any client.
     let s = start_with(anpr_server::ServerConfig {
-        alert_client_buffer: 1,
+        app: anpr_server::AppConfig {
+            alert_client_buffer: 1,
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;
@@ -354,7 +360,10 @@ async fn a_client_that_falls_behind_is_dropped_and_resumes_without_loss() {
 #[tokio::test]
 async fn changes_made_by_another_process_reach_the_watch_set() {
     let s = start_with(anpr_server::ServerConfig {
-        authorisation_sweep_interval: Duration::from_millis(100),
+        app: anpr_server::AppConfig {
+            authorisation_sweep_interval: Duration::from_millis(100),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;
@@ -403,7 +412,7 @@ async fn operator(s: &TestServer, staff_id: &str, network: i64) -> String {
             badge_number: None,
             district: "Waikato".into(),
             roles: vec![anpr_domain::Role::NetworkOperator],
-            password_hash: anpr_server::auth::hash_secret(PASSWORD).unwrap(),
+            password_hash: anpr_app::auth::hash_secret(PASSWORD).unwrap(),
             network_id: Some(network),
         })
         .await

@@ -46,7 +46,7 @@ async fn with_models(workers: usize, queue: usize) -> Option<TestServer> {
     .unwrap();
     Some(
         start_custom(anpr_server::ServerConfig::default(), |state| {
-            state.recognition = Some(Arc::new(anpr_server::recognition::RecognitionPool::start(
+            state.app.recognition = Some(Arc::new(anpr_app::recognition::RecognitionPool::start(
                 Arc::new(recogniser),
                 workers,
                 queue,

@@ -387,7 +387,7 @@ async fn retention_deletes_reads_and_images_but_keeps_legal_holds() {
     let images_before = std::fs::read_dir(s.dir.path().join("images"))
         .unwrap()
         .count();
-    let report = anpr_server::retention::purge(&s.state, chrono::Utc::now(), |_| {})
+    let report = anpr_app::retention::purge(&s.state, chrono::Utc::now(), |_| {})
         .await
         .unwrap();
     assert_eq!(report.reads_deleted, 1);

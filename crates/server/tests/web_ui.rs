@@ -225,7 +225,10 @@ async fn signing_out_needs_the_token_then_ends_the_session_and_clears_the_cookie
 #[tokio::test]
 async fn cookies_are_secure_behind_an_https_public_url_and_failed_sign_ins_set_none() {
     let s = start_with(anpr_server::ServerConfig {
-        public_url: Some("https://anpr.example".into()),
+        http: anpr_server::HttpConfig {
+            public_url: Some("https://anpr.example".into()),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;

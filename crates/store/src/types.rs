@@ -1,5 +1,6 @@
 //! Values that cross the storage interface.
 
+use anpr_domain::{AlertAudience, AlertKind};
 use anpr_domain::{
     GeoPoint, ImageHash, NetworkId, PlateRead, PurgeReport, ReadId, Role, SiteId, SiteKind, User,
     UserId,

@@ -92,7 +92,12 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                 super::operator(),
                 Action::UserChange,
                 query,
-                async { Ok(state.store.create_user(new_user).await?) },
+                async {
+                    Ok(state
+                        .store
+                        .create_user_by(new_user, operator_changed_by())
+                        .await?)
+                },
             )
             .await?;
             println!("user {} ({}) created", user.staff_id, user.id);
@@ -131,7 +136,12 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
                         super::operator(),
                         Action::UserChange,
                         query,
-                        async { Ok(state.store.set_user_roles(&staff_id, roles).await?) },
+                        async {
+                            Ok(state
+                                .store
+                                .set_user_roles_by(&staff_id, roles, operator_changed_by())
+                                .await?)
+                        },
                     )
                     .await?
                 }
@@ -152,4 +162,9 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The operator at the console, as the store records who set a user's roles.
+fn operator_changed_by() -> anpr_store::ChangedBy {
+    anpr_store::ChangedBy::Operator(super::operator().id)
 }

@@ -111,7 +111,7 @@ pub async fn request_tracking(
     audit.action(Action::TrackingRequest);
     let Json(b) = body?;
     audit.query(
-        serde_json::json!({"plate": b.plate, "emergency": b.emergency,
+        serde_json::json!({"plate": b.plate, "emergency": b.emergency, "fuzzy": b.fuzzy,
         "duration_minutes": b.duration_minutes, "renews": b.renews}),
     );
     if let Some(p) = &b.purpose {

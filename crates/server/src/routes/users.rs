@@ -118,15 +118,18 @@ pub async fn create(
         .map_err(AppError::internal)?;
     let user = state
         .store
-        .create_user(NewUser {
-            staff_id,
-            name,
-            badge_number: req.badge_number.filter(|b| !b.trim().is_empty()),
-            district,
-            roles: req.roles,
-            password_hash,
-            network_id: req.network_id,
-        })
+        .create_user_by(
+            NewUser {
+                staff_id,
+                name,
+                badge_number: req.badge_number.filter(|b| !b.trim().is_empty()),
+                district,
+                roles: req.roles,
+                password_hash,
+                network_id: req.network_id,
+            },
+            anpr_store::ChangedBy::Staff(staff.user.staff_id.clone()),
+        )
         .await?;
     tracing::info!(user = %user.staff_id, by = %staff.user.staff_id, "user created");
     Ok((StatusCode::CREATED, Json(user)))
@@ -155,7 +158,14 @@ pub async fn set_roles(
             "at least one role (or disable the account)",
         )));
     }
-    let user = state.store.set_user_roles(&staff_id, b.roles).await?;
+    let user = state
+        .store
+        .set_user_roles_by(
+            &staff_id,
+            b.roles,
+            anpr_store::ChangedBy::Staff(staff.user.staff_id.clone()),
+        )
+        .await?;
     tracing::info!(user = %user.staff_id, by = %staff.user.staff_id, roles = ?user.roles, "roles changed");
     Ok(Json(user))
 }

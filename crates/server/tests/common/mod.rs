@@ -214,7 +214,7 @@ async fn start_on(
         })
         .await
         .unwrap();
-    let (camera, camera_key) = anpr_server::routes::catalog::provision_camera(
+    let (camera, camera_key) = anpr_app::catalog::provision_camera(
         &state,
         NewCamera {
             site_id: site.id,
@@ -224,7 +224,7 @@ async fn start_on(
     )
     .await
     .unwrap();
-    let hash = anpr_server::auth::hash_secret(PASSWORD).unwrap();
+    let hash = anpr_app::auth::hash_secret(PASSWORD).unwrap();
     for (staff_id, roles, _) in USERS {
         state
             .store
