@@ -63,6 +63,7 @@
 //! invariant: the ledger only ever appends — no code path updates or deletes an entry, a stored
 //! hash or a signed tree head, and nothing outside `crates/ledger` writes to its files.
 
+mod append_lock;
 pub mod bench;
 mod canonical;
 pub mod error;
@@ -78,6 +79,7 @@ mod report;
 pub mod store;
 mod verify;
 
+pub use append_lock::APPEND_LOCK_FILE;
 pub use error::{Error, Result};
 pub use event::{Action, Actor, ActorKind, Event, Outcome, OutcomeKind, ResultDigest};
 pub use head::TreeHead;

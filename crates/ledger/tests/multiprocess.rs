@@ -227,7 +227,7 @@ fn two_handles_appending_concurrently_share_one_log() {
     let b = Ledger::open_with(dir.path(), opts).unwrap();
 
     // Interleaved, one call at a time.
-    let mut acked = vec![HashMap::new(), HashMap::new()];
+    let mut acked = [HashMap::new(), HashMap::new()];
     for round in 0..6u64 {
         let (l, who) = if round % 2 == 0 { (&a, 0) } else { (&b, 1) };
         acked[who].extend(append_marked(
