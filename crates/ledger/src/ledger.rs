@@ -505,7 +505,8 @@ impl Ledger {
         Ok(())
     }
 
-    /// Number of entries (committed and provable).
+    /// Number of entries (committed and provable), as of this handle's last append or catch-up:
+    /// entries other handles or processes appended since count after [`Ledger::refresh`].
     pub fn size(&self) -> u64 {
         self.size.load(Ordering::Acquire)
     }
