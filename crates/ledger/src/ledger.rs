@@ -7,6 +7,13 @@
 //! indexes. The others sleep on a condition variable until their result is there, so they can
 //! queue their next events while the next commit runs. Nothing is acknowledged before its
 //! transaction is durable.
+//!
+//! Other handles and processes may append to the same log: every ledger directory is shared by
+//! whoever opens it (the CLI beside the server), and PostgreSQL storage by several servers. A
+//! group commit holds the directory's append lock (see the `append_lock` module) and the entry
+//! store's own, catches up on the leaf hashes appended since this handle last looked (extending
+//! its frontier and the node files) and numbers its entries after them. [`Ledger::refresh`],
+//! signing and `verify_full` catch up the same way, so each answers for the whole log.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +24,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
+use crate::append_lock::AppendLock;
 use crate::error::{invalid, Error, Result};
 use crate::event::{Event, Prepared};
 use crate::head::TreeHead;
@@ -76,6 +84,9 @@ pub struct Ledger {
     reader: Mutex<Box<dyn EntryStore>>,
     /// Other processes append to the same storage.
     shared: bool,
+    /// The directory's lock, shared with every other handle on it; taken only while holding
+    /// `writer` (or before there is one, at open).
+    append_lock: AppendLock,
 }
 
 struct Writer {
@@ -189,20 +200,33 @@ impl Ledger {
 
     /// Opens the ledger in `dir` with the SQLite store and the given options.
     pub fn open_with(dir: impl AsRef<Path>, opts: Options) -> Result<Self> {
-        let dir = dir.as_ref();
-        std::fs::create_dir_all(dir)?;
-        let store = SqliteStore::open(&dir.join(crate::store::DB_FILE))?;
-        Self::open_store(dir, Box::new(store), opts)
+        let db = dir.as_ref().join(crate::store::DB_FILE);
+        Self::open_inner(dir.as_ref(), opts, move || {
+            Ok(Box::new(SqliteStore::open(&db)?) as Box<dyn EntryStore>)
+        })
     }
 
     /// Opens a ledger over any [`EntryStore`] (keys and node files live in `dir`).
     pub fn open_store(
         dir: impl AsRef<Path>,
-        mut store: Box<dyn EntryStore>,
+        store: Box<dyn EntryStore>,
         opts: Options,
     ) -> Result<Self> {
-        let dir = dir.as_ref().to_owned();
+        Self::open_inner(dir.as_ref(), opts, move || Ok(store))
+    }
+
+    /// Opens the ledger holding the directory's append lock, so that handles opening it at the
+    /// same time create one key and one database, and recovery sees a log nobody appends to.
+    fn open_inner(
+        dir: &Path,
+        opts: Options,
+        store: impl FnOnce() -> Result<Box<dyn EntryStore>>,
+    ) -> Result<Self> {
+        let dir = dir.to_owned();
         std::fs::create_dir_all(&dir)?;
+        let append_lock = AppendLock::open(&dir)?;
+        let held = append_lock.lock()?;
+        let mut store = store()?;
         let key = keys::load_or_create(&dir)?;
         store.bind_signing_key(&keys::key_id(&key.verifying_key()))?;
         let nodes = NodeFiles::open(&dir.join(NODES_DIR))?;
@@ -216,6 +240,7 @@ impl Ledger {
                 (size, Frontier::load(&nodes, size).unwrap_or_default())
             }
         };
+        drop(held);
         let reader = store.reader()?;
         let shared = store.shared();
         Ok(Self {
@@ -235,6 +260,7 @@ impl Ledger {
             }),
             reader: Mutex::new(reader),
             shared,
+            append_lock,
         })
     }
 
@@ -337,6 +363,23 @@ impl Ledger {
         if let Some(d) = &w.damaged {
             return Err(Error::Damaged(d.clone()));
         }
+        let ranges = {
+            // Held until the batch's nodes are written: whoever takes it next finds node files
+            // that cover no entry it cannot see.
+            let _held = self.append_lock.lock()?;
+            self.commit_locked(w, batch)?
+        };
+        if w.damaged.is_none() && w.unsynced >= self.opts.nodes_sync_every {
+            self.sync_nodes(w)?;
+        }
+        Ok(ranges)
+    }
+
+    fn commit_locked(
+        &self,
+        w: &mut Writer,
+        batch: &[(u64, Vec<Prepared>)],
+    ) -> Result<Vec<Vec<u64>>> {
         if let Some(end) = w.store.begin_append()? {
             // Another process may have appended since: number ours after theirs.
             if let Err(e) = self.catch_up(w, end) {
@@ -378,9 +421,6 @@ impl Ledger {
         w.frontier = frontier;
         self.size.store(w.frontier.size(), Ordering::Release);
         w.unsynced += total as u64;
-        if w.unsynced >= self.opts.nodes_sync_every {
-            self.sync_nodes(w)?;
-        }
         Ok(ranges)
     }
 
@@ -438,12 +478,18 @@ impl Ledger {
         Ok(())
     }
 
-    /// Brings this process's view up to date with entries other processes appended to shared
-    /// storage (PostgreSQL), so that sizes, proofs and entries include them; returns the size.
-    /// Nothing to do for a log only this process writes.
+    /// Brings this handle's view up to date with entries other handles and processes appended
+    /// (to the same directory, or to shared PostgreSQL storage), so that sizes, proofs and
+    /// entries include them; returns the size. Nothing to do for storage only this handle writes.
     pub fn refresh(&self) -> Result<u64> {
         if !self.shared {
             return Ok(self.size());
+        }
+        // Usually nothing is new: look on the reader's connection, without waiting for a commit
+        // of this handle's that may be running.
+        let size = self.size();
+        if lock(&self.reader).end()? == size {
+            return Ok(size);
         }
         let mut w = lock(&self.writer);
         let end = w.store.end()?;
@@ -459,7 +505,8 @@ impl Ledger {
         Ok(())
     }
 
-    /// Number of entries (committed and provable).
+    /// Number of entries (committed and provable), as of this handle's last append or catch-up:
+    /// entries other handles or processes appended since count after [`Ledger::refresh`].
     pub fn size(&self) -> u64 {
         self.size.load(Ordering::Acquire)
     }
@@ -547,21 +594,52 @@ impl Ledger {
     /// Signs and stores a tree head for the current log, whatever its age.
     pub fn sign_tree_head(&self) -> Result<TreeHead> {
         let mut w = lock(&self.writer);
+        // Most of the catching up before the append lock, so that it is held briefly.
         self.catch_up_if_shared(&mut w)?;
-        self.sign_locked(&mut w, Utc::now())
+        let head = self.sign_locked(&mut w, None)?;
+        Ok(head.expect("a head is always due without a time"))
     }
 
-    fn sign_locked(&self, w: &mut Writer, now: DateTime<Utc>) -> Result<TreeHead> {
+    /// Signs and stores a head for the whole log as it stands; with `due_at`, only if
+    /// [`Ledger::maybe_sign`]'s rule says one is due at that time (which is then the head's).
+    fn sign_locked(
+        &self,
+        w: &mut Writer,
+        due_at: Option<DateTime<Utc>>,
+    ) -> Result<Option<TreeHead>> {
         if let Some(d) = &w.damaged {
             return Err(Error::Damaged(d.clone()));
         }
-        // A good moment to make the node files durable: heads are rare.
+        // A good moment to make the node files durable: heads are rare. Before taking the append
+        // lock, as it can take a while and the other handles' appends would wait for it.
         if w.unsynced > 0 {
             self.sync_nodes(w)?;
         }
+        // Nothing is committed while it is held, so the head covers the whole log, and heads
+        // are stored in the order the log grew, whichever handle or process signs them.
+        let _held = self.append_lock.lock()?;
+        self.catch_up_if_shared(w)?;
+        if let Some(now) = due_at {
+            if !self.sign_due(w, now)? {
+                return Ok(None);
+            }
+        }
+        let now = due_at.unwrap_or_else(Utc::now);
         let head = TreeHead::sign(w.frontier.size(), w.frontier.root(), now, &self.key);
         w.store.add_tree_head(&head)?;
-        Ok(head)
+        Ok(Some(head))
+    }
+
+    /// Whether [`Ledger::maybe_sign`] should sign at `now`.
+    fn sign_due(&self, w: &mut Writer, now: DateTime<Utc>) -> Result<bool> {
+        let size = w.frontier.size();
+        Ok(match w.store.latest_tree_head()? {
+            None => size > 0,
+            Some(last) => {
+                let age = now.signed_duration_since(last.time()?);
+                size != last.size && age.to_std().is_ok_and(|a| a >= self.opts.sign_interval)
+            }
+        })
     }
 
     /// Signs a head if entries arrived since the last one and at least
@@ -570,18 +648,11 @@ impl Ledger {
     pub fn maybe_sign(&self, now: DateTime<Utc>) -> Result<Option<TreeHead>> {
         let mut w = lock(&self.writer);
         self.catch_up_if_shared(&mut w)?;
-        let size = w.frontier.size();
-        let due = match w.store.latest_tree_head()? {
-            None => size > 0,
-            Some(last) => {
-                let age = now.signed_duration_since(last.time()?);
-                size != last.size && age.to_std().is_ok_and(|a| a >= self.opts.sign_interval)
-            }
-        };
-        if !due {
+        // Decided again under the append lock (another process may have signed meanwhile).
+        if !self.sign_due(&mut w, now)? {
             return Ok(None);
         }
-        self.sign_locked(&mut w, now).map(Some)
+        self.sign_locked(&mut w, Some(now))
     }
 
     /// The most recently signed tree head.
@@ -607,8 +678,11 @@ impl Ledger {
     pub fn verify_full(&self) -> Result<VerifyReport> {
         let mut snap = lock(&self.reader).reader()?;
         let nodes_at_snapshot = {
-            // Hold the writer so that the snapshot and the node file lengths agree.
+            // Hold the writer and the append lock so that the snapshot and the node file lengths
+            // agree: no handle, here or in another process, commits entries meanwhile.
             let mut w = lock(&self.writer);
+            self.catch_up_if_shared(&mut w)?;
+            let _held = self.append_lock.lock()?;
             snap.begin_snapshot()?;
             if self.shared {
                 // Other processes' entries in the snapshot get their nodes first.

@@ -23,14 +23,26 @@
 //!     entries than were ever synced or signed) is opened *damaged*: readable and verifiable, but
 //!     refusing appends and signatures ([`Ledger::damaged`]).
 //!   - `ledger-signing-key` (PKCS#8 PEM, mode 0600) and `ledger-signing-key.pub` (SPKI PEM).
+//!   - `append.lock` ([`APPEND_LOCK_FILE`]), empty: the directory's `flock`.
+//!
+//!   Any number of handles and processes may open one directory (the CLI beside a running
+//!   `anpr serve`). Appends are serialised by an exclusive `flock` on `append.lock`, held from
+//!   before the store's `BEGIN IMMEDIATE` until the batch's node hashes are written; inside it
+//!   the ledger reads where the log ends now, catches up on the leaf hashes the others appended
+//!   (extending its frontier and the node files) and numbers its entries after them.
+//!   [`Ledger::refresh`], signing and `verify_full` catch up the same way; heads are signed under
+//!   the lock, so they are stored in the order the log grew. Node records are written with
+//!   `pwrite` at their own offsets (two writers of a record write the same 32 bytes) and never
+//!   cut short: recovery at open, under the lock, rewrites what was not synced in place.
 //!
 //!   Several servers share one log through [`store::PgStore`] instead of `ledger.sqlite`:
 //!   entries and heads in PostgreSQL, appends serialised by an advisory lock and numbered after
-//!   catching up on the other processes' entries ([`Ledger::refresh`]); node files and keys stay
-//!   in each server's directory, and every server must hold the same key.
+//!   catching up on the other processes' entries in the same way; node files and keys stay in
+//!   each server's directory, and every server must hold the same key.
 //! * **Appends** ([`Ledger::append`]) are group-committed: concurrent callers share one SQLite
 //!   transaction and one fsync; each call returns only after its transaction is durable. A crash
-//!   loses only unacknowledged appends. Sequence number = log index, assigned at commit.
+//!   loses only unacknowledged appends. Sequence number = log index, assigned at commit (after
+//!   whatever other handles and processes committed before).
 //! * **Threads**: [`Ledger`] is `Send + Sync`; proofs read the node files with `pread` under a shared
 //!   lock only, entries are read on a second SQLite connection, `verify_full` on a third.
 //! * **Signed tree heads** ([`TreeHead`]): Ed25519 over the text
@@ -57,12 +69,16 @@
 //! inclusion and consistency proofs are O(log n) reads, and Ed25519-signed tree heads, all kept.
 //! Callers append the event before returning the result it describes; concurrent appends are
 //! group-committed and acknowledged only once durable, so a crash loses only requests that never
-//! got an answer. `verify_full` rebuilds the tree from the stored bodies and checks every stored
-//! hash and signed head, reporting the first bad index; `verify_remote` lets an overseer check a
-//! running server, from its JSON alone, against a tree head saved earlier. Architecture
+//! got an answer. Processes sharing a ledger directory (the CLI beside the server) append under
+//! an `flock` on its `append.lock`, each first catching up on the others' leaf hashes and
+//! numbering its entries after them. `verify_full` rebuilds the tree from the stored bodies and
+//! checks every stored hash and signed head, reporting the first bad index; `verify_remote` lets
+//! an overseer check a running server, from its JSON alone, against a tree head saved earlier.
+//! Architecture
 //! invariant: the ledger only ever appends — no code path updates or deletes an entry, a stored
 //! hash or a signed tree head, and nothing outside `crates/ledger` writes to its files.
 
+mod append_lock;
 pub mod bench;
 mod canonical;
 pub mod error;
@@ -78,6 +94,7 @@ mod report;
 pub mod store;
 mod verify;
 
+pub use append_lock::APPEND_LOCK_FILE;
 pub use error::{Error, Result};
 pub use event::{Action, Actor, ActorKind, Event, Outcome, OutcomeKind, ResultDigest};
 pub use head::TreeHead;

@@ -1,5 +1,6 @@
-//! Durable storage: entries and tree heads behind the [`EntryStore`] trait (SQLite for one
-//! process, PostgreSQL for several), perfect-subtree hashes in flat files ([`NodeFiles`]).
+//! Durable storage: entries and tree heads behind the [`EntryStore`] trait (SQLite for the
+//! processes sharing one ledger directory, PostgreSQL for several servers), perfect-subtree
+//! hashes in flat files ([`NodeFiles`]).
 //!
 //! The entries store is the source of truth and the only thing that must be durable before an
 //! append is acknowledged. Node files are derived data: written after each commit without fsync,

@@ -5,6 +5,11 @@
 //! as SQLite rows they cost tens of bytes of overhead each and minutes to insert, as records they
 //! cost exactly 32 bytes (6.4 GB) and a sequential write. A node is found by arithmetic, so a proof
 //! is a few dozen `pread`s. Readers need no lock beyond a brief shared one on the file list.
+//!
+//! Several handles and processes may share the files (everyone with the ledger directory
+//! open). Every write is a `pwrite` of whole records at their own offsets, and `node(l, i)` has
+//! exactly one possible value, so two writers of the same record write the same bytes and
+//! either order leaves the same file. Nothing the ledger runs cuts a file short.
 
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -67,7 +72,8 @@ impl NodeFiles {
         }
     }
 
-    /// Cuts `level` down to `records` records (also dropping a torn partial record).
+    /// Cuts `level` down to `records` records (also dropping a torn partial record). Only for a
+    /// directory no other handle or process has open: theirs would read past the new end.
     pub fn truncate(&self, level: u32, records: u64) -> Result<()> {
         if let Some(f) = self.files().get(level as usize) {
             f.set_len(records * RECORD)?;

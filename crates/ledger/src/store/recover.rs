@@ -2,8 +2,17 @@
 //!
 //! Node files are written after each commit but synced only every so often; the entries table
 //! records (`meta.nodes_synced`) how many entries' nodes were on stable storage at the last sync.
-//! After a crash, everything past that point is cut off and recomputed from the stored leaf
-//! hashes, so recovery costs O(entries appended since the last sync), not O(log size).
+//! At open, everything past that point is recomputed from the stored leaf hashes and written
+//! over what the files hold there, so recovery costs O(entries appended since the last sync),
+//! not O(log size).
+//!
+//! The files are never cut short: another handle or process may have the directory open and be
+//! serving proofs from them, and a record is only ever (re)written with the one value it can
+//! have, so rewriting in place is harmless to it, while truncating is not. What an OS crash left
+//! past the sync point (zeros, a torn record) is overwritten the same way. The ledger runs this
+//! holding the directory's append lock, so no entries are committed meanwhile and `end` is
+//! where the log ends; node files may still be growing (another handle catching up writes the
+//! same values), but never past `end`.
 //!
 //! Node files can never legitimately hold *more* than the entries table: nodes are written only
 //! after the entries they cover are committed. If they do, or if fewer entries exist than were
@@ -55,23 +64,22 @@ pub(crate) fn recover(
     check(store, nodes, end)
 }
 
-/// Cuts the node files back to what was synced and recomputes the rest from the stored leaves.
+/// Recomputes everything past the sync point (or past the end of a shorter file) from the stored
+/// leaves, writing it in place.
 fn rebuild(
     store: &mut dyn EntryStore,
     nodes: &NodeFiles,
     end: u64,
     synced: u64,
 ) -> Result<Option<String>> {
-    for level in 0..nodes.levels() {
-        let keep = nodes.len(level)?.min(synced >> level);
-        nodes.truncate(level, keep)?;
-    }
-    if let Some(reason) = rebuild_leaves(store, nodes, end)? {
+    let from = nodes.len(0)?.min(synced);
+    if let Some(reason) = rebuild_leaves(store, nodes, from, end)? {
         return Ok(Some(reason));
     }
     let mut level = 1;
     while end >> level > 0 {
-        rebuild_level(nodes, level, end >> level)?;
+        let from = nodes.len(level)?.min(synced >> level);
+        rebuild_level(nodes, level, from, end >> level)?;
         level += 1;
     }
     nodes.sync()?;
@@ -125,13 +133,13 @@ fn check(store: &mut dyn EntryStore, nodes: &NodeFiles, end: u64) -> Result<Opti
     Ok(None)
 }
 
-/// Copies the stored leaf hashes past the end of level 0 into it.
+/// Copies the stored leaf hashes `from..end` into level 0.
 fn rebuild_leaves(
     store: &mut dyn EntryStore,
     nodes: &NodeFiles,
+    from: u64,
     end: u64,
 ) -> Result<Option<String>> {
-    let from = nodes.len(0)?;
     let mut next = from;
     let mut buf: Vec<Hash> = Vec::with_capacity(CHUNK);
     let mut damage = None;
@@ -165,9 +173,9 @@ fn rebuild_leaves(
     Ok(None)
 }
 
-/// Recomputes `level` from the level below, from its current length up to `want` nodes.
-fn rebuild_level(nodes: &NodeFiles, level: u32, want: u64) -> Result<()> {
-    let mut at = nodes.len(level)?;
+/// Recomputes nodes `from..want` of `level` from the level below.
+fn rebuild_level(nodes: &NodeFiles, level: u32, from: u64, want: u64) -> Result<()> {
+    let mut at = from;
     let mut children = vec![[0u8; 32]; 2 * CHUNK];
     let mut out = Vec::with_capacity(CHUNK);
     while at < want {

@@ -1,6 +1,13 @@
 //! The SQLite [`EntryStore`]: its own database file, WAL journal, `synchronous=FULL` so that a
 //! committed transaction survives power loss.
 //!
+//! Several processes may open the same file (the CLI beside a running server), so the store is
+//! [`EntryStore::shared`]: [`EntryStore::begin_append`] starts a `BEGIN IMMEDIATE` transaction,
+//! SQLite's write lock across processes, and returns where the log ends inside it; the
+//! ledger numbers its entries from there and [`EntryStore::append`] commits. (The ledger also
+//! holds its directory's `append.lock` around this, so processes wait on each other in the
+//! kernel instead of SQLite's busy-wait.)
+//!
 //! ```sql
 //! entries    (idx INTEGER PRIMARY KEY, time INTEGER /* µs since epoch */, body BLOB, leaf_hash BLOB)
 //! tree_heads (id INTEGER PRIMARY KEY, size, root_hash TEXT /* hex */, timestamp TEXT,
@@ -47,6 +54,8 @@ INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
 pub struct SqliteStore {
     path: PathBuf,
     conn: Connection,
+    /// Whether `begin_append` left a write transaction open for `append`.
+    appending: bool,
 }
 
 impl SqliteStore {
@@ -68,6 +77,7 @@ impl SqliteStore {
         Ok(Self {
             path: path.to_owned(),
             conn,
+            appending: false,
         })
     }
 
@@ -108,33 +118,73 @@ fn to_head(
 
 const HEAD_COLUMNS: &str = "size, root_hash, timestamp, key_id, signature";
 
+impl SqliteStore {
+    fn insert(&self, rows: &[NewEntry]) -> Result<()> {
+        let mut st = self.conn.prepare_cached(
+            "INSERT INTO entries (idx, time, body, leaf_hash) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for r in rows {
+            st.execute(params![
+                to_i64(r.index)?,
+                r.time_us,
+                r.body,
+                &r.leaf_hash[..]
+            ])?;
+        }
+        Ok(())
+    }
+}
+
 impl EntryStore for SqliteStore {
     fn end(&mut self) -> Result<u64> {
-        let end: i64 =
-            self.conn
-                .query_row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries", [], |r| {
-                    r.get(0)
-                })?;
+        // Cached: every group commit asks (in `begin_append`), and so does every refresh.
+        let end: i64 = self
+            .conn
+            .prepare_cached("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")?
+            .query_row([], |r| r.get(0))?;
         Ok(end.max(0) as u64)
     }
 
-    fn append(&mut self, rows: &[NewEntry]) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO entries (idx, time, body, leaf_hash) VALUES (?1, ?2, ?3, ?4)",
-            )?;
-            for r in rows {
-                st.execute(params![
-                    to_i64(r.index)?,
-                    r.time_us,
-                    r.body,
-                    &r.leaf_hash[..]
-                ])?;
+    fn shared(&self) -> bool {
+        true
+    }
+
+    fn begin_append(&mut self) -> Result<Option<u64>> {
+        if self.appending {
+            self.abort_append()?;
+        }
+        self.conn.execute_batch("BEGIN IMMEDIATE")?;
+        self.appending = true;
+        match self.end() {
+            Ok(end) => Ok(Some(end)),
+            Err(e) => {
+                let _ = self.abort_append();
+                Err(e)
             }
         }
-        tx.commit()?;
+    }
+
+    fn abort_append(&mut self) -> Result<()> {
+        if std::mem::take(&mut self.appending) {
+            self.conn.execute_batch("ROLLBACK")?;
+        }
         Ok(())
+    }
+
+    fn append(&mut self, rows: &[NewEntry]) -> Result<()> {
+        if !self.appending {
+            self.begin_append()?;
+        }
+        let written = self.insert(rows).and_then(|()| {
+            self.conn.execute_batch("COMMIT")?;
+            Ok(())
+        });
+        self.appending = false;
+        if written.is_err() && !self.conn.is_autocommit() {
+            // A failed COMMIT may leave the transaction open; end it.
+            let _ = self.conn.execute_batch("ROLLBACK");
+        }
+        written
     }
 
     fn entries(&mut self, from: u64, to: u64) -> Result<Vec<StoredEntry>> {
