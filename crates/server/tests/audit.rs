@@ -148,7 +148,10 @@ async fn every_endpoint_is_recorded_with_actor_outcome_and_digest() {
     find("read_view", &format!("/api/v1/reads/{read_id}"));
     let img = find("image_view", "/image/plate");
     assert_eq!(img["outcome"]["result"], "refused");
-    let denied = find("denied", "/api/v1/cameras");
+    // A refused use by a known member of staff keeps its action; `denied` is for a caller who
+    // could not be authenticated.
+    let denied = find("catalog_change", "/api/v1/cameras");
+    assert_eq!(denied["outcome"]["result"], "refused");
     assert_eq!(denied["actor"]["id"], "searcher");
     assert!(denied["outcome"]["reason"]
         .as_str()
@@ -169,8 +172,11 @@ async fn every_endpoint_is_recorded_with_actor_outcome_and_digest() {
     find("logout", "/api/v1/auth/logout");
     find("legal_hold", "/legal-hold");
     find("catalog_change", "/api/v1/networks");
-    find("api_read", "/metrics");
-    find("denied", "/api/v1/ledger/tree-head");
+    find("metrics_read", "/metrics");
+    let refused = find("ledger_read", "/api/v1/ledger/tree-head");
+    assert_eq!(refused["outcome"]["result"], "refused");
+    // Every use names its channel.
+    assert!(events.iter().all(|e| e["query"]["channel"] == "api"));
 
     // Proofs from the API verify against the signed head.
     let proof: Value = s
