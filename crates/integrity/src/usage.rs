@@ -349,8 +349,8 @@ impl Use {
             Action::ImageView => UseKind::ImageView,
             Action::Export => UseKind::Export,
             Action::TrackingRequest => UseKind::TrackingRequest,
-            Action::Other(name) if name == "read_view" => UseKind::ReadView,
-            Action::Other(name) if name == "lookback_request" => UseKind::LookbackRequest,
+            Action::ReadView => UseKind::ReadView,
+            Action::LookbackRequest => UseKind::LookbackRequest,
             Action::Denied => UseKind::from_path(
                 q.get("method").and_then(Value::as_str).unwrap_or(""),
                 q.get("path").and_then(Value::as_str).unwrap_or(""),
