@@ -182,9 +182,9 @@ fn exact_plate(f: &AuditFacts) -> Option<String> {
 
 /// The parts of an entry the rules read, parsed straight from its bytes: strings borrowed where
 /// they hold no escapes, the query read as [`AuditFacts`] (its other keys skipped unparsed), no
-/// re-encoding. A full pass decodes every entry of the ledger, and [`Event::decode`]'s canonical-form check (an encode
-/// per entry, there so that one event has one hash) is the ledger verifier's business, not the
-/// rules'.
+/// re-encoding. A full pass decodes every entry of the ledger, and [`Event::decode`]'s
+/// canonical-form check (an encode per entry, there so that one event has one hash) is the
+/// ledger verifier's business, not the rules'.
 #[derive(Deserialize)]
 struct LeanEvent<'a> {
     v: u32,
