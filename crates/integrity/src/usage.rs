@@ -508,7 +508,7 @@ mod tests {
                 .basis("stolen_vehicle")
                 .stolen_entry_id(4)
                 .renews(11)
-                .duration_minutes(720u32),
+                .duration_minutes(720),
         );
         let u = Use::from_event(3, &e).unwrap();
         assert_eq!(u.authorisation_id, Some(12));

@@ -489,7 +489,7 @@ impl FactValue<'_> for Channel {
 }
 
 macro_rules! audit_facts {
-    ($( $(#[$doc:meta])* $field:ident : $ty:ty, )*) => {
+    ($( $(#[$doc:meta])* $field:ident : $ty:ty => $arg:ty, )*) => {
         /// The facts an entry records for oversight — what the integrity rules and overseers
         /// read — each optional, written into the entry's `query` object under its field's
         /// name. The request's other parameters (a search's time range, area, ...) may stay
@@ -514,7 +514,7 @@ macro_rules! audit_facts {
 
             $(
                 $(#[$doc])*
-                pub fn $field(mut self, value: impl Into<$ty>) -> Self {
+                pub fn $field(mut self, value: $arg) -> Self {
                     self.$field = Some(value.into());
                     self
                 }
@@ -609,44 +609,44 @@ macro_rules! audit_facts {
 audit_facts! {
     /// The authorisation a request created, reviewed, ended or drew on (tracking, look-back,
     /// alerts, sightings).
-    authorisation_id: i64,
+    authorisation_id: i64 => i64,
     /// What a tracking authorisation rests on (`stolen_vehicle`, `supervised`, `emergency`, ...).
-    basis: Cow<'a, str>,
+    basis: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// Where the use came from.
-    channel: Channel,
+    channel: Channel => Channel,
     /// Tracking and look-back: how long was asked for, in minutes.
-    duration_minutes: u32,
+    duration_minutes: u32 => u32,
     /// Tracking: asked for as an emergency (to be approved within the hour).
-    emergency: bool,
+    emergency: bool => bool,
     /// Why the platform ended an authorisation by itself (`expired`, `lapsed`,
     /// `emergency_not_approved`, `stolen_report_cancelled`).
-    end_reason: Cow<'a, str>,
+    end_reason: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// Tracking: match the plate's OCR-confusable variants too.
-    fuzzy: bool,
+    fuzzy: bool => bool,
     /// A fuzzy search: edits allowed beyond OCR confusions.
-    max_edits: u8,
+    max_edits: u8 => u8,
     /// How `plate` was asked about (absent: exact, unless it holds `?` or `*`).
-    mode: PlateMode,
+    mode: PlateMode => PlateMode,
     /// The networks a use was narrowed to or a change was about.
-    network_ids: Vec<i64>,
+    network_ids: Vec<i64> => Vec<i64>,
     /// A search: the age of the newest sighting the response disclosed, in seconds.
-    newest_result_age_s: u64,
+    newest_result_age_s: u64 => u64,
     /// The plate or pattern asked about, or the plate a read or image shown bears.
-    plate: Cow<'a, str>,
+    plate: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// The read viewed, or put under legal hold.
-    read_id: i64,
+    read_id: i64 => i64,
     /// How many records a batch held (reads ingested, register records imported).
-    reads: u64,
+    reads: u64 => u64,
     /// A subject access request's reference.
-    reference: Cow<'a, str>,
+    reference: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// The access policy's refusal code (`own_vehicle`, `file_not_yours`, ...), when it refused.
-    refusal_code: Cow<'a, str>,
+    refusal_code: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// Tracking: the authorisation a request renews.
-    renews: i64,
+    renews: i64 => i64,
     /// Tracking on a stolen report: the stolen-vehicle register entry it rests on.
-    stolen_entry_id: i64,
+    stolen_entry_id: i64 => i64,
     /// A user change: whose account.
-    target_staff_id: Cow<'a, str>,
+    target_staff_id: Cow<'a, str> => impl Into<Cow<'a, str>>,
 }
 
 /// Detaching a fact's value from what it was read from.
@@ -711,17 +711,17 @@ mod tests {
             .authorisation_id(12)
             .basis("stolen_vehicle")
             .channel(Channel::Api)
-            .duration_minutes(720u32)
+            .duration_minutes(720)
             .emergency(false)
             .end_reason("expired")
             .fuzzy(true)
-            .max_edits(1u8)
+            .max_edits(1)
             .mode(PlateMode::Fuzzy)
             .network_ids(vec![1, 3])
-            .newest_result_age_s(90u64)
+            .newest_result_age_s(90)
             .plate("ABC123")
             .read_id(-4)
-            .reads(1000u64)
+            .reads(1000)
             .reference("SAR-1")
             .refusal_code("own_vehicle")
             .renews(11)
@@ -851,7 +851,7 @@ mod tests {
             "network_ids": [1, "x"], "reads": 5, "from": {"plate": "NOTME"}, "area": [[1, 2]],
         });
         let f = AuditFacts::from_query(&q);
-        let want = AuditFacts::new().plate("ab\"c").reads(5u64);
+        let want = AuditFacts::new().plate("ab\"c").reads(5);
         assert_eq!(f, want);
         let text = serde_json::to_string(&q).unwrap();
         assert_eq!(serde_json::from_str::<AuditFacts>(&text).unwrap(), want);
@@ -882,7 +882,7 @@ mod tests {
             json!({"from": "2025-01-01", "plate": "NEW1", "read_id": 3})
         );
         let mut q = json!(null);
-        AuditFacts::new().reads(2u64).write_into(&mut q);
+        AuditFacts::new().reads(2).write_into(&mut q);
         assert_eq!(q, json!({"reads": 2}));
         let mut a = AuditFacts::new().plate("A").read_id(1);
         a.merge(AuditFacts::new().read_id(2).basis("supervised"));
