@@ -10,14 +10,13 @@
 //! Personal data stays out of the ledger: results are recorded as a [`ResultDigest`] (a count and a
 //! hash of the read ids), never as plates or images.
 
-use std::fmt;
-use std::str::FromStr;
-
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+pub use crate::audit::Action;
+use crate::audit::AuditFacts;
 use crate::canonical::CanonicalJson;
 use crate::error::{Error, Result};
 
@@ -111,116 +110,6 @@ impl Actor {
             kind: ActorKind::System,
             role: "system".into(),
         }
-    }
-}
-
-/// What was done. Serialised as a snake_case string; names this version does not know decode as
-/// [`Action::Other`] and re-encode unchanged, so older verifiers can still read newer logs.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Action {
-    /// Successful login.
-    Login,
-    /// Failed login attempt.
-    LoginFailed,
-    /// Logout.
-    Logout,
-    /// A search of reads.
-    Search,
-    /// Viewing a read's image.
-    ImageView,
-    /// Request to track a vehicle.
-    TrackingRequest,
-    /// A supervisor approved a tracking request.
-    TrackingApproval,
-    /// A supervisor refused a tracking request.
-    TrackingRefusal,
-    /// A tracking authorisation expired.
-    TrackingExpiry,
-    /// An alert was delivered to a user.
-    AlertDelivered,
-    /// A user acknowledged an alert.
-    AlertAck,
-    /// Data left the platform (evidence bundle, CSV, ...).
-    Export,
-    /// A hotlist or register was imported.
-    RegisterImport,
-    /// A user account or role was changed.
-    UserChange,
-    /// Data was purged by retention.
-    Purge,
-    /// An attempt that access control denied.
-    Denied,
-    /// Any other action, by its snake_case name.
-    Other(String),
-}
-
-const ACTION_NAMES: &[(&str, Action)] = &[
-    ("login", Action::Login),
-    ("login_failed", Action::LoginFailed),
-    ("logout", Action::Logout),
-    ("search", Action::Search),
-    ("image_view", Action::ImageView),
-    ("tracking_request", Action::TrackingRequest),
-    ("tracking_approval", Action::TrackingApproval),
-    ("tracking_refusal", Action::TrackingRefusal),
-    ("tracking_expiry", Action::TrackingExpiry),
-    ("alert_delivered", Action::AlertDelivered),
-    ("alert_ack", Action::AlertAck),
-    ("export", Action::Export),
-    ("register_import", Action::RegisterImport),
-    ("user_change", Action::UserChange),
-    ("purge", Action::Purge),
-    ("denied", Action::Denied),
-];
-
-impl Action {
-    /// Every named action (not `Other`).
-    pub fn known() -> impl Iterator<Item = Action> {
-        ACTION_NAMES.iter().map(|(_, a)| a.clone())
-    }
-
-    /// The snake_case name written in entries.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Action::Other(s) => s,
-            a => ACTION_NAMES
-                .iter()
-                .find(|(_, k)| k == a)
-                .map(|(n, _)| *n)
-                .expect("every named action is in ACTION_NAMES"),
-        }
-    }
-}
-
-impl FromStr for Action {
-    type Err = std::convert::Infallible;
-
-    /// Never fails: unknown names become [`Action::Other`].
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        Ok(ACTION_NAMES
-            .iter()
-            .find(|(n, _)| *n == s)
-            .map(|(_, a)| a.clone())
-            .unwrap_or_else(|| Action::Other(s.to_owned())))
-    }
-}
-
-impl fmt::Display for Action {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl Serialize for Action {
-    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Action {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Ok(s.parse().unwrap_or_else(|never| match never {}))
     }
 }
 
@@ -346,10 +235,24 @@ impl Event {
         self
     }
 
-    /// Sets the query parameters.
+    /// Sets the query parameters: the request's parameters that are not facts, as free JSON.
+    /// Set them before [`Event::facts`], which writes into them; the keys in
+    /// [`AuditFacts::KEYS`] are the facts'.
     pub fn query(mut self, q: Value) -> Self {
         self.query = q;
         self
+    }
+
+    /// Records facts for oversight: every fact set is written into the query under its key,
+    /// replacing what was there (see [`AuditFacts::write_into`]).
+    pub fn facts(mut self, facts: AuditFacts<'_>) -> Self {
+        facts.write_into(&mut self.query);
+        self
+    }
+
+    /// The facts the event records, read from its query (borrowing its strings).
+    pub fn audit_facts(&self) -> AuditFacts<'_> {
+        AuditFacts::from_query(&self.query)
     }
 
     /// Sets the result digest.
@@ -631,6 +534,47 @@ mod tests {
         assert!(Event::decode(bare.as_bytes()).is_ok());
         let nulls = bare.replace("\"query\"", "\"purpose\":null,\"query\"");
         assert!(Event::decode(nulls.as_bytes()).is_err());
+    }
+
+    /// Facts written through the typed API land in the query as the same keys a hand-written
+    /// query would hold: the canonical encoding (keys sorted at every depth) and so the leaf
+    /// hash are those of the equivalent JSON.
+    #[test]
+    fn typed_facts_encode_as_the_equivalent_json() {
+        use crate::audit::{AuditFacts, Channel, PlateMode};
+        let typed = Event::new(Actor::staff("S1", "searcher"), Action::Search)
+            .at("2025-03-01T12:34:56Z".parse().unwrap())
+            .query(json!({"to": null, "from": "2025-01-01"}))
+            .facts(
+                AuditFacts::new()
+                    .plate("ABC123")
+                    .mode(PlateMode::Exact)
+                    .refusal_code("own_vehicle")
+                    .channel(Channel::Api)
+                    .network_ids(vec![2, 1]),
+            )
+            .outcome(Outcome::refused("registered to you"));
+        let by_hand = Event::new(Actor::staff("S1", "searcher"), Action::Search)
+            .at("2025-03-01T12:34:56Z".parse().unwrap())
+            .query(
+                json!({"plate": "ABC123", "mode": "exact", "refusal_code": "own_vehicle",
+                          "channel": "api", "network_ids": [2, 1], "from": "2025-01-01",
+                          "to": null}),
+            )
+            .outcome(Outcome::refused("registered to you"));
+        assert_eq!(typed.encode(), by_hand.encode());
+        let text = String::from_utf8(typed.encode()).unwrap();
+        assert!(text.contains(
+            r#""query":{"channel":"api","from":"2025-01-01","mode":"exact","network_ids":[2,1],"plate":"ABC123","refusal_code":"own_vehicle","to":null}"#
+        ), "{text}");
+        let back = Event::decode(&typed.encode()).unwrap();
+        assert_eq!(back, typed);
+        let facts = back.audit_facts();
+        assert_eq!(facts.plate.as_deref(), Some("ABC123"));
+        assert_eq!(facts.refusal_code.as_deref(), Some("own_vehicle"));
+        assert_eq!(facts.mode, Some(PlateMode::Exact));
+        assert_eq!(facts.channel, Some(Channel::Api));
+        assert_eq!(facts.read_id, None);
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! * **Entries** ([`event`]) are canonical JSON (sorted keys, no whitespace, `"v":1`) of an
 //!   [`Event`]: sequence number, time, actor, action, purpose, file number, justification, query
 //!   parameters, a digest of the results (count and hash of read ids, never the data), outcome.
+//!   What an entry records is typed ([`audit`]): the [`Action`], and the [`AuditFacts`] for
+//!   oversight written into its query under fixed keys.
 //! * **Tree** ([`merkle`]): RFC 6962 / RFC 9162. Leaf hash = SHA-256(0x00 ‖ entry bytes), node
 //!   hash = SHA-256(0x01 ‖ left ‖ right), the RFC's shape for any size (split at the largest power
 //!   of two below n), empty tree = SHA-256(""). Inclusion and consistency proofs are exactly the
@@ -79,6 +81,7 @@
 //! hash or a signed tree head, and nothing outside `crates/ledger` writes to its files.
 
 mod append_lock;
+pub mod audit;
 pub mod bench;
 mod canonical;
 pub mod error;
@@ -95,8 +98,9 @@ pub mod store;
 mod verify;
 
 pub use append_lock::APPEND_LOCK_FILE;
+pub use audit::{Action, AuditFacts, Channel, PlateMode};
 pub use error::{Error, Result};
-pub use event::{Action, Actor, ActorKind, Event, Outcome, OutcomeKind, ResultDigest};
+pub use event::{Actor, ActorKind, Event, Outcome, OutcomeKind, ResultDigest};
 pub use head::TreeHead;
 pub use hexser::parse_hash;
 pub use ledger::{Ledger, Options, MAX_ENTRIES_PER_CALL, NODES_DIR};

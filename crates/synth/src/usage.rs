@@ -3,8 +3,10 @@
 //!
 //! 6,150 staff of whom 990 may track; searches growing from 6,000 to 15,000 a month and
 //! tracking requests from 40 to 194 a month, each search followed by a view or two of its
-//! results: about 350,000 uses. Every use is an audit-ledger [`Event`] shaped exactly as the
-//! server writes it (refusals as `denied` entries with their refusal code), and the registers
+//! results: about 350,000 uses. Every use is an audit-ledger [`Event`] written through the
+//! ledger's typed schema as the server records it (its [`Action`], its [`AuditFacts`], and a
+//! refused use under its own action with a refused outcome and the policy's refusal code), and
+//! the registers
 //! the rules consult (staff, vehicles, incidents, stolen reports) come with it. The planted
 //! misuse is listed in [`Simulation::truth`], which the caller writes to a file of its own: the
 //! integrity rules never see it.
@@ -15,7 +17,7 @@
 
 use crate::places::DISTRICTS;
 use crate::plates::plate_population;
-use anpr_ledger::{Action, Actor, Event, Outcome, ResultDigest};
+use anpr_ledger::{Action, Actor, AuditFacts, Channel, Event, Outcome, PlateMode, ResultDigest};
 use anpr_policy::registers::{
     IncidentRecord, StaffRecord, StolenRecord, StolenStatus, VehicleRecord,
 };
@@ -405,33 +407,27 @@ impl Builder {
         newest_age_s: u64,
         refused: Option<&str>,
     ) {
-        let mut e = Event::new(self.actor(who), Action::Search)
+        let facts = AuditFacts::new()
+            .channel(Channel::Api)
+            .plate(plate)
+            .mode(PlateMode::Exact);
+        let e = Event::new(self.actor(who), Action::Search)
             .at(at)
             .purpose("investigation")
             .file_number(file)
-            .justification(justification);
-        let mut q = json!({"plate": plate, "from": null, "to": null});
-        match refused {
+            .justification(justification)
+            .query(json!({"from": null, "to": null}));
+        let e = match refused {
             None => {
                 let count = self.rng.gen_range(1..20);
-                q["newest_result_age_s"] = json!(newest_age_s);
-                e = e.result(self.digest(count));
+                e.result(self.digest(count))
+                    .facts(facts.newest_result_age_s(newest_age_s))
             }
-            Some(code) => {
-                q["method"] = json!("POST");
-                q["path"] = json!("/api/v1/searches");
-                q["status"] = json!(403);
-                q["refusal_code"] = json!(code);
-                e.action = Action::Denied;
-                e = e.outcome(Outcome::refused("refused by the access policy"));
-            }
-        }
-        if refused.is_none() {
-            q["method"] = json!("POST");
-            q["path"] = json!("/api/v1/searches");
-            q["status"] = json!(200);
-        }
-        self.sim.events.push(e.query(q));
+            Some(code) => e
+                .facts(facts.refusal_code(code))
+                .outcome(Outcome::refused("refused by the access policy")),
+        };
+        self.sim.events.push(e);
     }
 
     fn view(
@@ -445,23 +441,23 @@ impl Builder {
         let read_id = self.next_read;
         self.next_read += 1;
         let image = self.rng.gen_bool(0.5);
-        let (action, path) = if image {
-            (
-                Action::ImageView,
-                format!("/api/v1/reads/{read_id}/image/plate"),
-            )
+        let (action, params) = if image {
+            (Action::ImageView, json!({"kind": "plate"}))
         } else {
-            (
-                Action::Other("read_view".into()),
-                format!("/api/v1/reads/{read_id}"),
-            )
+            (Action::ReadView, json!({}))
         };
         let e = Event::new(self.actor(who), action)
             .at(at)
             .purpose("investigation")
             .file_number(file)
             .justification(justification)
-            .query(json!({"read_id": read_id, "plate": plate, "method": "GET", "path": path, "status": 200}))
+            .query(params)
+            .facts(
+                AuditFacts::new()
+                    .channel(Channel::Api)
+                    .read_id(read_id)
+                    .plate(plate),
+            )
             .result(ResultDigest::of_ids(&[read_id]));
         self.sim.events.push(e);
     }
@@ -480,12 +476,15 @@ impl Builder {
     ) -> i64 {
         let id = self.next_auth;
         self.next_auth += 1;
-        let mut q = json!({"plate": plate, "emergency": false, "duration_minutes": minutes,
-            "renews": renews, "authorisation_id": id, "basis": basis,
-            "method": "POST", "path": "/api/v1/tracking", "status": 201});
-        if let Some(s) = stolen {
-            q["stolen_entry_id"] = json!(s as i64 + 1);
-        }
+        let mut facts = AuditFacts::new()
+            .channel(Channel::Api)
+            .plate(plate)
+            .emergency(false)
+            .duration_minutes(minutes)
+            .authorisation_id(id)
+            .basis(basis);
+        facts.renews = renews;
+        facts.stolen_entry_id = stolen.map(|s| s as i64 + 1);
         let text = format!(
             "{} - locate the vehicle in real time",
             self.incident_text_for(file)
@@ -499,7 +498,7 @@ impl Builder {
             })
             .file_number(file)
             .justification(text)
-            .query(q);
+            .facts(facts);
         self.sim.events.push(e);
         id
     }
@@ -1079,8 +1078,27 @@ mod tests {
         assert_eq!(a.truth, b.truth);
         // Every stolen report referred to exists.
         for e in &a.events {
-            if let Some(id) = e.query.get("stolen_entry_id").and_then(|v| v.as_i64()) {
+            if let Some(id) = e.audit_facts().stolen_entry_id {
                 assert!(id >= 1 && (id as usize) <= a.stolen.len());
+            }
+        }
+        // Written through the typed schema: no HTTP details, a refused use keeps its action
+        // and carries its refusal code, every use says where it came from.
+        let refused: Vec<&Event> = a
+            .events
+            .iter()
+            .filter(|e| e.outcome.result == anpr_ledger::OutcomeKind::Refused)
+            .collect();
+        assert!(!refused.is_empty());
+        for e in &refused {
+            assert_eq!(e.action, Action::Search);
+            assert_eq!(e.audit_facts().refusal_code.as_deref(), Some("own_vehicle"));
+        }
+        for e in &a.events {
+            assert!(e.action != Action::Denied && !matches!(e.action, Action::Other(_)));
+            assert_eq!(e.audit_facts().channel, Some(Channel::Api));
+            for key in ["method", "path", "status"] {
+                assert!(e.query.get(key).is_none(), "{key} in {:?}", e.query);
             }
         }
     }
