@@ -118,7 +118,7 @@ pub async fn authorise_read(
     // The audit entry names the plate the read shows, refused or not (as a search names the
     // plate searched), so the integrity rules can see a view of one's own vehicle.
     if let (Some(audit), Some(r)) = (audit, &read) {
-        audit.fact("plate", serde_json::json!(r.plate.as_str()));
+        audit.facts(anpr_ledger::AuditFacts::new().plate(r.plate.as_str().to_string()));
     }
     let target = match &read {
         Some(r) => Target::Read {

@@ -12,30 +12,10 @@
 use crate::error::{AppError, AppResult};
 use crate::App;
 use anpr_domain::Purpose;
-use anpr_ledger::{Action, Actor, Event, Outcome, ResultDigest};
+pub use anpr_ledger::Channel;
+use anpr_ledger::{Action, Actor, AuditFacts, Event, Outcome, ResultDigest};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-
-/// Where a use came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    /// The HTTP API (the browser UI included).
-    Api,
-    /// The `anpr` command line, run on the server's host.
-    Cli,
-    /// The platform itself (expiry, purge, scheduled runs).
-    System,
-}
-
-impl Channel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Api => "api",
-            Channel::Cli => "cli",
-            Channel::System => "system",
-        }
-    }
-}
 
 #[derive(Default)]
 struct Slot {
@@ -43,11 +23,10 @@ struct Slot {
     action: Option<Action>,
     purpose: Option<Purpose>,
     query: Option<Value>,
-    /// Facts for oversight added to the recorded query (the plate a read shows, the age of the
-    /// newest sighting disclosed, the authorisation a request created).
-    facts: serde_json::Map<String, Value>,
+    /// The facts oversight reads (the plate a read shows, the age of the newest sighting
+    /// disclosed, the authorisation a request created, the channel), in the typed schema.
+    facts: AuditFacts<'static>,
     result: Option<ResultDigest>,
-    refusal_code: Option<&'static str>,
 }
 
 /// What a use tells the audit trail about itself.
@@ -60,7 +39,7 @@ impl AuditHandle {
         let handle = AuditHandle::default();
         handle.actor(actor);
         handle.action(action);
-        handle.fact("channel", json!(channel.as_str()));
+        handle.facts(AuditFacts::new().channel(channel));
         handle
     }
 
@@ -83,12 +62,11 @@ impl AuditHandle {
     pub fn query(&self, query: Value) {
         self.with(|s| s.query = Some(query));
     }
-    /// A fact the integrity rules need, recorded with the query under `key`. Facts about
-    /// oversight only: never plate data beyond what the request itself named or was shown.
-    pub fn fact(&self, key: &str, value: Value) {
-        self.with(|s| {
-            s.facts.insert(key.to_string(), value);
-        });
+    /// Facts the integrity rules and overseers read, in the typed schema (set ones replace
+    /// earlier ones). Facts about oversight only: never plate data beyond what the request
+    /// itself named or was shown.
+    pub fn facts(&self, facts: AuditFacts<'static>) {
+        self.with(|s| s.facts.merge(facts));
     }
     /// The reads a use discloses, as a count and a hash (never the data itself).
     pub fn disclosed(&self, read_ids: &[i64]) {
@@ -96,7 +74,7 @@ impl AuditHandle {
     }
     /// The policy's refusal code, so the integrity rules can count refused attempts.
     pub fn refused_with(&self, code: &'static str) {
-        self.with(|s| s.refusal_code = Some(code));
+        self.facts(AuditFacts::new().refusal_code(code));
     }
 
     /// The ledger entry of the use, ended with `outcome`; `extra` are the entry point's own
@@ -116,13 +94,12 @@ impl AuditHandle {
         }
         let mut query = slot.query.unwrap_or_else(|| json!({}));
         if let Value::Object(map) = &mut query {
-            map.extend(slot.facts);
-            if let Some(code) = slot.refusal_code {
-                map.insert("refusal_code".into(), json!(code));
-            }
             map.extend(extra);
         }
-        let mut event = Event::new(actor, action).query(query).outcome(outcome);
+        let mut event = Event::new(actor, action)
+            .query(query)
+            .facts(slot.facts)
+            .outcome(outcome);
         if let Some(p) = slot.purpose {
             event = event
                 .purpose(p.code)

@@ -6,7 +6,7 @@ use crate::error::AppResult;
 use crate::metrics::ModeLabel;
 use crate::App;
 use anpr_domain::{GeoPoint, PlateRead, Purpose, SearchQuery, Site, SiteKind, User};
-use anpr_ledger::Action;
+use anpr_ledger::{Action, AuditFacts};
 use anpr_policy::DataGrant;
 use anpr_store::{SearchHit, SearchPage};
 use chrono::Utc;
@@ -99,7 +99,7 @@ pub async fn search(
         .max()
     {
         let age = (Utc::now() - newest).num_seconds().max(0);
-        audit.fact("newest_result_age_s", serde_json::json!(age));
+        audit.facts(AuditFacts::new().newest_result_age_s(age as u64));
     }
     Ok(result)
 }

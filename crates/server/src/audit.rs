@@ -11,7 +11,7 @@
 use crate::error::ApiError;
 use crate::state::AppState;
 use anpr_app::AppError;
-use anpr_ledger::Outcome;
+use anpr_ledger::{AuditFacts, Outcome};
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -73,7 +73,7 @@ pub async fn record(
     let method = request.method().as_str().to_string();
     let uri = request.uri().to_string();
     let handle = AuditHandle::default();
-    handle.fact("channel", json!(Channel::Api.as_str()));
+    handle.facts(AuditFacts::new().channel(Channel::Api));
     request.extensions_mut().insert(handle.clone());
     let response = next.run(request).await;
 

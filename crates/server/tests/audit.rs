@@ -150,7 +150,14 @@ async fn every_endpoint_is_recorded_with_actor_outcome_and_digest() {
     assert_eq!(img["outcome"]["result"], "refused");
     // A refused use by a known member of staff keeps its action; `denied` is for a caller who
     // could not be authenticated.
-    let denied = find("catalog_change", "/api/v1/cameras");
+    let denied = events
+        .iter()
+        .find(|e| {
+            e["action"] == "catalog_read"
+                && e["actor"]["id"] == "searcher"
+                && e["query"]["path"] == "/api/v1/cameras"
+        })
+        .expect("the searcher's refused camera listing is recorded");
     assert_eq!(denied["outcome"]["result"], "refused");
     assert_eq!(denied["actor"]["id"], "searcher");
     assert!(denied["outcome"]["reason"]

@@ -252,10 +252,14 @@ async fn own_vehicle_search_and_self_recorded_stolen_report_become_cases_worked_
     let events = ledger_events(&s, &auditor).await;
     for step in ["assign", "request_explanation", "explain", "close"] {
         assert!(
-            events
-                .iter()
-                .any(|e| e["action"] == format!("integrity_case_{step}")
-                    && e["query"]["case_id"] == id),
+            events.iter().any(|e| e["action"]
+                == if step == "explain" {
+                    "integrity_explanation"
+                } else {
+                    "integrity_case_change"
+                }
+                && e["query"]["case_id"] == id
+                && (step == "explain" || e["query"]["step"] == step)),
             "no ledger entry for {step}"
         );
     }

@@ -79,7 +79,7 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             let n = super::ledgered(
                 &state,
                 super::operator(),
-                Action::Other("catalog_change".into()),
+                Action::CatalogChange,
                 query,
                 async { Ok(state.store.create_network(&name, retention_days).await?) },
             )
@@ -171,7 +171,7 @@ pub async fn site(data: &Path, cmd: SiteCommand) -> anyhow::Result<()> {
             let site = super::ledgered(
                 &state,
                 super::operator(),
-                Action::Other("catalog_change".into()),
+                Action::CatalogChange,
                 query,
                 async { Ok(state.store.create_site(new_site).await?) },
             )
@@ -208,7 +208,7 @@ pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
             let (camera, key) = super::ledgered(
                 &state,
                 super::operator(),
-                Action::Other("catalog_change".into()),
+                Action::CatalogChange,
                 query,
                 anpr_app::catalog::provision_camera(
                     &state,

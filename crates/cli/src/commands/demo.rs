@@ -111,8 +111,8 @@ pub async fn run(data: &Path, args: DemoArgs) -> anyhow::Result<()> {
         super::ledgered(
             &state,
             super::operator(),
-            anpr_ledger::Action::Other("demo_seed".into()),
-            serde_json::json!({ "data": data.display().to_string() }),
+            anpr_ledger::Action::Ingest,
+            serde_json::json!({ "demo_seed": true }),
             async {
                 seed_demo(&state, &args, &credentials_path)
                     .await

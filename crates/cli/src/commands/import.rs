@@ -96,13 +96,9 @@ async fn store(state: &AppState, batch: &mut Vec<(i64, IncomingRead)>) -> anyhow
     }
     // One ledger entry per batch.
     let query = serde_json::json!({ "reads": reads.len() });
-    let outcomes = super::ledgered(
-        state,
-        super::operator(),
-        Action::Other("ingest".into()),
-        query,
-        async { Ok(state.store.insert_reads(reads).await?) },
-    )
+    let outcomes = super::ledgered(state, super::operator(), Action::Ingest, query, async {
+        Ok(state.store.insert_reads(reads).await?)
+    })
     .await?;
     Ok(outcomes.iter().filter(|o| !o.duplicate).count() as u64)
 }

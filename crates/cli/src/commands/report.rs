@@ -78,7 +78,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             let state = super::open(data).await?;
             record(
                 &state,
-                Event::new(operator(), Action::Other("report_usage".into()))
+                Event::new(operator(), Action::ReportUsage)
                     .query(json!({ "from": from, "to": to, "by": by, "format": format })),
             )
             .await?;
@@ -94,8 +94,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             let state = super::open(data).await?;
             record(
                 &state,
-                Event::new(operator(), Action::Other("report_transparency".into()))
-                    .query(json!({ "month": month })),
+                Event::new(operator(), Action::ReportTransparency).query(json!({ "month": month })),
             )
             .await?;
             let report = anpr_app::reports::transparency(&state, m, chrono::Utc::now())
@@ -117,11 +116,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             let state = super::open(data).await?;
             let user = super::sign_in(&state, &staff_id).await?;
             // Granted or refused, in the ledger before anything is shown.
-            let audit = AuditHandle::new(
-                Channel::Cli,
-                staff_actor(&user),
-                Action::Other("subject_access".into()),
-            );
+            let audit = AuditHandle::new(Channel::Cli, staff_actor(&user), Action::SubjectAccess);
             audit.query(json!({ "plate": plate, "reference": reference }));
             let report = super::in_use(&state, &audit, async {
                 let report =

@@ -53,7 +53,7 @@ pub async fn list(
     audit: Audit,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Json<AlertList>> {
-    audit.action(Action::Other("alert_list".into()));
+    audit.action(Action::AlertList);
     audit.query(serde_json::json!({ "after": p.after, "authorisation_id": p.authorisation_id }));
     let audience = realtime::audience(&state, &staff.user).await?;
     let alerts = state
@@ -114,7 +114,7 @@ pub async fn sightings(
     audit: Audit,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Sightings>> {
-    audit.action(Action::Other("sightings_view".into()));
+    audit.action(Action::SightingsView);
     audit.query(serde_json::json!({ "authorisation_id": id }));
     let a = access::get_authorisation(&state, &staff.user, AuthorisationKind::Tracking, id).await?;
     let mut sightings = Vec::new();
@@ -162,7 +162,7 @@ pub async fn stream(
     headers: HeaderMap,
     Query(p): Query<StreamParams>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    audit.action(Action::Other("alert_list".into()));
+    audit.action(Action::AlertStream);
     let last_event_id = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()

@@ -87,7 +87,7 @@ pub async fn logout(
 #[utoipa::path(get, path = "/api/v1/auth/me", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = User), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn me(audit: Audit, staff: StaffAuth) -> Json<User> {
-    audit.action(Action::Other("session".into()));
+    audit.action(Action::Session);
     Json(staff.user)
 }
 
@@ -132,7 +132,7 @@ pub async fn ui_session(
     staff: StaffAuth,
     BearerToken(token): BearerToken,
 ) -> Json<UiSession> {
-    audit.action(Action::Other("session".into()));
+    audit.action(Action::Session);
     Json(UiSession {
         user: staff.user,
         csrf_token: auth::csrf_token(&token),

@@ -34,7 +34,7 @@ pub async fn create_network(
     staff: StaffAuth,
     body: JsonBody<NewNetworkRequest>,
 ) -> ApiResult<(StatusCode, Json<Network>)> {
-    audit.action(Action::Other("catalog_change".into()));
+    audit.action(Action::CatalogChange);
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     let network = state
@@ -55,7 +55,7 @@ pub async fn list_networks(
     State(state): State<AppState>,
     _staff: StaffAuth,
 ) -> ApiResult<Json<Vec<Network>>> {
-    audit.action(Action::Other("catalog_read".into()));
+    audit.action(Action::CatalogRead);
     Ok(Json(state.store.networks().await?))
 }
 
@@ -69,7 +69,7 @@ pub async fn create_site(
     staff: StaffAuth,
     body: JsonBody<NewSite>,
 ) -> ApiResult<(StatusCode, Json<Site>)> {
-    audit.action(Action::Other("catalog_change".into()));
+    audit.action(Action::CatalogChange);
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     Ok((
@@ -86,7 +86,7 @@ pub async fn list_sites(
     State(state): State<AppState>,
     _staff: StaffAuth,
 ) -> ApiResult<Json<Vec<Site>>> {
-    audit.action(Action::Other("catalog_read".into()));
+    audit.action(Action::CatalogRead);
     Ok(Json(state.store.sites().await?))
 }
 
@@ -107,7 +107,7 @@ pub async fn create_camera(
     staff: StaffAuth,
     body: JsonBody<NewCamera>,
 ) -> ApiResult<(StatusCode, Json<NewCameraResponse>)> {
-    audit.action(Action::Other("catalog_change".into()));
+    audit.action(Action::CatalogChange);
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
     let (camera, api_key) = anpr_app::catalog::provision_camera(&state, req).await?;
@@ -125,7 +125,7 @@ pub async fn list_cameras(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<Camera>>> {
-    audit.action(Action::Other("catalog_read".into()));
+    audit.action(Action::CatalogRead);
     staff.require_permission(Permission::Administer)?;
     Ok(Json(state.store.cameras().await?))
 }

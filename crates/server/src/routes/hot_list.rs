@@ -23,7 +23,7 @@ pub async fn load(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<HotListSummary>> {
-    audit.action(Action::Other("hot_list_load".into()));
+    audit.action(Action::HotListLoad);
     staff.require_permission(Permission::AdministerRegisters)?;
     let summary = state.store.load_hot_list(chrono::Utc::now()).await?;
     anpr_app::realtime::load_hot_list(&state).await?;
@@ -40,7 +40,7 @@ pub async fn summary(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<HotListSummary>> {
-    audit.action(Action::Other("hot_list_view".into()));
+    audit.action(Action::HotListView);
     staff.require_permission(Permission::AdministerRegisters)?;
     Ok(Json(state.store.hot_list_summary().await?))
 }

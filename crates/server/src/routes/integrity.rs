@@ -61,7 +61,7 @@ async fn take_step(state: &AppState, user: &User, case: Case, step: Step) -> Api
 }
 
 fn audit_step(audit: &anpr_app::audit::AuditHandle, step: &str, id: i64) {
-    audit.action(Action::Other(format!("integrity_case_{step}")));
+    audit.action(Action::IntegrityCaseChange);
     audit.query(json!({"case_id": id, "step": step}));
 }
 
@@ -108,7 +108,7 @@ pub async fn list_cases(
     audit: Audit,
     Query(p): Query<CaseListParams>,
 ) -> ApiResult<Json<Vec<Case>>> {
-    audit.action(Action::Other("integrity_case_view".into()));
+    audit.action(Action::IntegrityCaseView);
     audit.query(
         json!({"queue": p.queue, "status": p.status, "staff_id": p.staff_id, "before": p.before}),
     );
@@ -152,7 +152,7 @@ pub async fn get_case(
     audit: Audit,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Case>> {
-    audit.action(Action::Other("integrity_case_view".into()));
+    audit.action(Action::IntegrityCaseView);
     audit_step(&audit, "view", id);
     Ok(Json(reviewed_case(&state, &staff.user, id).await?))
 }
@@ -290,7 +290,7 @@ pub async fn my_cases(
     staff: StaffAuth,
     audit: Audit,
 ) -> ApiResult<Json<Vec<Case>>> {
-    audit.action(Action::Other("integrity_my_cases".into()));
+    audit.action(Action::IntegrityCaseView);
     let cases = state
         .cases
         .cases(CaseFilter {
@@ -331,8 +331,8 @@ pub async fn explain(
     Path(id): Path<i64>,
     body: JsonBody<ExplanationBody>,
 ) -> ApiResult<Json<Case>> {
-    audit.action(Action::Other("integrity_explanation".into()));
     audit_step(&audit, "explain", id);
+    audit.action(Action::IntegrityExplanation);
     let case = match state.cases.case(id).await? {
         Some(c) if c.staff_id == staff.user.staff_id && c.explanation_request.is_some() => c,
         _ => return Err(ApiError(AppError::NotFound(format!("case {id}")))),
@@ -363,11 +363,11 @@ pub async fn run(
     audit: Audit,
     body: JsonBody<RunBody>,
 ) -> ApiResult<Json<RunReport>> {
-    audit.action(Action::Other("integrity_run".into()));
+    audit.action(Action::IntegrityRun);
     staff.require_permission(Permission::ReviewIntegrity)?;
     let Json(b) = body?;
     audit.query(json!({"since": b.since}));
     let (_, report) = monitor::run(&state, state.config.integrity.clone(), b.since).await?;
-    audit.fact("to_index", json!(report.to_index));
+    audit.query(json!({ "since": b.since, "to_index": report.to_index }));
     Ok(Json(report))
 }

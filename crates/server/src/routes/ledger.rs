@@ -46,7 +46,7 @@ pub async fn tree_head(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<TreeHead>> {
-    audit.action(Action::Other("ledger_read".into()));
+    audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
     let head = blocking(&state, |l| match l.latest_tree_head()? {
         Some(h) if h.size == l.size() => Ok(h),
@@ -64,7 +64,7 @@ pub async fn tree_heads(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<TreeHead>>> {
-    audit.action(Action::Other("ledger_read".into()));
+    audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
     Ok(Json(blocking(&state, |l| l.tree_heads()).await?))
 }
@@ -85,7 +85,7 @@ pub async fn inclusion(
     staff: StaffAuth,
     Query(p): Query<InclusionParams>,
 ) -> ApiResult<Json<InclusionProof>> {
-    audit.action(Action::Other("ledger_read".into()));
+    audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
     Ok(Json(
         blocking(&state, move |l| l.inclusion_proof(p.index, p.size)).await?,
@@ -108,7 +108,7 @@ pub async fn consistency(
     staff: StaffAuth,
     Query(p): Query<ConsistencyParams>,
 ) -> ApiResult<Json<ConsistencyProof>> {
-    audit.action(Action::Other("ledger_read".into()));
+    audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
     Ok(Json(
         blocking(&state, move |l| l.consistency_proof(p.from, p.to)).await?,
@@ -131,7 +131,7 @@ pub async fn entries(
     staff: StaffAuth,
     Query(p): Query<EntriesParams>,
 ) -> ApiResult<Json<Vec<StoredEntry>>> {
-    audit.action(Action::Other("ledger_read".into()));
+    audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
     Ok(Json(
         blocking(&state, move |l| l.entries(p.from, p.to)).await?,

@@ -50,7 +50,7 @@ pub async fn metrics(
     State(state): State<AppState>,
     _r: MetricsReader,
 ) -> impl IntoResponse {
-    audit.action(Action::Other("metrics_read".into()));
+    audit.action(Action::MetricsRead);
     (
         [(
             header::CONTENT_TYPE,

@@ -44,7 +44,7 @@ pub async fn ingest(
     audit: Audit,
     request: Request,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
-    audit.action(Action::Other("ingest".into()));
+    audit.action(Action::Ingest);
     let reads = match parse_request(&state, request).await {
         Ok(reads) => reads,
         Err(e) => {
@@ -263,7 +263,7 @@ pub async fn get_read(
     Path(id): Path<ReadId>,
     Query(purpose): Query<PurposeParams>,
 ) -> ApiResult<Json<PlateRead>> {
-    audit.action(Action::Other("read_view".into()));
+    audit.action(Action::ReadView);
     let purpose = purpose.into_purpose();
     if let Some(p) = &purpose {
         audit.purpose(p);
@@ -356,7 +356,7 @@ pub async fn set_legal_hold(
     Path(id): Path<ReadId>,
     body: Result<Json<LegalHoldRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<StatusCode> {
-    audit.action(Action::Other("legal_hold".into()));
+    audit.action(Action::LegalHold);
     staff.require_permission(Permission::PlaceLegalHold)?;
     let Json(req) = body?;
     audit.query(serde_json::json!({ "read_id": id, "hold": req.hold, "reason": req.reason }));

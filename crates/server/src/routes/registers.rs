@@ -84,7 +84,7 @@ pub async fn counts(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<RegisterCount>>> {
-    audit.action(Action::Other("register_read".into()));
+    audit.action(Action::RegisterRead);
     staff.require_permission(Permission::AdministerRegisters)?;
     let mut out = Vec::new();
     for register in RegisterKind::ALL {
@@ -104,7 +104,7 @@ pub async fn agreements(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<NetworkAgreement>>> {
-    audit.action(Action::Other("register_read".into()));
+    audit.action(Action::RegisterRead);
     if !anpr_policy::permissions::grants(&staff.user.roles, Permission::ViewAllActivity) {
         staff.require_permission(Permission::Administer)?;
     }
@@ -136,7 +136,7 @@ pub async fn set_agreement(
     Path(id): Path<NetworkId>,
     body: Result<Json<AgreementBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<NetworkAgreement>> {
-    audit.action(Action::Other("agreement_change".into()));
+    audit.action(Action::AgreementChange);
     staff.require_permission(Permission::Administer)?;
     let Json(b) = body?;
     let a = state

@@ -73,7 +73,7 @@ pub async fn usage(
     audit: Audit,
     Query(p): Query<UsageParams>,
 ) -> ApiResult<Response> {
-    audit.action(Action::Other("report_usage".into()));
+    audit.action(Action::ReportUsage);
     audit.query(json!({ "from": p.from, "to": p.to, "by": p.by, "format": p.format }));
     staff.require_permission(Permission::ViewReports)?;
     let format = format(
@@ -109,7 +109,7 @@ pub async fn transparency(
     audit: Audit,
     Query(p): Query<TransparencyParams>,
 ) -> ApiResult<Response> {
-    audit.action(Action::Other("report_transparency".into()));
+    audit.action(Action::ReportTransparency);
     audit.query(json!({ "month": p.month, "format": p.format }));
     staff.require_permission(Permission::ViewReports)?;
     let format = format(
@@ -153,7 +153,7 @@ pub async fn subject_access(
     audit: Audit,
     body: Result<Json<SubjectAccessRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<anpr_reports::subject::SubjectAccessReport>> {
-    audit.action(Action::Other("subject_access".into()));
+    audit.action(Action::SubjectAccess);
     let Json(req) = body?;
     audit.query(json!({ "plate": req.plate, "reference": req.reference }));
     let report =

@@ -133,11 +133,13 @@ pub async fn request_tracking(
 /// What the integrity rules need to know of a new authorisation: its id (renewal chains), its
 /// basis and the stolen report it rests on.
 fn record_authorisation(audit: &anpr_app::audit::AuditHandle, a: &Authorisation) {
-    audit.fact("authorisation_id", serde_json::json!(a.id));
-    audit.fact("basis", serde_json::json!(a.basis.as_str()));
+    let mut facts = anpr_ledger::AuditFacts::new()
+        .authorisation_id(a.id)
+        .basis(a.basis.as_str());
     if let Some(id) = a.stolen_entry_id {
-        audit.fact("stolen_entry_id", serde_json::json!(id));
+        facts = facts.stolen_entry_id(id);
     }
+    audit.facts(facts);
 }
 
 /// Tracking authorisations the caller may see: supervisors their district's (`queue=true`:
@@ -152,7 +154,7 @@ pub async fn list_tracking(
     staff: StaffAuth,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Json<Vec<Authorisation>>> {
-    audit.action(Action::Other("authorisation_list".into()));
+    audit.action(Action::AuthorisationList);
     let st = statuses(&p)?;
     Ok(Json(
         access::list_authorisations(
@@ -176,7 +178,7 @@ pub async fn get_tracking(
     staff: StaffAuth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<Authorisation>> {
-    audit.action(Action::Other("authorisation_list".into()));
+    audit.action(Action::AuthorisationView);
     Ok(Json(
         access::get_authorisation(&state, &staff.user, AuthorisationKind::Tracking, id).await?,
     ))
@@ -202,7 +204,7 @@ pub async fn review_tracking(
     audit.action(match kind {
         ReviewKind::Approve => anpr_ledger::Action::TrackingApproval,
         ReviewKind::Refuse => anpr_ledger::Action::TrackingRefusal,
-        ReviewKind::Revoke => anpr_ledger::Action::Other("tracking_revoke".into()),
+        ReviewKind::Revoke => anpr_ledger::Action::TrackingRevocation,
     });
     let Json(b) = body?;
     audit.query(serde_json::json!({"authorisation_id": id, "reason": b.reason}));
@@ -231,7 +233,7 @@ pub async fn request_lookback(
     audit: Audit,
     body: JsonBody<LookbackRequestBody>,
 ) -> ApiResult<(StatusCode, Json<Authorisation>)> {
-    audit.action(Action::Other("lookback_request".into()));
+    audit.action(Action::LookbackRequest);
     let Json(b) = body?;
     audit.query(serde_json::json!({"plate": b.plate, "from": b.from}));
     if let Some(p) = &b.purpose {
@@ -252,7 +254,7 @@ pub async fn list_lookback(
     staff: StaffAuth,
     Query(p): Query<ListParams>,
 ) -> ApiResult<Json<Vec<Authorisation>>> {
-    audit.action(Action::Other("authorisation_list".into()));
+    audit.action(Action::AuthorisationList);
     let st = statuses(&p)?;
     Ok(Json(
         access::list_authorisations(
@@ -280,6 +282,11 @@ pub async fn review_lookback(
     body: JsonBody<ReviewBody>,
 ) -> ApiResult<Json<Authorisation>> {
     let kind = review_kind(&action)?;
+    audit.action(match kind {
+        ReviewKind::Approve => anpr_ledger::Action::LookbackApproval,
+        ReviewKind::Refuse => anpr_ledger::Action::LookbackRefusal,
+        ReviewKind::Revoke => anpr_ledger::Action::LookbackRevocation,
+    });
     let Json(b) = body?;
     audit.query(serde_json::json!({"authorisation_id": id, "action": action, "reason": b.reason}));
     Ok(Json(

@@ -68,7 +68,7 @@ pub async fn list(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<User>>> {
-    audit.action(Action::Other("user_list".into()));
+    audit.action(Action::UserList);
     staff.require_permission(Permission::Administer)?;
     Ok(Json(state.store.users().await?))
 }
