@@ -43,7 +43,7 @@ fn cli_entries(data: &Path, from: usize) -> Vec<Value> {
         .collect()
 }
 
-fn search_args<'a>(file: &'a str) -> Vec<&'a str> {
+fn search_args(file: &str) -> Vec<&str> {
     vec![
         "search",
         "--staff-id",
