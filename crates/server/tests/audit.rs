@@ -264,11 +264,23 @@ async fn every_documented_operation_leaves_a_ledger_entry() {
         .await;
     let events = decode_entries(&entries);
     for (method, path) in called {
-        let found = events.iter().any(|e| {
+        let entry = events.iter().find(|e| {
             e["query"]["method"] == method.as_str()
                 && e["query"]["path"].as_str().unwrap_or("").split('?').next()
                     == Some(path.as_str())
         });
-        assert!(found, "no ledger entry for {method} {path}");
+        let entry = entry.unwrap_or_else(|| panic!("no ledger entry for {method} {path}"));
+        // An authenticated use names what it was, in the typed schema: never `denied` (kept
+        // for callers without credentials) and never a name the schema does not know.
+        let action = entry["action"].as_str().unwrap();
+        assert!(
+            anpr_ledger::Action::named(action).is_some_and(|a| a != anpr_ledger::Action::Denied),
+            "{method} {path} was recorded as {action:?}"
+        );
+        // The caller is the admin (the sign-in routes name whom they signed in).
+        if !path.starts_with("/api/v1/auth/") {
+            assert_eq!(entry["actor"]["id"], "admin", "{method} {path}: {entry}");
+        }
+        assert_eq!(entry["query"]["channel"], "api", "{method} {path}");
     }
 }
