@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod error;
+pub mod ingest;
 mod leadership;
 pub mod metrics;
 pub mod monitor;

@@ -6,8 +6,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_app::access;
 use anpr_app::AppError;
-use anpr_domain::{ImageKind, NewRead, PlateRead, Purpose, ReadId};
-use anpr_ingest::{IncomingRead, ReadImages};
+use anpr_domain::{ImageKind, PlateRead, Purpose, ReadId};
+use anpr_ingest::IncomingRead;
 use anpr_ledger::Action;
 use anpr_policy::{DataAction, Permission};
 use anpr_store::InsertOutcome;
@@ -52,11 +52,21 @@ pub async fn ingest(
             return Err(e);
         }
     };
-    let stored = store_reads(&state, camera.camera_id, reads).await?;
-    let ids: Vec<i64> = stored.1.reads.iter().map(|o| o.id).collect();
-    audit.query(serde_json::json!({ "reads": ids.len() }));
-    audit.disclosed(&ids);
-    Ok(stored)
+    let outcomes = anpr_app::ingest::store_reads(&state, &audit, camera.camera_id, reads).await?;
+    let fresh = outcomes.iter().any(|o| !o.duplicate);
+    let status = if fresh || outcomes.is_empty() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let id = (outcomes.len() == 1).then(|| outcomes[0].id);
+    Ok((
+        status,
+        Json(IngestResponse {
+            id,
+            reads: outcomes,
+        }),
+    ))
 }
 
 /// Ingest a batch of up to 1,000 reads; all are stored or none.
@@ -160,71 +170,6 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
             message: e.body_text(),
         })
     }
-}
-
-/// Stores images (durable first), then the reads that refer to them.
-pub async fn store_reads(
-    state: &AppState,
-    camera_id: anpr_domain::CameraId,
-    reads: Vec<IncomingRead>,
-) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
-    let started = std::time::Instant::now();
-    let (new_reads, images): (Vec<NewRead>, Vec<ReadImages>) = reads
-        .into_iter()
-        .map(|r| r.into_new_read(camera_id))
-        .unzip();
-    if images.iter().any(|i| !i.is_empty()) {
-        let blobs = state.blobs.clone();
-        let metrics = state.metrics.clone();
-        tokio::task::spawn_blocking(move || -> ApiResult<()> {
-            for (hash, image) in images.iter().flat_map(|i| i.iter()) {
-                blobs.put_hashed(hash, image.bytes())?;
-                metrics.images_stored.inc();
-            }
-            // Images are durable before any read that refers to them is committed.
-            blobs.sync()?;
-            Ok(())
-        })
-        .await
-        .map_err(AppError::internal)??;
-    }
-    // Matching needs the reads after they are stored (the alerts refer to their ids).
-    // A national hot list is never empty, so the reads are kept for matching only when a watch
-    // could match or a plate is on the list (one lock, one hash lookup per read).
-    let on_hot_list = !state
-        .hot_list
-        .hits(new_reads.iter().map(|r| r.plate.as_str()))
-        .is_empty();
-    let reads_for_matching = (!state.watches.is_empty() || on_hot_list).then(|| new_reads.clone());
-    let outcomes = state.store.insert_reads(new_reads).await?;
-    if let Some(reads) = reads_for_matching {
-        let raised = anpr_app::realtime::match_ingest(state, camera_id, &reads, &outcomes).await?
-            + anpr_app::realtime::match_hot_list(state, camera_id, &reads, &outcomes).await?;
-        state.metrics.alerts_raised.inc_by(raised as u64);
-    }
-    let fresh = outcomes.iter().filter(|o| !o.duplicate).count() as u64;
-    state.metrics.reads_ingested.inc_by(fresh);
-    state
-        .metrics
-        .reads_duplicate
-        .inc_by(outcomes.len() as u64 - fresh);
-    state
-        .metrics
-        .ingest_batch_seconds
-        .observe(started.elapsed().as_secs_f64());
-    let status = if fresh > 0 || outcomes.is_empty() {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let id = (outcomes.len() == 1).then(|| outcomes[0].id);
-    Ok((
-        status,
-        Json(IngestResponse {
-            id,
-            reads: outcomes,
-        }),
-    ))
 }
 
 /// The purpose of a read or image view, given as query parameters (an `<img>` cannot send a
