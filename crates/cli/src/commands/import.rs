@@ -1,6 +1,7 @@
 //! `anpr import FILE`: loads a JSONL or CSV dump of reads, with a progress bar. Bad lines are
 //! reported and skipped; every good line is stored.
 
+use anpr_app::audit::{AuditHandle, Channel};
 use anpr_app::App as AppState;
 use anpr_ingest::import::{self, DumpFormat};
 use anpr_ingest::IncomingRead;
@@ -77,28 +78,24 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Stores a batch through the application's ingestion (images durable first, then the reads,
+/// then real-time matching, as a camera's upload): one ledger entry per camera in the batch.
 async fn store(state: &AppState, batch: &mut Vec<(i64, IncomingRead)>) -> anyhow::Result<u64> {
-    if batch.is_empty() {
-        return Ok(0);
-    }
-    let mut reads = Vec::with_capacity(batch.len());
-    let mut wrote_images = false;
+    let mut by_camera: std::collections::BTreeMap<i64, Vec<IncomingRead>> = Default::default();
     for (camera, incoming) in batch.drain(..) {
-        let (read, images) = incoming.into_new_read(camera);
-        for (hash, image) in images.iter() {
-            state.blobs.put_hashed(hash, image.bytes())?;
-            wrote_images = true;
-        }
-        reads.push(read);
+        by_camera.entry(camera).or_default().push(incoming);
     }
-    if wrote_images {
-        state.blobs.sync()?;
+    let mut fresh = 0;
+    for (camera, reads) in by_camera {
+        let audit = AuditHandle::new(Channel::Cli, super::operator(), Action::Ingest);
+        audit.query(serde_json::json!({ "camera_id": camera }));
+        let outcomes = super::in_use(
+            state,
+            &audit,
+            anpr_app::ingest::store_reads(state, &audit, camera, reads),
+        )
+        .await?;
+        fresh += outcomes.iter().filter(|o| !o.duplicate).count() as u64;
     }
-    // One ledger entry per batch.
-    let query = serde_json::json!({ "reads": reads.len() });
-    let outcomes = super::ledgered(state, super::operator(), Action::Ingest, query, async {
-        Ok(state.store.insert_reads(reads).await?)
-    })
-    .await?;
-    Ok(outcomes.iter().filter(|o| !o.duplicate).count() as u64)
+    Ok(fresh)
 }
