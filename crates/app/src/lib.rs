@@ -8,6 +8,7 @@
 //! thin on top: they parse, call an operation here and present its result or its [`AppError`].
 
 pub mod access;
+pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod catalog;

@@ -1,6 +1,7 @@
+use anpr_app::accounts::{self, Administrator, NewAccount};
+use anpr_app::audit::{AuditHandle, Channel};
 use anpr_domain::{Role, User};
 use anpr_ledger::Action;
-use anpr_store::NewUser;
 use clap::Subcommand;
 use std::path::Path;
 
@@ -62,6 +63,7 @@ fn describe(u: &User) -> String {
 
 pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
     let state = super::open(data).await?;
+    let app = &state;
     match cmd {
         UserCommand::Add {
             staff_id,
@@ -72,57 +74,33 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             network,
         } => {
             let roles = parse_roles(&roles)?;
-            anpr_policy::permissions::check_role_combination(&roles)?;
             let password = super::read_password(&format!("password for {staff_id}:"))?;
-            if password.chars().count() < 12 {
-                anyhow::bail!("the password must be at least 12 characters");
-            }
-            let query = serde_json::json!({ "target_staff_id": staff_id, "district": district, "roles": roles });
-            let new_user = NewUser {
+            let account = NewAccount {
                 staff_id,
                 name,
                 badge_number: badge,
                 district,
                 roles,
-                password_hash: anpr_app::auth::hash_secret(&password)?,
+                password,
                 network_id: network,
             };
-            let user = super::ledgered(
-                &state,
-                super::operator(),
-                Action::UserChange,
-                query,
-                async {
-                    Ok(state
-                        .store
-                        .create_user_by(new_user, operator_changed_by())
-                        .await?)
-                },
-            )
+            let user = as_operator(&state, |audit, by| async move {
+                accounts::create(app, &audit, &by, account).await
+            })
             .await?;
             println!("user {} ({}) created", user.staff_id, user.id);
         }
         UserCommand::Disable { staff_id } => {
-            let query = serde_json::json!({ "target_staff_id": staff_id, "active": false });
-            let u = super::ledgered(
-                &state,
-                super::operator(),
-                Action::UserChange,
-                query,
-                async { Ok(state.store.set_user_active(&staff_id, false).await?) },
-            )
+            let u = as_operator(&state, |audit, by| async move {
+                accounts::set_active(app, &audit, &by, &staff_id, false).await
+            })
             .await?;
             println!("user {} disabled; their sessions are revoked", u.staff_id);
         }
         UserCommand::Enable { staff_id } => {
-            let query = serde_json::json!({ "target_staff_id": staff_id, "active": true });
-            let u = super::ledgered(
-                &state,
-                super::operator(),
-                Action::UserChange,
-                query,
-                async { Ok(state.store.set_user_active(&staff_id, true).await?) },
-            )
+            let u = as_operator(&state, |audit, by| async move {
+                accounts::set_active(app, &audit, &by, &staff_id, true).await
+            })
             .await?;
             println!("user {} enabled", u.staff_id);
         }
@@ -130,19 +108,10 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
             let user = match set {
                 Some(names) => {
                     let roles = parse_roles(&names)?;
-                    let query = serde_json::json!({ "target_staff_id": staff_id, "roles": roles });
-                    super::ledgered(
-                        &state,
-                        super::operator(),
-                        Action::UserChange,
-                        query,
-                        async {
-                            Ok(state
-                                .store
-                                .set_user_roles_by(&staff_id, roles, operator_changed_by())
-                                .await?)
-                        },
-                    )
+                    let target = staff_id.clone();
+                    as_operator(&state, |audit, by| async move {
+                        accounts::set_roles(app, &audit, &by, &target, roles).await
+                    })
                     .await?
                 }
                 None => state
@@ -164,7 +133,14 @@ pub async fn run(data: &Path, cmd: UserCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The operator at the console, as the store records who set a user's roles.
-fn operator_changed_by() -> anpr_store::ChangedBy {
-    anpr_store::ChangedBy::Operator(super::operator().id)
+/// Runs an account change as the operator at the console, ledgered like the API's.
+async fn as_operator<T, F, Fut>(state: &anpr_app::App, op: F) -> anyhow::Result<T>
+where
+    F: FnOnce(AuditHandle, Administrator<'static>) -> Fut,
+    Fut: std::future::Future<Output = anpr_app::AppResult<T>>,
+{
+    let operator = super::operator();
+    let audit = AuditHandle::new(Channel::Cli, operator.clone(), Action::UserChange);
+    let by = Administrator::Console(operator.id);
+    super::in_use(state, &audit, op(audit.clone(), by)).await
 }

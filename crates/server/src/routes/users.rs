@@ -1,16 +1,12 @@
-//! Staff accounts (administrators): list, create, change roles, disable and enable. The same
-//! store calls as `anpr user ...`; separation of duties is checked by the store on every role
-//! set, and nobody changes their own account here.
+//! Staff accounts (administrators): list, create, change roles, disable and enable, through
+//! `anpr_app::accounts` as `anpr user ...` does.
 
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
-use anpr_app::AppError;
+use anpr_app::accounts::{self, Administrator, NewAccount};
 use anpr_domain::{Role, User};
-use anpr_ledger::Action;
-use anpr_policy::Permission;
-use anpr_store::NewUser;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
@@ -19,8 +15,7 @@ use utoipa::ToSchema;
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
 
-/// Shortest password accepted for a new account.
-pub const MIN_PASSWORD_CHARS: usize = 12;
+pub use anpr_app::accounts::MIN_PASSWORD_CHARS;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -50,15 +45,6 @@ pub struct ActiveBody {
     pub active: bool,
 }
 
-fn not_self(staff: &StaffAuth, staff_id: &str) -> ApiResult<()> {
-    if staff.user.staff_id == staff_id {
-        return Err(ApiError(AppError::Forbidden(
-            "you cannot change your own account; ask another administrator".into(),
-        )));
-    }
-    Ok(())
-}
-
 /// Staff accounts.
 #[utoipa::path(get, path = "/api/v1/users", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 401, body = crate::error::ErrorBody),
@@ -68,9 +54,8 @@ pub async fn list(
     State(state): State<AppState>,
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<User>>> {
-    audit.action(Action::UserList);
-    staff.require_permission(Permission::Administer)?;
-    Ok(Json(state.store.users().await?))
+    let by = Administrator::Staff(&staff.user);
+    Ok(Json(accounts::list(&state, &audit, &by).await?))
 }
 
 /// Create a staff account. Role combinations that break separation of duties are refused (422).
@@ -84,54 +69,18 @@ pub async fn create(
     audit: Audit,
     body: JsonBody<NewUserRequest>,
 ) -> ApiResult<(StatusCode, Json<User>)> {
-    audit.action(Action::UserChange);
-    staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
-    audit.query(
-        serde_json::json!({"staff_id": req.staff_id, "district": req.district, "roles": req.roles}),
-    );
-    let field = |name: &str, value: &str, max: usize| {
-        let n = value.trim().chars().count();
-        if n == 0 || n > max {
-            Err(AppError::invalid(name, format!("1 to {max} characters")))
-        } else {
-            Ok(value.trim().to_string())
-        }
+    let by = Administrator::Staff(&staff.user);
+    let account = NewAccount {
+        staff_id: req.staff_id,
+        name: req.name,
+        badge_number: req.badge_number,
+        district: req.district,
+        roles: req.roles,
+        password: req.password,
+        network_id: req.network_id,
     };
-    let staff_id = field("staff_id", &req.staff_id, 64)?;
-    let name = field("name", &req.name, 200)?;
-    let district = field("district", &req.district, 100)?;
-    if req.roles.is_empty() {
-        return Err(AppError::invalid("roles", "at least one role").into());
-    }
-    if req.password.chars().count() < MIN_PASSWORD_CHARS || req.password.len() > 1024 {
-        return Err(ApiError(AppError::invalid(
-            "password",
-            format!("at least {MIN_PASSWORD_CHARS} characters"),
-        )));
-    }
-    anpr_policy::permissions::check_role_combination(&req.roles)?;
-    let password = req.password;
-    let password_hash = tokio::task::spawn_blocking(move || anpr_app::auth::hash_secret(&password))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
-    let user = state
-        .store
-        .create_user_by(
-            NewUser {
-                staff_id,
-                name,
-                badge_number: req.badge_number.filter(|b| !b.trim().is_empty()),
-                district,
-                roles: req.roles,
-                password_hash,
-                network_id: req.network_id,
-            },
-            anpr_store::ChangedBy::Staff(staff.user.staff_id.clone()),
-        )
-        .await?;
-    tracing::info!(user = %user.staff_id, by = %staff.user.staff_id, "user created");
+    let user = accounts::create(&state, &audit, &by, account).await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -147,27 +96,11 @@ pub async fn set_roles(
     Path(staff_id): Path<String>,
     body: JsonBody<RolesBody>,
 ) -> ApiResult<Json<User>> {
-    audit.action(Action::UserChange);
-    staff.require_permission(Permission::Administer)?;
     let Json(b) = body?;
-    audit.query(serde_json::json!({"staff_id": staff_id, "roles": b.roles}));
-    not_self(&staff, &staff_id)?;
-    if b.roles.is_empty() {
-        return Err(ApiError(AppError::invalid(
-            "roles",
-            "at least one role (or disable the account)",
-        )));
-    }
-    let user = state
-        .store
-        .set_user_roles_by(
-            &staff_id,
-            b.roles,
-            anpr_store::ChangedBy::Staff(staff.user.staff_id.clone()),
-        )
-        .await?;
-    tracing::info!(user = %user.staff_id, by = %staff.user.staff_id, roles = ?user.roles, "roles changed");
-    Ok(Json(user))
+    let by = Administrator::Staff(&staff.user);
+    Ok(Json(
+        accounts::set_roles(&state, &audit, &by, &staff_id, b.roles).await?,
+    ))
 }
 
 /// Disable (its sessions stop at once) or enable an account.
@@ -182,12 +115,9 @@ pub async fn set_active(
     Path(staff_id): Path<String>,
     body: JsonBody<ActiveBody>,
 ) -> ApiResult<Json<User>> {
-    audit.action(Action::UserChange);
-    staff.require_permission(Permission::Administer)?;
     let Json(b) = body?;
-    audit.query(serde_json::json!({"staff_id": staff_id, "active": b.active}));
-    not_self(&staff, &staff_id)?;
-    let user = state.store.set_user_active(&staff_id, b.active).await?;
-    tracing::info!(user = %user.staff_id, by = %staff.user.staff_id, active = b.active, "account status changed");
-    Ok(Json(user))
+    let by = Administrator::Staff(&staff.user);
+    Ok(Json(
+        accounts::set_active(&state, &audit, &by, &staff_id, b.active).await?,
+    ))
 }
