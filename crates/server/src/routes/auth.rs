@@ -40,6 +40,7 @@ pub async fn login(
     audit: Audit,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<LoginResponse>> {
+    audit.action(Action::Login);
     let Json(req) = body?;
     let (token, expires_at, user) = sign_in(&state, &audit, req).await?;
     Ok(Json(LoginResponse {
@@ -110,6 +111,7 @@ pub async fn open_ui_session(
     audit: Audit,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
+    audit.action(Action::Login);
     let Json(req) = body?;
     let (token, expires_at, user) = sign_in(&state, &audit, req).await?;
     let cookie = auth::session_cookie_header(
