@@ -127,6 +127,16 @@ async fn flush(state: &AppState, pending: &mut Vec<NewRead>, images: bool) -> an
         state.blobs.sync()?;
     }
     let n = pending.len() as u64;
-    state.store.insert_reads(std::mem::take(pending)).await?;
+    // A bulk load is a use like any other: one ledger entry per batch.
+    let reads = std::mem::take(pending);
+    let query = serde_json::json!({ "synthetic": true, "batch": n });
+    crate::commands::ledgered(
+        state,
+        crate::commands::operator(),
+        anpr_ledger::Action::Ingest,
+        query,
+        async { Ok(state.store.insert_reads(reads).await?) },
+    )
+    .await?;
     Ok(n)
 }

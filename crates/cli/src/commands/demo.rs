@@ -381,9 +381,15 @@ async fn seed_registers(
         ),
     ];
     for (batch, what) in batches {
-        anpr_app::access::import_register(state, batch, source(what))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Each register batch is a ledgered import, as `anpr registers import` makes it.
+        super::ledgered(
+            state,
+            super::operator(),
+            anpr_ledger::Action::RegisterImport,
+            serde_json::json!({ "register": what, "demo_seed": true }),
+            anpr_app::access::import_register(state, batch, source(what)),
+        )
+        .await?;
     }
     // The first network shares with every district for search and tracking; the others keep
     // the default (search by all, tracking by none).
