@@ -9,11 +9,13 @@ pub mod alert;
 pub mod confusion;
 pub mod context;
 pub mod error;
+pub mod finding;
 pub mod geo;
 pub mod image_format;
 pub mod model;
 pub mod plate;
 pub mod query;
+pub mod review;
 
 pub use alert::{Alert, AlertAudience, AlertKind};
 pub use confusion::{class_key, confusable};

@@ -21,10 +21,12 @@ mod config;
 mod engine;
 mod error;
 mod facts;
-mod finding;
 mod hash;
 mod histogram;
-pub mod review;
+use anpr_domain::finding;
+/// The review workflow (data and transitions) lives in the domain, so the store keeps cases
+/// without depending on the rules.
+pub use anpr_domain::review;
 mod rules;
 mod score;
 mod text;

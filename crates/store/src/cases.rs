@@ -2,8 +2,8 @@
 //! PostgreSQL store can implement it beside [`crate::Store`].
 
 use crate::Result;
-use anpr_integrity::review::{Case, CaseQueue, CaseStatus};
-use anpr_integrity::Finding;
+use anpr_domain::finding::Finding;
+use anpr_domain::review::{Case, CaseQueue, CaseStatus};
 use anpr_policy::RegisterView;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

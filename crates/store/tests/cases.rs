@@ -3,9 +3,9 @@
 
 mod common;
 
+use anpr_domain::finding::{Finding, Rule, Severity};
+use anpr_domain::review::{apply, Case, CaseOutcome, CaseQueue, CaseStatus, Step};
 use anpr_domain::Role;
-use anpr_integrity::review::{apply, Case, CaseOutcome, CaseQueue, CaseStatus, Step};
-use anpr_integrity::{Finding, Rule, Severity};
 use anpr_policy::registers::StaffRecord;
 use anpr_store::{CaseFilter, ImportSource, IntegrityRun, NewUser, RegisterBatch, StoreError};
 use chrono::{DateTime, Duration, TimeZone, Utc};

@@ -6,8 +6,8 @@ use crate::shared::{
     evidence_json, from_ms, to_ms, CaseRow, KnownFinding, CASE_COLUMNS, MAX_CASES,
 };
 use crate::{Result, StoreError};
-use anpr_integrity::review::{Case, CaseOutcome, CaseQueue, CaseStatus};
-use anpr_integrity::Finding;
+use anpr_domain::finding::Finding;
+use anpr_domain::review::{Case, CaseOutcome, CaseQueue, CaseStatus};
 use anpr_policy::RegisterView;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

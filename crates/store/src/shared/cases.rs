@@ -2,8 +2,8 @@
 
 use super::{from_ms, to_ms};
 use crate::{Result, StoreError};
-use anpr_integrity::review::{Case, CaseOutcome, CaseQueue, CaseStatus, StoredFinding};
-use anpr_integrity::{Finding, Rule, Severity};
+use anpr_domain::finding::{Finding, Rule, Severity};
+use anpr_domain::review::{Case, CaseOutcome, CaseQueue, CaseStatus, StoredFinding};
 
 /// The columns of a case joined with its finding (`c`, `f`), in the order both backends read
 /// them into a [`CaseRow`].
@@ -124,7 +124,7 @@ impl KnownFinding {
         merged.extend(&f.evidence);
         merged.sort_unstable();
         merged.dedup();
-        merged.truncate(anpr_integrity::MAX_EVIDENCE);
+        merged.truncate(anpr_domain::finding::MAX_EVIDENCE);
         let severity = Severity::parse(&self.severity)
             .unwrap_or(f.severity)
             .max(f.severity);

@@ -289,7 +289,7 @@ mod tests {
 
     #[test]
     fn the_whole_workflow_in_order() {
-        let now = Utc::now();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
         let c = apply(&case(), &Step::Assign { to: "I1".into() }, "I1", now).unwrap();
         assert_eq!(c.status, CaseStatus::Assigned);
         let c = apply(
@@ -331,7 +331,7 @@ mod tests {
 
     #[test]
     fn steps_out_of_order_or_empty_are_refused() {
-        let now = Utc::now();
+        let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
         assert!(matches!(
             apply(&case(), &Step::Explain { text: "x".into() }, "S1", now),
             Err(StepError::State(..))

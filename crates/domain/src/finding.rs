@@ -156,7 +156,8 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub(crate) fn add_evidence(&mut self, index: u64, at: DateTime<Utc>) {
+    /// Adds a use to the evidence (the rules call it as they find more).
+    pub fn add_evidence(&mut self, index: u64, at: DateTime<Utc>) {
         self.uses += 1;
         if self.evidence.len() < MAX_EVIDENCE && !self.evidence.contains(&index) {
             self.evidence.push(index);
