@@ -5,7 +5,8 @@ use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
 use crate::permissions::{self, Permission};
 use crate::registers::{
-    AccessFacts, ConnectedVehicle, Connection, FactsQuery, IncidentRecord, Use,
+    AccessFacts, ConnectedVehicle, Connection, DisclosedBy, Disclosure, FactsQuery, IncidentRecord,
+    Use,
 };
 use crate::tracking::{Authorisation, AuthorisationKind};
 use crate::{Policy, Subject};
@@ -402,6 +403,47 @@ impl Policy {
         }
     }
 
+    /// The latest time read `read_id` was shown to the user under purpose `code` and file
+    /// `file`, if within the disclosure window.
+    pub fn shown<'f>(
+        &self,
+        s: &Subject,
+        read_id: ReadId,
+        code: &str,
+        file: &str,
+        facts: &'f AccessFacts,
+        now: DateTime<Utc>,
+    ) -> Option<&'f Disclosure> {
+        let since = now - Duration::hours(self.config.disclosure_window_hours);
+        facts
+            .disclosures
+            .iter()
+            .filter(|d| {
+                d.user_id == s.user_id
+                    && d.read_id == read_id
+                    && read_id > 0
+                    && d.purpose_code == code.trim()
+                    && d.file_number == file.trim()
+                    && d.at >= since
+                    && d.at <= now + Duration::minutes(5)
+            })
+            .max_by_key(|d| d.at)
+    }
+
+    /// The one refusal of a read view the user may not make, whatever the read.
+    fn read_not_shown(&self) -> E {
+        E::refused(
+            K::ReadNotAvailable,
+            format!(
+                "no read with this id was shown to you under this purpose code and file number \
+                 in the last {} hours: open reads from your search results or alerts, under the \
+                 purpose and file number of that search or tracking authorisation. This attempt \
+                 is recorded.",
+                self.config.disclosure_window_hours
+            ),
+        )
+    }
+
     fn data_access(
         &self,
         req: &DataRequest<'_>,
@@ -446,15 +488,7 @@ impl Policy {
                     });
                 }
             }
-            Target::Read { plate, .. } => {
-                if self.config.training.contains(plate) {
-                    return Err(E::refused(
-                        K::InvalidRequest,
-                        format!("{plate} is a reserved training plate; its reads are not shown"),
-                    ));
-                }
-            }
-            Target::MissingRead(_) => {}
+            Target::Read { .. } | Target::MissingRead(_) => {}
         }
 
         if facts.staff.is_none() {
@@ -478,7 +512,33 @@ impl Policy {
         let networks =
             self.permitted_networks(s, Use::Search, facts, req.network_ids, &mut notices)?;
 
-        // Own-vehicle block.
+        // A read is opened by id only if it was shown to this user, under this purpose and
+        // file, within the window. Everything else about a read (unknown, another network's,
+        // near-live, a connected vehicle's, a training plate's) gets the same answer, so the
+        // answer tells nothing about the read: ids cannot be enumerated.
+        match &req.target {
+            Target::Read { read_id, plate, .. } => {
+                let shown = self
+                    .shown(s, *read_id, &purpose.code, file, facts, now)
+                    .ok_or_else(|| self.read_not_shown())?;
+                if self.config.training.contains(plate) {
+                    return Err(self.read_not_shown());
+                }
+                basis.push_str(&format!(
+                    "; shown to them by {} at {}",
+                    match shown.by {
+                        DisclosedBy::Search => "a search",
+                        DisclosedBy::Alert => "an alert",
+                    },
+                    shown.at.format("%Y-%m-%d %H:%M:%S UTC")
+                ));
+            }
+            Target::MissingRead(_) => return Err(self.read_not_shown()),
+            Target::Pattern(_) => {}
+        }
+
+        // Own-vehicle block (a read's is checked after the time rules below: a refusal naming
+        // the vehicle must not tell that it was seen minutes ago).
         let mut exclude = Vec::new();
         match &req.target {
             Target::Pattern(PlatePattern::Exact(p)) => {
@@ -486,12 +546,7 @@ impl Policy {
                     return Err(own_vehicle_refusal(p.as_str(), c));
                 }
             }
-            Target::Read { plate, .. } => {
-                if let Some(c) = facts.connection(plate) {
-                    return Err(own_vehicle_refusal(plate, c));
-                }
-            }
-            Target::MissingRead(_) => {}
+            Target::Read { .. } | Target::MissingRead(_) => {}
             Target::Pattern(p) => {
                 if let PlatePattern::Fuzzy { plate, .. } = p {
                     // A fuzzy search matches every plate sharing its key: when a connected
@@ -617,6 +672,11 @@ impl Policy {
                 if *captured_at > cutoff && tracking.is_none() {
                     return Err(E::refused(K::NearLiveWithheld, near_live_message()));
                 }
+                if let Target::Read { plate, .. } = &req.target {
+                    if let Some(c) = facts.connection(plate) {
+                        return Err(own_vehicle_refusal(plate, c));
+                    }
+                }
             }
             Target::MissingRead(_) => {}
             Target::Pattern(_) => {
@@ -694,6 +754,147 @@ impl Policy {
             d.outcome = DecisionOutcome::Allowed;
         }
         Evaluation::new(d, outcome)
+    }
+}
+
+/// A request to place a read on legal hold (kept past its network's retention, e.g. for a
+/// court) or to release it.
+#[derive(Debug, Clone)]
+pub struct LegalHoldRequest<'a> {
+    pub subject: &'a Subject,
+    pub purpose: Option<&'a Purpose>,
+    /// The read ([`Target::Read`], its metadata fetched but not returned) or
+    /// [`Target::MissingRead`].
+    pub target: Target<'a>,
+    pub hold: bool,
+    /// Why (the court file, the investigation), recorded with the decision.
+    pub reason: &'a str,
+    pub request_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> LegalHoldRequest<'a> {
+    /// The register lookups this request needs.
+    pub fn facts_query(&self) -> FactsQuery<'a> {
+        FactsQuery {
+            staff_id: &self.subject.staff_id,
+            user_id: self.subject.user_id,
+            file_number: self.purpose.map(|p| p.file_number.trim()),
+            plate: match self.target {
+                Target::Read { plate, .. } => Some(plate),
+                _ => None,
+            },
+            for_tracking: false,
+        }
+    }
+}
+
+impl Policy {
+    /// Decides a legal hold (or its release): a use of the read like any other, so it is
+    /// decided and recorded with its purpose. The account is active and holds
+    /// `place_legal_hold` (supervisors, administrators); the purpose is complete and its code
+    /// configured; the reason is stated; the user is in the staff register; the file number is
+    /// in the incident register, open, theirs and fits the purpose; the read's network shares
+    /// its data with the user's district; and the read is not of a vehicle connected to the
+    /// user (a conflict of interest either way). The read's age is no bar: a hold is how old
+    /// reads are kept. An unknown read, another network's and a connected vehicle's get one
+    /// answer that tells nothing about the read. The result must go through
+    /// [`crate::enforce`].
+    pub fn evaluate_legal_hold(
+        &self,
+        req: &LegalHoldRequest<'_>,
+        facts: &AccessFacts,
+    ) -> Evaluation<()> {
+        let s = req.subject;
+        let mut d = Decision::new(
+            &s.actor(),
+            DecisionAction::LegalHold,
+            req.request_id,
+            req.now,
+        );
+        d.target = Some(req.target.describe());
+        fill_purpose(&mut d, req.purpose);
+        if let Target::Read { network_id, .. } = req.target {
+            d.networks = vec![network_id];
+        }
+        let outcome = (|| {
+            self.check_active(s)?;
+            permissions::require(&s.roles, Permission::PlaceLegalHold)?;
+            let purpose = self.check_purpose(req.purpose)?;
+            let reason = req.reason.trim();
+            let min = self.config.min_reason_chars;
+            if reason.chars().count() < min || reason.chars().count() > 2000 {
+                return Err(E::refused_field(
+                    K::InvalidRequest,
+                    "reason",
+                    format!("state why the read is {} (at least {min} characters)", {
+                        if req.hold {
+                            "held"
+                        } else {
+                            "released"
+                        }
+                    }),
+                ));
+            }
+            if facts.staff.is_none() {
+                return Err(E::refused(
+                    K::NotInStaffRegister,
+                    format!(
+                        "staff id {} is not in the staff register, so vehicles connected to you \
+                         cannot be excluded; ask the register administrators to add you",
+                        s.staff_id
+                    ),
+                ));
+            }
+            let file = req.purpose.map(|p| p.file_number.as_str()).unwrap_or("");
+            let incident = self.check_incident(s, purpose, file, facts, req.now)?;
+            let unavailable = || {
+                E::refused(
+                    K::ReadNotAvailable,
+                    "no read with this id can be held or released by you (it is unknown, its \
+                     network does not share its data with your district, or it is of a vehicle \
+                     connected to you); this attempt is recorded",
+                )
+            };
+            match req.target {
+                Target::Read {
+                    plate, network_id, ..
+                } => {
+                    let shared = facts
+                        .agreements
+                        .iter()
+                        .any(|a| a.network_id == network_id && a.permits(Use::Search, &s.district));
+                    if !shared || facts.connection(plate).is_some() {
+                        return Err(unavailable());
+                    }
+                }
+                Target::MissingRead(_) | Target::Pattern(_) => return Err(unavailable()),
+            }
+            d.basis = Some(format!(
+                "incident {} ({}, {} district, open); {}: {}",
+                incident.file_number,
+                incident.incident_type,
+                incident.district,
+                if req.hold { "hold" } else { "release" },
+                truncate_long(reason)
+            ));
+            Ok(())
+        })();
+        if outcome.is_ok() {
+            d.outcome = DecisionOutcome::Allowed;
+        }
+        Evaluation::new(d, outcome)
+    }
+}
+
+/// At most 500 characters of a stated reason in a decision's basis.
+fn truncate_long(s: &str) -> String {
+    if s.chars().count() <= 500 {
+        s.to_string()
+    } else {
+        let mut t: String = s.chars().take(500).collect();
+        t.push('…');
+        t
     }
 }
 

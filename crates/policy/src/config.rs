@@ -153,6 +153,10 @@ pub struct PolicyConfig {
     /// staff less than this many days ago cannot track on register rows that same person
     /// loaded by hand without a supervisor's approval.
     pub recent_role_grant_days: i64,
+    /// A read (or its image) may be viewed only if it was shown to the same user, by a search
+    /// result page or an alert delivered to them, under the same purpose code and file
+    /// number, within this many hours: read ids cannot be enumerated.
+    pub disclosure_window_hours: i64,
     pub rate_limits: RateLimits,
 }
 
@@ -243,6 +247,7 @@ impl Default for PolicyConfig {
             recent_stolen_hours: 24,
             pending_lapse_hours: 24,
             recent_role_grant_days: 14,
+            disclosure_window_hours: 24,
             rate_limits: RateLimits::default(),
         }
     }
@@ -295,6 +300,7 @@ impl PolicyConfig {
             self.recent_stolen_hours,
             self.pending_lapse_hours,
             self.recent_role_grant_days,
+            self.disclosure_window_hours,
         ];
         if positive.iter().any(|v| *v <= 0) {
             return bad("windows and durations must be positive");

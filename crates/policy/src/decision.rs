@@ -31,6 +31,11 @@ pub enum DecisionAction {
     ListAuthorisations,
     /// Answering a subject access request about one plate (privacy officers).
     SubjectAccess,
+    /// Placing a read on legal hold (kept past retention) or releasing it.
+    LegalHold,
+    /// Seeing a tracking authorisation's sightings: the path of the car (or, for an overseer
+    /// without a reason, only how many there are).
+    ViewSightings,
 }
 
 impl DecisionAction {
@@ -52,6 +57,8 @@ impl DecisionAction {
             DecisionAction::LookbackEnd => "lookback_end",
             DecisionAction::ListAuthorisations => "list_authorisations",
             DecisionAction::SubjectAccess => "subject_access",
+            DecisionAction::LegalHold => "legal_hold",
+            DecisionAction::ViewSightings => "view_sightings",
         }
     }
 }

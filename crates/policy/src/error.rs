@@ -49,6 +49,11 @@ pub enum RefusalKind {
     InvalidRequest,
     /// The role combination breaks separation of duties.
     ForbiddenRoleCombination,
+    /// A read view (or a legal hold) of a read the user may not reach by id: not shown to them
+    /// under this purpose and file within the window, unknown, another network's, near-live
+    /// or a connected vehicle's. One code and one message for all, so that the answer tells
+    /// nothing about the read.
+    ReadNotAvailable,
 }
 
 impl RefusalKind {
@@ -74,6 +79,7 @@ impl RefusalKind {
             RefusalKind::InvalidState => "invalid_state",
             RefusalKind::InvalidRequest => "invalid_request",
             RefusalKind::ForbiddenRoleCombination => "forbidden_role_combination",
+            RefusalKind::ReadNotAvailable => "read_not_available",
         }
     }
 }

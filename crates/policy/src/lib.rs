@@ -39,7 +39,7 @@ pub mod registers;
 pub mod tracking;
 pub mod training;
 
-pub use access::{DataAction, DataGrant, DataRequest, Notice, Target};
+pub use access::{DataAction, DataGrant, DataRequest, LegalHoldRequest, Notice, Target};
 pub use config::{PolicyConfig, PurposeDef, TrackingBasisKind};
 pub use decision::{
     enforce, Decision, DecisionAction, DecisionOutcome, DecisionRecorder, Evaluation,
@@ -48,9 +48,12 @@ pub use decision::{
 pub use error::{PolicyError, RefusalKind, Result};
 pub use permissions::Permission;
 pub use registers::{
-    AccessFacts, ChangedBy, FactsQuery, RegisterView, RoleChange, RowLoad, RowRef,
+    AccessFacts, ChangedBy, DisclosedBy, Disclosure, FactsQuery, RegisterView, ReviewCase,
+    RoleChange, RowLoad, RowRef,
 };
-pub use tracking::{AuthStatus, Authorisation, AuthorisationKind, Basis};
+pub use tracking::{
+    AuthStatus, Authorisation, AuthorisationKind, Basis, SightingsGrant, SightingsRequest,
+};
 
 use anpr_domain::{Actor, Role, User, UserId};
 use error::PolicyError as E;

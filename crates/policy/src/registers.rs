@@ -7,7 +7,7 @@
 
 use crate::error::Result;
 use crate::tracking::{Authorisation, Basis};
-use anpr_domain::{DomainError, NetworkId, NormalisedPlate, Role, UserId};
+use anpr_domain::{DomainError, NetworkId, NormalisedPlate, ReadId, Role, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -443,6 +443,64 @@ pub const MAX_ENDED: usize = 10;
 /// Most role changes [`RegisterView::role_changes`] returns.
 pub const MAX_ROLE_CHANGES: usize = 20;
 
+/// How a read came to be shown to a user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisclosedBy {
+    /// A page of a historical search's results.
+    Search,
+    /// A tracking alert delivered to them (the stream, the list, a watch's sightings).
+    Alert,
+}
+
+impl DisclosedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DisclosedBy::Search => "search",
+            DisclosedBy::Alert => "alert",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "search" => Some(DisclosedBy::Search),
+            "alert" => Some(DisclosedBy::Alert),
+            _ => None,
+        }
+    }
+}
+
+/// A read shown to a user under a purpose code and file number: what lets them open it by id
+/// afterwards (read ids cannot be enumerated). Written by the application when a search page
+/// or an alert discloses reads; the store keeps the latest per (user, read, purpose, file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Disclosure {
+    pub user_id: UserId,
+    pub read_id: ReadId,
+    /// The purpose code it was shown under (trimmed).
+    pub purpose_code: String,
+    /// The incident file number it was shown under (trimmed).
+    pub file_number: String,
+    pub at: DateTime<Utc>,
+    pub by: DisclosedBy,
+}
+
+/// An integrity review case as the policy sees it: a reason an overseer may have to look
+/// further than counts (a tracked car's path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReviewCase {
+    pub id: i64,
+    /// The member of staff whose conduct it is about.
+    pub staff_id: String,
+    /// The rule that found it (`renewal_chain`, `stolen_report`, ...).
+    pub rule: String,
+    /// In the integrity unit's queue (not a supervisor's routine sample).
+    pub integrity_queue: bool,
+    /// Not closed.
+    pub open: bool,
+    pub assigned_to: Option<String>,
+}
+
 /// What a decision needs to know, gathered from the registers before evaluating.
 #[derive(Debug, Clone, Copy)]
 pub struct FactsQuery<'a> {
@@ -479,6 +537,9 @@ pub struct AccessFacts {
     pub loads: Vec<(RowRef, RowLoad)>,
     /// The requester's role changes, newest first (tracking requests).
     pub role_changes: Vec<RoleChange>,
+    /// When the read a view is about was shown to the user, and under which purpose and file
+    /// (read and image views; looked up by the caller, not by [`gather`]).
+    pub disclosures: Vec<Disclosure>,
 }
 
 impl AccessFacts {

@@ -33,7 +33,9 @@ use crate::config::{PolicyConfig, TrackingBasisKind};
 use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
 use crate::permissions::{self, Permission};
-use crate::registers::{AccessFacts, FactsQuery, RowRef, StolenEntry, Use, OPERATIONAL_ROLES};
+use crate::registers::{
+    AccessFacts, FactsQuery, ReviewCase, RowRef, StolenEntry, Use, OPERATIONAL_ROLES,
+};
 use crate::{Policy, Subject};
 use anpr_domain::{Actor, Purpose, UserId};
 use chrono::{DateTime, Duration, Utc};
@@ -1185,6 +1187,142 @@ impl Policy {
             });
         }
         Evaluation::new(d, outcome)
+    }
+}
+
+/// A request to see a tracking authorisation's sightings: the path of the car.
+#[derive(Debug, Clone)]
+pub struct SightingsRequest<'a> {
+    pub subject: &'a Subject,
+    pub authorisation: &'a Authorisation,
+    /// The open integrity cases about the authorisation's requester (looked up for overseers
+    /// who review integrity cases; empty otherwise).
+    pub cases: &'a [ReviewCase],
+    pub request_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+/// What a sightings request may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SightingsGrant {
+    /// The sightings themselves (where and when the car was seen); `false`: how many only.
+    pub path: bool,
+    /// The integrity case that gave an overseer their reason, when one did.
+    pub case_id: Option<i64>,
+}
+
+impl Policy {
+    /// Decides who sees a watch's sightings. The path of a tracked car goes to those the
+    /// tracking is for — its requester and the supervisors of its district — under the
+    /// authorisation's own purpose and file, which the decision records. Overseers (who see
+    /// every authorisation) see how many sightings there were, not where: unless an open
+    /// integrity case about the authorisation's requester, in the integrity unit's queue and
+    /// theirs to work (unassigned or assigned to them), gives a reviewer a reason, which the
+    /// decision names. The result must go through [`crate::enforce`].
+    pub fn evaluate_sightings(&self, req: &SightingsRequest<'_>) -> Evaluation<SightingsGrant> {
+        let s = req.subject;
+        let a = req.authorisation;
+        let mut d = Decision::new(
+            &s.actor(),
+            DecisionAction::ViewSightings,
+            req.request_id,
+            req.now,
+        );
+        d.target = Some(a.plate.clone());
+        d.authorisation_id = Some(a.id);
+        d.fuzzy = a.fuzzy;
+        let outcome = (|| {
+            self.check_active(s)?;
+            let requester = a.requester_user_id == s.user_id && s.has(Permission::RequestTracking);
+            let supervisor =
+                s.has(Permission::ApproveRequests) && s.district.eq_ignore_ascii_case(&a.district);
+            if requester || supervisor {
+                fill_purpose(
+                    &mut d,
+                    Some(&Purpose {
+                        code: a.purpose_code.clone(),
+                        file_number: a.file_number.clone(),
+                        justification: a.justification.clone(),
+                    }),
+                );
+                d.basis = Some(format!(
+                    "tracking authorisation #{} ({}), {}",
+                    a.id,
+                    a.status.as_str(),
+                    if requester {
+                        "its requester".to_string()
+                    } else {
+                        format!("a supervisor of {} district", a.district)
+                    }
+                ));
+                return Ok(SightingsGrant {
+                    path: true,
+                    case_id: None,
+                });
+            }
+            if !s.has(Permission::ViewAllActivity) {
+                return Err(E::refused(
+                    K::WrongDistrict,
+                    format!(
+                        "the sightings of tracking authorisation #{} go to its requester and the \
+                         supervisors of {} district",
+                        a.id, a.district
+                    ),
+                ));
+            }
+            let reason = s
+                .has(Permission::ReviewIntegrity)
+                .then(|| {
+                    req.cases.iter().find(|c| {
+                        c.open
+                            && c.integrity_queue
+                            && c.staff_id == a.requester_staff_id
+                            && c.assigned_to.as_ref().is_none_or(|to| to == &s.staff_id)
+                    })
+                })
+                .flatten();
+            match reason {
+                Some(c) => {
+                    d.basis = Some(format!(
+                        "integrity case #{} ({}) about {}, the requester of tracking \
+                         authorisation #{}",
+                        c.id, c.rule, c.staff_id, a.id
+                    ));
+                    Ok(SightingsGrant {
+                        path: true,
+                        case_id: Some(c.id),
+                    })
+                }
+                None => {
+                    d.basis = Some(format!(
+                        "oversight of tracking authorisation #{}: how many sightings, not where",
+                        a.id
+                    ));
+                    d.notes = vec![format!("path_withheld: {}", Self::path_withheld_message(a))];
+                    Ok(SightingsGrant {
+                        path: false,
+                        case_id: None,
+                    })
+                }
+            }
+        })();
+        match &outcome {
+            Ok(g) if g.path => d.outcome = DecisionOutcome::Allowed,
+            Ok(_) => d.outcome = DecisionOutcome::AllowedWithLimits,
+            Err(_) => {}
+        }
+        Evaluation::new(d, outcome)
+    }
+
+    /// Why an overseer is shown how many sightings a watch had but not where.
+    pub fn path_withheld_message(a: &Authorisation) -> String {
+        format!(
+            "where the car was seen goes only to the requester of tracking authorisation #{} and \
+             the supervisors of {} district; an overseer sees the authorisation, how many \
+             sightings it had and its ledger entries, and the path only while an integrity case \
+             about its requester is theirs to work",
+            a.id, a.district
+        )
     }
 }
 

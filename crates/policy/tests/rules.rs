@@ -1,7 +1,7 @@
 //! Each policy rule, on in-memory registers.
 
 use anpr_domain::{PlatePattern, Purpose, Role, TimeRange};
-use anpr_policy::access::{DataAction, DataRequest, Target};
+use anpr_policy::access::{DataAction, DataRequest, LegalHoldRequest, Target};
 use anpr_policy::config::{Limit, RateLimits};
 use anpr_policy::registers::{
     gather, AssociateRecord, IncidentRecord, MemoryRegisters, NetworkAgreement, StolenRecord,
@@ -156,6 +156,10 @@ fn search(
 
 fn kind(r: &Result<impl std::fmt::Debug>) -> RefusalKind {
     r.as_ref().unwrap_err().kind().expect("a refusal")
+}
+
+fn message(r: &Result<impl std::fmt::Debug>) -> String {
+    r.as_ref().unwrap_err().to_string()
 }
 
 #[test]
@@ -357,9 +361,22 @@ fn read_view(
         request_id: "r",
         now: now(),
     };
-    let facts = gather(regs, &req.facts_query()).unwrap();
+    let mut facts = gather(regs, &req.facts_query()).unwrap();
+    // Shown to them by a search under this purpose a minute ago (the rules below that gate).
+    facts.disclosures = vec![shown_by_search(s, 7, &p, now() - Duration::minutes(1))];
     let out = policy.evaluate_data_access(&req, &facts);
     out.peek().clone()
+}
+
+fn shown_by_search(s: &Subject, read_id: i64, p: &Purpose, at: DateTime<Utc>) -> Disclosure {
+    Disclosure {
+        user_id: s.user_id,
+        read_id,
+        purpose_code: p.code.clone(),
+        file_number: p.file_number.clone(),
+        at,
+        by: DisclosedBy::Search,
+    }
 }
 
 fn request_tracking(
@@ -913,4 +930,436 @@ fn decisions_name_the_networks_they_are_about() {
     );
     assert_eq!(g.unwrap().networks, vec![1]);
     assert_eq!(d.networks, vec![1], "the networks searched are recorded");
+}
+
+/// A view of `target` by `s` under `p`, the read shown to them as `shown` says.
+fn view_shown(
+    policy: &Policy,
+    regs: &MemoryRegisters,
+    s: &Subject,
+    target: Target<'_>,
+    p: &Purpose,
+    shown: Vec<Disclosure>,
+) -> Evaluation<access::DataGrant> {
+    let req = DataRequest {
+        subject: s,
+        action: DataAction::ViewRead,
+        purpose: Some(p),
+        target,
+        time: TimeRange::default(),
+        network_ids: &[],
+        request_id: "r",
+        now: now(),
+    };
+    let mut facts = gather(regs, &req.facts_query()).unwrap();
+    facts.disclosures = shown;
+    policy.evaluate_data_access(&req, &facts)
+}
+
+fn read_of(read_id: i64, plate: &str, minutes_ago: i64, network_id: i64) -> Target<'_> {
+    Target::Read {
+        read_id,
+        plate,
+        captured_at: now() - Duration::minutes(minutes_ago),
+        network_id,
+    }
+}
+
+#[test]
+fn a_read_opens_only_if_shown_to_the_same_user_under_the_same_purpose_and_file_in_the_window() {
+    let policy = Policy::default();
+    let regs = registers();
+    let s = officer();
+    let theft = purpose("stolen_vehicle", "F-THEFT");
+    let view = |shown: Vec<Disclosure>| {
+        view_shown(
+            &policy,
+            &regs,
+            &s,
+            read_of(7, "OTHER1", 45, 1),
+            &theft,
+            shown,
+        )
+    };
+    // Never shown.
+    let e = view(vec![]);
+    assert_eq!(kind(e.peek()), RefusalKind::ReadNotAvailable);
+    assert_eq!(e.decision.outcome, DecisionOutcome::Refused);
+    assert_eq!(
+        e.decision.refusal_code.as_deref(),
+        Some("read_not_available")
+    );
+    // Shown by a search a minute ago, under this purpose and file (trimmed as stored).
+    let mut by_search = shown_by_search(&s, 7, &theft, now() - Duration::minutes(1));
+    by_search.file_number = " F-THEFT ".trim().into();
+    let e = view(vec![by_search.clone()]);
+    e.peek().as_ref().unwrap();
+    assert_eq!(e.decision.outcome, DecisionOutcome::Allowed);
+    assert!(
+        e.decision
+            .basis
+            .as_deref()
+            .unwrap()
+            .contains("shown to them by a search"),
+        "{:?}",
+        e.decision.basis
+    );
+    let alert = Disclosure {
+        by: DisclosedBy::Alert,
+        ..by_search.clone()
+    };
+    let e = view(vec![alert]);
+    assert!(e.decision.basis.unwrap().contains("by an alert"));
+    // Not under another file, another purpose code, to another user, of another read, or
+    // longer ago than the window (24 hours by default).
+    for (what, d) in [
+        (
+            "another file",
+            shown_by_search(&s, 7, &purpose("stolen_vehicle", "F-HOMICIDE"), now()),
+        ),
+        (
+            "another purpose",
+            shown_by_search(&s, 7, &purpose("serious_crime", "F-THEFT"), now()),
+        ),
+        (
+            "another user",
+            shown_by_search(&teammate(), 7, &theft, now()),
+        ),
+        ("another read", shown_by_search(&s, 8, &theft, now())),
+        (
+            "25 hours ago",
+            shown_by_search(&s, 7, &theft, now() - Duration::hours(25)),
+        ),
+    ] {
+        assert_eq!(
+            kind(view(vec![d]).peek()),
+            RefusalKind::ReadNotAvailable,
+            "{what}"
+        );
+    }
+    view(vec![shown_by_search(
+        &s,
+        7,
+        &theft,
+        now() - Duration::hours(23),
+    )])
+    .peek()
+    .as_ref()
+    .unwrap();
+    // The window is configurable.
+    let short = Policy::new(PolicyConfig {
+        disclosure_window_hours: 2,
+        ..Default::default()
+    })
+    .unwrap();
+    let e = view_shown(
+        &short,
+        &regs,
+        &s,
+        read_of(7, "OTHER1", 45, 1),
+        &theft,
+        vec![shown_by_search(&s, 7, &theft, now() - Duration::hours(3))],
+    );
+    assert_eq!(kind(e.peek()), RefusalKind::ReadNotAvailable);
+    assert!(message(e.peek()).contains("last 2 hours"));
+    assert!(PolicyConfig {
+        disclosure_window_hours: 0,
+        ..Default::default()
+    }
+    .validate()
+    .is_err());
+}
+
+#[test]
+fn refusals_of_reads_not_shown_are_one_answer_whatever_the_read() {
+    let policy = Policy::default();
+    let regs = registers();
+    let s = officer();
+    let theft = purpose("stolen_vehicle", "F-THEFT");
+    let targets = [
+        Target::MissingRead(99),
+        read_of(7, "OTHER1", 45, 1),
+        read_of(7, "OTHER1", 5, 1),
+        read_of(7, "ASSOC1", 45, 1),
+        read_of(7, "ASSOC1", 5, 1),
+        read_of(7, "OTHER1", 45, 2),
+        read_of(7, "TEST01", 45, 1),
+        read_of(7, "OTHER1", 61 * 24 * 60, 1),
+        read_of(-3, "OTHER1", 45, 1),
+    ];
+    let answers: Vec<PolicyError> = targets
+        .iter()
+        .map(|t| {
+            view_shown(&policy, &regs, &s, *t, &theft, vec![])
+                .peek()
+                .clone()
+                .unwrap_err()
+        })
+        .collect();
+    for (t, a) in targets.iter().zip(&answers) {
+        assert_eq!(a, &answers[0], "{t:?}");
+        assert!(!a.to_string().contains("ASSOC1") && !a.to_string().contains("OTHER1"));
+    }
+    // A missing read stays refused even if it was shown once (since purged), and so does a
+    // training sighting's negative id or a training plate's real read.
+    let missing = view_shown(
+        &policy,
+        &regs,
+        &s,
+        Target::MissingRead(99),
+        &theft,
+        vec![shown_by_search(&s, 99, &theft, now())],
+    );
+    assert_eq!(missing.peek().clone().unwrap_err(), answers[0]);
+    for t in [read_of(-3, "OTHER1", 45, 1), read_of(7, "TEST01", 45, 1)] {
+        let id = match t {
+            Target::Read { read_id, .. } => read_id,
+            _ => unreachable!(),
+        };
+        let e = view_shown(
+            &policy,
+            &regs,
+            &s,
+            t,
+            &theft,
+            vec![shown_by_search(&s, id, &theft, now())],
+        );
+        assert_eq!(e.peek().clone().unwrap_err(), answers[0], "{t:?}");
+    }
+    // Shown once, then the associate declared: a fresh read is withheld as near-live, without
+    // naming the car; an older one names it (the user was shown it already).
+    let shown = vec![shown_by_search(&s, 7, &theft, now())];
+    let e = view_shown(
+        &policy,
+        &regs,
+        &s,
+        read_of(7, "ASSOC1", 5, 1),
+        &theft,
+        shown.clone(),
+    );
+    assert_eq!(kind(e.peek()), RefusalKind::NearLiveWithheld);
+    assert!(!message(e.peek()).contains("ASSOC1"));
+    let e = view_shown(
+        &policy,
+        &regs,
+        &s,
+        read_of(7, "ASSOC1", 45, 1),
+        &theft,
+        shown,
+    );
+    assert_eq!(kind(e.peek()), RefusalKind::OwnVehicle);
+}
+
+fn legal_hold<'a>(
+    policy: &Policy,
+    regs: &MemoryRegisters,
+    s: &'a Subject,
+    target: Target<'a>,
+    p: Option<&'a Purpose>,
+    reason: &'a str,
+) -> Evaluation<()> {
+    let req = LegalHoldRequest {
+        subject: s,
+        purpose: p,
+        target,
+        hold: true,
+        reason,
+        request_id: "h",
+        now: now(),
+    };
+    let facts = gather(regs, &req.facts_query()).unwrap();
+    policy.evaluate_legal_hold(&req, &facts)
+}
+
+#[test]
+fn a_legal_hold_is_decided_and_recorded_with_its_purpose() {
+    let policy = Policy::default();
+    let mut regs = registers();
+    regs.add_staff("AD1", "P60", "A60", None);
+    let theft = purpose("stolen_vehicle", "F-THEFT");
+    let court = "Court file CRI-2026-123";
+    let old = read_of(7, "OTHER1", 400 * 24 * 60, 1);
+    // A supervisor, and an administrator, of the file's district: the read's age is no bar.
+    let admin = subject(9, "AD1", "Waikato", &[Role::Admin]);
+    for s in [supervisor(), admin] {
+        let e = legal_hold(&policy, &regs, &s, old, Some(&theft), court);
+        e.peek().as_ref().unwrap();
+        let d = &e.decision;
+        assert_eq!(d.action, DecisionAction::LegalHold);
+        assert_eq!(d.outcome, DecisionOutcome::Allowed);
+        assert_eq!(d.file_number.as_deref(), Some("F-THEFT"));
+        assert_eq!(d.purpose_code.as_deref(), Some("stolen_vehicle"));
+        assert!(d
+            .basis
+            .as_deref()
+            .unwrap()
+            .contains("hold: Court file CRI-2026-123"));
+        assert_eq!(d.networks, vec![1]);
+    }
+    let s = supervisor();
+    // No purpose, a short reason, the wrong role, a file not theirs.
+    let e = legal_hold(&policy, &regs, &s, old, None, court);
+    assert_eq!(kind(e.peek()), RefusalKind::InvalidPurpose);
+    assert_eq!(e.decision.outcome, DecisionOutcome::Refused);
+    let e = legal_hold(&policy, &regs, &s, old, Some(&theft), "court");
+    assert_eq!(kind(e.peek()), RefusalKind::InvalidRequest);
+    let o = officer();
+    let e = legal_hold(&policy, &regs, &o, old, Some(&theft), court);
+    assert_eq!(kind(e.peek()), RefusalKind::MissingPermission);
+    let cant = purpose("serious_crime", "F-CANT");
+    let e = legal_hold(&policy, &regs, &s, old, Some(&cant), court);
+    assert_eq!(kind(e.peek()), RefusalKind::FileNotYours);
+    // An unknown read, another network's, a connected vehicle's: one answer.
+    let st = supervisor_tracker();
+    let answers: Vec<PolicyError> = [
+        (&s, Target::MissingRead(99)),
+        (&s, read_of(7, "OTHER1", 45, 2)),
+        (&st, read_of(7, "SUPER1", 45, 1)),
+    ]
+    .into_iter()
+    .map(|(who, t)| {
+        legal_hold(&policy, &regs, who, t, Some(&theft), court)
+            .peek()
+            .clone()
+            .unwrap_err()
+    })
+    .collect();
+    assert_eq!(answers[0].kind(), Some(RefusalKind::ReadNotAvailable));
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert!(!answers[0].to_string().contains("SUPER1"));
+}
+
+fn sightings_of(
+    policy: &Policy,
+    s: &Subject,
+    a: &Authorisation,
+    cases: &[ReviewCase],
+) -> Evaluation<SightingsGrant> {
+    policy.evaluate_sightings(&SightingsRequest {
+        subject: s,
+        authorisation: a,
+        cases,
+        request_id: "w",
+        now: now(),
+    })
+}
+
+#[test]
+fn a_tracked_cars_path_goes_to_its_requester_and_supervisors_and_counts_to_overseers() {
+    let policy = Policy::default();
+    let regs = registers();
+    let mut a = request_tracking(
+        &policy,
+        &regs,
+        &officer(),
+        "STOLE1",
+        &purpose("stolen_vehicle", "F-THEFT"),
+        false,
+        now() - Duration::hours(1),
+    )
+    .unwrap();
+    a.id = 11;
+    // The requester and their district's supervisors: the path, under its purpose and file.
+    for s in [officer(), supervisor()] {
+        let e = sightings_of(&policy, &s, &a, &[]);
+        assert_eq!(
+            *e.peek().as_ref().unwrap(),
+            SightingsGrant {
+                path: true,
+                case_id: None
+            }
+        );
+        let d = &e.decision;
+        assert_eq!(d.action, DecisionAction::ViewSightings);
+        assert_eq!(d.outcome, DecisionOutcome::Allowed);
+        assert_eq!(d.purpose_code.as_deref(), Some("stolen_vehicle"));
+        assert_eq!(d.file_number.as_deref(), Some("F-THEFT"));
+        assert_eq!(d.authorisation_id, Some(11));
+    }
+    // Another district's supervisor, a teammate: refused.
+    for s in [far_supervisor(), teammate()] {
+        assert_eq!(
+            kind(sightings_of(&policy, &s, &a, &[]).peek()),
+            RefusalKind::WrongDistrict
+        );
+    }
+    // Overseers: how many, not where.
+    let auditor = subject(20, "AU1", "Wellington", &[Role::Auditor]);
+    let integrity = subject(21, "IN1", "Wellington", &[Role::Integrity]);
+    for s in [&auditor, &integrity] {
+        let e = sightings_of(&policy, s, &a, &[]);
+        assert!(!e.peek().as_ref().unwrap().path);
+        assert_eq!(e.decision.outcome, DecisionOutcome::AllowedWithLimits);
+        assert_eq!(e.decision.purpose_code, None);
+        assert!(e.decision.notes[0].starts_with("path_withheld"));
+    }
+    // An open integrity case about the requester, theirs to work, gives the integrity unit a
+    // reason, named in the decision; nothing else does.
+    let case = ReviewCase {
+        id: 5,
+        staff_id: "S1".into(),
+        rule: "renewal_chain".into(),
+        integrity_queue: true,
+        open: true,
+        assigned_to: None,
+    };
+    let e = sightings_of(&policy, &integrity, &a, std::slice::from_ref(&case));
+    assert_eq!(
+        *e.peek().as_ref().unwrap(),
+        SightingsGrant {
+            path: true,
+            case_id: Some(5)
+        }
+    );
+    assert!(e
+        .decision
+        .basis
+        .unwrap()
+        .contains("integrity case #5 (renewal_chain) about S1"));
+    let mine = ReviewCase {
+        assigned_to: Some("IN1".into()),
+        ..case.clone()
+    };
+    assert!(
+        sightings_of(&policy, &integrity, &a, &[mine])
+            .peek()
+            .as_ref()
+            .unwrap()
+            .path
+    );
+    for (what, c) in [
+        (
+            "assigned to someone else",
+            ReviewCase {
+                assigned_to: Some("IN2".into()),
+                ..case.clone()
+            },
+        ),
+        (
+            "closed",
+            ReviewCase {
+                open: false,
+                ..case.clone()
+            },
+        ),
+        (
+            "a supervisor's routine sample",
+            ReviewCase {
+                integrity_queue: false,
+                ..case.clone()
+            },
+        ),
+        (
+            "about someone else",
+            ReviewCase {
+                staff_id: "S4".into(),
+                ..case.clone()
+            },
+        ),
+    ] {
+        let e = sightings_of(&policy, &integrity, &a, &[c]);
+        assert!(!e.peek().as_ref().unwrap().path, "{what}");
+    }
+    let e = sightings_of(&policy, &auditor, &a, std::slice::from_ref(&case));
+    assert!(!e.peek().as_ref().unwrap().path, "an auditor works no case");
 }
