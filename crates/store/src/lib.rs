@@ -36,7 +36,7 @@ use anpr_domain::{
     User, UserId,
 };
 use anpr_policy::registers::{AccessFacts, NetworkAgreement, StolenEntry};
-use anpr_policy::{AuthStatus, Authorisation, Decision};
+use anpr_policy::{AuthStatus, Authorisation, Decision, Disclosure};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -149,6 +149,25 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_alert_id(&self) -> Result<i64>;
     /// The latest decision records, of one user or of everyone.
     async fn decisions(&self, user: Option<UserId>, limit: u32) -> Result<Vec<Decision>>;
+
+    // --- what each user was shown (read views are allowed only of reads shown) ---
+    /// Records reads shown to users (a search page, alerts delivered) in one transaction: the
+    /// latest time per (user, read, purpose code, file number) is kept. Written like the
+    /// decisions, without a per-commit fsync: the durable record of a disclosure is its
+    /// audit-ledger entry; a row lost in a power cut only makes a later view of that read
+    /// fail, it never lets one through.
+    async fn record_disclosures(&self, disclosures: Vec<Disclosure>) -> Result<()>;
+    /// When `read` was shown to `user` at or after `since`, under which purposes and files
+    /// (at most a few rows: one per purpose and file).
+    async fn disclosures(
+        &self,
+        user: UserId,
+        read: ReadId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<Disclosure>>;
+    /// Forgets disclosures older than `before` (past the policy's window they allow nothing);
+    /// returns how many.
+    async fn prune_disclosures(&self, before: DateTime<Utc>) -> Result<u64>;
 
     // --- the stolen-vehicle hot list ---
     /// Replaces the hot list with the stolen register's active reports (one transaction).

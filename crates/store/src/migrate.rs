@@ -40,6 +40,7 @@ const TABLES: &[&str] = &[
     "integrity_findings",
     "integrity_cases",
     "integrity_runs",
+    "disclosures",
 ];
 
 /// Rows handed from the SQLite reader to the COPY writer at a time.

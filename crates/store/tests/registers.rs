@@ -26,6 +26,7 @@ conformance!(
     authorisation_updates_are_compare_and_set,
     agreements_default_to_search_by_all_and_can_be_replaced,
     decisions_are_recorded_and_read_back,
+    disclosures_keep_the_latest_per_purpose_and_file_and_are_pruned,
     disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_duties,
     searches_never_fetch_excluded_plates,
     cached_register_facts_follow_imports_by_any_process,
@@ -406,6 +407,82 @@ async fn decisions_are_recorded_and_read_back(db: TestDb) {
     assert_eq!(back[0].notes, d.notes);
     assert_eq!(back[0].action, DecisionAction::Search);
     assert!(store.decisions(Some(5), 10).await.unwrap().is_empty());
+}
+
+async fn disclosures_keep_the_latest_per_purpose_and_file_and_are_pruned(db: TestDb) {
+    use anpr_policy::{DisclosedBy, Disclosure};
+    let store = db.store.clone();
+    let now = Utc::now();
+    let shown = |user: i64, read: i64, file: &str, minutes_ago: i64, by| Disclosure {
+        user_id: user,
+        read_id: read,
+        purpose_code: "stolen_vehicle".into(),
+        file_number: file.into(),
+        at: now - Duration::minutes(minutes_ago),
+        by,
+    };
+    // One batch naming one row twice (a page showing a read twice cannot, but alerts of two
+    // watches may), another file, another user, another read, and a training sighting.
+    store
+        .record_disclosures(vec![
+            shown(1, 10, "F-1", 30, DisclosedBy::Search),
+            shown(1, 10, "F-1", 20, DisclosedBy::Search),
+            shown(1, 10, "F-2", 90, DisclosedBy::Alert),
+            shown(2, 10, "F-1", 5, DisclosedBy::Search),
+            shown(1, 11, "F-1", 5, DisclosedBy::Search),
+            shown(1, -1, "F-1", 5, DisclosedBy::Search),
+        ])
+        .await
+        .unwrap();
+    // An older disclosure does not move the latest back; a newer one moves it on.
+    store
+        .record_disclosures(vec![shown(1, 10, "F-1", 40, DisclosedBy::Search)])
+        .await
+        .unwrap();
+    store.record_disclosures(vec![]).await.unwrap();
+    let got = store
+        .disclosures(1, 10, now - Duration::hours(24))
+        .await
+        .unwrap();
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].file_number, "F-1");
+    assert_eq!(got[0].by, DisclosedBy::Search);
+    assert_eq!(
+        got[0].at.timestamp_millis(),
+        (now - Duration::minutes(20)).timestamp_millis()
+    );
+    assert_eq!(got[1].file_number, "F-2");
+    assert_eq!(got[1].by, DisclosedBy::Alert);
+    // Only since the time asked for.
+    let recent = store
+        .disclosures(1, 10, now - Duration::minutes(60))
+        .await
+        .unwrap();
+    assert_eq!(recent.len(), 1);
+    assert!(store
+        .disclosures(3, 10, now - Duration::hours(24))
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .disclosures(1, -1, now - Duration::hours(24))
+        .await
+        .unwrap()
+        .is_empty());
+    // Pruned past the window.
+    let pruned = store
+        .prune_disclosures(now - Duration::minutes(60))
+        .await
+        .unwrap();
+    assert_eq!(pruned, 1);
+    assert_eq!(
+        store
+            .disclosures(1, 10, now - Duration::hours(24))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
 }
 
 async fn disabling_a_user_ends_their_sessions_and_roles_respect_separation_of_duties(db: TestDb) {

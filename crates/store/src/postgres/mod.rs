@@ -15,6 +15,7 @@ mod alerts;
 mod cases;
 mod catalog;
 mod changes;
+mod disclosures;
 mod hot_list;
 mod partitions;
 mod reads;
@@ -435,6 +436,20 @@ impl crate::Store for PgStore {
     }
     async fn latest_alert_id(&self) -> Result<i64> {
         self.latest_alert_id_impl().await
+    }
+    async fn record_disclosures(&self, d: Vec<anpr_policy::Disclosure>) -> Result<()> {
+        self.record_disclosures_impl(d).await
+    }
+    async fn disclosures(
+        &self,
+        user: anpr_domain::UserId,
+        read: anpr_domain::ReadId,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<anpr_policy::Disclosure>> {
+        self.disclosures_impl(user, read, since).await
+    }
+    async fn prune_disclosures(&self, before: chrono::DateTime<chrono::Utc>) -> Result<u64> {
+        self.prune_disclosures_impl(before).await
     }
     async fn load_hot_list(
         &self,

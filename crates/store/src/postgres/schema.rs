@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_hot_list_integrity_reports.sql"),
     include_str!("migrations/0005_decision_fuzzy.sql"),
     include_str!("migrations/0006_role_changes.sql"),
+    include_str!("migrations/0007_disclosures.sql"),
 ];
 
 pub async fn migrate(client: &mut Client) -> Result<()> {

@@ -497,3 +497,27 @@ pub(crate) const AUTH_COLUMNS: &str = "id, kind, plate, requester_user_id, reque
      approval_reasons, status, requested_at, approval_deadline, duration_minutes, starts_at, \
      expires_at, decided_by_staff_id, decided_at, decision_reason, ended_at, end_reason, renews, \
      lookback_from, fuzzy";
+
+/// The disclosures of one batch, one per (user, read, purpose code, file number), the latest
+/// kept: a batch written with `ON CONFLICT DO UPDATE` must not name one row twice.
+pub(crate) fn dedup_disclosures(
+    mut d: Vec<anpr_policy::Disclosure>,
+) -> Vec<anpr_policy::Disclosure> {
+    d.retain(|x| x.read_id > 0);
+    d.sort_by(|a, b| {
+        (a.user_id, a.read_id, &a.purpose_code, &a.file_number, b.at).cmp(&(
+            b.user_id,
+            b.read_id,
+            &b.purpose_code,
+            &b.file_number,
+            a.at,
+        ))
+    });
+    d.dedup_by(|a, b| {
+        a.user_id == b.user_id
+            && a.read_id == b.read_id
+            && a.purpose_code == b.purpose_code
+            && a.file_number == b.file_number
+    });
+    d
+}

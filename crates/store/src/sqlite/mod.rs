@@ -8,6 +8,7 @@ mod access;
 mod alerts;
 mod cases;
 mod catalog;
+mod disclosures;
 mod hot_list;
 mod ingest;
 mod pool;
@@ -378,6 +379,20 @@ impl crate::Store for SqliteStore {
     }
     async fn latest_alert_id(&self) -> Result<i64> {
         self.latest_alert_id_impl().await
+    }
+    async fn record_disclosures(&self, d: Vec<anpr_policy::Disclosure>) -> Result<()> {
+        self.record_disclosures_impl(d).await
+    }
+    async fn disclosures(
+        &self,
+        user: anpr_domain::UserId,
+        read: anpr_domain::ReadId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<anpr_policy::Disclosure>> {
+        self.disclosures_impl(user, read, since).await
+    }
+    async fn prune_disclosures(&self, before: DateTime<Utc>) -> Result<u64> {
+        self.prune_disclosures_impl(before).await
     }
     async fn load_hot_list(&self, now: DateTime<Utc>) -> Result<crate::HotListSummary> {
         self.load_hot_list_impl(now).await

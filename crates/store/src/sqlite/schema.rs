@@ -345,6 +345,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX user_role_changes_user ON user_role_changes(user_id, id);
     "#,
+    // 9: what each user was shown: a read may be opened by id only if a search page or an
+    // alert showed it to the same user under the same purpose code and file number within the
+    // policy's window. One row per (user, read, purpose, file), the latest time kept; pruned
+    // past the window. `via` is `search` or `alert`.
+    r#"
+    CREATE TABLE disclosures (
+        user_id INTEGER NOT NULL,
+        read_id INTEGER NOT NULL,
+        purpose_code TEXT NOT NULL,
+        file_number TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        via TEXT NOT NULL,
+        PRIMARY KEY (user_id, read_id, purpose_code, file_number)
+    ) WITHOUT ROWID;
+    CREATE INDEX disclosures_at ON disclosures(at);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
