@@ -10,11 +10,12 @@
 use crate::error::{AppError, AppResult};
 use crate::App;
 use anpr_domain::{PlateRead, Purpose, ReadId, RequestContext, SearchQuery, User};
-use anpr_policy::access::{DataAction, DataGrant, DataRequest, Target};
+use anpr_policy::access::{DataAction, DataGrant, DataRequest, LegalHoldRequest, Target};
 use anpr_policy::registers::AccessFacts;
 use anpr_policy::tracking::{LookbackRequest, Review, ReviewKind, TrackingRequest};
 use anpr_policy::{
-    AuthStatus, Authorisation, AuthorisationKind, Decision, Evaluation, FactsQuery, Subject,
+    AuthStatus, Authorisation, AuthorisationKind, Decision, DisclosedBy, Disclosure, Evaluation,
+    FactsQuery, Permission, ReviewCase, SightingsGrant, SightingsRequest, Subject,
 };
 use anpr_store::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, StoreError,
@@ -139,7 +140,13 @@ pub async fn authorise_read(
         request_id: &ctx.request_id,
         now: ctx.at,
     };
-    let facts = facts(state, &req.facts_query()).await?;
+    let mut facts = facts(state, &req.facts_query()).await?;
+    // When the read was shown to this user (a search page, an alert): only such a read may be
+    // opened by id.
+    if read.is_some() {
+        let since = ctx.at - chrono::Duration::hours(state.policy.config().disclosure_window_hours);
+        facts.disclosures = state.store.disclosures(user.id, read_id, since).await?;
+    }
     let eval = state.policy.evaluate_data_access(&req, &facts);
     let (grant, decision) = enforce(state, eval).await?;
     let read = read.ok_or_else(|| AppError::NotFound(format!("read {read_id}")))?;
@@ -151,6 +158,125 @@ pub async fn authorise_read(
         },
         read,
     ))
+}
+
+/// Records that the reads `read_ids` were shown to `user_id` under `purpose` (a search page,
+/// alerts delivered), so that they may open them by id within the policy's window. One
+/// batched write; training sightings (negative ids) are never real reads and are skipped.
+pub async fn record_shown(
+    state: &App,
+    user_id: anpr_domain::UserId,
+    purpose: &Purpose,
+    read_ids: &[ReadId],
+    by: DisclosedBy,
+    at: DateTime<Utc>,
+) -> AppResult<()> {
+    let shown: Vec<Disclosure> = read_ids
+        .iter()
+        .filter(|id| **id > 0)
+        .map(|id| Disclosure {
+            user_id,
+            read_id: *id,
+            purpose_code: purpose.code.trim().to_string(),
+            file_number: purpose.file_number.trim().to_string(),
+            at,
+            by,
+        })
+        .collect();
+    if shown.is_empty() {
+        return Ok(());
+    }
+    state.store.record_disclosures(shown).await?;
+    Ok(())
+}
+
+/// Decides a legal hold on read `read_id` (or its release) and records the decision before
+/// the hold is changed. Returns the decision; the caller changes the hold.
+pub async fn authorise_legal_hold(
+    state: &App,
+    user: &User,
+    read_id: ReadId,
+    hold: bool,
+    reason: &str,
+    purpose: Option<Purpose>,
+) -> AppResult<Decision> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, purpose);
+    let read = state.store.read(read_id).await?;
+    let target = match &read {
+        Some(r) => Target::Read {
+            read_id,
+            plate: r.plate.as_str(),
+            captured_at: r.captured_at,
+            network_id: r.network_id,
+        },
+        None => Target::MissingRead(read_id),
+    };
+    let req = LegalHoldRequest {
+        subject: &subject,
+        purpose: ctx.purpose.as_ref(),
+        target,
+        hold,
+        reason,
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let facts = facts(state, &req.facts_query()).await?;
+    let eval = state.policy.evaluate_legal_hold(&req, &facts);
+    Ok(enforce(state, eval).await?.1)
+}
+
+/// Open integrity-queue cases at most this many per requester are looked at for a reason.
+const CASES_LOOKED_AT: u32 = 200;
+
+/// Decides who sees the sightings of tracking authorisation `a` (which the user may see): its
+/// requester and district supervisors the path, under its purpose; an overseer how many, or
+/// the path while an integrity case about its requester is theirs to work.
+pub async fn authorise_sightings(
+    state: &App,
+    user: &User,
+    a: &Authorisation,
+) -> AppResult<(SightingsGrant, Decision)> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let cases =
+        if subject.has(Permission::ReviewIntegrity) && subject.has(Permission::ViewAllActivity) {
+            use anpr_domain::review::{CaseQueue, CaseStatus};
+            state
+                .cases
+                .cases(anpr_store::CaseFilter {
+                    queue: Some(CaseQueue::Integrity),
+                    statuses: CaseStatus::ALL
+                        .into_iter()
+                        .filter(|s| *s != CaseStatus::Closed)
+                        .collect(),
+                    staff_id: Some(a.requester_staff_id.clone()),
+                    limit: CASES_LOOKED_AT,
+                    ..Default::default()
+                })
+                .await?
+                .into_iter()
+                .map(|c| ReviewCase {
+                    id: c.id,
+                    staff_id: c.staff_id,
+                    rule: c.finding.finding.rule.as_str().to_string(),
+                    integrity_queue: c.queue == CaseQueue::Integrity,
+                    open: c.status != CaseStatus::Closed,
+                    assigned_to: c.assigned_to,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+    let req = SightingsRequest {
+        subject: &subject,
+        authorisation: a,
+        cases: &cases,
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let eval = state.policy.evaluate_sightings(&req);
+    enforce(state, eval).await
 }
 
 /// Decides a subject access request about `plate` (privacy officers and admins) and records

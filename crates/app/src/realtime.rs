@@ -209,6 +209,120 @@ pub async fn audience(state: &App, user: &User) -> AppResult<AlertAudience> {
     })
 }
 
+/// Records that `alerts` were shown to `user` (delivered on the stream, listed, a watch's
+/// path), each under its tracking authorisation's purpose and file, so that they may open
+/// their reads. Hot-list alerts rest on no authorisation and disclose no read to open.
+pub async fn disclose_alerts(
+    state: &App,
+    user: &User,
+    alerts: &[anpr_store::Alert],
+) -> AppResult<()> {
+    let mut ids: Vec<i64> = alerts
+        .iter()
+        .filter(|a| a.kind == AlertKind::Watch)
+        .map(|a| a.authorisation_id)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let now = Utc::now();
+    for id in ids {
+        let Some(a) = state.store.authorisation(id).await? else {
+            continue;
+        };
+        let reads: Vec<i64> = alerts
+            .iter()
+            .filter(|x| x.kind == AlertKind::Watch && x.authorisation_id == id)
+            .map(|x| x.read_id)
+            .collect();
+        disclose_under(state, user, &a, &reads, now).await?;
+    }
+    Ok(())
+}
+
+async fn disclose_under(
+    state: &App,
+    user: &User,
+    a: &Authorisation,
+    reads: &[i64],
+    at: chrono::DateTime<Utc>,
+) -> AppResult<()> {
+    let purpose = anpr_domain::Purpose {
+        code: a.purpose_code.clone(),
+        file_number: a.file_number.clone(),
+        justification: a.justification.clone(),
+    };
+    crate::access::record_shown(
+        state,
+        user.id,
+        &purpose,
+        reads,
+        anpr_policy::DisclosedBy::Alert,
+        at,
+    )
+    .await
+}
+
+/// A watch's sightings as the caller may see them.
+#[derive(Debug, Clone)]
+pub struct WatchSightings {
+    pub authorisation: Authorisation,
+    /// How many sightings the watch had.
+    pub count: usize,
+    /// Every sighting since the watch began, in the order the car was seen; `None` when the
+    /// path is withheld (an overseer without an integrity case that gives a reason).
+    pub sightings: Option<Vec<anpr_store::Alert>>,
+    /// Why the path is withheld, when it is.
+    pub withheld: Option<String>,
+}
+
+/// The sightings of tracking authorisation `id`, for those who may see the authorisation
+/// (otherwise "not found"): decided by the policy (the path to its requester and district
+/// supervisors under its purpose, counts to overseers) and recorded before anything is read.
+pub async fn sightings(
+    state: &App,
+    user: &User,
+    id: i64,
+    audit: &crate::audit::AuditHandle,
+) -> AppResult<WatchSightings> {
+    let a = crate::access::get_authorisation(state, user, AuthorisationKind::Tracking, id).await?;
+    let (grant, _) = crate::access::authorise_sightings(state, user, &a).await?;
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .alerts(AlertFilter {
+                authorisation_id: Some(a.id),
+                after_id: after,
+                ..Default::default()
+            })
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        all.extend(page);
+    }
+    let count = all.len();
+    if !grant.path {
+        audit.disclosed(&[]);
+        return Ok(WatchSightings {
+            withheld: Some(anpr_policy::Policy::path_withheld_message(&a)),
+            authorisation: a,
+            count,
+            sightings: None,
+        });
+    }
+    all.sort_by_key(|s| (s.captured_at, s.id));
+    let reads: Vec<i64> = all.iter().map(|s| s.read_id).collect();
+    disclose_under(state, user, &a, &reads, Utc::now()).await?;
+    audit.disclosed(&reads);
+    Ok(WatchSightings {
+        authorisation: a,
+        count,
+        sightings: Some(all),
+        withheld: None,
+    })
+}
+
 /// The alert `id`, if `audience` may see it; otherwise "not found" (whether it exists is not
 /// revealed).
 pub async fn visible_alert(

@@ -41,6 +41,9 @@ pub async fn purge(
         }
     }
     total.reads_kept_on_hold = state.store.reads_on_hold_past_retention(now).await?;
+    // What was shown to whom allows nothing past the policy's window: forget it.
+    let window = chrono::Duration::hours(state.policy.config().disclosure_window_hours);
+    state.store.prune_disclosures(now - window).await?;
     if total.reads_deleted > 0 {
         let event =
             anpr_ledger::Event::new(anpr_ledger::Actor::system(), anpr_ledger::Action::Purge)
@@ -80,4 +83,25 @@ pub fn spawn_background(state: App) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// Places read `id` on legal hold (kept past retention) or releases it: decided by the
+/// policy with its purpose (role, purpose, file, the read's network, no connected vehicle)
+/// and recorded before the hold changes.
+pub async fn set_legal_hold(
+    state: &App,
+    user: &anpr_domain::User,
+    audit: &crate::audit::AuditHandle,
+    id: anpr_domain::ReadId,
+    hold: bool,
+    reason: &str,
+    purpose: Option<anpr_domain::Purpose>,
+) -> crate::AppResult<()> {
+    if let Some(p) = &purpose {
+        audit.purpose(p);
+    }
+    crate::access::authorise_legal_hold(state, user, id, hold, reason, purpose).await?;
+    state.store.set_legal_hold(id, hold).await?;
+    tracing::info!(read = id, hold, by = %user.staff_id, reason, "legal hold changed");
+    Ok(())
 }

@@ -87,7 +87,21 @@ pub async fn search(
         grant: access.grant,
         request_id: access.ctx.request_id,
     };
-    audit.disclosed(&result.disclosed_ids());
+    let disclosed = result.disclosed_ids();
+    // What the page shows, the user may open by id under the same purpose and file (and
+    // nothing else: read ids cannot be enumerated). One batched write per page.
+    if let (Some(p), false) = (&access.ctx.purpose, result.grant.training) {
+        access::record_shown(
+            app,
+            user.id,
+            p,
+            &disclosed,
+            anpr_policy::DisclosedBy::Search,
+            access.ctx.at,
+        )
+        .await?;
+    }
+    audit.disclosed(&disclosed);
     // How fresh the newest sighting shown was: repeated searches each showing near-live
     // sightings are tracking without an authorisation (integrity rule "polling").
     if let Some(newest) = result

@@ -41,7 +41,8 @@ pub struct ErrorDetail {
 /// well-formed but not allowed (wrong tier, closed or foreign file, own vehicle, no agreement,
 /// needs approval), 422 when a field is wrong (unknown purpose or file number, purpose that does
 /// not fit the incident), 409 for a decision on an authorisation that is no longer pending, 429
-/// for rate limits. A use that cannot be recorded is a 503: nothing is returned unrecorded.
+/// for rate limits, 404 for a read not shown to the user (one answer whatever the read). A use
+/// that cannot be recorded is a 503: nothing is returned unrecorded.
 pub fn status_of(e: &AppError) -> StatusCode {
     use anpr_policy::RefusalKind as K;
     match e {
@@ -64,6 +65,8 @@ pub fn status_of(e: &AppError) -> StatusCode {
             | K::InvalidRequest
             | K::ForbiddenRoleCombination => StatusCode::UNPROCESSABLE_ENTITY,
             K::InvalidState => StatusCode::CONFLICT,
+            // Whether the read exists is not revealed.
+            K::ReadNotAvailable => StatusCode::NOT_FOUND,
             K::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             K::Inactive
             | K::MissingPermission

@@ -75,7 +75,7 @@ async fn every_endpoint_is_recorded_with_actor_outcome_and_digest() {
         .http
         .put(s.url(&format!("/api/v1/reads/{read_id}/legal-hold")))
         .bearer_auth(&sup)
-        .json(&json!({"hold": true, "reason": "court order 77"}))
+        .json(&json!({"hold": true, "reason": "court order 77", "purpose": purpose()}))
         .send()
         .await
         .unwrap();

@@ -221,6 +221,16 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         )
         .await;
     assert_eq!(st, 201, "{look}");
+    // A read is opened by id only once shown: those who may view reads searched first.
+    for who in ["searcher", "tracker"] {
+        let page: Value = s
+            .search(&tokens[who], json!({"plate": "ABC123"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["hits"][0]["id"], read_id, "{page}");
+    }
     let id = |v: &Value| v["id"].as_i64().unwrap();
     let reason = json!({"reason": "Checked the file and the report"});
     let pq = purpose_query();
@@ -461,7 +471,7 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
             "PUT",
             "/api/v1/reads/{id}/legal-hold",
             format!("/api/v1/reads/{read_id}/legal-hold"),
-            Some(json!({"hold": true, "reason": "court file 123"})),
+            Some(json!({"hold": true, "reason": "court file 123", "purpose": purpose()})),
             Any(&[P::PlaceLegalHold]),
             204,
         ),

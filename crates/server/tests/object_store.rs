@@ -121,6 +121,14 @@ async fn two_servers_share_images_through_the_object_store() {
     );
 
     let token = b.login("searcher").await;
+    // A read is opened by id once a search showed it.
+    let page: Value = b
+        .search(&token, json!({"plate": "OBJ123"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["hits"][0]["id"], id, "{page}");
     let img = b
         .http
         .get(b.url(&format!(

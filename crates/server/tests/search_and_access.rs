@@ -379,7 +379,7 @@ async fn retention_deletes_reads_and_images_but_keeps_legal_holds() {
         .http
         .put(s.url(&format!("/api/v1/reads/{}/legal-hold", ids[0])))
         .bearer_auth(&sup)
-        .json(&json!({"hold": true, "reason": "Court file CRI-2026-123"}))
+        .json(&json!({"hold": true, "reason": "Court file CRI-2026-123", "purpose": purpose()}))
         .send()
         .await
         .unwrap();

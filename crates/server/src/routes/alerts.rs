@@ -5,12 +5,10 @@ use crate::audit::Audit;
 use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use anpr_app::access;
 use anpr_app::auth::staff_actor;
 use anpr_app::realtime;
 use anpr_app::AppError;
 use anpr_ledger::{Action, Event as LedgerEvent, Outcome, ResultDigest};
-use anpr_policy::AuthorisationKind;
 use anpr_realtime::RecvError;
 use anpr_store::{Alert, AlertAudience, AlertFilter};
 use axum::extract::{Path, Query, State};
@@ -65,6 +63,7 @@ pub async fn list(
             limit: p.limit,
         })
         .await?;
+    realtime::disclose_alerts(&state, &staff.user, &alerts).await?;
     audit.disclosed(&alerts.iter().map(|a| a.read_id).collect::<Vec<_>>());
     Ok(Json(AlertList { alerts }))
 }
@@ -98,12 +97,22 @@ pub async fn ack(
 pub struct Sightings {
     pub authorisation_id: i64,
     pub plate: String,
-    /// Every sighting since the watch began, in the order the car was seen.
+    /// How many sightings the watch had.
+    pub count: usize,
+    /// Every sighting since the watch began, in the order the car was seen (empty when the
+    /// path is withheld).
     pub sightings: Vec<Alert>,
+    /// The path is withheld: an overseer sees how many sightings, not where.
+    pub path_withheld: bool,
+    /// Why the path is withheld, when it is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
 }
 
-/// The sightings of a tracking authorisation's watch since it began: the path of the car.
-/// Only for those who may see the authorisation (otherwise 404).
+/// The sightings of a tracking authorisation's watch since it began: the path of the car, for
+/// its requester and the supervisors of its district (under the authorisation's purpose). An
+/// overseer gets how many sightings there were, and the path only while an integrity case
+/// about the requester is theirs to work. Anyone who may not see the authorisation: 404.
 #[utoipa::path(get, path = "/api/v1/tracking/{id}/sightings", tag = "tracking", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = Sightings), (status = 401, body = crate::error::ErrorBody),
@@ -116,28 +125,14 @@ pub async fn sightings(
 ) -> ApiResult<Json<Sightings>> {
     audit.action(Action::SightingsView);
     audit.query(serde_json::json!({ "authorisation_id": id }));
-    let a = access::get_authorisation(&state, &staff.user, AuthorisationKind::Tracking, id).await?;
-    let mut sightings = Vec::new();
-    let mut after = None;
-    loop {
-        let page = state
-            .store
-            .alerts(AlertFilter {
-                authorisation_id: Some(a.id),
-                after_id: after,
-                ..Default::default()
-            })
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.id);
-        sightings.extend(page);
-    }
-    sightings.sort_by_key(|s| (s.captured_at, s.id));
-    audit.disclosed(&sightings.iter().map(|s| s.read_id).collect::<Vec<_>>());
+    let w = realtime::sightings(&state, &staff.user, id, &audit).await?;
     Ok(Json(Sightings {
-        authorisation_id: a.id,
-        plate: a.plate,
-        sightings,
+        authorisation_id: w.authorisation.id,
+        plate: w.authorisation.plate,
+        count: w.count,
+        path_withheld: w.sightings.is_none(),
+        sightings: w.sightings.unwrap_or_default(),
+        notice: w.withheld,
     }))
 }
 
@@ -302,6 +297,11 @@ async fn deliver(
     if let Err(e) = anpr_app::audit::append(state, entry).await {
         tracing::error!(error = %e, "alert delivery could not be recorded; stream ended");
         return Err(Stop::Ledger);
+    }
+    // Delivered, the alert's read may be opened under its authorisation's purpose. Should this
+    // record fail, only that view is refused later; the alert still goes.
+    if let Err(e) = realtime::disclose_alerts(state, &staff.user, std::slice::from_ref(a)).await {
+        tracing::warn!(error = %e, "an alert's disclosure could not be recorded");
     }
     let data = serde_json::to_string(a).map_err(|_| Stop::Client)?;
     let event = Event::default()

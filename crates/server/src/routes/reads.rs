@@ -9,7 +9,7 @@ use anpr_app::AppError;
 use anpr_domain::{ImageKind, PlateRead, Purpose, ReadId};
 use anpr_ingest::IncomingRead;
 use anpr_ledger::Action;
-use anpr_policy::{DataAction, Permission};
+use anpr_policy::DataAction;
 use anpr_store::InsertOutcome;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
@@ -288,12 +288,17 @@ pub struct LegalHoldRequest {
     pub hold: bool,
     /// Why the read must be kept (or released), e.g. the court file.
     pub reason: String,
+    /// The purpose of this use of the read (code, incident file number, justification):
+    /// decided and recorded like any other use.
+    pub purpose: Option<Purpose>,
 }
 
-/// Place a read on legal hold (kept past retention) or release it.
+/// Place a read on legal hold (kept past retention) or release it. Needs a purpose; decided
+/// and recorded like any use of a read.
 #[utoipa::path(put, path = "/api/v1/reads/{id}/legal-hold", tag = "retention", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = LegalHoldRequest,
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
 pub async fn set_legal_hold(
     State(state): State<AppState>,
     staff: StaffAuth,
@@ -302,16 +307,17 @@ pub async fn set_legal_hold(
     body: Result<Json<LegalHoldRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<StatusCode> {
     audit.action(Action::LegalHold);
-    staff.require_permission(Permission::PlaceLegalHold)?;
     let Json(req) = body?;
     audit.query(serde_json::json!({ "read_id": id, "hold": req.hold, "reason": req.reason }));
-    if req.reason.trim().chars().count() < 5 {
-        return Err(ApiError(AppError::invalid(
-            "reason",
-            "state why (at least 5 characters)",
-        )));
-    }
-    state.store.set_legal_hold(id, req.hold).await?;
-    tracing::info!(read = id, hold = req.hold, by = %staff.user.staff_id, reason = %req.reason, "legal hold changed");
+    anpr_app::retention::set_legal_hold(
+        &state,
+        &staff.user,
+        &audit,
+        id,
+        req.hold,
+        &req.reason,
+        req.purpose,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
