@@ -103,8 +103,10 @@ pub async fn authorise_search(
 }
 
 /// Decides a view of one read (or its image) and returns the read only if allowed. The read's
-/// metadata is fetched to decide on its plate, time and network; nothing leaves before the
-/// decision is recorded, and "not found" goes only to someone who could have seen it.
+/// metadata is fetched to decide on its plate, time and network, and when it was shown to the
+/// user (its disclosures: only a read a search page or an alert showed them, under the same
+/// purpose and file, may be opened by id); nothing leaves before the decision is recorded, and
+/// every read the user may not open, an unknown id included, gets the same refusal.
 pub async fn authorise_read(
     state: &App,
     user: &User,

@@ -17,14 +17,26 @@
 //!    them, and of an incident type the purpose fits;
 //! 6. at least one network's sharing agreement permits the user's district; the search is
 //!    narrowed to those networks;
-//! 7. own-vehicle block: a plate registered to the user, anyone at their home address or a
+//! 7. no enumeration: a read or image view (by id) is allowed only of a read shown to the same
+//!    user — by a search page or an alert delivered to them ([`registers::Disclosure`]) — under
+//!    the same purpose code and file number within `disclosure_window_hours`. Checked before
+//!    anything about the read, so an unknown id, another network's read, a near-live or
+//!    connected vehicle's read and a read never shown all get one refusal
+//!    (`read_not_available`) that tells nothing about the read;
+//! 8. own-vehicle block: a plate registered to the user, anyone at their home address or a
 //!    declared associate is refused (patterns exclude such plates), telling them to ask another
-//!    officer;
-//! 8. tiered look-back: routine searches reach back `routine_lookback_days`; older needs an
+//!    officer (for a read, after the time rules below, so that a refusal naming the vehicle
+//!    never tells that it was just seen);
+//! 9. tiered look-back: routine searches reach back `routine_lookback_days`; older needs an
 //!    approved look-back authorisation for the plate, used under its own file and purpose;
-//! 9. no tracking by the back door: results newer than `near_live_minutes` are withheld unless
-//!    the user holds a tracking authorisation for the plate and makes the request under that
-//!    authorisation's own file and purpose.
+//! 10. no tracking by the back door: results newer than `near_live_minutes` are withheld
+//!     unless the user holds a tracking authorisation for the plate and makes the request under
+//!     that authorisation's own file and purpose.
+//!
+//! A legal hold is decided like a use of the read, with its purpose
+//! ([`Policy::evaluate_legal_hold`]); a tracking authorisation's sightings (the car's path) go
+//! to its requester and district supervisors under its purpose, and to overseers only as a
+//! count unless an integrity case gives them a reason ([`Policy::evaluate_sightings`]).
 //!
 //! Real-time tracking authorisations (requests, approvals, expiry, stopping) are in
 //! [`tracking`]; tiers and separation of duties in [`permissions`].
