@@ -154,23 +154,39 @@ pub async fn authorise_read(
 }
 
 /// Decides a subject access request about `plate` (privacy officers and admins) and records
-/// the decision before any of the plate's data is read.
+/// the decision before any of the plate's data is read. The facts: the requester's own register
+/// entries (the vehicles connected to them) and how many requests they had answered in the
+/// policy's window, counted from the recorded decisions (so the limit holds across server
+/// processes and the command line).
 pub async fn authorise_subject_access(
     state: &App,
     user: &User,
     plate: &anpr_domain::NormalisedPlate,
     reference: Option<&str>,
-) -> AppResult<Decision> {
+    identity: Option<&anpr_policy::IdentityCheck>,
+) -> AppResult<anpr_policy::SubjectAccessGrant> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, None);
-    let eval = state.policy.evaluate_subject_access(
-        &subject,
-        plate.as_str(),
+    let answered_recently = state
+        .store
+        .allowed_decisions_since(
+            subject.user_id,
+            anpr_policy::DecisionAction::SubjectAccess,
+            state.policy.subject_access_window_start(ctx.at),
+        )
+        .await?;
+    let req = anpr_policy::SubjectAccessRequest {
+        subject: &subject,
+        plate: plate.as_str(),
         reference,
-        &ctx.request_id,
-        ctx.at,
-    );
-    Ok(enforce(state, eval).await?.1)
+        identity,
+        answered_recently,
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let facts = facts(state, &req.facts_query()).await?;
+    let eval = state.policy.evaluate_subject_access(&req, &facts);
+    Ok(enforce(state, eval).await?.0)
 }
 
 /// Applies the change the platform makes by itself (expiry, lapse, emergency not approved in

@@ -39,7 +39,10 @@ pub mod registers;
 pub mod tracking;
 pub mod training;
 
-pub use access::{DataAction, DataGrant, DataRequest, Notice, Target};
+pub use access::{
+    DataAction, DataGrant, DataRequest, IdentityCheck, Notice, SubjectAccessGrant,
+    SubjectAccessRequest, Target,
+};
 pub use config::{PolicyConfig, PurposeDef, TrackingBasisKind};
 pub use decision::{
     enforce, Decision, DecisionAction, DecisionOutcome, DecisionRecorder, Evaluation,

@@ -19,6 +19,7 @@ conformance!(
     usage_by_month_matches_the_hand_count,
     usage_by_district_and_purpose_matches_the_hand_count,
     usage_by_network_counts_a_search_once_per_network_it_reached,
+    allowed_decisions_are_counted_per_user_action_and_time,
     findings_are_counted_when_their_review_cases_open_and_close,
     months_are_calendar_months_in_utc_to_the_millisecond,
     transparency_trend_covers_24_months_with_small_months_suppressed,
@@ -340,6 +341,39 @@ async fn usage_by_network_counts_a_search_once_per_network_it_reached(db: TestDb
         lines.contains(&"2026-10,Fuel,3,1,1,0,0,0,0,0,0,0,0"),
         "{csv}"
     );
+}
+
+async fn allowed_decisions_are_counted_per_user_action_and_time(db: TestDb) {
+    use DecisionAction as A;
+    use DecisionOutcome as O;
+    let po = staff(9, "Wellington");
+    for (action, outcome, at) in [
+        (
+            A::SubjectAccess,
+            O::AllowedWithLimits,
+            "2026-10-01T10:00:00Z",
+        ),
+        (A::SubjectAccess, O::Allowed, "2026-10-01T11:00:00Z"),
+        (A::SubjectAccess, O::Refused, "2026-10-01T11:30:00Z"),
+        (A::SubjectAccess, O::Allowed, "2026-09-30T09:00:00Z"),
+        (A::Search, O::Allowed, "2026-10-01T11:00:00Z"),
+    ] {
+        D::new(&po, action, outcome, at).record(&db).await;
+    }
+    D::new(
+        &staff(10, "Wellington"),
+        A::SubjectAccess,
+        O::Allowed,
+        "2026-10-01T11:00:00Z",
+    )
+    .record(&db)
+    .await;
+    let since = t("2026-10-01T00:00:00Z");
+    let count = |user, action| db.store.allowed_decisions_since(user, action, since);
+    assert_eq!(count(9, A::SubjectAccess).await.unwrap(), 2);
+    assert_eq!(count(9, A::Search).await.unwrap(), 1);
+    assert_eq!(count(10, A::SubjectAccess).await.unwrap(), 1);
+    assert_eq!(count(11, A::SubjectAccess).await.unwrap(), 0);
 }
 
 async fn findings_are_counted_when_their_review_cases_open_and_close(db: TestDb) {
