@@ -1,8 +1,10 @@
 //! Reports, for the API and the command line alike (`anpr report ...` calls these same
 //! functions): the usage report, the public transparency report, and subject access.
 //!
-//! The store counts (`ReportStore`), `anpr-reports` shapes. A subject access request reads a
-//! plate's sightings outside the search policy, so it is decided in [`crate::access`] first — reference, identity check, the requester's limit, the
+//! The store counts (`ReportStore`), `anpr-reports` shapes. What a usage report may cover is
+//! the policy's decision (`Policy::usage_report_scope`: a supervisor's is their district's). A
+//! subject access request reads a plate's sightings outside the search policy, so it is
+//! decided in [`crate::access`] first — reference, identity check, the requester's limit, the
 //! own-vehicle block, the near-live window — and its decision recorded before anything is read.
 
 use crate::access;
@@ -11,7 +13,8 @@ use crate::error::{AppError, AppResult};
 use crate::App;
 use anpr_domain::query::Cursor;
 use anpr_domain::{NormalisedPlate, PlatePattern, SearchQuery, User};
-use anpr_policy::IdentityCheck;
+use anpr_policy::oversight::ReportScope;
+use anpr_policy::{IdentityCheck, Subject};
 use anpr_reports::subject::{self, HeldRead, SubjectAccessReport};
 use anpr_reports::transparency::{self, TransparencyInput, TransparencyReport, TREND_MONTHS};
 use anpr_reports::usage::{self, UsageReport};
@@ -22,8 +25,22 @@ use serde_json::json;
 /// Most sightings one subject access report lists (all are counted).
 pub const MAX_LISTED_READS: usize = 5_000;
 
-/// Counts of use between `q.from` and `q.to`, per month and `q.by`.
-pub async fn usage(state: &App, q: UsageQuery) -> AppResult<UsageReport> {
+/// Counts of use between `q.from` and `q.to`, per month and `q.by`, as far as `user` may see
+/// them: the country for overseers and administrators, their own district for a supervisor
+/// (whatever the grouping).
+pub async fn usage(state: &App, user: &User, q: UsageQuery) -> AppResult<UsageReport> {
+    match state.policy.usage_report_scope(&Subject::from_user(user))? {
+        ReportScope::National => usage_national(state, q).await,
+        ReportScope::Districts(districts) => {
+            let counted = state.reports.usage_counts_in(q, districts.clone()).await?;
+            Ok(usage::assemble(&q, counted.rows, counted.findings_recorded).within(districts))
+        }
+    }
+}
+
+/// The national usage report, for the deployment's operator on its host (`anpr report usage`,
+/// which reads the database directly and signs in as nobody).
+pub async fn usage_national(state: &App, q: UsageQuery) -> AppResult<UsageReport> {
     let counted = state.reports.usage_counts(q).await?;
     Ok(usage::assemble(&q, counted.rows, counted.findings_recorded))
 }

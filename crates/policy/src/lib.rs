@@ -27,12 +27,14 @@
 //!    authorisation's own file and purpose.
 //!
 //! Real-time tracking authorisations (requests, approvals, expiry, stopping) are in
-//! [`tracking`]; tiers and separation of duties in [`permissions`].
+//! [`tracking`]; tiers and separation of duties in [`permissions`]; what the platform's own
+//! oversight shows whom (usage reports) in [`oversight`].
 
 pub mod access;
 pub mod config;
 pub mod decision;
 pub mod error;
+pub mod oversight;
 pub mod permissions;
 pub mod ratelimit;
 pub mod registers;

@@ -531,3 +531,86 @@ async fn subject_access_is_rate_limited_per_requester() {
     let (st, r) = subject_access(&s, &privacy, &ask("ABC123", "PA-5")).await;
     assert_eq!(st, 429, "{r}");
 }
+
+/// The red team's supervisor reading every district's use: a supervisor's usage report covers
+/// their own district, whatever the grouping; overseers see the country.
+#[tokio::test]
+async fn a_supervisors_usage_report_covers_only_their_district() {
+    let s = start().await;
+    seed(&s).await;
+    // A searcher in Canterbury, on a Canterbury file: two searches there.
+    s.state
+        .store
+        .create_user(anpr_store::NewUser {
+            staff_id: "cant".into(),
+            name: "Canterbury searcher".into(),
+            badge_number: None,
+            district: "Canterbury".into(),
+            roles: vec![anpr_domain::Role::Searcher],
+            password_hash: anpr_app::auth::hash_secret(PASSWORD).unwrap(),
+            network_id: None,
+        })
+        .await
+        .unwrap();
+    import(
+        &s.state,
+        anpr_store::RegisterBatch::Staff(vec![anpr_policy::registers::StaffRecord {
+            staff_id: "cant".into(),
+            person_id: "P-cant".into(),
+            home_address_id: "A-cant".into(),
+            team: None,
+        }]),
+    )
+    .await;
+    let cant = s.login("cant").await;
+    for plate in ["ABC123", "ZZZ999"] {
+        let r = s
+            .search(
+                &cant,
+                json!({"plate": plate, "purpose": purpose_of("serious_crime", CANTERBURY_FILE)}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let path = format!("/api/v1/reports/usage?{}", range());
+    let auditor = s.login("auditor").await;
+    let r = s.get_json(format!("{path}&by=district"), &auditor).await;
+    let groups: std::collections::BTreeSet<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["group"].as_str().unwrap())
+        .collect();
+    assert!(
+        groups.contains("Canterbury") && groups.contains("Waikato"),
+        "{r}"
+    );
+    assert_eq!(r["totals"]["searches"], 4, "{r}");
+
+    let supervisor = s.login("supervisor").await;
+    for by in ["month", "district", "purpose", "network"] {
+        let r = s.get_json(format!("{path}&by={by}"), &supervisor).await;
+        assert_eq!(r["totals"]["searches"], 2, "by {by}: {r}");
+        assert!(!r.to_string().contains("Canterbury"), "by {by}: {r}");
+        assert!(!r.to_string().contains("serious_crime"), "by {by}: {r}");
+        assert_eq!(r["districts"], json!(["Waikato"]), "by {by}: {r}");
+    }
+    let r = s.get_json(format!("{path}&by=district"), &supervisor).await;
+    assert!(
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["group"] == "Waikato"),
+        "{r}"
+    );
+    let resp = s
+        .http
+        .get(s.url(&format!("{path}&by=district&format=csv")))
+        .bearer_auth(&supervisor)
+        .send()
+        .await
+        .unwrap();
+    let csv = resp.text().await.unwrap();
+    assert!(!csv.contains("Canterbury"), "{csv}");
+}

@@ -90,7 +90,9 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
                     .query(json!({ "from": from, "to": to, "by": by, "format": format })),
             )
             .await?;
-            let report = anpr_app::reports::usage(&state, q).await.map_err(api)?;
+            let report = anpr_app::reports::usage_national(&state, q)
+                .await
+                .map_err(api)?;
             if format == "csv" {
                 print!("{}", usage::to_csv(&report));
             } else {

@@ -81,7 +81,7 @@ pub async fn usage(
         &[("json", Format::Json), ("csv", Format::Csv)],
     )?;
     let q = UsageQuery::parse(p.from.as_deref(), p.to.as_deref(), p.by.as_deref())?;
-    let report = anpr_app::reports::usage(&state, q).await?;
+    let report = anpr_app::reports::usage(&state, &staff.user, q).await?;
     Ok(match format {
         Format::Csv => typed("text/csv; charset=utf-8", usage::to_csv(&report)),
         _ => Json(report).into_response(),
