@@ -442,14 +442,8 @@ pub async fn list_authorisations(
     }
     out.retain(|a| visibility.sees(a));
     if queue {
-        // Waiting for a decision, and not one's own: the supervisor's approval queue.
-        out.retain(|a| {
-            a.requester_user_id != subject.user_id
-                && (a.status == AuthStatus::Pending
-                    || (a.status == AuthStatus::Active
-                        && a.basis == anpr_policy::Basis::Emergency
-                        && a.decided_at.is_none()))
-        });
+        // Waiting for a decision of the user's district, and not their own: the approval queue.
+        out.retain(|a| anpr_policy::tracking::in_approval_queue(&subject, a));
     }
     out.sort_by_key(|a| std::cmp::Reverse(a.id));
     Ok(out)

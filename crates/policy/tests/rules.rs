@@ -624,10 +624,15 @@ fn other_purposes_need_a_different_supervisor_of_the_district() {
     let mut a = request_tracking(&policy, &regs, &requester, "OTHER1", &p, false, now()).unwrap();
     assert_eq!(a.status, AuthStatus::Pending);
     a.id = 21;
-    // An approver cannot approve their own request, whatever roles they hold.
+    // An approver cannot approve their own request, whatever roles they hold; nor is it in
+    // their approval queue, while it is in their district's other supervisors'.
     let r = review(&policy, &regs, &requester, ReviewKind::Approve, &a, now());
     assert_eq!(kind(&r), RefusalKind::ConflictOfDuty);
     assert!(r.unwrap_err().to_string().contains("your own request"));
+    assert!(!tracking::in_approval_queue(&requester, &a));
+    assert!(tracking::in_approval_queue(&supervisor(), &a));
+    assert!(!tracking::in_approval_queue(&far_supervisor(), &a));
+    assert!(!tracking::in_approval_queue(&officer(), &a));
     // Nor can a supervisor of another district, nor a non-supervisor.
     let r = review(
         &policy,

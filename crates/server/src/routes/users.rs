@@ -50,13 +50,12 @@ pub struct ActiveBody {
     pub active: bool,
 }
 
+/// Separation of duties: nobody changes their own account.
 fn not_self(staff: &StaffAuth, staff_id: &str) -> ApiResult<()> {
-    if staff.user.staff_id == staff_id {
-        return Err(ApiError(AppError::Forbidden(
-            "you cannot change your own account; ask another administrator".into(),
-        )));
-    }
-    Ok(())
+    use anpr_policy::oversight::{separation_of_duties, Concerned, Duty};
+    let me = anpr_policy::Subject::from_user(&staff.user);
+    separation_of_duties(&me, Duty::ChangeAccount, Concerned::staff(staff_id))
+        .map_err(|e| ApiError(e.into()))
 }
 
 /// Staff accounts.
