@@ -460,6 +460,36 @@ pub async fn visibility(state: &App, user: &User) -> AppResult<anpr_policy::trac
     Ok(enforce(state, eval).await?.0)
 }
 
+/// Which alerts the user receives (their own requests', their district's as a supervisor, their
+/// network's hot-list alerts as its own staff); the decision is recorded.
+pub async fn alert_audience(state: &App, user: &User) -> AppResult<anpr_domain::AlertAudience> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let network = user
+        .network_id
+        .filter(|_| subject.has(anpr_policy::Permission::ReceiveHotListAlerts));
+    let eval = state
+        .policy
+        .evaluate_alert_audience(&subject, network, &ctx.request_id, ctx.at);
+    Ok(enforce(state, eval).await?.0)
+}
+
+/// Which integrity review cases the user sees on `view`'s side of the workflow (`case`: the
+/// one asked for, if any); the decision is recorded.
+pub async fn case_scope(
+    state: &App,
+    user: &User,
+    view: anpr_policy::oversight::CaseView,
+    case: Option<i64>,
+) -> AppResult<anpr_policy::oversight::CaseScope> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let eval = state
+        .policy
+        .evaluate_case_access(&subject, view, case, &ctx.request_id, ctx.at);
+    Ok(enforce(state, eval).await?.0)
+}
+
 /// One authorisation, if the user may see it.
 pub async fn get_authorisation(
     state: &App,

@@ -10,6 +10,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod catalog;
 pub mod error;
 mod leadership;

@@ -31,6 +31,10 @@ pub enum DecisionAction {
     ListAuthorisations,
     /// Answering a subject access request about one plate (privacy officers).
     SubjectAccess,
+    /// Seeing integrity review cases (the review queue, a case, one's own cases).
+    ViewIntegrityCases,
+    /// Which alerts a user receives (the alert list and stream).
+    ReceiveAlerts,
 }
 
 impl DecisionAction {
@@ -52,6 +56,8 @@ impl DecisionAction {
             DecisionAction::LookbackEnd => "lookback_end",
             DecisionAction::ListAuthorisations => "list_authorisations",
             DecisionAction::SubjectAccess => "subject_access",
+            DecisionAction::ViewIntegrityCases => "view_integrity_cases",
+            DecisionAction::ReceiveAlerts => "receive_alerts",
         }
     }
 }

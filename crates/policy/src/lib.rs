@@ -27,9 +27,9 @@
 //!    authorisation's own file and purpose.
 //!
 //! Real-time tracking authorisations (requests, approvals, expiry, stopping) are in
-//! [`tracking`]; tiers and account-time separation of duties in [`permissions`]; what the
-//! platform's own oversight shows whom (usage reports) and decision-time separation of duties
-//! in [`oversight`].
+//! [`tracking`]; tiers and account-time separation of duties in [`permissions`]; who sees the
+//! platform's own oversight (usage reports, integrity cases, alerts, agreements) and
+//! decision-time separation of duties in [`oversight`].
 
 pub mod access;
 pub mod config;

@@ -1,17 +1,21 @@
 //! Who sees what of the platform's own oversight, and who may decide what, as pure functions
 //! the application layer calls: separation of duties at decision time (nobody decides a
-//! matter that is their own) and the districts a usage report covers.
+//! matter that is their own), the districts a usage report covers, the integrity unit's review
+//! cases, the alerts a user receives, and the network sharing agreements.
 //!
 //! Separation of duties has an account-time half — role combinations one account may not hold
 //! ([`crate::permissions::check_role_combination`]) — and a decision-time half, here: whoever
 //! asked for something, or whom it is about, never decides it. [`separation_of_duties`] is the
 //! one check, called wherever a decision could fall to its own subject: approving or refusing
-//! an authorisation (and so the approval queue), changing an account.
+//! an authorisation (and so the approval queue), reviewing an integrity case, changing an
+//! account.
 
+use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
 use crate::permissions::{self, Permission};
 use crate::{Policy, Subject};
-use anpr_domain::UserId;
+use anpr_domain::{AlertAudience, NetworkId, UserId};
+use chrono::{DateTime, Utc};
 
 /// Whom a matter concerns: the member of staff who asked for it, or whom it is about. Either
 /// identity matching the actor's makes it the actor's own.
@@ -107,6 +111,200 @@ impl Policy {
         permissions::require(&s.roles, Permission::ViewAllActivity)?;
         Ok(ReportScope::National)
     }
+
+    /// Whether `s` may list the network sharing agreements: overseers and administrators.
+    pub fn may_view_agreements(&self, s: &Subject) -> Result<()> {
+        self.check_active(s)?;
+        if s.has(Permission::ViewAllActivity) {
+            return Ok(());
+        }
+        permissions::require(&s.roles, Permission::Administer)
+    }
+}
+
+/// An integrity review case as the policy sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CaseFacts<'a> {
+    /// The member of staff whose conduct it is about.
+    pub staff_id: &'a str,
+    /// Their district.
+    pub district: Option<&'a str>,
+    /// A routine sample (the supervisors' queue) rather than a suspicion (the integrity unit's).
+    pub routine_sample: bool,
+    /// The member of staff has been asked to explain.
+    pub explanation_requested: bool,
+}
+
+/// Which side of the integrity workflow a request is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseView {
+    /// The review queue and its steps (integrity unit; supervisors for routine samples).
+    Review,
+    /// A member of staff's own cases ("My cases").
+    Own,
+}
+
+/// Which integrity cases a user sees.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseScope {
+    viewer: Subject,
+    view: CaseView,
+    /// The integrity unit: every case (but one about themselves).
+    pub integrity_unit: bool,
+    /// A supervisor: the routine samples of this district (but one about themselves).
+    pub sample_district: Option<String>,
+}
+
+impl CaseScope {
+    /// The review scope of `s`, undecided: used for whoever a case is assigned to.
+    pub fn reviewer(s: &Subject) -> Result<CaseScope> {
+        if !s.active {
+            return Err(E::refused(K::Inactive, "this account is disabled"));
+        }
+        let integrity_unit = s.has(Permission::ReviewIntegrity);
+        // Supervisors review the routine samples of their district.
+        let sample_district =
+            (!integrity_unit && s.has(Permission::ApproveRequests)).then(|| s.district.clone());
+        if !integrity_unit && sample_district.is_none() {
+            permissions::require(&s.roles, Permission::ReviewIntegrity)?;
+        }
+        Ok(CaseScope {
+            viewer: s.clone(),
+            view: CaseView::Review,
+            integrity_unit,
+            sample_district,
+        })
+    }
+
+    /// A member of staff's own cases, once an explanation has been asked for (an open
+    /// investigation is not disclosed to its subject before that).
+    pub fn own(s: &Subject) -> Result<CaseScope> {
+        if !s.active {
+            return Err(E::refused(K::Inactive, "this account is disabled"));
+        }
+        Ok(CaseScope {
+            viewer: s.clone(),
+            view: CaseView::Own,
+            integrity_unit: false,
+            sample_district: None,
+        })
+    }
+
+    pub fn view(&self) -> CaseView {
+        self.view
+    }
+
+    /// Whether the case is visible in this scope.
+    pub fn sees(&self, c: &CaseFacts<'_>) -> bool {
+        let own = is_own(&self.viewer, Concerned::staff(c.staff_id));
+        match self.view {
+            CaseView::Own => own && c.explanation_requested,
+            CaseView::Review => {
+                separation_of_duties(&self.viewer, Duty::ReviewCase, Concerned::staff(c.staff_id))
+                    .is_ok()
+                    && (self.integrity_unit
+                        || (c.routine_sample
+                            && matches!(
+                                (c.district, &self.sample_district),
+                                (Some(d), Some(mine)) if d.eq_ignore_ascii_case(mine)
+                            )))
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self.view {
+            CaseView::Own => "own cases once an explanation is asked for".to_string(),
+            CaseView::Review if self.integrity_unit => {
+                "integrity unit: every case but one's own".to_string()
+            }
+            CaseView::Review => format!(
+                "routine samples of {} district",
+                self.sample_district.as_deref().unwrap_or_default()
+            ),
+        }
+    }
+}
+
+impl Policy {
+    /// Decides which integrity cases `s` sees on `view`'s side of the workflow; `target` names
+    /// the case when the request is about one. The decision is recorded: a case discloses a
+    /// member of staff's conduct.
+    pub fn evaluate_case_access(
+        &self,
+        s: &Subject,
+        view: CaseView,
+        target: Option<i64>,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Evaluation<CaseScope> {
+        let mut d = Decision::new(
+            &s.actor(),
+            DecisionAction::ViewIntegrityCases,
+            request_id,
+            now,
+        );
+        d.target = target.map(|id| format!("case {id}"));
+        let outcome = match view {
+            CaseView::Review => CaseScope::reviewer(s),
+            CaseView::Own => CaseScope::own(s),
+        };
+        if let Ok(scope) = &outcome {
+            d.outcome = DecisionOutcome::Allowed;
+            d.basis = Some(scope.describe());
+        }
+        Evaluation::new(d, outcome)
+    }
+
+    /// Decides which alerts `s` receives (the alert list and stream): everyone the alerts of
+    /// their own tracking requests; a supervisor (who may approve) those of the districts they
+    /// see; a camera network's own staff (`network_operator`, whose account names
+    /// `network_id`) that network's hot-list alerts. Nobody else — not even overseers, who see
+    /// the authorisations but are not told where a car is. Police staff who may see no
+    /// authorisation at all (an administrator, a privacy officer) are refused.
+    pub fn evaluate_alert_audience(
+        &self,
+        s: &Subject,
+        network_id: Option<NetworkId>,
+        request_id: &str,
+        now: DateTime<Utc>,
+    ) -> Evaluation<AlertAudience> {
+        let mut d = Decision::new(&s.actor(), DecisionAction::ReceiveAlerts, request_id, now);
+        let outcome = self.alert_audience(s, network_id);
+        if let Ok(a) = &outcome {
+            d.outcome = DecisionOutcome::Allowed;
+            d.basis = Some(match (a.hot_list_network, a.districts.is_empty()) {
+                (Some(n), _) => format!("hot-list alerts of network {n}"),
+                (None, true) => "alerts of own tracking requests".to_string(),
+                (None, false) => format!(
+                    "alerts of own tracking requests and of {} district",
+                    a.districts.join(", ")
+                ),
+            });
+        }
+        Evaluation::new(d, outcome)
+    }
+
+    fn alert_audience(&self, s: &Subject, network_id: Option<NetworkId>) -> Result<AlertAudience> {
+        if s.has(Permission::ReceiveHotListAlerts) {
+            self.check_active(s)?;
+            return Ok(AlertAudience {
+                user_id: s.user_id,
+                districts: Vec::new(),
+                hot_list_network: network_id,
+            });
+        }
+        let visibility = self.visibility(s)?;
+        Ok(AlertAudience {
+            user_id: s.user_id,
+            districts: if s.has(Permission::ApproveRequests) {
+                visibility.districts
+            } else {
+                Vec::new()
+            },
+            hot_list_network: None,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -121,6 +319,15 @@ mod tests {
             district: district.into(),
             roles: roles.to_vec(),
             active: true,
+        }
+    }
+
+    fn case<'a>(staff: &'a str, district: &'a str, sample: bool, asked: bool) -> CaseFacts<'a> {
+        CaseFacts {
+            staff_id: staff,
+            district: Some(district),
+            routine_sample: sample,
+            explanation_requested: asked,
         }
     }
 
@@ -191,5 +398,94 @@ mod tests {
             p.usage_report_scope(&off).unwrap_err().kind(),
             Some(K::Inactive)
         );
+    }
+
+    #[test]
+    fn integrity_cases_go_to_the_unit_samples_to_the_district_and_never_to_their_subject() {
+        let unit = CaseScope::reviewer(&subject(1, "I1", "National", &[Role::Integrity])).unwrap();
+        assert!(unit.sees(&case("S1", "Waikato", false, false)));
+        assert!(unit.sees(&case("S1", "Canterbury", true, false)));
+        assert!(!unit.sees(&case("I1", "National", false, false)), "own");
+
+        let sup = CaseScope::reviewer(&subject(2, "SUP", "Waikato", &[Role::Supervisor])).unwrap();
+        assert!(sup.sees(&case("S1", "Waikato", true, false)));
+        assert!(sup.sees(&case("S1", "waikato", true, false)));
+        assert!(!sup.sees(&case("S1", "Waikato", false, false)), "suspicion");
+        assert!(
+            !sup.sees(&case("S1", "Canterbury", true, false)),
+            "elsewhere"
+        );
+        assert!(!sup.sees(&case("SUP", "Waikato", true, false)), "own");
+
+        let e = CaseScope::reviewer(&subject(3, "S3", "Waikato", &[Role::Searcher])).unwrap_err();
+        assert_eq!(e.kind(), Some(K::MissingPermission));
+        assert!(e.to_string().contains("review_integrity"), "{e}");
+
+        let mine = CaseScope::own(&subject(3, "S3", "Waikato", &[Role::Searcher])).unwrap();
+        assert!(mine.sees(&case("S3", "Waikato", false, true)));
+        assert!(
+            !mine.sees(&case("S3", "Waikato", false, false)),
+            "not asked yet"
+        );
+        assert!(
+            !mine.sees(&case("S1", "Waikato", true, true)),
+            "someone else's"
+        );
+
+        let p = Policy::default();
+        let e = p.evaluate_case_access(
+            &subject(3, "S3", "Waikato", &[Role::Searcher]),
+            CaseView::Review,
+            Some(9),
+            "r",
+            Utc::now(),
+        );
+        assert_eq!(e.decision.action, DecisionAction::ViewIntegrityCases);
+        assert_eq!(e.decision.outcome, DecisionOutcome::Refused);
+        assert_eq!(e.decision.target.as_deref(), Some("case 9"));
+    }
+
+    #[test]
+    fn alerts_go_to_requesters_their_supervisors_and_network_staff() {
+        let p = Policy::default();
+        let now = Utc::now();
+        let aud = |roles: &[Role], network: Option<NetworkId>| {
+            p.evaluate_alert_audience(&subject(5, "X", "Waikato", roles), network, "r", now)
+                .peek()
+                .clone()
+        };
+        let sup = aud(&[Role::Supervisor], None).unwrap();
+        assert_eq!(sup.districts, vec!["Waikato".to_string()]);
+        assert_eq!(sup.user_id, 5);
+        let tracker = aud(&[Role::Searcher, Role::Tracker], None).unwrap();
+        assert!(tracker.districts.is_empty() && tracker.hot_list_network.is_none());
+        let auditor = aud(&[Role::Auditor], None).unwrap();
+        assert!(
+            auditor.districts.is_empty(),
+            "overseers are not told where cars are"
+        );
+        let op = aud(&[Role::NetworkOperator], Some(3)).unwrap();
+        assert_eq!(op.hot_list_network, Some(3));
+        assert!(op.districts.is_empty());
+        for r in [Role::Admin, Role::PrivacyOfficer] {
+            assert_eq!(
+                aud(&[r], None).unwrap_err().kind(),
+                Some(K::MissingPermission)
+            );
+        }
+    }
+
+    #[test]
+    fn agreements_are_for_overseers_and_administrators() {
+        let p = Policy::default();
+        for r in [Role::Auditor, Role::Integrity, Role::Admin] {
+            p.may_view_agreements(&subject(1, "X", "W", &[r])).unwrap();
+        }
+        for r in [Role::Searcher, Role::Supervisor, Role::PrivacyOfficer] {
+            let e = p
+                .may_view_agreements(&subject(1, "X", "W", &[r]))
+                .unwrap_err();
+            assert!(e.to_string().contains("administer"), "{e}");
+        }
     }
 }
