@@ -394,6 +394,7 @@ await flow('subject access shows the sightings and queries of a plate', async ()
   await page.goto(`${BASE}/ui/#/privacy`);
   await page.locator('#sar-plate').fill(examplePlate);
   await page.locator('#sar-reference').fill('PA-2026-7');
+  await page.locator('#sar-identity-method').selectOption('passport');
   await page.getByRole('button', { name: 'Prepare the answer' }).click();
   await page.locator('#sar-reads-held').waitFor();
   const held = Number(await page.locator('#sar-reads-held').textContent());

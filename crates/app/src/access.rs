@@ -282,23 +282,39 @@ pub async fn authorise_sightings(
 }
 
 /// Decides a subject access request about `plate` (privacy officers and admins) and records
-/// the decision before any of the plate's data is read.
+/// the decision before any of the plate's data is read. The facts: the requester's own register
+/// entries (the vehicles connected to them) and how many requests they had answered in the
+/// policy's window, counted from the recorded decisions (so the limit holds across server
+/// processes and the command line).
 pub async fn authorise_subject_access(
     state: &App,
     user: &User,
     plate: &anpr_domain::NormalisedPlate,
     reference: Option<&str>,
-) -> AppResult<Decision> {
+    identity: Option<&anpr_policy::IdentityCheck>,
+) -> AppResult<anpr_policy::SubjectAccessGrant> {
     let subject = Subject::from_user(user);
     let ctx = context(&subject, None);
-    let eval = state.policy.evaluate_subject_access(
-        &subject,
-        plate.as_str(),
+    let answered_recently = state
+        .store
+        .allowed_decisions_since(
+            subject.user_id,
+            anpr_policy::DecisionAction::SubjectAccess,
+            state.policy.subject_access_window_start(ctx.at),
+        )
+        .await?;
+    let req = anpr_policy::SubjectAccessRequest {
+        subject: &subject,
+        plate: plate.as_str(),
         reference,
-        &ctx.request_id,
-        ctx.at,
-    );
-    Ok(enforce(state, eval).await?.1)
+        identity,
+        answered_recently,
+        request_id: &ctx.request_id,
+        now: ctx.at,
+    };
+    let facts = facts(state, &req.facts_query()).await?;
+    let eval = state.policy.evaluate_subject_access(&req, &facts);
+    Ok(enforce(state, eval).await?.0)
 }
 
 /// Applies the change the platform makes by itself (expiry, lapse, emergency not approved in
@@ -554,14 +570,8 @@ pub async fn list_authorisations(
     }
     out.retain(|a| visibility.sees(a));
     if queue {
-        // Waiting for a decision, and not one's own: the supervisor's approval queue.
-        out.retain(|a| {
-            a.requester_user_id != subject.user_id
-                && (a.status == AuthStatus::Pending
-                    || (a.status == AuthStatus::Active
-                        && a.basis == anpr_policy::Basis::Emergency
-                        && a.decided_at.is_none()))
-        });
+        // Waiting for a decision of the user's district, and not their own: the approval queue.
+        out.retain(|a| anpr_policy::tracking::in_approval_queue(&subject, a));
     }
     out.sort_by_key(|a| std::cmp::Reverse(a.id));
     Ok(out)
@@ -575,6 +585,36 @@ pub async fn visibility(state: &App, user: &User) -> AppResult<anpr_policy::trac
     let eval = state
         .policy
         .evaluate_listing(&subject, &ctx.request_id, ctx.at);
+    Ok(enforce(state, eval).await?.0)
+}
+
+/// Which alerts the user receives (their own requests', their district's as a supervisor, their
+/// network's hot-list alerts as its own staff); the decision is recorded.
+pub async fn alert_audience(state: &App, user: &User) -> AppResult<anpr_domain::AlertAudience> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let network = user
+        .network_id
+        .filter(|_| subject.has(anpr_policy::Permission::ReceiveHotListAlerts));
+    let eval = state
+        .policy
+        .evaluate_alert_audience(&subject, network, &ctx.request_id, ctx.at);
+    Ok(enforce(state, eval).await?.0)
+}
+
+/// Which integrity review cases the user sees on `view`'s side of the workflow (`case`: the
+/// one asked for, if any); the decision is recorded.
+pub async fn case_scope(
+    state: &App,
+    user: &User,
+    view: anpr_policy::oversight::CaseView,
+    case: Option<i64>,
+) -> AppResult<anpr_policy::oversight::CaseScope> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let eval = state
+        .policy
+        .evaluate_case_access(&subject, view, case, &ctx.request_id, ctx.at);
     Ok(enforce(state, eval).await?.0)
 }
 

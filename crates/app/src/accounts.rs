@@ -37,13 +37,16 @@ impl Administrator<'_> {
         }
     }
 
-    /// Administrators do not change their own account: another one must.
+    /// Separation of duties: administrators do not change their own account.
     fn not_self(&self, staff_id: &str) -> AppResult<()> {
+        use anpr_policy::oversight::{separation_of_duties, Concerned, Duty};
         match self {
-            Administrator::Staff(u) if u.staff_id == staff_id => Err(AppError::Forbidden(
-                "you cannot change your own account; ask another administrator".into(),
-            )),
-            _ => Ok(()),
+            Administrator::Staff(u) => Ok(separation_of_duties(
+                &anpr_policy::Subject::from_user(u),
+                Duty::ChangeAccount,
+                Concerned::staff(staff_id),
+            )?),
+            Administrator::Console(_) => Ok(()),
         }
     }
 }

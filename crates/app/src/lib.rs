@@ -11,6 +11,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod cases;
 pub mod catalog;
 pub mod error;
 pub mod ingest;

@@ -7,7 +7,7 @@
 use crate::error::{AppError, AppResult};
 use crate::App;
 use anpr_domain::{CameraId, NetworkId, NewRead, User};
-use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Permission, Subject};
+use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind};
 use anpr_realtime::Watch;
 use anpr_store::{
     AlertAudience, AlertFilter, AlertKind, AuthorisationFilter, InsertOutcome, NewAlert,
@@ -185,28 +185,12 @@ pub async fn match_ingest(
     Ok(n)
 }
 
-/// Who receives which alerts: every user the alerts of their own tracking requests, and a
-/// supervisor (who may approve) those of their district. Nobody else — not even overseers,
-/// who see the authorisations but are not told where a car is.
+/// Who receives which alerts, as the policy decides (`Policy::evaluate_alert_audience`, the
+/// decision recorded): every user the alerts of their own tracking requests, a supervisor (who
+/// may approve) those of their district, a network's own staff its hot-list alerts. Nobody
+/// else — not even overseers, who see the authorisations but are not told where a car is.
 pub async fn audience(state: &App, user: &User) -> AppResult<AlertAudience> {
-    let subject = Subject::from_user(user);
-    // Police staff are decided by the listing policy (which refuses, say, an administrator);
-    // a network's own staff hold no police permission and receive hot-list alerts only.
-    let districts = if subject.has(Permission::ReceiveHotListAlerts) {
-        Vec::new()
-    } else {
-        let visibility = crate::access::visibility(state, user).await?;
-        if subject.has(Permission::ApproveRequests) {
-            visibility.districts
-        } else {
-            Vec::new()
-        }
-    };
-    Ok(AlertAudience {
-        user_id: user.id,
-        districts,
-        hot_list_network: hot_list_network(user),
-    })
+    crate::access::alert_audience(state, user).await
 }
 
 /// Records that `alerts` were shown to `user` (delivered on the stream, listed, a watch's
@@ -355,13 +339,6 @@ async fn hot_list_allowed(state: &App, network: NetworkId) -> AppResult<bool> {
         .await?
         .iter()
         .any(|a| a.network_id == network && a.hot_list_alerts))
-}
-
-/// The network whose hot-list alerts `user` receives: a `network_operator`'s own network.
-/// (Whether its agreement allows them is decided when an alert is raised.)
-fn hot_list_network(user: &User) -> Option<NetworkId> {
-    user.network_id
-        .filter(|_| Subject::from_user(user).has(Permission::ReceiveHotListAlerts))
 }
 
 /// Raises a "vehicle of interest" alert for each fresh read of one ingest whose plate is on

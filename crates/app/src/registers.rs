@@ -1,14 +1,27 @@
 //! Register rows from CSV (a header row naming the fields) or JSON (an array of objects, or one
 //! object per line), read in batches so a five-million-row motor vehicle register streams
-//! through in bounded memory. Used by the admin API and `anpr registers import`.
+//! through in bounded memory. Used by the admin API and `anpr registers import`. Also the
+//! network sharing agreements as overseers and administrators read them.
 
 use crate::error::{AppError, AppResult};
+use crate::App;
+use anpr_domain::User;
 use anpr_policy::registers::{
-    AssociateRecord, IncidentRecord, StaffRecord, StolenRecord, VehicleRecord,
+    AssociateRecord, IncidentRecord, NetworkAgreement, StaffRecord, StolenRecord, VehicleRecord,
 };
+use anpr_policy::Subject;
 use anpr_store::{RegisterBatch, RegisterKind};
 use serde::de::DeserializeOwned;
 use std::io::{BufRead, BufReader, Read};
+
+/// Every network's sharing agreement, if the policy lets `user` see them (overseers and
+/// administrators).
+pub async fn agreements(state: &App, user: &User) -> AppResult<Vec<NetworkAgreement>> {
+    state
+        .policy
+        .may_view_agreements(&Subject::from_user(user))?;
+    Ok(state.store.network_agreements().await?)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

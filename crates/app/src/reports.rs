@@ -1,26 +1,46 @@
 //! Reports, for the API and the command line alike (`anpr report ...` calls these same
 //! functions): the usage report, the public transparency report, and subject access.
 //!
-//! The store counts (`ReportStore`), `anpr-reports` shapes. A subject access request reads a
-//! plate's sightings outside the search policy, so it is decided in [`crate::access`] first and
-//! its decision recorded before anything is read.
+//! The store counts (`ReportStore`), `anpr-reports` shapes. What a usage report may cover is
+//! the policy's decision (`Policy::usage_report_scope`: a supervisor's is their district's). A
+//! subject access request reads a plate's sightings outside the search policy, so it is
+//! decided in [`crate::access`] first — reference, identity check, the requester's limit, the
+//! own-vehicle block, the near-live window — and its decision recorded before anything is read.
 
 use crate::access;
+use crate::audit::AuditHandle;
 use crate::error::{AppError, AppResult};
 use crate::App;
 use anpr_domain::query::Cursor;
 use anpr_domain::{NormalisedPlate, PlatePattern, SearchQuery, User};
+use anpr_policy::oversight::ReportScope;
+use anpr_policy::{IdentityCheck, Subject};
 use anpr_reports::subject::{self, HeldRead, SubjectAccessReport};
 use anpr_reports::transparency::{self, TransparencyInput, TransparencyReport, TREND_MONTHS};
 use anpr_reports::usage::{self, UsageReport};
 use anpr_reports::{Grouping, Month, UsageQuery};
 use chrono::{DateTime, Utc};
+use serde_json::json;
 
 /// Most sightings one subject access report lists (all are counted).
 pub const MAX_LISTED_READS: usize = 5_000;
 
-/// Counts of use between `q.from` and `q.to`, per month and `q.by`.
-pub async fn usage(state: &App, q: UsageQuery) -> AppResult<UsageReport> {
+/// Counts of use between `q.from` and `q.to`, per month and `q.by`, as far as `user` may see
+/// them: the country for overseers and administrators, their own district for a supervisor
+/// (whatever the grouping).
+pub async fn usage(state: &App, user: &User, q: UsageQuery) -> AppResult<UsageReport> {
+    match state.policy.usage_report_scope(&Subject::from_user(user))? {
+        ReportScope::National => usage_national(state, q).await,
+        ReportScope::Districts(districts) => {
+            let counted = state.reports.usage_counts_in(q, districts.clone()).await?;
+            Ok(usage::assemble(&q, counted.rows, counted.findings_recorded).within(districts))
+        }
+    }
+}
+
+/// The national usage report, for the deployment's operator on its host (`anpr report usage`,
+/// which reads the database directly and signs in as nobody).
+pub async fn usage_national(state: &App, q: UsageQuery) -> AppResult<UsageReport> {
     let counted = state.reports.usage_counts(q).await?;
     Ok(usage::assemble(&q, counted.rows, counted.findings_recorded))
 }
@@ -51,37 +71,98 @@ pub async fn transparency(
     }))
 }
 
-/// Answers a subject access request about `plate` for `user` (a privacy officer or admin):
-/// the decision is recorded first; then the sightings still held and the queries that
-/// touched the plate are gathered.
+/// A subject access request as the privacy officer received it.
+#[derive(Debug, Clone)]
+pub struct SubjectAccessAsk {
+    /// The plate the person asked about (as given; normalised here).
+    pub plate: String,
+    /// The request's own reference (required by the policy).
+    pub reference: Option<String>,
+    /// How the person's identity was checked, and by whom (required by the policy).
+    pub identity_checked: Option<IdentityCheck>,
+}
+
+/// Answers a subject access request for `user` (a privacy officer or admin). The use's audit
+/// entry names the plate (normalised), the reference and the identity check, refused or not,
+/// so the integrity rules can read it; the decision is recorded before anything is read; then
+/// the sightings held up to the near-live window and the queries that touched the plate are
+/// gathered, and the entry gets the digest of the sightings disclosed and the newest one's age.
 pub async fn subject_access(
     state: &App,
     user: &User,
-    plate: &str,
-    reference: Option<String>,
+    audit: &AuditHandle,
+    ask: SubjectAccessAsk,
 ) -> AppResult<SubjectAccessReport> {
-    let plate = NormalisedPlate::parse(plate)?;
-    access::authorise_subject_access(state, user, &plate, reference.as_deref()).await?;
+    audit.action(anpr_ledger::Action::SubjectAccess);
+    audit.query(json!({ "identity_checked": ask.identity_checked }));
+    let mut facts = anpr_ledger::AuditFacts::new().plate(ask.plate.clone());
+    if let Some(r) = &ask.reference {
+        facts = facts.reference(r.clone());
+    }
+    audit.facts(facts);
+    let plate = NormalisedPlate::parse(&ask.plate)?;
+    audit.facts(anpr_ledger::AuditFacts::new().plate(plate.as_str().to_string()));
+    let grant = access::authorise_subject_access(
+        state,
+        user,
+        &plate,
+        ask.reference.as_deref(),
+        ask.identity_checked.as_ref(),
+    )
+    .await?;
     let now = Utc::now();
-    let (reads_held, reads) = held_reads(state, &plate).await?;
+    let (reads_held, reads) = held_reads(state, &plate, grant.reads_until).await?;
     let queries = state
         .reports
         .plate_queries(plate.as_str().to_string(), now)
         .await?;
+    let ids: Vec<i64> = reads.iter().map(|r| r.read_id).collect();
+    audit.disclosed(&ids);
+    if let Some(newest) = reads.iter().map(|r| r.captured_at).max() {
+        let age = (now - newest).num_seconds().max(0);
+        audit.facts(anpr_ledger::AuditFacts::new().newest_result_age_s(age as u64));
+    }
+    let why = grant
+        .notices
+        .iter()
+        .find(|n| n.code == "near_live_withheld")
+        .map(|n| sentence(&n.message))
+        .unwrap_or_default();
     Ok(subject::assemble(
         plate.as_str(),
-        reference,
+        ask.reference.map(|r| r.trim().to_string()),
         reads_held,
         reads,
         queries,
         now,
-    ))
+    )
+    .withholding_after(grant.reads_until, why))
 }
 
-/// Every read of the plate still held (counted), the newest [`MAX_LISTED_READS`] listed.
-async fn held_reads(state: &App, plate: &NormalisedPlate) -> AppResult<(u64, Vec<HeldRead>)> {
+/// `text` as a sentence: a capital first letter and a full stop.
+fn sentence(text: &str) -> String {
+    let mut c = text.chars();
+    let mut s: String = c
+        .next()
+        .map(|f| f.to_uppercase().collect())
+        .unwrap_or_default();
+    s.push_str(c.as_str());
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+/// Every read of the plate still held up to `until` (counted), the newest [`MAX_LISTED_READS`]
+/// listed.
+async fn held_reads(
+    state: &App,
+    plate: &NormalisedPlate,
+    until: DateTime<Utc>,
+) -> AppResult<(u64, Vec<HeldRead>)> {
     let mut query = SearchQuery::for_plate(PlatePattern::Exact(plate.clone()));
     query.limit = anpr_domain::query::MAX_PAGE_SIZE;
+    query.time.to = Some(until);
     let mut total = 0;
     let mut reads = Vec::new();
     loop {

@@ -97,7 +97,7 @@ fn deployment(d: &Path) {
     let staff = d.join("staff.csv");
     std::fs::write(
         &staff,
-        "staff_id,person_id,home_address_id,team\nS9,P9,A9,Queenstown\n",
+        "staff_id,person_id,home_address_id,team\nS9,P9,A9,Queenstown\nP1,PP1,AP1,Privacy\n",
     )
     .unwrap();
     ok(&anpr(
@@ -225,6 +225,10 @@ fn reports_from_the_command_line() {
             "qtn 123",
             "--reference",
             "PA-1",
+            "--identity-method",
+            "passport",
+            "--identity-checked-by",
+            "P1",
         ],
     ));
     assert!(
@@ -244,6 +248,12 @@ fn reports_from_the_command_line() {
             "S9",
             "--plate",
             "QTN123",
+            "--reference",
+            "PA-2",
+            "--identity-method",
+            "passport",
+            "--identity-checked-by",
+            "S9",
         ],
     ));
     assert!(refused.contains("subject_access"), "{refused}");
@@ -265,4 +275,93 @@ fn reports_from_the_command_line() {
             "no {action} entry"
         );
     }
+}
+
+fn subject_access(d: &Path, plate: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "report",
+        "subject-access",
+        "--staff-id",
+        "P1",
+        "--plate",
+        plate,
+    ];
+    args.extend_from_slice(extra);
+    anpr(d, &args)
+}
+
+const CHECKED: &[&str] = &[
+    "--reference",
+    "PA-7",
+    "--identity-method",
+    "driver_licence",
+    "--identity-checked-by",
+    "P1",
+];
+
+/// The red team's "location history on demand" from the command line: no reference, no
+/// identity check, the privacy officer's own car, and a sighting a minute old.
+#[test]
+fn subject_access_from_the_command_line_is_not_a_location_history_on_demand() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    deployment(d);
+    // A sighting of QTN123 a minute ago, and one of the privacy officer's own car.
+    let now = chrono::Utc::now();
+    let dump = d.join("fresh.jsonl");
+    std::fs::write(
+        &dump,
+        format!(
+            "{{\"camera_id\":1,\"plate\":\"QTN123\",\"captured_at\":\"{}\",\"confidence\":0.9}}\n\
+             {{\"camera_id\":1,\"plate\":\"PRV777\",\"captured_at\":\"{}\",\"confidence\":0.9}}\n",
+            (now - chrono::Duration::minutes(1)).to_rfc3339(),
+            (now - chrono::Duration::hours(3)).to_rfc3339()
+        ),
+    )
+    .unwrap();
+    ok(&anpr(d, &["import", dump.to_str().unwrap()]));
+    let vehicles = d.join("vehicles.csv");
+    std::fs::write(
+        &vehicles,
+        "plate,owner_person_id,owner_address_id\nPRV777,PP1,AP1\n",
+    )
+    .unwrap();
+    ok(&anpr(
+        d,
+        &[
+            "registers",
+            "import",
+            "vehicles",
+            vehicles.to_str().unwrap(),
+        ],
+    ));
+
+    let e = failed(&subject_access(d, "QTN123", &[]));
+    assert!(e.contains("reference"), "{e}");
+    let e = failed(&subject_access(d, "QTN123", &["--reference", "PA-7"]));
+    assert!(e.contains("identity"), "{e}");
+    let e = failed(&subject_access(d, "PRV777", CHECKED));
+    assert!(e.contains("registered to you"), "{e}");
+
+    let text = ok(&subject_access(d, "QTN123", CHECKED));
+    // The minute-old sighting is neither listed nor counted, and the answer says why.
+    assert!(text.contains("Sightings held: 2"), "{text}");
+    assert!(text.contains("30 minutes"), "{text}");
+
+    let ledger = anpr_ledger::Ledger::open(d.join("ledger")).unwrap();
+    let entries: Vec<serde_json::Value> = ledger
+        .entries(0, ledger.size())
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::from_str(&e.body).unwrap())
+        .filter(|e: &serde_json::Value| e["action"] == "subject_access")
+        .collect();
+    assert_eq!(entries.len(), 4, "{entries:?}");
+    let own = &entries[2];
+    assert_eq!(own["query"]["plate"], "PRV777", "{own}");
+    assert_eq!(own["query"]["reference"], "PA-7", "{own}");
+    assert_eq!(own["query"]["refusal_code"], "own_vehicle", "{own}");
+    assert_eq!(own["outcome"]["result"], "refused", "{own}");
+    assert_eq!(entries[3]["outcome"]["result"], "granted");
+    assert_eq!(entries[3]["result"]["count"], 2);
 }

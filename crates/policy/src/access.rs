@@ -14,7 +14,7 @@ use anpr_domain::class_key;
 use anpr_domain::query::wildcard_matches;
 use anpr_domain::{NetworkId, PlatePattern, Purpose, ReadId, TimeRange};
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DataAction {
@@ -729,31 +729,219 @@ pub(crate) fn fill_purpose(d: &mut Decision, p: Option<&Purpose>) {
     }
 }
 
+/// How the identity of the person making a subject access request was checked: they asked
+/// about a plate, and only the vehicle's owner (or someone acting for them) may be told where
+/// it was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct IdentityCheck {
+    /// One of the configured methods (`passport`, `driver_licence`, `firearms_licence`,
+    /// `kiwi_access_card`, `realme_verified_identity` by default).
+    pub method: String,
+    /// The staff id of whoever checked it.
+    pub by: String,
+}
+
+/// A subject access request: a privacy officer (or an administrator) answering a person's
+/// request under the Privacy Act for what is held about a plate.
+#[derive(Debug, Clone)]
+pub struct SubjectAccessRequest<'a> {
+    pub subject: &'a Subject,
+    /// The plate asked about, normalised.
+    pub plate: &'a str,
+    /// The request's own reference (required).
+    pub reference: Option<&'a str>,
+    /// How the person's identity was checked (required).
+    pub identity: Option<&'a IdentityCheck>,
+    /// How many subject access requests the requester had answered since
+    /// [`Policy::subject_access_window_start`]: a fact from the recorded decisions.
+    pub answered_recently: u64,
+    pub request_id: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> SubjectAccessRequest<'a> {
+    /// The register lookups this request needs: the requester's own (for the vehicles
+    /// connected to them).
+    pub fn facts_query(&self) -> FactsQuery<'a> {
+        FactsQuery {
+            staff_id: &self.subject.staff_id,
+            user_id: self.subject.user_id,
+            file_number: None,
+            plate: None,
+            for_tracking: false,
+        }
+    }
+}
+
+/// What a subject access request may disclose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectAccessGrant {
+    /// Sightings up to this time may be listed and counted; newer ones are within the
+    /// near-live window and withheld (where a car is now is not what the Act gives access to,
+    /// and an answer that held it would be tracking on request).
+    pub reads_until: DateTime<Utc>,
+    pub notices: Vec<Notice>,
+}
+
 impl Policy {
-    /// Decides a subject access request about `plate` (the privacy officer answering a
-    /// person's request under the Privacy Act): the account is active and holds the
-    /// `subject_access` permission. `reference` is the request's own reference number.
+    /// Where the per-requester window of subject access requests begins at `now`: the caller
+    /// counts the requests the requester had answered since then
+    /// ([`SubjectAccessRequest::answered_recently`]).
+    pub fn subject_access_window_start(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - Duration::minutes(self.config.subject_access.per_requester.window_minutes as i64)
+    }
+
+    /// Decides a subject access request. In order: the account is active and holds the
+    /// `subject_access` permission; the request has a reference and says how the person's
+    /// identity was checked (a configured method, and by whom); the requester is within their
+    /// limit of answered requests; they are in the staff register and the plate is not
+    /// connected to them (their own, their household's, a declared associate's: someone else
+    /// must handle it). Sightings newer than the near-live window are withheld, and the grant
+    /// says so. The result must go through [`crate::enforce`].
     pub fn evaluate_subject_access(
         &self,
-        s: &Subject,
-        plate: &str,
-        reference: Option<&str>,
-        request_id: &str,
-        now: DateTime<Utc>,
-    ) -> Evaluation<()> {
-        let mut d = Decision::new(&s.actor(), DecisionAction::SubjectAccess, request_id, now);
-        d.target = Some(plate.to_string());
-        d.basis = Some(match reference.map(str::trim).filter(|r| !r.is_empty()) {
+        req: &SubjectAccessRequest<'_>,
+        facts: &AccessFacts,
+    ) -> Evaluation<SubjectAccessGrant> {
+        let s = req.subject;
+        let mut d = Decision::new(
+            &s.actor(),
+            DecisionAction::SubjectAccess,
+            req.request_id,
+            req.now,
+        );
+        d.target = Some(req.plate.to_string());
+        let reference = req.reference.map(str::trim).filter(|r| !r.is_empty());
+        let mut basis = match reference {
             Some(r) => format!("subject access request {}", truncate(r)),
             None => "subject access request".to_string(),
-        });
-        let outcome = self
-            .check_active(s)
-            .and_then(|()| permissions::require(&s.roles, Permission::SubjectAccess));
-        if outcome.is_ok() {
-            d.outcome = DecisionOutcome::Allowed;
+        };
+        if let Some(i) = req.identity {
+            basis.push_str(&format!(
+                "; identity checked by {} ({})",
+                truncate(i.by.trim()),
+                truncate(i.method.trim())
+            ));
+        }
+        d.basis = Some(basis);
+        let outcome = self.subject_access(req, reference, facts);
+        if let Ok(g) = &outcome {
+            d.outcome = if g.notices.iter().any(|n| n.withheld) {
+                DecisionOutcome::AllowedWithLimits
+            } else {
+                DecisionOutcome::Allowed
+            };
+            d.notes = g
+                .notices
+                .iter()
+                .map(|n| format!("{}: {}", n.code, n.message))
+                .collect();
         }
         Evaluation::new(d, outcome)
+    }
+
+    fn subject_access(
+        &self,
+        req: &SubjectAccessRequest<'_>,
+        reference: Option<&str>,
+        facts: &AccessFacts,
+    ) -> Result<SubjectAccessGrant> {
+        let s = req.subject;
+        let cfg = &self.config.subject_access;
+        self.check_active(s)?;
+        permissions::require(&s.roles, Permission::SubjectAccess)?;
+        match reference {
+            Some(r) if r.chars().count() <= 64 => {}
+            _ => {
+                return Err(E::refused_field(
+                    K::InvalidRequest,
+                    "reference",
+                    "a subject access request needs its own reference (1 to 64 characters), \
+                     recorded with the answer",
+                ))
+            }
+        }
+        let methods = || cfg.identity_methods.join(", ");
+        let identity = req.identity.ok_or_else(|| {
+            E::refused_field(
+                K::InvalidRequest,
+                "identity_checked",
+                format!(
+                    "say how the identity of the person asking was checked before answering: \
+                     identity_checked with a method ({}) and the staff id of whoever checked it",
+                    methods()
+                ),
+            )
+        })?;
+        if !cfg
+            .identity_methods
+            .iter()
+            .any(|m| m == identity.method.trim())
+        {
+            return Err(E::refused_field(
+                K::InvalidRequest,
+                "identity_checked.method",
+                format!(
+                    "identity check method `{}` is not one of: {}",
+                    truncate(identity.method.trim()),
+                    methods()
+                ),
+            ));
+        }
+        let by = identity.by.trim().chars().count();
+        if by == 0 || by > 64 {
+            return Err(E::refused_field(
+                K::InvalidRequest,
+                "identity_checked.by",
+                "identity_checked.by: the staff id of whoever checked the identity (1 to 64 \
+                 characters)",
+            ));
+        }
+        let limit = cfg.per_requester;
+        if req.answered_recently >= limit.max as u64 {
+            return Err(E::refused(
+                K::RateLimited,
+                format!(
+                    "rate limit: at most {} subject access requests answered per requester in \
+                     {} minutes; try again later or ask another privacy officer",
+                    limit.max, limit.window_minutes
+                ),
+            ));
+        }
+        if facts.staff.is_none() {
+            return Err(E::refused(
+                K::NotInStaffRegister,
+                format!(
+                    "staff id {} is not in the staff register, so vehicles connected to you \
+                     cannot be recognised; ask the register administrators to add you",
+                    s.staff_id
+                ),
+            ));
+        }
+        if let Some(c) = facts.connection(req.plate) {
+            return Err(E::refused(
+                K::OwnVehicle,
+                format!(
+                    "vehicle {} {}: you may not answer a subject access request about a vehicle \
+                     connected to you, and this attempt is recorded; someone else must handle \
+                     it (another privacy officer)",
+                    req.plate,
+                    c.explain()
+                ),
+            ));
+        }
+        let minutes = self.config.near_live_minutes;
+        Ok(SubjectAccessGrant {
+            reads_until: req.now - Duration::minutes(minutes),
+            notices: vec![Notice {
+                code: "near_live_withheld",
+                message: format!(
+                    "sightings from the last {minutes} minutes are not listed or counted: a \
+                     subject access answer tells what is held, not where the vehicle is now"
+                ),
+                withheld: true,
+            }],
+        })
     }
 }
 

@@ -118,6 +118,38 @@ impl RateLimits {
     }
 }
 
+/// How subject access requests are answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SubjectAccessConfig {
+    /// How the identity of the person asking may be checked before their request is answered
+    /// (the request names one, and who checked it).
+    pub identity_methods: Vec<String>,
+    /// At most `max` requests answered per requester in any `window_minutes`. Counted from the
+    /// recorded decisions, so every server process and the command line share the one limit.
+    pub per_requester: Limit,
+}
+
+impl Default for SubjectAccessConfig {
+    fn default() -> Self {
+        SubjectAccessConfig {
+            identity_methods: [
+                "passport",
+                "driver_licence",
+                "firearms_licence",
+                "kiwi_access_card",
+                "realme_verified_identity",
+            ]
+            .map(String::from)
+            .to_vec(),
+            per_requester: Limit {
+                max: 20,
+                window_minutes: 24 * 60,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct PolicyConfig {
@@ -158,6 +190,8 @@ pub struct PolicyConfig {
     /// number, within this many hours: read ids cannot be enumerated.
     pub disclosure_window_hours: i64,
     pub rate_limits: RateLimits,
+    /// Subject access requests: identity checks and the per-requester limit.
+    pub subject_access: SubjectAccessConfig,
 }
 
 fn purpose(
@@ -249,6 +283,7 @@ impl Default for PolicyConfig {
             recent_role_grant_days: 14,
             disclosure_window_hours: 24,
             rate_limits: RateLimits::default(),
+            subject_access: SubjectAccessConfig::default(),
         }
     }
 }
@@ -304,6 +339,13 @@ impl PolicyConfig {
         ];
         if positive.iter().any(|v| *v <= 0) {
             return bad("windows and durations must be positive");
+        }
+        let sa = &self.subject_access;
+        if sa.identity_methods.iter().all(|m| m.trim().is_empty()) {
+            return bad("subject access needs at least one identity check method");
+        }
+        if sa.per_requester.max == 0 || sa.per_requester.window_minutes == 0 {
+            return bad("the subject access limit needs a positive maximum and window");
         }
         if self.max_lookback_days < self.routine_lookback_days {
             return bad("max_lookback_days is shorter than routine_lookback_days");

@@ -36,6 +36,10 @@ pub enum DecisionAction {
     /// Seeing a tracking authorisation's sightings: the path of the car (or, for an overseer
     /// without a reason, only how many there are).
     ViewSightings,
+    /// Seeing integrity review cases (the review queue, a case, one's own cases).
+    ViewIntegrityCases,
+    /// Which alerts a user receives (the alert list and stream).
+    ReceiveAlerts,
 }
 
 impl DecisionAction {
@@ -59,6 +63,8 @@ impl DecisionAction {
             DecisionAction::SubjectAccess => "subject_access",
             DecisionAction::LegalHold => "legal_hold",
             DecisionAction::ViewSightings => "view_sightings",
+            DecisionAction::ViewIntegrityCases => "view_integrity_cases",
+            DecisionAction::ReceiveAlerts => "receive_alerts",
         }
     }
 }

@@ -39,19 +39,25 @@
 //! count unless an integrity case gives them a reason ([`Policy::evaluate_sightings`]).
 //!
 //! Real-time tracking authorisations (requests, approvals, expiry, stopping) are in
-//! [`tracking`]; tiers and separation of duties in [`permissions`].
+//! [`tracking`]; tiers and account-time separation of duties in [`permissions`]; who sees the
+//! platform's own oversight (usage reports, integrity cases, alerts, agreements) and
+//! decision-time separation of duties in [`oversight`].
 
 pub mod access;
 pub mod config;
 pub mod decision;
 pub mod error;
+pub mod oversight;
 pub mod permissions;
 pub mod ratelimit;
 pub mod registers;
 pub mod tracking;
 pub mod training;
 
-pub use access::{DataAction, DataGrant, DataRequest, LegalHoldRequest, Notice, Target};
+pub use access::{
+    DataAction, DataGrant, DataRequest, IdentityCheck, LegalHoldRequest, Notice,
+    SubjectAccessGrant, SubjectAccessRequest, Target,
+};
 pub use config::{PolicyConfig, PurposeDef, TrackingBasisKind};
 pub use decision::{
     enforce, Decision, DecisionAction, DecisionOutcome, DecisionRecorder, Evaluation,

@@ -1,7 +1,9 @@
 //! Tiers: which roles grant which permissions, and which role combinations are forbidden.
 //!
-//! Separation of duties has two parts. At decision time an approver is never the requester
-//! (see [`crate::tracking`]), whatever roles they hold. At account time some combinations are
+//! Separation of duties has two parts. At decision time nobody decides a matter that is their
+//! own — an approver is never the requester, a reviewer never the subject of the case, an
+//! administrator never changes their own account — whatever roles they hold (one function,
+//! [`crate::oversight::separation_of_duties`]). At account time some combinations are
 //! refused outright, because together they would let one person create the basis for their own
 //! access or oversee themselves:
 //!

@@ -32,6 +32,7 @@ use crate::access::{confusable_vehicle_refusal, fill_purpose, own_vehicle_refusa
 use crate::config::{PolicyConfig, TrackingBasisKind};
 use crate::decision::{Decision, DecisionAction, DecisionOutcome, Evaluation};
 use crate::error::{PolicyError as E, RefusalKind as K, Result};
+use crate::oversight::{is_own, separation_of_duties, Concerned, Duty};
 use crate::permissions::{self, Permission};
 use crate::registers::{
     AccessFacts, FactsQuery, ReviewCase, RowRef, StolenEntry, Use, OPERATIONAL_ROLES,
@@ -181,6 +182,20 @@ pub struct Authorisation {
 }
 
 impl Authorisation {
+    /// Waiting for a supervisor's decision: pending, or an emergency that started at once and
+    /// nobody has approved yet.
+    pub fn awaits_decision(&self) -> bool {
+        self.status == AuthStatus::Pending
+            || (self.status == AuthStatus::Active
+                && self.basis == Basis::Emergency
+                && self.decided_at.is_none())
+    }
+
+    /// Whom the authorisation concerns for separation of duties: its requester.
+    pub fn requester(&self) -> Concerned<'_> {
+        Concerned::member(self.requester_user_id, &self.requester_staff_id)
+    }
+
     fn end_actions(
         &self,
     ) -> (
@@ -386,6 +401,17 @@ pub struct Visibility {
 }
 
 impl Visibility {
+    /// What the listing rests on, for its decision record.
+    pub fn describe(&self) -> String {
+        if self.all {
+            "all districts".to_string()
+        } else if !self.districts.is_empty() {
+            format!("{} district", self.districts.join(", "))
+        } else {
+            "own requests".to_string()
+        }
+    }
+
     pub fn sees(&self, a: &Authorisation) -> bool {
         self.all
             || self
@@ -991,7 +1017,7 @@ impl Policy {
         let a = r.authorisation;
         let now = r.now;
         self.check_active(s)?;
-        let own = s.user_id == a.requester_user_id;
+        let own = is_own(s, a.requester());
         match r.kind {
             ReviewKind::Approve | ReviewKind::Refuse => {
                 permissions::require(&s.roles, Permission::ApproveRequests)?;
@@ -1017,15 +1043,15 @@ impl Policy {
             ReviewKind::Refuse => "refuse",
             ReviewKind::Revoke => "revoke",
         };
-        if r.kind != ReviewKind::Revoke && own {
-            return Err(E::refused(
-                K::ConflictOfDuty,
-                format!(
-                    "you cannot {verb} your own request: another supervisor of {} district must \
-                     decide it",
-                    a.district
-                ),
-            ));
+        if r.kind != ReviewKind::Revoke {
+            separation_of_duties(
+                s,
+                Duty::Decide {
+                    verb,
+                    district: &a.district,
+                },
+                a.requester(),
+            )?;
         }
         if !own && !s.district.eq_ignore_ascii_case(&a.district) {
             return Err(E::refused(
@@ -1066,10 +1092,7 @@ impl Policy {
                 ));
             }
         }
-        let awaiting = a.status == AuthStatus::Pending
-            || (a.status == AuthStatus::Active
-                && a.basis == Basis::Emergency
-                && a.decided_at.is_none());
+        let awaiting = a.awaits_decision();
         let mut out = a.clone();
         match r.kind {
             ReviewKind::Approve | ReviewKind::Refuse if !awaiting => {
@@ -1159,35 +1182,43 @@ impl Policy {
             request_id,
             now,
         );
-        let outcome = (|| {
-            self.check_active(s)?;
-            let v = Visibility {
-                all: s.has(Permission::ViewAllActivity),
-                districts: if s.has(Permission::ViewDistrictActivity) {
-                    vec![s.district.clone()]
-                } else {
-                    vec![]
-                },
-                own: (s.has(Permission::RequestTracking) || s.has(Permission::RequestLookback))
-                    .then_some(s.user_id),
-            };
-            if !v.all && v.districts.is_empty() && v.own.is_none() {
-                permissions::require(&s.roles, Permission::ViewDistrictActivity)?;
-            }
-            Ok(v)
-        })();
+        let outcome = self.visibility(s);
         if let Ok(v) = &outcome {
             d.outcome = DecisionOutcome::Allowed;
-            d.basis = Some(if v.all {
-                "all districts".to_string()
-            } else if !v.districts.is_empty() {
-                format!("{} district", v.districts.join(", "))
-            } else {
-                "own requests".to_string()
-            });
+            d.basis = Some(v.describe());
         }
         Evaluation::new(d, outcome)
     }
+
+    /// Which authorisations `s` may see (see [`Policy::evaluate_listing`]), undecided.
+    pub(crate) fn visibility(&self, s: &Subject) -> Result<Visibility> {
+        self.check_active(s)?;
+        let v = Visibility {
+            all: s.has(Permission::ViewAllActivity),
+            districts: if s.has(Permission::ViewDistrictActivity) {
+                vec![s.district.clone()]
+            } else {
+                vec![]
+            },
+            own: (s.has(Permission::RequestTracking) || s.has(Permission::RequestLookback))
+                .then_some(s.user_id),
+        };
+        if !v.all && v.districts.is_empty() && v.own.is_none() {
+            permissions::require(&s.roles, Permission::ViewDistrictActivity)?;
+        }
+        Ok(v)
+    }
+}
+
+/// Whether `a` is in `s`'s approval queue: it waits for a decision, in a district `s`
+/// supervises, and is not `s`'s own request (separation of duties: another supervisor decides
+/// it).
+pub fn in_approval_queue(s: &Subject, a: &Authorisation) -> bool {
+    s.active
+        && s.has(Permission::ApproveRequests)
+        && s.district.eq_ignore_ascii_case(&a.district)
+        && a.awaits_decision()
+        && !is_own(s, a.requester())
 }
 
 /// A request to see a tracking authorisation's sightings: the path of the car.

@@ -641,10 +641,15 @@ fn other_purposes_need_a_different_supervisor_of_the_district() {
     let mut a = request_tracking(&policy, &regs, &requester, "OTHER1", &p, false, now()).unwrap();
     assert_eq!(a.status, AuthStatus::Pending);
     a.id = 21;
-    // An approver cannot approve their own request, whatever roles they hold.
+    // An approver cannot approve their own request, whatever roles they hold; nor is it in
+    // their approval queue, while it is in their district's other supervisors'.
     let r = review(&policy, &regs, &requester, ReviewKind::Approve, &a, now());
     assert_eq!(kind(&r), RefusalKind::ConflictOfDuty);
     assert!(r.unwrap_err().to_string().contains("your own request"));
+    assert!(!tracking::in_approval_queue(&requester, &a));
+    assert!(tracking::in_approval_queue(&supervisor(), &a));
+    assert!(!tracking::in_approval_queue(&far_supervisor(), &a));
+    assert!(!tracking::in_approval_queue(&officer(), &a));
     // Nor can a supervisor of another district, nor a non-supervisor.
     let r = review(
         &policy,
@@ -889,31 +894,140 @@ fn who_sees_which_authorisations() {
     );
 }
 
+fn subject_access(
+    p: &Policy,
+    regs: &MemoryRegisters,
+    s: &Subject,
+    plate: &str,
+    reference: Option<&str>,
+    identity: Option<&IdentityCheck>,
+    answered_recently: u64,
+) -> Evaluation<SubjectAccessGrant> {
+    let req = SubjectAccessRequest {
+        subject: s,
+        plate,
+        reference,
+        identity,
+        answered_recently,
+        request_id: "r",
+        now: now(),
+    };
+    let facts = gather(regs, &req.facts_query()).unwrap();
+    p.evaluate_subject_access(&req, &facts)
+}
+
+fn passport(by: &str) -> IdentityCheck {
+    IdentityCheck {
+        method: "passport".into(),
+        by: by.into(),
+    }
+}
+
 #[test]
 fn subject_access_is_for_privacy_officers_and_admins_and_always_recorded() {
     let p = Policy::default();
+    let mut regs = registers();
+    regs.add_staff("PO1", "PP1", "AP1", None);
+    regs.add_staff("AD1", "PA1", "AA1", None);
+    let id = passport("PO1");
     let privacy = subject(50, "PO1", "Wellington", &[Role::PrivacyOfficer]);
-    let e = p.evaluate_subject_access(&privacy, "ABC123", Some(" PA-7 "), "r1", now());
-    assert!(e.peek().is_ok());
+    let e = subject_access(&p, &regs, &privacy, "ABC123", Some(" PA-7 "), Some(&id), 0);
+    let g = e.peek().clone().unwrap();
+    assert_eq!(g.reads_until, now() - Duration::minutes(30));
+    assert_eq!(g.notices[0].code, "near_live_withheld");
     assert_eq!(e.decision.action, DecisionAction::SubjectAccess);
-    assert_eq!(e.decision.outcome, DecisionOutcome::Allowed);
+    assert_eq!(e.decision.outcome, DecisionOutcome::AllowedWithLimits);
     assert_eq!(e.decision.target.as_deref(), Some("ABC123"));
     assert_eq!(
         e.decision.basis.as_deref(),
-        Some("subject access request PA-7")
+        Some("subject access request PA-7; identity checked by PO1 (passport)")
     );
     let admin = subject(51, "AD1", "Wellington", &[Role::Admin]);
-    assert!(p
-        .evaluate_subject_access(&admin, "ABC123", None, "r2", now())
-        .peek()
-        .is_ok());
-    let e = p.evaluate_subject_access(&officer(), "ABC123", None, "r3", now());
+    assert!(
+        subject_access(&p, &regs, &admin, "ABC123", Some("PA-8"), Some(&id), 0)
+            .peek()
+            .is_ok()
+    );
+    let e = subject_access(&p, &regs, &officer(), "ABC123", Some("PA-8"), Some(&id), 0);
     assert_eq!(kind(e.peek()), RefusalKind::MissingPermission);
     assert_eq!(e.decision.outcome, DecisionOutcome::Refused);
     let mut disabled = privacy.clone();
     disabled.active = false;
-    let e = p.evaluate_subject_access(&disabled, "ABC123", None, "r4", now());
+    let e = subject_access(&p, &regs, &disabled, "ABC123", Some("PA-8"), Some(&id), 0);
     assert_eq!(kind(e.peek()), RefusalKind::Inactive);
+}
+
+#[test]
+fn subject_access_needs_a_reference_an_identity_check_and_someone_unconnected() {
+    let p = Policy::default();
+    let mut regs = registers();
+    regs.add_staff("PO1", "PP1", "AP1", None);
+    regs.add_vehicle("PRV001", "PP1", "AP1");
+    regs.add_vehicle("PRV002", "PX", "AP1");
+    let privacy = subject(50, "PO1", "Wellington", &[Role::PrivacyOfficer]);
+    let field = |e: &Evaluation<SubjectAccessGrant>| match e.peek() {
+        Err(PolicyError::Refused { field, .. }) => field.clone(),
+        other => panic!("{other:?}"),
+    };
+    let id = passport("PO1");
+    for (reference, identity, expected) in [
+        (None, Some(id.clone()), "reference"),
+        (Some("  "), Some(id.clone()), "reference"),
+        (Some(&*"R".repeat(65)), Some(id.clone()), "reference"),
+        (Some("PA-1"), None, "identity_checked"),
+        (
+            Some("PA-1"),
+            Some(IdentityCheck {
+                method: "looked_honest".into(),
+                by: "PO1".into(),
+            }),
+            "identity_checked.method",
+        ),
+        (Some("PA-1"), Some(passport(" ")), "identity_checked.by"),
+    ] {
+        let e = subject_access(
+            &p,
+            &regs,
+            &privacy,
+            "ABC123",
+            reference,
+            identity.as_ref(),
+            0,
+        );
+        assert_eq!(kind(e.peek()), RefusalKind::InvalidRequest, "{expected}");
+        assert_eq!(field(&e).as_deref(), Some(expected));
+        assert_eq!(e.decision.outcome, DecisionOutcome::Refused);
+    }
+    // Own and household vehicles: someone else handles them.
+    for plate in ["PRV001", "PRV002"] {
+        let e = subject_access(&p, &regs, &privacy, plate, Some("PA-1"), Some(&id), 0);
+        assert_eq!(kind(e.peek()), RefusalKind::OwnVehicle, "{plate}");
+        let msg = e.peek().clone().unwrap_err().to_string();
+        assert!(msg.contains("someone else"), "{msg}");
+    }
+    // Not in the staff register: connected vehicles cannot be recognised.
+    let stranger = subject(52, "PO9", "Wellington", &[Role::PrivacyOfficer]);
+    let e = subject_access(&p, &regs, &stranger, "ABC123", Some("PA-1"), Some(&id), 0);
+    assert_eq!(kind(e.peek()), RefusalKind::NotInStaffRegister);
+    // The per-requester limit, from the requests answered in its window.
+    let max = p.config().subject_access.per_requester.max as u64;
+    assert!(subject_access(
+        &p,
+        &regs,
+        &privacy,
+        "ABC123",
+        Some("PA-1"),
+        Some(&id),
+        max - 1
+    )
+    .peek()
+    .is_ok());
+    let e = subject_access(&p, &regs, &privacy, "ABC123", Some("PA-1"), Some(&id), max);
+    assert_eq!(kind(e.peek()), RefusalKind::RateLimited);
+    assert_eq!(
+        p.subject_access_window_start(now()),
+        now() - Duration::hours(24)
+    );
 }
 
 #[test]

@@ -47,7 +47,11 @@ pub struct SubjectAccessReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub generated_at: DateTime<Utc>,
-    /// How many sightings of the plate are held.
+    /// Sightings up to this time are listed and counted; newer ones (the near-live window)
+    /// are withheld (see the notes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reads_until: Option<DateTime<Utc>>,
+    /// How many sightings of the plate are held (up to `reads_until`).
     pub reads_held: u64,
     /// The sightings, newest first (at most the listing limit; `reads_held` counts them all).
     pub reads: Vec<HeldRead>,
@@ -105,12 +109,23 @@ pub fn assemble(
         plate: plate.to_string(),
         reference,
         generated_at,
+        reads_until: None,
         reads_held,
         reads,
         queries_total,
         queries_withheld,
         queries: disclosed,
         notes,
+    }
+}
+
+impl SubjectAccessReport {
+    /// Marks the report as listing sightings up to `until` only, with `why` (the policy's
+    /// words) among its notes.
+    pub fn withholding_after(mut self, until: DateTime<Utc>, why: String) -> SubjectAccessReport {
+        self.reads_until = Some(until);
+        self.notes.insert(0, why);
+        self
     }
 }
 
@@ -127,6 +142,13 @@ pub fn to_text(r: &SubjectAccessReport) -> String {
         r.generated_at.format("%Y-%m-%d %H:%M:%S UTC")
     );
     let _ = writeln!(s, "\nSightings held: {}", r.reads_held);
+    if let Some(until) = r.reads_until {
+        let _ = writeln!(
+            s,
+            "  (up to {}; newer sightings are withheld)",
+            until.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
     for read in &r.reads {
         let _ = writeln!(
             s,

@@ -282,6 +282,25 @@ pub struct UsageReport {
     pub totals: UsageCounts,
     /// How to read the figures (double counting by network, missing sources).
     pub notes: Vec<String>,
+    /// The districts whose use the report counts, when it is not national (a supervisor's
+    /// report: see [`UsageReport::within`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub districts: Option<Vec<String>>,
+}
+
+impl UsageReport {
+    /// Marks a report counted over `districts` only (the counts must have been so counted),
+    /// saying so in its notes.
+    pub fn within(mut self, districts: Vec<String>) -> UsageReport {
+        self.notes.push(format!(
+            "Only the use recorded in {} district{} is counted: the staff's decisions, the \
+             alerts of their authorisations and the review cases about them.",
+            districts.join(", "),
+            if districts.len() == 1 { "" } else { "s" }
+        ));
+        self.districts = Some(districts);
+        self
+    }
 }
 
 /// Merges the partial rows the store counted from each source (decisions, alerts, findings)
@@ -334,6 +353,7 @@ pub fn assemble(q: &UsageQuery, parts: Vec<UsageRow>, findings_recorded: bool) -
         rows,
         totals,
         notes,
+        districts: None,
     }
 }
 

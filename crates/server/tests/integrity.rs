@@ -320,3 +320,105 @@ async fn routine_samples_go_to_the_supervisors_of_the_district() {
         .await;
     assert_eq!((status, case["status"].clone()), (200, json!("closed")));
 }
+
+/// Separation of duties in the review queue: a case about a member of the integrity unit is
+/// reviewed by another member, never by its subject (who sees it only as their own case, once
+/// asked to explain).
+#[tokio::test]
+async fn nobody_reviews_a_case_about_themselves() {
+    let s = start().await;
+    s.state
+        .store
+        .create_user(anpr_store::NewUser {
+            staff_id: "integrity2".into(),
+            name: "Second reviewer".into(),
+            badge_number: None,
+            district: "Waikato".into(),
+            roles: vec![anpr_domain::Role::Integrity],
+            password_hash: anpr_app::auth::hash_secret(PASSWORD).unwrap(),
+            network_id: None,
+        })
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    s.state
+        .cases
+        .save_findings(
+            vec![anpr_integrity::Finding {
+                rule: anpr_integrity::Rule::OwnVehicle,
+                severity: anpr_integrity::Severity::High,
+                staff_id: "integrity".into(),
+                key: "ZZZ111".into(),
+                evidence: vec![0],
+                uses: 1,
+                explanation: "a vehicle registered to them".into(),
+                first_at: now,
+                last_at: now,
+            }],
+            now,
+        )
+        .await
+        .unwrap();
+    let subject = s.login("integrity").await;
+    let other = s.login("integrity2").await;
+    let theirs = s.get_json("/api/v1/integrity/cases", &other).await;
+    let id = theirs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["staff_id"] == "integrity")
+        .expect("another reviewer sees the case")["id"]
+        .as_i64()
+        .unwrap();
+
+    let listed = s.get_json("/api/v1/integrity/cases", &subject).await;
+    assert!(
+        !listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["staff_id"] == "integrity"),
+        "{listed}"
+    );
+    let path = |step: &str| format!("/api/v1/integrity/cases/{id}/{step}");
+    for (method, p, body) in [
+        ("GET", format!("/api/v1/integrity/cases/{id}"), None),
+        (
+            "POST",
+            path("close"),
+            Some(json!({"outcome": "explained", "note": "Nothing to see here."})),
+        ),
+        ("POST", path("assign"), Some(json!({"to": "integrity"}))),
+    ] {
+        let (st, r) = s.call(method, &p, Some(&subject), body.as_ref()).await;
+        assert_eq!(st, 404, "{method} {p}: {r}");
+    }
+    // Nor may it be handed to them.
+    let (st, r) = s
+        .call(
+            "POST",
+            &path("assign"),
+            Some(&other),
+            Some(&json!({"to": "integrity"})),
+        )
+        .await;
+    assert_eq!(st, 422, "{r}");
+    let (st, r) = s
+        .call(
+            "POST",
+            &path("request-explanation"),
+            Some(&other),
+            Some(&json!({"question": "Why did you look up that car?"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{r}");
+    let mine = s.get_json("/api/v1/integrity/my-cases", &subject).await;
+    assert_eq!(mine.as_array().unwrap().len(), 1, "{mine}");
+
+    // Every look at the cases is a recorded decision.
+    let decisions = s.state.store.decisions(None, 100).await.unwrap();
+    assert!(decisions.iter().any(
+        |d| d.action == anpr_policy::DecisionAction::ViewIntegrityCases
+            && d.target.as_deref() == Some(&*format!("case {id}"))
+    ));
+}

@@ -211,7 +211,8 @@ async fn subject_access_lists_reads_and_withholds_queries_on_open_files() {
     assert_eq!(r.status(), 200);
 
     let privacy = s.login("privacy").await;
-    let ask = json!({"plate": "abc-123", "reference": "PA-2026-7"});
+    let ask = json!({"plate": "abc-123", "reference": "PA-2026-7",
+                     "identity_checked": {"method": "passport", "by": "privacy"}});
     let (st, r) = s
         .call(
             "POST",
@@ -257,7 +258,8 @@ async fn subject_access_lists_reads_and_withholds_queries_on_open_files() {
             "POST",
             "/api/v1/reports/subject-access",
             Some(&privacy),
-            Some(&json!({"plate": "🚗"})),
+            Some(&json!({"plate": "🚗", "reference": "PA-2026-8",
+                         "identity_checked": {"method": "passport", "by": "privacy"}})),
         )
         .await;
     assert_eq!(st, 422, "{body}");
@@ -277,9 +279,11 @@ async fn subject_access_lists_reads_and_withholds_queries_on_open_files() {
             .count(),
         2
     );
-    assert!(asked
-        .iter()
-        .all(|d| d.basis.as_deref() == Some("subject access request PA-2026-7")));
+    assert!(asked.iter().all(|d| d
+        .basis
+        .as_deref()
+        .unwrap_or_default()
+        .starts_with("subject access request PA-2026-7")));
     let size = s.state.ledger.size();
     let entries = s.state.ledger.entries(0, size).unwrap();
     let recorded = entries
@@ -289,4 +293,324 @@ async fn subject_access_lists_reads_and_withholds_queries_on_open_files() {
         .expect("a ledger entry for the subject access request");
     assert_eq!(recorded["result"]["count"], 3, "{recorded}");
     assert_eq!(recorded["query"]["reference"], "PA-2026-7");
+}
+
+/// A subject access request as the privacy screen sends it.
+fn ask(plate: &str, reference: &str) -> Value {
+    json!({"plate": plate, "reference": reference,
+           "identity_checked": {"method": "driver_licence", "by": "privacy"}})
+}
+
+async fn subject_access(s: &TestServer, token: &str, body: &Value) -> (u16, Value) {
+    s.call(
+        "POST",
+        "/api/v1/reports/subject-access",
+        Some(token),
+        Some(body),
+    )
+    .await
+}
+
+/// The ledger entries of subject access requests, oldest first.
+fn subject_access_entries(s: &TestServer) -> Vec<Value> {
+    let size = s.state.ledger.size();
+    s.state
+        .ledger
+        .entries(0, size)
+        .unwrap()
+        .iter()
+        .map(|e| serde_json::from_str::<Value>(&e.body).unwrap())
+        .filter(|e| e["action"] == "subject_access")
+        .collect()
+}
+
+/// The red team's subject access "location history on demand": no reference, no identity
+/// check, any plate — the requester's own household's included — and sightings a minute old.
+#[tokio::test]
+async fn subject_access_needs_a_reference_and_an_identity_check() {
+    let s = start().await;
+    seed(&s).await;
+    let privacy = s.login("privacy").await;
+    for (body, field) in [
+        (json!({"plate": "ABC123"}), "reference"),
+        (json!({"plate": "ABC123", "reference": "  "}), "reference"),
+        (
+            json!({"plate": "ABC123", "reference": "PA-1"}),
+            "identity_checked",
+        ),
+        (
+            json!({"plate": "ABC123", "reference": "PA-1",
+                   "identity_checked": {"method": "said_so", "by": "privacy"}}),
+            "identity_checked.method",
+        ),
+        (
+            json!({"plate": "ABC123", "reference": "PA-1",
+                   "identity_checked": {"method": "passport", "by": ""}}),
+            "identity_checked.by",
+        ),
+    ] {
+        let (st, r) = subject_access(&s, &privacy, &body).await;
+        assert_eq!(st, 422, "{body}: {r}");
+        assert_eq!(r["error"]["field"], field, "{body}: {r}");
+        assert!(r.get("reads").is_none(), "{r}");
+    }
+    // Each refusal is a recorded decision and a ledger entry naming the plate.
+    let refused = s
+        .state
+        .store
+        .decisions(None, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|d| {
+            d.action == anpr_policy::DecisionAction::SubjectAccess
+                && d.outcome == anpr_policy::DecisionOutcome::Refused
+        })
+        .count();
+    assert_eq!(refused, 5);
+    let entries = subject_access_entries(&s);
+    assert_eq!(entries.len(), 5);
+    assert!(entries
+        .iter()
+        .all(|e| e["query"]["plate"] == "ABC123" && e["outcome"]["result"] == "refused"));
+
+    let (st, r) = subject_access(&s, &privacy, &ask("ABC123", "PA-2")).await;
+    assert_eq!(st, 200, "{r}");
+    let d = s.state.store.decisions(None, 1).await.unwrap().remove(0);
+    let basis = d.basis.unwrap();
+    assert!(
+        basis.contains("PA-2") && basis.contains("driver_licence") && basis.contains("privacy"),
+        "{basis}"
+    );
+    let entry = subject_access_entries(&s).pop().unwrap();
+    assert_eq!(entry["outcome"]["result"], "granted", "{entry}");
+    assert_eq!(entry["query"]["plate"], "ABC123", "{entry}");
+    assert_eq!(entry["query"]["reference"], "PA-2", "{entry}");
+    assert_eq!(
+        entry["query"]["identity_checked"]["method"], "driver_licence",
+        "{entry}"
+    );
+}
+
+#[tokio::test]
+async fn subject_access_refuses_vehicles_connected_to_the_requester() {
+    let s = start().await;
+    // A car registered to the privacy officer, one to their flatmate, and the admin's.
+    let vehicle =
+        |plate: &str, person: &str, address: &str| anpr_policy::registers::VehicleRecord {
+            plate: plate.into(),
+            owner_person_id: person.into(),
+            owner_address_id: address.into(),
+            make: None,
+            model: None,
+            colour: None,
+        };
+    import(
+        &s.state,
+        anpr_store::RegisterBatch::Vehicles(vec![
+            vehicle("PRV123", "P-privacy", "A-privacy"),
+            vehicle("PRV456", "P-flatmate2", "A-privacy"),
+            vehicle("ADM123", "P-admin", "A-admin"),
+        ]),
+    )
+    .await;
+    let reads: Vec<Value> = ["PRV123", "PRV456", "ADM123"]
+        .iter()
+        .map(|p| json!({"plate": p, "captured_at": now_rfc3339(120), "confidence": 0.8}))
+        .collect();
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({"reads": reads}))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let privacy = s.login("privacy").await;
+    let admin = s.login("admin").await;
+    for (token, plate) in [
+        (&privacy, "PRV123"),
+        (&privacy, "prv 456"),
+        (&admin, "ADM123"),
+    ] {
+        let (st, r) = subject_access(&s, token, &ask(plate, "PA-9")).await;
+        assert_eq!(st, 403, "{plate}: {r}");
+        assert_eq!(r["error"]["code"], "own_vehicle", "{plate}: {r}");
+        assert!(
+            r["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("someone else"),
+            "{r}"
+        );
+    }
+    // Someone else handles it.
+    let (st, r) = subject_access(&s, &admin, &ask("PRV123", "PA-9")).await;
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["reads_held"], 1, "{r}");
+    let (st, r) = subject_access(&s, &privacy, &ask("ADM123", "PA-10")).await;
+    assert_eq!(st, 200, "{r}");
+
+    let refused: Vec<Value> = subject_access_entries(&s)
+        .into_iter()
+        .filter(|e| e["outcome"]["result"] == "refused")
+        .collect();
+    assert_eq!(refused.len(), 3);
+    assert!(refused
+        .iter()
+        .all(|e| e["query"]["refusal_code"] == "own_vehicle" && e["query"]["reference"] == "PA-9"));
+    assert_eq!(
+        refused[1]["query"]["plate"], "PRV456",
+        "the plate normalised"
+    );
+}
+
+#[tokio::test]
+async fn subject_access_withholds_near_live_sightings_and_says_so() {
+    let s = start().await;
+    let reads: Vec<Value> = [2, 20, 90, 600]
+        .iter()
+        .map(|m| json!({"plate": "NRL123", "captured_at": now_rfc3339(*m), "confidence": 0.8}))
+        .collect();
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({"reads": reads}))
+        .await;
+    assert_eq!(resp.status(), 201);
+    let privacy = s.login("privacy").await;
+    let (st, r) = subject_access(&s, &privacy, &ask("NRL123", "PA-3")).await;
+    assert_eq!(st, 200, "{r}");
+    // The policy's near-live window is 30 minutes: the 2- and 20-minute-old sightings are
+    // neither listed nor counted (a count would tell that the car was seen just now).
+    assert_eq!(r["reads_held"], 2, "{r}");
+    assert_eq!(r["reads"].as_array().unwrap().len(), 2, "{r}");
+    let newest =
+        chrono::DateTime::parse_from_rfc3339(r["reads"][0]["captured_at"].as_str().unwrap())
+            .unwrap();
+    assert!(Utc::now() - newest.with_timezone(&Utc) > chrono::Duration::minutes(30));
+    assert!(r["reads_until"].is_string(), "{r}");
+    assert!(
+        r["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().contains("30 minutes")),
+        "{r}"
+    );
+    let entry = subject_access_entries(&s).pop().unwrap();
+    let age = entry["query"]["newest_result_age_s"].as_i64().unwrap();
+    assert!(age >= 30 * 60, "{entry}");
+    assert_eq!(entry["result"]["count"], 2, "{entry}");
+}
+
+#[tokio::test]
+async fn subject_access_is_rate_limited_per_requester() {
+    let mut config = anpr_server::ServerConfig::default();
+    config.app.policy.subject_access.per_requester = anpr_policy::config::Limit {
+        max: 2,
+        window_minutes: 60,
+    };
+    let s = start_with(config).await;
+    let privacy = s.login("privacy").await;
+    for i in 0..2 {
+        let (st, r) = subject_access(&s, &privacy, &ask("ABC123", &format!("PA-{i}"))).await;
+        assert_eq!(st, 200, "{r}");
+    }
+    let (st, r) = subject_access(&s, &privacy, &ask("ZZZ999", "PA-3")).await;
+    assert_eq!(st, 429, "{r}");
+    assert_eq!(r["error"]["code"], "rate_limited", "{r}");
+    // The limit is the requester's own, and it holds across processes: it is counted from
+    // the recorded decisions, not kept in memory.
+    let admin = s.login("admin").await;
+    let (st, r) = subject_access(&s, &admin, &ask("ABC123", "PA-4")).await;
+    assert_eq!(st, 200, "{r}");
+    let s = s
+        .restart_with(|c| {
+            c.app.policy.subject_access.per_requester = anpr_policy::config::Limit {
+                max: 2,
+                window_minutes: 60,
+            }
+        })
+        .await;
+    let privacy = s.login("privacy").await;
+    let (st, r) = subject_access(&s, &privacy, &ask("ABC123", "PA-5")).await;
+    assert_eq!(st, 429, "{r}");
+}
+
+/// The red team's supervisor reading every district's use: a supervisor's usage report covers
+/// their own district, whatever the grouping; overseers see the country.
+#[tokio::test]
+async fn a_supervisors_usage_report_covers_only_their_district() {
+    let s = start().await;
+    seed(&s).await;
+    // A searcher in Canterbury, on a Canterbury file: two searches there.
+    s.state
+        .store
+        .create_user(anpr_store::NewUser {
+            staff_id: "cant".into(),
+            name: "Canterbury searcher".into(),
+            badge_number: None,
+            district: "Canterbury".into(),
+            roles: vec![anpr_domain::Role::Searcher],
+            password_hash: anpr_app::auth::hash_secret(PASSWORD).unwrap(),
+            network_id: None,
+        })
+        .await
+        .unwrap();
+    import(
+        &s.state,
+        anpr_store::RegisterBatch::Staff(vec![anpr_policy::registers::StaffRecord {
+            staff_id: "cant".into(),
+            person_id: "P-cant".into(),
+            home_address_id: "A-cant".into(),
+            team: None,
+        }]),
+    )
+    .await;
+    let cant = s.login("cant").await;
+    for plate in ["ABC123", "ZZZ999"] {
+        let r = s
+            .search(
+                &cant,
+                json!({"plate": plate, "purpose": purpose_of("serious_crime", CANTERBURY_FILE)}),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+    let path = format!("/api/v1/reports/usage?{}", range());
+    let auditor = s.login("auditor").await;
+    let r = s.get_json(format!("{path}&by=district"), &auditor).await;
+    let groups: std::collections::BTreeSet<&str> = r["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["group"].as_str().unwrap())
+        .collect();
+    assert!(
+        groups.contains("Canterbury") && groups.contains("Waikato"),
+        "{r}"
+    );
+    assert_eq!(r["totals"]["searches"], 4, "{r}");
+
+    let supervisor = s.login("supervisor").await;
+    for by in ["month", "district", "purpose", "network"] {
+        let r = s.get_json(format!("{path}&by={by}"), &supervisor).await;
+        assert_eq!(r["totals"]["searches"], 2, "by {by}: {r}");
+        assert!(!r.to_string().contains("Canterbury"), "by {by}: {r}");
+        assert!(!r.to_string().contains("serious_crime"), "by {by}: {r}");
+        assert_eq!(r["districts"], json!(["Waikato"]), "by {by}: {r}");
+    }
+    let r = s.get_json(format!("{path}&by=district"), &supervisor).await;
+    assert!(
+        r["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|row| row["group"] == "Waikato"),
+        "{r}"
+    );
+    let resp = s
+        .http
+        .get(s.url(&format!("{path}&by=district&format=csv")))
+        .bearer_auth(&supervisor)
+        .send()
+        .await
+        .unwrap();
+    let csv = resp.text().await.unwrap();
+    assert!(!csv.contains("Canterbury"), "{csv}");
 }

@@ -149,6 +149,14 @@ pub trait Store: Send + Sync + 'static {
     async fn latest_alert_id(&self) -> Result<i64>;
     /// The latest decision records, of one user or of everyone.
     async fn decisions(&self, user: Option<UserId>, limit: u32) -> Result<Vec<Decision>>;
+    /// How many of `user`'s decisions of `action` at or after `since` were allowed (with or
+    /// without limits): what a per-user limit counts, the same in every process.
+    async fn allowed_decisions_since(
+        &self,
+        user: UserId,
+        action: anpr_policy::DecisionAction,
+        since: DateTime<Utc>,
+    ) -> Result<u64>;
 
     // --- what each user was shown (read views are allowed only of reads shown) ---
     /// Records reads shown to users (a search page, alerts delivered) in one transaction: the

@@ -23,6 +23,11 @@ pub trait ReportStore: Send + Sync + 'static {
     /// training plates are not counted.
     async fn usage_counts(&self, q: UsageQuery) -> Result<UsageCounted>;
 
+    /// As [`ReportStore::usage_counts`], counting only the use recorded in `districts`: the
+    /// decisions of their staff, the alerts of their authorisations and the review cases about
+    /// their staff (what a supervisor's report covers).
+    async fn usage_counts_in(&self, q: UsageQuery, districts: Vec<String>) -> Result<UsageCounted>;
+
     /// Every recorded decision about a query that touched `plate` (normalised): exact searches
     /// and wildcard or fuzzy searches whose pattern matches it, views and exports of its reads,
     /// tracking and look-back requests for it — with whether its file number names an incident

@@ -19,6 +19,8 @@ conformance!(
     usage_by_month_matches_the_hand_count,
     usage_by_district_and_purpose_matches_the_hand_count,
     usage_by_network_counts_a_search_once_per_network_it_reached,
+    usage_in_districts_counts_only_their_use,
+    allowed_decisions_are_counted_per_user_action_and_time,
     findings_are_counted_when_their_review_cases_open_and_close,
     months_are_calendar_months_in_utc_to_the_millisecond,
     transparency_trend_covers_24_months_with_small_months_suppressed,
@@ -340,6 +342,96 @@ async fn usage_by_network_counts_a_search_once_per_network_it_reached(db: TestDb
         lines.contains(&"2026-10,Fuel,3,1,1,0,0,0,0,0,0,0,0"),
         "{csv}"
     );
+}
+
+/// A supervisor's report: the decisions of their district's staff, its alerts and the cases
+/// about its staff — whatever the grouping.
+async fn usage_in_districts_counts_only_their_use(db: TestDb) {
+    fixture(&db).await;
+    let ms = |s: &str| t(s).timestamp_millis();
+    db.execute_batch(&format!(
+        "INSERT INTO integrity_findings (id, rule, severity, staff_id, key, evidence, uses,
+           explanation, first_at, last_at, found_at, updated_at)
+         VALUES (1, 'own_vehicle', 'high', 'S1', 'k1', '[]', 1, 'x', {a}, {a}, {a}, {a}),
+                (2, 'own_vehicle', 'high', 'S2', 'k2', '[]', 1, 'x', {a}, {a}, {a}, {a});
+         INSERT INTO integrity_cases (id, finding_id, queue, status, staff_id, district,
+           closed_at, opened_at, updated_at)
+         VALUES (1, 1, 'integrity', 'open', 'S1', 'Auckland City', NULL, {a}, {a}),
+                (2, 2, 'integrity', 'open', 'S2', 'Canterbury', NULL, {a}, {a});",
+        a = ms("2026-10-03T00:00:00Z"),
+    ))
+    .await;
+    let canterbury = vec!["Canterbury".to_string()];
+    let r = report_in(&db, Grouping::Month, &canterbury).await;
+    assert_eq!(*row(&r, "2026-09", None), counts(|c| c.searches = 2));
+    assert_eq!(
+        *row(&r, "2026-10", None),
+        counts(|c| {
+            c.tracking_requests = 2;
+            c.tracking_approvals = 1;
+            c.tracking_refusals = 2;
+            c.alerts = 2;
+            c.denied_attempts = 1;
+            c.findings_opened = 1;
+        })
+    );
+    for by in [Grouping::District, Grouping::Purpose, Grouping::Network] {
+        let r = report_in(&db, by, &canterbury).await;
+        assert_eq!(r.totals.searches, 2, "{by:?}");
+        assert_eq!(r.totals.own_vehicle_blocks, 0, "{by:?}");
+        assert!(
+            r.rows
+                .iter()
+                .all(|row| row.group.as_deref() != Some("Auckland City")
+                    && row.group.as_deref() != Some("burglary")),
+            "{by:?}: {:#?}",
+            r.rows
+        );
+    }
+    assert!(report_in(&db, Grouping::Month, &[]).await.rows.is_empty());
+}
+
+async fn report_in(db: &TestDb, by: Grouping, districts: &[String]) -> UsageReport {
+    let q = UsageQuery::parse(Some("2026-09"), Some("2026-10"), Some(by.as_str())).unwrap();
+    let counted = db
+        .reports
+        .usage_counts_in(q, districts.to_vec())
+        .await
+        .unwrap();
+    assemble(&q, counted.rows, counted.findings_recorded)
+}
+
+async fn allowed_decisions_are_counted_per_user_action_and_time(db: TestDb) {
+    use DecisionAction as A;
+    use DecisionOutcome as O;
+    let po = staff(9, "Wellington");
+    for (action, outcome, at) in [
+        (
+            A::SubjectAccess,
+            O::AllowedWithLimits,
+            "2026-10-01T10:00:00Z",
+        ),
+        (A::SubjectAccess, O::Allowed, "2026-10-01T11:00:00Z"),
+        (A::SubjectAccess, O::Refused, "2026-10-01T11:30:00Z"),
+        (A::SubjectAccess, O::Allowed, "2026-09-30T09:00:00Z"),
+        (A::Search, O::Allowed, "2026-10-01T11:00:00Z"),
+    ] {
+        D::new(&po, action, outcome, at).record(&db).await;
+    }
+    D::new(
+        &staff(10, "Wellington"),
+        A::SubjectAccess,
+        O::Allowed,
+        "2026-10-01T11:00:00Z",
+    )
+    .record(&db)
+    .await;
+    let since = t("2026-10-01T00:00:00Z");
+    let count = |user, action| db.store.allowed_decisions_since(user, action, since);
+    assert_eq!(count(9, A::SubjectAccess).await.unwrap(), 2);
+    assert_eq!(count(9, A::Search).await.unwrap(), 1);
+    assert_eq!(count(10, A::SubjectAccess).await.unwrap(), 1);
+    assert_eq!(count(11, A::SubjectAccess).await.unwrap(), 0);
 }
 
 async fn findings_are_counted_when_their_review_cases_open_and_close(db: TestDb) {

@@ -160,7 +160,7 @@ pub async fn run(args: ReportsArgs) -> anyhow::Result<()> {
         let ms = tokio::task::spawn_blocking(move || {
             median_ms(|| {
                 let r = h
-                    .block_on(anpr_app::reports::usage(&state, q))
+                    .block_on(anpr_app::reports::usage_national(&state, q))
                     .map_err(|e| anyhow::anyhow!("{e}"))?;
                 anyhow::ensure!(r.totals.searches > 0, "no searches counted");
                 Ok(())

@@ -37,17 +37,25 @@ pub enum ReportCommand {
         #[arg(long, default_value = ".")]
         out: PathBuf,
     },
-    /// Answer a subject access request: the sightings of a plate still held and the queries
-    /// that touched it (roles privacy_officer or admin; the password is read from
-    /// ANPR_PASSWORD or standard input).
+    /// Answer a subject access request: the sightings of a plate still held (up to the
+    /// near-live window) and the queries that touched it (roles privacy_officer or admin, never
+    /// for a vehicle connected to the requester; the password is read from ANPR_PASSWORD or
+    /// standard input).
     SubjectAccess {
         #[arg(long)]
         staff_id: String,
         #[arg(long)]
         plate: String,
-        /// The request's own reference number.
+        /// The request's own reference number (required).
         #[arg(long)]
         reference: Option<String>,
+        /// How the person's identity was checked (required): passport, driver_licence,
+        /// firearms_licence, kiwi_access_card, realme_verified_identity (as configured).
+        #[arg(long)]
+        identity_method: Option<String>,
+        /// The staff id of whoever checked the person's identity (required).
+        #[arg(long)]
+        identity_checked_by: Option<String>,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -82,7 +90,9 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
                     .query(json!({ "from": from, "to": to, "by": by, "format": format })),
             )
             .await?;
-            let report = anpr_app::reports::usage(&state, q).await.map_err(api)?;
+            let report = anpr_app::reports::usage_national(&state, q)
+                .await
+                .map_err(api)?;
             if format == "csv" {
                 print!("{}", usage::to_csv(&report));
             } else {
@@ -111,21 +121,30 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             staff_id,
             plate,
             reference,
+            identity_method,
+            identity_checked_by,
             json,
         } => {
             let state = super::open(data).await?;
             let user = super::sign_in(&state, &staff_id).await?;
             // Granted or refused, in the ledger before anything is shown.
             let audit = AuditHandle::new(Channel::Cli, staff_actor(&user), Action::SubjectAccess);
-            audit.query(json!({ "plate": plate, "reference": reference }));
-            let report = super::in_use(&state, &audit, async {
-                let report =
-                    anpr_app::reports::subject_access(&state, &user, &plate, reference.clone())
-                        .await?;
-                let ids: Vec<i64> = report.reads.iter().map(|r| r.read_id).collect();
-                audit.disclosed(&ids);
-                Ok(report)
-            })
+            let ask = anpr_app::reports::SubjectAccessAsk {
+                plate,
+                reference,
+                identity_checked: match (identity_method, identity_checked_by) {
+                    (None, None) => None,
+                    (method, by) => Some(anpr_policy::IdentityCheck {
+                        method: method.unwrap_or_default(),
+                        by: by.unwrap_or_default(),
+                    }),
+                },
+            };
+            let report = super::in_use(
+                &state,
+                &audit,
+                anpr_app::reports::subject_access(&state, &user, &audit, ask),
+            )
             .await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,18 +1,19 @@
 //! The integrity unit's review queue. Findings of the integrity rules open cases; the unit
 //! (role `integrity`) lists, assigns, asks the member of staff to explain and closes them;
 //! routine samples go to the supervisors of the member of staff's district instead. A member
-//! of staff sees only their own cases, and only once an explanation has been asked for. Every
-//! step is a request, so every step is a ledger entry (the audit middleware); the ledger keeps
-//! which case and which step, never the free text.
+//! of staff sees only their own cases, and only once an explanation has been asked for. Thin:
+//! who sees which case is decided in `anpr_app::cases` (by the policy). Every step is a
+//! request, so every step is a ledger entry (the audit middleware); the ledger keeps which case
+//! and which step, never the free text.
 
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::state::AppState;
+use anpr_app::cases;
 use anpr_app::monitor::{self, RunReport};
 use anpr_app::AppError;
-use anpr_domain::{Role, User};
-use anpr_integrity::review::{apply, Case, CaseOutcome, CaseQueue, CaseStatus, Step};
+use anpr_integrity::review::{Case, CaseOutcome, CaseQueue, CaseStatus};
 use anpr_ledger::Action;
 use anpr_policy::Permission;
 use anpr_store::CaseFilter;
@@ -23,42 +24,6 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
-
-/// Whether `user` reviews `case`: the integrity unit every case; a supervisor the routine
-/// samples of their own district.
-fn reviews(user: &User, case: &Case) -> bool {
-    user.roles.contains(&Role::Integrity)
-        || (user.roles.contains(&Role::Supervisor)
-            && case.queue == CaseQueue::Supervisor
-            && case.district.as_deref() == Some(user.district.as_str())
-            && case.staff_id != user.staff_id)
-}
-
-fn require_reviewer(user: &User) -> ApiResult<()> {
-    // Supervisors review the routine samples of their district; everything else is the
-    // integrity unit's.
-    if anpr_policy::permissions::grants(&user.roles, Permission::ApproveRequests) {
-        return Ok(());
-    }
-    anpr_policy::permissions::require(&user.roles, Permission::ReviewIntegrity)?;
-    Ok(())
-}
-
-/// A case the caller reviews, or 404 (a case one may not see is not confirmed to exist).
-async fn reviewed_case(state: &AppState, user: &User, id: i64) -> ApiResult<Case> {
-    require_reviewer(user)?;
-    match state.cases.case(id).await? {
-        Some(c) if reviews(user, &c) => Ok(c),
-        _ => Err(ApiError(AppError::NotFound(format!("case {id}")))),
-    }
-}
-
-/// Applies a step and stores it, compare-and-set on the status it was taken from.
-async fn take_step(state: &AppState, user: &User, case: Case, step: Step) -> ApiResult<Case> {
-    let next = apply(&case, &step, &user.staff_id, chrono::Utc::now())?;
-    state.cases.update_case(next.clone(), case.status).await?;
-    Ok(next)
-}
 
 fn audit_step(audit: &anpr_app::audit::AuditHandle, step: &str, id: i64) {
     audit.action(Action::IntegrityCaseChange);
@@ -112,7 +77,6 @@ pub async fn list_cases(
     audit.query(
         json!({"queue": p.queue, "status": p.status, "staff_id": p.staff_id, "before": p.before}),
     );
-    require_reviewer(&staff.user)?;
     let queue = p
         .queue
         .as_deref()
@@ -120,7 +84,7 @@ pub async fn list_cases(
             CaseQueue::parse(q).ok_or_else(|| AppError::invalid("queue", "integrity or supervisor"))
         })
         .transpose()?;
-    let mut filter = CaseFilter {
+    let filter = CaseFilter {
         queue,
         statuses: statuses(&p.status)?,
         staff_id: p.staff_id,
@@ -128,17 +92,7 @@ pub async fn list_cases(
         limit: p.limit.unwrap_or(100),
         ..Default::default()
     };
-    if !staff.user.roles.contains(&Role::Integrity) {
-        filter.queue = Some(CaseQueue::Supervisor);
-        filter.district = Some(staff.user.district.clone());
-    }
-    let cases = state.cases.cases(filter).await?;
-    Ok(Json(
-        cases
-            .into_iter()
-            .filter(|c| reviews(&staff.user, c))
-            .collect(),
-    ))
+    Ok(Json(cases::list(&state, &staff.user, filter).await?))
 }
 
 /// One case with its finding and evidence (ledger entry indices).
@@ -154,7 +108,7 @@ pub async fn get_case(
 ) -> ApiResult<Json<Case>> {
     audit.action(Action::IntegrityCaseView);
     audit_step(&audit, "view", id);
-    Ok(Json(reviewed_case(&state, &staff.user, id).await?))
+    Ok(Json(cases::reviewed(&state, &staff.user, id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -178,32 +132,8 @@ pub async fn assign(
     body: JsonBody<AssignBody>,
 ) -> ApiResult<Json<Case>> {
     audit_step(&audit, "assign", id);
-    let case = reviewed_case(&state, &staff.user, id).await?;
     let Json(b) = body?;
-    let reviewer = state
-        .store
-        .users()
-        .await?
-        .into_iter()
-        .find(|u| u.staff_id == b.to.trim() && u.active)
-        .ok_or_else(|| AppError::invalid("to", "no active member of staff with that id"))?;
-    if !reviews(&reviewer, &case) {
-        return Err(ApiError(AppError::invalid(
-            "to",
-            "that member of staff does not review this case",
-        )));
-    }
-    Ok(Json(
-        take_step(
-            &state,
-            &staff.user,
-            case,
-            Step::Assign {
-                to: reviewer.staff_id,
-            },
-        )
-        .await?,
-    ))
+    Ok(Json(cases::assign(&state, &staff.user, id, &b.to).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -227,18 +157,9 @@ pub async fn request_explanation(
     body: JsonBody<ExplanationRequestBody>,
 ) -> ApiResult<Json<Case>> {
     audit_step(&audit, "request_explanation", id);
-    let case = reviewed_case(&state, &staff.user, id).await?;
     let Json(b) = body?;
     Ok(Json(
-        take_step(
-            &state,
-            &staff.user,
-            case,
-            Step::RequestExplanation {
-                question: b.question,
-            },
-        )
-        .await?,
+        cases::request_explanation(&state, &staff.user, id, b.question).await?,
     ))
 }
 
@@ -264,20 +185,10 @@ pub async fn close(
     body: JsonBody<CloseBody>,
 ) -> ApiResult<Json<Case>> {
     audit_step(&audit, "close", id);
-    let case = reviewed_case(&state, &staff.user, id).await?;
     let Json(b) = body?;
     audit.query(json!({"case_id": id, "step": "close", "outcome": b.outcome.as_str()}));
     Ok(Json(
-        take_step(
-            &state,
-            &staff.user,
-            case,
-            Step::Close {
-                outcome: b.outcome,
-                note: b.note,
-            },
-        )
-        .await?,
+        cases::close(&state, &staff.user, id, b.outcome, b.note).await?,
     ))
 }
 
@@ -291,25 +202,7 @@ pub async fn my_cases(
     audit: Audit,
 ) -> ApiResult<Json<Vec<Case>>> {
     audit.action(Action::IntegrityCaseView);
-    let cases = state
-        .cases
-        .cases(CaseFilter {
-            staff_id: Some(staff.user.staff_id.clone()),
-            statuses: vec![
-                CaseStatus::ExplanationRequested,
-                CaseStatus::Explained,
-                CaseStatus::Closed,
-            ],
-            limit: 1000,
-            ..Default::default()
-        })
-        .await?;
-    Ok(Json(
-        cases
-            .into_iter()
-            .filter(|c| c.explanation_request.is_some())
-            .collect(),
-    ))
+    Ok(Json(cases::mine(&state, &staff.user).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -333,14 +226,8 @@ pub async fn explain(
 ) -> ApiResult<Json<Case>> {
     audit_step(&audit, "explain", id);
     audit.action(Action::IntegrityExplanation);
-    let case = match state.cases.case(id).await? {
-        Some(c) if c.staff_id == staff.user.staff_id && c.explanation_request.is_some() => c,
-        _ => return Err(ApiError(AppError::NotFound(format!("case {id}")))),
-    };
     let Json(b) = body?;
-    Ok(Json(
-        take_step(&state, &staff.user, case, Step::Explain { text: b.text }).await?,
-    ))
+    Ok(Json(cases::explain(&state, &staff.user, id, b.text).await?))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]

@@ -105,10 +105,9 @@ pub async fn agreements(
     staff: StaffAuth,
 ) -> ApiResult<Json<Vec<NetworkAgreement>>> {
     audit.action(Action::RegisterRead);
-    if !anpr_policy::permissions::grants(&staff.user.roles, Permission::ViewAllActivity) {
-        staff.require_permission(Permission::Administer)?;
-    }
-    Ok(Json(state.store.network_agreements().await?))
+    Ok(Json(
+        anpr_app::registers::agreements(&state, &staff.user).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -81,7 +81,7 @@ pub async fn usage(
         &[("json", Format::Json), ("csv", Format::Csv)],
     )?;
     let q = UsageQuery::parse(p.from.as_deref(), p.to.as_deref(), p.by.as_deref())?;
-    let report = anpr_app::reports::usage(&state, q).await?;
+    let report = anpr_app::reports::usage(&state, &staff.user, q).await?;
     Ok(match format {
         Format::Csv => typed("text/csv; charset=utf-8", usage::to_csv(&report)),
         _ => Json(report).into_response(),
@@ -135,18 +135,23 @@ pub async fn transparency(
 pub struct SubjectAccessRequest {
     /// The plate the person asked about.
     pub plate: String,
-    /// The request's own reference number, recorded with the decision.
+    /// The request's own reference number (required), recorded with the decision.
     pub reference: Option<String>,
+    /// How the person's identity was checked before answering, and by whom (required).
+    pub identity_checked: Option<anpr_policy::IdentityCheck>,
 }
 
 /// Answers a subject access request (roles privacy_officer, admin): the sightings of a plate
-/// still held, with sites and times, and how many police queries touched it; details of
-/// queries linked to an open incident are withheld. The request is recorded like any access.
+/// still held, with sites and times — up to the near-live window, newer ones withheld — and how
+/// many police queries touched it; details of queries linked to an open incident are withheld.
+/// It needs a reference and the identity check; a plate connected to the requester is refused
+/// (someone else handles it); each requester answers a limited number a day. The request is
+/// recorded like any access.
 #[utoipa::path(post, path = "/api/v1/reports/subject-access", tag = "reports", security(("bearer" = [])),
     request_body = SubjectAccessRequest,
     responses((status = 200, description = "the subject access report: reads held, queries total, withheld and disclosed"),
               (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
+              (status = 422, body = crate::error::ErrorBody), (status = 429, body = crate::error::ErrorBody)))]
 pub async fn subject_access(
     State(state): State<AppState>,
     staff: StaffAuth,
@@ -155,10 +160,11 @@ pub async fn subject_access(
 ) -> ApiResult<Json<anpr_reports::subject::SubjectAccessReport>> {
     audit.action(Action::SubjectAccess);
     let Json(req) = body?;
-    audit.query(json!({ "plate": req.plate, "reference": req.reference }));
-    let report =
-        anpr_app::reports::subject_access(&state, &staff.user, &req.plate, req.reference).await?;
-    let ids: Vec<i64> = report.reads.iter().map(|r| r.read_id).collect();
-    audit.disclosed(&ids);
+    let ask = anpr_app::reports::SubjectAccessAsk {
+        plate: req.plate,
+        reference: req.reference,
+        identity_checked: req.identity_checked,
+    };
+    let report = anpr_app::reports::subject_access(&state, &staff.user, &audit, ask).await?;
     Ok(Json(report))
 }

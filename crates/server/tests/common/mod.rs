@@ -490,7 +490,12 @@ pub fn jpeg(width: u32, height: u32) -> Vec<u8> {
 impl TestServer {
     /// Stops this server and serves a fresh `AppState` opened on the same data directory (as
     /// after a process restart): nothing in memory survives, only what the store holds.
-    pub async fn restart(mut self) -> TestServer {
+    pub async fn restart(self) -> TestServer {
+        self.restart_with(|_| {}).await
+    }
+
+    /// As [`TestServer::restart`], with the configuration `adjust` makes of the default one.
+    pub async fn restart_with(mut self, adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let (camera_key, camera_id, network_id) =
             (self.camera_key.clone(), self.camera_id, self.network_id);
@@ -499,7 +504,9 @@ impl TestServer {
         }
         drop(self);
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        let state = AppState::open_embedded(dir.path(), ServerConfig::default()).unwrap();
+        let mut config = ServerConfig::default();
+        adjust(&mut config);
+        let state = AppState::open_embedded(dir.path(), config).unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

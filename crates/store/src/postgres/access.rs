@@ -1055,6 +1055,26 @@ impl PgStore {
             .map(|r| stolen_from_row(&r)))
     }
 
+    pub(crate) async fn allowed_decisions_since_impl(
+        &self,
+        user: UserId,
+        action: DecisionAction,
+        since: DateTime<Utc>,
+    ) -> Result<u64> {
+        let client = self.inner().client().await?;
+        let stmt = client
+            .prepare_cached(
+                "SELECT COUNT(*) FROM decisions WHERE user_id = $1 AND at >= $2
+                 AND action = $3 AND outcome IN ('allowed', 'allowed_with_limits')",
+            )
+            .await?;
+        let n: i64 = client
+            .query_one(&stmt, &[&user, &to_ms(since), &action.as_str()])
+            .await?
+            .get(0);
+        Ok(n.max(0) as u64)
+    }
+
     pub(crate) async fn decisions_impl(
         &self,
         user: Option<UserId>,

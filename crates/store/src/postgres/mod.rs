@@ -434,6 +434,14 @@ impl crate::Store for PgStore {
     ) -> Result<Vec<anpr_policy::Decision>> {
         self.decisions_impl(user, limit).await
     }
+    async fn allowed_decisions_since(
+        &self,
+        user: anpr_domain::UserId,
+        action: anpr_policy::DecisionAction,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64> {
+        self.allowed_decisions_since_impl(user, action, since).await
+    }
     async fn latest_alert_id(&self) -> Result<i64> {
         self.latest_alert_id_impl().await
     }

@@ -35,50 +35,66 @@ fn decision_counts() -> String {
         .join(", ")
 }
 
+/// `AND <column> = ANY(the districts bound as $3)` when the counts are scoped.
+fn scope(column: &str, scoped: bool) -> String {
+    if scoped {
+        format!(" AND {column} = ANY($3)")
+    } else {
+        String::new()
+    }
+}
+
 /// Decision counts per month and group over `[$1, $2)`. Grouped by position: a name in
 /// `GROUP BY` would mean an input column before an output one, should a table gain one.
-fn decisions_sql(by: Grouping) -> String {
+fn decisions_sql(by: Grouping, scoped: bool) -> String {
     let (key, join) = decision_group(by);
     format!(
         "SELECT {period} AS period, {key} AS grp, {counts} FROM decisions d {join}
-         WHERE d.at >= $1 AND d.at < $2 AND NOT d.training GROUP BY 1, 2",
+         WHERE d.at >= $1 AND d.at < $2 AND NOT d.training{scope} GROUP BY 1, 2",
         period = month_of("d.at"),
         counts = decision_counts(),
+        scope = scope("d.district", scoped),
     )
 }
 
 /// Alert counts per month and group over `[$1, $2)`.
-fn alerts_sql(by: Grouping) -> String {
+fn alerts_sql(by: Grouping, scoped: bool) -> String {
     let (key, join) = alert_group(by);
     format!(
         "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM alerts a {join}
-         WHERE a.created_at >= $1 AND a.created_at < $2 GROUP BY 1, 2",
+         WHERE a.created_at >= $1 AND a.created_at < $2{scope} GROUP BY 1, 2",
         period = month_of("a.created_at"),
+        scope = scope("a.district", scoped),
     )
 }
 
 /// Finding counts per month and group over `[$1, $2)` of `column` (when review cases opened or
 /// closed).
-fn findings_sql(by: Grouping, column: &str) -> String {
+fn findings_sql(by: Grouping, column: &str, scoped: bool) -> String {
     format!(
         "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM integrity_cases
-         WHERE {column} >= $1 AND {column} < $2 GROUP BY 1, 2",
+         WHERE {column} >= $1 AND {column} < $2{scope} GROUP BY 1, 2",
         period = month_of(column),
         key = finding_group(by),
+        scope = scope("district", scoped),
     )
 }
 
 /// Runs `sql` (selecting period, group, then one count per measure in `measures`) over
-/// `[from, to)` bound as `$1`, `$2`.
+/// `[from, to)` bound as `$1`, `$2`, and the districts counted, when the SQL is scoped, as
+/// `$3`.
 async fn grouped(
     client: &Client,
     sql: &str,
-    from: i64,
-    to: i64,
+    (from, to): (i64, i64),
+    districts: Option<&[String]>,
     measures: &[Measure],
 ) -> Result<Vec<UsageRow>> {
     let stmt = client.prepare_cached(sql).await?;
-    let rows = client.query(&stmt, &[&from, &to]).await?;
+    let rows = match districts {
+        Some(d) => client.query(&stmt, &[&from, &to, &d]).await?,
+        None => client.query(&stmt, &[&from, &to]).await?,
+    };
     Ok(rows
         .iter()
         .map(|r| {
@@ -89,30 +105,48 @@ async fn grouped(
 }
 
 impl PgStore {
-    async fn usage_counts_impl(&self, q: UsageQuery) -> Result<UsageCounted> {
-        let (from, to) = (to_ms(q.from), to_ms(q.to));
+    /// The counts of `q`; of the use recorded in `districts` only, when given.
+    async fn usage_counts_impl(
+        &self,
+        q: UsageQuery,
+        districts: Option<&[String]>,
+    ) -> Result<UsageCounted> {
+        let range = (to_ms(q.from), to_ms(q.to));
+        let scoped = districts.is_some();
         let client = self.inner().client().await?;
         // Findings: each opens one review case (`integrity_cases`, one per finding), so a
         // finding is counted when its case opens and when it closes, under the district of
         // the member of staff it is about.
         let (decisions, alerts, opened, closed) = (
-            decisions_sql(q.by),
-            alerts_sql(q.by),
-            findings_sql(q.by, "opened_at"),
-            findings_sql(q.by, "closed_at"),
+            decisions_sql(q.by, scoped),
+            alerts_sql(q.by, scoped),
+            findings_sql(q.by, "opened_at", scoped),
+            findings_sql(q.by, "closed_at", scoped),
         );
         // All on one connection at once: tokio-postgres pipelines them.
         let (decisions, alerts, opened, closed) = try_join4(
             grouped(
                 &client,
                 &decisions,
-                from,
-                to,
+                range,
+                districts,
                 &DECISION_COUNTS.map(|(m, _)| m),
             ),
-            grouped(&client, &alerts, from, to, &[Measure::Alerts]),
-            grouped(&client, &opened, from, to, &[Measure::FindingsOpened]),
-            grouped(&client, &closed, from, to, &[Measure::FindingsClosed]),
+            grouped(&client, &alerts, range, districts, &[Measure::Alerts]),
+            grouped(
+                &client,
+                &opened,
+                range,
+                districts,
+                &[Measure::FindingsOpened],
+            ),
+            grouped(
+                &client,
+                &closed,
+                range,
+                districts,
+                &[Measure::FindingsClosed],
+            ),
         )
         .await?;
         Ok(UsageCounted {
@@ -163,7 +197,11 @@ impl PgStore {
 #[async_trait]
 impl ReportStore for PgStore {
     async fn usage_counts(&self, q: UsageQuery) -> Result<UsageCounted> {
-        self.usage_counts_impl(q).await
+        self.usage_counts_impl(q, None).await
+    }
+
+    async fn usage_counts_in(&self, q: UsageQuery, districts: Vec<String>) -> Result<UsageCounted> {
+        self.usage_counts_impl(q, Some(&districts)).await
     }
 
     async fn plate_queries(&self, plate: String, now: DateTime<Utc>) -> Result<Vec<PlateQuery>> {

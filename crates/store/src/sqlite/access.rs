@@ -1092,6 +1092,27 @@ impl SqliteStore {
         self.blocking(move |inner| inner.decisions(user, limit))
             .await
     }
+
+    pub(crate) async fn allowed_decisions_since_impl(
+        &self,
+        user: UserId,
+        action: DecisionAction,
+        since: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.blocking(move |inner| {
+            inner.with_reader(|conn| {
+                // `decisions_user_time`: the user's decisions from `since`.
+                let n: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM decisions WHERE user_id = ?1 AND at >= ?2
+                         AND action = ?3 AND outcome IN ('allowed', 'allowed_with_limits')",
+                    )?
+                    .query_row(params![user, to_ms(since), action.as_str()], |r| r.get(0))?;
+                Ok(n.max(0) as u64)
+            })
+        })
+        .await
+    }
 }
 
 /// Decisions go to the `decisions` table before the caller returns (its own connection, without

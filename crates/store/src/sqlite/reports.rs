@@ -13,7 +13,9 @@ use anpr_reports::subject::PlateQuery;
 use anpr_reports::{Grouping, Measure, UsageQuery, UsageRow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
 use rusqlite::{params, Connection};
+use std::rc::Rc;
 
 /// The month of a millisecond timestamp column, as `YYYY-MM` (UTC).
 fn month_of(column: &str) -> String {
@@ -30,63 +32,83 @@ fn decision_sums() -> String {
 }
 
 /// Runs `sql` (selecting period, group, then one count per measure in `measures`) over
-/// `[from, to)` bound as `?1`, `?2`.
+/// `[from, to)` bound as `?1`, `?2`, and the districts counted, when the SQL is scoped, as
+/// `?3`.
 fn grouped(
     conn: &Connection,
     sql: &str,
-    from: i64,
-    to: i64,
+    (from, to): (i64, i64),
+    districts: Option<&Rc<Vec<Value>>>,
     measures: &[Measure],
 ) -> Result<Vec<UsageRow>> {
     let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params![from, to], |r| {
+    let map = |r: &rusqlite::Row<'_>| {
         let values = (0..measures.len())
             .map(|i| r.get::<_, Option<i64>>(i + 2))
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(usage_row(r.get(0)?, r.get(1)?, measures, &values))
-    })?;
+    };
+    let rows = match districts {
+        Some(d) => stmt.query_map(params![from, to, d], map)?,
+        None => stmt.query_map(params![from, to], map)?,
+    };
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
+/// `AND <column> IN (the districts bound as ?3)` when the counts are scoped.
+fn scope(column: &str, scoped: bool) -> String {
+    if scoped {
+        format!(" AND {column} IN rarray(?3)")
+    } else {
+        String::new()
+    }
+}
+
 /// Decision counts per month and group over `[?1, ?2)`.
-fn decisions_sql(by: Grouping) -> String {
+fn decisions_sql(by: Grouping, scoped: bool) -> String {
     let (key, join) = decision_group(by);
     format!(
         "SELECT {period} AS period, {key} AS grp, {sums} FROM decisions d {join}
-         WHERE d.at >= ?1 AND d.at < ?2 AND d.training = 0 GROUP BY period, grp",
+         WHERE d.at >= ?1 AND d.at < ?2 AND d.training = 0{scope} GROUP BY period, grp",
         period = month_of("d.at"),
         sums = decision_sums(),
+        scope = scope("d.district", scoped),
     )
 }
 
 /// Alert counts per month and group over `[?1, ?2)`.
-fn alerts_sql(by: Grouping) -> String {
+fn alerts_sql(by: Grouping, scoped: bool) -> String {
     let (key, join) = alert_group(by);
     format!(
         "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM alerts a {join}
-         WHERE a.created_at >= ?1 AND a.created_at < ?2 GROUP BY period, grp",
+         WHERE a.created_at >= ?1 AND a.created_at < ?2{scope} GROUP BY period, grp",
         period = month_of("a.created_at"),
+        scope = scope("a.district", scoped),
     )
 }
 
 impl Inner {
-    fn usage_counts(&self, q: &UsageQuery) -> Result<UsageCounted> {
-        let (from, to) = (to_ms(q.from), to_ms(q.to));
+    /// The counts of `q`; of the use recorded in `districts` only, when given.
+    fn usage_counts(&self, q: &UsageQuery, districts: Option<&[String]>) -> Result<UsageCounted> {
+        let range = (to_ms(q.from), to_ms(q.to));
+        let districts: Option<Rc<Vec<Value>>> =
+            districts.map(|d| Rc::new(d.iter().cloned().map(Value::Text).collect()));
+        let (districts, scoped) = (districts.as_ref(), districts.is_some());
         self.with_reader(|conn| {
             let mut out = UsageCounted::default();
 
             out.rows.extend(grouped(
                 conn,
-                &decisions_sql(q.by),
-                from,
-                to,
+                &decisions_sql(q.by, scoped),
+                range,
+                districts,
                 &DECISION_COUNTS.map(|(m, _)| m),
             )?);
             out.rows.extend(grouped(
                 conn,
-                &alerts_sql(q.by),
-                from,
-                to,
+                &alerts_sql(q.by, scoped),
+                range,
+                districts,
                 &[Measure::Alerts],
             )?);
 
@@ -101,10 +123,12 @@ impl Inner {
             ] {
                 let sql = format!(
                     "SELECT {period} AS period, {key} AS grp, COUNT(*) FROM integrity_cases
-                     WHERE {column} >= ?1 AND {column} < ?2 GROUP BY period, grp",
+                     WHERE {column} >= ?1 AND {column} < ?2{scope} GROUP BY period, grp",
                     period = month_of(column),
+                    scope = scope("district", scoped),
                 );
-                out.rows.extend(grouped(conn, &sql, from, to, &[measure])?);
+                out.rows
+                    .extend(grouped(conn, &sql, range, districts, &[measure])?);
             }
             Ok(out)
         })
@@ -155,7 +179,13 @@ impl Inner {
 #[async_trait]
 impl ReportStore for SqliteStore {
     async fn usage_counts(&self, q: UsageQuery) -> Result<UsageCounted> {
-        self.blocking(move |inner| inner.usage_counts(&q)).await
+        self.blocking(move |inner| inner.usage_counts(&q, None))
+            .await
+    }
+
+    async fn usage_counts_in(&self, q: UsageQuery, districts: Vec<String>) -> Result<UsageCounted> {
+        self.blocking(move |inner| inner.usage_counts(&q, Some(&districts)))
+            .await
     }
 
     async fn plate_queries(&self, plate: String, now: DateTime<Utc>) -> Result<Vec<PlateQuery>> {
@@ -184,20 +214,20 @@ mod tests {
                 .unwrap()
         };
         for by in [Grouping::Month, Grouping::District, Grouping::Purpose] {
-            let p = plan(&decisions_sql(by));
+            let p = plan(&decisions_sql(by, false));
             assert!(
                 p.contains("COVERING INDEX decisions_report (at>? AND at<?)"),
                 "{by:?}: {p}"
             );
         }
-        let p = plan(&decisions_sql(Grouping::Network));
+        let p = plan(&decisions_sql(Grouping::Network, false));
         assert!(p.contains("INDEX decisions_report (at>? AND at<?)"), "{p}");
         assert!(
             p.contains("SEARCH dn USING PRIMARY KEY (decision_id=?)"),
             "{p}"
         );
         for by in Grouping::ALL {
-            let p = plan(&alerts_sql(by));
+            let p = plan(&alerts_sql(by, false));
             assert!(
                 p.contains("INDEX alerts_created (created_at>? AND created_at<?)"),
                 "{by:?}: {p}"
