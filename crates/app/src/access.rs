@@ -345,7 +345,7 @@ async fn settle_at(state: &App, a: Authorisation, now: DateTime<Utc>) -> AppResu
         Ok(()) => {
             // Stop the watch first: an ended authorisation never alerts again.
             state.watches.remove(ended.id);
-            record(state, state.policy.end_decision(&ended, now)).await?;
+            record_end(state, &ended, now).await?;
             Ok(ended)
         }
         // Someone else changed it meanwhile: theirs is the current state.
@@ -360,6 +360,28 @@ async fn settle_at(state: &App, a: Authorisation, now: DateTime<Utc>) -> AppResu
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Records an end the platform made (expiry, lapse, emergency not approved, stolen report
+/// cancelled): its decision, and a ledger entry by the platform itself, so that every end is a
+/// use an overseer sees.
+async fn record_end(state: &App, ended: &Authorisation, now: DateTime<Utc>) -> AppResult<()> {
+    record(state, state.policy.end_decision(ended, now)).await?;
+    let action = match ended.kind {
+        AuthorisationKind::Tracking => anpr_ledger::Action::TrackingEnd,
+        AuthorisationKind::Lookback => anpr_ledger::Action::LookbackEnd,
+    };
+    let mut facts = anpr_ledger::AuditFacts::new()
+        .channel(anpr_ledger::Channel::System)
+        .authorisation_id(ended.id);
+    if let Some(reason) = &ended.end_reason {
+        facts = facts.end_reason(reason.clone());
+    }
+    let event = anpr_ledger::Event::new(anpr_ledger::Actor::system(), action)
+        .at(now)
+        .facts(facts);
+    crate::audit::append(state, event).await?;
+    Ok(())
 }
 
 /// Ends every authorisation that is due to end; run periodically by the server.
@@ -651,7 +673,7 @@ pub async fn import_register(
     let now = Utc::now();
     for a in &report.stopped {
         state.watches.remove(a.id);
-        record(state, state.policy.end_decision(a, now)).await?;
+        record_end(state, a, now).await?;
     }
     Ok(report)
 }

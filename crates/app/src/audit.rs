@@ -27,6 +27,8 @@ struct Slot {
     /// disclosed, the authorisation a request created, the channel), in the typed schema.
     facts: AuditFacts<'static>,
     result: Option<ResultDigest>,
+    /// Set when the use was accepted but waits for another person's decision.
+    pending: Option<String>,
 }
 
 /// What a use tells the audit trail about itself.
@@ -72,6 +74,12 @@ impl AuditHandle {
     pub fn disclosed(&self, read_ids: &[i64]) {
         self.with(|s| s.result = Some(ResultDigest::of_ids(read_ids)));
     }
+    /// The use was accepted but waits for another person's decision (`reason` says whose):
+    /// recorded as `pending`, not `granted`.
+    pub fn pending(&self, reason: impl Into<String>) {
+        let reason = reason.into();
+        self.with(|s| s.pending = Some(reason));
+    }
     /// The policy's refusal code, so the integrity rules can count refused attempts.
     pub fn refused_with(&self, code: &'static str) {
         self.facts(AuditFacts::new().refusal_code(code));
@@ -81,6 +89,9 @@ impl AuditHandle {
     /// facts (the HTTP method, path and status).
     pub fn event(&self, mut outcome: Outcome, extra: serde_json::Map<String, Value>) -> Event {
         let slot = self.with(std::mem::take);
+        if let (Some(reason), anpr_ledger::OutcomeKind::Granted) = (&slot.pending, outcome.result) {
+            outcome = Outcome::pending(reason.clone());
+        }
         let mut action = slot.action.unwrap_or(Action::Denied);
         if action == Action::Login && outcome.result != anpr_ledger::OutcomeKind::Granted {
             action = Action::LoginFailed;

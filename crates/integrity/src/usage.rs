@@ -250,7 +250,10 @@ impl Use {
             purpose: e.purpose,
             file_number: e.file_number,
             justification: e.justification,
-            granted: e.outcome.result == OutcomeKind::Granted,
+            granted: matches!(
+                e.outcome.result,
+                OutcomeKind::Granted | OutcomeKind::Pending
+            ),
             result_count: e.result.map(|r| r.count),
             ..Use::with_facts(
                 index,
@@ -274,7 +277,10 @@ impl Use {
             purpose: e.purpose.clone(),
             file_number: e.file_number.clone(),
             justification: e.justification.clone(),
-            granted: e.outcome.result == OutcomeKind::Granted,
+            granted: matches!(
+                e.outcome.result,
+                OutcomeKind::Granted | OutcomeKind::Pending
+            ),
             result_count: e.result.as_ref().map(|r| r.count),
             ..Use::with_facts(
                 index,

@@ -135,6 +135,9 @@ pub enum OutcomeKind {
     Refused,
     /// Failed.
     Error,
+    /// Accepted but not yet in effect: it waits for someone else's decision (a tracking or
+    /// look-back request a supervisor must approve).
+    Pending,
 }
 
 impl Outcome {
@@ -159,6 +162,14 @@ impl Outcome {
         Self {
             reason: Some(reason.into()),
             result: OutcomeKind::Error,
+        }
+    }
+
+    /// Waiting for another person's decision, with what it waits for.
+    pub fn pending(reason: impl Into<String>) -> Self {
+        Self {
+            reason: Some(reason.into()),
+            result: OutcomeKind::Pending,
         }
     }
 }

@@ -49,7 +49,7 @@ prop_compose! {
         justification in prop::option::of("\\PC{0,40}"),
         query in json_value(),
         ids in prop::option::of(prop::collection::vec(any::<i64>(), 0..20)),
-        outcome in prop::sample::select(vec![OutcomeKind::Granted, OutcomeKind::Refused, OutcomeKind::Error]),
+        outcome in prop::sample::select(vec![OutcomeKind::Granted, OutcomeKind::Refused, OutcomeKind::Error, OutcomeKind::Pending]),
         reason in prop::option::of("\\PC{0,20}"),
     ) -> Event {
         Event {

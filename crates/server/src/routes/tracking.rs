@@ -140,6 +140,9 @@ fn record_authorisation(audit: &anpr_app::audit::AuditHandle, a: &Authorisation)
         facts = facts.stolen_entry_id(id);
     }
     audit.facts(facts);
+    if a.status == anpr_policy::AuthStatus::Pending {
+        audit.pending("waits for a supervisor's approval");
+    }
 }
 
 /// Tracking authorisations the caller may see: supervisors their district's (`queue=true`:
