@@ -107,6 +107,35 @@ fn overseer_checks_the_log_locally_remotely_and_through_bundles() {
     // An evidence bundle of a read with images, verified offline; then a tampered copy. The
     // export goes through the access policy like any data access: a file of the user's district.
     let read = exportable_read(d).to_string();
+    // A read is exported only after the user was shown it, under the same purpose and file:
+    // the officer first searches its plate.
+    let plate: String = rusqlite::Connection::open(d.join("anpr.sqlite"))
+        .unwrap()
+        .query_row(
+            "SELECT p.plate FROM reads r JOIN plates p ON p.id = r.plate_id WHERE r.id = ?1",
+            [read.parse::<i64>().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let out = anpr(
+        d,
+        &[
+            "search",
+            "--staff-id",
+            "S1001",
+            &plate,
+            "--limit",
+            "1000",
+            "--purpose",
+            "serious_crime",
+            "--file-number",
+            "260101/2000",
+            "--justification",
+            "Evidence for the prosecution file in CRI-2026-9",
+        ],
+    );
+    assert!(out.status.success(), "{}", all(&out));
+    assert!(stdout(&out).contains(&format!("{read}\t")), "{}", all(&out));
     let bundle = d.join("read-1.zip");
     let out = anpr(
         d,

@@ -209,6 +209,34 @@ async fn approval_starts_a_watch_and_revocation_cancellation_and_expiry_stop_it(
     sighting(&s, "EXP123").await;
     assert!(alerts.next(quiet()).await.is_none());
     assert!(s.state.watches.is_empty());
+
+    // In the ledger: the request that waited for a supervisor is `pending`, not `granted`, and
+    // every end the platform made is a use of its own, by the system, with its reason.
+    let size = s.state.ledger.size();
+    let events: Vec<Value> = s
+        .state
+        .ledger
+        .entries(0, size)
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::from_str(&e.body).unwrap())
+        .collect();
+    let request = events
+        .iter()
+        .find(|e| e["action"] == "tracking_request" && e["query"]["plate"] == "REV123")
+        .expect("the tracking request is in the ledger");
+    assert_eq!(request["outcome"]["result"], "pending", "{request}");
+    for ended in [&expiring, &control] {
+        let end = events
+            .iter()
+            .find(|e| {
+                e["action"] == "tracking_end" && e["query"]["authorisation_id"] == ended["id"]
+            })
+            .unwrap_or_else(|| panic!("no ledger entry for the end of {}", ended["id"]));
+        assert_eq!(end["actor"]["kind"], "system");
+        assert_eq!(end["query"]["channel"], "system");
+        assert!(end["query"]["end_reason"].as_str().is_some(), "{end}");
+    }
 }
 
 #[tokio::test]

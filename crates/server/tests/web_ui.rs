@@ -380,7 +380,7 @@ async fn administrators_manage_users_through_the_api() {
 
     let events = ledger_events(&s);
     assert!(events.iter().any(|e| e["action"] == "user_change"
-        && e["query"]["staff_id"] == "S9001"
+        && e["query"]["target_staff_id"] == "S9001"
         && e["outcome"]["result"] == "granted"));
     assert!(!events.iter().any(|e| e.to_string().contains(PASSWORD)));
 }
