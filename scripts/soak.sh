@@ -4,7 +4,7 @@
 # (plus one sighting a second of a watched plate, timed to every stream).
 #
 #   scripts/soak.sh --short            # 60 s, debug build (what CI runs)
-#   scripts/soak.sh --long --release   # 10 minutes, release build (the figures in README)
+#   scripts/soak.sh --long --release   # 10 minutes, release build (the figures in docs/reliability.md)
 #   scripts/soak.sh --duration 120 --release -- --ingest-rate 5000   # anything else
 #
 # Prints `bench:` lines; fails on any error or if the server's memory grew by more than
