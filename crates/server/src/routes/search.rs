@@ -44,17 +44,6 @@ pub struct SearchRequest {
 }
 
 impl SearchRequest {
-    /// The query as the audit trail records it: everything but the purpose, which has fields
-    /// of its own in a ledger entry.
-    pub fn audit_params(&self) -> serde_json::Value {
-        serde_json::json!({
-            "plate": self.plate, "mode": self.mode, "max_edits": self.max_edits,
-            "from": self.from, "to": self.to, "area": self.area,
-            "network_ids": self.network_ids, "site_ids": self.site_ids,
-            "camera_ids": self.camera_ids, "limit": self.limit, "cursor": self.cursor,
-        })
-    }
-
     pub fn into_query(self) -> ApiResult<(SearchQuery, Option<Purpose>)> {
         let plate = PlatePattern::parse(&self.plate, self.mode, self.max_edits)?;
         let query = SearchQuery {
@@ -170,9 +159,8 @@ pub async fn search(
     audit: Audit,
     body: Result<Json<SearchRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<SearchResponse>> {
-    let Json(req) = body?;
     audit.action(Action::Search);
-    audit.query(req.audit_params());
+    let Json(req) = body?;
     let (query, purpose) = req.into_query()?;
     let result = anpr_app::search::search(&state, &staff.user, &audit, query, purpose).await?;
     Ok(Json(SearchResponse::new(result)))
