@@ -58,8 +58,8 @@ pub async fn transparency(
         });
     }
     let first = month.plus(1 - TREND_MONTHS as i32);
-    let trend = UsageQuery::new(first.start(), month.end(), Grouping::Month)?;
-    let districts = UsageQuery::new(month.start(), month.end(), Grouping::District)?;
+    let trend = anpr_reports::usage::query(first.start(), month.end(), Grouping::Month)?;
+    let districts = anpr_reports::usage::query(month.start(), month.end(), Grouping::District)?;
     let by_month = state.reports.usage_counts(trend).await?;
     let by_district = state.reports.usage_counts(districts).await?;
     Ok(transparency::build(TransparencyInput {

@@ -16,6 +16,7 @@ pub mod model;
 pub mod plate;
 pub mod query;
 pub mod review;
+pub mod usage;
 
 pub use alert::{Alert, AlertAudience, AlertKind};
 pub use confusion::{class_key, confusable};

@@ -3,6 +3,7 @@
 //! to an open incident withheld (disclosing them could prejudice an investigation; the Privacy
 //! Act allows withholding on that ground).
 
+pub use anpr_domain::usage::PlateQuery;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::fmt::Write;
@@ -15,19 +16,6 @@ pub struct HeldRead {
     pub site: String,
     pub network: String,
     pub district: String,
-}
-
-/// One recorded decision about a query that touched the plate, as the store found it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlateQuery {
-    pub at: DateTime<Utc>,
-    /// The decision's action (`search`, `view_image`, `tracking_request`, ...).
-    pub action: String,
-    /// `allowed`, `allowed_with_limits`, `pending_approval`, `refused`.
-    pub outcome: String,
-    pub purpose_code: Option<String>,
-    /// Its file number names an incident that is open now.
-    pub open_incident: bool,
 }
 
 /// A query disclosed to the person: when, what kind, what purpose, whether it was allowed.

@@ -1,275 +1,60 @@
 //! The usage report: how the platform was used, per month and optionally by district, purpose
-//! or network, between two times.
-//!
-//! What each measure counts (training plates never count):
-//!
-//! | measure | counted from |
-//! |---|---|
-//! | `searches` | searches the policy allowed (narrowed or not) |
-//! | `read_views` | views of a read's details the policy allowed |
-//! | `image_views` | views of a read's image the policy allowed |
-//! | `tracking_requests` | tracking requests, whatever their outcome |
-//! | `tracking_approvals` | supervisors' approvals of tracking requests |
-//! | `tracking_refusals` | supervisors' refusals, and requests the policy refused outright |
-//! | `alerts` | real-time alerts raised for tracking authorisations |
-//! | `denied_attempts` | access decisions the policy refused (any action) |
-//! | `own_vehicle_blocks` | of those, refusals because the vehicle was connected to the user |
-//! | `findings_opened` / `findings_closed` | integrity findings opened / closed |
+//! or network, between two times. What each measure counts is said in `anpr_domain::usage`.
 
 use crate::error::{ReportError, Result};
 use crate::period::parse_bound;
+pub use anpr_domain::usage::{
+    Grouping, Measure, Measures, UsageCounts, UsageQuery, UsageRow, NO_GROUP,
+};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Longest span one usage report may cover.
 pub const MAX_SPAN_DAYS: i64 = 20 * 366;
 
-/// How a usage report's rows are broken down besides the month.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Grouping {
-    Month,
-    District,
-    Purpose,
-    Network,
+/// The grouping named `s` (`month`, `district`, `purpose`, `network`).
+pub fn parse_grouping(s: &str) -> Result<Grouping> {
+    Grouping::ALL
+        .into_iter()
+        .find(|g| g.as_str() == s.trim())
+        .ok_or_else(|| {
+            ReportError::invalid(
+                "by",
+                format!("expected month, district, purpose or network, got {s:?}"),
+            )
+        })
 }
 
-impl Grouping {
-    pub const ALL: [Grouping; 4] = [
-        Grouping::Month,
-        Grouping::District,
-        Grouping::Purpose,
-        Grouping::Network,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Grouping::Month => "month",
-            Grouping::District => "district",
-            Grouping::Purpose => "purpose",
-            Grouping::Network => "network",
-        }
+/// A usage report's coverage, checked: `to` after `from`, at most [`MAX_SPAN_DAYS`] apart.
+pub fn query(from: DateTime<Utc>, to: DateTime<Utc>, by: Grouping) -> Result<UsageQuery> {
+    if to <= from {
+        return Err(ReportError::invalid("to", "must be after `from`"));
     }
-
-    pub fn parse(s: &str) -> Result<Grouping> {
-        Grouping::ALL
-            .into_iter()
-            .find(|g| g.as_str() == s.trim())
-            .ok_or_else(|| {
-                ReportError::invalid(
-                    "by",
-                    format!("expected month, district, purpose or network, got {s:?}"),
-                )
-            })
+    if (to - from).num_days() > MAX_SPAN_DAYS {
+        return Err(ReportError::invalid(
+            "to",
+            format!("a usage report covers at most {MAX_SPAN_DAYS} days"),
+        ));
     }
+    Ok(UsageQuery { from, to, by })
 }
 
-/// One counted measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Measure {
-    Searches,
-    ReadViews,
-    ImageViews,
-    TrackingRequests,
-    TrackingApprovals,
-    TrackingRefusals,
-    Alerts,
-    DeniedAttempts,
-    OwnVehicleBlocks,
-    FindingsOpened,
-    FindingsClosed,
+/// From request parameters: `from` and `to` (see [`parse_bound`]) are required, `by`
+/// defaults to `month`.
+pub fn parse_query(from: Option<&str>, to: Option<&str>, by: Option<&str>) -> Result<UsageQuery> {
+    let from = from.ok_or_else(|| ReportError::invalid("from", "is required"))?;
+    let to = to.ok_or_else(|| ReportError::invalid("to", "is required"))?;
+    let by = match by {
+        Some(b) => parse_grouping(b)?,
+        None => Grouping::Month,
+    };
+    query(
+        parse_bound("from", from, false)?,
+        parse_bound("to", to, true)?,
+        by,
+    )
 }
-
-impl Measure {
-    pub const ALL: [Measure; 11] = [
-        Measure::Searches,
-        Measure::ReadViews,
-        Measure::ImageViews,
-        Measure::TrackingRequests,
-        Measure::TrackingApprovals,
-        Measure::TrackingRefusals,
-        Measure::Alerts,
-        Measure::DeniedAttempts,
-        Measure::OwnVehicleBlocks,
-        Measure::FindingsOpened,
-        Measure::FindingsClosed,
-    ];
-
-    /// The column name in JSON and CSV.
-    pub fn name(self) -> &'static str {
-        match self {
-            Measure::Searches => "searches",
-            Measure::ReadViews => "read_views",
-            Measure::ImageViews => "image_views",
-            Measure::TrackingRequests => "tracking_requests",
-            Measure::TrackingApprovals => "tracking_approvals",
-            Measure::TrackingRefusals => "tracking_refusals",
-            Measure::Alerts => "alerts",
-            Measure::DeniedAttempts => "denied_attempts",
-            Measure::OwnVehicleBlocks => "own_vehicle_blocks",
-            Measure::FindingsOpened => "findings_opened",
-            Measure::FindingsClosed => "findings_closed",
-        }
-    }
-
-    /// A heading for people.
-    pub fn label(self) -> &'static str {
-        match self {
-            Measure::Searches => "Searches",
-            Measure::ReadViews => "Sighting views",
-            Measure::ImageViews => "Image views",
-            Measure::TrackingRequests => "Tracking requests",
-            Measure::TrackingApprovals => "Tracking approvals",
-            Measure::TrackingRefusals => "Tracking refusals",
-            Measure::Alerts => "Tracking alerts",
-            Measure::DeniedAttempts => "Refused attempts",
-            Measure::OwnVehicleBlocks => "Own-vehicle blocks",
-            Measure::FindingsOpened => "Integrity findings opened",
-            Measure::FindingsClosed => "Integrity findings closed",
-        }
-    }
-
-    /// What it counts, in a sentence for the public report.
-    pub fn description(self) -> &'static str {
-        match self {
-            Measure::Searches => "Historical searches of plate sightings that were allowed.",
-            Measure::ReadViews => "Views of one sighting's details that were allowed.",
-            Measure::ImageViews => "Views of a sighting's photograph that were allowed.",
-            Measure::TrackingRequests => {
-                "Requests to be alerted in real time when a vehicle is seen."
-            }
-            Measure::TrackingApprovals => "Tracking requests a supervisor approved.",
-            Measure::TrackingRefusals => {
-                "Tracking requests a supervisor refused or the access rules refused outright."
-            }
-            Measure::Alerts => "Real-time alerts sent under an approved tracking authorisation.",
-            Measure::DeniedAttempts => "Attempts to use the system that the access rules refused.",
-            Measure::OwnVehicleBlocks => {
-                "Refused attempts to look up a vehicle connected to the person asking."
-            }
-            Measure::FindingsOpened => "Possible misuse found by the continuous integrity checks.",
-            Measure::FindingsClosed => "Integrity findings that were reviewed and closed.",
-        }
-    }
-}
-
-/// One value per measure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Measures<T> {
-    pub searches: T,
-    pub read_views: T,
-    pub image_views: T,
-    pub tracking_requests: T,
-    pub tracking_approvals: T,
-    pub tracking_refusals: T,
-    pub alerts: T,
-    pub denied_attempts: T,
-    pub own_vehicle_blocks: T,
-    pub findings_opened: T,
-    pub findings_closed: T,
-}
-
-/// Counts of each measure.
-pub type UsageCounts = Measures<u64>;
-
-impl<T> Measures<T> {
-    pub fn from_fn(mut f: impl FnMut(Measure) -> T) -> Self {
-        Measures {
-            searches: f(Measure::Searches),
-            read_views: f(Measure::ReadViews),
-            image_views: f(Measure::ImageViews),
-            tracking_requests: f(Measure::TrackingRequests),
-            tracking_approvals: f(Measure::TrackingApprovals),
-            tracking_refusals: f(Measure::TrackingRefusals),
-            alerts: f(Measure::Alerts),
-            denied_attempts: f(Measure::DeniedAttempts),
-            own_vehicle_blocks: f(Measure::OwnVehicleBlocks),
-            findings_opened: f(Measure::FindingsOpened),
-            findings_closed: f(Measure::FindingsClosed),
-        }
-    }
-
-    pub fn get(&self, m: Measure) -> &T {
-        match m {
-            Measure::Searches => &self.searches,
-            Measure::ReadViews => &self.read_views,
-            Measure::ImageViews => &self.image_views,
-            Measure::TrackingRequests => &self.tracking_requests,
-            Measure::TrackingApprovals => &self.tracking_approvals,
-            Measure::TrackingRefusals => &self.tracking_refusals,
-            Measure::Alerts => &self.alerts,
-            Measure::DeniedAttempts => &self.denied_attempts,
-            Measure::OwnVehicleBlocks => &self.own_vehicle_blocks,
-            Measure::FindingsOpened => &self.findings_opened,
-            Measure::FindingsClosed => &self.findings_closed,
-        }
-    }
-}
-
-impl UsageCounts {
-    pub fn add(&mut self, other: &UsageCounts) {
-        *self = Measures::from_fn(|m| self.get(m) + other.get(m));
-    }
-
-    pub fn is_zero(&self) -> bool {
-        Measure::ALL.iter().all(|m| *self.get(*m) == 0)
-    }
-}
-
-/// What a usage report covers: `[from, to)`, by month and `by`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct UsageQuery {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    pub by: Grouping,
-}
-
-impl UsageQuery {
-    pub fn new(from: DateTime<Utc>, to: DateTime<Utc>, by: Grouping) -> Result<UsageQuery> {
-        if to <= from {
-            return Err(ReportError::invalid("to", "must be after `from`"));
-        }
-        if (to - from).num_days() > MAX_SPAN_DAYS {
-            return Err(ReportError::invalid(
-                "to",
-                format!("a usage report covers at most {MAX_SPAN_DAYS} days"),
-            ));
-        }
-        Ok(UsageQuery { from, to, by })
-    }
-
-    /// From request parameters: `from` and `to` (see [`parse_bound`]) are required, `by`
-    /// defaults to `month`.
-    pub fn parse(from: Option<&str>, to: Option<&str>, by: Option<&str>) -> Result<UsageQuery> {
-        let from = from.ok_or_else(|| ReportError::invalid("from", "is required"))?;
-        let to = to.ok_or_else(|| ReportError::invalid("to", "is required"))?;
-        let by = match by {
-            Some(b) => Grouping::parse(b)?,
-            None => Grouping::Month,
-        };
-        UsageQuery::new(
-            parse_bound("from", from, false)?,
-            parse_bound("to", to, true)?,
-            by,
-        )
-    }
-}
-
-/// Counts of one month (`2026-10`) and, unless the report is by month only, one group (a
-/// district, purpose code or network name; `(none)` where a record has none).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UsageRow {
-    pub period: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub group: Option<String>,
-    #[serde(flatten)]
-    pub counts: UsageCounts,
-}
-
-/// Rows for the records that have no group (a decision by the platform itself, a finding
-/// without a district).
-pub const NO_GROUP: &str = "(none)";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UsageReport {
@@ -401,7 +186,7 @@ mod tests {
     }
 
     fn query(by: Grouping) -> UsageQuery {
-        UsageQuery::parse(Some("2026-09"), Some("2026-10"), Some(by.as_str())).unwrap()
+        parse_query(Some("2026-09"), Some("2026-10"), Some(by.as_str())).unwrap()
     }
 
     #[test]
@@ -471,7 +256,7 @@ mod tests {
     #[test]
     fn bad_parameters_name_their_field() {
         let e = |f: Option<&str>, t: Option<&str>, b: Option<&str>| {
-            UsageQuery::parse(f, t, b).unwrap_err().field().to_string()
+            parse_query(f, t, b).unwrap_err().field().to_string()
         };
         assert_eq!(e(None, Some("2026-10"), None), "from");
         assert_eq!(e(Some("2026-10"), None, None), "to");
@@ -479,7 +264,7 @@ mod tests {
         assert_eq!(e(Some("2026-11"), Some("2026-10"), None), "to");
         assert_eq!(e(Some("soon"), Some("2026-10"), None), "from");
         assert_eq!(e(Some("2000-01"), Some("2100-12"), None), "to");
-        let q = UsageQuery::parse(Some("2026-10"), Some("2026-10"), None).unwrap();
+        let q = parse_query(Some("2026-10"), Some("2026-10"), None).unwrap();
         assert_eq!(q.by, Grouping::Month);
         assert_eq!((q.to - q.from).num_days(), 31);
     }

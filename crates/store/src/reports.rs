@@ -3,8 +3,8 @@
 //! The shaping (merging, totals, suppression, CSV, HTML) is `anpr-reports`' pure code.
 
 use crate::Result;
-use anpr_reports::subject::PlateQuery;
-use anpr_reports::{UsageQuery, UsageRow};
+use anpr_domain::usage::PlateQuery;
+use anpr_domain::usage::{UsageQuery, UsageRow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 

@@ -10,7 +10,7 @@ use anpr_policy::{Decision, DecisionAction, DecisionOutcome};
 use anpr_reports::suppress::Cell;
 use anpr_reports::transparency::{self, TransparencyInput};
 use anpr_reports::usage::{assemble, to_csv};
-use anpr_reports::{Grouping, Month, UsageCounts, UsageQuery, UsageReport};
+use anpr_reports::{Grouping, Month, UsageCounts, UsageReport};
 use anpr_store::{ImportSource, RegisterBatch};
 use chrono::{DateTime, Utc};
 use common::TestDb;
@@ -219,7 +219,8 @@ async fn fixture(db: &TestDb) {
 }
 
 async fn report(db: &TestDb, by: Grouping) -> UsageReport {
-    let q = UsageQuery::parse(Some("2026-09"), Some("2026-10"), Some(by.as_str())).unwrap();
+    let q = anpr_reports::usage::parse_query(Some("2026-09"), Some("2026-10"), Some(by.as_str()))
+        .unwrap();
     let counted = db.reports.usage_counts(q).await.unwrap();
     assemble(&q, counted.rows, counted.findings_recorded)
 }
@@ -392,7 +393,8 @@ async fn usage_in_districts_counts_only_their_use(db: TestDb) {
 }
 
 async fn report_in(db: &TestDb, by: Grouping, districts: &[String]) -> UsageReport {
-    let q = UsageQuery::parse(Some("2026-09"), Some("2026-10"), Some(by.as_str())).unwrap();
+    let q = anpr_reports::usage::parse_query(Some("2026-09"), Some("2026-10"), Some(by.as_str()))
+        .unwrap();
     let counted = db
         .reports
         .usage_counts_in(q, districts.to_vec())
@@ -521,8 +523,10 @@ async fn transparency_trend_covers_24_months_with_small_months_suppressed(db: Te
             db.record(d).await;
         }
     }
-    let trend = UsageQuery::new(month.plus(-23).start(), month.end(), Grouping::Month).unwrap();
-    let districts = UsageQuery::new(month.start(), month.end(), Grouping::District).unwrap();
+    let trend =
+        anpr_reports::usage::query(month.plus(-23).start(), month.end(), Grouping::Month).unwrap();
+    let districts =
+        anpr_reports::usage::query(month.start(), month.end(), Grouping::District).unwrap();
     let by_month = db.reports.usage_counts(trend).await.unwrap();
     let by_district = db.reports.usage_counts(districts).await.unwrap();
     let r = transparency::build(TransparencyInput {

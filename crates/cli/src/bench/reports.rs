@@ -10,7 +10,7 @@
 use super::figure;
 use super::stats::Samples;
 use anpr_app::App as AppState;
-use anpr_reports::{Grouping, Month, UsageQuery};
+use anpr_reports::{Grouping, Month};
 use chrono::{Duration, Utc};
 use clap::Args;
 use rand::{Rng, SeedableRng};
@@ -154,7 +154,7 @@ pub async fn run(args: ReportsArgs) -> anyhow::Result<()> {
     let handle = tokio::runtime::Handle::current();
     let mut timed = Vec::new();
     for by in [Grouping::Month, Grouping::District, Grouping::Network] {
-        let q = UsageQuery::new(from, to, by)?;
+        let q = anpr_reports::usage::query(from, to, by)?;
         let state = state.clone();
         let h = handle.clone();
         let ms = tokio::task::spawn_blocking(move || {

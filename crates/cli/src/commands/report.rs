@@ -6,7 +6,7 @@ use anpr_app::audit::{AuditHandle, Channel};
 use anpr_app::auth::staff_actor;
 use anpr_app::App as AppState;
 use anpr_ledger::{Action, Event};
-use anpr_reports::{transparency, usage, Month, UsageQuery};
+use anpr_reports::{transparency, usage, Month};
 use clap::Subcommand;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -81,7 +81,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             if !matches!(format.as_str(), "csv" | "json") {
                 anyhow::bail!("--format: expected csv or json, got {format:?}");
             }
-            let q = UsageQuery::parse(Some(&from), Some(&to), Some(&by))
+            let q = anpr_reports::usage::parse_query(Some(&from), Some(&to), Some(&by))
                 .map_err(|e| anyhow::anyhow!("--{e}"))?;
             let state = super::open(data).await?;
             record(

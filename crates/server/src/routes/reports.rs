@@ -9,7 +9,7 @@ use crate::state::AppState;
 use anpr_app::AppError;
 use anpr_ledger::Action;
 use anpr_policy::Permission;
-use anpr_reports::{transparency, usage, Month, UsageQuery};
+use anpr_reports::{transparency, usage, Month};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -80,7 +80,7 @@ pub async fn usage(
         p.format.as_deref(),
         &[("json", Format::Json), ("csv", Format::Csv)],
     )?;
-    let q = UsageQuery::parse(p.from.as_deref(), p.to.as_deref(), p.by.as_deref())?;
+    let q = anpr_reports::usage::parse_query(p.from.as_deref(), p.to.as_deref(), p.by.as_deref())?;
     let report = anpr_app::reports::usage(&state, &staff.user, q).await?;
     Ok(match format {
         Format::Csv => typed("text/csv; charset=utf-8", usage::to_csv(&report)),

@@ -11,8 +11,8 @@ use crate::shared::{
     usage_row, DECISION_COUNTS,
 };
 use crate::Result;
-use anpr_reports::subject::PlateQuery;
-use anpr_reports::{Grouping, Measure, UsageQuery, UsageRow};
+use anpr_domain::usage::PlateQuery;
+use anpr_domain::usage::{Grouping, Measure, UsageQuery, UsageRow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use futures_util::future::try_join4;

@@ -4,7 +4,7 @@
 use crate::dictionary::edit_distance_within;
 use anpr_domain::confusion::class_key;
 use anpr_domain::query::wildcard_matches;
-use anpr_reports::{Grouping, Measure, Measures, UsageCounts, UsageRow};
+use anpr_domain::usage::{Grouping, Measure, Measures, UsageCounts, UsageRow};
 
 /// What each decision count of the usage report counts, as a condition on the `decisions` row
 /// `d` that both SQL dialects read alike, so that the backends cannot count differently; each

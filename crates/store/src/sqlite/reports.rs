@@ -9,8 +9,8 @@ use crate::shared::{
     DECISION_COUNTS,
 };
 use crate::Result;
-use anpr_reports::subject::PlateQuery;
-use anpr_reports::{Grouping, Measure, UsageQuery, UsageRow};
+use anpr_domain::usage::PlateQuery;
+use anpr_domain::usage::{Grouping, Measure, UsageQuery, UsageRow};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
