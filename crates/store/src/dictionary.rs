@@ -71,9 +71,47 @@ impl Base {
     }
 }
 
+/// Plates first seen since the last build, with their confusion-class keys worked out once,
+/// so that a query consults the delta by hash lookup (or one pass over its distinct keys)
+/// rather than recomputing a key per plate per query.
+#[derive(Clone, Default)]
+struct Delta {
+    plates: HashMap<String, i64>,
+    classes: HashMap<String, Vec<i64>>,
+}
+
+impl Delta {
+    fn insert(&mut self, plate: String, id: i64) {
+        let key = class_key(&plate);
+        if let Some(old) = self.plates.insert(plate, id) {
+            if let Some(ids) = self.classes.get_mut(&key) {
+                ids.retain(|i| *i != old);
+            }
+        }
+        self.classes.entry(key).or_default().push(id);
+    }
+
+    /// Drops the plates a rebuild folded into the base.
+    fn remove_folded(&mut self, folded: &Delta) {
+        self.plates.retain(|k, _| !folded.plates.contains_key(k));
+        for (key, ids) in &folded.classes {
+            if let Some(mine) = self.classes.get_mut(key) {
+                mine.retain(|i| !ids.contains(i));
+                if mine.is_empty() {
+                    self.classes.remove(key);
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.plates.len()
+    }
+}
+
 struct Inner {
     base: Arc<Base>,
-    delta: HashMap<String, i64>,
+    delta: Delta,
     /// Highest plate id held, so a refresh asks the database only for newer plates.
     max_id: i64,
 }
@@ -90,7 +128,7 @@ impl PlateDictionary {
         PlateDictionary {
             inner: RwLock::new(Inner {
                 base: Arc::new(Base::build(entries)),
-                delta: HashMap::new(),
+                delta: Delta::default(),
                 max_id,
             }),
             rebuilding: false.into(),
@@ -110,6 +148,7 @@ impl PlateDictionary {
         let inner = self.inner.read().expect("dictionary lock");
         inner
             .delta
+            .plates
             .get(plate)
             .copied()
             .or_else(|| inner.base.plates.get(plate).map(|v| v as i64))
@@ -143,12 +182,12 @@ impl PlateDictionary {
             (inner.base.clone(), inner.delta.clone())
         };
         let mut entries = base.entries();
-        entries.extend(delta.iter().map(|(k, v)| (k.clone(), *v)));
+        entries.extend(delta.plates.iter().map(|(k, v)| (k.clone(), *v)));
         let fresh = Arc::new(Base::build(entries));
         {
             let mut inner = self.inner.write().expect("dictionary lock");
             inner.base = fresh;
-            inner.delta.retain(|k, _| !delta.contains_key(k));
+            inner.delta.remove_folded(&delta);
         }
         self.rebuilding.store(false, Ordering::Release);
     }
@@ -162,7 +201,7 @@ impl PlateDictionary {
         while let Some((_, id)) = stream.next() {
             push_bounded(&mut out, id as i64, limit)?;
         }
-        for (plate, id) in &inner.delta {
+        for (plate, id) in &inner.delta.plates {
             if wildcard_matches(pattern, plate) {
                 push_bounded(&mut out, *id, limit)?;
             }
@@ -196,9 +235,17 @@ impl PlateDictionary {
                 }
             }
         }
-        for (p, id) in &inner.delta {
-            if edit_distance_within(&class_key(p), &key, max_edits as usize) {
+        if max_edits == 0 {
+            for id in inner.delta.classes.get(&key).into_iter().flatten() {
                 push_bounded(&mut out, *id, limit)?;
+            }
+        } else {
+            for (class, ids) in &inner.delta.classes {
+                if edit_distance_within(class, &key, max_edits as usize) {
+                    for id in ids {
+                        push_bounded(&mut out, *id, limit)?;
+                    }
+                }
             }
         }
         Ok(out)
@@ -218,14 +265,25 @@ fn push_bounded(out: &mut Vec<i64>, id: i64, limit: usize) -> Result<(), Diction
     Ok(())
 }
 
-/// Levenshtein distance of two short ASCII strings is at most `max`.
+/// Levenshtein distance of two short ASCII strings is at most `max`. Plates are short, so the
+/// two rows live on the stack (a query runs this once per distinct key in the delta).
 pub fn edit_distance_within(a: &str, b: &str, max: usize) -> bool {
+    const ROW: usize = 64;
     let (a, b) = (a.as_bytes(), b.as_bytes());
     if a.len().abs_diff(b.len()) > max {
         return false;
     }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
+    if b.len() >= ROW {
+        return edit_distance(a, b, &mut vec![0; b.len() + 1], &mut vec![0; b.len() + 1]) <= max;
+    }
+    edit_distance(a, b, &mut [0; ROW], &mut [0; ROW]) <= max
+}
+
+fn edit_distance(a: &[u8], b: &[u8], prev: &mut [usize], cur: &mut [usize]) -> usize {
+    let (mut prev, mut cur) = (prev, cur);
+    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *p = j;
+    }
     for i in 1..=a.len() {
         cur[0] = i;
         for j in 1..=b.len() {
@@ -234,7 +292,7 @@ pub fn edit_distance_within(a: &str, b: &str, max: usize) -> bool {
         }
         std::mem::swap(&mut prev, &mut cur);
     }
-    prev[b.len()] <= max
+    prev[b.len()]
 }
 
 /// The wildcard pattern as an NFA whose state is the set of pattern positions reached,
@@ -381,5 +439,40 @@ mod tests {
                 .map(|(_, i)| i).collect();
             prop_assert_eq!(got, want);
         }
+
+        /// The same answers when some plates sit in the delta, before and after a rebuild folds
+        /// them in, and with plates arriving during the rebuild's window.
+        #[test]
+        fn fuzzy_over_base_and_delta_agrees_with_reference(
+            plates in proptest::collection::btree_set("[A-D0-3]{1,6}", 2..40),
+            split in 0usize..40,
+            query in "[A-D0-3]{1,6}",
+            edits in 0u8..=2,
+        ) {
+            let plates: Vec<(String, i64)> = plates.into_iter().zip(0..).collect();
+            let split = split.min(plates.len());
+            let d = PlateDictionary::from_entries(plates[..split].to_vec());
+            d.insert_committed(plates[split..].to_vec());
+            let want: Vec<i64> = plates.iter()
+                .filter(|(p, _)| edit_distance_within(&class_key(p), &class_key(&query), edits as usize))
+                .map(|(_, i)| *i).collect();
+            let mut got = d.fuzzy(&query, edits, 1000).unwrap();
+            got.sort();
+            prop_assert_eq!(&got, &want);
+            d.rebuild();
+            let mut got = d.fuzzy(&query, edits, 1000).unwrap();
+            got.sort();
+            prop_assert_eq!(&got, &want);
+        }
+    }
+
+    #[test]
+    fn edit_distance_of_long_strings_is_exact() {
+        let a = "A".repeat(70);
+        let b = format!("{}B", "A".repeat(69));
+        assert!(edit_distance_within(&a, &b, 1));
+        assert!(!edit_distance_within(&a, &b, 0));
+        assert!(edit_distance_within("KITTEN", "SITTING", 3));
+        assert!(!edit_distance_within("KITTEN", "SITTING", 2));
     }
 }

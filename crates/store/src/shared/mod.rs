@@ -49,6 +49,15 @@ pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
 }
 
+/// Which cameras' reads a search may return.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum CameraBound {
+    Any,
+    /// Every camera with an id up to this one.
+    UpTo(i64),
+    Only(Vec<i64>),
+}
+
 /// The camera catalog, small and read on every search and ingest, so kept in memory.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Catalog {
@@ -89,12 +98,13 @@ impl Catalog {
         {
             return None;
         }
+        let sites: HashMap<i64, &Site> = self.sites.iter().map(|s| (s.id, s)).collect();
         let cams = self
             .cameras
             .iter()
             .filter(|c| q.camera_ids.is_empty() || q.camera_ids.contains(&c.id))
             .filter(|c| {
-                let Some(site) = self.sites.iter().find(|s| s.id == c.site_id) else {
+                let Some(site) = sites.get(&c.site_id) else {
                     return false;
                 };
                 (q.site_ids.is_empty() || q.site_ids.contains(&site.id))
@@ -104,6 +114,21 @@ impl Catalog {
             .map(|c| c.id)
             .collect();
         Some(cams)
+    }
+
+    /// The camera filter as a search states it in SQL. When the query's place filters allow
+    /// every camera this catalog knows, a list of all of them would cost the database an
+    /// ephemeral index per statement for nothing: `UpTo` bounds the ids instead, which still
+    /// leaves out a camera added since this catalog was loaded (ids only grow; cameras are
+    /// never deleted), so a network the caller may not search never slips in unseen.
+    pub fn camera_bound(&self, q: &SearchQuery) -> CameraBound {
+        match self.camera_filter(q) {
+            None => CameraBound::Any,
+            Some(cams) if !cams.is_empty() && cams.len() == self.cameras.len() => {
+                CameraBound::UpTo(self.cameras.iter().map(|c| c.id).max().unwrap_or(0))
+            }
+            Some(cams) => CameraBound::Only(cams),
+        }
     }
 
     /// A read with where it was seen, as search returns it.
@@ -520,4 +545,50 @@ pub(crate) fn dedup_disclosures(
             && a.file_number == b.file_number
     });
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anpr_domain::{GeoPoint, PlatePattern, SiteKind};
+
+    fn catalog() -> Catalog {
+        let site = |id, network_id| Site {
+            id,
+            network_id,
+            name: format!("site {id}"),
+            kind: SiteKind::FuelStation,
+            address: String::new(),
+            location: GeoPoint::new(-36.85, 174.76).unwrap(),
+            district: "Auckland City".into(),
+        };
+        let camera = |id, site_id| Camera {
+            id,
+            site_id,
+            name: format!("camera {id}"),
+            heading_deg: None,
+            active: true,
+        };
+        Catalog {
+            networks: vec![],
+            sites: vec![site(1, 10), site(2, 20)],
+            cameras: vec![camera(5, 1), camera(7, 2), camera(9, 2)],
+        }
+    }
+
+    fn query(networks: &[i64]) -> SearchQuery {
+        let mut q = SearchQuery::for_plate(PlatePattern::parse("ABC123", None, None).unwrap());
+        q.network_ids = networks.to_vec();
+        q
+    }
+
+    #[test]
+    fn a_filter_that_allows_every_known_camera_bounds_the_ids_instead_of_listing_them() {
+        let c = catalog();
+        assert_eq!(c.camera_bound(&query(&[])), CameraBound::Any);
+        // Every camera this catalog knows: cameras added later (higher ids) stay out.
+        assert_eq!(c.camera_bound(&query(&[10, 20])), CameraBound::UpTo(9));
+        assert_eq!(c.camera_bound(&query(&[20])), CameraBound::Only(vec![7, 9]));
+        assert_eq!(c.camera_bound(&query(&[30])), CameraBound::Only(vec![]));
+    }
 }

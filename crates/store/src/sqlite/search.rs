@@ -3,7 +3,7 @@
 
 use super::reads::{read_from_row, READ_COLUMNS};
 use super::{day_of, to_ms, Inner, SqliteStore};
-use crate::shared::{paginate, resolve_plates};
+use crate::shared::{paginate, resolve_plates, CameraBound};
 use crate::{Result, SearchPage};
 use anpr_domain::query::Cursor;
 use anpr_domain::{ReadId, SearchQuery};
@@ -21,14 +21,14 @@ impl Inner {
         self.refresh_dictionary()?;
         let plate_ids = resolve_plates(&self.dictionary, q)?;
         let catalog = self.catalog().clone();
-        let cameras = catalog.camera_filter(q);
+        let cameras = catalog.camera_bound(q);
         let empty = SearchPage {
             hits: vec![],
             total: 0,
             next_cursor: None,
             plates_matched: plate_ids.len(),
         };
-        if plate_ids.is_empty() || cameras.as_ref().is_some_and(|c| c.is_empty()) {
+        if plate_ids.is_empty() || cameras == CameraBound::Only(vec![]) {
             return Ok(empty);
         }
 
@@ -58,12 +58,14 @@ impl Inner {
         if let Some(to) = q.time.to {
             bind(&mut conds, "r.captured_at < ?", Box::new(to_ms(to)));
         }
-        if let Some(cams) = &cameras {
-            bind(
+        match &cameras {
+            CameraBound::Any => {}
+            CameraBound::UpTo(max) => bind(&mut conds, "r.camera_id <= ?", Box::new(*max)),
+            CameraBound::Only(cams) => bind(
                 &mut conds,
                 "r.camera_id IN rarray(?)",
                 Box::new(ids_value(cams)),
-            );
+            ),
         }
         let filter = conds.join(" AND ");
         let count_params = params.len();
