@@ -14,6 +14,7 @@ pub mod auth;
 pub mod cases;
 pub mod catalog;
 pub mod error;
+pub mod files;
 pub mod ingest;
 mod leadership;
 pub mod metrics;
@@ -48,6 +49,39 @@ impl DataDir {
     pub fn ledger(&self) -> PathBuf {
         self.0.join("ledger")
     }
+
+    /// Creates what is missing of the deployment's directories (0700) and, with `database`
+    /// (the embedded deployment), its SQLite files (0600). Existing paths are left as they are
+    /// ([`DataDir::exposure_warnings`] says which others can read).
+    pub fn prepare(&self, database: bool) -> std::io::Result<()> {
+        for dir in [self.0.clone(), self.images(), self.ledger()] {
+            files::private_dir(&dir)?;
+        }
+        if database {
+            files::private_file(&self.database())?;
+            files::private_file(&self.ledger_database())?;
+        }
+        Ok(())
+    }
+
+    /// A warning for each of the deployment's paths that other users of the machine can read
+    /// (the server logs them at start).
+    pub fn exposure_warnings(&self) -> Vec<String> {
+        [
+            self.0.clone(),
+            self.images(),
+            self.ledger(),
+            self.database(),
+            self.ledger_database(),
+        ]
+        .iter()
+        .filter_map(|p| files::exposure_warning(p))
+        .collect()
+    }
+
+    fn ledger_database(&self) -> PathBuf {
+        self.ledger().join(anpr_ledger::store::DB_FILE)
+    }
 }
 
 /// Opens the deployment's audit ledger (blocking): in PostgreSQL when `database_url` is given,
@@ -70,8 +104,8 @@ pub fn open_ledger(
 impl App {
     /// Opens the embedded deployment in `dir` (SQLite and images on disk), creating it if new.
     pub fn open_embedded(dir: &Path, config: AppConfig) -> anyhow::Result<App> {
-        std::fs::create_dir_all(dir)?;
         let data = DataDir(dir.to_path_buf());
+        data.prepare(true)?;
         let store = SqliteStore::open(data.database())?;
         let ledger = anpr_ledger::Ledger::open(data.ledger())?;
         Self::assemble(&data, store, ledger, config)
@@ -91,8 +125,8 @@ impl App {
         if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             anyhow::bail!("--database-url must be a postgres:// URL (leave it out for SQLite)");
         }
-        std::fs::create_dir_all(dir)?;
         let data = DataDir(dir.to_path_buf());
+        data.prepare(false)?;
         let store = PgStore::connect(url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;

@@ -103,6 +103,18 @@ fn backup_while_ingesting_then_restore_and_verify() {
     let _ = server.kill();
     let _ = server.wait();
 
+    // The copy of personal data is as private as the original.
+    let mode = |p: &Path| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    };
+    assert_eq!(mode(&backup), 0o700);
+    assert_eq!(mode(&backup.join("anpr.sqlite")), 0o600);
+    assert_eq!(mode(&backup.join("ledger/ledger.sqlite")), 0o600);
+    if backup.join("images").exists() {
+        assert_eq!(mode(&backup.join("images")), 0o700);
+    }
+
     // A backup is never written over.
     let again = anpr(&live, &["backup", backup.to_str().unwrap()]);
     assert!(!again.status.success());

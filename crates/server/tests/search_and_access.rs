@@ -419,3 +419,33 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+/// Personal data is neither cached by a browser or proxy nor readable by other local users.
+#[tokio::test]
+async fn answers_are_not_cached_and_the_data_on_disk_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = start().await;
+    seed(&s).await;
+    let token = s.login("searcher").await;
+    let found = s.search(&token, json!({"plate": "ABC123"})).await;
+    assert_eq!(found.status(), 200);
+    assert_eq!(found.headers()["cache-control"], "no-store");
+    let refused = s.http.get(s.url("/api/v1/auth/me")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(refused.headers()["cache-control"], "no-store");
+    // The UI's assets keep their own caching.
+    let asset = s.http.get(s.url("/ui/app.css")).send().await.unwrap();
+    assert_eq!(asset.headers()["cache-control"], "no-cache");
+
+    let mode = |p: &str| {
+        std::fs::metadata(s.dir.path().join(p))
+            .unwrap_or_else(|e| panic!("{p}: {e}"))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("anpr.sqlite"), 0o600);
+    assert_eq!(mode("images"), 0o700);
+    assert_eq!(mode("ledger"), 0o700);
+    assert_eq!(mode("ledger/ledger.sqlite"), 0o600);
+}

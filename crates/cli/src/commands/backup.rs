@@ -29,7 +29,7 @@ fn ensure_empty(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() && fs::read_dir(dir)?.next().is_some() {
         anyhow::bail!("{} is not empty: refusing to overwrite it", dir.display());
     }
-    fs::create_dir_all(dir)?;
+    anpr_app::files::private_dir(dir)?;
     Ok(())
 }
 
@@ -37,6 +37,8 @@ fn vacuum_into(from: &Path, to: &Path) -> anyhow::Result<()> {
     let conn =
         rusqlite::Connection::open_with_flags(from, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    // Created private first: VACUUM INTO would create it with the process's umask.
+    anpr_app::files::private_file(to)?;
     conn.execute("VACUUM INTO ?1", [to.to_string_lossy()])?;
     Ok(())
 }
@@ -47,7 +49,7 @@ fn copy_tree(from: &Path, to: &Path, bar: &indicatif::ProgressBar) -> anyhow::Re
     if !from.exists() {
         return Ok(0);
     }
-    fs::create_dir_all(to)?;
+    anpr_app::files::private_dir(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -66,7 +68,7 @@ fn copy_tree(from: &Path, to: &Path, bar: &indicatif::ProgressBar) -> anyhow::Re
 }
 
 fn copy_keys(from: &Path, to: &Path) -> anyhow::Result<()> {
-    fs::create_dir_all(to)?;
+    anpr_app::files::private_dir(to)?;
     for name in [
         anpr_ledger::keys::KEY_FILE,
         anpr_ledger::keys::PUBLIC_KEY_FILE,
@@ -94,7 +96,7 @@ pub async fn backup(data: &Path, args: BackupArgs) -> anyhow::Result<()> {
     );
     ensure_empty(&args.dest)?;
     let dst = anpr_app::DataDir(args.dest.clone());
-    fs::create_dir_all(dst.ledger())?;
+    anpr_app::files::private_dir(&dst.ledger())?;
     let started = std::time::Instant::now();
     vacuum_into(&src.database(), &dst.database())?;
     vacuum_into(
@@ -134,7 +136,7 @@ pub async fn restore(data: &Path, args: RestoreArgs) -> anyhow::Result<()> {
     let src = anpr_app::DataDir(args.backup.clone());
     let dst = anpr_app::DataDir(data.to_path_buf());
     fs::copy(src.database(), dst.database())?;
-    fs::create_dir_all(dst.ledger())?;
+    anpr_app::files::private_dir(&dst.ledger())?;
     fs::copy(
         src.ledger().join(anpr_ledger::store::DB_FILE),
         dst.ledger().join(anpr_ledger::store::DB_FILE),

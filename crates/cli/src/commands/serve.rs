@@ -72,6 +72,9 @@ impl ServeArgs {
 
 pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
     let state = super::open_server(data, args.config()?).await?;
+    for warning in anpr_app::DataDir(data.to_path_buf()).exposure_warnings() {
+        tracing::warn!("{warning}");
+    }
     let state = with_recognition(state, data, &args)?;
     serve_state(state, &args.listen, None).await
 }
