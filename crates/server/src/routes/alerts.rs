@@ -294,13 +294,18 @@ async fn deliver(
         }))
         .result(ResultDigest::of_ids(&[a.read_id]))
         .outcome(Outcome::granted());
-    if let Err(e) = anpr_app::audit::append(state, entry).await {
+    // Delivered, the alert's read may be opened under its authorisation's purpose: that record
+    // is written while the ledger entry becomes durable, not after it (each is a commit on the
+    // alert's path). Should it fail, only that view is refused later; the alert still goes.
+    let (recorded, disclosed) = tokio::join!(
+        anpr_app::audit::append(state, entry),
+        realtime::disclose_alerts(state, &staff.user, std::slice::from_ref(a))
+    );
+    if let Err(e) = recorded {
         tracing::error!(error = %e, "alert delivery could not be recorded; stream ended");
         return Err(Stop::Ledger);
     }
-    // Delivered, the alert's read may be opened under its authorisation's purpose. Should this
-    // record fail, only that view is refused later; the alert still goes.
-    if let Err(e) = realtime::disclose_alerts(state, &staff.user, std::slice::from_ref(a)).await {
+    if let Err(e) = disclosed {
         tracing::warn!(error = %e, "an alert's disclosure could not be recorded");
     }
     let data = serde_json::to_string(a).map_err(|_| Stop::Client)?;
