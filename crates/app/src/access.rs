@@ -46,6 +46,24 @@ async fn facts(state: &App, q: &FactsQuery<'_>) -> AppResult<AccessFacts> {
         .await?)
 }
 
+/// The register facts of a data access, with the user's allowed accesses in the rate limits'
+/// windows counted from the decision log (so the limits hold across server processes and the
+/// command line).
+async fn data_access_facts(state: &App, req: &DataRequest<'_>) -> AppResult<AccessFacts> {
+    let purpose = req.purpose.map_or("", |p| p.code.trim());
+    let (since_any, since_purpose) = state.policy.rate_windows(purpose, req.now);
+    let query = req.facts_query();
+    let (facts, recent) = tokio::join!(
+        facts(state, &query),
+        state
+            .store
+            .recent_data_accesses(req.subject.user_id, purpose, since_any, since_purpose)
+    );
+    let mut facts = facts?;
+    facts.recent_accesses = recent?;
+    Ok(facts)
+}
+
 /// Records the decision (on the blocking pool: the recorder writes durably), then opens the
 /// result. A decision that cannot be recorded fails the request.
 async fn enforce<T: Send + 'static>(state: &App, eval: Evaluation<T>) -> AppResult<(T, Decision)> {
@@ -89,7 +107,7 @@ pub async fn authorise_search(
         request_id: &ctx.request_id,
         now: ctx.at,
     };
-    let facts = facts(state, &req.facts_query()).await?;
+    let facts = data_access_facts(state, &req).await?;
     let eval = state.policy.evaluate_data_access(&req, &facts);
     let (grant, decision) = enforce(state, eval).await?;
     query.network_ids = grant.networks.clone();
@@ -142,7 +160,7 @@ pub async fn authorise_read(
         request_id: &ctx.request_id,
         now: ctx.at,
     };
-    let mut facts = facts(state, &req.facts_query()).await?;
+    let mut facts = data_access_facts(state, &req).await?;
     // When the read was shown to this user (a search page, an alert): only such a read may be
     // opened by id.
     if read.is_some() {

@@ -7,6 +7,7 @@
 
 use crate::audit::AuditHandle;
 use crate::error::{AppError, AppResult};
+use crate::sign_in_throttle::Attempt;
 use crate::App;
 use anpr_domain::{CameraId, User};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -16,9 +17,6 @@ use chrono::{Duration, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-/// Failed sign-ins before an account is locked, and for how long.
-pub const MAX_FAILED_LOGINS: u32 = 5;
-pub const LOCKOUT_MINUTES: i64 = 15;
 pub const SESSION_HOURS: i64 = 12;
 
 pub fn hash_secret(secret: &str) -> anyhow::Result<String> {
@@ -106,21 +104,31 @@ pub async fn session_user(app: &App, token: &str) -> AppResult<User> {
         .ok_or_else(|| AppError::Unauthenticated("session expired or invalid".into()))
 }
 
-/// Checks a staff id and password, with the lock-out, for every entry point (the API's
-/// sign-in, the UI's, the CLI's). The use's actor is the staff id claimed until the password
-/// is verified, then the member of staff.
+/// Checks a staff id and password under the sign-in throttle ([`crate::sign_in_throttle`]),
+/// for every entry point (the API's sign-in, the UI's, the CLI's; `client` is the network
+/// address where there is one). An unknown id, a disabled account and a wrong password get the
+/// same answer after the same work, so the answers never tell which staff ids exist. The use's
+/// actor is the staff id claimed until the password is verified, then the member of staff.
 pub async fn verify_password(
     app: &App,
     audit: &AuditHandle,
     staff_id: &str,
     password: &str,
+    client: Option<std::net::IpAddr>,
 ) -> AppResult<User> {
-    let denied = || AppError::Unauthenticated("wrong staff id or password".into());
+    let denied = |warning: Option<String>| {
+        AppError::Unauthenticated(match warning {
+            Some(w) => format!("wrong staff id or password; {w}"),
+            None => "wrong staff id or password".into(),
+        })
+    };
     let staff_id = staff_id.trim();
-    if staff_id.len() > 64 || password.len() > 1024 {
-        return Err(denied());
+    if staff_id.is_empty() || staff_id.len() > 64 || password.len() > 1024 {
+        return Err(denied(None));
     }
     audit.actor(anpr_ledger::Actor::staff(staff_id, "unauthenticated"));
+    let attempt = Attempt::new(staff_id, client);
+    attempt.check(app, Utc::now()).await?;
     let creds = app.store.user_credentials(staff_id).await?;
     let hash = match &creds {
         Some(c) => c.password_hash.clone(),
@@ -128,30 +136,18 @@ pub async fn verify_password(
     };
     let password = password.to_string();
     let verified = tokio::task::spawn_blocking(move || verify_secret(&password, &hash)).await?;
-    let Some(creds) = creds else {
-        app.metrics.auth_failures.inc();
-        return Err(denied());
-    };
-    let now = Utc::now();
-    if creds.locked_until.is_some_and(|t| t > now) {
-        return Err(AppError::RateLimited(
-            "account locked after repeated failed sign-ins; try again later".into(),
-        ));
+    match creds {
+        Some(creds) if verified && creds.user.active => {
+            attempt.succeeded(app).await?;
+            audit.actor(staff_actor(&creds.user));
+            Ok(creds.user)
+        }
+        _ => {
+            app.metrics.auth_failures.inc();
+            let warning = attempt.failed(app, Utc::now()).await?;
+            Err(denied(warning))
+        }
     }
-    if !verified || !creds.user.active {
-        app.metrics.auth_failures.inc();
-        let lock = (creds.failed_logins + 1 >= MAX_FAILED_LOGINS)
-            .then(|| now + Duration::minutes(LOCKOUT_MINUTES));
-        app.store
-            .record_login_attempt(creds.user.id, false, lock)
-            .await?;
-        return Err(denied());
-    }
-    app.store
-        .record_login_attempt(creds.user.id, true, None)
-        .await?;
-    audit.actor(staff_actor(&creds.user));
-    Ok(creds.user)
 }
 
 /// Signs in and opens a session: its token (to hand out once), its expiry and the user.
@@ -160,8 +156,9 @@ pub async fn sign_in(
     audit: &AuditHandle,
     staff_id: &str,
     password: &str,
+    client: Option<std::net::IpAddr>,
 ) -> AppResult<(String, chrono::DateTime<Utc>, User)> {
-    let user = verify_password(app, audit, staff_id, password).await?;
+    let user = verify_password(app, audit, staff_id, password, client).await?;
     let (token, expires_at) = open_session(app, &user).await?;
     Ok((token, expires_at, user))
 }

@@ -32,8 +32,12 @@ pub enum AppError {
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
-    #[error("{0}")]
-    RateLimited(String),
+    /// Too many attempts: try again after `retry_after_secs`.
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// Something the use needs is not available now (the ledger, a full queue); try later.
     #[error("{0}")]
     Unavailable(String),
@@ -81,7 +85,7 @@ impl AppError {
             AppError::Invalid { .. } => "invalid_field",
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge(_) => "payload_too_large",
-            AppError::RateLimited(_) => "too_many_requests",
+            AppError::RateLimited { .. } => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
             AppError::Refused { kind, .. } => kind.as_str(),
             AppError::StorageFull(_) => "insufficient_storage",

@@ -25,6 +25,7 @@ pub mod registers;
 pub mod reports;
 pub mod retention;
 pub mod search;
+pub mod sign_in_throttle;
 pub mod state;
 
 use anpr_blobs::LocalBlobStore;
@@ -192,13 +193,22 @@ impl App {
         self
     }
 
-    pub fn ingest_limits(&self) -> anpr_ingest::IngestLimits {
-        anpr_ingest::IngestLimits {
+    /// What an ingested read must meet: the batch size configured, and a capture time no
+    /// older than the longest retention of any network plus [`READ_AGE_MARGIN_DAYS`].
+    pub async fn ingest_limits(&self) -> AppResult<anpr_ingest::IngestLimits> {
+        let longest = self.store.longest_retention_days().await?;
+        Ok(anpr_ingest::IngestLimits {
             max_batch: self.config.max_batch_reads,
+            max_age: longest
+                .map(|days| chrono::TimeDelta::days(i64::from(days) + READ_AGE_MARGIN_DAYS)),
             ..Default::default()
-        }
+        })
     }
 }
+
+/// Days past the longest retention for which an old read is still accepted: room for a
+/// camera's backlog uploaded late, never for reads the next purge would delete at once.
+pub const READ_AGE_MARGIN_DAYS: i64 = 7;
 
 /// The platform's own work in the background: the retention purge, the authorisation sweep,
 /// tree-head signing, the integrity monitor. Stopped when dropped.

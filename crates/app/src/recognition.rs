@@ -150,7 +150,7 @@ pub async fn fill_in_plates(
             message: NO_MODELS.into(),
         });
     };
-    let limits = state.ingest_limits();
+    let limits = state.ingest_limits().await?;
     for p in pending {
         // The same size and format checks as every stored image, before any pixel is decoded.
         anpr_ingest::validate_image(p.image.clone(), &limits.image)

@@ -62,10 +62,22 @@ impl PlatePattern {
                         format!("at most {MAX_FUZZY_EDITS}"),
                     ));
                 }
-                Ok(PlatePattern::Fuzzy {
-                    plate: NormalisedPlate::parse(text)?,
-                    max_edits,
-                })
+                let plate = NormalisedPlate::parse(text)?;
+                let known = plate.as_str().chars().count();
+                let needed = usize::from(max_edits) + 2;
+                if known < needed {
+                    return Err(DomainError::invalid(
+                        "plate",
+                        format!(
+                            "a fuzzy search for {} allowing {max_edits} edit{} would match \
+                             plates that share almost nothing with it: give at least {needed} \
+                             characters of the plate, or allow fewer edits",
+                            plate.as_str(),
+                            if max_edits == 1 { "" } else { "s" }
+                        ),
+                    ));
+                }
+                Ok(PlatePattern::Fuzzy { plate, max_edits })
             }
             MatchMode::Wildcard => parse_wildcard(text).map(PlatePattern::Wildcard),
         }
@@ -264,6 +276,19 @@ mod tests {
         assert!(wildcard_matches("AB?12*", "ABX12"));
         assert!(!wildcard_matches("AB?12*", "AB12"));
         assert!(wildcard_matches("*123", "ABC123"));
+    }
+
+    #[test]
+    fn a_fuzzy_pattern_needs_two_more_known_characters_than_edits() {
+        let fuzzy =
+            |text: &str, edits: u8| PlatePattern::parse(text, Some(MatchMode::Fuzzy), Some(edits));
+        let e = fuzzy("AB", 2).unwrap_err();
+        assert!(e.to_string().contains("at least 4 characters"), "{e}");
+        assert!(fuzzy("ABC", 2).is_err());
+        assert!(fuzzy("ABCD", 2).is_ok());
+        assert!(fuzzy("AB", 1).is_err());
+        assert!(fuzzy("ABC", 1).is_ok());
+        assert!(fuzzy("AB", 0).is_ok());
     }
 
     #[test]

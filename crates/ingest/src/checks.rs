@@ -136,6 +136,18 @@ impl Ctx<'_> {
                 ),
             ));
         }
+        if let Some(max_age) = self.limits.max_age.filter(|age| t < self.now - *age) {
+            return Err(IngestError::invalid(
+                at.field(name),
+                format!(
+                    "is {} ago, older than any network keeps reads ({} days with the margin), \
+                     so it would be deleted at once; check the camera's clock, or leave such \
+                     old reads out",
+                    human(self.now - t),
+                    max_age.num_days()
+                ),
+            ));
+        }
         if t < self.limits.earliest {
             return Err(IngestError::invalid(
                 at.field(name),
@@ -351,6 +363,26 @@ mod tests {
                 .to_utc(),
             limits,
         }
+    }
+
+    #[test]
+    fn reads_older_than_any_retention_are_refused() {
+        let l = IngestLimits {
+            max_age: Some(TimeDelta::days(97)),
+            ..Default::default()
+        };
+        let c = ctx(&l);
+        let e = c
+            .rfc3339("2010-05-01T12:00:00Z", At::item("reads", 0), "captured_at")
+            .unwrap_err();
+        assert_eq!(e.field(), "reads[0].captured_at");
+        assert_eq!(e.http_status(), 422);
+        assert!(
+            e.message()
+                .contains("older than any network keeps reads (97 days"),
+            "{e}"
+        );
+        assert!(c.rfc3339("2024-02-01T12:00:00Z", At::ROOT, "t").is_ok());
     }
 
     #[test]

@@ -31,6 +31,10 @@ pub struct IngestLimits {
     pub max_clock_skew: TimeDelta,
     /// Nothing before this is a real read: cameras that lost their clock report 1970 or 2000.
     pub earliest: DateTime<Utc>,
+    /// Oldest capture accepted, counted back from now: the longest retention of any network
+    /// plus a margin. An older read would be deleted by the next retention purge, so it is
+    /// refused rather than stored. `None`: no network yet, only `earliest` applies.
+    pub max_age: Option<TimeDelta>,
     /// Longest vehicle make or colour, in characters.
     pub max_text_chars: usize,
     /// Longest camera-side read id, in characters.
@@ -47,6 +51,7 @@ impl Default for IngestLimits {
                 .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .map(|t| t.and_utc())
                 .unwrap_or(DateTime::<Utc>::MIN_UTC),
+            max_age: None,
             max_text_chars: 64,
             max_external_id_chars: 128,
             image: ImageLimits::default(),

@@ -9,7 +9,7 @@ use crate::registers::{
     Use,
 };
 use crate::tracking::{Authorisation, AuthorisationKind};
-use crate::{Policy, Subject};
+use crate::{ratelimit, Policy, Subject};
 use anpr_domain::class_key;
 use anpr_domain::query::wildcard_matches;
 use anpr_domain::{NetworkId, PlatePattern, Purpose, ReadId, TimeRange};
@@ -240,6 +240,17 @@ impl Policy {
                 ));
             }
         }
+        if distinct_words(&p.justification) < MIN_JUSTIFICATION_WORDS {
+            return Err(E::refused_field(
+                K::InvalidPurpose,
+                "purpose.justification",
+                format!(
+                    "purpose.justification must say in words why this use is needed (at least \
+                     {MIN_JUSTIFICATION_WORDS} different words, such as \"vehicle seen leaving \
+                     the scene\"); it is recorded and reviewed"
+                ),
+            ));
+        }
         let code = p.code.trim();
         self.config.purpose(code).ok_or_else(|| {
             let known: Vec<&str> = self
@@ -465,6 +476,11 @@ impl Policy {
         self.check_active(s)?;
         permissions::require(&s.roles, req.action.permission())?;
         let purpose = self.check_purpose_with(req.purpose, training.is_none())?;
+        ratelimit::check_recorded(
+            &self.config.rate_limits,
+            &purpose.code,
+            facts.recent_accesses,
+        )?;
         self.rate
             .admit(&self.config.rate_limits, s.user_id, &purpose.code, now)?;
 
@@ -1087,6 +1103,19 @@ fn truncate_long(s: &str) -> String {
 }
 
 /// At most 64 characters of user input in messages and records.
+/// Different words a justification needs: a reason, not filler that meets a length.
+pub const MIN_JUSTIFICATION_WORDS: usize = 3;
+
+/// The different words in `text` (case aside), a word being a run of letters and digits with
+/// at least two letters: "...................." has none, "test test test test" one.
+pub fn distinct_words(text: &str) -> usize {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        .map(str::to_lowercase)
+        .collect::<std::collections::HashSet<_>>()
+        .len()
+}
+
 pub(crate) fn truncate(s: &str) -> String {
     if s.chars().count() <= 64 {
         s.to_string()
@@ -1094,5 +1123,20 @@ pub(crate) fn truncate(s: &str) -> String {
         let mut t: String = s.chars().take(64).collect();
         t.push('…');
         t
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_words;
+
+    #[test]
+    fn a_justification_is_counted_in_words_not_characters() {
+        assert_eq!(distinct_words("...................."), 0);
+        assert_eq!(distinct_words("test test test test test"), 1);
+        assert_eq!(distinct_words("a1 b2 c3 d4 e5 f6 g7 h8"), 0);
+        assert_eq!(distinct_words("Vehicle seen leaving the scene"), 5);
+        assert_eq!(distinct_words("Stolen STOLEN stolen car, 260101/2000"), 2);
+        assert_eq!(distinct_words("Fahrzeug gesehen während Einsatz"), 4);
     }
 }

@@ -66,8 +66,8 @@ pub use decision::{
 pub use error::{PolicyError, RefusalKind, Result};
 pub use permissions::Permission;
 pub use registers::{
-    AccessFacts, ChangedBy, DisclosedBy, Disclosure, FactsQuery, RegisterView, ReviewCase,
-    RoleChange, RowLoad, RowRef,
+    AccessFacts, ChangedBy, DisclosedBy, Disclosure, FactsQuery, RecentAccesses, RegisterView,
+    ReviewCase, RoleChange, RowLoad, RowRef,
 };
 pub use tracking::{
     AuthStatus, Authorisation, AuthorisationKind, Basis, SightingsGrant, SightingsRequest,
@@ -128,6 +128,17 @@ impl Policy {
 
     pub fn config(&self) -> &PolicyConfig {
         &self.config
+    }
+
+    /// Where the rate limits' windows for a data access under `purpose` start at `now` (the
+    /// per-user window, the purpose's): the caller counts the user's allowed accesses in them
+    /// ([`RecentAccesses`]).
+    pub fn rate_windows(
+        &self,
+        purpose: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+        ratelimit::windows(&self.config.rate_limits, purpose.trim(), now)
     }
 
     fn check_active(&self, s: &Subject) -> Result<()> {

@@ -1,10 +1,17 @@
-//! Sliding-window rate limits per user and per (user, purpose). The only state the policy
-//! keeps; time is passed in, so the limits are tested without waiting. Each process keeps its
-//! own windows (a deployment of several servers divides the limits among them or shares a
-//! limiter in front).
+//! Sliding-window rate limits per user and per (user, purpose), checked twice:
+//!
+//! - against the allowed data accesses in the decision log ([`RecentAccesses`], counted by the
+//!   caller over [`crate::Policy::rate_windows`]), which every server process and the command
+//!   line share, so N servers do not allow N times the limit;
+//! - against this process's own windows ([`RateLimiter`], the only state the policy keeps),
+//!   which count a request the moment it is admitted, so concurrent requests to one process
+//!   cannot all pass on the same count before any of them is recorded.
+//!
+//! Time is passed in, so the limits are tested without waiting.
 
 use crate::config::{Limit, RateLimits};
 use crate::error::{PolicyError, RefusalKind, Result};
+use crate::registers::RecentAccesses;
 use anpr_domain::UserId;
 use chrono::{DateTime, Duration, Utc};
 use std::collections::{HashMap, VecDeque};
@@ -23,6 +30,42 @@ fn trim(q: &mut VecDeque<DateTime<Utc>>, limit: Limit, now: DateTime<Utc>) {
     while q.front().is_some_and(|t| *t <= since) {
         q.pop_front();
     }
+}
+
+fn rate_limited(limit: Limit, what: &str) -> PolicyError {
+    PolicyError::refused(
+        RefusalKind::RateLimited,
+        format!(
+            "rate limit: at most {} {what} in {} minutes; try again later",
+            limit.max, limit.window_minutes
+        ),
+    )
+}
+
+/// When the windows of `purpose`'s limits start at `now`: the per-user window's start and the
+/// purpose's.
+pub fn windows(
+    limits: &RateLimits,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = |l: Limit| now - Duration::minutes(l.window_minutes as i64);
+    (start(limits.per_user), start(limits.for_purpose(purpose)))
+}
+
+/// Refuses when the recorded accesses already fill either window.
+pub fn check_recorded(limits: &RateLimits, purpose: &str, recent: RecentAccesses) -> Result<()> {
+    let purpose_limit = limits.for_purpose(purpose);
+    if recent.any_purpose >= limits.per_user.max as u64 {
+        return Err(rate_limited(limits.per_user, "requests"));
+    }
+    if recent.this_purpose >= purpose_limit.max as u64 {
+        return Err(rate_limited(
+            purpose_limit,
+            &format!("`{purpose}` requests"),
+        ));
+    }
+    Ok(())
 }
 
 impl RateLimiter {
@@ -48,13 +91,7 @@ impl RateLimiter {
             let q = w.entry(key).or_default();
             trim(q, limit, now);
             if q.len() as u64 >= limit.max as u64 {
-                return Err(PolicyError::refused(
-                    RefusalKind::RateLimited,
-                    format!(
-                        "rate limit: at most {} {what} in {} minutes; try again later",
-                        limit.max, limit.window_minutes
-                    ),
-                ));
+                return Err(rate_limited(limit, &what));
             }
         }
         w.entry((user, None)).or_default().push_back(now);
@@ -97,5 +134,28 @@ mod tests {
         r.admit(&limits, 2, "a", t0).unwrap();
         r.admit(&limits, 1, "a", t0 + Duration::minutes(11))
             .unwrap();
+    }
+
+    #[test]
+    fn recorded_accesses_fill_the_same_windows() {
+        let limits = RateLimits::default();
+        let purpose = limits.for_purpose("road_policing");
+        let at = |any: u64, this: u64| RecentAccesses {
+            any_purpose: any,
+            this_purpose: this,
+        };
+        check_recorded(&limits, "road_policing", at(0, purpose.max as u64 - 1)).unwrap();
+        let e = check_recorded(&limits, "road_policing", at(0, purpose.max as u64)).unwrap_err();
+        assert_eq!(e.kind(), Some(RefusalKind::RateLimited));
+        assert!(e.to_string().contains("`road_policing` requests"), "{e}");
+        let e = check_recorded(&limits, "theft", at(limits.per_user.max as u64, 0)).unwrap_err();
+        assert!(e.to_string().contains("requests in 60 minutes"), "{e}");
+        let t0 = Utc::now();
+        let (any, this) = windows(&limits, "road_policing", t0);
+        assert_eq!(
+            t0 - any,
+            Duration::minutes(limits.per_user.window_minutes as i64)
+        );
+        assert_eq!(t0 - this, Duration::minutes(purpose.window_minutes as i64));
     }
 }

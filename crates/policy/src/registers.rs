@@ -540,6 +540,20 @@ pub struct AccessFacts {
     /// When the read a view is about was shown to the user, and under which purpose and file
     /// (read and image views; looked up by the caller, not by [`gather`]).
     pub disclosures: Vec<Disclosure>,
+    /// The user's data accesses allowed within the rate limits' windows, counted from the
+    /// recorded decisions (looked up by the caller, not by [`gather`]): what makes the limits
+    /// hold across every server process and the command line.
+    pub recent_accesses: RecentAccesses,
+}
+
+/// Allowed data accesses (searches, read and image views, exports) of one user, counted from
+/// the decision log over the windows [`crate::Policy::rate_windows`] names.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecentAccesses {
+    /// Under any purpose, within the per-user window.
+    pub any_purpose: u64,
+    /// Under the request's purpose code, within that purpose's window.
+    pub this_purpose: u64,
 }
 
 impl AccessFacts {

@@ -14,6 +14,11 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::time::Duration;
 
+/// The network address of the client a request came from (the peer of its connection: a
+/// proxy in front of the server is seen as the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// Most header lines in one request head.
 const MAX_HEADERS: usize = 100;
 
@@ -33,6 +38,16 @@ fn builder(config: &HttpConfig) -> auto::Builder<TokioExecutor> {
     builder
 }
 
+/// Tags each request with the client it came from.
+fn tag<B>(
+    client: ClientAddr,
+) -> impl FnMut(axum::http::Request<B>) -> axum::http::Request<B> + Clone {
+    move |mut request| {
+        request.extensions_mut().insert(client);
+        request
+    }
+}
+
 /// Accepts connections on `listener` and serves `app` on each until `shutdown` resolves, then
 /// stops accepting and waits for the open connections to finish their requests.
 pub async fn serve_connections(
@@ -45,9 +60,9 @@ pub async fn serve_connections(
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     // Out of file descriptors and the like: back off rather than spin.
                     tracing::warn!(error = %e, "accept failed");
@@ -58,7 +73,9 @@ pub async fn serve_connections(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        let client = ClientAddr(peer.ip());
+        let service =
+            TowerToHyperService::new(tower::ServiceExt::map_request(app.clone(), tag(client)));
         let connection = builder
             // Without upgrades (the API has no WebSockets): hyper-util's upgradeable path
             // always sniffs the protocol first, with no timeout.

@@ -53,7 +53,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         AppError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -129,8 +129,13 @@ impl IntoResponse for ApiError {
             StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::TOO_MANY_REQUESTS
             | StatusCode::INSUFFICIENT_STORAGE => {
-                resp.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                let seconds = match &error {
+                    AppError::RateLimited {
+                        retry_after_secs, ..
+                    } => HeaderValue::from(*retry_after_secs),
+                    _ => HeaderValue::from_static("1"),
+                };
+                resp.headers_mut().insert(header::RETRY_AFTER, seconds);
             }
             _ => {}
         }

@@ -327,3 +327,98 @@ async fn password_guessing_is_throttled_and_recorded() {
         "{failed:#?}"
     );
 }
+
+/// Signs in as `staff_id` with `password`: the status, the body and the `Retry-After` header.
+async fn sign_in(s: &TestServer, staff_id: &str, password: &str) -> (u16, Value, Option<u64>) {
+    let resp = s
+        .http
+        .post(s.url("/api/v1/auth/login"))
+        .json(&json!({"staff_id": staff_id, "password": password}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let retry = resp
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    (status, resp.json().await.unwrap(), retry)
+}
+
+#[tokio::test]
+async fn known_and_unknown_staff_ids_answer_alike_and_a_pause_says_how_long() {
+    let s = start().await;
+    for attempt in 1..=7 {
+        let known = sign_in(&s, "tracker", "guess").await;
+        let unknown = sign_in(&s, "no-such-officer", "guess").await;
+        assert_eq!(known.0, unknown.0, "attempt {attempt}");
+        assert_eq!(
+            known.1, unknown.1,
+            "attempt {attempt}: {known:?} / {unknown:?}"
+        );
+        let message = known.1["error"]["message"].as_str().unwrap().to_string();
+        match attempt {
+            1 | 2 => assert_eq!(known.0, 401, "{message}"),
+            3 | 4 => {
+                assert_eq!(known.0, 401);
+                assert!(message.contains("more failed attempt"), "{message}");
+            }
+            5 => {
+                assert_eq!(known.0, 401);
+                assert!(message.contains("paused for 1 minute"), "{message}");
+            }
+            _ => {
+                assert_eq!(known.0, 429);
+                assert!(message.contains("paused for 1 more minute"), "{message}");
+                assert!(message.contains("this staff id"), "{message}");
+                let wait = known.2.expect("a pause says when to retry");
+                assert!((1..=60).contains(&wait), "{wait}");
+            }
+        }
+    }
+    // Paused means paused: the right password waits too, and says so.
+    let (status, body, _) = sign_in(&s, "tracker", PASSWORD).await;
+    assert_eq!(status, 429, "{body}");
+}
+
+#[tokio::test]
+async fn one_client_cannot_guess_across_many_staff_ids() {
+    let s = start().await;
+    for i in 0..20 {
+        let (status, body, _) = sign_in(&s, &format!("officer-{i}"), "guess").await;
+        assert_eq!(status, 401, "{i}: {body}");
+    }
+    let (status, body, retry) = sign_in(&s, "officer-20", "guess").await;
+    assert_eq!(status, 429, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("network address"), "{message}");
+    assert!(retry.is_some());
+    // The address is paused for every id, a real one with its right password included.
+    let (status, _, _) = sign_in(&s, "searcher", PASSWORD).await;
+    assert_eq!(status, 429);
+}
+
+#[tokio::test]
+async fn the_command_line_and_the_api_count_failures_together() {
+    let s = start().await;
+    // What `anpr` does at the command line: the same check, without a network address.
+    for _ in 0..5 {
+        let audit = anpr_app::audit::AuditHandle::default();
+        let e = anpr_app::auth::verify_password(&s.state, &audit, "tracker", "guess", None)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), "unauthenticated");
+    }
+    let (status, body, _) = sign_in(&s, "tracker", PASSWORD).await;
+    assert_eq!(status, 429, "{body}");
+    // And a success clears the count for the next time.
+    let s = start().await;
+    for _ in 0..4 {
+        assert_eq!(sign_in(&s, "tracker", "guess").await.0, 401);
+    }
+    s.login("tracker").await;
+    for _ in 0..4 {
+        assert_eq!(sign_in(&s, "tracker", "guess").await.0, 401);
+    }
+    assert_eq!(sign_in(&s, "tracker", PASSWORD).await.0, 200);
+}

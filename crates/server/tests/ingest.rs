@@ -340,3 +340,24 @@ async fn bad_input_gets_a_clear_4xx_and_stores_nothing() {
     // Still healthy afterwards.
     assert_eq!(s.ingest("/api/v1/reads", &good).await.status(), 201);
 }
+
+#[tokio::test]
+async fn a_read_older_than_any_retention_is_refused_and_not_stored() {
+    let s = start().await;
+    let before = s.read_count().await;
+    let resp = s
+        .ingest(
+            "/api/v1/reads",
+            &json!({"plate": "OLD123", "captured_at": "2010-06-01T10:00:00Z", "confidence": 0.9}),
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "captured_at", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("older than any network keeps reads"),
+        "{message}"
+    );
+    assert_eq!(s.read_count().await, before);
+}

@@ -539,6 +539,13 @@ async fn emergency_tracking_and_expiry() {
 #[tokio::test]
 async fn older_data_needs_an_approved_lookback() {
     let s = start().await;
+    // A network that keeps reads for a year, so that reads older than the routine window
+    // exist at all.
+    s.state
+        .store
+        .create_network("Long-retention network", 365)
+        .await
+        .unwrap();
     read_at(&s, "ABC123", 100 * 24 * 60).await;
     read_at(&s, "ABC123", 24 * 60).await;
     let t = s.login("searcher").await;
@@ -594,6 +601,45 @@ async fn rate_limits_answer_429() {
         .as_str()
         .unwrap()
         .contains("stolen_vehicle"));
+}
+
+#[tokio::test]
+async fn a_justification_must_give_a_reason_in_words() {
+    let s = start().await;
+    let t = s.login("searcher").await;
+    for filler in ["....................", "test test test test test"] {
+        let mut body = json!({"plate": "ABC123"});
+        body["purpose"] = purpose();
+        body["purpose"]["justification"] = json!(filler);
+        let (st, body) = search(&s, &t, body).await;
+        assert_eq!(st, 422, "{filler}: {body}");
+        assert_eq!(body["error"]["field"], "purpose.justification", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("in words"),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_count_what_was_recorded_not_what_one_process_remembers() {
+    let mut config = ServerConfig::default();
+    config.app.policy.rate_limits.per_purpose_default.max = 2;
+    let s = start_with(config).await;
+    let t = s.login("searcher").await;
+    for _ in 0..2 {
+        assert_eq!(search(&s, &t, json!({"plate": "ABC123"})).await.0, 200);
+    }
+    // A restarted server (or another one, or the command line) counts the same searches.
+    let s = s
+        .restart_with(|c| c.app.policy.rate_limits.per_purpose_default.max = 2)
+        .await;
+    let t = s.login("searcher").await;
+    let (st, body) = search(&s, &t, json!({"plate": "ABC123"})).await;
+    assert_eq!((st, code(&body)), (429, "rate_limited"), "{body}");
 }
 
 #[tokio::test]

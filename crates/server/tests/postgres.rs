@@ -210,3 +210,48 @@ async fn concurrent_requests_on_two_servers_leave_one_gap_free_ledger() {
     assert!(same_root, "no fork");
     assert!(report.is_ok(), "{report}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_share_one_rate_limit_and_one_sign_in_throttle() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    let mut config = anpr_server::ServerConfig::default();
+    config.app.policy.rate_limits.per_purpose_default.max = 3;
+    let a = start_postgres(&db, config.clone()).await;
+    let b = start_another(&a, &db, config).await;
+
+    // Three searches allowed in the hour, wherever they land.
+    let t = a.login("searcher").await;
+    for s in [&a, &b, &a] {
+        let resp = s.search(&t, json!({"plate": "ABC123"})).await;
+        assert_eq!(resp.status(), 200);
+    }
+    for s in [&b, &a] {
+        let resp = s.search(&t, json!({"plate": "ABC123"})).await;
+        assert_eq!(resp.status(), 429, "the limit holds across servers");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "rate_limited", "{body}");
+    }
+
+    // Five wrong passwords, spread over both servers, pause the staff id on both.
+    let guess = |s: &TestServer| {
+        s.http
+            .post(s.url("/api/v1/auth/login"))
+            .json(&json!({"staff_id": "tracker", "password": "guess"}))
+            .send()
+    };
+    for s in [&a, &b, &a, &b, &a] {
+        assert_eq!(guess(s).await.unwrap().status(), 401);
+    }
+    for s in [&a, &b] {
+        let resp = s
+            .http
+            .post(s.url("/api/v1/auth/login"))
+            .json(&json!({"staff_id": "tracker", "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 429, "paused on every server");
+    }
+}

@@ -45,6 +45,9 @@ pub trait Store: Send + Sync + 'static {
     // --- camera catalog ---
     async fn create_network(&self, name: &str, retention_days: u32) -> Result<Network>;
     async fn networks(&self) -> Result<Vec<Network>>;
+    /// The longest retention of any network this process knows of (from its catalog, without
+    /// a reload: on the ingest path), in days; `None` when there is no network yet.
+    async fn longest_retention_days(&self) -> Result<Option<u32>>;
     async fn create_site(&self, site: NewSite) -> Result<Site>;
     async fn sites(&self) -> Result<Vec<Site>>;
     /// Creates a camera whose API key hashes to `key_hash` (the key itself is never stored).
@@ -83,12 +86,20 @@ pub trait Store: Send + Sync + 'static {
     /// keeps that person from also loading the register rows the account acts on.
     async fn create_user_by(&self, user: NewUser, by: ChangedBy) -> Result<User>;
     async fn user_credentials(&self, staff_id: &str) -> Result<Option<UserCredentials>>;
-    async fn record_login_attempt(
+    /// The failed sign-ins recorded under each of `keys` that has any (the sign-in throttle:
+    /// claimed staff ids and client addresses, kept in the database so every server and the
+    /// command line share one count).
+    async fn sign_in_failures(&self, keys: Vec<String>) -> Result<Vec<SignInFailures>>;
+    /// Counts one failed sign-in at `at` under each of `keys`; a key whose last failure is
+    /// older than `forget_before` starts again from one.
+    async fn record_sign_in_failure(
         &self,
-        user: anpr_domain::UserId,
-        success: bool,
-        locked_until: Option<DateTime<Utc>>,
+        keys: Vec<String>,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
     ) -> Result<()>;
+    /// Forgets the failures under `key` (a successful sign-in to that account).
+    async fn clear_sign_in_failures(&self, key: String) -> Result<()>;
     async fn create_session(
         &self,
         token_hash: &str,
@@ -157,6 +168,16 @@ pub trait Store: Send + Sync + 'static {
         action: anpr_policy::DecisionAction,
         since: DateTime<Utc>,
     ) -> Result<u64>;
+    /// `user`'s allowed data accesses (searches, read and image views, exports) at or after
+    /// `since_any`, and those under `purpose` at or after `since_purpose`: what the policy's
+    /// rate limits count, the same in every process.
+    async fn recent_data_accesses(
+        &self,
+        user: UserId,
+        purpose: &str,
+        since_any: DateTime<Utc>,
+        since_purpose: DateTime<Utc>,
+    ) -> Result<anpr_policy::RecentAccesses>;
 
     // --- what each user was shown (read views are allowed only of reads shown) ---
     /// Records reads shown to users (a search page, alerts delivered) in one transaction: the

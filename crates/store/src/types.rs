@@ -104,8 +104,15 @@ pub struct NewUser {
 pub struct UserCredentials {
     pub user: User,
     pub password_hash: String,
-    pub failed_logins: u32,
-    pub locked_until: Option<DateTime<Utc>>,
+}
+
+/// Failed sign-ins counted under one throttle key (a claimed staff id, a client address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInFailures {
+    pub key: String,
+    /// Failures since the key was last cleared or forgotten.
+    pub failures: u32,
+    pub last_failure: DateTime<Utc>,
 }
 
 /// The registers the access policy checks against.

@@ -44,7 +44,8 @@ pub async fn run(data: &Path, args: ImportArgs) -> anyhow::Result<()> {
 
     let mut batch: Vec<(i64, IncomingRead)> = Vec::with_capacity(args.batch);
     let (mut stored, mut bad) = (0u64, 0u64);
-    for (line, item) in import::reads(reader, format, Utc::now(), state.ingest_limits()) {
+    let limits = state.ingest_limits().await?;
+    for (line, item) in import::reads(reader, format, Utc::now(), limits) {
         let problem = match item {
             Ok((camera, _)) if !known_cameras.contains(&camera) => {
                 Some(format!("camera_id: no camera {camera}"))

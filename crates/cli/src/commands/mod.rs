@@ -111,8 +111,9 @@ pub fn read_password(prompt: &str) -> anyhow::Result<String> {
     }
 }
 
-/// Checks the staff member's password as the API's sign-in does, with the same lock-out; the
-/// attempt, failed or not, is in the ledger.
+/// Checks the staff member's password as the API's sign-in does, under the same throttle (the
+/// command line has no network address: only the staff id's count applies); the attempt,
+/// failed or not, is in the ledger.
 pub async fn sign_in(app: &App, staff_id: &str) -> anyhow::Result<anpr_domain::User> {
     let password = read_password(&format!("password for {staff_id}:"))?;
     let audit = AuditHandle::new(Channel::Cli, Actor::anonymous(), Action::Login);
@@ -120,7 +121,7 @@ pub async fn sign_in(app: &App, staff_id: &str) -> anyhow::Result<anpr_domain::U
     in_use(
         app,
         &audit,
-        anpr_app::auth::verify_password(app, &audit, staff_id, &password),
+        anpr_app::auth::verify_password(app, &audit, staff_id, &password, None),
     )
     .await
 }

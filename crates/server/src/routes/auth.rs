@@ -2,6 +2,7 @@
 
 use crate::audit::Audit;
 use crate::auth::{self, StaffAuth};
+use crate::connections::ClientAddr;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 use anpr_domain::User;
@@ -10,6 +11,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,11 +40,12 @@ pub struct LoginResponse {
 pub async fn login(
     State(state): State<AppState>,
     audit: Audit,
+    client: Option<Extension<ClientAddr>>,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Json<LoginResponse>> {
     audit.action(Action::Login);
     let Json(req) = body?;
-    let (token, expires_at, user) = sign_in(&state, &audit, req).await?;
+    let (token, expires_at, user) = sign_in(&state, &audit, req, client).await?;
     Ok(Json(LoginResponse {
         token,
         expires_at,
@@ -50,14 +53,17 @@ pub async fn login(
     }))
 }
 
-/// Signs in through the application (the same check and lock-out as the CLI's).
+/// Signs in through the application (the same check and throttle as the CLI's, with the
+/// client's address counted too).
 async fn sign_in(
     state: &AppState,
     audit: &Audit,
     req: LoginRequest,
+    client: Option<Extension<ClientAddr>>,
 ) -> ApiResult<(String, DateTime<Utc>, User)> {
     audit.action(Action::Login);
-    Ok(anpr_app::auth::sign_in(state, audit, &req.staff_id, &req.password).await?)
+    let client = client.map(|Extension(ClientAddr(ip))| ip);
+    Ok(anpr_app::auth::sign_in(state, audit, &req.staff_id, &req.password, client).await?)
 }
 
 /// The raw session token (bearer or cookie), for revoking it.
@@ -109,11 +115,12 @@ pub struct UiSession {
 pub async fn open_ui_session(
     State(state): State<AppState>,
     audit: Audit,
+    client: Option<Extension<ClientAddr>>,
     body: Result<Json<LoginRequest>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult<Response> {
     audit.action(Action::Login);
     let Json(req) = body?;
-    let (token, expires_at, user) = sign_in(&state, &audit, req).await?;
+    let (token, expires_at, user) = sign_in(&state, &audit, req, client).await?;
     let cookie = auth::session_cookie_header(
         &token,
         (expires_at - Utc::now()).num_seconds().max(0),

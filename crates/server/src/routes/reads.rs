@@ -89,7 +89,7 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let limits = state.ingest_limits();
+    let limits = state.ingest_limits().await?;
     let now = Utc::now();
     if is_multipart {
         let mut multipart =

@@ -1055,6 +1055,35 @@ impl PgStore {
             .map(|r| stolen_from_row(&r)))
     }
 
+    pub(crate) async fn recent_data_accesses_impl(
+        &self,
+        user: UserId,
+        purpose: &str,
+        since_any: DateTime<Utc>,
+        since_purpose: DateTime<Utc>,
+    ) -> Result<anpr_policy::RecentAccesses> {
+        let client = self.inner().client().await?;
+        let stmt = client
+            .prepare_cached(crate::shared::SQL_RECENT_DATA_ACCESSES)
+            .await?;
+        let row = client
+            .query_one(
+                &stmt,
+                &[
+                    &user,
+                    &to_ms(since_any),
+                    &purpose.trim(),
+                    &to_ms(since_purpose),
+                    &to_ms(since_any.min(since_purpose)),
+                ],
+            )
+            .await?;
+        Ok(anpr_policy::RecentAccesses {
+            any_purpose: row.get::<_, i64>(0).max(0) as u64,
+            this_purpose: row.get::<_, i64>(1).max(0) as u64,
+        })
+    }
+
     pub(crate) async fn allowed_decisions_since_impl(
         &self,
         user: UserId,

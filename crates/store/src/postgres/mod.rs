@@ -227,6 +227,9 @@ impl crate::Store for PgStore {
         self.inner.reload_catalog().await?;
         Ok(self.inner.catalog().networks.clone())
     }
+    async fn longest_retention_days(&self) -> Result<Option<u32>> {
+        Ok(self.inner.catalog().longest_retention_days())
+    }
     async fn create_site(&self, site: crate::NewSite) -> Result<anpr_domain::Site> {
         self.create_site_impl(site).await
     }
@@ -308,14 +311,20 @@ impl crate::Store for PgStore {
     async fn user_credentials(&self, staff_id: &str) -> Result<Option<crate::UserCredentials>> {
         self.user_credentials_impl(staff_id).await
     }
-    async fn record_login_attempt(
+    async fn sign_in_failures(&self, keys: Vec<String>) -> Result<Vec<crate::SignInFailures>> {
+        self.sign_in_failures_impl(keys).await
+    }
+    async fn record_sign_in_failure(
         &self,
-        user: anpr_domain::UserId,
-        success: bool,
-        locked_until: Option<chrono::DateTime<chrono::Utc>>,
+        keys: Vec<String>,
+        at: chrono::DateTime<chrono::Utc>,
+        forget_before: chrono::DateTime<chrono::Utc>,
     ) -> Result<()> {
-        self.record_login_attempt_impl(user, success, locked_until)
+        self.record_sign_in_failure_impl(keys, at, forget_before)
             .await
+    }
+    async fn clear_sign_in_failures(&self, key: String) -> Result<()> {
+        self.clear_sign_in_failures_impl(key).await
     }
     async fn create_session(
         &self,
@@ -441,6 +450,16 @@ impl crate::Store for PgStore {
         since: chrono::DateTime<chrono::Utc>,
     ) -> Result<u64> {
         self.allowed_decisions_since_impl(user, action, since).await
+    }
+    async fn recent_data_accesses(
+        &self,
+        user: anpr_domain::UserId,
+        purpose: &str,
+        since_any: chrono::DateTime<chrono::Utc>,
+        since_purpose: chrono::DateTime<chrono::Utc>,
+    ) -> Result<anpr_policy::RecentAccesses> {
+        self.recent_data_accesses_impl(user, purpose, since_any, since_purpose)
+            .await
     }
     async fn latest_alert_id(&self) -> Result<i64> {
         self.latest_alert_id_impl().await

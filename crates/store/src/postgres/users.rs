@@ -1,11 +1,12 @@
 //! Staff users and their sessions.
 
 use super::{Client, PgStore};
+use crate::shared::SQL_RECORD_SIGN_IN_FAILURE;
 use crate::shared::{
     check_badge, check_changed_by, check_network_binding, check_staff_id, from_ms, roles_from_text,
     roles_to_text, to_ms,
 };
-use crate::{NewUser, Result, StoreError, UserCredentials};
+use crate::{NewUser, Result, SignInFailures, StoreError, UserCredentials};
 use anpr_domain::{Role, User, UserId};
 use anpr_policy::registers::ChangedBy;
 use chrono::{DateTime, Utc};
@@ -95,8 +96,7 @@ impl PgStore {
         let client = self.client().await?;
         let stmt = client
             .prepare_cached(&format!(
-                "SELECT {USER_COLUMNS}, u.password_hash, u.failed_logins, u.locked_until
-                 FROM users u WHERE staff_id = $1"
+                "SELECT {USER_COLUMNS}, u.password_hash FROM users u WHERE staff_id = $1"
             ))
             .await?;
         Ok(client
@@ -105,34 +105,53 @@ impl PgStore {
             .map(|r| UserCredentials {
                 user: user_from_row(&r),
                 password_hash: r.get(8),
-                failed_logins: r.get::<_, i64>(9) as u32,
-                locked_until: r.get::<_, Option<i64>>(10).map(from_ms),
             }))
     }
 
-    pub(crate) async fn record_login_attempt_impl(
+    pub(crate) async fn sign_in_failures_impl(
         &self,
-        user: UserId,
-        success: bool,
-        locked_until: Option<DateTime<Utc>>,
-    ) -> Result<()> {
+        keys: Vec<String>,
+    ) -> Result<Vec<SignInFailures>> {
         let client = self.client().await?;
-        if success {
-            client
-                .execute(
-                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-                    &[&user],
-                )
-                .await?;
-        } else {
-            client
-                .execute(
-                    "UPDATE users SET failed_logins = failed_logins + 1, locked_until = $2
-                     WHERE id = $1",
-                    &[&user, &locked_until.map(to_ms)],
-                )
+        let stmt = client
+            .prepare_cached(
+                "SELECT key, failures, last_failure FROM sign_in_failures WHERE key = ANY($1)",
+            )
+            .await?;
+        Ok(client
+            .query(&stmt, &[&keys])
+            .await?
+            .iter()
+            .map(|r| SignInFailures {
+                key: r.get(0),
+                failures: r.get::<_, i64>(1).clamp(0, u32::MAX as i64) as u32,
+                last_failure: from_ms(r.get(2)),
+            })
+            .collect())
+    }
+
+    pub(crate) async fn record_sign_in_failure_impl(
+        &self,
+        keys: Vec<String>,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let stmt = tx.prepare_cached(SQL_RECORD_SIGN_IN_FAILURE).await?;
+        for key in &keys {
+            tx.execute(&stmt, &[key, &to_ms(at), &to_ms(forget_before)])
                 .await?;
         }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn clear_sign_in_failures_impl(&self, key: String) -> Result<()> {
+        let client = self.client().await?;
+        client
+            .execute("DELETE FROM sign_in_failures WHERE key = $1", &[&key])
+            .await?;
         Ok(())
     }
 

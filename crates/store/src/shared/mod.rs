@@ -27,6 +27,33 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Counts one failed sign-in under a throttle key (`$1`) at `$2`: failures last seen before
+/// `$3` are forgotten and counting starts again from one. The statements here are written for
+/// PostgreSQL; SQLite runs them through [`numbered_for_sqlite`].
+pub(crate) const SQL_RECORD_SIGN_IN_FAILURE: &str = "
+    INSERT INTO sign_in_failures (key, failures, last_failure) VALUES ($1, 1, $2)
+    ON CONFLICT (key) DO UPDATE SET
+        failures = CASE WHEN sign_in_failures.last_failure < $3 THEN 1
+                        ELSE sign_in_failures.failures + 1 END,
+        last_failure = $2";
+
+/// The allowed data accesses (searches, read and image views, exports) of user `$1` at or
+/// after `$2`, and those of them under purpose `$3` at or after `$4` (`$5`: the earlier of the
+/// two starts, which the index range uses): what the policy's rate limits count.
+pub(crate) const SQL_RECENT_DATA_ACCESSES: &str = "
+    SELECT COALESCE(SUM(CASE WHEN at >= $2 THEN 1 ELSE 0 END), 0),
+           COALESCE(SUM(CASE WHEN purpose_code = $3 AND at >= $4 THEN 1 ELSE 0 END), 0)
+    FROM decisions
+    WHERE user_id = $1 AND at >= $5
+      AND action IN ('search', 'view_read', 'view_image', 'export')
+      AND outcome IN ('allowed', 'allowed_with_limits')";
+
+/// A statement written with PostgreSQL's `$N` parameters, for SQLite: its `?N` means the same
+/// (its `$N` is a named parameter numbered by first appearance, not by N).
+pub(crate) fn numbered_for_sqlite(sql: &str) -> String {
+    sql.replace('$', "?")
+}
+
 /// Most distinct plates one search may resolve to. A pattern broader than this is not a
 /// targeted search; the user is asked to narrow it.
 pub const MAX_PLATES_PER_SEARCH: usize = 5_000;
@@ -70,6 +97,10 @@ impl Catalog {
     pub fn site_of_camera(&self, camera_id: i64) -> Option<&Site> {
         let cam = self.cameras.iter().find(|c| c.id == camera_id)?;
         self.sites.iter().find(|s| s.id == cam.site_id)
+    }
+
+    pub fn longest_retention_days(&self) -> Option<u32> {
+        self.networks.iter().map(|n| n.retention_days).max()
     }
 
     pub fn network(&self, id: i64) -> Option<&Network> {

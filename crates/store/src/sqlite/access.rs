@@ -980,6 +980,10 @@ fn auth_params(a: &Authorisation) -> Vec<Box<dyn rusqlite::ToSql>> {
     ]
 }
 
+static RECENT_DATA_ACCESSES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::shared::numbered_for_sqlite(crate::shared::SQL_RECENT_DATA_ACCESSES)
+});
+
 impl SqliteStore {
     /// Runs `f` over the registers on a reader connection, on the calling thread (for the
     /// benchmark and other synchronous callers; the server goes through
@@ -1091,6 +1095,37 @@ impl SqliteStore {
     ) -> Result<Vec<Decision>> {
         self.blocking(move |inner| inner.decisions(user, limit))
             .await
+    }
+
+    pub(crate) async fn recent_data_accesses_impl(
+        &self,
+        user: UserId,
+        purpose: &str,
+        since_any: DateTime<Utc>,
+        since_purpose: DateTime<Utc>,
+    ) -> Result<anpr_policy::RecentAccesses> {
+        let purpose = purpose.trim().to_string();
+        self.blocking(move |inner| {
+            inner.with_reader(|conn| {
+                // `decisions_user_time`: the user's decisions from the earlier window start.
+                let (any, this): (i64, i64) =
+                    conn.prepare_cached(&RECENT_DATA_ACCESSES)?.query_row(
+                        params![
+                            user,
+                            to_ms(since_any),
+                            purpose,
+                            to_ms(since_purpose),
+                            to_ms(since_any.min(since_purpose))
+                        ],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?;
+                Ok(anpr_policy::RecentAccesses {
+                    any_purpose: any.max(0) as u64,
+                    this_purpose: this.max(0) as u64,
+                })
+            })
+        })
+        .await
     }
 
     pub(crate) async fn allowed_decisions_since_impl(

@@ -361,6 +361,20 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX disclosures_at ON disclosures(at);
     "#,
+    // 10: the sign-in throttle, shared by every server and the command line. One row per key:
+    // a claimed staff id (`account:<id>`, whether or not the account exists, so that the
+    // answers never tell which ids do) or a client address (`address:<ip>`). The lock-out is
+    // computed from `failures` and `last_failure`; a success clears its account's row. It
+    // replaces the per-account columns on `users`.
+    r#"
+    CREATE TABLE sign_in_failures (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE users DROP COLUMN failed_logins;
+    ALTER TABLE users DROP COLUMN locked_until;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -5,7 +5,8 @@ use crate::shared::{
     check_badge, check_changed_by, check_network_binding, check_staff_id, roles_from_text,
     roles_to_text,
 };
-use crate::{NewUser, Result, StoreError, UserCredentials};
+use crate::shared::{numbered_for_sqlite, SQL_RECORD_SIGN_IN_FAILURE};
+use crate::{NewUser, Result, SignInFailures, StoreError, UserCredentials};
 use anpr_domain::{Role, User, UserId};
 use anpr_policy::registers::ChangedBy;
 use chrono::{DateTime, Utc};
@@ -46,6 +47,9 @@ fn log_role_change(
     ])?;
     Ok(())
 }
+
+static RECORD_SIGN_IN_FAILURE: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| numbered_for_sqlite(SQL_RECORD_SIGN_IN_FAILURE));
 
 impl Inner {
     fn create_user(&self, u: &NewUser, by: Option<&ChangedBy>) -> Result<User> {
@@ -105,40 +109,62 @@ impl Inner {
         self.with_reader(|conn| {
             Ok(conn
                 .prepare_cached(&format!(
-                    "SELECT {USER_COLUMNS}, password_hash, failed_logins, locked_until
-                     FROM users WHERE staff_id = ?1"
+                    "SELECT {USER_COLUMNS}, password_hash FROM users WHERE staff_id = ?1"
                 ))?
                 .query_row([staff_id], |r| {
                     Ok(UserCredentials {
                         user: user_from_row(r)?,
                         password_hash: r.get(8)?,
-                        failed_logins: r.get(9)?,
-                        locked_until: r.get::<_, Option<i64>>(10)?.map(from_ms),
                     })
                 })
                 .optional()?)
         })
     }
 
-    fn record_login_attempt(
+    fn sign_in_failures(&self, keys: &[String]) -> Result<Vec<SignInFailures>> {
+        self.with_reader(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT failures, last_failure FROM sign_in_failures WHERE key = ?1",
+            )?;
+            let mut found = Vec::new();
+            for key in keys {
+                let row = stmt
+                    .query_row([key], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+                    .optional()?;
+                if let Some((failures, last)) = row {
+                    found.push(SignInFailures {
+                        key: key.clone(),
+                        failures: failures.clamp(0, u32::MAX as i64) as u32,
+                        last_failure: from_ms(last),
+                    });
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn record_sign_in_failure(
         &self,
-        user: UserId,
-        success: bool,
-        locked_until: Option<DateTime<Utc>>,
+        keys: &[String],
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
     ) -> Result<()> {
         self.with_writer(|conn| {
-            if success {
-                conn.execute(
-                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
-                    [user],
-                )?;
-            } else {
-                conn.execute(
-                    "UPDATE users SET failed_logins = failed_logins + 1, locked_until = ?2
-                     WHERE id = ?1",
-                    params![user, locked_until.map(to_ms)],
-                )?;
+            let tx = conn.transaction()?;
+            {
+                let mut stmt = tx.prepare_cached(&RECORD_SIGN_IN_FAILURE)?;
+                for key in keys {
+                    stmt.execute(params![key, to_ms(at), to_ms(forget_before)])?;
+                }
             }
+            tx.commit()?;
+            Ok(())
+        })
+    }
+
+    fn clear_sign_in_failures(&self, key: &str) -> Result<()> {
+        self.with_writer(|conn| {
+            conn.execute("DELETE FROM sign_in_failures WHERE key = ?1", [key])?;
             Ok(())
         })
     }
@@ -304,13 +330,24 @@ impl SqliteStore {
         self.blocking(move |inner| inner.user_credentials(&staff_id))
             .await
     }
-    pub(crate) async fn record_login_attempt_impl(
+    pub(crate) async fn sign_in_failures_impl(
         &self,
-        user: UserId,
-        success: bool,
-        locked_until: Option<DateTime<Utc>>,
+        keys: Vec<String>,
+    ) -> Result<Vec<SignInFailures>> {
+        self.blocking(move |inner| inner.sign_in_failures(&keys))
+            .await
+    }
+    pub(crate) async fn record_sign_in_failure_impl(
+        &self,
+        keys: Vec<String>,
+        at: DateTime<Utc>,
+        forget_before: DateTime<Utc>,
     ) -> Result<()> {
-        self.blocking(move |inner| inner.record_login_attempt(user, success, locked_until))
+        self.blocking(move |inner| inner.record_sign_in_failure(&keys, at, forget_before))
+            .await
+    }
+    pub(crate) async fn clear_sign_in_failures_impl(&self, key: String) -> Result<()> {
+        self.blocking(move |inner| inner.clear_sign_in_failures(&key))
             .await
     }
     pub(crate) async fn create_session_impl(
