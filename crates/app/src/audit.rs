@@ -17,6 +17,9 @@ use anpr_ledger::{Action, Actor, AuditFacts, Event, Outcome, ResultDigest};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 
+/// The role recorded for a staff id claimed at sign-in until its password is verified.
+pub const UNVERIFIED_ROLE: &str = "unauthenticated";
+
 #[derive(Default)]
 struct Slot {
     actor: Option<Actor>,
@@ -54,6 +57,16 @@ impl AuditHandle {
     pub fn action(&self, action: Action) {
         self.with(|s| s.action = Some(action));
     }
+    /// Whether the caller proved who they are (a valid session, camera key or password): a
+    /// use without is anonymous, or a sign-in not (yet) verified.
+    pub fn authenticated(&self) -> bool {
+        self.with(|s| {
+            s.actor.as_ref().is_some_and(|a| {
+                a.kind != anpr_ledger::ActorKind::Anonymous && a.role != UNVERIFIED_ROLE
+            })
+        })
+    }
+
     /// The action named so far, if any.
     pub fn current_action(&self) -> Option<Action> {
         self.with(|s| s.action.clone())

@@ -126,7 +126,10 @@ pub async fn verify_password(
     if staff_id.is_empty() || staff_id.len() > 64 || password.len() > 1024 {
         return Err(denied(None));
     }
-    audit.actor(anpr_ledger::Actor::staff(staff_id, "unauthenticated"));
+    audit.actor(anpr_ledger::Actor::staff(
+        staff_id,
+        crate::audit::UNVERIFIED_ROLE,
+    ));
     let attempt = Attempt::new(staff_id, client);
     attempt.check(app, Utc::now()).await?;
     let creds = app.store.user_credentials(staff_id).await?;

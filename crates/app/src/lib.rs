@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod catalog;
+pub mod disk;
 pub mod error;
 pub mod files;
 pub mod ingest;
@@ -173,6 +174,7 @@ impl App {
             hot_list: Default::default(),
             camera_networks: Default::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            data_dir: Arc::new(data.0.clone()),
             recognition: None,
         })
     }
@@ -235,6 +237,7 @@ impl App {
             retention::spawn_background(self.clone()),
             spawn_authorisation_sweep(self.clone()),
             audit::spawn_signer(self.clone()),
+            disk::spawn_watchdog(self.clone()),
         ];
         tasks.extend(realtime::spawn_change_relay(self).await?);
         tasks.extend(spawn_integrity_monitor(self.clone()));

@@ -3,6 +3,7 @@
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -25,6 +26,8 @@ pub struct Metrics {
     pub policy_refusals: Counter,
     pub alerts_raised: Counter,
     pub alert_clients_dropped: Counter,
+    pub data_disk_free_bytes: Gauge,
+    pub data_disk_low: Gauge,
 }
 
 impl Default for Metrics {
@@ -43,8 +46,21 @@ impl Default for Metrics {
             policy_refusals: Counter::default(),
             alerts_raised: Counter::default(),
             alert_clients_dropped: Counter::default(),
+            data_disk_free_bytes: Gauge::default(),
+            data_disk_low: Gauge::default(),
             registry: Registry::default(),
         };
+        registry.register(
+            "data_disk_free_bytes",
+            "Free space on the data directory's disk (database, ledger files, images)",
+            m.data_disk_free_bytes.clone(),
+        );
+        registry.register(
+            "data_disk_low",
+            "1 while the data directory's disk is under the configured free space (requests are \
+             refused once it is full)",
+            m.data_disk_low.clone(),
+        );
         registry.register(
             "reads_ingested",
             "Plate reads stored",

@@ -45,6 +45,8 @@ pub struct App {
     /// Set when the server is shutting down: long-lived responses (alert streams) end, so the
     /// graceful shutdown does not wait for clients that never hang up.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Where the deployment's files are (the database on SQLite, the ledger's files, images).
+    pub data_dir: Arc<std::path::PathBuf>,
     /// Reads photos that arrive without plate text; `None` when no models are installed.
     pub recognition: Option<Arc<crate::recognition::RecognitionPool>>,
 }
@@ -75,6 +77,10 @@ pub struct AppConfig {
     /// Where images are kept: an S3-compatible object store (`s3://bucket/prefix`, which
     /// several servers share), else the data directory's `images/`.
     pub images_url: Option<String>,
+    /// The data directory's disk is "low" under this share of its size free (and under
+    /// `disk_min_free_bytes`, whichever is more): operators are warned (see `disk`).
+    pub disk_min_free_percent: u8,
+    pub disk_min_free_bytes: u64,
 }
 
 impl Default for AppConfig {
@@ -90,6 +96,8 @@ impl Default for AppConfig {
             integrity: Default::default(),
             integrity_interval: Some(std::time::Duration::from_secs(15 * 60)),
             images_url: None,
+            disk_min_free_percent: 10,
+            disk_min_free_bytes: 2 << 30,
         }
     }
 }

@@ -100,8 +100,8 @@ impl UseKind {
             | Action::IntegrityExplanation
             | Action::LedgerRead
             | Action::MetricsRead => None,
-            // A caller who could not be authenticated: no member of staff to judge.
-            Action::Denied => None,
+            // Callers who could not be authenticated: no member of staff to judge.
+            Action::Denied | Action::Throttled => None,
             // A name this version does not know is no use it can judge; a known name held in
             // `Other` (built by hand, never decoded so) counts as its variant.
             Action::Other(name) => match Action::named(name) {

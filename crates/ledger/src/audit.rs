@@ -187,6 +187,10 @@ actions! {
     /// actor's refused request keeps its own action, with a refused outcome and the policy's
     /// `refusal_code`.
     Denied = "denied",
+    /// Requests without valid credentials from one client address beyond the per-minute
+    /// threshold, answered 429 and counted in this one entry instead of one each (query:
+    /// `client`, `requests`, `minute`).
+    Throttled = "throttled",
 }
 
 impl Action {
@@ -810,11 +814,12 @@ mod tests {
                 | Action::IntegrityExplanation
                 | Action::LedgerRead
                 | Action::MetricsRead
-                | Action::Denied => true,
+                | Action::Denied
+                | Action::Throttled => true,
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 48);
+        assert_eq!(Action::NAMED.len(), 49);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 
 pub use crate::audit::Action;
 use crate::audit::AuditFacts;
+use crate::bounded::{bound_text, bound_value, MAX_JUSTIFICATION_CHARS, MAX_TEXT_CHARS};
 use crate::canonical::CanonicalJson;
 use crate::error::{Error, Result};
 
@@ -230,27 +231,29 @@ impl Event {
 
     /// Sets the purpose code.
     pub fn purpose(mut self, p: impl Into<String>) -> Self {
-        self.purpose = Some(p.into());
+        self.purpose = Some(bound_text(p.into(), MAX_TEXT_CHARS));
         self
     }
 
     /// Sets the file number.
     pub fn file_number(mut self, f: impl Into<String>) -> Self {
-        self.file_number = Some(f.into());
+        self.file_number = Some(bound_text(f.into(), MAX_TEXT_CHARS));
         self
     }
 
-    /// Sets the justification.
+    /// Sets the justification (one longer than the policy allows is recorded by its length
+    /// and SHA-256, see [`crate::bounded`]).
     pub fn justification(mut self, j: impl Into<String>) -> Self {
-        self.justification = Some(j.into());
+        self.justification = Some(bound_text(j.into(), MAX_JUSTIFICATION_CHARS));
         self
     }
 
-    /// Sets the query parameters: the request's parameters that are not facts, as free JSON.
-    /// Set them before [`Event::facts`], which writes into them; the keys in
-    /// [`AuditFacts::KEYS`] are the facts'.
+    /// Sets the query parameters: the request's parameters that are not facts, as free JSON,
+    /// each too large to record kept as its size and SHA-256 ([`crate::bounded`]). Set them
+    /// before [`Event::facts`], which writes into them; the keys in [`AuditFacts::KEYS`] are
+    /// the facts'.
     pub fn query(mut self, q: Value) -> Self {
-        self.query = q;
+        self.query = bound_value(q);
         self
     }
 
@@ -258,6 +261,7 @@ impl Event {
     /// replacing what was there (see [`AuditFacts::write_into`]).
     pub fn facts(mut self, facts: AuditFacts<'_>) -> Self {
         facts.write_into(&mut self.query);
+        self.query = bound_value(std::mem::take(&mut self.query));
         self
     }
 

@@ -83,6 +83,7 @@
 mod append_lock;
 pub mod audit;
 pub mod bench;
+pub mod bounded;
 mod canonical;
 pub mod error;
 pub mod event;

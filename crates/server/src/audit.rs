@@ -9,9 +9,10 @@
 //! the caller gets a 503 instead of the data (write-ahead).
 
 use crate::error::ApiError;
+use crate::flood;
 use crate::state::AppState;
 use anpr_app::AppError;
-use anpr_ledger::{AuditFacts, Outcome};
+use anpr_ledger::{Action, AuditFacts, Outcome};
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::middleware::Next;
@@ -52,6 +53,69 @@ pub struct RefusalReason(pub String);
 #[derive(Clone)]
 pub struct RefusalCode(pub &'static str);
 
+/// Where staff sign in: never held back at once (an officer behind an address someone else
+/// floods can still sign in; the sign-in throttle bounds guessing), but over the threshold their
+/// failures are counted in the minute's entry like any other request without credentials.
+const SIGN_IN_PATHS: [&str; 2] = ["/api/v1/auth/login", "/api/v1/auth/session"];
+
+/// Whether a request carries credentials of any kind (a bearer token or key, a session
+/// cookie), valid or not: one without is held back at once when its address is over the
+/// threshold; one with is always answered, so a signed-in officer behind a busy address is
+/// never held back.
+fn presents_credentials(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(axum::http::header::AUTHORIZATION)
+        || headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .any(|v| v.contains(crate::auth::SESSION_COOKIE))
+}
+
+/// The answer to a request held back by the flood guard.
+fn throttled(now: chrono::DateTime<chrono::Utc>) -> Response {
+    let wait = flood::FloodGuard::seconds_left(now);
+    ApiError(AppError::RateLimited {
+        message: format!(
+            "too many requests without valid credentials from your network address; sign in, \
+             or try again in {wait} seconds"
+        ),
+        retry_after_secs: wait,
+    })
+    .into_response()
+}
+
+/// Records each finished minute's held-back requests as one `throttled` entry per address,
+/// every few seconds until the process ends.
+pub fn spawn_flood_recorder(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(10));
+        loop {
+            tick.tick().await;
+            record_held_back(&state, chrono::Utc::now()).await;
+        }
+    })
+}
+
+/// Appends one `throttled` entry for each minute before `now`'s with requests held back.
+pub async fn record_held_back(state: &AppState, now: chrono::DateTime<chrono::Utc>) {
+    for held in state.flood.take_finished(now) {
+        let event = anpr_ledger::Event::new(anpr_ledger::Actor::anonymous(), Action::Throttled)
+            .query(json!({
+                "client": held.client.to_string(),
+                "minute": held.minute.to_rfc3339(),
+                "requests": held.requests,
+            }))
+            .facts(AuditFacts::new().channel(Channel::Api))
+            .outcome(Outcome::refused(format!(
+                "{} requests without valid credentials held back in one minute",
+                held.requests
+            )));
+        if let Err(e) = anpr_app::audit::append(state, event).await {
+            tracing::error!(error = %e, client = %held.client, "recording held-back requests failed");
+        }
+    }
+}
+
 /// Paths that carry no data and no identity: not worth a ledger entry each.
 fn unaudited(path: &str) -> bool {
     matches!(path, "/healthz" | "/api/openapi.json")
@@ -69,6 +133,19 @@ pub async fn record(
         .unwrap_or_else(|| request.uri().path().to_string());
     if unaudited(&path) {
         return next.run(request).await;
+    }
+    let client = request
+        .extensions()
+        .get::<crate::connections::ClientAddr>()
+        .map(|c| c.0);
+    let now = chrono::Utc::now();
+    let signing_in =
+        request.method() == axum::http::Method::POST && SIGN_IN_PATHS.contains(&path.as_str());
+    if let Some(ip) = client.filter(|ip| {
+        !signing_in && !presents_credentials(request.headers()) && state.flood.is_over(*ip, now)
+    }) {
+        state.flood.count(ip, now);
+        return throttled(now);
     }
     let method = request.method().as_str().to_string();
     let uri = request.uri().to_string();
@@ -97,6 +174,15 @@ pub async fn record(
     extra.insert("method".into(), json!(method));
     extra.insert("path".into(), json!(uri));
     extra.insert("status".into(), json!(status.as_u16()));
+    if !handle.authenticated() {
+        if let Some(ip) = client {
+            extra.insert("client".into(), json!(ip.to_string()));
+            if state.flood.count(ip, now) == flood::Verdict::Count {
+                // Counted in the minute's `throttled` entry instead of one of its own.
+                return response;
+            }
+        }
+    }
     match handle.finish(&state, outcome, extra).await {
         Ok(_) => response,
         Err(e) => {

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod auth;
 pub mod connections;
 pub mod error;
+pub mod flood;
 pub mod openapi;
 pub mod routes;
 pub mod state;
@@ -167,14 +168,23 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let background = state.start_background().await?;
+    let flood_recorder = audit::spawn_flood_recorder(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
     let closing = state.closing.clone();
     let config = state.http.clone();
+    let state_for_shutdown = state.clone();
     connections::serve_connections(listener, router(state), &config, async move {
         shutdown.await;
         closing.send_replace(true);
     })
+    .await;
+    flood_recorder.abort();
+    // What the last minutes held back is recorded before the process ends.
+    audit::record_held_back(
+        &state_for_shutdown,
+        chrono::Utc::now() + chrono::TimeDelta::minutes(1),
+    )
     .await;
     drop(background);
     Ok(())

@@ -9,6 +9,8 @@ use std::sync::Arc;
 pub struct AppState {
     pub app: App,
     pub http: Arc<HttpConfig>,
+    /// Requests without valid credentials, per client address and minute.
+    pub flood: Arc<crate::flood::FloodGuard>,
 }
 
 impl std::ops::Deref for AppState {
@@ -39,6 +41,9 @@ pub struct HttpConfig {
     pub header_read_timeout: std::time::Duration,
     /// Largest request head (request line and headers) accepted; larger gets 431.
     pub max_header_bytes: usize,
+    /// Requests without valid credentials recorded one entry each per client address and
+    /// minute; beyond, they are answered 429 and counted in one entry (see [`crate::flood`]).
+    pub unauthenticated_per_minute: u32,
 }
 
 impl HttpConfig {
@@ -58,6 +63,7 @@ impl Default for HttpConfig {
             ui: anpr_web::UiConfig::default(),
             header_read_timeout: std::time::Duration::from_secs(10),
             max_header_bytes: 32 * 1024,
+            unauthenticated_per_minute: 60,
         }
     }
 }
@@ -66,6 +72,9 @@ impl AppState {
     pub fn new(app: App, http: HttpConfig) -> AppState {
         AppState {
             app,
+            flood: Arc::new(crate::flood::FloodGuard::new(
+                http.unauthenticated_per_minute,
+            )),
             http: Arc::new(http),
         }
     }

@@ -289,3 +289,130 @@ async fn every_documented_operation_leaves_a_ledger_entry() {
         assert_eq!(entry["query"]["channel"], "api", "{method} {path}");
     }
 }
+
+/// Every entry from `from` on, as stored (the body's bytes) and decoded.
+async fn entries_from(s: &TestServer, auditor: &str, from: u64) -> Vec<(usize, Value)> {
+    let head = s.get_json("/api/v1/ledger/tree-head", auditor).await;
+    let size = head["size"].as_u64().unwrap();
+    let mut all = Vec::new();
+    let mut at = from;
+    while at < size {
+        let to = size.min(at + 500);
+        let page = s
+            .get_json(format!("/api/v1/ledger/entries?from={at}&to={to}"), auditor)
+            .await;
+        for e in page.as_array().unwrap() {
+            let body = e["body"].as_str().unwrap();
+            all.push((body.len(), serde_json::from_str(body).unwrap()));
+        }
+        at = to;
+    }
+    all
+}
+
+async fn ledger_size(s: &TestServer, auditor: &str) -> u64 {
+    s.get_json("/api/v1/ledger/tree-head", auditor).await["size"]
+        .as_u64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_flood_without_credentials_is_held_back_and_recorded_in_aggregate() {
+    let mut config = anpr_server::ServerConfig::default();
+    config.http.unauthenticated_per_minute = 5;
+    let s = start_with(config).await;
+    let auditor = s.login("auditor").await;
+    let before = ledger_size(&s, &auditor).await;
+    let long = "q".repeat(12_000);
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        let resp = s
+            .http
+            .get(s.url(&format!("/api/v1/alerts?filler={long}")))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+    }
+    // The auditor's own request above counts as signed in; the anonymous ones do not.
+    assert!(statuses[..4].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[6..].iter().all(|s| *s == 429), "{statuses:?}");
+    // A signed-in officer behind the same address is never held back.
+    let officer = s.login("searcher").await;
+    let (status, _) = s.call("GET", "/api/v1/auth/me", Some(&officer), None).await;
+    assert_eq!(status, 200);
+
+    anpr_server::audit::record_held_back(
+        &s.state,
+        chrono::Utc::now() + chrono::TimeDelta::minutes(1),
+    )
+    .await;
+    let entries = entries_from(&s, &auditor, before).await;
+    let anonymous: Vec<&(usize, Value)> = entries
+        .iter()
+        .filter(|(_, e)| e["actor"]["kind"] == "anonymous")
+        .collect();
+    let single = anonymous
+        .iter()
+        .filter(|(_, e)| e["action"] == "denied")
+        .count();
+    assert!((4..=5).contains(&single), "{single} entries of their own");
+    let throttled: Vec<&Value> = anonymous
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| e["action"] == "throttled")
+        .collect();
+    assert_eq!(throttled.len(), 1, "{throttled:#?}");
+    assert_eq!(throttled[0]["query"]["client"], "127.0.0.1");
+    let held = throttled[0]["query"]["requests"].as_u64().unwrap();
+    assert_eq!(held as usize + single, 40);
+    // A 12 KB query string is recorded by its length and digest, not its content.
+    let bytes: usize = anonymous.iter().map(|(n, _)| n).sum();
+    assert!(
+        bytes < 6 * 1024,
+        "{bytes} ledger bytes for 40 flooding requests"
+    );
+}
+
+#[tokio::test]
+async fn large_parameters_are_recorded_as_a_count_and_a_digest() {
+    let s = start().await;
+    let searcher = s.login("searcher").await;
+    let auditor = s.login("auditor").await;
+    let before = ledger_size(&s, &auditor).await;
+    let ids: Vec<u64> = (0..1_200_000).collect();
+    let (status, _) = s
+        .call(
+            "POST",
+            "/api/v1/searches",
+            Some(&searcher),
+            Some(&json!({"plate": "ABC123", "purpose": purpose(), "network_ids": ids})),
+        )
+        .await;
+    assert!(status < 500, "{status}");
+    let mut long = purpose();
+    long["justification"] = json!("Checking the vehicle again. ".repeat(4_000));
+    let (status, _) = s
+        .call(
+            "POST",
+            "/api/v1/searches",
+            Some(&searcher),
+            Some(&json!({"plate": "ABC123", "purpose": long})),
+        )
+        .await;
+    assert_eq!(status, 422, "a 100 KB justification is refused");
+    let entries = entries_from(&s, &auditor, before).await;
+    let searches: Vec<&(usize, Value)> = entries
+        .iter()
+        .filter(|(_, e)| e["action"] == "search")
+        .collect();
+    assert_eq!(searches.len(), 2, "{entries:#?}");
+    for (bytes, entry) in &searches {
+        assert!(*bytes < 4096, "{bytes} bytes: {entry}");
+    }
+    let justification = searches[1].1["justification"].as_str().unwrap();
+    assert!(
+        justification.starts_with("[112000 characters, not recorded; sha256 "),
+        "{justification}"
+    );
+}
