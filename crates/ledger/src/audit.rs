@@ -144,6 +144,9 @@ actions! {
     CatalogChange = "catalog_change",
     /// Networks, sites or cameras listed.
     CatalogRead = "catalog_read",
+    /// A camera's API keys rotated or revoked (the camera and the rotation's overlap are in the
+    /// query; a key never is).
+    CameraKeyChange = "camera_key_change",
     /// A network's sharing agreement changed (fact: `network_ids`).
     AgreementChange = "agreement_change",
     /// A read put under legal hold or released (fact: `read_id`).
@@ -796,6 +799,7 @@ mod tests {
                 | Action::RegisterRead
                 | Action::CatalogChange
                 | Action::CatalogRead
+                | Action::CameraKeyChange
                 | Action::AgreementChange
                 | Action::LegalHold
                 | Action::UserChange
@@ -814,7 +818,7 @@ mod tests {
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 48);
+        assert_eq!(Action::NAMED.len(), 49);
     }
 
     #[test]

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_decision_fuzzy.sql"),
     include_str!("migrations/0006_role_changes.sql"),
     include_str!("migrations/0007_disclosures.sql"),
+    include_str!("migrations/0009_camera_keys.sql"),
 ];
 
 pub async fn migrate(client: &mut Client) -> Result<()> {
