@@ -14,7 +14,7 @@ use anpr_store::{ChangedBy, NewUser};
 /// Shortest password accepted for a new account.
 pub const MIN_PASSWORD_CHARS: usize = 12;
 
-/// Who administers accounts.
+/// Who administers accounts and cameras' keys.
 pub enum Administrator<'a> {
     /// A signed-in member of staff (the API): needs the `administer` permission.
     Staff(&'a User),
@@ -30,7 +30,8 @@ impl Administrator<'_> {
         }
     }
 
-    fn require(&self) -> AppResult<()> {
+    /// Refuses a member of staff without the `administer` permission.
+    pub(crate) fn require(&self) -> AppResult<()> {
         match self {
             Administrator::Staff(u) => crate::auth::require_permission(u, Permission::Administer),
             Administrator::Console(_) => Ok(()),

@@ -68,31 +68,72 @@ pub fn camera_id_from_key(key: &str) -> Option<CameraId> {
     id.parse().ok()
 }
 
-/// The camera a key belongs to, if the key is valid and the camera active. A key checked once
-/// with argon2id is remembered by its SHA-256.
+/// The camera a key belongs to, if the key is live (neither revoked nor past its end) and the
+/// camera active. A key checked once with argon2id is remembered by its SHA-256 until its end
+/// or a change to its camera (see [`crate::state::CameraKeyCache`]).
 pub async fn authenticate_camera(app: &App, key: &str) -> AppResult<CameraId> {
+    let now = Utc::now();
     let fingerprint = sha256_hex(key);
-    if let Some(camera_id) = app.camera_keys.get(&fingerprint) {
-        return Ok(camera_id);
+    let generation = app.camera_keys.generation();
+    if let Some(known) = app.camera_keys.get(&fingerprint, now) {
+        if app.camera_keys.fed() || still_live(app, known, now).await? {
+            return Ok(known.camera);
+        }
+        app.camera_keys.forget_camera(known.camera);
     }
-    let denied = || AppError::Unauthenticated("invalid camera API key".into());
+    let denied = || {
+        AppError::Unauthenticated(
+            "invalid camera API key (unknown, revoked or past its end): configure the camera \
+             with its current key"
+                .into(),
+        )
+    };
     let camera_id = camera_id_from_key(key).ok_or_else(denied)?;
     let creds = app
         .store
-        .camera_credentials(camera_id)
+        .camera_credentials(camera_id, now)
         .await?
         .ok_or_else(denied)?;
     if !creds.active {
-        return Err(AppError::Forbidden("camera is deactivated".into()));
+        return Err(AppError::Forbidden(
+            "this camera is deactivated, so its reads are refused; ask the platform's \
+             administrators to reactivate it"
+                .into(),
+        ));
     }
     let key = key.to_string();
-    let ok = tokio::task::spawn_blocking(move || verify_secret(&key, &creds.key_hash)).await?;
-    if !ok {
+    let matched = tokio::task::spawn_blocking(move || {
+        creds
+            .keys
+            .into_iter()
+            .find(|k| verify_secret(&key, &k.key_hash))
+    })
+    .await?;
+    let Some(matched) = matched else {
         app.metrics.auth_failures.inc();
         return Err(denied());
-    }
-    app.camera_keys.insert(fingerprint, camera_id);
+    };
+    let verified = crate::state::VerifiedKey {
+        camera: camera_id,
+        key_id: matched.id,
+        expires_at: matched.expires_at,
+    };
+    app.camera_keys.remember(fingerprint, verified, generation);
     Ok(camera_id)
+}
+
+/// Whether a remembered key is still live and its camera active, by the store: without the
+/// change feed, another process (the CLI beside the server) may have revoked or rotated it.
+async fn still_live(
+    app: &App,
+    known: crate::state::VerifiedKey,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<bool> {
+    Ok(app
+        .store
+        .camera_credentials(known.camera, now)
+        .await?
+        .is_some_and(|c| c.active && c.keys.iter().any(|k| k.id == known.key_id)))
 }
 
 /// The member of staff a session token belongs to, while the session is valid and the account

@@ -409,9 +409,10 @@ fn publish(state: &App, stored: Vec<anpr_store::Alert>) {
 const RELAY_PAGE: u32 = 1000;
 
 /// Acts on what other processes change, when the store is shared (`Store::changes`): stored
-/// alerts are delivered from here — every process's, this one's included, in id order — and
+/// alerts are delivered from here — every process's, this one's included, in id order —,
 /// watches and the hot list follow the authorisations, agreements and registers at once
-/// instead of at the next sweep. `None` when the store has no feed (SQLite, one process).
+/// instead of at the next sweep, and cameras' verified keys are forgotten when their keys or
+/// active flag change. `None` when the store has no feed (SQLite, one process).
 pub async fn spawn_change_relay(
     state: &App,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
@@ -421,6 +422,7 @@ pub async fn spawn_change_relay(
     // Older alerts reach a client from the store when it resumes with `Last-Event-ID`.
     let mut delivered = state.store.latest_alert_id().await?;
     state.alert_relay.store(true, Ordering::Release);
+    state.camera_keys.set_fed(true);
     let state = state.clone();
     Ok(Some(tokio::spawn(async move {
         while let Some(change) = changes.recv().await {
@@ -440,7 +442,12 @@ async fn apply_change(state: &App, change: StoreChange, delivered: &mut i64) -> 
         },
         StoreChange::Watches => load_watches(state).await.map(drop),
         StoreChange::HotList => load_hot_list(state).await.map(drop),
+        StoreChange::CameraAccess(camera) => {
+            state.camera_keys.forget_camera(camera);
+            Ok(())
+        }
         StoreChange::Resync => {
+            state.camera_keys.forget_all();
             load_watches(state).await?;
             load_hot_list(state).await?;
             deliver_alerts(state, delivered).await

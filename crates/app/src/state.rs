@@ -6,7 +6,9 @@ use anpr_domain::{CameraId, NetworkId};
 use anpr_policy::{DecisionRecorder, Policy, PolicyConfig};
 use anpr_realtime::{AlertBus, HotList, WatchSet};
 use anpr_store::{ReportStore, Store};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 #[derive(Clone)]
@@ -102,33 +104,77 @@ impl Default for AppConfig {
     }
 }
 
-/// Camera keys already verified with argon2id, by the SHA-256 of the key.
+/// Camera keys already verified with argon2id, by the SHA-256 of the key, each with its end.
+///
+/// A remembered key is never trusted past its end, nor after its camera's keys or its active
+/// flag changed: this process's own changes forget the camera's keys directly, another
+/// process's arrive on the store's change feed (`realtime::spawn_change_relay`), and without a
+/// feed every remembered key is confirmed against the store on use (see `auth`).
 #[derive(Default)]
 pub struct CameraKeyCache {
-    keys: RwLock<HashMap<String, CameraId>>,
+    keys: RwLock<HashMap<String, VerifiedKey>>,
+    /// Moves on at every forgetting, so that a key whose check began before one (and may have
+    /// been revoked meanwhile) is not remembered.
+    generation: AtomicU64,
+    /// Set while the change feed reports every change to cameras' keys to this process.
+    fed: AtomicBool,
+}
+
+/// A camera key checked with argon2id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifiedKey {
+    pub camera: CameraId,
+    /// The stored key it matched.
+    pub key_id: i64,
+    /// When it stops working (the end of a rotation's overlap), if it was due to then.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 impl CameraKeyCache {
-    pub fn get(&self, fingerprint: &str) -> Option<CameraId> {
+    /// Where forgetting has got to: pass it to [`CameraKeyCache::remember`].
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// The key with this fingerprint, if remembered and not past its end at `now`.
+    pub fn get(&self, fingerprint: &str, now: DateTime<Utc>) -> Option<VerifiedKey> {
         self.keys
             .read()
             .expect("key cache lock")
             .get(fingerprint)
             .copied()
+            .filter(|k| k.expires_at.is_none_or(|end| end > now))
     }
 
-    pub fn insert(&self, fingerprint: String, camera: CameraId) {
-        self.keys
-            .write()
-            .expect("key cache lock")
-            .insert(fingerprint, camera);
+    /// Remembers a key verified since `generation`, unless something was forgotten since.
+    pub fn remember(&self, fingerprint: String, key: VerifiedKey, generation: u64) {
+        let mut keys = self.keys.write().expect("key cache lock");
+        if self.generation.load(Ordering::Acquire) == generation {
+            keys.insert(fingerprint, key);
+        }
     }
 
-    /// Forgets every key of a camera (after rotation or deactivation).
+    /// Forgets every key of a camera (its keys rotated or revoked, or it was deactivated).
     pub fn forget_camera(&self, camera: CameraId) {
-        self.keys
-            .write()
-            .expect("key cache lock")
-            .retain(|_, c| *c != camera);
+        let mut keys = self.keys.write().expect("key cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        keys.retain(|_, k| k.camera != camera);
+    }
+
+    /// Forgets every key (changes may have been missed).
+    pub fn forget_all(&self) {
+        let mut keys = self.keys.write().expect("key cache lock");
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        keys.clear();
+    }
+
+    /// Whether the change feed reports every change to this process (otherwise remembered
+    /// keys are confirmed against the store on use).
+    pub fn fed(&self) -> bool {
+        self.fed.load(Ordering::Acquire)
+    }
+
+    pub fn set_fed(&self, fed: bool) {
+        self.fed.store(fed, Ordering::Release);
     }
 }

@@ -87,6 +87,7 @@ impl UseKind {
             | Action::RegisterRead
             | Action::CatalogChange
             | Action::CatalogRead
+            | Action::CameraKeyChange
             | Action::AgreementChange
             | Action::LegalHold
             | Action::UserChange

@@ -144,6 +144,9 @@ actions! {
     CatalogChange = "catalog_change",
     /// Networks, sites or cameras listed.
     CatalogRead = "catalog_read",
+    /// A camera's API keys rotated or revoked (the camera and the rotation's overlap are in the
+    /// query; a key never is).
+    CameraKeyChange = "camera_key_change",
     /// A network's sharing agreement changed (fact: `network_ids`).
     AgreementChange = "agreement_change",
     /// A read put under legal hold or released (fact: `read_id`).
@@ -800,6 +803,7 @@ mod tests {
                 | Action::RegisterRead
                 | Action::CatalogChange
                 | Action::CatalogRead
+                | Action::CameraKeyChange
                 | Action::AgreementChange
                 | Action::LegalHold
                 | Action::UserChange

@@ -96,6 +96,10 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/cameras",
             post(catalog::create_camera).get(catalog::list_cameras),
         )
+        .route(
+            "/api/v1/cameras/{id}/keys",
+            post(catalog::rotate_camera_key).delete(catalog::revoke_camera_keys),
+        )
         .route("/api/v1/reports/usage", get(reports::usage))
         .route("/api/v1/reports/transparency", get(reports::transparency))
         .route(

@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         routes::catalog::create_network, routes::catalog::list_networks,
         routes::catalog::create_site, routes::catalog::list_sites,
         routes::catalog::create_camera, routes::catalog::list_cameras,
+        routes::catalog::rotate_camera_key, routes::catalog::revoke_camera_keys,
         routes::ops::metrics,
         routes::reports::usage, routes::reports::transparency, routes::reports::subject_access,
         routes::integrity::run, routes::integrity::list_cases, routes::integrity::get_case,

@@ -255,3 +255,87 @@ async fn two_servers_share_one_rate_limit_and_one_sign_in_throttle() {
         assert_eq!(resp.status(), 429, "paused on every server");
     }
 }
+
+/// The status of one read posted to `s` with `key`.
+async fn ingest_with(s: &TestServer, key: &str) -> u16 {
+    s.http
+        .post(s.url("/api/v1/reads"))
+        .bearer_auth(key)
+        .json(&json!({"plate": "KEY123", "captured_at": now_rfc3339(1), "confidence": 0.9}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// How long until `s` answers a read posted with `key` with `status`; panics after `limit`.
+async fn until_answered(s: &TestServer, key: &str, status: u16, limit: Duration) -> Duration {
+    let started = std::time::Instant::now();
+    loop {
+        if ingest_with(s, key).await == status {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "still not {status} after {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_or_a_camera_deactivated_on_one_server_is_refused_on_the_other_at_once() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    let a = start_postgres(&db, Default::default()).await;
+    let b = start_another(&a, &db, Default::default()).await;
+    let admin = a.login("admin").await;
+    let keys = format!("/api/v1/cameras/{}/keys", a.camera_id);
+
+    // B verified and remembers the key; a rotation on A leaves both keys working on B through
+    // the overlap, and only the new one after it.
+    assert_eq!(ingest_with(&b, &a.camera_key).await, 201);
+    let (st, rotated) = a
+        .call(
+            "POST",
+            &keys,
+            Some(&admin),
+            Some(&json!({"overlap_seconds": 1})),
+        )
+        .await;
+    assert_eq!(st, 201, "{rotated}");
+    let new = rotated["api_key"].as_str().unwrap().to_string();
+    assert_eq!(
+        ingest_with(&b, &a.camera_key).await,
+        201,
+        "old key in the overlap"
+    );
+    assert_eq!(ingest_with(&b, &new).await, 201, "new key in the overlap");
+    until_answered(&b, &a.camera_key, 401, Duration::from_secs(3)).await;
+    assert_eq!(ingest_with(&b, &new).await, 201);
+
+    // Revoked on A: refused on B within a second.
+    let (st, _) = a.call("DELETE", &keys, Some(&admin), None).await;
+    assert_eq!(st, 200);
+    let took = until_answered(&b, &new, 401, Duration::from_secs(1)).await;
+    eprintln!(
+        "bench: camera_key_revocation_seen_by_other_server {} ms",
+        took.as_millis()
+    );
+    assert_eq!(ingest_with(&a, &new).await, 401);
+
+    // Deactivated by hand at the database: refused on both within a second.
+    let (_, rotated) = a.call("POST", &keys, Some(&admin), None).await;
+    let key = rotated["api_key"].as_str().unwrap().to_string();
+    assert_eq!(ingest_with(&a, &key).await, 201);
+    assert_eq!(ingest_with(&b, &key).await, 201);
+    db.execute(&format!(
+        "UPDATE cameras SET active = FALSE WHERE id = {}",
+        a.camera_id
+    ))
+    .await;
+    until_answered(&a, &key, 403, Duration::from_secs(1)).await;
+    until_answered(&b, &key, 403, Duration::from_secs(1)).await;
+}

@@ -50,12 +50,30 @@ pub trait Store: Send + Sync + 'static {
     async fn longest_retention_days(&self) -> Result<Option<u32>>;
     async fn create_site(&self, site: NewSite) -> Result<Site>;
     async fn sites(&self) -> Result<Vec<Site>>;
-    /// Creates a camera whose API key hashes to `key_hash` (the key itself is never stored).
-    async fn create_camera(&self, camera: NewCamera, key_hash: String) -> Result<Camera>;
+    /// Creates a camera without a key (its key embeds its id: see [`Store::add_camera_key`]).
+    async fn create_camera(&self, camera: NewCamera) -> Result<Camera>;
     async fn cameras(&self) -> Result<Vec<Camera>>;
-    async fn camera_credentials(&self, id: CameraId) -> Result<Option<CameraCredentials>>;
-    /// Replaces a camera's key hash (a new key, or the first one once the id is known).
-    async fn set_camera_key_hash(&self, id: CameraId, key_hash: String) -> Result<()>;
+    /// Whether the camera is active and its keys live at `now`; `None` for no such camera.
+    async fn camera_credentials(
+        &self,
+        id: CameraId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CameraCredentials>>;
+    /// Gives a camera a new key hashing to `key_hash` (the key itself is never stored), in one
+    /// transaction with the end of the keys it replaces: the newest live one ends at
+    /// `replaced_end` at the latest (the rotation's overlap), any older one at `now`, so a
+    /// camera never holds more than two. Returns the new key and when the one it replaced
+    /// ends (`None`: the camera had no live key). Other processes forget the keys they verified.
+    async fn add_camera_key(
+        &self,
+        id: CameraId,
+        key_hash: String,
+        now: DateTime<Utc>,
+        replaced_end: DateTime<Utc>,
+    ) -> Result<(CameraKey, Option<DateTime<Utc>>)>;
+    /// Revokes every live key of a camera at `now`; how many there were. Other processes
+    /// forget the keys they verified.
+    async fn revoke_camera_keys(&self, id: CameraId, now: DateTime<Utc>) -> Result<u64>;
 
     // --- plate reads ---
     /// Stores a batch atomically: all of it or none of it, durable on return. A read whose

@@ -18,6 +18,7 @@ const TABLES: &[&str] = &[
     "networks",
     "sites",
     "cameras",
+    "camera_keys",
     "plates",
     "reads",
     "images",

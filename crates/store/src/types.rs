@@ -31,10 +31,24 @@ pub struct NewCamera {
     pub heading_deg: Option<u16>,
 }
 
+/// Who may ingest as a camera at one moment: whether the camera is active, and its keys that
+/// are neither revoked nor expired then (at most two: the current one and, during a
+/// rotation's overlap, the one it replaces), newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CameraCredentials {
-    pub key_hash: String,
     pub active: bool,
+    pub keys: Vec<CameraKey>,
+}
+
+/// One of a camera's API keys, as stored: only its argon2id hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CameraKey {
+    pub id: i64,
+    pub camera_id: anpr_domain::CameraId,
+    pub key_hash: String,
+    pub created_at: DateTime<Utc>,
+    /// When it stops working (a rotation's overlap); `None`: until rotated or revoked.
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -328,6 +342,9 @@ pub enum StoreChange {
     Watches,
     /// The hot list was reloaded.
     HotList,
+    /// Who may ingest as this camera changed (a key rotated or revoked, the camera
+    /// deactivated): forget its keys verified earlier.
+    CameraAccess(anpr_domain::CameraId),
     /// Announcements may have been missed (the feed started or reconnected): catch up on all.
     Resync,
 }

@@ -74,16 +74,8 @@ async fn fixture(db: TestDb) -> Fixture {
         name: "entry".into(),
         heading_deg: Some(90),
     };
-    let akl_cam = store
-        .create_camera(cam(akl.id), "h".into())
-        .await
-        .unwrap()
-        .id;
-    let chc_cam = store
-        .create_camera(cam(chc.id), "h".into())
-        .await
-        .unwrap()
-        .id;
+    let akl_cam = store.create_camera(cam(akl.id)).await.unwrap().id;
+    let chc_cam = store.create_camera(cam(chc.id)).await.unwrap().id;
     Fixture {
         db,
         store,
@@ -369,14 +361,11 @@ async fn dictionary_survives_reopen_and_sees_new_plates(db: TestDb) {
             .await
             .unwrap();
         let c = f
-            .create_camera(
-                NewCamera {
-                    site_id: s.id,
-                    name: "c".into(),
-                    heading_deg: None,
-                },
-                "h".into(),
-            )
+            .create_camera(NewCamera {
+                site_id: s.id,
+                name: "c".into(),
+                heading_deg: None,
+            })
             .await
             .unwrap();
         f.insert_reads(vec![read(c.id, "KEEP12", 1)]).await.unwrap();
@@ -398,14 +387,11 @@ async fn catalog_validation_and_conflicts(db: TestDb) {
     ));
     let err = f
         .store
-        .create_camera(
-            NewCamera {
-                site_id: 777,
-                name: "x".into(),
-                heading_deg: None,
-            },
-            "h".into(),
-        )
+        .create_camera(NewCamera {
+            site_id: 777,
+            name: "x".into(),
+            heading_deg: None,
+        })
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)));
@@ -417,14 +403,11 @@ async fn two_processes_on_one_database_see_each_others_plates_and_cameras(db: Te
     // A camera added by the second process is usable by the first.
     let sites = other.sites().await.unwrap();
     let cam = other
-        .create_camera(
-            NewCamera {
-                site_id: sites[0].id,
-                name: "late".into(),
-                heading_deg: None,
-            },
-            "h".into(),
-        )
+        .create_camera(NewCamera {
+            site_id: sites[0].id,
+            name: "late".into(),
+            heading_deg: None,
+        })
         .await
         .unwrap();
     other

@@ -80,14 +80,11 @@ async fn camera(db: &TestDb) -> CameraId {
         .await
         .unwrap();
     store
-        .create_camera(
-            NewCamera {
-                site_id: site.id,
-                name: "c".into(),
-                heading_deg: None,
-            },
-            "h".into(),
-        )
+        .create_camera(NewCamera {
+            site_id: site.id,
+            name: "c".into(),
+            heading_deg: None,
+        })
         .await
         .unwrap()
         .id

@@ -568,14 +568,11 @@ async fn searches_never_fetch_excluded_plates(db: TestDb) {
         .await
         .unwrap();
     let cam = store
-        .create_camera(
-            NewCamera {
-                site_id: site.id,
-                name: "c".into(),
-                heading_deg: None,
-            },
-            "h".into(),
-        )
+        .create_camera(NewCamera {
+            site_id: site.id,
+            name: "c".into(),
+            heading_deg: None,
+        })
         .await
         .unwrap();
     let read = |p: &str| NewRead {

@@ -66,6 +66,21 @@ pub enum CameraCommand {
     },
     /// List cameras.
     List,
+    /// Give a camera a new API key (printed once). The key it replaces keeps working for the
+    /// overlap, so the camera can be re-keyed without losing reads; any older key ends now.
+    RotateKey {
+        /// The camera.
+        id: i64,
+        /// How long the replaced key keeps working: `24h` (the default), `30m`, `0s` (ends it
+        /// now); at most a week.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        overlap: Option<std::time::Duration>,
+    },
+    /// Revoke every API key of a camera: they stop working at once, on every server.
+    Revoke {
+        /// The camera.
+        id: i64,
+    },
 }
 
 pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
@@ -226,6 +241,40 @@ pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
                 camera.id, camera.name, camera.site_id
             );
             println!("API key (shown once, store it in the camera now): {key}");
+        }
+        CameraCommand::RotateKey { id, overlap } => {
+            let overlap_seconds = overlap.map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            let app = &state;
+            let rotated =
+                super::as_administrator(app, Action::CameraKeyChange, |audit, by| async move {
+                    anpr_app::catalog::rotate_camera_key(app, &audit, &by, id, overlap_seconds)
+                        .await
+                })
+                .await?;
+            println!(
+                "API key (shown once, store it in the camera now): {}",
+                rotated.api_key
+            );
+            match rotated.previous_key_expires_at {
+                Some(end) => println!(
+                    "camera {id}'s previous key works until {}",
+                    end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
+                None => println!("camera {id} had no working key"),
+            }
+        }
+        CameraCommand::Revoke { id } => {
+            let app = &state;
+            let revoked =
+                super::as_administrator(app, Action::CameraKeyChange, |audit, by| async move {
+                    anpr_app::catalog::revoke_camera_keys(app, &audit, &by, id).await
+                })
+                .await?;
+            println!(
+                "camera {id}: {} key(s) revoked; it sends nothing more until `anpr camera \
+                 rotate-key {id}` gives it a new one",
+                revoked.revoked
+            );
         }
         CameraCommand::List => {
             for c in state.store.cameras().await? {

@@ -98,6 +98,19 @@ pub async fn in_use<T>(
         .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
+/// Runs an administrative change (accounts, cameras' keys) as the operator at the console,
+/// whom the application treats as an administrator, ledgered like the API's.
+pub async fn as_administrator<T, F, Fut>(app: &App, action: Action, op: F) -> anyhow::Result<T>
+where
+    F: FnOnce(AuditHandle, anpr_app::accounts::Administrator<'static>) -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let operator = operator();
+    let audit = AuditHandle::new(Channel::Cli, operator.clone(), action);
+    let by = anpr_app::accounts::Administrator::Console(operator.id);
+    in_use(app, &audit, op(audit.clone(), by)).await
+}
+
 /// Reads a password from `ANPR_PASSWORD` or, failing that, one line of standard input.
 pub fn read_password(prompt: &str) -> anyhow::Result<String> {
     match std::env::var("ANPR_PASSWORD") {

@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// with 503 and Retry-After.
     #[arg(long, default_value_t = anpr_app::recognition::DEFAULT_QUEUE)]
     pub recognition_queue: usize,
+    /// Requests without valid credentials recorded one ledger entry each, per client address
+    /// and minute; beyond, they are answered 429 and counted in one `throttled` entry.
+    #[arg(long, default_value_t = anpr_server::HttpConfig::default().unauthenticated_per_minute)]
+    pub unauthenticated_per_minute: u32,
 }
 
 impl ServeArgs {
@@ -64,6 +68,7 @@ impl ServeArgs {
                 ui: anpr_server::UiConfig {
                     tile_url: self.map_tiles.clone(),
                 },
+                unauthenticated_per_minute: self.unauthenticated_per_minute,
                 ..Default::default()
             },
         })

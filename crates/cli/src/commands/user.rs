@@ -1,5 +1,5 @@
 use anpr_app::accounts::{self, Administrator, NewAccount};
-use anpr_app::audit::{AuditHandle, Channel};
+use anpr_app::audit::AuditHandle;
 use anpr_domain::{Role, User};
 use anpr_ledger::Action;
 use clap::Subcommand;
@@ -139,8 +139,5 @@ where
     F: FnOnce(AuditHandle, Administrator<'static>) -> Fut,
     Fut: std::future::Future<Output = anpr_app::AppResult<T>>,
 {
-    let operator = super::operator();
-    let audit = AuditHandle::new(Channel::Cli, operator.clone(), Action::UserChange);
-    let by = Administrator::Console(operator.id);
-    super::in_use(state, &audit, op(audit.clone(), by)).await
+    super::as_administrator(state, Action::UserChange, op).await
 }

@@ -1,20 +1,23 @@
-//! Camera networks, sites and cameras (administrators).
+//! Camera networks, sites and cameras, and cameras' keys (administrators).
 
 use crate::audit::Audit;
 use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::state::AppState;
-use anpr_domain::{Camera, Network, Site, DEFAULT_RETENTION_DAYS};
+use anpr_app::accounts::Administrator;
+use anpr_domain::{Camera, CameraId, Network, Site, DEFAULT_RETENTION_DAYS};
 use anpr_ledger::Action;
 use anpr_policy::Permission;
 use anpr_store::{NewCamera, NewSite};
-use axum::extract::State;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+type JsonBody<T> = Result<Json<T>, JsonRejection>;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -128,4 +131,78 @@ pub async fn list_cameras(
     audit.action(Action::CatalogRead);
     staff.require_permission(Permission::Administer)?;
     Ok(Json(state.store.cameras().await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKeyRequest {
+    /// How long the key being replaced keeps working, in seconds (0 to 604800, a week);
+    /// default 86400, a day.
+    pub overlap_seconds: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RotatedKeyResponse {
+    pub camera_id: CameraId,
+    /// The camera's new API key. Shown once: only its hash is kept.
+    pub api_key: String,
+    /// When the key it replaces stops working (the end of the overlap); absent when the camera
+    /// had no working key.
+    pub previous_key_expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RevokedKeysResponse {
+    pub camera_id: CameraId,
+    /// How many keys were working and no longer are.
+    pub revoked: u64,
+}
+
+/// Rotate a camera's API key: the response holds the new key, shown once. The key it replaces
+/// keeps working for the overlap (default a day), so the camera can be re-keyed without losing
+/// reads; any older key ends now.
+#[utoipa::path(post, path = "/api/v1/cameras/{id}/keys", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the camera")),
+    request_body(content = Option<RotateKeyRequest>, description = "optional: the overlap"),
+    responses((status = 201, body = RotatedKeyResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+              (status = 422, body = crate::error::ErrorBody)))]
+pub async fn rotate_camera_key(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: Audit,
+    Path(id): Path<CameraId>,
+    body: Result<Option<Json<RotateKeyRequest>>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<RotatedKeyResponse>)> {
+    let overlap = body?.and_then(|Json(b)| b.overlap_seconds);
+    let by = Administrator::Staff(&staff.user);
+    let rotated = anpr_app::catalog::rotate_camera_key(&state, &audit, &by, id, overlap).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(RotatedKeyResponse {
+            camera_id: rotated.camera_id,
+            api_key: rotated.api_key,
+            previous_key_expires_at: rotated.previous_key_expires_at,
+        }),
+    ))
+}
+
+/// Revoke every API key of a camera: they stop working at once, on every server. The camera
+/// sends nothing more until it is given a key by a rotation.
+#[utoipa::path(delete, path = "/api/v1/cameras/{id}/keys", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the camera")),
+    responses((status = 200, body = RevokedKeysResponse), (status = 401, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+pub async fn revoke_camera_keys(
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    audit: Audit,
+    Path(id): Path<CameraId>,
+) -> ApiResult<Json<RevokedKeysResponse>> {
+    let by = Administrator::Staff(&staff.user);
+    let revoked = anpr_app::catalog::revoke_camera_keys(&state, &audit, &by, id).await?;
+    Ok(Json(RevokedKeysResponse {
+        camera_id: revoked.camera_id,
+        revoked: revoked.revoked,
+    }))
 }

@@ -1,10 +1,13 @@
 //! Networks, sites and cameras.
 
 use super::{Client, PgStore};
-use crate::shared::{check_heading, check_retention, non_empty, to_ms, Catalog};
-use crate::{CameraCredentials, NewCamera, NewSite, Result, StoreError};
+use crate::shared::{
+    check_heading, check_retention, from_ms, non_empty, replaced_ends, to_ms, Catalog,
+};
+use crate::{CameraCredentials, CameraKey, NewCamera, NewSite, Result, StoreError};
 use anpr_domain::{Camera, CameraId, GeoPoint, Network, Site, SiteKind};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
 
 pub(super) async fn load(client: &Client) -> Result<Catalog> {
     let networks = client
@@ -155,11 +158,7 @@ impl PgStore {
         Ok(site)
     }
 
-    pub(crate) async fn create_camera_impl(
-        &self,
-        camera: NewCamera,
-        key_hash: String,
-    ) -> Result<Camera> {
+    pub(crate) async fn create_camera_impl(&self, camera: NewCamera) -> Result<Camera> {
         non_empty("name", &camera.name, 200)?;
         check_heading(camera.heading_deg)?;
         let known = |s: &Self| {
@@ -178,13 +177,12 @@ impl PgStore {
         let client = self.inner.client().await?;
         let id: i64 = client
             .query_one(
-                "INSERT INTO cameras (site_id, name, heading_deg, key_hash, created_at)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                "INSERT INTO cameras (site_id, name, heading_deg, created_at)
+                 VALUES ($1, $2, $3, $4) RETURNING id",
                 &[
                     &camera.site_id,
                     &camera.name.trim(),
                     &camera.heading_deg.map(i64::from),
-                    &key_hash,
                     &to_ms(Utc::now()),
                 ],
             )
@@ -209,35 +207,114 @@ impl PgStore {
     pub(crate) async fn camera_credentials_impl(
         &self,
         id: CameraId,
+        now: DateTime<Utc>,
     ) -> Result<Option<CameraCredentials>> {
         let client = self.inner.client().await?;
         let stmt = client
-            .prepare_cached("SELECT key_hash, active FROM cameras WHERE id = $1")
+            .prepare_cached("SELECT active FROM cameras WHERE id = $1")
             .await?;
-        Ok(client
-            .query_opt(&stmt, &[&id])
-            .await?
-            .map(|r| CameraCredentials {
-                key_hash: r.get(0),
-                active: r.get(1),
-            }))
+        let Some(row) = client.query_opt(&stmt, &[&id]).await? else {
+            return Ok(None);
+        };
+        let keys = live_keys(&client, id, now).await?;
+        Ok(Some(CameraCredentials {
+            active: row.get(0),
+            keys,
+        }))
     }
 
-    pub(crate) async fn set_camera_key_hash_impl(
+    /// Other processes learn of the change from the `camera_keys` trigger (migration 9).
+    pub(crate) async fn add_camera_key_impl(
         &self,
         id: CameraId,
         key_hash: String,
-    ) -> Result<()> {
-        let client = self.inner.client().await?;
-        let n = client
-            .execute(
-                "UPDATE cameras SET key_hash = $2 WHERE id = $1",
-                &[&id, &key_hash],
+        now: DateTime<Utc>,
+        replaced_end: DateTime<Utc>,
+    ) -> Result<(CameraKey, Option<DateTime<Utc>>)> {
+        let mut client = self.inner.client().await?;
+        let tx = client.transaction().await?;
+        lock_camera(&tx, id).await?;
+        let ends = replaced_ends(&live_keys(&tx, id, now).await?, now, replaced_end);
+        for (key_id, end) in &ends {
+            tx.execute(
+                "UPDATE camera_keys SET expires_at = $2 WHERE id = $1",
+                &[key_id, &to_ms(*end)],
             )
             .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("camera {id}")));
         }
-        Ok(())
+        let key_id: i64 = tx
+            .query_one(
+                "INSERT INTO camera_keys (camera_id, key_hash, created_at) VALUES ($1, $2, $3)
+                 RETURNING id",
+                &[&id, &key_hash, &to_ms(now)],
+            )
+            .await?
+            .get(0);
+        tx.commit().await?;
+        let key = CameraKey {
+            id: key_id,
+            camera_id: id,
+            key_hash,
+            created_at: from_ms(to_ms(now)),
+            expires_at: None,
+        };
+        Ok((key, ends.first().map(|(_, end)| *end)))
     }
+
+    /// Other processes learn of the change from the `camera_keys` trigger (migration 9).
+    pub(crate) async fn revoke_camera_keys_impl(
+        &self,
+        id: CameraId,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        let mut client = self.inner.client().await?;
+        let tx = client.transaction().await?;
+        lock_camera(&tx, id).await?;
+        let now = to_ms(now);
+        let n = tx
+            .execute(
+                "UPDATE camera_keys SET revoked_at = $2 WHERE camera_id = $1
+                 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+                &[&id, &now],
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+/// Holds the camera's row until the transaction ends, so that two key changes of one camera
+/// happen one after the other (never three live keys).
+async fn lock_camera(c: &impl GenericClient, id: CameraId) -> Result<()> {
+    c.query_opt("SELECT 1 FROM cameras WHERE id = $1 FOR UPDATE", &[&id])
+        .await?
+        .map(drop)
+        .ok_or_else(|| StoreError::NotFound(format!("camera {id}")))
+}
+
+/// The camera's keys neither revoked nor expired at `now`, newest first.
+async fn live_keys(
+    c: &impl GenericClient,
+    id: CameraId,
+    now: DateTime<Utc>,
+) -> Result<Vec<CameraKey>> {
+    let stmt = c
+        .prepare_cached(
+            "SELECT id, key_hash, created_at, expires_at FROM camera_keys
+             WHERE camera_id = $1 AND revoked_at IS NULL
+               AND (expires_at IS NULL OR expires_at > $2)
+             ORDER BY id DESC",
+        )
+        .await?;
+    Ok(c.query(&stmt, &[&id, &to_ms(now)])
+        .await?
+        .iter()
+        .map(|r| CameraKey {
+            id: r.get(0),
+            camera_id: id,
+            key_hash: r.get(1),
+            created_at: from_ms(r.get(2)),
+            expires_at: r.get::<_, Option<i64>>(3).map(from_ms),
+        })
+        .collect())
 }

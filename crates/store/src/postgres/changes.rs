@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio_postgres::{AsyncMessage, NoTls};
 
-/// The one channel every change is announced on.
+/// The one channel every change is announced on (migration 9's triggers name it too).
 pub(crate) const CHANNEL: &str = "anpr_changes";
 
 /// Payloads (the authorisation's is followed by `:id`).
@@ -19,6 +19,9 @@ pub(crate) const ALERTS: &str = "alerts";
 pub(crate) const AUTHORISATION: &str = "authorisation";
 pub(crate) const WATCHES: &str = "watches";
 pub(crate) const HOT_LIST: &str = "hot_list";
+/// Followed by `:camera id`; sent by the `camera_keys` and `cameras` triggers (migration 9), so
+/// that a change made by hand at the database is announced too.
+pub(crate) const CAMERA: &str = "camera";
 
 /// Changes announced while the consumer is busy wait here; beyond it the feed waits too
 /// (nothing is dropped: a slow consumer only delays the next announcements).
@@ -37,6 +40,7 @@ pub(crate) async fn notify(c: &impl GenericClient, payload: &str) -> Result<()> 
 fn parse(payload: &str) -> Option<StoreChange> {
     match payload.split_once(':') {
         Some((AUTHORISATION, id)) => id.parse().ok().map(StoreChange::Authorisation),
+        Some((CAMERA, id)) => id.parse().ok().map(StoreChange::CameraAccess),
         _ => match payload {
             ALERTS => Some(StoreChange::Alerts),
             WATCHES => Some(StoreChange::Watches),
@@ -140,6 +144,8 @@ mod tests {
         );
         assert_eq!(parse("watches"), Some(StoreChange::Watches));
         assert_eq!(parse("hot_list"), Some(StoreChange::HotList));
+        assert_eq!(parse("camera:7"), Some(StoreChange::CameraAccess(7)));
+        assert_eq!(parse("camera:"), None);
         assert_eq!(parse("authorisation:x"), None);
         assert_eq!(parse("something-newer"), None);
     }

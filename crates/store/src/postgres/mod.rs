@@ -237,12 +237,8 @@ impl crate::Store for PgStore {
         self.inner.reload_catalog().await?;
         Ok(self.inner.catalog().sites.clone())
     }
-    async fn create_camera(
-        &self,
-        camera: crate::NewCamera,
-        key_hash: String,
-    ) -> Result<anpr_domain::Camera> {
-        self.create_camera_impl(camera, key_hash).await
+    async fn create_camera(&self, camera: crate::NewCamera) -> Result<anpr_domain::Camera> {
+        self.create_camera_impl(camera).await
     }
     async fn cameras(&self) -> Result<Vec<anpr_domain::Camera>> {
         self.inner.reload_catalog().await?;
@@ -251,11 +247,26 @@ impl crate::Store for PgStore {
     async fn camera_credentials(
         &self,
         id: anpr_domain::CameraId,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<crate::CameraCredentials>> {
-        self.camera_credentials_impl(id).await
+        self.camera_credentials_impl(id, now).await
     }
-    async fn set_camera_key_hash(&self, id: anpr_domain::CameraId, key_hash: String) -> Result<()> {
-        self.set_camera_key_hash_impl(id, key_hash).await
+    async fn add_camera_key(
+        &self,
+        id: anpr_domain::CameraId,
+        key_hash: String,
+        now: chrono::DateTime<chrono::Utc>,
+        replaced_end: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(crate::CameraKey, Option<chrono::DateTime<chrono::Utc>>)> {
+        self.add_camera_key_impl(id, key_hash, now, replaced_end)
+            .await
+    }
+    async fn revoke_camera_keys(
+        &self,
+        id: anpr_domain::CameraId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<u64> {
+        self.revoke_camera_keys_impl(id, now).await
     }
     async fn insert_reads(
         &self,

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_role_changes.sql"),
     include_str!("migrations/0007_disclosures.sql"),
     include_str!("migrations/0008_sign_in_throttle.sql"),
+    include_str!("migrations/0009_camera_keys.sql"),
 ];
 
 pub async fn migrate(client: &mut Client) -> Result<()> {

@@ -1,7 +1,8 @@
 //! What every backend shares, so that SQLite and PostgreSQL behave alike: the in-memory camera
 //! catalog, time conversions, the search plan (pattern → plate ids through the dictionary,
 //! place filters → camera ids, cursor paging, hits completed from the catalog), the validation
-//! of what is stored, the cache of register facts keyed by member of staff; what the usage
+//! of what is stored, the cache of register facts keyed by member of staff, how a camera's new
+//! key ends the keys it replaces; what the usage
 //! counts count and which recorded queries touched a plate (`reports`); how integrity cases
 //! are read and findings merged (`cases`).
 
@@ -74,6 +75,26 @@ pub(crate) fn from_ms(ms: i64) -> DateTime<Utc> {
     Utc.timestamp_millis_opt(ms)
         .single()
         .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// When each of a camera's live keys (newest first) ends once a new key is added: the newest
+/// at `replaced_end` at the latest (the rotation's overlap), any older one at `now`, so that a
+/// camera never holds more than two live keys.
+pub(crate) fn replaced_ends(
+    live: &[crate::CameraKey],
+    now: DateTime<Utc>,
+    replaced_end: DateTime<Utc>,
+) -> Vec<(i64, DateTime<Utc>)> {
+    live.iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let end = match i {
+                0 => key.expires_at.map_or(replaced_end, |e| e.min(replaced_end)),
+                _ => now,
+            };
+            (key.id, end)
+        })
+        .collect()
 }
 
 /// Which cameras' reads a search may return.

@@ -1,10 +1,10 @@
 //! Networks, sites and cameras.
 
-use super::{to_ms, Catalog, Inner, SqliteStore};
-use crate::shared::{check_heading, check_retention, non_empty};
-use crate::{CameraCredentials, NewCamera, NewSite, Result, StoreError};
+use super::{from_ms, to_ms, Catalog, Inner, SqliteStore};
+use crate::shared::{check_heading, check_retention, non_empty, replaced_ends};
+use crate::{CameraCredentials, CameraKey, NewCamera, NewSite, Result, StoreError};
 use anpr_domain::{Camera, CameraId, GeoPoint, Network, Site, SiteKind};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub(super) fn load(conn: &Connection) -> Result<Catalog> {
@@ -154,11 +154,7 @@ impl SqliteStore {
         .await
     }
 
-    pub(crate) async fn create_camera_impl(
-        &self,
-        camera: NewCamera,
-        key_hash: String,
-    ) -> Result<Camera> {
+    pub(crate) async fn create_camera_impl(&self, camera: NewCamera) -> Result<Camera> {
         non_empty("name", &camera.name, 200)?;
         check_heading(camera.heading_deg)?;
         self.blocking(move |inner: &Inner| {
@@ -167,13 +163,12 @@ impl SqliteStore {
             }
             let id = inner.with_writer(|conn| {
                 conn.execute(
-                    "INSERT INTO cameras (site_id, name, heading_deg, key_hash, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    "INSERT INTO cameras (site_id, name, heading_deg, created_at)
+                     VALUES (?1, ?2, ?3, ?4)",
                     params![
                         camera.site_id,
                         camera.name.trim(),
                         camera.heading_deg,
-                        key_hash,
                         to_ms(Utc::now())
                     ],
                 )?;
@@ -200,43 +195,107 @@ impl SqliteStore {
     pub(crate) async fn camera_credentials_impl(
         &self,
         id: CameraId,
+        now: DateTime<Utc>,
     ) -> Result<Option<CameraCredentials>> {
         self.blocking(move |inner: &Inner| {
             inner.with_reader(|conn| {
-                Ok(conn
-                    .query_row(
-                        "SELECT key_hash, active FROM cameras WHERE id = ?1",
-                        [id],
-                        |r| {
-                            Ok(CameraCredentials {
-                                key_hash: r.get(0)?,
-                                active: r.get(1)?,
-                            })
-                        },
-                    )
-                    .optional()?)
+                let Some(active) = conn
+                    .query_row("SELECT active FROM cameras WHERE id = ?1", [id], |r| {
+                        r.get(0)
+                    })
+                    .optional()?
+                else {
+                    return Ok(None);
+                };
+                let keys = live_keys(conn, id, now)?;
+                Ok(Some(CameraCredentials { active, keys }))
             })
         })
         .await
     }
 
-    pub(crate) async fn set_camera_key_hash_impl(
+    pub(crate) async fn add_camera_key_impl(
         &self,
         id: CameraId,
         key_hash: String,
-    ) -> Result<()> {
+        now: DateTime<Utc>,
+        replaced_end: DateTime<Utc>,
+    ) -> Result<(CameraKey, Option<DateTime<Utc>>)> {
         self.blocking(move |inner: &Inner| {
             inner.with_writer(|conn| {
-                let n = conn.execute(
-                    "UPDATE cameras SET key_hash = ?2 WHERE id = ?1",
-                    params![id, key_hash],
-                )?;
-                if n == 0 {
-                    return Err(StoreError::NotFound(format!("camera {id}")));
+                let tx = conn.transaction()?;
+                camera_exists(&tx, id)?;
+                let ends = replaced_ends(&live_keys(&tx, id, now)?, now, replaced_end);
+                for (key_id, end) in &ends {
+                    tx.execute(
+                        "UPDATE camera_keys SET expires_at = ?2 WHERE id = ?1",
+                        params![key_id, to_ms(*end)],
+                    )?;
                 }
-                Ok(())
+                tx.execute(
+                    "INSERT INTO camera_keys (camera_id, key_hash, created_at) VALUES (?1, ?2, ?3)",
+                    params![id, key_hash, to_ms(now)],
+                )?;
+                let key = CameraKey {
+                    id: tx.last_insert_rowid(),
+                    camera_id: id,
+                    key_hash,
+                    created_at: from_ms(to_ms(now)),
+                    expires_at: None,
+                };
+                tx.commit()?;
+                Ok((key, ends.first().map(|(_, end)| *end)))
             })
         })
         .await
     }
+
+    pub(crate) async fn revoke_camera_keys_impl(
+        &self,
+        id: CameraId,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.blocking(move |inner: &Inner| {
+            inner.with_writer(|conn| {
+                let tx = conn.transaction()?;
+                camera_exists(&tx, id)?;
+                let now = to_ms(now);
+                let n = tx.execute(
+                    "UPDATE camera_keys SET revoked_at = ?2 WHERE camera_id = ?1
+                     AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)",
+                    params![id, now],
+                )?;
+                tx.commit()?;
+                Ok(n as u64)
+            })
+        })
+        .await
+    }
+}
+
+fn camera_exists(conn: &Connection, id: CameraId) -> Result<()> {
+    conn.query_row("SELECT 1 FROM cameras WHERE id = ?1", [id], |_| Ok(()))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(format!("camera {id}")))
+}
+
+/// The camera's keys neither revoked nor expired at `now`, newest first.
+fn live_keys(conn: &Connection, id: CameraId, now: DateTime<Utc>) -> Result<Vec<CameraKey>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, key_hash, created_at, expires_at FROM camera_keys
+         WHERE camera_id = ?1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?2)
+         ORDER BY id DESC",
+    )?;
+    let keys = stmt
+        .query_map(params![id, to_ms(now)], |r| {
+            Ok(CameraKey {
+                id: r.get(0)?,
+                camera_id: id,
+                key_hash: r.get(1)?,
+                created_at: from_ms(r.get(2)?),
+                expires_at: r.get::<_, Option<i64>>(3)?.map(from_ms),
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(keys)
 }

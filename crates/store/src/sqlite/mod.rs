@@ -207,8 +207,8 @@ impl crate::Store for SqliteStore {
     async fn sites(&self) -> Result<Vec<Site>> {
         Ok(self.inner.catalog().sites.clone())
     }
-    async fn create_camera(&self, camera: crate::NewCamera, key_hash: String) -> Result<Camera> {
-        self.create_camera_impl(camera, key_hash).await
+    async fn create_camera(&self, camera: crate::NewCamera) -> Result<Camera> {
+        self.create_camera_impl(camera).await
     }
     async fn cameras(&self) -> Result<Vec<Camera>> {
         Ok(self.inner.catalog().cameras.clone())
@@ -216,11 +216,26 @@ impl crate::Store for SqliteStore {
     async fn camera_credentials(
         &self,
         id: anpr_domain::CameraId,
+        now: DateTime<Utc>,
     ) -> Result<Option<crate::CameraCredentials>> {
-        self.camera_credentials_impl(id).await
+        self.camera_credentials_impl(id, now).await
     }
-    async fn set_camera_key_hash(&self, id: anpr_domain::CameraId, key_hash: String) -> Result<()> {
-        self.set_camera_key_hash_impl(id, key_hash).await
+    async fn add_camera_key(
+        &self,
+        id: anpr_domain::CameraId,
+        key_hash: String,
+        now: DateTime<Utc>,
+        replaced_end: DateTime<Utc>,
+    ) -> Result<(crate::CameraKey, Option<chrono::DateTime<chrono::Utc>>)> {
+        self.add_camera_key_impl(id, key_hash, now, replaced_end)
+            .await
+    }
+    async fn revoke_camera_keys(
+        &self,
+        id: anpr_domain::CameraId,
+        now: DateTime<Utc>,
+    ) -> Result<u64> {
+        self.revoke_camera_keys_impl(id, now).await
     }
     async fn insert_reads(
         &self,

@@ -375,6 +375,24 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users DROP COLUMN failed_logins;
     ALTER TABLE users DROP COLUMN locked_until;
     "#,
+    // 11: a camera's API keys in a table of their own, so that a camera holds two during a
+    // rotation's overlap and all of them can be revoked at once. Times in milliseconds;
+    // `expires_at` NULL: until rotated or revoked. The hashes move over, except the
+    // placeholder of a camera whose key was never set.
+    r#"
+    CREATE TABLE camera_keys (
+        id INTEGER PRIMARY KEY,
+        camera_id INTEGER NOT NULL REFERENCES cameras(id),
+        key_hash TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER,
+        revoked_at INTEGER
+    );
+    CREATE INDEX camera_keys_camera ON camera_keys(camera_id, id);
+    INSERT INTO camera_keys (camera_id, key_hash, created_at)
+        SELECT id, key_hash, created_at FROM cameras WHERE key_hash <> '!unset';
+    ALTER TABLE cameras DROP COLUMN key_hash;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
