@@ -171,7 +171,7 @@ pub async fn verify_password(
         staff_id,
         crate::audit::UNVERIFIED_ROLE,
     ));
-    let attempt = Attempt::new(staff_id, client);
+    let attempt = Attempt::new(staff_id, client, app.config.sign_in);
     attempt.check(app, Utc::now()).await?;
     let creds = app.store.user_credentials(staff_id).await?;
     let hash = match &creds {

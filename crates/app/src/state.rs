@@ -83,6 +83,8 @@ pub struct AppConfig {
     /// `disk_min_free_bytes`, whichever is more): operators are warned (see `disk`).
     pub disk_min_free_percent: u8,
     pub disk_min_free_bytes: u64,
+    /// When failed sign-ins pause a staff id or a client address (see `sign_in_throttle`).
+    pub sign_in: crate::sign_in_throttle::Rules,
 }
 
 impl Default for AppConfig {
@@ -100,6 +102,7 @@ impl Default for AppConfig {
             images_url: None,
             disk_min_free_percent: 10,
             disk_min_free_bytes: 2 << 30,
+            sign_in: Default::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod access;
 mod core;
+mod hardening;
 mod integrity;
 mod realtime;
 mod recognition;
@@ -29,6 +30,10 @@ pub enum BenchCommand {
     /// Integrity monitoring: the rules over a simulated national year (about 350,000 uses),
     /// recall and precision against the planted misuse, an incremental last-hour run.
     Integrity(integrity::IntegrityArgs),
+    /// What an attacker reaches first, through HTTP: failed sign-ins for a real and an unknown
+    /// staff id (the time difference), ledger bytes per request of a flood without
+    /// credentials.
+    Hardening(hardening::HardeningArgs),
     /// Plate recognition on folders of labelled real photos: exact accuracy, milliseconds per
     /// photo on one thread, photos per second on all cores.
     Recognition(recognition::RecognitionArgs),
@@ -51,6 +56,7 @@ pub async fn run(data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Realtime(args) => realtime::run(args).await,
         BenchCommand::Reports(args) => reports::run(args).await,
         BenchCommand::Integrity(args) => integrity::run(args).await,
+        BenchCommand::Hardening(args) => hardening::run(args).await,
         BenchCommand::Recognition(args) => {
             let data = data.to_path_buf();
             tokio::task::spawn_blocking(move || recognition::run(&data, args)).await?
