@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Red team: tries what an attacker, or a bad day, reaches first against a live demo server —
+# a ledger flood without credentials, sign-in as an oracle of staff ids, camera keys rotated and
+# revoked, image bombs, file modes and caching, bad input — and prints what held
+# (scripts/red_team.py). Exit status: the number of probes that did not hold.
+#
+#   scripts/red-team.sh            # the probes (CI runs this)
+#   scripts/red-team.sh --long     # and `anpr bench hardening` (1,000 timed sign-ins each way)
+#
+# TLS to PostgreSQL and limits shared by several servers need a PostgreSQL server and two
+# processes: crates/store/tests and crates/server/tests/postgres.rs test them.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build -q -p anpr
+bin="${CARGO_TARGET_DIR:-target}/debug/anpr"
+work=$(mktemp -d /tmp/anpr-red-team.XXXXXX)
+server=
+cleanup() {
+  if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$bin" --data "$work/d" demo --no-serve --reads 300 --days 1 > /dev/null 2>&1
+key=$(sed -n 's/.*API key: \([^ ]*\).*/\1/p' "$work/d/DEMO-CREDENTIALS.txt" | head -1)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+RUST_LOG=warn "$bin" --data "$work/d" serve --listen "127.0.0.1:$port" > "$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 300); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+  sleep 0.1
+done
+status=0
+RT_BASE="http://127.0.0.1:$port" RT_DATA="$work/d" RT_CAMERA_KEY="$key" \
+  python3 scripts/red_team.py || status=$?
+peak=$(awk '/VmHWM/ {print $2}' "/proc/$server/status" 2>/dev/null || echo 0)
+echo "server peak resident memory: $((peak / 1024)) MiB"
+if [ "${1:-}" = "--long" ]; then
+  "$bin" bench hardening --tries 1000 --flood 2000 2>/dev/null | grep '^bench:'
+fi
+exit "$status"
