@@ -30,8 +30,11 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    TooLarge(String),
+    #[error("{message}")]
+    TooLarge {
+        field: Option<String>,
+        message: String,
+    },
     /// Too many attempts: try again after `retry_after_secs`.
     #[error("{message}")]
     RateLimited {
@@ -68,6 +71,14 @@ impl AppError {
         }
     }
 
+    /// The request body as a whole is larger than the server accepts.
+    pub fn body_too_large(message: impl Into<String>) -> Self {
+        AppError::TooLarge {
+            field: Some("body".into()),
+            message: message.into(),
+        }
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         AppError::Invalid {
             field: Some(field.into()),
@@ -84,7 +95,7 @@ impl AppError {
             AppError::BadRequest { .. } => "bad_request",
             AppError::Invalid { .. } => "invalid_field",
             AppError::Conflict(_) => "conflict",
-            AppError::TooLarge(_) => "payload_too_large",
+            AppError::TooLarge { .. } => "payload_too_large",
             AppError::RateLimited { .. } => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
             AppError::Refused { kind, .. } => kind.as_str(),
@@ -98,6 +109,7 @@ impl AppError {
         match self {
             AppError::BadRequest { field, .. }
             | AppError::Invalid { field, .. }
+            | AppError::TooLarge { field, .. }
             | AppError::Refused { field, .. } => field.as_deref(),
             _ => None,
         }
@@ -207,7 +219,7 @@ impl From<anpr_ingest::IngestError> for AppError {
         let field = Some(e.field().to_string());
         let message = e.to_string();
         match e.http_status() {
-            413 => AppError::TooLarge(message),
+            413 => AppError::TooLarge { field, message },
             400 => AppError::BadRequest { field, message },
             422 => AppError::Invalid { field, message },
             _ => AppError::internal(e),

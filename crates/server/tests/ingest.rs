@@ -361,3 +361,27 @@ async fn a_read_older_than_any_retention_is_refused_and_not_stored() {
     );
     assert_eq!(s.read_count().await, before);
 }
+
+#[tokio::test]
+async fn every_refusal_of_a_read_names_its_field() {
+    let s = start().await;
+    let reads: Vec<Value> = (0..1001)
+        .map(|i| json!({"plate": format!("B{i:05}"), "captured_at": now_rfc3339(1), "confidence": 0.9}))
+        .collect();
+    let resp = s
+        .ingest("/api/v1/reads:batch", &json!({ "reads": reads }))
+        .await;
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "reads", "{body}");
+
+    let resp = s
+        .ingest(
+            "/api/v1/reads",
+            &json!({"captured_at": now_rfc3339(1), "confidence": 0.9}),
+        )
+        .await;
+    assert_eq!(resp.status(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "plate", "{body}");
+}

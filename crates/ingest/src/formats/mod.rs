@@ -55,6 +55,10 @@ struct Sniff<'a> {
     reads: Present,
     #[serde(default)]
     plate: Present,
+    /// Our read's capture time: a read object without its plate is still a read object (told
+    /// that the plate is missing, not that the format is unknown).
+    #[serde(default)]
+    captured_at: Present,
     #[serde(default)]
     data: Present,
     #[serde(default)]
@@ -93,7 +97,7 @@ pub fn detect_format(body: &[u8]) -> Result<InputFormat, IngestError> {
     let has = |p: &Present| p.0;
     Ok(if has(&s.reads) {
         InputFormat::Batch
-    } else if has(&s.plate) {
+    } else if has(&s.plate) || has(&s.captured_at) {
         InputFormat::Read
     } else if has(&s.data) {
         InputFormat::PlateRecognizerWebhook

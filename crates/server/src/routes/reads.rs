@@ -130,7 +130,7 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
         let body = Bytes::from_request(request, state)
             .await
             .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(e.body_text()),
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::body_too_large(e.body_text()),
                 _ => AppError::BadRequest {
                     field: None,
                     message: e.body_text(),
@@ -163,7 +163,7 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError(AppError::TooLarge(e.body_text()))
+        ApiError(AppError::body_too_large(e.body_text()))
     } else {
         ApiError(AppError::BadRequest {
             field: None,
