@@ -62,6 +62,15 @@ pub struct TestServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// Skips a test whose prerequisite is missing here, saying which; with
+/// `ANPR_REQUIRE_ALL_TESTS=1` a missing prerequisite fails the test instead.
+pub fn skip(reason: &str) {
+    if std::env::var("ANPR_REQUIRE_ALL_TESTS").as_deref() == Ok("1") {
+        panic!("prerequisite missing (ANPR_REQUIRE_ALL_TESTS=1): {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
+
 /// A PostgreSQL database created for one test at `ANPR_TEST_POSTGRES_URL`'s server, dropped
 /// when the last handle goes.
 pub struct PgDatabase {
@@ -74,7 +83,7 @@ impl PgDatabase {
     /// `None` (and a message) when `ANPR_TEST_POSTGRES_URL` is not set.
     pub async fn create() -> Option<PgDatabase> {
         let Ok(url) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: ANPR_TEST_POSTGRES_URL is not set");
+            skip("ANPR_TEST_POSTGRES_URL is not set");
             return None;
         };
         let admin: tokio_postgres::Config = url.parse().unwrap();
