@@ -12,9 +12,11 @@ use std::path::{Path, PathBuf};
 const ALLOWED: &[(&str, &[&str])] = &[
     // The bottom: types and rules, no I/O, no clock.
     ("anpr-domain", &[]),
-    ("anpr-ledger", &[]),
+    ("anpr-ledger", &["anpr-postgres-tls"]),
     ("anpr-web", &[]),
     ("anpr-loadgen", &[]),
+    // TLS for PostgreSQL connections, shared by the store and the ledger.
+    ("anpr-postgres-tls", &[]),
     // Beside each other, over the domain.
     ("anpr-policy", &["anpr-domain"]),
     ("anpr-reports", &["anpr-domain"]),
@@ -27,7 +29,10 @@ const ALLOWED: &[(&str, &[&str])] = &[
         &["anpr-domain", "anpr-ledger", "anpr-policy"],
     ),
     ("anpr-synth", &["anpr-domain", "anpr-ledger", "anpr-policy"]),
-    ("anpr-store", &["anpr-domain", "anpr-policy"]),
+    (
+        "anpr-store",
+        &["anpr-domain", "anpr-policy", "anpr-postgres-tls"],
+    ),
     // The application layer: every use, no HTTP.
     ("anpr-app", SERVICES),
     // The entry points, thin on top: they reach the services' types, and the application.
@@ -59,6 +64,7 @@ const NO_HTTP: &[&str] = &[
     "anpr-policy",
     "anpr-store",
     "anpr-ledger",
+    "anpr-postgres-tls",
 ];
 const HTTP_CRATES: &[&str] = &[
     "axum",

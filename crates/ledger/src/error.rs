@@ -41,6 +41,11 @@ pub enum Error {
     #[error("append failed: {0}")]
     Append(String),
 
+    /// The database URL is wrong, or no connection to PostgreSQL could be made (the message
+    /// says what to do).
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(String),
+
     /// SQLite failed.
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),

@@ -19,6 +19,9 @@ pub enum StoreError {
     Database(#[from] rusqlite::Error),
     #[error("database error: {0}")]
     Postgres(#[from] tokio_postgres::Error),
+    /// The database URL is wrong, or no connection could be made (with what to do about it).
+    #[error("cannot connect to PostgreSQL: {0}")]
+    Connect(String),
     #[error("database connection pool: {0}")]
     Pool(String),
     #[error("storage schema: {0}")]

@@ -23,11 +23,11 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
+use anpr_postgres_tls::PgTarget;
 use futures_executor::block_on;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Row, Statement};
+use tokio_postgres::{Client, Row, Statement};
 
 use super::{EntryPage, EntryStore, NewEntry, RawEntry, StoredEntry};
 use crate::error::{Error, Result};
@@ -66,7 +66,7 @@ const SCAN_PAGE: i64 = 65_536;
 
 /// Entries, heads and shared metadata in PostgreSQL; this process's metadata in `local_dir`.
 pub struct PgStore {
-    config: tokio_postgres::Config,
+    target: PgTarget,
     client: Client,
     local_dir: PathBuf,
     /// Whether `begin_append` left a transaction open for `append`.
@@ -86,8 +86,8 @@ fn to_i64(v: u64) -> Result<i64> {
 
 /// Connects, driving the connection on a thread of its own (whose runtime is built there, so
 /// that this works from inside another runtime too).
-fn connect(config: &tokio_postgres::Config) -> Result<Client> {
-    let config = config.clone();
+fn connect(target: &PgTarget) -> Result<Client> {
+    let target = target.clone();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("ledger-postgres".into())
@@ -102,7 +102,7 @@ fn connect(config: &tokio_postgres::Config) -> Result<Client> {
                     return;
                 }
             };
-            match runtime.block_on(config.connect(NoTls)) {
+            match runtime.block_on(target.connect()) {
                 Ok((client, connection)) => {
                     let _ = tx.send(Ok(client));
                     // Ends when the client is dropped or the connection fails; a failed
@@ -110,7 +110,7 @@ fn connect(config: &tokio_postgres::Config) -> Result<Client> {
                     let _ = runtime.block_on(connection);
                 }
                 Err(e) => {
-                    let _ = tx.send(Err(db(e)));
+                    let _ = tx.send(Err(Error::Connect(target.explain(&e))));
                 }
             }
         })?;
@@ -119,12 +119,12 @@ fn connect(config: &tokio_postgres::Config) -> Result<Client> {
 }
 
 impl PgStore {
-    /// Connects to the ledger tables at `url` (creating them at first use); `local_dir` (the
-    /// ledger directory) keeps what only this process's node files concern.
+    /// Connects to the ledger tables at `url` (creating them at first use; TLS as its
+    /// `sslmode` and `sslrootcert` say); `local_dir` (the ledger directory) keeps what only this
+    /// process's node files concern.
     pub fn open(url: &str, local_dir: &Path) -> Result<Self> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| Error::InvalidArgument(format!("database URL: {e}")))?;
-        let mut client = connect(&config)?;
+        let target = PgTarget::parse(url).map_err(|e| Error::Connect(e.to_string()))?;
+        let mut client = connect(&target)?;
         block_on(async {
             let tx = client.transaction().await?;
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&APPEND_LOCK])
@@ -135,7 +135,7 @@ impl PgStore {
         .map_err(db)?;
         std::fs::create_dir_all(local_dir)?;
         Ok(Self {
-            config,
+            target,
             client,
             local_dir: local_dir.to_owned(),
             appending: false,
@@ -428,8 +428,8 @@ impl EntryStore for PgStore {
 
     fn reader(&self) -> Result<Box<dyn EntryStore>> {
         Ok(Box::new(PgStore {
-            config: self.config.clone(),
-            client: connect(&self.config)?,
+            target: self.target.clone(),
+            client: connect(&self.target)?,
             local_dir: self.local_dir.clone(),
             appending: false,
             statements: RefCell::default(),

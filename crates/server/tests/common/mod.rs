@@ -62,6 +62,15 @@ pub struct TestServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
+/// Skips a test whose prerequisite is missing here, saying which; with
+/// `ANPR_REQUIRE_ALL_TESTS=1` a missing prerequisite fails the test instead.
+pub fn skip(reason: &str) {
+    if std::env::var("ANPR_REQUIRE_ALL_TESTS").as_deref() == Ok("1") {
+        panic!("prerequisite missing (ANPR_REQUIRE_ALL_TESTS=1): {reason}");
+    }
+    eprintln!("skipped: {reason}");
+}
+
 /// A PostgreSQL database created for one test at `ANPR_TEST_POSTGRES_URL`'s server, dropped
 /// when the last handle goes.
 pub struct PgDatabase {
@@ -94,15 +103,6 @@ impl PgDatabase {
         let url = format!("{host}/{name}");
         Some(PgDatabase { admin, name, url })
     }
-}
-
-/// A test whose prerequisite is missing says so and passes, unless `ANPR_REQUIRE_ALL_TESTS=1`
-/// (CI with everything installed), where it fails instead.
-pub fn skip(why: &str) {
-    if std::env::var("ANPR_REQUIRE_ALL_TESTS").is_ok_and(|v| v == "1") {
-        panic!("{why}, and ANPR_REQUIRE_ALL_TESTS=1 requires every test to run");
-    }
-    eprintln!("skipped: {why}");
 }
 
 impl PgDatabase {

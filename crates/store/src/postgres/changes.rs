@@ -4,12 +4,12 @@
 //! listens on a connection of its own.
 
 use super::PgStore;
-use crate::{Result, StoreChange};
+use crate::{Result, StoreChange, StoreError};
 use deadpool_postgres::GenericClient;
 use futures_util::StreamExt;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 /// The one channel every change is announced on (migration 9's triggers name it too).
 pub(crate) const CHANNEL: &str = "anpr_changes";
@@ -55,19 +55,23 @@ impl PgStore {
     /// reconnection, since announcements made while it was away are lost.
     pub(crate) async fn changes_impl(&self) -> Result<mpsc::Receiver<StoreChange>> {
         let (tx, rx) = mpsc::channel(BUFFER);
-        let config = self.inner().config.clone();
+        let target = self.inner().target.clone();
         // The first connection is made here, so a bad URL or a down server is an error now.
-        let first = config.connect(NoTls).await?;
+        let first = target
+            .connect()
+            .await
+            .map_err(|e| StoreError::Connect(target.explain(&e)))?;
         tokio::spawn(async move {
             let mut connection = Some(first);
             let mut backoff = Duration::from_millis(100);
             while !tx.is_closed() {
                 let (client, conn) = match connection.take() {
                     Some(c) => c,
-                    None => match config.connect(NoTls).await {
+                    None => match target.connect().await {
                         Ok(c) => c,
                         Err(e) => {
-                            tracing::warn!(error = %e, "change feed: cannot reconnect");
+                            let error = target.explain(&e);
+                            tracing::warn!(%error, "change feed: cannot reconnect");
                             tokio::time::sleep(backoff).await;
                             backoff = (backoff * 2).min(MAX_BACKOFF);
                             continue;
@@ -87,7 +91,7 @@ impl PgStore {
 /// far as listening.
 async fn listen(
     client: tokio_postgres::Client,
-    mut conn: tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+    mut conn: anpr_postgres_tls::Connection,
     tx: &mpsc::Sender<StoreChange>,
 ) -> bool {
     let mut messages = futures_util::stream::poll_fn(move |cx| conn.poll_message(cx));

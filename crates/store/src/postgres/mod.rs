@@ -27,11 +27,10 @@ mod users;
 use crate::dictionary::PlateDictionary;
 use crate::shared::{Catalog, RegisterCache};
 use crate::{Result, StoreError};
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use anpr_postgres_tls::PgTarget;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use std::collections::BTreeSet;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, RwLock};
-use tokio_postgres::NoTls;
 
 pub use partitions::PARTITION_DAYS_AHEAD;
 
@@ -60,8 +59,8 @@ pub struct PgStore {
 
 pub(crate) struct Inner {
     pub(crate) pool: Pool,
-    /// Where the pool connects, for the connections outside it (the change feed).
-    pub(crate) config: tokio_postgres::Config,
+    /// Where the pool connects and how, for the connections outside it (the change feed).
+    pub(crate) target: PgTarget,
     pub(crate) dictionary: Arc<PlateDictionary>,
     pub(crate) catalog: RwLock<Catalog>,
     pub(crate) register_cache: Mutex<RegisterCache>,
@@ -77,19 +76,19 @@ pub(crate) struct Inner {
 pub(crate) type Client = deadpool_postgres::Object;
 
 impl PgStore {
-    /// Connects to `url` (`postgres://user@host:port/db`), applies pending migrations, creates
-    /// the partitions of the coming days and loads the plate dictionary and catalog.
+    /// Connects to `url` (`postgres://user@host:port/db`, TLS as its `sslmode` and
+    /// `sslrootcert` say), applies pending migrations, creates the partitions of the coming days
+    /// and loads the plate dictionary and catalog.
     pub async fn connect(url: &str) -> Result<Self> {
-        let config = tokio_postgres::Config::from_str(url)
-            .map_err(|e| StoreError::Pool(format!("database URL: {e}")))?;
-        Self::connect_config(config).await
+        let target = PgTarget::parse(url).map_err(|e| StoreError::Connect(e.to_string()))?;
+        Self::connect_target(target).await
     }
 
-    /// As [`PgStore::connect`], from a parsed configuration.
-    pub async fn connect_config(config: tokio_postgres::Config) -> Result<Self> {
+    /// As [`PgStore::connect`], from a parsed URL.
+    pub async fn connect_target(target: PgTarget) -> Result<Self> {
         let manager = Manager::from_config(
-            config.clone(),
-            NoTls,
+            target.config().clone(),
+            target.tls(),
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -100,7 +99,7 @@ impl PgStore {
             .map_err(|e| StoreError::Pool(e.to_string()))?;
         let inner = Inner {
             pool,
-            config,
+            target,
             dictionary: Arc::new(PlateDictionary::from_entries(Vec::new())),
             catalog: RwLock::new(Catalog::default()),
             register_cache: Mutex::new(Default::default()),
@@ -125,10 +124,10 @@ impl PgStore {
 
 impl Inner {
     pub(crate) async fn client(&self) -> Result<Client> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| StoreError::Pool(e.to_string()))
+        self.pool.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => StoreError::Connect(self.target.explain(&e)),
+            e => StoreError::Pool(e.to_string()),
+        })
     }
 
     pub(crate) fn catalog(&self) -> std::sync::RwLockReadGuard<'_, Catalog> {

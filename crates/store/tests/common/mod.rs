@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 use anpr_policy::{Decision, DecisionRecorder};
+use anpr_postgres_tls::PgTarget;
 use anpr_store::{CaseStore, PgStore, ReportStore, SqliteStore, Store};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,8 +26,8 @@ enum Place {
         path: PathBuf,
     },
     Postgres {
-        admin: Box<tokio_postgres::Config>,
-        config: Box<tokio_postgres::Config>,
+        admin: Box<PgTarget>,
+        config: Box<PgTarget>,
         database: String,
     },
 }
@@ -60,7 +61,7 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let url = std::env::var(POSTGRES_URL_VAR).ok()?;
-                let admin: tokio_postgres::Config = url.parse().expect("ANPR_TEST_POSTGRES_URL");
+                let admin = PgTarget::parse(&url).expect("ANPR_TEST_POSTGRES_URL");
                 let database = format!(
                     "anpr_test_{}_{}_{}",
                     std::process::id(),
@@ -69,8 +70,8 @@ impl TestDb {
                 );
                 run_admin(&admin, &format!("CREATE DATABASE {database}")).await;
                 let mut config = admin.clone();
-                config.dbname(&database);
-                let store = PgStore::connect_config(config.clone()).await.unwrap();
+                config.config_mut().dbname(&database);
+                let store = PgStore::connect_target(config.clone()).await.unwrap();
                 Some(TestDb {
                     store: Arc::new(store.clone()),
                     reports: Arc::new(store.clone()),
@@ -98,7 +99,7 @@ impl TestDb {
         match &self.place {
             Place::Sqlite { path, .. } => Arc::new(SqliteStore::open(path).unwrap()),
             Place::Postgres { config, .. } => {
-                Arc::new(PgStore::connect_config((**config).clone()).await.unwrap())
+                Arc::new(PgStore::connect_target((**config).clone()).await.unwrap())
             }
         }
     }
@@ -117,7 +118,7 @@ impl TestDb {
                     .unwrap()
             }
             Place::Postgres { config, .. } => {
-                let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+                let (client, conn) = config.connect().await.unwrap();
                 tokio::spawn(conn);
                 client
                     .query(&format!("{SQL} c.id"), &[])
@@ -139,7 +140,7 @@ impl TestDb {
                 .execute_batch(sql)
                 .unwrap(),
             Place::Postgres { config, .. } => {
-                let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+                let (client, conn) = config.connect().await.unwrap();
                 tokio::spawn(conn);
                 client.batch_execute(sql).await.unwrap();
             }
@@ -151,7 +152,7 @@ impl TestDb {
         let Place::Postgres { config, .. } = &self.place else {
             return None;
         };
-        let (client, conn) = config.connect(tokio_postgres::NoTls).await.unwrap();
+        let (client, conn) = config.connect().await.unwrap();
         tokio::spawn(conn);
         let rows = client
             .query(
@@ -183,8 +184,8 @@ pub fn skip(why: &str) {
     eprintln!("skipped on PostgreSQL: {why}");
 }
 
-async fn run_admin(admin: &tokio_postgres::Config, sql: &str) {
-    let (client, conn) = admin.connect(tokio_postgres::NoTls).await.unwrap();
+async fn run_admin(admin: &PgTarget, sql: &str) {
+    let (client, conn) = admin.connect().await.unwrap();
     let task = tokio::spawn(conn);
     client.batch_execute(sql).await.unwrap();
     drop(client);
