@@ -823,7 +823,7 @@ mod tests {
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 49);
+        assert_eq!(Action::NAMED.len(), 50);
     }
 
     #[test]
