@@ -30,13 +30,23 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
-    #[error("{0}")]
-    TooLarge(String),
+    /// Too large to take: a body, a batch, an image (its `field` when one is at fault).
+    #[error("{message}")]
+    TooLarge {
+        field: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     RateLimited(String),
     /// Something the use needs is not available now (the ledger, a full queue); try later.
     #[error("{0}")]
     Unavailable(String),
+    /// The images being decoded hold the whole decode budget: nothing of the request was kept.
+    #[error(
+        "the server is busy decoding other images, so this request was not processed and \
+         nothing of it was stored; send it again in {retry_after_s} seconds"
+    )]
+    DecodeBusy { retry_after_s: u64 },
     /// A refusal by the access policy: its kind (which carries the stable code: `own_vehicle`,
     /// `unknown_file_number`, ...) and the field at fault.
     #[error("{message}")]
@@ -80,9 +90,10 @@ impl AppError {
             AppError::BadRequest { .. } => "bad_request",
             AppError::Invalid { .. } => "invalid_field",
             AppError::Conflict(_) => "conflict",
-            AppError::TooLarge(_) => "payload_too_large",
+            AppError::TooLarge { .. } => "payload_too_large",
             AppError::RateLimited(_) => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
+            AppError::DecodeBusy { .. } => "decode_busy",
             AppError::Refused { kind, .. } => kind.as_str(),
             AppError::StorageFull(_) => "insufficient_storage",
             AppError::Internal(_) => "internal",
@@ -94,7 +105,16 @@ impl AppError {
         match self {
             AppError::BadRequest { field, .. }
             | AppError::Invalid { field, .. }
+            | AppError::TooLarge { field, .. }
             | AppError::Refused { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Seconds after which the same request may succeed, for a refusal that says so.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            AppError::DecodeBusy { retry_after_s } => Some(*retry_after_s),
             _ => None,
         }
     }
@@ -203,7 +223,7 @@ impl From<anpr_ingest::IngestError> for AppError {
         let field = Some(e.field().to_string());
         let message = e.to_string();
         match e.http_status() {
-            413 => AppError::TooLarge(message),
+            413 => AppError::TooLarge { field, message },
             400 => AppError::BadRequest { field, message },
             422 => AppError::Invalid { field, message },
             _ => AppError::internal(e),

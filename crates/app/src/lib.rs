@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod catalog;
+pub mod decoding;
 pub mod error;
 pub mod files;
 pub mod ingest;
@@ -172,6 +173,7 @@ impl App {
             hot_list: Default::default(),
             camera_networks: Default::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
+            decode_budget: Arc::new(decoding::DecodeBudget::new(&config.decode)),
             recognition: None,
         })
     }

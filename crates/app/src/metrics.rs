@@ -25,6 +25,7 @@ pub struct Metrics {
     pub policy_refusals: Counter,
     pub alerts_raised: Counter,
     pub alert_clients_dropped: Counter,
+    pub decode_busy: Counter,
 }
 
 impl Default for Metrics {
@@ -43,6 +44,7 @@ impl Default for Metrics {
             policy_refusals: Counter::default(),
             alerts_raised: Counter::default(),
             alert_clients_dropped: Counter::default(),
+            decode_busy: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -64,6 +66,11 @@ impl Default for Metrics {
             "alert_clients_dropped",
             "Alert streams ended because the client fell too far behind",
             m.alert_clients_dropped.clone(),
+        );
+        registry.register(
+            "decode_busy",
+            "Requests refused with 503 because the images being decoded held the decode budget",
+            m.decode_busy.clone(),
         );
         registry.register("images_stored", "Images received", m.images_stored.clone());
         registry.register(

@@ -45,6 +45,8 @@ pub struct App {
     /// Set when the server is shutting down: long-lived responses (alert streams) end, so the
     /// graceful shutdown does not wait for clients that never hang up.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Room for the images being decoded in this process; every decode is admitted here first.
+    pub decode_budget: Arc<crate::decoding::DecodeBudget>,
     /// Reads photos that arrive without plate text; `None` when no models are installed.
     pub recognition: Option<Arc<crate::recognition::RecognitionPool>>,
 }
@@ -75,6 +77,8 @@ pub struct AppConfig {
     /// Where images are kept: an S3-compatible object store (`s3://bucket/prefix`, which
     /// several servers share), else the data directory's `images/`.
     pub images_url: Option<String>,
+    /// The memory the images being decoded may hold at once, and how many decode at once.
+    pub decode: crate::decoding::DecodeConfig,
 }
 
 impl Default for AppConfig {
@@ -90,6 +94,7 @@ impl Default for AppConfig {
             integrity: Default::default(),
             integrity_interval: Some(std::time::Duration::from_secs(15 * 60)),
             images_url: None,
+            decode: Default::default(),
         }
     }
 }

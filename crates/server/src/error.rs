@@ -52,9 +52,9 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
         AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         AppError::Conflict(_) => StatusCode::CONFLICT,
-        AppError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Unavailable(_) | AppError::DecodeBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         AppError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         AppError::Refused { kind, .. } => match kind {
@@ -129,8 +129,9 @@ impl IntoResponse for ApiError {
             StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::TOO_MANY_REQUESTS
             | StatusCode::INSUFFICIENT_STORAGE => {
+                let seconds = error.retry_after_s().unwrap_or(1);
                 resp.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             _ => {}
         }
@@ -173,7 +174,10 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         use axum::extract::rejection::JsonRejection as J;
         ApiError(match r {
             J::BytesRejection(b) if b.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                AppError::TooLarge(b.body_text())
+                AppError::TooLarge {
+                    field: None,
+                    message: b.body_text(),
+                }
             }
             J::JsonDataError(e) => AppError::Invalid {
                 field: None,

@@ -37,7 +37,7 @@ pub struct IngestResponse {
     responses((status = 201, body = IngestResponse), (status = 200, body = IngestResponse, description = "all reads were already stored"),
               (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
               (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
-              (status = 503, body = crate::error::ErrorBody, description = "a read without plate text came while the recognition queue was full; retry after Retry-After seconds")))]
+              (status = 503, body = crate::error::ErrorBody, description = "a read without plate text came while the images being decoded held the decode budget (`decode_busy`) or the recognition queue was full; nothing was stored: send it again after Retry-After seconds")))]
 pub async fn ingest(
     State(state): State<AppState>,
     camera: CameraAuth,
@@ -73,7 +73,8 @@ pub async fn ingest(
 #[utoipa::path(post, path = "/api/v1/reads:batch", tag = "ingest", security(("camera_key" = [])),
     responses((status = 201, body = IngestResponse), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
+              (status = 422, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody, description = "a read without plate text came while the decode budget or the recognition queue was full; nothing was stored: send the batch again after Retry-After seconds")))]
 pub async fn ingest_batch(
     state: State<AppState>,
     camera: CameraAuth,
@@ -130,7 +131,10 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
         let body = Bytes::from_request(request, state)
             .await
             .map_err(|e| match e.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge(e.body_text()),
+                StatusCode::PAYLOAD_TOO_LARGE => AppError::TooLarge {
+                    field: None,
+                    message: e.body_text(),
+                },
                 _ => AppError::BadRequest {
                     field: None,
                     message: e.body_text(),
@@ -163,7 +167,10 @@ async fn parse_request(state: &AppState, request: Request) -> ApiResult<Vec<Inco
 
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError(AppError::TooLarge(e.body_text()))
+        ApiError(AppError::TooLarge {
+            field: None,
+            message: e.body_text(),
+        })
     } else {
         ApiError(AppError::BadRequest {
             field: None,
