@@ -30,6 +30,7 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// Too large to take: a body, a batch, an image (its `field` when one is at fault).
     #[error("{message}")]
     TooLarge {
         field: Option<String>,
@@ -44,6 +45,12 @@ pub enum AppError {
     /// Something the use needs is not available now (the ledger, a full queue); try later.
     #[error("{0}")]
     Unavailable(String),
+    /// The images being decoded hold the whole decode budget: nothing of the request was kept.
+    #[error(
+        "the server is busy decoding other images, so this request was not processed and \
+         nothing of it was stored; send it again in {retry_after_s} seconds"
+    )]
+    DecodeBusy { retry_after_s: u64 },
     /// A refusal by the access policy: its kind (which carries the stable code: `own_vehicle`,
     /// `unknown_file_number`, ...) and the field at fault.
     #[error("{message}")]
@@ -98,6 +105,7 @@ impl AppError {
             AppError::TooLarge { .. } => "payload_too_large",
             AppError::RateLimited { .. } => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
+            AppError::DecodeBusy { .. } => "decode_busy",
             AppError::Refused { kind, .. } => kind.as_str(),
             AppError::StorageFull(_) => "insufficient_storage",
             AppError::Internal(_) => "internal",
@@ -111,6 +119,18 @@ impl AppError {
             | AppError::Invalid { field, .. }
             | AppError::TooLarge { field, .. }
             | AppError::Refused { field, .. } => field.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// Seconds after which the same request may succeed, for a refusal that says so.
+    pub fn retry_after_s(&self) -> Option<u64> {
+        match self {
+            AppError::DecodeBusy { retry_after_s }
+            | AppError::RateLimited {
+                retry_after_secs: retry_after_s,
+                ..
+            } => Some(*retry_after_s),
             _ => None,
         }
     }

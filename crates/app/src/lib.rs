@@ -13,6 +13,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod catalog;
+pub mod decoding;
 pub mod disk;
 pub mod error;
 pub mod files;
@@ -175,6 +176,7 @@ impl App {
             camera_networks: Default::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             data_dir: Arc::new(data.0.clone()),
+            decode_budget: Arc::new(decoding::DecodeBudget::new(&config.decode)),
             recognition: None,
         })
     }

@@ -28,6 +28,7 @@ pub struct Metrics {
     pub alert_clients_dropped: Counter,
     pub data_disk_free_bytes: Gauge,
     pub data_disk_low: Gauge,
+    pub decode_busy: Counter,
 }
 
 impl Default for Metrics {
@@ -48,6 +49,7 @@ impl Default for Metrics {
             alert_clients_dropped: Counter::default(),
             data_disk_free_bytes: Gauge::default(),
             data_disk_low: Gauge::default(),
+            decode_busy: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -80,6 +82,11 @@ impl Default for Metrics {
             "alert_clients_dropped",
             "Alert streams ended because the client fell too far behind",
             m.alert_clients_dropped.clone(),
+        );
+        registry.register(
+            "decode_busy",
+            "Requests refused with 503 because the images being decoded held the decode budget",
+            m.decode_busy.clone(),
         );
         registry.register("images_stored", "Images received", m.images_stored.clone());
         registry.register(

@@ -2,16 +2,22 @@
 //! by the server, as if the camera had sent the text.
 //!
 //! Recognition costs 0.2-1 s of CPU per photo, so it never runs on the async runtime: a fixed
-//! pool of threads (one per core) takes jobs from a bounded queue. When the queue is full the
-//! request is refused at once with 503 and `Retry-After` rather than piling up memory and
-//! latency: a camera retries, and a burst never starves the rest of the API.
+//! pool of threads (one per core by default) takes jobs from a bounded queue. Each photo is
+//! admitted against the process's decode budget ([`crate::decoding`]) from its header before
+//! it is queued, and holds its room until its thread is done with it. When the budget stays
+//! full or the queue is full the request is refused with 503 and `Retry-After` rather than
+//! piling up memory and latency: a camera retries, and a burst never starves the rest of the
+//! API.
 
+use crate::decoding::DecodePermit;
 use crate::error::{AppError, AppResult};
 use crate::App;
+use anpr_recognition::decode::decode_cost;
 use anpr_recognition::{PlateResult, Recogniser, RecognitionError};
 use base64::Engine;
 use serde_json::Value;
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
@@ -27,6 +33,9 @@ type Reply = oneshot::Sender<Result<Vec<PlateResult>, RecognitionError>>;
 
 struct Job {
     image: Vec<u8>,
+    /// The photo's room in the decode budget, returned when the job is dropped: after its
+    /// thread is done with it, or unrun when the queue refuses it.
+    _room: DecodePermit,
     reply: Reply,
 }
 
@@ -45,6 +54,8 @@ pub struct RecognitionPool {
     sender: SyncSender<Job>,
     workers: usize,
     queue: usize,
+    /// Photos a worker has started to decode.
+    started: Arc<AtomicU64>,
 }
 
 impl RecognitionPool {
@@ -54,9 +65,11 @@ impl RecognitionPool {
         let workers = workers.max(1);
         let (sender, receiver) = sync_channel::<Job>(queue);
         let receiver = Arc::new(Mutex::new(receiver));
+        let started = Arc::new(AtomicU64::new(0));
         for i in 0..workers {
             let receiver = receiver.clone();
             let recogniser = recogniser.clone();
+            let started = started.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("recognise-{i}"))
                 .spawn(move || loop {
@@ -65,19 +78,31 @@ impl RecognitionPool {
                         Ok(r) => r.recv(),
                         Err(poisoned) => poisoned.into_inner().recv(),
                     };
-                    let Ok(job) = job else { return };
+                    let Ok(Job {
+                        image,
+                        _room: room,
+                        reply,
+                    }) = job
+                    else {
+                        return;
+                    };
+                    started.fetch_add(1, Ordering::Relaxed);
                     // A panic inside the recogniser must not take a worker (and the pool's
                     // capacity) with it; the request then fails with 500.
                     let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                        recogniser.recognise_bytes(&job.image)
+                        recogniser.recognise_bytes(&image)
                     }));
+                    // The decoded pixels are gone: the room is returned before the answer, so
+                    // a camera that hears back finds it free.
+                    drop(image);
+                    drop(room);
                     match result {
                         Ok(result) => {
-                            let _ = job.reply.send(result);
+                            let _ = reply.send(result);
                         }
                         Err(_) => {
                             tracing::error!("recogniser panicked on an image");
-                            drop(job.reply);
+                            drop(reply);
                         }
                     }
                 });
@@ -89,6 +114,7 @@ impl RecognitionPool {
             sender,
             workers,
             queue,
+            started,
         }
     }
 
@@ -100,10 +126,25 @@ impl RecognitionPool {
         self.queue
     }
 
-    /// Recognises the plates in an encoded photo, best first; refuses at once when full.
-    pub async fn recognise(&self, image: Vec<u8>) -> Result<Vec<PlateResult>, PoolError> {
+    /// How many photos the workers have started to decode since the pool started.
+    pub fn started(&self) -> u64 {
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// Recognises the plates in an encoded photo, best first, holding `room` in the decode
+    /// budget until a worker is done with it; refuses at once when the queue is full.
+    pub async fn recognise(
+        &self,
+        image: Vec<u8>,
+        room: DecodePermit,
+    ) -> Result<Vec<PlateResult>, PoolError> {
         let (reply, result) = oneshot::channel();
-        match self.sender.try_send(Job { image, reply }) {
+        let job = Job {
+            image,
+            _room: room,
+            reply,
+        };
+        match self.sender.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(PoolError::Full),
             Err(TrySendError::Disconnected(_)) => return Err(PoolError::Lost),
@@ -155,8 +196,18 @@ pub async fn fill_in_plates(
         // The same size and format checks as every stored image, before any pixel is decoded.
         anpr_ingest::validate_image(p.image.clone(), &limits.image)
             .map_err(|e| AppError::from(e.with_field(&p.field)))?;
+        let cost = decode_cost(&p.image).map_err(|e| AppError::invalid(&p.field, e.to_string()))?;
+        let room = match state.decode_budget.admit(&cost, &p.field).await {
+            Ok(room) => room,
+            Err(e) => {
+                if matches!(e, AppError::DecodeBusy { .. }) {
+                    state.metrics.decode_busy.inc();
+                }
+                return Err(e);
+            }
+        };
         let started = std::time::Instant::now();
-        let plates = match pool.recognise(p.image).await {
+        let plates = match pool.recognise(p.image, room).await {
             Ok(plates) => plates,
             Err(PoolError::Full) => {
                 return Err(AppError::Unavailable(

@@ -49,6 +49,8 @@ pub struct App {
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// Where the deployment's files are (the database on SQLite, the ledger's files, images).
     pub data_dir: Arc<std::path::PathBuf>,
+    /// Room for the images being decoded in this process; every decode is admitted here first.
+    pub decode_budget: Arc<crate::decoding::DecodeBudget>,
     /// Reads photos that arrive without plate text; `None` when no models are installed.
     pub recognition: Option<Arc<crate::recognition::RecognitionPool>>,
 }
@@ -85,6 +87,8 @@ pub struct AppConfig {
     pub disk_min_free_bytes: u64,
     /// When failed sign-ins pause a staff id or a client address (see `sign_in_throttle`).
     pub sign_in: crate::sign_in_throttle::Rules,
+    /// The memory the images being decoded may hold at once, and how many decode at once.
+    pub decode: crate::decoding::DecodeConfig,
 }
 
 impl Default for AppConfig {
@@ -103,6 +107,7 @@ impl Default for AppConfig {
             disk_min_free_percent: 10,
             disk_min_free_bytes: 2 << 30,
             sign_in: Default::default(),
+            decode: Default::default(),
         }
     }
 }

@@ -1,8 +1,13 @@
 //! Image decoding with limits: a decompression bomb or a truncated file is an error, never an
 //! allocation of gigabytes or a panic.
+//!
+//! [`decode_cost`] says from the header alone how much memory decoding a photo will hold, so
+//! that a caller running many decodes at once can admit each against a budget before any pixel
+//! is decoded; [`decode_photo`] decodes in the order that estimate assumes.
 
 use anpr_domain::ImageFormat;
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
+use image::metadata::Orientation;
+use image::{ColorType, DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage};
 use std::io::Cursor;
 
 use crate::{RecognitionError, Result};
@@ -11,8 +16,80 @@ use crate::{RecognitionError, Result};
 pub const MAX_PIXELS: u64 = 40_000_000;
 const MAX_ALLOC_BYTES: u64 = 512 * 1024 * 1024;
 
+/// Memory one recognition holds besides its decoded photo, whatever the photo's size: the
+/// detection copy (at most 1920 pixels on the longer side, and its `f32` form while a canvas
+/// is resampled from it), the canvases, and the networks' activations at the largest canvas.
+/// A stated upper bound, not a limit enforced: see `anpr bench image-bomb`.
+pub const WORKING_BYTES: u64 = 256 << 20;
+
+/// The memory decoding one photo holds at its peak, known from its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeCost {
+    pub width: u32,
+    pub height: u32,
+    /// Bytes held at the peak of decoding: see [`decode_cost`].
+    pub bytes: u64,
+}
+
+/// What decoding `bytes` will cost, read from the header without decoding a pixel; the same
+/// refusals as [`decode_photo`] (not a JPEG or PNG, truncated, over [`MAX_PIXELS`]).
+///
+/// Decoding goes through phases that each hold, per pixel: the decoder's own buffer in the
+/// file's colour type (a progressive JPEG also keeps every DCT coefficient, two bytes per
+/// channel, until its last scan); then that buffer and the 8-bit RGB copy recognition works on
+/// (none when the file is 8-bit RGB already); then, for an EXIF rotation by a quarter turn,
+/// two RGB copies. The cost is the largest phase. Recognition's other memory (its detection
+/// copy, at most twice the largest detection side, and the networks' activations) does not
+/// grow with the photo.
+pub fn decode_cost(bytes: &[u8]) -> Result<DecodeCost> {
+    let mut decoder = checked_decoder(bytes)?;
+    let (width, height) = decoder.dimensions();
+    let color = decoder.color_type();
+    let native = u64::from(color.bytes_per_pixel());
+    let coefficients = if is_progressive_jpeg(bytes) {
+        2 * u64::from(color.channel_count())
+    } else {
+        0
+    };
+    let rgb_copy = if color == ColorType::Rgb8 { 0 } else { 3 };
+    let rotation = match decoder.orientation().unwrap_or(Orientation::NoTransforms) {
+        Orientation::Rotate90
+        | Orientation::Rotate270
+        | Orientation::Rotate90FlipH
+        | Orientation::Rotate270FlipH => 6,
+        _ => 3,
+    };
+    let per_pixel = (native + coefficients).max(native + rgb_copy).max(rotation);
+    Ok(DecodeCost {
+        width,
+        height,
+        bytes: u64::from(width) * u64::from(height) * per_pixel,
+    })
+}
+
 /// Decodes a JPEG or PNG and applies its EXIF orientation.
 pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage> {
+    let mut decoder = checked_decoder(bytes)?;
+    let mut limits = Limits::default();
+    limits.max_alloc = Some(MAX_ALLOC_BYTES);
+    decoder
+        .set_limits(limits)
+        .map_err(|e| RecognitionError::Decode(e.to_string()))?;
+    // A photo whose EXIF block is unreadable is still a photo: read it upright as stored.
+    let orientation = decoder.orientation().ok();
+    let image =
+        DynamicImage::from_decoder(decoder).map_err(|e| RecognitionError::Decode(e.to_string()))?;
+    // Converted before it is turned, so that a quarter turn copies 8-bit RGB, as
+    // [`decode_cost`] counts, whatever the file's colour type.
+    let mut image = DynamicImage::ImageRgb8(image.into_rgb8());
+    if let Some(orientation) = orientation {
+        image.apply_orientation(orientation);
+    }
+    Ok(image.into_rgb8())
+}
+
+/// The decoder of a complete JPEG or PNG of at most [`MAX_PIXELS`], its header read.
+fn checked_decoder(bytes: &[u8]) -> Result<impl ImageDecoder + '_> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| RecognitionError::Decode(e.to_string()))?;
@@ -29,7 +106,7 @@ pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage> {
             format.extension().to_uppercase()
         )));
     }
-    let mut decoder = reader
+    let decoder = reader
         .into_decoder()
         .map_err(|e| RecognitionError::Decode(e.to_string()))?;
     let (width, height) = decoder.dimensions();
@@ -40,19 +117,36 @@ pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage> {
             max_pixels: MAX_PIXELS,
         });
     }
-    let mut limits = Limits::default();
-    limits.max_alloc = Some(MAX_ALLOC_BYTES);
-    decoder
-        .set_limits(limits)
-        .map_err(|e| RecognitionError::Decode(e.to_string()))?;
-    // A photo whose EXIF block is unreadable is still a photo: read it upright as stored.
-    let orientation = decoder.orientation().ok();
-    let mut image =
-        DynamicImage::from_decoder(decoder).map_err(|e| RecognitionError::Decode(e.to_string()))?;
-    if let Some(orientation) = orientation {
-        image.apply_orientation(orientation);
+    Ok(decoder)
+}
+
+/// Whether `bytes` are a JPEG whose frame is progressive (SOF2, SOF6, SOF10 or SOF14), found by
+/// walking the marker segments up to the first scan.
+fn is_progressive_jpeg(bytes: &[u8]) -> bool {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return false;
     }
-    Ok(image.into_rgb8())
+    let mut at = 2;
+    while at + 4 <= bytes.len() {
+        if bytes[at] != 0xFF {
+            return false;
+        }
+        let marker = bytes[at + 1];
+        match marker {
+            // Fill bytes before a marker.
+            0xFF => {
+                at += 1;
+                continue;
+            }
+            0xC2 | 0xC6 | 0xCA | 0xCE => return true,
+            // Start of scan: the frame header, if any, came before it.
+            0xDA => return false,
+            _ => {}
+        }
+        let length = usize::from(u16::from_be_bytes([bytes[at + 2], bytes[at + 3]]));
+        at += 2 + length;
+    }
+    false
 }
 
 #[cfg(test)]
@@ -73,6 +167,41 @@ mod tests {
             let back = decode_photo(&encode(&img, format)).unwrap();
             assert_eq!(back.dimensions(), (40, 20));
         }
+    }
+
+    #[test]
+    fn the_cost_is_read_from_the_header_and_counts_the_rgb_copy() {
+        let rgb = RgbImage::from_pixel(40, 20, image::Rgb([200, 10, 10]));
+        let cost = decode_cost(&encode(&rgb, ImageFormat::Png)).unwrap();
+        assert_eq!((cost.width, cost.height, cost.bytes), (40, 20, 40 * 20 * 3));
+        let grey = image::GrayImage::from_pixel(40, 20, image::Luma([7]));
+        let mut png = Cursor::new(Vec::new());
+        grey.write_to(&mut png, ImageFormat::Png).unwrap();
+        // The grey buffer and its RGB copy are held together.
+        assert_eq!(decode_cost(png.get_ref()).unwrap().bytes, 40 * 20 * 4);
+        let jpeg = encode(&rgb, ImageFormat::Jpeg);
+        assert!(!is_progressive_jpeg(&jpeg));
+        assert_eq!(decode_cost(&jpeg).unwrap().bytes, 40 * 20 * 3);
+        // The header is enough: a bomb's cost is known without decoding it.
+        let bomb = png_header_only(6_000, 6_000);
+        assert_eq!(decode_cost(&bomb).unwrap().bytes, 6_000 * 6_000 * 3);
+        assert!(matches!(
+            decode_cost(&png_header_only(20_000, 20_000)),
+            Err(RecognitionError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn a_progressive_jpeg_is_told_from_its_frame_header() {
+        // SOI, an APP0 segment, then SOF2.
+        let progressive = [
+            0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x04, 0x00, 0x00, 0xFF, 0xC2, 0x00, 0x02,
+        ];
+        assert!(is_progressive_jpeg(&progressive));
+        let baseline = [0xFF, 0xD8, 0xFF, 0xC0, 0x00, 0x02, 0xFF, 0xDA, 0x00, 0x02];
+        assert!(!is_progressive_jpeg(&baseline));
+        assert!(!is_progressive_jpeg(b"\x89PNG"));
+        assert!(!is_progressive_jpeg(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF]));
     }
 
     #[test]

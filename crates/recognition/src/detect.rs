@@ -61,16 +61,23 @@ pub struct Canvas {
 /// The photo scaled so that its longest side is `max_side`, on a canvas padded to the next
 /// multiple of the network's stride.
 pub fn canvas(photo: &RgbImage, max_side: u32) -> Canvas {
-    let (w, h) = photo.dimensions();
+    canvas_from(photo.dimensions(), photo, max_side)
+}
+
+/// [`canvas`] of a photo of `size` pixels, resampled from `source`: the photo itself or a
+/// smaller copy of it ([`crate::resample::detection_source`]). Its sizes and scale are the
+/// photo's, so boxes come out in the photo's pixels either way.
+pub fn canvas_from(size: (u32, u32), source: &RgbImage, max_side: u32) -> Canvas {
+    let (w, h) = size;
     // Down to fit, or up for a photo smaller than `max_side` (the caller decides which).
     let scale = max_side as f32 / w.max(h) as f32;
     let sw = ((w as f32 * scale).round() as u32).max(1);
     let sh = ((h as f32 * scale).round() as u32).max(1);
     let resized;
-    let small = if (sw, sh) == (w, h) {
-        photo
+    let small = if (sw, sh) == source.dimensions() {
+        source
     } else {
-        resized = resampled(photo, sw, sh);
+        resized = resampled(source, sw, sh);
         &resized
     };
     let width = sw.div_ceil(CANVAS_STEP) * CANVAS_STEP;

@@ -10,11 +10,12 @@ use tract_onnx::prelude::*;
 
 use crate::choose::{plate_likeness, plate_shaped};
 use crate::decode::decode_photo;
-use crate::detect::{boxes_from_map, canvas, with_joined_neighbours, TextBox};
+use crate::detect::{boxes_from_map, canvas_from, with_joined_neighbours, TextBox};
 use crate::direct_conv::with_direct_convs;
 use crate::formats::{fit, Fitted};
 use crate::learn::{sure_layout, LearnedFormats};
 use crate::read::{decode, line_input, Alphabet, LINE_HEIGHT};
+use crate::resample::detection_source;
 use crate::{models, RecognitionError, Result};
 
 type Plan = Arc<TypedRunnableModel>;
@@ -202,12 +203,15 @@ impl Recogniser {
         let mut previous_side = 0;
         // Height of the tallest line read so far that fits a format well (0 if none).
         let mut sure_plate_height = 0.0f32;
-        for side in pass_sides(&self.options, longest) {
+        let sides = pass_sides(&self.options, longest);
+        // One detection copy serves every pass: a huge photo is shrunk once, not per pass.
+        let source = detection_source(photo, sides.iter().copied().max().unwrap_or(longest));
+        for side in sides {
             if side <= previous_side {
                 break;
             }
             previous_side = side;
-            let mut regions = self.detect(photo, side)?;
+            let mut regions = self.detect(photo, &source, side)?;
             // Tallest first, so that once a plate is read surely the smaller text around it
             // (badges, dealer frames, stickers) can be passed over.
             regions.sort_by(|a, b| b.height().total_cmp(&a.height()));
@@ -326,8 +330,10 @@ impl Recogniser {
             .collect()
     }
 
-    fn detect(&self, photo: &RgbImage, side: u32) -> Result<Vec<TextBox>> {
-        let canvas = canvas(photo, side);
+    /// Text boxes in `photo`'s pixels, found on a canvas of longer side `side` resampled from
+    /// `source` (the photo or its detection copy).
+    fn detect(&self, photo: &RgbImage, source: &RgbImage, side: u32) -> Result<Vec<TextBox>> {
+        let canvas = canvas_from(photo.dimensions(), source, side);
         let plan = self.detector_plan(canvas.width, canvas.height)?;
         let input = Tensor::from_shape(
             &[1, 3, canvas.height as usize, canvas.width as usize],

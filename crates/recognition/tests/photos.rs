@@ -89,6 +89,24 @@ fn a_known_photo_gives_plate_box_and_candidates() {
     assert_eq!(best.candidates[0].plate, best.plate);
 }
 
+/// A 7000x5250 photo is detected on a copy shrunk once to 1920 pixels, and its plate is read
+/// from the full-resolution photo: the same plate, in the same place, as at its own size.
+#[test]
+fn a_huge_photo_reads_like_the_photo_at_its_own_size() {
+    let (Some(recogniser), Some(dir)) = (recogniser(), shared_plates()) else {
+        return;
+    };
+    let photo = image::open(dir.join("eu/eu1.jpg")).unwrap().into_rgb8();
+    let huge = image::imageops::resize(&photo, 7000, 5250, image::imageops::FilterType::Triangle);
+    let plates = recogniser.recognise(&huge).unwrap();
+    let best = &plates[0];
+    assert_eq!(best.plate, "M5XSX");
+    // Labelled box at 1000x750: x 396, y 340, 203 x 46; seven times that here.
+    let b = best.plate_box;
+    assert!(b.x < 7 * (396 + 203) && b.x + b.width > 7 * 396, "{b:?}");
+    assert!(b.y < 7 * (340 + 46) && b.y + b.height > 7 * 340, "{b:?}");
+}
+
 /// Slovak plates (`LLDDDLL`) under the New Zealand profile alone: a format it does not know.
 /// The last character of `PP587AO` is read as a 0 at first; once the recogniser has read
 /// other photos of the set, whose sure reads show the layout, it is read by position.

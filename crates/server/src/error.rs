@@ -54,7 +54,7 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        AppError::Unavailable(_) | AppError::DecodeBusy { .. } => StatusCode::SERVICE_UNAVAILABLE,
         AppError::StorageFull(_) => StatusCode::INSUFFICIENT_STORAGE,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         AppError::Refused { kind, .. } => match kind {
@@ -129,13 +129,9 @@ impl IntoResponse for ApiError {
             StatusCode::SERVICE_UNAVAILABLE
             | StatusCode::TOO_MANY_REQUESTS
             | StatusCode::INSUFFICIENT_STORAGE => {
-                let seconds = match &error {
-                    AppError::RateLimited {
-                        retry_after_secs, ..
-                    } => HeaderValue::from(*retry_after_secs),
-                    _ => HeaderValue::from_static("1"),
-                };
-                resp.headers_mut().insert(header::RETRY_AFTER, seconds);
+                let seconds = error.retry_after_s().unwrap_or(1);
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
             }
             _ => {}
         }

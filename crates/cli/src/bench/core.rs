@@ -59,7 +59,7 @@ pub struct CoreArgs {
 
 const PASSWORD: &str = "bench-password-123";
 
-struct ServerProcess(Child);
+pub(super) struct ServerProcess(pub(super) Child);
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
@@ -69,6 +69,10 @@ impl Drop for ServerProcess {
 }
 
 impl ServerProcess {
+    pub(super) fn proc(&self) -> super::process::Proc {
+        super::process::Proc::of(self.0.id())
+    }
+
     fn peak_rss_mib(&self) -> anyhow::Result<f64> {
         self.status_mib("VmHWM:")
     }
@@ -434,7 +438,7 @@ async fn run_once(
     Ok(figures)
 }
 
-async fn wait_healthy(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
+pub(super) async fn wait_healthy(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
     for _ in 0..600 {
         if let Ok(r) = http.get(format!("{base}/healthz")).send().await {
             if r.status().is_success() {

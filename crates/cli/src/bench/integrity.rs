@@ -6,6 +6,7 @@
 //! before it (as a long-running monitor does).
 
 use super::figure;
+use super::process::Proc;
 use crate::commands::integrity::{districts, load_simulation};
 use anpr_app::monitor::{feed_ledger, feed_ledger_adjusted};
 use anpr_app::DataDir;
@@ -36,39 +37,6 @@ pub struct IntegrityArgs {
     /// each reading replayed as the years after the last.
     #[arg(long, requires = "entries")]
     ledger_entries: Option<u64>,
-}
-
-/// CPU seconds (user and system) used by this process so far. The machine is shared: wall
-/// time alone says as much about the neighbours as about the pass.
-fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces, hence the last ')'): utime and
-    // stime are the 12th and 13th, in clock ticks (100 a second on Linux).
-    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let tick = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (tick(11) + tick(12)) / 100.0
-}
-
-/// Peak resident memory since the last [`reset_peak_rss`], in MiB (0 where unknown).
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-/// Resets the kernel's peak-RSS mark, so that the peak measured is the pass's, not the
-/// simulation's before it.
-fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 /// The simulated year's events again, `k` years (of 52 weeks) later, with every exact plate
@@ -181,7 +149,7 @@ async fn run_scale(args: &IntegrityArgs, n: u64) -> anyhow::Result<()> {
             let mut engine = Engine::new(IntegrityConfig::default());
             let mut segments = Vec::new();
             let mut cold = true;
-            reset_peak_rss();
+            Proc::current().reset_peak_rss();
             let last = stretches.len() - 1;
             for (i, &(reading, from, to)) in stretches.iter().enumerate() {
                 if readings > 1 {
@@ -198,7 +166,7 @@ async fn run_scale(args: &IntegrityArgs, n: u64) -> anyhow::Result<()> {
                         }
                     }
                 };
-                let cpu0 = cpu_seconds();
+                let cpu0 = Proc::current().cpu_seconds();
                 let started = Instant::now();
                 store.with_registers_blocking(|view| {
                     feed_ledger_adjusted(
@@ -217,8 +185,8 @@ async fn run_scale(args: &IntegrityArgs, n: u64) -> anyhow::Result<()> {
                 segments.push(Segment {
                     entries: to - from,
                     secs: started.elapsed().as_secs_f64(),
-                    cpu: cpu_seconds() - cpu0,
-                    rss_mib: peak_rss_mib(),
+                    cpu: Proc::current().cpu_seconds() - cpu0,
+                    rss_mib: Proc::current().peak_rss_mib(),
                 });
             }
             let found = engine.stats().findings.values().sum::<u64>();
@@ -333,7 +301,7 @@ pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
             let mut cpu = Vec::new();
             let mut findings = Vec::new();
             for _ in 0..args.repeats.max(1) {
-                let cpu0 = cpu_seconds();
+                let cpu0 = Proc::current().cpu_seconds();
                 let started = Instant::now();
                 let mut engine = Engine::new(IntegrityConfig::default());
                 store.with_registers_blocking(|view| {
@@ -341,7 +309,7 @@ pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
                 })??;
                 engine.finish();
                 times.push(started.elapsed().as_secs_f64());
-                cpu.push(cpu_seconds() - cpu0);
+                cpu.push(Proc::current().cpu_seconds() - cpu0);
                 findings = engine.findings().to_vec();
             }
             let s = score(&findings, &truth);

@@ -4,7 +4,9 @@
 pub mod access;
 mod core;
 mod hardening;
+mod image_bomb;
 mod integrity;
+mod process;
 mod realtime;
 mod recognition;
 mod reports;
@@ -37,6 +39,10 @@ pub enum BenchCommand {
     /// Plate recognition on folders of labelled real photos: exact accuracy, milliseconds per
     /// photo on one thread, photos per second on all cores.
     Recognition(recognition::RecognitionArgs),
+    /// Decode budget: 16 concurrent 40-megapixel PNG overviews without plate text to a server
+    /// process; its peak resident memory against the bound its decode budget states, and how
+    /// many uploads it refused with 503.
+    ImageBomb(image_bomb::ImageBombArgs),
 }
 
 #[derive(clap::Args)]
@@ -57,6 +63,7 @@ pub async fn run(data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Reports(args) => reports::run(args).await,
         BenchCommand::Integrity(args) => integrity::run(args).await,
         BenchCommand::Hardening(args) => hardening::run(args).await,
+        BenchCommand::ImageBomb(args) => image_bomb::run(args).await,
         BenchCommand::Recognition(args) => {
             let data = data.to_path_buf();
             tokio::task::spawn_blocking(move || recognition::run(&data, args)).await?

@@ -10,7 +10,9 @@
 //! photo (or is truncated) goes to `quarantine/` with a `.reason` file beside it; a photo with
 //! no plate in it goes to `no-plate/`. Neither stops the agent.
 
-use anpr_recognition::decode::decode_photo;
+use anpr_app::decoding::{DecodeBudget, DecodeConfig};
+use anpr_app::AppError;
+use anpr_recognition::decode::{decode_cost, decode_photo};
 use anpr_recognition::{PlateResult, Recogniser, RecognitionError};
 use clap::Args;
 use image::RgbImage;
@@ -84,6 +86,9 @@ pub enum Outcome {
 pub struct Agent {
     args: AgentArgs,
     recogniser: Arc<Recogniser>,
+    /// The agent decodes one photo at a time; the budget still refuses a photo that alone
+    /// would take more memory than a decoding thread is given.
+    decode_budget: DecodeBudget,
     http: reqwest::Client,
     /// Each file's last seen (size, modification time) and since when it has been unchanged.
     seen: HashMap<PathBuf, ((u64, SystemTime), Instant)>,
@@ -107,6 +112,7 @@ impl Agent {
         Ok(Agent {
             args,
             recogniser,
+            decode_budget: DecodeBudget::new(&DecodeConfig::for_threads(1)),
             http,
             seen: HashMap::new(),
         })
@@ -175,10 +181,26 @@ impl Agent {
         let captured = std::fs::metadata(path)
             .and_then(|m| m.modified())
             .unwrap_or_else(|_| SystemTime::now());
+        let room = match decode_cost(&bytes) {
+            Ok(cost) => self.decode_budget.admit(&cost, "photo").await,
+            Err(e) => {
+                self.set_aside(path, QUARANTINE, &format!("not a readable photo: {e}"))?;
+                return Ok(Outcome::Quarantined);
+            }
+        };
+        let room = match room {
+            Ok(room) => room,
+            Err(e @ AppError::TooLarge { .. }) => {
+                self.set_aside(path, QUARANTINE, &e.to_string())?;
+                return Ok(Outcome::Quarantined);
+            }
+            Err(e) => return Err(e.into()),
+        };
         let recogniser = self.recogniser.clone();
         let started = Instant::now();
         let (bytes, result) = tokio::task::spawn_blocking(move || {
             let result = recognise(&recogniser, &bytes);
+            drop(room);
             (bytes, result)
         })
         .await?;

@@ -1,5 +1,7 @@
 //! `anpr models install` and `anpr recognise`: the recognition models and batch recognition.
 
+use anpr_app::decoding::{DecodeBudget, DecodeConfig};
+use anpr_recognition::decode::decode_cost;
 use anpr_recognition::{models, Recogniser, RecogniserOptions};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
@@ -107,12 +109,24 @@ pub fn recognise(data: &Path, args: RecogniseArgs) -> anyhow::Result<()> {
         ..RecogniserOptions::default()
     };
     let recogniser = Recogniser::load(&args.dir.resolve(data), options)?;
+    // One photo at a time; the budget still refuses a photo that alone would take more
+    // memory than a decoding thread is given.
+    let budget = DecodeBudget::new(&DecodeConfig::for_threads(1));
+    let runtime = tokio::runtime::Handle::current();
     let mut failed = 0;
     for file in &args.files {
         let start = Instant::now();
         let outcome = std::fs::read(file)
-            .map_err(anpr_recognition::RecognitionError::from_io(file))
-            .and_then(|bytes| recogniser.recognise_bytes(&bytes));
+            .map_err(|e| anpr_recognition::RecognitionError::from_io(file)(e).to_string())
+            .and_then(|bytes| {
+                let cost = decode_cost(&bytes).map_err(|e| e.to_string())?;
+                let _room = runtime
+                    .block_on(budget.admit(&cost, "photo"))
+                    .map_err(|e| e.to_string())?;
+                recogniser
+                    .recognise_bytes(&bytes)
+                    .map_err(|e| e.to_string())
+            });
         let line = match outcome {
             Ok(results) => serde_json::json!({
                 "file": file,
@@ -121,7 +135,7 @@ pub fn recognise(data: &Path, args: RecogniseArgs) -> anyhow::Result<()> {
             }),
             Err(e) => {
                 failed += 1;
-                serde_json::json!({ "file": file, "error": e.to_string() })
+                serde_json::json!({ "file": file, "error": e })
             }
         };
         println!("{line}");

@@ -40,6 +40,18 @@ pub struct ServeArgs {
     /// and minute; beyond, they are answered 429 and counted in one `throttled` entry.
     #[arg(long, default_value_t = anpr_server::HttpConfig::default().unauthenticated_per_minute)]
     pub unauthenticated_per_minute: u32,
+    /// Memory the images being decoded may hold at once, in MiB, counted from each image's
+    /// header before it is decoded (default: room for each decoding thread to decode the
+    /// largest photo accepted, at most a quarter of the machine's memory).
+    #[arg(long, env = "ANPR_DECODE_BUDGET_MIB")]
+    pub decode_budget_mib: Option<u64>,
+    /// Images decoded and recognised at once (default: the number of cores).
+    #[arg(long, env = "ANPR_DECODE_CONCURRENCY", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub decode_concurrency: Option<u64>,
+    /// Longest wait for room in the decode budget before a read is refused with 503 and
+    /// Retry-After, in milliseconds.
+    #[arg(long, env = "ANPR_DECODE_WAIT_MS", default_value_t = 1000)]
+    pub decode_wait_ms: u64,
 }
 
 impl ServeArgs {
@@ -60,6 +72,7 @@ impl ServeArgs {
                 ),
                 metrics_token: self.metrics_token.clone(),
                 policy,
+                decode: self.decode_config(),
                 ..Default::default()
             },
             http: anpr_server::HttpConfig {
@@ -72,6 +85,23 @@ impl ServeArgs {
                 ..Default::default()
             },
         })
+    }
+}
+
+impl ServeArgs {
+    /// The machine's defaults, with what was given on the command line in their place.
+    pub fn decode_config(&self) -> anpr_app::decoding::DecodeConfig {
+        use anpr_app::decoding::DecodeConfig;
+        // The default budget is room for the threads there will be, not the cores there are.
+        let mut config = match self.decode_concurrency {
+            Some(n) => DecodeConfig::for_threads(n as usize),
+            None => DecodeConfig::for_this_machine(),
+        };
+        if let Some(mib) = self.decode_budget_mib {
+            config.budget_bytes = mib.saturating_mul(1 << 20);
+        }
+        config.wait = std::time::Duration::from_millis(self.decode_wait_ms);
+        config
     }
 }
 
@@ -111,8 +141,9 @@ pub fn with_recognition(
             dir.display()
         )
     })?;
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    tracing::info!(dir = %dir.display(), workers, queue = args.recognition_queue, "recognition models loaded");
+    let workers = state.config.decode.concurrency;
+    tracing::info!(dir = %dir.display(), workers, queue = args.recognition_queue,
+        decode_budget_mib = state.decode_budget.capacity_bytes() >> 20, "recognition models loaded");
     Ok(state.with_recognition(recogniser, workers, args.recognition_queue))
 }
 

@@ -37,7 +37,7 @@ pub struct IngestResponse {
     responses((status = 201, body = IngestResponse), (status = 200, body = IngestResponse, description = "all reads were already stored"),
               (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
               (status = 413, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody),
-              (status = 503, body = crate::error::ErrorBody, description = "a read without plate text came while the recognition queue was full; retry after Retry-After seconds")))]
+              (status = 503, body = crate::error::ErrorBody, description = "a read without plate text came while the images being decoded held the decode budget (`decode_busy`) or the recognition queue was full; nothing was stored: send it again after Retry-After seconds")))]
 pub async fn ingest(
     State(state): State<AppState>,
     camera: CameraAuth,
@@ -73,7 +73,8 @@ pub async fn ingest(
 #[utoipa::path(post, path = "/api/v1/reads:batch", tag = "ingest", security(("camera_key" = [])),
     responses((status = 201, body = IngestResponse), (status = 400, body = crate::error::ErrorBody),
               (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-              (status = 422, body = crate::error::ErrorBody)))]
+              (status = 422, body = crate::error::ErrorBody),
+              (status = 503, body = crate::error::ErrorBody, description = "a read without plate text came while the decode budget or the recognition queue was full; nothing was stored: send the batch again after Retry-After seconds")))]
 pub async fn ingest_batch(
     state: State<AppState>,
     camera: CameraAuth,
