@@ -64,7 +64,7 @@ pub async fn run(args: ImageBombArgs) -> anyhow::Result<()> {
         std::os::unix::fs::PermissionsExt::from_mode(0o700),
     )?;
     let camera_key = {
-        let state = anpr_server::AppState::open(dir.path(), None, Default::default()).await?;
+        let state = anpr_app::App::open(dir.path(), None, Default::default()).await?;
         crate::seed::seed_catalog(&state, &demo_catalog())
             .await?
             .camera_keys
