@@ -1,8 +1,9 @@
 //! Free space where the data lives (the database, the ledger's files, stored images), watched
 //! in the background: when the disk fills, every use is refused (nothing can be recorded, so
 //! nothing is returned), so the operators are warned well before — by the
-//! `anpr_data_disk_free_bytes` and `anpr_data_disk_low` metrics (for their alerting) and by a
-//! warning in the log, repeated while the disk stays low.
+//! `anpr_data_disk_free_bytes` and `anpr_data_disk_low` metrics (for their alerting), by a
+//! warning in the log, repeated while the disk stays low, and by a notice every administrator
+//! sees in the web UI while it does ([`notices_for`]).
 
 use crate::App;
 use std::path::Path;
@@ -61,6 +62,8 @@ pub fn spawn_watchdog(app: App) -> tokio::task::JoinHandle<()> {
                 .data_disk_free_bytes
                 .set(space.free_bytes.min(i64::MAX as u64) as i64);
             app.metrics.data_disk_low.set(i64::from(low));
+            app.disk_low
+                .store(low, std::sync::atomic::Ordering::Relaxed);
             if low && last_warning.is_none_or(|t| t.elapsed() >= WARN_EVERY) {
                 tracing::warn!(
                     dir = %app.data_dir.display(),
@@ -75,6 +78,21 @@ pub fn spawn_watchdog(app: App) -> tokio::task::JoinHandle<()> {
             }
         }
     })
+}
+
+/// What `user` must be told about the platform itself when they sign in or reload: for an
+/// administrator, a disk running low.
+pub fn notices_for(app: &App, user: &anpr_domain::User) -> Vec<String> {
+    let admin = anpr_policy::permissions::grants(&user.roles, anpr_policy::Permission::Administer);
+    if admin && app.disk_low.load(std::sync::atomic::Ordering::Relaxed) {
+        vec![
+            "The data directory's disk is nearly full. When it is full, every request is refused \
+             because nothing can be recorded: free space on it or move the data now."
+                .into(),
+        ]
+    } else {
+        Vec::new()
+    }
 }
 
 #[cfg(test)]

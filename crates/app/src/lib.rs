@@ -176,6 +176,7 @@ impl App {
             camera_networks: Default::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             data_dir: Arc::new(data.0.clone()),
+            disk_low: Default::default(),
             decode_budget: Arc::new(decoding::DecodeBudget::new(&config.decode)),
             recognition: None,
         })

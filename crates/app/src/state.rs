@@ -49,6 +49,8 @@ pub struct App {
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     /// Where the deployment's files are (the database on SQLite, the ledger's files, images).
     pub data_dir: Arc<std::path::PathBuf>,
+    /// Set while the data directory's disk is low (see `disk`): administrators are told.
+    pub disk_low: Arc<std::sync::atomic::AtomicBool>,
     /// Room for the images being decoded in this process; every decode is admitted here first.
     pub decode_budget: Arc<crate::decoding::DecodeBudget>,
     /// Reads photos that arrive without plate text; `None` when no models are installed.

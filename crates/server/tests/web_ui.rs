@@ -384,3 +384,43 @@ async fn administrators_manage_users_through_the_api() {
         && e["outcome"]["result"] == "granted"));
     assert!(!events.iter().any(|e| e.to_string().contains(PASSWORD)));
 }
+
+#[tokio::test]
+async fn administrators_are_told_when_the_disk_runs_low() {
+    // Any disk is "low" when all of it must be free.
+    let mut config = anpr_server::ServerConfig::default();
+    config.app.disk_min_free_percent = 100;
+    let s = start_with(config).await;
+    let session = |staff_id: &'static str| {
+        let s = &s;
+        async move {
+            let resp = s
+                .http
+                .post(s.url("/api/v1/auth/session"))
+                .json(&json!({"staff_id": staff_id, "password": PASSWORD}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            resp.json::<Value>().await.unwrap()
+        }
+    };
+    // The watchdog's first look is at start.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let admin = loop {
+        let body = session("admin").await;
+        if !body["notices"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+            break body;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let notice = admin["notices"][0].as_str().unwrap_or_default();
+    assert!(notice.contains("disk is nearly full"), "{admin}");
+    let searcher = session("searcher").await;
+    assert_eq!(
+        searcher["notices"],
+        json!([]),
+        "only administrators are told"
+    );
+    assert!(s.state.metrics.render().contains("anpr_data_disk_low 1"));
+}

@@ -104,6 +104,9 @@ pub struct UiSession {
     pub user: User,
     /// Send as `X-CSRF-Token` with every POST, PUT or DELETE made with the session cookie.
     pub csrf_token: String,
+    /// What the user must be told about the platform itself (an administrator: a disk
+    /// running low).
+    pub notices: Vec<String>,
 }
 
 /// Sign in from the browser UI: the session token goes into an `HttpOnly; SameSite=Strict`
@@ -127,6 +130,7 @@ pub async fn open_ui_session(
         state.http.secure_cookies(),
     );
     let session = UiSession {
+        notices: anpr_app::disk::notices_for(&state, &user),
         user,
         csrf_token: auth::csrf_token(&token),
     };
@@ -137,12 +141,14 @@ pub async fn open_ui_session(
 #[utoipa::path(get, path = "/api/v1/auth/session", tag = "auth",
     responses((status = 200, body = UiSession), (status = 401, body = crate::error::ErrorBody)))]
 pub async fn ui_session(
+    State(state): State<AppState>,
     audit: Audit,
     staff: StaffAuth,
     BearerToken(token): BearerToken,
 ) -> Json<UiSession> {
     audit.action(Action::Session);
     Json(UiSession {
+        notices: anpr_app::disk::notices_for(&state, &staff.user),
         user: staff.user,
         csrf_token: auth::csrf_token(&token),
     })

@@ -56,6 +56,7 @@ const MAYBE_SIGNED_IN = 'anpr-maybe-signed-in';
 function signedOut(reason) {
   localStorage.removeItem(MAYBE_SIGNED_IN);
   user = null;
+  fill(document.getElementById('banner'));
   setCsrf(null);
   if (leaveScreen) { leaveScreen(); leaveScreen = null; }
   renderChrome();
@@ -67,6 +68,8 @@ function onSignedIn(session) {
   localStorage.setItem(MAYBE_SIGNED_IN, '1');
   user = session.user;
   setCsrf(session.csrf_token);
+  // What the platform itself must tell this user (an administrator: a disk running low).
+  fill(document.getElementById('banner'), (session.notices || []).map((n) => message('warn', n)));
   if (!location.hash || location.hash === '#/signin') location.hash = '#/';
   route();
 }
