@@ -83,11 +83,29 @@ pub fn decode_photo(bytes: &[u8]) -> Result<RgbImage> {
         DynamicImage::from_decoder(decoder).map_err(|e| RecognitionError::Decode(e.to_string()))?;
     // Converted before it is turned, so that a quarter turn copies 8-bit RGB, as
     // [`decode_cost`] counts, whatever the file's colour type.
-    let mut image = DynamicImage::ImageRgb8(image.into_rgb8());
+    let mut image = DynamicImage::ImageRgb8(to_rgb8(image));
     if let Some(orientation) = orientation {
         image.apply_orientation(orientation);
     }
     Ok(image.into_rgb8())
+}
+
+/// `image` as 8-bit RGB. Grey (infrared cameras) and RGBA are widened or narrowed byte by
+/// byte: `image`'s general conversion goes through floating point per channel, which took a
+/// fifth of the time of recognising a 40-megapixel grey PNG.
+fn to_rgb8(image: DynamicImage) -> RgbImage {
+    let (width, height) = (image.width(), image.height());
+    let bytes: Vec<u8> = match image {
+        DynamicImage::ImageRgb8(rgb) => return rgb,
+        DynamicImage::ImageLuma8(grey) => grey.as_raw().iter().flat_map(|&v| [v, v, v]).collect(),
+        DynamicImage::ImageRgba8(rgba) => rgba
+            .as_raw()
+            .chunks_exact(4)
+            .flat_map(|p| [p[0], p[1], p[2]])
+            .collect(),
+        other => return other.into_rgb8(),
+    };
+    RgbImage::from_raw(width, height, bytes).expect("three bytes for every pixel")
 }
 
 /// The decoder of a complete JPEG or PNG of at most [`MAX_PIXELS`], its header read.
@@ -204,6 +222,18 @@ mod tests {
         assert!(!is_progressive_jpeg(&baseline));
         assert!(!is_progressive_jpeg(b"\x89PNG"));
         assert!(!is_progressive_jpeg(&[0xFF, 0xD8, 0xFF, 0xE0, 0xFF]));
+    }
+
+    #[test]
+    fn grey_and_rgba_become_the_rgb_that_image_makes_of_them() {
+        let grey = image::GrayImage::from_fn(17, 9, |x, y| image::Luma([(x * 15 + y) as u8]));
+        let rgba = image::RgbaImage::from_fn(17, 9, |x, y| image::Rgba([x as u8, y as u8, 200, 7]));
+        for photo in [
+            DynamicImage::ImageLuma8(grey),
+            DynamicImage::ImageRgba8(rgba),
+        ] {
+            assert_eq!(to_rgb8(photo.clone()), photo.into_rgb8());
+        }
     }
 
     #[test]
