@@ -64,11 +64,7 @@ const SIGN_IN_PATHS: [&str; 2] = ["/api/v1/auth/login", "/api/v1/auth/session"];
 /// never held back.
 fn presents_credentials(headers: &axum::http::HeaderMap) -> bool {
     headers.contains_key(axum::http::header::AUTHORIZATION)
-        || headers
-            .get_all(axum::http::header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains(crate::auth::SESSION_COOKIE))
+        || crate::auth::session_cookie(headers).is_some()
 }
 
 /// The answer to a request held back by the flood guard.

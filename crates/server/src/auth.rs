@@ -55,9 +55,8 @@ pub fn csrf_token(session_token: &str) -> String {
 }
 
 /// The session token in the request's `Cookie` header(s), if any.
-fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+pub fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -90,7 +89,7 @@ impl SessionCredential {
         {
             return bearer(parts).map(|t| SessionCredential::Bearer(t.to_string()));
         }
-        session_cookie(parts)
+        session_cookie(&parts.headers)
             .map(SessionCredential::Cookie)
             .ok_or_else(|| {
                 AppError::Unauthenticated(

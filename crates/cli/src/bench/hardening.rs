@@ -4,6 +4,7 @@
 //! costs.
 
 use super::figure;
+use super::realtime::serve;
 use super::stats::Samples;
 use anpr_domain::Role;
 use anpr_server::{AppState, ServerConfig};
@@ -28,17 +29,6 @@ pub async fn run(args: HardeningArgs) -> anyhow::Result<()> {
     flood(args.flood).await
 }
 
-/// Serves `state` on a loopback port until `stop` is sent.
-async fn serve(state: AppState) -> anyhow::Result<(String, tokio::sync::oneshot::Sender<()>)> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let base = format!("http://{}", listener.local_addr()?);
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(anpr_server::serve(state, listener, async {
-        let _ = stopped.await;
-    }));
-    Ok((base, stop))
-}
-
 async fn sign_in_timing(tries: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     // The pauses lifted, so that every try is a full check (what the pauses add is the same
@@ -58,7 +48,7 @@ async fn sign_in_timing(tries: usize) -> anyhow::Result<()> {
             network_id: None,
         })
         .await?;
-    let (base, stop) = serve(state).await?;
+    let (base, stop, _server) = serve(state).await?;
     let http = reqwest::Client::new();
     let attempt = |staff_id: &'static str| {
         let (http, url) = (http.clone(), format!("{base}/api/v1/auth/login"));
@@ -109,7 +99,7 @@ async fn sign_in_timing(tries: usize) -> anyhow::Result<()> {
 async fn flood(requests: usize) -> anyhow::Result<()> {
     let tmp = tempfile::tempdir()?;
     let state = AppState::open_embedded(tmp.path(), ServerConfig::default())?;
-    let (base, stop) = serve(state.clone()).await?;
+    let (base, stop, _server) = serve(state.clone()).await?;
     let before = state.ledger.size();
     let http = reqwest::Client::new();
     let url = format!("{base}/api/v1/alerts?filler={}", "q".repeat(12_000));

@@ -367,14 +367,14 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-type Served = (
+pub(super) type Served = (
     String,
     tokio::sync::oneshot::Sender<()>,
     tokio::task::JoinHandle<anyhow::Result<()>>,
 );
 
 /// Serves `state` on a loopback port until told to stop.
-async fn serve(state: AppState) -> anyhow::Result<Served> {
+pub(super) async fn serve(state: AppState) -> anyhow::Result<Served> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
