@@ -186,7 +186,8 @@ pub async fn append(app: &App, event: Event) -> AppResult<u64> {
     Ok(idx[0])
 }
 
-/// Signs a tree head whenever entries arrived and the interval passed, until the process ends.
+/// Signs a tree head over the checked entries whenever more arrived and the interval passed,
+/// until the process ends.
 pub fn spawn_signer(app: App) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
@@ -197,9 +198,11 @@ pub fn spawn_signer(app: App) -> tokio::task::JoinHandle<()> {
             if !leadership.holds(&app).await {
                 continue;
             }
-            let ledger = app.ledger.clone();
-            let signed =
-                tokio::task::spawn_blocking(move || ledger.maybe_sign(chrono::Utc::now())).await;
+            let (ledger, checked) = (app.ledger.clone(), app.ledger_check.signable());
+            let signed = tokio::task::spawn_blocking(move || {
+                ledger.maybe_sign_checked(chrono::Utc::now(), checked)
+            })
+            .await;
             match signed {
                 Ok(Ok(Some(head))) => tracing::debug!(size = head.size, "signed tree head"),
                 Ok(Ok(None)) => {}

@@ -19,6 +19,7 @@ pub mod error;
 pub mod files;
 pub mod ingest;
 mod leadership;
+pub mod ledger_check;
 pub mod metrics;
 pub mod monitor;
 pub mod realtime;
@@ -178,6 +179,7 @@ impl App {
             data_dir: Arc::new(data.0.clone()),
             disk_low: Default::default(),
             decode_budget: Arc::new(decoding::DecodeBudget::new(&config.decode)),
+            ledger_check: Default::default(),
             recognition: None,
         })
     }
@@ -211,6 +213,13 @@ impl App {
     }
 }
 
+/// What `user` must be told about the platform itself when they sign in or reload.
+pub fn notices_for(app: &App, user: &anpr_domain::User) -> Vec<String> {
+    let mut notices = ledger_check::notices_for(app, user);
+    notices.extend(disk::notices_for(app, user));
+    notices
+}
+
 /// Days past the longest retention for which an old read is still accepted: room for a
 /// camera's backlog uploaded late, never for reads the next purge would delete at once.
 pub const READ_AGE_MARGIN_DAYS: i64 = 7;
@@ -231,6 +240,18 @@ impl App {
     /// Loads the live state a serving process needs (watches, the hot list, the change relay
     /// of a shared store) and starts the background tasks.
     pub async fn start_background(&self) -> anyhow::Result<BackgroundTasks> {
+        // Nothing is served or signed over a ledger that was edited while the server was down.
+        let (ledger, config) = (self.ledger.clone(), self.config.ledger_check.clone());
+        let checked =
+            tokio::task::spawn_blocking(move || ledger_check::check_at_start(&ledger, &config))
+                .await??;
+        tracing::info!(
+            from = checked.from,
+            entries = checked.entries,
+            seconds = checked.seconds,
+            "audit ledger checked"
+        );
+        self.metrics.ledger_intact.set(1);
         // Watches survive a restart: they are the active tracking authorisations in the store.
         let watches = realtime::load_watches(self).await?;
         tracing::info!(watches, "active watches loaded");
@@ -241,6 +262,7 @@ impl App {
             spawn_authorisation_sweep(self.clone()),
             audit::spawn_signer(self.clone()),
             disk::spawn_watchdog(self.clone()),
+            ledger_check::spawn_verifier(self.clone(), checked.checker),
         ];
         tasks.extend(realtime::spawn_change_relay(self).await?);
         tasks.extend(spawn_integrity_monitor(self.clone()));

@@ -29,6 +29,8 @@ pub struct Metrics {
     pub data_disk_free_bytes: Gauge,
     pub data_disk_low: Gauge,
     pub decode_busy: Counter,
+    pub ledger_intact: Gauge,
+    pub ledger_checked_entries: Gauge,
 }
 
 impl Default for Metrics {
@@ -50,6 +52,8 @@ impl Default for Metrics {
             data_disk_free_bytes: Gauge::default(),
             data_disk_low: Gauge::default(),
             decode_busy: Counter::default(),
+            ledger_intact: Gauge::default(),
+            ledger_checked_entries: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -62,6 +66,18 @@ impl Default for Metrics {
             "1 while the data directory's disk is under the configured free space (requests are \
              refused once it is full)",
             m.data_disk_low.clone(),
+        );
+        registry.register(
+            "ledger_intact",
+            "1 while every audit ledger entry re-read matches what was appended; 0 once one does \
+             not (tree heads are then no longer signed)",
+            m.ledger_intact.clone(),
+        );
+        registry.register(
+            "ledger_checked_entries",
+            "Audit ledger entries re-read and matched since the server started (the newest \
+             entries, over which tree heads are signed)",
+            m.ledger_checked_entries.clone(),
         );
         registry.register(
             "reads_ingested",

@@ -53,6 +53,8 @@ pub struct App {
     pub disk_low: Arc<std::sync::atomic::AtomicBool>,
     /// Room for the images being decoded in this process; every decode is admitted here first.
     pub decode_budget: Arc<crate::decoding::DecodeBudget>,
+    /// What the server's check of its own ledger has established (see `ledger_check`).
+    pub ledger_check: crate::ledger_check::SharedStatus,
     /// Reads photos that arrive without plate text; `None` when no models are installed.
     pub recognition: Option<Arc<crate::recognition::RecognitionPool>>,
 }
@@ -91,6 +93,8 @@ pub struct AppConfig {
     pub sign_in: crate::sign_in_throttle::Rules,
     /// The memory the images being decoded may hold at once, and how many decode at once.
     pub decode: crate::decoding::DecodeConfig,
+    /// How the server re-reads its own audit ledger, at start and while serving.
+    pub ledger_check: crate::ledger_check::LedgerCheckConfig,
 }
 
 impl Default for AppConfig {
@@ -110,6 +114,7 @@ impl Default for AppConfig {
             disk_min_free_bytes: 2 << 30,
             sign_in: Default::default(),
             decode: Default::default(),
+            ledger_check: Default::default(),
         }
     }
 }

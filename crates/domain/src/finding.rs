@@ -44,10 +44,13 @@ pub enum Rule {
     TrackingAfterRecovery,
     /// Not a suspicion: a query picked at random for a supervisor's routine review.
     RoutineSample,
+    /// Not about one member of staff: the audit ledger's stored entries differ from what was
+    /// written when they were appended (found by the server's own check of its ledger).
+    LedgerAltered,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 12] = [
+    pub const ALL: [Rule; 13] = [
         Rule::OwnVehicle,
         Rule::StolenReport,
         Rule::FileNotTheirs,
@@ -60,6 +63,7 @@ impl Rule {
         Rule::RenewalChain,
         Rule::TrackingAfterRecovery,
         Rule::RoutineSample,
+        Rule::LedgerAltered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -76,6 +80,7 @@ impl Rule {
             Rule::RenewalChain => "renewal_chain",
             Rule::TrackingAfterRecovery => "tracking_after_recovery",
             Rule::RoutineSample => "routine_sample",
+            Rule::LedgerAltered => "ledger_altered",
         }
     }
 

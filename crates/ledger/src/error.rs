@@ -27,6 +27,11 @@ pub enum Error {
     #[error("ledger is damaged, refusing to append: {0}")]
     Damaged(String),
 
+    /// The stored log differs from what was appended (an entry, a leaf hash, a node or a head
+    /// was changed behind the ledger's back), so nothing is signed over it.
+    #[error("the stored audit ledger differs from what was appended: {0}")]
+    Altered(crate::report::Problem),
+
     /// The signing key file is missing, unreadable, malformed or too widely readable.
     #[error("signing key {path}: {reason}")]
     Key {

@@ -14,6 +14,10 @@
 //!
 //! The timestamp string is signed verbatim (the ledger writes millisecond precision with `Z`), so
 //! a verifier never has to re-format a time to check a signature.
+//!
+//! During a key rollover the key being replaced signs the same text too (`previous_key`): the
+//! text names the new key's id, so an overseer who trusts the old key learns the new one from a
+//! head the old one signed. A head verifies under a key when either signature is that key's.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -42,19 +46,47 @@ pub struct TreeHead {
     pub key_id: String,
     /// Ed25519 signature over [`TreeHead::signed_message`], 128 hex digits.
     pub signature: String,
+    /// During a key rollover: the replaced key's signature over the same message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_key: Option<KeySignature>,
+}
+
+/// A signature by another key over a head's [`TreeHead::signed_message`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeySignature {
+    pub key_id: String,
+    /// 128 hex digits.
+    pub signature: String,
 }
 
 impl TreeHead {
     /// Signs a head with the deployment key.
     pub fn sign(size: u64, root_hash: Hash, time: DateTime<Utc>, key: &SigningKey) -> Self {
+        Self::sign_rollover(size, root_hash, time, key, None)
+    }
+
+    /// Signs a head with the deployment key and, during a rollover, the key it replaces.
+    pub fn sign_rollover(
+        size: u64,
+        root_hash: Hash,
+        time: DateTime<Utc>,
+        key: &SigningKey,
+        previous: Option<&SigningKey>,
+    ) -> Self {
         let mut head = TreeHead {
             size,
             root_hash,
             timestamp: time.to_rfc3339_opts(SecondsFormat::Millis, true),
             key_id: key_id(&key.verifying_key()),
             signature: String::new(),
+            previous_key: None,
         };
-        head.signature = hex::encode(key.sign(&head.signed_message()).to_bytes());
+        let message = head.signed_message();
+        head.signature = hex::encode(key.sign(&message).to_bytes());
+        head.previous_key = previous.map(|old| KeySignature {
+            key_id: key_id(&old.verifying_key()),
+            signature: hex::encode(old.sign(&message).to_bytes()),
+        });
         head
     }
 
@@ -77,18 +109,25 @@ impl TreeHead {
             .map_err(|e| failed(format!("tree head timestamp {:?}: {e}", self.timestamp)))
     }
 
-    /// Checks the key id, the timestamp's form and the signature against `key`.
+    /// Checks the timestamp's form and that `key` signed the head, as its key or (during a
+    /// rollover) as the key being replaced.
     pub fn verify_signature(&self, key: &VerifyingKey) -> Result<()> {
-        if self.key_id != key_id(key) {
-            return Err(failed(format!(
-                "tree head of size {} was signed by key {}, not {}",
-                self.size,
-                self.key_id,
-                key_id(key)
-            )));
-        }
+        let id = key_id(key);
+        let signature = if self.key_id == id {
+            &self.signature
+        } else {
+            match &self.previous_key {
+                Some(p) if p.key_id == id => &p.signature,
+                _ => {
+                    return Err(failed(format!(
+                        "tree head of size {} was signed by key {}, not {id}",
+                        self.size, self.key_id
+                    )))
+                }
+            }
+        };
         self.time()?;
-        let raw: [u8; 64] = hex::decode(&self.signature)
+        let raw: [u8; 64] = hex::decode(signature)
             .ok()
             .and_then(|v| v.try_into().ok())
             .ok_or_else(|| {
@@ -100,6 +139,20 @@ impl TreeHead {
         key.verify_strict(&self.signed_message(), &Signature::from_bytes(&raw))
             .map_err(|_| failed(format!("tree head of size {}: bad signature", self.size)))
     }
+}
+
+/// Checks that one of `keys` signed `head` (the error names the first key's failure).
+pub fn verify_by_any(head: &TreeHead, keys: &[VerifyingKey]) -> Result<()> {
+    let mut first = None;
+    for key in keys {
+        match head.verify_signature(key) {
+            Ok(()) => return Ok(()),
+            Err(e) => {
+                first.get_or_insert(e);
+            }
+        }
+    }
+    Err(first.unwrap_or_else(|| failed("no key to check the tree head with")))
 }
 
 #[cfg(test)]
@@ -128,6 +181,30 @@ mod tests {
         assert!(bad.verify_signature(&key.verifying_key()).is_err());
         let other = SigningKey::from_bytes(&[8u8; 32]);
         assert!(head.verify_signature(&other.verifying_key()).is_err());
+    }
+
+    #[test]
+    fn a_rollover_head_verifies_under_either_key() {
+        let (old, new) = (
+            SigningKey::from_bytes(&[7u8; 32]),
+            SigningKey::from_bytes(&[8u8; 32]),
+        );
+        let t: DateTime<Utc> = "2025-01-02T03:04:05.678Z".parse().unwrap();
+        let head = TreeHead::sign_rollover(5, [9u8; 32], t, &new, Some(&old));
+        head.verify_signature(&new.verifying_key()).unwrap();
+        head.verify_signature(&old.verifying_key()).unwrap();
+        let json = serde_json::to_string(&head).unwrap();
+        assert!(json.contains("previous_key"));
+        let mut bad = head.clone();
+        bad.size = 6;
+        assert!(bad.verify_signature(&old.verifying_key()).is_err());
+        let third = SigningKey::from_bytes(&[9u8; 32]);
+        assert!(head.verify_signature(&third.verifying_key()).is_err());
+        // A head from before rollovers existed has no such field and still parses.
+        let plain = TreeHead::sign(5, [9u8; 32], t, &new);
+        assert!(!serde_json::to_string(&plain)
+            .unwrap()
+            .contains("previous_key"));
     }
 
     #[test]

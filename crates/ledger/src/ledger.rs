@@ -22,7 +22,7 @@ use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::VerifyingKey;
 
 use crate::append_lock::AppendLock;
 use crate::error::{invalid, Error, Result};
@@ -38,6 +38,9 @@ use crate::store::{
 
 /// Directory (inside the ledger directory) of the node files.
 pub const NODES_DIR: &str = "ledger-nodes";
+
+/// Metadata key: how many tree heads were ever signed.
+const HEADS_SIGNED: &str = "tree_heads_signed";
 
 /// At most this many entries are returned by one [`Ledger::entries`] call.
 pub const MAX_ENTRIES_PER_CALL: u64 = 10_000;
@@ -55,6 +58,8 @@ pub struct Options {
     /// their events, so that they share its transaction (and fsync). It is spent only while such
     /// callers exist; a lone caller never waits.
     pub group_commit_wait: Duration,
+    /// Where the signing key comes from.
+    pub keys: keys::KeySource,
 }
 
 impl Default for Options {
@@ -63,6 +68,7 @@ impl Default for Options {
             sign_interval: Duration::from_secs(60),
             nodes_sync_every: 1 << 20,
             group_commit_wait: Duration::from_millis(2),
+            keys: keys::KeySource::Directory,
         }
     }
 }
@@ -71,8 +77,8 @@ impl Default for Options {
 pub struct Ledger {
     dir: PathBuf,
     opts: Options,
-    key: SigningKey,
-    nodes: NodeFiles,
+    keys: keys::Keys,
+    pub(crate) nodes: NodeFiles,
     /// Committed entries whose nodes are written: proofs may use sizes up to this.
     size: AtomicU64,
     queue: Mutex<Queue>,
@@ -227,8 +233,14 @@ impl Ledger {
         let append_lock = AppendLock::open(&dir)?;
         let held = append_lock.lock()?;
         let mut store = store()?;
-        let key = keys::load_or_create(&dir)?;
-        store.bind_signing_key(&keys::key_id(&key.verifying_key()))?;
+        let keys = keys::load(&dir, &opts.keys)?;
+        store.bind_signing_key(
+            &keys::key_id(&keys.public),
+            keys.previous
+                .as_ref()
+                .map(|k| keys::key_id(&k.verifying_key()))
+                .as_deref(),
+        )?;
         let nodes = NodeFiles::open(&dir.join(NODES_DIR))?;
         let end = store.end()?;
         let damaged = recover(store.as_mut(), &nodes, end)?;
@@ -246,7 +258,7 @@ impl Ledger {
         Ok(Self {
             dir,
             opts,
-            key,
+            keys,
             nodes,
             size: AtomicU64::new(size),
             queue: Mutex::new(Queue::default()),
@@ -271,7 +283,23 @@ impl Ledger {
 
     /// The deployment's public key (also in `<dir>/ledger-signing-key.pub`).
     pub fn public_key(&self) -> VerifyingKey {
-        self.key.verifying_key()
+        self.keys.public
+    }
+
+    /// Every key this log's heads may be signed with: the current one and those it replaced.
+    pub fn known_keys(&self) -> &[VerifyingKey] {
+        &self.keys.known
+    }
+
+    /// Whether the private key sits in the ledger directory, where whoever can edit the
+    /// entries can also re-sign them.
+    pub fn key_in_directory(&self) -> bool {
+        self.keys.in_directory
+    }
+
+    /// Another handle on the entry storage, for a pass that runs beside the writer.
+    pub(crate) fn reader_store(&self) -> Result<Box<dyn EntryStore>> {
+        lock(&self.reader).reader()
     }
 
     /// Why the ledger refuses appends, if it does (found at open or after a failed node write).
@@ -591,21 +619,35 @@ impl Ledger {
         Ok(EntryProof { entry, proof })
     }
 
-    /// Signs and stores a tree head for the current log, whatever its age.
+    /// Signs and stores a tree head, whatever the last one's age, over the log as far as it
+    /// re-reads the entries added since the latest signed head and finds them as appended
+    /// (see [`crate::Checker`]); [`Error::Altered`] when it does not.
     pub fn sign_tree_head(&self) -> Result<TreeHead> {
+        if let Some(d) = self.damaged() {
+            return Err(Error::Damaged(d));
+        }
+        self.refresh()?;
+        let mut checker = self.checker_at_latest_head()?.map_err(Error::Altered)?;
+        while self
+            .check_next(&mut checker, 1 << 16)?
+            .map_err(Error::Altered)?
+            > 0
+        {}
         let mut w = lock(&self.writer);
         // Most of the catching up before the append lock, so that it is held briefly.
         self.catch_up_if_shared(&mut w)?;
-        let head = self.sign_locked(&mut w, None)?;
+        let head = self.sign_locked(&mut w, None, checker.position())?;
         Ok(head.expect("a head is always due without a time"))
     }
 
-    /// Signs and stores a head for the whole log as it stands; with `due_at`, only if
-    /// [`Ledger::maybe_sign`]'s rule says one is due at that time (which is then the head's).
+    /// Signs and stores a head for the first `upto` entries (the whole log when it is shorter);
+    /// with `due_at`, only if [`Ledger::maybe_sign`]'s rule says one is due at that time (which
+    /// is then the head's).
     fn sign_locked(
         &self,
         w: &mut Writer,
         due_at: Option<DateTime<Utc>>,
+        upto: u64,
     ) -> Result<Option<TreeHead>> {
         if let Some(d) = &w.damaged {
             return Err(Error::Damaged(d.clone()));
@@ -619,25 +661,65 @@ impl Ledger {
         // are stored in the order the log grew, whichever handle or process signs them.
         let _held = self.append_lock.lock()?;
         self.catch_up_if_shared(w)?;
+        let size = upto.min(w.frontier.size());
         if let Some(now) = due_at {
-            if !self.sign_due(w, now)? {
+            if !self.sign_due(w, now, size)? {
                 return Ok(None);
             }
+        } else if let Some(later) = w.store.latest_tree_head()?.filter(|h| h.size > size) {
+            // Another handle signed further meanwhile: heads are stored in the order the log
+            // grew, and that one covers everything asked for.
+            return Ok(Some(later));
         }
+        let root = if size == w.frontier.size() {
+            w.frontier.root()
+        } else {
+            merkle::root(&self.nodes, size)?
+        };
         let now = due_at.unwrap_or_else(Utc::now);
-        let head = TreeHead::sign(w.frontier.size(), w.frontier.root(), now, &self.key);
+        let Some(key) = &self.keys.signing else {
+            return Err(Error::Key {
+                path: self.dir.clone(),
+                reason: "this process holds no signing key (it is kept outside the data \
+                         directory): pass --signing-key FILE or set ANPR_LEDGER_SIGNING_KEY"
+                    .into(),
+            });
+        };
+        let head = TreeHead::sign_rollover(size, root, now, key, self.keys.previous.as_ref());
+        let signed = self.heads_signed(w.store.as_mut())?;
         w.store.add_tree_head(&head)?;
+        // After the head: a crash between the two leaves one head more than counted, never less.
+        w.store.set_meta(HEADS_SIGNED, &(signed + 1).to_string())?;
         Ok(Some(head))
     }
 
-    /// Whether [`Ledger::maybe_sign`] should sign at `now`.
-    fn sign_due(&self, w: &mut Writer, now: DateTime<Utc>) -> Result<bool> {
-        let size = w.frontier.size();
+    /// How many heads were ever signed, as counted beside them (a log from before the count
+    /// was kept counts what it holds).
+    fn heads_signed(&self, store: &mut dyn EntryStore) -> Result<u64> {
+        match store.meta(HEADS_SIGNED)?.and_then(|v| v.parse().ok()) {
+            Some(n) => Ok(n),
+            None => store.tree_head_count(),
+        }
+    }
+
+    /// Whether signed heads were removed from storage: fewer are stored than were signed.
+    pub fn missing_heads(&self) -> Result<Option<String>> {
+        let mut store = self.reader_store()?;
+        let (stored, signed) = (store.tree_head_count()?, self.heads_signed(store.as_mut())?);
+        Ok((stored < signed).then(|| {
+            format!(
+                "{signed} tree heads were signed but {stored} are stored: signed heads were removed"
+            )
+        }))
+    }
+
+    /// Whether [`Ledger::maybe_sign`] should sign a head of `size` at `now`.
+    fn sign_due(&self, w: &mut Writer, now: DateTime<Utc>, size: u64) -> Result<bool> {
         Ok(match w.store.latest_tree_head()? {
             None => size > 0,
             Some(last) => {
                 let age = now.signed_duration_since(last.time()?);
-                size != last.size && age.to_std().is_ok_and(|a| a >= self.opts.sign_interval)
+                size > last.size && age.to_std().is_ok_and(|a| a >= self.opts.sign_interval)
             }
         })
     }
@@ -646,13 +728,20 @@ impl Ledger {
     /// [`Options::sign_interval`] has passed (or there is no head yet). The server calls this
     /// from a background task every few seconds.
     pub fn maybe_sign(&self, now: DateTime<Utc>) -> Result<Option<TreeHead>> {
+        self.maybe_sign_checked(now, u64::MAX)
+    }
+
+    /// [`Ledger::maybe_sign`] over the first `checked` entries only: a server signs over the
+    /// entries its [`crate::Checker`] has re-read, never past them.
+    pub fn maybe_sign_checked(&self, now: DateTime<Utc>, checked: u64) -> Result<Option<TreeHead>> {
         let mut w = lock(&self.writer);
         self.catch_up_if_shared(&mut w)?;
         // Decided again under the append lock (another process may have signed meanwhile).
-        if !self.sign_due(&mut w, now)? {
+        let size = checked.min(w.frontier.size());
+        if !self.sign_due(&mut w, now, size)? {
             return Ok(None);
         }
-        self.sign_locked(&mut w, Some(now))
+        self.sign_locked(&mut w, Some(now), checked)
     }
 
     /// The most recently signed tree head.
@@ -695,7 +784,7 @@ impl Ledger {
             snap.as_mut(),
             &self.nodes,
             nodes_at_snapshot,
-            &self.public_key(),
+            self.known_keys(),
         );
         snap.end_snapshot()?;
         report

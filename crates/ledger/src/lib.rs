@@ -85,6 +85,7 @@ pub mod audit;
 pub mod bench;
 pub mod bounded;
 mod canonical;
+mod checker;
 pub mod error;
 pub mod event;
 pub mod head;
@@ -100,6 +101,7 @@ mod verify;
 
 pub use append_lock::APPEND_LOCK_FILE;
 pub use audit::{Action, AuditFacts, Channel, PlateMode};
+pub use checker::Checker;
 pub use error::{Error, Result};
 pub use event::{Actor, ActorKind, Event, Outcome, OutcomeKind, ResultDigest};
 pub use head::TreeHead;

@@ -76,7 +76,7 @@ pub(crate) fn verify_full(
     store: &mut dyn EntryStore,
     nodes: &NodeFiles,
     nodes_len0: u64,
-    key: &VerifyingKey,
+    keys: &[VerifyingKey],
 ) -> Result<VerifyReport> {
     let heads = store.tree_heads()?;
     let workers = std::thread::available_parallelism()
@@ -100,7 +100,7 @@ pub(crate) fn verify_full(
         }
         drop(done_tx);
         let consumer = s.spawn(move || -> Result<VerifyReport> {
-            let mut checker = Checker::new(nodes, nodes_len0, heads, key)?;
+            let mut checker = Checker::new(nodes, nodes_len0, heads, keys)?;
             let mut waiting = BTreeMap::new();
             let mut next = 0u64;
             for (n, chunk) in done_rx {
@@ -189,7 +189,7 @@ impl<'a> Checker<'a> {
         nodes: &'a NodeFiles,
         nodes_len0: u64,
         heads: Vec<TreeHead>,
-        key: &VerifyingKey,
+        keys: &[VerifyingKey],
     ) -> Result<Self> {
         let mut report = VerifyReport {
             heads: heads.len() as u64,
@@ -197,7 +197,7 @@ impl<'a> Checker<'a> {
         };
         let mut checks = Vec::with_capacity(heads.len());
         for head in heads {
-            let signed = match head.verify_signature(key) {
+            let signed = match crate::head::verify_by_any(&head, keys) {
                 Ok(()) => true,
                 Err(e) => {
                     report.add(

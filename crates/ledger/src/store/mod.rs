@@ -19,7 +19,7 @@ pub use sqlite::{SqliteStore, DB_FILE};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::head::TreeHead;
 use crate::hexser;
 use crate::merkle::Hash;
@@ -165,6 +165,12 @@ pub trait EntryStore: Send {
     /// The most recently signed tree head.
     fn latest_tree_head(&mut self) -> Result<Option<TreeHead>>;
 
+    /// At most `limit` heads with `after < size <= upto`, in the order they were signed.
+    fn tree_heads_in(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<TreeHead>>;
+
+    /// How many tree heads are stored.
+    fn tree_head_count(&mut self) -> Result<u64>;
+
     /// Reads a metadata value.
     fn meta(&mut self, key: &str) -> Result<Option<String>>;
 
@@ -172,8 +178,10 @@ pub trait EntryStore: Send {
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
 
     /// Checks that this process signs with the key the log is signed with (storage several
-    /// processes share records the first one's); nothing to check for a log of one process.
-    fn bind_signing_key(&mut self, _key_id: &str) -> Result<()> {
+    /// processes share records the first one's), or, during a rollover, that the key it
+    /// replaces (`replaces`) is that key, and records the new one; nothing to check for a log
+    /// of one process.
+    fn bind_signing_key(&mut self, _key_id: &str, _replaces: Option<&str>) -> Result<()> {
         Ok(())
     }
 
@@ -185,6 +193,26 @@ pub trait EntryStore: Send {
 
     /// Opens another handle on the same storage, for reads that run beside the writer.
     fn reader(&self) -> Result<Box<dyn EntryStore>>;
+}
+
+/// A head's rollover signature as stored: JSON, or NULL outside a rollover.
+pub(crate) fn previous_key_column(head: &TreeHead) -> Result<Option<String>> {
+    Ok(head
+        .previous_key
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?)
+}
+
+pub(crate) fn previous_key_from_column(
+    column: Option<&str>,
+) -> Result<Option<crate::head::KeySignature>> {
+    column
+        .map(|c| {
+            serde_json::from_str(c)
+                .map_err(|e| Error::Verification(format!("a head's previous-key signature: {e}")))
+        })
+        .transpose()
 }
 
 /// Rows written per transaction by [`copy_log`].

@@ -53,6 +53,7 @@ CREATE TABLE IF NOT EXISTS ledger_meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+ALTER TABLE ledger_tree_heads ADD COLUMN IF NOT EXISTS previous_key TEXT;
 ";
 
 /// Advisory lock key of ledger appends (and of the schema's creation).
@@ -211,10 +212,11 @@ fn to_head(row: &Row) -> Result<TreeHead> {
         timestamp: row.get(2),
         key_id: row.get(3),
         signature: row.get(4),
+        previous_key: super::previous_key_from_column(row.get::<_, Option<&str>>(5))?,
     })
 }
 
-const HEAD_COLUMNS: &str = "size, root_hash, timestamp, key_id, signature";
+const HEAD_COLUMNS: &str = "size, root_hash, timestamp, key_id, signature, previous_key";
 
 impl EntryStore for PgStore {
     fn end(&mut self) -> Result<u64> {
@@ -337,14 +339,15 @@ impl EntryStore for PgStore {
 
     fn add_tree_head(&mut self, h: &TreeHead) -> Result<()> {
         self.execute(
-            "INSERT INTO ledger_tree_heads (size, root_hash, timestamp, key_id, signature)
-             VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO ledger_tree_heads (size, root_hash, timestamp, key_id, signature, previous_key)
+             VALUES ($1, $2, $3, $4, $5, $6)",
             &[
                 &to_i64(h.size)?,
                 &hex::encode(h.root_hash),
                 &h.timestamp,
                 &h.key_id,
                 &h.signature,
+                &super::previous_key_column(h)?,
             ],
         )?;
         Ok(())
@@ -358,6 +361,25 @@ impl EntryStore for PgStore {
         .iter()
         .map(to_head)
         .collect()
+    }
+
+    fn tree_heads_in(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<TreeHead>> {
+        let (after, upto, limit) = (after as i64, upto as i64, limit as i64);
+        self.query(
+            &format!(
+                "SELECT {HEAD_COLUMNS} FROM ledger_tree_heads WHERE size > $1 AND size <= $2 \
+                 ORDER BY id LIMIT $3"
+            ),
+            &[&after, &upto, &limit],
+        )?
+        .iter()
+        .map(to_head)
+        .collect()
+    }
+
+    fn tree_head_count(&mut self) -> Result<u64> {
+        let rows = self.query("SELECT COUNT(*) FROM ledger_tree_heads", &[])?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0)) as u64)
     }
 
     fn latest_tree_head(&mut self) -> Result<Option<TreeHead>> {
@@ -393,7 +415,7 @@ impl EntryStore for PgStore {
         Ok(())
     }
 
-    fn bind_signing_key(&mut self, key_id: &str) -> Result<()> {
+    fn bind_signing_key(&mut self, key_id: &str, replaces: Option<&str>) -> Result<()> {
         let rows = self.query(
             "WITH mine AS (
                  INSERT INTO ledger_meta (key, value) VALUES ($1, $2)
@@ -405,14 +427,22 @@ impl EntryStore for PgStore {
             .first()
             .map(|r| r.get(0))
             .ok_or_else(|| Error::Append("the ledger's signing key id is not recorded".into()))?;
-        if bound != key_id {
-            return Err(Error::InvalidArgument(format!(
-                "this process signs with key {key_id} but the shared ledger is signed with key \
-                 {bound}: copy ledger-signing-key (and .pub) from another server's ledger \
-                 directory into this one's"
-            )));
+        if bound == key_id {
+            return Ok(());
         }
-        Ok(())
+        if replaces == Some(bound.as_str()) {
+            // A rollover: from now on every server must sign with the new key.
+            self.execute(
+                "UPDATE ledger_meta SET value = $2 WHERE key = $1 AND value = $3",
+                &[&SIGNING_KEY_ID, &key_id, &bound],
+            )?;
+            return Ok(());
+        }
+        Err(Error::InvalidArgument(format!(
+            "this process signs with key {key_id} but the shared ledger is signed with key \
+             {bound}: give every server the same --signing-key (or, to change keys, the old \
+             one as --previous-signing-key)"
+        )))
     }
 
     fn begin_snapshot(&mut self) -> Result<()> {

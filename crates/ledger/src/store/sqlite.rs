@@ -11,7 +11,8 @@
 //! ```sql
 //! entries    (idx INTEGER PRIMARY KEY, time INTEGER /* µs since epoch */, body BLOB, leaf_hash BLOB)
 //! tree_heads (id INTEGER PRIMARY KEY, size, root_hash TEXT /* hex */, timestamp TEXT,
-//!             key_id TEXT, signature TEXT /* hex */)
+//!             key_id TEXT, signature TEXT /* hex */,
+//!             previous_key TEXT /* JSON, during a key rollover */)
 //! meta       (key TEXT PRIMARY KEY, value TEXT)
 //! ```
 
@@ -64,6 +65,16 @@ impl SqliteStore {
         let store = Self::connect(path)?;
         store.conn.pragma_update(None, "journal_mode", "WAL")?;
         store.conn.execute_batch(SCHEMA)?;
+        let has_previous_key: bool = store.conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('tree_heads') WHERE name = 'previous_key'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_previous_key {
+            store
+                .conn
+                .execute_batch("ALTER TABLE tree_heads ADD COLUMN previous_key TEXT")?;
+        }
         Ok(store)
     }
 
@@ -91,21 +102,20 @@ fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::InvalidArgument(format!("{v} does not fit in SQLite")))
 }
 
-fn head_from_row(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(i64, String, String, String, String)> {
+type HeadRow = (i64, String, String, String, String, Option<String>);
+
+fn head_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok((
         row.get(0)?,
         row.get(1)?,
         row.get(2)?,
         row.get(3)?,
         row.get(4)?,
+        row.get(5)?,
     ))
 }
 
-fn to_head(
-    (size, root, timestamp, key_id, signature): (i64, String, String, String, String),
-) -> Result<TreeHead> {
+fn to_head((size, root, timestamp, key_id, signature, previous): HeadRow) -> Result<TreeHead> {
     Ok(TreeHead {
         size: u64::try_from(size)
             .map_err(|_| Error::Verification(format!("negative tree head size {size}")))?,
@@ -113,10 +123,11 @@ fn to_head(
         timestamp,
         key_id,
         signature,
+        previous_key: super::previous_key_from_column(previous.as_deref())?,
     })
 }
 
-const HEAD_COLUMNS: &str = "size, root_hash, timestamp, key_id, signature";
+const HEAD_COLUMNS: &str = "size, root_hash, timestamp, key_id, signature, previous_key";
 
 impl SqliteStore {
     fn insert(&self, rows: &[NewEntry]) -> Result<()> {
@@ -274,8 +285,16 @@ impl EntryStore for SqliteStore {
 
     fn add_tree_head(&mut self, h: &TreeHead) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO tree_heads (size, root_hash, timestamp, key_id, signature) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![to_i64(h.size)?, hex::encode(h.root_hash), h.timestamp, h.key_id, h.signature],
+            "INSERT INTO tree_heads (size, root_hash, timestamp, key_id, signature, previous_key) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                to_i64(h.size)?,
+                hex::encode(h.root_hash),
+                h.timestamp,
+                h.key_id,
+                h.signature,
+                super::previous_key_column(h)?
+            ],
         )?;
         Ok(())
     }
@@ -286,6 +305,24 @@ impl EntryStore for SqliteStore {
         ))?;
         let rows = st.query_map([], head_from_row)?;
         rows.map(|r| to_head(r?)).collect()
+    }
+
+    fn tree_heads_in(&mut self, after: u64, upto: u64, limit: usize) -> Result<Vec<TreeHead>> {
+        let mut st = self.conn.prepare_cached(&format!(
+            "SELECT {HEAD_COLUMNS} FROM tree_heads WHERE size > ?1 AND size <= ?2 ORDER BY id LIMIT ?3"
+        ))?;
+        let rows = st.query_map(
+            params![to_i64(after)?, to_i64(upto)?, limit as i64],
+            head_from_row,
+        )?;
+        rows.map(|r| to_head(r?)).collect()
+    }
+
+    fn tree_head_count(&mut self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM tree_heads", [], |r| r.get(0))?;
+        Ok(n as u64)
     }
 
     fn latest_tree_head(&mut self) -> Result<Option<TreeHead>> {

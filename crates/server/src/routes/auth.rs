@@ -130,7 +130,7 @@ pub async fn open_ui_session(
         state.http.secure_cookies(),
     );
     let session = UiSession {
-        notices: anpr_app::disk::notices_for(&state, &user),
+        notices: anpr_app::notices_for(&state, &user),
         user,
         csrf_token: auth::csrf_token(&token),
     };
@@ -148,7 +148,7 @@ pub async fn ui_session(
 ) -> Json<UiSession> {
     audit.action(Action::Session);
     Json(UiSession {
-        notices: anpr_app::disk::notices_for(&state, &staff.user),
+        notices: anpr_app::notices_for(&state, &staff.user),
         user: staff.user,
         csrf_token: auth::csrf_token(&token),
     })

@@ -21,6 +21,10 @@ fn ledger_error(e: anpr_ledger::Error) -> ApiError {
     use anpr_ledger::Error as E;
     match e {
         E::InvalidArgument(m) => ApiError(AppError::invalid("query", m)),
+        E::Altered(p) => ApiError(AppError::Unavailable(format!(
+            "the audit ledger's stored entries differ from what was appended ({p}), so no tree \
+             head is signed over them; tell the integrity unit"
+        ))),
         other => ApiError(AppError::internal(other)),
     }
 }
@@ -48,8 +52,11 @@ pub async fn tree_head(
 ) -> ApiResult<Json<TreeHead>> {
     audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
-    let head = blocking(&state, |l| match l.latest_tree_head()? {
-        Some(h) if h.size == l.size() => Ok(h),
+    // Once the server's own check found the ledger altered, nothing more is signed.
+    let altered = state.ledger_check.alarm();
+    let head = blocking(&state, move |l| match (l.latest_tree_head()?, altered) {
+        (Some(h), _) if h.size == l.size() => Ok(h),
+        (_, Some(p)) => Err(anpr_ledger::Error::Altered(p)),
         _ => l.sign_tree_head(),
     })
     .await?;

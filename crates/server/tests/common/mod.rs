@@ -516,6 +516,17 @@ impl TestServer {
         self.restart_with(|_| {}).await
     }
 
+    /// Stops this server and hands over its data directory (to tamper with, or to start on).
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        drop(self);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        dir
+    }
+
     /// As [`TestServer::restart`], with the configuration `adjust` makes of the default one.
     pub async fn restart_with(mut self, adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());

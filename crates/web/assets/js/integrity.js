@@ -20,6 +20,7 @@ const RULES = {
   renewal_chain: 'Chained renewals',
   tracking_after_recovery: 'Tracking after recovery',
   routine_sample: 'Routine sample',
+  ledger_altered: 'Audit ledger altered',
 };
 const STATUS = {
   open: 'open', assigned: 'assigned', explanation_requested: 'explanation requested',
