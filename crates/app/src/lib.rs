@@ -94,13 +94,17 @@ impl DataDir {
 pub fn open_ledger(
     data: &DataDir,
     database_url: Option<&str>,
+    keys: &anpr_ledger::keys::KeySource,
 ) -> anyhow::Result<anpr_ledger::Ledger> {
     let dir = data.ledger();
+    let options = anpr_ledger::Options {
+        keys: keys.clone(),
+        ..Default::default()
+    };
     let ledger = match database_url.filter(|u| !u.is_empty()) {
-        Some(url) => anpr_ledger::store::PgStore::open(url, &dir).and_then(|entries| {
-            anpr_ledger::Ledger::open_store(&dir, Box::new(entries), Default::default())
-        }),
-        None => anpr_ledger::Ledger::open(&dir),
+        Some(url) => anpr_ledger::store::PgStore::open(url, &dir)
+            .and_then(|entries| anpr_ledger::Ledger::open_store(&dir, Box::new(entries), options)),
+        None => anpr_ledger::Ledger::open_with(&dir, options),
     };
     ledger.map_err(|e| anyhow::anyhow!("cannot open the audit ledger: {e}"))
 }
@@ -111,7 +115,7 @@ impl App {
         let data = DataDir(dir.to_path_buf());
         data.prepare(true)?;
         let store = SqliteStore::open(data.database())?;
-        let ledger = anpr_ledger::Ledger::open(data.ledger())?;
+        let ledger = open_ledger(&data, None, &config.ledger_keys)?;
         Self::assemble(&data, store, ledger, config)
     }
 
@@ -134,9 +138,10 @@ impl App {
         let store = PgStore::connect(url)
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
-        let (url, ledger_data) = (url.to_string(), data.clone());
+        let (url, ledger_data, keys) = (url.to_string(), data.clone(), config.ledger_keys.clone());
         let ledger =
-            tokio::task::spawn_blocking(move || open_ledger(&ledger_data, Some(&url))).await??;
+            tokio::task::spawn_blocking(move || open_ledger(&ledger_data, Some(&url), &keys))
+                .await??;
         Self::assemble(&data, store, ledger, config)
     }
 
@@ -252,6 +257,13 @@ impl App {
             "audit ledger checked"
         );
         self.metrics.ledger_intact.set(1);
+        if self.ledger.key_in_directory() {
+            tracing::warn!(
+                dir = %self.ledger.dir().display(),
+                "the ledger's signing key is in the data directory, where whoever can edit the \
+                 ledger can also re-sign it: keep it apart with --signing-key (docs/operations.md)"
+            );
+        }
         // Watches survive a restart: they are the active tracking authorisations in the store.
         let watches = realtime::load_watches(self).await?;
         tracing::info!(watches, "active watches loaded");

@@ -93,6 +93,8 @@ pub struct AppConfig {
     pub sign_in: crate::sign_in_throttle::Rules,
     /// The memory the images being decoded may hold at once, and how many decode at once.
     pub decode: crate::decoding::DecodeConfig,
+    /// Where the ledger's signing key is (outside the data directory in production).
+    pub ledger_keys: anpr_ledger::keys::KeySource,
     /// How the server re-reads its own audit ledger, at start and while serving.
     pub ledger_check: crate::ledger_check::LedgerCheckConfig,
 }
@@ -115,6 +117,7 @@ impl Default for AppConfig {
             sign_in: Default::default(),
             decode: Default::default(),
             ledger_check: Default::default(),
+            ledger_keys: Default::default(),
         }
     }
 }

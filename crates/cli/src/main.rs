@@ -38,6 +38,20 @@ struct Cli {
     /// from `AWS_*` variables) instead of the data directory, so that several servers share them.
     #[arg(long, global = true, env = "ANPR_IMAGES_URL")]
     images_url: Option<String>,
+    /// The audit ledger's private signing key, kept outside the data directory (mode 0600;
+    /// create one with `anpr ledger new-key FILE`). Without it a new deployment keeps its key
+    /// in the data directory, and the server warns.
+    #[arg(long, global = true, env = "ANPR_LEDGER_SIGNING_KEY")]
+    signing_key: Option<PathBuf>,
+    /// During a key rollover: the key being replaced. Heads are signed by both until the
+    /// server runs without it (docs/operations.md).
+    #[arg(
+        long,
+        global = true,
+        env = "ANPR_LEDGER_PREVIOUS_SIGNING_KEY",
+        requires = "signing_key"
+    )]
+    previous_signing_key: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -153,6 +167,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let data = cli.data;
     commands::set_database_url(cli.database_url);
     commands::set_images_url(cli.images_url);
+    commands::set_ledger_keys(cli.signing_key, cli.previous_signing_key);
     match cli.command {
         Command::Serve(args) => commands::serve::run(&data, args).await,
         Command::Demo(args) => commands::demo::run(&data, args).await,

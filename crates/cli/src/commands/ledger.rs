@@ -8,6 +8,12 @@ use std::path::{Path, PathBuf};
 pub enum LedgerCommand {
     /// Recompute the whole log from the stored entries and check every signed tree head.
     Verify,
+    /// Create a new signing key file (mode 0600), to keep outside the data directory and pass
+    /// as `--signing-key`; prints its public key for the overseers.
+    NewKey {
+        /// Where to write it; it must not exist.
+        file: PathBuf,
+    },
     /// Fetch the server's current signed tree head and print it (save it to check later).
     TreeHead {
         /// Server base URL, e.g. http://127.0.0.1:8080
@@ -37,6 +43,16 @@ pub enum LedgerCommand {
 pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
     match cmd {
         LedgerCommand::Verify => verify_local(data).await,
+        LedgerCommand::NewKey { file } => {
+            let public = anpr_ledger::keys::create_key_file(&file)?;
+            println!(
+                "created {} (key id {}); its public key, for overseers:\n{}",
+                file.display(),
+                anpr_ledger::keys::key_id(&public),
+                anpr_ledger::keys::public_key_pem(&public)
+            );
+            Ok(())
+        }
         LedgerCommand::TreeHead { url, token } => {
             let head: TreeHead =
                 get_json(&client()?, &url, "/api/v1/ledger/tree-head", &token).await?;
@@ -56,7 +72,7 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
 async fn verify_local(data: &Path) -> anyhow::Result<()> {
     let data = anpr_app::DataDir(data.to_path_buf());
     let report = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-        let ledger = anpr_app::open_ledger(&data, super::database_url())?;
+        let ledger = anpr_app::open_ledger(&data, super::database_url(), &super::ledger_keys())?;
         if let Some(why) = ledger.damaged() {
             eprintln!("the ledger opened damaged: {why}");
         }

@@ -32,6 +32,22 @@ pub fn database_url() -> Option<&'static str> {
     DATABASE_URL.get().and_then(|u| u.as_deref())
 }
 
+static LEDGER_KEYS: std::sync::OnceLock<anpr_ledger::keys::KeySource> = std::sync::OnceLock::new();
+
+/// Where the ledger's signing key is (`--signing-key`, `--previous-signing-key`; the ledger
+/// directory when absent).
+pub fn set_ledger_keys(current: Option<std::path::PathBuf>, previous: Option<std::path::PathBuf>) {
+    let keys = match current {
+        Some(current) => anpr_ledger::keys::KeySource::Files { current, previous },
+        None => anpr_ledger::keys::KeySource::Directory,
+    };
+    let _ = LEDGER_KEYS.set(keys);
+}
+
+pub fn ledger_keys() -> anpr_ledger::keys::KeySource {
+    LEDGER_KEYS.get().cloned().unwrap_or_default()
+}
+
 static IMAGES_URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
 /// Where images are kept (`--images-url`; the data directory when absent).
@@ -49,6 +65,7 @@ pub async fn open_with(data: &Path, mut config: AppConfig) -> anyhow::Result<App
     if config.images_url.is_none() {
         config.images_url = IMAGES_URL.get().cloned().flatten();
     }
+    config.ledger_keys = ledger_keys();
     App::open(data, database_url(), config).await
 }
 
@@ -57,6 +74,7 @@ pub async fn open_server(data: &Path, mut config: ServerConfig) -> anyhow::Resul
     if config.app.images_url.is_none() {
         config.app.images_url = IMAGES_URL.get().cloned().flatten();
     }
+    config.app.ledger_keys = ledger_keys();
     AppState::open(data, database_url(), config).await
 }
 

@@ -52,6 +52,13 @@ pub struct ServeArgs {
     /// Retry-After, in milliseconds.
     #[arg(long, env = "ANPR_DECODE_WAIT_MS", default_value_t = 1000)]
     pub decode_wait_ms: u64,
+    /// Ledgers of at most this many entries are re-read whole before the server starts;
+    /// longer ones from their latest signed head, the rest by the background sweep.
+    #[arg(long, default_value_t = anpr_app::ledger_check::LedgerCheckConfig::default().full_at_start)]
+    pub ledger_check_at_start: u64,
+    /// Entries per second the background sweep re-reads the whole ledger at.
+    #[arg(long, default_value_t = anpr_app::ledger_check::LedgerCheckConfig::default().entries_per_second)]
+    pub ledger_check_rate: u64,
 }
 
 impl ServeArgs {
@@ -73,6 +80,11 @@ impl ServeArgs {
                 metrics_token: self.metrics_token.clone(),
                 policy,
                 decode: self.decode_config(),
+                ledger_check: anpr_app::ledger_check::LedgerCheckConfig {
+                    full_at_start: self.ledger_check_at_start,
+                    entries_per_second: self.ledger_check_rate.max(1),
+                    ..Default::default()
+                },
                 ..Default::default()
             },
             http: anpr_server::HttpConfig {

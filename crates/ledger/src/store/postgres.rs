@@ -440,8 +440,9 @@ impl EntryStore for PgStore {
         }
         Err(Error::InvalidArgument(format!(
             "this process signs with key {key_id} but the shared ledger is signed with key \
-             {bound}: give every server the same --signing-key (or, to change keys, the old \
-             one as --previous-signing-key)"
+             {bound}: give every server the same key (the same --signing-key file, or a copy of \
+             ledger-signing-key from another server's ledger directory); to change keys, give \
+             the old one as --previous-signing-key"
         )))
     }
 
