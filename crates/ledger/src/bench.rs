@@ -11,6 +11,13 @@
 //!   same [`NodeFiles`] and [`crate::merkle`] code as the ledger's.
 //! * `ledger_verify_entries_per_s` — [`Ledger::verify_full`] over a real log of
 //!   `verify_entries` entries (built by appending, not timed).
+//! * `ledger_background_verify_entries_per_s` — a [`crate::Checker`] from index 0 over the
+//!   same log, one thread, unbounded: what the server's background sweep can do at most (it runs
+//!   bounded, at `--ledger-check-rate`).
+//! * `ledger_startup_check_s` — the server's check at start on that log when it is too long to
+//!   re-read whole: the latest signed head against the node files, then the
+//!   `startup_tail` entries appended after it (100,000 by default: more than a minute of
+//!   ingestion at the busiest rate measured, a minute being how often heads are signed).
 
 use std::fmt;
 use std::path::PathBuf;
@@ -67,6 +74,8 @@ pub struct BenchOptions {
     pub proofs: usize,
     /// Entries in the log for the verify figure.
     pub verify_entries: u64,
+    /// Entries after the latest signed head in the start-up figure.
+    pub startup_tail: u64,
 }
 
 impl Default for BenchOptions {
@@ -80,6 +89,7 @@ impl Default for BenchOptions {
             proof_log_size: 100_000_000,
             proofs: 2000,
             verify_entries: 10_000_000,
+            startup_tail: 100_000,
         }
     }
 }
@@ -149,8 +159,43 @@ pub fn run(opts: &BenchOptions) -> Result<Vec<Figure>> {
         report.entries as f64 / secs,
         "entries/s",
     ));
+    figures.extend(check_figures(&ledger, opts.batch, opts.startup_tail)?);
     drop(ledger);
     Ok(figures)
+}
+
+/// The [`crate::Checker`] figures on a log built by [`run`].
+fn check_figures(ledger: &Ledger, batch: usize, tail: u64) -> Result<Vec<Figure>> {
+    let t = Instant::now();
+    let mut checker = ledger.checker()?;
+    while ledger
+        .check_next(&mut checker, 1 << 16)?
+        .map_err(|p| failed(format!("benchmark log does not check: {p}")))?
+        > 0
+    {}
+    let sweep = checker.position() as f64 / t.elapsed().as_secs_f64();
+
+    let signed = ledger.size();
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    ledger.maybe_sign_checked(later, signed)?;
+    while ledger.size() < signed + tail {
+        let n = (signed + tail - ledger.size()).min(batch.max(1) as u64);
+        ledger.append(&events(ledger.size(), n))?;
+    }
+    let t = Instant::now();
+    let mut checker = ledger
+        .checker_at_latest_head()?
+        .map_err(|p| failed(format!("benchmark log does not check: {p}")))?;
+    while ledger
+        .check_next(&mut checker, 1 << 16)?
+        .map_err(|p| failed(format!("benchmark log does not check: {p}")))?
+        > 0
+    {}
+    let startup = t.elapsed().as_secs_f64();
+    Ok(vec![
+        figure("ledger_background_verify_entries_per_s", sweep, "entries/s"),
+        figure("ledger_startup_check_s", startup, "s"),
+    ])
 }
 
 /// `n` search events of about 300 bytes (311 plus the digits of `seq`), varied a little.
@@ -323,7 +368,7 @@ mod tests {
     }
 
     #[test]
-    fn tiny_run_reports_four_figures() {
+    fn tiny_run_reports_every_figure() {
         let dir = tempfile::tempdir().unwrap();
         let opts = BenchOptions {
             dir: Some(dir.path().to_owned()),
@@ -333,6 +378,7 @@ mod tests {
             proof_log_size: 5000,
             proofs: 50,
             verify_entries: 4000,
+            startup_tail: 500,
         };
         let figs = run(&opts).unwrap();
         let names: Vec<&str> = figs.iter().map(|f| f.name.as_str()).collect();
@@ -342,7 +388,9 @@ mod tests {
                 "ledger_append_per_s",
                 "ledger_inclusion_proof_ms",
                 "ledger_consistency_proof_ms",
-                "ledger_verify_entries_per_s"
+                "ledger_verify_entries_per_s",
+                "ledger_background_verify_entries_per_s",
+                "ledger_startup_check_s"
             ]
         );
         assert!(figs.iter().all(|f| f.value > 0.0));
