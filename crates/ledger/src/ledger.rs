@@ -31,7 +31,7 @@ use crate::head::TreeHead;
 use crate::keys;
 use crate::merkle::{self, leaf_hash, Frontier, Hash};
 use crate::proofs::{ConsistencyProof, EntryProof, InclusionProof};
-use crate::report::VerifyReport;
+use crate::report::{ProblemKind, VerifyReport};
 use crate::store::{
     recover, EntryPage, EntryStore, NewEntry, NodeFiles, SqliteStore, StoredEntry, NODES_SYNCED,
 };
@@ -787,7 +787,11 @@ impl Ledger {
             self.known_keys(),
         );
         snap.end_snapshot()?;
-        report
+        let mut report = report?;
+        if let Some(why) = self.missing_heads()? {
+            report.add(ProblemKind::MissingHead, None, None, why);
+        }
+        Ok(report)
     }
 }
 

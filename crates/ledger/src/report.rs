@@ -27,6 +27,8 @@ pub enum ProblemKind {
     ForkedHead,
     /// A proof is malformed or for the wrong sizes.
     BadProof,
+    /// Fewer signed tree heads are stored than were signed: heads were removed.
+    MissingHead,
 }
 
 impl fmt::Display for ProblemKind {

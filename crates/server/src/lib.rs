@@ -171,7 +171,19 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_announced(state, listener, shutdown, || {}).await
+}
+
+/// [`serve`], calling `ready` once the start-up checks passed and requests are about to be
+/// answered (where the command line says it is listening).
+pub async fn serve_announced(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
+) -> anyhow::Result<()> {
     let background = state.start_background().await?;
+    ready();
     let flood_recorder = audit::spawn_flood_recorder(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");

@@ -169,13 +169,15 @@ pub async fn serve_state(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
-    println!(
-        "anpr listening on http://{addr}/ (web UI at http://{addr}/ui/, OpenAPI at http://{addr}/api/openapi.json)"
-    );
-    if let Some(b) = banner {
-        println!("{b}");
-    }
-    anpr_server::serve(state, listener, shutdown_signal()).await
+    anpr_server::serve_announced(state, listener, shutdown_signal(), move || {
+        println!(
+            "anpr listening on http://{addr}/ (web UI at http://{addr}/ui/, OpenAPI at http://{addr}/api/openapi.json)"
+        );
+        if let Some(b) = banner {
+            println!("{b}");
+        }
+    })
+    .await
 }
 
 /// Ctrl-C, or SIGTERM (what systemd and container runtimes send): either starts the same
