@@ -28,10 +28,17 @@ pub enum LedgerCommand {
         public_key: PathBuf,
         #[arg(long, env = "ANPR_TOKEN", hide_env_values = true)]
         token: String,
-        /// Entries sampled for inclusion checks.
+        /// Entries sampled for inclusion checks, when there are too many new ones to check each.
         #[arg(long, default_value_t = 20)]
         samples: u64,
+        /// Check each entry added since the trusted head when there are at most this many;
+        /// sample beyond it.
+        #[arg(long, default_value_t = 2_000_000)]
+        check_all_up_to: u64,
     },
+    /// Monitor a running server: download every entry since the last verified head and check
+    /// each, the root, the signature and consistency with every head seen before.
+    Monitor(super::ledger_monitor::MonitorArgs),
 }
 
 pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
@@ -49,7 +56,12 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             public_key,
             token,
             samples,
-        } => verify_remote(&url, &trusted_head, &public_key, &token, samples).await,
+            check_all_up_to,
+        } => {
+            let every = check_all_up_to;
+            verify_remote(&url, &trusted_head, &public_key, &token, samples, every).await
+        }
+        LedgerCommand::Monitor(args) => super::ledger_monitor::run(args).await,
     }
 }
 
@@ -76,13 +88,13 @@ async fn verify_local(data: &Path) -> anyhow::Result<()> {
     }
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
+pub(super) fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()?)
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(
+pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     base: &str,
     path: &str,
@@ -103,6 +115,7 @@ async fn verify_remote(
     public_key: &Path,
     token: &str,
     samples: u64,
+    check_all_up_to: u64,
 ) -> anyhow::Result<()> {
     let key = anpr_ledger::keys::read_public_key(public_key)?;
     let trusted: TreeHead = serde_json::from_str(&std::fs::read_to_string(trusted_head)?)?;
@@ -119,10 +132,21 @@ async fn verify_remote(
         token,
     )
     .await?;
+    let new_entries = latest.size.saturating_sub(trusted.size);
+    let every = latest.size >= trusted.size && new_entries <= check_all_up_to;
+    if every {
+        println!("checking each of the {new_entries} entries added since the trusted head");
+    } else if latest.size >= trusted.size {
+        println!("{new_entries} entries were added since the trusted head, more than --check-all-up-to {check_all_up_to}: checking {samples} sampled entries instead of each");
+    }
     let mut rng = rand::thread_rng();
     let mut sampled = Vec::new();
     // Distinct indices: asking for at least as many samples as entries checks every entry.
-    let picks = samples.min(latest.size) as usize;
+    let picks = if every {
+        0
+    } else {
+        samples.min(latest.size) as usize
+    };
     let indices = rand::seq::index::sample(&mut rng, latest.size as usize, picks);
     for index in indices.into_iter().map(|i| i as u64) {
         let entries: Vec<StoredEntry> = get_json(
@@ -148,14 +172,30 @@ async fn verify_remote(
             .ok_or_else(|| anyhow::anyhow!("the server returned no entry {index}"))?;
         sampled.push(EntryProof { entry, proof });
     }
-    let report = anpr_ledger::verify_remote(&key, &trusted, &latest, &consistency, &sampled);
+    let report = if every {
+        let server = super::ledger_monitor::Server {
+            http: &http,
+            url,
+            token,
+        };
+        let latest = latest.clone();
+        super::ledger_monitor::check_every_entry(&server, &key, &trusted, latest, &consistency)
+            .await?
+    } else {
+        anpr_ledger::verify_remote(&key, &trusted, &latest, &consistency, &sampled)
+    };
     println!(
         "trusted head: size {}; server head: size {}",
         trusted.size, latest.size
     );
     println!("{report}");
     if report.is_ok() {
-        println!("OK: the server's log extends the trusted head and the sampled entries are in it");
+        let checked = if every {
+            "every new entry is"
+        } else {
+            "the sampled entries are"
+        };
+        println!("OK: the server's log extends the trusted head and {checked} in it");
         Ok(())
     } else {
         anyhow::bail!(
