@@ -54,7 +54,8 @@
 //! * **Verification**: [`Ledger::verify_full`] recomputes everything from the entry bodies and
 //!   reports the first bad index and what is wrong (edited, deleted, reordered, inserted,
 //!   truncated, bad signature, forked head); [`verify_remote`] checks a server against a head an
-//!   overseer saved earlier, from JSON alone.
+//!   overseer saved earlier, from JSON alone; a [`Monitor`] checks every entry added since the
+//!   last head it verified, from the frontier it saved at that head.
 //!
 //! # Wire formats
 //!
