@@ -118,13 +118,24 @@ pub async fn monitor_pass(
     };
     let mut progress = Progress::new(m.resumed_at(), pass.head.size);
     let mut pages = 0;
+    let size = pass.head.size;
+    let page = |from: u64| (from, size.min(from + page_size.max(1)));
+    // The next page downloads while this one is checked.
+    let mut ahead: Option<(u64, Fetch)> = None;
     while let Some(from) = m.next_index() {
         if max_pages.is_some_and(|max| pages >= max) {
             pass.interrupted = true;
             break;
         }
-        let to = pass.head.size.min(from + page_size.max(1));
-        let (entries, bytes) = fetch_entries(server, from, to).await?;
+        let fetch = match ahead.take() {
+            Some((at, fetch)) if at == from => fetch,
+            _ => spawn_fetch(server, page(from)),
+        };
+        let (entries, bytes) = fetch.await??;
+        let next = from + entries.len() as u64;
+        if next < size && !entries.is_empty() && max_pages.is_none_or(|max| pages + 1 < max) {
+            ahead = Some((next, spawn_fetch(server, page(next))));
+        }
         pass.bytes += bytes;
         pass.entries += entries.len() as u64;
         m.feed(&entries);
@@ -133,7 +144,7 @@ pub async fn monitor_pass(
         }
         save_state(dir, &m.pending_state())?;
         pages += 1;
-        progress.show(from + entries.len() as u64);
+        progress.show(next);
     }
     pass.elapsed = started.elapsed();
     if pass.interrupted {
@@ -188,6 +199,25 @@ pub async fn check_every_entry(
     Ok(report)
 }
 
+type Fetch = tokio::task::JoinHandle<anyhow::Result<(Vec<StoredEntry>, u64)>>;
+
+fn spawn_fetch(server: &Server<'_>, (from, to): (u64, u64)) -> Fetch {
+    let (http, url, token) = (
+        server.http.clone(),
+        server.url.to_string(),
+        server.token.to_string(),
+    );
+    tokio::spawn(async move {
+        let server = Server {
+            http: &http,
+            url: &url,
+            token: &token,
+        };
+        fetch_entries(&server, from, to).await
+    })
+}
+
+/// A page of entries, and the bytes its answer took.
 async fn fetch_entries(
     server: &Server<'_>,
     from: u64,
