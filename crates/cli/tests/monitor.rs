@@ -184,6 +184,17 @@ fn tampering_with_a_stopped_servers_ledger_is_caught() {
             late,
             "truncated at index".to_string(),
         ),
+        (
+            // The same, then grown past what the monitor saw: another history.
+            "rewrite",
+            format!(
+                "DELETE FROM entries WHERE idx >= {mid};
+                 DELETE FROM tree_heads WHERE size > {mid};
+                 UPDATE meta SET value = '0' WHERE key = 'nodes_synced';"
+            ),
+            late,
+            format!("forked_head at index {n1}"),
+        ),
     ];
     for (what, sql, seen, expected) in cases {
         let case = root.join(what);
@@ -192,10 +203,13 @@ fn tampering_with_a_stopped_servers_ledger_is_caught() {
         copy_dir(d, &data);
         copy_dir(seen, &st);
         tamper(&data, &sql);
-        if what == "truncate" {
+        if what == "truncate" || what == "rewrite" {
             std::fs::remove_dir_all(data.join("ledger").join("ledger-nodes")).unwrap();
         }
         let server = Server::start(&data);
+        if what == "rewrite" {
+            activity(&server, (n1 - mid) as usize + 5);
+        }
         let out = failed(&monitor(&server, &data, &st, &token, &[]));
         assert!(out.contains(&expected), "{what}: {out}");
         assert!(out.contains("monitoring FAILED"), "{what}: {out}");

@@ -74,6 +74,7 @@ pub struct Monitor {
     latest: TreeHead,
     report: VerifyReport,
     stopped: bool,
+    consistent: bool,
 }
 
 impl Monitor {
@@ -113,6 +114,7 @@ impl Monitor {
                 ..Default::default()
             },
             stopped: false,
+            consistent: false,
         };
         m.check_latest(key, seen);
         Ok(m)
@@ -151,6 +153,7 @@ impl Monitor {
                 latest,
                 report: VerifyReport::default(),
                 stopped: true,
+                consistent: false,
             },
         };
         m.report.heads += 1;
@@ -222,22 +225,51 @@ impl Monitor {
         }
     }
 
-    /// The sizes of the consistency proof [`Monitor::finish`] needs, if any: from the verified
-    /// head to the latest.
+    /// The sizes of the consistency proof [`Monitor::check_consistency`] still needs, if any:
+    /// from the verified head to the latest. Checked before any download, so that a rewritten
+    /// history is reported without downloading what follows it.
     pub fn consistency_needed(&self) -> Option<(u64, u64)> {
         let from = self.verified.as_ref()?.size;
-        (from > 0 && from < self.latest.size && !self.stopped).then_some((from, self.latest.size))
+        (from > 0 && from < self.latest.size && !self.stopped && !self.consistent)
+            .then_some((from, self.latest.size))
+    }
+
+    /// Checks that the latest head extends the verified one.
+    pub fn check_consistency(&mut self, proof: &ConsistencyProof) {
+        let Some((from, size)) = self.consistency_needed() else {
+            return;
+        };
+        let detail = if proof.from != from || proof.to != size {
+            format!(
+                "the consistency proof is for sizes {}..{}, not {from}..{size}",
+                proof.from, proof.to
+            )
+        } else {
+            let old = self
+                .verified
+                .as_ref()
+                .map_or(merkle::EMPTY_ROOT, |h| h.root_hash);
+            match proof.verify(&old, &self.latest.root_hash) {
+                Ok(()) => {
+                    self.consistent = true;
+                    return;
+                }
+                Err(e) => format!(
+                    "the server's log of {size} entries does not extend the verified head of {from} entries, so the history seen before was rewritten: {e}"
+                ),
+            }
+        };
+        self.report
+            .add(ProblemKind::ForkedHead, Some(from), Some(size), detail);
+        self.stopped = true;
     }
 
     /// Ends the pass: every entry up to the latest head must have been fed, their leaves must
-    /// give the latest head's root, and `consistency` must prove that the latest head extends
-    /// the verified one. Returns the new state (the latest head verified) when nothing is wrong.
-    pub fn finish(
-        mut self,
-        consistency: Option<&ConsistencyProof>,
-    ) -> (Option<MonitorState>, VerifyReport) {
+    /// give the latest head's root, and the consistency proof must have been checked. Returns
+    /// the new state (the latest head verified) when nothing is wrong.
+    pub fn finish(mut self) -> (Option<MonitorState>, VerifyReport) {
         if !self.stopped {
-            self.check_end(consistency);
+            self.check_end();
         }
         if !self.report.is_ok() {
             return (None, self.report);
@@ -338,7 +370,7 @@ impl Monitor {
         true
     }
 
-    fn check_end(&mut self, consistency: Option<&ConsistencyProof>) {
+    fn check_end(&mut self) {
         let (from, size) = (self.resumed_at, self.latest.size);
         if self.progress.size() < size {
             let detail = format!(
@@ -366,35 +398,13 @@ impl Monitor {
                 .add(ProblemKind::ForkedHead, index, Some(size), detail);
             return;
         }
-        let Some(verified) = &self.verified else {
-            return;
-        };
-        if verified.size == 0 || verified.size == size {
-            return;
+        if let Some((from, _)) = self.consistency_needed() {
+            let detail = format!(
+                "no consistency proof from the verified head of {from} entries to {size} was checked"
+            );
+            self.report
+                .add(ProblemKind::BadProof, Some(from), Some(size), detail);
         }
-        let detail = match consistency {
-            None => format!(
-                "no consistency proof from the verified head of {} entries to {size} was checked",
-                verified.size
-            ),
-            Some(p) if p.from != verified.size || p.to != size => format!(
-                "the consistency proof is for sizes {}..{}, not {}..{size}",
-                p.from, p.to, verified.size
-            ),
-            Some(p) => match p.verify(&verified.root_hash, &self.latest.root_hash) {
-                Ok(()) => return,
-                Err(e) => format!(
-                    "the log of {size} entries does not extend the verified head of {} entries: {e}",
-                    verified.size
-                ),
-            },
-        };
-        self.report.add(
-            ProblemKind::ForkedHead,
-            Some(verified.size),
-            Some(size),
-            detail,
-        );
     }
 }
 

@@ -116,6 +116,9 @@ pub async fn monitor_pass(
         head: latest,
         resumed_at: m.resumed_at(),
     };
+    if let Some((a, b)) = m.consistency_needed() {
+        m.check_consistency(&consistency_proof(server, a, b).await?);
+    }
     let mut progress = Progress::new(m.resumed_at(), pass.head.size);
     let mut pages = 0;
     let size = pass.head.size;
@@ -151,11 +154,7 @@ pub async fn monitor_pass(
         pass.report = m.report().clone();
         return Ok(pass);
     }
-    let consistency = match m.consistency_needed() {
-        Some((a, b)) => Some(consistency_proof(server, a, b).await?),
-        None => None,
-    };
-    let (new_state, report) = m.finish(consistency.as_ref());
+    let (new_state, report) = m.finish();
     if let Some(s) = new_state {
         save_state(dir, &s)?;
     }
@@ -184,6 +183,7 @@ pub async fn check_every_entry(
         None
     };
     let mut m = Monitor::from_trusted_head(key, trusted, last.as_ref(), latest);
+    m.check_consistency(consistency);
     let mut progress = Progress::new(trusted.size, m.latest().size);
     while let Some(from) = m.next_index() {
         let to = m
@@ -194,8 +194,7 @@ pub async fn check_every_entry(
         m.feed(&entries);
         progress.show(from + entries.len() as u64);
     }
-    let needed = m.consistency_needed();
-    let (_, report) = m.finish(needed.map(|_| consistency));
+    let (_, report) = m.finish();
     Ok(report)
 }
 

@@ -71,11 +71,13 @@ fn run(
 ) -> (Option<MonitorState>, VerifyReport) {
     let key = log.key.verifying_key();
     let mut m = Monitor::start(&key, state, head, seen).unwrap();
+    if let Some((a, b)) = m.consistency_needed() {
+        m.check_consistency(&log.consistency(a, b));
+    }
     while let Some(from) = m.next_index() {
         m.feed(&serve(from, from + 4));
     }
-    let proof = m.consistency_needed().map(|(a, b)| log.consistency(a, b));
-    m.finish(proof.as_ref())
+    m.finish()
 }
 
 fn only_problem(report: &VerifyReport) -> (ProblemKind, Option<u64>) {
@@ -212,10 +214,27 @@ fn heads_that_contradict_earlier_ones_are_caught() {
     other.grow(5);
     let key = log.key.verifying_key();
     let mut m = Monitor::start(&key, &state, other.head(), &seen).unwrap();
-    m.feed(&other.entries(10, 15));
-    let proof = other.consistency(10, 15);
-    let (_, report) = m.finish(Some(&proof));
+    m.check_consistency(&other.consistency(10, 15));
+    assert_eq!(
+        m.next_index(),
+        None,
+        "nothing is downloaded after a rewritten history"
+    );
+    let (_, report) = m.finish();
     assert_eq!(only_problem(&report), (ProblemKind::ForkedHead, Some(10)));
+
+    // Without the consistency proof the pass cannot end verified.
+    let mut longer = Log {
+        bodies: log.bodies.clone(),
+        tree: log.tree.clone(),
+        key: log.key.clone(),
+    };
+    longer.grow(3);
+    let mut m = Monitor::start(&key, &state, longer.head(), &seen).unwrap();
+    m.feed(&longer.entries(10, 13));
+    let (state_after, report) = m.finish();
+    assert!(state_after.is_none());
+    assert_eq!(only_problem(&report), (ProblemKind::BadProof, Some(10)));
 
     // A head signed by another key.
     let mut head = log.head();
@@ -237,9 +256,11 @@ fn a_trusted_head_gives_the_frontier_from_its_last_entry() {
         hashes: inclusion_proof(&log.tree, 12, 13).unwrap(),
     };
     let mut m = Monitor::from_trusted_head(&key, &trusted, Some(&last), log.head());
+    assert_eq!(m.consistency_needed(), Some((13, 22)));
+    m.check_consistency(&log.consistency(13, 22));
     assert_eq!(m.next_index(), Some(13));
     m.feed(&log.entries(13, 22));
-    let (state, report) = m.finish(Some(&log.consistency(13, 22)));
+    let (state, report) = m.finish();
     assert!(report.is_ok(), "{report}");
     assert_eq!(state.unwrap().verified_size(), 22);
 
