@@ -110,7 +110,7 @@ pub use ledger::{Ledger, Options, MAX_ENTRIES_PER_CALL, NODES_DIR};
 pub use merkle::Hash;
 pub use monitor::{Monitor, MonitorState};
 pub use proofs::{ConsistencyProof, EntryProof, InclusionProof};
-pub use remote::verify_remote;
+pub use remote::{verify_remote, verify_samples};
 pub use report::{Problem, ProblemKind, VerifyReport};
 pub use store::{EntryPage, StoredEntry};
 

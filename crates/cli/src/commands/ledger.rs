@@ -135,19 +135,17 @@ async fn verify_remote(
     let new_entries = latest.size.saturating_sub(trusted.size);
     let every = latest.size >= trusted.size && new_entries <= check_all_up_to;
     if every {
-        println!("checking each of the {new_entries} entries added since the trusted head");
+        println!("checking each of the {new_entries} entries added since the trusted head, and {} sampled before it", samples.min(trusted.size));
     } else if latest.size >= trusted.size {
         println!("{new_entries} entries were added since the trusted head, more than --check-all-up-to {check_all_up_to}: checking {samples} sampled entries instead of each");
     }
     let mut rng = rand::thread_rng();
     let mut sampled = Vec::new();
     // Distinct indices: asking for at least as many samples as entries checks every entry.
-    let picks = if every {
-        0
-    } else {
-        samples.min(latest.size) as usize
-    };
-    let indices = rand::seq::index::sample(&mut rng, latest.size as usize, picks);
+    // With every new entry checked, the samples come from before the trusted head.
+    let population = if every { trusted.size } else { latest.size };
+    let picks = samples.min(population) as usize;
+    let indices = rand::seq::index::sample(&mut rng, population as usize, picks);
     for index in indices.into_iter().map(|i| i as u64) {
         let entries: Vec<StoredEntry> = get_json(
             &http,
@@ -178,9 +176,16 @@ async fn verify_remote(
             url,
             token,
         };
-        let latest = latest.clone();
-        super::ledger_monitor::check_every_entry(&server, &key, &trusted, latest, &consistency)
-            .await?
+        let mut report = super::ledger_monitor::check_every_entry(
+            &server,
+            &key,
+            &trusted,
+            latest.clone(),
+            &consistency,
+        )
+        .await?;
+        report.merge(anpr_ledger::verify_samples(&latest, &sampled));
+        report
     } else {
         anpr_ledger::verify_remote(&key, &trusted, &latest, &consistency, &sampled)
     };
@@ -191,7 +196,7 @@ async fn verify_remote(
     println!("{report}");
     if report.is_ok() {
         let checked = if every {
-            "every new entry is"
+            "every new entry and the sampled ones are"
         } else {
             "the sampled entries are"
         };
