@@ -58,8 +58,8 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             samples,
             check_all_up_to,
         } => {
-            let every = check_all_up_to;
-            verify_remote(&url, &trusted_head, &public_key, &token, samples, every).await
+            let (key, head) = (&public_key, &trusted_head);
+            verify_remote(&url, head, key, &token, samples, check_all_up_to).await
         }
         LedgerCommand::Monitor(args) => super::ledger_monitor::run(args).await,
     }
