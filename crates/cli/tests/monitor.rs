@@ -101,6 +101,34 @@ fn monitor_downloads_only_new_entries_and_resumes_an_interrupted_run() {
     assert!(state(st)["pending"].is_null());
     let heads = std::fs::read_to_string(st.join("heads.jsonl")).unwrap();
     assert_eq!(heads.lines().count(), 3, "one signed head per run: {heads}");
+
+    // --follow checks again while the platform goes on.
+    let key = d.join("ledger").join("ledger-signing-key.pub");
+    let mut follower = Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .args([
+            "ledger",
+            "monitor",
+            &server.base,
+            "--follow",
+            "1",
+            "--state",
+        ])
+        .arg(st)
+        .arg("--public-key")
+        .arg(&key)
+        .env("ANPR_TOKEN", &token)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    activity(&server, 2);
+    let started = std::time::Instant::now();
+    while verified_size(st) < n2 + 2 {
+        assert!(follower.try_wait().unwrap().is_none(), "--follow exited");
+        assert!(started.elapsed().as_secs() < 60, "--follow saw nothing new");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    follower.kill().unwrap();
+    follower.wait().unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {

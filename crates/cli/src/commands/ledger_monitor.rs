@@ -106,7 +106,12 @@ pub async fn monitor_pass(
     if latest.verify_signature(key).is_ok() && !seen.contains(&latest) {
         append_head(dir, &latest)?;
     }
-    let mut m = Monitor::start(key, &state, latest.clone(), &seen)?;
+    let mut m = Monitor::start(key, &state, latest.clone(), &seen).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}; restore it from a backup, or start over with an empty state directory",
+            dir.join(STATE_FILE).display()
+        )
+    })?;
     let mut pass = Pass {
         report: VerifyReport::default(),
         entries: 0,
