@@ -75,7 +75,17 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<()> {
         )
     })?;
     loop {
-        let pass = monitor_pass(&server, &key, &args.state, args.page_size, args.max_pages).await?;
+        let pass = monitor_pass(&server, &key, &args.state, args.page_size, args.max_pages).await;
+        let pass = match (pass, args.follow) {
+            (Ok(pass), _) => pass,
+            // An unreachable server is no finding: a follower tries again.
+            (Err(e), Some(secs)) => {
+                eprintln!("{e:#}; trying again in {secs} s");
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                continue;
+            }
+            (Err(e), None) => return Err(e),
+        };
         summarise(&pass, &args.state)?;
         match args.follow {
             Some(secs) if !pass.interrupted => tokio::time::sleep(Duration::from_secs(secs)).await,
