@@ -54,7 +54,8 @@
 //! * **Verification**: [`Ledger::verify_full`] recomputes everything from the entry bodies and
 //!   reports the first bad index and what is wrong (edited, deleted, reordered, inserted,
 //!   truncated, bad signature, forked head); [`verify_remote`] checks a server against a head an
-//!   overseer saved earlier, from JSON alone.
+//!   overseer saved earlier, from JSON alone; a [`Monitor`] checks every entry added since the
+//!   last head it verified, from the frontier it saved at that head.
 //!
 //! # Wire formats
 //!
@@ -93,6 +94,7 @@ mod hexser;
 pub mod keys;
 mod ledger;
 pub mod merkle;
+pub mod monitor;
 mod proofs;
 mod remote;
 mod report;
@@ -108,8 +110,9 @@ pub use head::TreeHead;
 pub use hexser::parse_hash;
 pub use ledger::{Ledger, Options, MAX_ENTRIES_PER_CALL, NODES_DIR};
 pub use merkle::Hash;
+pub use monitor::{Monitor, MonitorState};
 pub use proofs::{ConsistencyProof, EntryProof, InclusionProof};
-pub use remote::verify_remote;
+pub use remote::{verify_remote, verify_samples};
 pub use report::{Problem, ProblemKind, VerifyReport};
 pub use store::{EntryPage, StoredEntry};
 

@@ -34,10 +34,17 @@ pub enum LedgerCommand {
         public_key: PathBuf,
         #[arg(long, env = "ANPR_TOKEN", hide_env_values = true)]
         token: String,
-        /// Entries sampled for inclusion checks.
+        /// Entries sampled for inclusion checks, when there are too many new ones to check each.
         #[arg(long, default_value_t = 20)]
         samples: u64,
+        /// Check each entry added since the trusted head when there are at most this many;
+        /// sample beyond it.
+        #[arg(long, default_value_t = 2_000_000)]
+        check_all_up_to: u64,
     },
+    /// Monitor a running server: download every entry since the last verified head and check
+    /// each, the root, the signature and consistency with every head seen before.
+    Monitor(super::ledger_monitor::MonitorArgs),
 }
 
 pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
@@ -65,7 +72,12 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             public_key,
             token,
             samples,
-        } => verify_remote(&url, &trusted_head, &public_key, &token, samples).await,
+            check_all_up_to,
+        } => {
+            let (key, head) = (&public_key, &trusted_head);
+            verify_remote(&url, head, key, &token, samples, check_all_up_to).await
+        }
+        LedgerCommand::Monitor(args) => super::ledger_monitor::run(args).await,
     }
 }
 
@@ -92,13 +104,13 @@ async fn verify_local(data: &Path) -> anyhow::Result<()> {
     }
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
+pub(super) fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()?)
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(
+pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     base: &str,
     path: &str,
@@ -119,6 +131,7 @@ async fn verify_remote(
     public_key: &Path,
     token: &str,
     samples: u64,
+    check_all_up_to: u64,
 ) -> anyhow::Result<()> {
     let key = anpr_ledger::keys::read_public_key(public_key)?;
     let trusted: TreeHead = serde_json::from_str(&std::fs::read_to_string(trusted_head)?)?;
@@ -135,11 +148,20 @@ async fn verify_remote(
         token,
     )
     .await?;
+    let new_entries = latest.size.saturating_sub(trusted.size);
+    let every = latest.size >= trusted.size && new_entries <= check_all_up_to;
+    if every {
+        println!("checking each of the {new_entries} entries added since the trusted head, and {} sampled before it", samples.min(trusted.size));
+    } else if latest.size >= trusted.size {
+        println!("{new_entries} entries were added since the trusted head, more than --check-all-up-to {check_all_up_to}: checking {samples} sampled entries instead of each");
+    }
     let mut rng = rand::thread_rng();
     let mut sampled = Vec::new();
     // Distinct indices: asking for at least as many samples as entries checks every entry.
-    let picks = samples.min(latest.size) as usize;
-    let indices = rand::seq::index::sample(&mut rng, latest.size as usize, picks);
+    // With every new entry checked, the samples come from before the trusted head.
+    let population = if every { trusted.size } else { latest.size };
+    let picks = samples.min(population) as usize;
+    let indices = rand::seq::index::sample(&mut rng, population as usize, picks);
     for index in indices.into_iter().map(|i| i as u64) {
         let entries: Vec<StoredEntry> = get_json(
             &http,
@@ -164,14 +186,37 @@ async fn verify_remote(
             .ok_or_else(|| anyhow::anyhow!("the server returned no entry {index}"))?;
         sampled.push(EntryProof { entry, proof });
     }
-    let report = anpr_ledger::verify_remote(&key, &trusted, &latest, &consistency, &sampled);
+    let report = if every {
+        let server = super::ledger_monitor::Server {
+            http: &http,
+            url,
+            token,
+        };
+        let mut report = super::ledger_monitor::check_every_entry(
+            &server,
+            &key,
+            &trusted,
+            latest.clone(),
+            &consistency,
+        )
+        .await?;
+        report.merge(anpr_ledger::verify_samples(&latest, &sampled));
+        report
+    } else {
+        anpr_ledger::verify_remote(&key, &trusted, &latest, &consistency, &sampled)
+    };
     println!(
         "trusted head: size {}; server head: size {}",
         trusted.size, latest.size
     );
     println!("{report}");
     if report.is_ok() {
-        println!("OK: the server's log extends the trusted head and the sampled entries are in it");
+        let checked = if every {
+            "every new entry and the sampled ones are"
+        } else {
+            "the sampled entries are"
+        };
+        println!("OK: the server's log extends the trusted head and {checked} in it");
         Ok(())
     } else {
         anyhow::bail!(
