@@ -143,6 +143,17 @@ fn rebuild_leaves(
     let mut next = from;
     let mut buf: Vec<Hash> = Vec::with_capacity(CHUNK);
     let mut damage = None;
+    let written = nodes.len(0)?;
+    let flush = |at: u64, buf: &[Hash], damage: &mut Option<String>| -> Result<()> {
+        if let Some(idx) = overwritten_leaf(nodes, written, at, buf)? {
+            *damage = Some(format!(
+                "the node files record another leaf hash for entry {idx} than the entries table: \
+                 the entry was changed after it was appended; run `anpr ledger verify`"
+            ));
+            return Err(Error::Damaged(String::new()));
+        }
+        nodes.write(0, at, buf)
+    };
     let res = store.leaf_hashes(from, end, &mut |idx, leaf| {
         if idx != next as i64 {
             damage = Some(format!(
@@ -160,17 +171,42 @@ fn rebuild_leaves(
         buf.push(h);
         next += 1;
         if buf.len() == CHUNK {
-            nodes.write(0, next - CHUNK as u64, &buf)?;
+            flush(next - CHUNK as u64, &buf, &mut damage)?;
             buf.clear();
         }
         Ok(())
     });
+    if damage.is_none() && res.is_ok() {
+        let _ = flush(next - buf.len() as u64, &buf, &mut damage);
+    }
     if damage.is_some() {
         return Ok(damage);
     }
     res?;
-    nodes.write(0, next - buf.len() as u64, &buf)?;
     Ok(None)
+}
+
+/// The first entry of `leaves` (from `at`) whose record past the sync point holds another
+/// hash. Unsynced records an OS crash lost read as zeros (records never straddle a page), so
+/// only a leaf hash rewritten in the entries table makes a record differ: rewriting it would
+/// erase the one trace of the edit.
+fn overwritten_leaf(
+    nodes: &NodeFiles,
+    written: u64,
+    at: u64,
+    leaves: &[Hash],
+) -> Result<Option<u64>> {
+    let n = written.saturating_sub(at).min(leaves.len() as u64) as usize;
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut old = vec![[0u8; 32]; n];
+    nodes.read(0, at, &mut old)?;
+    Ok(old
+        .iter()
+        .zip(leaves)
+        .position(|(o, l)| *o != [0u8; 32] && o != l)
+        .map(|i| at + i as u64))
 }
 
 /// Recomputes nodes `from..want` of `level` from the level below.
