@@ -827,7 +827,7 @@ mod tests {
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 50);
+        assert_eq!(Action::NAMED.len(), 51);
     }
 
     #[test]
