@@ -595,3 +595,64 @@ fn evidence_bundles_bind_their_contents() {
     });
     refused("a format 1 bundle", &forged, "cannot be verified");
 }
+
+/// `anpr ledger verify` leads with the altered entry and what is wrong with it, whether the
+/// editor recomputed its leaf hash or not.
+#[test]
+fn local_verify_names_the_altered_entry_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = anpr(
+        dir.path(),
+        &["demo", "--no-serve", "--reads", "100", "--days", "1"],
+    );
+    assert!(out.status.success(), "{}", all(&out));
+    for recompute_leaf in [false, true] {
+        let copy = tempfile::tempdir().unwrap();
+        let status = Command::new("cp")
+            .arg("-a")
+            .arg(dir.path().join("."))
+            .arg(copy.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let d = copy.path();
+        let conn = rusqlite::Connection::open(d.join("ledger").join("ledger.sqlite")).unwrap();
+        let (edited, body): (i64, Vec<u8>) = conn
+            .query_row(
+                "SELECT idx, body FROM entries WHERE idx = (SELECT max(idx) - 2 FROM entries)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        let forged = anpr_ledger::Event::decode(&body)
+            .unwrap()
+            .justification("nothing to see here")
+            .encode();
+        if recompute_leaf {
+            let leaf = anpr_ledger::merkle::leaf_hash(&forged);
+            conn.execute(
+                "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = ?3",
+                rusqlite::params![forged, &leaf[..], edited],
+            )
+            .unwrap();
+        } else {
+            conn.execute(
+                "UPDATE entries SET body = ?1 WHERE idx = ?2",
+                rusqlite::params![forged, edited],
+            )
+            .unwrap();
+        }
+        drop(conn);
+        let out = anpr(d, &["ledger", "verify"]);
+        assert!(!out.status.success(), "{}", all(&out));
+        let said = all(&out);
+        assert!(
+            said.contains(&format!("first: edited at index {edited}:")),
+            "leaf recomputed {recompute_leaf}: {said}"
+        );
+        assert!(
+            said.contains(&format!("first bad index: {edited} (edited: ")),
+            "leaf recomputed {recompute_leaf}: {said}"
+        );
+    }
+}
