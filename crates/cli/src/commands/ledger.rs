@@ -96,10 +96,13 @@ async fn verify_local(data: &Path) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!(
-            "ledger verification FAILED; first bad index: {}",
+            "ledger verification FAILED; first bad index: {}{}",
             report
                 .first_bad_index()
-                .map_or("unknown".into(), |i| i.to_string())
+                .map_or("unknown".into(), |i| i.to_string()),
+            report
+                .first_problem()
+                .map_or(String::new(), |p| format!(" ({}: {})", p.kind, p.detail))
         )
     }
 }
