@@ -6,44 +6,15 @@ mod common;
 use std::path::Path;
 
 use anpr_ledger::merkle::{self, MemoryTree};
-use anpr_ledger::{Error, Event, Ledger, ProblemKind, TreeHead, VerifyReport};
+use anpr_ledger::{Error, Ledger, ProblemKind, TreeHead, VerifyReport};
+use common::tampered::{build, forged_body, sql};
 use common::{sample_event, sample_events};
 use ed25519_dalek::pkcs8::DecodePrivateKey;
-use rusqlite::{params, Connection};
+use rusqlite::params;
 use tempfile::TempDir;
-
-/// A log of 100 entries with signed heads at sizes 20, 50 and 100.
-fn build() -> (TempDir, Vec<TreeHead>) {
-    let dir = tempfile::tempdir().unwrap();
-    let l = Ledger::open(dir.path()).unwrap();
-    let mut heads = Vec::new();
-    for (from, to) in [(0, 20), (20, 50), (50, 100)] {
-        l.append(&sample_events(from, to - from)).unwrap();
-        heads.push(l.sign_tree_head().unwrap());
-    }
-    assert!(l.verify_full().unwrap().is_ok());
-    (dir, heads)
-}
-
-fn sql(dir: &Path) -> Connection {
-    Connection::open(dir.join("ledger.sqlite")).unwrap()
-}
 
 fn verify(dir: &Path) -> VerifyReport {
     Ledger::open(dir).unwrap().verify_full().unwrap()
-}
-
-fn body(c: &Connection, idx: i64) -> Vec<u8> {
-    c.query_row("SELECT body FROM entries WHERE idx = ?1", [idx], |r| {
-        r.get(0)
-    })
-    .unwrap()
-}
-
-/// The entry `idx` with a different justification, consistently re-encoded.
-fn forged_body(c: &Connection, idx: i64) -> Vec<u8> {
-    let ev = Event::decode(&body(c, idx)).unwrap();
-    ev.justification("nothing to see here").encode()
 }
 
 #[track_caller]
