@@ -93,6 +93,7 @@ mod hexser;
 pub mod keys;
 mod ledger;
 pub mod merkle;
+pub mod note;
 mod proofs;
 mod remote;
 mod report;

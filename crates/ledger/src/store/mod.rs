@@ -171,6 +171,23 @@ pub trait EntryStore: Send {
     /// How many tree heads are stored.
     fn tree_head_count(&mut self) -> Result<u64>;
 
+    /// Stores the checkpoint note (log signatures only) of the head of `size`; a checkpoint
+    /// already stored for that size is kept (a head of the same size signs the same text).
+    fn add_checkpoint(&mut self, size: u64, note: &str) -> Result<()>;
+
+    /// The checkpoint note stored for `size`.
+    fn checkpoint(&mut self, size: u64) -> Result<Option<String>>;
+
+    /// Stores a witness's cosignature line on the checkpoint of `size` (one per witness key).
+    fn add_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<()>;
+
+    /// The cosignature lines stored for the checkpoint of `size`.
+    fn cosignatures(&mut self, size: u64) -> Result<Vec<String>>;
+
+    /// Records the log's checkpoint origin if none is recorded, and returns the recorded one
+    /// (shared by every process of the log).
+    fn bind_origin(&mut self, origin: &str) -> Result<String>;
+
     /// Reads a metadata value.
     fn meta(&mut self, key: &str) -> Result<Option<String>>;
 
