@@ -22,4 +22,4 @@ pub mod state;
 mod witness;
 
 pub use error::{Error, Refusal, Result};
-pub use witness::{Witness, KEY_FILE, NAME_FILE};
+pub use witness::{request_body, Witness, KEY_FILE, NAME_FILE};

@@ -23,12 +23,14 @@ pub enum LedgerCommand {
         token: String,
     },
     /// Check a running server against a tree head saved earlier: the log only grew (consistency
-    /// proof), heads are signed by the deployment's key, and sampled entries are in the tree.
+    /// proof), heads are signed by the deployment's key, and sampled entries are in the tree;
+    /// with `--witness-key`, that the head is cosigned by the overseers' witnesses.
     VerifyRemote {
         url: String,
-        /// A tree head saved earlier (`anpr ledger tree-head URL > head.json`).
+        /// A tree head saved earlier (`anpr ledger tree-head URL > head.json`); without it,
+        /// only the witnesses' cosignatures vouch that the history was not rewritten.
         #[arg(long)]
-        trusted_head: PathBuf,
+        trusted_head: Option<PathBuf>,
         /// The deployment's public key (`ledger/ledger-signing-key.pub`), obtained out of band.
         #[arg(long)]
         public_key: PathBuf,
@@ -37,7 +39,21 @@ pub enum LedgerCommand {
         /// Entries sampled for inclusion checks.
         #[arg(long, default_value_t = 20)]
         samples: u64,
+        #[command(flatten)]
+        witnesses: super::witness_args::WitnessArgs,
     },
+    /// Print the verifier key of the ledger's checkpoints, which witnesses are started with
+    /// (`anpr witness serve --log KEY`).
+    CheckpointKey,
+}
+
+/// A tree head as the server serves it: with its checkpoint, when it has one.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ServedHead {
+    #[serde(flatten)]
+    head: TreeHead,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<String>,
 }
 
 pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
@@ -54,7 +70,7 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             Ok(())
         }
         LedgerCommand::TreeHead { url, token } => {
-            let head: TreeHead =
+            let head: ServedHead =
                 get_json(&client()?, &url, "/api/v1/ledger/tree-head", &token).await?;
             println!("{}", serde_json::to_string_pretty(&head)?);
             Ok(())
@@ -65,7 +81,22 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             public_key,
             token,
             samples,
-        } => verify_remote(&url, &trusted_head, &public_key, &token, samples).await,
+            witnesses,
+        } => {
+            let trusted = trusted_head.as_deref();
+            verify_remote(&url, trusted, &public_key, &token, samples, &witnesses).await
+        }
+        LedgerCommand::CheckpointKey => {
+            let data = anpr_app::DataDir(data.to_path_buf());
+            let key = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let ledger =
+                    anpr_app::open_ledger(&data, super::database_url(), &super::ledger_keys())?;
+                Ok(ledger.note_verifier()?)
+            })
+            .await??;
+            println!("{key}");
+            Ok(())
+        }
     }
 }
 
@@ -115,15 +146,23 @@ async fn get_json<T: serde::de::DeserializeOwned>(
 
 async fn verify_remote(
     url: &str,
-    trusted_head: &Path,
+    trusted_head: Option<&Path>,
     public_key: &Path,
     token: &str,
     samples: u64,
+    witnesses: &super::witness_args::WitnessArgs,
 ) -> anyhow::Result<()> {
     let key = anpr_ledger::keys::read_public_key(public_key)?;
-    let trusted: TreeHead = serde_json::from_str(&std::fs::read_to_string(trusted_head)?)?;
     let http = client()?;
-    let latest: TreeHead = get_json(&http, url, "/api/v1/ledger/tree-head", token).await?;
+    let served: ServedHead = get_json(&http, url, "/api/v1/ledger/tree-head", token).await?;
+    let latest = served.head;
+    let cosigners = witnesses
+        .check(&latest, served.checkpoint.as_deref(), &key)
+        .map_err(|e| anyhow::anyhow!("remote verification FAILED: {e}"))?;
+    let trusted: TreeHead = match trusted_head {
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+        None => latest.clone(),
+    };
     let consistency: ConsistencyProof = get_json(
         &http,
         url,
@@ -171,7 +210,20 @@ async fn verify_remote(
     );
     println!("{report}");
     if report.is_ok() {
-        println!("OK: the server's log extends the trusted head and the sampled entries are in it");
+        if !cosigners.is_empty() {
+            println!(
+                "cosigned by {} trusted witness(es): {}",
+                cosigners.len(),
+                cosigners.join(", ")
+            );
+        }
+        if trusted_head.is_some() {
+            println!(
+                "OK: the server's log extends the trusted head and the sampled entries are in it"
+            );
+        } else {
+            println!("OK: the server's head is signed and the sampled entries are in it");
+        }
         Ok(())
     } else {
         anyhow::bail!(
