@@ -751,6 +751,22 @@ impl Ledger {
         Ok(Some(note))
     }
 
+    /// The newest signed head whose checkpoint at least `k` witnesses cosigned, with that
+    /// checkpoint: what a reader who requires `k` cosignatures checks (the latest head may not
+    /// have reached the witnesses yet).
+    pub fn latest_cosigned(&self, k: usize) -> Result<Option<(TreeHead, Note)>> {
+        let Some(size) = lock(&self.reader).latest_cosigned_size(k)? else {
+            return Ok(None);
+        };
+        let head = lock(&self.reader)
+            .tree_heads_in(size.saturating_sub(1), size, 1)?
+            .pop();
+        match (head, self.checkpoint(size)?) {
+            (Some(h), Some(n)) => Ok(Some((h, n))),
+            _ => Ok(None),
+        }
+    }
+
     /// Stores a witness's cosignature line on the checkpoint of `size`, after checking it:
     /// `witness` must have cosigned exactly that stored checkpoint.
     pub fn add_cosignature(&self, size: u64, witness: &NoteVerifier, line: &str) -> Result<()> {

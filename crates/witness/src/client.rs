@@ -1,6 +1,6 @@
 //! The log's side of `tlog-witness`: submitting a checkpoint for cosigning.
 
-use anpr_ledger::note::Note;
+use anpr_ledger::note::{Checkpoint, Note};
 use anpr_ledger::Hash;
 
 use crate::error::{Error, Result};
@@ -11,7 +11,8 @@ use crate::witness::request_body;
 pub enum Pushed {
     /// Its cosignature line(s).
     Cosigned(String),
-    /// It refused the checkpoint: 422 (not an extension of what it cosigned: a fork), 403
+    /// It refused the checkpoint: 422 (not an extension of what it cosigned: a fork), 409
+    /// (it cosigned a longer log than this checkpoint's: a rollback), 403
     /// (not signed by the key it knows for the log) or 404 (it does not know the log).
     Refused { status: u16, message: String },
 }
@@ -27,6 +28,7 @@ pub async fn push(
     proof: impl Fn(u64) -> Result<Vec<Hash>>,
 ) -> Result<Pushed> {
     let endpoint = format!("{}/add-checkpoint", url.trim_end_matches('/'));
+    let size = Checkpoint::parse(&checkpoint.text)?.size;
     for _ in 0..2 {
         let hashes = if old == 0 { Vec::new() } else { proof(old)? };
         let resp = http
@@ -48,6 +50,15 @@ pub async fn push(
                     status,
                     body: body.clone(),
                 })?;
+                if old > size {
+                    return Ok(Pushed::Refused {
+                        status,
+                        message: format!(
+                            "the witness cosigned {old} entries of this log, more than the \
+                             {size} of this checkpoint: the log lost entries or was rewritten"
+                        ),
+                    });
+                }
             }
             403 | 404 | 422 => {
                 return Ok(Pushed::Refused {

@@ -154,7 +154,14 @@ async fn verify_remote(
 ) -> anyhow::Result<()> {
     let key = anpr_ledger::keys::read_public_key(public_key)?;
     let http = client()?;
-    let served: ServedHead = get_json(&http, url, "/api/v1/ledger/tree-head", token).await?;
+    // The latest head may not have reached the witnesses yet: ask for the newest one that has.
+    let path = match witnesses.required() {
+        0 => "/api/v1/ledger/tree-head".to_owned(),
+        k => format!("/api/v1/ledger/tree-head?cosigned={k}"),
+    };
+    let served: ServedHead = get_json(&http, url, &path, token)
+        .await
+        .map_err(|e| anyhow::anyhow!("remote verification FAILED: {e}"))?;
     let latest = served.head;
     let cosigners = witnesses
         .check(&latest, served.checkpoint.as_deref(), &key)

@@ -184,6 +184,9 @@ pub trait EntryStore: Send {
     /// The cosignature lines stored for the checkpoint of `size`.
     fn cosignatures(&mut self, size: u64) -> Result<Vec<String>>;
 
+    /// The largest size whose checkpoint holds at least `k` cosignatures.
+    fn latest_cosigned_size(&mut self, k: usize) -> Result<Option<u64>>;
+
     /// Records the log's checkpoint origin if none is recorded, and returns the recorded one
     /// (shared by every process of the log).
     fn bind_origin(&mut self, origin: &str) -> Result<String>;

@@ -443,6 +443,17 @@ impl EntryStore for PgStore {
             .collect())
     }
 
+    fn latest_cosigned_size(&mut self, k: usize) -> Result<Option<u64>> {
+        Ok(self
+            .query(
+                "SELECT size FROM ledger_cosignatures GROUP BY size HAVING COUNT(*) >= $1 \
+                 ORDER BY size DESC LIMIT 1",
+                &[&(k as i64)],
+            )?
+            .first()
+            .map(|r| r.get::<_, i64>(0) as u64))
+    }
+
     fn bind_origin(&mut self, origin: &str) -> Result<String> {
         let rows = self.query(
             "WITH mine AS (

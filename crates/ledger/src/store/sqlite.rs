@@ -384,6 +384,19 @@ impl EntryStore for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
+    fn latest_cosigned_size(&mut self, k: usize) -> Result<Option<u64>> {
+        let size: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT size FROM cosignatures GROUP BY size HAVING COUNT(*) >= ?1 \
+                 ORDER BY size DESC LIMIT 1",
+                [k as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(size.map(|s| s as u64))
+    }
+
     fn bind_origin(&mut self, origin: &str) -> Result<String> {
         self.conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('checkpoint_origin', ?1)",

@@ -64,17 +64,40 @@ fn latest_head(state: &AppState, l: &anpr_ledger::Ledger) -> anpr_ledger::Result
     }
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct TreeHeadParams {
+    /// The newest head cosigned by at least this many of the server's witnesses, instead of
+    /// the latest head.
+    pub cosigned: Option<usize>,
+}
+
 /// The latest signed tree head (a fresh one is signed if entries arrived since the last).
 #[utoipa::path(get, path = "/api/v1/ledger/tree-head", tag = "ledger", security(("bearer" = [])),
+    params(TreeHeadParams),
     responses((status = 200, description = "signed tree head: size, root_hash, timestamp, key_id, signature (hex), and checkpoint (C2SP signed note with the witnesses' cosignatures)"),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn tree_head(
     audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
+    Query(p): Query<TreeHeadParams>,
 ) -> ApiResult<Json<HeadWithCheckpoint>> {
     audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
+    if let Some(k) = p.cosigned.filter(|k| *k > 0) {
+        let found = blocking(&state, move |l| l.latest_cosigned(k)).await?;
+        let (head, note) = found.ok_or_else(|| {
+            ApiError(AppError::NotFound(format!(
+                "no tree head is cosigned by {k} witness(es) yet: the server pushes each new \
+                 head to its witnesses within seconds, so try again; if this persists, check \
+                 the server's --witness settings and its log"
+            )))
+        })?;
+        return Ok(Json(HeadWithCheckpoint {
+            head,
+            checkpoint: Some(note.to_string()),
+        }));
+    }
     let s = state.clone();
     let answer = blocking(&state, move |l| {
         let head = latest_head(&s, l)?;
