@@ -41,8 +41,8 @@ pub async fn run(args: WitnessArgs) -> anyhow::Result<()> {
                 .justification(format!("bench push {i}"));
             l.append(&[event])?;
             let head = l.sign_tree_head()?;
-            Ok(l.checkpoint(head.size)?
-                .ok_or_else(|| anyhow::anyhow!("no checkpoint was signed"))?)
+            l.checkpoint(head.size)?
+                .ok_or_else(|| anyhow::anyhow!("no checkpoint was signed"))
         })
         .await??;
         let size = ledger.size();
