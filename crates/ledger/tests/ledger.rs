@@ -287,3 +287,15 @@ fn concurrent_appends_are_group_committed_without_loss() {
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.heads, 20);
 }
+
+#[test]
+fn checkpoints_are_kept_with_their_cosignatures() {
+    let dir = tempfile::tempdir().unwrap();
+    common::checkpoints::checkpoints_are_kept_with_their_cosignatures(&|origin| {
+        let opts = Options {
+            origin: origin.map(str::to_owned),
+            ..Default::default()
+        };
+        Ledger::open_with(dir.path(), opts)
+    });
+}

@@ -169,3 +169,19 @@ fn a_process_joining_later_rebuilds_its_view_from_the_shared_log() {
     assert_eq!(b.root().unwrap(), a.root().unwrap());
     assert_eq!(b.append(&sample_events(300, 1)).unwrap(), vec![300]);
 }
+
+#[test]
+fn checkpoints_are_kept_with_their_cosignatures() {
+    let Some(db) = Database::create("checkpoints") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    common::checkpoints::checkpoints_are_kept_with_their_cosignatures(&|origin| {
+        let store = PgStore::open(&db.url, dir.path())?;
+        let opts = Options {
+            origin: origin.map(str::to_owned),
+            ..Default::default()
+        };
+        Ledger::open_store(dir.path(), Box::new(store), opts)
+    });
+}
