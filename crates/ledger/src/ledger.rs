@@ -745,7 +745,7 @@ impl Ledger {
             }
         };
         let mut note = Note::parse(&text)?;
-        for line in lock(&self.reader).cosignatures(size)? {
+        for (_, line) in lock(&self.reader).cosignatures(size)? {
             note.add_signature_lines(&line)?;
         }
         Ok(Some(note))

@@ -298,4 +298,18 @@ fn checkpoints_are_kept_with_their_cosignatures() {
         };
         Ledger::open_with(dir.path(), opts)
     });
+    // A copy of the log (a move to PostgreSQL) keeps them, and the origin.
+    let copy = tempfile::tempdir().unwrap();
+    let db = |d: &std::path::Path| {
+        anpr_ledger::store::SqliteStore::open(&d.join(anpr_ledger::store::DB_FILE)).unwrap()
+    };
+    let (mut from, mut to) = (db(dir.path()), db(copy.path()));
+    anpr_ledger::store::copy_log(&mut from, &mut to, &mut |_| {}).unwrap();
+    use anpr_ledger::store::EntryStore;
+    assert_eq!(to.checkpoint(7).unwrap(), from.checkpoint(7).unwrap());
+    assert_eq!(to.cosignatures(7).unwrap().len(), 1);
+    assert_eq!(
+        to.bind_origin("x.example/y").unwrap(),
+        "police.example/anpr-audit"
+    );
 }

@@ -432,14 +432,14 @@ impl EntryStore for PgStore {
         Ok(())
     }
 
-    fn cosignatures(&mut self, size: u64) -> Result<Vec<String>> {
+    fn cosignatures(&mut self, size: u64) -> Result<Vec<(String, String)>> {
         Ok(self
             .query(
-                "SELECT line FROM ledger_cosignatures WHERE size = $1 ORDER BY witness",
+                "SELECT witness, line FROM ledger_cosignatures WHERE size = $1 ORDER BY witness",
                 &[&to_i64(size)?],
             )?
             .iter()
-            .map(|r| r.get(0))
+            .map(|r| (r.get(0), r.get(1)))
             .collect())
     }
 

@@ -376,11 +376,11 @@ impl EntryStore for SqliteStore {
         Ok(())
     }
 
-    fn cosignatures(&mut self, size: u64) -> Result<Vec<String>> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT line FROM cosignatures WHERE size = ?1 ORDER BY witness")?;
-        let rows = st.query_map([to_i64(size)?], |r| r.get(0))?;
+    fn cosignatures(&mut self, size: u64) -> Result<Vec<(String, String)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT witness, line FROM cosignatures WHERE size = ?1 ORDER BY witness",
+        )?;
+        let rows = st.query_map([to_i64(size)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
