@@ -732,13 +732,23 @@ impl Ledger {
         let text = match stored {
             Some(t) => t,
             None => {
-                let signed = !lock(&self.reader)
+                let head = lock(&self.reader)
                     .tree_heads_in(size.saturating_sub(1), size, 1)?
-                    .is_empty();
-                if !signed || size == 0 || self.keys.signing.is_none() || size > self.size() {
+                    .pop();
+                let Some(head) = head else {
+                    return Ok(None);
+                };
+                if size == 0 || self.keys.signing.is_none() || size > self.size() {
                     return Ok(None);
                 }
+                // Never vouch for a head row that differs from the log.
                 let root = self.root_at(size)?;
+                if root != head.root_hash {
+                    return Err(failed(format!(
+                        "the stored tree head of size {size} does not match the log's root; \
+                         run `anpr ledger verify`"
+                    )));
+                }
                 let note = note::sign_checkpoint(&self.origin, size, root, &self.signing_keys())?;
                 lock(&self.reader).add_checkpoint(size, &note.to_string())?;
                 note.to_string()

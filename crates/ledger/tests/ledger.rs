@@ -312,4 +312,20 @@ fn checkpoints_are_kept_with_their_cosignatures() {
         to.bind_origin("x.example/y").unwrap(),
         "police.example/anpr-audit"
     );
+    // A log from before checkpoints were kept gets one signed for a head when asked: the same
+    // note, since Ed25519 signatures are deterministic.
+    let kept = from.checkpoint(7).unwrap().unwrap();
+    rusqlite::Connection::open(dir.path().join(anpr_ledger::store::DB_FILE))
+        .unwrap()
+        .execute("DELETE FROM checkpoints", [])
+        .unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    let note = l.checkpoint(7).unwrap().unwrap();
+    assert_eq!(
+        note.signatures.len(),
+        2,
+        "the log's signature and the cosignature"
+    );
+    assert!(kept.contains(&note.signatures[0].to_string()));
+    assert_eq!(from.checkpoint(7).unwrap().unwrap(), kept);
 }
