@@ -200,6 +200,32 @@ async fn a_rewritten_history_is_refused_by_the_witness_and_rejected_by_readers()
         "{log}"
     );
 
+    // The witness still vouches for the original history only.
+    let body = |note: &str| note.split("\n\n").next().unwrap().to_owned();
+    let witnessed = http
+        .get(format!(
+            "http://127.0.0.1:{wport}/{}/checkpoint",
+            anpr_witness::state::origin_hash(ORIGIN)
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let forged_note = http
+        .get(server.url("/api/v1/ledger/checkpoint"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(witnessed.contains(WITNESS), "{witnessed}");
+    assert_ne!(body(&witnessed), body(&forged_note));
+    assert!(!forged_note.contains(WITNESS), "{forged_note}");
+
     // A reader who saved nothing but requires one cosignature rejects the rewritten log ...
     let out = verify_remote(&server.base, &token, &public_key, &witness_key);
     assert!(!out.status.success(), "{}", all(&out));
