@@ -84,7 +84,12 @@ const STEP: u64 = 16_384;
 pub fn check_at_start(ledger: &Ledger, config: &LedgerCheckConfig) -> anyhow::Result<StartCheck> {
     let started = Instant::now();
     if let Some(why) = ledger.damaged() {
-        anyhow::bail!(refusal(&why));
+        // What opening noticed is not always the first entry at fault (it looks past the last
+        // sync of the node files): name that entry when a re-read within bounds finds it.
+        let first = first_fault(ledger, config.full_at_start)?;
+        anyhow::bail!(refusal(
+            &first.map_or(why.clone(), |p| format!("{p} ({why})"))
+        ));
     }
     if let Some(why) = ledger.missing_heads()? {
         anyhow::bail!(refusal(&why));
@@ -110,6 +115,19 @@ pub fn check_at_start(ledger: &Ledger, config: &LedgerCheckConfig) -> anyhow::Re
         checker,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The first entry at fault from index 0, re-reading at most `limit` entries.
+fn first_fault(ledger: &Ledger, limit: u64) -> anyhow::Result<Option<Problem>> {
+    let mut checker = ledger.checker()?;
+    while checker.position() < limit {
+        match ledger.check_next(&mut checker, STEP * 16)? {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(p) => return Ok(Some(p)),
+        }
+    }
+    Ok(None)
 }
 
 fn refusal(why: &str) -> String {

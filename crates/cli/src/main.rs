@@ -196,7 +196,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate(args) => commands::migrate::run(args).await,
         Command::Restore(args) => commands::backup::restore(&data, args).await,
         Command::VerifyBundle(args) => {
-            println!("{}", commands::bundle::verify(&args)?);
+            let verdict = commands::bundle::verify(&args)?;
+            println!("{}", verdict.message);
+            if !verdict.trusted {
+                // Distinct from a refused bundle (1): consistent, but its origin is unchecked.
+                std::process::exit(2);
+            }
             Ok(())
         }
         Command::Simulate(args) => commands::integrity::simulate_cmd(&data, args).await,

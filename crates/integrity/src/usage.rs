@@ -101,8 +101,9 @@ impl UseKind {
             | Action::IntegrityExplanation
             | Action::LedgerRead
             | Action::MetricsRead => None,
-            // Callers who could not be authenticated: no member of staff to judge.
-            Action::Denied | Action::Throttled => None,
+            // Callers who could not be authenticated, and requests no route serves: no use of
+            // the platform to judge.
+            Action::Denied | Action::Throttled | Action::Unrouted => None,
             // A name this version does not know is no use it can judge; a known name held in
             // `Other` (built by hand, never decoded so) counts as its variant.
             Action::Other(name) => match Action::named(name) {

@@ -194,6 +194,9 @@ actions! {
     /// threshold, answered 429 and counted in this one entry instead of one each (query:
     /// `client`, `requests`, `minute`).
     Throttled = "throttled",
+    /// A request to an API path or method the platform does not serve (404, 405), by whoever
+    /// its credentials name (anonymous without valid ones).
+    Unrouted = "unrouted",
 }
 
 impl Action {
@@ -819,11 +822,12 @@ mod tests {
                 | Action::LedgerRead
                 | Action::MetricsRead
                 | Action::Denied
-                | Action::Throttled => true,
+                | Action::Throttled
+                | Action::Unrouted => true,
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 50);
+        assert_eq!(Action::NAMED.len(), 51);
     }
 
     #[test]

@@ -199,7 +199,7 @@ fn check_figures(ledger: &Ledger, batch: usize, tail: u64) -> Result<Vec<Figure>
 }
 
 /// `n` search events of about 300 bytes (311 plus the digits of `seq`), varied a little.
-fn events(from: u64, n: u64) -> Vec<Event> {
+pub fn events(from: u64, n: u64) -> Vec<Event> {
     let base = Event::new(Actor::staff("S00042", "analyst"), Action::Search).purpose("INV");
     (from..from + n)
         .map(|i| {

@@ -55,7 +55,8 @@
 //! * **Verification**: [`Ledger::verify_full`] recomputes everything from the entry bodies and
 //!   reports the first bad index and what is wrong (edited, deleted, reordered, inserted,
 //!   truncated, bad signature, forked head); [`verify_remote`] checks a server against a head an
-//!   overseer saved earlier, from JSON alone.
+//!   overseer saved earlier, from JSON alone; a [`Monitor`] checks every entry added since the
+//!   last head it verified, from the frontier it saved at that head.
 //!
 //! # Wire formats
 //!
@@ -89,11 +90,13 @@ mod canonical;
 mod checker;
 pub mod error;
 pub mod event;
+pub mod evidence;
 pub mod head;
 mod hexser;
 pub mod keys;
 mod ledger;
 pub mod merkle;
+pub mod monitor;
 pub mod note;
 mod proofs;
 mod remote;
@@ -106,12 +109,14 @@ pub use audit::{Action, AuditFacts, Channel, PlateMode};
 pub use checker::Checker;
 pub use error::{Error, Result};
 pub use event::{Actor, ActorKind, Event, Outcome, OutcomeKind, ResultDigest};
+pub use evidence::EvidenceDigest;
 pub use head::TreeHead;
 pub use hexser::parse_hash;
 pub use ledger::{Ledger, Options, MAX_ENTRIES_PER_CALL, NODES_DIR};
 pub use merkle::Hash;
+pub use monitor::{Monitor, MonitorState};
 pub use proofs::{ConsistencyProof, EntryProof, InclusionProof};
-pub use remote::verify_remote;
+pub use remote::{verify_remote, verify_samples};
 pub use report::{Problem, ProblemKind, VerifyReport};
 pub use store::{EntryPage, StoredEntry};
 

@@ -106,6 +106,15 @@ impl VerifyReport {
         self.problems.iter().filter(move |p| p.kind == kind)
     }
 
+    /// Adds what another check of the same log found.
+    pub fn merge(&mut self, other: VerifyReport) {
+        self.entries += other.entries;
+        self.heads += other.heads;
+        let room = Self::MAX_PROBLEMS.saturating_sub(self.problems.len());
+        self.problems.extend(other.problems.into_iter().take(room));
+        self.problem_count += other.problem_count;
+    }
+
     pub(crate) fn add(
         &mut self,
         kind: ProblemKind,

@@ -338,3 +338,64 @@ fn tampering_in_the_tail_blocks_appends_at_open() {
     ));
     assert_first(&l.verify_full().unwrap(), ProblemKind::Edited, 90);
 }
+
+/// A log of 1,100 entries whose latest signed head is at 1,070; with `killed`, its writer
+/// stopped before syncing the node files past that head (what a killed server leaves).
+fn log_past_its_head(killed: bool) -> TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    l.append(&sample_events(0, 1070)).unwrap();
+    l.sign_tree_head().unwrap();
+    l.append(&sample_events(1070, 30)).unwrap();
+    drop(l);
+    if killed {
+        sql(dir.path())
+            .execute(
+                "UPDATE meta SET value = '1070' WHERE key = 'nodes_synced'",
+                [],
+            )
+            .unwrap();
+    }
+    dir
+}
+
+/// The altered entry, not the last good head before it, leads the report, whether its leaf
+/// hash was recomputed or not and whether the node files were synced past it or not.
+#[test]
+fn an_entry_edited_past_the_latest_head_is_named_before_any_head() {
+    for killed in [false, true] {
+        for recompute_leaf in [false, true] {
+            let dir = log_past_its_head(killed);
+            let c = sql(dir.path());
+            let b = forged_body(&c, 1081);
+            if recompute_leaf {
+                let leaf = merkle::leaf_hash(&b);
+                c.execute(
+                    "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 1081",
+                    params![b, &leaf[..]],
+                )
+                .unwrap();
+            } else {
+                c.execute("UPDATE entries SET body = ?1 WHERE idx = 1081", [b])
+                    .unwrap();
+            }
+            let l = Ledger::open(dir.path()).unwrap();
+            let r = l.verify_full().unwrap();
+            assert_first(&r, ProblemKind::Edited, 1081);
+            let said = r.to_string();
+            let first = said.lines().nth(1).unwrap_or_default();
+            assert!(
+                first.starts_with("first: edited at index 1081"),
+                "killed {killed}, leaf recomputed {recompute_leaf}: {said}"
+            );
+            if recompute_leaf {
+                // The edit survives the node files' recovery at open: nothing rewrote the
+                // record of the original leaf hash.
+                assert!(l.damaged().is_some(), "{r}");
+                drop(l);
+                let r = verify(dir.path());
+                assert_first(&r, ProblemKind::Edited, 1081);
+            }
+        }
+    }
+}

@@ -120,7 +120,7 @@ fn unaudited(path: &str) -> bool {
 pub async fn record(
     State(state): State<AppState>,
     matched: Option<MatchedPath>,
-    mut request: Request,
+    request: Request,
     next: Next,
 ) -> Response {
     let path = matched
@@ -130,13 +130,64 @@ pub async fn record(
     if unaudited(&path) {
         return next.run(request).await;
     }
+    audited(state, &path, request, |r| next.run(r)).await
+}
+
+/// The fallback under `/api/`: no route serves the path, but the request is a use all the
+/// same, recorded like any other (through the flood guard when it has no valid credentials).
+pub async fn unrouted(State(state): State<AppState>, request: Request) -> Response {
+    let path = request.uri().path().to_string();
+    audited(state, &path, request, |_| async {
+        ApiError(AppError::NotFound(
+            "no such endpoint: check the path against the API reference (/api/openapi.json)".into(),
+        ))
+        .into_response()
+    })
+    .await
+}
+
+/// The session or camera credentials of a request, kept aside while it is served.
+fn credentials(headers: &axum::http::HeaderMap) -> axum::http::HeaderMap {
+    let mut kept = axum::http::HeaderMap::new();
+    for name in [
+        axum::http::header::AUTHORIZATION,
+        axum::http::header::COOKIE,
+    ] {
+        for value in headers.get_all(&name) {
+            kept.append(name.clone(), value.clone());
+        }
+    }
+    kept
+}
+
+/// Names the actor of a request no handler authenticated (a 404 or 405: no extractor ran)
+/// from its credentials: a valid session is that member of staff, a valid camera key that
+/// camera; anything else leaves it anonymous.
+async fn resolve_actor(state: &AppState, handle: &AuditHandle, headers: axum::http::HeaderMap) {
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.headers = headers;
+    parts.extensions.insert(handle.clone());
+    if crate::auth::StaffAuth::from_request_parts(&mut parts, state)
+        .await
+        .is_err()
+        && !handle.authenticated()
+    {
+        let _ = crate::auth::CameraAuth::from_request_parts(&mut parts, state).await;
+    }
+    handle.action(Action::Unrouted);
+}
+
+async fn audited<F, Fut>(state: AppState, path: &str, mut request: Request, run: F) -> Response
+where
+    F: FnOnce(Request) -> Fut,
+    Fut: std::future::Future<Output = Response>,
+{
     let client = request
         .extensions()
         .get::<crate::connections::ClientAddr>()
         .map(|c| c.0);
     let now = chrono::Utc::now();
-    let signing_in =
-        request.method() == axum::http::Method::POST && SIGN_IN_PATHS.contains(&path.as_str());
+    let signing_in = request.method() == axum::http::Method::POST && SIGN_IN_PATHS.contains(&path);
     if let Some(ip) = client.filter(|ip| {
         !signing_in && !presents_credentials(request.headers()) && state.flood.is_over(*ip, now)
     }) {
@@ -145,10 +196,11 @@ pub async fn record(
     }
     let method = request.method().as_str().to_string();
     let uri = request.uri().to_string();
+    let presented = presents_credentials(request.headers()).then(|| credentials(request.headers()));
     let handle = AuditHandle::default();
     handle.facts(AuditFacts::new().channel(Channel::Api));
     request.extensions_mut().insert(handle.clone());
-    let response = next.run(request).await;
+    let response = run(request).await;
 
     let status = response.status();
     let reason = response
@@ -163,6 +215,13 @@ pub async fn record(
     } else {
         Outcome::refused(reason)
     };
+    if matches!(status.as_u16(), 404 | 405) && handle.current_action().is_none() {
+        if let Some(headers) = presented {
+            resolve_actor(&state, &handle, headers).await;
+        } else {
+            handle.action(Action::Unrouted);
+        }
+    }
     if let Some(code) = response.extensions().get::<RefusalCode>() {
         handle.refused_with(code.0);
     }

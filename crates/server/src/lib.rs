@@ -140,7 +140,7 @@ pub fn router(state: AppState) -> Router {
             audit::record,
         ))
         .merge(ui)
-        .fallback(not_found)
+        .fallback(fallback)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
@@ -163,8 +163,18 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found() -> error::ApiError {
-    error::ApiError(anpr_app::AppError::NotFound("no such endpoint".into()))
+/// An unknown path under `/api/` is a use of the API like any other and is recorded; one
+/// elsewhere (a mistyped UI asset) carries no data and is not.
+async fn fallback(
+    state: axum::extract::State<AppState>,
+    request: axum::extract::Request,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if path == "/api" || path.starts_with("/api/") {
+        return audit::unrouted(state, request).await;
+    }
+    error::ApiError(anpr_app::AppError::NotFound("no such page".into())).into_response()
 }
 
 /// Serves until `shutdown` resolves, with the retention purge running in the background.

@@ -416,3 +416,54 @@ async fn large_parameters_are_recorded_as_a_count_and_a_digest() {
         "{justification}"
     );
 }
+
+/// Requests no route serves are uses too: an unknown path under `/api/` (404) and a known path
+/// with a method it does not take (405), each recorded with the actor its credentials name.
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_are_recorded_with_their_actor() {
+    let s = start().await;
+    let searcher = s.login("searcher").await;
+    let auditor = s.login("auditor").await;
+    let before = ledger_size(&s, &auditor).await;
+    let calls = [
+        ("GET", "/api/v1/no-such-thing", Some(searcher.as_str()), 404),
+        ("GET", "/api/v1/no-such-thing-either", None, 404),
+        ("GET", "/api/v2/reads", Some("not-a-valid-token"), 404),
+        ("DELETE", "/api/v1/auth/me", Some(searcher.as_str()), 405),
+    ];
+    for (method, path, token, status) in calls {
+        let (got, _) = s.call(method, path, token, None).await;
+        assert_eq!(got, status, "{method} {path}");
+    }
+    // A page outside the API is not a use of it: not recorded.
+    let ui = s.http.get(s.url("/no-such-page")).send().await.unwrap();
+    assert_eq!(ui.status().as_u16(), 404);
+
+    let entries = entries_from(&s, &auditor, before).await;
+    let entry_of = |method: &str, path: &str| {
+        entries
+            .iter()
+            .map(|(_, e)| e)
+            .find(|e| e["query"]["method"] == method && e["query"]["path"] == path)
+            .unwrap_or_else(|| panic!("no ledger entry for {method} {path}: {entries:#?}"))
+    };
+    for (method, path, token, status) in calls {
+        let e = entry_of(method, path);
+        assert_eq!(e["query"]["status"], status, "{e}");
+        assert_eq!(e["outcome"]["result"], "refused", "{e}");
+        assert_eq!(e["action"], "unrouted", "{e}");
+        if token == Some(searcher.as_str()) {
+            assert_eq!(e["actor"]["id"], "searcher", "{e}");
+            assert_eq!(e["actor"]["kind"], "staff", "{e}");
+        } else {
+            assert_eq!(e["actor"]["kind"], "anonymous", "{e}");
+            assert_eq!(e["query"]["client"], "127.0.0.1", "{e}");
+        }
+    }
+    assert!(
+        !entries
+            .iter()
+            .any(|(_, e)| e["query"]["path"] == "/no-such-page"),
+        "a UI page was recorded"
+    );
+}

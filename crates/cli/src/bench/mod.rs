@@ -6,6 +6,7 @@ mod core;
 mod hardening;
 mod image_bomb;
 mod integrity;
+mod ledger_monitor;
 mod process;
 mod realtime;
 mod recognition;
@@ -25,6 +26,9 @@ pub enum BenchCommand {
     Access(access::AccessArgs),
     /// Audit ledger: append rate, proof times on a 100-million-entry log, full verify rate.
     Ledger(LedgerArgs),
+    /// An overseer's `anpr ledger monitor` over loopback: a whole log downloaded and verified
+    /// from nothing, entries per second and the cost per million entries.
+    LedgerMonitor(ledger_monitor::LedgerMonitorArgs),
     /// Real-time tracking: matching against 1,000,000 watches, ingest-to-alert latency over
     /// SSE, memory of 1,000 alert streams (issue: real-time tracking).
     Realtime(realtime::RealtimeArgs),
@@ -66,6 +70,7 @@ pub async fn run(data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Realtime(args) => realtime::run(args).await,
         BenchCommand::Reports(args) => reports::run(args).await,
         BenchCommand::Integrity(args) => integrity::run(args).await,
+        BenchCommand::LedgerMonitor(args) => ledger_monitor::run(args).await,
         BenchCommand::Hardening(args) => hardening::run(args).await,
         BenchCommand::ImageBomb(args) => image_bomb::run(args).await,
         BenchCommand::Witness(args) => witness::run(args).await,

@@ -36,12 +36,19 @@ pub enum LedgerCommand {
         public_key: PathBuf,
         #[arg(long, env = "ANPR_TOKEN", hide_env_values = true)]
         token: String,
-        /// Entries sampled for inclusion checks.
+        /// Entries sampled for inclusion checks, when there are too many new ones to check each.
         #[arg(long, default_value_t = 20)]
         samples: u64,
+        /// Check each entry added since the trusted head when there are at most this many;
+        /// sample beyond it.
+        #[arg(long, default_value_t = 2_000_000)]
+        check_all_up_to: u64,
         #[command(flatten)]
         witnesses: super::witness_args::WitnessArgs,
     },
+    /// Monitor a running server: download every entry since the last verified head and check
+    /// each, the root, the signature and consistency with every head seen before.
+    Monitor(super::ledger_monitor::MonitorArgs),
     /// Print the verifier key of the ledger's checkpoints, which witnesses are started with
     /// (`anpr witness serve --log KEY`).
     CheckpointKey,
@@ -70,7 +77,7 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             Ok(())
         }
         LedgerCommand::TreeHead { url, token } => {
-            let head: ServedHead =
+            let head: TreeHead =
                 get_json(&client()?, &url, "/api/v1/ledger/tree-head", &token).await?;
             println!("{}", serde_json::to_string_pretty(&head)?);
             Ok(())
@@ -81,11 +88,17 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             public_key,
             token,
             samples,
+            check_all_up_to,
             witnesses,
         } => {
-            let trusted = trusted_head.as_deref();
-            verify_remote(&url, trusted, &public_key, &token, samples, &witnesses).await
+            let checks = RemoteChecks {
+                samples,
+                check_all_up_to,
+                witnesses,
+            };
+            verify_remote(&url, trusted_head.as_deref(), &public_key, &token, &checks).await
         }
+        LedgerCommand::Monitor(args) => super::ledger_monitor::run(args).await,
         LedgerCommand::CheckpointKey => {
             let data = anpr_app::DataDir(data.to_path_buf());
             let key = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
@@ -115,21 +128,24 @@ async fn verify_local(data: &Path) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!(
-            "ledger verification FAILED; first bad index: {}",
+            "ledger verification FAILED; first bad index: {}{}",
             report
                 .first_bad_index()
-                .map_or("unknown".into(), |i| i.to_string())
+                .map_or("unknown".into(), |i| i.to_string()),
+            report
+                .first_problem()
+                .map_or(String::new(), |p| format!(" ({}: {})", p.kind, p.detail))
         )
     }
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
+pub(super) fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(60))
         .build()?)
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(
+pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
     http: &reqwest::Client,
     base: &str,
     path: &str,
@@ -144,18 +160,25 @@ async fn get_json<T: serde::de::DeserializeOwned>(
     Ok(resp.json().await?)
 }
 
+/// What `verify-remote` checks besides the heads.
+struct RemoteChecks {
+    samples: u64,
+    check_all_up_to: u64,
+    witnesses: super::witness_args::WitnessArgs,
+}
+
 async fn verify_remote(
     url: &str,
     trusted_head: Option<&Path>,
     public_key: &Path,
     token: &str,
-    samples: u64,
-    witnesses: &super::witness_args::WitnessArgs,
+    checks: &RemoteChecks,
 ) -> anyhow::Result<()> {
+    let (samples, check_all_up_to) = (checks.samples, checks.check_all_up_to);
     let key = anpr_ledger::keys::read_public_key(public_key)?;
     let http = client()?;
     // The latest head may not have reached the witnesses yet: ask for the newest one that has.
-    let path = match witnesses.required() {
+    let path = match checks.witnesses.required() {
         0 => "/api/v1/ledger/tree-head".to_owned(),
         k => format!("/api/v1/ledger/tree-head?cosigned={k}"),
     };
@@ -163,7 +186,8 @@ async fn verify_remote(
         .await
         .map_err(|e| anyhow::anyhow!("remote verification FAILED: {e}"))?;
     let latest = served.head;
-    let cosigners = witnesses
+    let cosigners = checks
+        .witnesses
         .check(&latest, served.checkpoint.as_deref(), &key)
         .map_err(|e| anyhow::anyhow!("remote verification FAILED: {e}"))?;
     let trusted: TreeHead = match trusted_head {
@@ -181,11 +205,20 @@ async fn verify_remote(
         token,
     )
     .await?;
+    let new_entries = latest.size.saturating_sub(trusted.size);
+    let every = latest.size >= trusted.size && new_entries <= check_all_up_to;
+    if every {
+        println!("checking each of the {new_entries} entries added since the trusted head, and {} sampled before it", samples.min(trusted.size));
+    } else if latest.size >= trusted.size {
+        println!("{new_entries} entries were added since the trusted head, more than --check-all-up-to {check_all_up_to}: checking {samples} sampled entries instead of each");
+    }
     let mut rng = rand::thread_rng();
     let mut sampled = Vec::new();
     // Distinct indices: asking for at least as many samples as entries checks every entry.
-    let picks = samples.min(latest.size) as usize;
-    let indices = rand::seq::index::sample(&mut rng, latest.size as usize, picks);
+    // With every new entry checked, the samples come from before the trusted head.
+    let population = if every { trusted.size } else { latest.size };
+    let picks = samples.min(population) as usize;
+    let indices = rand::seq::index::sample(&mut rng, population as usize, picks);
     for index in indices.into_iter().map(|i| i as u64) {
         let entries: Vec<StoredEntry> = get_json(
             &http,
@@ -210,7 +243,25 @@ async fn verify_remote(
             .ok_or_else(|| anyhow::anyhow!("the server returned no entry {index}"))?;
         sampled.push(EntryProof { entry, proof });
     }
-    let report = anpr_ledger::verify_remote(&key, &trusted, &latest, &consistency, &sampled);
+    let report = if every {
+        let server = super::ledger_monitor::Server {
+            http: &http,
+            url,
+            token,
+        };
+        let mut report = super::ledger_monitor::check_every_entry(
+            &server,
+            &key,
+            &trusted,
+            latest.clone(),
+            &consistency,
+        )
+        .await?;
+        report.merge(anpr_ledger::verify_samples(&latest, &sampled));
+        report
+    } else {
+        anpr_ledger::verify_remote(&key, &trusted, &latest, &consistency, &sampled)
+    };
     println!(
         "trusted head: size {}; server head: size {}",
         trusted.size, latest.size
@@ -224,10 +275,13 @@ async fn verify_remote(
                 cosigners.join(", ")
             );
         }
+        let checked = if every {
+            "every new entry and the sampled ones are"
+        } else {
+            "the sampled entries are"
+        };
         if trusted_head.is_some() {
-            println!(
-                "OK: the server's log extends the trusted head and the sampled entries are in it"
-            );
+            println!("OK: the server's log extends the trusted head and {checked} in it");
         } else {
             println!("OK: the server's head is signed and the sampled entries are in it");
         }

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod import;
 pub mod integrity;
 pub mod ledger;
+pub mod ledger_monitor;
 pub mod migrate;
 pub mod purge;
 pub mod recognise;

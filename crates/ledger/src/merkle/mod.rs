@@ -131,6 +131,48 @@ impl Frontier {
         Ok(Self { size, stack })
     }
 
+    /// A frontier kept elsewhere (a monitor's state): `hashes` are the perfect subtree roots of
+    /// `size`'s binary decomposition, largest first, as [`Frontier::hashes`] gives them.
+    pub fn from_hashes(size: u64, hashes: Vec<Hash>) -> Result<Self> {
+        if hashes.len() != size.count_ones() as usize {
+            return Err(invalid(format!(
+                "a frontier of {size} entries has {} subtree hashes, not {}",
+                size.count_ones(),
+                hashes.len()
+            )));
+        }
+        Ok(Self {
+            size,
+            stack: hashes,
+        })
+    }
+
+    /// The frontier of a log of `size` entries from its last leaf hash and that leaf's inclusion
+    /// path in the tree of `size`: the last leaf has no right siblings, so its path is the
+    /// perfect subtrees to its left. The caller checks [`Frontier::root`] against a signed root.
+    pub fn from_last_leaf(size: u64, leaf: Hash, path: &[Hash]) -> Result<Self> {
+        // The lowest `inner` path hashes lie inside the last perfect subtree; the rest are the
+        // larger subtrees before it, smallest first.
+        let inner = size.trailing_zeros() as usize;
+        if size == 0 || path.len() != inner + size.count_ones() as usize - 1 {
+            return Err(invalid(format!(
+                "an inclusion path of {} hashes cannot end a log of {size} entries",
+                path.len()
+            )));
+        }
+        let last = path[..inner]
+            .iter()
+            .fold(leaf, |acc, left| node_hash(left, &acc));
+        let mut stack: Vec<Hash> = path[inner..].iter().rev().copied().collect();
+        stack.push(last);
+        Ok(Self { size, stack })
+    }
+
+    /// The perfect subtree roots of the log's decomposition, largest first.
+    pub fn hashes(&self) -> &[Hash] {
+        &self.stack
+    }
+
     /// Number of leaves appended so far.
     pub fn size(&self) -> u64 {
         self.size
@@ -246,6 +288,22 @@ mod tests {
             let f = Frontier::load(&t, t.size()).unwrap();
             assert_eq!(f, t.frontier);
             assert_eq!(root(&t, t.size()).unwrap(), t.root());
+            let back = Frontier::from_hashes(f.size(), f.hashes().to_vec()).unwrap();
+            assert_eq!(back, f);
         }
+    }
+
+    #[test]
+    fn frontier_from_the_last_leafs_inclusion_path() {
+        let mut t = MemoryTree::new();
+        for i in 0..70u64 {
+            let leaf = leaf_hash(&i.to_be_bytes());
+            t.push(leaf);
+            let path = inclusion_proof(&t, i, i + 1).unwrap();
+            let f = Frontier::from_last_leaf(i + 1, leaf, &path).unwrap();
+            assert_eq!(f, t.frontier, "size {}", i + 1);
+        }
+        assert!(Frontier::from_last_leaf(5, [0; 32], &[]).is_err());
+        assert!(Frontier::from_hashes(5, vec![[0; 32]]).is_err());
     }
 }

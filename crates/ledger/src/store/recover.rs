@@ -73,9 +73,11 @@ fn rebuild(
     synced: u64,
 ) -> Result<Option<String>> {
     let from = nodes.len(0)?.min(synced);
-    if let Some(reason) = rebuild_leaves(store, nodes, from, end)? {
-        return Ok(Some(reason));
-    }
+    let altered = match rebuild_leaves(store, nodes, from, end)? {
+        Leaves::Missing(reason) => return Ok(Some(reason)),
+        Leaves::Altered(reason) => Some(reason),
+        Leaves::Rebuilt => None,
+    };
     let mut level = 1;
     while end >> level > 0 {
         let from = nodes.len(level)?.min(synced >> level);
@@ -83,8 +85,21 @@ fn rebuild(
         level += 1;
     }
     nodes.sync()?;
+    if altered.is_some() {
+        // Left unsynced, so the next open looks again.
+        return Ok(altered);
+    }
     store.set_meta(NODES_SYNCED, &end.to_string())?;
     Ok(None)
+}
+
+/// What copying the stored leaf hashes into level 0 found.
+enum Leaves {
+    Rebuilt,
+    /// An entry is missing or malformed: nothing more was written.
+    Missing(String),
+    /// Written, but records that held other hashes were kept.
+    Altered(String),
 }
 
 /// Leaf hashes compared between the entries table and the node files at open.
@@ -139,10 +154,19 @@ fn rebuild_leaves(
     nodes: &NodeFiles,
     from: u64,
     end: u64,
-) -> Result<Option<String>> {
+) -> Result<Leaves> {
     let mut next = from;
     let mut buf: Vec<Hash> = Vec::with_capacity(CHUNK);
     let mut damage = None;
+    let written = nodes.len(0)?;
+    let mut altered = None;
+    let mut flush = |at: u64, buf: &[Hash]| -> Result<()> {
+        let kept = keep_differing(nodes, written, at, buf)?;
+        if let (None, Some((idx, _))) = (altered, &kept) {
+            altered = Some(*idx);
+        }
+        nodes.write(0, at, kept.as_ref().map_or(buf, |(_, k)| k))
+    };
     let res = store.leaf_hashes(from, end, &mut |idx, leaf| {
         if idx != next as i64 {
             damage = Some(format!(
@@ -160,17 +184,54 @@ fn rebuild_leaves(
         buf.push(h);
         next += 1;
         if buf.len() == CHUNK {
-            nodes.write(0, next - CHUNK as u64, &buf)?;
+            flush(next - CHUNK as u64, &buf)?;
             buf.clear();
         }
         Ok(())
     });
-    if damage.is_some() {
-        return Ok(damage);
+    if let Some(reason) = damage {
+        return Ok(Leaves::Missing(reason));
     }
     res?;
-    nodes.write(0, next - buf.len() as u64, &buf)?;
-    Ok(None)
+    flush(next - buf.len() as u64, &buf)?;
+    Ok(altered.map_or(Leaves::Rebuilt, |idx| {
+        Leaves::Altered(format!(
+            "the node files record another leaf hash at index {idx} than the entries table: an \
+             entry there or before was changed, moved or inserted after it was appended; run verify"
+        ))
+    }))
+}
+
+/// `leaves` (from `at`) with each record past the sync point that holds another hash kept,
+/// and the first such index; `None` when none differs. Unsynced records an OS crash lost read
+/// as zeros (records never straddle a page), so only a leaf hash rewritten in the entries
+/// table makes a record differ: overwriting it would erase the one trace of the edit.
+fn keep_differing(
+    nodes: &NodeFiles,
+    written: u64,
+    at: u64,
+    leaves: &[Hash],
+) -> Result<Option<(u64, Vec<Hash>)>> {
+    let n = written.saturating_sub(at).min(leaves.len() as u64) as usize;
+    if n == 0 {
+        return Ok(None);
+    }
+    let mut old = vec![[0u8; 32]; n];
+    nodes.read(0, at, &mut old)?;
+    let differs = |i: usize| old[i] != [0u8; 32] && old[i] != leaves[i];
+    let Some(first) = (0..n).find(|&i| differs(i)) else {
+        return Ok(None);
+    };
+    let kept = (0..leaves.len())
+        .map(|i| {
+            if i < n && differs(i) {
+                old[i]
+            } else {
+                leaves[i]
+            }
+        })
+        .collect();
+    Ok(Some((at + first as u64, kept)))
 }
 
 /// Recomputes nodes `from..want` of `level` from the level below.

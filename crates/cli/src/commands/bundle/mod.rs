@@ -1,13 +1,21 @@
 //! Evidence bundles: a read, its images, their hashes and the ledger's proof that the export
 //! was recorded, in one ZIP that can be checked offline by anyone with the public key.
+//!
+//! The export's ledger entry binds the contents ([`anpr_ledger::EvidenceDigest`]: the SHA-256
+//! of the read record's canonical JSON and of each image by role), so the inclusion proof under
+//! a signed head proves what the bundle holds, not only that the read was exported.
+
+mod verify;
+
+pub use verify::verify;
 
 use anpr_app::audit::{AuditHandle, Channel};
 use anpr_app::auth::staff_actor;
 use anpr_domain::{ImageHash, Purpose};
-use anpr_ledger::{Action, Event, InclusionProof, Outcome, ResultDigest, StoredEntry, TreeHead};
+use anpr_ledger::{Action, EvidenceDigest, InclusionProof, Outcome, StoredEntry, TreeHead};
 use clap::Args;
 use serde::{Deserialize, Serialize};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -31,8 +39,9 @@ pub struct ExportArgs {
 #[derive(Args)]
 pub struct VerifyBundleArgs {
     pub file: PathBuf,
-    /// The deployment's public key obtained out of band; without it the key inside the bundle
-    /// is used (which proves integrity, not origin).
+    /// The deployment's public key, obtained from the deployment's operators (never from the
+    /// bundle). Without it the bundle is checked against the key it carries, which anyone can
+    /// make: the result is UNVERIFIED and the command exits with status 2.
     #[arg(long)]
     pub public_key: Option<PathBuf>,
 }
@@ -46,7 +55,18 @@ struct Manifest {
     export_entry_index: u64,
 }
 
-const FORMAT: &str = "anpr-evidence-bundle/1";
+/// Format 1 bundles' entries bound only the read id: they cannot be verified.
+const FORMAT: &str = "anpr-evidence-bundle/2";
+
+/// The members every bundle holds besides its images (under `images/`).
+const FIXED_MEMBERS: [&str; 6] = [
+    "manifest.json",
+    "read.json",
+    "ledger/entry.json",
+    "ledger/inclusion.json",
+    "ledger/tree-head.json",
+    "ledger/public-key.pem",
+];
 
 pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
     let purpose = Purpose {
@@ -78,7 +98,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
                 .unwrap_err())
         }
     };
-    let mut images: Vec<(String, ImageHash, Vec<u8>)> = Vec::new();
+    let mut images: Vec<(&str, ImageHash, Vec<u8>)> = Vec::new();
     for (kind, hash) in [
         ("overview", &read.overview_image),
         ("plate", &read.plate_image),
@@ -88,13 +108,16 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
                 .blobs
                 .get(h)?
                 .ok_or_else(|| anyhow::anyhow!("the {kind} image {} is missing", h.as_str()))?;
-            images.push((
-                format!("images/{kind}-{}.jpg", h.as_str()),
-                h.clone(),
-                bytes,
-            ));
+            images.push((kind, h.clone(), bytes));
         }
     }
+    // The entry binds the bytes written: the record is hashed as read back from read.json.
+    let read_json = serde_json::to_vec_pretty(&read)?;
+    let record: serde_json::Value = serde_json::from_slice(&read_json)?;
+    let roles: Vec<(&str, &[u8])> = images.iter().map(|(k, _, b)| (*k, b.as_slice())).collect();
+    let mut query = serde_json::json!({ "read_id": args.id, "kind": "evidence_bundle" });
+    EvidenceDigest::of(&record, &roles).write_into(&mut query);
+    audit.query(query);
     audit.disclosed(&[read.id]);
     let index = audit
         .finish(&state, Outcome::granted(), Default::default())
@@ -123,7 +146,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
         read_id: read.id,
         images: images
             .iter()
-            .map(|(name, h, _)| (name.clone(), h.as_str().to_string()))
+            .map(|(role, h, _)| (image_name(role, h.as_str()), h.as_str().to_string()))
             .collect(),
         export_entry_index: index,
     };
@@ -136,9 +159,9 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
         Ok(())
     };
     add("manifest.json", &serde_json::to_vec_pretty(&manifest)?)?;
-    add("read.json", &serde_json::to_vec_pretty(&read)?)?;
-    for (name, _, bytes) in &images {
-        add(name, bytes)?;
+    add("read.json", &read_json)?;
+    for (role, h, bytes) in &images {
+        add(&image_name(role, h.as_str()), bytes)?;
     }
     add("ledger/entry.json", &serde_json::to_vec_pretty(&entry)?)?;
     add("ledger/inclusion.json", &serde_json::to_vec_pretty(&proof)?)?;
@@ -155,83 +178,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn member(zip: &mut zip::ZipArchive<std::fs::File>, name: &str) -> anyhow::Result<Vec<u8>> {
-    let mut f = zip
-        .by_name(name)
-        .map_err(|_| anyhow::anyhow!("the bundle has no {name}"))?;
-    let mut out = Vec::new();
-    f.read_to_end(&mut out)?;
-    Ok(out)
-}
-
-/// Checks a bundle offline; returns an error naming the first thing that does not hold.
-pub fn verify(args: &VerifyBundleArgs) -> anyhow::Result<String> {
-    let mut zip = zip::ZipArchive::new(std::fs::File::open(&args.file)?)?;
-    let manifest: Manifest = serde_json::from_slice(&member(&mut zip, "manifest.json")?)?;
-    anyhow::ensure!(
-        manifest.format == FORMAT,
-        "unknown bundle format {}",
-        manifest.format
-    );
-    let read: anpr_domain::PlateRead = serde_json::from_slice(&member(&mut zip, "read.json")?)?;
-    anyhow::ensure!(
-        read.id == manifest.read_id,
-        "read.json is not read {}",
-        manifest.read_id
-    );
-    for (name, sha) in &manifest.images {
-        let bytes = member(&mut zip, name)?;
-        let actual = anpr_blobs::hash_of(&bytes);
-        anyhow::ensure!(actual.as_str() == sha, "{name} does not match its SHA-256");
-        let referenced = [&read.overview_image, &read.plate_image]
-            .iter()
-            .any(|h| h.as_ref().is_some_and(|h| h.as_str() == sha));
-        anyhow::ensure!(referenced, "{name} is not an image of read {}", read.id);
-    }
-    let entry: StoredEntry = serde_json::from_slice(&member(&mut zip, "ledger/entry.json")?)?;
-    let proof: InclusionProof =
-        serde_json::from_slice(&member(&mut zip, "ledger/inclusion.json")?)?;
-    let head: TreeHead = serde_json::from_slice(&member(&mut zip, "ledger/tree-head.json")?)?;
-    let key = match &args.public_key {
-        Some(p) => anpr_ledger::keys::read_public_key(p)?,
-        None => anpr_ledger::keys::parse_public_key(&String::from_utf8(member(
-            &mut zip,
-            "ledger/public-key.pem",
-        )?)?)?,
-    };
-    head.verify_signature(&key)
-        .map_err(|e| anyhow::anyhow!("tree head signature: {e}"))?;
-    anyhow::ensure!(
-        entry.index == manifest.export_entry_index && proof.index == entry.index,
-        "the ledger entry is not the export's"
-    );
-    anyhow::ensure!(
-        proof.size == head.size,
-        "the proof is not for the signed head"
-    );
-    anyhow::ensure!(
-        anpr_ledger::merkle::leaf_hash(entry.body.as_bytes()) == entry.leaf_hash
-            && proof.leaf_hash == entry.leaf_hash,
-        "the ledger entry does not hash to its leaf"
-    );
-    proof
-        .verify(&head.root_hash)
-        .map_err(|e| anyhow::anyhow!("inclusion proof: {e}"))?;
-    let event = Event::decode(entry.body.as_bytes())?;
-    anyhow::ensure!(
-        event.action == Action::Export,
-        "the ledger entry is not an export"
-    );
-    anyhow::ensure!(
-        event.query["read_id"] == read.id && event.result == Some(ResultDigest::of_ids(&[read.id])),
-        "the ledger entry records another read"
-    );
-    Ok(format!(
-        "OK: read {} with {} image(s); export recorded as ledger entry {} by {}, included in the signed tree of {} entries",
-        read.id,
-        manifest.images.len(),
-        entry.index,
-        event.actor.id,
-        head.size
-    ))
+/// An image's member name: its role first, so a verifier finds the image of each role.
+fn image_name(role: &str, sha256: &str) -> String {
+    format!("images/{role}-{sha256}.jpg")
 }
