@@ -96,9 +96,21 @@ pub fn open_ledger(
     database_url: Option<&str>,
     keys: &anpr_ledger::keys::KeySource,
 ) -> anyhow::Result<anpr_ledger::Ledger> {
+    open_ledger_named(data, database_url, keys, None)
+}
+
+/// [`open_ledger`], giving the origin line of its checkpoints (recorded when the ledger is
+/// created; a different one is refused afterwards).
+pub fn open_ledger_named(
+    data: &DataDir,
+    database_url: Option<&str>,
+    keys: &anpr_ledger::keys::KeySource,
+    origin: Option<&str>,
+) -> anyhow::Result<anpr_ledger::Ledger> {
     let dir = data.ledger();
     let options = anpr_ledger::Options {
         keys: keys.clone(),
+        origin: origin.map(str::to_owned),
         ..Default::default()
     };
     let ledger = match database_url.filter(|u| !u.is_empty()) {
@@ -115,7 +127,12 @@ impl App {
         let data = DataDir(dir.to_path_buf());
         data.prepare(true)?;
         let store = SqliteStore::open(data.database())?;
-        let ledger = open_ledger(&data, None, &config.ledger_keys)?;
+        let ledger = open_ledger_named(
+            &data,
+            None,
+            &config.ledger_keys,
+            config.ledger_origin.as_deref(),
+        )?;
         Self::assemble(&data, store, ledger, config)
     }
 
@@ -139,9 +156,11 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot open the PostgreSQL database: {e}"))?;
         let (url, ledger_data, keys) = (url.to_string(), data.clone(), config.ledger_keys.clone());
-        let ledger =
-            tokio::task::spawn_blocking(move || open_ledger(&ledger_data, Some(&url), &keys))
-                .await??;
+        let origin = config.ledger_origin.clone();
+        let ledger = tokio::task::spawn_blocking(move || {
+            open_ledger_named(&ledger_data, Some(&url), &keys, origin.as_deref())
+        })
+        .await??;
         Self::assemble(&data, store, ledger, config)
     }
 

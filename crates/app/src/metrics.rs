@@ -31,6 +31,7 @@ pub struct Metrics {
     pub decode_busy: Counter,
     pub ledger_intact: Gauge,
     pub ledger_checked_entries: Gauge,
+    pub ledger_witness_refusals: Counter,
 }
 
 impl Default for Metrics {
@@ -54,6 +55,7 @@ impl Default for Metrics {
             decode_busy: Counter::default(),
             ledger_intact: Gauge::default(),
             ledger_checked_entries: Gauge::default(),
+            ledger_witness_refusals: Counter::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -78,6 +80,12 @@ impl Default for Metrics {
             "Audit ledger entries re-read and matched since the server started (the newest \
              entries, over which tree heads are signed)",
             m.ledger_checked_entries.clone(),
+        );
+        registry.register(
+            "ledger_witness_refusals",
+            "Tree heads a witness refused to cosign as not extending the history it cosigned \
+             before (a rewritten ledger, or a witness that lost its state): an alarm",
+            m.ledger_witness_refusals.clone(),
         );
         registry.register(
             "reads_ingested",

@@ -95,6 +95,9 @@ pub struct AppConfig {
     pub decode: crate::decoding::DecodeConfig,
     /// Where the ledger's signing key is (outside the data directory in production).
     pub ledger_keys: anpr_ledger::keys::KeySource,
+    /// The origin line of the ledger's checkpoints, recorded at the ledger's creation (`None`:
+    /// the recorded one, or a default named after the signing key).
+    pub ledger_origin: Option<String>,
     /// How the server re-reads its own audit ledger, at start and while serving.
     pub ledger_check: crate::ledger_check::LedgerCheckConfig,
 }
@@ -118,6 +121,7 @@ impl Default for AppConfig {
             decode: Default::default(),
             ledger_check: Default::default(),
             ledger_keys: Default::default(),
+            ledger_origin: None,
         }
     }
 }

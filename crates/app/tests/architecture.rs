@@ -17,6 +17,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("anpr-loadgen", &[]),
     // TLS for PostgreSQL connections, shared by the store and the ledger.
     ("anpr-postgres-tls", &[]),
+    // An overseer's witness: the ledger's formats and proofs, never the platform's data.
+    ("anpr-witness", &["anpr-ledger"]),
     // Beside each other, over the domain.
     ("anpr-policy", &["anpr-domain"]),
     ("anpr-reports", &["anpr-domain"]),
@@ -36,8 +38,11 @@ const ALLOWED: &[(&str, &[&str])] = &[
     // The application layer: every use, no HTTP.
     ("anpr-app", SERVICES),
     // The entry points, thin on top: they reach the services' types, and the application.
-    ("anpr-server", &["anpr-app", "anpr-web"]),
-    ("anpr", &["anpr-app", "anpr-server", "anpr-synth"]),
+    ("anpr-server", &["anpr-app", "anpr-web", "anpr-witness"]),
+    (
+        "anpr",
+        &["anpr-app", "anpr-server", "anpr-synth", "anpr-witness"],
+    ),
 ];
 
 /// The crates the application layer is built on. The entry points may use their types too.

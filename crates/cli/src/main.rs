@@ -52,6 +52,11 @@ struct Cli {
         requires = "signing_key"
     )]
     previous_signing_key: Option<PathBuf>,
+    /// The origin line of the audit ledger's checkpoints, the name witnesses know the log by
+    /// (e.g. `police.example/anpr-audit`); recorded when the ledger is created and never
+    /// changed (default `anpr-audit-ledger/<signing key id>`).
+    #[arg(long, global = true, env = "ANPR_LEDGER_ORIGIN")]
+    ledger_origin: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -115,6 +120,10 @@ enum Command {
     /// The camera-side agent: recognises the photos an IP camera drops into a folder and sends
     /// the reads to a server, keeping each photo until the server has acknowledged it.
     Agent(commands::agent::AgentArgs),
+    /// An overseer's witness of the audit ledger: cosigns each new tree head only when it
+    /// extends the history it cosigned before.
+    #[command(subcommand)]
+    Witness(commands::witness::WitnessCommand),
     /// Benchmarks that print `bench: <name> <value> <unit>` lines.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -168,6 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     commands::set_database_url(cli.database_url);
     commands::set_images_url(cli.images_url);
     commands::set_ledger_keys(cli.signing_key, cli.previous_signing_key);
+    commands::set_ledger_origin(cli.ledger_origin);
     match cli.command {
         Command::Serve(args) => commands::serve::run(&data, args).await,
         Command::Demo(args) => commands::demo::run(&data, args).await,
@@ -204,6 +214,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || commands::recognise::recognise(&data, args)).await?
         }
         Command::Agent(args) => commands::agent::run(&data, args).await,
+        Command::Witness(c) => commands::witness::run(c).await,
         Command::Bench(c) => bench::run(&data, c).await,
     }
 }

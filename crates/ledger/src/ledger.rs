@@ -25,11 +25,12 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 
 use crate::append_lock::AppendLock;
-use crate::error::{invalid, Error, Result};
+use crate::error::{failed, invalid, Error, Result};
 use crate::event::{Event, Prepared};
 use crate::head::TreeHead;
 use crate::keys;
 use crate::merkle::{self, leaf_hash, Frontier, Hash};
+use crate::note::{self, Note, NoteVerifier};
 use crate::proofs::{ConsistencyProof, EntryProof, InclusionProof};
 use crate::report::{ProblemKind, VerifyReport};
 use crate::store::{
@@ -60,6 +61,9 @@ pub struct Options {
     pub group_commit_wait: Duration,
     /// Where the signing key comes from.
     pub keys: keys::KeySource,
+    /// The origin line of the log's checkpoints, recorded when the log is first opened and
+    /// never changed afterwards (`None`: the recorded one, or `anpr-audit-ledger/<key id>`).
+    pub origin: Option<String>,
 }
 
 impl Default for Options {
@@ -69,6 +73,7 @@ impl Default for Options {
             nodes_sync_every: 1 << 20,
             group_commit_wait: Duration::from_millis(2),
             keys: keys::KeySource::Directory,
+            origin: None,
         }
     }
 }
@@ -78,6 +83,8 @@ pub struct Ledger {
     dir: PathBuf,
     opts: Options,
     keys: keys::Keys,
+    /// The checkpoints' origin line.
+    origin: String,
     pub(crate) nodes: NodeFiles,
     /// Committed entries whose nodes are written: proofs may use sizes up to this.
     size: AtomicU64,
@@ -241,6 +248,7 @@ impl Ledger {
                 .map(|k| keys::key_id(&k.verifying_key()))
                 .as_deref(),
         )?;
+        let origin = bind_origin(store.as_mut(), &opts, &keys.public)?;
         let nodes = NodeFiles::open(&dir.join(NODES_DIR))?;
         let end = store.end()?;
         let damaged = recover(store.as_mut(), &nodes, end)?;
@@ -259,6 +267,7 @@ impl Ledger {
             dir,
             opts,
             keys,
+            origin,
             nodes,
             size: AtomicU64::new(size),
             queue: Mutex::new(Queue::default()),
@@ -686,11 +695,103 @@ impl Ledger {
             });
         };
         let head = TreeHead::sign_rollover(size, root, now, key, self.keys.previous.as_ref());
+        let checkpoint = note::sign_checkpoint(&self.origin, size, root, &self.signing_keys())?;
         let signed = self.heads_signed(w.store.as_mut())?;
         w.store.add_tree_head(&head)?;
+        w.store.add_checkpoint(size, &checkpoint.to_string())?;
         // After the head: a crash between the two leaves one head more than counted, never less.
         w.store.set_meta(HEADS_SIGNED, &(signed + 1).to_string())?;
         Ok(Some(head))
+    }
+
+    /// Every key this process signs with: the current key and, during a rollover, the one it
+    /// replaces.
+    fn signing_keys(&self) -> Vec<&ed25519_dalek::SigningKey> {
+        self.keys
+            .signing
+            .iter()
+            .chain(self.keys.previous.as_ref())
+            .collect()
+    }
+
+    /// The origin line of the log's checkpoints (also the name its note signatures are under).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The note verifier key of the log's checkpoint signatures, for the witnesses' `--log`.
+    pub fn note_verifier(&self) -> Result<NoteVerifier> {
+        NoteVerifier::log(&self.origin, self.keys.public)
+    }
+
+    /// The signed checkpoint of the head of `size` with the witnesses' cosignatures stored for
+    /// it; `None` when no head of that size was signed. A head signed before checkpoints were
+    /// kept gets its checkpoint signed and stored now, when this process holds the key.
+    pub fn checkpoint(&self, size: u64) -> Result<Option<Note>> {
+        let stored = lock(&self.reader).checkpoint(size)?;
+        let text = match stored {
+            Some(t) => t,
+            None => {
+                let head = lock(&self.reader)
+                    .tree_heads_in(size.saturating_sub(1), size, 1)?
+                    .pop();
+                let Some(head) = head else {
+                    return Ok(None);
+                };
+                if size == 0 || self.keys.signing.is_none() || size > self.size() {
+                    return Ok(None);
+                }
+                // Never vouch for a head row that differs from the log.
+                let root = self.root_at(size)?;
+                if root != head.root_hash {
+                    return Err(failed(format!(
+                        "the stored tree head of size {size} does not match the log's root; \
+                         run `anpr ledger verify`"
+                    )));
+                }
+                let note = note::sign_checkpoint(&self.origin, size, root, &self.signing_keys())?;
+                lock(&self.reader).add_checkpoint(size, &note.to_string())?;
+                note.to_string()
+            }
+        };
+        let mut note = Note::parse(&text)?;
+        for (_, line) in lock(&self.reader).cosignatures(size)? {
+            note.add_signature_lines(&line)?;
+        }
+        Ok(Some(note))
+    }
+
+    /// The newest signed head whose checkpoint at least `k` witnesses cosigned, with that
+    /// checkpoint: what a reader who requires `k` cosignatures checks (the latest head may not
+    /// have reached the witnesses yet).
+    pub fn latest_cosigned(&self, k: usize) -> Result<Option<(TreeHead, Note)>> {
+        let Some(size) = lock(&self.reader).latest_cosigned_size(k)? else {
+            return Ok(None);
+        };
+        let head = lock(&self.reader)
+            .tree_heads_in(size.saturating_sub(1), size, 1)?
+            .pop();
+        match (head, self.checkpoint(size)?) {
+            (Some(h), Some(n)) => Ok(Some((h, n))),
+            _ => Ok(None),
+        }
+    }
+
+    /// Stores a witness's cosignature line on the checkpoint of `size`, after checking it:
+    /// `witness` must have cosigned exactly that stored checkpoint.
+    pub fn add_cosignature(&self, size: u64, witness: &NoteVerifier, line: &str) -> Result<()> {
+        let Some(mut note) = self.checkpoint(size)? else {
+            return Err(invalid(format!("no checkpoint of size {size} is stored")));
+        };
+        note.signatures.clear();
+        note.add_signature_lines(line)?;
+        if note.cosigners(std::slice::from_ref(witness))?.is_empty() {
+            return Err(failed(format!(
+                "the answer of witness {} holds no cosignature of its key",
+                witness.name
+            )));
+        }
+        lock(&self.reader).add_cosignature(size, &witness.to_string(), line.trim_end())
     }
 
     /// How many heads were ever signed, as counted beside them (a log from before the count
@@ -792,6 +893,26 @@ impl Ledger {
             report.add(ProblemKind::MissingHead, None, None, why);
         }
         Ok(report)
+    }
+}
+
+/// The log's checkpoint origin: the one recorded, which a different `--ledger-origin` may not
+/// replace, or the wanted or default one recorded now.
+fn bind_origin(store: &mut dyn EntryStore, opts: &Options, key: &VerifyingKey) -> Result<String> {
+    let wanted = match &opts.origin {
+        Some(o) => {
+            NoteVerifier::log(o, *key)?;
+            o.clone()
+        }
+        None => format!("anpr-audit-ledger/{}", keys::key_id(key)),
+    };
+    let bound = store.bind_origin(&wanted)?;
+    match &opts.origin {
+        Some(o) if *o != bound => Err(invalid(format!(
+            "the ledger's checkpoints are named {bound:?}, not {o:?}: the origin of a log never \
+             changes, since witnesses know the log by it; drop --ledger-origin or give {bound:?}"
+        ))),
+        _ => Ok(bound),
     }
 }
 

@@ -14,7 +14,8 @@
 //!   of two below n), empty tree = SHA-256(""). Inclusion and consistency proofs are exactly the
 //!   RFC's PATH and PROOF, verified with the algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2.
 //! * **Storage** ([`store`]): a directory holding
-//!   - `ledger.sqlite` — `entries(idx, time, body, leaf_hash)`, `tree_heads`, `meta`; WAL journal,
+//!   - `ledger.sqlite` — `entries(idx, time, body, leaf_hash)`, `tree_heads`, `checkpoints` and
+//!     `cosignatures` (the heads as C2SP signed notes, see [`note`]), `meta`; WAL journal,
 //!     `synchronous=FULL`. This is the source of truth.
 //!   - `ledger-nodes/level-NN` — the hash of every perfect subtree, 32-byte records per level
 //!     (≈ 64 bytes per entry in all). Any proof node is one record or a fold of O(log n) records
@@ -96,6 +97,7 @@ pub mod keys;
 mod ledger;
 pub mod merkle;
 pub mod monitor;
+pub mod note;
 mod proofs;
 mod remote;
 mod report;

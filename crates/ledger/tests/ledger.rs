@@ -287,3 +287,45 @@ fn concurrent_appends_are_group_committed_without_loss() {
     assert!(report.is_ok(), "{report}");
     assert_eq!(report.heads, 20);
 }
+
+#[test]
+fn checkpoints_are_kept_with_their_cosignatures() {
+    let dir = tempfile::tempdir().unwrap();
+    common::checkpoints::checkpoints_are_kept_with_their_cosignatures(&|origin| {
+        let opts = Options {
+            origin: origin.map(str::to_owned),
+            ..Default::default()
+        };
+        Ledger::open_with(dir.path(), opts)
+    });
+    // A copy of the log (a move to PostgreSQL) keeps them, and the origin.
+    let copy = tempfile::tempdir().unwrap();
+    let db = |d: &std::path::Path| {
+        anpr_ledger::store::SqliteStore::open(&d.join(anpr_ledger::store::DB_FILE)).unwrap()
+    };
+    let (mut from, mut to) = (db(dir.path()), db(copy.path()));
+    anpr_ledger::store::copy_log(&mut from, &mut to, &mut |_| {}).unwrap();
+    use anpr_ledger::store::EntryStore;
+    assert_eq!(to.checkpoint(7).unwrap(), from.checkpoint(7).unwrap());
+    assert_eq!(to.cosignatures(7).unwrap().len(), 1);
+    assert_eq!(
+        to.bind_origin("x.example/y").unwrap(),
+        "police.example/anpr-audit"
+    );
+    // A log from before checkpoints were kept gets one signed for a head when asked: the same
+    // note, since Ed25519 signatures are deterministic.
+    let kept = from.checkpoint(7).unwrap().unwrap();
+    rusqlite::Connection::open(dir.path().join(anpr_ledger::store::DB_FILE))
+        .unwrap()
+        .execute("DELETE FROM checkpoints", [])
+        .unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    let note = l.checkpoint(7).unwrap().unwrap();
+    assert_eq!(
+        note.signatures.len(),
+        2,
+        "the log's signature and the cosignature"
+    );
+    assert!(kept.contains(&note.signatures[0].to_string()));
+    assert_eq!(from.checkpoint(7).unwrap().unwrap(), kept);
+}

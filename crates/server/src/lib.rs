@@ -13,6 +13,7 @@ pub mod flood;
 pub mod openapi;
 pub mod routes;
 pub mod state;
+pub mod witnessing;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{header, HeaderValue};
@@ -125,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/v1/ledger/tree-head", get(ledger::tree_head))
         .route("/api/v1/ledger/tree-heads", get(ledger::tree_heads))
+        .route("/api/v1/ledger/checkpoint", get(ledger::checkpoint))
         .route("/api/v1/ledger/proof/inclusion", get(ledger::inclusion))
         .route("/api/v1/ledger/proof/consistency", get(ledger::consistency))
         .route("/api/v1/ledger/entries", get(ledger::entries))
@@ -195,6 +197,7 @@ pub async fn serve_announced(
     let background = state.start_background().await?;
     ready();
     let flood_recorder = audit::spawn_flood_recorder(state.clone());
+    let witnessing = witnessing::spawn(state.clone());
     let addr: SocketAddr = listener.local_addr()?;
     tracing::info!(%addr, "serving");
     let closing = state.closing.clone();
@@ -206,6 +209,9 @@ pub async fn serve_announced(
     })
     .await;
     flood_recorder.abort();
+    if let Some(w) = witnessing {
+        w.abort();
+    }
     // What the last minutes held back is recorded before the process ends.
     audit::record_held_back(
         &state_for_shutdown,

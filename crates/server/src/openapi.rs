@@ -34,7 +34,7 @@ use utoipa::{Modify, OpenApi};
         routes::integrity::assign, routes::integrity::request_explanation,
         routes::integrity::close, routes::integrity::my_cases, routes::integrity::explain,
         routes::ledger::tree_head, routes::ledger::tree_heads, routes::ledger::inclusion,
-        routes::ledger::consistency, routes::ledger::entries,
+        routes::ledger::consistency, routes::ledger::entries, routes::ledger::checkpoint,
     ),
     modifiers(&SecuritySchemes),
 )]

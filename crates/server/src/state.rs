@@ -44,6 +44,8 @@ pub struct HttpConfig {
     /// Requests without valid credentials recorded one entry each per client address and
     /// minute; beyond, they are answered 429 and counted in one entry (see [`crate::flood`]).
     pub unauthenticated_per_minute: u32,
+    /// The overseers' witnesses each new tree head is pushed to for cosigning.
+    pub witnesses: Vec<crate::witnessing::WitnessTarget>,
 }
 
 impl HttpConfig {
@@ -64,6 +66,7 @@ impl Default for HttpConfig {
             header_read_timeout: std::time::Duration::from_secs(10),
             max_header_bytes: 32 * 1024,
             unauthenticated_per_minute: 60,
+            witnesses: Vec::new(),
         }
     }
 }

@@ -751,6 +751,14 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         ),
         case(
             "GET",
+            "/api/v1/ledger/checkpoint",
+            "/api/v1/ledger/checkpoint".into(),
+            None,
+            Any(&[P::ReadLedger]),
+            200,
+        ),
+        case(
+            "GET",
             "/api/v1/ledger/entries",
             "/api/v1/ledger/entries?from=0&to=1".into(),
             None,

@@ -12,6 +12,7 @@ mod realtime;
 mod recognition;
 mod reports;
 mod stats;
+mod witness;
 
 use clap::Subcommand;
 use std::path::Path;
@@ -47,6 +48,9 @@ pub enum BenchCommand {
     /// process; its peak resident memory against the bound its decode budget states, and how
     /// many uploads it refused with 503.
     ImageBomb(image_bomb::ImageBombArgs),
+    /// Witnesses: the median time a tree head's push to a witness on loopback takes, with
+    /// its consistency proof, check, cosignature and durable record.
+    Witness(witness::WitnessArgs),
 }
 
 #[derive(clap::Args)]
@@ -69,6 +73,7 @@ pub async fn run(data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::LedgerMonitor(args) => ledger_monitor::run(args).await,
         BenchCommand::Hardening(args) => hardening::run(args).await,
         BenchCommand::ImageBomb(args) => image_bomb::run(args).await,
+        BenchCommand::Witness(args) => witness::run(args).await,
         BenchCommand::Recognition(args) => {
             let data = data.to_path_buf();
             tokio::task::spawn_blocking(move || recognition::run(&data, args)).await?

@@ -23,12 +23,14 @@ pub enum LedgerCommand {
         token: String,
     },
     /// Check a running server against a tree head saved earlier: the log only grew (consistency
-    /// proof), heads are signed by the deployment's key, and sampled entries are in the tree.
+    /// proof), heads are signed by the deployment's key, and sampled entries are in the tree;
+    /// with `--witness-key`, that the head is cosigned by the overseers' witnesses.
     VerifyRemote {
         url: String,
-        /// A tree head saved earlier (`anpr ledger tree-head URL > head.json`).
+        /// A tree head saved earlier (`anpr ledger tree-head URL > head.json`); without it,
+        /// only the witnesses' cosignatures vouch that the history was not rewritten.
         #[arg(long)]
-        trusted_head: PathBuf,
+        trusted_head: Option<PathBuf>,
         /// The deployment's public key (`ledger/ledger-signing-key.pub`), obtained out of band.
         #[arg(long)]
         public_key: PathBuf,
@@ -41,10 +43,24 @@ pub enum LedgerCommand {
         /// sample beyond it.
         #[arg(long, default_value_t = 2_000_000)]
         check_all_up_to: u64,
+        #[command(flatten)]
+        witnesses: super::witness_args::WitnessArgs,
     },
     /// Monitor a running server: download every entry since the last verified head and check
     /// each, the root, the signature and consistency with every head seen before.
     Monitor(super::ledger_monitor::MonitorArgs),
+    /// Print the verifier key of the ledger's checkpoints, which witnesses are started with
+    /// (`anpr witness serve --log KEY`).
+    CheckpointKey,
+}
+
+/// A tree head as the server serves it: with its checkpoint, when it has one.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ServedHead {
+    #[serde(flatten)]
+    head: TreeHead,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    checkpoint: Option<String>,
 }
 
 pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
@@ -73,11 +89,27 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             token,
             samples,
             check_all_up_to,
+            witnesses,
         } => {
-            let (key, head) = (&public_key, &trusted_head);
-            verify_remote(&url, head, key, &token, samples, check_all_up_to).await
+            let checks = RemoteChecks {
+                samples,
+                check_all_up_to,
+                witnesses,
+            };
+            verify_remote(&url, trusted_head.as_deref(), &public_key, &token, &checks).await
         }
         LedgerCommand::Monitor(args) => super::ledger_monitor::run(args).await,
+        LedgerCommand::CheckpointKey => {
+            let data = anpr_app::DataDir(data.to_path_buf());
+            let key = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let ledger =
+                    anpr_app::open_ledger(&data, super::database_url(), &super::ledger_keys())?;
+                Ok(ledger.note_verifier()?)
+            })
+            .await??;
+            println!("{key}");
+            Ok(())
+        }
     }
 }
 
@@ -128,18 +160,40 @@ pub(super) async fn get_json<T: serde::de::DeserializeOwned>(
     Ok(resp.json().await?)
 }
 
-async fn verify_remote(
-    url: &str,
-    trusted_head: &Path,
-    public_key: &Path,
-    token: &str,
+/// What `verify-remote` checks besides the heads.
+struct RemoteChecks {
     samples: u64,
     check_all_up_to: u64,
+    witnesses: super::witness_args::WitnessArgs,
+}
+
+async fn verify_remote(
+    url: &str,
+    trusted_head: Option<&Path>,
+    public_key: &Path,
+    token: &str,
+    checks: &RemoteChecks,
 ) -> anyhow::Result<()> {
+    let (samples, check_all_up_to) = (checks.samples, checks.check_all_up_to);
     let key = anpr_ledger::keys::read_public_key(public_key)?;
-    let trusted: TreeHead = serde_json::from_str(&std::fs::read_to_string(trusted_head)?)?;
     let http = client()?;
-    let latest: TreeHead = get_json(&http, url, "/api/v1/ledger/tree-head", token).await?;
+    // The latest head may not have reached the witnesses yet: ask for the newest one that has.
+    let path = match checks.witnesses.required() {
+        0 => "/api/v1/ledger/tree-head".to_owned(),
+        k => format!("/api/v1/ledger/tree-head?cosigned={k}"),
+    };
+    let served: ServedHead = get_json(&http, url, &path, token)
+        .await
+        .map_err(|e| anyhow::anyhow!("remote verification FAILED: {e}"))?;
+    let latest = served.head;
+    let cosigners = checks
+        .witnesses
+        .check(&latest, served.checkpoint.as_deref(), &key)
+        .map_err(|e| anyhow::anyhow!("remote verification FAILED: {e}"))?;
+    let trusted: TreeHead = match trusted_head {
+        Some(path) => serde_json::from_str(&std::fs::read_to_string(path)?)?,
+        None => latest.clone(),
+    };
     let consistency: ConsistencyProof = get_json(
         &http,
         url,
@@ -214,12 +268,23 @@ async fn verify_remote(
     );
     println!("{report}");
     if report.is_ok() {
+        if !cosigners.is_empty() {
+            println!(
+                "cosigned by {} trusted witness(es): {}",
+                cosigners.len(),
+                cosigners.join(", ")
+            );
+        }
         let checked = if every {
             "every new entry and the sampled ones are"
         } else {
             "the sampled entries are"
         };
-        println!("OK: the server's log extends the trusted head and {checked} in it");
+        if trusted_head.is_some() {
+            println!("OK: the server's log extends the trusted head and {checked} in it");
+        } else {
+            println!("OK: the server's head is signed and the sampled entries are in it");
+        }
         Ok(())
     } else {
         anyhow::bail!(

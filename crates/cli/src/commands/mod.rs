@@ -15,6 +15,8 @@ pub mod report;
 pub mod search;
 pub mod serve;
 pub mod user;
+pub mod witness;
+pub mod witness_args;
 
 use anpr_app::audit::{AuditHandle, Channel};
 use anpr_app::{App, AppConfig, AppResult};
@@ -49,6 +51,17 @@ pub fn ledger_keys() -> anpr_ledger::keys::KeySource {
     LEDGER_KEYS.get().cloned().unwrap_or_default()
 }
 
+static LEDGER_ORIGIN: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// The origin line of the ledger's checkpoints (`--ledger-origin`), recorded at its creation.
+pub fn set_ledger_origin(origin: Option<String>) {
+    let _ = LEDGER_ORIGIN.set(origin.filter(|o| !o.is_empty()));
+}
+
+fn ledger_origin() -> Option<String> {
+    LEDGER_ORIGIN.get().cloned().flatten()
+}
+
 static IMAGES_URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
 
 /// Where images are kept (`--images-url`; the data directory when absent).
@@ -67,6 +80,7 @@ pub async fn open_with(data: &Path, mut config: AppConfig) -> anyhow::Result<App
         config.images_url = IMAGES_URL.get().cloned().flatten();
     }
     config.ledger_keys = ledger_keys();
+    config.ledger_origin = ledger_origin();
     App::open(data, database_url(), config).await
 }
 
@@ -76,6 +90,7 @@ pub async fn open_server(data: &Path, mut config: ServerConfig) -> anyhow::Resul
         config.app.images_url = IMAGES_URL.get().cloned().flatten();
     }
     config.app.ledger_keys = ledger_keys();
+    config.app.ledger_origin = ledger_origin();
     AppState::open(data, database_url(), config).await
 }
 

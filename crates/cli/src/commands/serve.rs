@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// Entries per second the background sweep re-reads the whole ledger at.
     #[arg(long, default_value_t = anpr_app::ledger_check::LedgerCheckConfig::default().entries_per_second)]
     pub ledger_check_rate: u64,
+    /// An overseer's witness to push each new tree head to for cosigning, as
+    /// `<its verifier key>=<its URL>` (repeat for several; comma-separated in the variable).
+    #[arg(long = "witness", env = "ANPR_WITNESSES", value_delimiter = ',')]
+    pub witnesses: Vec<anpr_server::witnessing::WitnessTarget>,
 }
 
 impl ServeArgs {
@@ -94,6 +98,7 @@ impl ServeArgs {
                     tile_url: self.map_tiles.clone(),
                 },
                 unauthenticated_per_minute: self.unauthenticated_per_minute,
+                witnesses: self.witnesses.clone(),
                 ..Default::default()
             },
         })
@@ -123,6 +128,10 @@ pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         tracing::warn!("{warning}");
     }
     let state = with_recognition(state, data, &args)?;
+    match state.ledger.note_verifier() {
+        Ok(v) => tracing::info!("witnesses know this audit ledger by the key {v}"),
+        Err(e) => tracing::warn!("the audit ledger's checkpoint key: {e}"),
+    }
     serve_state(state, &args.listen, None).await
 }
 

@@ -171,6 +171,26 @@ pub trait EntryStore: Send {
     /// How many tree heads are stored.
     fn tree_head_count(&mut self) -> Result<u64>;
 
+    /// Stores the checkpoint note (log signatures only) of the head of `size`; a checkpoint
+    /// already stored for that size is kept (a head of the same size signs the same text).
+    fn add_checkpoint(&mut self, size: u64, note: &str) -> Result<()>;
+
+    /// The checkpoint note stored for `size`.
+    fn checkpoint(&mut self, size: u64) -> Result<Option<String>>;
+
+    /// Stores a witness's cosignature line on the checkpoint of `size` (one per witness key).
+    fn add_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<()>;
+
+    /// The cosignatures stored for the checkpoint of `size`: (witness, line).
+    fn cosignatures(&mut self, size: u64) -> Result<Vec<(String, String)>>;
+
+    /// The largest size whose checkpoint holds at least `k` cosignatures.
+    fn latest_cosigned_size(&mut self, k: usize) -> Result<Option<u64>>;
+
+    /// Records the log's checkpoint origin if none is recorded, and returns the recorded one
+    /// (shared by every process of the log).
+    fn bind_origin(&mut self, origin: &str) -> Result<String>;
+
     /// Reads a metadata value.
     fn meta(&mut self, key: &str) -> Result<Option<String>>;
 
@@ -218,7 +238,7 @@ pub(crate) fn previous_key_from_column(
 /// Rows written per transaction by [`copy_log`].
 const COPY_BATCH: usize = 10_000;
 
-/// Copies a whole log, entries and signed tree heads, byte for byte into empty storage (moving
+/// Copies a whole log, entries, signed tree heads, their checkpoints and cosignatures, byte for byte into empty storage (moving
 /// a deployment from SQLite to PostgreSQL). `progress` is told how many entries are copied so
 /// far. The copy is checked by recomputing nothing here: open a [`crate::Ledger`] on `to` and
 /// compare its root, or run `verify_full`.
@@ -264,6 +284,17 @@ pub fn copy_log(
     flush(&mut batch, to)?;
     for head in from.tree_heads()? {
         to.add_tree_head(&head)?;
+        if let Some(note) = from.checkpoint(head.size)? {
+            // The copy keeps the name witnesses know the log by.
+            let origin = crate::note::Note::parse(&note)
+                .and_then(|n| crate::note::Checkpoint::parse(&n.text))?
+                .origin;
+            to.bind_origin(&origin)?;
+            to.add_checkpoint(head.size, &note)?;
+        }
+        for (witness, line) in from.cosignatures(head.size)? {
+            to.add_cosignature(head.size, &witness, &line)?;
+        }
     }
     to.end()
 }

@@ -54,6 +54,16 @@ CREATE TABLE IF NOT EXISTS ledger_meta (
     value TEXT NOT NULL
 );
 ALTER TABLE ledger_tree_heads ADD COLUMN IF NOT EXISTS previous_key TEXT;
+CREATE TABLE IF NOT EXISTS ledger_checkpoints (
+    size BIGINT PRIMARY KEY,
+    note TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledger_cosignatures (
+    size    BIGINT NOT NULL,
+    witness TEXT NOT NULL,
+    line    TEXT NOT NULL,
+    PRIMARY KEY (size, witness)
+);
 ";
 
 /// Advisory lock key of ledger appends (and of the schema's creation).
@@ -61,6 +71,9 @@ const APPEND_LOCK: i64 = 0x616e_7072_1001;
 
 /// Shared metadata key: the id of the key every process signs with.
 const SIGNING_KEY_ID: &str = "signing_key_id";
+
+/// Shared metadata key: the origin line of the log's checkpoints.
+const CHECKPOINT_ORIGIN: &str = "checkpoint_origin";
 
 /// Rows read per query in whole-log passes, so that memory stays bounded.
 const SCAN_PAGE: i64 = 65_536;
@@ -390,6 +403,68 @@ impl EntryStore for PgStore {
         .first()
         .map(to_head)
         .transpose()
+    }
+
+    fn add_checkpoint(&mut self, size: u64, note: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO ledger_checkpoints (size, note) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&to_i64(size)?, &note],
+        )?;
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, size: u64) -> Result<Option<String>> {
+        Ok(self
+            .query(
+                "SELECT note FROM ledger_checkpoints WHERE size = $1",
+                &[&to_i64(size)?],
+            )?
+            .first()
+            .map(|r| r.get(0)))
+    }
+
+    fn add_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<()> {
+        self.execute(
+            "INSERT INTO ledger_cosignatures (size, witness, line) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+            &[&to_i64(size)?, &witness, &line],
+        )?;
+        Ok(())
+    }
+
+    fn cosignatures(&mut self, size: u64) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .query(
+                "SELECT witness, line FROM ledger_cosignatures WHERE size = $1 ORDER BY witness",
+                &[&to_i64(size)?],
+            )?
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect())
+    }
+
+    fn latest_cosigned_size(&mut self, k: usize) -> Result<Option<u64>> {
+        Ok(self
+            .query(
+                "SELECT size FROM ledger_cosignatures GROUP BY size HAVING COUNT(*) >= $1 \
+                 ORDER BY size DESC LIMIT 1",
+                &[&(k as i64)],
+            )?
+            .first()
+            .map(|r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn bind_origin(&mut self, origin: &str) -> Result<String> {
+        let rows = self.query(
+            "WITH mine AS (
+                 INSERT INTO ledger_meta (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO NOTHING RETURNING value)
+             SELECT value FROM mine UNION ALL SELECT value FROM ledger_meta WHERE key = $1",
+            &[&CHECKPOINT_ORIGIN, &origin],
+        )?;
+        rows.first()
+            .map(|r| r.get(0))
+            .ok_or_else(|| Error::Append("the ledger's checkpoint origin is not recorded".into()))
     }
 
     fn meta(&mut self, key: &str) -> Result<Option<String>> {

@@ -14,6 +14,8 @@
 //!             key_id TEXT, signature TEXT /* hex */,
 //!             previous_key TEXT /* JSON, during a key rollover */)
 //! meta       (key TEXT PRIMARY KEY, value TEXT)
+//! checkpoints  (size INTEGER PRIMARY KEY, note TEXT /* C2SP signed note, the log's signatures */)
+//! cosignatures (size, witness TEXT /* verifier key */, line TEXT /* note signature line */)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -49,6 +51,16 @@ CREATE TABLE IF NOT EXISTS meta (
     value TEXT NOT NULL
 );
 INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', '1');
+CREATE TABLE IF NOT EXISTS checkpoints (
+    size INTEGER PRIMARY KEY,
+    note TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cosignatures (
+    size    INTEGER NOT NULL,
+    witness TEXT NOT NULL,
+    line    TEXT NOT NULL,
+    PRIMARY KEY (size, witness)
+);
 ";
 
 /// Entries, heads and metadata in one SQLite file.
@@ -335,6 +347,66 @@ impl EntryStore for SqliteStore {
             .optional()?
             .map(to_head)
             .transpose()
+    }
+
+    fn add_checkpoint(&mut self, size: u64, note: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO checkpoints (size, note) VALUES (?1, ?2)",
+            params![to_i64(size)?, note],
+        )?;
+        Ok(())
+    }
+
+    fn checkpoint(&mut self, size: u64) -> Result<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT note FROM checkpoints WHERE size = ?1",
+                [to_i64(size)?],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn add_cosignature(&mut self, size: u64, witness: &str, line: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO cosignatures (size, witness, line) VALUES (?1, ?2, ?3)",
+            params![to_i64(size)?, witness, line],
+        )?;
+        Ok(())
+    }
+
+    fn cosignatures(&mut self, size: u64) -> Result<Vec<(String, String)>> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT witness, line FROM cosignatures WHERE size = ?1 ORDER BY witness",
+        )?;
+        let rows = st.query_map([to_i64(size)?], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn latest_cosigned_size(&mut self, k: usize) -> Result<Option<u64>> {
+        let size: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT size FROM cosignatures GROUP BY size HAVING COUNT(*) >= ?1 \
+                 ORDER BY size DESC LIMIT 1",
+                [k as i64],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(size.map(|s| s as u64))
+    }
+
+    fn bind_origin(&mut self, origin: &str) -> Result<String> {
+        self.conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('checkpoint_origin', ?1)",
+            [origin],
+        )?;
+        Ok(self.conn.query_row(
+            "SELECT value FROM meta WHERE key = 'checkpoint_origin'",
+            [],
+            |r| r.get(0),
+        )?)
     }
 
     fn meta(&mut self, key: &str) -> Result<Option<String>> {

@@ -10,8 +10,10 @@ use anpr_ledger::Action;
 use anpr_ledger::{ConsistencyProof, InclusionProof, StoredEntry, TreeHead};
 use anpr_policy::Permission;
 use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Who may read the ledger: auditors (and overseers given that role) and the integrity unit
 /// (the policy's tier table).
@@ -41,26 +43,97 @@ async fn blocking<T: Send + 'static>(
         .map_err(ledger_error)
 }
 
+/// A signed tree head with its checkpoint: the same size and root as a C2SP signed note,
+/// signed by the log's key and carrying the witnesses' cosignatures received so far.
+#[derive(Serialize, Deserialize)]
+pub struct HeadWithCheckpoint {
+    #[serde(flatten)]
+    pub head: TreeHead,
+    /// The checkpoint note (absent only for a head this server cannot sign a checkpoint of).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+/// The latest signed head (a fresh one is signed if entries arrived since the last).
+fn latest_head(state: &AppState, l: &anpr_ledger::Ledger) -> anpr_ledger::Result<TreeHead> {
+    // Once the server's own check found the ledger altered, nothing more is signed.
+    match (l.latest_tree_head()?, state.ledger_check.alarm()) {
+        (Some(h), _) if h.size == l.size() => Ok(h),
+        (_, Some(p)) => Err(anpr_ledger::Error::Altered(p)),
+        _ => l.sign_tree_head(),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct TreeHeadParams {
+    /// The newest head cosigned by at least this many of the server's witnesses, instead of
+    /// the latest head.
+    pub cosigned: Option<usize>,
+}
+
 /// The latest signed tree head (a fresh one is signed if entries arrived since the last).
 #[utoipa::path(get, path = "/api/v1/ledger/tree-head", tag = "ledger", security(("bearer" = [])),
-    responses((status = 200, description = "signed tree head: size, root_hash, timestamp, key_id, signature (hex)"),
+    params(TreeHeadParams),
+    responses((status = 200, description = "signed tree head: size, root_hash, timestamp, key_id, signature (hex), and checkpoint (C2SP signed note with the witnesses' cosignatures)"),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn tree_head(
     audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
-) -> ApiResult<Json<TreeHead>> {
+    Query(p): Query<TreeHeadParams>,
+) -> ApiResult<Json<HeadWithCheckpoint>> {
     audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
-    // Once the server's own check found the ledger altered, nothing more is signed.
-    let altered = state.ledger_check.alarm();
-    let head = blocking(&state, move |l| match (l.latest_tree_head()?, altered) {
-        (Some(h), _) if h.size == l.size() => Ok(h),
-        (_, Some(p)) => Err(anpr_ledger::Error::Altered(p)),
-        _ => l.sign_tree_head(),
+    if let Some(k) = p.cosigned.filter(|k| *k > 0) {
+        let found = blocking(&state, move |l| l.latest_cosigned(k)).await?;
+        let (head, note) = found.ok_or_else(|| {
+            ApiError(AppError::NotFound(format!(
+                "no tree head is cosigned by {k} witness(es) yet: the server pushes each new \
+                 head to its witnesses within seconds, so try again; if this persists, check \
+                 the server's --witness settings and its log"
+            )))
+        })?;
+        return Ok(Json(HeadWithCheckpoint {
+            head,
+            checkpoint: Some(note.to_string()),
+        }));
+    }
+    let s = state.clone();
+    let answer = blocking(&state, move |l| {
+        let head = latest_head(&s, l)?;
+        let checkpoint = l.checkpoint(head.size)?.map(|n| n.to_string());
+        Ok(HeadWithCheckpoint { head, checkpoint })
     })
     .await?;
-    Ok(Json(head))
+    Ok(Json(answer))
+}
+
+/// The latest signed tree head as a C2SP checkpoint (`text/plain` signed note): the log's
+/// signature and the cosignatures of the witnesses that vouched for it.
+#[utoipa::path(get, path = "/api/v1/ledger/checkpoint", tag = "ledger", security(("bearer" = [])),
+    responses((status = 200, description = "signed note: origin, size, base64 root; log signature and witness cosignatures"),
+              (status = 403, body = crate::error::ErrorBody)))]
+pub async fn checkpoint(
+    audit: Audit,
+    State(state): State<AppState>,
+    staff: StaffAuth,
+) -> ApiResult<impl IntoResponse> {
+    audit.action(Action::LedgerRead);
+    staff.require_permission(READERS)?;
+    let s = state.clone();
+    let note = blocking(&state, move |l| {
+        let head = latest_head(&s, l)?;
+        l.checkpoint(head.size)?.ok_or_else(|| {
+            anpr_ledger::Error::InvalidArgument(
+                "the latest tree head has no checkpoint: this server holds no signing key".into(),
+            )
+        })
+    })
+    .await?;
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        note.to_string(),
+    ))
 }
 
 /// Every signed tree head, oldest first.
