@@ -94,6 +94,20 @@ fn verify_remote(base: &str, token: &str, public_key: &Path, witness_key: &str) 
         .unwrap()
 }
 
+/// `anpr ledger monitor` from a state directory of its own, requiring one cosignature.
+fn monitor(base: &str, token: &str, public_key: &Path, witness_key: &str, state: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .args(["ledger", "monitor", base, "--public-key"])
+        .arg(public_key)
+        .arg("--state")
+        .arg(state)
+        .args(["--witness-key", witness_key])
+        .env("ANPR_TOKEN", token)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
 async fn wait_for(what: &str, mut done: impl AsyncFnMut() -> bool) {
     let started = Instant::now();
     while !done().await {
@@ -161,6 +175,14 @@ async fn a_rewritten_history_is_refused_by_the_witness_and_rejected_by_readers()
     let out = verify_remote(&server.base, &token, &public_key, &witness_key);
     assert!(out.status.success(), "{}", all(&out));
     assert!(all(&out).contains(&format!("cosigned by 1 trusted witness(es): {WITNESS}")));
+    let watched = tmp.path().join("monitor-honest");
+    let out = monitor(&server.base, &token, &public_key, &witness_key, &watched);
+    assert!(out.status.success(), "{}", all(&out));
+    assert!(
+        all(&out).contains(&format!("cosigned by {WITNESS}")),
+        "{}",
+        all(&out)
+    );
     server.kill();
 
     // The rewrite: a new history signed with the same key under the same origin.
@@ -234,6 +256,17 @@ async fn a_rewritten_history_is_refused_by_the_witness_and_rejected_by_readers()
         "{}",
         all(&out)
     );
+    // So does a monitor starting afresh, and one that had followed the honest log.
+    let fresh = tmp.path().join("monitor-fresh");
+    let out = monitor(&server.base, &token, &public_key, &witness_key, &fresh);
+    assert!(!out.status.success(), "{}", all(&out));
+    assert!(
+        all(&out).contains("no tree head is cosigned"),
+        "{}",
+        all(&out)
+    );
+    let out = monitor(&server.base, &token, &public_key, &witness_key, &watched);
+    assert!(!out.status.success(), "{}", all(&out));
     // ... which the log's own signature alone would have let through.
     let out = Command::new(env!("CARGO_BIN_EXE_anpr"))
         .args(["ledger", "verify-remote", &server.base, "--public-key"])

@@ -59,6 +59,7 @@ pub async fn run(args: LedgerMonitorArgs) -> anyhow::Result<()> {
     let token = token["token"]
         .as_str()
         .ok_or_else(|| anyhow::anyhow!("login returned no token"))?;
+    let no_witnesses = crate::commands::witness_args::WitnessArgs::default();
     let server = Server {
         http: &http,
         url: &base,
@@ -67,7 +68,7 @@ pub async fn run(args: LedgerMonitorArgs) -> anyhow::Result<()> {
     let state_dir = tmp.path().join("monitor");
     std::fs::create_dir_all(&state_dir)?;
     let page = anpr_ledger::MAX_ENTRIES_PER_CALL;
-    let pass = monitor_pass(&server, &key, &state_dir, page, None).await?;
+    let pass = monitor_pass(&server, (&key, &no_witnesses), &state_dir, page, None).await?;
     let _ = stop.send(());
     if !pass.report.is_ok() {
         anyhow::bail!("the benchmark's log does not verify: {}", pass.report);

@@ -56,11 +56,20 @@ pub enum LedgerCommand {
 
 /// A tree head as the server serves it: with its checkpoint, when it has one.
 #[derive(serde::Serialize, serde::Deserialize)]
-struct ServedHead {
+pub(super) struct ServedHead {
     #[serde(flatten)]
-    head: TreeHead,
+    pub head: TreeHead,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    checkpoint: Option<String>,
+    pub checkpoint: Option<String>,
+}
+
+/// The path of the head a reader requiring `witnesses` asks for: the newest one that many
+/// witnesses cosigned (the latest may not have reached them yet).
+pub(super) fn head_path(witnesses: &super::witness_args::WitnessArgs) -> String {
+    match witnesses.required() {
+        0 => "/api/v1/ledger/tree-head".to_owned(),
+        k => format!("/api/v1/ledger/tree-head?cosigned={k}"),
+    }
 }
 
 pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
@@ -177,12 +186,7 @@ async fn verify_remote(
     let (samples, check_all_up_to) = (checks.samples, checks.check_all_up_to);
     let key = anpr_ledger::keys::read_public_key(public_key)?;
     let http = client()?;
-    // The latest head may not have reached the witnesses yet: ask for the newest one that has.
-    let path = match checks.witnesses.required() {
-        0 => "/api/v1/ledger/tree-head".to_owned(),
-        k => format!("/api/v1/ledger/tree-head?cosigned={k}"),
-    };
-    let served: ServedHead = get_json(&http, url, &path, token)
+    let served: ServedHead = get_json(&http, url, &head_path(&checks.witnesses), token)
         .await
         .map_err(|e| anyhow::anyhow!("remote verification FAILED: {e}"))?;
     let latest = served.head;

@@ -39,6 +39,8 @@ pub struct MonitorArgs {
     /// Stop after this many pages, as an interruption would (for tests).
     #[arg(long, hide = true)]
     max_pages: Option<u64>,
+    #[command(flatten)]
+    witnesses: super::witness_args::WitnessArgs,
 }
 
 /// Where to fetch from.
@@ -75,7 +77,14 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<()> {
         )
     })?;
     loop {
-        let pass = monitor_pass(&server, &key, &args.state, args.page_size, args.max_pages).await;
+        let pass = monitor_pass(
+            &server,
+            (&key, &args.witnesses),
+            &args.state,
+            args.page_size,
+            args.max_pages,
+        )
+        .await;
         let pass = match (pass, args.follow) {
             (Ok(pass), _) => pass,
             // An unreachable server is no finding: a follower tries again.
@@ -94,10 +103,11 @@ pub async fn run(args: MonitorArgs) -> anyhow::Result<()> {
     }
 }
 
-/// One pass from the saved state to the server's latest head, saving progress after each page.
+/// One pass from the saved state to the server's latest head (the newest one `witnesses`
+/// cosigned, when they are required), saving progress after each page.
 pub async fn monitor_pass(
     server: &Server<'_>,
-    key: &VerifyingKey,
+    (key, witnesses): (&VerifyingKey, &super::witness_args::WitnessArgs),
     dir: &Path,
     page_size: u64,
     max_pages: Option<u64>,
@@ -105,13 +115,25 @@ pub async fn monitor_pass(
     let started = Instant::now();
     let state = load_state(dir)?;
     let seen = load_heads(dir)?;
-    let latest: TreeHead = get_json(
+    let served: super::ledger::ServedHead = get_json(
         server.http,
         server.url,
-        "/api/v1/ledger/tree-head",
+        &super::ledger::head_path(witnesses),
         server.token,
     )
     .await?;
+    let latest = served.head;
+    // A head no trusted witness vouches for may belong to a rewritten history.
+    let cosigners = witnesses
+        .check(&latest, served.checkpoint.as_deref(), key)
+        .map_err(|e| anyhow::anyhow!("monitoring FAILED: {e}"))?;
+    if !cosigners.is_empty() {
+        eprintln!(
+            "the head of size {} is cosigned by {}",
+            latest.size,
+            cosigners.join(", ")
+        );
+    }
     // Every correctly signed head is kept, a contradicting one most of all: it is the evidence.
     if latest.verify_signature(key).is_ok() && !seen.contains(&latest) {
         append_head(dir, &latest)?;
