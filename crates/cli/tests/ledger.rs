@@ -1,6 +1,8 @@
 //! The audit ledger from the outside: local verification, an overseer's remote check against a
 //! saved tree head, and evidence bundles, each also against tampering.
 
+mod harness;
+
 use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
@@ -14,24 +16,6 @@ fn anpr(data: &Path, args: &[&str]) -> Output {
         .env("ANPR_PASSWORD", "demo-password-2026")
         .output()
         .expect("anpr runs")
-}
-
-/// A demo read with a plate image that S1001 may export: older than the near-live window and
-/// not of a vehicle connected to them.
-fn exportable_read(data: &Path) -> i64 {
-    let conn = rusqlite::Connection::open(data.join("anpr.sqlite")).unwrap();
-    let cutoff = chrono::Utc::now().timestamp_millis() - 31 * 60 * 1000;
-    conn.query_row(
-        "SELECT r.id FROM reads r JOIN plates p ON p.id = r.plate_id
-         WHERE r.captured_at < ?1 AND r.plate_sha IS NOT NULL
-           AND p.plate NOT IN (SELECT plate FROM reg_vehicles
-                               WHERE owner_person_id IN ('P-S1001', 'P000010')
-                                  OR owner_address_id = 'A-S1001')
-         ORDER BY r.id LIMIT 1",
-        [cutoff],
-        |r| r.get(0),
-    )
-    .unwrap()
 }
 
 fn stdout(out: &Output) -> String {
@@ -97,60 +81,6 @@ fn tamper(data: &Path, sql: &str) {
     conn.execute_batch(sql).unwrap();
 }
 
-/// Exports a read S1001 was shown (a read is exported only after the user was shown it, under
-/// the same purpose and file: the officer first searches its plate); returns it and the bundle.
-fn export_bundle(d: &Path) -> (String, std::path::PathBuf) {
-    let read = exportable_read(d).to_string();
-    let plate: String = rusqlite::Connection::open(d.join("anpr.sqlite"))
-        .unwrap()
-        .query_row(
-            "SELECT p.plate FROM reads r JOIN plates p ON p.id = r.plate_id WHERE r.id = ?1",
-            [read.parse::<i64>().unwrap()],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let out = anpr(
-        d,
-        &[
-            "search",
-            "--staff-id",
-            "S1001",
-            &plate,
-            "--limit",
-            "1000",
-            "--purpose",
-            "serious_crime",
-            "--file-number",
-            "260101/2000",
-            "--justification",
-            "Evidence for the prosecution file in CRI-2026-9",
-        ],
-    );
-    assert!(out.status.success(), "{}", all(&out));
-    assert!(stdout(&out).contains(&format!("{read}\t")), "{}", all(&out));
-    let bundle = d.join("read-1.zip");
-    let out = anpr(
-        d,
-        &[
-            "export",
-            "read",
-            &read,
-            "--out",
-            bundle.to_str().unwrap(),
-            "--staff-id",
-            "S1001",
-            "--purpose",
-            "serious_crime",
-            "--file-number",
-            "260101/2000",
-            "--justification",
-            "Evidence for the prosecution file in CRI-2026-9",
-        ],
-    );
-    assert!(out.status.success(), "{}", all(&out));
-    (read, bundle)
-}
-
 #[test]
 fn overseer_checks_the_log_locally_remotely_and_through_bundles() {
     let dir = tempfile::tempdir().unwrap();
@@ -160,7 +90,7 @@ fn overseer_checks_the_log_locally_remotely_and_through_bundles() {
 
     // An evidence bundle of a read with images, verified offline; then a tampered copy. The
     // export goes through the access policy like any data access: a file of the user's district.
-    let (read, bundle) = export_bundle(d);
+    let (read, bundle) = harness::export_bundle(d, &[], &[]);
     let key = d.join("ledger").join("ledger-signing-key.pub");
     let out = anpr(
         d,
@@ -457,7 +387,7 @@ fn evidence_bundles_bind_their_contents() {
     let d = dir.path();
     let out = anpr(d, &["demo", "--no-serve", "--reads", "300", "--days", "1"]);
     assert!(out.status.success(), "{}", all(&out));
-    let (read, bundle) = export_bundle(d);
+    let (read, bundle) = harness::export_bundle(d, &[], &[]);
     let key = d.join("ledger").join("ledger-signing-key.pub");
     let check = |file: &Path, with_key: bool| {
         let mut args = vec!["verify-bundle", file.to_str().unwrap()];

@@ -276,4 +276,38 @@ async fn a_rewritten_history_is_refused_by_the_witness_and_rejected_by_readers()
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", all(&out));
+    // Back on the honest deployment: an evidence bundle exported once a witness cosigned its
+    // head verifies with the witness's key alone, and not with a witness the reader does not
+    // trust.
+    drop(server);
+    let _honest = serve(&data, &key, &target);
+    let signing = ["--signing-key", key.to_str().unwrap()];
+    let (_, bundle) = harness::export_bundle(&data, &signing, &["--cosignatures", "1"]);
+    let verify_bundle = |witness: &str| {
+        Command::new(env!("CARGO_BIN_EXE_anpr"))
+            .args([
+                "verify-bundle",
+                bundle.to_str().unwrap(),
+                "--witness-key",
+                witness,
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = verify_bundle(&witness_key);
+    assert!(out.status.success(), "{}", all(&out));
+    assert!(all(&out).contains(&format!("cosigned by the witness(es) you trust: {WITNESS}")));
+    let stranger = stdout(&anpr(
+        tmp.path(),
+        &[
+            "witness",
+            "init",
+            "--dir",
+            tmp.path().join("w2").to_str().unwrap(),
+            "--name",
+            "stranger.example/w",
+        ],
+    ));
+    let out = verify_bundle(&stranger);
+    assert!(!out.status.success(), "{}", all(&out));
 }

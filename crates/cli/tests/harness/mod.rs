@@ -354,3 +354,74 @@ impl Rng {
         self.next() % n
     }
 }
+
+/// A demo read with a plate image that S1001 may export: older than the near-live window and
+/// not of a vehicle connected to them.
+pub fn exportable_read(data: &Path) -> i64 {
+    let conn = rusqlite::Connection::open(data.join("anpr.sqlite")).unwrap();
+    let cutoff = chrono::Utc::now().timestamp_millis() - 31 * 60 * 1000;
+    conn.query_row(
+        "SELECT r.id FROM reads r JOIN plates p ON p.id = r.plate_id
+         WHERE r.captured_at < ?1 AND r.plate_sha IS NOT NULL
+           AND p.plate NOT IN (SELECT plate FROM reg_vehicles
+                               WHERE owner_person_id IN ('P-S1001', 'P000010')
+                                  OR owner_address_id = 'A-S1001')
+         ORDER BY r.id LIMIT 1",
+        [cutoff],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+/// Exports a read S1001 was shown (a read is exported only after the user was shown it, under
+/// the same purpose and file: the officer first searches its plate), with the global options
+/// `global` (e.g. `--signing-key K`) and the export's own `export` (e.g. `--cosignatures 1`);
+/// returns it and the bundle.
+pub fn export_bundle(d: &Path, global: &[&str], export: &[&str]) -> (String, PathBuf) {
+    let read = exportable_read(d).to_string();
+    let plate: String = rusqlite::Connection::open(d.join("anpr.sqlite"))
+        .unwrap()
+        .query_row(
+            "SELECT p.plate FROM reads r JOIN plates p ON p.id = r.plate_id WHERE r.id = ?1",
+            [read.parse::<i64>().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let purpose = [
+        "--staff-id",
+        "S1001",
+        "--purpose",
+        "serious_crime",
+        "--file-number",
+        "260101/2000",
+        "--justification",
+        "Evidence for the prosecution file in CRI-2026-9",
+    ];
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_anpr"))
+            .arg("--data")
+            .arg(d)
+            .args(args)
+            .env("RUST_LOG", "warn")
+            .env("ANPR_PASSWORD", PASSWORD)
+            .output()
+            .expect("anpr runs")
+    };
+    let out = run(&[&["search", &plate, "--limit", "1000"], &purpose[..], global].concat());
+    assert!(out.status.success(), "{}", all(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&format!("{read}\t")),
+        "{}",
+        all(&out)
+    );
+    let bundle = d.join("read-1.zip");
+    let out = run(&[
+        &["export", "read", &read, "--out", bundle.to_str().unwrap()],
+        &purpose[..],
+        global,
+        export,
+    ]
+    .concat());
+    assert!(out.status.success(), "{}", all(&out));
+    (read, bundle)
+}

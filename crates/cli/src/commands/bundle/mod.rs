@@ -34,6 +34,13 @@ pub struct ExportArgs {
     pub file_number: String,
     #[arg(long)]
     pub justification: String,
+    /// Wait until this many witnesses cosigned the export's tree head (pushed by the running
+    /// server), so that the bundle can be verified with their keys instead of the deployment's.
+    #[arg(long, default_value_t = 0)]
+    pub cosignatures: usize,
+    /// How long to wait for those cosignatures.
+    #[arg(long, default_value_t = 60)]
+    pub wait_seconds: u64,
 }
 
 #[derive(Args)]
@@ -44,6 +51,42 @@ pub struct VerifyBundleArgs {
     /// make: the result is UNVERIFIED and the command exits with status 2.
     #[arg(long)]
     pub public_key: Option<PathBuf>,
+    /// Witnesses whose cosignatures on the bundle's tree head vouch for it, with or without
+    /// the deployment's key.
+    #[command(flatten)]
+    pub witnesses: super::witness_args::WitnessArgs,
+}
+
+/// The checkpoint of the head of `size` with its cosignatures, once it has `cosignatures` of
+/// them (the server pushes new heads to its witnesses within seconds).
+async fn cosigned_checkpoint(
+    ledger: &std::sync::Arc<anpr_ledger::Ledger>,
+    size: u64,
+    (cosignatures, wait_seconds): (usize, u64),
+) -> anyhow::Result<Option<String>> {
+    let started = std::time::Instant::now();
+    loop {
+        let l = ledger.clone();
+        let note = tokio::task::spawn_blocking(move || l.checkpoint(size)).await??;
+        // The log signs under its origin's name; every other signature is a witness's.
+        let cosigned = note.as_ref().map_or(0, |n| {
+            n.signatures
+                .iter()
+                .filter(|sig| sig.name != ledger.origin())
+                .count()
+        });
+        if cosigned >= cosignatures {
+            return Ok(note.map(|n| n.to_string()));
+        }
+        if started.elapsed().as_secs() >= wait_seconds {
+            anyhow::bail!(
+                "only {cosigned} witness(es) cosigned the export's tree head within {} s, not the                  {} asked for: check that the server runs with --witness and its witnesses are                  up, then export again (or leave out --cosignatures)",
+                wait_seconds,
+                cosignatures
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -59,16 +102,21 @@ struct Manifest {
 const FORMAT: &str = "anpr-evidence-bundle/2";
 
 /// The members every bundle holds besides its images (under `images/`).
-const FIXED_MEMBERS: [&str; 6] = [
+/// The signed checkpoint of the bundle's head with the witnesses' cosignatures, when any.
+const CHECKPOINT_MEMBER: &str = "ledger/checkpoint.txt";
+
+const FIXED_MEMBERS: [&str; 7] = [
     "manifest.json",
     "read.json",
     "ledger/entry.json",
     "ledger/inclusion.json",
     "ledger/tree-head.json",
     "ledger/public-key.pem",
+    CHECKPOINT_MEMBER,
 ];
 
 pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
+    let wanted = (args.cosignatures, args.wait_seconds);
     let purpose = Purpose {
         code: args.purpose,
         file_number: args.file_number,
@@ -137,6 +185,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
     )
     .await??;
     let public_key = anpr_ledger::keys::public_key_pem(&state.ledger.public_key());
+    let checkpoint = cosigned_checkpoint(&state.ledger, head.size, wanted).await?;
 
     let out = args
         .out
@@ -167,6 +216,9 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
     add("ledger/inclusion.json", &serde_json::to_vec_pretty(&proof)?)?;
     add("ledger/tree-head.json", &serde_json::to_vec_pretty(&head)?)?;
     add("ledger/public-key.pem", public_key.as_bytes())?;
+    if let Some(note) = &checkpoint {
+        add(CHECKPOINT_MEMBER, note.as_bytes())?;
+    }
     zip.finish()?;
     println!(
         "wrote {} (read {}, {} image(s), ledger entry {index} in tree of {})",

@@ -22,23 +22,38 @@ pub struct Verdict {
 }
 
 /// What the verifier trusts, given out of band.
-struct Anchors {
+struct Anchors<'a> {
     public_key: Option<VerifyingKey>,
+    witnesses: &'a crate::commands::witness_args::WitnessArgs,
 }
 
 /// Who vouched for the tree head.
 enum Trust {
     /// The deployment's key given out of band signed it.
     Key(String),
+    /// Enough trusted witnesses cosigned its checkpoint (their names).
+    Witnesses(Vec<String>),
     /// Only the key inside the bundle did, which proves nothing about origin.
     Unverified(String),
 }
 
-/// The one trust decision: does something the verifier trusts vouch for `head`? A head that
-/// fails the check it is given is refused; a head with nothing trusted to check it against is
-/// checked against the bundle's own key (so the rest is at least consistent) and left
-/// unverified.
-fn trust(head: &TreeHead, anchors: &Anchors, bundled: &VerifyingKey) -> anyhow::Result<Trust> {
+/// The one trust decision: does something the verifier trusts vouch for `head`? The
+/// deployment's key given out of band, or the required number of trusted witnesses, whose
+/// cosignatures on the head's checkpoint vouch that this history is the one they saw (they
+/// cosign only checkpoints the log's key signed). A head that fails the check it is given is
+/// refused; a head with nothing trusted to check it against is checked against the bundle's own
+/// key (so the rest is at least consistent) and left unverified.
+fn trust(
+    head: &TreeHead,
+    anchors: &Anchors,
+    bundled: &VerifyingKey,
+    checkpoint: Option<&str>,
+) -> anyhow::Result<Trust> {
+    let key = anchors.public_key.as_ref().unwrap_or(bundled);
+    let cosigners = anchors
+        .witnesses
+        .check(head, checkpoint, key)
+        .map_err(|e| anyhow!("the bundle's witnesses: {e}"))?;
     if let Some(key) = &anchors.public_key {
         head.verify_signature(key).map_err(|e| {
             anyhow!(
@@ -51,7 +66,11 @@ fn trust(head: &TreeHead, anchors: &Anchors, bundled: &VerifyingKey) -> anyhow::
     head.verify_signature(bundled).map_err(|e| {
         anyhow!("the tree head's signature does not verify under the key inside the bundle ({e}): the bundle was altered")
     })?;
-    Ok(Trust::Unverified(key_id(bundled)))
+    Ok(if cosigners.is_empty() {
+        Trust::Unverified(key_id(bundled))
+    } else {
+        Trust::Witnesses(cosigners)
+    })
 }
 
 fn member(zip: &mut Zip, name: &str) -> anyhow::Result<Vec<u8>> {
@@ -88,13 +107,22 @@ pub fn verify(args: &VerifyBundleArgs) -> anyhow::Result<Verdict> {
             Some(p) => Some(anpr_ledger::keys::read_public_key(p)?),
             None => None,
         },
+        witnesses: &args.witnesses,
     };
     let head: TreeHead = json(&mut zip, "ledger/tree-head.json")?;
     let bundled = anpr_ledger::keys::parse_public_key(
         &String::from_utf8(member(&mut zip, "ledger/public-key.pem")?)
             .map_err(|_| anyhow!("ledger/public-key.pem in the bundle is not text"))?,
     )?;
-    let trust = trust(&head, &anchors, &bundled)?;
+    let has_checkpoint = zip.by_name(super::CHECKPOINT_MEMBER).is_ok();
+    let checkpoint = match has_checkpoint {
+        true => Some(
+            String::from_utf8(member(&mut zip, super::CHECKPOINT_MEMBER)?)
+                .map_err(|_| anyhow!("{} in the bundle is not text", super::CHECKPOINT_MEMBER))?,
+        ),
+        false => None,
+    };
+    let trust = trust(&head, &anchors, &bundled, checkpoint.as_deref())?;
     let (entry, event, evidence) = proven_entry(&mut zip, &manifest, &head)?;
     check_images(&mut zip, &evidence)?;
     let read = check_read(&mut zip, &evidence, &manifest, &event)?;
@@ -122,6 +150,13 @@ pub fn verify(args: &VerifyBundleArgs) -> anyhow::Result<Verdict> {
             trusted: true,
             message: format!("OK: {what}, signed by the deployment key {id} you gave"),
         },
+        Trust::Witnesses(names) => Verdict {
+            trusted: true,
+            message: format!(
+                "OK: {what}, its tree head cosigned by the witness(es) you trust: {}",
+                names.join(", ")
+            ),
+        },
         Trust::Unverified(id) => Verdict {
             trusted: false,
             message: format!(
@@ -129,7 +164,8 @@ pub fn verify(args: &VerifyBundleArgs) -> anyhow::Result<Verdict> {
                  entry and the entry is in the tree head, but the head is signed only by the key \
                  inside the bundle ({id}), which anyone can make: who produced the bundle was not \
                  checked. Pass --public-key FILE with the deployment's public key, obtained from \
-                 its operators and not from the bundle."
+                 its operators and not from the bundle, or --witness-key with the keys of \
+                 witnesses you trust."
             ),
         },
     })
