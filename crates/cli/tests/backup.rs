@@ -141,3 +141,45 @@ fn backup_while_ingesting_then_restore_and_verify() {
     let out = anpr(&restored, &["restore", backup.to_str().unwrap()]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn a_deployment_whose_key_is_kept_apart_after_a_rotation_backs_up_and_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let (old, new) = (dir.path().join("old.key"), dir.path().join("new.key"));
+    for key in [&old, &new] {
+        let out = anpr(dir.path(), &["ledger", "new-key", key.to_str().unwrap()]);
+        assert!(out.status.success(), "{}", all(&out));
+    }
+    let live = dir.path().join("live");
+    let with = |key: &Path, previous: Option<&Path>, args: &[&str]| {
+        let mut all_args = vec!["--signing-key", key.to_str().unwrap()];
+        if let Some(p) = previous {
+            all_args.extend(["--previous-signing-key", p.to_str().unwrap()]);
+        }
+        all_args.extend(args);
+        anpr(&live, &all_args)
+    };
+    let demo = ["demo", "--no-serve", "--reads", "50", "--days", "1"];
+    let out = with(&old, None, &demo);
+    assert!(out.status.success(), "{}", all(&out));
+    // Rotated: the new key endorses the old one, whose heads the demo signed.
+    let out = with(&new, Some(&old), &["ledger", "verify"]);
+    assert!(out.status.success(), "{}", all(&out));
+    assert!(!live.join("ledger/ledger-signing-key").exists());
+    assert!(live.join("ledger/ledger-retired-keys.json").exists());
+
+    let backup = dir.path().join("backup");
+    let out = anpr(&live, &["backup", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", all(&out));
+    let restored = dir.path().join("restored");
+    let out = anpr(&restored, &["restore", backup.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", all(&out));
+    let out = with(&new, None, &["ledger", "verify"]);
+    assert!(out.status.success(), "{}", all(&out));
+    let out = anpr(&restored, &["ledger", "verify"]);
+    assert!(
+        out.status.success(),
+        "the old key's heads verify after the restore: {}",
+        all(&out)
+    );
+}

@@ -68,12 +68,19 @@ fn copy_tree(from: &Path, to: &Path, bar: &indicatif::ProgressBar) -> anyhow::Re
 }
 
 fn copy_keys(from: &Path, to: &Path) -> anyhow::Result<()> {
+    use anpr_ledger::keys::{KEY_FILE, PUBLIC_KEY_FILE, RETIRED_KEYS_FILE};
     anpr_app::files::private_dir(to)?;
-    for name in [
-        anpr_ledger::keys::KEY_FILE,
-        anpr_ledger::keys::PUBLIC_KEY_FILE,
+    // The private key is here only when it is not kept apart (`--signing-key`); the retired
+    // keys only after a rotation.
+    for (name, required) in [
+        (PUBLIC_KEY_FILE, true),
+        (KEY_FILE, false),
+        (RETIRED_KEYS_FILE, false),
     ] {
-        // fs::copy keeps the permission bits, so the private key stays 0600.
+        if !required && !from.join(name).exists() {
+            continue;
+        }
+        // fs::copy keeps the permission bits, so a private key stays 0600.
         fs::copy(from.join(name), to.join(name))
             .map_err(|e| anyhow::anyhow!("copying {name}: {e}"))?;
     }
