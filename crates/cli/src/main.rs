@@ -147,7 +147,20 @@ fn forget_empty_settings() {
     }
 }
 
-fn main() -> anyhow::Result<()> {
+/// A user's mistake (a wrong flag value, a refused request, a tampered ledger) is reported as
+/// one plain line on stderr and exit status 1, whatever `RUST_BACKTRACE` says: a backtrace is
+/// for the developers, and a panic still prints one.
+fn main() -> std::process::ExitCode {
+    match start() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> anyhow::Result<()> {
     forget_empty_settings();
     let cli = Cli::parse();
     use tracing_subscriber::layer::SubscriberExt;
@@ -159,6 +172,8 @@ fn main() -> anyhow::Result<()> {
         .with(
             tracing_subscriber::fmt::layer()
                 .with_writer(std::io::stderr)
+                // Colour codes only for a person at a terminal, never in a file or a journal.
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
                 // A log line that cannot be written (stderr a file on a full disk) is lost, not
                 // reported with `eprintln!`, which panics when stderr fails: in a request that
                 // dropped the connection without an answer, at start it stopped the server.

@@ -449,3 +449,38 @@ fn an_empty_setting_in_the_environment_counts_as_unset() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_users_mistake_is_one_plain_line_whatever_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .args(["ledger", "new-key", "/nonexistent-dir/ledger.key"])
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LOG", "info")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("error: "), "{stderr}");
+    assert!(lines[0].contains("cannot create it"), "{stderr}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no colour codes off a terminal: {stderr}"
+    );
+
+    // A first run logs no migrations at the default level, and no colour codes either.
+    let out = Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .arg("--data")
+        .arg(dir.path().join("data"))
+        .args(["user", "list"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("schema migration"), "{stderr}");
+    assert!(!stderr.contains('\u{1b}'), "{stderr}");
+}

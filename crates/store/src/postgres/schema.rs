@@ -49,7 +49,7 @@ pub async fn migrate(client: &mut Client) -> Result<()> {
             &[&version],
         )
         .await?;
-        tracing::info!(version, "applied PostgreSQL schema migration");
+        tracing::debug!(version, "applied PostgreSQL schema migration");
     }
     tx.commit().await?;
     Ok(())

@@ -408,7 +408,7 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", i + 1)?;
         tx.commit()?;
-        tracing::info!(version = i + 1, "applied schema migration");
+        tracing::debug!(version = i + 1, "applied schema migration");
     }
     Ok(())
 }
