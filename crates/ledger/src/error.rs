@@ -32,8 +32,9 @@ pub enum Error {
     #[error("the stored audit ledger differs from what was appended: {0}")]
     Altered(crate::report::Problem),
 
-    /// The signing key file is missing, unreadable, malformed or too widely readable.
-    #[error("signing key {path}: {reason}")]
+    /// A key file (the signing key, or a public key given to check with) is missing,
+    /// unreadable, malformed or too widely readable.
+    #[error("key file {path}: {reason}")]
     Key {
         /// The key file.
         path: PathBuf,

@@ -63,7 +63,16 @@ pub fn parse_public_key(text: &str) -> Result<VerifyingKey> {
 
 /// Reads a public key file (PEM or hex).
 pub fn read_public_key(path: &Path) -> Result<VerifyingKey> {
-    parse_public_key(&fs::read_to_string(path)?)
+    let text = fs::read_to_string(path).map_err(|e| {
+        key_err(
+            path,
+            format!(
+                "cannot read it ({e}): give the deployment's public key file \
+                 (ledger/ledger-signing-key.pub), obtained from its operators"
+            ),
+        )
+    })?;
+    parse_public_key(&text).map_err(|e| key_err(path, e.to_string()))
 }
 
 fn key_err(path: &Path, reason: impl Into<String>) -> Error {
