@@ -11,7 +11,8 @@
 //!   whole log from index 0 over and over, at most [`LedgerCheckConfig::entries_per_second`].
 //!
 //! A problem found while serving raises the alarm without stopping the server (the integrity
-//! unit must still be able to sign in and see it): signing stops, `anpr_ledger_intact` drops to
+//! unit must still be able to sign in and see it): the ledger signs nothing more (it keeps the
+//! problem, `Ledger::altered`), `anpr_ledger_intact` drops to
 //! 0, the error is logged, every integrity officer and administrator sees a notice, and an
 //! integrity case (rule `ledger_altered`) is opened.
 
@@ -19,7 +20,7 @@ use crate::App;
 use anpr_domain::finding::{Finding, Rule, Severity};
 use anpr_ledger::{Checker, Ledger, Problem};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How the ledger is checked.
@@ -43,27 +44,18 @@ impl Default for LedgerCheckConfig {
     }
 }
 
-/// What the checks have established, shared by the verifier, the signer and the notices.
+/// How far the verifier's tail has re-read the ledger, for the signer. (Once a check finds a
+/// problem the ledger itself signs nothing more: [`Ledger::altered`].)
 #[derive(Debug, Default)]
 pub struct LedgerCheckStatus {
     /// Every entry below this index was re-read and matched; heads are signed up to here.
     checked: AtomicU64,
-    /// The first problem found while serving.
-    alarm: Mutex<Option<Problem>>,
 }
 
 impl LedgerCheckStatus {
-    /// How far heads may be signed: up to the checked tail, and nowhere once the alarm is up.
+    /// How far heads may be signed: up to the checked tail.
     pub fn signable(&self) -> u64 {
-        if self.alarm().is_some() {
-            0
-        } else {
-            self.checked.load(Ordering::Acquire)
-        }
-    }
-
-    pub fn alarm(&self) -> Option<Problem> {
-        self.alarm.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.checked.load(Ordering::Acquire)
     }
 }
 
@@ -153,7 +145,7 @@ pub fn spawn_verifier(app: App, tail: Checker) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            if app.ledger_check.alarm().is_some() {
+            if app.ledger.altered().is_some() {
                 return;
             }
             let ledger = app.ledger.clone();
@@ -233,10 +225,6 @@ async fn raise_alarm(app: &App, problem: Problem) {
         "the audit ledger's stored entries differ from what was appended: tree heads are no \
          longer signed; an integrity case is opened"
     );
-    *app.ledger_check
-        .alarm
-        .lock()
-        .unwrap_or_else(|p| p.into_inner()) = Some(problem.clone());
     app.metrics.ledger_intact.set(0);
     let now = chrono::Utc::now();
     let index = problem.index.or(problem.head_size).unwrap_or(0);
@@ -266,7 +254,7 @@ pub fn notices_for(app: &App, user: &anpr_domain::User) -> Vec<String> {
     use anpr_policy::{permissions::grants, Permission};
     let concerned = grants(&user.roles, Permission::Administer)
         || grants(&user.roles, Permission::ReviewIntegrity);
-    match app.ledger_check.alarm() {
+    match app.ledger.altered() {
         Some(p) if concerned => vec![format!(
             "The audit ledger was altered behind the platform's back ({p}). Tree heads are no \
              longer signed. See the integrity case \"Audit ledger altered\" and keep the data \

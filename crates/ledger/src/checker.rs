@@ -124,13 +124,25 @@ impl Ledger {
     }
 
     /// Checks up to `max` entries past the checker's place (fewer at the end of the log) and
-    /// returns how many it checked, or the first problem. After a problem the checker stays
-    /// where it was; make a new one to check again.
+    /// returns how many it checked, or the first problem, which the ledger keeps
+    /// ([`Ledger::altered`]): it signs nothing more. After a problem the checker stays where it
+    /// was; make a new one to check again.
     pub fn check_next(
         &self,
         c: &mut Checker,
         max: u64,
     ) -> Result<std::result::Result<u64, Problem>> {
+        let checked = self.check_step(c, max)?;
+        if let Err(p) = &checked {
+            self.altered
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get_or_insert_with(|| p.clone());
+        }
+        Ok(checked)
+    }
+
+    fn check_step(&self, c: &mut Checker, max: u64) -> Result<std::result::Result<u64, Problem>> {
         let from = c.position();
         let to = self.size().min(from.saturating_add(max));
         if to <= from {

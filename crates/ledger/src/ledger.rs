@@ -97,6 +97,8 @@ pub struct Ledger {
     reader: Mutex<Box<dyn EntryStore>>,
     /// Other processes append to the same storage.
     shared: bool,
+    /// The first problem a [`crate::Checker`] pass found: from then on nothing is signed.
+    pub(crate) altered: Mutex<Option<crate::report::Problem>>,
     /// The directory's lock, shared with every other handle on it; taken only while holding
     /// `writer` (or before there is one, at open).
     append_lock: AppendLock,
@@ -281,6 +283,7 @@ impl Ledger {
             }),
             reader: Mutex::new(reader),
             shared,
+            altered: Mutex::new(None),
             append_lock,
         })
     }
@@ -304,6 +307,12 @@ impl Ledger {
     /// entries can also re-sign them.
     pub fn key_in_directory(&self) -> bool {
         self.keys.in_directory
+    }
+
+    /// The first problem a check of this ledger found ([`Ledger::check_next`]); once there is
+    /// one, no head is signed by this handle, whoever asks.
+    pub fn altered(&self) -> Option<crate::report::Problem> {
+        lock(&self.altered).clone()
     }
 
     /// Another handle on the entry storage, for a pass that runs beside the writer.
@@ -660,6 +669,9 @@ impl Ledger {
     ) -> Result<Option<TreeHead>> {
         if let Some(d) = &w.damaged {
             return Err(Error::Damaged(d.clone()));
+        }
+        if let Some(p) = self.altered() {
+            return Err(Error::Altered(p));
         }
         // A good moment to make the node files durable: heads are rare. Before taking the append
         // lock, as it can take a while and the other handles' appends would wait for it.

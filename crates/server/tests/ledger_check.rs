@@ -95,16 +95,7 @@ async fn an_edit_while_serving_raises_the_alarm_and_stops_signing() {
     assert_eq!(case["finding"]["severity"], "critical", "{case}");
     assert!(s.state.metrics.render().contains("anpr_ledger_intact 0"));
 
-    let session: Value = s
-        .http
-        .post(s.url("/api/v1/auth/session"))
-        .json(&json!({"staff_id": "integrity", "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let session = s.ui_session("integrity").await;
     let notice = session["notices"][0].as_str().unwrap_or_default();
     assert!(notice.contains("audit ledger was altered"), "{session}");
 

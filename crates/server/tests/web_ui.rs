@@ -391,24 +391,10 @@ async fn administrators_are_told_when_the_disk_runs_low() {
     let mut config = anpr_server::ServerConfig::default();
     config.app.disk_min_free_percent = 100;
     let s = start_with(config).await;
-    let session = |staff_id: &'static str| {
-        let s = &s;
-        async move {
-            let resp = s
-                .http
-                .post(s.url("/api/v1/auth/session"))
-                .json(&json!({"staff_id": staff_id, "password": PASSWORD}))
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(resp.status(), 200);
-            resp.json::<Value>().await.unwrap()
-        }
-    };
     // The watchdog's first look is at start.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let admin = loop {
-        let body = session("admin").await;
+        let body = s.ui_session("admin").await;
         if !body["notices"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
             break body;
         }
@@ -416,7 +402,7 @@ async fn administrators_are_told_when_the_disk_runs_low() {
     };
     let notice = admin["notices"][0].as_str().unwrap_or_default();
     assert!(notice.contains("disk is nearly full"), "{admin}");
-    let searcher = session("searcher").await;
+    let searcher = s.ui_session("searcher").await;
     assert_eq!(
         searcher["notices"],
         json!([]),

@@ -55,11 +55,10 @@ pub struct HeadWithCheckpoint {
 }
 
 /// The latest signed head (a fresh one is signed if entries arrived since the last).
-fn latest_head(state: &AppState, l: &anpr_ledger::Ledger) -> anpr_ledger::Result<TreeHead> {
-    // Once the server's own check found the ledger altered, nothing more is signed.
-    match (l.latest_tree_head()?, state.ledger_check.alarm()) {
-        (Some(h), _) if h.size == l.size() => Ok(h),
-        (_, Some(p)) => Err(anpr_ledger::Error::Altered(p)),
+fn latest_head(l: &anpr_ledger::Ledger) -> anpr_ledger::Result<TreeHead> {
+    // Once a check found the ledger altered, the ledger signs nothing more (Error::Altered).
+    match l.latest_tree_head()? {
+        Some(h) if h.size == l.size() => Ok(h),
         _ => l.sign_tree_head(),
     }
 }
@@ -98,9 +97,8 @@ pub async fn tree_head(
             checkpoint: Some(note.to_string()),
         }));
     }
-    let s = state.clone();
     let answer = blocking(&state, move |l| {
-        let head = latest_head(&s, l)?;
+        let head = latest_head(l)?;
         let checkpoint = l.checkpoint(head.size)?.map(|n| n.to_string());
         Ok(HeadWithCheckpoint { head, checkpoint })
     })
@@ -120,9 +118,8 @@ pub async fn checkpoint(
 ) -> ApiResult<impl IntoResponse> {
     audit.action(Action::LedgerRead);
     staff.require_permission(READERS)?;
-    let s = state.clone();
     let note = blocking(&state, move |l| {
-        let head = latest_head(&s, l)?;
+        let head = latest_head(l)?;
         l.checkpoint(head.size)?.ok_or_else(|| {
             anpr_ledger::Error::InvalidArgument(
                 "the latest tree head has no checkpoint: this server holds no signing key".into(),

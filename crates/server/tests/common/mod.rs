@@ -292,6 +292,19 @@ impl TestServer {
         format!("{}{}", self.base, path)
     }
 
+    /// Signs in through the web UI's endpoint and returns its JSON (user, notices).
+    pub async fn ui_session(&self, staff_id: &str) -> Value {
+        let resp = self
+            .http
+            .post(self.url("/api/v1/auth/session"))
+            .json(&json!({"staff_id": staff_id, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
     pub async fn login(&self, staff_id: &str) -> String {
         let resp = self
             .http
