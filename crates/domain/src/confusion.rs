@@ -46,6 +46,36 @@ pub fn class_key(plate: &str) -> String {
     plate.chars().map(class_of).collect()
 }
 
+/// Levenshtein distance of two short ASCII strings is at most `max`. Plates are short, so the
+/// two rows live on the stack (a query runs this once per distinct key in the delta).
+pub fn edit_distance_within(a: &str, b: &str, max: usize) -> bool {
+    const ROW: usize = 64;
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > max {
+        return false;
+    }
+    if b.len() >= ROW {
+        return edit_distance(a, b, &mut vec![0; b.len() + 1], &mut vec![0; b.len() + 1]) <= max;
+    }
+    edit_distance(a, b, &mut [0; ROW], &mut [0; ROW]) <= max
+}
+
+fn edit_distance(a: &[u8], b: &[u8], prev: &mut [usize], cur: &mut [usize]) -> usize {
+    let (mut prev, mut cur) = (prev, cur);
+    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *p = j;
+    }
+    for i in 1..=a.len() {
+        cur[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +141,15 @@ mod tests {
         assert!(confusable("AJC7S8", "AJC758"));
         assert!(!confusable("AJC758", "AJC75"));
         assert!(!confusable("AJC758", "AJC759"));
+    }
+
+    #[test]
+    fn edit_distance_of_long_strings_is_exact() {
+        let a = "A".repeat(70);
+        let b = format!("{}B", "A".repeat(69));
+        assert!(edit_distance_within(&a, &b, 1));
+        assert!(!edit_distance_within(&a, &b, 0));
+        assert!(edit_distance_within("KITTEN", "SITTING", 3));
+        assert!(!edit_distance_within("KITTEN", "SITTING", 2));
     }
 }

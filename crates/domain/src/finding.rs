@@ -42,6 +42,16 @@ pub enum Rule {
     RenewalChain,
     /// 6b. Tracking sought or kept after the vehicle was recovered.
     TrackingAfterRecovery,
+    /// 7a. A supervisor tried to approve their own request, or requests of another district.
+    ApprovalConflict,
+    /// 7b. An administrator set up an account and loaded a stolen report by hand, and that
+    /// account then tracked on a stolen report: tracking arranged by one person acting alone.
+    StagedTracking,
+    /// 6c. Emergency tracking requests for one plate filed again and again as each lapses
+    /// without a supervisor's approval.
+    EmergencyChain,
+    /// 4c. Reads asked for by id that were never shown to the user (walking read ids).
+    ReadEnumeration,
     /// Not a suspicion: a query picked at random for a supervisor's routine review.
     RoutineSample,
     /// Not about one member of staff: the audit ledger's stored entries differ from what was
@@ -50,7 +60,7 @@ pub enum Rule {
 }
 
 impl Rule {
-    pub const ALL: [Rule; 13] = [
+    pub const ALL: [Rule; 17] = [
         Rule::OwnVehicle,
         Rule::StolenReport,
         Rule::FileNotTheirs,
@@ -62,6 +72,10 @@ impl Rule {
         Rule::UnusualHours,
         Rule::RenewalChain,
         Rule::TrackingAfterRecovery,
+        Rule::ApprovalConflict,
+        Rule::StagedTracking,
+        Rule::EmergencyChain,
+        Rule::ReadEnumeration,
         Rule::RoutineSample,
         Rule::LedgerAltered,
     ];
@@ -79,6 +93,10 @@ impl Rule {
             Rule::UnusualHours => "unusual_hours",
             Rule::RenewalChain => "renewal_chain",
             Rule::TrackingAfterRecovery => "tracking_after_recovery",
+            Rule::ApprovalConflict => "approval_conflict",
+            Rule::StagedTracking => "staged_tracking",
+            Rule::EmergencyChain => "emergency_chain",
+            Rule::ReadEnumeration => "read_enumeration",
             Rule::RoutineSample => "routine_sample",
             Rule::LedgerAltered => "ledger_altered",
         }

@@ -1,5 +1,6 @@
 //! The historical-search query language: which plates, when, where.
 
+use crate::confusion::{class_key, edit_distance_within};
 use crate::geo::Area;
 use crate::model::{CameraId, NetworkId, SiteId};
 use crate::plate::{NormalisedPlate, MAX_PLATE_LEN};
@@ -97,6 +98,46 @@ impl PlatePattern {
             PlatePattern::Exact(p) => p.to_string(),
             PlatePattern::Wildcard(w) => w.clone(),
             PlatePattern::Fuzzy { plate, max_edits } => format!("{plate}~{max_edits}"),
+        }
+    }
+}
+
+impl PlatePattern {
+    /// Whether a search by this pattern could return reads of `plate` (normalised), counting
+    /// OCR confusions as the same character: a fuzzy pattern covers what its edits reach from
+    /// its class key, a wildcard what it matches over class keys (`AJC7S?` covers AJC758, a
+    /// plate a camera may read as AJC7S8). The one answer to "would this query have reached
+    /// that vehicle", for the policy's exclusions and the integrity rules alike.
+    pub fn covers(&self, plate: &str) -> bool {
+        match self {
+            PlatePattern::Exact(p) => p.as_str() == plate,
+            PlatePattern::Wildcard(w) => wildcard_matches(&class_key(w), &class_key(plate)),
+            PlatePattern::Fuzzy {
+                plate: p,
+                max_edits,
+            } => edit_distance_within(
+                &class_key(p.as_str()),
+                &class_key(plate),
+                usize::from(*max_edits),
+            ),
+        }
+    }
+
+    /// How many characters of a plate the pattern leaves open: 0 for an exact plate, the `?`s
+    /// of a wildcard (a `*` counts as three), a fuzzy pattern's edits. A small number means a
+    /// query aimed at very few plates.
+    pub fn openness(&self) -> u32 {
+        match self {
+            PlatePattern::Exact(_) => 0,
+            PlatePattern::Wildcard(w) => w
+                .chars()
+                .map(|c| match c {
+                    '?' => 1,
+                    '*' => 3,
+                    _ => 0,
+                })
+                .sum(),
+            PlatePattern::Fuzzy { max_edits, .. } => u32::from(*max_edits),
         }
     }
 }
@@ -249,6 +290,20 @@ impl SearchQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pattern_covers_the_plates_it_could_return_up_to_confusions() {
+        let p = |t: &str, m, e| PlatePattern::parse(t, m, e).unwrap();
+        assert!(p("AJC7S?", None, None).covers("AJC758"));
+        assert!(!p("AJC7S?", None, None).covers("XJC758"));
+        assert!(p("AB*", None, None).covers("AB1234"));
+        assert!(p("ABC124", Some(MatchMode::Fuzzy), Some(1)).covers("A8C123"));
+        assert!(!p("ABC124", Some(MatchMode::Fuzzy), Some(0)).covers("ABC123"));
+        assert!(p("ABC123", None, None).covers("ABC123"));
+        assert!(!p("ABC123", None, None).covers("A8C123"));
+        assert_eq!(p("AB?12*", None, None).openness(), 4);
+        assert_eq!(p("ABC123", Some(MatchMode::Fuzzy), Some(2)).openness(), 2);
+    }
     use proptest::prelude::*;
 
     #[test]

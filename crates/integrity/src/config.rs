@@ -16,6 +16,10 @@ pub struct IntegrityConfig {
     pub volume: VolumeConfig,
     pub hours: HoursConfig,
     pub tracking: TrackingConfig,
+    pub approval: ApprovalConfig,
+    pub staged_tracking: StagedTrackingConfig,
+    pub emergency: EmergencyConfig,
+    pub enumeration: EnumerationConfig,
     pub sampling: SamplingConfig,
 }
 
@@ -69,8 +73,11 @@ pub struct JustificationConfig {
     /// Uses under file numbers neither assigned to the user nor in their district (or not in
     /// the incident register at all) before a finding. Default 2.
     pub outside_file_uses: u32,
-    /// Distinct plates one user may query under one file number before a finding. Default 30.
+    /// Distinct plates one user may query under one file number before it counts. Default 30.
     pub max_plates_per_file: u32,
+    /// Incident types that involve many vehicles (series, operations): many plates under
+    /// their files are expected.
+    pub many_vehicle_incidents: Vec<String>,
     /// Requests sharing one near-identical justification before a finding. Default 15.
     pub boilerplate_min_repeats: u32,
     /// ... and the distinct file numbers they must span (the same text for one case is fine).
@@ -90,6 +97,19 @@ impl Default for JustificationConfig {
             enabled: true,
             outside_file_uses: 2,
             max_plates_per_file: 30,
+            many_vehicle_incidents: [
+                "burglary",
+                "commercial burglary",
+                "fraud",
+                "drug supply",
+                "receiving stolen goods",
+                "shoplifting ring",
+                "ram raid",
+                "vehicle theft",
+                "homicide",
+            ]
+            .map(String::from)
+            .to_vec(),
             boilerplate_min_repeats: 15,
             boilerplate_min_files: 5,
             window_days: 365,
@@ -231,6 +251,89 @@ impl Default for TrackingConfig {
             max_renewals: 2,
             max_chain_hours: 168,
             recovery_window_days: 30,
+        }
+    }
+}
+
+/// Rule 7a: approvals a supervisor tried to give that were not theirs to give.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApprovalConfig {
+    pub enabled: bool,
+    /// Attempts are held this many days (a second attempt within them adds to the first).
+    /// Default 90.
+    pub window_days: u32,
+}
+
+impl Default for ApprovalConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            window_days: 90,
+        }
+    }
+}
+
+/// Rule 7b: tracking one administrator arranged alone (an account and a stolen report).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StagedTrackingConfig {
+    pub enabled: bool,
+    /// An account created or changed this many days before its tracking request. Default 14.
+    pub account_days: u32,
+    /// Stolen reports loaded by the same administrator this many hours before. Default 48.
+    pub load_hours: u32,
+    /// A load of at most this many records is by hand, not the register's feed. Default 5.
+    pub manual_max_records: u64,
+}
+
+impl Default for StagedTrackingConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            account_days: 14,
+            load_hours: 48,
+            manual_max_records: 5,
+        }
+    }
+}
+
+/// Rule 6c: emergency requests for one plate filed again as each lapses unapproved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmergencyConfig {
+    pub enabled: bool,
+    /// Emergency requests for one plate this many hours apart or less belong to one run.
+    /// Default 24.
+    pub run_gap_hours: u32,
+}
+
+impl Default for EmergencyConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            run_gap_hours: 24,
+        }
+    }
+}
+
+/// Rule 4c: read views refused because the read was never shown to the user.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EnumerationConfig {
+    pub enabled: bool,
+    /// Refused views this many minutes apart or less belong to one walk. Default 60.
+    pub walk_gap_minutes: u32,
+    /// Read ids at most this far apart count as stepping through ids. Default 5.
+    pub step: i64,
+}
+
+impl Default for EnumerationConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            walk_gap_minutes: 60,
+            step: 5,
         }
     }
 }

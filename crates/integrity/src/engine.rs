@@ -34,8 +34,11 @@ pub(crate) struct StaffState {
     pub odd_day: i32,
     pub odd_hours: Vec<usize>,
     pub odd_evidence: Vec<u64>,
-    /// Uses under file numbers that are not theirs.
-    pub outside_files: u32,
+    /// Of the day's unusual-hour uses, those under a freshly opened incident.
+    pub odd_fresh: u32,
+    /// Distinct file numbers used that are not theirs: (hash, (weight, why), entries).
+    #[allow(clippy::type_complexity)]
+    pub outside_files: Vec<(u64, (i32, String), Vec<u64>)>,
     /// Near-duplicate justification clusters: band key -> cluster.
     pub boilerplate: FxMap<u64, Cluster>,
 }
@@ -48,6 +51,8 @@ pub(crate) struct Cluster {
     pub files: Vec<u64>,
     pub evidence: Vec<u64>,
     pub example: String,
+    /// Uses whose text named their file's incident type.
+    pub naming: u32,
 }
 
 /// One member of staff's interest in one plate.
@@ -66,6 +71,9 @@ pub(crate) struct PlateInterest {
     /// Polling: the latest near-live search, and the chain of them so far.
     pub last_near_live: Option<DateTime<Utc>>,
     pub chain: Vec<u64>,
+    pub chain_began: Option<DateTime<Utc>>,
+    /// The offences (hashes of incident types) of the files.
+    pub kinds: Vec<u64>,
 }
 
 /// A renewal chain of tracking authorisations.
@@ -89,6 +97,8 @@ pub(crate) struct FilePlates {
 pub(crate) struct DayCount {
     pub count: u32,
     pub sample: Vec<u64>,
+    /// Uses per file (by hash), for the first few distinct files of the day.
+    pub files: Vec<(u64, u32)>,
 }
 
 /// Counts of the pass, for the summary.
@@ -110,10 +120,27 @@ pub struct Engine {
     staff_ix: FxMap<u64, StaffIx>,
     pub(crate) staff: Vec<StaffState>,
     pub(crate) interest: FxMap<(StaffIx, u64), PlateInterest>,
+    /// Per plate: the first member of staff to query it lately, whether others did too, and
+    /// the local day of the latest query.
+    pub(crate) plate_staff: FxMap<u64, (StaffIx, bool, i32)>,
     pub(crate) file_plates: FxMap<(StaffIx, u64), FilePlates>,
     /// The incident register's answer per file number (by its hash).
     pub(crate) incidents: FxMap<u64, Option<IncidentRecord>>,
     pub(crate) chains: FxMap<i64, Chain>,
+    /// Authorisations a supervisor approved (emergency chains break at an approval).
+    pub(crate) approved: FxSet<i64>,
+    /// Per member of staff: approvals they tried that the policy refused as not theirs to give.
+    pub(crate) approval_attempts: FxMap<StaffIx, crate::rules::approval::Attempts>,
+    /// Accounts set up (by the hash of the account's staff id): by whom and when.
+    pub(crate) accounts_set_up: FxMap<u64, (StaffIx, DateTime<Utc>, u64)>,
+    /// Stolen reports loaded by hand, per administrator: when and how many records.
+    pub(crate) manual_stolen_loads: FxMap<StaffIx, Vec<(DateTime<Utc>, u64, u64)>>,
+    /// Emergency tracking requests per (member of staff, plate).
+    pub(crate) emergencies: FxMap<(StaffIx, u64), crate::rules::emergency::EmergencyRun>,
+    /// Wildcard and fuzzy searches that covered a connected plate, per (staff, plate).
+    pub(crate) own_patterns: FxMap<(StaffIx, u64), crate::evidence::Evidence>,
+    /// Read views refused as never shown, per member of staff.
+    pub(crate) unshown_reads: FxMap<StaffIx, crate::rules::enumeration::Walk>,
     pub(crate) days: FxMap<(StaffIx, i32), DayCount>,
     pub(crate) day_staff: FxMap<i32, Vec<StaffIx>>,
     pub(crate) touched_days: FxSet<i32>,
@@ -143,9 +170,17 @@ impl Engine {
             staff_ix: Default::default(),
             staff: Vec::new(),
             interest: Default::default(),
+            plate_staff: Default::default(),
             file_plates: Default::default(),
             incidents: Default::default(),
             chains: Default::default(),
+            approved: Default::default(),
+            approval_attempts: Default::default(),
+            accounts_set_up: Default::default(),
+            manual_stolen_loads: Default::default(),
+            emergencies: Default::default(),
+            unshown_reads: Default::default(),
+            own_patterns: Default::default(),
             days: Default::default(),
             day_staff: Default::default(),
             touched_days: Default::default(),
@@ -191,8 +226,20 @@ impl Engine {
         if day > self.newest_day {
             self.next_day(day);
         }
+        if !u.kind.is_query() {
+            return self.feed_duty(facts, s, u);
+        }
         if self.cfg.own_vehicle.enabled {
             self.check_own_vehicle(s, u);
+        }
+        if self.cfg.staged_tracking.enabled {
+            self.check_staged_tracking(facts, s, u)?;
+        }
+        if self.cfg.emergency.enabled {
+            self.check_emergency_chain(s, u, k);
+        }
+        if self.cfg.enumeration.enabled {
+            self.check_read_enumeration(s, u);
         }
         if self.cfg.stolen_report.enabled {
             self.check_stolen_report(facts, s, u)?;
@@ -203,14 +250,43 @@ impl Engine {
         if self.cfg.justification.enabled {
             self.check_justification(facts, s, u, k)?;
         }
-        self.check_interest(s, u, k);
+        self.check_interest(facts, s, u, k)?;
         if self.cfg.hours.enabled {
-            self.check_hours(s, u);
+            self.incident_of(facts, u, k.file)?;
+            self.check_hours(s, u, k.file);
         }
-        self.count_day(s, u);
+        self.count_day(s, u, k.file);
         if self.cfg.sampling.enabled {
             self.check_sample(s, u);
         }
+        Ok(())
+    }
+
+    /// The rules for duties that bear on others' uses: approving, administering accounts and
+    /// registers, answering subject access requests. Not counted in volume, hours or samples.
+    fn feed_duty(&mut self, facts: &dyn Facts, s: StaffIx, u: &Use) -> Result<()> {
+        match u.kind {
+            UseKind::Approval => {
+                if self.cfg.emergency.enabled && u.granted {
+                    if let Some(id) = u.authorisation_id {
+                        self.approved.insert(id);
+                    }
+                }
+                if self.cfg.approval.enabled {
+                    self.check_approval(s, u);
+                }
+            }
+            UseKind::SubjectAccess if self.cfg.own_vehicle.enabled => {
+                self.check_own_vehicle(s, u);
+            }
+            UseKind::AccountChange | UseKind::RegisterImport
+                if self.cfg.staged_tracking.enabled =>
+            {
+                self.note_administration(s, u);
+            }
+            _ => {}
+        }
+        let _ = facts;
         Ok(())
     }
 
@@ -282,7 +358,8 @@ impl Engine {
             odd_day: i32::MIN,
             odd_hours: Vec::new(),
             odd_evidence: Vec::new(),
-            outside_files: 0,
+            odd_fresh: 0,
+            outside_files: Vec::new(),
             boilerplate: Default::default(),
         });
         self.staff_ix.insert(key, s);
@@ -338,6 +415,23 @@ impl Engine {
         f.severity = f.severity.max(severity);
         f.explanation = explanation;
         self.changed.insert(i);
+    }
+
+    /// The incident a use's file number names (looked up once per file, then held): what
+    /// several rules weigh (its offence, its team, when it opened).
+    pub(crate) fn incident_of(
+        &mut self,
+        facts: &dyn Facts,
+        u: &Use,
+        file_hash: u64,
+    ) -> Result<Option<&IncidentRecord>> {
+        let Some(file) = u.file_number.as_deref() else {
+            return Ok(None);
+        };
+        if let std::collections::hash_map::Entry::Vacant(slot) = self.incidents.entry(file_hash) {
+            slot.insert(facts.incident(file)?);
+        }
+        Ok(self.incidents.get(&file_hash).and_then(Option::as_ref))
     }
 
     /// How many uses the open finding for `(rule, staff, key)` rests on (0: none open).
@@ -439,7 +533,9 @@ pub(crate) mod testing {
     }
 
     /// Registers: S1 (person P1, address A1, team T1, district Waikato) owns ABC123; a
-    /// neighbour at A1 owns HOU111; file F1 is in Waikato and assigned to S1.
+    /// neighbour at A1 owns HOU111; file F1 (wilful damage) is in Waikato and assigned to S1
+    /// alone, F2 (fraud) to S2; F8 and F9 (arson) are other districts'; B1 to B3 are a
+    /// burglary series of S1's.
     pub fn facts() -> MemoryFacts {
         let mut m = MemoryFacts::default();
         m.registers.add_staff("S1", "P1", "A1", Some("T1"));
@@ -448,14 +544,18 @@ pub(crate) mod testing {
         m.registers.add_vehicle("ABC123", "P1", "A1");
         m.registers.add_vehicle("HOU111", "P7", "A1");
         m.registers.add_vehicle("XYZ999", "P8", "A8");
-        for (f, d, who) in [
-            ("F1", "Waikato", "S1"),
-            ("F2", "Waikato", "S2"),
-            ("F9", "Canterbury", "S9"),
+        for (f, kind, d, who) in [
+            ("F1", "wilful damage", "Waikato", "S1"),
+            ("F2", "fraud", "Waikato", "S2"),
+            ("F8", "arson", "Otago", "S8"),
+            ("F9", "arson", "Canterbury", "S9"),
+            ("B1", "burglary", "Waikato", "S1"),
+            ("B2", "burglary", "Waikato", "S1"),
+            ("B3", "burglary", "Waikato", "S1"),
         ] {
             m.registers.add_incident(IncidentRecord {
                 file_number: f.into(),
-                incident_type: "burglary".into(),
+                incident_type: kind.into(),
                 district: d.into(),
                 opened_at: t(0, 0, 0) - Duration::days(30),
                 closed_at: None,
@@ -491,6 +591,10 @@ pub(crate) mod testing {
         c.hours.enabled = false;
         c.tracking.enabled = false;
         c.sampling.enabled = false;
+        c.approval.enabled = false;
+        c.staged_tracking.enabled = false;
+        c.emergency.enabled = false;
+        c.enumeration.enabled = false;
         f(&mut c);
         c
     }

@@ -19,6 +19,8 @@ pub struct StaffProfile {
     pub district: Option<String>,
     /// Their team (from the staff register).
     pub team: Option<String>,
+    /// Their person id in the registers (from the staff register).
+    pub person_id: Option<String>,
     /// Vehicles registered to them, their household or declared associates.
     pub connected: Vec<ConnectedVehicle>,
 }
@@ -58,6 +60,7 @@ impl Facts for RegisterFacts<'_> {
             let associates = self.view.associates(staff_id)?;
             p.connected = connected_vehicles(self.view, &staff, &associates)?;
             p.team = staff.team;
+            p.person_id = Some(staff.person_id);
         }
         Ok(p)
     }

@@ -20,6 +20,7 @@
 mod config;
 mod engine;
 mod error;
+mod evidence;
 mod facts;
 mod hash;
 mod histogram;

@@ -12,7 +12,8 @@
 use crate::error::{IntegrityError, Result};
 use crate::hash::hash_str;
 use crate::text::{band_keys, BANDS};
-use anpr_domain::NormalisedPlate;
+use anpr_domain::query::MatchMode;
+use anpr_domain::{NormalisedPlate, PlatePattern};
 use anpr_ledger::{Action, ActorKind, AuditFacts, Event, OutcomeKind, PlateMode};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -27,6 +28,14 @@ pub enum UseKind {
     Export,
     TrackingRequest,
     LookbackRequest,
+    /// A supervisor's approval of a tracking or look-back request (granted or refused).
+    Approval,
+    /// A privacy officer's subject access request about a plate.
+    SubjectAccess,
+    /// An administrator created an account or changed its roles or status.
+    AccountChange,
+    /// A register (stolen reports, staff, ...) loaded by a member of staff.
+    RegisterImport,
 }
 
 impl UseKind {
@@ -38,7 +47,28 @@ impl UseKind {
             UseKind::Export => "export",
             UseKind::TrackingRequest => "tracking request",
             UseKind::LookbackRequest => "look-back request",
+            UseKind::Approval => "approval",
+            UseKind::SubjectAccess => "subject access request",
+            UseKind::AccountChange => "account change",
+            UseKind::RegisterImport => "register import",
         }
+    }
+
+    /// A use of plate data by a member of staff in their own work (searches, views, exports,
+    /// tracking and look-back requests): what the rules about queries, volume, hours and
+    /// sampling look at. The other kinds are duties that bear on others' uses (approving,
+    /// administering accounts and registers, answering subject access requests), judged only
+    /// by the rules written for them.
+    pub fn is_query(self) -> bool {
+        matches!(
+            self,
+            UseKind::Search
+                | UseKind::ReadView
+                | UseKind::ImageView
+                | UseKind::Export
+                | UseKind::TrackingRequest
+                | UseKind::LookbackRequest
+        )
     }
 
     /// The kind of use an action records, or `None` for an action that is not a member of
@@ -61,15 +91,19 @@ impl UseKind {
             | Action::AlertDelivered
             | Action::AlertAck
             | Action::AlertList
-            | Action::AlertStream
-            | Action::SubjectAccess => None,
-            // Decisions on authorisations, and their ends: the requester's use is the request.
-            Action::TrackingApproval
-            | Action::TrackingRefusal
+            | Action::AlertStream => None,
+            // A privacy officer's duty, judged for plates connected to the officer.
+            Action::SubjectAccess => Some(UseKind::SubjectAccess),
+            // Approvals, judged for who approves; the requester's use is the request.
+            Action::TrackingApproval | Action::LookbackApproval => Some(UseKind::Approval),
+            // Accounts and registers, judged for tracking one administrator arranges alone.
+            Action::UserChange => Some(UseKind::AccountChange),
+            Action::RegisterImport => Some(UseKind::RegisterImport),
+            // The other decisions on authorisations, and their ends.
+            Action::TrackingRefusal
             | Action::TrackingRevocation
             | Action::TrackingEnd
             | Action::TrackingExpiry
-            | Action::LookbackApproval
             | Action::LookbackRefusal
             | Action::LookbackRevocation
             | Action::LookbackEnd
@@ -83,14 +117,12 @@ impl UseKind {
             | Action::HotListLoad
             | Action::HotListView
             | Action::Ingest
-            | Action::RegisterImport
             | Action::RegisterRead
             | Action::CatalogChange
             | Action::CatalogRead
             | Action::CameraKeyChange
             | Action::AgreementChange
             | Action::LegalHold
-            | Action::UserChange
             | Action::UserList
             | Action::Purge
             | Action::ReportUsage
@@ -126,6 +158,8 @@ pub struct Use {
     pub kind: UseKind,
     /// The exact plate asked about (normalised); `None` for wildcard and fuzzy patterns.
     pub plate: Option<String>,
+    /// A wildcard or fuzzy pattern asked about (`None` for an exact plate).
+    pub pattern: Option<PlatePattern>,
     pub purpose: Option<String>,
     pub file_number: Option<String>,
     pub justification: Option<String>,
@@ -147,6 +181,15 @@ pub struct Use {
     pub renews: Option<i64>,
     /// Tracking: how long was asked for.
     pub duration_minutes: Option<u32>,
+    /// Tracking: asked for as an emergency.
+    pub emergency: bool,
+    /// A read view: which read.
+    pub read_id: Option<i64>,
+    /// An account change: whose account.
+    pub target_staff_id: Option<String>,
+    /// A register import: which register, and how many records it held.
+    pub register: Option<String>,
+    pub records: Option<u64>,
 }
 
 /// What the rules derive from a use alone — the hashes of its staff id, plate and file number and the
@@ -180,6 +223,18 @@ fn exact_plate(f: &AuditFacts) -> Option<String> {
     NormalisedPlate::parse(raw)
         .ok()
         .map(NormalisedPlate::into_string)
+}
+
+/// The wildcard or fuzzy pattern of the facts, as the search parsed it.
+fn pattern(f: &AuditFacts) -> Option<PlatePattern> {
+    let raw = f.plate.as_deref()?;
+    let mode = match f.mode {
+        Some(PlateMode::Fuzzy) => MatchMode::Fuzzy,
+        Some(PlateMode::Wildcard) => MatchMode::Wildcard,
+        _ if raw.contains(['?', '*']) => MatchMode::Wildcard,
+        _ => return None,
+    };
+    PlatePattern::parse(raw, Some(mode), f.max_edits).ok()
 }
 
 /// The parts of an entry the rules read, parsed straight from its bytes: strings borrowed where
@@ -313,6 +368,7 @@ impl Use {
             role,
             kind,
             plate: exact_plate(&f),
+            pattern: pattern(&f),
             purpose: None,
             file_number: None,
             justification: None,
@@ -325,6 +381,11 @@ impl Use {
             stolen_entry_id: f.stolen_entry_id,
             renews: f.renews,
             duration_minutes: f.duration_minutes,
+            emergency: f.emergency.unwrap_or(false),
+            read_id: f.read_id,
+            target_staff_id: f.target_staff_id.map(Cow::into_owned),
+            register: f.register.map(Cow::into_owned),
+            records: f.reads,
         }
     }
 
@@ -337,6 +398,7 @@ impl Use {
             role: "searcher".into(),
             kind,
             plate: None,
+            pattern: None,
             purpose: None,
             file_number: None,
             justification: None,
@@ -349,6 +411,11 @@ impl Use {
             stolen_entry_id: None,
             renews: None,
             duration_minutes: None,
+            emergency: false,
+            read_id: None,
+            target_staff_id: None,
+            register: None,
+            records: None,
         }
     }
 
@@ -417,7 +484,12 @@ mod tests {
             ("image_view", UseKind::ImageView),
             ("export", UseKind::Export),
             ("tracking_request", UseKind::TrackingRequest),
+            ("tracking_approval", UseKind::Approval),
             ("lookback_request", UseKind::LookbackRequest),
+            ("lookback_approval", UseKind::Approval),
+            ("register_import", UseKind::RegisterImport),
+            ("user_change", UseKind::AccountChange),
+            ("subject_access", UseKind::SubjectAccess),
         ];
         let want: Vec<(String, UseKind)> = want.iter().map(|(n, k)| (n.to_string(), *k)).collect();
         assert_eq!(uses, want);

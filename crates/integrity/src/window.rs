@@ -11,6 +11,7 @@
 //! when a sweep ran) and swept from the maps every eighth of the window.
 
 use crate::engine::{Engine, PlateInterest};
+use chrono::{DateTime, Duration, Utc};
 
 /// `day - window` without overflow (the window reaches back before any day held).
 pub(crate) fn cutoff(day: i32, window: u32) -> i32 {
@@ -84,17 +85,36 @@ impl Engine {
     fn sweep(&mut self, day: i32) {
         let interest_cut = cutoff(day, self.cfg.repeated_interest.window_days);
         self.interest.retain(|_, p| p.last_day >= interest_cut);
+        self.plate_staff.retain(|_, p| p.2 >= interest_cut);
         let files_cut = cutoff(day, self.cfg.justification.window_days);
         self.file_plates.retain(|_, f| f.last_day >= files_cut);
         for st in &mut self.staff {
             st.boilerplate.retain(|_, c| c.last_day >= files_cut);
         }
+        self.sweep_duties(day);
+    }
+
+    /// Forgets what the rules on duties hold past their own windows (days at most).
+    fn sweep_duties(&mut self, day: i32) {
+        let offset = Duration::hours(self.cfg.hours.utc_offset_hours as i64);
+        let local_day = move |t: DateTime<Utc>| (t + offset).timestamp().div_euclid(86_400) as i32;
+        let latest = move |t: Option<DateTime<Utc>>| t.map_or(i32::MIN, local_day);
+        let approval_cut = cutoff(day, self.cfg.approval.window_days);
+        self.approval_attempts
+            .retain(|_, a| latest(a.since) >= approval_cut);
+        self.emergencies.retain(|_, r| latest(r.last_at) >= day - 2);
+        self.unshown_reads
+            .retain(|_, w| latest(w.last_at) >= day - 2);
+        let accounts_cut = cutoff(day, self.cfg.staged_tracking.account_days + 2);
+        self.accounts_set_up
+            .retain(|_, (_, at, _)| local_day(*at) >= accounts_cut);
     }
 
     /// How many (staff, plate), (staff, file), cluster and (staff, day) records are held: what
     /// the windows bound.
     pub fn held_state(&self) -> usize {
         self.interest.len()
+            + self.plate_staff.len()
             + self.file_plates.len()
             + self
                 .staff
@@ -112,10 +132,15 @@ mod tests {
     use crate::finding::Rule;
     use crate::usage::Use;
 
-    /// S1 searches XYZ999 once every `gap` days, four times (four different weeks).
+    /// S1 searches XYZ999 once every `gap` days, four times (four different weeks), under
+    /// files of different offences.
     fn every(gap: u32) -> Vec<Use> {
         (0..4)
-            .map(|k| search(k, t(k as u32 * gap, 10, 0), "S1", "XYZ999"))
+            .map(|k| {
+                let mut u = search(k, t(k as u32 * gap, 10, 0), "S1", "XYZ999");
+                u.file_number = Some(["F1", "F2", "F9", "F1"][k as usize].into());
+                u
+            })
             .collect()
     }
 
@@ -152,7 +177,11 @@ mod tests {
         track.kind = crate::usage::UseKind::TrackingRequest;
         // Tracked, then weekly searches from day 60: the old basis has lapsed.
         let mut uses = vec![track.clone()];
-        uses.extend((1..5).map(|w| search(w, t(53 + w as u32 * 7, 10, 0), "S1", "XYZ999")));
+        uses.extend(every(7).into_iter().map(|mut u| {
+            u.index += 1;
+            u.at += chrono::Duration::days(60);
+            u
+        }));
         assert_eq!(run(cfg.clone(), &m, &uses, Rule::RepeatedInterest).len(), 1);
         // Tracked within the window: a basis.
         uses[0].at = t(55, 9, 0);
@@ -203,7 +232,9 @@ mod tests {
             for s in ["S1", "S2", "S3"] {
                 let n = if day == spike && s == "S2" { 60 } else { 10 };
                 for k in 0..n {
-                    out.push(search(0, t(day, 22, k % 60), s, "XYZ999"));
+                    let mut u = search(0, t(day, 22, k % 60), s, "XYZ999");
+                    u.file_number = Some(format!("F{}", k % 30)); // spread: no one incident
+                    out.push(u);
                 }
             }
         }

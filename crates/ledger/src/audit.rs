@@ -651,6 +651,8 @@ audit_facts! {
     reference: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// The access policy's refusal code (`own_vehicle`, `file_not_yours`, ...), when it refused.
     refusal_code: Cow<'a, str> => impl Into<Cow<'a, str>>,
+    /// A register import: which register (`stolen`, `staff`, `vehicles`, ...).
+    register: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// Tracking: the authorisation a request renews.
     renews: i64 => i64,
     /// Tracking on a stolen report: the stolen-vehicle register entry it rests on.
@@ -734,6 +736,7 @@ mod tests {
             .reads(1000)
             .reference("SAR-1")
             .refusal_code("own_vehicle")
+            .register("stolen")
             .renews(11)
             .stolen_entry_id(4)
             .target_staff_id(String::from("S1001"))

@@ -10,8 +10,6 @@ use crate::registers::{
 };
 use crate::tracking::{Authorisation, AuthorisationKind};
 use crate::{ratelimit, Policy, Subject};
-use anpr_domain::class_key;
-use anpr_domain::query::wildcard_matches;
 use anpr_domain::{NetworkId, PlatePattern, Purpose, ReadId, TimeRange};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -583,10 +581,7 @@ impl Policy {
                 exclude = facts.connected.iter().map(|c| c.plate.clone()).collect();
                 let could_match = match p {
                     // Up to confusions: `AJC7S?` matches AJC7S8, a misread of AJC758.
-                    PlatePattern::Wildcard(w) => {
-                        let w = class_key(w);
-                        exclude.iter().any(|c| wildcard_matches(&w, &class_key(c)))
-                    }
+                    PlatePattern::Wildcard(_) => exclude.iter().any(|c| p.covers(c)),
                     _ => !exclude.is_empty(),
                 };
                 if could_match {

@@ -265,35 +265,7 @@ fn push_bounded(out: &mut Vec<i64>, id: i64, limit: usize) -> Result<(), Diction
     Ok(())
 }
 
-/// Levenshtein distance of two short ASCII strings is at most `max`. Plates are short, so the
-/// two rows live on the stack (a query runs this once per distinct key in the delta).
-pub fn edit_distance_within(a: &str, b: &str, max: usize) -> bool {
-    const ROW: usize = 64;
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len().abs_diff(b.len()) > max {
-        return false;
-    }
-    if b.len() >= ROW {
-        return edit_distance(a, b, &mut vec![0; b.len() + 1], &mut vec![0; b.len() + 1]) <= max;
-    }
-    edit_distance(a, b, &mut [0; ROW], &mut [0; ROW]) <= max
-}
-
-fn edit_distance(a: &[u8], b: &[u8], prev: &mut [usize], cur: &mut [usize]) -> usize {
-    let (mut prev, mut cur) = (prev, cur);
-    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
-        *p = j;
-    }
-    for i in 1..=a.len() {
-        cur[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
+pub use anpr_domain::confusion::edit_distance_within;
 
 /// The wildcard pattern as an NFA whose state is the set of pattern positions reached,
 /// packed in a bitmask (patterns are at most a few dozen bytes).
@@ -464,15 +436,5 @@ mod tests {
             got.sort();
             prop_assert_eq!(&got, &want);
         }
-    }
-
-    #[test]
-    fn edit_distance_of_long_strings_is_exact() {
-        let a = "A".repeat(70);
-        let b = format!("{}B", "A".repeat(69));
-        assert!(edit_distance_within(&a, &b, 1));
-        assert!(!edit_distance_within(&a, &b, 0));
-        assert!(edit_distance_within("KITTEN", "SITTING", 3));
-        assert!(!edit_distance_within("KITTEN", "SITTING", 2));
     }
 }

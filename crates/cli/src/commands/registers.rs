@@ -96,8 +96,9 @@ pub async fn run(data: &Path, cmd: RegistersCommand) -> anyhow::Result<()> {
                     }
                 };
                 // One ledger entry per batch.
-                let query =
-                    serde_json::json!({ "register": format!("{kind:?}"), "rows": rows.rows() });
+                let query = serde_json::json!({
+                    "register": next.kind().as_str(), "reads": next.len(), "rows": rows.rows()
+                });
                 let report = super::ledgered(
                     &state,
                     super::operator(),

@@ -1,13 +1,28 @@
 //! Rule 5: unusual volume or time. A day's uses far above the peers' days in the same role and
 //! district, by the median and the median absolute deviation (robust: a few heavy users do not
 //! move the baseline), and uses at hours the user is almost never active.
+//!
+//! Evidence models:
+//! - **unusual volume** (a finding at 3): the day's count above the peers' median +
+//!   `volume.mad_multiplier` × spread +3; four in five of the day's uses under one file (a
+//!   major incident worked all day) −2.
+//! - **unusual hours** (a finding at 3): `hours.min_uses` uses in one night at hours that held
+//!   at most `hours.max_share` of their history +3; within three hours of an hour they have
+//!   worked (a shift running early or late) −2; most of them under a file whose incident opened
+//!   less than six hours before (called out to a fresh incident) −2.
 
 use crate::engine::{push_bounded, Engine, StaffIx};
+use crate::evidence::Evidence;
 use crate::finding::{Rule, Severity};
 use crate::hash::FxMap;
 use crate::usage::Use;
 use crate::window::cutoff;
 use chrono::{DateTime, NaiveDate, Utc};
+
+/// Threshold of both evidence models above.
+const FINDING_AT: i32 = 3;
+/// Distinct files counted per (staff, day); more fall in one bucket.
+const DAY_FILES: usize = 8;
 
 /// Scales the MAD to a standard deviation for normally distributed data.
 const MAD_SCALE: f64 = 1.4826;
@@ -19,7 +34,7 @@ fn day_name(day: i32) -> String {
 }
 
 impl Engine {
-    pub(crate) fn count_day(&mut self, s: StaffIx, u: &Use) {
+    pub(crate) fn count_day(&mut self, s: StaffIx, u: &Use, file: u64) {
         let (day, _) = self.local(u.at);
         if day < cutoff(self.newest_day, self.cfg.volume.baseline_days) {
             return; // an entry out of order by more than the window: no baseline holds its day
@@ -30,6 +45,11 @@ impl Engine {
         }
         d.count += 1;
         push_bounded(&mut d.sample, u.index, 10);
+        if let Some((_, n)) = d.files.iter_mut().find(|(f, _)| *f == file) {
+            *n += 1;
+        } else if d.files.len() < DAY_FILES {
+            d.files.push((file, 1));
+        }
         let days = &mut self.group_days[self.staff[s as usize].group as usize];
         if d.count == 1 {
             days.add(1);
@@ -39,9 +59,14 @@ impl Engine {
         self.touched_days.insert(day);
     }
 
-    pub(crate) fn check_hours(&mut self, s: StaffIx, u: &Use) {
+    pub(crate) fn check_hours(&mut self, s: StaffIx, u: &Use, file: u64) {
         let (day, hour) = self.local(u.at);
         let cfg = self.cfg.hours.clone();
+        let fresh = self
+            .incidents
+            .get(&file)
+            .and_then(Option::as_ref)
+            .is_some_and(|i| u.at - i.opened_at < chrono::Duration::hours(6));
         let me = &mut self.staff[s as usize];
         if me.odd_day != day {
             // The unusual uses of an earlier day join the baseline only now, so that a night's
@@ -52,6 +77,7 @@ impl Engine {
             }
             me.odd_day = day;
             me.odd_evidence.clear();
+            me.odd_fresh = 0;
         }
         // The hour and two either side: a shift's edges are not unusual, the middle of the
         // night for someone who works days is.
@@ -64,14 +90,46 @@ impl Engine {
             return;
         }
         me.odd_hours.push(hour);
+        me.odd_fresh += u32::from(fresh);
         push_bounded(&mut me.odd_evidence, u.index, 20);
         let count = me.odd_hours.len();
         if count >= cfg.min_uses as usize {
+            let mut e = Evidence::new();
+            e.add(
+                3,
+                format!(
+                    "{count} uses around {hour:02}:00 local time, an hour at which they made \
+                     {around} of their previous {} uses",
+                    me.total
+                ),
+            );
+            // Hours from the nearest hour they have worked (either way round the clock).
+            let gap = (1..=12)
+                .find(|d| me.hours[(hour + d) % 24] > 0 || me.hours[(hour + 24 - d) % 24] > 0)
+                .unwrap_or(12);
+            if gap <= 3 {
+                e.add(
+                    -2,
+                    format!(
+                        "{} from hours they work: a shift running early or late",
+                        crate::evidence::count(gap as u32, "hour", "hours")
+                    ),
+                );
+            }
+            if me.odd_fresh as usize * 2 > count {
+                e.add(
+                    -2,
+                    "most were under a file whose incident had opened less than six hours \
+                     before: called out to a fresh incident",
+                );
+            }
+            if !e.reaches(FINDING_AT) {
+                return;
+            }
             let explanation = format!(
-                "{count} uses around {hour:02}:00 local time on {}, an hour at which they made \
-                 {around} of their previous {} uses.",
+                "Uses on {} at hours they almost never work. {}",
                 day_name(day),
-                me.total,
+                e.summary(FINDING_AT)
             );
             let evidence = me.odd_evidence.clone();
             self.report(
@@ -138,16 +196,39 @@ impl Engine {
                 continue;
             }
             let st = &self.staff[s as usize];
+            let mut e = Evidence::new();
+            e.add(
+                3,
+                format!(
+                    "{count} uses, against a median of {med:.0} (MAD {mad:.1}) for days of staff \
+                     acting as {} in {}: more than {} times the usual spread above normal",
+                    st.role,
+                    st.profile
+                        .district
+                        .as_deref()
+                        .unwrap_or("an unknown district"),
+                    cfg.mad_multiplier
+                ),
+            );
+            let top = self.days[&(s, day)]
+                .files
+                .iter()
+                .map(|(_, n)| *n)
+                .max()
+                .unwrap_or(0);
+            if top * 5 >= count * 4 {
+                e.add(
+                    -2,
+                    format!("{top} of them under one file: one major incident worked all day"),
+                );
+            }
+            if !e.reaches(FINDING_AT) {
+                continue;
+            }
             let explanation = format!(
-                "{count} uses on {}, against a median of {med:.0} (MAD {mad:.1}) for days of \
-                 staff acting as {} in {}: more than {} times the usual spread above normal.",
+                "A day of far more uses than their peers': {}. {}",
                 day_name(day),
-                st.role,
-                st.profile
-                    .district
-                    .as_deref()
-                    .unwrap_or("an unknown district"),
-                cfg.mad_multiplier
+                e.summary(FINDING_AT)
             );
             let evidence = self.days[&(s, day)].sample.clone();
             let at: DateTime<Utc> = DateTime::from_timestamp(
@@ -215,12 +296,33 @@ mod tests {
         let m = facts();
         let mut uses = ordinary(10);
         let base = uses.len() as u64;
-        uses.extend((0..60).map(|k| search(base + k, t(10, 22, k as u32 % 60), "S2", "XYZ999")));
+        // Sixty searches spread over many files.
+        let trawl = |u: Use, k: u64| {
+            let mut u = u;
+            u.file_number = Some(format!("F{}", k % 30));
+            u
+        };
+        let heavy: Vec<Use> = (0..60)
+            .map(|k| {
+                trawl(
+                    search(base + k, t(10, 22, k as u32 % 60), "S2", "XYZ999"),
+                    k,
+                )
+            })
+            .collect();
+        uses.extend(heavy.iter().cloned());
         let f = run(cfg(), &m, &uses, Rule::UnusualVolume);
         assert_eq!(f.len(), 1, "{f:?}");
         assert_eq!(f[0].staff_id, "S2");
         assert!(f[0].explanation.contains("median of 10"));
         assert!(run(cfg(), &m, &ordinary(10), Rule::UnusualVolume).is_empty());
+        // The same sixty under one file: a major incident worked all day.
+        let mut major = ordinary(10);
+        major.extend(heavy.into_iter().map(|mut u| {
+            u.file_number = Some("F2".into());
+            u
+        }));
+        assert!(run(cfg(), &m, &major, Rule::UnusualVolume).is_empty());
     }
 
     #[test]

@@ -2,31 +2,73 @@
 //! several different files or in several different weeks, without ever a tracking basis for it
 //! (the pattern of following a person); and polling: historical searches of one plate minutes
 //! apart, each returning near-live sightings — tracking without a tracking authorisation.
+//!
+//! Evidence models:
+//! - **repeated interest** (a finding at 4): the plate under `repeated_interest.min_files`
+//!   different files +2; in `repeated_interest.min_weeks` different weeks +2; the files are of
+//!   different offences +2, or all of one offence (a series: one suspect car in several
+//!   burglaries) −2; colleagues queried the plate too (the team works the case) −3.
+//! - **polling** (a finding at 3): `polling.min_searches` near-live searches in one chain +3;
+//!   the file's incident opened less than six hours before the chain began (a fleeing vehicle
+//!   searched for while the incident is fresh) −2.
 
 use crate::engine::{push_bounded, when, Engine, StaffIx};
+use crate::error::Result;
+use crate::evidence::Evidence;
+use crate::facts::Facts;
 use crate::finding::{Rule, Severity, MAX_EVIDENCE};
+use crate::hash::hash_str;
 use crate::usage::{Use, UseKeys, UseKind};
 use crate::window::lapse;
 use chrono::Duration;
 
+/// Threshold of repeated interest.
+const INTEREST_AT: i32 = 4;
+/// Threshold of polling.
+const POLLING_AT: i32 = 3;
+
 impl Engine {
-    pub(crate) fn check_interest(&mut self, s: StaffIx, u: &Use, k: &UseKeys) {
+    pub(crate) fn check_interest(
+        &mut self,
+        facts: &dyn Facts,
+        s: StaffIx,
+        u: &Use,
+        k: &UseKeys,
+    ) -> Result<()> {
         let interest_on = self.cfg.repeated_interest.enabled;
         let polling_on = self.cfg.polling.enabled;
         if !(interest_on || polling_on) || !u.granted {
-            return;
+            return Ok(());
         }
-        let Some(plate) = &u.plate else { return };
+        let Some(plate) = &u.plate else {
+            return Ok(());
+        };
+        self.incident_of(facts, u, k.file)?;
         let (day, _) = self.local(u.at);
         let window = self.cfg.repeated_interest.window_days;
         let ri = self.cfg.repeated_interest.clone();
         let poll = self.cfg.polling.clone();
+        // Who else has queried the plate lately (the first one, and whether there were more).
+        let shared = {
+            let who = self.plate_staff.entry(k.plate).or_insert((s, false, day));
+            if who.2 < crate::window::cutoff(day, window) {
+                *who = (s, false, day);
+            }
+            who.2 = day;
+            if who.0 != s {
+                who.1 = true;
+            }
+            who.1
+        };
+        let incident = self.incidents.get(&k.file).and_then(Option::as_ref);
+        let kind = incident.map(|i| hash_str(&i.incident_type));
+        let opened = incident.map(|i| i.opened_at);
         let entry = self.interest.entry((s, k.plate)).or_default();
         lapse(entry, day, window);
         if u.kind == UseKind::TrackingRequest {
             // A tracking request is a basis for interest in the plate (its own need is rule 6's).
             entry.tracked = true;
-            return;
+            return Ok(());
         }
         let week = day.div_euclid(7);
         entry.uses += 1;
@@ -36,18 +78,48 @@ impl Engine {
         }
         if u.file_number.is_some() {
             let h = k.file;
-            if entry.files.len() < ri.min_files as usize && !entry.files.contains(&h) {
+            if entry.files.len() < ri.min_files as usize + 2 && !entry.files.contains(&h) {
                 entry.files.push(h);
+                if let Some(kind) = kind {
+                    if !entry.kinds.contains(&kind) {
+                        entry.kinds.push(kind);
+                    }
+                }
             }
         }
         push_bounded(&mut entry.evidence, u.index, MAX_EVIDENCE);
         let tracked = entry.tracked;
-        let repeated = entry.files.len() >= ri.min_files as usize || entry.weeks >= ri.min_weeks;
         let (weeks, files, uses) = (entry.weeks, entry.files.len(), entry.uses);
-        let evidence = repeated.then(|| entry.evidence.clone());
+        let mut interest = Evidence::new();
+        if files >= ri.min_files as usize {
+            interest.add(2, format!("queried under {files} different files"));
+        }
+        if weeks >= ri.min_weeks {
+            interest.add(2, format!("queried in {weeks} different weeks"));
+        }
+        if interest.score() > 0 {
+            match entry.kinds.len() {
+                0 => {}
+                1 if files > 1 => interest.add(
+                    -2,
+                    "every file is of one offence: a series with one suspect vehicle",
+                ),
+                1 => {}
+                n => interest.add(2, format!("the files are of {n} different offences")),
+            }
+            if shared {
+                interest.add(
+                    -3,
+                    "colleagues queried the plate too: it is of interest to the police",
+                );
+            }
+        }
+        let evidence = interest
+            .reaches(INTEREST_AT)
+            .then(|| entry.evidence.clone());
 
         // Polling: a chain of near-live searches, each within the gap of the last.
-        let mut polled: Option<Vec<u64>> = None;
+        let mut polled: Option<(Vec<u64>, Evidence)> = None;
         let near_live = u.kind == UseKind::Search
             && u.newest_result_age_s
                 .is_some_and(|age| age <= poll.near_live_minutes as u64 * 60);
@@ -55,22 +127,44 @@ impl Engine {
             let gap = Duration::minutes(poll.max_gap_minutes as i64);
             if entry.last_near_live.is_none_or(|last| u.at - last > gap) {
                 entry.chain.clear();
+                entry.chain_began = Some(u.at);
             }
             entry.last_near_live = Some(u.at);
             push_bounded(&mut entry.chain, u.index, MAX_EVIDENCE);
             if entry.chain.len() >= poll.min_searches as usize {
-                polled = Some(entry.chain.clone());
+                let mut e = Evidence::new();
+                e.add(
+                    3,
+                    format!(
+                        "{} searches at most {} minutes apart, each returning sightings under \
+                         {} minutes old",
+                        entry.chain.len(),
+                        poll.max_gap_minutes,
+                        poll.near_live_minutes
+                    ),
+                );
+                let began = entry.chain_began.unwrap_or(u.at);
+                if opened.is_some_and(|o| began - o < Duration::hours(6)) {
+                    e.add(
+                        -2,
+                        "the file's incident had opened less than six hours before: a vehicle \
+                         sought while the incident was fresh",
+                    );
+                }
+                if e.reaches(POLLING_AT) {
+                    polled = Some((entry.chain.clone(), e));
+                }
             }
         }
         if tracked {
-            return;
+            return Ok(());
         }
         if let (true, Some(evidence)) = (interest_on, evidence) {
             let explanation = format!(
-                "Plate {plate} queried {uses} times in {weeks} different weeks under {files} \
-                 different file number(s), the latest on {}, with no tracking authorisation for \
-                 it: the pattern of following a person.",
-                when(u.at)
+                "Plate {plate} queried {uses} times, the latest on {}, with no tracking \
+                 authorisation for it: the pattern of following a person. {}",
+                when(u.at),
+                interest.summary(INTEREST_AT)
             );
             self.report(
                 Rule::RepeatedInterest,
@@ -82,15 +176,12 @@ impl Engine {
                 explanation,
             );
         }
-        if let Some(chain) = polled {
+        if let Some((chain, e)) = polled {
             let explanation = format!(
-                "{} historical searches of {plate} at most {} minutes apart up to {}, each \
-                 returning sightings under {} minutes old: following the vehicle as it moves, \
-                 which needs a tracking authorisation they did not have.",
-                chain.len(),
-                poll.max_gap_minutes,
+                "Historical searches of {plate} up to {}: following the vehicle as it moves, \
+                 which needs a tracking authorisation they did not have. {}",
                 when(u.at),
-                poll.near_live_minutes
+                e.summary(POLLING_AT)
             );
             self.report(
                 Rule::Polling,
@@ -102,6 +193,7 @@ impl Engine {
                 explanation,
             );
         }
+        Ok(())
     }
 }
 
@@ -118,26 +210,55 @@ mod tests {
         })
     }
 
+    fn under(index: u64, day: u32, staff: &str, file: &str) -> Use {
+        let mut u = search(index, t(day, 10, index as u32), staff, "XYZ999");
+        u.file_number = Some(file.to_string());
+        u
+    }
+
     #[test]
-    fn one_plate_over_weeks_or_files_is_repeated_interest() {
+    fn one_plate_under_files_of_different_offences_is_repeated_interest() {
         let m = facts();
-        let weekly: Vec<Use> = (0..4)
-            .map(|w| search(w, t(w as u32 * 7, 10, 0), "S1", "XYZ999"))
+        // Weekly, under files of a wilful damage, a fraud and an arson: 2 + 2 + 2.
+        let weekly: Vec<Use> = ["F1", "F2", "F9", "F1"]
+            .iter()
+            .enumerate()
+            .map(|(w, f)| under(w as u64, w as u32 * 7, "S1", f))
             .collect();
         let f = run(cfg(), &m, &weekly, Rule::RepeatedInterest);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].evidence, vec![0, 1, 2, 3]);
-        assert!(run(cfg(), &m, &weekly[..3], Rule::RepeatedInterest).is_empty());
-        let files: Vec<Use> = ["F1", "F2", "F9"]
+        assert!(f[0].explanation.contains("Score 6"), "{}", f[0].explanation);
+        // Three such files in one day: 2 + 2.
+        let day: Vec<Use> = ["F1", "F2", "F9"]
             .iter()
             .enumerate()
-            .map(|(i, f)| {
-                let mut u = search(i as u64, t(1, 10 + i as u32, 0), "S1", "XYZ999");
-                u.file_number = Some(f.to_string());
-                u
-            })
+            .map(|(i, f)| under(i as u64, 1, "S1", f))
             .collect();
-        assert_eq!(run(cfg(), &m, &files, Rule::RepeatedInterest).len(), 1);
+        assert_eq!(run(cfg(), &m, &day, Rule::RepeatedInterest).len(), 1);
+        // Four weeks of one case (one file): an ongoing investigation.
+        let case: Vec<Use> = (0..4).map(|w| under(w, w as u32 * 7, "S1", "F1")).collect();
+        assert!(run(cfg(), &m, &case, Rule::RepeatedInterest).is_empty());
+    }
+
+    #[test]
+    fn a_series_worked_by_a_team_is_not() {
+        let m = facts();
+        // One suspect car under three burglaries over five weeks: 2 + 2 - 2.
+        let mut series: Vec<Use> = ["B1", "B2", "B3", "B3"]
+            .iter()
+            .enumerate()
+            .map(|(w, f)| under(w as u64, w as u32 * 9, "S1", f))
+            .collect();
+        assert!(run(cfg(), &m, &series, Rule::RepeatedInterest).is_empty());
+        // Different offences, but a colleague works the plate too: 2 + 2 + 2 - 3.
+        series = ["F1", "F2", "F9", "F1"]
+            .iter()
+            .enumerate()
+            .map(|(w, f)| under(w as u64 * 2, w as u32 * 7, "S1", f))
+            .collect();
+        series.insert(1, under(1, 2, "S2", "F2"));
+        assert!(run(cfg(), &m, &series, Rule::RepeatedInterest).is_empty());
     }
 
     #[test]

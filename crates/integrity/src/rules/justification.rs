@@ -3,13 +3,36 @@
 //! included); one file number used by one user for many different plates; and near-identical
 //! justification text repeated across many requests under different files (boilerplate, found
 //! by MinHash keys, see [`crate::text`]).
+//!
+//! Evidence models:
+//! - **file not theirs** (a finding at 2 × `justification.outside_file_uses`, i.e. 4): each
+//!   distinct file of another district not assigned to them +2, each distinct file number not in
+//!   the incident register +1. Help to another district on one of its files, or a mistyped
+//!   number, is one file; borrowing several files is a pattern.
+//! - **one file, many plates** (a finding at 4): more than `justification.max_plates_per_file`
+//!   plates under one file +2; the file's incident is not of a kind that involves many vehicles
+//!   (`justification.many_vehicle_incidents`: series and operations) +2; the file is assigned
+//!   to them alone +1. An operation's investigator queries dozens of plates under a team's
+//!   series file; an officer who puts forty plates under a single minor incident of their own
+//!   is using the file as cover.
+//! - **boilerplate** (a finding at 3): `justification.boilerplate_min_repeats` requests over
+//!   `justification.boilerplate_min_files` files sharing near-identical text +3; the text names
+//!   each file's incident type (a template filled in per case) −2.
 
 use crate::engine::{push_bounded, Cluster, Engine, StaffIx};
 use crate::error::Result;
+use crate::evidence::Evidence;
 use crate::facts::Facts;
 use crate::finding::{Rule, Severity, MAX_EVIDENCE};
 use crate::usage::{Use, UseKeys};
 use crate::window::cutoff;
+
+/// Threshold of "one file, many plates".
+const MANY_PLATES_AT: i32 = 4;
+/// Threshold of boilerplate.
+const BOILERPLATE_AT: i32 = 3;
+/// Distinct outside files held per member of staff.
+const OUTSIDE_HELD: usize = 16;
 
 impl Engine {
     pub(crate) fn check_justification(
@@ -39,13 +62,11 @@ impl Engine {
         file_hash: u64,
     ) -> Result<()> {
         // Looked up (or found prefetched) once per file; read in place, not cloned per use.
-        if let std::collections::hash_map::Entry::Vacant(slot) = self.incidents.entry(file_hash) {
-            slot.insert(facts.incident(file)?);
-        }
+        self.incident_of(facts, u, file_hash)?;
         let incident = self.incidents.get(&file_hash).and_then(Option::as_ref);
         let me = &self.staff[s as usize];
-        let why = match incident {
-            None => Some("is not in the incident register".to_string()),
+        let (weight, why) = match incident {
+            None => (1, "is not in the incident register".to_string()),
             Some(i) => {
                 let assigned = i.assigned_staff.contains(&u.staff_id);
                 let in_district = me
@@ -53,40 +74,67 @@ impl Engine {
                     .district
                     .as_deref()
                     .is_some_and(|d| d.eq_ignore_ascii_case(&i.district));
-                (!assigned && !in_district).then(|| {
+                if assigned || in_district {
+                    return Ok(());
+                }
+                (
+                    2,
                     format!(
                         "belongs to {} district and is not assigned to them",
                         i.district
-                    )
-                })
+                    ),
+                )
             }
         };
-        let Some(why) = why else { return Ok(()) };
-        let count = {
-            let me = &mut self.staff[s as usize];
-            me.outside_files += 1;
+        let me = &mut self.staff[s as usize];
+        if me.outside_files.iter().any(|(h, _, _)| *h == file_hash) {
             me.outside_files
-        };
-        if count >= self.cfg.justification.outside_file_uses {
-            let explanation = format!(
-                "{count} uses under file numbers that are not theirs; the latest, file {file}, {why}{}.",
-                if u.granted { "" } else { " (refused by the policy)" }
-            );
-            let severity = if count >= 3 * self.cfg.justification.outside_file_uses {
-                Severity::High
-            } else {
-                Severity::Medium
-            };
-            self.report(
-                Rule::FileNotTheirs,
-                severity,
-                s,
-                "files",
-                &[u.index],
-                u.at,
-                explanation,
-            );
+                .iter_mut()
+                .filter(|(h, _, _)| *h == file_hash)
+                .for_each(|(_, _, entries)| push_bounded(entries, u.index, MAX_EVIDENCE));
+        } else if me.outside_files.len() < OUTSIDE_HELD {
+            me.outside_files.push((
+                file_hash,
+                (weight, format!("file {file} {why}")),
+                vec![u.index],
+            ));
         }
+        let mut e = Evidence::new();
+        for (_, (w, text), _) in &me.outside_files {
+            e.add(*w, text.clone());
+        }
+        let threshold = 2 * self.cfg.justification.outside_file_uses as i32;
+        if !e.reaches(threshold) {
+            return Ok(());
+        }
+        let entries: Vec<u64> = me
+            .outside_files
+            .iter()
+            .flat_map(|(_, _, v)| v.iter().copied())
+            .collect();
+        let explanation = format!(
+            "Uses under file numbers that are not theirs, the latest file {file}{}. {}",
+            if u.granted {
+                ""
+            } else {
+                " (refused by the policy)"
+            },
+            e.summary(threshold)
+        );
+        let severity = if e.score() >= 2 * threshold {
+            Severity::High
+        } else {
+            Severity::Medium
+        };
+        self.report(
+            Rule::FileNotTheirs,
+            severity,
+            s,
+            "files",
+            &entries,
+            u.at,
+            explanation,
+        );
         Ok(())
     }
 
@@ -104,21 +152,51 @@ impl Engine {
         if plates.len() <= limit {
             plates.insert(k.plate);
         }
-        if plates.len() > limit {
-            let explanation = format!(
-                "File {file} has been used by them for more than {limit} different plates, the \
-                 latest {plate}: one file number standing in for many unrelated queries."
-            );
-            self.report(
-                Rule::FileManyPlates,
-                Severity::Medium,
-                s,
-                file,
-                &[u.index],
-                u.at,
-                explanation,
-            );
+        if plates.len() <= limit {
+            return;
         }
+        let mut e = Evidence::new();
+        e.add(
+            2,
+            format!("they queried more than {limit} different plates under it"),
+        );
+        if let Some(Some(i)) = self.incidents.get(&k.file) {
+            let many = self
+                .cfg
+                .justification
+                .many_vehicle_incidents
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case(&i.incident_type));
+            if !many {
+                e.add(
+                    2,
+                    format!(
+                        "its incident, a {}, is not one that involves many vehicles",
+                        i.incident_type
+                    ),
+                );
+            }
+            if i.assigned_staff.len() <= 1 {
+                e.add(1, "the file is assigned to them alone");
+            }
+        }
+        if !e.reaches(MANY_PLATES_AT) {
+            return;
+        }
+        let explanation = format!(
+            "File {file} has been used by them for many different plates, the latest {plate}: \
+             one file number standing in for unrelated queries. {}",
+            e.summary(MANY_PLATES_AT)
+        );
+        self.report(
+            Rule::FileManyPlates,
+            Severity::Medium,
+            s,
+            file,
+            &[u.index],
+            u.at,
+            explanation,
+        );
     }
 
     fn check_boilerplate(&mut self, s: StaffIx, u: &Use, k: &UseKeys) {
@@ -128,7 +206,14 @@ impl Engine {
         let cfg = self.cfg.justification.clone();
         let (day, _) = self.local(u.at);
         let file_hash = k.file;
-        let mut hit: Option<(Vec<u64>, u32, usize, String)> = None;
+        // Whether the text names this file's incident type: a template filled in per case.
+        let names_incident = match self.incidents.get(&file_hash) {
+            Some(Some(i)) => text
+                .to_lowercase()
+                .contains(&i.incident_type.to_lowercase()),
+            _ => false,
+        };
+        let mut hit: Option<(Vec<u64>, u32, usize, String, u32)> = None;
         for key in bands {
             let c: &mut Cluster = self.staff[s as usize].boilerplate.entry(key).or_default();
             if c.count > 0 && c.last_day < cutoff(day, cfg.window_days) {
@@ -136,6 +221,7 @@ impl Engine {
             }
             c.last_day = day;
             c.count += 1;
+            c.naming += u32::from(names_incident);
             // The example is kept from the first repeat: a text seen once (most) costs no copy.
             if c.count >= 2 && c.example.is_empty() {
                 c.example = text.chars().take(120).collect();
@@ -157,25 +243,41 @@ impl Engine {
                     } else {
                         c.example.clone()
                     },
+                    c.naming,
                 ));
             }
         }
-        if let Some((evidence, count, files, example)) = hit {
-            let explanation = format!(
-                "{count} requests carry near-identical justification text across {files}+ \
-                 different files, e.g. \"{example}\": a justification copied, not written for the \
-                 case."
-            );
-            self.report(
-                Rule::BoilerplateJustification,
-                Severity::Low,
-                s,
-                "justification",
-                &evidence,
-                u.at,
-                explanation,
+        let Some((evidence, count, files, example, naming)) = hit else {
+            return;
+        };
+        let mut e = Evidence::new();
+        e.add(
+            3,
+            format!("{count} requests over {files}+ files share near-identical text"),
+        );
+        if naming * 5 >= count * 4 {
+            e.add(
+                -2,
+                "the text names each file's incident: a template filled in per case",
             );
         }
+        if !e.reaches(BOILERPLATE_AT) {
+            return;
+        }
+        let explanation = format!(
+            "Near-identical justification text across different files, e.g. \"{example}\": a \
+             justification copied, not written for the case. {}",
+            e.summary(BOILERPLATE_AT)
+        );
+        self.report(
+            Rule::BoilerplateJustification,
+            Severity::Low,
+            s,
+            "justification",
+            &evidence,
+            u.at,
+            explanation,
+        );
     }
 }
 
@@ -195,19 +297,25 @@ mod tests {
     }
 
     #[test]
-    fn files_outside_the_district_or_unknown_are_found_after_the_threshold() {
+    fn files_outside_the_district_are_found_after_the_threshold() {
         let m = facts();
-        // F9 is Canterbury's, not assigned to S1; F404 is in no register.
+        // F8 and F9 are Otago's and Canterbury's, not assigned to S1: 2 + 2.
         let uses = [
             with_file(search(1, t(1, 10, 0), "S1", "XYZ999"), "F9"),
-            with_file(search(2, t(1, 11, 0), "S1", "XYZ999"), "F404"),
+            with_file(search(2, t(1, 11, 0), "S1", "XYZ999"), "F8"),
         ];
         let f = run(cfg(), &m, &uses, Rule::FileNotTheirs);
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].evidence, vec![2]);
-        assert!(f[0].explanation.contains("not in the incident register"));
-        // One is below the threshold; own district (F2 is S2's but in Waikato) is fine.
-        assert!(run(cfg(), &m, &uses[..1], Rule::FileNotTheirs).is_empty());
+        assert_eq!(f[0].evidence, vec![1, 2]);
+        assert!(f[0].explanation.contains("belongs to Otago district"));
+        // Help on one other district's file, however often, and a mistyped number: 2 + 1.
+        let help = [
+            with_file(search(1, t(1, 10, 0), "S1", "XYZ999"), "F9"),
+            with_file(search(2, t(1, 11, 0), "S1", "XYZ999"), "F9"),
+            with_file(search(3, t(1, 12, 0), "S1", "XYZ999"), "F404"),
+        ];
+        assert!(run(cfg(), &m, &help, Rule::FileNotTheirs).is_empty());
+        // Own district (F2 is S2's but in Waikato) is fine.
         let fine = [
             with_file(search(1, t(1, 10, 0), "S1", "XYZ999"), "F2"),
             with_file(search(2, t(1, 11, 0), "S1", "XYZ999"), "F1"),
@@ -221,10 +329,15 @@ mod tests {
         let many: Vec<Use> = (0..31)
             .map(|i| search(i, t(1, 10, 0), "S1", &format!("PLT{i:03}")))
             .collect();
+        // F1 is a wilful damage of S1's alone: 2 + 2 + 1.
         let f = run(cfg(), &m, &many, Rule::FileManyPlates);
         assert_eq!(f.len(), 1);
         assert_eq!(f[0].key, "F1");
+        assert!(f[0].explanation.contains("Score 5"), "{}", f[0].explanation);
         assert!(run(cfg(), &m, &many[..30], Rule::FileManyPlates).is_empty());
+        // An operation: a burglary series file with many vehicles: 2 + 1.
+        let operation: Vec<Use> = many.iter().cloned().map(|u| with_file(u, "B1")).collect();
+        assert!(run(cfg(), &m, &operation, Rule::FileManyPlates).is_empty());
         // The same plate many times is not many plates.
         let same: Vec<Use> = (0..40)
             .map(|i| search(i, t(1, 10, 0), "S1", "XYZ999"))

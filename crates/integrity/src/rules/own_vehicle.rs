@@ -1,11 +1,29 @@
 //! Rule 1: a search, view or tracking request for a plate registered to the member of staff,
-//! to someone at their home address or to a declared associate. Attempts the policy refused
-//! count too (the block stopped the data, not the intent), and repeated attempts escalate.
+//! to someone at their home address or to a declared associate; a privacy officer's subject
+//! access request about such a plate; and a wildcard or fuzzy search that would have reached
+//! one. Attempts the policy refused count too (the block stopped the data, not the intent), and
+//! repeated attempts escalate.
+//!
+//! Evidence model (a finding at 4):
+//! - an exact plate connected to them (searched, viewed, tracked, or asked about in a subject
+//!   access request), or a use the policy refused with `own_vehicle`: +4 — conclusive alone,
+//!   since no duty of theirs needs it;
+//! - a wildcard or fuzzy search whose pattern covers a connected plate (up to OCR confusions),
+//!   weighed by how few plates the pattern leaves open: at most one open character (or one
+//!   edit) +4, two or three +2, more +1. The policy drops their vehicles from the results, so
+//!   what is judged is the aim: a pattern that is their plate but for a character is aimed at
+//!   it; a broad partial plate from a witness covers thousands of plates and theirs by chance.
+//!   Pattern scores add up per connected plate.
 
 use crate::engine::{when, Engine, StaffIx};
+use crate::evidence::Evidence;
 use crate::finding::{Rule, Severity};
+use crate::hash::hash_str;
 use crate::usage::{Use, UseKind};
 use anpr_policy::registers::Connection;
+
+/// Threshold of the evidence model above.
+const FINDING_AT: i32 = 4;
 
 fn wording(c: Option<Connection>) -> &'static str {
     match c {
@@ -18,6 +36,12 @@ fn wording(c: Option<Connection>) -> &'static str {
 
 impl Engine {
     pub(crate) fn check_own_vehicle(&mut self, s: StaffIx, u: &Use) {
+        if u.plate.is_none() {
+            if u.pattern.is_some() {
+                self.check_own_vehicle_pattern(s, u);
+            }
+            return;
+        }
         let Some(plate) = &u.plate else { return };
         let connection = self.staff[s as usize]
             .profile
@@ -36,23 +60,36 @@ impl Engine {
         } else {
             Severity::Medium
         };
+        let what = match u.kind {
+            UseKind::TrackingRequest => "Tracking request",
+            UseKind::SubjectAccess => "Subject access request",
+            _ => "Query",
+        };
+        let mut e = Evidence::new();
+        e.add(
+            4,
+            format!(
+                "a {} on {} of plate {plate}, which is {}{}",
+                u.kind.as_str(),
+                when(u.at),
+                wording(connection),
+                if u.granted {
+                    " (granted)"
+                } else {
+                    " (refused by the policy)"
+                },
+            ),
+        );
         let explanation = format!(
-            "{} of plate {plate}, which is {}: {} attempt(s) so far, the latest a {} on {}{}. \
-             Staff may not use the platform for vehicles connected to them.",
-            if u.kind == UseKind::TrackingRequest {
-                "Tracking request"
-            } else {
-                "Query"
-            },
+            "{what} of plate {plate}, which is {}: {} so far. Staff may not use the platform              for vehicles connected to them{}. {}",
             wording(connection),
-            attempts,
-            u.kind.as_str(),
-            when(u.at),
-            if u.granted {
-                " (granted)"
+            crate::evidence::count(attempts, "attempt", "attempts"),
+            if u.kind == UseKind::SubjectAccess {
+                ", nor answer subject access requests about them"
             } else {
-                " (refused by the policy)"
+                ""
             },
+            e.summary(FINDING_AT)
         );
         self.report(
             Rule::OwnVehicle,
@@ -63,6 +100,57 @@ impl Engine {
             u.at,
             explanation,
         );
+    }
+
+    /// A wildcard or fuzzy search that covers a connected plate, weighed by its aim.
+    fn check_own_vehicle_pattern(&mut self, s: StaffIx, u: &Use) {
+        let Some(pattern) = &u.pattern else { return };
+        let covered: Vec<(String, Connection)> = self.staff[s as usize]
+            .profile
+            .connected
+            .iter()
+            .filter(|c| pattern.covers(&c.plate))
+            .map(|c| (c.plate.clone(), c.connection))
+            .collect();
+        for (plate, connection) in covered {
+            let open = pattern.openness();
+            let weight = match open {
+                0 | 1 => 4,
+                2 | 3 => 2,
+                _ => 1,
+            };
+            let e = self.own_patterns.entry((s, hash_str(&plate))).or_default();
+            e.add(
+                weight,
+                format!(
+                    "on {} a {} search for {} ({} open), which covers {plate}",
+                    when(u.at),
+                    match pattern.mode() {
+                        anpr_domain::query::MatchMode::Fuzzy => "fuzzy",
+                        _ => "wildcard",
+                    },
+                    pattern.describe(),
+                    crate::evidence::count(open, "character", "characters"),
+                ),
+            );
+            if !e.reaches(FINDING_AT) {
+                continue;
+            }
+            let explanation = format!(
+                "Searches by pattern aimed at plate {plate}, which is {}: the policy kept it out                  of the results, but the patterns leave so little open that they point at it. {}",
+                wording(Some(connection)),
+                e.summary(FINDING_AT)
+            );
+            self.report(
+                Rule::OwnVehicle,
+                Severity::High,
+                s,
+                &plate,
+                &[u.index],
+                u.at,
+                explanation,
+            );
+        }
     }
 }
 
@@ -122,8 +210,10 @@ mod tests {
     #[test]
     fn other_peoples_plates_and_patterns_are_not_findings() {
         let m = facts();
+        // A broad partial plate that covers theirs by chance.
         let mut pattern = search(3, t(1, 10, 0), "S1", "ABC123");
-        pattern.plate = None; // a wildcard: the policy excludes own plates from its results
+        pattern.plate = None;
+        pattern.pattern = anpr_domain::PlatePattern::parse("AB*", None, None).ok();
         let uses = [
             search(1, t(1, 10, 0), "S1", "XYZ999"),
             search(2, t(1, 10, 0), "S2", "ABC123"),
@@ -139,5 +229,29 @@ mod tests {
             Rule::OwnVehicle
         )
         .is_empty());
+    }
+
+    #[test]
+    fn a_pattern_aimed_at_their_plate_and_a_subject_access_request_are_findings() {
+        let m = facts();
+        let mut pattern = search(3, t(1, 10, 0), "S1", "ABC123");
+        pattern.plate = None;
+        pattern.pattern = anpr_domain::PlatePattern::parse("A8C12?", None, None).ok();
+        let f = run(cfg(), &m, &[pattern.clone()], Rule::OwnVehicle);
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].key, "ABC123");
+        assert!(f[0].explanation.contains("A8C12?"), "{}", f[0].explanation);
+        // Two half-open patterns add up; one does not.
+        let mut half = pattern.clone();
+        half.pattern = anpr_domain::PlatePattern::parse("AB??23", None, None).ok();
+        assert!(run(cfg(), &m, &[half.clone()], Rule::OwnVehicle).is_empty());
+        let mut again = half.clone();
+        again.index = 4;
+        assert_eq!(run(cfg(), &m, &[half, again], Rule::OwnVehicle).len(), 1);
+        let mut sar = search(5, t(1, 10, 0), "S1", "HOU111");
+        sar.kind = UseKind::SubjectAccess;
+        let f = run(cfg(), &m, &[sar], Rule::OwnVehicle);
+        assert_eq!(f.len(), 1);
+        assert!(f[0].explanation.starts_with("Subject access request"));
     }
 }

@@ -1,16 +1,35 @@
 //! Rule 2: a stolen report used to unlock tracking. The policy already makes a supervisor
 //! approve tracking on a doubtful report; this rule looks back at every tracking request that
-//! rested on one, with what the registers know now (a report cancelled afterwards included):
-//! recorded by the requester, or by their team; complainant not the registered owner; recorded
-//! shortly before the request; cancelled (not recovered) soon after the tracking ended.
+//! rested on one, with what the registers know now (a report cancelled afterwards included).
+//!
+//! Each of its marks alone is ordinary police work: a car reported stolen minutes ago and
+//! tracked at once, a report the requester or a teammate took, a spouse, employer or finance
+//! company reporting a car registered to someone else, a report closed soon after because the
+//! car was found. So the rule weighs them.
+//!
+//! Evidence model (a finding at 6):
+//! - who recorded the report: the requester +2, a member of their team +1;
+//! - who complained: the requester themselves +4, the owner of a vehicle connected to them
+//!   (household, declared associate) +3, anyone else who is not the registered owner +1;
+//! - recorded less than `stolen_report.recent_minutes` before the request: +1;
+//! - cancelled (not recovered) between the request and `stolen_report.cancelled_within_hours`
+//!   after the tracking ended: +3; closed as recovered: −2 (the theft was real).
+//!
+//! So a report the requester or their team recorded, whose complainant is not the owner,
+//! cancelled without a recovery soon after the tracking, reaches 6; one in which the requester
+//! is their own complainant reaches it with their own recording.
 
 use crate::engine::{when, Engine, StaffIx};
 use crate::error::Result;
+use crate::evidence::Evidence;
 use crate::facts::Facts;
 use crate::finding::{Rule, Severity};
 use crate::usage::{Use, UseKind};
 use anpr_policy::registers::StolenStatus;
 use chrono::Duration;
+
+/// Threshold of the evidence model above.
+const FINDING_AT: i32 = 6;
 
 impl Engine {
     pub(crate) fn check_stolen_report(
@@ -30,88 +49,91 @@ impl Engine {
         };
         let r = &entry.record;
         let cfg = &self.cfg.stolen_report;
-        let mut signs: Vec<(Severity, String)> = Vec::new();
+        let mut e = Evidence::new();
         let me = &self.staff[s as usize];
         if r.recorded_by_staff_id == u.staff_id {
-            signs.push((
-                Severity::High,
-                "they recorded the stolen report themselves".into(),
-            ));
+            e.add(2, "they recorded the stolen report themselves");
         } else if let (Some(team), Some(theirs)) = (
             &me.profile.team,
             facts.profile(&r.recorded_by_staff_id)?.team,
         ) {
             if *team == theirs {
-                signs.push((
-                    Severity::Medium,
+                e.add(
+                    1,
                     format!(
                         "the report was recorded by {}, a member of their team",
                         r.recorded_by_staff_id
                     ),
-                ));
+                );
             }
         }
-        match facts.vehicle(plate)? {
-            Some(v) if v.owner_person_id == r.complainant_person_id => {}
-            Some(_) => signs.push((
-                Severity::Medium,
-                "the complainant is not the vehicle's registered owner".into(),
-            )),
-            None => signs.push((
-                Severity::Medium,
-                "the vehicle is not in the motor vehicle register".into(),
-            )),
+        let owner = facts.vehicle(plate)?.map(|v| v.owner_person_id);
+        if me.profile.person_id.as_deref() == Some(r.complainant_person_id.as_str()) {
+            e.add(4, "the complainant is the requester themselves");
+        } else if owner.as_deref() != Some(r.complainant_person_id.as_str()) {
+            let mut connected = false;
+            for c in &me.profile.connected {
+                if let Some(v) = facts.vehicle(&c.plate)? {
+                    connected |= v.owner_person_id == r.complainant_person_id;
+                }
+            }
+            if connected {
+                e.add(
+                    3,
+                    "the complainant owns a vehicle connected to the requester (household or \
+                     declared associate)",
+                );
+            } else if owner.is_some() {
+                e.add(1, "the complainant is not the vehicle's registered owner");
+            } else {
+                e.add(1, "the vehicle is not in the motor vehicle register");
+            }
         }
         let lead = u.at - r.reported_at;
         if lead >= Duration::zero() && lead < Duration::minutes(cfg.recent_minutes as i64) {
-            signs.push((
-                Severity::Low,
+            e.add(
+                1,
                 format!(
                     "the report was recorded only {} minutes before the request",
                     lead.num_minutes()
                 ),
-            ));
+            );
         }
-        if r.status == StolenStatus::Cancelled {
-            if let Some(cancelled) = r.cancelled_at {
+        match (r.status, r.cancelled_at) {
+            (StolenStatus::Cancelled, Some(cancelled)) => {
                 let tracking_end = u.at + Duration::minutes(u.duration_minutes.unwrap_or(0) as i64);
                 if cancelled >= u.at
                     && cancelled
                         <= tracking_end + Duration::hours(cfg.cancelled_within_hours as i64)
                 {
-                    signs.push((
-                        Severity::High,
+                    e.add(
+                        3,
                         format!(
-                            "the report was cancelled on {}, soon after the tracking it enabled",
+                            "the report was cancelled, not recovered, on {}, soon after the \
+                             tracking it enabled",
                             when(cancelled)
                         ),
-                    ));
+                    );
                 }
             }
+            (StolenStatus::Recovered, _) => e.add(-2, "the vehicle was recovered"),
+            _ => {}
         }
-        if signs.is_empty() {
+        if !e.reaches(FINDING_AT) {
             return Ok(());
         }
-        let mut severity = signs
-            .iter()
-            .map(|(sev, _)| *sev)
-            .max()
-            .unwrap_or(Severity::Low);
-        if signs.len() >= 2 {
-            // Two marks together are worse than either.
-            severity = match severity {
-                Severity::Info | Severity::Low => Severity::Medium,
-                Severity::Medium => Severity::High,
-                Severity::High | Severity::Critical => Severity::Critical,
-            };
-        }
-        let reasons: Vec<&str> = signs.iter().map(|(_, r)| r.as_str()).collect();
+        let severity = if e.score() >= FINDING_AT + 3 {
+            Severity::Critical
+        } else {
+            Severity::High
+        };
         let explanation = format!(
-            "Tracking of {plate} requested on {} rested on stolen report {} (file {}), and {}.",
+            "Tracking of {plate} requested on {} rested on stolen report {} (file {}), with the \
+             marks of a false report together. {}",
             when(u.at),
             entry.id,
             r.file_number,
-            reasons.join("; ")
+            e.summary(FINDING_AT)
         );
         self.report(
             Rule::StolenReport,
@@ -179,8 +201,9 @@ mod tests {
     }
 
     #[test]
-    fn self_recorded_report_with_a_stranger_as_complainant_is_critical() {
+    fn a_requester_who_is_their_own_complainant_is_a_finding() {
         let mut m = facts();
+        // S1 (person P1) recorded it and complained: +2 +4.
         let id = m.registers.add_stolen(report("S1", "P1", 6));
         let f = run(
             cfg(),
@@ -189,52 +212,79 @@ mod tests {
             Rule::StolenReport,
         );
         assert_eq!(f.len(), 1);
-        assert_eq!(f[0].severity, Severity::Critical);
-        assert!(f[0].explanation.contains("themselves"));
+        assert_eq!(f[0].severity, Severity::High);
         assert!(f[0]
             .explanation
-            .contains("not the vehicle's registered owner"));
+            .contains("recorded the stolen report themselves"));
+        assert!(f[0].explanation.contains("complainant is the requester"));
+        assert!(f[0].explanation.contains("Score 6"), "{}", f[0].explanation);
         assert_eq!(f[0].evidence, vec![4]);
     }
 
+    /// Each mark alone, and the common pairs of them, are honest work; together with a
+    /// cancellation soon after the tracking they are a finding.
     #[test]
-    fn team_recorded_recent_and_cancelled_reports_are_signs() {
+    fn single_marks_are_honest_work_and_their_combination_is_not() {
+        let cancelled_soon = |r: StolenRecord| StolenRecord {
+            status: StolenStatus::Cancelled,
+            cancelled_at: Some(t(6, 22, 0)),
+            ..r
+        };
+        let honest = [
+            // Recorded 20 minutes before by a teammate, complainant the owner.
+            StolenRecord {
+                reported_at: t(5, 9, 40),
+                ..report("S2", "P8", 0)
+            },
+            // Taken by the requester from a spouse (not the owner), 10 minutes before.
+            StolenRecord {
+                reported_at: t(5, 9, 50),
+                ..report("S1", "P55", 0)
+            },
+            // Recorded by a stranger and cancelled a day after the tracking ended.
+            cancelled_soon(report("S3", "P8", 48)),
+            // Self-recorded from an employer, found and recovered the next day.
+            StolenRecord {
+                status: StolenStatus::Recovered,
+                cancelled_at: Some(t(6, 10, 0)),
+                ..report("S1", "P55", 0)
+            },
+        ];
+        for r in honest {
+            let mut m = facts();
+            let id = m.registers.add_stolen(r.clone());
+            let f = run(
+                cfg(),
+                &m,
+                &[request(1, "S1", "XYZ999", id)],
+                Rule::StolenReport,
+            );
+            assert!(f.is_empty(), "{r:?}: {f:?}");
+        }
+        // The teammate records it for a friend of the requester minutes before, and it is
+        // cancelled, not recovered, the day after the tracking: 1 + 1 + 1 + 3.
         let mut m = facts();
-        // Recorded by S2 (same team T1) 20 minutes before; complainant is the owner.
-        let id = m.registers.add_stolen(StolenRecord {
+        let id = m.registers.add_stolen(cancelled_soon(StolenRecord {
             reported_at: t(5, 9, 40),
-            ..report("S2", "P8", 0)
-        });
+            ..report("S2", "P55", 0)
+        }));
         let f = run(
             cfg(),
             &m,
             &[request(1, "S1", "XYZ999", id)],
             Rule::StolenReport,
         );
-        assert_eq!(f[0].severity, Severity::High);
+        assert_eq!(f.len(), 1);
         assert!(f[0].explanation.contains("member of their team"));
         assert!(f[0].explanation.contains("20 minutes"));
-        // Recorded by a stranger long before, but cancelled a day after the tracking ended.
-        let mut m = facts();
-        let id = m.registers.add_stolen(StolenRecord {
-            status: StolenStatus::Cancelled,
-            cancelled_at: Some(t(7, 10, 0)),
-            ..report("S3", "P8", 48)
-        });
-        let f = run(
-            cfg(),
-            &m,
-            &[request(1, "S1", "XYZ999", id)],
-            Rule::StolenReport,
-        );
-        assert_eq!(f[0].severity, Severity::High);
-        assert!(f[0].explanation.contains("cancelled"));
-        // Cancelled months later: not a sign.
+        assert!(f[0].explanation.contains("cancelled, not recovered"));
+        // Cancelled months later: not a mark.
         let mut m = facts();
         let id = m.registers.add_stolen(StolenRecord {
             status: StolenStatus::Cancelled,
             cancelled_at: Some(t(90, 10, 0)),
-            ..report("S3", "P8", 48)
+            reported_at: t(5, 9, 40),
+            ..report("S2", "P55", 0)
         });
         assert!(run(
             cfg(),

@@ -2,9 +2,19 @@
 //! approved on its own; only the chain shows the vehicle has been followed for weeks), and
 //! tracking sought or renewed after the vehicle's stolen report was closed as recovered or
 //! cancelled.
+//!
+//! Evidence models (each a finding at 4, each mark conclusive alone, since each is a limit the
+//! policy sets or a need that has ended):
+//! - **renewal chain**: more than `tracking.max_renewals` renewals in one chain, or more than
+//!   `tracking.max_chain_hours` covered: +4. A chain within both (the honest use of renewals)
+//!   scores nothing.
+//! - **tracking after recovery**: the plate's stolen report closed (recovered or cancelled)
+//!   within `tracking.recovery_window_days` before the request, and no report of it active:
+//!   +4. A car stolen again is tracked on its new, active report and never meets this.
 
 use crate::engine::{push_bounded, when, Chain, Engine, StaffIx};
 use crate::error::Result;
+use crate::evidence::Evidence;
 use crate::facts::Facts;
 use crate::finding::{Rule, Severity, MAX_EVIDENCE};
 use crate::usage::{Use, UseKind};
@@ -42,16 +52,22 @@ impl Engine {
             };
             if chain.renewals > cfg.max_renewals || chain.minutes > cfg.max_chain_hours as u64 * 60
             {
+                let mut e = Evidence::new();
+                e.add(
+                    4,
+                    format!(
+                        "{} in one chain covering {} hours (limits: {} renewals, {} hours)",
+                        crate::evidence::count(chain.renewals, "renewal", "renewals"),
+                        chain.minutes / 60,
+                        cfg.max_renewals,
+                        cfg.max_chain_hours,
+                    ),
+                );
                 let explanation = format!(
-                    "Tracking of {plate} has been renewed {} time(s) in one chain, covering {} \
-                     hours in all (limits: {} renewals, {} hours); the latest renewal was on {}. \
-                     Each renewal was approved on its own; together they follow one vehicle for \
-                     longer than the policy allows.",
-                    chain.renewals,
-                    chain.minutes / 60,
-                    cfg.max_renewals,
-                    cfg.max_chain_hours,
-                    when(u.at)
+                    "Tracking of {plate} renewed again on {}: each renewal was approved on its \
+                     own; together they follow one vehicle for longer than the policy allows. {}",
+                    when(u.at),
+                    e.summary(4)
                 );
                 let evidence = chain.evidence.clone();
                 self.report(
@@ -81,15 +97,26 @@ impl Engine {
                     .is_some_and(|c| c <= u.at && u.at - c <= window)
         });
         if let Some(e) = closed {
-            let explanation =
+            let mut ev = Evidence::new();
+            ev.add(
+                4,
                 format!(
-                "Tracking of {plate} was {} on {}, after its stolen report {} was closed as {} \
-                 on {}: the need the report gave had ended.",
-                if u.renews.is_some() { "renewed" } else { "requested" },
+                    "its stolen report {} was closed as {} on {}, and no report of it is active",
+                    e.id,
+                    e.record.status.as_str(),
+                    when(e.record.cancelled_at.unwrap_or(u.at)),
+                ),
+            );
+            let explanation = format!(
+                "Tracking of {plate} was {} on {} after the need the stolen report gave had \
+                 ended. {}",
+                if u.renews.is_some() {
+                    "renewed"
+                } else {
+                    "requested"
+                },
                 when(u.at),
-                e.id,
-                e.record.status.as_str(),
-                when(e.record.cancelled_at.unwrap_or(u.at)),
+                ev.summary(4)
             );
             self.report(
                 Rule::TrackingAfterRecovery,

@@ -9,7 +9,7 @@ use anpr_app::access;
 use anpr_app::registers::{batches, Format};
 use anpr_app::AppError;
 use anpr_domain::NetworkId;
-use anpr_ledger::Action;
+use anpr_ledger::{Action, AuditFacts};
 use anpr_policy::registers::NetworkAgreement;
 use anpr_policy::Permission;
 use anpr_store::{ImportReport, ImportSource, RegisterKind};
@@ -67,6 +67,7 @@ pub async fn import(
         Some(b) => b?,
         None => return Err(ApiError(AppError::invalid("body", "no rows"))),
     };
+    audit.facts(AuditFacts::new().reads(batch.len() as u64));
     Ok(Json(access::import_register(&state, batch, source).await?))
 }
 

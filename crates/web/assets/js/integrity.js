@@ -19,6 +19,10 @@ const RULES = {
   unusual_hours: 'Unusual hours',
   renewal_chain: 'Chained renewals',
   tracking_after_recovery: 'Tracking after recovery',
+  approval_conflict: 'Approval by the wrong person',
+  staged_tracking: 'Tracking set up by one administrator',
+  emergency_chain: 'Rolling emergency requests',
+  read_enumeration: 'Reads asked for by id, never shown',
   routine_sample: 'Routine sample',
   ledger_altered: 'Audit ledger altered',
 };

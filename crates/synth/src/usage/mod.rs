@@ -15,6 +15,11 @@
 //! incidents within a fortnight of opening, write a justification for each case, work their
 //! shift's hours, and track on genuine stolen reports recorded by other teams.
 
+mod duties;
+mod honest;
+mod lookalikes;
+mod misuse;
+
 use crate::places::DISTRICTS;
 use crate::plates::plate_population;
 use anpr_ledger::{Action, Actor, AuditFacts, Channel, Event, Outcome, PlateMode, ResultDigest};
@@ -50,6 +55,13 @@ pub struct SimConfig {
     pub false_stolen: usize,
     /// How many staff of each of the other patterns.
     pub others: usize,
+    /// Staff with duties beside the searchers: supervisors (who approve), administrators (who
+    /// set up accounts and load registers) and privacy officers (who answer subject access).
+    pub supervisors: usize,
+    pub admins: usize,
+    pub privacy_officers: usize,
+    /// Scale of the honest look-alikes (1.0: the national year's rates, see `honest`).
+    pub lookalike_scale: f64,
 }
 
 impl SimConfig {
@@ -69,6 +81,10 @@ impl SimConfig {
             own_car_trackers: 2,
             false_stolen: 10,
             others: 4,
+            supervisors: 240,
+            admins: 12,
+            privacy_officers: 6,
+            lookalike_scale: 1.0,
         }
     }
 
@@ -84,6 +100,10 @@ impl SimConfig {
             own_vehicle_staff: 10,
             false_stolen: 3,
             others: 2,
+            supervisors: 24,
+            admins: 3,
+            privacy_officers: 2,
+            lookalike_scale: 0.1,
             ..SimConfig::national(seed)
         }
     }
@@ -106,6 +126,8 @@ pub struct Planted {
     pub rule: String,
     pub staff_id: String,
     pub key: String,
+    /// The class of misuse, in the words of its description (see `misuse`): recall is
+    /// reported per class.
     pub note: String,
 }
 
@@ -197,6 +219,15 @@ const STEPS: &[&str] = &[
     "find the vehicle's usual area",
     "compare with earlier sightings",
 ];
+/// Single incidents that involve one or two vehicles at most.
+const MINOR_INCIDENTS: &[&str] = &[
+    "wilful damage",
+    "serious assault",
+    "hit and run",
+    "family harm breach",
+    "fuel drive-off",
+];
+
 const TOWNS: &[&str] = &[
     "Whangārei",
     "Albany",
@@ -272,10 +303,11 @@ impl Builder {
     fn new(cfg: SimConfig) -> Self {
         let mut rng = StdRng::seed_from_u64(cfg.seed);
         // Staff vehicles first in the pool, then plates of interest.
-        let pool = plate_population(cfg.staff * 2 + 400_000, cfg.seed ^ 0x9a7e);
         let mut people = Vec::with_capacity(cfg.staff);
         let mut sim = Simulation::default();
-        for i in 0..cfg.staff {
+        let duties = cfg.supervisors + cfg.admins + cfg.privacy_officers;
+        let pool = plate_population((cfg.staff + duties) * 2 + 400_000, cfg.seed ^ 0x9a7e);
+        for i in 0..cfg.staff + duties {
             let district = i % DISTRICTS.len();
             let staff_id = format!("S{:05}", 10_000 + i);
             let person_id = format!("P{i}");
@@ -295,11 +327,19 @@ impl Builder {
                 home_address_id: address,
                 team: Some(team.clone()),
             });
-            let roles: &'static str = if tracker {
-                "searcher,tracker"
-            } else {
-                "searcher"
+            // After the searchers: supervisors (a third of them also track), administrators
+            // and privacy officers, who search nothing.
+            let duty = i.checked_sub(cfg.staff);
+            let roles: &'static str = match duty {
+                None if tracker => "searcher,tracker",
+                None => "searcher",
+                Some(d) if d < cfg.supervisors && d % 3 == 0 => "searcher,tracker,supervisor",
+                Some(d) if d < cfg.supervisors => "supervisor",
+                Some(d) if d < cfg.supervisors + cfg.admins => "admin",
+                Some(_) => "privacy_officer",
             };
+            let tracker = duty.is_none() && tracker;
+            let _ = tracker;
             sim.users.push(SimUser {
                 staff_id: staff_id.clone(),
                 name: format!("Officer {i}"),
@@ -313,7 +353,12 @@ impl Builder {
                 team,
                 roles,
                 night: rng.gen_bool(0.15),
-                weight: rng.gen_range(0.3..2.0),
+                // Only searchers are drawn for the background's searches.
+                weight: if duty.is_none() {
+                    rng.gen_range(0.3..2.0)
+                } else {
+                    0.0
+                },
                 own_plate,
                 household_plate,
                 open: Vec::new(),
@@ -321,7 +366,7 @@ impl Builder {
         }
         Builder {
             rng,
-            next_plate: cfg.staff * 2,
+            next_plate: (cfg.staff + duties) * 2,
             cfg,
             people,
             sim,
@@ -544,118 +589,6 @@ impl Builder {
             .min(self.people.len() - 1)
     }
 
-    fn background(&mut self) {
-        let mut cumulative = Vec::with_capacity(self.people.len());
-        let mut acc = 0.0;
-        for p in &self.people {
-            acc += p.weight;
-            cumulative.push(acc);
-        }
-        let trackers: Vec<usize> = (0..self.people.len())
-            .filter(|&i| self.people[i].roles.contains("tracker"))
-            .collect();
-        // Search times for the year, in order, so incidents open before they are searched.
-        let mut searches: Vec<(i64, usize)> = Vec::new();
-        for month in 0..12 {
-            let f = month as f64 / 11.0;
-            let n = self.cfg.first_month_searches as f64
-                + f * (self.cfg.last_month_searches - self.cfg.first_month_searches) as f64;
-            for _ in 0..n as u32 {
-                let day = month * 365 / 12 + self.rng.gen_range(0..30);
-                let who = self.anyone(&cumulative);
-                searches.push((day.min(364), who));
-            }
-        }
-        searches.sort_unstable();
-        for (day, who) in searches {
-            let at = self.shift_time(who, day);
-            let p = &mut self.people[who];
-            p.open
-                .retain(|&i| at - self.sim.incidents[i].opened_at < Duration::days(12));
-            let incident = if p.open.is_empty() || self.rng.gen_bool(0.3) {
-                let kind = pick(&mut self.rng, OFFENCES);
-                let n = self.new_incident(who, at, kind);
-                self.people[who].open.push(n);
-                n
-            } else {
-                let k = self.rng.gen_range(0..self.people[who].open.len());
-                self.people[who].open[k]
-            };
-            let plates = &self.incident_plates[incident];
-            let plate = plates[self.rng.gen_range(0..plates.len())].clone();
-            let file = self.sim.incidents[incident].file_number.clone();
-            let justification = format!(
-                "{}; {}",
-                self.incident_text[incident],
-                pick(&mut self.rng, STEPS)
-            );
-            let age = (1800.0 * (2.0f64).powf(self.rng.gen_range(1.0..10.0))) as u64;
-            self.search(who, at, &plate, &file, &justification, age, None);
-            let mut t = at;
-            while self
-                .rng
-                .gen_bool(self.cfg.views_per_search / (1.0 + self.cfg.views_per_search))
-            {
-                t += Duration::seconds(self.rng.gen_range(20..600));
-                self.view(who, t, &plate, &file, &justification);
-            }
-        }
-        // Tracking: genuine stolen reports recorded by other teams, or supervised cases.
-        for month in 0..12 {
-            let f = month as f64 / 11.0;
-            let n = self.cfg.first_month_tracking as f64
-                + f * (self.cfg.last_month_tracking - self.cfg.first_month_tracking) as f64;
-            for _ in 0..n.round() as u32 {
-                let who = trackers[self.rng.gen_range(0..trackers.len())];
-                let day = (month * 365 / 12 + self.rng.gen_range(0..30)).min(360);
-                let at = self.shift_time(who, day);
-                let stolen = self.rng.gen_bool(0.7);
-                let kind = if stolen {
-                    "vehicle theft"
-                } else {
-                    "aggravated robbery"
-                };
-                let incident = self.new_incident(who, at, kind);
-                let file = self.sim.incidents[incident].file_number.clone();
-                let plate = self.plate();
-                let minutes = self.rng.gen_range(12..=48) * 60;
-                let owner = format!("O{}", self.next_plate);
-                self.sim
-                    .vehicles
-                    .push(vehicle(&plate, &owner, &format!("OA{}", self.next_plate)));
-                let renewals = if self.rng.gen_bool(0.15) {
-                    self.rng.gen_range(1..=2)
-                } else {
-                    0
-                };
-                let end = at + Duration::minutes((minutes * (renewals + 1)) as i64);
-                let entry = stolen.then(|| {
-                    let recorder =
-                        (who + 1 + DISTRICTS.len() * self.rng.gen_range(9..40)) % self.people.len();
-                    let recorder = self.people[recorder].staff_id.clone();
-                    let reported = at - Duration::minutes(self.rng.gen_range(120..2880));
-                    let recovered = end + Duration::days(self.rng.gen_range(1..20));
-                    let (status, closed) = if recovered < self.cfg.end {
-                        (StolenStatus::Recovered, Some(recovered))
-                    } else {
-                        (StolenStatus::Active, None)
-                    };
-                    self.stolen_report(&plate, &file, reported, &owner, &recorder, status, closed)
-                });
-                let basis = if stolen {
-                    "stolen_vehicle"
-                } else {
-                    "supervised"
-                };
-                let mut prev = self.track(who, at, &plate, &file, basis, entry, None, minutes);
-                for r in 0..renewals {
-                    let t = at + Duration::minutes((minutes * (r + 1)) as i64 - 30);
-                    prev = self.track(who, t, &plate, &file, basis, entry, Some(prev), minutes);
-                }
-            }
-        }
-    }
-
     fn plant_truth(&mut self, rule: &str, who: usize, key: &str, note: &str) {
         self.sim.truth.push(Planted {
             rule: rule.into(),
@@ -685,359 +618,19 @@ impl Builder {
         out
     }
 
+    /// A file of one of their incidents (of any offence), opened a day or two before `at`.
     fn own_file(&mut self, who: usize, at: DateTime<Utc>) -> String {
-        let n = self.new_incident(who, at, "burglary");
+        let kind = pick(&mut self.rng, OFFENCES);
+        let n = self.new_incident(who, at, kind);
         self.sim.incidents[n].file_number.clone()
     }
 
-    fn plant(&mut self) {
-        let mut used = std::collections::HashSet::new();
-        let n = self.cfg.others;
-        let late = |b: &mut Builder| b.rng.gen_range(30..330);
-
-        // 1. Own or household vehicle: searched, mostly refused by the block.
-        for who in self.pick_staff(&mut used, self.cfg.own_vehicle_staff, |_| true) {
-            let plate = match &self.people[who].household_plate {
-                Some(h) if self.rng.gen_bool(0.3) => h.clone(),
-                _ => self.people[who].own_plate.clone(),
-            };
-            let day = late(self);
-            let first = self.shift_time(who, day);
-            let file = self.own_file(who, first);
-            for k in 0..self.rng.gen_range(1..=3) {
-                let at = self.shift_time(who, day + k * 2);
-                let refused = self.rng.gen_bool(0.85).then_some("own_vehicle");
-                self.search(
-                    who,
-                    at,
-                    &plate,
-                    &file,
-                    "checking a vehicle seen near the station",
-                    90_000,
-                    refused,
-                );
-            }
-            self.plant_truth(
-                "own_vehicle",
-                who,
-                &plate,
-                "searched own or household vehicle",
-            );
-        }
-        // 2. Tracking one's own car on a stolen report one recorded oneself.
-        for who in self.pick_staff(&mut used, self.cfg.own_car_trackers, |p| {
-            p.roles.contains("tracker")
-        }) {
-            let plate = self.people[who].own_plate.clone();
-            let day = late(self);
-            let at = self.shift_time(who, day);
-            let file = self.own_file(who, at);
-            let me = self.people[who].staff_id.clone();
-            let person = self.people[who].person_id.clone();
-            let entry = self.stolen_report(
-                &plate,
-                &file,
-                at - Duration::minutes(25),
-                &person,
-                &me,
-                StolenStatus::Cancelled,
-                Some(at + Duration::hours(30)),
-            );
-            self.track(
-                who,
-                at,
-                &plate,
-                &file,
-                "stolen_vehicle",
-                Some(entry),
-                None,
-                24 * 60,
-            );
-            self.plant_truth("own_vehicle", who, &plate, "tracked own car");
-            self.plant_truth(
-                "stolen_report",
-                who,
-                &format!("stolen:{}", entry + 1),
-                "own car reported stolen by themselves",
-            );
-        }
-        // 3. False stolen reports: recorded by themselves or their team, complainant not the
-        // owner, recorded just before, cancelled soon after.
-        for (k, who) in self
-            .pick_staff(&mut used, self.cfg.false_stolen, |p| {
-                p.roles.contains("tracker")
-            })
-            .into_iter()
-            .enumerate()
-        {
-            let day = late(self);
-            let at = self.shift_time(who, day);
-            let file = self.own_file(who, at);
-            let plate = self.plate();
-            self.sim.vehicles.push(vehicle(&plate, "V-OWNER", "V-ADDR"));
-            let recorder = if k % 2 == 0 {
-                self.people[who].staff_id.clone()
-            } else {
-                let team = self.people[who].team.clone();
-                let mate = self
-                    .people
-                    .iter()
-                    .find(|p| p.team == team && p.staff_id != self.people[who].staff_id);
-                mate.map(|p| p.staff_id.clone())
-                    .unwrap_or_else(|| self.people[who].staff_id.clone())
-            };
-            let complainant = self.people[who].person_id.clone();
-            let entry = self.stolen_report(
-                &plate,
-                &file,
-                at - Duration::minutes(40),
-                &complainant,
-                &recorder,
-                StolenStatus::Cancelled,
-                Some(at + Duration::hours(36)),
-            );
-            self.track(
-                who,
-                at,
-                &plate,
-                &file,
-                "stolen_vehicle",
-                Some(entry),
-                None,
-                24 * 60,
-            );
-            self.plant_truth(
-                "stolen_report",
-                who,
-                &format!("stolen:{}", entry + 1),
-                "false stolen report",
-            );
-        }
-        // 4. File numbers of another district's incidents, not assigned to them.
-        for who in self.pick_staff(&mut used, n, |_| true) {
-            let mine = DISTRICTS[self.people[who].district];
-            let base = self.rng.gen_range(0..self.sim.incidents.len());
-            let theirs: Vec<usize> = (0..self.sim.incidents.len())
-                .map(|k| (base + k) % self.sim.incidents.len())
-                .filter(|&k| self.sim.incidents[k].district != mine)
-                .take(3)
-                .collect();
-            for k in theirs {
-                let i = &self.sim.incidents[k];
-                let (file, at) = (i.file_number.clone(), i.opened_at + Duration::hours(30));
-                let plate = self.incident_plates[k][0].clone();
-                let text = format!("{}; {}", self.incident_text[k], pick(&mut self.rng, STEPS));
-                self.search(who, at, &plate, &file, &text, 90_000, None);
-            }
-            self.plant_truth("file_not_theirs", who, "files", "other districts' files");
-        }
-        // 5. One file number for many unrelated plates.
-        for who in self.pick_staff(&mut used, n, |_| true) {
-            let day = late(self);
-            let at0 = self.shift_time(who, day);
-            let file = self.own_file(who, at0);
-            let text = self.incident_text_for(&file);
-            for k in 0..40 {
-                let at = self.shift_time(who, day + k / 4);
-                let plate = self.plate();
-                let why = format!("{text}; {}", pick(&mut self.rng, STEPS));
-                self.search(who, at, &plate, &file, &why, 90_000, None);
-            }
-            self.plant_truth("file_many_plates", who, &file, "one file, forty plates");
-        }
-        // 6. Boilerplate justification across many files.
-        for who in self.pick_staff(&mut used, n, |_| true) {
-            let day = late(self);
-            for k in 0..20 {
-                let at = self.shift_time(who, day + k);
-                let file = self.own_file(who, at);
-                let plate = self.plate();
-                let text = format!(
-                    "Routine enquiry regarding vehicle of interest as per file {file}, ref {k}"
-                );
-                self.search(who, at, &plate, &file, &text, 90_000, None);
-            }
-            self.plant_truth(
-                "boilerplate_justification",
-                who,
-                "justification",
-                "copied justification",
-            );
-        }
-        // 7. Following one vehicle for weeks under different files.
-        for who in self.pick_staff(&mut used, n, |_| true) {
-            let plate = self.plate();
-            let day = late(self).min(300);
-            for w in 0..6 {
-                let at = self.shift_time(who, day + w * 7);
-                let file = self.own_file(who, at);
-                let text = format!(
-                    "{}; {}",
-                    self.incident_text_for(&file),
-                    pick(&mut self.rng, STEPS)
-                );
-                self.search(who, at, &plate, &file, &text, 90_000, None);
-            }
-            self.plant_truth("repeated_interest", who, &plate, "one plate, six weeks");
-        }
-        // 8. Polling: near-live searches minutes apart.
-        for who in self.pick_staff(&mut used, n, |_| true) {
-            let plate = self.plate();
-            let day = late(self);
-            let at0 = self.shift_time(who, day);
-            let file = self.own_file(who, at0);
-            let text = format!("{}; locate the vehicle", self.incident_text_for(&file));
-            for k in 0..5 {
-                let at = at0 + Duration::minutes(k * 11);
-                let age = self.rng.gen_range(1800..2700);
-                self.search(who, at, &plate, &file, &text, age, None);
-            }
-            self.plant_truth(
-                "polling",
-                who,
-                &format!("poll:{plate}"),
-                "searched every eleven minutes",
-            );
-        }
-        // 9. A day of volume far above peers.
-        for who in self.pick_staff(&mut used, n, |p| !p.night) {
-            let day = late(self);
-            let mut files = Vec::new();
-            for _ in 0..30 {
-                let at = self.shift_time(who, day);
-                files.push(self.own_file(who, at));
-            }
-            let mut first = None;
-            for k in 0..150 {
-                let at = self.shift_time(who, day);
-                first = Some(first.map_or(at, |f: DateTime<Utc>| f.min(at)));
-                let file = files[k % files.len()].clone();
-                let plate = self.plate();
-                let text = format!(
-                    "{}; {}",
-                    self.incident_text_for(&file),
-                    pick(&mut self.rng, STEPS)
-                );
-                self.search(who, at, &plate, &file, &text, 90_000, None);
-            }
-            let key = local_day(first.unwrap_or_else(|| self.start())).to_string();
-            self.plant_truth("unusual_volume", who, &key, "150 searches in a day");
-        }
-        // 10. Night searches by a day worker with a long history of day work.
-        let busy = self.busy_day_workers();
-        let night_owls: Vec<usize> = busy
-            .into_iter()
-            .filter(|i| !used.contains(i))
-            .take(n)
-            .collect();
-        for who in night_owls {
-            used.insert(who);
-            let day = 362;
-            let midnight = self.start() + Duration::days(day) - Duration::hours(12);
-            let at0 = midnight + Duration::hours(3);
-            let file = self.own_file(who, at0);
-            let text = format!(
-                "{}; {}",
-                self.incident_text_for(&file),
-                pick(&mut self.rng, STEPS)
-            );
-            for k in 0..4 {
-                let plate = self.plate();
-                self.search(
-                    who,
-                    at0 + Duration::minutes(k * 9),
-                    &plate,
-                    &file,
-                    &text,
-                    90_000,
-                    None,
-                );
-            }
-            self.plant_truth(
-                "unusual_hours",
-                who,
-                &local_day(at0).to_string(),
-                "searches at 3 a.m.",
-            );
-        }
-        // 11. Renewals chained far past the limits.
-        for who in self.pick_staff(&mut used, n, |p| p.roles.contains("tracker")) {
-            let day = late(self).min(320);
-            let at = self.shift_time(who, day);
-            let file = self.own_file(who, at);
-            let plate = self.plate();
-            let root = self.track(who, at, &plate, &file, "supervised", None, None, 72 * 60);
-            let mut prev = root;
-            for r in 1..=4 {
-                let t = at + Duration::hours(72 * r - 1);
-                prev = self.track(
-                    who,
-                    t,
-                    &plate,
-                    &file,
-                    "supervised",
-                    None,
-                    Some(prev),
-                    72 * 60,
-                );
-            }
-            self.plant_truth(
-                "renewal_chain",
-                who,
-                &format!("chain:{root}"),
-                "four renewals of 72 hours",
-            );
-        }
-        // 12. Tracking sought after the vehicle was recovered.
-        for who in self.pick_staff(&mut used, n, |p| p.roles.contains("tracker")) {
-            let day = late(self);
-            let at = self.shift_time(who, day);
-            let file = self.own_file(who, at);
-            let plate = self.plate();
-            let owner = format!("O-R{who}");
-            self.sim.vehicles.push(vehicle(&plate, &owner, "OA-R"));
-            let other = self.people[(who + 5 * DISTRICTS.len()) % self.people.len()]
-                .staff_id
-                .clone();
-            self.stolen_report(
-                &plate,
-                &file,
-                at - Duration::days(10),
-                &owner,
-                &other,
-                StolenStatus::Recovered,
-                Some(at - Duration::days(2)),
-            );
-            self.track(who, at, &plate, &file, "supervised", None, None, 24 * 60);
-            self.plant_truth(
-                "tracking_after_recovery",
-                who,
-                &plate,
-                "tracking two days after recovery",
-            );
-        }
-    }
-
-    /// Day workers with the most uses in the background (for planting night activity).
-    fn busy_day_workers(&self) -> Vec<usize> {
-        let mut counts = std::collections::HashMap::<&str, u32>::new();
-        for e in &self.sim.events {
-            *counts.entry(e.actor.id.as_str()).or_default() += 1;
-        }
-        let mut v: Vec<(u32, usize)> = (0..self.people.len())
-            .filter(|&i| !self.people[i].night)
-            .map(|i| {
-                (
-                    counts
-                        .get(self.people[i].staff_id.as_str())
-                        .copied()
-                        .unwrap_or(0),
-                    i,
-                )
-            })
-            .collect();
-        v.sort_unstable_by(|a, b| b.cmp(a));
-        v.into_iter().map(|(_, i)| i).collect()
+    /// A file of theirs opened days or weeks before `at`: an old case.
+    fn old_file(&mut self, who: usize, at: DateTime<Utc>) -> String {
+        let kind = pick(&mut self.rng, OFFENCES);
+        let n = self.new_incident(who, at, kind);
+        self.sim.incidents[n].opened_at = at - Duration::days(self.rng.gen_range(3..30));
+        self.sim.incidents[n].file_number.clone()
     }
 }
 
@@ -1059,9 +652,9 @@ mod tests {
     #[test]
     fn the_small_year_has_the_shape_and_the_plants() {
         let a = simulate(&SimConfig::small(7));
-        assert_eq!(a.users.len(), 400);
+        assert_eq!(a.users.len(), 400 + 24 + 3 + 2);
         assert_eq!(
-            a.users
+            a.users[..400]
                 .iter()
                 .filter(|u| u.roles.contains(&"tracker"))
                 .count(),
@@ -1071,7 +664,11 @@ mod tests {
         assert!(a.events.len() > 4_000, "{}", a.events.len());
         let rules: std::collections::BTreeSet<&str> =
             a.truth.iter().map(|p| p.rule.as_str()).collect();
-        assert_eq!(rules.len(), 11, "{rules:?}");
+        assert_eq!(rules.len(), 15, "{rules:?}");
+        // Every class of the descriptions in `misuse` is planted.
+        let classes: std::collections::BTreeSet<&str> =
+            a.truth.iter().map(|p| p.note.as_str()).collect();
+        assert_eq!(classes.len(), 20, "{classes:?}");
         // Deterministic.
         let b = simulate(&SimConfig::small(7));
         assert_eq!(a.events.len(), b.events.len());
@@ -1091,8 +688,20 @@ mod tests {
             .collect();
         assert!(!refused.is_empty());
         for e in &refused {
-            assert_eq!(e.action, Action::Search);
-            assert_eq!(e.audit_facts().refusal_code.as_deref(), Some("own_vehicle"));
+            let code = e.audit_facts().refusal_code;
+            assert!(
+                matches!(
+                    (&e.action, code.as_deref()),
+                    (Action::Search, Some("own_vehicle"))
+                        | (Action::ReadView, Some("read_not_available"))
+                        | (
+                            Action::TrackingApproval,
+                            Some("wrong_district" | "conflict_of_duty")
+                        )
+                ),
+                "{:?} {code:?}",
+                e.action
+            );
         }
         for e in &a.events {
             assert!(e.action != Action::Denied && !matches!(e.action, Action::Other(_)));
