@@ -80,6 +80,7 @@ fn main() {
             rule: p.rule.clone(),
             staff_id: p.staff_id.clone(),
             key: p.key.clone(),
+            class: p.note.clone(),
         })
         .collect();
 

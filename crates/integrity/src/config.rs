@@ -70,9 +70,13 @@ impl Default for StolenReportConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct JustificationConfig {
     pub enabled: bool,
-    /// Uses under file numbers neither assigned to the user nor in their district (or not in
-    /// the incident register at all) before a finding. Default 2.
+    /// Distinct file numbers neither assigned to the user nor in their district, used within
+    /// `outside_window_days` of each other, before a finding (a file not in the incident
+    /// register counts half). Default 2.
     pub outside_file_uses: u32,
+    /// Days after which a file not theirs is forgotten: help to another district now and then
+    /// is not a pattern. Default 30.
+    pub outside_window_days: u32,
     /// Distinct plates one user may query under one file number before it counts. Default 30.
     pub max_plates_per_file: u32,
     /// Incident types that involve many vehicles (series, operations): many plates under
@@ -96,6 +100,7 @@ impl Default for JustificationConfig {
         Self {
             enabled: true,
             outside_file_uses: 2,
+            outside_window_days: 30,
             max_plates_per_file: 30,
             many_vehicle_incidents: [
                 "burglary",
@@ -209,7 +214,9 @@ pub struct HoursConfig {
     pub enabled: bool,
     /// Local time offset from UTC, in hours. Default 12 (New Zealand standard time).
     pub utc_offset_hours: i32,
-    /// Uses the user must have made before their hours are judged. Default 30.
+    /// Uses the user must have made before their hours are judged: enough to know their
+    /// hours (a member of staff makes about 60 a year; a session of one search and its views
+    /// is three or four). Default 100.
     pub min_history: u32,
     /// An hour (with the two either side) holding at most this share of the user's history is
     /// unusual. Default 0.005.
@@ -223,7 +230,7 @@ impl Default for HoursConfig {
         Self {
             enabled: true,
             utc_offset_hours: 12,
-            min_history: 30,
+            min_history: 100,
             max_share: 0.005,
             min_uses: 3,
         }
@@ -261,7 +268,7 @@ impl Default for TrackingConfig {
 pub struct ApprovalConfig {
     pub enabled: bool,
     /// Attempts are held this many days (a second attempt within them adds to the first).
-    /// Default 90.
+    /// Default 30.
     pub window_days: u32,
 }
 
@@ -269,7 +276,7 @@ impl Default for ApprovalConfig {
     fn default() -> Self {
         Self {
             enabled: true,
-            window_days: 90,
+            window_days: 30,
         }
     }
 }

@@ -36,11 +36,20 @@ pub(crate) struct StaffState {
     pub odd_evidence: Vec<u64>,
     /// Of the day's unusual-hour uses, those under a freshly opened incident.
     pub odd_fresh: u32,
-    /// Distinct file numbers used that are not theirs: (hash, (weight, why), entries).
-    #[allow(clippy::type_complexity)]
-    pub outside_files: Vec<(u64, (i32, String), Vec<u64>)>,
+    /// Distinct file numbers used lately that are not theirs.
+    pub outside_files: Vec<OutsideFile>,
     /// Near-duplicate justification clusters: band key -> cluster.
     pub boilerplate: FxMap<u64, Cluster>,
+}
+
+/// A file number a member of staff used that is not theirs.
+pub(crate) struct OutsideFile {
+    pub file: u64,
+    /// Its weight as evidence, and why it is not theirs.
+    pub weight: i32,
+    pub why: String,
+    pub entries: Vec<u64>,
+    pub last_at: DateTime<Utc>,
 }
 
 #[derive(Default)]

@@ -39,6 +39,6 @@ pub use engine::{Engine, RunStats};
 pub use error::{IntegrityError, Result};
 pub use facts::{Facts, MemoryFacts, RegisterFacts, StaffProfile};
 pub use finding::{Finding, Rule, Severity, MAX_EVIDENCE};
-pub use score::{score, Expected, Score};
+pub use score::{score, ClassScore, Expected, RuleScore, Score};
 pub use text::{near_duplicate_keys, normalise_justification};
 pub use usage::{Use, UseKeys, UseKind};

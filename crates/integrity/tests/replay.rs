@@ -1,4 +1,5 @@
-//! The article's audit replayed on a small simulated year: every planted case is found.
+//! The article's audit replayed on a small simulated year, honest look-alikes and all: every
+//! planted case is found, and nine findings in ten or more are planted cases.
 
 use anpr_integrity::{score, Engine, Expected, IntegrityConfig, MemoryFacts, Use};
 use anpr_policy::registers::StolenEntry;
@@ -41,13 +42,14 @@ fn a_simulated_year_is_audited_with_full_recall() {
             rule: p.rule.clone(),
             staff_id: p.staff_id.clone(),
             key: p.key.clone(),
+            class: p.note.clone(),
         })
         .collect();
     let s = score(engine.findings(), &truth);
     assert!(s.missed.is_empty(), "missed: {:#?}", s.missed);
     assert_eq!(s.recall, 1.0);
     assert!(
-        s.precision > 0.8,
+        s.precision >= 0.9,
         "precision {} unexpected {:#?}",
         s.precision,
         &s.unexpected[..s.unexpected.len().min(10)]

@@ -273,20 +273,6 @@ pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
         SimConfig::national(args.seed)
     };
     let sim = tokio::task::spawn_blocking(move || simulate(&cfg)).await?;
-    let classes: Vec<(Expected, String)> = sim
-        .truth
-        .iter()
-        .map(|p| {
-            (
-                Expected {
-                    rule: p.rule.clone(),
-                    staff_id: p.staff_id.clone(),
-                    key: p.key.clone(),
-                },
-                p.note.clone(),
-            )
-        })
-        .collect();
     let truth: Vec<Expected> = sim
         .truth
         .iter()
@@ -294,6 +280,7 @@ pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
             rule: p.rule.clone(),
             staff_id: p.staff_id.clone(),
             key: p.key.clone(),
+            class: p.note.clone(),
         })
         .collect();
     load_simulation(dir.path(), &sim).await?;
@@ -327,7 +314,6 @@ pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
                 findings = engine.findings().to_vec();
             }
             let s = score(&findings, &truth);
-            let table = tables(&findings, &classes, &s);
             // Incremental: an engine holding the year up to the last hour, then the last hour's
             // entries read, decoded and checked, timed.
             let mut inc_times = Vec::new();
@@ -353,14 +339,13 @@ pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
             }
             Ok((
                 (times, cpu),
-                (s, table),
+                s,
                 median(&mut inc_times),
                 ledger.size() - last_hour_from,
             ))
         })
         .await??;
     let (mut times, mut cpu) = times;
-    let (s, table) = s;
     eprintln!(
         "{uses} ledger entries; {} planted cases, {} findings (routine samples aside), {} of \
          them about honest work; last hour: {last_hour} entries",
@@ -368,7 +353,16 @@ pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
         s.findings,
         s.unexpected.len()
     );
-    eprint!("{table}");
+    eprint!("{}", s.tables());
+    for f in s.unexpected.iter().take(40) {
+        eprintln!(
+            "about honest work: {} {} {}: {}",
+            f.rule.as_str(),
+            f.staff_id,
+            f.key,
+            f.explanation
+        );
+    }
     eprintln!("load average {}", load_average());
     for m in &s.missed {
         eprintln!("missed: {} {} {}", m.rule, m.staff_id, m.key);
@@ -391,64 +385,4 @@ pub async fn run(args: IntegrityArgs) -> anyhow::Result<()> {
 fn median(v: &mut [f64]) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(0.0)
-}
-
-/// Recall per planted class and findings per rule (true: a planted case; false: about honest
-/// work), as printed tables.
-fn tables(
-    findings: &[anpr_integrity::Finding],
-    classes: &[(Expected, String)],
-    s: &anpr_integrity::Score,
-) -> String {
-    use std::collections::BTreeMap;
-    use std::fmt::Write;
-    let missed: std::collections::HashSet<&Expected> = s.missed.iter().collect();
-    let mut by_class: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-    for (e, class) in classes {
-        let c = by_class.entry(class.as_str()).or_default();
-        c.0 += 1;
-        c.1 += u32::from(!missed.contains(e));
-    }
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "{:<42} {:>7} {:>6} {:>7}",
-        "planted class", "planted", "found", "recall"
-    );
-    for (class, (planted, found)) in &by_class {
-        let _ = writeln!(
-            out,
-            "{class:<42} {planted:>7} {found:>6} {:>7.2}",
-            *found as f64 / (*planted).max(1) as f64
-        );
-    }
-    let mut by_rule: BTreeMap<&str, (u32, u32)> = BTreeMap::new();
-    for f in findings
-        .iter()
-        .filter(|f| f.rule != anpr_integrity::Rule::RoutineSample)
-    {
-        by_rule.entry(f.rule.as_str()).or_default().0 += 1;
-    }
-    for f in &s.unexpected {
-        by_rule.entry(f.rule.as_str()).or_default().1 += 1;
-    }
-    let _ = writeln!(
-        out,
-        "{:<28} {:>8} {:>5} {:>6}",
-        "rule", "findings", "true", "false"
-    );
-    for (rule, (all, false_)) in &by_rule {
-        let _ = writeln!(out, "{rule:<28} {all:>8} {:>5} {false_:>6}", all - false_);
-    }
-    for f in s.unexpected.iter().take(40) {
-        let _ = writeln!(
-            out,
-            "about honest work: {} {} {}: {}",
-            f.rule.as_str(),
-            f.staff_id,
-            f.key,
-            f.explanation
-        );
-    }
-    out
 }

@@ -179,6 +179,7 @@ pub fn read_truth(path: &Path) -> anyhow::Result<Vec<Expected>> {
             rule: p.rule,
             staff_id: p.staff_id,
             key: p.key,
+            class: p.note,
         })
         .collect())
 }
@@ -229,8 +230,12 @@ pub async fn run(data: &Path, cmd: IntegrityCommand) -> anyhow::Result<()> {
             s.findings - s.unexpected.len(),
             s.findings
         );
+        print!("{}", s.tables());
         for m in &s.missed {
-            println!("  missed: {} {} {}", m.rule, m.staff_id, m.key);
+            println!(
+                "  missed: {} {} {} ({})",
+                m.rule, m.staff_id, m.key, m.class
+            );
         }
     }
     Ok(())

@@ -158,7 +158,7 @@ mod tests {
         // ... but not half a year apart.
         let apart = [
             attempt(1, 1, 7, "wrong_district"),
-            attempt(2, 200, 9, "wrong_district"),
+            attempt(2, 60, 9, "wrong_district"),
         ];
         assert!(run(cfg(), &m, &apart, Rule::ApprovalConflict).is_empty());
     }

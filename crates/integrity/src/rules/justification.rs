@@ -7,8 +7,10 @@
 //! Evidence models:
 //! - **file not theirs** (a finding at 2 × `justification.outside_file_uses`, i.e. 4): each
 //!   distinct file of another district not assigned to them +2, each distinct file number not in
-//!   the incident register +1. Help to another district on one of its files, or a mistyped
-//!   number, is one file; borrowing several files is a pattern.
+//!   the incident register +1, counting the files used within
+//!   `justification.outside_window_days` of each other. Help to another district on one of its
+//!   files now and then, or a mistyped number, is one file; borrowing several at once is a
+//!   pattern.
 //! - **one file, many plates** (a finding at 4): more than `justification.max_plates_per_file`
 //!   plates under one file +2; the file's incident is not of a kind that involves many vehicles
 //!   (`justification.many_vehicle_incidents`: series and operations) +2; the file is assigned
@@ -19,7 +21,7 @@
 //!   `justification.boilerplate_min_files` files sharing near-identical text +3; the text names
 //!   each file's incident type (a template filled in per case) −2.
 
-use crate::engine::{push_bounded, Cluster, Engine, StaffIx};
+use crate::engine::{push_bounded, Cluster, Engine, OutsideFile, StaffIx};
 use crate::error::Result;
 use crate::evidence::Evidence;
 use crate::facts::Facts;
@@ -86,22 +88,24 @@ impl Engine {
                 )
             }
         };
+        let window = chrono::Duration::days(self.cfg.justification.outside_window_days as i64);
         let me = &mut self.staff[s as usize];
-        if me.outside_files.iter().any(|(h, _, _)| *h == file_hash) {
-            me.outside_files
-                .iter_mut()
-                .filter(|(h, _, _)| *h == file_hash)
-                .for_each(|(_, _, entries)| push_bounded(entries, u.index, MAX_EVIDENCE));
+        me.outside_files.retain(|f| u.at - f.last_at <= window);
+        if let Some(f) = me.outside_files.iter_mut().find(|f| f.file == file_hash) {
+            f.last_at = u.at;
+            push_bounded(&mut f.entries, u.index, MAX_EVIDENCE);
         } else if me.outside_files.len() < OUTSIDE_HELD {
-            me.outside_files.push((
-                file_hash,
-                (weight, format!("file {file} {why}")),
-                vec![u.index],
-            ));
+            me.outside_files.push(OutsideFile {
+                file: file_hash,
+                weight,
+                why: format!("file {file} {why}"),
+                entries: vec![u.index],
+                last_at: u.at,
+            });
         }
         let mut e = Evidence::new();
-        for (_, (w, text), _) in &me.outside_files {
-            e.add(*w, text.clone());
+        for f in &me.outside_files {
+            e.add(f.weight, f.why.clone());
         }
         let threshold = 2 * self.cfg.justification.outside_file_uses as i32;
         if !e.reaches(threshold) {
@@ -110,7 +114,7 @@ impl Engine {
         let entries: Vec<u64> = me
             .outside_files
             .iter()
-            .flat_map(|(_, _, v)| v.iter().copied())
+            .flat_map(|f| f.entries.iter().copied())
             .collect();
         let explanation = format!(
             "Uses under file numbers that are not theirs, the latest file {file}{}. {}",

@@ -12,12 +12,14 @@
 //! - who complained: the requester themselves +4, the owner of a vehicle connected to them
 //!   (household, declared associate) +3, anyone else who is not the registered owner +1;
 //! - recorded less than `stolen_report.recent_minutes` before the request: +1;
-//! - cancelled (not recovered) between the request and `stolen_report.cancelled_within_hours`
-//!   after the tracking ended: +3; closed as recovered: −2 (the theft was real).
+//! - cancelled (not recovered) after the tracking had run its course, within
+//!   `stolen_report.cancelled_within_hours` of its end: +4 (a report that served its purpose);
+//!   cancelled while the tracking ran, which ends it: +1 (a mistake found out, as when the car
+//!   was with a family member); closed as recovered: −2 (the theft was real).
 //!
 //! So a report the requester or their team recorded, whose complainant is not the owner,
-//! cancelled without a recovery soon after the tracking, reaches 6; one in which the requester
-//! is their own complainant reaches it with their own recording.
+//! cancelled without a recovery once the tracking had run, reaches 6; one in which the
+//! requester is their own complainant reaches it with their own recording.
 
 use crate::engine::{when, Engine, StaffIx};
 use crate::error::Result;
@@ -102,15 +104,22 @@ impl Engine {
         match (r.status, r.cancelled_at) {
             (StolenStatus::Cancelled, Some(cancelled)) => {
                 let tracking_end = u.at + Duration::minutes(u.duration_minutes.unwrap_or(0) as i64);
-                if cancelled >= u.at
-                    && cancelled
-                        <= tracking_end + Duration::hours(cfg.cancelled_within_hours as i64)
-                {
+                let soon = tracking_end + Duration::hours(cfg.cancelled_within_hours as i64);
+                if cancelled >= tracking_end && cancelled <= soon {
                     e.add(
-                        3,
+                        4,
                         format!(
-                            "the report was cancelled, not recovered, on {}, soon after the \
-                             tracking it enabled",
+                            "the report was cancelled, not recovered, on {}, once the tracking \
+                             it enabled had run its course",
+                            when(cancelled)
+                        ),
+                    );
+                } else if cancelled >= u.at && cancelled < tracking_end {
+                    e.add(
+                        1,
+                        format!(
+                            "the report was cancelled, not recovered, on {}, while the tracking \
+                             ran (which ended it)",
                             when(cancelled)
                         ),
                     );
@@ -262,7 +271,7 @@ mod tests {
             assert!(f.is_empty(), "{r:?}: {f:?}");
         }
         // The teammate records it for a friend of the requester minutes before, and it is
-        // cancelled, not recovered, the day after the tracking: 1 + 1 + 1 + 3.
+        // cancelled, not recovered, the day after the tracking: 1 + 1 + 1 + 4.
         let mut m = facts();
         let id = m.registers.add_stolen(cancelled_soon(StolenRecord {
             reported_at: t(5, 9, 40),
@@ -277,7 +286,7 @@ mod tests {
         assert_eq!(f.len(), 1);
         assert!(f[0].explanation.contains("member of their team"));
         assert!(f[0].explanation.contains("20 minutes"));
-        assert!(f[0].explanation.contains("cancelled, not recovered"));
+        assert!(f[0].explanation.contains("had run its course"));
         // Cancelled months later: not a mark.
         let mut m = facts();
         let id = m.registers.add_stolen(StolenRecord {

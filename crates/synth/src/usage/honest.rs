@@ -16,7 +16,7 @@
 //! | ... recorded by a member of the requester's team | 25 % |
 //! | ... complainant not the registered owner (spouse, employer, rental, finance company) | 25 % |
 //! | ... closed as recovered while the tracking ran | 30 % |
-//! | ... cancelled, not stolen after all (family member, towed, repossessed) | 4 % |
+//! | ... cancelled, not stolen after all (family member, towed, repossessed), 1 to 36 hours after the request | 4 % |
 //! | emergency requests | a third of the others (10 % of all); 15 % lapse once and are asked again |
 //! | a supervisor opens another district's request by mistake first | 3 % of approvals |
 //! | re-stolen car tracked on its new report, the old one recovered weeks before | 30 a year |
@@ -187,8 +187,9 @@ impl Builder {
         };
         let y: f64 = self.rng.gen();
         let (status, closed) = if y < r.cancelled_not_stolen {
-            // The car was with a family member, towed or repossessed.
-            let c = at + Duration::hours(self.rng.gen_range(2..72));
+            // The car was with a family member, towed or repossessed: found out within hours
+            // or a day or so.
+            let c = at + Duration::hours(self.rng.gen_range(1..=36));
             (StolenStatus::Cancelled, Some(c))
         } else if y < r.cancelled_not_stolen + r.recovered_during_tracking {
             let c = at + Duration::minutes(self.rng.gen_range(30..minutes as i64));

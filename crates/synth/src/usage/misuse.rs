@@ -150,7 +150,8 @@ impl Builder {
                 _ => format!("FRIEND{who}"),
             };
             let before = Duration::minutes(self.rng.gen_range(5..=90));
-            let cancelled = at + Duration::hours(self.rng.gen_range(6..=60));
+            // Cancelled once the 24-hour tracking has run, within a day or two.
+            let cancelled = at + Duration::hours(24 + self.rng.gen_range(1..=48));
             let entry = self.stolen_report(
                 &plate,
                 &file,

@@ -421,8 +421,7 @@ impl Builder {
             .collect();
         self.incident_plates.push(plates);
         let text = format!(
-            "{} at {} {} - {}",
-            pick(&mut self.rng, OFFENCES),
+            "{kind} at {} {} - {}",
             pick(&mut self.rng, TOWNS),
             pick(&mut self.rng, SCENES),
             pick(&mut self.rng, DETAILS)
