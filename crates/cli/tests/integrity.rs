@@ -32,7 +32,7 @@ fn simulate_then_audit_finds_every_planted_case() {
     let out = anpr(&data, &["simulate", "--small", "--truth", truth_arg]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(
-        text(&out).contains("400 staff (80 may track)"),
+        text(&out).contains("400 staff who search (80 may track), 24 supervisors"),
         "{}",
         text(&out)
     );

@@ -28,6 +28,20 @@ async fn own_vehicle_search_and_self_recorded_stolen_report_become_cases_worked_
     let supervisor = s.login("supervisor").await;
     let auditor = s.login("auditor").await;
 
+    // A car the tracker reported stolen themselves, as its complainant: the marks of a false
+    // report (a report they only took from its owner is honest work, and no finding).
+    const SELF_REPORTED: &str = "SLF123";
+    import(
+        &s.state,
+        anpr_store::RegisterBatch::Vehicles(vec![vehicle(SELF_REPORTED, "P-owner9", "A-owner9")]),
+    )
+    .await;
+    import(
+        &s.state,
+        anpr_store::RegisterBatch::Stolen(vec![stolen(SELF_REPORTED, "tracker", "P-tracker")]),
+    )
+    .await;
+
     // What the server records: a refused own-vehicle search carries its refusal code; a
     // search names the age of the newest sighting it showed; a tracking request its
     // authorisation, basis and stolen report.
@@ -53,7 +67,7 @@ async fn own_vehicle_search_and_self_recorded_stolen_report_become_cases_worked_
             "POST",
             "/api/v1/tracking",
             Some(&tracker),
-            Some(&json!({"plate": STOLEN_BY_TRACKER, "purpose": purpose()})),
+            Some(&json!({"plate": SELF_REPORTED, "purpose": purpose()})),
         )
         .await;
     assert_eq!(status, 201, "{auth}");

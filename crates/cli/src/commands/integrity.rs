@@ -144,11 +144,23 @@ pub async fn simulate_cmd(data: &Path, args: SimulateArgs) -> anyhow::Result<()>
         .count();
     load_simulation(data, &sim).await?;
     std::fs::write(&args.truth, serde_json::to_vec_pretty(&sim.truth)?)?;
+    let with = |role: &str| sim.users.iter().filter(|u| u.roles.contains(&role)).count();
+    // Officers: who search and supervise nobody (a third of the supervisors search too).
+    let officers = |role: &str| {
+        sim.users
+            .iter()
+            .filter(|u| u.roles.contains(&role) && !u.roles.contains(&"supervisor"))
+            .count()
+    };
     println!(
-        "simulated {} staff ({} may track), {} uses ({} searches), {} incidents, {} stolen reports; \
-         {} planted cases written to {} ({:.1} s)",
-        sim.users.len(),
-        sim.users.iter().filter(|u| u.roles.contains(&"tracker")).count(),
+        "simulated {} staff who search ({} may track), {} supervisors, {} administrators and {} \
+         privacy officers; {} uses ({} searches), {} incidents, {} stolen reports; {} planted \
+         cases written to {} ({:.1} s)",
+        officers("searcher"),
+        officers("tracker"),
+        with("supervisor"),
+        with("admin"),
+        with("privacy_officer"),
         sim.events.len(),
         searches,
         sim.incidents.len(),

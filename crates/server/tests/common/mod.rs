@@ -409,7 +409,7 @@ pub fn purpose_query() -> String {
     )
 }
 
-fn vehicle(plate: &str, person: &str, address: &str) -> VehicleRecord {
+pub fn vehicle(plate: &str, person: &str, address: &str) -> VehicleRecord {
     VehicleRecord {
         plate: plate.into(),
         owner_person_id: person.into(),
