@@ -12,10 +12,14 @@
 //! `finish`). The rules and their thresholds are in [`IntegrityConfig`], loaded from a JSON
 //! file with defaults for everything left out.
 //!
-//! Six rule families (see [`Rule`]): own or household vehicle; stolen report used to unlock
-//! tracking; weak or reused justification; repeated interest and polling; unusual volume or
-//! hours; tracking beyond need. A seventh, [`Rule::RoutineSample`], is not a suspicion: a
-//! configurable share of queries picked at random for a supervisor's routine review.
+//! The rules (see [`Rule`]): own or connected vehicle (by plate, by pattern, by subject access);
+//! stolen report used to unlock tracking; weak or reused justification; repeated interest,
+//! polling and walking read ids; unusual volume or hours; tracking beyond need (renewal chains,
+//! after recovery, rolling emergencies); approvals not the supervisor's to give; tracking one
+//! administrator staged alone. Each weighs evidence (see `evidence` and each rule's module
+//! docs): no single ordinary condition of police work makes a finding. [`Rule::RoutineSample`]
+//! is not a suspicion: a configurable share of queries picked at random for a supervisor's
+//! routine review.
 
 mod config;
 mod engine;

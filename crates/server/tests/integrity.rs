@@ -436,3 +436,183 @@ async fn nobody_reviews_a_case_about_themselves() {
             && d.target.as_deref() == Some(&*format!("case {id}"))
     ));
 }
+
+/// Misuse that goes around the queries — through approvals, accounts, registers, read ids and
+/// subject access — tried through the API as an insider would, is recorded with the facts the
+/// rules need and found by the next run.
+#[tokio::test]
+async fn misuse_through_duties_tried_through_the_api_is_found() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    let integrity = s.login("integrity").await;
+    let post = |path: &'static str, token: String, body: Value| {
+        let s = &s;
+        async move { s.call("POST", path, Some(&token), Some(&body)).await }
+    };
+    let account = |id: &str, roles: Value| {
+        json!({"staff_id": id, "name": format!("Officer {id}"), "district": "Waikato",
+               "roles": roles, "password": PASSWORD})
+    };
+    let staff_row = |id: &str| {
+        json!({"staff_id": id, "person_id": format!("P-{id}"),
+               "home_address_id": format!("A-{id}"), "team": "Team Hamilton"})
+    };
+
+    // 1. An administrator sets up an account, enters one stolen report by hand minutes after it
+    //    was "reported", and the account tracks the car on it.
+    let (st, body) = post(
+        "/api/v1/users",
+        admin.clone(),
+        account("recruit", json!(["searcher", "tracker"])),
+    )
+    .await;
+    assert_eq!(st, 201, "{body}");
+    let (st, body) = post(
+        "/api/v1/registers/staff?source=hand",
+        admin.clone(),
+        json!([staff_row("recruit"), staff_row("suptrack")]),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = post(
+        "/api/v1/registers/vehicles?source=hand",
+        admin.clone(),
+        json!([{"plate": "EXP123", "owner_person_id": "P-ex", "owner_address_id": "A-ex"},
+               {"plate": "PRV123", "owner_person_id": "P-privacy", "owner_address_id": "A-privacy"}]),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let (st, body) = post(
+        "/api/v1/registers/stolen?source=hand",
+        admin.clone(),
+        json!([{"plate": "EXP123", "file_number": THEFT_FILE, "reported_at": now_rfc3339(20),
+                "complainant_person_id": "P-ex", "recorded_by_staff_id": "admin",
+                "status": "active"}]),
+    )
+    .await;
+    assert_eq!(st, 200, "{body}");
+    let recruit = s.login("recruit").await;
+    let (st, body) = post(
+        "/api/v1/tracking",
+        recruit,
+        json!({"plate": "EXP123", "purpose": purpose()}),
+    )
+    .await;
+    assert_eq!(st, 201, "{body}");
+
+    // 2. A supervisor who may also track approves their own request.
+    let (st, body) = post(
+        "/api/v1/users",
+        admin.clone(),
+        account("suptrack", json!(["searcher", "tracker", "supervisor"])),
+    )
+    .await;
+    assert_eq!(st, 201, "{body}");
+    let suptrack = s.login("suptrack").await;
+    let (st, request) = post(
+        "/api/v1/tracking",
+        suptrack.clone(),
+        json!({"plate": STOLEN_ODD, "purpose": purpose()}),
+    )
+    .await;
+    assert_eq!(
+        (st, request["status"].as_str()),
+        (201, Some("pending")),
+        "{request}"
+    );
+    let path = format!("/api/v1/tracking/{}/approve", request["id"]);
+    let (st, body) = s
+        .call(
+            "POST",
+            &path,
+            Some(&suptrack),
+            Some(&json!({"reason": "urgent: the vehicle is on the move"})),
+        )
+        .await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (403, Some("conflict_of_duty")),
+        "{body}"
+    );
+
+    // 3. Reads asked for by id, one after another, never shown to the searcher.
+    let searcher = s.login("searcher").await;
+    for id in 4_000..4_006 {
+        let (st, _) = s
+            .call(
+                "GET",
+                &format!("/api/v1/reads/{id}?{}", purpose_query()),
+                Some(&searcher),
+                None,
+            )
+            .await;
+        assert_ne!(st, 200);
+    }
+
+    // 4. A privacy officer tries to answer a subject access request about their own car (the
+    //    policy refuses it; the attempt is what the rule judges).
+    let privacy = s.login("privacy").await;
+    let (st, body) = post(
+        "/api/v1/reports/subject-access",
+        privacy,
+        json!({"plate": "PRV123", "reference": "SAR-2026-9",
+               "identity_checked": {"method": "passport", "by": "privacy"}}),
+    )
+    .await;
+    assert_eq!(
+        (st, body["error"]["code"].as_str()),
+        (403, Some("own_vehicle")),
+        "{body}"
+    );
+
+    let (st, report) = post("/api/v1/integrity/runs", integrity.clone(), json!({})).await;
+    assert_eq!(st, 200, "{report}");
+    let cases = s
+        .get_json(
+            "/api/v1/integrity/cases?queue=integrity&status=open",
+            &integrity,
+        )
+        .await;
+    let about = |rule: &str| -> Vec<(String, String)> {
+        cases
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["finding"]["rule"] == rule)
+            .map(|c| {
+                (
+                    c["finding"]["staff_id"].as_str().unwrap().to_string(),
+                    c["finding"]["explanation"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // Both accounts were set up by the administrator just before they tracked, just after
+    // the load by hand: both trackings are the administrator's finding (the recruit's with
+    // the report entered for the occasion too).
+    let staged = about("staged_tracking");
+    assert_eq!(staged.len(), 2, "{cases}");
+    assert!(staged.iter().all(|(who, _)| who == "admin"), "{cases}");
+    let recruit = staged
+        .iter()
+        .find(|(_, why)| why.contains("by recruit"))
+        .unwrap();
+    assert!(recruit.1.contains("set up by admin"), "{}", recruit.1);
+    assert!(
+        recruit.1.contains("recorded 20 minutes before that load"),
+        "{}",
+        recruit.1
+    );
+    let approvals = about("approval_conflict");
+    assert_eq!(approvals.len(), 1, "{cases}");
+    assert_eq!(approvals[0].0, "suptrack");
+    let walks = about("read_enumeration");
+    assert_eq!(walks.len(), 1, "{cases}");
+    assert_eq!(walks[0].0, "searcher");
+    let own = about("own_vehicle");
+    assert!(
+        own.iter()
+            .any(|(who, why)| who == "privacy" && why.starts_with("Subject access request")),
+        "{cases}"
+    );
+}

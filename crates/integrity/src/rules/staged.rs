@@ -19,7 +19,7 @@
 
 use crate::engine::{when, Engine, StaffIx};
 use crate::error::Result;
-use crate::evidence::Evidence;
+use crate::evidence::{count, Evidence};
 use crate::facts::Facts;
 use crate::finding::{Rule, Severity};
 use crate::hash::hash_str;
@@ -28,6 +28,17 @@ use chrono::Duration;
 
 /// Threshold of the evidence model above.
 const FINDING_AT: i32 = 6;
+
+/// "less than an hour", "5 hours", "3 days".
+fn ago(d: Duration) -> String {
+    if d < Duration::hours(1) {
+        "less than an hour".into()
+    } else if d < Duration::days(2) {
+        count(d.num_hours() as u64, "hour", "hours")
+    } else {
+        count(d.num_days() as u64, "day", "days")
+    }
+}
 
 /// Manual loads held per administrator (the latest ones).
 const LOADS_HELD: usize = 8;
@@ -85,9 +96,9 @@ impl Engine {
         e.add(
             2,
             format!(
-                "their account was set up by {admin_id} on {}, {} days before",
+                "their account was set up by {admin_id} on {}, {} before",
                 when(set_up_at),
-                since_set_up.num_days()
+                ago(since_set_up)
             ),
         );
         let load = self.manual_stolen_loads.get(&admin).and_then(|loads| {
@@ -101,10 +112,10 @@ impl Engine {
             e.add(
                 3,
                 format!(
-                    "{admin_id} loaded {records} stolen report(s) by hand on {}, {} hours \
-                     before the request",
+                    "{admin_id} loaded {} by hand on {}, {} before the request",
+                    count(records, "stolen report", "stolen reports"),
                     when(at),
-                    (u.at - at).num_hours()
+                    ago(u.at - at)
                 ),
             );
             if let (Some(plate), Some(id)) = (&u.plate, u.stolen_entry_id) {
@@ -132,8 +143,8 @@ impl Engine {
             return Ok(());
         }
         let explanation = format!(
-            "Tracking requested on {} by {}, an account {admin_id} had just set up, resting on \
-             stolen reports {admin_id} loaded by hand: one administrator at both ends of a \
+            "Tracking requested on {} by {}, an account {admin_id} had just set up, soon after \
+             {admin_id} loaded stolen reports by hand: one administrator at both ends of a \
              tracking authorisation. {}",
             when(u.at),
             u.staff_id,

@@ -166,17 +166,27 @@ impl Builder {
         self.sim.events.push(e);
     }
 
-    /// A privacy officer's subject access request about a plate.
-    pub(super) fn subject_access(&mut self, who: usize, at: DateTime<Utc>, plate: &str) {
+    /// A privacy officer's subject access request about a plate (refused by the policy with
+    /// `refused`'s code, as one about a vehicle connected to them is).
+    pub(super) fn subject_access(
+        &mut self,
+        who: usize,
+        at: DateTime<Utc>,
+        plate: &str,
+        refused: Option<&str>,
+    ) {
         let reference = format!("SAR-{}", self.sim.events.len());
-        let e = Event::new(self.actor(who), Action::SubjectAccess)
-            .at(at)
-            .facts(
-                AuditFacts::new()
-                    .channel(Channel::Api)
-                    .plate(plate)
-                    .reference(reference),
-            );
+        let facts = AuditFacts::new()
+            .channel(Channel::Api)
+            .plate(plate)
+            .reference(reference);
+        let e = Event::new(self.actor(who), Action::SubjectAccess).at(at);
+        let e = match refused {
+            None => e.facts(facts),
+            Some(code) => e
+                .facts(facts.refusal_code(code))
+                .outcome(Outcome::refused("refused by the access policy")),
+        };
         self.sim.events.push(e);
     }
 
@@ -346,7 +356,7 @@ impl Builder {
                 Some(h) => h.clone(),
                 None => self.people[who].own_plate.clone(),
             };
-            self.subject_access(who, at, &plate);
+            self.subject_access(who, at, &plate, Some("own_vehicle"));
             self.plant_truth(
                 "own_vehicle",
                 who,

@@ -334,7 +334,7 @@ impl Builder {
             let day = self.rng.gen_range(0..364);
             let at = self.shift_time(who, day);
             let plate = self.plate();
-            self.subject_access(who, at, &plate);
+            self.subject_access(who, at, &plate, None);
         }
         for _ in 0..self.yearly(400.0) {
             let admin = admins[self.rng.gen_range(0..admins.len())];

@@ -693,6 +693,7 @@ mod tests {
                     (&e.action, code.as_deref()),
                     (Action::Search, Some("own_vehicle"))
                         | (Action::ReadView, Some("read_not_available"))
+                        | (Action::SubjectAccess, Some("own_vehicle"))
                         | (
                             Action::TrackingApproval,
                             Some("wrong_district" | "conflict_of_duty")
