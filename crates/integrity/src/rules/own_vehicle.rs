@@ -81,7 +81,8 @@ impl Engine {
             ),
         );
         let explanation = format!(
-            "{what} of plate {plate}, which is {}: {} so far. Staff may not use the platform for vehicles connected to them{}. {}",
+            "{what} of plate {plate}, which is {}: {} so far. Staff may not use the platform \
+             for vehicles connected to them{}. {}",
             wording(connection),
             crate::evidence::count(attempts, "attempt", "attempts"),
             if u.kind == UseKind::SubjectAccess {
@@ -137,7 +138,8 @@ impl Engine {
                 continue;
             }
             let explanation = format!(
-                "Searches by pattern aimed at plate {plate}, which is {}: the policy kept it out of the results, but the patterns leave so little open that they point at it. {}",
+                "Searches by pattern aimed at plate {plate}, which is {}: the policy kept it out \
+                 of the results, but the patterns leave so little open that they point at it. {}",
                 wording(Some(connection)),
                 e.summary(FINDING_AT)
             );
