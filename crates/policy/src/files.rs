@@ -89,7 +89,7 @@ impl Policy {
                     .purposes_for(&i.incident_type)
                     .map(|p| p.code.clone())
                     .collect();
-                (!purposes.is_empty()).then(|| OpenFile {
+                (!purposes.is_empty()).then_some(OpenFile {
                     file_number: i.file_number,
                     incident_type: i.incident_type,
                     district: i.district,
