@@ -344,14 +344,20 @@ impl Policy {
     /// Why `purpose` cannot rest on `file`, an incident of `incident_type`, and which purposes
     /// can.
     fn purpose_mismatch(&self, purpose: &PurposeDef, file: &str, incident_type: &str) -> String {
-        let kind = incident_type.replace('_', " ");
+        let words = incident_type.replace('_', " ");
+        let a = if words.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        let kind = format!("{a} {words}");
         let fitting: Vec<&str> = self
             .config
             .purposes_for(incident_type)
             .map(|p| p.label.as_str())
             .collect();
         let instead = match fitting.as_slice() {
-            [] => format!("no purpose fits a {kind} incident, so choose another file"),
+            [] => format!("no purpose fits {kind} incident, so choose another file"),
             [one] => format!("for this file choose the purpose {one}"),
             many => format!(
                 "for this file choose one of the purposes {}",
@@ -359,7 +365,7 @@ impl Policy {
             ),
         };
         format!(
-            "the purpose {} does not fit incident file {file}, which is a {kind} incident: \
+            "the purpose {} does not fit incident file {file}, which is {kind} incident: \
              {instead}",
             purpose.label
         )
@@ -1176,6 +1182,7 @@ pub(crate) fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::distinct_words;
+    use crate::Policy;
 
     #[test]
     fn a_justification_is_counted_in_words_not_characters() {
@@ -1185,5 +1192,33 @@ mod tests {
         assert_eq!(distinct_words("Vehicle seen leaving the scene"), 5);
         assert_eq!(distinct_words("Stolen STOLEN stolen car, 260101/2000"), 2);
         assert_eq!(distinct_words("Fahrzeug gesehen während Einsatz"), 4);
+    }
+
+    #[test]
+    fn a_purpose_mismatch_names_the_incident_type_and_the_purposes_that_fit() {
+        let policy = Policy::default();
+        let def = |code: &str| policy.config().purpose(code).unwrap().clone();
+        assert_eq!(
+            policy.purpose_mismatch(&def("missing_person"), "F1", "homicide"),
+            "the purpose Missing person does not fit incident file F1, which is a homicide \
+             incident: for this file choose the purpose Serious crime investigation"
+        );
+        assert_eq!(
+            policy.purpose_mismatch(&def("road_policing"), "F2", "kidnapping"),
+            "the purpose Road policing does not fit incident file F2, which is a kidnapping \
+             incident: for this file choose one of the purposes Serious crime investigation, \
+             Threat to life"
+        );
+        assert_eq!(
+            policy.purpose_mismatch(&def("stolen_vehicle"), "F3", "arson"),
+            "the purpose Stolen vehicle does not fit incident file F3, which is an arson \
+             incident: for this file choose the purpose Serious crime investigation"
+        );
+        assert!(policy
+            .purpose_mismatch(&def("stolen_vehicle"), "F4", "lost_property")
+            .ends_with(
+                "a lost property incident: no purpose fits a lost property incident, so \
+                        choose another file"
+            ));
     }
 }

@@ -64,8 +64,9 @@ export function purposeFieldset(prefix, { tracking = false } = {}) {
     if (allowed.some((p) => p.code === current)) code.value = current;
     else if (file && allowed.length === 1) code.value = allowed[0].code;
     otherField.hidden = filePick.value !== OTHER;
+    const kind = incidentWords(file && file.incident_type);
     fits.textContent = file
-      ? `A ${incidentWords(file.incident_type)} incident (${file.district}): ${allowed.length
+      ? `${/^[aeiou]/i.test(kind) ? 'An' : 'A'} ${kind} incident (${file.district}): ${allowed.length
         ? `it fits ${allowed.map((p) => p.label).join(', ')}.`
         : `no purpose ${tracking ? 'that allows tracking ' : ''}fits it.`}`
       : '';
