@@ -10,6 +10,7 @@
 import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 
 const BASE = process.env.ANPR_URL;
 const DATA = process.env.ANPR_DATA;
@@ -17,7 +18,15 @@ const SHOTS = process.env.SCREENSHOTS || 'screenshots';
 const PASSWORD = 'demo-password-2026';
 const PURPOSE_FILE = '260101/1234';
 const HOMICIDE_FILE = '260101/2000';
+const THREAT_FILE = '260101/3000';
+const MISSING_FILE = '260101/4000';
+const CRASH_FILE = '260103/6000';
 const TRACKED_PLATE = 'ZXQ987';
+const EMERGENCY_PLATE = 'EMG417';
+// More reads of one plate than the purpose's hourly limit (120): paging through them with
+// their thumbnails must not run into it.
+const PAGED_PLATE = 'PGD512';
+const PAGED_READS = 130;
 if (!BASE || !DATA) throw new Error('ANPR_URL and ANPR_DATA must be set (run scripts/e2e.sh)');
 mkdirSync(SHOTS, { recursive: true });
 
@@ -76,11 +85,60 @@ async function signedIn(staffId, viewport = { width: 1280, height: 860 }) {
 }
 const shot = (page, name) => page.screenshot({ path: join(SHOTS, `${name}.png`) });
 
+/** Picks `file` from the officer's open files (typed when not listed), then purpose `code`. */
 async function fillPurpose(page, prefix, code, file, justification) {
+  const pick = page.locator(`#${prefix}-file`);
+  await pick.locator('option[value="__other__"]').waitFor({ state: 'attached' });
+  if (await pick.locator(`option[value="${file}"]`).count()) {
+    await pick.selectOption(file);
+  } else {
+    await pick.selectOption('__other__');
+    await page.locator(`#${prefix}-file-other`).fill(file);
+  }
   await page.locator(`#${prefix}-purpose`).selectOption(code);
-  await page.locator(`#${prefix}-file`).fill(file);
   await page.locator(`#${prefix}-justification`).fill(justification);
 }
+
+/** The purpose codes a purpose select offers (without the empty first choice). */
+const offered = (page, prefix) => page.locator(`#${prefix}-purpose option`)
+  .evaluateAll((os) => os.map((o) => o.value).filter(Boolean));
+
+/** A grey PNG of `w`×`h` pixels, made here (the camera sends it as the read's plate crop). */
+function png(w, h) {
+  const table = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = table[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    out.write(type, 4, 'latin1');
+    data.copy(out, 8);
+    out.writeUInt32BE(crc(out.subarray(4, 8 + data.length)), 8 + data.length);
+    return out;
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(w, 0);
+  header.writeUInt32BE(h, 4);
+  header[8] = 8; // bit depth
+  header[9] = 0; // greyscale
+  const rows = Buffer.alloc((w + 1) * h);
+  for (let y = 0; y < h; y += 1) for (let x = 0; x < w; x += 1) rows[y * (w + 1) + 1 + x] = (x * 5 + y * 3) % 256;
+  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
+
+/** Whether `locator`'s element is on screen (its top within the viewport). */
+const inView = (locator) => locator.evaluate((el) => {
+  const r = el.getBoundingClientRect();
+  return r.top >= 0 && r.top < window.innerHeight;
+});
 
 // 1. Sign in, with the roles shown after; a wrong password is refused in plain words.
 let searcher;
@@ -92,7 +150,10 @@ await flow('sign in shows the user and their roles', async () => {
   await page.getByLabel('Staff id').fill('S1001');
   await page.getByLabel('Password').fill('not the password');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.msg-error').filter({ hasText: 'wrong staff id or password' }).waitFor();
+  const refused = page.locator('.msg-error').filter({ hasText: 'wrong staff id or password' });
+  await refused.waitFor();
+  const said = await refused.textContent();
+  check(/^Sign-in refused: /.test(said) && !/session/.test(said), `sign-in refusal: ${said}`);
   await shot(page, '01-sign-in');
   await context.close();
   searcher = await signedIn('S1001');
@@ -111,7 +172,7 @@ await flow('a search of the officer\u2019s own vehicle is refused with the reaso
   await page.goto(`${BASE}/ui/#/search`);
   await page.getByLabel('Plate', { exact: true }).fill(ownCar);
   await page.getByRole('button', { name: 'Search' }).click();
-  await page.locator('.msg-error').filter({ hasText: 'Choose the purpose' }).waitFor(); // checked before sending
+  await page.locator('.msg-error').filter({ hasText: 'Choose the incident file' }).waitFor(); // checked before sending
   await fillPurpose(page, 'search', 'stolen_vehicle', PURPOSE_FILE, 'Checking sightings for the theft file');
   await page.getByRole('button', { name: 'Search' }).click();
   const refusal = page.locator('.refusal .msg-error');
@@ -134,6 +195,7 @@ await flow('a search with results on the map opens a read with its images', asyn
   await page.getByRole('button', { name: 'Search' }).click();
   const rows = page.locator('table.hits tbody tr');
   await rows.first().waitFor();
+  check(await inView(page.locator('#results-title')), 'the results are scrolled into view');
   const n = await rows.count();
   const points = await page.locator('#search-map path.leaflet-interactive').count();
   check(n > 0 && points >= n + 1, `rows ${n}, map shapes ${points} (points and the circle)`);
@@ -153,6 +215,97 @@ await flow('a search with results on the map opens a read with its images', asyn
   await page.setViewportSize({ width: 820, height: 1180 });
   await shot(page, '04b-search-tablet');
   await page.setViewportSize({ width: 1280, height: 860 });
+});
+
+// 3b. Paging: a camera sends more reads of one plate (each with its plate crop) than the
+//     purpose's hourly limit; the officer pages through them all with their thumbnails and is
+//     never refused (the page's thumbnails are seen under its one search decision), the total
+//     stays the same on every page, and Previous goes back. The form is kept across screens.
+await flow('paging through more reads than the hourly limit: thumbnails, one total, Previous and Next', async () => {
+  const page = searcher;
+  current = page;
+  const crop = png(96, 32).toString('base64');
+  const reads = Array.from({ length: PAGED_READS }, (_, i) => ({
+    plate: PAGED_PLATE, confidence: 0.9, plate_image: crop,
+    captured_at: new Date(Date.now() - (60 + 10 * i) * 60000).toISOString(),
+  }));
+  const ingest = await fetch(`${BASE}/api/v1/reads:batch`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${cameraKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ reads }),
+  });
+  check(ingest.status === 201, `ingest answered ${ingest.status}`);
+  await page.goto(`${BASE}/ui/#/search`);
+  await page.getByLabel('Plate', { exact: true }).fill(PAGED_PLATE);
+  await page.getByLabel('Anywhere').check();
+  await fillPurpose(page, 'search', 'stolen_vehicle', PURPOSE_FILE, 'Sightings of the vehicle stolen under this theft file');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const title = page.locator('#results-title');
+  const range = page.locator('#results-range');
+  await range.filter({ hasText: `Reads 1–20 of ${PAGED_READS}` }).waitFor();
+  check(await inView(title), 'the results are scrolled into view');
+  const pages = Math.ceil(PAGED_READS / 20);
+  for (let n = 1; n <= pages; n += 1) {
+    const first = (n - 1) * 20 + 1;
+    await range.filter({ hasText: `Reads ${first}–` }).waitFor();
+    check((await title.textContent()).startsWith(`${PAGED_READS} reads`), `page ${n}: ${await title.textContent()}`);
+    check(await page.locator('.refusal').count() === 0, `page ${n} refused: ${await page.locator('.status-slot').first().textContent()}`);
+    const thumbs = page.locator('table.hits img.thumb');
+    const shown = await thumbs.count();
+    check(shown === Math.min(20, PAGED_READS - first + 1), `page ${n}: ${shown} thumbnails`);
+    await thumbs.evaluateAll((imgs) => Promise.all(imgs.map((i) => i.decode())));
+    check(await thumbs.evaluateAll((imgs) => imgs.every((i) => i.naturalWidth === 96)), `page ${n}: every thumbnail shows`);
+    if (n < pages) await page.getByRole('button', { name: 'Next page' }).click();
+  }
+  check(await page.getByRole('button', { name: 'Next page' }).isDisabled(), 'no next page after the last');
+  await page.getByRole('button', { name: 'Previous page' }).click();
+  await range.filter({ hasText: `Reads ${(pages - 2) * 20 + 1}–${(pages - 1) * 20} of ${PAGED_READS}` }).waitFor();
+  check(await inView(title), 'the previous page is in view');
+  // The form is kept for the tab: away to the home screen and back.
+  await page.goto(`${BASE}/ui/#/`);
+  await page.goto(`${BASE}/ui/#/search`);
+  await page.locator('#search-file option[value="__other__"]').waitFor({ state: 'attached' });
+  check(await page.getByLabel('Plate', { exact: true }).inputValue() === PAGED_PLATE, 'the plate is kept');
+  check(await page.locator('#search-file').inputValue() === PURPOSE_FILE, 'the file is kept');
+  check(await page.locator('#search-purpose').inputValue() === 'stolen_vehicle', 'the purpose is kept');
+  check((await page.locator('#search-justification').inputValue()).startsWith('Sightings of the vehicle'), 'the justification is kept');
+});
+
+// 3c. The file picker lists the officer's open files with their incident types and offers
+//     only the purposes that fit the chosen one; a file typed by hand that does not fit the
+//     purpose is refused in words that name the incident type and the purposes that fit.
+await flow('the file picker offers only the purposes that fit the chosen file', async () => {
+  const page = searcher;
+  current = page;
+  await page.goto(`${BASE}/ui/#/search`);
+  const pick = page.locator('#search-file');
+  await pick.locator(`option[value="${HOMICIDE_FILE}"]`).waitFor({ state: 'attached' });
+  const listed = await pick.locator('option').evaluateAll((os) => os.map((o) => o.value));
+  check(!listed.includes('250901/0001') && !listed.includes('260102/5000'), `closed and other districts' files are not listed: ${listed}`);
+  check((await pick.locator(`option[value="${HOMICIDE_FILE}"]`).textContent()).includes('homicide'), 'the incident type is shown');
+  await pick.selectOption(HOMICIDE_FILE);
+  check(JSON.stringify(await offered(page, 'search')) === '["serious_crime"]', `homicide: ${await offered(page, 'search')}`);
+  check(await page.locator('#search-purpose').inputValue() === 'serious_crime', 'the one fitting purpose is chosen');
+  await page.locator('#search-purpose-fits').filter({ hasText: 'A homicide incident' }).waitFor();
+  await pick.selectOption(MISSING_FILE);
+  check(JSON.stringify(await offered(page, 'search')) === '["missing_person","threat_to_life"]', `missing person: ${await offered(page, 'search')}`);
+  await pick.selectOption(CRASH_FILE);
+  check(JSON.stringify(await offered(page, 'search')) === '["road_policing"]', `crash: ${await offered(page, 'search')}`);
+  // A file typed by hand: every purpose is offered, and the policy explains a mismatch.
+  await page.getByLabel('Plate', { exact: true }).fill(examplePlate);
+  await pick.selectOption('__other__');
+  await page.locator('#search-file-other').fill(HOMICIDE_FILE);
+  check((await offered(page, 'search')).length === 5, 'every purpose for a file not listed');
+  await page.locator('#search-purpose').selectOption('missing_person');
+  await page.locator('#search-justification').fill('Checking sightings for the missing person report');
+  await page.getByRole('button', { name: 'Search' }).click();
+  const refusal = page.locator('.refusal .msg-error');
+  await refusal.waitFor();
+  const text = await refusal.textContent();
+  check(text === `Please check the purpose: the purpose Missing person does not fit incident file ${HOMICIDE_FILE}, which is a homicide incident: for this file choose the purpose Serious crime investigation.`, `mismatch: ${text}`);
+  check(await page.evaluate(() => document.activeElement && document.activeElement.id) === 'search-purpose', 'the purpose has the focus');
+  // Leave the purpose as the later flows expect it.
+  await fillPurpose(page, 'search', 'stolen_vehicle', PURPOSE_FILE, 'Checking sightings for the theft file');
 });
 
 // 4. Tracking: S1002 asks on a homicide file; another user, supervisor S1003, approves it.
@@ -203,6 +356,62 @@ await flow('an alert arrives live on the track view after a read is ingested', a
   const marks = await page.locator('#live-map path.leaflet-interactive').count();
   check(marks >= 2, `the sighting and path are on the map (${marks} shapes)`);
   await shot(page, '08-track-live');
+});
+
+// 5b. The live view stops with its watch: after "Stop tracking" the countdown and "live" stop
+//     and the stream closes; Renew fills in the whole request as the watch was asked for.
+await flow('the live view stops when the watch stops, and Renew fills in the request', async () => {
+  const page = tracker;
+  current = page;
+  await page.locator('#stop-reason').fill('Suspect located and arrested');
+  await page.getByRole('button', { name: 'Stop tracking' }).click();
+  await page.locator('.msg-ok').filter({ hasText: 'Tracking stopped' }).waitFor();
+  await page.locator('#stream-state').filter({ hasText: /^not live: tracking revoked$/ }).waitFor();
+  const left = await page.locator('#time-left').textContent();
+  check(left === 'revoked', `time left after the stop: ${left}`);
+  await page.waitForTimeout(2500);
+  check(await page.locator('#time-left').textContent() === left, 'the countdown has stopped');
+  check(await page.locator('#stream-state').textContent() === 'not live: tracking revoked', 'still not live');
+  check(await page.getByRole('button', { name: 'Stop tracking' }).count() === 0, 'nothing left to stop');
+  await page.getByRole('button', { name: 'Renew…' }).click();
+  await page.locator('#track-file option[value="__other__"]').waitFor({ state: 'attached' });
+  await page.locator('#track-purpose option[value="serious_crime"]').waitFor({ state: 'attached' });
+  const form = {
+    plate: await page.locator('#track-plate').inputValue(),
+    file: await page.locator('#track-file').inputValue(),
+    purpose: await page.locator('#track-purpose').inputValue(),
+    justification: await page.locator('#track-justification').inputValue(),
+    emergency: await page.locator('#track-emergency').isDisabled(),
+  };
+  check(form.plate === TRACKED_PLATE && form.file === HOMICIDE_FILE && form.purpose === 'serious_crime'
+    && form.justification === 'Vehicle seen leaving the homicide scene' && form.emergency, `renewal form: ${JSON.stringify(form)}`);
+});
+
+// 5c. An emergency (threat to life) starts at once and stops unless approved within the hour:
+//     the live view counts down to that deadline.
+await flow('an emergency watch shows its approval deadline as a countdown', async () => {
+  const page = await signedIn('S1002');
+  await page.goto(`${BASE}/ui/#/track`);
+  await page.locator('#track-plate').fill(EMERGENCY_PLATE);
+  await fillPurpose(page, 'track', 'threat_to_life', THREAT_FILE, 'Driver threatened to harm a family member tonight');
+  await page.locator('#track-emergency').check();
+  await page.getByRole('button', { name: 'Request tracking' }).click();
+  const started = page.locator('.msg-ok').filter({ hasText: 'stops unless a supervisor approves it by' });
+  await started.waitFor();
+  await started.getByRole('link', { name: 'Open the live view' }).click();
+  await page.locator('#stream-state').filter({ hasText: /^live$/ }).waitFor();
+  const deadline = page.locator('#approval-left');
+  await deadline.filter({ hasText: /^(59|60) min \d+ s$/ }).waitFor();
+  const before = await deadline.textContent();
+  await page.waitForTimeout(2200);
+  const after = await deadline.textContent();
+  check(before !== after, `the approval countdown runs: ${before} then ${after}`);
+  await shot(page, '08b-track-emergency');
+  await page.locator('#stop-reason').fill('Person found safe, no longer needed');
+  await page.getByRole('button', { name: 'Stop tracking' }).click();
+  await page.locator('#stream-state').filter({ hasText: /^not live/ }).waitFor();
+  check(!(await page.locator('#approval-left').isVisible()), 'no approval countdown once stopped');
+  await page.context().close();
 });
 
 // 6. The ledger: signed head, verification in the browser, entries, an inclusion proof.

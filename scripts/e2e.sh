@@ -14,8 +14,9 @@ if ! command -v chromium >/dev/null; then
 fi
 (cd e2e && npm ci --no-audit --no-fund --silent)
 
-# The browser's Merkle proof checks against RFC 6962 trees computed independently.
-node --test e2e/merkle.test.mjs
+# The browser's Merkle proof checks against RFC 6962 trees computed independently, and a
+# plain-language message for every error code the API returns.
+node --test e2e/merkle.test.mjs e2e/messages.test.mjs
 
 cargo build -q -p anpr
 anpr="$CARGO_TARGET_DIR/debug/anpr"

@@ -628,6 +628,23 @@ pub async fn visibility(state: &App, user: &User) -> AppResult<anpr_policy::trac
     Ok(enforce(state, eval).await?.0)
 }
 
+/// The incident files the user may state (their district's open files and those assigned to
+/// them), each with the purposes that fit it; the listing is decided and recorded like any look
+/// into the registers.
+pub async fn open_files(state: &App, user: &User) -> AppResult<Vec<anpr_policy::OpenFile>> {
+    let subject = Subject::from_user(user);
+    let ctx = context(&subject, None);
+    let eval = state
+        .policy
+        .evaluate_open_files(&subject, &ctx.request_id, ctx.at);
+    let (grant, _) = enforce(state, eval).await?;
+    let incidents = state
+        .store
+        .open_incidents(&grant.district, &grant.staff_id, ctx.at, grant.limit)
+        .await?;
+    Ok(state.policy.open_files(&grant, incidents, ctx.at))
+}
+
 /// Which alerts the user receives (their own requests', their district's as a supervisor, their
 /// network's hot-list alerts as its own staff); the decision is recorded.
 pub async fn alert_audience(state: &App, user: &User) -> AppResult<anpr_domain::AlertAudience> {

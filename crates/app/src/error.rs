@@ -93,6 +93,24 @@ impl AppError {
         }
     }
 
+    /// Every code [`AppError::code`] gives besides the policy's refusals (which are
+    /// [`RefusalKind::ALL`]'s), so that what must cover them all (the UI's messages) can be
+    /// checked.
+    pub const CODES: [&'static str; 12] = [
+        "unauthenticated",
+        "forbidden",
+        "not_found",
+        "bad_request",
+        "invalid_field",
+        "conflict",
+        "payload_too_large",
+        "too_many_requests",
+        "unavailable",
+        "decode_busy",
+        "insufficient_storage",
+        "internal",
+    ];
+
     /// The stable code programs read (`own_vehicle`, `invalid_field`, ...).
     pub fn code(&self) -> &'static str {
         match self {
@@ -276,5 +294,61 @@ impl From<anpr_ledger::Error> for AppError {
 impl From<tokio::task::JoinError> for AppError {
     fn from(e: tokio::task::JoinError) -> Self {
         AppError::internal(e)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AppError;
+
+    #[test]
+    fn codes_lists_every_code_but_the_refusals() {
+        let m = || "m".to_string();
+        let every = [
+            AppError::Unauthenticated(m()),
+            AppError::Forbidden(m()),
+            AppError::NotFound(m()),
+            AppError::BadRequest {
+                field: None,
+                message: m(),
+            },
+            AppError::Invalid {
+                field: None,
+                message: m(),
+            },
+            AppError::Conflict(m()),
+            AppError::TooLarge {
+                field: None,
+                message: m(),
+            },
+            AppError::RateLimited {
+                message: m(),
+                retry_after_secs: 1,
+            },
+            AppError::Unavailable(m()),
+            AppError::DecodeBusy { retry_after_s: 1 },
+            AppError::StorageFull(anyhow::anyhow!("full")),
+            AppError::Internal(anyhow::anyhow!("bug")),
+        ];
+        // A new variant fails to compile in this match until it is listed above and in CODES.
+        for e in &every {
+            match e {
+                AppError::Unauthenticated(_)
+                | AppError::Forbidden(_)
+                | AppError::NotFound(_)
+                | AppError::BadRequest { .. }
+                | AppError::Invalid { .. }
+                | AppError::Conflict(_)
+                | AppError::TooLarge { .. }
+                | AppError::RateLimited { .. }
+                | AppError::Unavailable(_)
+                | AppError::DecodeBusy { .. }
+                | AppError::StorageFull(_)
+                | AppError::Internal(_) => {}
+                AppError::Refused { .. } => unreachable!(),
+            }
+        }
+        let codes: Vec<&str> = every.iter().map(AppError::code).collect();
+        assert_eq!(codes, AppError::CODES);
     }
 }

@@ -5,11 +5,16 @@ use crate::audit::AuditHandle;
 use crate::error::AppResult;
 use crate::metrics::ModeLabel;
 use crate::App;
-use anpr_domain::{GeoPoint, PlateRead, Purpose, SearchQuery, Site, SiteKind, User};
+use anpr_domain::{GeoPoint, PlateRead, Purpose, ReadId, SearchQuery, Site, SiteKind, User};
 use anpr_ledger::{Action, AuditFacts};
 use anpr_policy::DataGrant;
 use anpr_store::{SearchHit, SearchPage};
 use chrono::Utc;
+use std::collections::HashMap;
+
+/// The largest plate crop a search page carries inline; a larger one is seen by opening its
+/// read (an image view of its own).
+pub const PLATE_THUMBNAIL_MAX_BYTES: usize = 64 * 1024;
 
 /// A page of a search, and how the policy narrowed it.
 #[derive(Debug)]
@@ -19,6 +24,10 @@ pub struct SearchResult {
     pub grant: DataGrant,
     /// Correlates the search with its decision record.
     pub request_id: String,
+    /// The plate crops of the page's reads, when asked for and the grant allows them
+    /// (`DataGrant::plate_images`): the page's thumbnails, seen under the search's own decision
+    /// rather than one image view each.
+    pub plate_images: HashMap<ReadId, Vec<u8>>,
 }
 
 impl SearchResult {
@@ -56,15 +65,22 @@ fn audit_params(query: &SearchQuery) -> serde_json::Value {
 }
 
 /// Decides, records and runs a search by `user` (the API and `anpr search` both come here).
+/// With `plate_images`, the page carries its reads' plate crops as well, where the grant allows.
 pub async fn search(
     app: &App,
     user: &User,
     audit: &AuditHandle,
     mut query: SearchQuery,
     purpose: Option<Purpose>,
+    plate_images: bool,
 ) -> AppResult<SearchResult> {
     audit.action(Action::Search);
-    audit.query(audit_params(&query));
+    let mut params = audit_params(&query);
+    if plate_images {
+        // The ledger entry says the page showed its plate crops: they are no entries of their own.
+        params["plate_images"] = serde_json::Value::Bool(true);
+    }
+    audit.query(params);
     if let Some(p) = &purpose {
         audit.purpose(p);
     }
@@ -82,10 +98,16 @@ pub async fn search(
         .searches
         .get_or_create(&ModeLabel { mode })
         .inc();
+    let images = if plate_images && access.grant.plate_images {
+        page_plate_images(app, &page).await?
+    } else {
+        HashMap::new()
+    };
     let result = SearchResult {
         page,
         grant: access.grant,
         request_id: access.ctx.request_id,
+        plate_images: images,
     };
     let disclosed = result.disclosed_ids();
     // What the page shows, the user may open by id under the same purpose and file (and
@@ -116,6 +138,33 @@ pub async fn search(
         audit.facts(AuditFacts::new().newest_result_age_s(age as u64));
     }
     Ok(result)
+}
+
+/// The plate crops of a page's real reads, each at most [`PLATE_THUMBNAIL_MAX_BYTES`].
+async fn page_plate_images(app: &App, page: &SearchPage) -> AppResult<HashMap<ReadId, Vec<u8>>> {
+    let wanted: Vec<(ReadId, anpr_domain::ImageHash)> = page
+        .hits
+        .iter()
+        .filter(|h| h.read.id > 0)
+        .filter_map(|h| h.read.plate_image.clone().map(|i| (h.read.id, i)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let blobs = app.blobs.clone();
+    let images = tokio::task::spawn_blocking(move || {
+        let mut out = HashMap::new();
+        for (id, hash) in wanted {
+            if let Some(bytes) = blobs.get(&hash)? {
+                if bytes.len() <= PLATE_THUMBNAIL_MAX_BYTES {
+                    out.insert(id, bytes);
+                }
+            }
+        }
+        Ok::<_, anpr_blobs::BlobError>(out)
+    })
+    .await??;
+    Ok(images)
 }
 
 /// Synthetic sightings of a training plate at the deployment's own sites (or one made-up

@@ -256,7 +256,10 @@ fn reports_from_the_command_line() {
             "S9",
         ],
     ));
-    assert!(refused.contains("subject_access"), "{refused}");
+    assert!(
+        refused.contains("answer subject access requests"),
+        "{refused}"
+    );
 
     // Every report run is in the ledger, which still verifies.
     ok(&anpr(d, &["ledger", "verify"]));

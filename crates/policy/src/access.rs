@@ -134,6 +134,10 @@ pub struct DataGrant {
     pub notices: Vec<Notice>,
     /// The authorisation the grant rests on (tracking or look-back), when one.
     pub authorisation_id: Option<i64>,
+    /// A search page may carry each read's plate crop beside it, as the page's thumbnails:
+    /// this decision is their view (one per page), for a user who may open reads and their
+    /// images anyway.
+    pub plate_images: bool,
 }
 
 /// Refuses a fuzzy watch or search (`what`: "a fuzzy watch of", "a fuzzy search for") of
@@ -219,22 +223,29 @@ impl Policy {
             )
         })?;
         let min = self.config.min_justification_chars;
-        for (field, value, lo, hi) in [
-            ("code", &p.code, 1, 64),
+        for (field, what, value, lo, hi) in [
+            ("code", "the purpose code", &p.code, 1, 64),
             (
                 "file_number",
+                "the incident file number",
                 &p.file_number,
                 usize::from(file_required),
                 64,
             ),
-            ("justification", &p.justification, min, 2000),
+            (
+                "justification",
+                "the justification",
+                &p.justification,
+                min,
+                2000,
+            ),
         ] {
             let n = value.trim().chars().count();
             if n < lo || n > hi {
                 return Err(E::refused_field(
                     K::InvalidPurpose,
                     format!("purpose.{field}"),
-                    format!("purpose.{field} must be {lo} to {hi} characters"),
+                    format!("{what} must be {lo} to {hi} characters long (it is {n})"),
                 ));
             }
         }
@@ -243,7 +254,7 @@ impl Policy {
                 K::InvalidPurpose,
                 "purpose.justification",
                 format!(
-                    "purpose.justification must say in words why this use is needed (at least \
+                    "the justification must say in words why this use is needed (at least \
                      {MIN_JUSTIFICATION_WORDS} different words, such as \"vehicle seen leaving \
                      the scene\"); it is recorded and reviewed"
                 ),
@@ -261,7 +272,7 @@ impl Policy {
                 K::UnknownPurpose,
                 "purpose.code",
                 format!(
-                    "unknown purpose code `{}`; the configured codes are: {}",
+                    "there is no purpose {}; choose one of: {}",
                     truncate(code),
                     known.join(", ")
                 ),
@@ -289,7 +300,8 @@ impl Policy {
                     K::UnknownFileNumber,
                     "purpose.file_number",
                     format!(
-                        "file number `{}` is not in the incident register",
+                        "file number {} is not in the incident register: check the number, or \
+                         choose one of your open files",
                         truncate(file)
                     ),
                 )
@@ -298,7 +310,10 @@ impl Policy {
             return Err(E::refused_field(
                 K::FileClosed,
                 "purpose.file_number",
-                format!("incident file {file} is closed; a closed file cannot justify a query"),
+                format!(
+                    "incident file {file} is closed, and a closed file cannot justify a query: \
+                     choose an open file"
+                ),
             ));
         }
         if !inc.district.eq_ignore_ascii_case(&s.district)
@@ -309,7 +324,7 @@ impl Policy {
                 "purpose.file_number",
                 format!(
                     "incident file {file} is in {} district, which you do not serve, and is not \
-                     assigned to you",
+                     assigned to you: choose a file of your district or one assigned to you",
                     inc.district
                 ),
             ));
@@ -318,16 +333,40 @@ impl Policy {
             return Err(E::refused_field(
                 K::PurposeMismatch,
                 "purpose.code",
-                format!(
-                    "purpose `{}` does not fit incident file {file}, which is a `{}` incident \
-                     (the purpose fits: {})",
-                    purpose.code,
-                    inc.incident_type,
-                    purpose.incident_types.join(", ")
-                ),
+                self.purpose_mismatch(purpose, file, &inc.incident_type),
             ));
         }
         Ok(inc)
+    }
+
+    /// Why `purpose` cannot rest on `file`, an incident of `incident_type`, and which purposes
+    /// can.
+    fn purpose_mismatch(&self, purpose: &PurposeDef, file: &str, incident_type: &str) -> String {
+        let words = incident_type.replace('_', " ");
+        let a = if words.starts_with(['a', 'e', 'i', 'o', 'u']) {
+            "an"
+        } else {
+            "a"
+        };
+        let kind = format!("{a} {words}");
+        let fitting: Vec<&str> = self
+            .config
+            .purposes_for(incident_type)
+            .map(|p| p.label.as_str())
+            .collect();
+        let instead = match fitting.as_slice() {
+            [] => format!("no purpose fits {kind} incident, so choose another file"),
+            [one] => format!("for this file choose the purpose {one}"),
+            many => format!(
+                "for this file choose one of the purposes {}",
+                many.join(", ")
+            ),
+        };
+        format!(
+            "the purpose {} does not fit incident file {file}, which is {kind} incident: \
+             {instead}",
+            purpose.label
+        )
     }
 
     /// Networks whose agreements let the user's district make this use of their data, narrowed
@@ -375,7 +414,8 @@ impl Policy {
                 K::NoNetworkAgreement,
                 "network_ids",
                 format!(
-                    "network(s) {} do not share their data with {} district for {what}",
+                    "the networks you chose ({}) do not share their data with {} district for \
+                     {what}: choose other networks, or all of them",
                     list(&denied),
                     s.district
                 ),
@@ -384,12 +424,21 @@ impl Policy {
         if !denied.is_empty() {
             notices.push(Notice {
                 code: "networks_narrowed",
-                message: format!(
-                    "network(s) {} were not searched: they do not share their data with {} \
-                     district",
-                    list(&denied),
-                    s.district
-                ),
+                message: if denied.len() == 1 {
+                    format!(
+                        "network {} was not searched: it does not share its data with {} \
+                         district",
+                        list(&denied),
+                        s.district
+                    )
+                } else {
+                    format!(
+                        "networks {} were not searched: they do not share their data with {} \
+                         district",
+                        list(&denied),
+                        s.district
+                    )
+                },
                 withheld: true,
             });
         }
@@ -639,8 +688,8 @@ impl Policy {
                 "from",
                 format!(
                     "routine searches reach back {} days; older data needs a supervisor's \
-                     approval: request a look-back for this plate and file (POST \
-                     /api/v1/lookback), up to {} days",
+                     approval: request a look-back for this plate and file, up to {} days, or \
+                     start the search later",
                     self.config.routine_lookback_days, self.config.max_lookback_days
                 ),
             )
@@ -648,14 +697,17 @@ impl Policy {
         let near_live_message = || {
             let mut m = format!(
                 "results newer than {} minutes are withheld: following a vehicle in near-real \
-                 time is tracking, and needs a tracking authorisation (POST /api/v1/tracking)",
+                 time is tracking, and needs a tracking authorisation (request one on the Track \
+                 screen)",
                 self.config.near_live_minutes
             );
             if let Some(a) = tracking_elsewhere.filter(|_| tracking.is_none()) {
                 m.push_str(&format!(
                     "; your tracking authorisation #{} for this plate covers only file {} \
-                     under purpose `{}`: make the request under that file and purpose",
-                    a.id, a.file_number, a.purpose_code
+                     under the purpose {}: make the request under that file and purpose",
+                    a.id,
+                    a.file_number,
+                    a.purpose_code.replace('_', " ")
                 ));
             }
             m
@@ -728,6 +780,8 @@ impl Policy {
             training_plate: None,
             notices,
             authorisation_id,
+            plate_images: req.action == DataAction::Search
+                && permissions::grants(&s.roles, Permission::ViewReads),
         })
     }
 }
@@ -893,7 +947,7 @@ impl Policy {
                 K::InvalidRequest,
                 "identity_checked.method",
                 format!(
-                    "identity check method `{}` is not one of: {}",
+                    "there is no identity check method {}; choose one of: {}",
                     truncate(identity.method.trim()),
                     methods()
                 ),
@@ -904,8 +958,7 @@ impl Policy {
             return Err(E::refused_field(
                 K::InvalidRequest,
                 "identity_checked.by",
-                "identity_checked.by: the staff id of whoever checked the identity (1 to 64 \
-                 characters)",
+                "say who checked the identity: their staff id (1 to 64 characters)",
             ));
         }
         let limit = cfg.per_requester;
@@ -913,8 +966,8 @@ impl Policy {
             return Err(E::refused(
                 K::RateLimited,
                 format!(
-                    "rate limit: at most {} subject access requests answered per requester in \
-                     {} minutes; try again later or ask another privacy officer",
+                    "you have reached the limit of {} subject access requests answered in {} \
+                     minutes; try again later or ask another privacy officer",
                     limit.max, limit.window_minutes
                 ),
             ));
@@ -1124,6 +1177,7 @@ pub(crate) fn truncate(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::distinct_words;
+    use crate::Policy;
 
     #[test]
     fn a_justification_is_counted_in_words_not_characters() {
@@ -1133,5 +1187,33 @@ mod tests {
         assert_eq!(distinct_words("Vehicle seen leaving the scene"), 5);
         assert_eq!(distinct_words("Stolen STOLEN stolen car, 260101/2000"), 2);
         assert_eq!(distinct_words("Fahrzeug gesehen während Einsatz"), 4);
+    }
+
+    #[test]
+    fn a_purpose_mismatch_names_the_incident_type_and_the_purposes_that_fit() {
+        let policy = Policy::default();
+        let def = |code: &str| policy.config().purpose(code).unwrap().clone();
+        assert_eq!(
+            policy.purpose_mismatch(&def("missing_person"), "F1", "homicide"),
+            "the purpose Missing person does not fit incident file F1, which is a homicide \
+             incident: for this file choose the purpose Serious crime investigation"
+        );
+        assert_eq!(
+            policy.purpose_mismatch(&def("road_policing"), "F2", "kidnapping"),
+            "the purpose Road policing does not fit incident file F2, which is a kidnapping \
+             incident: for this file choose one of the purposes Serious crime investigation, \
+             Threat to life"
+        );
+        assert_eq!(
+            policy.purpose_mismatch(&def("stolen_vehicle"), "F3", "arson"),
+            "the purpose Stolen vehicle does not fit incident file F3, which is an arson \
+             incident: for this file choose the purpose Serious crime investigation"
+        );
+        assert!(policy
+            .purpose_mismatch(&def("stolen_vehicle"), "F4", "lost_property")
+            .ends_with(
+                "a lost property incident: no purpose fits a lost property incident, so \
+                        choose another file"
+            ));
     }
 }

@@ -293,6 +293,16 @@ impl PolicyConfig {
         self.purposes.iter().find(|p| p.code == code)
     }
 
+    /// The purposes an incident of `incident_type` can justify, in configured order.
+    pub fn purposes_for<'a>(
+        &'a self,
+        incident_type: &'a str,
+    ) -> impl Iterator<Item = &'a PurposeDef> + 'a {
+        self.purposes
+            .iter()
+            .filter(move |p| p.incident_types.iter().any(|t| t == incident_type))
+    }
+
     /// Parses a JSON configuration; absent fields keep their defaults.
     pub fn from_json(text: &str) -> Result<Self> {
         let c: PolicyConfig =

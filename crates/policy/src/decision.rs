@@ -40,6 +40,8 @@ pub enum DecisionAction {
     ViewIntegrityCases,
     /// Which alerts a user receives (the alert list and stream).
     ReceiveAlerts,
+    /// Listing one's open incident files (and the purposes each fits).
+    ListFiles,
 }
 
 impl DecisionAction {
@@ -65,6 +67,7 @@ impl DecisionAction {
             DecisionAction::ViewSightings => "view_sightings",
             DecisionAction::ViewIntegrityCases => "view_integrity_cases",
             DecisionAction::ReceiveAlerts => "receive_alerts",
+            DecisionAction::ListFiles => "list_files",
         }
     }
 }

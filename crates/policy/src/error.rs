@@ -57,6 +57,31 @@ pub enum RefusalKind {
 }
 
 impl RefusalKind {
+    /// Every kind, so that what must cover them all (the UI's messages) can be checked.
+    pub const ALL: [RefusalKind; 21] = [
+        RefusalKind::Inactive,
+        RefusalKind::MissingPermission,
+        RefusalKind::InvalidPurpose,
+        RefusalKind::UnknownPurpose,
+        RefusalKind::UnknownFileNumber,
+        RefusalKind::FileClosed,
+        RefusalKind::FileNotYours,
+        RefusalKind::PurposeMismatch,
+        RefusalKind::NotInStaffRegister,
+        RefusalKind::OwnVehicle,
+        RefusalKind::NoNetworkAgreement,
+        RefusalKind::LookbackNeedsApproval,
+        RefusalKind::NearLiveWithheld,
+        RefusalKind::RateLimited,
+        RefusalKind::NoTrackingBasis,
+        RefusalKind::ConflictOfDuty,
+        RefusalKind::WrongDistrict,
+        RefusalKind::InvalidState,
+        RefusalKind::InvalidRequest,
+        RefusalKind::ForbiddenRoleCombination,
+        RefusalKind::ReadNotAvailable,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             RefusalKind::Inactive => "inactive",
@@ -135,3 +160,39 @@ impl PolicyError {
 }
 
 pub type Result<T, E = PolicyError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::RefusalKind;
+
+    #[test]
+    fn all_lists_every_kind_once() {
+        // A new kind fails to compile here until it is placed: then add it to `ALL`.
+        let position = |k: RefusalKind| match k {
+            RefusalKind::Inactive => 0,
+            RefusalKind::MissingPermission => 1,
+            RefusalKind::InvalidPurpose => 2,
+            RefusalKind::UnknownPurpose => 3,
+            RefusalKind::UnknownFileNumber => 4,
+            RefusalKind::FileClosed => 5,
+            RefusalKind::FileNotYours => 6,
+            RefusalKind::PurposeMismatch => 7,
+            RefusalKind::NotInStaffRegister => 8,
+            RefusalKind::OwnVehicle => 9,
+            RefusalKind::NoNetworkAgreement => 10,
+            RefusalKind::LookbackNeedsApproval => 11,
+            RefusalKind::NearLiveWithheld => 12,
+            RefusalKind::RateLimited => 13,
+            RefusalKind::NoTrackingBasis => 14,
+            RefusalKind::ConflictOfDuty => 15,
+            RefusalKind::WrongDistrict => 16,
+            RefusalKind::InvalidState => 17,
+            RefusalKind::InvalidRequest => 18,
+            RefusalKind::ForbiddenRoleCombination => 19,
+            RefusalKind::ReadNotAvailable => 20,
+        };
+        for (i, k) in RefusalKind::ALL.iter().enumerate() {
+            assert_eq!(position(*k), i, "{k:?}");
+        }
+    }
+}

@@ -41,12 +41,14 @@
 //! Real-time tracking authorisations (requests, approvals, expiry, stopping) are in
 //! [`tracking`]; tiers and account-time separation of duties in [`permissions`]; who sees the
 //! platform's own oversight (usage reports, integrity cases, alerts, agreements) and
-//! decision-time separation of duties in [`oversight`].
+//! decision-time separation of duties in [`oversight`]; the incident files a user may state,
+//! with the purposes that fit each, in [`files`].
 
 pub mod access;
 pub mod config;
 pub mod decision;
 pub mod error;
+pub mod files;
 pub mod oversight;
 pub mod permissions;
 pub mod ratelimit;
@@ -64,6 +66,7 @@ pub use decision::{
     MemoryRecorder,
 };
 pub use error::{PolicyError, RefusalKind, Result};
+pub use files::{FilesGrant, OpenFile};
 pub use permissions::Permission;
 pub use registers::{
     AccessFacts, ChangedBy, DisclosedBy, Disclosure, FactsQuery, RecentAccesses, RegisterView,

@@ -419,7 +419,10 @@ mod tests {
 
         let e = CaseScope::reviewer(&subject(3, "S3", "Waikato", &[Role::Searcher])).unwrap_err();
         assert_eq!(e.kind(), Some(K::MissingPermission));
-        assert!(e.to_string().contains("review_integrity"), "{e}");
+        assert!(
+            e.to_string().contains("work the integrity review cases"),
+            "{e}"
+        );
 
         let mine = CaseScope::own(&subject(3, "S3", "Waikato", &[Role::Searcher])).unwrap();
         assert!(mine.sees(&case("S3", "Waikato", false, true)));

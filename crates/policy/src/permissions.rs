@@ -117,6 +117,30 @@ impl Permission {
         }
     }
 
+    /// What the permission allows, in words for the person refused it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Permission::SearchHistory => "search plate reads",
+            Permission::ViewReads => "open reads and their images",
+            Permission::Export => "export data",
+            Permission::RequestLookback => "ask to search further back",
+            Permission::RequestTracking => "request real-time tracking",
+            Permission::ApproveRequests => "approve or refuse requests",
+            Permission::ViewDistrictActivity => "see the district's authorisations",
+            Permission::ViewAllActivity => "see every authorisation and decision",
+            Permission::PlaceLegalHold => "place reads on legal hold",
+            Permission::ReadMetrics => "read the server's metrics",
+            Permission::ReadLedger => "read the audit ledger",
+            Permission::Administer => "administer users and the camera catalog",
+            Permission::AdministerRegisters => "load the registers",
+            Permission::IngestReads => "send plate reads",
+            Permission::ReceiveHotListAlerts => "receive the network's hot-list alerts",
+            Permission::ViewReports => "see the usage reports",
+            Permission::SubjectAccess => "answer subject access requests",
+            Permission::ReviewIntegrity => "work the integrity review cases",
+        }
+    }
+
     /// The roles that grant this permission.
     pub fn roles(self) -> &'static [Role] {
         use Role::*;
@@ -147,19 +171,28 @@ pub fn grants(roles: &[Role], permission: Permission) -> bool {
 
 /// Refuses unless `roles` grant `permission`, naming the permission and the roles that grant it.
 pub fn require(roles: &[Role], permission: Permission) -> Result<()> {
-    if grants(roles, permission) {
+    require_any(roles, &[permission])
+}
+
+/// Refuses unless `roles` grant one of `permissions`, saying in words what they allow and which
+/// roles grant them.
+pub fn require_any(roles: &[Role], permissions: &[Permission]) -> Result<()> {
+    if permissions.iter().any(|p| grants(roles, *p)) {
         return Ok(());
     }
-    let granting: Vec<String> = permission
-        .roles()
-        .iter()
-        .map(|r| format!("`{}`", r.as_str()))
-        .collect();
+    let what: Vec<&str> = permissions.iter().map(|p| p.describe()).collect();
+    let mut granting: Vec<&str> = Vec::new();
+    for r in permissions.iter().flat_map(|p| p.roles()) {
+        if !granting.contains(&r.as_str()) {
+            granting.push(r.as_str());
+        }
+    }
     Err(PolicyError::refused(
         RefusalKind::MissingPermission,
         format!(
-            "this action needs the `{}` permission (role {})",
-            permission.as_str(),
+            "your roles do not allow you to {}: that needs the role {}; ask an administrator \
+             if your work needs it",
+            what.join(" or "),
             granting.join(" or ")
         ),
     ))
@@ -245,14 +278,15 @@ pub fn check_role_combination(roles: &[Role]) -> Result<()> {
         return Err(PolicyError::refused_field(
             RefusalKind::ForbiddenRoleCombination,
             "roles",
-            "the `camera` role is for camera devices, not staff",
+            "the camera role is for camera devices, not staff: choose other roles",
         ));
     }
     if roles.contains(&Role::NetworkOperator) && roles.len() > 1 {
         return Err(PolicyError::refused_field(
             RefusalKind::ForbiddenRoleCombination,
             "roles",
-            "the `network_operator` role is for a camera network's own staff and combines with no police role",
+            "the network operator role is for a camera network's own staff and combines with no \
+             police role: choose it alone",
         ));
     }
     for (a, b, why) in FORBIDDEN_PAIRS {
@@ -261,7 +295,7 @@ pub fn check_role_combination(roles: &[Role]) -> Result<()> {
                 RefusalKind::ForbiddenRoleCombination,
                 "roles",
                 format!(
-                    "roles `{}` and `{}` cannot be held together: {why}",
+                    "roles {} and {} cannot be held together: {why}; choose one of them",
                     a.as_str(),
                     b.as_str()
                 ),
@@ -293,7 +327,7 @@ mod tests {
             assert!(require(&[r], Permission::SearchHistory).is_err(), "{r:?}");
         }
         let e = require(&[Role::Admin], Permission::SearchHistory).unwrap_err();
-        assert!(e.to_string().contains("search_history"), "{e}");
+        assert!(e.to_string().contains("search plate reads"), "{e}");
     }
 
     #[test]

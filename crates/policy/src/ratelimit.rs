@@ -36,10 +36,16 @@ fn rate_limited(limit: Limit, what: &str) -> PolicyError {
     PolicyError::refused(
         RefusalKind::RateLimited,
         format!(
-            "rate limit: at most {} {what} in {} minutes; try again later",
+            "you have reached the limit of {} {what} in {} minutes; wait a few minutes and try \
+             again, or ask your supervisor if the work needs more",
             limit.max, limit.window_minutes
         ),
     )
+}
+
+/// What a purpose's limit counts, in words.
+fn under_purpose(purpose: &str) -> String {
+    format!("requests under the purpose {}", purpose.replace('_', " "))
 }
 
 /// When the windows of `purpose`'s limits start at `now`: the per-user window's start and the
@@ -60,10 +66,7 @@ pub fn check_recorded(limits: &RateLimits, purpose: &str, recent: RecentAccesses
         return Err(rate_limited(limits.per_user, "requests"));
     }
     if recent.this_purpose >= purpose_limit.max as u64 {
-        return Err(rate_limited(
-            purpose_limit,
-            &format!("`{purpose}` requests"),
-        ));
+        return Err(rate_limited(purpose_limit, &under_purpose(purpose)));
     }
     Ok(())
 }
@@ -85,7 +88,7 @@ impl RateLimiter {
             (
                 (user, Some(purpose.to_string())),
                 purpose_limit,
-                format!("`{purpose}` requests"),
+                under_purpose(purpose),
             ),
         ] {
             let q = w.entry(key).or_default();
@@ -126,10 +129,13 @@ mod tests {
         r.admit(&limits, 1, "a", t0).unwrap();
         let e = r.admit(&limits, 1, "a", t0).unwrap_err();
         assert_eq!(e.kind(), Some(RefusalKind::RateLimited));
-        assert!(e.to_string().contains("`a` requests"), "{e}");
+        assert!(
+            e.to_string().contains("requests under the purpose a "),
+            "{e}"
+        );
         r.admit(&limits, 1, "b", t0).unwrap();
         let e = r.admit(&limits, 1, "c", t0).unwrap_err();
-        assert!(e.to_string().contains("at most 3 requests"), "{e}");
+        assert!(e.to_string().contains("limit of 3 requests"), "{e}");
         // Another user is not affected; the window slides.
         r.admit(&limits, 2, "a", t0).unwrap();
         r.admit(&limits, 1, "a", t0 + Duration::minutes(11))
@@ -147,7 +153,11 @@ mod tests {
         check_recorded(&limits, "road_policing", at(0, purpose.max as u64 - 1)).unwrap();
         let e = check_recorded(&limits, "road_policing", at(0, purpose.max as u64)).unwrap_err();
         assert_eq!(e.kind(), Some(RefusalKind::RateLimited));
-        assert!(e.to_string().contains("`road_policing` requests"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("requests under the purpose road policing"),
+            "{e}"
+        );
         let e = check_recorded(&limits, "theft", at(limits.per_user.max as u64, 0)).unwrap_err();
         assert!(e.to_string().contains("requests in 60 minutes"), "{e}");
         let t0 = Utc::now();

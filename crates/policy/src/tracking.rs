@@ -722,7 +722,11 @@ impl Policy {
             E::refused_field(
                 K::NoTrackingBasis,
                 "purpose.code",
-                format!("purpose `{}` cannot justify real-time tracking", def.code),
+                format!(
+                    "the purpose {} cannot justify real-time tracking: choose a purpose that can, \
+                     or search instead",
+                    def.label
+                ),
             )
         })?;
         d.networks = self.permitted_networks(s, Use::Tracking, facts, &[], &mut Vec::new())?;
@@ -773,8 +777,8 @@ impl Policy {
                     return Err(E::refused(
                         K::InvalidState,
                         format!(
-                            "you already hold tracking authorisation #{} ({}) for {}; renew it \
-                             instead (`renews`)",
+                            "you already hold tracking authorisation #{} ({}) for {}: renew \
+                             that one instead (Renew on its live view)",
                             open.id,
                             open.status.as_str(),
                             req.plate
@@ -803,8 +807,8 @@ impl Policy {
             }
             TrackingBasisKind::Supervised => {
                 reasons.push(format!(
-                    "purpose `{}` always needs a supervisor's approval",
-                    def.code
+                    "the purpose {} always needs a supervisor's approval",
+                    def.label
                 ));
                 let basis = if req.emergency {
                     Basis::Emergency

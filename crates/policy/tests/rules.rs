@@ -287,7 +287,7 @@ fn tiers_and_inactive_accounts() {
         let s = subject(9, "S1", "Waikato", &roles);
         let (r, _) = search(&policy, &regs, &s, "OTHER1", &p, TimeRange::default());
         assert_eq!(kind(&r), RefusalKind::MissingPermission, "{roles:?}");
-        assert!(r.unwrap_err().to_string().contains("search_history"));
+        assert!(r.unwrap_err().to_string().contains("search plate reads"));
     }
     let mut s = officer();
     s.active = false;
@@ -618,7 +618,10 @@ fn stolen_vehicle_basis_is_checked_against_the_register() {
     let only_search = subject(8, "S4", "Waikato", &[Role::Searcher]);
     let r = request_tracking(&policy, &regs, &only_search, "STOLE1", &p, false, now());
     assert_eq!(kind(&r), RefusalKind::MissingPermission);
-    assert!(r.unwrap_err().to_string().contains("request_tracking"));
+    assert!(r
+        .unwrap_err()
+        .to_string()
+        .contains("request real-time tracking"));
     // Road policing cannot justify tracking.
     let r = request_tracking(
         &policy,

@@ -53,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/reads/{id}/image/{kind}", get(reads::get_image))
         .route("/api/v1/reads/{id}/legal-hold", put(reads::set_legal_hold))
         .route("/api/v1/searches", post(search::search))
+        .route("/api/v1/files", get(files::open_files))
         .route(
             "/api/v1/tracking",
             post(tracking::request_tracking).get(tracking::list_tracking),

@@ -15,7 +15,7 @@ use utoipa::{Modify, OpenApi};
         routes::users::set_active,
         routes::reads::ingest, routes::reads::ingest_batch, routes::reads::get_read,
         routes::reads::get_image, routes::reads::set_legal_hold,
-        routes::search::search,
+        routes::search::search, routes::files::open_files,
         routes::tracking::request_tracking, routes::tracking::list_tracking,
         routes::tracking::get_tracking, routes::tracking::review_tracking,
         routes::tracking::request_lookback, routes::tracking::list_lookback,

@@ -645,6 +645,14 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         ),
         case(
             "GET",
+            "/api/v1/files",
+            "/api/v1/files".into(),
+            None,
+            Any(&[P::SearchHistory, P::RequestTracking]),
+            200,
+        ),
+        case(
+            "GET",
             "/api/v1/agreements",
             "/api/v1/agreements".into(),
             None,
@@ -883,13 +891,13 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
                 assert_eq!(status, 403, "{what}");
                 assert_eq!(resp["error"]["code"], "missing_permission", "{what}");
                 let perms: Vec<&str> = match case.need {
-                    Any(p) | OwnerOr(p) => p.iter().map(|p| p.as_str()).collect(),
+                    Any(p) | OwnerOr(p) => p.iter().map(|p| p.describe()).collect(),
                     _ => vec![],
                 };
                 let msg = resp["error"]["message"].as_str().unwrap_or_default();
                 assert!(
                     perms.iter().any(|p| msg.contains(p)),
-                    "the refusal names the permission: {what}"
+                    "the refusal says in words what the permission allows: {what}"
                 );
             }
             checked += 1;

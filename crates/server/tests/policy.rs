@@ -600,7 +600,7 @@ async fn rate_limits_answer_429() {
     assert!(body["error"]["message"]
         .as_str()
         .unwrap()
-        .contains("stolen_vehicle"));
+        .contains("under the purpose stolen vehicle"));
 }
 
 #[tokio::test]

@@ -410,3 +410,27 @@ async fn administrators_are_told_when_the_disk_runs_low() {
     );
     assert!(s.state.metrics.render().contains("anpr_data_disk_low 1"));
 }
+
+#[tokio::test]
+async fn every_error_code_the_api_returns_has_a_message_in_the_ui() {
+    let s = start().await;
+    let resp = s
+        .http
+        .get(s.url("/ui/js/messages.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let table = resp.text().await.unwrap();
+    let codes = anpr_app::AppError::CODES
+        .iter()
+        .copied()
+        .chain(anpr_policy::RefusalKind::ALL.iter().map(|k| k.as_str()));
+    for code in codes {
+        assert!(
+            table.contains(&format!("\n  {code}: M(")),
+            "the UI's message table (crates/web/assets/js/messages.js) has no entry for {code}: \
+             {table:.300}"
+        );
+    }
+}

@@ -152,6 +152,17 @@ pub trait Store: Send + Sync + 'static {
         source: ImportSource,
     ) -> Result<ImportReport>;
     async fn register_count(&self, kind: RegisterKind) -> Result<u64>;
+    /// The incident files open at `now` of `district` (newest first, at most `limit`) and
+    /// those assigned to `staff_id` (at most `limit`), for the policy to list the files a
+    /// member of staff may state (`anpr_policy::files`). Indexed: the whole register is
+    /// never read.
+    async fn open_incidents(
+        &self,
+        district: &str,
+        staff_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<anpr_policy::registers::IncidentRecord>>;
     async fn network_agreements(&self) -> Result<Vec<NetworkAgreement>>;
     /// Replaces a network's sharing agreement.
     async fn set_network_agreement(&self, a: NetworkAgreement) -> Result<NetworkAgreement>;

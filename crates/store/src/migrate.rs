@@ -32,6 +32,7 @@ const TABLES: &[&str] = &[
     "reg_associates",
     "reg_stolen",
     "reg_incidents",
+    "reg_incident_staff",
     "network_agreements",
     "authorisations",
     "decisions",

@@ -250,8 +250,9 @@ async fn pages_follow_the_cursor_without_gaps_or_repeats(db: TestDb) {
     let reads: Vec<NewRead> = (0..25)
         .map(|i| {
             let mut r = read(f.akl_cam, "PAGE1", 0);
-            // Several reads share a timestamp so the tie-break on id matters.
-            r.captured_at = base + Duration::seconds(i / 3);
+            // Several reads share a timestamp so the tie-break on id matters, and they span
+            // several capture days so the total must not shrink as the cursor moves on.
+            r.captured_at = base + Duration::hours(7 * (i / 3));
             r
         })
         .collect();
@@ -261,7 +262,10 @@ async fn pages_follow_the_cursor_without_gaps_or_repeats(db: TestDb) {
     let mut seen = Vec::new();
     loop {
         let page = f.store.search(&q).await.unwrap();
-        assert_eq!(page.total, 25);
+        assert_eq!(
+            page.total, 25,
+            "the total of every page is the whole query's"
+        );
         seen.extend(page.hits.iter().map(|h| h.read.id));
         match page.next_cursor {
             Some(c) => q.cursor = Some(anpr_domain::query::Cursor::decode(&c).unwrap()),

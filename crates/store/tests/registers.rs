@@ -32,6 +32,7 @@ conformance!(
     cached_register_facts_follow_imports_by_any_process,
     another_process_hears_of_authorisations_agreements_and_hot_lists,
     one_process_at_a_time_leads_a_background_task,
+    open_incidents_are_a_districts_and_those_assigned,
 );
 
 fn src(s: &str) -> ImportSource {
@@ -745,4 +746,64 @@ async fn one_process_at_a_time_leads_a_background_task(db: TestDb) {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert!(taken.is_some(), "the task moves to the other process");
+}
+
+async fn open_incidents_are_a_districts_and_those_assigned(db: TestDb) {
+    let store = db.store.clone();
+    let now = Utc::now();
+    let incident = |file: &str, district: &str, days: i64, assigned: &[&str]| IncidentRecord {
+        file_number: file.into(),
+        incident_type: "burglary".into(),
+        district: district.into(),
+        opened_at: now - Duration::days(days),
+        closed_at: None,
+        assigned_staff: assigned.iter().map(|s| s.to_string()).collect(),
+    };
+    let mut closed = incident("W-CLOSED", "Waikato", 9, &[]);
+    closed.closed_at = Some(now - Duration::days(1));
+    let mut later = incident("W-LATER", "Waikato", 0, &[]);
+    later.opened_at = now + Duration::days(1);
+    store
+        .import_register(
+            RegisterBatch::Incidents(vec![
+                incident("W-1", "Waikato", 3, &[]),
+                incident("W-2", "WAIKATO", 1, &["S2"]),
+                incident("A-1", "Auckland City", 2, &["S1", "S2"]),
+                incident("A-2", "Auckland City", 2, &["S3"]),
+                closed,
+                later,
+            ]),
+            src("incident feed"),
+        )
+        .await
+        .unwrap();
+    let files = |list: Vec<IncidentRecord>| -> Vec<String> {
+        list.into_iter().map(|i| i.file_number).collect()
+    };
+    let s1 = store
+        .open_incidents("Waikato", "S1", now, 10)
+        .await
+        .unwrap();
+    assert_eq!(files(s1), ["W-2", "W-1", "A-1"]);
+    // The district's newest first, at most the limit; assignments are listed besides.
+    let one = store.open_incidents("waikato", "S1", now, 1).await.unwrap();
+    assert_eq!(files(one), ["W-2", "A-1"]);
+    // An assignment changed by a later import is what counts.
+    store
+        .import_register(
+            RegisterBatch::Incidents(vec![incident("A-1", "Auckland City", 2, &["S3"])]),
+            src("incident feed"),
+        )
+        .await
+        .unwrap();
+    let s1 = store
+        .open_incidents("Canterbury", "S1", now, 10)
+        .await
+        .unwrap();
+    assert!(s1.is_empty(), "{s1:?}");
+    let s3 = store
+        .open_incidents("Canterbury", "S3", now, 10)
+        .await
+        .unwrap();
+    assert_eq!(files(s3).len(), 2);
 }

@@ -47,6 +47,7 @@ static ASSETS: &[Asset] = assets![
     ("app.css", "text/css; charset=utf-8"),
     ("js/app.js", JS),
     ("js/api.js", JS),
+    ("js/messages.js", JS),
     ("js/dom.js", JS),
     ("js/map.js", JS),
     ("js/purpose.js", JS),

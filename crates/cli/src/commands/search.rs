@@ -61,7 +61,7 @@ pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
     let result = super::in_use(
         &app,
         &audit,
-        anpr_app::search::search(&app, &user, &audit, query, Some(purpose)),
+        anpr_app::search::search(&app, &user, &audit, query, Some(purpose), false),
     )
     .await?;
     for n in &result.grant.notices {

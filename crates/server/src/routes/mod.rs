@@ -1,6 +1,7 @@
 pub mod alerts;
 pub mod auth;
 pub mod catalog;
+pub mod files;
 pub mod hot_list;
 pub mod integrity;
 pub mod ledger;

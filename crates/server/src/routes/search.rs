@@ -41,6 +41,10 @@ pub struct SearchRequest {
     pub cursor: Option<String>,
     /// Why this search is being made; required.
     pub purpose: Option<Purpose>,
+    /// Carry each hit's plate crop inline (`plate_thumbnail`), as a results table shows them:
+    /// seen under this search's decision and ledger entry, not as one image view each.
+    #[serde(default)]
+    pub thumbnails: bool,
 }
 
 impl SearchRequest {
@@ -92,6 +96,10 @@ pub struct HitView {
     pub overview_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plate_url: Option<String>,
+    /// With `thumbnails`: the plate crop as a `data:` URL (absent when the read has none, or
+    /// one too large to carry inline: open `plate_url` for it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plate_thumbnail: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -110,7 +118,7 @@ pub struct SearchResponse {
 
 impl SearchResponse {
     pub fn new(result: anpr_app::search::SearchResult) -> Self {
-        let (page, grant) = (result.page, result.grant);
+        let (page, grant, mut images) = (result.page, result.grant, result.plate_images);
         let policy = PolicyReport {
             training: grant.training,
             notices: grant.notices,
@@ -126,6 +134,7 @@ impl SearchResponse {
                 .hits
                 .into_iter()
                 .map(|hit| HitView {
+                    plate_thumbnail: images.remove(&hit.read.id).map(|b| data_url(&b)),
                     overview_url: hit
                         .read
                         .overview_image
@@ -147,6 +156,20 @@ impl SearchResponse {
     }
 }
 
+/// An image as a `data:` URL, which the UI's Content-Security-Policy allows for images.
+fn data_url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    let mime = if bytes.starts_with(b"\x89PNG") {
+        "image/png"
+    } else {
+        "image/jpeg"
+    };
+    format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
 /// Search plate reads, newest first, one page at a time.
 #[utoipa::path(post, path = "/api/v1/searches", tag = "search", security(("bearer" = [])),
     request_body = SearchRequest,
@@ -161,7 +184,9 @@ pub async fn search(
 ) -> ApiResult<Json<SearchResponse>> {
     audit.action(Action::Search);
     let Json(req) = body?;
+    let thumbnails = req.thumbnails;
     let (query, purpose) = req.into_query()?;
-    let result = anpr_app::search::search(&state, &staff.user, &audit, query, purpose).await?;
+    let result =
+        anpr_app::search::search(&state, &staff.user, &audit, query, purpose, thumbnails).await?;
     Ok(Json(SearchResponse::new(result)))
 }

@@ -67,7 +67,7 @@ fn stolen_from_row(r: &Row) -> StolenEntry {
     }
 }
 
-fn incident_from_row(r: &Row) -> IncidentRecord {
+pub(super) fn incident_from_row(r: &Row) -> IncidentRecord {
     let assigned: String = r.get(5);
     IncidentRecord {
         file_number: r.get(0),
@@ -681,6 +681,7 @@ async fn upsert_incident(
         ],
     )
     .await?;
+    super::files::set_assigned(tx, i).await?;
     Ok(match old {
         Some(o) => Change::Updated(json(&o)),
         None => Change::Inserted,

@@ -16,6 +16,7 @@ mod cases;
 mod catalog;
 mod changes;
 mod disclosures;
+mod files;
 mod hot_list;
 mod partitions;
 mod reads;
@@ -390,6 +391,16 @@ impl crate::Store for PgStore {
     }
     async fn register_count(&self, kind: crate::RegisterKind) -> Result<u64> {
         self.register_count_impl(kind).await
+    }
+    async fn open_incidents(
+        &self,
+        district: &str,
+        staff_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: u32,
+    ) -> Result<Vec<anpr_policy::registers::IncidentRecord>> {
+        self.open_incidents_impl(district, staff_id, now, limit)
+            .await
     }
     async fn network_agreements(&self) -> Result<Vec<anpr_policy::registers::NetworkAgreement>> {
         self.network_agreements_impl().await

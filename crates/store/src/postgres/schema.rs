@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0007_disclosures.sql"),
     include_str!("migrations/0008_sign_in_throttle.sql"),
     include_str!("migrations/0009_camera_keys.sql"),
+    include_str!("migrations/0010_open_files.sql"),
 ];
 
 pub async fn migrate(client: &mut Client) -> Result<()> {

@@ -94,7 +94,7 @@ fn stolen_from_row(r: &Row<'_>) -> rusqlite::Result<StolenEntry> {
     })
 }
 
-fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<IncidentRecord> {
+pub(super) fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<IncidentRecord> {
     let assigned: String = r.get(5)?;
     Ok(IncidentRecord {
         file_number: r.get(0)?,
@@ -534,8 +534,8 @@ fn upsert_incident(tx: &Transaction<'_>, import: i64, i: &IncidentRecord) -> Res
         i.assigned_staff.join(";"),
         import
     ];
-    Ok(match old {
-        Some(o) if &o == i => Change::Unchanged,
+    let change = match old {
+        Some(o) if &o == i => return Ok(Change::Unchanged),
         Some(o) => {
             tx.prepare_cached(
                 "UPDATE reg_incidents SET incident_type = ?2, district = ?3, opened_at = ?4,
@@ -552,7 +552,9 @@ fn upsert_incident(tx: &Transaction<'_>, import: i64, i: &IncidentRecord) -> Res
             .execute(values)?;
             Change::Inserted
         }
-    })
+    };
+    super::files::set_assigned(tx, i)?;
+    Ok(change)
 }
 
 /// Upserts a stolen report; when it stops being active, the authorisations resting on it stop

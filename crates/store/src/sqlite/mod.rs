@@ -9,6 +9,7 @@ mod alerts;
 mod cases;
 mod catalog;
 mod disclosures;
+mod files;
 mod hot_list;
 mod ingest;
 mod pool;
@@ -350,6 +351,16 @@ impl crate::Store for SqliteStore {
     }
     async fn register_count(&self, kind: crate::RegisterKind) -> Result<u64> {
         self.register_count_impl(kind).await
+    }
+    async fn open_incidents(
+        &self,
+        district: &str,
+        staff_id: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<anpr_policy::registers::IncidentRecord>> {
+        self.open_incidents_impl(district, staff_id, now, limit)
+            .await
     }
     async fn network_agreements(&self) -> Result<Vec<anpr_policy::registers::NetworkAgreement>> {
         self.network_agreements_impl().await

@@ -393,6 +393,26 @@ const MIGRATIONS: &[&str] = &[
         SELECT id, key_hash, created_at FROM cameras WHERE key_hash <> '!unset';
     ALTER TABLE cameras DROP COLUMN key_hash;
     "#,
+    // 12: the open incident files a member of staff may state, listed for them: those of a
+    // district by opening time, and those assigned to them (one row per staff id and file,
+    // kept with the file's row; `assigned_staff` stays the record as imported).
+    r#"
+    CREATE INDEX reg_incidents_district ON reg_incidents(district COLLATE NOCASE, opened_at);
+    CREATE TABLE reg_incident_staff (
+        staff_id TEXT NOT NULL,
+        file_number TEXT NOT NULL,
+        PRIMARY KEY (staff_id, file_number)
+    ) WITHOUT ROWID;
+    CREATE INDEX reg_incident_staff_file ON reg_incident_staff(file_number);
+    WITH RECURSIVE split(file_number, staff_id, rest) AS (
+        SELECT file_number, '', assigned_staff || ';' FROM reg_incidents
+        UNION ALL
+        SELECT file_number, substr(rest, 1, instr(rest, ';') - 1), substr(rest, instr(rest, ';') + 1)
+        FROM split WHERE rest <> ''
+    )
+    INSERT OR IGNORE INTO reg_incident_staff (staff_id, file_number)
+        SELECT staff_id, file_number FROM split WHERE staff_id <> '';
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -32,7 +32,9 @@ impl Inner {
             return Ok(empty);
         }
 
-        let Some(days) = self.days_to_search(q)? else {
+        // The total counts the whole query, every page alike; only the page itself starts at
+        // the cursor's day.
+        let Some((days, page_days)) = self.days_to_search(q)? else {
             return Ok(empty);
         };
 
@@ -70,28 +72,34 @@ impl Inner {
         let filter = conds.join(" AND ");
         let count_params = params.len();
         let mut page_filter = filter.clone();
+        let mut extra: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(Cursor {
             captured_at_ms,
             read_id,
         }) = q.cursor
         {
-            params.push(Box::new(captured_at_ms));
-            params.push(Box::new(read_id));
-            let (a, b) = (params.len() - 1, params.len());
+            extra.push(Box::new(captured_at_ms));
+            extra.push(Box::new(read_id));
+            let (a, b) = (count_params + 1, count_params + 2);
             page_filter.push_str(&format!(
                 " AND (r.captured_at < ?{a} OR (r.captured_at = ?{a} AND r.id < ?{b}))"
             ));
         }
-        params.push(Box::new(q.limit as i64 + 1));
-        let limit_ix = params.len();
+        extra.push(Box::new(q.limit as i64 + 1));
+        let limit_ix = count_params + extra.len();
+        // The page binds the same filter with its own days (`?1`: from the cursor's day on).
+        let page_days = ids_value(&page_days);
+        let page_params: Vec<&dyn ToSql> = std::iter::once(&page_days as &dyn ToSql)
+            .chain(params[1..].iter().map(|p| p.as_ref()))
+            .chain(extra.iter().map(|p| p.as_ref()))
+            .collect();
 
         self.with_reader(|conn| {
             let count_sql =
                 format!("SELECT count(*) FROM reads r INDEXED BY reads_day_plate WHERE {filter}");
-            let total: i64 = conn.prepare_cached(&count_sql)?.query_row(
-                rusqlite::params_from_iter(params[..count_params].iter()),
-                |r| r.get(0),
-            )?;
+            let total: i64 = conn
+                .prepare_cached(&count_sql)?
+                .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
             let page_sql = format!(
                 "SELECT {READ_COLUMNS} FROM reads r INDEXED BY reads_day_plate
                  JOIN plates p ON p.id = r.plate_id
@@ -100,7 +108,7 @@ impl Inner {
             );
             let mut stmt = conn.prepare_cached(&page_sql)?;
             let mut reads = stmt
-                .query_map(rusqlite::params_from_iter(params.iter()), |row| {
+                .query_map(rusqlite::params_from_iter(page_params.iter()), |row| {
                     read_from_row(row, &catalog)
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -116,8 +124,9 @@ impl Inner {
     }
 
     /// The capture days a query can match, newest first: its time range clipped to the days
-    /// that hold reads at all (and to the cursor). `None` when there are none.
-    fn days_to_search(&self, q: &SearchQuery) -> Result<Option<Vec<i64>>> {
+    /// that hold reads at all; and those of its page (clipped to the cursor too). `None` when
+    /// there are none.
+    fn days_to_search(&self, q: &SearchQuery) -> Result<Option<(Vec<i64>, Vec<i64>)>> {
         let (first, last): (Option<i64>, Option<i64>) = self.with_reader(|conn| {
             // Two statements: SQLite answers a lone min() or max() from the index in O(log n),
             // but both in one statement scan it.
@@ -138,10 +147,16 @@ impl Inner {
         if let Some(to) = q.time.to {
             last = last.min(day_of(to_ms(to) - 1));
         }
-        if let Some(c) = q.cursor {
-            last = last.min(day_of(c.captured_at_ms));
-        }
-        Ok((first <= last).then(|| (first..=last).rev().collect()))
+        let page_last = match q.cursor {
+            Some(c) => last.min(day_of(c.captured_at_ms)),
+            None => last,
+        };
+        Ok((first <= last).then(|| {
+            (
+                (first..=last).rev().collect(),
+                (first..=page_last).rev().collect(),
+            )
+        }))
     }
 
     /// The naive way, kept as the benchmark's baseline: a `LIKE` scan over every read.

@@ -1,6 +1,9 @@
 // Every call to the API. The session is the HttpOnly cookie set at sign-in (the page never sees
 // the token); each change carries the session's CSRF token in X-CSRF-Token. A refusal becomes
-// an ApiError whose message is the server's reason in plain words.
+// an ApiError whose message says in plain words what is wrong and what to do (messages.js);
+// the code stays on the error for the screens.
+
+import { explain } from './messages.js';
 
 let csrfToken = null;
 let onUnauthenticated = () => {};
@@ -14,23 +17,6 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
     this.field = field;
-  }
-}
-
-/** The server's refusal in words a person can act on. */
-export function plainWords(status, error) {
-  const reason = ((error && error.message) || '').trim().replace(/[.]+$/, '');
-  const field = error && error.field ? ` (${error.field.replaceAll('_', ' ')})` : '';
-  switch (status) {
-    case 401: return `You are not signed in, or your session has ended: ${reason}.`;
-    case 403: return `Refused: ${reason}.`;
-    case 404: return `Not found: ${reason}.`;
-    case 409: return `Could not be done: ${reason}.`;
-    case 413: return `Too large: ${reason}.`;
-    case 422: return `Please check the form${field}: ${reason}.`;
-    case 429: return `Too many requests: ${reason}.`;
-    case 503: return `The service is unavailable: ${reason}.`;
-    default: return reason ? `${reason}.` : `The server answered ${status}.`;
   }
 }
 
@@ -51,15 +37,16 @@ export async function api(method, path, body, { contentType } = {}) {
   try {
     response = await fetch(path, { method, headers, body: payload, credentials: 'same-origin' });
   } catch (e) {
-    throw new ApiError(0, 'network', 'The server cannot be reached; check the connection and try again.');
+    throw new ApiError(0, 'network', explain(0, { code: 'network' }));
   }
   if (response.status === 204) return null;
   const text = await response.text();
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
-    const error = data && data.error ? data.error : { message: text.slice(0, 200) };
-    const err = new ApiError(response.status, error.code, plainWords(response.status, error), error.field);
+    const error = data && data.error ? data.error : {};
+    const signingIn = path === '/api/v1/auth/session' && method === 'POST';
+    const err = new ApiError(response.status, error.code, explain(response.status, error, { signingIn }), error.field);
     if (response.status === 401 && path !== '/api/v1/auth/session') onUnauthenticated(err);
     throw err;
   }
@@ -85,12 +72,12 @@ export async function getBlob(path) {
   try {
     response = await fetch(path, { credentials: 'same-origin' });
   } catch (e) {
-    throw new ApiError(0, 'network', 'The server cannot be reached; check the connection and try again.');
+    throw new ApiError(0, 'network', explain(0, { code: 'network' }));
   }
   if (!response.ok) {
     let error = null;
     try { error = (await response.json()).error; } catch { /* not JSON */ }
-    const err = new ApiError(response.status, error && error.code, plainWords(response.status, error), error && error.field);
+    const err = new ApiError(response.status, error && error.code, explain(response.status, error || {}), error && error.field);
     if (response.status === 401) onUnauthenticated(err);
     throw err;
   }

@@ -55,6 +55,8 @@ const MAYBE_SIGNED_IN = 'anpr-maybe-signed-in';
 
 function signedOut(reason) {
   localStorage.removeItem(MAYBE_SIGNED_IN);
+  // What the officer typed for their searches (purpose, justification, plate) is theirs alone.
+  sessionStorage.clear();
   user = null;
   fill(document.getElementById('banner'));
   setCsrf(null);
@@ -84,7 +86,7 @@ function route() {
   if (!screen) {
     homeScreen(main, user, allowed());
   } else if (!allowed().includes(screen)) {
-    fill(main, message('error', `The ${screen.title} screen needs the role ${screen.roles.join(' or ')}; you hold ${roleList(user)}.`));
+    fill(main, message('error', `The ${screen.title} screen needs the role ${screen.roles.join(' or ')}, and you hold ${roleList(user)}. Ask an administrator if your work needs it.`));
   } else if (screen.id === 'track' && arg) {
     leaveScreen = liveScreen(main, user, Number(arg));
   } else {

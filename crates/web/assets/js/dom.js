@@ -47,6 +47,22 @@ export function nzTime(t) {
   return Number.isNaN(d.getTime()) ? String(t) : nzFormat.format(d);
 }
 
+const nzDay = new Intl.DateTimeFormat('en-NZ', {
+  timeZone: 'Pacific/Auckland', year: 'numeric', month: 'short', day: 'numeric',
+});
+
+/** The New Zealand date of an instant, e.g. "29 Nov 2026". */
+export function nzDate(t) {
+  if (!t) return '—';
+  const d = t instanceof Date ? t : new Date(t);
+  return Number.isNaN(d.getTime()) ? String(t) : nzDay.format(d);
+}
+
+/** "1 read", "2 reads": a count with its noun, singular or plural. */
+export function plural(n, one, many = `${one}s`) {
+  return `${n.toLocaleString('en-NZ')} ${n === 1 ? one : many}`;
+}
+
 /** A <time> element showing an instant in NZ time, with the exact instant in `datetime`. */
 export function timeEl(t) {
   return h('time', { datetime: t || '' }, nzTime(t));

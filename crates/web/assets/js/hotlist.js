@@ -4,7 +4,7 @@
 // The list loads once, then new alerts arrive over Server-Sent Events (the session cookie
 // authenticates the EventSource); each can be acknowledged.
 
-import { h, fill, message, nzTime, timeEl } from './dom.js';
+import { h, fill, message, nzTime, timeEl, plural } from './dom.js';
 import { get, post } from './api.js';
 
 export function hotListScreen(main) {
@@ -64,7 +64,7 @@ export function hotListScreen(main) {
     try {
       const { alerts } = await get('/api/v1/alerts');
       alerts.forEach((a) => add(a, false));
-      if (seen.size) cue.textContent = `${seen.size} earlier alert(s) below. New ones appear here as they arrive.`;
+      if (seen.size) cue.textContent = `${plural(seen.size, 'earlier alert')} below. New ones appear here as they arrive.`;
       connect();
     } catch (err) {
       fill(status, message('error', err.message));

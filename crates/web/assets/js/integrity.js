@@ -4,7 +4,7 @@
 // indices) and the workflow (assign, ask the member of staff to explain, close); and "My cases",
 // where any member of staff answers a request for an explanation in a case about them.
 
-import { h, fill, field, message, timeEl } from './dom.js';
+import { h, fill, field, message, timeEl, plural } from './dom.js';
 import { get, post, qs } from './api.js';
 
 const RULES = {
@@ -85,7 +85,7 @@ export function integrityScreen(main, user, arg) {
       fill(runSlot, message('ok',
         r.to_index === null || r.to_index === undefined
           ? `Nothing new in the ledger since entry ${r.from_index}.`
-          : `The rules read ledger entries ${r.from_index} to ${r.to_index}: ${r.uses} use(s) of plate data, ${byRule.reduce((n, [, c]) => n + c, 0)} finding(s) new or changed, ${r.cases_opened} case(s) opened, ${r.findings_updated} open finding(s) gained evidence (${r.seconds.toFixed(2)} s).`),
+          : `The rules read ledger entries ${r.from_index} to ${r.to_index}: ${plural(r.uses, 'use')} of plate data, ${plural(byRule.reduce((n, [, c]) => n + c, 0), 'finding')} new or changed, ${plural(r.cases_opened, 'case')} opened, ${plural(r.findings_updated, 'open finding')} gained evidence (${r.seconds.toFixed(2)} s).`),
       byRule.length ? h('ul#run-findings', {}, byRule.map(([rule, n]) => h('li', {}, `${ruleWords(rule)}: ${n}`))) : null);
       await load();
     } catch (err) {
@@ -144,7 +144,7 @@ function caseScreen(main, user, id) {
         caseFacts(c)),
       h('section.card', { 'aria-labelledby': 'evidence-title' },
         h('h2#evidence-title', {}, 'Evidence'),
-        h('p.hint', {}, `The ledger entries the finding rests on (${c.finding.evidence.length} shown of ${c.finding.uses} use(s)).`),
+        h('p.hint', {}, `The ledger entries the finding rests on (${c.finding.evidence.length} shown of ${plural(c.finding.uses, 'use')}).`),
         h('ul#case-evidence', {}, evidence)),
       c.status === 'closed' ? null : workflow(c));
   }

@@ -4,7 +4,7 @@
 // against the signed root. The Ed25519 signature needs the deployment's public key, handed over
 // out of band: `anpr ledger verify-remote` checks it.
 
-import { h, fill, field, message, timeEl } from './dom.js';
+import { h, fill, field, message, timeEl, plural } from './dom.js';
 import { get, qs } from './api.js';
 import { fromHex, leafHash, toHex, verifyConsistency, verifyInclusion } from './merkle.js';
 
@@ -51,8 +51,8 @@ export function ledgerScreen(main, user, arg) {
       const proof = await get(`/api/v1/ledger/proof/consistency${qs({ from: earlier.size, to: head.size })}`);
       const ok = await verifyConsistency(earlier.size, head.size, fromHex(earlier.root_hash), fromHex(head.root_hash), proof.hashes);
       fill(slot, ok
-        ? message('ok', `Verified: the log of ${head.size} entries extends the earlier signed head of ${earlier.size} entries (consistency proof of ${proof.hashes.length} hashes checked in this browser). ${heads.length} signed heads are kept.`)
-        : message('error', `Verification failed: the log does not extend the earlier signed head of ${earlier.size} entries.`),
+        ? message('ok', `Verified: the log of ${plural(head.size, 'entry', 'entries')} extends the earlier signed head of ${plural(earlier.size, 'entry', 'entries')} (consistency proof of ${plural(proof.hashes.length, 'hash', 'hashes')} checked in this browser). ${plural(heads.length, 'signed head')} ${heads.length === 1 ? 'is' : 'are'} kept.`)
+        : message('error', `Verification failed: the log does not extend the earlier signed head of ${plural(earlier.size, 'entry', 'entries')}. The log may have been altered: tell the integrity unit and the overseers, and keep this page as it is.`),
       h('p.hint', {}, 'The signatures are checked with the deployment\u2019s public key by anpr ledger verify-remote.'));
     } catch (err) {
       fill(slot, message('error', err.message));
@@ -81,7 +81,7 @@ export function ledgerScreen(main, user, arg) {
           h('td', {}, h('button', { type: 'button', onclick: () => prove(e), 'aria-label': `Prove entry ${e.index}` }, 'Prove')));
       });
       fill(slot,
-        bad ? message('error', `${bad} of these entries do not match their stored leaf hash.`)
+        bad ? message('error', `${bad} of these entries ${bad === 1 ? 'does' : 'do'} not match ${bad === 1 ? 'its' : 'their'} stored leaf hash: the log may have been altered. Tell the integrity unit and the overseers.`)
           : message('ok', `Entries ${start} to ${end - 1}: every body matches its leaf hash.`),
         h('div.table-wrap', {}, h('table.entries', {},
           h('thead', {}, h('tr', {}, ['#', 'Time (NZ)', 'Actor', 'Action', 'Purpose', 'Outcome', 'Request', 'Hash', ''].map((c) => h('th', { scope: 'col' }, c)))),
@@ -105,8 +105,8 @@ export function ledgerScreen(main, user, arg) {
       const ok = toHex(leaf) === proof.leaf_hash
         && await verifyInclusion(entry.index, head.size, leaf, proof.hashes, fromHex(head.root_hash));
       fill(slot,
-        ok ? message('ok', `Verified: entry ${entry.index} is in the signed tree of ${head.size} entries (root ${head.root_hash.slice(0, 16)}…), by ${proof.hashes.length} hashes checked in this browser.`)
-          : message('error', `Not verified: entry ${entry.index} is not proven to be in the signed tree.`),
+        ok ? message('ok', `Verified: entry ${entry.index} is in the signed tree of ${plural(head.size, 'entry', 'entries')} (root ${head.root_hash.slice(0, 16)}…), by ${plural(proof.hashes.length, 'hash', 'hashes')} checked in this browser.`)
+          : message('error', `Not verified: entry ${entry.index} is not proven to be in the signed tree. The log may have been altered: tell the integrity unit and the overseers.`),
         h('details', {}, h('summary', {}, 'Audit path'), h('ol.hashes', {}, proof.hashes.map((x) => h('li.hash', {}, x)))),
         h('details', {}, h('summary', {}, 'Entry body (canonical JSON)'), h('pre.body', {}, entry.body)));
       proofBox.scrollIntoView({ block: 'nearest' });

@@ -1,16 +1,21 @@
 // Screen 3: tracking. Request tracking with its basis; the supervisor's approval queue; the
 // caller's authorisations; and the live view of an active watch: alerts arriving by
 // Server-Sent Events (the session cookie authenticates the EventSource), a visual cue and an
-// optional sound, the car's path on the map, the time left, stop and renew.
+// optional sound, the car's path on the map, the time left (and an emergency's time left to be
+// approved), stop and renew (the request form filled in as the watch was asked for). When the
+// watch ends — stopped here, revoked, expired — the view says so and stops: no countdown, no
+// stream.
 
 import { h, fill, field, message, timeEl, nzTime, timeLeft } from './dom.js';
-import { api, get, post } from './api.js';
+import { get, post } from './api.js';
 import { nzMap, pointMarker, toLatLng, fitTo } from './map.js';
-import { purposeFieldset, MIN_JUSTIFICATION } from './purpose.js';
+import { purposeFieldset, keepPurpose, MIN_JUSTIFICATION } from './purpose.js';
+import { tidy } from './messages.js';
 
 const L = window.L;
-const TRACKING_PURPOSES = ['stolen_vehicle', 'serious_crime', 'missing_person', 'threat_to_life'];
 const MIN_REASON = 10;
+/** How often the live view asks whether its watch still runs (an end made elsewhere). */
+const RECHECK_MS = 60000;
 
 export function trackScreen(main, user) {
   const isTracker = user.roles.includes('tracker');
@@ -32,12 +37,23 @@ export function trackScreen(main, user) {
   refresh();
 }
 
+/** The request form; `renews`, an authorisation of the user's, fills it in as that was asked. */
 function requestForm(onDone, renews) {
   const plate = h('input', { name: 'track_plate', id: 'track-plate', required: true, autocomplete: 'off', autocapitalize: 'characters', maxlength: 12, value: renews ? renews.plate : '' });
-  const purpose = purposeFieldset('track', TRACKING_PURPOSES);
-  const emergency = h('input', { type: 'checkbox', name: 'emergency', id: 'track-emergency' });
-  const fuzzy = h('input', { type: 'checkbox', name: 'fuzzy', id: 'track-fuzzy' });
-  const hours = h('input', { type: 'number', name: 'hours', id: 'track-hours', min: 1, max: 168, step: 1, placeholder: 'maximum' });
+  const purpose = purposeFieldset('track', { tracking: true });
+  const emergency = h('input', { type: 'checkbox', name: 'emergency', id: 'track-emergency', disabled: !!renews });
+  const fuzzy = h('input', { type: 'checkbox', name: 'fuzzy', id: 'track-fuzzy', checked: !!(renews && renews.fuzzy) });
+  const hours = h('input', {
+    type: 'number', name: 'hours', id: 'track-hours', min: 1, max: 168, step: 1, placeholder: 'maximum',
+    value: renews && renews.duration_minutes ? Math.round(renews.duration_minutes / 60) : undefined,
+  });
+  if (renews) {
+    // The same file, purpose and justification as the watch it renews (a renewal rests on the
+    // same basis); the officer may still change any of it.
+    purpose.ready.then(() => purpose.set({
+      code: renews.purpose_code, file_number: renews.file_number, justification: renews.justification,
+    }));
+  }
   const status = h('div.status-slot');
   const submit = h('button.primary', { type: 'submit' }, renews ? 'Request renewal' : 'Request tracking');
   const form = h('form.card', { 'aria-labelledby': 'request-title', novalidate: true },
@@ -46,17 +62,18 @@ function requestForm(onDone, renews) {
     h('div.row', {}, field('Plate', plate), field('Duration (hours)', hours, '48 h at most on a stolen report, 7 days otherwise')),
     purpose.element,
     h('div.row.radios', {},
-      h('label.inline', {}, emergency, ' Emergency (threat to life)'),
+      h('label.inline', {}, emergency, renews ? ' Emergency (not for a renewal)' : ' Emergency (threat to life)'),
       h('label.inline', {}, fuzzy, ' Also OCR look-alike plates')),
     h('div.actions', {}, submit), status);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     const p = purpose.value();
-    const problem = !plate.value.trim() ? 'Enter a plate.'
-      : !p.code ? 'Choose the purpose.'
-        : !p.file_number ? 'Enter the incident file number.'
-          : p.justification.length < MIN_JUSTIFICATION ? `Write a justification of at least ${MIN_JUSTIFICATION} characters.` : null;
-    if (problem) { fill(status, message('error', problem)); return; }
+    const problem = !plate.value.trim() ? [plate, 'Enter a plate.']
+      : !p.file_number ? [purpose.control('file_number'), 'Choose the incident file this request is for.']
+        : !p.code ? [purpose.control('code'), 'Choose the purpose.']
+          : p.justification.length < MIN_JUSTIFICATION ? [purpose.control('justification'), `Write a justification of at least ${MIN_JUSTIFICATION} characters.`] : null;
+    if (problem) { fill(status, message('error', problem[1])); problem[0].focus(); return; }
+    keepPurpose(p);
     submit.disabled = true;
     try {
       const a = await post('/api/v1/tracking', {
@@ -65,8 +82,10 @@ function requestForm(onDone, renews) {
         renews: renews ? renews.id : undefined,
       });
       fill(status, a.status === 'active'
-        ? message('ok', `Tracking of ${a.plate} is active (authorisation ${a.id}) until ${nzTime(a.expires_at)}. `, h('a', { href: `#/track/${a.id}` }, 'Open the live view'))
-        : message('info', `Request ${a.id} for ${a.plate} waits for a supervisor: ${a.approval_reasons.join('; ')}.`));
+        ? message('ok', `Tracking of ${a.plate} is active (authorisation ${a.id}) until ${nzTime(a.expires_at)}. `,
+          awaitsApproval(a) ? `It stops unless a supervisor approves it by ${nzTime(a.approval_deadline)}. ` : '',
+          h('a', { href: `#/track/${a.id}` }, 'Open the live view'))
+        : message('info', `Request ${a.id} for ${a.plate} waits for a supervisor: ${a.approval_reasons.map(tidy).join('; ')}.`));
       onDone();
     } catch (err) {
       fill(status, message('error', err.message));
@@ -80,6 +99,9 @@ function requestForm(onDone, renews) {
 function statusBadge(a) {
   return h(`span.badge.badge-${a.status}`, {}, a.status);
 }
+
+/** Whether an emergency watch still waits for a supervisor's approval. */
+const awaitsApproval = (a) => a.status === 'active' && a.basis === 'emergency' && !a.decided_at && a.approval_deadline;
 
 function authorisationTable(list, refresh) {
   const tracking = list.filter((a) => a.kind === 'tracking' || !a.kind);
@@ -140,6 +162,8 @@ export function liveScreen(main, user, id) {
   const title = h('h1#live-title', {}, `Live tracking #${id}`);
   const facts = h('dl.facts.live-facts', {});
   const left = h('output#time-left.time-left', { 'aria-live': 'off' }, '—');
+  const approvalLeft = h('output#approval-left.time-left', { 'aria-live': 'off' }, '');
+  const approval = h('span.approval', { hidden: true }, ' · ', h('span', {}, 'Stops unless approved within: '), approvalLeft);
   const connection = h('span#stream-state.stream-state', { role: 'status' }, 'connecting…');
   const soundToggle = h('input', { type: 'checkbox', id: 'sound' });
   const cue = h('div#alert-cue.alert-cue', { role: 'status', 'aria-live': 'assertive' }, 'No alert yet.');
@@ -148,7 +172,7 @@ export function liveScreen(main, user, id) {
   const controls = h('div.actions');
   const status = h('div.status-slot');
   fill(main,
-    h('div.live-head', {}, title, h('div.live-meta', {}, h('span', {}, 'Time left: '), left, ' · ', connection, ' · ',
+    h('div.live-head', {}, title, h('div.live-meta', {}, h('span', {}, 'Time left: '), left, approval, ' · ', connection, ' · ',
       h('label.inline', {}, soundToggle, ' Sound'))),
     facts, controls, status,
     h('div.split.live', {}, h('div.map-col', {}, mapEl), h('div', {}, cue, list)));
@@ -160,28 +184,72 @@ export function liveScreen(main, user, id) {
   let marks = null;
   let stream = null;
   let closed = false;
-  const tick = setInterval(() => { if (auth && auth.expires_at) left.value = timeLeft(auth.expires_at); }, 1000);
+  let checking = false;
+  let lastCheck = Date.now();
+
+  /** Whether the watch runs: only then do the countdowns tick and the stream stay open. */
+  const running = () => auth && auth.status === 'active';
+
+  /** Asks the server how the watch stands (an end made elsewhere, an approval given). */
+  async function recheck() {
+    if (checking || closed) return;
+    checking = true;
+    lastCheck = Date.now();
+    try {
+      auth = await get(`/api/v1/tracking/${id}`);
+      renderAuth();
+    } catch { /* asked again at the next tick */ } finally {
+      checking = false;
+    }
+  }
+
+  function tickOnce() {
+    if (!running()) return;
+    const now = Date.now();
+    left.value = timeLeft(auth.expires_at, now);
+    if (awaitsApproval(auth)) approvalLeft.value = timeLeft(auth.approval_deadline, now);
+    const due = new Date(auth.expires_at).getTime() <= now
+      || (awaitsApproval(auth) && new Date(auth.approval_deadline).getTime() <= now);
+    if (due || now - lastCheck >= RECHECK_MS) recheck();
+  }
+  const tick = setInterval(tickOnce, 1000);
+
+  /** The watch has ended: say so, and stop counting and listening. */
+  function stopLive() {
+    clearInterval(tick);
+    if (stream) { stream.close(); stream = null; }
+    left.value = auth ? auth.status : 'ended';
+    approval.hidden = true;
+    connection.textContent = `not live: tracking ${auth ? auth.status : 'ended'}`;
+    connection.className = 'stream-state off';
+  }
 
   function renderAuth() {
     title.textContent = `Live tracking of ${auth.plate} (#${auth.id})`;
     fill(facts,
-      h('dt', {}, 'Status'), h('dd', {}, statusBadge(auth)),
-      h('dt', {}, 'Basis'), h('dd', {}, `${auth.basis.replaceAll('_', ' ')} — ${auth.purpose_code.replaceAll('_', ' ')}, file ${auth.file_number}`),
+      h('dt', {}, 'Status'), h('dd#live-status', {}, statusBadge(auth), auth.end_reason ? ` — ${tidy(auth.end_reason)}` : ''),
+      h('dt', {}, 'Basis'), h('dd', {}, `${tidy(auth.basis)} — ${tidy(auth.purpose_code)}, file ${auth.file_number}`),
       h('dt', {}, 'Started'), h('dd', {}, timeEl(auth.starts_at)),
-      h('dt', {}, 'Ends'), h('dd', {}, timeEl(auth.expires_at)));
-    left.value = auth.status === 'active' && auth.expires_at ? timeLeft(auth.expires_at) : auth.status;
+      h('dt', {}, 'Ends'), h('dd', {}, timeEl(auth.expires_at)),
+      awaitsApproval(auth) ? [h('dt', {}, 'Approval due by'), h('dd', {}, timeEl(auth.approval_deadline))] : null);
+    approval.hidden = !awaitsApproval(auth);
+    if (running()) {
+      tickOnce();
+    } else {
+      stopLive();
+    }
     const reason = h('input', { id: 'stop-reason', name: 'stop_reason', placeholder: 'Reason (at least 10 characters)', minlength: MIN_REASON });
     const stop = async () => {
       if (reason.value.trim().length < MIN_REASON) { fill(status, message('error', `State why you stop it (at least ${MIN_REASON} characters).`)); reason.focus(); return; }
       try {
         auth = await post(`/api/v1/tracking/${auth.id}/revoke`, { reason: reason.value.trim() });
-        fill(status, message('ok', 'Tracking stopped.'));
+        fill(status, message('ok', 'Tracking stopped. No more alerts arrive for this watch.'));
         renderAuth();
       } catch (err) { fill(status, message('error', err.message)); }
     };
     const renew = () => { fill(status, requestForm(() => {}, auth)); };
     fill(controls,
-      auth.status === 'active' ? [field('Stop reason', reason), h('button.danger', { type: 'button', onclick: stop }, 'Stop tracking')] : null,
+      running() ? [field('Stop reason', reason), h('button.danger', { type: 'button', onclick: stop }, 'Stop tracking')] : null,
       auth.requester_staff_id === user.staff_id ? h('button', { type: 'button', onclick: renew }, 'Renew…') : null);
   }
 
@@ -219,10 +287,11 @@ export function liveScreen(main, user, id) {
   }
 
   function connect() {
-    if (closed) return;
+    if (closed || !running()) return;
     const after = seen.size ? Math.max(...seen.keys()) : null;
     stream = new EventSource(after ? `/api/v1/alerts/stream?after=${after}` : '/api/v1/alerts/stream');
     stream.addEventListener('open', () => {
+      if (!running()) return;
       connection.textContent = 'live';
       connection.className = 'stream-state ok';
       // Anything raised between the first load and this connection.
@@ -232,11 +301,13 @@ export function liveScreen(main, user, id) {
       try { addAlert(JSON.parse(e.data), true); } catch { /* malformed event: ignore */ }
     });
     stream.addEventListener('error', () => {
+      if (!stream) return;
       // The browser reconnects by itself (resuming with Last-Event-ID) unless the server
       // refused the stream outright, e.g. because the session has ended.
       const gone = stream.readyState === EventSource.CLOSED;
       connection.textContent = gone ? 'disconnected: reload the page' : 'reconnecting…';
       connection.className = 'stream-state warn';
+      recheck();
     });
   }
 
