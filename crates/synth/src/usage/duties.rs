@@ -244,8 +244,7 @@ impl Builder {
         }
         // 15. Tracking staged by an administrator.
         let admins = self.with_role("admin");
-        for k in 0..n.min(admins.len()) {
-            let admin = admins[k];
+        for &admin in admins.iter().take(n) {
             let Some(accomplice) = self
                 .pick_staff(used, 1, |p| p.roles == "searcher")
                 .first()
