@@ -484,3 +484,132 @@ fn a_users_mistake_is_one_plain_line_whatever_the_environment() {
     assert!(!stderr.contains("schema migration"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
 }
+
+#[test]
+fn help_describes_every_flag_with_its_format_and_sets_global_options_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--help");
+        ok(&anpr(dir.path(), &all))
+    };
+    let site = help(&["site", "add"]);
+    let (own, global) = site
+        .split_once("Global options")
+        .expect("a heading of its own for the global options");
+    assert!(
+        own.contains("Latitude in decimal degrees, -90 to 90"),
+        "{site}"
+    );
+    assert!(!own.contains("--data"), "{site}");
+    assert!(global.contains("--data") && global.contains("--database-url"));
+    let search = help(&["search"]);
+    assert!(
+        search.contains("RFC 3339 time, e.g. 2026-03-01T10:00:00+13:00"),
+        "{search}"
+    );
+    // Every option and argument of these commands carries a description on its own line or
+    // on the next one.
+    for cmd in [
+        &["site", "add"][..],
+        &["camera", "add"],
+        &["search"],
+        &["export", "read"],
+        &["import"],
+        &["user", "add"],
+    ] {
+        let text = help(cmd);
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let is_flag = trimmed.starts_with("--") || trimmed.starts_with('<');
+            if !is_flag || trimmed.starts_with("--help") || !line.starts_with("  ") {
+                continue;
+            }
+            let described = trimmed.split_whitespace().count() > 2
+                || lines
+                    .get(i + 1)
+                    .is_some_and(|next| next.starts_with("          ") && !next.trim().is_empty());
+            assert!(described, "{cmd:?}: {line:?} has no description\n{text}");
+        }
+    }
+}
+
+#[test]
+fn import_documents_its_formats_and_lists_each_refused_line_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let help = ok(&anpr(d, &["import", "--help"]));
+    assert!(
+        help.contains("camera_id,captured_at,plate,confidence"),
+        "{help}"
+    );
+    assert!(help.contains(r#"{"camera_id":1,"captured_at""#), "{help}");
+
+    ok(&anpr(d, &["network", "add", "N"]));
+    ok(&anpr(
+        d,
+        &[
+            "site",
+            "add",
+            "--network",
+            "1",
+            "--name",
+            "S",
+            "--lat",
+            "-45",
+            "--lon",
+            "168",
+            "--district",
+            "Southern",
+        ],
+    ));
+    ok(&anpr(d, &["camera", "add", "--site", "1", "--name", "c"]));
+    let now = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let csv = d.join("reads.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "camera_id,captured_at,plate,confidence\n\
+             1,{now},ABC123,0.9\n\
+             7,{now},ABC124,0.9\n\
+             1,yesterday,ABC125,0.9\n\
+             1,{now},ABC126\n\
+             1,{now},ABC127,95\n"
+        ),
+    )
+    .unwrap();
+    let out = anpr(d, &["import", csv.to_str().unwrap()]);
+    let stdout = ok(&out);
+    assert!(
+        stdout.contains("imported 1 reads from") && stdout.contains("4 lines refused"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused: Vec<&str> = stderr.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(
+        refused,
+        [
+            "line 3: camera_id 7 is no camera here; add it with `anpr camera add` or correct the line",
+            "line 4: captured_at \"yesterday\" is not an RFC 3339 timestamp with a time zone, e.g. 2024-05-01T08:30:00Z (premature end of input)",
+            "line 5: has 3 fields where the header has 4; quote a value that contains a comma",
+            "line 6: confidence must be between 0 and 1, got 95 (send 0.95 for 95%)",
+        ],
+        "{stderr}"
+    );
+
+    let jsonl = d.join("reads.jsonl");
+    std::fs::write(
+        &jsonl,
+        format!("{{\"plate\":\"QTN1\",\"captured_at\":\"{now}\",\"confidence\":0.9}}\nnot json\n"),
+    )
+    .unwrap();
+    let out = anpr(d, &["import", jsonl.to_str().unwrap()]);
+    assert!(ok(&out).contains("2 lines refused"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 1: camera_id is required in an import dump"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 2: is not valid JSON"), "{stderr}");
+}
