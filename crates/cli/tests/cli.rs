@@ -339,6 +339,28 @@ fn users_can_be_disabled_and_roles_respect_separation_of_duties() {
     assert!(ok(&anpr(d, &["user", "disable", "S1"])).contains("disabled"));
     assert!(ok(&anpr(d, &["user", "list"])).contains("disabled"));
     assert!(!anpr(d, &["user", "disable", "S404"]).status.success());
+    // Its holder, with the right password, is told why and whom to ask.
+    let search = anpr(
+        d,
+        &[
+            "search",
+            "ABC123",
+            "--staff-id",
+            "S1",
+            "--purpose",
+            "stolen_vehicle",
+            "--file-number",
+            "1",
+            "--justification",
+            "Vehicle stolen from the yard overnight",
+        ],
+    );
+    assert_eq!(search.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&search.stderr);
+    assert!(
+        stderr.contains("error: this account is disabled; ask an administrator"),
+        "{stderr}"
+    );
 }
 
 #[test]
