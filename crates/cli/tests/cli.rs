@@ -635,3 +635,65 @@ fn import_documents_its_formats_and_lists_each_refused_line_with_its_reason() {
     );
     assert!(stderr.contains("line 2: is not valid JSON"), "{stderr}");
 }
+
+#[test]
+fn a_first_search_on_a_fresh_deployment_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&anpr(
+        d,
+        &[
+            "user",
+            "add",
+            "--staff-id",
+            "S1",
+            "--name",
+            "N",
+            "--district",
+            "Southern",
+            "--roles",
+            "searcher",
+        ],
+    ));
+    let search = || {
+        let out = anpr(
+            d,
+            &[
+                "search",
+                "ABC123",
+                "--staff-id",
+                "S1",
+                "--purpose",
+                "stolen_vehicle",
+                "--file-number",
+                "260101/1",
+                "--justification",
+                "Vehicle stolen from the yard overnight",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = search();
+    assert!(stderr.contains("not in the staff register"), "{stderr}");
+    assert!(
+        stderr.contains("staff register is empty: before anyone can search, each user needs a row in the staff register and an open file in the incident register"),
+        "{stderr}"
+    );
+    let staff = d.join("staff.csv");
+    std::fs::write(
+        &staff,
+        "staff_id,person_id,home_address_id,team\nS1,P1,A1,Q\n",
+    )
+    .unwrap();
+    ok(&anpr(
+        d,
+        &["registers", "import", "staff", staff.to_str().unwrap()],
+    ));
+    let stderr = search();
+    assert!(stderr.contains("not in the incident register"), "{stderr}");
+    assert!(
+        stderr.contains("incident register is empty: before anyone can search"),
+        "{stderr}"
+    );
+}
