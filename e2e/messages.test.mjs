@@ -57,6 +57,16 @@ test('a wrong password is not an ended session', () => {
   assert.match(explain(401, { code: 'unauthenticated', message: 'session expired or invalid' }), /Sign in again/);
 });
 
+test('a disabled account is told whom to ask, not to retype its password', () => {
+  const text = explain(401, {
+    code: 'unauthenticated',
+    message: 'this account is disabled; ask an administrator to enable it again',
+  }, { signingIn: true });
+  assert.match(text, /^Sign-in refused: this account is disabled; ask an administrator/);
+  assert.doesNotMatch(text, /Check the staff id and password/);
+  assertPlain(text, 'disabled account');
+});
+
 test('the server\u2019s reasons lose code marks, field paths and API paths', () => {
   assert.equal(tidy('purpose `missing_person` does not fit'), 'purpose missing person does not fit');
   assert.equal(tidy('purpose.file_number must be 1 to 64 characters'), 'file number must be 1 to 64 characters');

@@ -15,7 +15,7 @@ use anpr_policy::registers::AccessFacts;
 use anpr_policy::tracking::{LookbackRequest, Review, ReviewKind, TrackingRequest};
 use anpr_policy::{
     AuthStatus, Authorisation, AuthorisationKind, Decision, DisclosedBy, Disclosure, Evaluation,
-    FactsQuery, Permission, ReviewCase, SightingsGrant, SightingsRequest, Subject,
+    FactsQuery, Permission, RefusalKind, ReviewCase, SightingsGrant, SightingsRequest, Subject,
 };
 use anpr_store::{
     AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, StoreError,
@@ -109,7 +109,10 @@ pub async fn authorise_search(
     };
     let facts = data_access_facts(state, &req).await?;
     let eval = state.policy.evaluate_data_access(&req, &facts);
-    let (grant, decision) = enforce(state, eval).await?;
+    let (grant, decision) = match enforce(state, eval).await {
+        Ok(granted) => granted,
+        Err(e) => return Err(with_first_run_hint(state, e).await),
+    };
     query.network_ids = grant.networks.clone();
     query.time = grant.time;
     query.exclude_plates = grant.exclude_plates.clone();
@@ -118,6 +121,41 @@ pub async fn authorise_search(
         grant,
         decision,
     })
+}
+
+/// What a new deployment lacks before anyone can search, said with the refusal that a missing
+/// staff-register row or incident file brings: on a fresh deployment those registers are
+/// empty, and the refusal alone ("not in the staff register") does not tell a first user, or
+/// the administrator setting up, that both must be loaded.
+pub const FIRST_RUN_HINT: &str = "before anyone can search, each user needs a row in the \
+    staff register and an open file in the incident register to search under; an \
+    administrator loads both (`anpr registers import staff FILE` and `anpr registers import \
+    incidents FILE`, see docs/access-control.md)";
+
+async fn with_first_run_hint(state: &App, e: AppError) -> AppError {
+    let AppError::Refused {
+        kind: kind @ (RefusalKind::NotInStaffRegister | RefusalKind::UnknownFileNumber),
+        field,
+        message,
+    } = e
+    else {
+        return e;
+    };
+    let (register, name) = match kind {
+        RefusalKind::NotInStaffRegister => (anpr_store::RegisterKind::Staff, "staff"),
+        _ => (anpr_store::RegisterKind::Incidents, "incident"),
+    };
+    // Only an empty register is a deployment not yet set up; otherwise the refusal's own
+    // advice (ask to be added, check the number) is the right one.
+    let message = match state.store.register_count(register).await {
+        Ok(0) => format!("{message}. This deployment's {name} register is empty: {FIRST_RUN_HINT}"),
+        _ => message,
+    };
+    AppError::Refused {
+        kind,
+        field,
+        message,
+    }
 }
 
 /// Decides a view of one read (or its image) and returns the read only if allowed. The read's

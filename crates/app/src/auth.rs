@@ -145,11 +145,19 @@ pub async fn session_user(app: &App, token: &str) -> AppResult<User> {
         .ok_or_else(|| AppError::Unauthenticated("session expired or invalid".into()))
 }
 
+/// The answer to a disabled account's holder (see [`verify_password`]).
+pub const ACCOUNT_DISABLED: &str =
+    "this account is disabled; ask an administrator to enable it again";
+
 /// Checks a staff id and password under the sign-in throttle ([`crate::sign_in_throttle`]),
 /// for every entry point (the API's sign-in, the UI's, the CLI's; `client` is the network
-/// address where there is one). An unknown id, a disabled account and a wrong password get the
-/// same answer after the same work, so the answers never tell which staff ids exist. The use's
-/// actor is the staff id claimed until the password is verified, then the member of staff.
+/// address where there is one). An unknown id and a wrong password get the same answer after
+/// the same work, so the answers never tell which staff ids exist. A disabled account is told
+/// so, but only with its right password: whoever knows it is the account's holder, who needs to
+/// know to ask an administrator, and learns nothing a wrong guess would not hide. It still
+/// counts as a failed attempt, so the answer cannot be used to test passwords past the throttle.
+/// The use's actor is the staff id claimed until the password is verified, then the member of
+/// staff.
 pub async fn verify_password(
     app: &App,
     audit: &AuditHandle,
@@ -185,6 +193,11 @@ pub async fn verify_password(
             attempt.succeeded(app).await?;
             audit.actor(staff_actor(&creds.user));
             Ok(creds.user)
+        }
+        Some(_) if verified => {
+            app.metrics.auth_failures.inc();
+            attempt.failed(app, Utc::now()).await?;
+            Err(AppError::Unauthenticated(ACCOUNT_DISABLED.into()))
         }
         _ => {
             app.metrics.auth_failures.inc();

@@ -24,24 +24,28 @@ fn max_blocking_threads() -> usize {
     (4 * cores).max(32)
 }
 
+/// The heading of the options every subcommand takes (where the deployment is), so that in a
+/// subcommand's help they stand apart from its own flags.
+const GLOBAL_OPTIONS: &str = "Global options (every command)";
+
 #[derive(Parser)]
 #[command(name = "anpr", version, about = "Accountable ANPR platform")]
 struct Cli {
     /// Data directory of the embedded deployment (SQLite database and images).
-    #[arg(long, global = true, env = "ANPR_DATA", default_value = "./anpr-data")]
+    #[arg(long, global = true, env = "ANPR_DATA", default_value = "./anpr-data", help_heading = GLOBAL_OPTIONS)]
     data: PathBuf,
     /// PostgreSQL database (`postgres://user@host:port/db`) instead of the embedded SQLite
     /// one; several servers may share it. The data directory still holds images and the ledger.
-    #[arg(long, global = true, env = "ANPR_DATABASE_URL")]
+    #[arg(long, global = true, env = "ANPR_DATABASE_URL", help_heading = GLOBAL_OPTIONS)]
     database_url: Option<String>,
     /// Images in an S3-compatible object store (`s3://bucket/prefix`; credentials and endpoint
     /// from `AWS_*` variables) instead of the data directory, so that several servers share them.
-    #[arg(long, global = true, env = "ANPR_IMAGES_URL")]
+    #[arg(long, global = true, env = "ANPR_IMAGES_URL", help_heading = GLOBAL_OPTIONS)]
     images_url: Option<String>,
     /// The audit ledger's private signing key, kept outside the data directory (mode 0600;
     /// create one with `anpr ledger new-key FILE`). Without it a new deployment keeps its key
     /// in the data directory, and the server warns.
-    #[arg(long, global = true, env = "ANPR_LEDGER_SIGNING_KEY")]
+    #[arg(long, global = true, env = "ANPR_LEDGER_SIGNING_KEY", help_heading = GLOBAL_OPTIONS)]
     signing_key: Option<PathBuf>,
     /// During a key rollover: the key being replaced. Heads are signed by both until the
     /// server runs without it (docs/operations.md).
@@ -49,13 +53,14 @@ struct Cli {
         long,
         global = true,
         env = "ANPR_LEDGER_PREVIOUS_SIGNING_KEY",
-        requires = "signing_key"
+        requires = "signing_key",
+        help_heading = GLOBAL_OPTIONS
     )]
     previous_signing_key: Option<PathBuf>,
     /// The origin line of the audit ledger's checkpoints, the name witnesses know the log by
     /// (e.g. `police.example/anpr-audit`); recorded when the ledger is created and never
     /// changed (default `anpr-audit-ledger/<signing key id>`).
-    #[arg(long, global = true, env = "ANPR_LEDGER_ORIGIN")]
+    #[arg(long, global = true, env = "ANPR_LEDGER_ORIGIN", help_heading = GLOBAL_OPTIONS)]
     ledger_origin: Option<String>,
     #[command(subcommand)]
     command: Command,

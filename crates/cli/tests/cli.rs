@@ -339,6 +339,28 @@ fn users_can_be_disabled_and_roles_respect_separation_of_duties() {
     assert!(ok(&anpr(d, &["user", "disable", "S1"])).contains("disabled"));
     assert!(ok(&anpr(d, &["user", "list"])).contains("disabled"));
     assert!(!anpr(d, &["user", "disable", "S404"]).status.success());
+    // Its holder, with the right password, is told why and whom to ask.
+    let search = anpr(
+        d,
+        &[
+            "search",
+            "ABC123",
+            "--staff-id",
+            "S1",
+            "--purpose",
+            "stolen_vehicle",
+            "--file-number",
+            "1",
+            "--justification",
+            "Vehicle stolen from the yard overnight",
+        ],
+    );
+    assert_eq!(search.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&search.stderr);
+    assert!(
+        stderr.contains("error: this account is disabled; ask an administrator"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -483,4 +505,241 @@ fn a_users_mistake_is_one_plain_line_whatever_the_environment() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("schema migration"), "{stderr}");
     assert!(!stderr.contains('\u{1b}'), "{stderr}");
+}
+
+#[test]
+fn help_describes_every_flag_with_its_format_and_sets_global_options_apart() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--help");
+        ok(&anpr(dir.path(), &all))
+    };
+    let site = help(&["site", "add"]);
+    let (own, global) = site
+        .split_once("Global options")
+        .expect("a heading of its own for the global options");
+    assert!(
+        own.contains("Latitude in decimal degrees, -90 to 90"),
+        "{site}"
+    );
+    assert!(!own.contains("--data"), "{site}");
+    assert!(global.contains("--data") && global.contains("--database-url"));
+    let search = help(&["search"]);
+    assert!(
+        search.contains("RFC 3339 time, e.g. 2026-03-01T10:00:00+13:00"),
+        "{search}"
+    );
+    // Every option and argument of these commands carries a description on its own line or
+    // on the next one.
+    for cmd in [
+        &["site", "add"][..],
+        &["camera", "add"],
+        &["search"],
+        &["export", "read"],
+        &["import"],
+        &["user", "add"],
+    ] {
+        let text = help(cmd);
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let trimmed = line.trim_start();
+            let is_flag = trimmed.starts_with("--") || trimmed.starts_with('<');
+            if !is_flag || trimmed.starts_with("--help") || !line.starts_with("  ") {
+                continue;
+            }
+            let described = trimmed.split_whitespace().count() > 2
+                || lines
+                    .get(i + 1)
+                    .is_some_and(|next| next.starts_with("          ") && !next.trim().is_empty());
+            assert!(described, "{cmd:?}: {line:?} has no description\n{text}");
+        }
+    }
+}
+
+#[test]
+fn import_documents_its_formats_and_lists_each_refused_line_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let help = ok(&anpr(d, &["import", "--help"]));
+    assert!(
+        help.contains("camera_id,captured_at,plate,confidence"),
+        "{help}"
+    );
+    assert!(help.contains(r#"{"camera_id":1,"captured_at""#), "{help}");
+
+    ok(&anpr(d, &["network", "add", "N"]));
+    ok(&anpr(
+        d,
+        &[
+            "site",
+            "add",
+            "--network",
+            "1",
+            "--name",
+            "S",
+            "--lat",
+            "-45",
+            "--lon",
+            "168",
+            "--district",
+            "Southern",
+        ],
+    ));
+    ok(&anpr(d, &["camera", "add", "--site", "1", "--name", "c"]));
+    let now = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let csv = d.join("reads.csv");
+    std::fs::write(
+        &csv,
+        format!(
+            "camera_id,captured_at,plate,confidence\n\
+             1,{now},ABC123,0.9\n\
+             7,{now},ABC124,0.9\n\
+             1,yesterday,ABC125,0.9\n\
+             1,{now},ABC126\n\
+             1,{now},ABC127,95\n"
+        ),
+    )
+    .unwrap();
+    let out = anpr(d, &["import", csv.to_str().unwrap()]);
+    let stdout = ok(&out);
+    assert!(
+        stdout.contains("imported 1 reads from") && stdout.contains("4 lines refused"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let refused: Vec<&str> = stderr.lines().filter(|l| l.starts_with("line ")).collect();
+    assert_eq!(
+        refused,
+        [
+            "line 3: camera_id 7 is no camera here; add it with `anpr camera add` or correct the line",
+            "line 4: captured_at \"yesterday\" is not an RFC 3339 timestamp with a time zone, e.g. 2024-05-01T08:30:00Z (premature end of input)",
+            "line 5: has 3 fields where the header has 4; quote a value that contains a comma",
+            "line 6: confidence must be between 0 and 1, got 95 (send 0.95 for 95%)",
+        ],
+        "{stderr}"
+    );
+
+    let jsonl = d.join("reads.jsonl");
+    std::fs::write(
+        &jsonl,
+        format!("{{\"plate\":\"QTN1\",\"captured_at\":\"{now}\",\"confidence\":0.9}}\nnot json\n"),
+    )
+    .unwrap();
+    let out = anpr(d, &["import", jsonl.to_str().unwrap()]);
+    assert!(ok(&out).contains("2 lines refused"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 1: camera_id is required in an import dump"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 2: is not valid JSON"), "{stderr}");
+}
+
+#[test]
+fn a_first_search_on_a_fresh_deployment_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&anpr(
+        d,
+        &[
+            "user",
+            "add",
+            "--staff-id",
+            "S1",
+            "--name",
+            "N",
+            "--district",
+            "Southern",
+            "--roles",
+            "searcher",
+        ],
+    ));
+    let search = || {
+        let out = anpr(
+            d,
+            &[
+                "search",
+                "ABC123",
+                "--staff-id",
+                "S1",
+                "--purpose",
+                "stolen_vehicle",
+                "--file-number",
+                "260101/1",
+                "--justification",
+                "Vehicle stolen from the yard overnight",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(1));
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let stderr = search();
+    assert!(stderr.contains("not in the staff register"), "{stderr}");
+    assert!(
+        stderr.contains("staff register is empty: before anyone can search, each user needs a row in the staff register and an open file in the incident register"),
+        "{stderr}"
+    );
+    let staff = d.join("staff.csv");
+    std::fs::write(
+        &staff,
+        "staff_id,person_id,home_address_id,team\nS1,P1,A1,Q\n",
+    )
+    .unwrap();
+    ok(&anpr(
+        d,
+        &["registers", "import", "staff", staff.to_str().unwrap()],
+    ));
+    let stderr = search();
+    assert!(stderr.contains("not in the incident register"), "{stderr}");
+    assert!(
+        stderr.contains("incident register is empty: before anyone can search"),
+        "{stderr}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_on_serve_says_it_is_shutting_down_and_exits_promptly() {
+    use std::io::{BufRead, BufReader, Read};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_anpr"))
+        .arg("--data")
+        .arg(dir.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(server.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("anpr listening on"), "{line}");
+    // What Ctrl-C at a terminal sends.
+    let sent = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(5) {
+            let _ = server.kill();
+            panic!("still running 5 s after Ctrl-C");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+    let mut stderr = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("anpr: shutting down"), "{stderr}");
 }

@@ -283,7 +283,18 @@ impl<R: BufRead> Csv<R> {
                     self.done = true;
                     return Some((line, Err(IngestError::io("file", e.to_string()))));
                 }
-                Some((line, Err(IngestError::malformed("line", e.to_string()))))
+                let message = match e.kind() {
+                    // The csv crate's wording ("found record with 3 fields, but the previous
+                    // record has 4 fields") names neither the header nor the usual cause.
+                    csv::ErrorKind::UnequalLengths {
+                        expected_len, len, ..
+                    } => format!(
+                        "has {len} fields where the header has {expected_len}; \
+                         quote a value that contains a comma"
+                    ),
+                    _ => e.to_string(),
+                };
+                Some((line, Err(IngestError::malformed("line", message))))
             }
         }
     }

@@ -422,3 +422,40 @@ async fn the_command_line_and_the_api_count_failures_together() {
     }
     assert_eq!(sign_in(&s, "tracker", PASSWORD).await.0, 200);
 }
+
+#[tokio::test]
+async fn a_disabled_account_is_told_so_only_with_its_right_password() {
+    let s = start().await;
+    s.state
+        .store
+        .set_user_active("tracker", false)
+        .await
+        .unwrap();
+    let (status, body, _) = sign_in(&s, "tracker", PASSWORD).await;
+    assert_eq!(status, 401, "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("account is disabled"), "{message}");
+    assert!(message.contains("ask an administrator"), "{message}");
+    // A wrong password learns nothing: the same answer as for an id that does not exist.
+    let wrong = sign_in(&s, "tracker", "guess").await;
+    let unknown = sign_in(&s, "no-such-officer", "guess").await;
+    assert_eq!((wrong.0, &wrong.1), (unknown.0, &unknown.1));
+    assert!(
+        wrong.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("wrong staff id or password"),
+        "{wrong:?}"
+    );
+    // The command line's sign-in says the same.
+    let audit = anpr_app::audit::AuditHandle::default();
+    let e = anpr_app::auth::verify_password(&s.state, &audit, "tracker", PASSWORD, None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("account is disabled"), "{e}");
+    // It counts as a failed attempt, so it cannot test passwords past the throttle.
+    for _ in 0..3 {
+        sign_in(&s, "tracker", PASSWORD).await;
+    }
+    assert_eq!(sign_in(&s, "tracker", PASSWORD).await.0, 429);
+}

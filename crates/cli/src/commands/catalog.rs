@@ -8,8 +8,9 @@ use std::path::Path;
 pub enum NetworkCommand {
     /// Register a camera network.
     Add {
+        /// The network's name, as staff will see it (e.g. "Auror retail").
         name: String,
-        /// Days its reads are kept.
+        /// Days its reads are kept before `anpr purge` deletes them (a whole number).
         #[arg(long, default_value_t = DEFAULT_RETENTION_DAYS)]
         retention_days: u32,
     },
@@ -18,11 +19,13 @@ pub enum NetworkCommand {
     /// Replace a network's sharing agreement: which districts (or agencies) may search its
     /// reads and which may track on them (`*` for all).
     Share {
+        /// The network's number, as `anpr network list` shows it.
         id: i64,
-        /// Comma-separated districts that may run historical search.
+        /// Comma-separated districts that may run historical search (e.g.
+        /// `Southern,Canterbury`; `*` for all; empty for none).
         #[arg(long, value_delimiter = ',', default_value = "")]
         search: Vec<String>,
-        /// Comma-separated districts that may run real-time tracking.
+        /// Comma-separated districts that may run real-time tracking (same form as --search).
         #[arg(long, value_delimiter = ',', default_value = "")]
         tracking: Vec<String>,
     },
@@ -32,20 +35,26 @@ pub enum NetworkCommand {
 pub enum SiteCommand {
     /// Register a site of a network.
     Add {
+        /// The network's number, as `anpr network list` shows it.
         #[arg(long)]
         network: i64,
+        /// The site's name, as staff will see it in results (e.g. "Fuel stop Frankton").
         #[arg(long)]
         name: String,
-        /// fuel_station, supermarket, mall, retail, car_park or other.
+        /// What the site is: fuel_station, supermarket, mall, retail, car_park or other.
         #[arg(long, default_value = "other")]
         kind: String,
+        /// Street address, free text (optional).
         #[arg(long, default_value = "")]
         address: String,
+        /// Latitude in decimal degrees, -90 to 90 (south is negative, e.g. -45.02).
         #[arg(long, allow_hyphen_values = true)]
         lat: f64,
+        /// Longitude in decimal degrees, -180 to 180 (west is negative, e.g. 168.73).
         #[arg(long, allow_hyphen_values = true)]
         lon: f64,
-        /// Police district.
+        /// The police district the site is in, spelt as in the staff and incident registers
+        /// (e.g. Southern).
         #[arg(long)]
         district: String,
     },
@@ -57,10 +66,14 @@ pub enum SiteCommand {
 pub enum CameraCommand {
     /// Register a camera; prints its API key once.
     Add {
+        /// The site's number, as `anpr site list` shows it.
         #[arg(long)]
         site: i64,
+        /// The camera's name within its site (e.g. "pump 1", "exit lane").
         #[arg(long)]
         name: String,
+        /// The compass direction the camera faces, in whole degrees from north, 0 to 359
+        /// (e.g. 90 for east); optional.
         #[arg(long)]
         heading: Option<u16>,
     },
@@ -69,7 +82,7 @@ pub enum CameraCommand {
     /// Give a camera a new API key (printed once). The key it replaces keeps working for the
     /// overlap, so the camera can be re-keyed without losing reads; any older key ends now.
     RotateKey {
-        /// The camera.
+        /// The camera's number, as `anpr camera list` shows it.
         id: i64,
         /// How long the replaced key keeps working: `24h` (the default), `30m`, `0s` (ends it
         /// now); at most a week.
@@ -78,7 +91,7 @@ pub enum CameraCommand {
     },
     /// Revoke every API key of a camera: they stop working at once, on every server.
     Revoke {
-        /// The camera.
+        /// The camera's number, as `anpr camera list` shows it.
         id: i64,
     },
 }

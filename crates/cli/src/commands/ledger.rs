@@ -26,6 +26,7 @@ pub enum LedgerCommand {
     /// proof), heads are signed by the deployment's key, and sampled entries are in the tree;
     /// with `--witness-key`, that the head is cosigned by the overseers' witnesses.
     VerifyRemote {
+        /// Server base URL, e.g. http://127.0.0.1:8080
         url: String,
         /// A tree head saved earlier (`anpr ledger tree-head URL > head.json`); without it,
         /// only the witnesses' cosignatures vouch that the history was not rewritten.

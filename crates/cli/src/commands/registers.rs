@@ -17,6 +17,8 @@ pub enum RegistersCommand {
     Import {
         /// vehicles, staff, associates, stolen or incidents.
         kind: String,
+        /// The register's rows: CSV with a header line, or JSON (an array, or one object per
+        /// line); docs/access-control.md lists each register's columns.
         file: PathBuf,
         /// Where the rows come from, recorded with every change (default: the file name).
         #[arg(long)]

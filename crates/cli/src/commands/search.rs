@@ -13,24 +13,32 @@ pub struct SearchArgs {
     /// is recorded. The password is read from ANPR_PASSWORD or standard input.
     #[arg(long)]
     pub staff_id: String,
-    /// Plate: exact (ABC123), wildcard (AB?12*) or, with --fuzzy, OCR-fuzzy.
+    /// Plate: exact (ABC123), wildcard (`?` one character, `*` any run: AB?12*) or, with
+    /// --fuzzy, OCR-fuzzy (8 and B, 0 and O... count as the same).
     pub plate: String,
-    /// OCR-fuzzy match with up to this many edits beyond confusable characters.
+    /// OCR-fuzzy match with up to this many edits beyond confusable characters (0 to 2).
     #[arg(long)]
     pub fuzzy: Option<u8>,
+    /// Reads captured at or after this RFC 3339 time, e.g. 2026-03-01T10:00:00+13:00
+    /// (default: as far back as retention keeps).
     #[arg(long)]
     pub from: Option<DateTime<Utc>>,
+    /// Reads captured before this RFC 3339 time, e.g. 2026-03-02T10:00:00+13:00 (default: now).
     #[arg(long)]
     pub to: Option<DateTime<Utc>>,
+    /// Reads shown, 1 to 1000.
     #[arg(long, default_value_t = 50)]
     pub limit: u32,
-    /// Purpose code of the search.
+    /// Purpose code of the search, one the incident's type allows (e.g. stolen_vehicle); a
+    /// refusal names the purposes that fit the file.
     #[arg(long)]
     pub purpose: String,
-    /// Incident file number.
+    /// Incident file number from the incident register (e.g. 260101/1); the file must be open
+    /// and in your district or assigned to you.
     #[arg(long)]
     pub file_number: String,
-    /// Why the search is needed.
+    /// Why the search is needed, in words: at least 20 characters and 3 different words (e.g.
+    /// "vehicle seen leaving the scene").
     #[arg(long)]
     pub justification: String,
     /// Print the page as JSON instead of a table.

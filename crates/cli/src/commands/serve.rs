@@ -178,7 +178,9 @@ pub async fn serve_state(
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
-    anpr_server::serve_announced(state, listener, shutdown_signal(), move || {
+    let shutdown = shutdown_signal()
+        .map_err(|e| anyhow::anyhow!("cannot watch for Ctrl-C and SIGTERM: {e}"))?;
+    anpr_server::serve_announced(state, listener, shutdown, move || {
         println!(
             "anpr listening on http://{addr}/ (web UI at http://{addr}/ui/, OpenAPI at http://{addr}/api/openapi.json)"
         );
@@ -190,25 +192,52 @@ pub async fn serve_state(
 }
 
 /// Ctrl-C, or SIGTERM (what systemd and container runtimes send): either starts the same
-/// graceful shutdown.
-async fn shutdown_signal() {
+/// graceful shutdown, said on standard error so that whoever pressed Ctrl-C sees it was taken.
+/// A second Ctrl-C ends the process at once, for when a request in progress will not finish.
+/// The handlers are installed before it returns, so before the server says it is listening: a
+/// Ctrl-C just after that line is a graceful shutdown, never the default abrupt end.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+            say("anpr: shutting down: finishing the requests in progress (press Ctrl-C again to stop at once)");
+            tokio::spawn(async move {
+                if interrupt.recv().await.is_some() {
+                    stopped_at_once();
                 }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
+            });
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            say("anpr: shutting down: finishing the requests in progress (press Ctrl-C again to stop at once)");
+            tokio::spawn(async {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    stopped_at_once();
+                }
+            });
+        })
     }
+}
+
+fn stopped_at_once() {
+    say("anpr: stopped at once; requests in progress were cut off");
+    // 130: the shell's status for a process ended by Ctrl-C.
+    std::process::exit(130);
+}
+
+/// A line on standard error that may be lost: `eprintln!` panics when stderr cannot be
+/// written (a closed terminal), and a shutdown must not fail for want of its message.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

@@ -9,10 +9,13 @@ use std::path::Path;
 pub enum UserCommand {
     /// Add a member of staff. The password is read from ANPR_PASSWORD or standard input.
     Add {
+        /// The staff id the person signs in with, as in the staff register (e.g. S1234).
         #[arg(long)]
         staff_id: String,
+        /// The person's full name.
         #[arg(long)]
         name: String,
+        /// The police district they work in, spelt as in the incident register (e.g. Southern).
         #[arg(long)]
         district: String,
         /// Comma-separated: searcher, tracker, supervisor, integrity, auditor, admin, or
@@ -23,16 +26,24 @@ pub enum UserCommand {
         /// Police badge number.
         #[arg(long)]
         badge: Option<String>,
-        /// The network a `network_operator` works for (required for that role only).
+        /// The number of the network a `network_operator` works for, as `anpr network list` shows
+        /// it (required for that role only).
         #[arg(long)]
         network: Option<i64>,
     },
     /// Disable an account: its sessions stop working at once.
-    Disable { staff_id: String },
+    Disable {
+        /// The account's staff id.
+        staff_id: String,
+    },
     /// Enable a disabled account again (old sessions stay revoked).
-    Enable { staff_id: String },
+    Enable {
+        /// The account's staff id.
+        staff_id: String,
+    },
     /// Show or replace a user's roles.
     Roles {
+        /// The account's staff id.
         staff_id: String,
         /// Comma-separated roles to hold from now on (omit to show the current ones).
         #[arg(long, value_delimiter = ',')]

@@ -20,31 +20,35 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct ExportArgs {
-    /// The read to export.
+    /// The read's number, as `anpr search` prints it in its first column.
     pub id: i64,
-    /// Where to write the bundle (default: read-<id>.zip).
+    /// Where to write the ZIP bundle, a file path (default: read-<id>.zip here).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Staff id of the person exporting (password from ANPR_PASSWORD or standard input).
     #[arg(long)]
     pub staff_id: String,
+    /// Purpose code of the export, one the incident's type allows (e.g. stolen_vehicle).
     #[arg(long)]
     pub purpose: String,
+    /// Incident file number from the incident register (e.g. 260101/1) the evidence is for.
     #[arg(long)]
     pub file_number: String,
+    /// Why the evidence is exported, in words: at least 20 characters and 3 different words.
     #[arg(long)]
     pub justification: String,
     /// Wait until this many witnesses cosigned the export's tree head (pushed by the running
     /// server), so that the bundle can be verified with their keys instead of the deployment's.
     #[arg(long, default_value_t = 0)]
     pub cosignatures: usize,
-    /// How long to wait for those cosignatures.
+    /// How long to wait for those cosignatures, in seconds.
     #[arg(long, default_value_t = 60)]
     pub wait_seconds: u64,
 }
 
 #[derive(Args)]
 pub struct VerifyBundleArgs {
+    /// The bundle, a ZIP file written by `anpr export read` or the web UI's export.
     pub file: PathBuf,
     /// The deployment's public key, obtained from the deployment's operators (never from the
     /// bundle). Without it the bundle is checked against the key it carries, which anyone can
