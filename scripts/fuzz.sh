@@ -29,8 +29,7 @@ unset CARGO_TARGET_DIR
 # with third-party decoders, fuzzed as they ship in the release build (`-O`: no overflow
 # checks): zune-jpeg 0.5.15, the latest, multiplies with overflow on some corrupt JPEGs
 # (bitstream.rs:400), which wraps in the release build and panics only with overflow checks;
-# the platform decodes only in its recognition workers, which contain a decoder's panic. The
-# input that showed it is kept in the corpus (zune-jpeg-mul-overflow-75bf4ce9), decoded every run.
+# the platform decodes only in its recognition workers, which contain a decoder's panic.
 build_flags() {
   case "$1" in
     image) echo "-O" ;;
