@@ -338,8 +338,6 @@ impl Builder {
                 Some(d) if d < cfg.supervisors + cfg.admins => "admin",
                 Some(_) => "privacy_officer",
             };
-            let tracker = duty.is_none() && tracker;
-            let _ = tracker;
             sim.users.push(SimUser {
                 staff_id: staff_id.clone(),
                 name: format!("Officer {i}"),
