@@ -26,6 +26,7 @@
 //! | a major incident: a district's officers each run 60 to 140 searches in a day on it | 12 a year |
 //! | hot pursuit: a fresh incident's plate searched 4 to 6 times in an hour and a half | 60 a year |
 //! | assisting another district on one of its files (not assigned) | 100 a year |
+//! | a file number mistyped (refused as not in the register), then the right one | 150 a year |
 //! | a desk officer's templated justification naming each incident | 20 officers a year |
 //! | a stale link: one or two read views refused as no longer shown | 300 a year |
 //! | a witness's partial plate (3 to 5 open characters) that covers the officer's own car | 30 a year |

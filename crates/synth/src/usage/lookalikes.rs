@@ -79,6 +79,7 @@ impl Builder {
         self.major_incidents();
         self.hot_pursuits();
         self.assisting_other_districts();
+        self.mistyped_file_numbers();
         self.templated_justifications();
         self.stale_links();
         self.partial_plates_covering_own();
@@ -270,6 +271,23 @@ impl Builder {
         }
     }
 
+    /// A file number mistyped: refused as not in the incident register, then searched again
+    /// under the right one a minute later.
+    fn mistyped_file_numbers(&mut self) {
+        for _ in 0..self.yearly(150.0) {
+            let who = self.searcher();
+            let day = self.rng.gen_range(0..364);
+            let at = self.shift_time(who, day);
+            let file = self.own_file(who, at);
+            let typo = format!("{file}9");
+            let plate = self.plate();
+            let why = self.why(&file);
+            self.search(who, at, &plate, &typo, &why, 0, Some("unknown_file_number"));
+            let later = at + Duration::minutes(1);
+            self.search(who, later, &plate, &file, &why, 90_000, None);
+        }
+    }
+
     /// A desk officer who writes each justification from one template naming the incident.
     fn templated_justifications(&mut self) {
         for _ in 0..self.yearly(20.0) {
@@ -306,12 +324,18 @@ impl Builder {
     /// A witness's partial plate, searched honestly, happens to cover the officer's own car.
     fn partial_plates_covering_own(&mut self) {
         for _ in 0..self.yearly(30.0) {
-            let who = self.searcher();
+            // A broad partial plate: three or four characters unknown, two or more known.
+            let who = loop {
+                let who = self.searcher();
+                if self.people[who].own_plate.len() >= 5 {
+                    break who;
+                }
+            };
             let day = self.rng.gen_range(0..364);
             let at = self.shift_time(who, day);
             let file = self.own_file(who, at);
             let own: Vec<char> = self.people[who].own_plate.chars().collect();
-            let open = self.rng.gen_range(3..=4).min(own.len().saturating_sub(2));
+            let open = self.rng.gen_range(3..=4).min(own.len() - 2);
             let mut holes: Vec<usize> = (0..own.len()).collect();
             holes.sort_by_key(|_| self.rng.gen::<u32>());
             let pattern: String = own

@@ -13,7 +13,7 @@
 //!    owner, minutes before they ask for tracking on it; once they have what they wanted, the
 //!    report is cancelled as a mistake (not recovered) within a day or two.
 //! 4. **Other districts' files.** An officer borrows file numbers of incidents in other
-//!    districts, not assigned to them, to cover searches: three files.
+//!    districts, not assigned to them, to cover searches: three files over a week.
 //! 5. **One file for many plates.** An officer uses one ordinary file of theirs — a single
 //!    minor incident they alone hold — as cover to look up forty unrelated plates over ten days.
 //! 6. **Boilerplate.** An officer pastes one vague sentence ("routine enquiry regarding vehicle
@@ -178,18 +178,23 @@ impl Builder {
                 "false stolen report",
             );
         }
-        // 4. File numbers of another district's incidents, not assigned to them.
+        // 4. File numbers of another district's incidents, not assigned to them, over a week.
         for who in self.pick_staff(&mut used, n, |p| p.roles.contains("searcher")) {
             let mine = DISTRICTS[self.people[who].district];
+            let day = late(self);
+            let at0 = self.shift_time(who, day);
             let base = self.rng.gen_range(0..self.sim.incidents.len());
             let theirs: Vec<usize> = (0..self.sim.incidents.len())
                 .map(|k| (base + k) % self.sim.incidents.len())
-                .filter(|&k| self.sim.incidents[k].district != mine)
+                .filter(|&k| {
+                    let i = &self.sim.incidents[k];
+                    i.district != mine && i.opened_at < at0
+                })
                 .take(3)
                 .collect();
-            for k in theirs {
-                let i = &self.sim.incidents[k];
-                let (file, at) = (i.file_number.clone(), i.opened_at + Duration::hours(30));
+            for (j, k) in theirs.into_iter().enumerate() {
+                let at = self.shift_time(who, day + 2 * j as i64);
+                let file = self.sim.incidents[k].file_number.clone();
                 let plate = self.incident_plates[k][0].clone();
                 let text = format!("{}; {}", self.incident_text[k], pick(&mut self.rng, STEPS));
                 self.search(who, at, &plate, &file, &text, 90_000, None);

@@ -692,6 +692,7 @@ mod tests {
                     (Action::Search, Some("own_vehicle"))
                         | (Action::ReadView, Some("read_not_available"))
                         | (Action::SubjectAccess, Some("own_vehicle"))
+                        | (Action::Search, Some("unknown_file_number"))
                         | (
                             Action::TrackingApproval,
                             Some("wrong_district" | "conflict_of_duty")
