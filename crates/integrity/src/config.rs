@@ -399,15 +399,34 @@ impl IntegrityConfig {
         if !(-12..=14).contains(&self.hours.utc_offset_hours) {
             return bad("hours.utc_offset_hours", "must be between -12 and 14");
         }
-        for (field, days) in [
+        // Windows and gaps: zero would forget everything at once.
+        for (field, window) in [
             (
                 "repeated_interest.window_days",
                 self.repeated_interest.window_days,
             ),
             ("justification.window_days", self.justification.window_days),
             ("volume.baseline_days", self.volume.baseline_days),
+            (
+                "justification.outside_window_days",
+                self.justification.outside_window_days,
+            ),
+            ("approval.window_days", self.approval.window_days),
+            (
+                "staged_tracking.account_days",
+                self.staged_tracking.account_days,
+            ),
+            (
+                "staged_tracking.load_hours",
+                self.staged_tracking.load_hours,
+            ),
+            ("emergency.run_gap_hours", self.emergency.run_gap_hours),
+            (
+                "enumeration.walk_gap_minutes",
+                self.enumeration.walk_gap_minutes,
+            ),
         ] {
-            if days == 0 {
+            if window == 0 {
                 return bad(field, "must be at least 1");
             }
         }
@@ -435,5 +454,7 @@ mod tests {
         assert!(IntegrityConfig::from_json(r#"{"polling":{"min_searchs":6}}"#).is_err());
         let e = IntegrityConfig::from_json(r#"{"sampling":{"share":2}}"#).unwrap_err();
         assert!(e.to_string().contains("sampling.share"));
+        let e = IntegrityConfig::from_json(r#"{"approval":{"window_days":0}}"#).unwrap_err();
+        assert!(e.to_string().contains("approval.window_days"));
     }
 }

@@ -273,16 +273,7 @@ impl Builder {
             );
             self.stolen_load(admin, load_at, 1);
             let at = load_at + Duration::minutes(self.rng.gen_range(30..=24 * 60));
-            self.track(
-                accomplice,
-                at,
-                &plate,
-                &file,
-                "stolen_vehicle",
-                Some(entry),
-                None,
-                24 * 60,
-            );
+            self.track_stolen(accomplice, at, &plate, &file, entry);
             self.plant_truth(
                 "staged_tracking",
                 admin,

@@ -120,16 +120,7 @@ impl Builder {
                 StolenStatus::Active,
                 None,
             );
-            self.track(
-                who,
-                at,
-                &plate,
-                &file,
-                "stolen_vehicle",
-                Some(entry),
-                None,
-                24 * 60,
-            );
+            self.track_stolen(who, at, &plate, &file, entry);
         }
     }
 

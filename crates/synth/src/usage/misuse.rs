@@ -105,16 +105,7 @@ impl Builder {
                 StolenStatus::Cancelled,
                 Some(at + Duration::hours(30)),
             );
-            self.track(
-                who,
-                at,
-                &plate,
-                &file,
-                "stolen_vehicle",
-                Some(entry),
-                None,
-                24 * 60,
-            );
+            self.track_stolen(who, at, &plate, &file, entry);
             self.plant_truth("own_vehicle", who, &plate, "tracked own car");
             self.plant_truth(
                 "stolen_report",
@@ -161,16 +152,7 @@ impl Builder {
                 StolenStatus::Cancelled,
                 Some(cancelled),
             );
-            self.track(
-                who,
-                at,
-                &plate,
-                &file,
-                "stolen_vehicle",
-                Some(entry),
-                None,
-                24 * 60,
-            );
+            self.track_stolen(who, at, &plate, &file, entry);
             self.plant_truth(
                 "stolen_report",
                 who,

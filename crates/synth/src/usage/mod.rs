@@ -545,6 +545,27 @@ impl Builder {
         id
     }
 
+    /// A day's tracking on stolen report `entry` (its position in the register).
+    fn track_stolen(
+        &mut self,
+        who: usize,
+        at: DateTime<Utc>,
+        plate: &str,
+        file: &str,
+        entry: usize,
+    ) -> i64 {
+        self.track(
+            who,
+            at,
+            plate,
+            file,
+            "stolen_vehicle",
+            Some(entry),
+            None,
+            24 * 60,
+        )
+    }
+
     fn incident_text_for(&self, file: &str) -> String {
         self.sim
             .incidents
