@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { phoneFlows } from './flows/phone.mjs';
 
 const BASE = process.env.ANPR_URL;
 const DATA = process.env.ANPR_DATA;
@@ -613,6 +614,8 @@ await flow('subject access shows the sightings and queries of a plate', async ()
   await page.screenshot({ path: join(SHOTS, '17-subject-access.png'), fullPage: true });
   await page.context().close();
 });
+
+await phoneFlows({ flow, signedIn, check, shots: SHOTS });
 
 await flow('no Content-Security-Policy violation or page error', async () => {
   check(problems.length === 0, problems.join('\n'));

@@ -15,6 +15,8 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("anpr-ledger", &["anpr-postgres-tls"]),
     ("anpr-web", &[]),
     ("anpr-loadgen", &[]),
+    // What the tests share about their prerequisites: a dev-dependency only.
+    ("anpr-testkit", &[]),
     // TLS for PostgreSQL connections, shared by the store and the ledger.
     ("anpr-postgres-tls", &[]),
     // An overseer's witness: the ledger's formats and proofs, never the platform's data.

@@ -10,29 +10,17 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn models() -> Option<PathBuf> {
-    match std::env::var("ANPR_MODELS_DIR") {
-        Ok(dir) if anpr_recognition::models::installed(Path::new(&dir)) => Some(dir.into()),
-        _ => {
-            eprintln!(
-                "skipping: models not installed (run `anpr models install` and set ANPR_MODELS_DIR)"
-            );
-            None
-        }
-    }
+    anpr_testkit::models_dir(anpr_recognition::models::installed)
 }
 
 /// A real photo and its labelled plate, or `None` when the test photos are absent.
 fn photo(name: &str) -> Option<(PathBuf, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/plates/eu");
-    let label = std::fs::read_to_string(dir.join(format!("{name}.txt"))).ok();
-    let path = dir.join(format!("{name}.jpg"));
-    match label {
-        Some(l) if path.exists() => Some((path, l.split_whitespace().last()?.to_string())),
-        _ => {
-            eprintln!("skipping: test photos not found under {}", dir.display());
-            None
-        }
-    }
+    let dir = anpr_testkit::shared("testdata/plates/eu")?;
+    let label = std::fs::read_to_string(dir.join(format!("{name}.txt"))).expect("its label");
+    Some((
+        dir.join(format!("{name}.jpg")),
+        label.split_whitespace().last()?.to_string(),
+    ))
 }
 
 /// The agent as its own process, logging beside the watched folder.

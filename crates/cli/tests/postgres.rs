@@ -49,10 +49,7 @@ struct Database {
 impl Database {
     /// `None` (after saying so) when `ANPR_TEST_POSTGRES_URL` is not set.
     fn create(tag: &str) -> Option<Database> {
-        let Ok(server) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
-            eprintln!("skipped: ANPR_TEST_POSTGRES_URL is not set");
-            return None;
-        };
+        let server = anpr_testkit::postgres_url()?;
         let name = format!("anpr_{tag}_{}", std::process::id());
         admin(
             &server,

@@ -513,9 +513,13 @@ pub(crate) fn push_bounded(list: &mut Vec<u64>, v: u64, cap: usize) {
     }
 }
 
-/// A time as the explanations print it.
+/// A time as the explanations print it: in New Zealand time, as every screen shows times, with
+/// the zone's abbreviation (NZST or NZDT) so that a reader comparing it with a ledger entry
+/// knows which.
 pub(crate) fn when(at: DateTime<Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
+    at.with_timezone(&chrono_tz::Pacific::Auckland)
+        .format("%-d %b %Y %H:%M %Z")
+        .to_string()
 }
 
 #[cfg(test)]
@@ -650,5 +654,14 @@ mod tests {
             .unwrap();
         assert!(e.finish().is_empty());
         assert_eq!(e.last_index(), Some(9));
+    }
+
+    #[test]
+    fn explanations_give_times_in_new_zealand_time_with_the_zone_named() {
+        use chrono::TimeZone;
+        let summer = Utc.with_ymd_and_hms(2026, 1, 15, 1, 0, 0).unwrap();
+        assert_eq!(when(summer), "15 Jan 2026 14:00 NZDT");
+        let winter = Utc.with_ymd_and_hms(2026, 7, 1, 0, 30, 0).unwrap();
+        assert_eq!(when(winter), "1 Jul 2026 12:30 NZST");
     }
 }

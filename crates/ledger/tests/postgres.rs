@@ -21,13 +21,7 @@ struct Database {
 
 impl Database {
     fn create(tag: &str) -> Option<Database> {
-        let Ok(admin) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
-            if std::env::var("ANPR_REQUIRE_ALL_TESTS").as_deref() == Ok("1") {
-                panic!("prerequisite missing (ANPR_REQUIRE_ALL_TESTS=1): ANPR_TEST_POSTGRES_URL");
-            }
-            println!("skipped: ANPR_TEST_POSTGRES_URL is not set");
-            return None;
-        };
+        let admin = anpr_testkit::postgres_url()?;
         let name = format!("anpr_ledger_{tag}_{}", std::process::id());
         admin_sql(&admin, &format!("DROP DATABASE IF EXISTS {name}"));
         admin_sql(&admin, &format!("CREATE DATABASE {name}"));

@@ -14,30 +14,19 @@ fn recogniser() -> Option<&'static Recogniser> {
     static RECOGNISER: OnceLock<Option<Recogniser>> = OnceLock::new();
     RECOGNISER
         .get_or_init(|| {
-            let dir = PathBuf::from(std::env::var_os("ANPR_MODELS_DIR")?);
-            if !models::installed(&dir) {
-                return None;
-            }
+            let dir = anpr_testkit::models_dir(models::installed)?;
             Some(Recogniser::load(&dir, RecogniserOptions::default()).expect("models load"))
         })
         .as_ref()
         .or_else(|| {
-            eprintln!("skipping: recognition models not installed (run `anpr models install` and set ANPR_MODELS_DIR)");
+            // Said once when the models were looked for; every later caller skips too.
+            anpr_testkit::skip("the recognition models are not installed (see above)");
             None
         })
 }
 
 fn shared_plates() -> Option<PathBuf> {
-    let base = std::env::var_os("ANPR_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"));
-    let dir = base.join("testdata/plates");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        eprintln!("skipping: {} is absent", dir.display());
-        None
-    }
+    anpr_testkit::shared("testdata/plates")
 }
 
 /// Reads the first photos of a shared set and returns (exact, total).
@@ -112,17 +101,17 @@ fn a_huge_photo_reads_like_the_photo_at_its_own_size() {
 /// other photos of the set, whose sure reads show the layout, it is read by position.
 #[test]
 fn a_layout_learned_from_sure_reads_settles_a_format_no_profile_knows() {
-    let (Ok(models_dir), Some(dir)) = (std::env::var("ANPR_MODELS_DIR"), shared_plates()) else {
+    let Some(models_dir) = anpr_testkit::models_dir(models::installed) else {
         return;
     };
-    if recogniser().is_none() {
+    let Some(dir) = shared_plates() else {
         return;
-    }
+    };
     let options = RecogniserOptions {
         profiles: vec!["nz".into()],
         ..RecogniserOptions::default()
     };
-    let recogniser = Recogniser::load(models_dir.as_ref(), options).unwrap();
+    let recogniser = Recogniser::load(&models_dir, options).unwrap();
     let read = |name: &str| {
         let bytes = std::fs::read(dir.join("eu").join(name)).unwrap();
         recogniser.recognise_bytes(&bytes).unwrap().remove(0)
@@ -245,17 +234,9 @@ fn reads_rendered_plates_in_several_formats() {
 fn direct_convolutions_give_the_detectors_own_map() {
     use anpr_recognition::{detect, direct_conv};
     use tract_onnx::prelude::*;
-    let Some(dir) = std::env::var_os("ANPR_MODELS_DIR").map(PathBuf::from) else {
-        eprintln!("skipping: ANPR_MODELS_DIR is not set");
+    let Some(dir) = anpr_testkit::models_dir(models::installed) else {
         return;
     };
-    if !models::installed(&dir) {
-        eprintln!(
-            "skipping: recognition models not installed in {}",
-            dir.display()
-        );
-        return;
-    }
     let canvas = detect::canvas(&render_plate("BC12XTZ"), 256);
     let (w, h) = (canvas.width as usize, canvas.height as usize);
     let tract_only = tract_onnx::onnx()

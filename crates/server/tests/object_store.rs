@@ -40,7 +40,9 @@ fn start_s3() -> Option<S3Server> {
     {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("skipped: moto_server (pip install 'moto[server]') cannot start: {e}");
+            skip(&format!(
+                "moto_server cannot start ({e}): install it with pip install 'moto[server]'"
+            ));
             return None;
         }
     };

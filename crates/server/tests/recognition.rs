@@ -12,29 +12,15 @@ use std::sync::Arc;
 
 /// The installed models, or `None` (the test then says why it skips).
 fn models() -> Option<PathBuf> {
-    let dir = PathBuf::from(std::env::var("ANPR_MODELS_DIR").unwrap_or_default());
-    if std::env::var("ANPR_MODELS_DIR").is_ok() && anpr_recognition::models::installed(&dir) {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipping: models not installed (run `anpr models install` and set ANPR_MODELS_DIR)"
-        );
-        None
-    }
+    anpr_testkit::models_dir(anpr_recognition::models::installed)
 }
 
 /// A real photo of the OpenALPR benchmark and its plate, or `None` when the photos are absent.
 fn photo(name: &str) -> Option<(Vec<u8>, String)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/plates/eu");
-    let bytes = std::fs::read(dir.join(format!("{name}.jpg"))).ok();
-    let label = std::fs::read_to_string(dir.join(format!("{name}.txt"))).ok();
-    match (bytes, label) {
-        (Some(b), Some(l)) => Some((b, l.split_whitespace().last()?.to_string())),
-        _ => {
-            eprintln!("skipping: test photos not found under {}", dir.display());
-            None
-        }
-    }
+    let dir = anpr_testkit::shared("testdata/plates/eu")?;
+    let bytes = std::fs::read(dir.join(format!("{name}.jpg"))).expect("the photo");
+    let label = std::fs::read_to_string(dir.join(format!("{name}.txt"))).expect("its label");
+    Some((bytes, label.split_whitespace().last()?.to_string()))
 }
 
 async fn with_models(workers: usize, queue: usize) -> Option<TestServer> {

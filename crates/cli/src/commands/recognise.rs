@@ -2,7 +2,7 @@
 
 use anpr_app::decoding::{DecodeBudget, DecodeConfig};
 use anpr_recognition::decode::decode_cost;
-use anpr_recognition::{models, Recogniser, RecogniserOptions};
+use anpr_recognition::{models, PlateResult, Recogniser, RecogniserOptions};
 use clap::{Args, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -102,12 +102,14 @@ pub struct RecogniseArgs {
     dir: ModelsDirArgs,
 }
 
-/// Prints one JSON line per photo, with the fields of OpenALPR's `alpr_results`.
+/// Prints one JSON line per photo, in the shape of OpenALPR's `alpr_results` (so that tools
+/// written for `alpr -j` read it), with the photo's path added as `file`.
 pub fn recognise(data: &Path, args: RecogniseArgs) -> anyhow::Result<()> {
     let options = RecogniserOptions {
         profiles: args.region,
         ..RecogniserOptions::default()
     };
+    let top_n = options.top_n;
     let recogniser = Recogniser::load(&args.dir.resolve(data), options)?;
     // One photo at a time; the budget still refuses a photo that alone would take more
     // memory than a decoding thread is given.
@@ -123,16 +125,19 @@ pub fn recognise(data: &Path, args: RecogniseArgs) -> anyhow::Result<()> {
                 let _room = runtime
                     .block_on(budget.admit(&cost, "photo"))
                     .map_err(|e| e.to_string())?;
-                recogniser
+                let plates = recogniser
                     .recognise_bytes(&bytes)
-                    .map_err(|e| e.to_string())
+                    .map_err(|e| e.to_string())?;
+                Ok((cost, plates))
             });
         let line = match outcome {
-            Ok(results) => serde_json::json!({
-                "file": file,
-                "processing_time_ms": start.elapsed().as_secs_f64() * 1000.0,
-                "results": results,
-            }),
+            Ok((cost, plates)) => alpr_results(
+                file,
+                (cost.width, cost.height),
+                start.elapsed(),
+                top_n,
+                &plates,
+            ),
             Err(e) => {
                 failed += 1;
                 serde_json::json!({ "file": file, "error": e })
@@ -146,4 +151,58 @@ pub fn recognise(data: &Path, args: RecogniseArgs) -> anyhow::Result<()> {
         args.files.len()
     );
     Ok(())
+}
+
+/// One photo's plates as OpenALPR's `alpr -j` prints them: template matches as 0/1, the region
+/// as a string (empty when no profile's format fits), the box as its four corners clockwise
+/// from the top left, and the candidates under each plate.
+fn alpr_results(
+    file: &Path,
+    (width, height): (u32, u32),
+    took: std::time::Duration,
+    top_n: usize,
+    plates: &[PlateResult],
+) -> serde_json::Value {
+    let ms = took.as_secs_f64() * 1000.0;
+    let results: Vec<_> = plates
+        .iter()
+        .enumerate()
+        .map(|(index, p)| {
+            let b = p.plate_box;
+            let (right, bottom) = (b.x + b.width, b.y + b.height);
+            serde_json::json!({
+                "plate": p.plate,
+                "confidence": p.confidence,
+                "matches_template": u8::from(p.matches_template),
+                "plate_index": index,
+                "region": p.region.clone().unwrap_or_default(),
+                // The profile is chosen by the plate's format alone: as sure as the read.
+                "region_confidence": if p.region.is_some() { p.confidence.round() as u32 } else { 0 },
+                "processing_time_ms": ms,
+                "requested_topn": top_n,
+                "coordinates": [
+                    {"x": b.x, "y": b.y},
+                    {"x": right, "y": b.y},
+                    {"x": right, "y": bottom},
+                    {"x": b.x, "y": bottom},
+                ],
+                "candidates": p.candidates.iter().map(|c| serde_json::json!({
+                    "plate": c.plate,
+                    "confidence": c.confidence,
+                    "matches_template": u8::from(c.matches_template),
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "version": 2,
+        "data_type": "alpr_results",
+        "epoch_time": chrono::Utc::now().timestamp_millis(),
+        "file": file,
+        "img_width": width,
+        "img_height": height,
+        "processing_time_ms": ms,
+        "regions_of_interest": [],
+        "results": results,
+    })
 }

@@ -6,26 +6,9 @@ use std::path::PathBuf;
 use anpr_ledger::{Action, Actor, Event, Outcome, ResultDigest};
 use serde_json::json;
 
-/// The project's shared test material: `$ANPR_SHARED_DIR`, else `../../../shared` from the crate.
-pub fn shared_dir() -> PathBuf {
-    match std::env::var_os("ANPR_SHARED_DIR") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared"),
-    }
-}
-
 /// The transparency-dev Merkle vectors, or `None` (after saying so) when they are absent.
 pub fn merkle_vectors() -> Option<PathBuf> {
-    let dir = shared_dir().join("testdata/merkle");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        println!(
-            "skipped: Merkle test vectors not found at {}",
-            dir.display()
-        );
-        None
-    }
+    anpr_testkit::shared("testdata/merkle")
 }
 
 /// A plausible event of about 300 bytes.

@@ -62,14 +62,9 @@ pub struct TestServer {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
-/// Skips a test whose prerequisite is missing here, saying which; with
-/// `ANPR_REQUIRE_ALL_TESTS=1` a missing prerequisite fails the test instead.
-pub fn skip(reason: &str) {
-    if std::env::var("ANPR_REQUIRE_ALL_TESTS").as_deref() == Ok("1") {
-        panic!("prerequisite missing (ANPR_REQUIRE_ALL_TESTS=1): {reason}");
-    }
-    eprintln!("skipped: {reason}");
-}
+// Not every test binary that includes this module skips.
+#[allow(unused_imports)]
+pub use anpr_testkit::skip;
 
 /// A PostgreSQL database created for one test at `ANPR_TEST_POSTGRES_URL`'s server, dropped
 /// when the last handle goes.
@@ -82,10 +77,7 @@ pub struct PgDatabase {
 impl PgDatabase {
     /// `None` (and a message) when `ANPR_TEST_POSTGRES_URL` is not set; see [`skip`].
     pub async fn create() -> Option<PgDatabase> {
-        let Ok(url) = std::env::var("ANPR_TEST_POSTGRES_URL") else {
-            skip("ANPR_TEST_POSTGRES_URL is not set");
-            return None;
-        };
+        let url = anpr_testkit::postgres_url()?;
         let admin: tokio_postgres::Config = url.parse().unwrap();
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let name = format!(
