@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { mapFlows, pointsOnMap } from './flows/map.mjs';
 
 const BASE = process.env.ANPR_URL;
 const DATA = process.env.ANPR_DATA;
@@ -197,8 +198,8 @@ await flow('a search with results on the map opens a read with its images', asyn
   await rows.first().waitFor();
   check(await inView(page.locator('#results-title')), 'the results are scrolled into view');
   const n = await rows.count();
-  const points = await page.locator('#search-map path.leaflet-interactive').count();
-  check(n > 0 && points >= n + 1, `rows ${n}, map shapes ${points} (points and the circle)`);
+  const { paths, clustered } = await pointsOnMap(page, '#search-map');
+  check(n > 0 && paths + clustered >= n + 1, `rows ${n}, map shapes ${paths} and points in clusters ${clustered} (points and the circle)`);
   const when = await rows.first().locator('time').textContent();
   check(/NZ[DS]T/.test(when), `dates in NZ time: ${when}`);
   await page.locator('img.thumb').first().evaluate((img) => img.decode());
@@ -613,6 +614,8 @@ await flow('subject access shows the sightings and queries of a plate', async ()
   await page.screenshot({ path: join(SHOTS, '17-subject-access.png'), fullPage: true });
   await page.context().close();
 });
+
+await mapFlows({ BASE, SHOTS, cameraKey, flow, check, signedIn, fillPurpose, purposeFile: PURPOSE_FILE });
 
 await flow('no Content-Security-Policy violation or page error', async () => {
   check(problems.length === 0, problems.join('\n'));

@@ -1,6 +1,7 @@
-//! The browser UI: plain JavaScript modules, one stylesheet and vendored Leaflet and New Zealand
-//! outline, embedded in the binary with `include_bytes!` and served under `/ui/` by the API
-//! server itself (same origin, nothing fetched from anywhere else).
+//! The browser UI: plain JavaScript modules, two stylesheets and vendored Leaflet (with its
+//! marker clusters), New Zealand outline and place names, embedded in the binary with
+//! `include_bytes!` and served under `/ui/` by the API server itself (same origin, nothing
+//! fetched from anywhere else).
 //!
 //! This crate knows nothing of the API: the pages call it from the browser like any client, so
 //! every call goes through the server's authentication, access policy and audit trail. What is
@@ -45,6 +46,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 static ASSETS: &[Asset] = assets![
     ("index.html", "text/html; charset=utf-8"),
     ("app.css", "text/css; charset=utf-8"),
+    ("map.css", "text/css; charset=utf-8"),
     ("js/app.js", JS),
     ("js/api.js", JS),
     ("js/messages.js", JS),
@@ -64,6 +66,9 @@ static ASSETS: &[Asset] = assets![
     ("vendor/leaflet/leaflet.js", JS),
     ("vendor/leaflet/leaflet.css", "text/css; charset=utf-8"),
     ("vendor/nz.geojson", "application/geo+json"),
+    ("vendor/nz-places.json", "application/json"),
+    ("vendor/leaflet.markercluster/leaflet.markercluster.js", JS),
+    ("vendor/leaflet.markercluster/MarkerCluster.css", "text/css; charset=utf-8"),
 ];
 
 struct Ui {
