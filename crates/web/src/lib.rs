@@ -233,6 +233,29 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_bundled_places_are_new_zealand_s_and_name_its_cities() {
+        // What the map labels: [name, lat, lon, population] rows, every one in New Zealand
+        // (the Chatham Islands' longitudes west of the antimeridian, as GeoNames has them).
+        let data: serde_json::Value =
+            serde_json::from_slice(find("vendor/nz-places.json").expect("embedded").bytes)
+                .expect("JSON");
+        let places = data["places"].as_array().expect("places");
+        assert!(places.len() > 500, "{} places", places.len());
+        let mut names = std::collections::HashSet::new();
+        for p in places {
+            let name = p[0].as_str().expect("name");
+            let (lat, lon) = (p[1].as_f64().expect("lat"), p[2].as_f64().expect("lon"));
+            assert!(!name.is_empty() && p[3].as_u64().is_some(), "{p}");
+            assert!((-48.0..=-34.0).contains(&lat), "{name} at {lat}");
+            assert!((166.0..=179.0).contains(&lon) || (-177.0..=-176.0).contains(&lon), "{name} at {lon}");
+            names.insert(name);
+        }
+        for city in ["Auckland", "Wellington", "Christchurch", "Hamilton", "Dunedin"] {
+            assert!(names.contains(city), "{city} missing");
+        }
+    }
+
     #[tokio::test]
     async fn assets_carry_the_security_headers_and_unknown_paths_are_404() {
         let app: Router = router(UiConfig::default());

@@ -89,6 +89,15 @@ export function pointMarker(latlng, { color = '#b3261e', radius = 6, label, site
   return m;
 }
 
+/** Marker clusters that say when they are emptied (clearing fires no event of its own), so that
+ * the site names go with their markers. */
+const Clusters = L.MarkerClusterGroup.extend({
+  clearLayers() {
+    L.MarkerClusterGroup.prototype.clearLayers.call(this);
+    return this.fire('cleared');
+  },
+});
+
 /**
  * A layer for point markers that draws those too close together to tell apart as one circle
  * with their number (`noun` names what is counted, e.g. 'read'). Selecting a circle zooms in
@@ -105,7 +114,7 @@ export function clusterLayer(map, { noun = 'point' } = {}) {
       return L.divIcon({
         className: 'map-cluster',
         iconSize: L.point(size, size),
-        html: h('span', { title: `${n} ${noun}s here: select to see them` }, String(n)),
+        html: h('span', { title: `${n} ${noun}s here: select to see them`, 'aria-label': `${n} ${noun}s here` }, String(n)),
       });
     },
   });
@@ -114,15 +123,6 @@ export function clusterLayer(map, { noun = 'point' } = {}) {
   if (labels) labels.watch(group);
   return group;
 }
-
-/** Marker clusters that say when they are emptied (clearing fires no event of its own), so that
- * the site names go with their markers. */
-const Clusters = L.MarkerClusterGroup.extend({
-  clearLayers() {
-    L.MarkerClusterGroup.prototype.clearLayers.call(this);
-    return this.fire('cleared');
-  },
-});
 
 // Names on the map. Each map keeps one label manager: the bundled places and the camera sites of
 // its cluster layers, redrawn after every move so that no name covers another or a marker. The
@@ -198,29 +198,31 @@ function labelsOf(map, named) {
       const r = el.getBoundingClientRect();
       taken.push({ left: r.left - corner.left, right: r.right - corner.left, top: r.top - corner.top, bottom: r.bottom - corner.top });
     }
-    // The markers (points and circles) as drawn, each with the sites it holds. A point is drawn
-    // itself or as the circle that holds it: the nearest of its clusters with an icon on the map
-    // (the plugin's getVisibleParent knows only markers with icons, not vector points).
-    const drawnAs = (m) => {
-      if (map.hasLayer(m)) return m;
+    // The markers as drawn, each with the sites it holds. A point is drawn itself or as the
+    // circle that holds it: the nearest of its clusters with an icon on the map (the plugin's
+    // getVisibleParent knows only markers with icons, not vector points). The points of a circle
+    // spread out on selection still belong to it (the plugin marks them and their circle).
+    const drawnAs = (group, m) => {
+      if (map.hasLayer(m)) return m._preSpiderfyLatlng && group._spiderfied ? group._spiderfied : m;
       let c = m.__parent;
       while (c && !c._icon) c = c.__parent;
       return c || null;
     };
+    const mark = (latlng, r) => {
+      const p = map.latLngToContainerPoint(latlng);
+      taken.push({ left: p.x - r, right: p.x + r, top: p.y - r, bottom: p.y + r });
+    };
     const drawn = new Map();
     for (const group of groups) {
       for (const m of group.getLayers()) {
-        const seen = drawnAs(m);
+        const seen = drawnAs(group, m);
         if (!seen) continue;
+        if (map.hasLayer(m)) mark(m.getLatLng(), m.getRadius() + 2);
         if (!drawn.has(seen)) drawn.set(seen, new Set());
         if (m.options.site) drawn.get(seen).add(m.options.site);
       }
     }
-    for (const seen of drawn.keys()) {
-      const p = map.latLngToContainerPoint(seen.getLatLng());
-      const r = seen instanceof L.CircleMarker ? seen.getRadius() + 2 : 22;
-      taken.push({ left: p.x - r, right: p.x + r, top: p.y - r, bottom: p.y + r });
-    }
+    for (const seen of drawn.keys()) if (!(seen instanceof L.CircleMarker)) mark(seen.getLatLng(), 22);
     if (zoom >= SITE_LABEL_ZOOM) {
       // A site is named beside its marker when the marker is its own: a point, or a circle
       // that holds only that site's points (a circle of several sites is left unnamed).
