@@ -69,8 +69,11 @@ export async function mapFlows({ BASE, SHOTS, cameraKey, flow, check, signedIn, 
     await page.getByRole('button', { name: 'Search' }).click();
     await page.locator('#results-range').filter({ hasText: `Reads 1–20 of ${MAP_READS}` }).waitFor();
     const site = (await page.locator('table.hits tbody tr').first().locator('td').nth(3).textContent()).trim();
-    const cluster = page.locator(`${map} .map-cluster`);
-    await cluster.filter({ hasText: /^20$/ }).waitFor();
+    // One circle counting 20, once the zoom's animation has ended (it draws the old and new ones).
+    await page.waitForFunction((sel) => {
+      const circles = document.querySelectorAll(`${sel} .map-cluster`);
+      return circles.length === 1 && circles[0].textContent === '20';
+    }, map);
     const shown = await pointsOnMap(page, map);
     check(shown.clustered === 20 && shown.paths === 0, `one circle of the page's 20 reads: ${JSON.stringify(shown)}`);
     await page.locator(`${map} .map-label-site`).filter({ hasText: site }).waitFor();

@@ -151,15 +151,18 @@ function labelsOf(map, named) {
   const shown = L.layerGroup().addTo(map);
   const groups = [];
   const cache = new Map(); // one marker per label, made when first shown
-  // `dy` moves the label down (or up, below zero) from where its class puts it.
-  const labelMarker = (tier, name, latlng, dy) => {
-    const key = `${tier}|${name}|${latlng.lat}|${latlng.lng}|${dy}`;
+  // `kind` is 'place' or 'site', `look` how it is drawn (map.css), `dy` how far the label is
+  // moved down (or up, below zero) from where its look puts it.
+  const labelMarker = (kind, look, name, latlng, dy) => {
+    const key = `${look}|${name}|${latlng.lat}|${latlng.lng}|${dy}`;
     if (!cache.has(key)) {
       cache.set(key, L.marker(latlng, {
         pane: 'map-labels',
         interactive: false,
         keyboard: false,
-        icon: L.divIcon({ className: `map-label map-label-${tier}`, iconSize: null, iconAnchor: [0, -dy], html: h('span', {}, name) }),
+        icon: L.divIcon({
+          className: `map-label map-label-${kind} map-label-${look}`, iconSize: null, iconAnchor: [0, -dy], html: h('span', {}, name),
+        }),
       }));
     }
     return cache.get(key);
@@ -170,26 +173,31 @@ function labelsOf(map, named) {
     pending = false;
     const zoom = map.getZoom();
     const size = map.getSize();
-    const taken = [];
+    const names = []; // the boxes of the names placed so far
+    const taken = []; // of the markers and the map's controls
     const wanted = [];
-    // A label goes where it covers nothing already there. A place's name is centred on it (or
-    // just above or below, when a marker is there); a site's is written to the right of its
-    // marker (or to the left, at the map's right edge), past `gap` pixels (its half width).
-    const offer = (tier, name, latlng, gap = 0) => {
+    const free = (b) => b.left >= 0 && b.top >= 0 && b.right <= size.x && b.bottom <= size.y
+      && !names.some((t) => overlaps(t, b)) && !taken.some((t) => overlaps(t, b));
+    const place = (b, marker) => { names.push(b); wanted.push(marker); };
+    // A place's name is centred on it, or just above or below when a marker is there (but not
+    // when another name is: the larger place keeps the spot). `tier` is its look.
+    const offerPlace = (tier, name, latlng) => {
       const p = map.latLngToContainerPoint(latlng);
       const w = name.length * CHAR_WIDTH[tier] + 8;
-      const spots = tier === 'site'
-        ? [['right', p.x + gap, 0], ['left', p.x - gap - w, 0]]
-        : [0, -20, 20, -32, 32].map((dy) => ['', p.x - w / 2, dy]);
-      for (const [side, left, dy] of spots) {
-        const b = { left, right: left + w, top: p.y + dy - 10, bottom: p.y + dy + 10 };
-        const inside = b.left >= 0 && b.top >= 0 && b.right <= size.x && b.bottom <= size.y;
-        if (inside && !taken.some((t) => overlaps(t, b))) {
-          taken.push(b);
-          const style = tier === 'site' ? `site-${gap > 12 ? 'cluster' : 'point'}-${side}` : tier;
-          wanted.push(labelMarker(style, name, latlng, dy));
-          return;
-        }
+      const at = (dy) => ({ left: p.x - w / 2, right: p.x + w / 2, top: p.y + dy - 10, bottom: p.y + dy + 10 });
+      if (names.some((t) => overlaps(t, at(0)))) return;
+      const dy = [0, -20, 20, -32, 32].find((d) => free(at(d)));
+      if (dy !== undefined) place(at(dy), labelMarker('place', tier, name, latlng, dy));
+    };
+    // A site's name is written to the right of its marker (or to the left, at the map's right
+    // edge), past `gap` pixels: the marker's half width.
+    const offerSite = (name, latlng, gap) => {
+      const p = map.latLngToContainerPoint(latlng);
+      const w = name.length * CHAR_WIDTH.site + 8;
+      const by = gap > 12 ? 'cluster' : 'point';
+      for (const [side, left] of [['right', p.x + gap], ['left', p.x - gap - w]]) {
+        const b = { left, right: left + w, top: p.y - 10, bottom: p.y + 10 };
+        if (free(b)) { place(b, labelMarker('site', `site-${by}-${side}`, name, latlng, 0)); return; }
       }
     };
     // The map's controls (zoom, attribution) keep their corners.
@@ -228,12 +236,12 @@ function labelsOf(map, named) {
       // that holds only that site's points (a circle of several sites is left unnamed).
       for (const [seen, sites] of drawn) {
         const gap = seen instanceof L.CircleMarker ? seen.getRadius() + 4 : 24;
-        if (sites.size === 1) offer('site', [...sites][0], seen.getLatLng(), gap);
+        if (sites.size === 1) offerSite([...sites][0], seen.getLatLng(), gap);
       }
     }
     for (const place of named) {
       const { tier, minZoom } = placeTier(place.population);
-      if (zoom >= minZoom) offer(tier, place.name, L.latLng(place.lat, shiftLon(place.lon)));
+      if (zoom >= minZoom) offerPlace(tier, place.name, L.latLng(place.lat, shiftLon(place.lon)));
     }
     const keep = new Set(wanted);
     shown.eachLayer((l) => { if (!keep.has(l)) shown.removeLayer(l); });
