@@ -68,7 +68,10 @@ static ASSETS: &[Asset] = assets![
     ("vendor/nz.geojson", "application/geo+json"),
     ("vendor/nz-places.json", "application/json"),
     ("vendor/leaflet.markercluster/leaflet.markercluster.js", JS),
-    ("vendor/leaflet.markercluster/MarkerCluster.css", "text/css; charset=utf-8"),
+    (
+        "vendor/leaflet.markercluster/MarkerCluster.css",
+        "text/css; charset=utf-8"
+    ),
 ];
 
 struct Ui {
@@ -248,10 +251,19 @@ mod tests {
             let (lat, lon) = (p[1].as_f64().expect("lat"), p[2].as_f64().expect("lon"));
             assert!(!name.is_empty() && p[3].as_u64().is_some(), "{p}");
             assert!((-48.0..=-34.0).contains(&lat), "{name} at {lat}");
-            assert!((166.0..=179.0).contains(&lon) || (-177.0..=-176.0).contains(&lon), "{name} at {lon}");
+            assert!(
+                (166.0..=179.0).contains(&lon) || (-177.0..=-176.0).contains(&lon),
+                "{name} at {lon}"
+            );
             names.insert(name);
         }
-        for city in ["Auckland", "Wellington", "Christchurch", "Hamilton", "Dunedin"] {
+        for city in [
+            "Auckland",
+            "Wellington",
+            "Christchurch",
+            "Hamilton",
+            "Dunedin",
+        ] {
             assert!(names.contains(city), "{city} missing");
         }
     }
