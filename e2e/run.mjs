@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { mapFlows, pointsOnMap } from './flows/map.mjs';
 import { phoneFlows } from './flows/phone.mjs';
 
 const BASE = process.env.ANPR_URL;
@@ -198,8 +199,8 @@ await flow('a search with results on the map opens a read with its images', asyn
   await rows.first().waitFor();
   check(await inView(page.locator('#results-title')), 'the results are scrolled into view');
   const n = await rows.count();
-  const points = await page.locator('#search-map path.leaflet-interactive').count();
-  check(n > 0 && points >= n + 1, `rows ${n}, map shapes ${points} (points and the circle)`);
+  const { paths, clustered } = await pointsOnMap(page, '#search-map');
+  check(n > 0 && paths + clustered >= n + 1, `rows ${n}, map shapes ${paths} and points in clusters ${clustered} (points and the circle)`);
   const when = await rows.first().locator('time').textContent();
   check(/NZ[DS]T/.test(when), `dates in NZ time: ${when}`);
   await page.locator('img.thumb').first().evaluate((img) => img.decode());
@@ -615,6 +616,7 @@ await flow('subject access shows the sightings and queries of a plate', async ()
   await page.context().close();
 });
 
+await mapFlows({ BASE, SHOTS, cameraKey, flow, check, signedIn, fillPurpose, purposeFile: PURPOSE_FILE });
 await phoneFlows({ flow, signedIn, check, shots: SHOTS });
 
 await flow('no Content-Security-Policy violation or page error', async () => {

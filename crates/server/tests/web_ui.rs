@@ -61,6 +61,8 @@ async fn ui_pages_are_served_with_a_strict_content_security_policy() {
         "/ui/js/app.js",
         "/ui/app.css",
         "/ui/vendor/nz.geojson",
+        "/ui/vendor/nz-places.json",
+        "/ui/vendor/leaflet.markercluster/leaflet.markercluster.js",
     ] {
         let resp = s.http.get(s.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");

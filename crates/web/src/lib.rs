@@ -1,6 +1,7 @@
-//! The browser UI: plain JavaScript modules, one stylesheet and vendored Leaflet and New Zealand
-//! outline, embedded in the binary with `include_bytes!` and served under `/ui/` by the API
-//! server itself (same origin, nothing fetched from anywhere else).
+//! The browser UI: plain JavaScript modules, two stylesheets and vendored Leaflet (with its
+//! marker clusters), New Zealand outline and place names, embedded in the binary with
+//! `include_bytes!` and served under `/ui/` by the API server itself (same origin, nothing
+//! fetched from anywhere else).
 //!
 //! This crate knows nothing of the API: the pages call it from the browser like any client, so
 //! every call goes through the server's authentication, access policy and audit trail. What is
@@ -45,6 +46,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 static ASSETS: &[Asset] = assets![
     ("index.html", "text/html; charset=utf-8"),
     ("app.css", "text/css; charset=utf-8"),
+    ("map.css", "text/css; charset=utf-8"),
     ("js/app.js", JS),
     ("js/api.js", JS),
     ("js/messages.js", JS),
@@ -64,6 +66,12 @@ static ASSETS: &[Asset] = assets![
     ("vendor/leaflet/leaflet.js", JS),
     ("vendor/leaflet/leaflet.css", "text/css; charset=utf-8"),
     ("vendor/nz.geojson", "application/geo+json"),
+    ("vendor/nz-places.json", "application/json"),
+    ("vendor/leaflet.markercluster/leaflet.markercluster.js", JS),
+    (
+        "vendor/leaflet.markercluster/MarkerCluster.css",
+        "text/css; charset=utf-8"
+    ),
 ];
 
 struct Ui {
@@ -225,6 +233,38 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_bundled_places_are_new_zealand_s_and_name_its_cities() {
+        // What the map labels: [name, lat, lon, population] rows, every one in New Zealand
+        // (the Chatham Islands' longitudes west of the antimeridian, as GeoNames has them).
+        let data: serde_json::Value =
+            serde_json::from_slice(find("vendor/nz-places.json").expect("embedded").bytes)
+                .expect("JSON");
+        let places = data["places"].as_array().expect("places");
+        assert!(places.len() > 500, "{} places", places.len());
+        let mut names = std::collections::HashSet::new();
+        for p in places {
+            let name = p[0].as_str().expect("name");
+            let (lat, lon) = (p[1].as_f64().expect("lat"), p[2].as_f64().expect("lon"));
+            assert!(!name.is_empty() && p[3].as_u64().is_some(), "{p}");
+            assert!((-48.0..=-34.0).contains(&lat), "{name} at {lat}");
+            assert!(
+                (166.0..=179.0).contains(&lon) || (-177.0..=-176.0).contains(&lon),
+                "{name} at {lon}"
+            );
+            names.insert(name);
+        }
+        for city in [
+            "Auckland",
+            "Wellington",
+            "Christchurch",
+            "Hamilton",
+            "Dunedin",
+        ] {
+            assert!(names.contains(city), "{city} missing");
         }
     }
 

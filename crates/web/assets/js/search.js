@@ -8,13 +8,12 @@
 
 import { h, fill, field, message, timeEl, nzTime, nzLocalToUtc, utcToNzLocal, plural } from './dom.js';
 import { api, get, qs } from './api.js';
-import { nzMap, areaPicker, pointMarker, toLatLng, fitTo } from './map.js';
+import { nzMap, areaPicker, pointMarker, clusterLayer, toLatLng, fitTo } from './map.js';
 import { purposeFieldset, keepPurpose, MIN_JUSTIFICATION } from './purpose.js';
 import { tidy } from './messages.js';
 
 const PAGE_SIZE = 20;
 const KEPT = 'anpr-search';
-const L = window.L;
 
 function keptForm() {
   try { return JSON.parse(sessionStorage.getItem(KEPT)) || {}; } catch { return {}; }
@@ -67,7 +66,7 @@ export function searchScreen(main) {
     map = m;
     picker = areaPicker(map);
     form.querySelector('.area-slot').replaceWith(picker.element);
-    points = L.layerGroup().addTo(map);
+    points = clusterLayer(map, { noun: 'read' });
   });
   get('/api/v1/networks').then((networks) => {
     networkBoxes = networks.map((n) => h('input', { type: 'checkbox', name: 'network', value: n.id, checked: true }));
@@ -150,7 +149,7 @@ export function searchScreen(main) {
       const ll = toLatLng(hit.location);
       latlngs.push(ll);
       const open = () => openRead(hit, p);
-      pointMarker(ll, { label: `${hit.plate_raw} — ${hit.site_name}, ${nzTime(hit.captured_at)}` }).on('click', open).addTo(points);
+      pointMarker(ll, { label: `${hit.plate_raw} — ${hit.site_name}, ${nzTime(hit.captured_at)}`, site: hit.site_name }).on('click', open).addTo(points);
       // The thumbnail came with the page (no request, no view of its own); a crop too large
       // to come inline is seen by opening the read.
       const thumb = hit.plate_thumbnail

@@ -8,7 +8,7 @@
 
 import { h, fill, field, message, timeEl, nzTime, timeLeft } from './dom.js';
 import { get, post } from './api.js';
-import { nzMap, pointMarker, toLatLng, fitTo } from './map.js';
+import { nzMap, pointMarker, clusterLayer, toLatLng, fitTo } from './map.js';
 import { purposeFieldset, keepPurpose, MIN_JUSTIFICATION } from './purpose.js';
 import { tidy } from './messages.js';
 
@@ -258,7 +258,7 @@ export function liveScreen(main, user, id) {
     if (a.kind === 'hot_list' || a.authorisation_id !== id || seen.has(a.id)) return;
     seen.set(a.id, a);
     const ll = toLatLng(a.location);
-    pointMarker(ll, { color: '#b3261e', label: `${a.read_plate} at ${a.site_name}, ${nzTime(a.captured_at)}` }).addTo(marks);
+    pointMarker(ll, { color: '#b3261e', label: `${a.read_plate} at ${a.site_name}, ${nzTime(a.captured_at)}`, site: a.site_name }).addTo(marks);
     const sorted = [...seen.values()].sort((x, y) => new Date(x.captured_at) - new Date(y.captured_at) || x.id - y.id);
     path.setLatLngs(sorted.map((s) => toLatLng(s.location)));
     const ack = h('button', { type: 'button' }, 'Acknowledge');
@@ -314,7 +314,7 @@ export function liveScreen(main, user, id) {
   (async () => {
     try {
       map = await nzMap(mapEl, { label: 'Path of the tracked vehicle' });
-      marks = L.layerGroup().addTo(map);
+      marks = clusterLayer(map, { noun: 'sighting' });
       path = L.polyline([], { color: '#1d4ed8', weight: 3 }).addTo(map);
       auth = await get(`/api/v1/tracking/${id}`);
       renderAuth();
