@@ -307,6 +307,30 @@ async fn tracking_requests_are_checked_against_the_registers() {
         .as_str()
         .unwrap()
         .contains("recorded by you"));
+    // The supervisor deciding it reads who recorded the report, and the file's incident type.
+    let waiting_id = body["id"].clone();
+    let supervisor = s.login("supervisor").await;
+    let (st, queue) = s
+        .call("GET", "/api/v1/tracking?queue=true", Some(&supervisor), None)
+        .await;
+    assert_eq!(st, 200, "{queue}");
+    let waiting = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == waiting_id)
+        .unwrap_or_else(|| panic!("not in the queue: {queue:#}"));
+    let reason = waiting["reasons_for_reviewer"][0].as_str().unwrap();
+    assert!(
+        reason.contains("recorded by the requester, tracker (") && !reason.contains("you"),
+        "{reason}"
+    );
+    assert_eq!(waiting["incident_type"], "vehicle_theft");
+    assert!(waiting["requester_name"].is_string());
+    assert!(waiting["approval_reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("recorded by you"));
     // So does one whose complainant is not the owner.
     let (_, body) = s
         .call(

@@ -4,6 +4,7 @@
 // the code stays on the error for the screens.
 
 import { explain } from './messages.js';
+import { nzTimesIn } from './dom.js';
 
 let csrfToken = null;
 let onUnauthenticated = () => {};
@@ -46,7 +47,7 @@ export async function api(method, path, body, { contentType } = {}) {
   if (!response.ok) {
     const error = data && data.error ? data.error : {};
     const signingIn = path === '/api/v1/auth/session' && method === 'POST';
-    const err = new ApiError(response.status, error.code, explain(response.status, error, { signingIn }), error.field);
+    const err = new ApiError(response.status, error.code, nzTimesIn(explain(response.status, error, { signingIn })), error.field);
     if (response.status === 401 && path !== '/api/v1/auth/session') onUnauthenticated(err);
     throw err;
   }
