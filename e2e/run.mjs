@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { oversightFlows } from './flows/oversight.mjs';
 
 const BASE = process.env.ANPR_URL;
 const DATA = process.env.ANPR_DATA;
@@ -538,6 +539,10 @@ await flow('an own-vehicle case is reviewed, explained under My cases and closed
   check(await supervisor.locator(`tr[data-case-id="${caseId}"]`).count() === 0, 'the integrity unit\u2019s case is not in a supervisor\u2019s queue');
   await supervisor.context().close();
 });
+
+// 8b. The oversight screens: the supervisor's queue, grouped integrity cases, evidence in the
+//     ledger, the ledger's filters (e2e/flows/oversight.mjs).
+await oversightFlows({ BASE, DATA, flow, check, signedIn, fillPurpose, setCurrent: (p) => { current = p; } });
 
 // 9. The transparency report: auditor S1005 sees this run's activity counted (the searches and
 //    the refused own-vehicle search above), charted four ways, the month's transparency report
