@@ -190,7 +190,7 @@ pub const PURPOSE_HEADER: &str = "x-purpose";
 
 impl PurposeParams {
     /// The purpose from the `X-Purpose` header if there is one, else from the query.
-    fn from_request(query: PurposeParams, headers: &axum::http::HeaderMap) -> ApiResult<Self> {
+    fn from_header_or_query(query: PurposeParams, headers: &axum::http::HeaderMap) -> ApiResult<Self> {
         let Some(value) = headers.get(PURPOSE_HEADER) else {
             return Ok(query);
         };
@@ -235,7 +235,7 @@ pub async fn get_read(
     headers: axum::http::HeaderMap,
 ) -> ApiResult<Json<PlateRead>> {
     audit.action(Action::ReadView);
-    let purpose = PurposeParams::from_request(purpose, &headers)?.into_purpose();
+    let purpose = PurposeParams::from_header_or_query(purpose, &headers)?.into_purpose();
     if let Some(p) = &purpose {
         audit.purpose(p);
     }
@@ -270,7 +270,7 @@ pub async fn get_image(
     audit.query(serde_json::json!({ "read_id": id, "kind": kind }));
     let kind = ImageKind::parse(&kind)
         .ok_or_else(|| AppError::invalid("kind", "must be `overview` or `plate`"))?;
-    let purpose = PurposeParams::from_request(purpose, &headers)?.into_purpose();
+    let purpose = PurposeParams::from_header_or_query(purpose, &headers)?.into_purpose();
     if let Some(p) = &purpose {
         audit.purpose(p);
     }

@@ -88,6 +88,8 @@ export function ledgerScreen(main, user, arg) {
     // The page holding the wanted entry, with the entry in its middle.
     if (wanted !== null && wanted < head.size) start = pageAround(wanted);
     await Promise.all([verify(), showEntries()]);
+    // The verification above may have changed height meanwhile: bring the entry back into view.
+    showMarked(entriesBox.querySelector('.slot'));
   }
 
   const pageAround = (i) => Math.max(0, Math.min(i - Math.floor(PAGE / 2), head.size - PAGE));

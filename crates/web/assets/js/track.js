@@ -257,7 +257,7 @@ export function liveScreen(main, user, id) {
   function renderAuth() {
     title.textContent = `Live tracking of ${auth.plate} (#${auth.id})`;
     fill(facts,
-      h('dt', {}, 'Status'), h('dd#live-status', {}, statusBadge(auth), auth.end_reason ? ` — ${tidy(auth.end_reason)}` : ''),
+      h('dt', {}, 'Status'), h('dd#live-status', {}, statusBadge(auth), auth.end_reason ? ` — ${nzTimesIn(tidy(auth.end_reason))}` : ''),
       h('dt', {}, 'Basis'), h('dd', {}, `${tidy(auth.basis)} — ${tidy(auth.purpose_code)}, file ${auth.file_number}`),
       h('dt', {}, 'Started'), h('dd', {}, timeEl(auth.starts_at)),
       h('dt', {}, 'Ends'), h('dd', {}, timeEl(auth.expires_at)),
