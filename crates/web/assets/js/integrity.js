@@ -117,7 +117,7 @@ function groupCases(cases) {
 function caseTable(cases) {
   const groups = groupCases(cases);
   return h('div.table-wrap', {}, h('table.cases', {},
-    h('caption', {}, `${plural(cases.length, 'case')} about ${plural(groups.length, 'member of staff and rule', 'members of staff and rules')}`),
+    h('caption', {}, `${plural(cases.length, 'case')} in ${plural(groups.length, 'group')}, one for each member of staff and rule`),
     h('thead', {}, h('tr', {}, ['Case', 'Opened (NZ)', 'Severity', 'Rule', 'Staff', 'Status', 'Assigned to', ''].map((c) => h('th', { scope: 'col' }, c)))),
     groups.map(caseGroup)));
 }
