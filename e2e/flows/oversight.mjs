@@ -94,7 +94,7 @@ export async function oversightFlows({ BASE, DATA, flow, check, signedIn, fillPu
     await page.goto(`${BASE}/ui/#/integrity`);
     const groups = page.locator('table.cases tbody.case-group');
     await groups.first().waitFor();
-    const heads = await page.locator('table.cases tr.group-head').evaluateAll((rows) => rows.map((r) => [r.dataset.staffId, r.dataset.rule, Number(r.dataset.count), r.textContent]));
+    const heads = await page.locator('table.cases tr.group-head').evaluateAll((rows) => rows.map((r) => [r.dataset.groupStaff, r.dataset.groupRule, Number(r.dataset.count), r.textContent]));
     const keys = heads.map(([staff, rule]) => `${staff}/${rule}`);
     check(new Set(keys).size === keys.length, `one group per member of staff and rule: ${keys}`);
     const own = heads.find(([staff, rule]) => staff === 'S1001' && rule === 'own_vehicle');

@@ -146,7 +146,7 @@ function caseGroup(list) {
       toggle.textContent = open ? `Hide ${plural(more, 'earlier case')}` : `Show ${plural(more, 'earlier case')}`;
     });
   }
-  const head = h('tr.group-head', { 'data-staff-id': newest.staff_id, 'data-rule': newest.finding.rule, 'data-count': list.length },
+  const head = h('tr.group-head', { 'data-group-staff': newest.staff_id, 'data-group-rule': newest.finding.rule, 'data-count': list.length },
     h('th', { scope: 'rowgroup', colspan: 8 },
       `${who} — ${ruleWords(newest.finding.rule)}: ${plural(list.length, 'case')}`,
       toggle ? [' ', toggle] : null));

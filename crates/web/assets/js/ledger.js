@@ -126,7 +126,7 @@ export function ledgerScreen(main, user, arg) {
       const current = e.index === marked;
       return h(`tr${current ? '.current' : ''}`, { 'data-index': e.index, 'data-action': code, 'aria-current': current ? 'true' : null },
         h('td.num', {}, String(e.index)), h('td', {}, timeEl(body.time)),
-        h('td', {}, body.actor ? `${body.actor.id} (${String(body.actor.role || '').replaceAll('_', ' ')})` : ''),
+        h('td', {}, body.actor ? `${body.actor.id} (${String(body.actor.role || '').replaceAll('_', ' ').replaceAll(',', ', ')})` : ''),
         h('td', {}, actionName(code)), h('td', {}, body.purpose ? body.purpose.replaceAll('_', ' ') : ''), h('td', {}, outcome),
         h('td', {}, checks[k] ? '✓' : '✗ body does not match its hash'),
         h('td', {}, h('button', { type: 'button', onclick: () => prove(e), 'aria-label': `Prove entry ${e.index}` }, 'Prove')));
