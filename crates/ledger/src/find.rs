@@ -74,13 +74,13 @@ struct ProbeActor {
 impl EntryFilter {
     fn check(&self) -> Result<()> {
         if !(1..=MAX_FOUND_PER_CALL).contains(&self.limit) {
-            return Err(invalid(format!(
-                "limit must be 1 to {MAX_FOUND_PER_CALL}"
-            )));
+            return Err(invalid(format!("limit must be 1 to {MAX_FOUND_PER_CALL}")));
         }
         if let (Some(from), Some(to)) = (self.from, self.to) {
             if from >= to {
-                return Err(invalid("the start of the time range must be before its end"));
+                return Err(invalid(
+                    "the start of the time range must be before its end",
+                ));
             }
         }
         Ok(())

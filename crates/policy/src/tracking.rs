@@ -1222,10 +1222,16 @@ impl Policy {
 const FOR_THE_REVIEWER: &[(&str, &str)] = &[
     ("recorded by you", "recorded by the requester, {requester}"),
     ("a member of your team", "a member of the requester's team"),
-    ("your emergency tracking", "the requester's emergency tracking"),
+    (
+        "your emergency tracking",
+        "the requester's emergency tracking",
+    ),
     ("your staff record", "the requester's staff record"),
     ("your roles were set", "the requester's roles were set"),
-    ("a supervisor of your district", "a supervisor of the requester's district"),
+    (
+        "a supervisor of your district",
+        "a supervisor of the requester's district",
+    ),
 ];
 
 /// The reasons `reasons` (worded for the requester) as the reviewer reads them: the requester

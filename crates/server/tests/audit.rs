@@ -478,7 +478,10 @@ async fn auditors_find_entries_by_actor_action_and_time() {
     let auditor = s.login("auditor").await;
 
     let found: Value = s
-        .get_json("/api/v1/ledger/search?actor=SEARCHER&action=search", &auditor)
+        .get_json(
+            "/api/v1/ledger/search?actor=SEARCHER&action=search",
+            &auditor,
+        )
         .await;
     let events = decode_entries(&found["entries"]);
     assert_eq!(events.len(), 2, "{found:#}");
@@ -486,7 +489,11 @@ async fn auditors_find_entries_by_actor_action_and_time() {
         .iter()
         .all(|e| e["actor"]["id"] == "searcher" && e["action"] == "search"));
     assert_eq!(events[0]["query"]["plate"], "FND124", "newest first");
-    assert_eq!(found["next_before"], Value::Null, "the whole log was looked at");
+    assert_eq!(
+        found["next_before"],
+        Value::Null,
+        "the whole log was looked at"
+    );
 
     // Paged: one at a time, going on from `next_before`.
     let first: Value = s
@@ -499,17 +506,24 @@ async fn auditors_find_entries_by_actor_action_and_time() {
             &auditor,
         )
         .await;
-    assert_eq!(decode_entries(&second["entries"])[0]["query"]["plate"], "FND123");
+    assert_eq!(
+        decode_entries(&second["entries"])[0]["query"]["plate"],
+        "FND123"
+    );
 
     // A time range: nothing before the test started, every login since.
     let since = started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let until = (started - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let until =
+        (started - chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let none: Value = s
         .get_json(format!("/api/v1/ledger/search?until={until}"), &auditor)
         .await;
     assert_eq!(none["entries"], json!([]));
     let logins: Value = s
-        .get_json(format!("/api/v1/ledger/search?action=login&since={since}"), &auditor)
+        .get_json(
+            format!("/api/v1/ledger/search?action=login&since={since}"),
+            &auditor,
+        )
         .await;
     assert_eq!(decode_entries(&logins["entries"]).len(), 2);
 

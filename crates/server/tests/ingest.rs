@@ -202,7 +202,10 @@ async fn images_are_stored_by_content_and_served() {
         .await
         .unwrap();
     assert_eq!(in_header.status(), 200);
-    assert_eq!(in_header.bytes().await.unwrap().as_ref(), overview.as_slice());
+    assert_eq!(
+        in_header.bytes().await.unwrap().as_ref(),
+        overview.as_slice()
+    );
     let read = s
         .http
         .get(s.url(&format!("/api/v1/reads/{id}")))

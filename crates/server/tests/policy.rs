@@ -311,7 +311,12 @@ async fn tracking_requests_are_checked_against_the_registers() {
     let waiting_id = body["id"].clone();
     let supervisor = s.login("supervisor").await;
     let (st, queue) = s
-        .call("GET", "/api/v1/tracking?queue=true", Some(&supervisor), None)
+        .call(
+            "GET",
+            "/api/v1/tracking?queue=true",
+            Some(&supervisor),
+            None,
+        )
         .await;
     assert_eq!(st, 200, "{queue}");
     let waiting = queue

@@ -190,7 +190,10 @@ pub const PURPOSE_HEADER: &str = "x-purpose";
 
 impl PurposeParams {
     /// The purpose from the `X-Purpose` header if there is one, else from the query.
-    fn from_header_or_query(query: PurposeParams, headers: &axum::http::HeaderMap) -> ApiResult<Self> {
+    fn from_header_or_query(
+        query: PurposeParams,
+        headers: &axum::http::HeaderMap,
+    ) -> ApiResult<Self> {
         let Some(value) = headers.get(PURPOSE_HEADER) else {
             return Ok(query);
         };
@@ -204,7 +207,9 @@ impl PurposeParams {
         let text = value.to_str().map_err(|_| bad())?;
         // The same decoding as the query string it replaces.
         let uri: axum::http::Uri = format!("/?{text}").parse().map_err(|_| bad())?;
-        Ok(Query::<PurposeParams>::try_from_uri(&uri).map_err(|_| bad())?.0)
+        Ok(Query::<PurposeParams>::try_from_uri(&uri)
+            .map_err(|_| bad())?
+            .0)
     }
 
     fn into_purpose(self) -> Option<Purpose> {
