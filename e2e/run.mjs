@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
 import { mapFlows, pointsOnMap } from './flows/map.mjs';
 import { phoneFlows } from './flows/phone.mjs';
+import { oversightFlows } from './flows/oversight.mjs';
 
 const BASE = process.env.ANPR_URL;
 const DATA = process.env.ANPR_DATA;
@@ -540,6 +541,10 @@ await flow('an own-vehicle case is reviewed, explained under My cases and closed
   check(await supervisor.locator(`tr[data-case-id="${caseId}"]`).count() === 0, 'the integrity unit\u2019s case is not in a supervisor\u2019s queue');
   await supervisor.context().close();
 });
+
+// 8b. The oversight screens: the supervisor's queue, grouped integrity cases, evidence in the
+//     ledger, the ledger's filters (e2e/flows/oversight.mjs).
+await oversightFlows({ BASE, DATA, flow, check, signedIn, fillPurpose, setCurrent: (p) => { current = p; } });
 
 // 9. The transparency report: auditor S1005 sees this run's activity counted (the searches and
 //    the refused own-vehicle search above), charted four ways, the month's transparency report

@@ -648,10 +648,94 @@ pub async fn list_authorisations(
     }
     out.retain(|a| visibility.sees(a));
     if queue {
-        // Waiting for a decision of the user's district, and not their own: the approval queue.
+        // Waiting for a decision of the user's district, and not their own: the approval queue,
+        // in the order to decide it.
         out.retain(|a| anpr_policy::tracking::in_approval_queue(&subject, a));
+        out.sort_by_key(queue_order);
+    } else {
+        out.sort_by_key(|a| std::cmp::Reverse(a.id));
     }
-    out.sort_by_key(|a| std::cmp::Reverse(a.id));
+    Ok(out)
+}
+
+/// The order of the approval queue: emergencies that already run first, the nearest approval
+/// deadline first (one stops when its deadline passes unapproved); then the other requests,
+/// the longest waiting first.
+fn queue_order(a: &Authorisation) -> (bool, Option<DateTime<Utc>>, DateTime<Utc>, i64) {
+    (
+        a.approval_deadline.is_none(),
+        a.approval_deadline,
+        a.requested_at,
+        a.id,
+    )
+}
+
+/// An authorisation as the people who review it read it in a listing: who asked, by name;
+/// the type of the incident file it states; and why it waits, worded for the reviewer.
+#[derive(Debug, Clone)]
+pub struct ReviewedAuthorisation {
+    pub authorisation: Authorisation,
+    /// The requester's name from the user directory (absent for an account since removed).
+    pub requester_name: Option<String>,
+    /// The incident type of the file it states, from the incident register (absent when
+    /// not looked up, or the file is not in the register).
+    pub incident_type: Option<String>,
+    /// `approval_reasons` as the reviewer reads them (`anpr_policy::tracking::reasons_for_reviewer`).
+    pub reasons_for_reviewer: Vec<String>,
+}
+
+/// [`list_authorisations`], each with what its reviewer needs to read it: the requester's name
+/// and, for the approval queue, the incident file's type. The names and files are of
+/// authorisations the listing's decision (recorded by `list_authorisations`) already lets the
+/// user see.
+pub async fn list_for_review(
+    state: &App,
+    user: &User,
+    kind: AuthorisationKind,
+    queue: bool,
+    statuses: Vec<AuthStatus>,
+) -> AppResult<Vec<ReviewedAuthorisation>> {
+    let list = list_authorisations(state, user, kind, queue, statuses).await?;
+    let names: std::collections::HashMap<String, String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.staff_id, u.name))
+        .collect();
+    let mut out = Vec::with_capacity(list.len());
+    for a in list {
+        // The queue is short and each file one indexed lookup; a whole district's listing
+        // goes without the types.
+        let incident_type = if queue {
+            let facts = state
+                .store
+                .access_facts(FactsRequest {
+                    staff_id: a.requester_staff_id.clone(),
+                    user_id: a.requester_user_id,
+                    file_number: Some(a.file_number.clone()),
+                    ..Default::default()
+                })
+                .await?;
+            facts.incident.map(|i| i.incident_type)
+        } else {
+            None
+        };
+        let requester_name = names.get(&a.requester_staff_id).cloned();
+        let requester = match &requester_name {
+            Some(name) => format!("{} ({name})", a.requester_staff_id),
+            None => a.requester_staff_id.clone(),
+        };
+        out.push(ReviewedAuthorisation {
+            reasons_for_reviewer: anpr_policy::tracking::reasons_for_reviewer(
+                &a.approval_reasons,
+                &requester,
+            ),
+            authorisation: a,
+            requester_name,
+            incident_type,
+        });
+    }
     Ok(out)
 }
 

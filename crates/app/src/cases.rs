@@ -142,3 +142,40 @@ pub async fn explain(state: &App, user: &User, id: i64, text: String) -> AppResu
     let case = visible(state, &scope, id).await?;
     take_step(state, user, case, Step::Explain { text }).await
 }
+
+/// A case with the names of the members of staff it is about and assigned to, so that a
+/// reviewer reads who they are without looking the ids up.
+#[derive(Debug, Clone)]
+pub struct NamedCase {
+    pub case: Case,
+    pub staff_name: Option<String>,
+    pub assigned_to_name: Option<String>,
+}
+
+/// `cases` with their staff's names from the user directory. Only for cases the caller
+/// reviews: each came through [`list`], [`reviewed`] or a step, after the policy's decision on
+/// the caller's scope was recorded.
+pub async fn with_names(state: &App, cases: Vec<Case>) -> AppResult<Vec<NamedCase>> {
+    let names: std::collections::HashMap<String, String> = state
+        .store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.staff_id, u.name))
+        .collect();
+    let name = |id: Option<&String>| id.and_then(|id| names.get(id)).cloned();
+    Ok(cases
+        .into_iter()
+        .map(|case| NamedCase {
+            staff_name: name(Some(&case.staff_id)),
+            assigned_to_name: name(case.assigned_to.as_ref()),
+            case,
+        })
+        .collect())
+}
+
+/// [`with_names`] of one case.
+pub async fn with_name(state: &App, case: Case) -> AppResult<NamedCase> {
+    let mut named = with_names(state, vec![case]).await?;
+    Ok(named.pop().expect("one case in, one out"))
+}

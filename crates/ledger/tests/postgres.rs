@@ -182,3 +182,14 @@ fn checkpoints_are_kept_with_their_cosignatures() {
         Ledger::open_store(dir.path(), Box::new(store), opts)
     });
 }
+
+#[test]
+fn entries_are_found_by_actor_action_and_time() {
+    let Some(db) = Database::create("find") else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let l = open(&db, tmp.path()).unwrap();
+    common::find::fill(&l);
+    common::find::check(&l);
+}

@@ -1214,6 +1214,81 @@ impl Policy {
     }
 }
 
+/// How the reasons a request waits read to its reviewer. The policy words them for the
+/// requester, who reads them in the answer to their request ("the stolen report was recorded by
+/// you"); the supervisor deciding it must read who is meant. Each second-person phrase the
+/// reasons above use is named here with its wording for the reviewer; `{requester}` is who asked
+/// (their staff id and name), named at the first mention.
+const FOR_THE_REVIEWER: &[(&str, &str)] = &[
+    ("recorded by you", "recorded by the requester, {requester}"),
+    ("a member of your team", "a member of the requester's team"),
+    (
+        "your emergency tracking",
+        "the requester's emergency tracking",
+    ),
+    ("your staff record", "the requester's staff record"),
+    ("your roles were set", "the requester's roles were set"),
+    (
+        "a supervisor of your district",
+        "a supervisor of the requester's district",
+    ),
+];
+
+/// The reasons `reasons` (worded for the requester) as the reviewer reads them: the requester
+/// named where the policy says "you", and "the requester" where it says "your".
+/// `requester` names them, e.g. "S1234 (Ann Smith)".
+pub fn reasons_for_reviewer(reasons: &[String], requester: &str) -> Vec<String> {
+    reasons
+        .iter()
+        .map(|reason| {
+            FOR_THE_REVIEWER
+                .iter()
+                .fold(reason.clone(), |text, (theirs, ours)| {
+                    text.replace(theirs, &ours.replace("{requester}", requester))
+                })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod reviewer_wording {
+    use super::*;
+
+    #[test]
+    fn reasons_read_to_the_reviewer_name_the_requester_not_you() {
+        let reasons = [
+            "the stolen report was recorded by you",
+            "the stolen report was recorded less than 24 hours ago by a member of your team",
+            "your emergency tracking of ABC123 (authorisation #4) ended (revoked) at 2026-12-01 \
+             10:00 UTC, less than 24 hours ago: a new emergency request for the same plate does \
+             not start at once; a supervisor of your district must approve it first",
+            "your staff record (by S9) was loaded by hand, not from a register feed: tracking \
+             that rests on a row loaded by hand needs a second person's approval, so a \
+             supervisor of your district must approve it",
+            "your roles were set by S9 less than 30 days ago, and S9 also loaded your staff \
+             record: one person cannot both give an account its powers and load the register \
+             rows it acts on, so a supervisor of your district must approve this request",
+            "the complainant is not the registered owner",
+        ]
+        .map(String::from);
+        let read = reasons_for_reviewer(&reasons, "S1234 (Ann Smith)");
+        assert_eq!(
+            read[0],
+            "the stolen report was recorded by the requester, S1234 (Ann Smith)"
+        );
+        assert!(read[1].ends_with("by a member of the requester's team"));
+        assert!(read[2].starts_with("the requester's emergency tracking of ABC123"));
+        assert_eq!(read[5], reasons[5], "a reason without you is left as it is");
+        for r in &read {
+            let words: Vec<&str> = r.split(|c: char| !c.is_alphanumeric()).collect();
+            assert!(
+                !words.contains(&"you") && !words.contains(&"your"),
+                "still worded for the requester: {r}"
+            );
+        }
+    }
+}
+
 /// Whether `a` is in `s`'s approval queue: it waits for a decision, in a district `s`
 /// supervises, and is not `s`'s own request (separation of duties: another supervisor decides
 /// it).

@@ -131,6 +131,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/ledger/proof/inclusion", get(ledger::inclusion))
         .route("/api/v1/ledger/proof/consistency", get(ledger::consistency))
         .route("/api/v1/ledger/entries", get(ledger::entries))
+        .route("/api/v1/ledger/search", get(ledger::search))
         .route("/api/openapi.json", get(ops::openapi))
         .route("/metrics", get(ops::metrics))
         .route("/healthz", get(ops::health))

@@ -35,6 +35,7 @@ use utoipa::{Modify, OpenApi};
         routes::integrity::close, routes::integrity::my_cases, routes::integrity::explain,
         routes::ledger::tree_head, routes::ledger::tree_heads, routes::ledger::inclusion,
         routes::ledger::consistency, routes::ledger::entries, routes::ledger::checkpoint,
+        routes::ledger::search,
     ),
     modifiers(&SecuritySchemes),
 )]

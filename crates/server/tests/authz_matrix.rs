@@ -775,6 +775,14 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         ),
         case(
             "GET",
+            "/api/v1/ledger/search",
+            "/api/v1/ledger/search?action=login&limit=5".into(),
+            None,
+            Any(&[P::ReadLedger]),
+            200,
+        ),
+        case(
+            "GET",
             "/api/v1/ledger/proof/inclusion",
             "/api/v1/ledger/proof/inclusion?index=0&size=2".into(),
             None,

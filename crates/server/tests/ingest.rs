@@ -191,6 +191,49 @@ async fn images_are_stored_by_content_and_served() {
         .await
         .unwrap();
     assert_eq!(over.bytes().await.unwrap().as_ref(), overview.as_slice());
+    // The purpose in the X-Purpose header instead, as the browser sends it: the justification
+    // stays out of the URL; the view is decided and recorded with it all the same.
+    let in_header = s
+        .http
+        .get(s.url(&format!("/api/v1/reads/{id}/image/overview")))
+        .header("x-purpose", purpose_query().replace("%20", "+"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(in_header.status(), 200);
+    assert_eq!(
+        in_header.bytes().await.unwrap().as_ref(),
+        overview.as_slice()
+    );
+    let read = s
+        .http
+        .get(s.url(&format!("/api/v1/reads/{id}")))
+        .header("x-purpose", purpose_query())
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let entries = s.state.ledger.entries(0, s.state.ledger.size()).unwrap();
+    let viewed: Value = serde_json::from_str(&entries.last().unwrap().body).unwrap();
+    assert_eq!(viewed["action"], "read_view");
+    assert_eq!(
+        viewed["justification"],
+        "Vehicle reported stolen from Te Rapa"
+    );
+    let unreadable = s
+        .http
+        .get(s.url(&format!("/api/v1/reads/{id}/image/overview")))
+        .header(
+            "x-purpose",
+            reqwest::header::HeaderValue::from_bytes(b"justification=caf\xc3\xa9").unwrap(),
+        )
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unreadable.status(), 422);
     // The same crop twice is stored once.
     assert_eq!(s.state.store.stats().await.unwrap().images, 2);
     let bad_kind = s

@@ -127,6 +127,10 @@ async fn own_vehicle_search_and_self_recorded_stolen_report_become_cases_worked_
         .find(|c| c["finding"]["rule"] == "own_vehicle")
         .unwrap();
     assert_eq!(own["staff_id"], "searcher");
+    assert_eq!(
+        own["staff_name"], "Test searcher",
+        "the reviewer reads who it is about by name"
+    );
     assert_eq!(own["finding"]["key"], SEARCHER_CAR);
     assert!(own["finding"]["explanation"]
         .as_str()
@@ -190,6 +194,7 @@ async fn own_vehicle_search_and_self_recorded_stolen_report_become_cases_worked_
         (200, json!("assigned")),
         "{case}"
     );
+    assert_eq!(case["assigned_to_name"], "Test integrity");
     let (status, body) = s
         .call(
             "POST",

@@ -307,6 +307,35 @@ async fn tracking_requests_are_checked_against_the_registers() {
         .as_str()
         .unwrap()
         .contains("recorded by you"));
+    // The supervisor deciding it reads who recorded the report, and the file's incident type.
+    let waiting_id = body["id"].clone();
+    let supervisor = s.login("supervisor").await;
+    let (st, queue) = s
+        .call(
+            "GET",
+            "/api/v1/tracking?queue=true",
+            Some(&supervisor),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{queue}");
+    let waiting = queue
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == waiting_id)
+        .unwrap_or_else(|| panic!("not in the queue: {queue:#}"));
+    let reason = waiting["reasons_for_reviewer"][0].as_str().unwrap();
+    assert!(
+        reason.contains("recorded by the requester, tracker (") && !reason.contains("you"),
+        "{reason}"
+    );
+    assert_eq!(waiting["incident_type"], "vehicle_theft");
+    assert!(waiting["requester_name"].is_string());
+    assert!(waiting["approval_reasons"][0]
+        .as_str()
+        .unwrap()
+        .contains("recorded by you"));
     // So does one whose complainant is not the owner.
     let (_, body) = s
         .call(
@@ -440,6 +469,23 @@ async fn emergency_tracking_and_expiry() {
     )
     .await;
     let tracker = s.login("tracker").await;
+    // A routine request waits first; the emergency asked after it still comes first in the
+    // supervisor's queue: it already runs, and stops unless approved in time.
+    let (st, routine) = s
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(
+                &json!({"plate": "ZZZ111", "purpose": purpose_of("serious_crime", HOMICIDE_FILE)}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (st, routine["status"].as_str()),
+        (201, Some("pending")),
+        "{routine}"
+    );
     let (st, a) = s
         .call(
             "POST",
@@ -451,6 +497,16 @@ async fn emergency_tracking_and_expiry() {
         .await;
     assert_eq!((st, a["status"].as_str()), (201, Some("active")), "{a}");
     assert!(a["approval_deadline"].is_string());
+    let supervisor = s.login("supervisor").await;
+    let queue = s.get_json("/api/v1/tracking?queue=true", &supervisor).await;
+    let ids: Vec<&Value> = queue.as_array().unwrap().iter().map(|q| &q["id"]).collect();
+    assert_eq!(
+        ids,
+        [&a["id"], &routine["id"]],
+        "emergencies first: {queue:#}"
+    );
+    assert_eq!(queue[0]["incident_type"], "threat_to_life");
+    assert_eq!(queue[1]["incident_type"], "homicide");
     // The emergency path is for threats to life only.
     let (st, body) = s
         .call(

@@ -436,3 +436,19 @@ async fn every_error_code_the_api_returns_has_a_message_in_the_ui() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_action_the_ledger_records_has_a_name_in_the_ui() {
+    let s = start().await;
+    let resp = s.http.get(s.url("/ui/js/actions.js")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let table = resp.text().await.unwrap();
+    for action in anpr_ledger::Action::NAMED {
+        let name = action.as_str();
+        assert!(
+            table.contains(&format!("\n  {name}: '")),
+            "the UI's table of action names (crates/web/assets/js/actions.js) has no entry for \
+             {name}"
+        );
+    }
+}

@@ -50,6 +50,7 @@ static ASSETS: &[Asset] = assets![
     ("js/app.js", JS),
     ("js/api.js", JS),
     ("js/messages.js", JS),
+    ("js/actions.js", JS),
     ("js/dom.js", JS),
     ("js/map.js", JS),
     ("js/purpose.js", JS),

@@ -37,4 +37,5 @@ pub fn sample_events(from: u64, n: u64) -> Vec<Event> {
     (from..from + n).map(sample_event).collect()
 }
 pub mod checkpoints;
+pub mod find;
 pub mod tampered;

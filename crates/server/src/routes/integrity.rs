@@ -19,11 +19,38 @@ use anpr_policy::Permission;
 use anpr_store::CaseFilter;
 use axum::extract::{Path, Query, State};
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
+
+/// A case as its reviewers read it: with the names of the members of staff it is about and
+/// assigned to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewedCase {
+    #[serde(flatten)]
+    pub case: Case,
+    /// The name of the member of staff the case is about.
+    pub staff_name: Option<String>,
+    /// The name of the reviewer it is assigned to.
+    pub assigned_to_name: Option<String>,
+}
+
+impl From<cases::NamedCase> for ReviewedCase {
+    fn from(n: cases::NamedCase) -> Self {
+        ReviewedCase {
+            case: n.case,
+            staff_name: n.staff_name,
+            assigned_to_name: n.assigned_to_name,
+        }
+    }
+}
+
+/// A case a reviewer acted on or opened, with its names.
+async fn reviewed_case(state: &AppState, case: Case) -> ApiResult<Json<ReviewedCase>> {
+    Ok(Json(cases::with_name(state, case).await?.into()))
+}
 
 fn audit_step(audit: &anpr_app::audit::AuditHandle, step: &str, id: i64) {
     audit.action(Action::IntegrityCaseChange);
@@ -65,14 +92,14 @@ fn statuses(s: &Option<String>) -> anpr_app::AppResult<Vec<CaseStatus>> {
 /// samples of their district.
 #[utoipa::path(get, path = "/api/v1/integrity/cases", tag = "integrity", security(("bearer" = [])),
     params(CaseListParams),
-    responses((status = 200, body = Vec<Case>), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = Vec<ReviewedCase>), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn list_cases(
     State(state): State<AppState>,
     staff: StaffAuth,
     audit: Audit,
     Query(p): Query<CaseListParams>,
-) -> ApiResult<Json<Vec<Case>>> {
+) -> ApiResult<Json<Vec<ReviewedCase>>> {
     audit.action(Action::IntegrityCaseView);
     audit.query(
         json!({"queue": p.queue, "status": p.status, "staff_id": p.staff_id, "before": p.before}),
@@ -92,23 +119,25 @@ pub async fn list_cases(
         limit: p.limit.unwrap_or(100),
         ..Default::default()
     };
-    Ok(Json(cases::list(&state, &staff.user, filter).await?))
+    let list = cases::list(&state, &staff.user, filter).await?;
+    let named = cases::with_names(&state, list).await?;
+    Ok(Json(named.into_iter().map(Into::into).collect()))
 }
 
 /// One case with its finding and evidence (ledger entry indices).
 #[utoipa::path(get, path = "/api/v1/integrity/cases/{id}", tag = "integrity", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = ReviewedCase), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn get_case(
     State(state): State<AppState>,
     staff: StaffAuth,
     audit: Audit,
     Path(id): Path<i64>,
-) -> ApiResult<Json<Case>> {
+) -> ApiResult<Json<ReviewedCase>> {
     audit.action(Action::IntegrityCaseView);
     audit_step(&audit, "view", id);
-    Ok(Json(cases::reviewed(&state, &staff.user, id).await?))
+    reviewed_case(&state, cases::reviewed(&state, &staff.user, id).await?).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -121,7 +150,7 @@ pub struct AssignBody {
 /// Assign a case to a reviewer.
 #[utoipa::path(post, path = "/api/v1/integrity/cases/{id}/assign", tag = "integrity", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = AssignBody,
-    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = ReviewedCase), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn assign(
@@ -130,10 +159,10 @@ pub async fn assign(
     audit: Audit,
     Path(id): Path<i64>,
     body: JsonBody<AssignBody>,
-) -> ApiResult<Json<Case>> {
+) -> ApiResult<Json<ReviewedCase>> {
     audit_step(&audit, "assign", id);
     let Json(b) = body?;
-    Ok(Json(cases::assign(&state, &staff.user, id, &b.to).await?))
+    reviewed_case(&state, cases::assign(&state, &staff.user, id, &b.to).await?).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -146,7 +175,7 @@ pub struct ExplanationRequestBody {
 /// Ask the member of staff the case is about to explain.
 #[utoipa::path(post, path = "/api/v1/integrity/cases/{id}/request-explanation", tag = "integrity",
     security(("bearer" = [])), params(("id" = i64, Path)), request_body = ExplanationRequestBody,
-    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = ReviewedCase), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn request_explanation(
@@ -155,12 +184,11 @@ pub async fn request_explanation(
     audit: Audit,
     Path(id): Path<i64>,
     body: JsonBody<ExplanationRequestBody>,
-) -> ApiResult<Json<Case>> {
+) -> ApiResult<Json<ReviewedCase>> {
     audit_step(&audit, "request_explanation", id);
     let Json(b) = body?;
-    Ok(Json(
-        cases::request_explanation(&state, &staff.user, id, b.question).await?,
-    ))
+    let case = cases::request_explanation(&state, &staff.user, id, b.question).await?;
+    reviewed_case(&state, case).await
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -174,7 +202,7 @@ pub struct CloseBody {
 /// Close a case: explained, training, or misconduct referral.
 #[utoipa::path(post, path = "/api/v1/integrity/cases/{id}/close", tag = "integrity", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = CloseBody,
-    responses((status = 200, body = Case), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = ReviewedCase), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
               (status = 409, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
 pub async fn close(
@@ -183,13 +211,12 @@ pub async fn close(
     audit: Audit,
     Path(id): Path<i64>,
     body: JsonBody<CloseBody>,
-) -> ApiResult<Json<Case>> {
+) -> ApiResult<Json<ReviewedCase>> {
     audit_step(&audit, "close", id);
     let Json(b) = body?;
     audit.query(json!({"case_id": id, "step": "close", "outcome": b.outcome.as_str()}));
-    Ok(Json(
-        cases::close(&state, &staff.user, id, b.outcome, b.note).await?,
-    ))
+    let case = cases::close(&state, &staff.user, id, b.outcome, b.note).await?;
+    reviewed_case(&state, case).await
 }
 
 /// The caller's own cases in which an explanation has been asked for (open investigations are

@@ -214,3 +214,66 @@ pub async fn entries(
         blocking(&state, move |l| l.entries(p.from, p.to)).await?,
     ))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct SearchParams {
+    /// Who acted: a staff id, camera id or `system` (letter case ignored).
+    pub actor: Option<String>,
+    /// What was done: an action's snake_case name (`search`, `image_view`, ...).
+    pub action: Option<String>,
+    /// Entries at or after this instant (RFC 3339).
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Entries before this instant (RFC 3339).
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only entries with an index below this one: the `next_before` of the previous answer.
+    pub before: Option<u64>,
+    /// How many matches at most (1 to 200; 25 when not given).
+    pub limit: Option<usize>,
+}
+
+/// The entries one search found, newest first.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FoundEntriesBody {
+    /// index, leaf_hash (hex), body (canonical JSON), as `/api/v1/ledger/entries` gives them.
+    #[schema(value_type = Vec<Object>)]
+    pub entries: Vec<StoredEntry>,
+    /// Where to go on (`before`) when older entries may match too; absent when the search
+    /// reached the start of the log or of the time range.
+    pub next_before: Option<u64>,
+    /// How many entries the search looked at.
+    pub scanned: u64,
+}
+
+/// Entries by who acted, what was done and when, newest first. One call looks at up to
+/// 100,000 entries; `next_before` says where the next one goes on.
+#[utoipa::path(get, path = "/api/v1/ledger/search", tag = "ledger", security(("bearer" = [])),
+    params(SearchParams),
+    responses((status = 200, body = FoundEntriesBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn search(
+    audit: Audit,
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Query(p): Query<SearchParams>,
+) -> ApiResult<Json<FoundEntriesBody>> {
+    audit.action(Action::LedgerRead);
+    audit.query(serde_json::json!({
+        "actor": p.actor, "action": p.action, "since": p.since, "until": p.until,
+        "before": p.before, "limit": p.limit,
+    }));
+    staff.require_permission(READERS)?;
+    let blank_is_none = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    let filter = anpr_ledger::EntryFilter {
+        actor: blank_is_none(p.actor),
+        action: blank_is_none(p.action),
+        from: p.since,
+        to: p.until,
+        before: p.before,
+        limit: p.limit.unwrap_or(25),
+    };
+    let found = blocking(&state, move |l| l.find_entries(&filter)).await?;
+    Ok(Json(FoundEntriesBody {
+        entries: found.entries,
+        next_before: found.next_before,
+        scanned: found.scanned,
+    }))
+}

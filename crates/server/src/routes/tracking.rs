@@ -16,7 +16,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 type JsonBody<T> = Result<Json<T>, axum::extract::rejection::JsonRejection>;
@@ -48,6 +48,42 @@ pub struct LookbackRequestBody {
     /// The earliest time to search from (older than the routine window, within the maximum).
     pub from: DateTime<Utc>,
     pub purpose: Option<Purpose>,
+}
+
+/// An authorisation in a listing, with what its reviewer needs to read it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListedAuthorisation {
+    #[serde(flatten)]
+    pub authorisation: Authorisation,
+    /// The requester's name.
+    pub requester_name: Option<String>,
+    /// The incident type of the file it states (in the approval queue, `queue=true`).
+    pub incident_type: Option<String>,
+    /// `approval_reasons` (worded for the requester) as the reviewer reads them: the requester
+    /// named, not "you".
+    pub reasons_for_reviewer: Vec<String>,
+}
+
+impl From<access::ReviewedAuthorisation> for ListedAuthorisation {
+    fn from(r: access::ReviewedAuthorisation) -> Self {
+        ListedAuthorisation {
+            authorisation: r.authorisation,
+            requester_name: r.requester_name,
+            incident_type: r.incident_type,
+            reasons_for_reviewer: r.reasons_for_reviewer,
+        }
+    }
+}
+
+async fn listed(
+    state: &AppState,
+    staff: &StaffAuth,
+    kind: AuthorisationKind,
+    p: &ListParams,
+) -> ApiResult<Json<Vec<ListedAuthorisation>>> {
+    let st = statuses(p)?;
+    let list = access::list_for_review(state, &staff.user, kind, p.queue, st).await?;
+    Ok(Json(list.into_iter().map(Into::into).collect()))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -149,26 +185,16 @@ fn record_authorisation(audit: &anpr_app::audit::AuditHandle, a: &Authorisation)
 /// those waiting for their decision), trackers their own, overseers all.
 #[utoipa::path(get, path = "/api/v1/tracking", tag = "tracking", security(("bearer" = [])),
     params(ListParams),
-    responses((status = 200, body = Vec<Authorisation>), (status = 401, body = crate::error::ErrorBody),
+    responses((status = 200, body = Vec<ListedAuthorisation>), (status = 401, body = crate::error::ErrorBody),
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_tracking(
     audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Query(p): Query<ListParams>,
-) -> ApiResult<Json<Vec<Authorisation>>> {
+) -> ApiResult<Json<Vec<ListedAuthorisation>>> {
     audit.action(Action::AuthorisationList);
-    let st = statuses(&p)?;
-    Ok(Json(
-        access::list_authorisations(
-            &state,
-            &staff.user,
-            AuthorisationKind::Tracking,
-            p.queue,
-            st,
-        )
-        .await?,
-    ))
+    listed(&state, &staff, AuthorisationKind::Tracking, &p).await
 }
 
 /// One tracking authorisation.
@@ -250,25 +276,15 @@ pub async fn request_lookback(
 /// Look-back authorisations the caller may see.
 #[utoipa::path(get, path = "/api/v1/lookback", tag = "tracking", security(("bearer" = [])),
     params(ListParams),
-    responses((status = 200, body = Vec<Authorisation>), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ListedAuthorisation>), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn list_lookback(
     audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
     Query(p): Query<ListParams>,
-) -> ApiResult<Json<Vec<Authorisation>>> {
+) -> ApiResult<Json<Vec<ListedAuthorisation>>> {
     audit.action(Action::AuthorisationList);
-    let st = statuses(&p)?;
-    Ok(Json(
-        access::list_authorisations(
-            &state,
-            &staff.user,
-            AuthorisationKind::Lookback,
-            p.queue,
-            st,
-        )
-        .await?,
-    ))
+    listed(&state, &staff, AuthorisationKind::Lookback, &p).await
 }
 
 /// Approve, refuse or revoke a look-back authorisation.

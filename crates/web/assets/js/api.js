@@ -4,6 +4,7 @@
 // the code stays on the error for the screens.
 
 import { explain } from './messages.js';
+import { nzTimesIn } from './dom.js';
 
 let csrfToken = null;
 let onUnauthenticated = () => {};
@@ -20,8 +21,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(method, path, body, { contentType } = {}) {
-  const headers = { accept: 'application/json' };
+export async function api(method, path, body, { contentType, headers: extra } = {}) {
+  const headers = { accept: 'application/json', ...extra };
   let payload;
   if (body !== undefined) {
     if (contentType) {
@@ -46,7 +47,7 @@ export async function api(method, path, body, { contentType } = {}) {
   if (!response.ok) {
     const error = data && data.error ? data.error : {};
     const signingIn = path === '/api/v1/auth/session' && method === 'POST';
-    const err = new ApiError(response.status, error.code, explain(response.status, error, { signingIn }), error.field);
+    const err = new ApiError(response.status, error.code, nzTimesIn(explain(response.status, error, { signingIn })), error.field);
     if (response.status === 401 && path !== '/api/v1/auth/session') onUnauthenticated(err);
     throw err;
   }
@@ -66,11 +67,19 @@ export function qs(params) {
   return s ? `?${s}` : '';
 }
 
+/**
+ * The header that carries the purpose of a read or image view (form-encoded, like a query
+ * string): the justification stays out of URLs, and so out of access logs and the history.
+ */
+export function purposeHeader(p) {
+  return { 'x-purpose': qs({ purpose_code: p.code, file_number: p.file_number, justification: p.justification }).slice(1) };
+}
+
 /** GETs `path` as a file (CSV, an HTML report) with the session cookie; a refusal as for api(). */
-export async function getBlob(path) {
+export async function getBlob(path, { headers } = {}) {
   let response;
   try {
-    response = await fetch(path, { credentials: 'same-origin' });
+    response = await fetch(path, { credentials: 'same-origin', headers });
   } catch (e) {
     throw new ApiError(0, 'network', explain(0, { code: 'network' }));
   }
@@ -82,4 +91,18 @@ export async function getBlob(path) {
     throw err;
   }
   return response.blob();
+}
+
+/**
+ * An image fetched through the API (with `headers`, e.g. the purpose) as a data: URL for an
+ * <img>: the page's Content-Security-Policy admits images from this origin and data: URLs.
+ */
+export async function getImageUrl(path, { headers } = {}) {
+  const blob = await getBlob(path, { headers });
+  return new Promise((resolve, reject) => {
+    const reader = new FileReader();
+    reader.onload = () => resolve(reader.result);
+    reader.onerror = () => reject(new ApiError(0, 'network', explain(0, { code: 'network' })));
+    reader.readAsDataURL(blob);
+  });
 }

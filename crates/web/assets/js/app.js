@@ -30,6 +30,7 @@ const nav = document.getElementById('nav');
 const who = document.getElementById('who');
 let user = null;
 let leaveScreen = null; // clean-up of the current screen (closes live streams, timers)
+let queueCount = null; // tracking requests waiting for this supervisor's decision (null: not known)
 
 const allowed = () => SCREENS.filter((s) => s.everyone || s.roles.some((r) => user.roles.includes(r)));
 
@@ -37,12 +38,34 @@ function renderChrome() {
   if (!user) { fill(nav); fill(who); return; }
   const current = location.hash.split('/')[1] || '';
   fill(nav, h('ul', {}, h('li', {}, h('a', { href: '#/', 'aria-current': current === '' ? 'page' : null }, 'Home')),
-    allowed().map((s) => h('li', {}, h('a', { href: `#/${s.id}`, 'aria-current': current === s.id ? 'page' : null }, s.title)))));
+    allowed().map((s) => h('li', {}, navLink(s, current)))));
   fill(who,
     h('span.user', { title: `District: ${user.district}` }, `${user.name} (${user.staff_id})`),
     h('span.roles', {}, roleList(user)),
     h('button.link', { type: 'button', onclick: signOut }, 'Sign out'));
 }
+
+/** A screen's link; Track carries the count of requests waiting for a supervisor's decision. */
+function navLink(s, current) {
+  const waiting = s.id === 'track' && queueCount ? queueCount : 0;
+  const label = waiting ? `${s.title}, ${waiting} ${waiting === 1 ? 'request waits' : 'requests wait'} for your decision` : null;
+  return h('a', { href: `#/${s.id}`, 'aria-current': current === s.id ? 'page' : null, 'aria-label': label },
+    s.title, waiting ? h('span.nav-count#queue-count', { 'aria-hidden': 'true' }, String(waiting)) : null);
+}
+
+/** Asks how many tracking requests wait for this supervisor (the track screen reports it itself). */
+async function updateQueueCount() {
+  if (!user || !user.roles.includes('supervisor')) return;
+  try {
+    queueCount = (await api('GET', '/api/v1/tracking?queue=true')).length;
+    renderChrome();
+  } catch { /* the count waits for the next screen */ }
+}
+
+window.addEventListener('approval-queue', (e) => {
+  queueCount = e.detail.count;
+  if (user) renderChrome();
+});
 
 async function signOut() {
   try { await api('DELETE', '/api/v1/auth/session'); } catch { /* the session may already be over */ }
@@ -58,6 +81,7 @@ function signedOut(reason) {
   // What the officer typed for their searches (purpose, justification, plate) is theirs alone.
   sessionStorage.clear();
   user = null;
+  queueCount = null;
   fill(document.getElementById('banner'));
   setCsrf(null);
   if (leaveScreen) { leaveScreen(); leaveScreen = null; }
@@ -92,6 +116,7 @@ function route() {
   } else {
     leaveScreen = screen.show(main, user, arg) || null;
   }
+  if (!screen || screen.id !== 'track' || arg) updateQueueCount();
   main.focus({ preventScroll: true });
 }
 

@@ -47,6 +47,23 @@ export function nzTime(t) {
   return Number.isNaN(d.getTime()) ? String(t) : nzFormat.format(d);
 }
 
+const nzMinute = new Intl.DateTimeFormat('en-NZ', {
+  timeZone: 'Pacific/Auckland', year: 'numeric', month: 'short', day: 'numeric',
+  hour: '2-digit', minute: '2-digit', hour12: false, timeZoneName: 'short',
+});
+
+/**
+ * Text from the server with its times in New Zealand time: the policy and the integrity rules
+ * write instants as "2026-12-01 10:00 UTC" (unambiguous in the ledger and in logs); a person
+ * reads "1 Dec 2026, 23:00 NZDT", like every other time on the pages.
+ */
+export function nzTimesIn(text) {
+  return String(text ?? '').replace(/\b(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2})(:\d{2})? UTC\b/g, (all, day, hm, sec) => {
+    const d = new Date(`${day}T${hm}${sec || ':00'}Z`);
+    return Number.isNaN(d.getTime()) ? all : (sec ? nzFormat : nzMinute).format(d);
+  });
+}
+
 const nzDay = new Intl.DateTimeFormat('en-NZ', {
   timeZone: 'Pacific/Auckland', year: 'numeric', month: 'short', day: 'numeric',
 });

@@ -2,9 +2,11 @@
 // integrity unit sees every case, a supervisor the routine samples of their district); running
 // the rules on demand; a case page with the finding's explanation, its evidence (ledger entry
 // indices) and the workflow (assign, ask the member of staff to explain, close); and "My cases",
-// where any member of staff answers a request for an explanation in a case about them.
+// where any member of staff answers a request for an explanation in a case about them. The
+// queue groups the cases about one member of staff under one rule (a rule that fires daily on
+// one person opens a case a day), newest group first, each member of staff named beside their id.
 
-import { h, fill, field, message, timeEl, plural } from './dom.js';
+import { h, fill, field, message, timeEl, plural, nzTimesIn } from './dom.js';
 import { get, post, qs } from './api.js';
 
 const RULES = {
@@ -98,15 +100,57 @@ export function integrityScreen(main, user, arg) {
   load();
 }
 
+/** "Ann Smith (S1001)", or the id alone when the name is not known. */
+const staffWords = (id, name) => (name ? `${name} (${id})` : id);
+
+/** The cases grouped by member of staff and rule, in the order of each group's newest case. */
+function groupCases(cases) {
+  const groups = new Map();
+  for (const c of cases) {
+    const key = `${c.staff_id}\u0000${c.finding.rule}`;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(c);
+  }
+  return [...groups.values()];
+}
+
 function caseTable(cases) {
+  const groups = groupCases(cases);
   return h('div.table-wrap', {}, h('table.cases', {},
+    h('caption', {}, `${plural(cases.length, 'case')} in ${plural(groups.length, 'group')}, one for each member of staff and rule`),
     h('thead', {}, h('tr', {}, ['Case', 'Opened (NZ)', 'Severity', 'Rule', 'Staff', 'Status', 'Assigned to', ''].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, cases.map((c) => h('tr', { 'data-case-id': c.id, 'data-staff-id': c.staff_id, 'data-rule': c.finding.rule },
+    groups.map(caseGroup)));
+}
+
+/** One member of staff's cases under one rule: the newest shown, the others on request. */
+function caseGroup(list) {
+  const [newest] = list;
+  const rows = list.map((c, k) => {
+    const row = h('tr', { 'data-case-id': c.id, 'data-staff-id': c.staff_id, 'data-rule': c.finding.rule, hidden: k > 0 },
       h('td.num', {}, String(c.id)), h('td', {}, timeEl(c.opened_at)),
       h('td', {}, h(`span.badge.severity-${c.finding.severity}`, {}, c.finding.severity)),
-      h('td', {}, ruleWords(c.finding.rule)), h('td', {}, c.staff_id),
-      h('td', {}, STATUS[c.status] || c.status), h('td', {}, c.assigned_to || '—'),
-      h('td', {}, h('a', { href: `#/integrity/${c.id}`, 'aria-label': `Open case ${c.id}` }, 'Open')))))));
+      h('td', {}, ruleWords(c.finding.rule)), h('td', {}, staffWords(c.staff_id, c.staff_name)),
+      h('td', {}, STATUS[c.status] || c.status), h('td', {}, c.assigned_to ? staffWords(c.assigned_to, c.assigned_to_name) : '—'),
+      h('td', {}, h('a', { href: `#/integrity/${c.id}`, 'aria-label': `Open case ${c.id}` }, 'Open')));
+    return row;
+  });
+  const who = staffWords(newest.staff_id, newest.staff_name);
+  const more = list.length - 1;
+  let toggle = null;
+  if (more) {
+    toggle = h('button.link', { type: 'button', 'aria-expanded': 'false', 'aria-label': `Show the ${plural(more, 'earlier case')} about ${who} under ${ruleWords(newest.finding.rule)}` }, `Show ${plural(more, 'earlier case')}`);
+    toggle.addEventListener('click', () => {
+      const open = toggle.getAttribute('aria-expanded') !== 'true';
+      rows.slice(1).forEach((r) => { r.hidden = !open; });
+      toggle.setAttribute('aria-expanded', String(open));
+      toggle.textContent = open ? `Hide ${plural(more, 'earlier case')}` : `Show ${plural(more, 'earlier case')}`;
+    });
+  }
+  const head = h('tr.group-head', { 'data-group-staff': newest.staff_id, 'data-group-rule': newest.finding.rule, 'data-count': list.length },
+    h('th', { scope: 'rowgroup', colspan: 8 },
+      `${who} — ${ruleWords(newest.finding.rule)}: ${plural(list.length, 'case')}`,
+      toggle ? [' ', toggle] : null));
+  return h('tbody.case-group', {}, head, rows);
 }
 
 /** The finding and what has happened in the case so far, as a list of facts. */
@@ -115,11 +159,11 @@ function caseFacts(c) {
   return h('dl.facts', {},
     h('dt', {}, 'Rule'), h('dd', {}, ruleWords(f.rule)),
     h('dt', {}, 'Severity'), h('dd', {}, f.severity),
-    h('dt', {}, 'About'), h('dd#case-staff', {}, `${c.staff_id}${c.district ? ` (${c.district})` : ''}`),
+    h('dt', {}, 'About'), h('dd#case-staff', {}, `${staffWords(c.staff_id, c.staff_name)}${c.district ? `, ${c.district}` : ''}`),
     h('dt', {}, 'Status'), h('dd#case-status', {}, STATUS[c.status] || c.status),
     h('dt', {}, 'Queue'), h('dd', {}, c.queue === 'supervisor' ? 'routine samples (supervisors)' : 'integrity unit'),
-    h('dt', {}, 'Assigned to'), h('dd#case-assigned', {}, c.assigned_to || '—'),
-    h('dt', {}, 'Uses'), h('dd', {}, String(f.uses)),
+    h('dt', {}, 'Assigned to'), h('dd#case-assigned', {}, c.assigned_to ? staffWords(c.assigned_to, c.assigned_to_name) : '—'),
+    h('dt', {}, 'Uses'), h('dd', {}, plural(f.uses, 'use')),
     h('dt', {}, 'First / last'), h('dd', {}, timeEl(f.first_at), ' – ', timeEl(f.last_at)),
     h('dt', {}, 'Opened'), h('dd', {}, timeEl(c.opened_at)),
     c.explanation_request ? [h('dt', {}, 'Question asked'), h('dd#case-question', {}, c.explanation_request)] : null,
@@ -140,7 +184,7 @@ function caseScreen(main, user, id) {
     fill(body,
       h('section.card', { 'aria-labelledby': 'finding-title' },
         h('h2#finding-title', {}, 'Finding'),
-        h('p#case-finding', {}, c.finding.explanation),
+        h('p#case-finding', {}, nzTimesIn(c.finding.explanation)),
         caseFacts(c)),
       h('section.card', { 'aria-labelledby': 'evidence-title' },
         h('h2#evidence-title', {}, 'Evidence'),
@@ -176,7 +220,7 @@ function caseScreen(main, user, id) {
         h('div.row', {}, field('Assign to (staff id)', to, 'yourself, or another reviewer of this case')),
         h('div.actions', {}, h('button', { type: 'submit' }, 'Assign'))),
       canExplain ? h('form#explain-form', { novalidate: true, onsubmit: step('request-explanation', () => ({ question: question.value.trim() }), () => (question.value.trim() ? null : 'Write the question for the member of staff.')) },
-        field(`Ask ${c.staff_id} to explain`, question, 'they see the finding and this question under My cases'),
+        field(`Ask ${c.staff_id} to explain`, question, `${staffWords(c.staff_id, c.staff_name)} sees the finding and this question under My cases`),
         h('div.actions', {}, h('button', { type: 'submit' }, 'Request explanation'))) : null,
       h('form#close-form', { novalidate: true, onsubmit: step('close', () => ({ outcome: outcome.value, note: note.value.trim() }), () => (!outcome.value ? 'Choose the outcome.' : !note.value.trim() ? 'Write the reasons for the outcome.' : null)) },
         h('div.row', {}, field('Outcome', outcome)),
@@ -207,7 +251,7 @@ export function myCasesScreen(main) {
       h('div.actions', {}, h('button.primary', { type: 'submit' }, 'Send explanation'))) : null;
     const section = h('section.card.my-case', { 'data-case-id': c.id, 'aria-labelledby': `my-case-${c.id}` },
       h('h2', { id: `my-case-${c.id}` }, `Case ${c.id}: ${ruleWords(c.finding.rule)}`),
-      h('p', {}, c.finding.explanation),
+      h('p', {}, nzTimesIn(c.finding.explanation)),
       h('dl.facts', {},
         h('dt', {}, 'Status'), h('dd.my-status', {}, STATUS[c.status] || c.status),
         h('dt', {}, 'Question'), h('dd', {}, c.explanation_request),

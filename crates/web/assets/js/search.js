@@ -7,7 +7,7 @@
 // so each view is decided and recorded like any other. The form is kept for the tab.
 
 import { h, fill, field, message, timeEl, nzTime, nzLocalToUtc, utcToNzLocal, plural } from './dom.js';
-import { api, get, qs } from './api.js';
+import { api, get, getImageUrl, purposeHeader } from './api.js';
 import { nzMap, areaPicker, pointMarker, clusterLayer, toLatLng, fitTo } from './map.js';
 import { purposeFieldset, keepPurpose, MIN_JUSTIFICATION } from './purpose.js';
 import { tidy } from './messages.js';
@@ -203,9 +203,6 @@ function tidyNotice(text) {
   return s ? `${s[0].toUpperCase()}${s.slice(1)}.` : '';
 }
 
-function purposeQuery(p) {
-  return qs({ purpose_code: p.code, file_number: p.file_number, justification: p.justification });
-}
 
 /** The read and its images in a dialog; the read and each image are fetched through the API. */
 async function openRead(hit, p) {
@@ -219,10 +216,21 @@ async function openRead(hit, p) {
   dialog.showModal();
   close.focus();
   try {
-    const read = hit.id > 0 ? await get(`/api/v1/reads/${hit.id}${purposeQuery(p)}`) : hit;
-    const img = (kind, present) => (present && hit.id > 0
-      ? h('figure', {}, h('img', { src: `/api/v1/reads/${hit.id}/image/${kind}${purposeQuery(p)}`, alt: `${kind} image of read ${hit.id}` }), h('figcaption', {}, kind === 'plate' ? 'Plate' : 'Scene'))
-      : null);
+    // The purpose goes in a header, never in the URL (where access logs would keep the
+    // justification); each image is fetched with it and shown from a data: URL.
+    const headers = purposeHeader(p);
+    const read = hit.id > 0 ? await api('GET', `/api/v1/reads/${hit.id}`, undefined, { headers }) : hit;
+    const img = (kind, present) => {
+      if (!present || hit.id <= 0) return null;
+      const caption = h('figcaption', {}, kind === 'plate' ? 'Plate' : 'Scene');
+      const figure = h('figure', { 'aria-busy': 'true' }, caption);
+      // The image joins the figure once it has arrived, whole.
+      getImageUrl(`/api/v1/reads/${hit.id}/image/${kind}`, { headers })
+        .then((url) => figure.prepend(h('img', { src: url, alt: `${kind === 'plate' ? 'Plate' : 'Scene'} image of read ${hit.id}` })))
+        .catch((err) => caption.append(' — ', err.message))
+        .finally(() => figure.removeAttribute('aria-busy'));
+      return figure;
+    };
     fill(body,
       h('dl.facts', {},
         h('dt', {}, 'Seen'), h('dd', {}, timeEl(read.captured_at)),

@@ -6,10 +6,10 @@
 // watch ends — stopped here, revoked, expired — the view says so and stops: no countdown, no
 // stream.
 
-import { h, fill, field, message, timeEl, nzTime, timeLeft } from './dom.js';
+import { h, fill, field, message, timeEl, nzTime, nzTimesIn, timeLeft, plural } from './dom.js';
 import { get, post } from './api.js';
 import { nzMap, pointMarker, clusterLayer, toLatLng, fitTo } from './map.js';
-import { purposeFieldset, keepPurpose, MIN_JUSTIFICATION } from './purpose.js';
+import { purposeFieldset, keepPurpose, MIN_JUSTIFICATION, incidentWords } from './purpose.js';
 import { tidy } from './messages.js';
 
 const L = window.L;
@@ -21,7 +21,8 @@ export function trackScreen(main, user) {
   const isTracker = user.roles.includes('tracker');
   const isSupervisor = user.roles.includes('supervisor');
   const sections = [];
-  const mine = h('section.card', { 'aria-labelledby': 'mine-title' }, h('h2#mine-title', {}, isSupervisor && !isTracker ? 'District authorisations' : 'Your authorisations'), h('div.slot'));
+  // A supervisor sees their district's authorisations (their own among them), not only their own.
+  const mine = h('section.card', { 'aria-labelledby': 'mine-title' }, h('h2#mine-title', {}, isSupervisor ? 'Authorisations in your district' : 'Your authorisations'), h('div.slot'));
   const queue = h('section.card#approval-queue', { 'aria-labelledby': 'queue-title' }, h('h2#queue-title', {}, 'Waiting for your decision'), h('div.slot'));
   if (isTracker) sections.push(requestForm(() => refresh()));
   if (isSupervisor) sections.push(queue);
@@ -31,7 +32,12 @@ export function trackScreen(main, user) {
 
   async function refresh() {
     const loads = [get('/api/v1/tracking').then((list) => fill(mine.querySelector('.slot'), authorisationTable(list, refresh)))];
-    if (isSupervisor) loads.push(get('/api/v1/tracking?queue=true').then((list) => fill(queue.querySelector('.slot'), queueTable(list, refresh))));
+    if (isSupervisor) {
+      loads.push(get('/api/v1/tracking?queue=true').then((list) => {
+        fill(queue.querySelector('.slot'), queueTable(list, refresh));
+        announceQueue(list.length);
+      }));
+    }
     await Promise.all(loads.map((p) => p.catch((err) => main.append(message('error', err.message)))));
   }
   refresh();
@@ -85,7 +91,7 @@ function requestForm(onDone, renews) {
         ? message('ok', `Tracking of ${a.plate} is active (authorisation ${a.id}) until ${nzTime(a.expires_at)}. `,
           awaitsApproval(a) ? `It stops unless a supervisor approves it by ${nzTime(a.approval_deadline)}. ` : '',
           h('a', { href: `#/track/${a.id}` }, 'Open the live view'))
-        : message('info', `Request ${a.id} for ${a.plate} waits for a supervisor: ${a.approval_reasons.map(tidy).join('; ')}.`));
+        : message('info', `Request ${a.id} for ${a.plate} waits for a supervisor: ${a.approval_reasons.map((r) => nzTimesIn(tidy(r))).join('; ')}.`));
       onDone();
     } catch (err) {
       fill(status, message('error', err.message));
@@ -110,36 +116,60 @@ function authorisationTable(list, refresh) {
     h('thead', {}, h('tr', {}, ['#', 'Plate', 'Status', 'Basis', 'File', 'Requested by', 'Requested', 'Ends', ''].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, tracking.map((a) => h('tr', {},
       h('td', {}, String(a.id)), h('td.plate', {}, a.plate), h('td', {}, statusBadge(a)),
-      h('td', {}, a.basis.replaceAll('_', ' ')), h('td', {}, a.file_number), h('td', {}, a.requester_staff_id),
+      h('td', {}, a.basis.replaceAll('_', ' ')), h('td', {}, a.file_number), h('td', {}, requester(a)),
       h('td', {}, timeEl(a.requested_at)), h('td', {}, a.expires_at ? timeEl(a.expires_at) : '—'),
       h('td', {}, a.status === 'active' ? h('a.button', { href: `#/track/${a.id}` }, 'Live view') : ''))))));
 }
 
+/** Who asked: "Ann Smith (S1234)", or the staff id alone when the name is not known. */
+const requester = (a) => (a.requester_name ? `${a.requester_name} (${a.requester_staff_id})` : a.requester_staff_id);
+
+/** Tells the navigation how many requests wait for this supervisor (app.js shows the count). */
+function announceQueue(count) {
+  window.dispatchEvent(new CustomEvent('approval-queue', { detail: { count } }));
+}
+
+/**
+ * The approval queue, in the order the server gives it: emergencies that already run first,
+ * the nearest approval deadline first, then the longest waiting. Each says who asked, for
+ * which file and incident, and why it waits, worded for the supervisor.
+ */
 function queueTable(list, refresh) {
   if (!list.length) return message('info', 'Nothing waits for your decision.');
-  return h('ul.queue', {}, list.map((a) => {
-    const reason = h('input', { name: `reason-${a.id}`, id: `reason-${a.id}`, minlength: MIN_REASON, placeholder: 'Reason for your decision' });
-    const status = h('div.status-slot');
-    const decide = async (action) => {
-      if (reason.value.trim().length < MIN_REASON) { fill(status, message('error', `State the reason (at least ${MIN_REASON} characters).`)); reason.focus(); return; }
-      try {
-        await post(`/api/v1/tracking/${a.id}/${action}`, { reason: reason.value.trim() });
-        refresh();
-      } catch (err) { fill(status, message('error', err.message)); }
-    };
-    return h('li.card.queue-item', { 'aria-label': `Request ${a.id} for ${a.plate}` },
-      h('h3', {}, `#${a.id} `, h('span.plate', {}, a.plate), ` — ${a.purpose_code.replaceAll('_', ' ')}, file ${a.file_number}`),
-      h('dl.facts', {},
-        h('dt', {}, 'Requested by'), h('dd', {}, `${a.requester_staff_id} (${a.district}) at `, timeEl(a.requested_at)),
-        h('dt', {}, 'Justification'), h('dd', {}, a.justification),
-        h('dt', {}, 'Needs approval because'), h('dd', {}, a.approval_reasons.join('; ') || '—'),
-        a.approval_deadline ? [h('dt', {}, 'Stops unless approved by'), h('dd', {}, timeEl(a.approval_deadline))] : null),
-      field('Reason', reason),
-      h('div.actions', {},
-        h('button.primary', { type: 'button', onclick: () => decide('approve') }, 'Approve'),
-        h('button.danger', { type: 'button', onclick: () => decide('refuse') }, 'Refuse')),
-      status);
-  }));
+  const emergencies = list.filter(awaitsApproval).length;
+  return [
+    h('p#queue-summary', {}, `${plural(list.length, 'request')} ${list.length === 1 ? 'waits' : 'wait'} for your decision`,
+      emergencies ? h('span.urgent', {}, `, ${plural(emergencies, 'emergency', 'emergencies')} among them: already running, ${emergencies === 1 ? 'it stops' : 'each stops'} unless approved in time`) : '', '.'),
+    h('ul.queue', {}, list.map((a) => queueItem(a, refresh))),
+  ];
+}
+
+function queueItem(a, refresh) {
+  const reason = h('input', { name: `reason-${a.id}`, id: `reason-${a.id}`, minlength: MIN_REASON, placeholder: 'Reason for your decision' });
+  const status = h('div.status-slot');
+  const decide = async (action) => {
+    if (reason.value.trim().length < MIN_REASON) { fill(status, message('error', `State the reason (at least ${MIN_REASON} characters).`)); reason.focus(); return; }
+    try {
+      await post(`/api/v1/tracking/${a.id}/${action}`, { reason: reason.value.trim() });
+      refresh();
+    } catch (err) { fill(status, message('error', err.message)); }
+  };
+  const urgent = awaitsApproval(a);
+  const reasons = (a.reasons_for_reviewer || a.approval_reasons).map((r) => nzTimesIn(tidy(r)));
+  return h(`li.card.queue-item${urgent ? '.emergency' : ''}`, { 'aria-label': `${urgent ? 'Emergency: ' : ''}request ${a.id} for ${a.plate}`, 'data-request-id': a.id },
+    h('h3', {}, urgent ? h('span.urgent', {}, 'Emergency, running now: ') : '', `#${a.id} `, h('span.plate', {}, a.plate),
+      ` — ${tidy(a.purpose_code)}, file ${a.file_number}`, a.incident_type ? ` (${incidentWords(a.incident_type)})` : ''),
+    h('dl.facts', {},
+      urgent ? [h('dt', {}, 'Stops unless approved by'), h('dd.urgent.deadline', {}, timeEl(a.approval_deadline), ` (${timeLeft(a.approval_deadline)} left)`)] : null,
+      h('dt', {}, 'Requested by'), h('dd.requester', {}, `${requester(a)}, ${a.district}, at `, timeEl(a.requested_at)),
+      h('dt', {}, 'Incident'), h('dd', {}, `file ${a.file_number}${a.incident_type ? `, ${incidentWords(a.incident_type)}` : ', not in the incident register'}`),
+      h('dt', {}, 'Justification'), h('dd', {}, a.justification),
+      h('dt', {}, 'Needs your approval because'), h('dd.waits-because', {}, reasons.length ? reasons.join('; ') : '—')),
+    field('Reason', reason),
+    h('div.actions', {},
+      h('button.primary', { type: 'button', onclick: () => decide('approve') }, 'Approve'),
+      h('button.danger', { type: 'button', onclick: () => decide('refuse') }, 'Refuse')),
+    status);
 }
 
 /** A short tone made in the browser (no sound file): the optional audible cue of an alert. */
@@ -227,7 +257,7 @@ export function liveScreen(main, user, id) {
   function renderAuth() {
     title.textContent = `Live tracking of ${auth.plate} (#${auth.id})`;
     fill(facts,
-      h('dt', {}, 'Status'), h('dd#live-status', {}, statusBadge(auth), auth.end_reason ? ` — ${tidy(auth.end_reason)}` : ''),
+      h('dt', {}, 'Status'), h('dd#live-status', {}, statusBadge(auth), auth.end_reason ? ` — ${nzTimesIn(tidy(auth.end_reason))}` : ''),
       h('dt', {}, 'Basis'), h('dd', {}, `${tidy(auth.basis)} — ${tidy(auth.purpose_code)}, file ${auth.file_number}`),
       h('dt', {}, 'Started'), h('dd', {}, timeEl(auth.starts_at)),
       h('dt', {}, 'Ends'), h('dd', {}, timeEl(auth.expires_at)),
