@@ -11,6 +11,7 @@ import { chromium } from 'playwright-core';
 import { readFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
+import { adminFlows } from './flows/admin.mjs';
 
 const BASE = process.env.ANPR_URL;
 const DATA = process.env.ANPR_DATA;
@@ -436,7 +437,7 @@ await flow('admin screens: users, camera key shown once, sites, register import'
   await page.locator('table tbody tr').filter({ hasText: 'S1001' }).waitFor();
   await page.locator('#new-staff-id').fill('S1999');
   await page.locator('#new-name').fill('Quinn Analyst');
-  await page.locator('#new-district').fill('Waikato');
+  await page.locator('#new-district').selectOption('Waikato');
   await page.getByLabel('searcher', { exact: true }).last().check();
   await page.locator('#new-password').fill('a-long-initial-password');
   await page.getByRole('button', { name: 'Add user' }).click();
@@ -444,6 +445,7 @@ await flow('admin screens: users, camera key shown once, sites, register import'
   // A network operator: the network is required, and no other role can be chosen with it.
   await page.locator('#new-staff-id').fill('N2001');
   await page.locator('#new-name').fill('Pat Operator');
+  await page.locator('#new-district').selectOption('Waikato'); // the form was cleared
   await page.getByLabel('network_operator', { exact: true }).last().check();
   check(await page.getByLabel('searcher', { exact: true }).last().isDisabled(), 'no police role beside network_operator');
   await page.locator('#new-network option').nth(1).waitFor({ state: 'attached' });
@@ -613,6 +615,9 @@ await flow('subject access shows the sightings and queries of a plate', async ()
   await page.screenshot({ path: join(SHOTS, '17-subject-access.png'), fullPage: true });
   await page.context().close();
 });
+
+// 12. Administration forms, the usage charts and the network operator's alert (flows/admin.mjs).
+await adminFlows({ flow, signedIn, check, shot, BASE, cameraKey, hotListPlate });
 
 await flow('no Content-Security-Policy violation or page error', async () => {
   check(problems.length === 0, problems.join('\n'));

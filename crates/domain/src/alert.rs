@@ -24,6 +24,13 @@ pub struct Alert {
     pub camera_id: i64,
     pub site_id: SiteId,
     pub site_name: String,
+    /// The site's street address, as the catalog had it when the alert was raised.
+    #[serde(default)]
+    pub site_address: String,
+    /// For a hot-list alert: whom the network's staff call at the police (the network's
+    /// contact when the alert was raised; `None` when it had none). Absent on a watch's alert.
+    #[serde(default)]
+    pub police_contact: Option<String>,
     pub network_id: NetworkId,
     pub location: GeoPoint,
     /// Links to the read's images (viewing them is decided like any image view).
