@@ -141,7 +141,6 @@ export async function adminFlows({ flow, signedIn, check, shot, BASE, cameraKey,
     check(text.includes(`Call ${contact}.`), `whom to call: ${text}`);
     const cue = await page.locator('#hot-cue').textContent();
     check(cue.includes(site.address) && cue.includes(`Call ${contact}.`), `the cue: ${cue}`);
-    await shot(page, '16b-vehicle-of-interest-contact');
     await page.context().close();
   });
 }

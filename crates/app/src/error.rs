@@ -328,7 +328,10 @@ mod tests {
             e.to_string(),
             "Narnia is not a police district of this deployment; choose one of: Waikato, Southern."
         );
-        assert_eq!((e.code(), e.field()), ("unknown_district", Some("district")));
+        assert_eq!(
+            (e.code(), e.field()),
+            ("unknown_district", Some("district"))
+        );
     }
 
     #[test]

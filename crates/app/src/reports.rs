@@ -42,11 +42,7 @@ pub async fn usage(state: &App, user: &User, q: UsageQuery) -> AppResult<UsageRe
 /// The report's purpose codes named as the policy configures them (for the charts' labels).
 fn with_purpose_labels(state: &App, report: UsageReport) -> UsageReport {
     let purposes = &state.config.policy.purposes;
-    report.with_purpose_labels(
-        purposes
-            .iter()
-            .map(|p| (p.code.as_str(), p.label.as_str())),
-    )
+    report.with_purpose_labels(purposes.iter().map(|p| (p.code.as_str(), p.label.as_str())))
 }
 
 /// The national usage report, for the deployment's operator on its host (`anpr report usage`,

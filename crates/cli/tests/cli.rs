@@ -100,7 +100,16 @@ fn catalog_import_search_and_purge() {
     for heading in ["360", "-5"] {
         let bad = anpr(
             d,
-            &["camera", "add", "--site", "1", "--name", "x", "--heading", heading],
+            &[
+                "camera",
+                "add",
+                "--site",
+                "1",
+                "--name",
+                "x",
+                "--heading",
+                heading,
+            ],
         );
         assert!(!bad.status.success(), "heading {heading} accepted");
         let err = String::from_utf8_lossy(&bad.stderr);
@@ -110,8 +119,18 @@ fn catalog_import_search_and_purge() {
     let misspelt = anpr(
         d,
         &[
-            "site", "add", "--network", "1", "--name", "x", "--lat", "-45", "--lon", "168",
-            "--district", "Sothern",
+            "site",
+            "add",
+            "--network",
+            "1",
+            "--name",
+            "x",
+            "--lat",
+            "-45",
+            "--lon",
+            "168",
+            "--district",
+            "Sothern",
         ],
     );
     assert!(!misspelt.status.success());
@@ -128,8 +147,20 @@ fn catalog_import_search_and_purge() {
         anpr(
             d,
             &[
-                "--policy", policy, "site", "add", "--network", "1", "--name", district,
-                "--lat", "-45", "--lon", "168", "--district", district,
+                "--policy",
+                policy,
+                "site",
+                "add",
+                "--network",
+                "1",
+                "--name",
+                district,
+                "--lat",
+                "-45",
+                "--lon",
+                "168",
+                "--district",
+                district,
             ],
         )
     };
@@ -138,9 +169,17 @@ fn catalog_import_search_and_purge() {
     assert!(ok(&anpr(d, &["site", "list"])).contains("\tRural"));
     let contact = ok(&anpr(
         d,
-        &["network", "police-contact", "1", "Queenstown Police, 03 555 0100"],
+        &[
+            "network",
+            "police-contact",
+            "1",
+            "Queenstown Police, 03 555 0100",
+        ],
     ));
-    assert!(contact.contains("its operators call Queenstown Police"), "{contact}");
+    assert!(
+        contact.contains("its operators call Queenstown Police"),
+        "{contact}"
+    );
     assert!(ok(&anpr(d, &["network", "list"])).contains("police contact: Queenstown Police"));
 
     let bad_kind = anpr(

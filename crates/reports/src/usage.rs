@@ -259,8 +259,8 @@ mod tests {
             row("2026-10", Some("old_purpose"), |c| c.searches = 1),
         ];
         let purposes = [("stolen_vehicle", "Stolen vehicle")];
-        let r = assemble(&query(Grouping::Purpose), parts.clone(), true)
-            .with_purpose_labels(purposes);
+        let r =
+            assemble(&query(Grouping::Purpose), parts.clone(), true).with_purpose_labels(purposes);
         assert_eq!(r.labels["stolen_vehicle"], "Stolen vehicle");
         assert_eq!(r.labels[NO_GROUP], "No purpose stated");
         assert_eq!(r.labels["old_purpose"], "old purpose");

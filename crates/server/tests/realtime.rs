@@ -487,16 +487,28 @@ async fn hot_list_alerts_reach_the_networks_own_staff_only_when_its_agreement_al
     assert_eq!(st, 403);
     let long = json!({"police_contact": "x".repeat(301)});
     let (st, body) = s.call("PUT", &contact, Some(&admin), Some(&long)).await;
-    assert_eq!((st, &body["error"]["field"]), (422, &json!("police_contact")), "{body}");
+    assert_eq!(
+        (st, &body["error"]["field"]),
+        (422, &json!("police_contact")),
+        "{body}"
+    );
     let (st, _) = s
-        .call("PUT", "/api/v1/networks/999999/police-contact", Some(&admin), Some(&desk))
+        .call(
+            "PUT",
+            "/api/v1/networks/999999/police-contact",
+            Some(&admin),
+            Some(&desk),
+        )
         .await;
     assert_eq!(st, 404);
     let (st, network) = s.call("PUT", &contact, Some(&admin), Some(&desk)).await;
     assert_eq!(st, 200, "{network}");
     assert_eq!(network["police_contact"], "Hamilton Police, 07 555 0100");
     let networks = s.get_json("/api/v1/networks", &admin).await;
-    assert_eq!(networks[0]["police_contact"], "Hamilton Police, 07 555 0100");
+    assert_eq!(
+        networks[0]["police_contact"],
+        "Hamilton Police, 07 555 0100"
+    );
 
     sighting(&s, "ZZZ999").await;
     let read_id = sighting(&s, STOLEN_CLEAN).await;

@@ -392,7 +392,9 @@ async fn administrators_place_users_and_sites_only_in_the_deployments_districts(
     let searcher = s.login("searcher").await;
 
     // Any member of staff may read the list the forms offer; it is the policy's.
-    let (status, body) = s.call("GET", "/api/v1/districts", Some(&searcher), None).await;
+    let (status, body) = s
+        .call("GET", "/api/v1/districts", Some(&searcher), None)
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["districts"].as_array().unwrap().len(), 12);
     assert!(body["districts"]
@@ -405,7 +407,9 @@ async fn administrators_place_users_and_sites_only_in_the_deployments_districts(
     for typed in ["Waikatoo", "Narnia", ""] {
         let user = json!({"staff_id": "S9100", "name": "New Officer", "district": typed,
             "roles": ["searcher"], "password": PASSWORD});
-        let (status, body) = s.call("POST", "/api/v1/users", Some(&admin), Some(&user)).await;
+        let (status, body) = s
+            .call("POST", "/api/v1/users", Some(&admin), Some(&user))
+            .await;
         assert_eq!(status, 422, "{typed}: {body}");
         assert_eq!(body["error"]["code"], "unknown_district", "{body}");
         assert_eq!(body["error"]["field"], "district", "{body}");
@@ -420,7 +424,9 @@ async fn administrators_place_users_and_sites_only_in_the_deployments_districts(
     // Case and macrons aside, a district is found and stored as the deployment spells it.
     let user = json!({"staff_id": "S9100", "name": "New Officer", "district": " waitemata ",
         "roles": ["searcher"], "password": PASSWORD});
-    let (status, created) = s.call("POST", "/api/v1/users", Some(&admin), Some(&user)).await;
+    let (status, created) = s
+        .call("POST", "/api/v1/users", Some(&admin), Some(&user))
+        .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["district"], "Waitematā");
 
@@ -432,9 +438,17 @@ async fn administrators_place_users_and_sites_only_in_the_deployments_districts(
     let (status, body) = s
         .call("POST", "/api/v1/sites", Some(&admin), Some(&site("Narnia")))
         .await;
-    assert_eq!((status, &body["error"]["code"]), (422, &json!("unknown_district")));
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("unknown_district"))
+    );
     let (status, body) = s
-        .call("POST", "/api/v1/sites", Some(&admin), Some(&site("canterbury")))
+        .call(
+            "POST",
+            "/api/v1/sites",
+            Some(&admin),
+            Some(&site("canterbury")),
+        )
         .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["district"], "Canterbury");
@@ -446,17 +460,26 @@ async fn a_camera_heading_is_a_compass_direction() {
     let admin = s.login("admin").await;
     let site_id = s.get_json("/api/v1/sites", &admin).await[0]["id"].clone();
     for heading in [360, 400, -5, 70000] {
-        let camera = json!({"site_id": site_id, "name": format!("cam {heading}"), "heading_deg": heading});
-        let (status, body) = s.call("POST", "/api/v1/cameras", Some(&admin), Some(&camera)).await;
+        let camera =
+            json!({"site_id": site_id, "name": format!("cam {heading}"), "heading_deg": heading});
+        let (status, body) = s
+            .call("POST", "/api/v1/cameras", Some(&admin), Some(&camera))
+            .await;
         assert_eq!(status, 422, "{heading}: {body}");
         assert_eq!(body["error"]["field"], "heading_deg");
         let message = body["error"]["message"].as_str().unwrap();
         assert!(message.contains("from 0 to 359"), "{message}");
     }
     let cameras = s.get_json("/api/v1/cameras", &admin).await;
-    assert_eq!(cameras.as_array().unwrap().len(), 1, "none created: {cameras}");
+    assert_eq!(
+        cameras.as_array().unwrap().len(),
+        1,
+        "none created: {cameras}"
+    );
     let camera = json!({"site_id": site_id, "name": "north lane", "heading_deg": 359});
-    let (status, body) = s.call("POST", "/api/v1/cameras", Some(&admin), Some(&camera)).await;
+    let (status, body) = s
+        .call("POST", "/api/v1/cameras", Some(&admin), Some(&camera))
+        .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["camera"]["heading_deg"], 359);
 }

@@ -518,7 +518,10 @@ async fn a_hot_list_alert_carries_the_sites_address_and_the_networks_police_cont
         .set_network_police_contact(f.net_a, Some("Auckland Police, 09 555 0100".into()))
         .await
         .unwrap();
-    assert_eq!(set.police_contact.as_deref(), Some("Auckland Police, 09 555 0100"));
+    assert_eq!(
+        set.police_contact.as_deref(),
+        Some("Auckland Police, 09 555 0100")
+    );
     assert_eq!(f.store.networks().await.unwrap()[0], set);
     assert!(matches!(
         f.store.set_network_police_contact(424_242, None).await,
@@ -526,7 +529,10 @@ async fn a_hot_list_alert_carries_the_sites_address_and_the_networks_police_cont
     ));
     let out = f
         .store
-        .insert_reads(vec![read(f.akl_cam, "HOT123", 1), read(f.chc_cam, "HOT123", 1)])
+        .insert_reads(vec![
+            read(f.akl_cam, "HOT123", 1),
+            read(f.chc_cam, "HOT123", 1),
+        ])
         .await
         .unwrap();
     let alert = |kind, authorisation_id, read_id| NewAlert {

@@ -149,8 +149,7 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             let app = &state;
             let network =
                 super::as_administrator(app, Action::CatalogChange, |audit, by| async move {
-                    anpr_app::catalog::set_police_contact(app, &audit, &by, id, Some(contact))
-                        .await
+                    anpr_app::catalog::set_police_contact(app, &audit, &by, id, Some(contact)).await
                 })
                 .await?;
             match network.police_contact {
@@ -255,7 +254,8 @@ pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
             name,
             heading,
         } => {
-            let query = serde_json::json!({ "camera": name, "site_id": site, "heading_deg": heading });
+            let query =
+                serde_json::json!({ "camera": name, "site_id": site, "heading_deg": heading });
             let (camera, key) = super::ledgered(
                 &state,
                 super::operator(),

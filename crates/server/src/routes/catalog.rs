@@ -75,8 +75,7 @@ pub async fn set_police_contact(
     let Json(req) = body?;
     let by = Administrator::Staff(&staff.user);
     Ok(Json(
-        anpr_app::catalog::set_police_contact(&state, &audit, &by, id, req.police_contact)
-            .await?,
+        anpr_app::catalog::set_police_contact(&state, &audit, &by, id, req.police_contact).await?,
     ))
 }
 
