@@ -87,7 +87,9 @@ async function users(panel, me) {
       form.reset();
       operatorChosen();
       say(status, 'ok', `User ${u.staff_id} created with roles ${u.roles.join(', ')} (${u.name}, ${u.district}). The form is cleared for the next user.`);
-      f.staff_id.focus();
+      // Ready for the next user by keyboard, with the confirmation in view.
+      f.staff_id.focus({ preventScroll: true });
+      status.scrollIntoView({ block: 'nearest' });
       load();
     } catch (err) { say(status, 'error', err.message); }
   });
