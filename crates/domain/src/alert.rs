@@ -28,8 +28,9 @@ pub struct Alert {
     #[serde(default)]
     pub site_address: String,
     /// For a hot-list alert: whom the network's staff call at the police (the network's
-    /// contact when the alert was raised; `None` when it had none). Absent on a watch's alert.
-    #[serde(default)]
+    /// contact when the alert was raised). Absent when the network had none, and on a watch's
+    /// alert (police need no one to call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub police_contact: Option<String>,
     pub network_id: NetworkId,
     pub location: GeoPoint,
