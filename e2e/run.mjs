@@ -14,6 +14,7 @@ import { deflateSync } from 'node:zlib';
 import { mapFlows, pointsOnMap } from './flows/map.mjs';
 import { phoneFlows } from './flows/phone.mjs';
 import { oversightFlows } from './flows/oversight.mjs';
+import { adminFlows } from './flows/admin.mjs';
 
 const BASE = process.env.ANPR_URL;
 const DATA = process.env.ANPR_DATA;
@@ -439,7 +440,7 @@ await flow('admin screens: users, camera key shown once, sites, register import'
   await page.locator('table tbody tr').filter({ hasText: 'S1001' }).waitFor();
   await page.locator('#new-staff-id').fill('S1999');
   await page.locator('#new-name').fill('Quinn Analyst');
-  await page.locator('#new-district').fill('Waikato');
+  await page.locator('#new-district').selectOption('Waikato');
   await page.getByLabel('searcher', { exact: true }).last().check();
   await page.locator('#new-password').fill('a-long-initial-password');
   await page.getByRole('button', { name: 'Add user' }).click();
@@ -447,6 +448,7 @@ await flow('admin screens: users, camera key shown once, sites, register import'
   // A network operator: the network is required, and no other role can be chosen with it.
   await page.locator('#new-staff-id').fill('N2001');
   await page.locator('#new-name').fill('Pat Operator');
+  await page.locator('#new-district').selectOption('Waikato'); // the form was cleared
   await page.getByLabel('network_operator', { exact: true }).last().check();
   check(await page.getByLabel('searcher', { exact: true }).last().isDisabled(), 'no police role beside network_operator');
   await page.locator('#new-network option').nth(1).waitFor({ state: 'attached' });
@@ -621,6 +623,8 @@ await flow('subject access shows the sightings and queries of a plate', async ()
   await page.context().close();
 });
 
+// 12. Administration forms, the usage charts and the network operator's alert (flows/admin.mjs).
+await adminFlows({ flow, signedIn, check, shot, BASE, cameraKey, hotListPlate });
 await mapFlows({ BASE, SHOTS, cameraKey, flow, check, signedIn, fillPurpose, purposeFile: PURPOSE_FILE });
 await phoneFlows({ flow, signedIn, check, shots: SHOTS });
 

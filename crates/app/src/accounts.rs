@@ -93,7 +93,7 @@ pub async fn create(
     by.require()?;
     let staff_id = text("staff_id", &req.staff_id, 64)?;
     let name = text("name", &req.name, 200)?;
-    let district = text("district", &req.district, 100)?;
+    let district = crate::catalog::district(app, &req.district)?;
     if req.roles.is_empty() {
         return Err(AppError::invalid("roles", "at least one role"));
     }

@@ -10,9 +10,9 @@ use crate::accounts::Administrator;
 use crate::audit::AuditHandle;
 use crate::error::{AppError, AppResult};
 use crate::App;
-use anpr_domain::{Camera, CameraId};
+use anpr_domain::{Camera, CameraId, Network, NetworkId, Site};
 use anpr_ledger::Action;
-use anpr_store::NewCamera;
+use anpr_store::{NewCamera, NewSite};
 use chrono::{DateTime, Duration, Utc};
 
 /// How long a replaced key keeps working unless the rotation says otherwise: a day, time to
@@ -21,9 +21,80 @@ pub const DEFAULT_KEY_OVERLAP: Duration = Duration::hours(24);
 /// The longest overlap a rotation may ask for.
 pub const MAX_KEY_OVERLAP: Duration = Duration::days(7);
 
+/// The longest police contact a network may give its operators.
+pub const MAX_POLICE_CONTACT_CHARS: usize = 300;
+
+/// The deployment's district that `typed` names, in its configured spelling (`Waitematā` for
+/// "waitemata"); a district the deployment does not have is refused with the list it has, so
+/// that a typo never files a person or a site under a district no rule knows.
+pub fn district(app: &App, typed: &str) -> AppResult<String> {
+    let policy = &app.config.policy;
+    policy
+        .district(typed)
+        .map(str::to_string)
+        .ok_or_else(|| AppError::UnknownDistrict {
+            given: typed.to_string(),
+            known: policy.districts.clone(),
+        })
+}
+
+/// A camera's heading as typed (whole degrees from north), checked: 0 to 359 or none.
+pub fn camera_heading(typed: Option<i64>) -> AppResult<Option<u16>> {
+    match typed {
+        None => Ok(None),
+        Some(h) if (0..360).contains(&h) => Ok(Some(h as u16)),
+        Some(h) => Err(AppError::invalid(
+            "heading_deg",
+            format!(
+                "the heading {h} is not a compass direction: give whole degrees from 0 to 359 \
+                 (0 is north, 90 east, 180 south, 270 west), or leave it out"
+            ),
+        )),
+    }
+}
+
+/// Registers a site, in one of the deployment's districts.
+pub async fn create_site(app: &App, mut req: NewSite) -> AppResult<Site> {
+    req.district = district(app, &req.district)?;
+    Ok(app.store.create_site(req).await?)
+}
+
+/// Sets (or, with `None` or blank, clears) whom a network's own staff call at the police about
+/// a vehicle of interest: shown in each of the network's hot-list alerts from now on.
+pub async fn set_police_contact(
+    app: &App,
+    audit: &AuditHandle,
+    by: &Administrator<'_>,
+    network_id: NetworkId,
+    contact: Option<String>,
+) -> AppResult<Network> {
+    audit.action(Action::CatalogChange);
+    audit.query(serde_json::json!({ "network_id": network_id, "change": "police_contact" }));
+    by.require()?;
+    let contact = contact
+        .map(|c| c.trim().to_string())
+        .filter(|c| !c.is_empty());
+    if let Some(c) = &contact {
+        if c.chars().count() > MAX_POLICE_CONTACT_CHARS || c.chars().any(char::is_control) {
+            return Err(AppError::invalid(
+                "police_contact",
+                format!(
+                    "the police contact must be one line of at most \
+                     {MAX_POLICE_CONTACT_CHARS} characters (e.g. a name and a phone number)"
+                ),
+            ));
+        }
+    }
+    Ok(app
+        .store
+        .set_network_police_contact(network_id, contact)
+        .await?)
+}
+
 /// Creates a camera and its key (shown once: only its hash is kept). The key embeds the camera
 /// id, so the camera is created first; until its key is added it has none and cannot ingest.
 pub async fn provision_camera(app: &App, req: NewCamera) -> AppResult<(Camera, String)> {
+    camera_heading(req.heading_deg.map(i64::from))?;
     let camera = app.store.create_camera(req).await?;
     let now = Utc::now();
     let (key, _) = add_key(app, camera.id, now, now).await?;
@@ -120,4 +191,21 @@ async fn add_key(
         .await?;
     app.camera_keys.forget_camera(camera_id);
     Ok((key, replaced_until))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::camera_heading;
+
+    #[test]
+    fn a_heading_is_a_compass_direction() {
+        assert_eq!(camera_heading(None).unwrap(), None);
+        assert_eq!(camera_heading(Some(0)).unwrap(), Some(0));
+        assert_eq!(camera_heading(Some(359)).unwrap(), Some(359));
+        for bad in [-1, 360, 400, 70_000] {
+            let e = camera_heading(Some(bad)).unwrap_err();
+            assert_eq!(e.field(), Some("heading_deg"));
+            assert!(e.to_string().contains("from 0 to 359"), "{e}");
+        }
+    }
 }

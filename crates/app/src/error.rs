@@ -30,6 +30,10 @@ pub enum AppError {
     },
     #[error("{0}")]
     Conflict(String),
+    /// A district typed that is not one of the deployment's (`PolicyConfig::districts`): the
+    /// message lists those it has.
+    #[error("{}", unknown_district_message(given, known))]
+    UnknownDistrict { given: String, known: Vec<String> },
     /// Too large to take: a body, a batch, an image (its `field` when one is at fault).
     #[error("{message}")]
     TooLarge {
@@ -96,13 +100,14 @@ impl AppError {
     /// Every code [`AppError::code`] gives besides the policy's refusals (which are
     /// [`RefusalKind::ALL`]'s), so that what must cover them all (the UI's messages) can be
     /// checked.
-    pub const CODES: [&'static str; 12] = [
+    pub const CODES: [&'static str; 13] = [
         "unauthenticated",
         "forbidden",
         "not_found",
         "bad_request",
         "invalid_field",
         "conflict",
+        "unknown_district",
         "payload_too_large",
         "too_many_requests",
         "unavailable",
@@ -120,6 +125,7 @@ impl AppError {
             AppError::BadRequest { .. } => "bad_request",
             AppError::Invalid { .. } => "invalid_field",
             AppError::Conflict(_) => "conflict",
+            AppError::UnknownDistrict { .. } => "unknown_district",
             AppError::TooLarge { .. } => "payload_too_large",
             AppError::RateLimited { .. } => "too_many_requests",
             AppError::Unavailable(_) => "unavailable",
@@ -137,6 +143,7 @@ impl AppError {
             | AppError::Invalid { field, .. }
             | AppError::TooLarge { field, .. }
             | AppError::Refused { field, .. } => field.as_deref(),
+            AppError::UnknownDistrict { .. } => Some("district"),
             _ => None,
         }
     }
@@ -160,6 +167,16 @@ impl AppError {
             _ => None,
         }
     }
+}
+
+fn unknown_district_message(given: &str, known: &[String]) -> String {
+    let given = given.trim();
+    let what = if given.is_empty() {
+        "No police district was given".to_string()
+    } else {
+        format!("{given} is not a police district of this deployment")
+    };
+    format!("{what}; choose one of: {}.", known.join(", "))
 }
 
 /// Whether an error comes from a full disk: `ENOSPC` from a file write, or SQLite's
@@ -302,6 +319,22 @@ mod tests {
     use super::AppError;
 
     #[test]
+    fn an_unknown_district_is_named_with_the_known_ones() {
+        let e = AppError::UnknownDistrict {
+            given: " Narnia ".into(),
+            known: vec!["Waikato".into(), "Southern".into()],
+        };
+        assert_eq!(
+            e.to_string(),
+            "Narnia is not a police district of this deployment; choose one of: Waikato, Southern."
+        );
+        assert_eq!(
+            (e.code(), e.field()),
+            ("unknown_district", Some("district"))
+        );
+    }
+
+    #[test]
     fn codes_lists_every_code_but_the_refusals() {
         let m = || "m".to_string();
         let every = [
@@ -317,6 +350,10 @@ mod tests {
                 message: m(),
             },
             AppError::Conflict(m()),
+            AppError::UnknownDistrict {
+                given: m(),
+                known: vec![m()],
+            },
             AppError::TooLarge {
                 field: None,
                 message: m(),
@@ -339,6 +376,7 @@ mod tests {
                 | AppError::BadRequest { .. }
                 | AppError::Invalid { .. }
                 | AppError::Conflict(_)
+                | AppError::UnknownDistrict { .. }
                 | AppError::TooLarge { .. }
                 | AppError::RateLimited { .. }
                 | AppError::Unavailable(_)

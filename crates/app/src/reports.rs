@@ -29,13 +29,20 @@ pub const MAX_LISTED_READS: usize = 5_000;
 /// them: the country for overseers and administrators, their own district for a supervisor
 /// (whatever the grouping).
 pub async fn usage(state: &App, user: &User, q: UsageQuery) -> AppResult<UsageReport> {
-    match state.policy.usage_report_scope(&Subject::from_user(user))? {
-        ReportScope::National => usage_national(state, q).await,
+    let report = match state.policy.usage_report_scope(&Subject::from_user(user))? {
+        ReportScope::National => usage_national(state, q).await?,
         ReportScope::Districts(districts) => {
             let counted = state.reports.usage_counts_in(q, districts.clone()).await?;
-            Ok(usage::assemble(&q, counted.rows, counted.findings_recorded).within(districts))
+            usage::assemble(&q, counted.rows, counted.findings_recorded).within(districts)
         }
-    }
+    };
+    Ok(with_purpose_labels(state, report))
+}
+
+/// The report's purpose codes named as the policy configures them (for the charts' labels).
+fn with_purpose_labels(state: &App, report: UsageReport) -> UsageReport {
+    let purposes = &state.config.policy.purposes;
+    report.with_purpose_labels(purposes.iter().map(|p| (p.code.as_str(), p.label.as_str())))
 }
 
 /// The national usage report, for the deployment's operator on its host (`anpr report usage`,

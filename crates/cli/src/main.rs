@@ -62,6 +62,11 @@ struct Cli {
     /// changed (default `anpr-audit-ledger/<signing key id>`).
     #[arg(long, global = true, env = "ANPR_LEDGER_ORIGIN", help_heading = GLOBAL_OPTIONS)]
     ledger_origin: Option<String>,
+    /// Access-policy settings (JSON: purposes and their incident types, the police districts,
+    /// training plates, windows, durations, rate limits); absent fields keep their defaults.
+    /// Every command reads it, so the console checks what the server checks.
+    #[arg(long, global = true, env = "ANPR_POLICY", help_heading = GLOBAL_OPTIONS)]
+    policy: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -198,6 +203,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     commands::set_images_url(cli.images_url);
     commands::set_ledger_keys(cli.signing_key, cli.previous_signing_key);
     commands::set_ledger_origin(cli.ledger_origin);
+    commands::set_policy_file(cli.policy);
     match cli.command {
         Command::Serve(args) => commands::serve::run(&data, args).await,
         Command::Demo(args) => commands::demo::run(&data, args).await,

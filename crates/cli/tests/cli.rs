@@ -96,6 +96,91 @@ fn catalog_import_search_and_purge() {
     ));
     assert!(cam.contains("API key (shown once"), "{cam}");
     assert!(!ok(&anpr(d, &["camera", "list"])).contains("anpr_cam_"));
+    // A heading is a compass direction, and a district one of the deployment's.
+    for heading in ["360", "-5"] {
+        let bad = anpr(
+            d,
+            &[
+                "camera",
+                "add",
+                "--site",
+                "1",
+                "--name",
+                "x",
+                "--heading",
+                heading,
+            ],
+        );
+        assert!(!bad.status.success(), "heading {heading} accepted");
+        let err = String::from_utf8_lossy(&bad.stderr);
+        assert!(err.contains("give whole degrees from 0 to 359"), "{err}");
+    }
+    assert_eq!(ok(&anpr(d, &["camera", "list"])).lines().count(), 1);
+    let misspelt = anpr(
+        d,
+        &[
+            "site",
+            "add",
+            "--network",
+            "1",
+            "--name",
+            "x",
+            "--lat",
+            "-45",
+            "--lon",
+            "168",
+            "--district",
+            "Sothern",
+        ],
+    );
+    assert!(!misspelt.status.success());
+    let err = String::from_utf8_lossy(&misspelt.stderr);
+    assert!(
+        err.contains("Sothern is not a police district of this deployment; choose one of:"),
+        "{err}"
+    );
+    // A deployment's own list of districts (the policy file) holds at the console too.
+    let policy = d.join("policy.json");
+    std::fs::write(&policy, r#"{"districts": ["Metropolitan", "Rural"]}"#).unwrap();
+    let policy = policy.to_str().unwrap();
+    let site = |district: &str| {
+        anpr(
+            d,
+            &[
+                "--policy",
+                policy,
+                "site",
+                "add",
+                "--network",
+                "1",
+                "--name",
+                district,
+                "--lat",
+                "-45",
+                "--lon",
+                "168",
+                "--district",
+                district,
+            ],
+        )
+    };
+    assert!(!site("Southern").status.success());
+    ok(&site("rural"));
+    assert!(ok(&anpr(d, &["site", "list"])).contains("\tRural"));
+    let contact = ok(&anpr(
+        d,
+        &[
+            "network",
+            "police-contact",
+            "1",
+            "Queenstown Police, 03 555 0100",
+        ],
+    ));
+    assert!(
+        contact.contains("its operators call Queenstown Police"),
+        "{contact}"
+    );
+    assert!(ok(&anpr(d, &["network", "list"])).contains("police contact: Queenstown Police"));
 
     let bad_kind = anpr(
         d,

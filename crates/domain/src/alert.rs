@@ -24,6 +24,14 @@ pub struct Alert {
     pub camera_id: i64,
     pub site_id: SiteId,
     pub site_name: String,
+    /// The site's street address, as the catalog had it when the alert was raised.
+    #[serde(default)]
+    pub site_address: String,
+    /// For a hot-list alert: whom the network's staff call at the police (the network's
+    /// contact when the alert was raised). Absent when the network had none, and on a watch's
+    /// alert (police need no one to call).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub police_contact: Option<String>,
     pub network_id: NetworkId,
     pub location: GeoPoint,
     /// Links to the read's images (viewing them is decided like any image view).

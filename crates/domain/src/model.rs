@@ -21,6 +21,10 @@ pub struct Network {
     pub id: NetworkId,
     pub name: String,
     pub retention_days: u32,
+    /// Whom the network's own staff call at the police about a vehicle of interest (a name, a
+    /// desk, a phone number), set by an administrator; shown in each hot-list alert.
+    #[serde(default)]
+    pub police_contact: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]

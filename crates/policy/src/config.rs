@@ -192,6 +192,42 @@ pub struct PolicyConfig {
     pub rate_limits: RateLimits,
     /// Subject access requests: identity checks and the per-requester limit.
     pub subject_access: SubjectAccessConfig,
+    /// The police districts of this deployment, as staff, sites and incident files name them.
+    /// An account or a site is placed in one of these, so that a misspelt district (which
+    /// would silently match no incident file and no supervisor) is refused when typed.
+    pub districts: Vec<String>,
+}
+
+/// The twelve New Zealand Police districts: the default list of [`PolicyConfig::districts`].
+pub const NZ_POLICE_DISTRICTS: [&str; 12] = [
+    "Northland",
+    "Waitematā",
+    "Auckland City",
+    "Counties Manukau",
+    "Waikato",
+    "Bay of Plenty",
+    "Eastern",
+    "Central",
+    "Wellington",
+    "Tasman",
+    "Canterbury",
+    "Southern",
+];
+
+/// A district name as typed, for comparison: trimmed, lower case, and the macron vowels of te
+/// reo Māori spelt plain, so that "waitemata" finds "Waitematā" (keyboards without macrons).
+fn district_key(name: &str) -> String {
+    name.trim()
+        .chars()
+        .map(|c| match c {
+            'ā' | 'Ā' => 'a',
+            'ē' | 'Ē' => 'e',
+            'ī' | 'Ī' => 'i',
+            'ō' | 'Ō' => 'o',
+            'ū' | 'Ū' => 'u',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect()
 }
 
 fn purpose(
@@ -284,6 +320,7 @@ impl Default for PolicyConfig {
             disclosure_window_hours: 24,
             rate_limits: RateLimits::default(),
             subject_access: SubjectAccessConfig::default(),
+            districts: NZ_POLICE_DISTRICTS.map(String::from).to_vec(),
         }
     }
 }
@@ -301,6 +338,16 @@ impl PolicyConfig {
         self.purposes
             .iter()
             .filter(move |p| p.incident_types.iter().any(|t| t == incident_type))
+    }
+
+    /// The deployment's district `typed` names, in its configured spelling; `None` when it
+    /// names none (case and macrons aside).
+    pub fn district(&self, typed: &str) -> Option<&str> {
+        let key = district_key(typed);
+        self.districts
+            .iter()
+            .find(|d| district_key(d) == key)
+            .map(String::as_str)
     }
 
     /// Parses a JSON configuration; absent fields keep their defaults.
@@ -360,6 +407,44 @@ impl PolicyConfig {
         if self.max_lookback_days < self.routine_lookback_days {
             return bad("max_lookback_days is shorter than routine_lookback_days");
         }
+        if self.districts.iter().any(|d| d.trim().is_empty()) || self.districts.is_empty() {
+            return bad("at least one district is needed, and no district may be blank");
+        }
+        for (i, d) in self.districts.iter().enumerate() {
+            if self.districts[..i]
+                .iter()
+                .any(|e| district_key(e) == district_key(d))
+            {
+                return Err(PolicyError::Config(format!("district {d} is listed twice")));
+            }
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod district_tests {
+    use super::*;
+
+    #[test]
+    fn a_district_is_found_whatever_its_case_and_macrons() {
+        let c = PolicyConfig::default();
+        assert_eq!(c.district(" waitemata "), Some("Waitematā"));
+        assert_eq!(c.district("SOUTHERN"), Some("Southern"));
+        assert_eq!(c.district("Waikatoo"), None);
+        assert_eq!(c.district("Narnia"), None);
+        assert_eq!(c.district(""), None);
+    }
+
+    #[test]
+    fn a_district_list_needs_names_each_once() {
+        let mut c = PolicyConfig::default();
+        c.districts.push("southern".into());
+        assert!(c.validate().is_err());
+        c.districts = vec![];
+        assert!(c.validate().is_err());
+        c.districts = vec!["Metropolitan".into(), "Rural".into()];
+        assert!(c.validate().is_ok());
+        assert_eq!(c.district("rural"), Some("Rural"));
     }
 }

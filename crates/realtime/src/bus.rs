@@ -88,6 +88,8 @@ mod tests {
             camera_id: 1,
             site_id: 1,
             site_name: "x".into(),
+            site_address: String::new(),
+            police_contact: None,
             network_id: 1,
             location: GeoPoint { lat: 0.0, lon: 0.0 },
             images: vec![],

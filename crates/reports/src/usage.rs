@@ -71,6 +71,10 @@ pub struct UsageReport {
     /// report: see [`UsageReport::within`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub districts: Option<Vec<String>>,
+    /// What a person reads for a group key that is a code (by purpose: "Stolen vehicle" for
+    /// `stolen_vehicle`); a key without a label is read as it is (a district, a network).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
 }
 
 impl UsageReport {
@@ -84,6 +88,33 @@ impl UsageReport {
             if districts.len() == 1 { "" } else { "s" }
         ));
         self.districts = Some(districts);
+        self
+    }
+
+    /// Names the purposes of a report by purpose: each code's label from `purposes` (code,
+    /// label), and the rows without a purpose (refusals before one was stated, hot-list
+    /// alerts) as such. Other groupings are left as they are.
+    pub fn with_purpose_labels<'a>(
+        mut self,
+        purposes: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> UsageReport {
+        if self.by != Grouping::Purpose {
+            return self;
+        }
+        let purposes: Vec<(&str, &str)> = purposes.into_iter().collect();
+        for row in &self.rows {
+            let Some(code) = &row.group else { continue };
+            let label = if code == NO_GROUP {
+                "No purpose stated".to_string()
+            } else {
+                match purposes.iter().find(|(c, _)| c == code) {
+                    Some((_, label)) => label.to_string(),
+                    // A code no longer configured: its words from the code itself.
+                    None => code.replace('_', " "),
+                }
+            };
+            self.labels.insert(code.clone(), label);
+        }
         self
     }
 }
@@ -139,6 +170,7 @@ pub fn assemble(q: &UsageQuery, parts: Vec<UsageRow>, findings_recorded: bool) -
         totals,
         notes,
         districts: None,
+        labels: BTreeMap::new(),
     }
 }
 
@@ -217,6 +249,23 @@ mod tests {
         assert_eq!(r.rows[2].counts.alerts, 3);
         assert_eq!(r.totals.searches, 9);
         assert_eq!(r.totals.findings_opened, 1);
+    }
+
+    #[test]
+    fn purposes_are_named_and_other_groupings_left_alone() {
+        let parts = vec![
+            row("2026-10", Some("stolen_vehicle"), |c| c.searches = 3),
+            row("2026-10", None, |c| c.denied_attempts = 1),
+            row("2026-10", Some("old_purpose"), |c| c.searches = 1),
+        ];
+        let purposes = [("stolen_vehicle", "Stolen vehicle")];
+        let r =
+            assemble(&query(Grouping::Purpose), parts.clone(), true).with_purpose_labels(purposes);
+        assert_eq!(r.labels["stolen_vehicle"], "Stolen vehicle");
+        assert_eq!(r.labels[NO_GROUP], "No purpose stated");
+        assert_eq!(r.labels["old_purpose"], "old purpose");
+        let r = assemble(&query(Grouping::District), parts, true).with_purpose_labels(purposes);
+        assert!(r.labels.is_empty());
     }
 
     #[test]

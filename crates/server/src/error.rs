@@ -50,7 +50,9 @@ pub fn status_of(e: &AppError) -> StatusCode {
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-        AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+        AppError::Invalid { .. } | AppError::UnknownDistrict { .. } => {
+            StatusCode::UNPROCESSABLE_ENTITY
+        }
         AppError::Conflict(_) => StatusCode::CONFLICT,
         AppError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,

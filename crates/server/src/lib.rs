@@ -91,6 +91,11 @@ pub fn router(state: AppState) -> Router {
             post(catalog::create_network).get(catalog::list_networks),
         )
         .route(
+            "/api/v1/networks/{id}/police-contact",
+            put(catalog::set_police_contact),
+        )
+        .route("/api/v1/districts", get(catalog::list_districts))
+        .route(
             "/api/v1/sites",
             post(catalog::create_site).get(catalog::list_sites),
         )

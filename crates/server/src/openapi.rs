@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         routes::registers::import, routes::registers::counts,
         routes::registers::agreements, routes::registers::set_agreement,
         routes::catalog::create_network, routes::catalog::list_networks,
+        routes::catalog::set_police_contact, routes::catalog::list_districts,
         routes::catalog::create_site, routes::catalog::list_sites,
         routes::catalog::create_camera, routes::catalog::list_cameras,
         routes::catalog::rotate_camera_key, routes::catalog::revoke_camera_keys,

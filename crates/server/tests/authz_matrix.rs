@@ -684,6 +684,22 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
             200,
         ),
         case(
+            "PUT",
+            "/api/v1/networks/{id}/police-contact",
+            format!("/api/v1/networks/{}/police-contact", s.network_id),
+            Some(json!({"police_contact": "Hamilton Police, 07 555 0100"})),
+            Any(&[P::Administer]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/districts",
+            "/api/v1/districts".into(),
+            None,
+            Staff,
+            200,
+        ),
+        case(
             "POST",
             "/api/v1/sites",
             "/api/v1/sites".into(),

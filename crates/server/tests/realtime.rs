@@ -480,6 +480,35 @@ async fn hot_list_alerts_reach_the_networks_own_staff_only_when_its_agreement_al
     let (st, a) = s.call("PUT", &path, Some(&admin), Some(&agreement)).await;
     assert_eq!(st, 200, "{a}");
     assert_eq!(a["hot_list_alerts"], true);
+    // Whom its staff call at the police: set by an administrator only, one short line.
+    let contact = format!("/api/v1/networks/{}/police-contact", s.network_id);
+    let desk = json!({"police_contact": "  Hamilton Police, 07 555 0100 "});
+    let (st, _) = s.call("PUT", &contact, Some(&tracker), Some(&desk)).await;
+    assert_eq!(st, 403);
+    let long = json!({"police_contact": "x".repeat(301)});
+    let (st, body) = s.call("PUT", &contact, Some(&admin), Some(&long)).await;
+    assert_eq!(
+        (st, &body["error"]["field"]),
+        (422, &json!("police_contact")),
+        "{body}"
+    );
+    let (st, _) = s
+        .call(
+            "PUT",
+            "/api/v1/networks/999999/police-contact",
+            Some(&admin),
+            Some(&desk),
+        )
+        .await;
+    assert_eq!(st, 404);
+    let (st, network) = s.call("PUT", &contact, Some(&admin), Some(&desk)).await;
+    assert_eq!(st, 200, "{network}");
+    assert_eq!(network["police_contact"], "Hamilton Police, 07 555 0100");
+    let networks = s.get_json("/api/v1/networks", &admin).await;
+    assert_eq!(
+        networks[0]["police_contact"],
+        "Hamilton Police, 07 555 0100"
+    );
 
     sighting(&s, "ZZZ999").await;
     let read_id = sighting(&s, STOLEN_CLEAN).await;
@@ -488,6 +517,9 @@ async fn hot_list_alerts_reach_the_networks_own_staff_only_when_its_agreement_al
     assert_eq!(alert["read_id"], read_id);
     assert_eq!(alert["plate"], STOLEN_CLEAN);
     assert_eq!(alert["site_name"], "Fuel stop Te Rapa");
+    // Where exactly, and whom to call.
+    assert_eq!(alert["site_address"], "Te Rapa Rd, Hamilton");
+    assert_eq!(alert["police_contact"], "Hamilton Police, 07 555 0100");
     // "Vehicle of interest", nothing more: no images, no file, no owner, no complainant.
     assert_eq!(alert["images"], json!([]));
     let text = alert.to_string();

@@ -388,6 +388,130 @@ async fn administrators_manage_users_through_the_api() {
 }
 
 #[tokio::test]
+async fn administrators_place_users_and_sites_only_in_the_deployments_districts() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    let searcher = s.login("searcher").await;
+
+    // Any member of staff may read the list the forms offer; it is the policy's.
+    let (status, body) = s
+        .call("GET", "/api/v1/districts", Some(&searcher), None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["districts"].as_array().unwrap().len(), 12);
+    assert!(body["districts"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("Waitematā")));
+    assert_eq!(s.call("GET", "/api/v1/districts", None, None).await.0, 401);
+
+    // A misspelt or invented district is refused, naming the ones there are.
+    for typed in ["Waikatoo", "Narnia", ""] {
+        let user = json!({"staff_id": "S9100", "name": "New Officer", "district": typed,
+            "roles": ["searcher"], "password": PASSWORD});
+        let (status, body) = s
+            .call("POST", "/api/v1/users", Some(&admin), Some(&user))
+            .await;
+        assert_eq!(status, 422, "{typed}: {body}");
+        assert_eq!(body["error"]["code"], "unknown_district", "{body}");
+        assert_eq!(body["error"]["field"], "district", "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("choose one of: Northland, Waitematā,") && !message.contains('`'),
+            "{message}"
+        );
+    }
+    let users = s.get_json("/api/v1/users", &admin).await;
+    assert!(!users.to_string().contains("S9100"), "nothing created");
+    // Case and macrons aside, a district is found and stored as the deployment spells it.
+    let user = json!({"staff_id": "S9100", "name": "New Officer", "district": " waitemata ",
+        "roles": ["searcher"], "password": PASSWORD});
+    let (status, created) = s
+        .call("POST", "/api/v1/users", Some(&admin), Some(&user))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["district"], "Waitematā");
+
+    let site = |district: &str| {
+        json!({"network_id": s.network_id, "name": format!("Site in {district}"),
+            "address": "1 Main Rd", "location": {"lat": -37.78, "lon": 175.28},
+            "kind": "fuel_station", "district": district})
+    };
+    let (status, body) = s
+        .call("POST", "/api/v1/sites", Some(&admin), Some(&site("Narnia")))
+        .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (422, &json!("unknown_district"))
+    );
+    let (status, body) = s
+        .call(
+            "POST",
+            "/api/v1/sites",
+            Some(&admin),
+            Some(&site("canterbury")),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["district"], "Canterbury");
+}
+
+#[tokio::test]
+async fn a_camera_heading_is_a_compass_direction() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    let site_id = s.get_json("/api/v1/sites", &admin).await[0]["id"].clone();
+    for heading in [360, 400, -5, 70000] {
+        let camera =
+            json!({"site_id": site_id, "name": format!("cam {heading}"), "heading_deg": heading});
+        let (status, body) = s
+            .call("POST", "/api/v1/cameras", Some(&admin), Some(&camera))
+            .await;
+        assert_eq!(status, 422, "{heading}: {body}");
+        assert_eq!(body["error"]["field"], "heading_deg");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("from 0 to 359"), "{message}");
+    }
+    let cameras = s.get_json("/api/v1/cameras", &admin).await;
+    assert_eq!(
+        cameras.as_array().unwrap().len(),
+        1,
+        "none created: {cameras}"
+    );
+    let camera = json!({"site_id": site_id, "name": "north lane", "heading_deg": 359});
+    let (status, body) = s
+        .call("POST", "/api/v1/cameras", Some(&admin), Some(&camera))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["camera"]["heading_deg"], 359);
+}
+
+#[tokio::test]
+async fn a_register_file_without_its_columns_is_refused_in_plain_words() {
+    let s = start().await;
+    let admin = s.login("admin").await;
+    let resp = s
+        .http
+        .post(s.url("/api/v1/registers/incidents?source=test"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body("number,incident_type,district,opened_at\nF1,burglary,Waikato,2026-01-01T00:00:00Z\n")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 422);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "file", "{body}");
+    assert_eq!(
+        body["error"]["message"],
+        "Line 1 lacks the column file_number: the first line of a CSV file names its columns. \
+         The incident register's file needs the columns file_number, incident_type, \
+         district, opened_at and may have closed_at, assigned_staff. Dates are written like \
+         2026-11-28T10:00:00Z."
+    );
+}
+
+#[tokio::test]
 async fn administrators_are_told_when_the_disk_runs_low() {
     // Any disk is "low" when all of it must be free.
     let mut config = anpr_server::ServerConfig::default();

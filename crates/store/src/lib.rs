@@ -45,6 +45,13 @@ pub trait Store: Send + Sync + 'static {
     // --- camera catalog ---
     async fn create_network(&self, name: &str, retention_days: u32) -> Result<Network>;
     async fn networks(&self) -> Result<Vec<Network>>;
+    /// Sets (`None`: clears) whom the network's own staff call at the police; copied into each
+    /// hot-list alert raised from then on.
+    async fn set_network_police_contact(
+        &self,
+        id: NetworkId,
+        contact: Option<String>,
+    ) -> Result<Network>;
     /// The longest retention of any network this process knows of (from its catalog, without
     /// a reload: on the ingest path), in days; `None` when there is no network yet.
     async fn longest_retention_days(&self) -> Result<Option<u32>>;

@@ -33,6 +33,7 @@ conformance!(
     alerts_are_stored_once_listed_by_audience_and_acknowledged_once,
     two_processes_purging_at_once_delete_each_read_once,
     the_hot_list_is_the_active_stolen_reports_and_is_confirmed_live,
+    a_hot_list_alert_carries_the_sites_address_and_the_networks_police_contact,
 );
 
 struct Fixture {
@@ -507,6 +508,69 @@ async fn a_day_past_every_retention_goes_whole_with_its_images(db: TestDb) {
     }
     let page = f.store.search(&query("GONE12", None, None)).await.unwrap();
     assert_eq!(page.total, 0);
+}
+
+async fn a_hot_list_alert_carries_the_sites_address_and_the_networks_police_contact(db: TestDb) {
+    let f = fixture(db).await;
+    assert_eq!(f.store.networks().await.unwrap()[0].police_contact, None);
+    let set = f
+        .store
+        .set_network_police_contact(f.net_a, Some("Auckland Police, 09 555 0100".into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        set.police_contact.as_deref(),
+        Some("Auckland Police, 09 555 0100")
+    );
+    assert_eq!(f.store.networks().await.unwrap()[0], set);
+    assert!(matches!(
+        f.store.set_network_police_contact(424_242, None).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let out = f
+        .store
+        .insert_reads(vec![
+            read(f.akl_cam, "HOT123", 1),
+            read(f.chc_cam, "HOT123", 1),
+        ])
+        .await
+        .unwrap();
+    let alert = |kind, authorisation_id, read_id| NewAlert {
+        kind,
+        authorisation_id,
+        requester_user_id: 0,
+        district: String::new(),
+        plate: "HOT123".into(),
+        read_id,
+    };
+    let stored = f
+        .store
+        .insert_alerts(
+            vec![
+                alert(AlertKind::HotList, 0, out[0].id),
+                alert(AlertKind::HotList, 0, out[1].id),
+                alert(AlertKind::Watch, 9, out[0].id),
+            ],
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored[0].site_address, "1 Broadway, Auckland");
+    assert_eq!(
+        stored[0].police_contact.as_deref(),
+        Some("Auckland Police, 09 555 0100")
+    );
+    // The other network has no contact; a watch's alert (for police) carries none.
+    assert_eq!(stored[1].site_address, "129 Riccarton Rd, Christchurch");
+    assert_eq!(stored[1].police_contact, None);
+    assert_eq!(stored[2].police_contact, None);
+    // As it was when raised: a later change or clearing leaves the alert as it was.
+    f.store
+        .set_network_police_contact(f.net_a, None)
+        .await
+        .unwrap();
+    let listed = f.store.alert(stored[0].id).await.unwrap().unwrap();
+    assert_eq!(listed, stored[0]);
 }
 
 async fn alerts_are_stored_once_listed_by_audience_and_acknowledged_once(db: TestDb) {

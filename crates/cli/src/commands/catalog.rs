@@ -14,8 +14,17 @@ pub enum NetworkCommand {
         #[arg(long, default_value_t = DEFAULT_RETENTION_DAYS)]
         retention_days: u32,
     },
-    /// List networks with their sharing agreements.
+    /// List networks with their sharing agreements and police contacts.
     List,
+    /// Set whom the network's own staff (network operators) call at the police about a vehicle
+    /// of interest; shown in each of its hot-list alerts beside the site's address.
+    PoliceContact {
+        /// The network's number, as `anpr network list` shows it.
+        id: i64,
+        /// One line: a name or desk and a phone number (e.g. "Hamilton Police, 07 858 6200");
+        /// an empty text clears it.
+        contact: String,
+    },
     /// Replace a network's sharing agreement: which districts (or agencies) may search its
     /// reads and which may track on them (`*` for all).
     Share {
@@ -53,8 +62,8 @@ pub enum SiteCommand {
         /// Longitude in decimal degrees, -180 to 180 (west is negative, e.g. 168.73).
         #[arg(long, allow_hyphen_values = true)]
         lon: f64,
-        /// The police district the site is in, spelt as in the staff and incident registers
-        /// (e.g. Southern).
+        /// The police district the site is in: one of the deployment's (the policy's
+        /// `districts`; by default New Zealand Police's twelve, e.g. Southern).
         #[arg(long)]
         district: String,
     },
@@ -74,8 +83,8 @@ pub enum CameraCommand {
         name: String,
         /// The compass direction the camera faces, in whole degrees from north, 0 to 359
         /// (e.g. 90 for east); optional.
-        #[arg(long)]
-        heading: Option<u16>,
+        #[arg(long, allow_hyphen_values = true)]
+        heading: Option<i64>,
     },
     /// List cameras.
     List,
@@ -126,13 +135,26 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
                     _ => "none".into(),
                 };
                 println!(
-                    "{}\t{}\tretention {} days\tsearch: {}\ttracking: {}",
+                    "{}\t{}\tretention {} days\tsearch: {}\ttracking: {}\tpolice contact: {}",
                     n.id,
                     n.name,
                     n.retention_days,
                     list(a.map(|a| &a.search)),
-                    list(a.map(|a| &a.tracking))
+                    list(a.map(|a| &a.tracking)),
+                    n.police_contact.as_deref().unwrap_or("none")
                 );
+            }
+        }
+        NetworkCommand::PoliceContact { id, contact } => {
+            let app = &state;
+            let network =
+                super::as_administrator(app, Action::CatalogChange, |audit, by| async move {
+                    anpr_app::catalog::set_police_contact(app, &audit, &by, id, Some(contact)).await
+                })
+                .await?;
+            match network.police_contact {
+                Some(c) => println!("network {id}: its operators call {c}"),
+                None => println!("network {id}: no police contact (its alerts say to ask you)"),
             }
         }
         NetworkCommand::Share {
@@ -201,7 +223,7 @@ pub async fn site(data: &Path, cmd: SiteCommand) -> anyhow::Result<()> {
                 super::operator(),
                 Action::CatalogChange,
                 query,
-                async { Ok(state.store.create_site(new_site).await?) },
+                anpr_app::catalog::create_site(&state, new_site),
             )
             .await?;
             println!("site {} {:?}", site.id, site.name);
@@ -232,20 +254,22 @@ pub async fn camera(data: &Path, cmd: CameraCommand) -> anyhow::Result<()> {
             name,
             heading,
         } => {
-            let query = serde_json::json!({ "camera": name, "site_id": site });
+            let query =
+                serde_json::json!({ "camera": name, "site_id": site, "heading_deg": heading });
             let (camera, key) = super::ledgered(
                 &state,
                 super::operator(),
                 Action::CatalogChange,
                 query,
-                anpr_app::catalog::provision_camera(
-                    &state,
-                    NewCamera {
+                async {
+                    let heading_deg = anpr_app::catalog::camera_heading(heading)?;
+                    let camera = NewCamera {
                         site_id: site,
                         name,
-                        heading_deg: heading,
-                    },
-                ),
+                        heading_deg,
+                    };
+                    anpr_app::catalog::provision_camera(&state, camera).await
+                },
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;

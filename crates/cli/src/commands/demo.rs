@@ -403,6 +403,14 @@ async fn seed_registers(
                 hot_list_alerts: true,
             })
             .await?;
+        // Its operators' alerts say whom to call (a made-up desk and a 555 number).
+        state
+            .store
+            .set_network_police_contact(
+                first.id,
+                Some("Police northern communications centre, 09 555 0111".into()),
+            )
+            .await?;
     }
     state.store.load_hot_list(Utc::now()).await?;
     Ok(plates)

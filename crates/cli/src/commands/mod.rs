@@ -69,9 +69,34 @@ pub fn set_images_url(url: Option<String>) {
     let _ = IMAGES_URL.set(url.filter(|u| !u.is_empty()));
 }
 
+static POLICY_FILE: std::sync::OnceLock<Option<std::path::PathBuf>> = std::sync::OnceLock::new();
+
+/// The access-policy settings every command applies (`--policy`; the defaults when absent).
+pub fn set_policy_file(path: Option<std::path::PathBuf>) {
+    let _ = POLICY_FILE.set(path);
+}
+
+/// The access policy's settings, read from `--policy` (the defaults when absent), so that the
+/// console refuses what the server refuses (an unknown district, a purpose not configured).
+pub fn policy_config() -> anyhow::Result<anpr_policy::PolicyConfig> {
+    match POLICY_FILE.get().and_then(|p| p.as_deref()) {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+            anpr_policy::PolicyConfig::from_json(&text)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+        None => Ok(anpr_policy::PolicyConfig::default()),
+    }
+}
+
 /// Opens the deployment for a command-line operation.
 pub async fn open(data: &Path) -> anyhow::Result<App> {
-    open_with(data, AppConfig::default()).await
+    let config = AppConfig {
+        policy: policy_config()?,
+        ..AppConfig::default()
+    };
+    open_with(data, config).await
 }
 
 /// Opens the deployment with a configuration.

@@ -16,10 +16,6 @@ pub struct ServeArgs {
     /// Bearer token that Prometheus may use at /metrics.
     #[arg(long, env = "ANPR_METRICS_TOKEN")]
     pub metrics_token: Option<String>,
-    /// Access-policy settings (JSON: purposes and their incident types, training plates,
-    /// windows, durations, rate limits); absent fields keep their defaults.
-    #[arg(long, env = "ANPR_POLICY")]
-    pub policy: Option<PathBuf>,
     /// The URL people open when a TLS proxy is in front (`https://anpr.example`); an https URL
     /// makes the web UI's session cookie `Secure`.
     #[arg(long, env = "ANPR_PUBLIC_URL")]
@@ -67,15 +63,7 @@ pub struct ServeArgs {
 
 impl ServeArgs {
     pub fn config(&self) -> anyhow::Result<ServerConfig> {
-        let policy = match &self.policy {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-                anpr_policy::PolicyConfig::from_json(&text)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-            }
-            None => anpr_policy::PolicyConfig::default(),
-        };
+        let policy = super::policy_config()?;
         Ok(ServerConfig {
             app: anpr_app::AppConfig {
                 purge_interval: std::time::Duration::from_secs(

@@ -15,7 +15,8 @@ pub enum UserCommand {
         /// The person's full name.
         #[arg(long)]
         name: String,
-        /// The police district they work in, spelt as in the incident register (e.g. Southern).
+        /// The police district they work in: one of the deployment's (the policy's `districts`;
+        /// by default New Zealand Police's twelve, e.g. Southern).
         #[arg(long)]
         district: String,
         /// Comma-separated: searcher, tracker, supervisor, integrity, auditor, admin, or

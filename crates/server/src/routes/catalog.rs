@@ -5,7 +5,7 @@ use crate::auth::StaffAuth;
 use crate::error::ApiResult;
 use crate::state::AppState;
 use anpr_app::accounts::Administrator;
-use anpr_domain::{Camera, CameraId, Network, Site, DEFAULT_RETENTION_DAYS};
+use anpr_domain::{Camera, CameraId, Network, NetworkId, Site, SiteId, DEFAULT_RETENTION_DAYS};
 use anpr_ledger::Action;
 use anpr_policy::Permission;
 use anpr_store::{NewCamera, NewSite};
@@ -50,6 +50,55 @@ pub async fn create_network(
     Ok((StatusCode::CREATED, Json(network)))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PoliceContactRequest {
+    /// Whom the network's own staff call at the police about a vehicle of interest (one line:
+    /// a name or desk and a phone number, at most 300 characters); null or blank clears it.
+    pub police_contact: Option<String>,
+}
+
+/// Set whom a network's own staff (network operators) call at the police: shown in each
+/// hot-list alert raised from then on, beside the site's address.
+#[utoipa::path(put, path = "/api/v1/networks/{id}/police-contact", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the network")),
+    request_body = PoliceContactRequest,
+    responses((status = 200, body = Network), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn set_police_contact(
+    audit: Audit,
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Path(id): Path<NetworkId>,
+    body: JsonBody<PoliceContactRequest>,
+) -> ApiResult<Json<Network>> {
+    let Json(req) = body?;
+    let by = Administrator::Staff(&staff.user);
+    Ok(Json(
+        anpr_app::catalog::set_police_contact(&state, &audit, &by, id, req.police_contact).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Districts {
+    /// The deployment's police districts, in its configured order and spelling.
+    pub districts: Vec<String>,
+}
+
+/// The deployment's police districts: the only ones a user or a site may be placed in.
+#[utoipa::path(get, path = "/api/v1/districts", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, body = Districts), (status = 401, body = crate::error::ErrorBody)))]
+pub async fn list_districts(
+    audit: Audit,
+    State(state): State<AppState>,
+    _staff: StaffAuth,
+) -> ApiResult<Json<Districts>> {
+    audit.action(Action::CatalogRead);
+    Ok(Json(Districts {
+        districts: state.config.policy.districts.clone(),
+    }))
+}
+
 /// Camera networks.
 #[utoipa::path(get, path = "/api/v1/networks", tag = "admin", security(("bearer" = [])),
     responses((status = 200, body = Vec<Network>), (status = 401, body = crate::error::ErrorBody)))]
@@ -77,7 +126,7 @@ pub async fn create_site(
     let Json(req) = body?;
     Ok((
         StatusCode::CREATED,
-        Json(state.store.create_site(req).await?),
+        Json(anpr_app::catalog::create_site(&state, req).await?),
     ))
 }
 
@@ -100,20 +149,34 @@ pub struct NewCameraResponse {
     pub api_key: String,
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCameraRequest {
+    pub site_id: SiteId,
+    pub name: String,
+    /// The compass direction the camera faces, in whole degrees from north (0 to 359).
+    pub heading_deg: Option<i64>,
+}
+
 /// Register a camera; the response holds its API key, shown once.
 #[utoipa::path(post, path = "/api/v1/cameras", tag = "admin", security(("bearer" = [])),
-    request_body = NewCamera,
+    request_body = NewCameraRequest,
     responses((status = 201, body = NewCameraResponse), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 pub async fn create_camera(
     audit: Audit,
     State(state): State<AppState>,
     staff: StaffAuth,
-    body: JsonBody<NewCamera>,
+    body: JsonBody<NewCameraRequest>,
 ) -> ApiResult<(StatusCode, Json<NewCameraResponse>)> {
     audit.action(Action::CatalogChange);
     staff.require_permission(Permission::Administer)?;
     let Json(req) = body?;
-    let (camera, api_key) = anpr_app::catalog::provision_camera(&state, req).await?;
+    let camera = NewCamera {
+        site_id: req.site_id,
+        name: req.name,
+        heading_deg: anpr_app::catalog::camera_heading(req.heading_deg)?,
+    };
+    let (camera, api_key) = anpr_app::catalog::provision_camera(&state, camera).await?;
     Ok((
         StatusCode::CREATED,
         Json(NewCameraResponse { camera, api_key }),

@@ -5,14 +5,14 @@ use crate::shared::{
     check_heading, check_retention, from_ms, non_empty, replaced_ends, to_ms, Catalog,
 };
 use crate::{CameraCredentials, CameraKey, NewCamera, NewSite, Result, StoreError};
-use anpr_domain::{Camera, CameraId, GeoPoint, Network, Site, SiteKind};
+use anpr_domain::{Camera, CameraId, GeoPoint, Network, NetworkId, Site, SiteKind};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 
 pub(super) async fn load(client: &Client) -> Result<Catalog> {
     let networks = client
         .query(
-            "SELECT id, name, retention_days FROM networks ORDER BY id",
+            "SELECT id, name, retention_days, police_contact FROM networks ORDER BY id",
             &[],
         )
         .await?
@@ -21,6 +21,7 @@ pub(super) async fn load(client: &Client) -> Result<Catalog> {
             id: r.get(0),
             name: r.get(1),
             retention_days: r.get::<_, i64>(2) as u32,
+            police_contact: r.get(3),
         })
         .collect();
     let sites = client
@@ -103,6 +104,7 @@ impl PgStore {
             id,
             name,
             retention_days,
+            police_contact: None,
         };
         self.inner
             .catalog
@@ -111,6 +113,29 @@ impl PgStore {
             .networks
             .push(network.clone());
         Ok(network)
+    }
+
+    pub(crate) async fn set_network_police_contact_impl(
+        &self,
+        id: NetworkId,
+        contact: Option<String>,
+    ) -> Result<Network> {
+        let client = self.inner.client().await?;
+        let changed = client
+            .execute(
+                "UPDATE networks SET police_contact = $2 WHERE id = $1",
+                &[&id, &contact],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound(format!("network {id}")));
+        }
+        self.inner.reload_catalog().await?;
+        self.inner
+            .catalog()
+            .network(id)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(format!("network {id}")))
     }
 
     pub(crate) async fn create_site_impl(&self, site: NewSite) -> Result<Site> {

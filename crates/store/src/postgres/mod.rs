@@ -227,6 +227,13 @@ impl crate::Store for PgStore {
         self.inner.reload_catalog().await?;
         Ok(self.inner.catalog().networks.clone())
     }
+    async fn set_network_police_contact(
+        &self,
+        id: anpr_domain::NetworkId,
+        contact: Option<String>,
+    ) -> Result<anpr_domain::Network> {
+        self.set_network_police_contact_impl(id, contact).await
+    }
     async fn longest_retention_days(&self) -> Result<Option<u32>> {
         Ok(self.inner.catalog().longest_retention_days())
     }

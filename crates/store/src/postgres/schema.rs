@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0008_sign_in_throttle.sql"),
     include_str!("migrations/0009_camera_keys.sql"),
     include_str!("migrations/0010_open_files.sql"),
+    include_str!("migrations/0011_police_contact.sql"),
 ];
 
 pub async fn migrate(client: &mut Client) -> Result<()> {

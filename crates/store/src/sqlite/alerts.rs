@@ -8,7 +8,7 @@ use rusqlite::{params, params_from_iter, types::Value, OptionalExtension, Row};
 
 const ALERT_COLUMNS: &str = "id, authorisation_id, requester_user_id, district, plate, read_id, \
      read_plate, captured_at, camera_id, site_id, site_name, network_id, lat, lon, has_overview, \
-     has_plate, created_at, acked_at, acked_by_staff_id, kind";
+     has_plate, created_at, acked_at, acked_by_staff_id, kind, site_address, police_contact";
 
 /// Most alerts one listing returns.
 const MAX_LIMIT: u32 = 1000;
@@ -36,6 +36,8 @@ fn alert_from_row(r: &Row<'_>) -> rusqlite::Result<Alert> {
         camera_id: r.get(8)?,
         site_id: r.get(9)?,
         site_name: r.get(10)?,
+        site_address: r.get(20)?,
+        police_contact: r.get(21)?,
         network_id: r.get(11)?,
         location: GeoPoint {
             lat: r.get(12)?,
@@ -63,17 +65,21 @@ impl SqliteStore {
                 let mut out = Vec::with_capacity(alerts.len());
                 {
                     // Where the read was seen is copied from the catalog in the same statement,
-                    // so an alert is complete the moment it is committed.
+                    // so an alert is complete the moment it is committed; a hot-list alert also
+                    // carries whom the network's staff call at the police.
                     let mut insert = tx.prepare_cached(
                         "INSERT INTO alerts (authorisation_id, requester_user_id, district, plate,
                              read_id, read_plate, captured_at, camera_id, site_id, site_name,
-                             network_id, lat, lon, has_overview, has_plate, created_at, kind)
+                             network_id, lat, lon, has_overview, has_plate, created_at, kind,
+                             site_address, police_contact)
                          SELECT ?1, ?2, ?3, ?4, r.id, p.plate, r.captured_at, r.camera_id, s.id,
                              s.name, s.network_id, s.lat, s.lon,
                              ?7 = 'watch' AND r.overview_sha IS NOT NULL,
-                             ?7 = 'watch' AND r.plate_sha IS NOT NULL, ?6, ?7
+                             ?7 = 'watch' AND r.plate_sha IS NOT NULL, ?6, ?7,
+                             s.address, CASE WHEN ?7 = 'hot_list' THEN n.police_contact END
                          FROM reads r JOIN plates p ON p.id = r.plate_id
                              JOIN cameras c ON c.id = r.camera_id JOIN sites s ON s.id = c.site_id
+                             JOIN networks n ON n.id = s.network_id
                          WHERE r.id = ?5
                          ON CONFLICT (authorisation_id, read_id) DO NOTHING
                          RETURNING id",

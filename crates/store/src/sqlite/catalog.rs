@@ -3,18 +3,19 @@
 use super::{from_ms, to_ms, Catalog, Inner, SqliteStore};
 use crate::shared::{check_heading, check_retention, non_empty, replaced_ends};
 use crate::{CameraCredentials, CameraKey, NewCamera, NewSite, Result, StoreError};
-use anpr_domain::{Camera, CameraId, GeoPoint, Network, Site, SiteKind};
+use anpr_domain::{Camera, CameraId, GeoPoint, Network, NetworkId, Site, SiteKind};
 use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub(super) fn load(conn: &Connection) -> Result<Catalog> {
     let networks = conn
-        .prepare("SELECT id, name, retention_days FROM networks ORDER BY id")?
+        .prepare("SELECT id, name, retention_days, police_contact FROM networks ORDER BY id")?
         .query_map([], |r| {
             Ok(Network {
                 id: r.get(0)?,
                 name: r.get(1)?,
                 retention_days: r.get(2)?,
+                police_contact: r.get(3)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -97,6 +98,7 @@ impl SqliteStore {
                     id,
                     name,
                     retention_days,
+                    police_contact: None,
                 })
             })?;
             inner
@@ -106,6 +108,33 @@ impl SqliteStore {
                 .networks
                 .push(network.clone());
             Ok(network)
+        })
+        .await
+    }
+
+    pub(crate) async fn set_network_police_contact_impl(
+        &self,
+        id: NetworkId,
+        contact: Option<String>,
+    ) -> Result<Network> {
+        self.blocking(move |inner: &Inner| {
+            let changed = inner.with_writer(|conn| {
+                Ok(conn.execute(
+                    "UPDATE networks SET police_contact = ?2 WHERE id = ?1",
+                    params![id, contact],
+                )?)
+            })?;
+            if changed == 0 {
+                return Err(StoreError::NotFound(format!("network {id}")));
+            }
+            let mut catalog = inner.catalog.write().expect("catalog lock");
+            let network = catalog
+                .networks
+                .iter_mut()
+                .find(|n| n.id == id)
+                .ok_or_else(|| StoreError::NotFound(format!("network {id}")))?;
+            network.police_contact = contact;
+            Ok(network.clone())
         })
         .await
     }

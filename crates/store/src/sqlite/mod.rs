@@ -199,6 +199,13 @@ impl crate::Store for SqliteStore {
     async fn networks(&self) -> Result<Vec<Network>> {
         Ok(self.inner.catalog().networks.clone())
     }
+    async fn set_network_police_contact(
+        &self,
+        id: anpr_domain::NetworkId,
+        contact: Option<String>,
+    ) -> Result<Network> {
+        self.set_network_police_contact_impl(id, contact).await
+    }
     async fn longest_retention_days(&self) -> Result<Option<u32>> {
         Ok(self.inner.catalog().longest_retention_days())
     }

@@ -413,6 +413,14 @@ const MIGRATIONS: &[&str] = &[
     INSERT OR IGNORE INTO reg_incident_staff (staff_id, file_number)
         SELECT staff_id, file_number FROM split WHERE staff_id <> '';
     "#,
+    // 13: whom a network's own staff call at the police about a vehicle of interest, and, on
+    // each alert, the site's street address and that contact as they were when it was raised
+    // (an alert is a record of what its receiver was told).
+    r#"
+    ALTER TABLE networks ADD COLUMN police_contact TEXT;
+    ALTER TABLE alerts ADD COLUMN site_address TEXT NOT NULL DEFAULT '';
+    ALTER TABLE alerts ADD COLUMN police_contact TEXT;
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

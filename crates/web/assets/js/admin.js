@@ -5,6 +5,13 @@ import { h, fill, field, message } from './dom.js';
 import { api, get, post, put, qs } from './api.js';
 import { nzMap, pointMarker, toLatLng, unshiftLon } from './map.js';
 
+/** The deployment's police districts (the only ones the server accepts), as select options. */
+async function districtOptions(select) {
+  const { districts } = await get('/api/v1/districts');
+  select.append(...districts.map((d) => h('option', { value: d }, d)));
+}
+const districtSelect = (attrs) => h('select', { ...attrs, required: true }, h('option', { value: '' }, 'Choose the district'));
+
 const L = window.L;
 const ROLES = ['searcher', 'tracker', 'supervisor', 'integrity', 'auditor', 'admin', 'privacy_officer', 'network_operator'];
 // A camera network's own staff: works for one network, and holds no other role.
@@ -44,7 +51,7 @@ async function users(panel, me) {
   const f = {
     staff_id: h('input', { name: 'new_staff_id', id: 'new-staff-id', required: true }),
     name: h('input', { name: 'new_name', id: 'new-name', required: true }),
-    district: h('input', { name: 'new_district', id: 'new-district', required: true }),
+    district: districtSelect({ name: 'new_district', id: 'new-district' }),
     badge: h('input', { name: 'new_badge', id: 'new-badge' }),
     password: h('input', { name: 'new_password', id: 'new-password', type: 'password', minlength: 12, required: true, autocomplete: 'new-password' }),
   };
@@ -60,6 +67,7 @@ async function users(panel, me) {
   };
   operatorBox.addEventListener('change', operatorChosen);
   get('/api/v1/networks').then((nets) => network.append(...nets.map((n) => h('option', { value: n.id }, `${n.name} (id ${n.id})`)))).catch(() => {});
+  districtOptions(f.district).catch((err) => say(status, 'error', err.message));
   const form = h('form.card', { 'aria-labelledby': 'new-user-title' }, h('h2#new-user-title', {}, 'Add a user'),
     h('div.row', {}, field('Staff id', f.staff_id), field('Name', f.name), field('District', f.district), field('Badge number', f.badge)),
     h('fieldset', {}, h('legend', {}, 'Roles'), h('div.row.radios', {}, roleBoxes.map((b) => h('label.inline', {}, b, ` ${b.value}`)))),
@@ -75,8 +83,13 @@ async function users(panel, me) {
         roles: roleBoxes.filter((b) => b.checked).map((b) => b.value),
         network_id: operatorBox.checked && network.value ? Number(network.value) : undefined,
       });
-      f.password.value = '';
-      say(status, 'ok', `User ${u.staff_id} created with roles ${u.roles.join(', ')}.`);
+      // Cleared for the next user, so nobody is created twice by a second click.
+      form.reset();
+      operatorChosen();
+      say(status, 'ok', `User ${u.staff_id} created with roles ${u.roles.join(', ')} (${u.name}, ${u.district}). The form is cleared for the next user.`);
+      // Ready for the next user by keyboard, with the confirmation in view.
+      f.staff_id.focus({ preventScroll: true });
+      status.scrollIntoView({ block: 'nearest' });
       load();
     } catch (err) { say(status, 'error', err.message); }
   });
@@ -96,8 +109,14 @@ async function users(panel, me) {
 function userRow(u, me, reload) {
   const rowStatus = h('div.status-slot');
   const boxes = ROLES.map((r) => h('input', { type: 'checkbox', value: r, checked: u.roles.includes(r), 'aria-label': `${r} for ${u.staff_id}`, disabled: u.staff_id === me.staff_id }));
+  // Saved in place (no reload), so the confirmation stays beside the roles it confirms.
   const save = async () => {
-    try { await put(`/api/v1/users/${encodeURIComponent(u.staff_id)}/roles`, { roles: boxes.filter((b) => b.checked).map((b) => b.value) }); reload(); } catch (err) { say(rowStatus, 'error', err.message); }
+    try {
+      const saved = await put(`/api/v1/users/${encodeURIComponent(u.staff_id)}/roles`, { roles: boxes.filter((b) => b.checked).map((b) => b.value) });
+      u.roles = saved.roles;
+      boxes.forEach((b) => { b.checked = saved.roles.includes(b.value); });
+      say(rowStatus, 'ok', `Roles of ${saved.staff_id} saved: ${saved.roles.join(', ')}.`);
+    } catch (err) { say(rowStatus, 'error', err.message); }
   };
   const toggle = async () => {
     try { await put(`/api/v1/users/${encodeURIComponent(u.staff_id)}/active`, { active: !u.active }); reload(); } catch (err) { say(rowStatus, 'error', err.message); }
@@ -123,7 +142,7 @@ async function networks(panel) {
     h('div.row', {}, field('Name', name), field('Retention (days)', days)), h('div.actions', {}, h('button.primary', { type: 'submit' }, 'Add network')), status);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    try { const n = await post('/api/v1/networks', { name: name.value, retention_days: Number(days.value) }); say(status, 'ok', `Network ${n.name} added (id ${n.id}).`); load(); } catch (err) { say(status, 'error', err.message); }
+    try { const n = await post('/api/v1/networks', { name: name.value, retention_days: Number(days.value) }); form.reset(); say(status, 'ok', `Network ${n.name} added (id ${n.id}). Set its sharing agreement and police contact in the table above.`); load(); } catch (err) { say(status, 'error', err.message); }
   });
   fill(panel, h('section.card', { 'aria-labelledby': 'networks-title' }, h('h2#networks-title', {}, 'Networks and sharing agreements'),
     h('p.hint', {}, 'Each network states which districts may search its reads and which may track on them (* for all), and whether its own staff (network operators) are alerted when a plate on the stolen-vehicle hot list passes its cameras.'), list), form);
@@ -132,20 +151,26 @@ async function networks(panel) {
     try {
       const [nets, agreements] = await Promise.all([get('/api/v1/networks'), get('/api/v1/agreements')]);
       fill(list, h('div.table-wrap', {}, h('table', {},
-        h('thead', {}, h('tr', {}, ['Id', 'Network', 'Retention', 'Search by', 'Tracking by', 'Hot-list alerts', ''].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['Id', 'Network', 'Retention', 'Search by', 'Tracking by', 'Hot-list alerts', 'Police contact for its staff', ''].map((c) => h('th', { scope: 'col' }, c)))),
         h('tbody', {}, nets.map((n) => {
           const a = agreements.find((x) => x.network_id === n.id) || { search: [], tracking: [] };
           const search = h('input', { value: a.search.join(', '), 'aria-label': `Districts that may search ${n.name}` });
           const tracking = h('input', { value: a.tracking.join(', '), 'aria-label': `Districts that may track on ${n.name}` });
           // Sent back with every save: leaving it out would switch the network's alerts off.
           const hotList = h('input', { type: 'checkbox', checked: !!a.hot_list_alerts, 'aria-label': `Vehicle-of-interest alerts for ${n.name}\u2019s own staff` });
+          // Whom the network's operators call at the police: shown in each of their alerts.
+          const contact = h('input', { value: n.police_contact || '', maxlength: 300, placeholder: 'e.g. Hamilton Police, 07 555 0100', 'aria-label': `Police contact for ${n.name}\u2019s staff` });
           const rowStatus = h('div.status-slot');
           const split = (s) => s.split(',').map((x) => x.trim()).filter(Boolean);
           const save = async () => {
-            try { await put(`/api/v1/networks/${n.id}/agreement`, { search: split(search.value), tracking: split(tracking.value), hot_list_alerts: hotList.checked }); say(rowStatus, 'ok', 'Saved.'); } catch (err) { say(rowStatus, 'error', err.message); }
+            try {
+              await put(`/api/v1/networks/${n.id}/agreement`, { search: split(search.value), tracking: split(tracking.value), hot_list_alerts: hotList.checked });
+              const saved = await put(`/api/v1/networks/${n.id}/police-contact`, { police_contact: contact.value });
+              say(rowStatus, 'ok', `Saved. ${saved.police_contact ? `Its staff are told to call ${saved.police_contact}.` : 'No police contact: its staff are told to ask you whom to call.'}`);
+            } catch (err) { say(rowStatus, 'error', err.message); }
           };
           return h('tr', {}, h('td', {}, String(n.id)), h('td', {}, n.name), h('td', {}, `${n.retention_days} days`),
-            h('td', {}, search), h('td', {}, tracking), h('td', {}, hotList), h('td', {}, h('button', { type: 'button', onclick: save }, 'Save'), rowStatus));
+            h('td', {}, search), h('td', {}, tracking), h('td', {}, hotList), h('td', {}, contact), h('td', {}, h('button', { type: 'button', onclick: save }, 'Save'), rowStatus));
         })))));
     } catch (err) { say(list, 'error', err.message); }
   }
@@ -163,7 +188,7 @@ async function sites(panel) {
     name: h('input', { name: 'site_name', id: 'site-name', required: true }),
     kind: h('select', { name: 'site_kind', id: 'site-kind' }, SITE_KINDS.map((k) => h('option', { value: k }, k.replace('_', ' ')))),
     address: h('input', { name: 'site_address', id: 'site-address', required: true }),
-    district: h('input', { name: 'site_district', id: 'site-district', required: true }),
+    district: districtSelect({ name: 'site_district', id: 'site-district' }),
     lat: h('input', { type: 'number', step: 'any', name: 'site_lat', id: 'site-lat', required: true }),
     lon: h('input', { type: 'number', step: 'any', name: 'site_lon', id: 'site-lon', required: true }),
   };
@@ -174,15 +199,29 @@ async function sites(panel) {
     h('div.row', {}, field('Latitude', f.lat), field('Longitude', f.lon)),
     h('div.actions', {}, h('button.primary', { type: 'submit' }, 'Add site')), status);
   fill(panel, h('div.split', {}, h('div', {}, form, h('section.card', { 'aria-labelledby': 'sites-title' }, h('h2#sites-title', {}, 'Sites'), list)), h('div.map-col', {}, mapEl)));
+  districtOptions(f.district).catch((err) => say(status, 'error', err.message));
   const map = await nzMap(mapEl, { label: 'Camera sites' });
   const layer = L.layerGroup().addTo(map);
   let pin = null;
+  const placePin = (latlng) => {
+    if (pin) pin.remove();
+    pin = pointMarker(latlng, { color: '#1d4ed8', label: 'New site' }).addTo(map);
+  };
   map.on('click', (e) => {
     f.lat.value = Math.round(e.latlng.lat * 1e5) / 1e5;
     f.lon.value = unshiftLon(Math.round(e.latlng.lng * 1e5) / 1e5);
-    if (pin) pin.remove();
-    pin = pointMarker(e.latlng, { color: '#1d4ed8', label: 'New site' }).addTo(map);
+    placePin(e.latlng);
   });
+  // A typed position moves the pin too, once both numbers are on the globe.
+  const typed = () => {
+    const lat = Number(f.lat.value), lon = Number(f.lon.value);
+    if (f.lat.value === '' || f.lon.value === '' || !(Math.abs(lat) <= 90) || !(Math.abs(lon) <= 180)) return;
+    const latlng = toLatLng({ lat, lon });
+    placePin(latlng);
+    map.panTo(latlng);
+  };
+  f.lat.addEventListener('input', typed);
+  f.lon.addEventListener('input', typed);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     try {
@@ -190,7 +229,9 @@ async function sites(panel) {
         network_id: Number(netSelect.value), name: f.name.value, kind: f.kind.value, address: f.address.value,
         district: f.district.value, location: { lat: Number(f.lat.value), lon: Number(f.lon.value) },
       });
-      say(status, 'ok', `Site ${s.name} added (id ${s.id}).`);
+      form.reset();
+      if (pin) { pin.remove(); pin = null; }
+      say(status, 'ok', `Site ${s.name} added in ${s.district} (id ${s.id}). The form is cleared for the next site.`);
       load();
     } catch (err) { say(status, 'error', err.message); }
   });
@@ -229,6 +270,8 @@ async function cameras(panel) {
         h('p', {}, `Camera ${made.camera.id} (${made.camera.name}) added. Its API key is shown this once — only its hash is kept. Copy it into the camera now:`),
         key,
         h('button', { type: 'button', onclick: () => navigator.clipboard && navigator.clipboard.writeText(made.api_key) }, 'Copy key')));
+      name.value = '';
+      heading.value = '';
       load();
     } catch (err) { say(status, 'error', err.message); }
   });
@@ -297,7 +340,10 @@ async function registers(panel) {
         progress.value = i + 1;
         say(status, 'info', `Batch ${i + 1} of ${chunks.length} loaded…`);
       } catch (err) {
-        say(status, 'error', `Batch ${i + 1} of ${chunks.length} was refused (earlier batches are stored; importing the file again is safe): ${err.message}`);
+        // A file the server cannot read is explained by the server in words that name its
+        // columns exactly as the file must spell them: shown as they are.
+        const why = err.field === 'file' && err.reason ? `${err.reason} Correct the file and import it again.` : err.message;
+        say(status, 'error', `Batch ${i + 1} of ${chunks.length} was refused (earlier batches are stored; importing the file again is safe). ${why}`);
         return;
       }
     }

@@ -13,11 +13,14 @@ export function setCsrf(token) { csrfToken = token; }
 export function whenSignedOut(fn) { onUnauthenticated = fn; }
 
 export class ApiError extends Error {
-  constructor(status, code, message, field) {
+  constructor(status, code, message, field, reason) {
     super(message);
     this.status = status;
     this.code = code;
     this.field = field;
+    // The server's own reason, untouched: for the few screens whose reasons are written for
+    // people and name things to type exactly as given (a register file's column names).
+    this.reason = reason;
   }
 }
 
@@ -47,7 +50,7 @@ export async function api(method, path, body, { contentType, headers: extra } = 
   if (!response.ok) {
     const error = data && data.error ? data.error : {};
     const signingIn = path === '/api/v1/auth/session' && method === 'POST';
-    const err = new ApiError(response.status, error.code, nzTimesIn(explain(response.status, error, { signingIn })), error.field);
+    const err = new ApiError(response.status, error.code, nzTimesIn(explain(response.status, error, { signingIn })), error.field, error.message);
     if (response.status === 401 && path !== '/api/v1/auth/session') onUnauthenticated(err);
     throw err;
   }

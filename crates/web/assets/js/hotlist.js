@@ -1,6 +1,8 @@
 // The network operator's screen: "vehicle of interest" alerts. When a plate on the
 // stolen-vehicle hot list is read by one of the operator's cameras, the server raises a
-// `hot_list` alert saying where and when, and nothing more (no images, file number or owner).
+// `hot_list` alert saying where (the site and its street address) and when, and whom to call at
+// the police (the contact an administrator set for the network), and nothing more (no images,
+// file number or owner).
 // The list loads once, then new alerts arrive over Server-Sent Events (the session cookie
 // authenticates the EventSource); each can be acknowledged.
 
@@ -14,7 +16,7 @@ export function hotListScreen(main) {
   const status = h('div.status-slot');
   fill(main,
     h('div.live-head', {}, h('h1', {}, 'Vehicle of interest'), h('div.live-meta', {}, connection)),
-    h('p.hint', {}, 'A plate on the stolen-vehicle hot list was read by one of your network\u2019s cameras. Report it to the police as your agreement says; the alert holds no personal data.'),
+    h('p.hint', {}, 'A plate on the stolen-vehicle hot list was read by one of your network\u2019s cameras. Call the police contact each alert names; do not approach the vehicle. The alert holds no personal data.'),
     status, cue, list);
 
   const seen = new Set();
@@ -31,11 +33,15 @@ export function hotListScreen(main) {
         ack.replaceWith(h('span.hint', {}, `acknowledged by ${done.acked_by_staff_id}`));
       } catch (err) { ack.replaceWith(message('error', err.message)); }
     });
+    const where = a.site_address ? `${a.site_name}, ${a.site_address}` : a.site_name;
+    const call = a.police_contact ? `Call ${a.police_contact}.` : 'No police contact is set for your network: ask your administrator whom to call.';
     list.prepend(h(`li.alert${live ? '.fresh' : ''}`, { 'data-alert-id': a.id },
-      h('strong.plate', {}, a.read_plate || a.plate), ' at ', h('strong', {}, a.site_name), ' — ', timeEl(a.captured_at),
-      ' ', a.acked_at ? h('span.hint', {}, `acknowledged by ${a.acked_by_staff_id}`) : ack));
+      h('strong.plate', {}, a.read_plate || a.plate), ' at ', h('strong.site', {}, a.site_name),
+      a.site_address ? [', ', h('span.address', {}, a.site_address)] : null, ' — ', timeEl(a.captured_at),
+      h('div.call', {}, a.police_contact ? ['Call ', h('strong.contact', {}, a.police_contact), '.'] : call),
+      a.acked_at ? h('span.hint', {}, `acknowledged by ${a.acked_by_staff_id}`) : ack));
     if (live) {
-      cue.textContent = `Vehicle of interest: ${a.read_plate || a.plate} at ${a.site_name}, ${nzTime(a.captured_at)}`;
+      cue.textContent = `Vehicle of interest: ${a.read_plate || a.plate} at ${where}, ${nzTime(a.captured_at)}. ${call}`;
       cue.classList.remove('flash');
       void cue.offsetWidth; // restart the animation
       cue.classList.add('flash');

@@ -23,6 +23,7 @@ export const MESSAGES = {
   bad_request: M('The server could not read the request:', 'the page sent something the server does not understand.', 'Reload the page and try again; if it happens again, tell the administrators.', false),
   invalid_field: M('Please check the form:', 'a value is not accepted.', 'Correct it and try again.'),
   conflict: M('This could not be done:', 'something changed meanwhile.', RELOAD),
+  unknown_district: M('Please check the district:', 'it is not one of this deployment\u2019s police districts.', 'Choose a district from the list.'),
   payload_too_large: M('Too large:', 'the file or batch is larger than the server accepts.', 'Send a smaller file, or fewer rows at a time.'),
   too_many_requests: M('Too many requests:', 'there were too many attempts in a short time.', 'Wait a few minutes and try again.'),
   unavailable: M('The service is unavailable right now:', 'it cannot record or answer this use at the moment.', 'Try again in a minute.'),
@@ -82,6 +83,9 @@ export const FIELD_LABELS = {
   'identity_checked.method': 'identity check',
   'identity_checked.by': 'who checked the identity',
   body: 'file',
+  file: 'file',
+  heading_deg: 'heading',
+  police_contact: 'police contact',
 };
 
 /** A field path as words: "purpose.file_number" is "file number". */

@@ -41,37 +41,62 @@ async function download(path, filename) {
 }
 
 /** A horizontal bar chart of [label, value, text?] items as inline SVG, each figure written beside
- *  its bar (`text` when the figure is not a plain count, e.g. "<5"). */
+ *  its bar (`text` when the figure is not a plain count, e.g. "<5"). Drawn at its own size in
+ *  CSS pixels (its box scrolls rather than shrinking it), so its 13 px text stays 13 px. */
 function barChart(title, items) {
   if (!items.length) return h('p.hint', {}, `${title}: nothing counted in this period.`);
-  const labelW = 190, barW = 330, rowH = 24, valueW = 70;
+  const labelW = 220, barW = 230, rowH = 26, valueW = 60;
   const max = Math.max(1, ...items.map(([, v]) => v));
+  const width = labelW + barW + valueW, height = items.length * rowH + 4;
   const chart = svg('svg.chart', {
-    viewBox: `0 0 ${labelW + barW + valueW} ${items.length * rowH + 4}`,
+    viewBox: `0 0 ${width} ${height}`, width, height,
     role: 'img', 'aria-label': `${title}: ${items.map(([l, v, t]) => `${l} ${t ?? v}`).join(', ')}`,
   }, svg('title', {}, title));
   items.forEach(([label, value, text], i) => {
     const y = i * rowH + 2;
     const w = value > 0 ? Math.max(2, (value / max) * barW) : 0;
     chart.append(
-      svg('text.chart-label', { x: labelW - 8, y: y + rowH / 2 + 5, 'text-anchor': 'end' }, label.length > 26 ? `${label.slice(0, 25)}…` : label),
+      svg('text.chart-label', { x: labelW - 8, y: y + rowH / 2 + 5, 'text-anchor': 'end' }, label.length > 30 ? `${label.slice(0, 29)}…` : label),
       svg('rect.chart-bar', { x: labelW, y: y + 3, width: w.toFixed(1), height: rowH - 6, rx: 2 }, svg('title', {}, `${label}: ${text ?? value}`)),
       svg('text.chart-value', { x: labelW + w + 6, y: y + rowH / 2 + 5 }, text ?? String(value)));
   });
   return chart;
 }
 
-/** Sums `measure` over a report's rows per period (by month) or per group (otherwise). */
-function series(report, measure) {
+/** Every month "YYYY-MM" from `from` to `to`, both included. */
+export function monthsBetween(from, to) {
+  const out = [];
+  let [y, m] = from.split('-').map(Number);
+  const [ty, tm] = to.split('-').map(Number);
+  while (y < ty || (y === ty && m <= tm)) {
+    out.push(`${y}-${String(m).padStart(2, '0')}`);
+    m += 1;
+    if (m > 12) { m = 1; y += 1; }
+  }
+  return out;
+}
+
+/** "Nov 2026" for "2026-11". */
+const monthName = (ym) => new Date(`${ym}-01T00:00:00Z`).toLocaleDateString('en-NZ', { month: 'short', year: 'numeric', timeZone: 'UTC' });
+
+/** Sums `measure` over a report's rows per period (by month: every month of `months`, a month
+ *  without use at zero) or per group (otherwise, named by the report's labels: purposes by
+ *  name, not code). */
+function series(report, measure, months) {
   const sums = new Map();
+  if (report.by === 'month') for (const m of months) sums.set(m, 0);
   for (const row of report.rows) {
     const key = report.by === 'month' ? row.period : (row.group || '(none)');
     sums.set(key, (sums.get(key) || 0) + (row[measure] || 0));
   }
   const items = [...sums.entries()];
-  if (report.by === 'month') items.sort((a, b) => a[0].localeCompare(b[0]));
-  else items.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
-  return items;
+  if (report.by === 'month') {
+    items.sort((a, b) => a[0].localeCompare(b[0]));
+    return items.map(([m, v]) => [monthName(m), v]);
+  }
+  items.sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  const labels = report.labels || {};
+  return items.map(([k, v]) => [labels[k] || (k === '(none)' ? 'None stated' : k), v]);
 }
 
 export function reportsScreen(main) {
@@ -86,6 +111,7 @@ export function reportsScreen(main) {
   const transparencyStatus = h('div.status-slot', { 'aria-live': 'polite' });
   const preview = h('div#transparency-preview');
   let reports = null; // the four usage reports last fetched, by grouping
+  let months = []; // every month of the period they cover
 
   const usageForm = h('form', { onsubmit: (e) => { e.preventDefault(); loadUsage(); } },
     h('div.row', {},
@@ -127,6 +153,7 @@ export function reportsScreen(main) {
       const period = range();
       const fetched = await Promise.all(GROUPINGS.map(([by]) => get(`/api/v1/reports/usage${qs({ ...period, by })}`)));
       reports = Object.fromEntries(GROUPINGS.map(([by], i) => [by, fetched[i]]));
+      months = monthsBetween(period.from, period.to);
       fill(usageStatus, ...(reports.month.notes || []).map((n) => h('p.hint', {}, n)));
       draw();
     } catch (err) {
@@ -148,7 +175,7 @@ export function reportsScreen(main) {
     const label = MEASURES.find(([name]) => name === measure.value)[1];
     fill(charts, GROUPINGS.map(([by, title]) => h('figure.chart-box', { 'data-by': by },
       h('figcaption', {}, `${label} — ${title.toLowerCase()}`),
-      barChart(`${label} ${title.toLowerCase()}`, series(reports[by], measure.value)))));
+      barChart(`${label} ${title.toLowerCase()}`, series(reports[by], measure.value, months)))));
   }
 
   async function downloadCsv() {
@@ -191,7 +218,7 @@ export function reportsScreen(main) {
     const withheld = new Set(r.district_breakdown_withheld || []);
     const trendMeasure = measures.find((m) => m.name === measure.value) || measures[0];
     const trendItems = trendMeasure
-      ? (r.trend || []).map((p) => [p.month, p.figures[trendMeasure.name]]) : [];
+      ? (r.trend || []).map((p) => [monthName(p.month), p.figures[trendMeasure.name]]) : [];
     fill(preview,
       h('h3#transparency-heading', {}, r.title || `Transparency report, ${r.month_name}`),
       h('p.hint', {}, 'Generated ', timeEl(r.generated_at), `. Counts below ${r.suppression_threshold} are suppressed.`),
