@@ -27,6 +27,12 @@ const overflowing = (page) => page.evaluate(() => {
     if (r.width > 0 && r.right > width + 1) {
       // Only the outermost culprit of each branch: its children overflow because it does.
       if (el.parentElement && el.parentElement.getBoundingClientRect().right > width + 1) continue;
+      // Nor what a box within the screen clips or scrolls (a wide table in its .table-wrap).
+      let clipped = false;
+      for (let a = el.parentElement; a && !clipped; a = a.parentElement) {
+        clipped = getComputedStyle(a).overflowX !== 'visible' && a.getBoundingClientRect().right <= width + 1;
+      }
+      if (clipped) continue;
       const id = el.id ? `#${el.id}` : '';
       const cls = el.classList.length ? `.${[...el.classList].join('.')}` : '';
       out.push(`${el.tagName.toLowerCase()}${id}${cls} reaches ${Math.round(r.right)} px`);
