@@ -696,13 +696,7 @@ pub async fn list_for_review(
     statuses: Vec<AuthStatus>,
 ) -> AppResult<Vec<ReviewedAuthorisation>> {
     let list = list_authorisations(state, user, kind, queue, statuses).await?;
-    let names: std::collections::HashMap<String, String> = state
-        .store
-        .users()
-        .await?
-        .into_iter()
-        .map(|u| (u.staff_id, u.name))
-        .collect();
+    let names = crate::accounts::names_by_staff_id(state).await?;
     let mut out = Vec::with_capacity(list.len());
     for a in list {
         // The queue is short and each file one indexed lookup; a whole district's listing

@@ -156,13 +156,7 @@ pub struct NamedCase {
 /// reviews: each came through [`list`], [`reviewed`] or a step, after the policy's decision on
 /// the caller's scope was recorded.
 pub async fn with_names(state: &App, cases: Vec<Case>) -> AppResult<Vec<NamedCase>> {
-    let names: std::collections::HashMap<String, String> = state
-        .store
-        .users()
-        .await?
-        .into_iter()
-        .map(|u| (u.staff_id, u.name))
-        .collect();
+    let names = crate::accounts::names_by_staff_id(state).await?;
     let name = |id: Option<&String>| id.and_then(|id| names.get(id)).cloned();
     Ok(cases
         .into_iter()

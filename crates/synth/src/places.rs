@@ -2,21 +2,9 @@
 //! each lies in, so that demo searches by area and district return what a New Zealander
 //! would expect.
 
-/// The twelve NZ Police districts.
-pub const DISTRICTS: [&str; 12] = [
-    "Northland",
-    "Waitematā",
-    "Auckland City",
-    "Counties Manukau",
-    "Waikato",
-    "Bay of Plenty",
-    "Eastern",
-    "Central",
-    "Wellington",
-    "Tasman",
-    "Canterbury",
-    "Southern",
-];
+/// The twelve NZ Police districts: the access policy's default list, so that every synthetic
+/// place lies in a district the policy accepts.
+pub const DISTRICTS: [&str; 12] = anpr_policy::config::NZ_POLICE_DISTRICTS;
 
 /// A town or city (or a large part of Auckland, which spans three police districts).
 #[derive(Debug, Clone, Copy, PartialEq)]

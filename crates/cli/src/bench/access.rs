@@ -22,6 +22,7 @@ use anpr_policy::registers::{
 };
 use anpr_policy::{DecisionRecorder, Policy, PolicyConfig, RefusalKind, Subject};
 use anpr_store::{FactsRequest, ImportSource, RegisterBatch, SqliteStore, Store};
+use anpr_synth::places::DISTRICTS;
 use chrono::{Duration, Utc};
 use clap::Args;
 use rand::{Rng, SeedableRng};
@@ -44,20 +45,6 @@ pub struct AccessArgs {
     keep: bool,
 }
 
-const DISTRICTS: [&str; 12] = [
-    "Northland",
-    "Waitematā",
-    "Auckland City",
-    "Counties Manukau",
-    "Waikato",
-    "Bay of Plenty",
-    "Eastern",
-    "Central",
-    "Wellington",
-    "Tasman",
-    "Canterbury",
-    "Southern",
-];
 const INCIDENT_TYPES: [&str; 4] = ["vehicle_theft", "homicide", "burglary", "missing_person"];
 const STAFF: u64 = 10_000;
 const INCIDENTS: u64 = 100_000;

@@ -11,6 +11,7 @@ use super::figure;
 use super::stats::Samples;
 use anpr_app::App as AppState;
 use anpr_reports::{Grouping, Month};
+use anpr_synth::places::DISTRICTS;
 use chrono::{Duration, Utc};
 use clap::Args;
 use rand::{Rng, SeedableRng};
@@ -28,20 +29,6 @@ pub struct ReportsArgs {
     dir: Option<PathBuf>,
 }
 
-const DISTRICTS: [&str; 12] = [
-    "Northland",
-    "Waitematā",
-    "Auckland City",
-    "Counties Manukau",
-    "Waikato",
-    "Bay of Plenty",
-    "Eastern",
-    "Central",
-    "Wellington",
-    "Tasman",
-    "Canterbury",
-    "Southern",
-];
 const PURPOSES: [&str; 6] = [
     "stolen_vehicle",
     "burglary",
