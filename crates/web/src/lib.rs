@@ -47,6 +47,7 @@ static ASSETS: &[Asset] = assets![
     ("index.html", "text/html; charset=utf-8"),
     ("app.css", "text/css; charset=utf-8"),
     ("map.css", "text/css; charset=utf-8"),
+    ("favicon.svg", "image/svg+xml"),
     ("js/app.js", JS),
     ("js/api.js", JS),
     ("js/messages.js", JS),

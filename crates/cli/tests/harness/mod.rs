@@ -167,6 +167,35 @@ impl Server {
         self.child.as_mut().unwrap().try_wait().unwrap().is_none()
     }
 
+    /// Sends `signal` (e.g. "TERM") to the server process.
+    pub fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal}");
+    }
+
+    /// Waits at most `within` for the process to end; its exit status, or `None` if it runs on.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let started = Instant::now();
+        while started.elapsed() < within {
+            if let Some(status) = self.child.as_mut()?.try_wait().unwrap() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Where the server's log goes when it was started without [`Server::start_logging_to`].
+    pub fn log_path(data: &Path, base: &str) -> PathBuf {
+        let port = base.rsplit(':').next().unwrap();
+        data.with_extension(format!("{port}.log"))
+    }
+
     /// SIGKILL: no destructor, no flush, no graceful shutdown.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
