@@ -94,7 +94,8 @@ export async function oversightFlows({ BASE, DATA, flow, check, signedIn, fillPu
     await page.goto(`${BASE}/ui/#/integrity`);
     await page.locator('#cases-status').selectOption(''); // closed cases too: the run closed one
     const groups = page.locator('table.cases tbody.case-group');
-    await groups.first().waitFor();
+    // The list drawn before the filter changed may still be showing: wait for the closed case.
+    await page.locator('table.cases tr.group-head[data-group-staff="S1001"][data-group-rule="own_vehicle"]').waitFor();
     const heads = await page.locator('table.cases tr.group-head').evaluateAll((rows) => rows.map((r) => [r.dataset.groupStaff, r.dataset.groupRule, Number(r.dataset.count), r.textContent]));
     const keys = heads.map(([staff, rule]) => `${staff}/${rule}`);
     check(new Set(keys).size === keys.length, `one group per member of staff and rule: ${keys}`);
