@@ -10,6 +10,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 
+use crate::audit::Action;
 use crate::error::{invalid, Result};
 use crate::ledger::Ledger;
 use crate::store::StoredEntry;
@@ -35,8 +36,8 @@ pub struct EntryFilter {
     /// Who acted: a staff id, camera id or `system` (the entry's `actor.id`; letter case is
     /// ignored).
     pub actor: Option<String>,
-    /// What was done: an action's snake_case name (the entry's `action`).
-    pub action: Option<String>,
+    /// What was done.
+    pub action: Option<Action>,
     /// Entries at or after this time.
     pub from: Option<DateTime<Utc>>,
     /// Entries before this time.
@@ -90,7 +91,7 @@ impl EntryFilter {
         self.actor
             .as_deref()
             .is_none_or(|a| p.actor.id.eq_ignore_ascii_case(a.trim()))
-            && self.action.as_deref().is_none_or(|a| p.action == a.trim())
+            && self.action.as_ref().is_none_or(|a| p.action == a.as_str())
             && self.from.is_none_or(|from| p.time >= from)
             && self.to.is_none_or(|to| p.time < to)
     }

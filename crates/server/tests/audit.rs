@@ -536,6 +536,23 @@ async fn auditors_find_entries_by_actor_action_and_time() {
         .await
         .unwrap();
     assert_eq!(bad.status(), 422);
+    let unknown = s
+        .http
+        .get(s.url("/api/v1/ledger/search?action=serach"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 422);
+    let said: serde_json::Value = unknown.json().await.unwrap();
+    assert!(
+        said["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no action is called \"serach\""),
+        "{said}"
+    );
+    assert_eq!(said["error"]["field"], "action");
     let refused = s
         .http
         .get(s.url("/api/v1/ledger/search?actor=auditor"))

@@ -19,7 +19,7 @@ use anpr_synth::catalog::{demo_catalog, DEMO_SEED};
 use anpr_synth::plates::plate_population;
 use anpr_synth::reads::SightingSpec;
 use anpr_synth::render::{jpeg_with_comment, render_plate_crop_sized};
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -624,9 +624,17 @@ where
     Ok(started.elapsed())
 }
 
-fn http_read(rng: &mut impl Rng, population: &[String], id: String) -> Value {
+/// A sighting of the last hour: its plate and time.
+fn sighting<'p>(rng: &mut impl Rng, population: &'p [String]) -> (&'p str, DateTime<Utc>) {
     let plate = &population[rng.gen_range(0..population.len())];
-    let at = Utc::now() - Duration::seconds(rng.gen_range(0..3600));
+    (
+        plate,
+        Utc::now() - Duration::seconds(rng.gen_range(0..3600)),
+    )
+}
+
+fn http_read(rng: &mut impl Rng, population: &[String], id: String) -> Value {
+    let (plate, at) = sighting(rng, population);
     json!({"plate": plate, "captured_at": at.to_rfc3339(), "confidence": 0.9, "external_id": id})
 }
 
@@ -650,16 +658,11 @@ async fn raw_insert_rate(
     for b in 0..batches {
         let mut batch = Vec::with_capacity(BATCH as usize);
         for i in 0..BATCH {
-            let v = http_read(&mut rng, population, format!("raw-{b}-{i}"));
-            let plate = v["plate"].as_str().unwrap_or_default();
+            let (plate, captured_at) = sighting(&mut rng, population);
             batch.push(anpr_domain::NewRead {
                 camera_id: cameras[b as usize % cameras.len()],
-                external_id: v["external_id"].as_str().map(str::to_string),
-                captured_at: v["captured_at"]
-                    .as_str()
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                    .map(|t| t.with_timezone(&Utc))
-                    .unwrap_or_else(Utc::now),
+                external_id: Some(format!("raw-{b}-{i}")),
+                captured_at,
                 plate_raw: plate.to_string(),
                 plate: anpr_domain::NormalisedPlate::parse(plate)?,
                 confidence: 0.9,

@@ -55,14 +55,14 @@ pub fn check(l: &Ledger) {
     };
     assert_eq!(indices(l, &next).0, vec![2989, 2986, 2983]);
     let ends = EntryFilter {
-        action: Some("tracking_end".into()),
+        action: Some(Action::TrackingEnd),
         limit: 2,
         ..Default::default()
     };
     assert_eq!(indices(l, &ends).0, vec![2999, 2996]);
     let none = EntryFilter {
         actor: Some("S1".into()),
-        action: Some("image_view".into()),
+        action: Some(Action::ImageView),
         limit: 10,
         ..Default::default()
     };

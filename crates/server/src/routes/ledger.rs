@@ -262,9 +262,19 @@ pub async fn search(
     }));
     staff.require_permission(READERS)?;
     let blank_is_none = |s: Option<String>| s.filter(|s| !s.trim().is_empty());
+    // A name no action has would match nothing: said, rather than answered with no entries.
+    let action = match blank_is_none(p.action) {
+        Some(name) => Some(Action::named(name.trim()).ok_or_else(|| {
+            anpr_app::AppError::invalid(
+                "action",
+                format!("no action is called {name:?}: give one of the names entries carry, e.g. search, image_view or tracking_request"),
+            )
+        })?),
+        None => None,
+    };
     let filter = anpr_ledger::EntryFilter {
         actor: blank_is_none(p.actor),
-        action: blank_is_none(p.action),
+        action,
         from: p.since,
         to: p.until,
         before: p.before,
