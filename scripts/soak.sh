@@ -57,4 +57,4 @@ done
 echo "soak: $profile build, ${duration}s, server pid $server on port $port"
 "$bin/anpr-loadgen" --base "http://127.0.0.1:$port" --camera-key "$key" \
   --duration-secs "$duration" --watch-plate "$watched" --server-pid "$server" \
-  --wal "$data/d/anpr.sqlite-wal" "$@"
+  --wal "$data/d/anpr.sqlite-wal" --wal "$data/d/anpr-uses.sqlite-wal" "$@"

@@ -8,6 +8,7 @@
 //! grant says (permitted networks, time range, excluded plates).
 
 use crate::error::{AppError, AppResult};
+use crate::metrics::Stage;
 use crate::App;
 use anpr_domain::{PlateRead, Purpose, ReadId, RequestContext, SearchQuery, User};
 use anpr_policy::access::{DataAction, DataGrant, DataRequest, LegalHoldRequest, Target};
@@ -53,12 +54,14 @@ async fn data_access_facts(state: &App, req: &DataRequest<'_>) -> AppResult<Acce
     let purpose = req.purpose.map_or("", |p| p.code.trim());
     let (since_any, since_purpose) = state.policy.rate_windows(purpose, req.now);
     let query = req.facts_query();
+    let started = std::time::Instant::now();
     let (facts, recent) = tokio::join!(
         facts(state, &query),
         state
             .store
             .recent_data_accesses(req.subject.user_id, purpose, since_any, since_purpose)
     );
+    state.metrics.time_stage(Stage::Facts, started);
     let mut facts = facts?;
     facts.recent_accesses = recent?;
     Ok(facts)
@@ -69,9 +72,11 @@ async fn data_access_facts(state: &App, req: &DataRequest<'_>) -> AppResult<Acce
 async fn enforce<T: Send + 'static>(state: &App, eval: Evaluation<T>) -> AppResult<(T, Decision)> {
     let recorder = state.recorder.clone();
     let refused = eval.peek().is_err();
+    let started = std::time::Instant::now();
     let out = tokio::task::spawn_blocking(move || anpr_policy::enforce(recorder.as_ref(), eval))
         .await
         .map_err(AppError::internal)?;
+    state.metrics.time_stage(Stage::DecisionRecord, started);
     if refused {
         state.metrics.policy_refusals.inc();
     }
@@ -244,7 +249,9 @@ pub async fn record_shown(
     if shown.is_empty() {
         return Ok(());
     }
+    let started = std::time::Instant::now();
     state.store.record_disclosures(shown).await?;
+    state.metrics.time_stage(Stage::Disclosures, started);
     Ok(())
 }
 

@@ -182,7 +182,10 @@ pub async fn perform<T>(
 /// Appends one event and returns its index once it is durable.
 pub async fn append(app: &App, event: Event) -> AppResult<u64> {
     let ledger = app.ledger.clone();
+    let started = std::time::Instant::now();
     let idx = tokio::task::spawn_blocking(move || ledger.append(&[event])).await??;
+    app.metrics
+        .time_stage(crate::metrics::Stage::LedgerAppend, started);
     Ok(idx[0])
 }
 

@@ -3,6 +3,7 @@
 
 use crate::audit::AuditHandle;
 use crate::error::{AppError, AppResult};
+use crate::metrics::Stage;
 use crate::App;
 use anpr_domain::{CameraId, NewRead};
 use anpr_ingest::{IncomingRead, ReadImages};
@@ -46,11 +47,15 @@ pub async fn store_reads(
         .hits(new_reads.iter().map(|r| r.plate.as_str()))
         .is_empty();
     let reads_for_matching = (!app.watches.is_empty() || on_hot_list).then(|| new_reads.clone());
+    let commit_started = std::time::Instant::now();
     let outcomes = app.store.insert_reads(new_reads).await?;
+    app.metrics.time_stage(Stage::IngestCommit, commit_started);
     if let Some(reads) = reads_for_matching {
+        let matching_started = std::time::Instant::now();
         let raised = crate::realtime::match_ingest(app, camera_id, &reads, &outcomes).await?
             + crate::realtime::match_hot_list(app, camera_id, &reads, &outcomes).await?;
         app.metrics.alerts_raised.inc_by(raised as u64);
+        app.metrics.time_stage(Stage::Matching, matching_started);
     }
     let fresh = outcomes.iter().filter(|o| !o.duplicate).count() as u64;
     app.metrics.reads_ingested.inc_by(fresh);

@@ -3,7 +3,7 @@
 use crate::access;
 use crate::audit::AuditHandle;
 use crate::error::AppResult;
-use crate::metrics::ModeLabel;
+use crate::metrics::{ModeLabel, Stage};
 use crate::App;
 use anpr_domain::{GeoPoint, PlateRead, Purpose, ReadId, SearchQuery, Site, SiteKind, User};
 use anpr_ledger::{Action, AuditFacts};
@@ -93,6 +93,7 @@ pub async fn search(
     app.metrics
         .search_seconds
         .observe(started.elapsed().as_secs_f64());
+    app.metrics.time_stage(Stage::StoreSearch, started);
     let mode = format!("{:?}", query.plate.mode()).to_lowercase();
     app.metrics
         .searches

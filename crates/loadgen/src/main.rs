@@ -72,10 +72,15 @@ struct Args {
     /// Fail when the server's resident memory grew by more than this (MiB), start to end.
     #[arg(long, default_value_t = 256)]
     max_rss_growth_mib: u64,
-    /// The server's SQLite write-ahead log (`anpr.sqlite-wal` in its data directory), to
-    /// sample its size.
+    /// The server's SQLite write-ahead logs (`anpr.sqlite-wal` and `anpr-uses.sqlite-wal` in
+    /// its data directory), to sample their size together; repeat for each.
     #[arg(long)]
-    wal: Option<std::path::PathBuf>,
+    wal: Vec<std::path::PathBuf>,
+    /// A member of staff who may read the server's metrics (an administrator or auditor): at
+    /// the end, the time each step of a use took on the server (`anpr_use_stage_seconds`) is
+    /// printed beside the client's figures, to show where a slow request spent its time.
+    #[arg(long)]
+    metrics_user: Option<String>,
 }
 
 /// Latencies and errors of one endpoint.
@@ -397,6 +402,99 @@ async fn start_watch(
     Ok(())
 }
 
+/// The write-ahead logs' size on disk together (a missing one counts 0).
+fn wal_bytes(wal: &[std::path::PathBuf]) -> u64 {
+    wal.iter()
+        .filter_map(|w| std::fs::metadata(w).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// The server's per-step timings: for each stage, its count, mean and p50/p99 read off the
+/// histogram's buckets (each quantile is the upper bound of the bucket it falls in).
+async fn print_stage_profile(
+    http: &reqwest::Client,
+    args: &Args,
+    staff_id: &str,
+) -> anyhow::Result<()> {
+    let token = login(http, args, staff_id).await?;
+    let text = http
+        .get(format!("{}/metrics", args.base))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    for (stage, profile) in stage_profiles(&text) {
+        let total = profile.count.max(1) as f64;
+        bench(&format!("soak_stage_{stage}_count"), profile.count, "uses");
+        bench(
+            &format!("soak_stage_{stage}_mean_ms"),
+            format!("{:.2}", profile.sum_s * 1000.0 / total),
+            "ms",
+        );
+        for (name, q) in [("p50", 0.5), ("p99", 0.99)] {
+            bench(
+                &format!("soak_stage_{stage}_{name}_le_ms"),
+                format!("{:.2}", profile.quantile_le(q) * 1000.0),
+                "ms",
+            );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct StageProfile {
+    /// (upper bound in seconds, cumulative count), in order.
+    buckets: Vec<(f64, u64)>,
+    sum_s: f64,
+    count: u64,
+}
+
+impl StageProfile {
+    fn quantile_le(&self, q: f64) -> f64 {
+        let wanted = (q * self.count as f64).ceil() as u64;
+        self.buckets
+            .iter()
+            .find(|(_, n)| *n >= wanted)
+            .map_or(f64::INFINITY, |(le, _)| *le)
+    }
+}
+
+/// Parses `anpr_use_stage_seconds` out of OpenMetrics text.
+fn stage_profiles(text: &str) -> std::collections::BTreeMap<String, StageProfile> {
+    let mut out: std::collections::BTreeMap<String, StageProfile> = Default::default();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("anpr_use_stage_seconds_") else {
+            continue;
+        };
+        let Some((series, value)) = rest.rsplit_once(' ') else {
+            continue;
+        };
+        let label = |name: &str| {
+            let start = series.find(&format!("{name}=\""))? + name.len() + 2;
+            let end = series[start..].find('"')? + start;
+            Some(series[start..end].to_string())
+        };
+        let Some(stage) = label("stage") else {
+            continue;
+        };
+        let profile = out.entry(stage.to_lowercase()).or_default();
+        let value: f64 = value.parse().unwrap_or(0.0);
+        if series.starts_with("bucket") {
+            let le = label("le").map_or(f64::INFINITY, |l| l.parse().unwrap_or(f64::INFINITY));
+            profile.buckets.push((le, value as u64));
+        } else if series.starts_with("sum") {
+            profile.sum_s = value;
+        } else if series.starts_with("count") {
+            profile.count = value as u64;
+        }
+    }
+    out
+}
+
 fn bench(name: &str, value: impl std::fmt::Display, unit: &str) {
     println!("bench: {name} {value} {unit}");
 }
@@ -524,14 +622,9 @@ async fn main() -> anyhow::Result<()> {
                         at_minute.lock().unwrap().get_or_insert(mib);
                     }
                 }
-                if let Some(len) = wal
-                    .as_ref()
-                    .and_then(|w| std::fs::metadata(w).ok())
-                    .map(|m| m.len())
-                {
-                    let mut p = wal_peak.lock().unwrap();
-                    *p = (*p).max(len);
-                }
+                let len = wal_bytes(&wal);
+                let mut p = wal_peak.lock().unwrap();
+                *p = (*p).max(len);
             }
         })
     };
@@ -668,8 +761,13 @@ async fn main() -> anyhow::Result<()> {
             failed = true;
         }
     }
-    if let Some(wal) = &args.wal {
-        let end = std::fs::metadata(wal).map(|m| m.len()).unwrap_or(0);
+    if let Some(staff_id) = &args.metrics_user {
+        if let Err(e) = print_stage_profile(&http, &args, staff_id).await {
+            eprintln!("the server's step timings could not be read: {e:#}");
+        }
+    }
+    if !args.wal.is_empty() {
+        let end = wal_bytes(&args.wal);
         let mib = |b: u64| format!("{:.0}", b as f64 / (1024.0 * 1024.0));
         bench("soak_wal_peak_mib", mib(*wal_peak.lock().unwrap()), "MiB");
         bench("soak_wal_end_mib", mib(end), "MiB");
