@@ -729,7 +729,11 @@ impl Policy {
                 ),
             )
         })?;
-        d.networks = self.permitted_networks(s, Use::Tracking, facts, &[], &mut Vec::new())?;
+        let mut notices = Vec::new();
+        d.networks =
+            self.permitted_networks(s, Use::Tracking, &def.code, facts, &[], &mut notices)?;
+        d.notes
+            .extend(notices.iter().map(|n| format!("{}: {}", n.code, n.message)));
         if req.emergency && !def.emergency {
             return Err(E::refused_field(
                 K::InvalidRequest,
@@ -924,7 +928,10 @@ impl Policy {
             facts,
             d,
         )?;
-        self.permitted_networks(s, Use::Search, facts, &[], &mut Vec::new())?;
+        let mut notices = Vec::new();
+        self.permitted_networks(s, Use::Search, &def.code, facts, &[], &mut notices)?;
+        d.notes
+            .extend(notices.iter().map(|n| format!("{}: {}", n.code, n.message)));
         let max_from = now - Duration::days(self.config.max_lookback_days);
         let routine_from = now - Duration::days(self.config.routine_lookback_days);
         if req.from < max_from {
