@@ -822,6 +822,9 @@ mod tests {
                 | Action::CameraKeyChange
                 | Action::AgreementChange
                 | Action::LegalHold
+                | Action::NetworkControlsView
+                | Action::NetworkControlsChange
+                | Action::NetworkWatchNotices
                 | Action::UserChange
                 | Action::UserList
                 | Action::Purge

@@ -17,7 +17,7 @@ const FILTER: &str = "r.plate_id = ANY($1) AND r.day BETWEEN $2 AND $3 \
     AND r.captured_at >= $4 AND r.captured_at < $5 \
     AND ($6::bigint[] IS NULL OR r.camera_id = ANY($6)) \
     AND ($7::bigint[] IS NULL OR NOT EXISTS (SELECT 1 FROM unnest($7::bigint[], $8::bigint[]) \
-         AS f(cam, floor) WHERE f.cam = r.camera_id AND r.captured_at < f.floor))";
+         AS f(cam, at_ms) WHERE f.cam = r.camera_id AND r.captured_at < f.at_ms))";
 
 impl PgStore {
     pub(crate) async fn search_impl(&self, q: &SearchQuery) -> Result<SearchPage> {
