@@ -843,7 +843,7 @@ mod tests {
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 51);
+        assert_eq!(Action::NAMED.len(), 54);
     }
 
     #[test]
