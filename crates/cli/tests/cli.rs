@@ -477,11 +477,12 @@ fn a_network_auditor_alone_sets_its_networks_controls_from_the_console() {
     let stderr = String::from_utf8_lossy(&mixed.stderr);
     assert!(stderr.contains("network auditor"), "{stderr}");
     ok(&add("N1", "network_auditor"));
-    assert!(
-        !anpr(d, &["user", "roles", "N1", "--set", "network_auditor,admin"])
-            .status
-            .success()
-    );
+    assert!(!anpr(
+        d,
+        &["user", "roles", "N1", "--set", "network_auditor,admin"]
+    )
+    .status
+    .success());
 
     let controls = |args: &[&str]| {
         let mut all = vec!["network", "controls", "1", "--staff-id", "N1"];
@@ -509,7 +510,10 @@ fn a_network_auditor_alone_sets_its_networks_controls_from_the_console() {
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );
-    let notices = ok(&anpr(d, &["network", "watch-notices", "1", "--staff-id", "N1"]));
+    let notices = ok(&anpr(
+        d,
+        &["network", "watch-notices", "1", "--staff-id", "N1"],
+    ));
     assert!(notices.contains("no tracking watch"), "{notices}");
 
     // A police member of staff cannot, the administrator included.
@@ -534,7 +538,10 @@ fn a_network_auditor_alone_sets_its_networks_controls_from_the_console() {
     );
     assert!(!refused.status.success());
     let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(stderr.contains("needs the role network_auditor"), "{stderr}");
+    assert!(
+        stderr.contains("needs the role network_auditor"),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -788,6 +788,17 @@ impl Policy {
                 network_id,
                 ..
             } => {
+                if let Some(w) =
+                    crate::network::withholding(&facts.controls, *network_id, &purpose.code)
+                {
+                    return Err(E::refused(
+                        K::NoNetworkAgreement,
+                        format!(
+                            "network {network_id} does not serve this read: {}",
+                            w.reason()
+                        ),
+                    ));
+                }
                 if !networks.contains(network_id) {
                     return Err(E::refused(
                         K::NoNetworkAgreement,

@@ -189,12 +189,7 @@ impl Policy {
         request_id: &str,
         now: DateTime<Utc>,
     ) -> Evaluation<()> {
-        let mut d = Decision::new(
-            &s.actor(),
-            DecisionAction::NetworkControls,
-            request_id,
-            now,
-        );
+        let mut d = Decision::new(&s.actor(), DecisionAction::NetworkControls, request_id, now);
         d.target = Some(format!(
             "{} of network {network}",
             match action {

@@ -219,7 +219,11 @@ async fn a_network_auditor_holds_no_other_role_and_controls_only_its_own_network
             format!("/api/v1/networks/{other}/controls"),
             Some(json!({"suspended": true})),
         ),
-        ("GET", format!("/api/v1/networks/{other}/watch-notices"), None),
+        (
+            "GET",
+            format!("/api/v1/networks/{other}/watch-notices"),
+            None,
+        ),
     ] {
         let (st, body) = s.call(method, &path, Some(&mine), body.as_ref()).await;
         assert_eq!(st, 403, "{method} {path}: {body}");
@@ -296,16 +300,43 @@ async fn suspending_sharing_withholds_searches_and_watch_alerts_until_resumed() 
         .find(|d| d.action == anpr_policy::DecisionAction::Search)
         .unwrap();
     assert!(
-        last.notes.iter().any(|n| n.starts_with("network_suspended")),
+        last.notes
+            .iter()
+            .any(|n| n.starts_with("network_suspended")),
         "{:?}",
         last.notes
     );
+
+    // A read of the network shown before cannot be opened while it is suspended.
+    let (st, body) = s
+        .call(
+            "GET",
+            &format!("/api/v1/reads/{r2}?{}", purpose_query()),
+            Some(&searcher),
+            None,
+        )
+        .await;
+    assert_eq!(st, 403, "{body}");
+    assert!(body.to_string().contains("suspended sharing"), "{body}");
+    let (st, body) = s
+        .call(
+            "GET",
+            &format!("/api/v1/reads/{r1}?{}", purpose_query()),
+            Some(&searcher),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
 
     // The running watch alerts no more on its cameras (the reads are still stored), but
     // still on the other network's.
     let before = s.read_count().await;
     let quiet = read_by(&s, &key2, STOLEN_CLEAN, 0).await;
-    assert_eq!(s.read_count().await, before + 1, "the network's reads are kept");
+    assert_eq!(
+        s.read_count().await,
+        before + 1,
+        "the network's reads are kept"
+    );
     let live1 = read_by(&s, &s.camera_key, STOLEN_CLEAN, 0).await;
     let alerts = alerted(&s, &tracker).await;
     assert!(!alerts.contains(&quiet), "{alerts:?}");

@@ -826,7 +826,10 @@ async fn a_networks_floor_leaves_out_only_its_own_older_reads(db: TestDb) {
     q.limit = 1;
     q.network_floors = vec![(f.net_a, Utc::now() - Duration::minutes(200))];
     let page = f.store.search(&q).await.unwrap();
-    assert_eq!(page.total, 3, "network A's read of 300 minutes ago is left out");
+    assert_eq!(
+        page.total, 3,
+        "network A's read of 300 minutes ago is left out"
+    );
     // Every page alike.
     let mut seen = page.hits.iter().map(|h| h.read.id).collect::<Vec<_>>();
     let mut cursor = page.next_cursor;
@@ -844,9 +847,7 @@ async fn a_networks_floor_leaves_out_only_its_own_older_reads(db: TestDb) {
     }));
 }
 
-async fn network_controls_and_watch_notices_are_kept_and_another_process_sees_a_change(
-    db: TestDb,
-) {
+async fn network_controls_and_watch_notices_are_kept_and_another_process_sees_a_change(db: TestDb) {
     let f = fixture(db).await;
     let other = f.db.another_process().await;
     assert!(f.store.network_controls().await.unwrap().is_empty());
@@ -866,7 +867,10 @@ async fn network_controls_and_watch_notices_are_kept_and_another_process_sees_a_
     assert_eq!(stored.withheld_purposes, vec!["road_policing".to_string()]);
     let v1 = other.network_controls_version().await.unwrap();
     assert_ne!(v0, v1, "the other process sees a new version");
-    assert_eq!(other.network_controls().await.unwrap(), vec![stored.clone()]);
+    assert_eq!(
+        other.network_controls().await.unwrap(),
+        vec![stored.clone()]
+    );
     let resumed = other
         .set_network_controls(anpr_policy::NetworkControls {
             suspended: false,
@@ -916,5 +920,10 @@ async fn network_controls_and_watch_notices_are_kept_and_another_process_sees_a_
         .await
         .unwrap();
     assert_eq!(older, vec![all[1].clone()]);
-    assert!(f.store.watch_notices(999, None, 10).await.unwrap().is_empty());
+    assert!(f
+        .store
+        .watch_notices(999, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

@@ -233,11 +233,8 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             } else {
                 Action::NetworkControlsView
             };
-            let audit = anpr_app::audit::AuditHandle::new(
-                anpr_app::audit::Channel::Cli,
-                actor,
-                action,
-            );
+            let audit =
+                anpr_app::audit::AuditHandle::new(anpr_app::audit::Channel::Cli, actor, action);
             let c = if changing {
                 super::in_use(
                     app,

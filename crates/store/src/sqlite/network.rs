@@ -24,12 +24,11 @@ fn controls_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NetworkControls>
 }
 
 fn load_controls(c: &Connection) -> Result<Vec<NetworkControls>> {
-    Ok(c
-        .prepare_cached(&format!(
-            "SELECT {CONTROLS_COLUMNS} FROM network_controls ORDER BY network_id"
-        ))?
-        .query_map([], controls_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?)
+    Ok(c.prepare_cached(&format!(
+        "SELECT {CONTROLS_COLUMNS} FROM network_controls ORDER BY network_id"
+    ))?
+    .query_map([], controls_from_row)?
+    .collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 impl Inner {
@@ -88,10 +87,10 @@ impl SqliteStore {
     pub(crate) async fn network_controls_version_impl(&self) -> Result<i64> {
         self.blocking(|inner| {
             inner.with_reader(|c| {
-                Ok(c.prepare_cached(
-                    "SELECT coalesce(sum(version), 0) FROM network_controls",
-                )?
-                .query_row([], |r| r.get(0))?)
+                Ok(
+                    c.prepare_cached("SELECT coalesce(sum(version), 0) FROM network_controls")?
+                        .query_row([], |r| r.get(0))?,
+                )
             })
         })
         .await
