@@ -392,31 +392,23 @@ impl Policy {
             Use::Search => "historical search",
             Use::Tracking => "real-time tracking",
         };
-        let agreed: Vec<NetworkId> = facts
-            .agreements
-            .iter()
-            .filter(|a| a.permits(use_, &s.district))
-            .map(|a| a.network_id)
-            .filter(|n| requested.is_empty() || requested.contains(n))
-            .collect();
+        // Agreed for the district; then each network's own controls for this purpose.
+        let wanted = |n: &NetworkId| requested.is_empty() || requested.contains(n);
+        let mut permitted = Vec::new();
         let mut withheld = Vec::new();
-        let permitted: Vec<NetworkId> = facts
+        for n in facts
             .agreements
             .iter()
             .filter(|a| a.permits(use_, &s.district))
             .map(|a| a.network_id)
-            .filter(
-                |n| match crate::network::withholding(&facts.controls, *n, purpose_code) {
-                    Some(w) => {
-                        if requested.is_empty() || requested.contains(n) {
-                            withheld.push((*n, w));
-                        }
-                        false
-                    }
-                    None => true,
-                },
-            )
-            .collect();
+        {
+            match crate::network::withholding(&facts.controls, n, purpose_code) {
+                None => permitted.push(n),
+                // Told only about the networks the request would have reached.
+                Some(w) if wanted(&n) => withheld.push((n, w)),
+                Some(_) => {}
+            }
+        }
         for (n, w) in &withheld {
             notices.push(Notice {
                 code: w.code(),
@@ -431,7 +423,7 @@ impl Policy {
                 withheld: true,
             });
         }
-        if !agreed.is_empty() && agreed.iter().all(|n| withheld.iter().any(|(w, _)| w == n)) {
+        if !withheld.is_empty() && !permitted.iter().any(wanted) {
             let why: Vec<String> = withheld
                 .iter()
                 .map(|(n, w)| format!("network {n}: {}", w.reason()))

@@ -628,7 +628,8 @@ impl Policy {
                 AuthStatus::Pending => DecisionOutcome::PendingApproval,
                 _ => DecisionOutcome::Allowed,
             };
-            d.notes = a.approval_reasons.clone();
+            // After what the networks' own controls withheld (noted while deciding).
+            d.notes.extend(a.approval_reasons.iter().cloned());
             if a.basis == Basis::Emergency && a.status == AuthStatus::Active {
                 d.notes.push(format!(
                     "emergency: started at once; stops unless approved within {} minutes",
