@@ -186,6 +186,9 @@ pub async fn set_controls(
     let stored = app.store.set_network_controls(c).await?;
     // This process sees its own change at once; the others at their next decision.
     app.network_controls.fresh(app.store.as_ref()).await?;
+    if !stored.suspended {
+        notify_running_watches(app, network).await?;
+    }
     tracing::info!(network, by = %user.staff_id, suspended = stored.suspended, "network controls changed");
     Ok(stored)
 }
@@ -214,11 +217,20 @@ pub async fn watch_notices(
 /// synced.
 pub(crate) async fn notify_watch(app: &App, w: &anpr_realtime::Watch) -> AppResult<()> {
     let controls = app.network_controls.fresh(app.store.as_ref()).await?;
-    let now = Utc::now();
-    let notices: Vec<NewWatchNotice> = w
-        .networks
+    app.store
+        .add_watch_notices(notices_for(w, &controls, Utc::now()))
+        .await?;
+    Ok(())
+}
+
+fn notices_for(
+    w: &anpr_realtime::Watch,
+    controls: &[NetworkControls],
+    now: chrono::DateTime<Utc>,
+) -> Vec<NewWatchNotice> {
+    w.networks
         .iter()
-        .filter(|n| anpr_policy::network::withholding(&controls, **n, &w.purpose_code).is_none())
+        .filter(|n| anpr_policy::network::withholding(controls, **n, &w.purpose_code).is_none())
         .map(|n| NewWatchNotice {
             network_id: *n,
             authorisation_id: w.authorisation_id,
@@ -226,6 +238,20 @@ pub(crate) async fn notify_watch(app: &App, w: &anpr_realtime::Watch) -> AppResu
             purpose_code: w.purpose_code.clone(),
             district: w.district.clone(),
         })
+        .collect()
+}
+
+/// After a network resumes sharing or withholds fewer purposes, the running watches that now
+/// cover its cameras for the first time are noticed to it (a watch it was told of before is
+/// not told again).
+async fn notify_running_watches(app: &App, network: NetworkId) -> AppResult<()> {
+    let controls = app.network_controls.fresh(app.store.as_ref()).await?;
+    let now = Utc::now();
+    let notices: Vec<NewWatchNotice> = crate::realtime::active_watches(app)
+        .await?
+        .iter()
+        .flat_map(|w| notices_for(w, &controls, now))
+        .filter(|n| n.network_id == network)
         .collect();
     app.store.add_watch_notices(notices).await?;
     Ok(())

@@ -41,7 +41,7 @@ pub async fn reconcile_watches(state: &App) -> AppResult<usize> {
     Ok(n)
 }
 
-async fn active_watches(state: &App) -> AppResult<Vec<Watch>> {
+pub(crate) async fn active_watches(state: &App) -> AppResult<Vec<Watch>> {
     let mut active = Vec::new();
     let mut before_id = None;
     loop {

@@ -559,6 +559,19 @@ async fn a_suspension_through_one_server_holds_on_another_within_a_second() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+    // Once it resumed, the watch started while it was suspended covered its cameras: the
+    // network was told then, once.
+    let (_, list) = a
+        .call(
+            "GET",
+            &format!("/api/v1/networks/{net2}/watch-notices"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    let notices = list["notices"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{list}");
+    assert_eq!(notices[0]["purpose_code"], "stolen_vehicle");
     eprintln!(
         "bench: network_suspend_search_on_other_server {:.1} ms; new watch {:.1} ms",
         searched_after.as_secs_f64() * 1000.0,
