@@ -40,11 +40,18 @@ fn context(subject: &Subject, purpose: Option<Purpose>) -> RequestContext {
     }
 }
 
+/// The register facts of a decision, with the camera networks' own controls as they are now
+/// (fresh from the store's version: a change made through any process holds for the next
+/// decision): every decision that reaches network data comes through here, so every entry
+/// point obeys the networks' controls.
 async fn facts(state: &App, q: &FactsQuery<'_>) -> AppResult<AccessFacts> {
-    Ok(state
-        .store
-        .access_facts(FactsRequest::from_query(q))
-        .await?)
+    let (facts, controls) = tokio::join!(
+        state.store.access_facts(FactsRequest::from_query(q)),
+        state.network_controls.fresh(state.store.as_ref())
+    );
+    let mut facts = facts?;
+    facts.controls = controls?.as_ref().clone();
+    Ok(facts)
 }
 
 /// The register facts of a data access, with the user's allowed accesses in the rate limits'
@@ -69,7 +76,10 @@ async fn data_access_facts(state: &App, req: &DataRequest<'_>) -> AppResult<Acce
 
 /// Records the decision (on the blocking pool: the recorder writes durably), then opens the
 /// result. A decision that cannot be recorded fails the request.
-async fn enforce<T: Send + 'static>(state: &App, eval: Evaluation<T>) -> AppResult<(T, Decision)> {
+pub(crate) async fn enforce<T: Send + 'static>(
+    state: &App,
+    eval: Evaluation<T>,
+) -> AppResult<(T, Decision)> {
     let recorder = state.recorder.clone();
     let refused = eval.peek().is_err();
     let started = std::time::Instant::now();
@@ -121,6 +131,7 @@ pub async fn authorise_search(
     query.network_ids = grant.networks.clone();
     query.time = grant.time;
     query.exclude_plates = grant.exclude_plates.clone();
+    query.network_floors = grant.network_floors.clone();
     Ok(Access {
         ctx,
         grant,

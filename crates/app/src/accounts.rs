@@ -60,7 +60,7 @@ pub struct NewAccount {
     pub district: String,
     pub roles: Vec<Role>,
     pub password: String,
-    /// The network a `network_operator` works for.
+    /// The network a `network_operator` or `network_auditor` works for.
     pub network_id: Option<NetworkId>,
 }
 

@@ -22,6 +22,7 @@ mod leadership;
 pub mod ledger_check;
 pub mod metrics;
 pub mod monitor;
+pub mod network;
 pub mod realtime;
 pub mod recognition;
 pub mod registers;
@@ -199,6 +200,7 @@ impl App {
             alert_relay: Default::default(),
             hot_list: Default::default(),
             camera_networks: Default::default(),
+            network_controls: Default::default(),
             closing: Arc::new(tokio::sync::watch::channel(false).0),
             data_dir: Arc::new(data.0.clone()),
             disk_low: Default::default(),

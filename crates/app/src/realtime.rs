@@ -41,7 +41,7 @@ pub async fn reconcile_watches(state: &App) -> AppResult<usize> {
     Ok(n)
 }
 
-async fn active_watches(state: &App) -> AppResult<Vec<Watch>> {
+pub(crate) async fn active_watches(state: &App) -> AppResult<Vec<Watch>> {
     let mut active = Vec::new();
     let mut before_id = None;
     loop {
@@ -97,7 +97,11 @@ pub async fn sync_watch(state: &App, a: &Authorisation) -> AppResult<()> {
     }
     let agreements = state.store.network_agreements().await?;
     match Watch::from_authorisation(a, &agreements) {
-        Some(w) => state.watches.upsert(w),
+        Some(w) => {
+            // The networks it now covers are told: time, purpose code and district only.
+            crate::network::notify_watch(state, &w).await?;
+            state.watches.upsert(w)
+        }
         None => state.watches.remove(a.id),
     }
     Ok(())
@@ -140,12 +144,25 @@ pub async fn match_ingest(
     let Some(network) = network_of(state, camera).await? else {
         return Ok(0);
     };
+    // The network's own controls, from this process's copy (confirmed within 200 ms): while it
+    // suspends sharing no watch alerts on its cameras, and a watch under a purpose it does not
+    // share for never does. Its reads are stored all the same.
+    let controls = state
+        .network_controls
+        .recent(state.store.as_ref(), crate::network::MATCH_MAX_AGE)
+        .await?;
+    let owner = anpr_policy::network::controls_of(&controls, network);
+    if owner.suspended {
+        return Ok(0);
+    }
     let now = Utc::now();
     let mut found = Vec::new();
     for (read, outcome) in reads.iter().zip(outcomes).filter(|(_, o)| !o.duplicate) {
         for w in state
             .watches
             .matches(read.plate.as_str(), network, read.captured_at, now)
+            .into_iter()
+            .filter(|w| owner.withholds(&w.purpose_code).is_none())
         {
             found.push(NewAlert {
                 kind: AlertKind::Watch,

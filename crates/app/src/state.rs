@@ -44,6 +44,8 @@ pub struct App {
     pub hot_list: Arc<HotList>,
     /// Which network each camera belongs to, for matching (a camera never changes site).
     pub camera_networks: Arc<RwLock<HashMap<CameraId, NetworkId>>>,
+    /// This process's copy of the camera networks' own sharing controls (`network`).
+    pub network_controls: Arc<crate::network::ControlsCache>,
     /// Set when the server is shutting down: long-lived responses (alert streams) end, so the
     /// graceful shutdown does not wait for clients that never hang up.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,

@@ -449,6 +449,102 @@ fn users_can_be_disabled_and_roles_respect_separation_of_duties() {
 }
 
 #[test]
+fn a_network_auditor_alone_sets_its_networks_controls_from_the_console() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    ok(&anpr(d, &["network", "add", "Auror"]));
+    let add = |staff_id: &str, roles: &str| {
+        anpr(
+            d,
+            &[
+                "user",
+                "add",
+                "--staff-id",
+                staff_id,
+                "--name",
+                "Network overseer",
+                "--district",
+                "Waikato",
+                "--roles",
+                roles,
+                "--network",
+                "1",
+            ],
+        )
+    };
+    let mixed = add("N0", "network_auditor,searcher");
+    assert!(!mixed.status.success());
+    let stderr = String::from_utf8_lossy(&mixed.stderr);
+    assert!(stderr.contains("network auditor"), "{stderr}");
+    ok(&add("N1", "network_auditor"));
+    assert!(!anpr(
+        d,
+        &["user", "roles", "N1", "--set", "network_auditor,admin"]
+    )
+    .status
+    .success());
+
+    let controls = |args: &[&str]| {
+        let mut all = vec!["network", "controls", "1", "--staff-id", "N1"];
+        all.extend_from_slice(args);
+        anpr(d, &all)
+    };
+    let out = ok(&controls(&["--suspend", "--max-lookback-days", "14"]));
+    assert!(out.contains("sharing SUSPENDED"), "{out}");
+    assert!(out.contains("14 days"), "{out}");
+    let out = ok(&controls(&[
+        "--resume",
+        "--withhold-purpose",
+        "road_policing",
+    ]));
+    assert!(
+        out.contains("sharing on; purposes withheld: road_policing; maximum look-back: 14 days"),
+        "{out}"
+    );
+    let out = ok(&controls(&[]));
+    assert!(out.contains("road_policing"), "{out}");
+    let bad = controls(&["--withhold-purpose", "no_such_purpose"]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("choose among"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let notices = ok(&anpr(
+        d,
+        &["network", "watch-notices", "1", "--staff-id", "N1"],
+    ));
+    assert!(notices.contains("no tracking watch"), "{notices}");
+
+    // A police member of staff cannot, the administrator included.
+    ok(&anpr(
+        d,
+        &[
+            "user",
+            "add",
+            "--staff-id",
+            "A1",
+            "--name",
+            "Admin",
+            "--district",
+            "Waikato",
+            "--roles",
+            "admin",
+        ],
+    ));
+    let refused = anpr(
+        d,
+        &["network", "controls", "1", "--staff-id", "A1", "--suspend"],
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("needs the role network_auditor"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn registers_import_from_csv_and_json_and_name_bad_lines() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

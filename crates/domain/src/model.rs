@@ -189,10 +189,14 @@ pub enum Role {
     NetworkOperator,
     /// Answers people's requests for what is held about their vehicle (subject access).
     PrivacyOfficer,
+    /// A camera network's own overseer (the data owner's side): sets the network's sharing
+    /// controls and sees the notices of watches covering its cameras. Bound to one network;
+    /// combines with no other role.
+    NetworkAuditor,
 }
 
 impl Role {
-    pub const ALL: [Role; 9] = [
+    pub const ALL: [Role; 10] = [
         Role::Searcher,
         Role::Tracker,
         Role::Supervisor,
@@ -202,6 +206,7 @@ impl Role {
         Role::Camera,
         Role::NetworkOperator,
         Role::PrivacyOfficer,
+        Role::NetworkAuditor,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -215,6 +220,7 @@ impl Role {
             Role::Camera => "camera",
             Role::NetworkOperator => "network_operator",
             Role::PrivacyOfficer => "privacy_officer",
+            Role::NetworkAuditor => "network_auditor",
         }
     }
 
@@ -234,7 +240,8 @@ pub struct User {
     pub district: String,
     pub roles: Vec<Role>,
     pub active: bool,
-    /// The camera network a `network_operator` works for; `None` for police staff.
+    /// The camera network a `network_operator` or `network_auditor` works for; `None` for
+    /// police staff.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network_id: Option<NetworkId>,
 }

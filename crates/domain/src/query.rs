@@ -255,6 +255,9 @@ pub struct SearchQuery {
     /// block): they are dropped, each with every plate confusable with it (the same
     /// confusion-class key: a misread of the vehicle), before any read is fetched.
     pub exclude_plates: Vec<String>,
+    /// Networks whose reads older than a time of their own must not be returned (their
+    /// owners' maximum look-back, as the access policy's grant states it).
+    pub network_floors: Vec<(NetworkId, DateTime<Utc>)>,
 }
 
 impl SearchQuery {
@@ -269,6 +272,7 @@ impl SearchQuery {
             limit: DEFAULT_PAGE_SIZE,
             cursor: None,
             exclude_plates: vec![],
+            network_floors: vec![],
         }
     }
 

@@ -123,6 +123,9 @@ impl UseKind {
             | Action::CameraKeyChange
             | Action::AgreementChange
             | Action::LegalHold
+            | Action::NetworkControlsView
+            | Action::NetworkControlsChange
+            | Action::NetworkWatchNotices
             | Action::UserList
             | Action::Purge
             | Action::ReportUsage

@@ -152,6 +152,16 @@ actions! {
     /// A read put under legal hold or released (fact: `read_id`).
     LegalHold = "legal_hold",
 
+    // The data owners' side of a camera network.
+    /// A network's own sharing controls read by its network auditor (query: `network_id`).
+    NetworkControlsView = "network_controls_view",
+    /// A network's own sharing controls changed by its network auditor — suspended or resumed,
+    /// purposes withheld, maximum look-back (query: the network and what changed).
+    NetworkControlsChange = "network_controls_change",
+    /// The notices of tracking watches that cover a network's cameras, read by its network
+    /// auditor (query: `network_id`).
+    NetworkWatchNotices = "network_watch_notices",
+
     // Users.
     /// A user account created, or its roles or active flag changed (fact: `target_staff_id`).
     UserChange = "user_change",
@@ -812,6 +822,9 @@ mod tests {
                 | Action::CameraKeyChange
                 | Action::AgreementChange
                 | Action::LegalHold
+                | Action::NetworkControlsView
+                | Action::NetworkControlsChange
+                | Action::NetworkWatchNotices
                 | Action::UserChange
                 | Action::UserList
                 | Action::Purge
@@ -830,7 +843,7 @@ mod tests {
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 51);
+        assert_eq!(Action::NAMED.len(), 54);
     }
 
     #[test]

@@ -112,7 +112,8 @@ impl<'a> DataRequest<'a> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Notice {
     /// `near_live_withheld`, `connected_vehicles_excluded`, `networks_narrowed`,
-    /// `routine_lookback`, `training`.
+    /// `routine_lookback`, `training`; the networks' own controls: `network_suspended`,
+    /// `network_purpose_withheld`, `network_lookback_limited`.
     pub code: &'static str,
     pub message: String,
     /// Whether results were withheld because of it (rather than information only).
@@ -134,6 +135,9 @@ pub struct DataGrant {
     pub notices: Vec<Notice>,
     /// The authorisation the grant rests on (tracking or look-back), when one.
     pub authorisation_id: Option<i64>,
+    /// Networks among `networks` that serve nothing older than a time of their own (their
+    /// owner's maximum look-back): the search leaves out their older reads.
+    pub network_floors: Vec<(NetworkId, DateTime<Utc>)>,
     /// A search page may carry each read's plate crop beside it, as the page's thumbnails:
     /// this decision is their view (one per page), for a user who may open reads and their
     /// images anyway.
@@ -371,10 +375,15 @@ impl Policy {
 
     /// Networks whose agreements let the user's district make this use of their data, narrowed
     /// to those asked for.
+    ///
+    /// Then the networks' own controls ([`crate::network`]): a network that suspended sharing,
+    /// or does not share for `purpose_code`, is withheld, with a notice that names it and says
+    /// why (the decision's notes keep it).
     pub(crate) fn permitted_networks(
         &self,
         s: &Subject,
         use_: Use,
+        purpose_code: &str,
         facts: &AccessFacts,
         requested: &[NetworkId],
         notices: &mut Vec<Notice>,
@@ -383,12 +392,51 @@ impl Policy {
             Use::Search => "historical search",
             Use::Tracking => "real-time tracking",
         };
-        let permitted: Vec<NetworkId> = facts
+        // Agreed for the district; then each network's own controls for this purpose.
+        let wanted = |n: &NetworkId| requested.is_empty() || requested.contains(n);
+        let mut permitted = Vec::new();
+        let mut withheld = Vec::new();
+        for n in facts
             .agreements
             .iter()
             .filter(|a| a.permits(use_, &s.district))
             .map(|a| a.network_id)
-            .collect();
+        {
+            match crate::network::withholding(&facts.controls, n, purpose_code) {
+                None => permitted.push(n),
+                // Told only about the networks the request would have reached.
+                Some(w) if wanted(&n) => withheld.push((n, w)),
+                Some(_) => {}
+            }
+        }
+        for (n, w) in &withheld {
+            notices.push(Notice {
+                code: w.code(),
+                message: format!(
+                    "network {n} was not {}: {}",
+                    match use_ {
+                        Use::Search => "searched",
+                        Use::Tracking => "covered",
+                    },
+                    w.reason()
+                ),
+                withheld: true,
+            });
+        }
+        if !withheld.is_empty() && !permitted.iter().any(wanted) {
+            let why: Vec<String> = withheld
+                .iter()
+                .map(|(n, w)| format!("network {n}: {}", w.reason()))
+                .collect();
+            return Err(E::refused(
+                K::NoNetworkAgreement,
+                format!(
+                    "no camera network you may use serves {what} for this request now ({}); \
+                     the networks' owners decide this, and it cannot be overridden",
+                    why.join("; ")
+                ),
+            ));
+        }
         if permitted.is_empty() {
             return Err(E::refused(
                 K::NoNetworkAgreement,
@@ -401,6 +449,12 @@ impl Policy {
         if requested.is_empty() {
             return Ok(permitted);
         }
+        let requested: Vec<NetworkId> = requested
+            .iter()
+            .copied()
+            .filter(|n| !withheld.iter().any(|(w, _)| w == n))
+            .collect();
+        let requested = requested.as_slice();
         let (ok, denied): (Vec<NetworkId>, Vec<NetworkId>) =
             requested.iter().partition(|n| permitted.contains(n));
         let list = |v: &[NetworkId]| {
@@ -572,8 +626,14 @@ impl Policy {
         );
 
         let mut notices = Vec::new();
-        let networks =
-            self.permitted_networks(s, Use::Search, facts, req.network_ids, &mut notices)?;
+        let networks = self.permitted_networks(
+            s,
+            Use::Search,
+            &purpose.code,
+            facts,
+            req.network_ids,
+            &mut notices,
+        )?;
 
         // A read is opened by id only if it was shown to this user, under this purpose and
         // file, within the window. Everything else about a read (unknown, another network's,
@@ -720,6 +780,17 @@ impl Policy {
                 network_id,
                 ..
             } => {
+                if let Some(w) =
+                    crate::network::withholding(&facts.controls, *network_id, &purpose.code)
+                {
+                    return Err(E::refused(
+                        K::NoNetworkAgreement,
+                        format!(
+                            "network {network_id} does not serve this read: {}",
+                            w.reason()
+                        ),
+                    ));
+                }
                 if !networks.contains(network_id) {
                     return Err(E::refused(
                         K::NoNetworkAgreement,
@@ -731,6 +802,17 @@ impl Policy {
                 }
                 if *captured_at < earliest {
                     return Err(lookback_refusal());
+                }
+                let owner = crate::network::controls_of(&facts.controls, *network_id);
+                if owner.earliest(now).is_some_and(|e| *captured_at < e) {
+                    return Err(E::refused(
+                        K::LookbackNeedsApproval,
+                        format!(
+                            "network {network_id} serves reads of the last {} days only (its \
+                             owner's maximum look-back), and this read is older",
+                            owner.max_lookback_days.unwrap_or_default()
+                        ),
+                    ));
                 }
                 if *captured_at > cutoff && tracking.is_none() {
                     return Err(E::refused(K::NearLiveWithheld, near_live_message()));
@@ -771,9 +853,58 @@ impl Policy {
                 }
             }
         }
+        // The networks' own maximum look-back: each one's older reads are left out, and a
+        // network none of whose reads in the range are young enough is not searched at all.
+        let mut networks = networks;
+        let mut network_floors = Vec::new();
+        if let Target::Pattern(_) = &req.target {
+            let mut kept = Vec::with_capacity(networks.len());
+            for n in networks {
+                let owner = crate::network::controls_of(&facts.controls, n);
+                let Some(floor) = owner.earliest(now) else {
+                    kept.push(n);
+                    continue;
+                };
+                let days = owner.max_lookback_days.unwrap_or_default();
+                if time.to.is_some_and(|t| t <= floor) {
+                    notices.push(Notice {
+                        code: "network_lookback_limited",
+                        message: format!(
+                            "network {n} was not searched: it serves reads of the last {days} \
+                             days only (its owner's maximum look-back), and the search ends \
+                             before that"
+                        ),
+                        withheld: true,
+                    });
+                    continue;
+                }
+                if time.from.is_none_or(|f| f < floor) {
+                    network_floors.push((n, floor));
+                    notices.push(Notice {
+                        code: "network_lookback_limited",
+                        message: format!(
+                            "network {n} serves reads of the last {days} days only (its \
+                             owner's maximum look-back): its older reads are not searched"
+                        ),
+                        withheld: true,
+                    });
+                }
+                kept.push(n);
+            }
+            if kept.is_empty() {
+                return Err(E::refused_field(
+                    K::LookbackNeedsApproval,
+                    "from",
+                    "no camera network you may search serves reads this old (their owners' \
+                     maximum look-back): search a later time range",
+                ));
+            }
+            networks = kept;
+        }
         d.basis = Some(basis);
         Ok(DataGrant {
             networks,
+            network_floors,
             time,
             exclude_plates: exclude,
             training: false,

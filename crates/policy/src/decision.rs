@@ -42,6 +42,9 @@ pub enum DecisionAction {
     ReceiveAlerts,
     /// Listing one's open incident files (and the purposes each fits).
     ListFiles,
+    /// Reading or changing a camera network's sharing controls, or its watch notices (its
+    /// network auditor).
+    NetworkControls,
 }
 
 impl DecisionAction {
@@ -68,6 +71,7 @@ impl DecisionAction {
             DecisionAction::ViewIntegrityCases => "view_integrity_cases",
             DecisionAction::ReceiveAlerts => "receive_alerts",
             DecisionAction::ListFiles => "list_files",
+            DecisionAction::NetworkControls => "network_controls",
         }
     }
 }

@@ -49,6 +49,7 @@ pub mod config;
 pub mod decision;
 pub mod error;
 pub mod files;
+pub mod network;
 pub mod oversight;
 pub mod permissions;
 pub mod ratelimit;
@@ -67,6 +68,7 @@ pub use decision::{
 };
 pub use error::{PolicyError, RefusalKind, Result};
 pub use files::{FilesGrant, OpenFile};
+pub use network::{ControlsAction, NetworkControls, Withholding};
 pub use permissions::Permission;
 pub use registers::{
     AccessFacts, ChangedBy, DisclosedBy, Disclosure, FactsQuery, RecentAccesses, RegisterView,

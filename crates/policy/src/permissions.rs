@@ -9,6 +9,8 @@
 //!
 //! * `camera` is for devices only and combines with nothing;
 //! * `network_operator` is a camera network's own staff, not police: it combines with nothing;
+//! * `network_auditor` is a camera network's own overseer (the data owner's side, who sets
+//!   the network's sharing controls): it combines with nothing either;
 //! * `admin` (who loads the registers and manages users) cannot also hold `searcher`, `tracker`
 //!   or `supervisor`: whoever can write the stolen vehicle register must not be able to track on
 //!   it (the audit found false stolen reports used exactly so);
@@ -70,10 +72,13 @@ pub enum Permission {
     SubjectAccess,
     /// Working the integrity unit's review cases and running the integrity rules.
     ReviewIntegrity,
+    /// Setting one's own network's sharing controls (suspend, purposes, maximum look-back) and
+    /// reading the notices of watches that cover its cameras: the data owner's side.
+    ControlNetworkSharing,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 19] = [
         Permission::SearchHistory,
         Permission::ViewReads,
         Permission::Export,
@@ -92,6 +97,7 @@ impl Permission {
         Permission::ViewReports,
         Permission::SubjectAccess,
         Permission::ReviewIntegrity,
+        Permission::ControlNetworkSharing,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -114,6 +120,7 @@ impl Permission {
             Permission::ViewReports => "view_reports",
             Permission::SubjectAccess => "subject_access",
             Permission::ReviewIntegrity => "review_integrity",
+            Permission::ControlNetworkSharing => "control_network_sharing",
         }
     }
 
@@ -138,6 +145,9 @@ impl Permission {
             Permission::ViewReports => "see the usage reports",
             Permission::SubjectAccess => "answer subject access requests",
             Permission::ReviewIntegrity => "work the integrity review cases",
+            Permission::ControlNetworkSharing => {
+                "set a camera network's sharing controls and read its watch notices"
+            }
         }
     }
 
@@ -160,6 +170,7 @@ impl Permission {
             Permission::ViewReports => &[Auditor, Supervisor, Integrity, Admin],
             Permission::SubjectAccess => &[PrivacyOfficer, Admin],
             Permission::ReviewIntegrity => &[Integrity],
+            Permission::ControlNetworkSharing => &[NetworkAuditor],
         }
     }
 }
@@ -274,6 +285,14 @@ pub const FORBIDDEN_PAIRS: &[(Role, Role, &str)] = &[
 
 /// Refuses a role set that breaks separation of duties.
 pub fn check_role_combination(roles: &[Role]) -> Result<()> {
+    if roles.contains(&Role::NetworkAuditor) && roles.len() > 1 {
+        return Err(PolicyError::refused_field(
+            RefusalKind::ForbiddenRoleCombination,
+            "roles",
+            "the network auditor role is for a camera network's own overseer and combines with \
+             no police or operational role: choose it alone",
+        ));
+    }
     if roles.contains(&Role::Camera) {
         return Err(PolicyError::refused_field(
             RefusalKind::ForbiddenRoleCombination,
@@ -352,6 +371,9 @@ mod tests {
             assert!(!(oversee && (operate || admin)), "{set:?}");
             let hot_list = grants(&set, Permission::ReceiveHotListAlerts);
             assert!(!(hot_list && (operate || admin || oversee)), "{set:?}");
+            if set.contains(&Role::NetworkAuditor) {
+                assert_eq!(set, vec![Role::NetworkAuditor]);
+            }
         }
     }
 
@@ -366,6 +388,11 @@ mod tests {
         assert!(check_role_combination(&[Role::NetworkOperator, Role::Searcher]).is_err());
         check_role_combination(&[Role::PrivacyOfficer, Role::Admin]).unwrap();
         assert!(check_role_combination(&[Role::PrivacyOfficer, Role::Searcher]).is_err());
+        check_role_combination(&[Role::NetworkAuditor]).unwrap();
+        for r in Role::ALL.into_iter().filter(|r| *r != Role::NetworkAuditor) {
+            let e = check_role_combination(&[Role::NetworkAuditor, r]).unwrap_err();
+            assert!(e.to_string().contains("network auditor"), "{e}");
+        }
     }
 
     #[test]

@@ -544,6 +544,9 @@ pub struct AccessFacts {
     /// recorded decisions (looked up by the caller, not by [`gather`]): what makes the limits
     /// hold across every server process and the command line.
     pub recent_accesses: RecentAccesses,
+    /// The camera networks' own sharing controls (looked up by the caller, not by [`gather`]:
+    /// the application keeps them fresh across processes); a network not listed has none.
+    pub controls: Vec<crate::network::NetworkControls>,
 }
 
 /// Allowed data accesses (searches, read and image views, exports) of one user, counted from

@@ -628,7 +628,8 @@ impl Policy {
                 AuthStatus::Pending => DecisionOutcome::PendingApproval,
                 _ => DecisionOutcome::Allowed,
             };
-            d.notes = a.approval_reasons.clone();
+            // After what the networks' own controls withheld (noted while deciding).
+            d.notes.extend(a.approval_reasons.iter().cloned());
             if a.basis == Basis::Emergency && a.status == AuthStatus::Active {
                 d.notes.push(format!(
                     "emergency: started at once; stops unless approved within {} minutes",
@@ -729,7 +730,11 @@ impl Policy {
                 ),
             )
         })?;
-        d.networks = self.permitted_networks(s, Use::Tracking, facts, &[], &mut Vec::new())?;
+        let mut notices = Vec::new();
+        d.networks =
+            self.permitted_networks(s, Use::Tracking, &def.code, facts, &[], &mut notices)?;
+        d.notes
+            .extend(notices.iter().map(|n| format!("{}: {}", n.code, n.message)));
         if req.emergency && !def.emergency {
             return Err(E::refused_field(
                 K::InvalidRequest,
@@ -924,7 +929,10 @@ impl Policy {
             facts,
             d,
         )?;
-        self.permitted_networks(s, Use::Search, facts, &[], &mut Vec::new())?;
+        let mut notices = Vec::new();
+        self.permitted_networks(s, Use::Search, &def.code, facts, &[], &mut notices)?;
+        d.notes
+            .extend(notices.iter().map(|n| format!("{}: {}", n.code, n.message)));
         let max_from = now - Duration::days(self.config.max_lookback_days);
         let routine_from = now - Duration::days(self.config.routine_lookback_days);
         if req.from < max_from {

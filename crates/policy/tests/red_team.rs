@@ -862,3 +862,161 @@ fn a_fresh_account_cannot_act_on_rows_loaded_by_whoever_gave_it_its_roles() {
     let (a, _) = track(&strict, &old, &new_but_old, &Track::stolen("STOLE9"));
     assert_eq!(a.unwrap().status, AuthStatus::Pending);
 }
+
+// --- The networks' own controls --------------------------------------------------------------
+
+/// Two networks sharing alike; network 2's owner sets `controls`.
+fn two_networks(controls: NetworkControls) -> (MemoryRegisters, Vec<NetworkControls>) {
+    let mut r = registers();
+    r.agreements.push(NetworkAgreement {
+        network_id: 2,
+        search: vec!["*".into()],
+        tracking: vec!["*".into()],
+        hot_list_alerts: false,
+    });
+    (
+        r,
+        vec![NetworkControls {
+            network_id: 2,
+            ..controls
+        }],
+    )
+}
+
+fn search_with(
+    policy: &Policy,
+    regs: &MemoryRegisters,
+    controls: &[NetworkControls],
+    p: &Purpose,
+    time: TimeRange,
+    network_ids: &[i64],
+) -> (Result<DataGrant>, Decision) {
+    let s = officer();
+    let pattern = PlatePattern::parse("OTHER1", None, None).unwrap();
+    let req = DataRequest {
+        subject: &s,
+        action: DataAction::Search,
+        purpose: Some(p),
+        target: Target::Pattern(&pattern),
+        time,
+        network_ids,
+        request_id: "r",
+        now: now(),
+    };
+    let mut facts = gather(regs, &req.facts_query()).unwrap();
+    facts.controls = controls.to_vec();
+    let recorder = MemoryRecorder::default();
+    let out = enforce(&recorder, policy.evaluate_data_access(&req, &facts)).map(|(g, _)| g);
+    (out, recorder.all().pop().unwrap())
+}
+
+#[test]
+fn a_networks_own_controls_withhold_it_from_searches_and_tracking_and_the_decision_says_why() {
+    let policy = Policy::default();
+    let theft = purpose("stolen_vehicle", "F-THEFT");
+
+    // Suspended: the search goes to network 1 alone, and the notice and decision say why.
+    let (regs, controls) = two_networks(NetworkControls {
+        suspended: true,
+        ..Default::default()
+    });
+    let (grant, d) = search_with(&policy, &regs, &controls, &theft, TimeRange::default(), &[]);
+    let grant = grant.unwrap();
+    assert_eq!(grant.networks, vec![1]);
+    assert!(grant
+        .notices
+        .iter()
+        .any(|n| n.code == "network_suspended" && n.message.contains("network 2")));
+    assert_eq!(d.networks, vec![1]);
+    assert!(
+        d.notes.iter().any(|n| n.starts_with("network_suspended")),
+        "{:?}",
+        d.notes
+    );
+    // Asked for network 2 alone: refused with the owner's reason, never widened to others.
+    let (refused, _) = search_with(
+        &policy,
+        &regs,
+        &controls,
+        &theft,
+        TimeRange::default(),
+        &[2],
+    );
+    assert!(
+        message(&refused).contains("suspended sharing"),
+        "{}",
+        message(&refused)
+    );
+
+    // Not shared for the purpose: the same, under that purpose only.
+    let (regs, controls) = two_networks(NetworkControls {
+        withheld_purposes: vec!["stolen_vehicle".into()],
+        ..Default::default()
+    });
+    let (grant, _) = search_with(&policy, &regs, &controls, &theft, TimeRange::default(), &[]);
+    assert_eq!(grant.unwrap().networks, vec![1]);
+    let homicide = purpose("serious_crime", "F-HOMICIDE");
+    let (grant, _) = search_with(
+        &policy,
+        &regs,
+        &controls,
+        &homicide,
+        TimeRange::default(),
+        &[],
+    );
+    assert_eq!(grant.unwrap().networks, vec![1, 2]);
+
+    // A maximum look-back: the network is searched from its floor only.
+    let (regs, controls) = two_networks(NetworkControls {
+        max_lookback_days: Some(7),
+        ..Default::default()
+    });
+    let (grant, _) = search_with(&policy, &regs, &controls, &theft, TimeRange::default(), &[]);
+    let grant = grant.unwrap();
+    assert_eq!(grant.networks, vec![1, 2]);
+    assert_eq!(grant.network_floors, vec![(2, now() - Duration::days(7))]);
+    // A search that ends before the floor does not reach it at all.
+    let old = TimeRange {
+        from: Some(now() - Duration::days(20)),
+        to: Some(now() - Duration::days(10)),
+    };
+    let (grant, _) = search_with(&policy, &regs, &controls, &theft, old, &[]);
+    let grant = grant.unwrap();
+    assert_eq!(grant.networks, vec![1]);
+    assert!(grant.network_floors.is_empty());
+
+    // Tracking: a watch under a withheld purpose does not cover the network (the decision says
+    // so); when no network is left, the request is refused with the owners' reasons.
+    let (regs, controls) = two_networks(NetworkControls {
+        withheld_purposes: vec!["stolen_vehicle".into()],
+        ..Default::default()
+    });
+    let req = TrackingRequest {
+        subject: &officer(),
+        plate: "STOLE1",
+        purpose: Some(&theft),
+        emergency: false,
+        fuzzy: false,
+        duration_minutes: None,
+        renews: None,
+        request_id: "t",
+        now: now(),
+    };
+    let mut facts = gather(&regs, &req.facts_query()).unwrap();
+    facts.controls = controls.clone();
+    let eval = policy.evaluate_tracking_request(&req, &facts);
+    assert_eq!(eval.decision.networks, vec![1]);
+    assert!(eval
+        .decision
+        .notes
+        .iter()
+        .any(|n| n.starts_with("network_purpose_withheld")));
+    facts.controls.push(NetworkControls {
+        network_id: 1,
+        suspended: true,
+        ..Default::default()
+    });
+    let refused = policy.evaluate_tracking_request(&req, &facts);
+    let e = refused.peek().as_ref().unwrap_err().to_string();
+    assert!(e.contains("owners decide"), "{e}");
+}

@@ -18,6 +18,9 @@ pub struct Watch {
     pub fuzzy: bool,
     pub requester_user_id: UserId,
     pub district: String,
+    /// The authorisation's purpose code: a network that does not share for it (its owner's
+    /// controls) is skipped when matching.
+    pub purpose_code: String,
     /// The networks whose agreements allow tracking for the district; no other network's
     /// reads ever match.
     pub networks: Vec<NetworkId>,
@@ -47,6 +50,7 @@ impl Watch {
             fuzzy: a.fuzzy,
             requester_user_id: a.requester_user_id,
             district: a.district.clone(),
+            purpose_code: a.purpose_code.clone(),
             networks: agreements
                 .iter()
                 .filter(|g| g.permits(Use::Tracking, &a.district))
@@ -209,6 +213,7 @@ mod tests {
             fuzzy,
             requester_user_id: 7,
             district: "Waikato".into(),
+            purpose_code: "stolen_vehicle".into(),
             networks: vec![1],
             starts_at: now - Duration::minutes(5),
             ends_at: Some(now + Duration::hours(1)),

@@ -94,6 +94,14 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/networks/{id}/police-contact",
             put(catalog::set_police_contact),
         )
+        .route(
+            "/api/v1/networks/{id}/controls",
+            get(network_controls::get_controls).put(network_controls::set_controls),
+        )
+        .route(
+            "/api/v1/networks/{id}/watch-notices",
+            get(network_controls::watch_notices),
+        )
         .route("/api/v1/districts", get(catalog::list_districts))
         .route(
             "/api/v1/sites",

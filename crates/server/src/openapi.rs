@@ -26,6 +26,8 @@ use utoipa::{Modify, OpenApi};
         routes::registers::agreements, routes::registers::set_agreement,
         routes::catalog::create_network, routes::catalog::list_networks,
         routes::catalog::set_police_contact, routes::catalog::list_districts,
+        routes::network_controls::get_controls, routes::network_controls::set_controls,
+        routes::network_controls::watch_notices,
         routes::catalog::create_site, routes::catalog::list_sites,
         routes::catalog::create_camera, routes::catalog::list_cameras,
         routes::catalog::rotate_camera_key, routes::catalog::revoke_camera_keys,

@@ -691,6 +691,33 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
             Any(&[P::Administer]),
             200,
         ),
+        // A network's own controls and notices: its network auditor's alone (no test user
+        // holds that role, so every staff principal is refused; tests/network_controls.rs
+        // covers the auditor).
+        case(
+            "GET",
+            "/api/v1/networks/{id}/controls",
+            format!("/api/v1/networks/{}/controls", s.network_id),
+            None,
+            Any(&[P::ControlNetworkSharing]),
+            200,
+        ),
+        case(
+            "PUT",
+            "/api/v1/networks/{id}/controls",
+            format!("/api/v1/networks/{}/controls", s.network_id),
+            Some(json!({"suspended": true})),
+            Any(&[P::ControlNetworkSharing]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/networks/{id}/watch-notices",
+            format!("/api/v1/networks/{}/watch-notices", s.network_id),
+            None,
+            Any(&[P::ControlNetworkSharing]),
+            200,
+        ),
         case(
             "GET",
             "/api/v1/districts",

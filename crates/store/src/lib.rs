@@ -173,6 +173,27 @@ pub trait Store: Send + Sync + 'static {
     async fn network_agreements(&self) -> Result<Vec<NetworkAgreement>>;
     /// Replaces a network's sharing agreement.
     async fn set_network_agreement(&self, a: NetworkAgreement) -> Result<NetworkAgreement>;
+    /// Every network's own sharing controls (networks that never set any are not listed).
+    async fn network_controls(&self) -> Result<Vec<anpr_policy::NetworkControls>>;
+    /// A number that changes whenever any network's controls change, by any process: polled
+    /// to keep each process's copy of the controls fresh. One indexed aggregate over a table of
+    /// one row per network.
+    async fn network_controls_version(&self) -> Result<i64>;
+    /// Replaces a network's controls (validated; `updated_at` and `updated_by` as given).
+    async fn set_network_controls(
+        &self,
+        c: anpr_policy::NetworkControls,
+    ) -> Result<anpr_policy::NetworkControls>;
+    /// Stores notices that watches started to cover networks' cameras (one per watch and
+    /// network: a repeat is ignored).
+    async fn add_watch_notices(&self, notices: Vec<NewWatchNotice>) -> Result<()>;
+    /// A network's watch notices, newest first, with ids below `before_id`, at most `limit`.
+    async fn watch_notices(
+        &self,
+        network_id: NetworkId,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<WatchNotice>>;
     async fn create_authorisation(&self, a: Authorisation) -> Result<Authorisation>;
     async fn authorisation(&self, id: i64) -> Result<Option<Authorisation>>;
     /// Stores `a` if the stored one still has status `expected` (else a conflict: someone

@@ -43,6 +43,8 @@ const TABLES: &[&str] = &[
     "integrity_cases",
     "integrity_runs",
     "disclosures",
+    "network_controls",
+    "watch_notices",
 ];
 
 /// Rows handed from the SQLite reader to the COPY writer at a time.

@@ -109,7 +109,8 @@ pub struct NewUser {
     pub roles: Vec<Role>,
     /// argon2id PHC string.
     pub password_hash: String,
-    /// The network a `network_operator` works for (required for that role, refused otherwise).
+    /// The network a `network_operator` or `network_auditor` works for (required for those
+    /// roles, refused otherwise).
     #[serde(default)]
     pub network_id: Option<NetworkId>,
 }
@@ -394,4 +395,29 @@ pub struct HotListSummary {
     /// Distinct plates on the list.
     pub plates: u64,
     pub loaded_at: Option<DateTime<Utc>>,
+}
+
+/// A notice to a camera network that a tracking watch started to cover its cameras: when,
+/// under which purpose code and in which police district. Nothing else — no plate, file
+/// number, justification or officer — reaches the network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WatchNotice {
+    pub id: i64,
+    pub network_id: NetworkId,
+    /// When the watch started to cover the network's cameras.
+    pub at: DateTime<Utc>,
+    pub purpose_code: String,
+    /// The police district of the watch.
+    pub district: String,
+}
+
+/// A watch notice to store: `authorisation_id` keeps one notice per watch and network, and is
+/// never shown to the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewWatchNotice {
+    pub network_id: NetworkId,
+    pub authorisation_id: i64,
+    pub at: DateTime<Utc>,
+    pub purpose_code: String,
+    pub district: String,
 }

@@ -34,6 +34,8 @@ conformance!(
     two_processes_purging_at_once_delete_each_read_once,
     the_hot_list_is_the_active_stolen_reports_and_is_confirmed_live,
     a_hot_list_alert_carries_the_sites_address_and_the_networks_police_contact,
+    a_networks_floor_leaves_out_only_its_own_older_reads,
+    network_controls_and_watch_notices_are_kept_and_another_process_sees_a_change,
 );
 
 struct Fixture {
@@ -807,4 +809,121 @@ async fn two_processes_purging_at_once_delete_each_read_once(db: TestDb) {
     freed.dedup();
     assert_eq!(freed.len(), 7);
     assert_eq!(f.store.stats().await.unwrap().reads, 0);
+}
+
+async fn a_networks_floor_leaves_out_only_its_own_older_reads(db: TestDb) {
+    let f = fixture(db).await;
+    f.store
+        .insert_reads(vec![
+            read(f.akl_cam, "ABC123", 300),
+            read(f.akl_cam, "ABC123", 100),
+            read(f.chc_cam, "ABC123", 300),
+            read(f.chc_cam, "ABC123", 10),
+        ])
+        .await
+        .unwrap();
+    let mut q = query("ABC123", None, None);
+    q.limit = 1;
+    q.network_floors = vec![(f.net_a, Utc::now() - Duration::minutes(200))];
+    let page = f.store.search(&q).await.unwrap();
+    assert_eq!(
+        page.total, 3,
+        "network A's read of 300 minutes ago is left out"
+    );
+    // Every page alike.
+    let mut seen = page.hits.iter().map(|h| h.read.id).collect::<Vec<_>>();
+    let mut cursor = page.next_cursor;
+    while let Some(c) = cursor {
+        q.cursor = Some(anpr_domain::query::Cursor::decode(&c).unwrap());
+        let page = f.store.search(&q).await.unwrap();
+        seen.extend(page.hits.iter().map(|h| h.read.id));
+        cursor = page.next_cursor;
+    }
+    assert_eq!(seen.len(), 3);
+    let reads = futures_util::future::join_all(seen.iter().map(|id| f.store.read(*id))).await;
+    assert!(reads.into_iter().all(|r| {
+        let r = r.unwrap().unwrap();
+        r.network_id != f.net_a || r.captured_at > Utc::now() - Duration::minutes(200)
+    }));
+}
+
+async fn network_controls_and_watch_notices_are_kept_and_another_process_sees_a_change(db: TestDb) {
+    let f = fixture(db).await;
+    let other = f.db.another_process().await;
+    assert!(f.store.network_controls().await.unwrap().is_empty());
+    let v0 = other.network_controls_version().await.unwrap();
+    let stored = f
+        .store
+        .set_network_controls(anpr_policy::NetworkControls {
+            network_id: f.net_a,
+            suspended: true,
+            withheld_purposes: vec!["road_policing".into(), " road_policing".into()],
+            max_lookback_days: Some(30),
+            updated_at: Some(Utc::now()),
+            updated_by: Some("N1".into()),
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.withheld_purposes, vec!["road_policing".to_string()]);
+    let v1 = other.network_controls_version().await.unwrap();
+    assert_ne!(v0, v1, "the other process sees a new version");
+    assert_eq!(
+        other.network_controls().await.unwrap(),
+        vec![stored.clone()]
+    );
+    let resumed = other
+        .set_network_controls(anpr_policy::NetworkControls {
+            suspended: false,
+            max_lookback_days: None,
+            ..stored
+        })
+        .await
+        .unwrap();
+    let v2 = f.store.network_controls_version().await.unwrap();
+    assert!(v2 != v1 && v2 != v0);
+    assert_eq!(f.store.network_controls().await.unwrap(), vec![resumed]);
+    // Bad controls and an unknown network are refused.
+    let bad = anpr_policy::NetworkControls {
+        network_id: f.net_a,
+        max_lookback_days: Some(0),
+        ..Default::default()
+    };
+    assert!(f.store.set_network_controls(bad).await.is_err());
+    let unknown = anpr_policy::NetworkControls {
+        network_id: 999,
+        ..Default::default()
+    };
+    assert!(matches!(
+        f.store.set_network_controls(unknown).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Watch notices: one per watch and network, newest first, paged.
+    let notice = |auth: i64| anpr_store::NewWatchNotice {
+        network_id: f.net_a,
+        authorisation_id: auth,
+        at: Utc::now(),
+        purpose_code: "stolen_vehicle".into(),
+        district: "Waikato".into(),
+    };
+    f.store
+        .add_watch_notices(vec![notice(1), notice(2)])
+        .await
+        .unwrap();
+    other.add_watch_notices(vec![notice(1)]).await.unwrap();
+    let all = f.store.watch_notices(f.net_a, None, 10).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert!(all[0].id > all[1].id);
+    let older = f
+        .store
+        .watch_notices(f.net_a, Some(all[0].id), 10)
+        .await
+        .unwrap();
+    assert_eq!(older, vec![all[1].clone()]);
+    assert!(f
+        .store
+        .watch_notices(999, None, 10)
+        .await
+        .unwrap()
+        .is_empty());
 }

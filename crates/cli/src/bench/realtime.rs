@@ -68,6 +68,7 @@ fn synthetic_watches(n: usize, network: i64) -> Vec<Watch> {
             fuzzy: i % 10 == 0,
             requester_user_id: 1_000_000,
             district: "Nowhere".into(),
+            purpose_code: "stolen_vehicle".into(),
             networks: vec![network],
             starts_at: now - Minutes::minutes(1),
             ends_at: Some(now + Minutes::days(1)),

@@ -25,6 +25,48 @@ pub enum NetworkCommand {
         /// an empty text clears it.
         contact: String,
     },
+    /// Show or change a network's own sharing controls, as its network auditor (signed in:
+    /// password from `ANPR_PASSWORD` or standard input). Without a change, prints them. Police
+    /// roles, administrators included, cannot change them.
+    Controls {
+        /// The network's number, as `anpr network list` shows it.
+        id: i64,
+        /// The network auditor's staff id.
+        #[arg(long)]
+        staff_id: String,
+        /// Suspend sharing: no new search or watch reaches the network's data (within a second,
+        /// on every server).
+        #[arg(long, conflicts_with = "resume")]
+        suspend: bool,
+        /// Resume sharing.
+        #[arg(long)]
+        resume: bool,
+        /// A purpose code the network does not share for (e.g. road_policing); repeat for
+        /// several. Replaces the list.
+        #[arg(long = "withhold-purpose", conflicts_with = "share_all_purposes")]
+        withhold_purpose: Vec<String>,
+        /// Share for every purpose again (empties the list of withheld purposes).
+        #[arg(long)]
+        share_all_purposes: bool,
+        /// Days back the network's reads may be searched (1 to 3650).
+        #[arg(long, conflicts_with = "no_max_lookback")]
+        max_lookback_days: Option<u32>,
+        /// No maximum look-back of the network's own.
+        #[arg(long)]
+        no_max_lookback: bool,
+    },
+    /// List the notices of tracking watches that started to cover a network's cameras (time,
+    /// purpose code, district), as its network auditor (signed in as for `controls`).
+    WatchNotices {
+        /// The network's number, as `anpr network list` shows it.
+        id: i64,
+        /// The network auditor's staff id.
+        #[arg(long)]
+        staff_id: String,
+        /// At most this many, newest first (1 to 500).
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
     /// Replace a network's sharing agreement: which districts (or agencies) may search its
     /// reads and which may track on them (`*` for all).
     Share {
@@ -155,6 +197,102 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             match network.police_contact {
                 Some(c) => println!("network {id}: its operators call {c}"),
                 None => println!("network {id}: no police contact (its alerts say to ask you)"),
+            }
+        }
+        NetworkCommand::Controls {
+            id,
+            staff_id,
+            suspend,
+            resume,
+            withhold_purpose,
+            share_all_purposes,
+            max_lookback_days,
+            no_max_lookback,
+        } => {
+            let change = anpr_app::network::ControlsChange {
+                suspended: (suspend || resume).then_some(suspend),
+                withheld_purposes: if share_all_purposes {
+                    Some(vec![])
+                } else {
+                    (!withhold_purpose.is_empty()).then_some(withhold_purpose)
+                },
+                max_lookback_days: if no_max_lookback {
+                    Some(None)
+                } else {
+                    max_lookback_days.map(Some)
+                },
+            };
+            let changing = change.suspended.is_some()
+                || change.withheld_purposes.is_some()
+                || change.max_lookback_days.is_some();
+            let user = super::sign_in(&state, &staff_id).await?;
+            let actor = anpr_app::auth::staff_actor(&user);
+            let app = &state;
+            let action = if changing {
+                Action::NetworkControlsChange
+            } else {
+                Action::NetworkControlsView
+            };
+            let audit =
+                anpr_app::audit::AuditHandle::new(anpr_app::audit::Channel::Cli, actor, action);
+            let c = if changing {
+                super::in_use(
+                    app,
+                    &audit,
+                    anpr_app::network::set_controls(app, &audit, &user, id, change),
+                )
+                .await?
+            } else {
+                super::in_use(
+                    app,
+                    &audit,
+                    anpr_app::network::controls(app, &audit, &user, id),
+                )
+                .await?
+            };
+            println!(
+                "network {id}: sharing {}; purposes withheld: {}; maximum look-back: {}",
+                if c.suspended { "SUSPENDED" } else { "on" },
+                if c.withheld_purposes.is_empty() {
+                    "none".into()
+                } else {
+                    c.withheld_purposes.join(",")
+                },
+                match c.max_lookback_days {
+                    Some(d) => format!("{d} days"),
+                    None => "none of its own".into(),
+                }
+            );
+        }
+        NetworkCommand::WatchNotices {
+            id,
+            staff_id,
+            limit,
+        } => {
+            let user = super::sign_in(&state, &staff_id).await?;
+            let actor = anpr_app::auth::staff_actor(&user);
+            let audit = anpr_app::audit::AuditHandle::new(
+                anpr_app::audit::Channel::Cli,
+                actor,
+                Action::NetworkWatchNotices,
+            );
+            let notices = super::in_use(
+                &state,
+                &audit,
+                anpr_app::network::watch_notices(&state, &audit, &user, id, None, Some(limit)),
+            )
+            .await?;
+            if notices.is_empty() {
+                println!("network {id}: no tracking watch has covered its cameras");
+            }
+            for n in notices {
+                println!(
+                    "{}	{}	purpose {}	{} district",
+                    n.id,
+                    n.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    n.purpose_code,
+                    n.district
+                );
             }
         }
         NetworkCommand::Share {

@@ -99,6 +99,13 @@ const DEMO_USERS: &[(&str, &str, &str, &[Role], &str)] = &[
         &[Role::NetworkOperator],
         "Network 1 operations",
     ),
+    (
+        "S1010",
+        "Rua Overseer",
+        "Waikato",
+        &[Role::NetworkAuditor],
+        "Network 1 data owner",
+    ),
 ];
 const DEMO_PASSWORD: &str = "demo-password-2026";
 const CREDENTIALS_FILE: &str = "DEMO-CREDENTIALS.txt";
@@ -159,9 +166,11 @@ async fn seed_demo(
     let hash = anpr_app::auth::hash_secret(DEMO_PASSWORD)?;
     let first_network = state.store.networks().await?.first().map(|n| n.id);
     for (i, (staff_id, name, district, roles, _)) in DEMO_USERS.iter().enumerate() {
-        // The network's own staff work for the first network (whose agreement has hot-list
-        // alerts on); police staff for none.
-        let network_id = first_network.filter(|_| roles.contains(&Role::NetworkOperator));
+        // The network's own staff (its operator and its auditor) work for the first network
+        // (whose agreement has hot-list alerts on); police staff for none.
+        let network_id = first_network.filter(|_| {
+            roles.contains(&Role::NetworkOperator) || roles.contains(&Role::NetworkAuditor)
+        });
         state
             .store
             .create_user(NewUser {
@@ -231,7 +240,9 @@ async fn seed_demo(
          \x20 file {HOMICIDE_FILE} (homicide): tracking needs S1003's approval\n\
          \x20 TEST01 is a training plate: synthetic sightings, no file needed\n\
          \x20 S1009 (network 1's own staff) gets a \"vehicle of interest\" alert, without \
-         personal data, when a plate on the stolen-vehicle hot list (e.g. {}) is seen there\n",
+         personal data, when a plate on the stolen-vehicle hot list (e.g. {}) is seen there\n\
+         \x20 S1010 (network 1's own network auditor) can suspend its sharing at once: \
+         `anpr network controls 1 --staff-id S1010 --suspend` (and `--resume`)\n",
         plates.own_car,
         plates.household_car,
         plates.stolen_clean,

@@ -19,16 +19,17 @@ pub enum UserCommand {
         /// by default New Zealand Police's twelve, e.g. Southern).
         #[arg(long)]
         district: String,
-        /// Comma-separated: searcher, tracker, supervisor, integrity, auditor, admin, or
-        /// network_operator (a camera network's own staff). Some combinations break
-        /// separation of duties and are refused.
+        /// Comma-separated: searcher, tracker, supervisor, integrity, auditor, admin,
+        /// privacy_officer, or alone network_operator (a camera network's own staff) or
+        /// network_auditor (its data owner's side: its sharing controls). Some combinations
+        /// break separation of duties and are refused.
         #[arg(long, value_delimiter = ',')]
         roles: Vec<String>,
         /// Police badge number.
         #[arg(long)]
         badge: Option<String>,
-        /// The number of the network a `network_operator` works for, as `anpr network list` shows
-        /// it (required for that role only).
+        /// The number of the network a `network_operator` or `network_auditor` works for, as
+        /// `anpr network list` shows it (required for those roles only).
         #[arg(long)]
         network: Option<i64>,
     },

@@ -5,6 +5,7 @@ pub mod files;
 pub mod hot_list;
 pub mod integrity;
 pub mod ledger;
+pub mod network_controls;
 pub mod ops;
 pub mod reads;
 pub mod registers;

@@ -63,6 +63,7 @@ impl SearchRequest {
             limit: self.limit.unwrap_or(DEFAULT_PAGE_SIZE),
             cursor: self.cursor.as_deref().map(Cursor::decode).transpose()?,
             exclude_plates: vec![],
+            network_floors: vec![],
         };
         query.validate()?;
         Ok((query, self.purpose))

@@ -27,7 +27,8 @@ pub struct NewUserRequest {
     pub roles: Vec<Role>,
     /// At least 12 characters; stored only as an argon2id hash.
     pub password: String,
-    /// The network a `network_operator` works for (required for that role, refused otherwise).
+    /// The network a `network_operator` or `network_auditor` works for (required for those
+    /// roles, refused otherwise).
     #[serde(default)]
     pub network_id: Option<anpr_domain::NetworkId>,
 }

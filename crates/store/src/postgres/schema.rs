@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0009_camera_keys.sql"),
     include_str!("migrations/0010_open_files.sql"),
     include_str!("migrations/0011_police_contact.sql"),
+    include_str!("migrations/0012_network_controls.sql"),
 ];
 
 pub async fn migrate(client: &mut Client) -> Result<()> {

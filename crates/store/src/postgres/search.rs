@@ -11,10 +11,13 @@ use anpr_domain::{ReadId, SearchQuery};
 use tokio_postgres::types::ToSql;
 
 /// `$1` plate ids, `$2`..`$3` capture days, `$4`..`$5` capture times (ms, end exclusive),
-/// `$6` cameras (NULL: any).
+/// `$6` cameras (NULL: any), `$7`/`$8` cameras whose reads before a time of their own (ms) are
+/// left out (their networks' owners' maximum look-back; NULL: none).
 const FILTER: &str = "r.plate_id = ANY($1) AND r.day BETWEEN $2 AND $3 \
     AND r.captured_at >= $4 AND r.captured_at < $5 \
-    AND ($6::bigint[] IS NULL OR r.camera_id = ANY($6))";
+    AND ($6::bigint[] IS NULL OR r.camera_id = ANY($6)) \
+    AND ($7::bigint[] IS NULL OR NOT EXISTS (SELECT 1 FROM unnest($7::bigint[], $8::bigint[]) \
+         AS f(cam, at_ms) WHERE f.cam = r.camera_id AND r.captured_at < f.at_ms))";
 
 impl PgStore {
     pub(crate) async fn search_impl(&self, q: &SearchQuery) -> Result<SearchPage> {
@@ -43,6 +46,13 @@ impl PgStore {
             .unwrap_or((i64::MAX, i64::MAX));
         let page_last_day = last_day.min(day_of(cursor_at).min(i32::MAX as i64) as i32);
         let limit = q.limit as i64 + 1;
+        let floors = catalog.camera_floors(q);
+        let (floor_cams, floor_ms): (Option<Vec<i64>>, Option<Vec<i64>>) = if floors.is_empty() {
+            (None, None)
+        } else {
+            let (c, f) = floors.into_iter().unzip();
+            (Some(c), Some(f))
+        };
 
         let client = inner.client().await?;
         let count = client
@@ -51,20 +61,30 @@ impl PgStore {
         let page = client
             .prepare_cached(&format!(
                 "SELECT {READ_COLUMNS} FROM reads r JOIN plates p ON p.id = r.plate_id
-                 WHERE {FILTER} AND (r.captured_at, r.id) < ($7, $8)
-                 ORDER BY r.captured_at DESC, r.id DESC LIMIT $9"
+                 WHERE {FILTER} AND (r.captured_at, r.id) < ($9, $10)
+                 ORDER BY r.captured_at DESC, r.id DESC LIMIT $11"
             ))
             .await?;
         // Both on one connection at once: tokio-postgres pipelines them, one round trip.
-        let count_params: [&(dyn ToSql + Sync); 6] =
-            [&plate_ids, &first_day, &last_day, &from, &to, &cameras];
-        let page_params: [&(dyn ToSql + Sync); 9] = [
+        let count_params: [&(dyn ToSql + Sync); 8] = [
+            &plate_ids,
+            &first_day,
+            &last_day,
+            &from,
+            &to,
+            &cameras,
+            &floor_cams,
+            &floor_ms,
+        ];
+        let page_params: [&(dyn ToSql + Sync); 11] = [
             &plate_ids,
             &first_day,
             &page_last_day,
             &from,
             &to,
             &cameras,
+            &floor_cams,
+            &floor_ms,
             &cursor_at,
             &cursor_id,
             &limit,

@@ -168,6 +168,18 @@ impl Catalog {
         Some(cams)
     }
 
+    /// The cameras whose reads older than a time of their own the query must leave out (its
+    /// networks' floors: their owners' maximum look-back), with that time in milliseconds.
+    pub fn camera_floors(&self, q: &SearchQuery) -> Vec<(i64, i64)> {
+        let mut out = Vec::new();
+        for (network, floor) in &q.network_floors {
+            for cam in self.cameras_of_network(*network) {
+                out.push((cam, to_ms(*floor)));
+            }
+        }
+        out
+    }
+
     /// The camera filter as a search states it in SQL. When the query's place filters allow
     /// every camera this catalog knows, a list of all of them would cost the database an
     /// ephemeral index per statement for nothing: `UpTo` bounds the ids instead, which still
@@ -290,17 +302,20 @@ pub(crate) fn check_badge(badge: &Option<String>) -> Result<Option<String>> {
     }
 }
 
-/// A network's own staff (`network_operator`) belong to that network; police staff to none.
+/// A network's own staff (`network_operator`, `network_auditor`) belong to that network;
+/// police staff to none.
 /// `field` names what the caller changed (the network on creation, the roles later).
 pub(crate) fn check_network_binding(
     roles: &[Role],
     network_id: Option<NetworkId>,
     field: &str,
 ) -> Result<()> {
-    if roles.contains(&Role::NetworkOperator) != network_id.is_some() {
+    let bound = roles.contains(&Role::NetworkOperator) || roles.contains(&Role::NetworkAuditor);
+    if bound != network_id.is_some() {
         return Err(DomainError::invalid(
             field,
-            "a `network_operator` needs the network they work for, and only they have one",
+            "a `network_operator` or `network_auditor` needs the network they work for, and \
+             only they have one",
         )
         .into());
     }
@@ -321,6 +336,15 @@ pub(crate) fn roles_to_text(roles: &[Role]) -> String {
         .map(|r| r.as_str())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A network's withheld purpose codes as stored (comma-separated; codes hold no commas).
+pub(crate) fn purposes_from_text(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 pub(crate) fn roles_from_text(s: &str) -> Vec<Role> {

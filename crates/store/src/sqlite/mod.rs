@@ -12,6 +12,7 @@ mod disclosures;
 mod files;
 mod hot_list;
 mod ingest;
+mod network;
 mod pool;
 mod reads;
 mod reports;
@@ -377,6 +378,29 @@ impl crate::Store for SqliteStore {
         a: anpr_policy::registers::NetworkAgreement,
     ) -> Result<anpr_policy::registers::NetworkAgreement> {
         self.set_network_agreement_impl(a).await
+    }
+    async fn network_controls(&self) -> Result<Vec<anpr_policy::NetworkControls>> {
+        self.network_controls_impl().await
+    }
+    async fn network_controls_version(&self) -> Result<i64> {
+        self.network_controls_version_impl().await
+    }
+    async fn set_network_controls(
+        &self,
+        c: anpr_policy::NetworkControls,
+    ) -> Result<anpr_policy::NetworkControls> {
+        self.set_network_controls_impl(c).await
+    }
+    async fn add_watch_notices(&self, notices: Vec<crate::NewWatchNotice>) -> Result<()> {
+        self.add_watch_notices_impl(notices).await
+    }
+    async fn watch_notices(
+        &self,
+        network_id: anpr_domain::NetworkId,
+        before_id: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::WatchNotice>> {
+        self.watch_notices_impl(network_id, before_id, limit).await
     }
     async fn create_authorisation(
         &self,

@@ -421,6 +421,31 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE alerts ADD COLUMN site_address TEXT NOT NULL DEFAULT '';
     ALTER TABLE alerts ADD COLUMN police_contact TEXT;
     "#,
+    // 14: each camera network's own sharing controls, set by its network auditor (`version`
+    // grows with every change, so that every process sees one by polling its sum), and the
+    // notices that a tracking watch started to cover a network's cameras (time, purpose code,
+    // district: nothing that names a vehicle, a file or an officer).
+    r#"
+    CREATE TABLE network_controls (
+        network_id INTEGER PRIMARY KEY REFERENCES networks(id),
+        suspended INTEGER NOT NULL DEFAULT 0,
+        withheld_purposes TEXT NOT NULL DEFAULT '',
+        max_lookback_days INTEGER,
+        version INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+    );
+    CREATE TABLE watch_notices (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        network_id INTEGER NOT NULL REFERENCES networks(id),
+        authorisation_id INTEGER NOT NULL,
+        at INTEGER NOT NULL,
+        purpose_code TEXT NOT NULL,
+        district TEXT NOT NULL,
+        UNIQUE (network_id, authorisation_id)
+    );
+    CREATE INDEX watch_notices_network ON watch_notices(network_id, id);
+    "#,
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

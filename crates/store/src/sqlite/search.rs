@@ -69,6 +69,23 @@ impl Inner {
                 Box::new(ids_value(cams)),
             ),
         }
+        // The networks' own maximum look-back: their cameras' older reads are left out.
+        let mut floors: Vec<(i64, Vec<i64>)> = Vec::new();
+        for (cam, floor) in catalog.camera_floors(q) {
+            match floors.iter_mut().find(|(f, _)| *f == floor) {
+                Some((_, cams)) => cams.push(cam),
+                None => floors.push((floor, vec![cam])),
+            }
+        }
+        for (floor, cams) in floors {
+            params.push(Box::new(ids_value(&cams)));
+            params.push(Box::new(floor));
+            conds.push(format!(
+                "(r.camera_id NOT IN rarray(?{}) OR r.captured_at >= ?{})",
+                params.len() - 1,
+                params.len()
+            ));
+        }
         let filter = conds.join(" AND ");
         let count_params = params.len();
         let mut page_filter = filter.clone();

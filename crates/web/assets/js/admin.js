@@ -13,9 +13,10 @@ async function districtOptions(select) {
 const districtSelect = (attrs) => h('select', { ...attrs, required: true }, h('option', { value: '' }, 'Choose the district'));
 
 const L = window.L;
-const ROLES = ['searcher', 'tracker', 'supervisor', 'integrity', 'auditor', 'admin', 'privacy_officer', 'network_operator'];
+const ROLES = ['searcher', 'tracker', 'supervisor', 'integrity', 'auditor', 'admin', 'privacy_officer', 'network_operator', 'network_auditor'];
 // A camera network's own staff: works for one network, and holds no other role.
 const OPERATOR = 'network_operator';
+const NETWORK_AUDITOR = 'network_auditor';
 const SITE_KINDS = ['fuel_station', 'supermarket', 'mall', 'retail', 'car_park', 'other'];
 const REGISTERS = ['vehicles', 'staff', 'associates', 'stolen', 'incidents'];
 const TABS = [['users', 'Users'], ['networks', 'Networks'], ['sites', 'Sites'], ['cameras', 'Cameras'], ['registers', 'Registers']];
@@ -58,20 +59,24 @@ async function users(panel, me) {
   const roleBoxes = ROLES.map((r) => h('input', { type: 'checkbox', name: 'new_roles', value: r }));
   const network = h('select#new-network', { name: 'new_network', disabled: true }, h('option', { value: '' }, 'Choose the network'));
   const operatorBox = roleBoxes.find((b) => b.value === OPERATOR);
-  // A network operator holds no other role and must name their network; the server checks both.
+  const auditorBox = roleBoxes.find((b) => b.value === NETWORK_AUDITOR);
+  // A network operator or network auditor holds no other role and must name their network;
+  // the server checks both.
+  const bound = () => operatorBox.checked || auditorBox.checked;
   const operatorChosen = () => {
-    const on = operatorBox.checked;
-    for (const b of roleBoxes) if (b !== operatorBox) { b.disabled = on; if (on) b.checked = false; }
-    network.disabled = !on;
-    network.required = on;
+    const chosen = operatorBox.checked ? operatorBox : auditorBox.checked ? auditorBox : null;
+    for (const b of roleBoxes) if (b !== chosen) { b.disabled = Boolean(chosen); if (chosen) b.checked = false; }
+    network.disabled = !chosen;
+    network.required = Boolean(chosen);
   };
   operatorBox.addEventListener('change', operatorChosen);
+  auditorBox.addEventListener('change', operatorChosen);
   get('/api/v1/networks').then((nets) => network.append(...nets.map((n) => h('option', { value: n.id }, `${n.name} (id ${n.id})`)))).catch(() => {});
   districtOptions(f.district).catch((err) => say(status, 'error', err.message));
   const form = h('form.card', { 'aria-labelledby': 'new-user-title' }, h('h2#new-user-title', {}, 'Add a user'),
     h('div.row', {}, field('Staff id', f.staff_id), field('Name', f.name), field('District', f.district), field('Badge number', f.badge)),
     h('fieldset', {}, h('legend', {}, 'Roles'), h('div.row.radios', {}, roleBoxes.map((b) => h('label.inline', {}, b, ` ${b.value}`)))),
-    field('Network (network operators only)', network, 'A network_operator works for this camera network, receives its vehicle-of-interest alerts, and holds no other role.'),
+    field('Network (network operators and auditors only)', network, 'A network_operator works for this camera network and receives its vehicle-of-interest alerts; a network_auditor sets its sharing controls. Either holds no other role.'),
     field('Initial password', f.password, 'At least 12 characters'),
     h('div.actions', {}, h('button.primary', { type: 'submit' }, 'Add user')), status);
   form.addEventListener('submit', async (e) => {
@@ -81,7 +86,7 @@ async function users(panel, me) {
         staff_id: f.staff_id.value, name: f.name.value, district: f.district.value,
         badge_number: f.badge.value || undefined, password: f.password.value,
         roles: roleBoxes.filter((b) => b.checked).map((b) => b.value),
-        network_id: operatorBox.checked && network.value ? Number(network.value) : undefined,
+        network_id: bound() && network.value ? Number(network.value) : undefined,
       });
       // Cleared for the next user, so nobody is created twice by a second click.
       form.reset();

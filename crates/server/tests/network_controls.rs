@@ -1,0 +1,580 @@
+//! The data owners' side of a camera network, over real HTTP: the `network_auditor` role (one
+//! network, no other role), its network's own sharing controls — suspend, purposes withheld,
+//! maximum look-back — held by searches and watches, and the notices of watches that cover its
+//! cameras. On PostgreSQL, a suspension made through one server holds on another within a
+//! second.
+
+mod common;
+
+use anpr_domain::{GeoPoint, SiteKind};
+use anpr_store::{NewCamera, NewSite};
+use common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// A second camera network (with a site in Waikato and one camera) that shares like the first:
+/// its id and its camera's key.
+async fn second_network(s: &TestServer) -> (i64, String) {
+    let net = s.state.store.create_network("Z Energy", 60).await.unwrap();
+    let site = s
+        .state
+        .store
+        .create_site(NewSite {
+            network_id: net.id,
+            name: "Z Hamilton East".into(),
+            kind: SiteKind::FuelStation,
+            address: "Grey St, Hamilton".into(),
+            location: GeoPoint::new(-37.79, 175.30).unwrap(),
+            district: "Waikato".into(),
+        })
+        .await
+        .unwrap();
+    let (_, key) = anpr_app::catalog::provision_camera(
+        &s.state,
+        NewCamera {
+            site_id: site.id,
+            name: "pumps".into(),
+            heading_deg: None,
+        },
+    )
+    .await
+    .unwrap();
+    s.state
+        .store
+        .set_network_agreement(anpr_policy::registers::NetworkAgreement {
+            network_id: net.id,
+            search: vec!["*".into()],
+            tracking: vec!["Waikato".into()],
+            hot_list_alerts: false,
+        })
+        .await
+        .unwrap();
+    (net.id, key)
+}
+
+/// A read of `plate` `minutes_ago` by the camera whose key is `key`; its id.
+async fn read_by(s: &TestServer, key: &str, plate: &str, minutes_ago: i64) -> i64 {
+    let resp = s
+        .http
+        .post(s.url("/api/v1/reads"))
+        .bearer_auth(key)
+        .json(&json!({"plate": plate, "captured_at": now_rfc3339(minutes_ago), "confidence": 0.9}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+/// Creates (as the administrator) the network auditor `staff_id` of `network` and signs in.
+async fn network_auditor(s: &TestServer, staff_id: &str, network: i64) -> String {
+    let admin = s.login("admin").await;
+    let (st, body) = s
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(&json!({"staff_id": staff_id, "name": "Network overseer", "district": "Waikato",
+                         "roles": ["network_auditor"], "network_id": network, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    s.login(staff_id).await
+}
+
+async fn set_controls(s: &TestServer, token: &str, network: i64, body: Value) -> (u16, Value) {
+    s.call(
+        "PUT",
+        &format!("/api/v1/networks/{network}/controls"),
+        Some(token),
+        Some(&body),
+    )
+    .await
+}
+
+/// The ids of a search's hits for `plate` by `token`, and its policy report.
+async fn hits(s: &TestServer, token: &str, plate: &str) -> (Vec<i64>, Value) {
+    let resp = s.search(token, json!({ "plate": plate })).await;
+    assert_eq!(resp.status(), 200);
+    let page: Value = resp.json().await.unwrap();
+    let ids = page["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_i64().unwrap())
+        .collect();
+    (ids, page["policy"].clone())
+}
+
+/// The read ids of the alerts `token` has.
+async fn alerted(s: &TestServer, token: &str) -> Vec<i64> {
+    let (st, list) = s.call("GET", "/api/v1/alerts", Some(token), None).await;
+    assert_eq!(st, 200, "{list}");
+    list["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["read_id"].as_i64().unwrap())
+        .collect()
+}
+
+fn notice_codes(policy: &Value) -> Vec<String> {
+    policy["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn ledger_outcomes(s: &TestServer, action: &str) -> Vec<String> {
+    let size = s.state.ledger.size();
+    s.state
+        .ledger
+        .entries(0, size)
+        .unwrap()
+        .into_iter()
+        .map(|e| serde_json::from_str::<Value>(&e.body).unwrap())
+        .filter(|b| b["action"] == action)
+        .map(|b| b["outcome"].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_network_auditor_holds_no_other_role_and_controls_only_its_own_network() {
+    let s = start().await;
+    let (other, _) = second_network(&s).await;
+    let admin = s.login("admin").await;
+    let new_user = |roles: Value, network: Option<i64>| {
+        json!({"staff_id": "N-x", "name": "Network overseer", "district": "Waikato",
+               "roles": roles, "network_id": network, "password": PASSWORD})
+    };
+    // With any other role, police or operational: refused, in words.
+    for other_role in [
+        "searcher",
+        "tracker",
+        "supervisor",
+        "integrity",
+        "auditor",
+        "admin",
+        "camera",
+        "network_operator",
+        "privacy_officer",
+    ] {
+        let (st, body) = s
+            .call(
+                "POST",
+                "/api/v1/users",
+                Some(&admin),
+                Some(&new_user(
+                    json!(["network_auditor", other_role]),
+                    Some(s.network_id),
+                )),
+            )
+            .await;
+        assert_eq!(st, 422, "{other_role}: {body}");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(
+            msg.contains("network auditor") || msg.contains("camera"),
+            "{other_role}: {msg}"
+        );
+    }
+    // Without its network: refused.
+    let (st, body) = s
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(&new_user(json!(["network_auditor"]), None)),
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+
+    let mine = network_auditor(&s, "N1", s.network_id).await;
+    // A role added later is refused as well.
+    let (st, body) = s
+        .call(
+            "PUT",
+            "/api/v1/users/N1/roles",
+            Some(&admin),
+            Some(&json!({"roles": ["network_auditor", "searcher"]})),
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+
+    // Its own network's controls: read (the defaults) and changed.
+    let own = format!("/api/v1/networks/{}/controls", s.network_id);
+    let (st, c) = s.call("GET", &own, Some(&mine), None).await;
+    assert_eq!(st, 200, "{c}");
+    assert_eq!(c["suspended"], false);
+    let (st, c) = set_controls(&s, &mine, s.network_id, json!({"max_lookback_days": 30})).await;
+    assert_eq!((st, &c["max_lookback_days"]), (200, &json!(30)), "{c}");
+    assert_eq!(c["updated_by"], "N1");
+
+    // Another network's: neither read nor changed, nor its notices.
+    for (method, path, body) in [
+        ("GET", format!("/api/v1/networks/{other}/controls"), None),
+        (
+            "PUT",
+            format!("/api/v1/networks/{other}/controls"),
+            Some(json!({"suspended": true})),
+        ),
+        (
+            "GET",
+            format!("/api/v1/networks/{other}/watch-notices"),
+            None,
+        ),
+    ] {
+        let (st, body) = s.call(method, &path, Some(&mine), body.as_ref()).await;
+        assert_eq!(st, 403, "{method} {path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not of network"),
+            "{body}"
+        );
+    }
+
+    // Police roles, the administrator included, cannot change a network's controls: 403,
+    // recorded in the ledger like every use.
+    for who in ["admin", "supervisor", "searcher", "auditor"] {
+        let t = s.login(who).await;
+        let (st, body) = set_controls(&s, &t, s.network_id, json!({"suspended": true})).await;
+        assert_eq!(st, 403, "{who}: {body}");
+        assert_eq!(body["error"]["code"], "missing_permission", "{who}: {body}");
+    }
+    let changes = ledger_outcomes(&s, "network_controls_change");
+    assert_eq!(changes.len(), 6, "{changes:?}");
+    assert_eq!(
+        changes.iter().filter(|o| o.contains("refused")).count(),
+        5,
+        "{changes:?}"
+    );
+    let (_, c) = s.call("GET", &own, Some(&mine), None).await;
+    assert_eq!(c["suspended"], false, "nothing the refused changed");
+}
+
+#[tokio::test]
+async fn suspending_sharing_withholds_searches_and_watch_alerts_until_resumed() {
+    let s = start().await;
+    let (net2, key2) = second_network(&s).await;
+    let auditor = network_auditor(&s, "N2", net2).await;
+    let searcher = s.login("searcher").await;
+    let tracker = s.login("tracker").await;
+
+    let r1 = read_by(&s, &s.camera_key, STOLEN_CLEAN, 60).await;
+    let r2 = read_by(&s, &key2, STOLEN_CLEAN, 61).await;
+    let (ids, _) = hits(&s, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1, r2]);
+
+    // A running watch alerts on both networks' cameras.
+    let (st, auth) = s
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(&json!({"plate": STOLEN_CLEAN, "purpose": purpose()})),
+        )
+        .await;
+    assert_eq!((st, &auth["status"]), (201, &json!("active")), "{auth}");
+    let live2 = read_by(&s, &key2, STOLEN_CLEAN, 0).await;
+    assert!(alerted(&s, &tracker).await.contains(&live2));
+
+    let (st, c) = set_controls(&s, &auditor, net2, json!({"suspended": true})).await;
+    assert_eq!((st, &c["suspended"]), (200, &json!(true)), "{c}");
+
+    // The search no longer returns network 2's reads, and says why.
+    let (ids, policy) = hits(&s, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1], "{policy}");
+    assert!(
+        notice_codes(&policy).contains(&"network_suspended".to_string()),
+        "{policy}"
+    );
+    assert!(policy.to_string().contains("suspended sharing"), "{policy}");
+    assert_eq!(policy["networks_searched"], json!([s.network_id]));
+    // The decision records it.
+    let decisions = s.state.store.decisions(None, 100).await.unwrap();
+    let last = decisions
+        .iter()
+        .find(|d| d.action == anpr_policy::DecisionAction::Search)
+        .unwrap();
+    assert!(
+        last.notes
+            .iter()
+            .any(|n| n.starts_with("network_suspended")),
+        "{:?}",
+        last.notes
+    );
+
+    // A read of the network shown before cannot be opened while it is suspended.
+    let (st, body) = s
+        .call(
+            "GET",
+            &format!("/api/v1/reads/{r2}?{}", purpose_query()),
+            Some(&searcher),
+            None,
+        )
+        .await;
+    assert_eq!(st, 403, "{body}");
+    assert!(body.to_string().contains("suspended sharing"), "{body}");
+    let (st, body) = s
+        .call(
+            "GET",
+            &format!("/api/v1/reads/{r1}?{}", purpose_query()),
+            Some(&searcher),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+
+    // The running watch alerts no more on its cameras (the reads are still stored), but
+    // still on the other network's.
+    let before = s.read_count().await;
+    let quiet = read_by(&s, &key2, STOLEN_CLEAN, 0).await;
+    assert_eq!(
+        s.read_count().await,
+        before + 1,
+        "the network's reads are kept"
+    );
+    let live1 = read_by(&s, &s.camera_key, STOLEN_CLEAN, 0).await;
+    let alerts = alerted(&s, &tracker).await;
+    assert!(!alerts.contains(&quiet), "{alerts:?}");
+    assert!(alerts.contains(&live1), "{alerts:?}");
+
+    // Resumed: both come back.
+    let (st, _) = set_controls(&s, &auditor, net2, json!({"suspended": false})).await;
+    assert_eq!(st, 200);
+    let (ids, _) = hits(&s, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1, r2]);
+    let again = read_by(&s, &key2, STOLEN_CLEAN, 0).await;
+    assert!(alerted(&s, &tracker).await.contains(&again));
+
+    // The network was told the watch started to cover its cameras: when, the purpose code and
+    // the district, and nothing that names the vehicle, the file or the officer.
+    let (st, list) = s
+        .call(
+            "GET",
+            &format!("/api/v1/networks/{net2}/watch-notices"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{list}");
+    let notices = list["notices"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{list}");
+    let n = notices[0].as_object().unwrap();
+    let mut keys: Vec<&str> = n.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["at", "district", "id", "network_id", "purpose_code"]);
+    assert_eq!(n["purpose_code"], "stolen_vehicle");
+    assert_eq!(n["district"], "Waikato");
+    let text = list.to_string();
+    for secret in [STOLEN_CLEAN, THEFT_FILE, "tracker", "Te Rapa on 1 Nov"] {
+        assert!(!text.contains(secret), "{secret} in {text}");
+    }
+    assert_eq!(ledger_outcomes(&s, "network_watch_notices").len(), 1);
+}
+
+#[tokio::test]
+async fn a_withheld_purpose_and_a_maximum_look_back_narrow_searches_over_the_network() {
+    let s = start().await;
+    let (net2, key2) = second_network(&s).await;
+    let auditor = network_auditor(&s, "N2", net2).await;
+    let searcher = s.login("searcher").await;
+    let r1_old = read_by(&s, &s.camera_key, STOLEN_CLEAN, 3 * 24 * 60).await;
+    let r1 = read_by(&s, &s.camera_key, STOLEN_CLEAN, 60).await;
+    let r2_old = read_by(&s, &key2, STOLEN_CLEAN, 3 * 24 * 60 + 1).await;
+    let r2 = read_by(&s, &key2, STOLEN_CLEAN, 61).await;
+    let (ids, _) = hits(&s, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1, r2, r1_old, r2_old]);
+
+    // A purpose code the deployment does not know is refused, in words.
+    let (st, body) = set_controls(
+        &s,
+        &auditor,
+        net2,
+        json!({"withheld_purposes": ["no_such_purpose"]}),
+    )
+    .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(body.to_string().contains("choose among"), "{body}");
+
+    // Not shared for stolen vehicles: a search under that purpose does not reach it.
+    let (st, _) = set_controls(
+        &s,
+        &auditor,
+        net2,
+        json!({"withheld_purposes": ["stolen_vehicle"]}),
+    )
+    .await;
+    assert_eq!(st, 200);
+    let (ids, policy) = hits(&s, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1, r1_old], "{policy}");
+    assert!(
+        notice_codes(&policy).contains(&"network_purpose_withheld".to_string()),
+        "{policy}"
+    );
+    assert!(policy.to_string().contains("stolen vehicle"), "{policy}");
+
+    // Shared again for every purpose, but no further back than a day: its older reads are
+    // not served, the other network's are.
+    let (st, c) = set_controls(
+        &s,
+        &auditor,
+        net2,
+        json!({"withheld_purposes": [], "max_lookback_days": 1}),
+    )
+    .await;
+    assert_eq!((st, &c["max_lookback_days"]), (200, &json!(1)), "{c}");
+    let (ids, policy) = hits(&s, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1, r2, r1_old], "{policy}");
+    assert!(
+        notice_codes(&policy).contains(&"network_lookback_limited".to_string()),
+        "{policy}"
+    );
+    assert!(policy.to_string().contains("last 1 days"), "{policy}");
+    // A search that ends before the network's look-back does not reach it at all.
+    let resp = s
+        .search(
+            &searcher,
+            json!({"plate": STOLEN_CLEAN, "from": now_rfc3339(5 * 24 * 60), "to": now_rfc3339(2 * 24 * 60)}),
+        )
+        .await;
+    assert_eq!(resp.status(), 200);
+    let page: Value = resp.json().await.unwrap();
+    assert_eq!(page["hits"].as_array().unwrap().len(), 1, "{page}");
+    assert_eq!(page["hits"][0]["id"], r1_old);
+    assert_eq!(page["policy"]["networks_searched"], json!([s.network_id]));
+
+    // `null` lifts the limit.
+    let (st, c) = set_controls(&s, &auditor, net2, json!({"max_lookback_days": null})).await;
+    assert_eq!((st, &c["max_lookback_days"]), (200, &Value::Null), "{c}");
+    let (ids, _) = hits(&s, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids.len(), 4);
+}
+
+/// The acceptance test: two servers on one PostgreSQL database; the network's auditor
+/// suspends sharing through A; from the moment A answers, B must stop serving the network's
+/// data — searches, a new watch, a running watch — within one second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_suspension_through_one_server_holds_on_another_within_a_second() {
+    let Some(db) = PgDatabase::create().await else {
+        return;
+    };
+    let a = start_postgres(&db, Default::default()).await;
+    let b = start_another(&a, &db, Default::default()).await;
+    let (net2, key2) = second_network(&a).await;
+    let auditor = network_auditor(&a, "N2", net2).await;
+    let searcher = b.login("searcher").await;
+    let tracker = b.login("tracker").await;
+    let r1 = read_by(&b, &b.camera_key, STOLEN_CLEAN, 60).await;
+    let r2 = read_by(&b, &key2, STOLEN_CLEAN, 61).await;
+    let (ids, _) = hits(&b, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1, r2]);
+    // B has used (and so cached) the controls as they were.
+    let (st, _) = set_controls(&a, &auditor, net2, json!({"max_lookback_days": 30})).await;
+    assert_eq!(st, 200);
+    let (ids, _) = hits(&b, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1, r2]);
+
+    let (st, _) = set_controls(&a, &auditor, net2, json!({"suspended": true})).await;
+    assert_eq!(st, 200);
+    let answered = Instant::now();
+    let limit = Duration::from_secs(1);
+
+    // A search on B no longer reaches the network's reads.
+    loop {
+        let (ids, policy) = hits(&b, &searcher, STOLEN_CLEAN).await;
+        if !ids.contains(&r2) {
+            assert_eq!(ids, vec![r1]);
+            assert!(
+                notice_codes(&policy).contains(&"network_suspended".to_string()),
+                "{policy}"
+            );
+            break;
+        }
+        assert!(
+            answered.elapsed() < limit,
+            "B still searched the suspended network after {:?}",
+            answered.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let searched_after = answered.elapsed();
+
+    // A watch started on B now does not cover its cameras: a live read there raises nothing
+    // (the ingest is acknowledged after matching), one on the other network does.
+    let (st, auth) = b
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(&json!({"plate": STOLEN_CLEAN, "purpose": purpose()})),
+        )
+        .await;
+    assert_eq!((st, &auth["status"]), (201, &json!("active")), "{auth}");
+    loop {
+        let live = read_by(&b, &key2, STOLEN_CLEAN, 0).await;
+        if !alerted(&b, &tracker).await.contains(&live) {
+            break;
+        }
+        assert!(
+            answered.elapsed() < limit,
+            "B's watch still covered the suspended network after {:?}",
+            answered.elapsed()
+        );
+    }
+    let watched_after = answered.elapsed();
+    assert!(watched_after < limit, "{watched_after:?}");
+    let live1 = read_by(&b, &b.camera_key, STOLEN_CLEAN, 0).await;
+    assert!(alerted(&b, &tracker).await.contains(&live1));
+    // Nor was the suspended network told of a watch that does not cover it.
+    let (st, list) = a
+        .call(
+            "GET",
+            &format!("/api/v1/networks/{net2}/watch-notices"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{list}");
+    assert_eq!(list["notices"].as_array().unwrap().len(), 0, "{list}");
+
+    // Resumed through A: B's running watch covers it again within a second, and suspended
+    // again, stops within a second.
+    for (suspend, want_alert) in [(false, true), (true, false)] {
+        let (st, _) = set_controls(&a, &auditor, net2, json!({ "suspended": suspend })).await;
+        assert_eq!(st, 200);
+        let answered = Instant::now();
+        loop {
+            let live = read_by(&b, &key2, STOLEN_CLEAN, 0).await;
+            if alerted(&b, &tracker).await.contains(&live) == want_alert {
+                break;
+            }
+            assert!(
+                answered.elapsed() < limit,
+                "B's running watch did not follow suspended={suspend} within a second"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    // Once it resumed, the watch started while it was suspended covered its cameras: the
+    // network was told then, once.
+    let (_, list) = a
+        .call(
+            "GET",
+            &format!("/api/v1/networks/{net2}/watch-notices"),
+            Some(&auditor),
+            None,
+        )
+        .await;
+    let notices = list["notices"].as_array().unwrap();
+    assert_eq!(notices.len(), 1, "{list}");
+    assert_eq!(notices[0]["purpose_code"], "stolen_vehicle");
+    eprintln!(
+        "bench: network_suspend_search_on_other_server {:.1} ms; new watch {:.1} ms",
+        searched_after.as_secs_f64() * 1000.0,
+        watched_after.as_secs_f64() * 1000.0
+    );
+}
