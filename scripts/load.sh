@@ -13,6 +13,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 duration="${1:-360}"
 exec scripts/soak.sh --duration "$duration" --release -- \
-  --ingest-concurrency 4 --batch 1000 --ingest-rate 1000000 \
+  --ingest-concurrency 4 --batch 1000 --ingest-rate ${LOAD_INGEST_RATE:-1000000} \
   --searchers 2 --think-ms 50 --search-users S1001,S1002 \
   --sse-clients 2 --max-rss-growth-mib 100000 --metrics-user S1005

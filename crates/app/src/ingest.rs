@@ -47,8 +47,21 @@ pub async fn store_reads(
         .hits(new_reads.iter().map(|r| r.plate.as_str()))
         .is_empty();
     let reads_for_matching = (!app.watches.is_empty() || on_hot_list).then(|| new_reads.clone());
+    // A read that may raise an alert is stored ahead of the bulk batches waiting.
+    let live = on_hot_list
+        || (!app.watches.is_empty()
+            && new_reads
+                .iter()
+                .any(|r| app.watches.may_match(r.plate.as_str())));
+    if !live {
+        app.ingest_lane.admit(new_reads.len()).await;
+    }
     let commit_started = std::time::Instant::now();
-    let outcomes = app.store.insert_reads(new_reads).await?;
+    let outcomes = if live {
+        app.store.insert_live_reads(new_reads).await?
+    } else {
+        app.store.insert_reads(new_reads).await?
+    };
     app.metrics.time_stage(Stage::IngestCommit, commit_started);
     if let Some(reads) = reads_for_matching {
         let matching_started = std::time::Instant::now();

@@ -18,6 +18,7 @@ pub mod disk;
 pub mod error;
 pub mod files;
 pub mod ingest;
+pub mod lanes;
 mod leadership;
 pub mod ledger_check;
 pub mod metrics;
@@ -207,6 +208,7 @@ impl App {
             decode_budget: Arc::new(decoding::DecodeBudget::new(&config.decode)),
             ledger_check: Default::default(),
             recognition: None,
+            ingest_lane: Arc::new(lanes::IngestLane::new(config.ingest_rate_while_in_use)),
         })
     }
 

@@ -75,6 +75,7 @@ pub async fn search(
     plate_images: bool,
 ) -> AppResult<SearchResult> {
     audit.action(Action::Search);
+    app.ingest_lane.interactive();
     let mut params = audit_params(&query);
     if plate_images {
         // The ledger entry says the page showed its plate crops: they are no entries of their own.

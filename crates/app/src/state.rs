@@ -59,6 +59,8 @@ pub struct App {
     pub ledger_check: crate::ledger_check::SharedStatus,
     /// Reads photos that arrive without plate text; `None` when no models are installed.
     pub recognition: Option<Arc<crate::recognition::RecognitionPool>>,
+    /// Where camera batches are parsed and stored, at a lower priority than every other use.
+    pub ingest_lane: Arc<crate::lanes::IngestLane>,
 }
 
 /// Limits and settings of the platform, whichever entry point runs it.
@@ -102,6 +104,11 @@ pub struct AppConfig {
     pub ledger_origin: Option<String>,
     /// How the server re-reads its own audit ledger, at start and while serving.
     pub ledger_check: crate::ledger_check::LedgerCheckConfig,
+    /// Reads a second stored, at most, while officers are using the platform (for a second
+    /// after each search, and while an alert stream is open); reads of watched or hot-listed
+    /// plates are never held. The back-pressure that keeps a flood of camera traffic from
+    /// starving searches and alerts. `None`: never held.
+    pub ingest_rate_while_in_use: Option<u32>,
 }
 
 impl Default for AppConfig {
@@ -124,6 +131,7 @@ impl Default for AppConfig {
             ledger_check: Default::default(),
             ledger_keys: Default::default(),
             ledger_origin: None,
+            ingest_rate_while_in_use: Some(crate::lanes::default_paced_rate()),
         }
     }
 }

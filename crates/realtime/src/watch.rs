@@ -91,6 +91,10 @@ pub trait WatchSet: Send + Sync + 'static {
         captured_at: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Vec<Arc<Watch>>;
+    /// Whether some watch is on `plate` (normalised), exactly or by its confusion class,
+    /// whatever its networks and times: a cheap test made before a read is stored, so that a
+    /// read that may raise an alert is stored ahead of bulk traffic.
+    fn may_match(&self, plate: &str) -> bool;
     fn len(&self) -> usize;
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -194,6 +198,12 @@ impl WatchSet for LocalWatchSet {
             }
         }
         out
+    }
+
+    fn may_match(&self, plate: &str) -> bool {
+        let index = self.index.read().expect("watch index lock");
+        index.exact.contains_key(plate)
+            || (!index.fuzzy.is_empty() && index.fuzzy.contains_key(class_key(plate).as_str()))
     }
 
     fn len(&self) -> usize {

@@ -86,6 +86,12 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a batch atomically: all of it or none of it, durable on return. A read whose
     /// `(camera, external_id)` is already stored is not stored again; its outcome says so.
     async fn insert_reads(&self, reads: Vec<NewRead>) -> Result<Vec<InsertOutcome>>;
+    /// [`Store::insert_reads`] for reads that may raise an alert (a watched or hot-listed
+    /// plate): where writes queue for one writer, these go ahead of the bulk batches waiting,
+    /// so that an alert does not wait behind a backlog of other cameras' traffic.
+    async fn insert_live_reads(&self, reads: Vec<NewRead>) -> Result<Vec<InsertOutcome>> {
+        self.insert_reads(reads).await
+    }
     async fn read(&self, id: ReadId) -> Result<Option<PlateRead>>;
     async fn search(&self, query: &SearchQuery) -> Result<SearchPage>;
     /// The naive baseline for benchmarks: the same wildcard search as a `LIKE` scan of all reads.

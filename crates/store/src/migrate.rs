@@ -342,8 +342,16 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
             path.display()
         )));
     }
-    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(sqlite_error)
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .map_err(sqlite_error)?;
+    // The record of use lives in its own file beside it (`sqlite::uses_path`).
+    let uses = crate::sqlite::uses_path(path);
+    if uses.is_file() {
+        conn.execute("ATTACH DATABASE ?1 AS uses", [uses.to_string_lossy()])
+            .map_err(sqlite_error)?;
+    }
+    Ok(conn)
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ const PURPOSES: [&str; 6] = [
 ];
 
 fn fill(path: &std::path::Path, n: u64) -> anyhow::Result<()> {
-    let mut conn = rusqlite::Connection::open(path)?;
+    let mut conn = anpr_store::sqlite::direct_connection(path)?;
     let tx = conn.transaction()?;
     {
         let mut dec = tx.prepare(
@@ -90,7 +90,7 @@ fn fill(path: &std::path::Path, n: u64) -> anyhow::Result<()> {
 
 /// The baseline: every decision of the range read row by row (no index), counted by month.
 fn scan(path: &std::path::Path, from: i64, to: i64) -> anyhow::Result<usize> {
-    let conn = rusqlite::Connection::open(path)?;
+    let conn = anpr_store::sqlite::direct_connection(path)?;
     let mut stmt = conn.prepare(
         "SELECT at, action, outcome, refusal_code FROM decisions NOT INDEXED
          WHERE at >= ?1 AND at < ?2 AND training = 0",

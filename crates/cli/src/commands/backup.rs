@@ -106,6 +106,12 @@ pub async fn backup(data: &Path, args: BackupArgs) -> anyhow::Result<()> {
     anpr_app::files::private_dir(&dst.ledger())?;
     let started = std::time::Instant::now();
     vacuum_into(&src.database(), &dst.database())?;
+    // The record of use's own file (a deployment from before it had one has none yet: the
+    // restored one gets it at its first open).
+    let uses = anpr_store::sqlite::uses_path(&src.database());
+    if uses.exists() {
+        vacuum_into(&uses, &anpr_store::sqlite::uses_path(&dst.database()))?;
+    }
     vacuum_into(
         &src.ledger().join(anpr_ledger::store::DB_FILE),
         &dst.ledger().join(anpr_ledger::store::DB_FILE),
@@ -143,6 +149,10 @@ pub async fn restore(data: &Path, args: RestoreArgs) -> anyhow::Result<()> {
     let src = anpr_app::DataDir(args.backup.clone());
     let dst = anpr_app::DataDir(data.to_path_buf());
     fs::copy(src.database(), dst.database())?;
+    let uses = anpr_store::sqlite::uses_path(&src.database());
+    if uses.exists() {
+        fs::copy(&uses, anpr_store::sqlite::uses_path(&dst.database()))?;
+    }
     anpr_app::files::private_dir(&dst.ledger())?;
     fs::copy(
         src.ledger().join(anpr_ledger::store::DB_FILE),

@@ -59,6 +59,11 @@ pub struct ServeArgs {
     /// `<its verifier key>=<its URL>` (repeat for several; comma-separated in the variable).
     #[arg(long = "witness", env = "ANPR_WITNESSES", value_delimiter = ',')]
     pub witnesses: Vec<anpr_server::witnessing::WitnessTarget>,
+    /// Reads a second stored, at most, while officers are using the platform (for a second
+    /// after each search, and while an alert stream is open); reads of watched or hot-listed
+    /// plates are never held; 0: never held back (default: 6,000 a core).
+    #[arg(long, env = "ANPR_INGEST_RATE_WHILE_IN_USE")]
+    pub ingest_rate_while_in_use: Option<u32>,
 }
 
 impl ServeArgs {
@@ -72,6 +77,11 @@ impl ServeArgs {
                 metrics_token: self.metrics_token.clone(),
                 policy,
                 decode: self.decode_config(),
+                ingest_rate_while_in_use: match self.ingest_rate_while_in_use {
+                    Some(0) => None,
+                    Some(rate) => Some(rate),
+                    None => Some(anpr_app::lanes::default_paced_rate()),
+                },
                 ledger_check: anpr_app::ledger_check::LedgerCheckConfig {
                     full_at_start: self.ledger_check_at_start,
                     entries_per_second: self.ledger_check_rate.max(1),

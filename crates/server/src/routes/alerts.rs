@@ -202,6 +202,8 @@ async fn feed(
     mut live: anpr_realtime::AlertReceiver,
     tx: mpsc::Sender<Event>,
 ) {
+    // While an officer waits for alerts, bulk camera traffic is paced (see `anpr_app::lanes`).
+    let _waiting = state.ingest_lane.stream_open();
     let mut closing = state.closing.subscribe();
     let mut last = resume_after.unwrap_or(0);
     if resume_after.is_some() {

@@ -45,14 +45,23 @@ pub async fn ingest(
     request: Request,
 ) -> ApiResult<(StatusCode, Json<IngestResponse>)> {
     audit.action(Action::Ingest);
-    let reads = match parse_request(&state, request).await {
-        Ok(reads) => reads,
-        Err(e) => {
-            state.metrics.ingest_rejected.inc();
-            return Err(e);
-        }
-    };
-    let outcomes = anpr_app::ingest::store_reads(&state, &audit, camera.camera_id, reads).await?;
+    // Parsed and stored on the ingest lane, below every other use's priority.
+    let lane = state.ingest_lane.clone();
+    let handle = audit.0.clone();
+    let outcomes = lane
+        .run(async move {
+            let reads = match parse_request(&state, request).await {
+                Ok(reads) => reads,
+                Err(e) => {
+                    state.metrics.ingest_rejected.inc();
+                    return Err(e);
+                }
+            };
+            Ok::<_, ApiError>(
+                anpr_app::ingest::store_reads(&state, &handle, camera.camera_id, reads).await?,
+            )
+        })
+        .await??;
     let fresh = outcomes.iter().any(|o| !o.duplicate);
     let status = if fresh || outcomes.is_empty() {
         StatusCode::CREATED

@@ -850,7 +850,7 @@ impl Inner {
     }
 
     fn record_decision(&self, d: &Decision) -> Result<i64> {
-        self.with_decision_log(|conn| {
+        self.with_use_log(|conn| {
             let tx = conn.transaction()?;
             tx.prepare_cached(
                 "INSERT INTO decisions (at, request_id, actor, user_id, district, action, target,

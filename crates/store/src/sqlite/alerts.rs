@@ -60,7 +60,7 @@ impl SqliteStore {
             return Ok(Vec::new());
         }
         self.blocking(move |inner| {
-            inner.with_writer(|conn| {
+            inner.with_use_log(|conn| {
                 let tx = conn.transaction()?;
                 let mut out = Vec::with_capacity(alerts.len());
                 {
@@ -170,7 +170,7 @@ impl SqliteStore {
         at: DateTime<Utc>,
     ) -> Result<Alert> {
         self.blocking(move |inner| {
-            inner.with_writer(|conn| {
+            inner.with_use_log(|conn| {
                 // The first acknowledgement stands; a second one changes nothing.
                 conn.prepare_cached(
                     "UPDATE alerts SET acked_at = ?2, acked_by_staff_id = ?3

@@ -14,9 +14,9 @@ impl SqliteStore {
         if d.is_empty() {
             return Ok(());
         }
-        // On the decision log's connection: no fsync per commit (see `Store::record_disclosures`).
+        // On the use log's connection: no fsync per commit (see `Store::record_disclosures`).
         self.blocking(move |inner| {
-            inner.with_decision_log(|conn| {
+            inner.with_use_log(|conn| {
                 let tx = conn.transaction()?;
                 {
                     let mut insert = tx.prepare_cached(
@@ -76,7 +76,7 @@ impl SqliteStore {
 
     pub(crate) async fn prune_disclosures_impl(&self, before: DateTime<Utc>) -> Result<u64> {
         self.blocking(move |inner| {
-            inner.with_decision_log(|conn| {
+            inner.with_use_log(|conn| {
                 Ok(conn.execute(
                     "DELETE FROM disclosures WHERE at < ?1",
                     params![to_ms(before)],

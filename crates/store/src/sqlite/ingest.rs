@@ -15,11 +15,22 @@ use rusqlite::{params, Connection};
 use std::collections::HashMap;
 use std::sync::mpsc;
 
-/// Most reads one group commit takes; a bigger group holds the writer for longer.
-const MAX_GROUP_READS: usize = 20_000;
+/// Most reads one group commit takes. A bigger group holds the writer for longer, and a live
+/// read that arrives meanwhile waits for it to commit.
+const MAX_GROUP_READS: usize = 2_000;
+
+/// Which queue a batch waits in for the writer.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lane {
+    /// Reads that may raise an alert: the next group commit takes these first, on their own.
+    Live,
+    /// Everything else, in arrival order.
+    Bulk,
+}
 
 pub(crate) struct PendingBatch {
     reads: Vec<NewRead>,
+    lane: Lane,
     reply: mpsc::Sender<Result<Vec<InsertOutcome>>>,
 }
 
@@ -28,7 +39,7 @@ fn sha_bytes(h: &Option<ImageHash>) -> Option<Vec<u8>> {
 }
 
 impl Inner {
-    fn insert_reads(&self, reads: Vec<NewRead>) -> Result<Vec<InsertOutcome>> {
+    fn insert_reads(&self, reads: Vec<NewRead>, lane: Lane) -> Result<Vec<InsertOutcome>> {
         for (i, r) in reads.iter().enumerate() {
             if !self.knows_camera(r.camera_id)? {
                 return Err(StoreError::NotFound(format!(
@@ -41,7 +52,7 @@ impl Inner {
         self.pending
             .lock()
             .expect("pending lock")
-            .push(PendingBatch { reads, reply });
+            .push(PendingBatch { reads, lane, reply });
         // Whoever holds the writer next stores everything queued, ours included; if a leader
         // took ours already, the queue we drain may be empty and we only wait for the answer.
         self.with_writer(|conn| {
@@ -59,8 +70,17 @@ impl Inner {
             .map_err(|_| StoreError::Task("group commit ended without an answer".into()))?
     }
 
+    /// The next group to commit: the live batches waiting, if any, on their own (a small
+    /// commit, so an alert waits only for the group being committed); otherwise bulk batches
+    /// in arrival order, up to [`MAX_GROUP_READS`].
     fn take_group(&self) -> Vec<PendingBatch> {
         let mut pending = self.pending.lock().expect("pending lock");
+        if pending.iter().any(|b| b.lane == Lane::Live) {
+            let (live, bulk): (Vec<_>, Vec<_>) =
+                pending.drain(..).partition(|b| b.lane == Lane::Live);
+            *pending = bulk;
+            return live;
+        }
         let mut size = 0;
         let mut n = 0;
         while n < pending.len() && (n == 0 || size + pending[n].reads.len() <= MAX_GROUP_READS) {
@@ -217,7 +237,9 @@ impl SqliteStore {
     pub(crate) async fn insert_reads_impl(
         &self,
         reads: Vec<NewRead>,
+        lane: Lane,
     ) -> Result<Vec<InsertOutcome>> {
-        self.blocking(move |inner| inner.insert_reads(reads)).await
+        self.blocking(move |inner| inner.insert_reads(reads, lane))
+            .await
     }
 }

@@ -30,12 +30,16 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub(crate) use crate::shared::{day_of, from_ms, to_ms, Catalog};
 pub use access::SqliteRegisters;
+use ingest::Lane;
 
-/// SQLite page cache of the writer (KiB). The indexes that ingestion updates at random must stay
-/// in memory at 10 million reads, within the server's 1 GiB budget.
-const WRITER_CACHE_KIB: i64 = 256 * 1024;
-/// Page cache of the decision log's connection (KiB); it only appends.
-const DECISION_LOG_CACHE_KIB: i64 = 32 * 1024;
+/// SQLite page cache of the writer (KiB). The indexes ingestion updates lead with the capture
+/// day, so the pages it touches are few and recent: this holds them, and bounds the server's
+/// memory (a larger cache grows the process by its size under sustained ingest).
+const WRITER_CACHE_KIB: i64 = 128 * 1024;
+/// Page cache of the use log's connection (KiB); it only appends.
+const USE_LOG_CACHE_KIB: i64 = 32 * 1024;
+/// Page cache of each connection for the record of use's file (KiB).
+const USES_CACHE_KIB: i64 = 8 * 1024;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -45,11 +49,13 @@ pub struct SqliteStore {
 pub(crate) struct Inner {
     path: PathBuf,
     writer: Mutex<Connection>,
-    /// Writes the `decisions` table without a per-commit fsync (`synchronous=NORMAL`): the
-    /// durable, write-ahead record of every decision is the audit-ledger entry of its request,
-    /// appended before the response leaves; this table is its queryable copy. It survives a
-    /// process crash; a power cut can lose its last few rows, never the ledger's.
-    decision_log: Mutex<Connection>,
+    /// Writes the record of use (`decisions`, `disclosures`, `alerts`, in the file of their
+    /// own, see [`uses_path`]) without a per-commit fsync (`synchronous=NORMAL`): the durable,
+    /// write-ahead record of every use is the audit-ledger entry of its request, appended
+    /// before the response leaves; these tables are its queryable copy. They survive a process
+    /// crash; a power cut can lose their last few rows, never the ledger's. Being in their own
+    /// file, these writes never wait for the ingest writer's group commits.
+    use_log: Mutex<Connection>,
     pub(crate) readers: pool::ReaderPool,
     pub(crate) dictionary: Arc<PlateDictionary>,
     /// Batches waiting for the next group commit.
@@ -72,19 +78,20 @@ impl SqliteStore {
         writer.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         schema::migrate(&mut writer)?;
         let catalog = catalog::load(&writer)?;
-        let decision_log = open_connection(&path, DECISION_LOG_CACHE_KIB)?;
-        decision_log.pragma_update(None, "synchronous", "NORMAL")?;
+        let use_log = open_connection(&path, USE_LOG_CACHE_KIB)?;
+        use_log.pragma_update(Some("uses"), "synchronous", "NORMAL")?;
+        use_log.pragma_update(Some("uses"), "cache_size", -USE_LOG_CACHE_KIB)?;
         // The same threshold as the writer's: at SQLite's default (4 MiB) the decision and
         // disclosure records of every search page made this connection checkpoint inline, an
         // fsync on the request path of one search in a few hundred.
-        decision_log.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
+        use_log.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
         let dictionary = Arc::new(PlateDictionary::from_entries(load_plates(&writer)?));
         let readers = pool::ReaderPool::new(&path);
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 writer: Mutex::new(writer),
-                decision_log: Mutex::new(decision_log),
+                use_log: Mutex::new(use_log),
                 readers,
                 dictionary,
                 pending: Mutex::new(Vec::new()),
@@ -120,12 +127,12 @@ impl Inner {
         f(&mut conn)
     }
 
-    pub(crate) fn with_decision_log<T>(
+    pub(crate) fn with_use_log<T>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T>,
     ) -> Result<T> {
         let mut conn = self
-            .decision_log
+            .use_log
             .lock()
             .map_err(|_| StoreError::Task("decision log lock poisoned".into()))?;
         f(&mut conn)
@@ -182,8 +189,43 @@ fn open_connection(path: &Path, cache_kib: i64) -> Result<Connection> {
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "cache_size", -cache_kib)?;
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // The record of use (decisions, disclosures, alerts) in its own file: its writes never
+    // wait for the main file's writer (migration 15). Attached on every connection, so
+    // queries name its tables as if they were the main file's.
+    conn.execute(
+        "ATTACH DATABASE ?1 AS uses",
+        [uses_path(path).to_string_lossy()],
+    )?;
+    conn.pragma_update(Some("uses"), "journal_mode", "WAL")?;
+    conn.pragma_update(Some("uses"), "synchronous", "FULL")?;
+    conn.pragma_update(Some("uses"), "cache_size", -USES_CACHE_KIB)?;
     rusqlite::vtab::array::load_module(&conn)?;
     Ok(conn)
+}
+
+/// A plain connection to the database at `path`, with the record of use attached as the store
+/// attaches it, for tools that read or write rows directly (benchmarks, tests, migration).
+pub fn direct_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    conn.execute(
+        "ATTACH DATABASE ?1 AS uses",
+        [uses_path(path).to_string_lossy()],
+    )?;
+    Ok(conn)
+}
+
+/// The file that holds the record of use beside the database at `db`: `anpr.sqlite` keeps
+/// it in `anpr-uses.sqlite`.
+pub fn uses_path(db: &Path) -> PathBuf {
+    let stem = db
+        .file_stem()
+        .map_or_else(|| "anpr".to_string(), |s| s.to_string_lossy().into_owned());
+    let name = match db.extension() {
+        Some(ext) => format!("{stem}-uses.{}", ext.to_string_lossy()),
+        None => format!("{stem}-uses"),
+    };
+    db.with_file_name(name)
 }
 
 fn load_plates(conn: &Connection) -> Result<Vec<(String, i64)>> {
@@ -250,7 +292,13 @@ impl crate::Store for SqliteStore {
         &self,
         reads: Vec<anpr_domain::NewRead>,
     ) -> Result<Vec<crate::InsertOutcome>> {
-        self.insert_reads_impl(reads).await
+        self.insert_reads_impl(reads, Lane::Bulk).await
+    }
+    async fn insert_live_reads(
+        &self,
+        reads: Vec<anpr_domain::NewRead>,
+    ) -> Result<Vec<crate::InsertOutcome>> {
+        self.insert_reads_impl(reads, Lane::Live).await
     }
     async fn read(&self, id: anpr_domain::ReadId) -> Result<Option<anpr_domain::PlateRead>> {
         self.read_impl(id).await

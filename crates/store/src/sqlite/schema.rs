@@ -4,9 +4,17 @@
 use crate::{Result, StoreError};
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[
+/// One step of the schema's history: SQL run in one transaction, or code for a step that one
+/// transaction cannot hold (one that moves tables between files).
+enum Migration {
+    Sql(&'static str),
+    Code(fn(&mut Connection) -> Result<()>),
+}
+
+const MIGRATIONS: &[Migration] = &[
     // 1: catalog, plate dictionary, reads, images, users and sessions.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE networks (
         id INTEGER PRIMARY KEY,
         name TEXT NOT NULL UNIQUE,
@@ -81,12 +89,14 @@ const MIGRATIONS: &[&str] = &[
         revoked INTEGER NOT NULL DEFAULT 0
     ) WITHOUT ROWID;
     "#,
+    ),
     // 2: access control. Registers (motor vehicle, staff, declared associates, stolen vehicles,
     // incidents), each row pointing at the import that last changed it, every change logged
     // with its source; network sharing agreements (existing networks keep the default: search
     // by every district, tracking by none); tracking and look-back authorisations; decision
     // records; badge numbers.
-    r#"
+    Migration::Sql(
+        r#"
     ALTER TABLE users ADD COLUMN badge_number TEXT;
     CREATE TABLE register_imports (
         id INTEGER PRIMARY KEY,
@@ -217,10 +227,12 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO register_version (id, version) VALUES (1, 0);
     "#,
+    ),
     // 3: real-time tracking alerts. AUTOINCREMENT so an id is never reused (even after the
     // newest alert is deleted): the id is the SSE event id clients resume from. Where the read
     // was seen is copied in, so an alert stays meaningful after its read is purged.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE alerts (
         id INTEGER PRIMARY KEY AUTOINCREMENT,
         authorisation_id INTEGER NOT NULL,
@@ -248,12 +260,14 @@ const MIGRATIONS: &[&str] = &[
     -- A tracking authorisation may also match OCR-confusable reads.
     ALTER TABLE authorisations ADD COLUMN fuzzy INTEGER NOT NULL DEFAULT 0;
     "#,
+    ),
     // 4: hot lists. A camera network's own staff (`network_operator`, bound to their network)
     // may receive "vehicle of interest" alerts for plates on the admin-loaded stolen-vehicle
     // hot list, if the network's agreement allows it. Such an alert has no authorisation: its
     // `authorisation_id` and `requester_user_id` are 0 and its district empty, and `kind`
     // tells it apart from a tracking alert.
-    r#"
+    Migration::Sql(
+        r#"
     ALTER TABLE users ADD COLUMN network_id INTEGER REFERENCES networks(id);
     ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'watch';
     CREATE INDEX alerts_hot_list ON alerts(network_id, id) WHERE kind = 'hot_list';
@@ -264,10 +278,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (plate, stolen_entry_id)
     ) WITHOUT ROWID;
     "#,
+    ),
     // 5: integrity monitoring. Findings, one per (rule, staff, key), their evidence as a JSON
     // array of ledger indices; one review case per finding; the runs, so an incremental run
     // knows the last ledger index looked at.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE integrity_findings (
         id INTEGER PRIMARY KEY,
         rule TEXT NOT NULL,
@@ -313,10 +329,12 @@ const MIGRATIONS: &[&str] = &[
         updated INTEGER NOT NULL
     );
     "#,
+    ),
     // 6: usage reports. The networks each decision is about (a search reaches several); an
     // index that covers the report's aggregation of decisions by time (no table lookups), and
     // alerts by creation time.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE decision_networks (
         decision_id INTEGER NOT NULL,
         network_id INTEGER NOT NULL,
@@ -326,16 +344,20 @@ const MIGRATIONS: &[&str] = &[
         district, purpose_code);
     CREATE INDEX alerts_created ON alerts(created_at);
     "#,
+    ),
     // 7: a tracking decision records whether its watch is fuzzy (it then alerts on every plate
     // sharing its plate's confusion-class key, not on its plate alone).
-    r#"
+    Migration::Sql(
+        r#"
     ALTER TABLE decisions ADD COLUMN fuzzy INTEGER NOT NULL DEFAULT 0;
     "#,
+    ),
     // 8: who set a user's roles and when (creation included), so that the policy can keep one
     // person from both making an account and loading the register rows it acts on. `set_by`
     // is a label (`staff:S1006`, `cli:operator`), NULL when the caller did not say. Accounts
     // made before this have no row: who set their roles is not known.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE user_role_changes (
         id INTEGER PRIMARY KEY,
         user_id INTEGER NOT NULL REFERENCES users(id),
@@ -345,11 +367,13 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX user_role_changes_user ON user_role_changes(user_id, id);
     "#,
+    ),
     // 9: what each user was shown: a read may be opened by id only if a search page or an
     // alert showed it to the same user under the same purpose code and file number within the
     // policy's window. One row per (user, read, purpose, file), the latest time kept; pruned
     // past the window. `via` is `search` or `alert`.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE disclosures (
         user_id INTEGER NOT NULL,
         read_id INTEGER NOT NULL,
@@ -361,12 +385,14 @@ const MIGRATIONS: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX disclosures_at ON disclosures(at);
     "#,
+    ),
     // 10: the sign-in throttle, shared by every server and the command line. One row per key:
     // a claimed staff id (`account:<id>`, whether or not the account exists, so that the
     // answers never tell which ids do) or a client address (`address:<ip>`). The lock-out is
     // computed from `failures` and `last_failure`; a success clears its account's row. It
     // replaces the per-account columns on `users`.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE sign_in_failures (
         key TEXT PRIMARY KEY,
         failures INTEGER NOT NULL,
@@ -375,11 +401,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users DROP COLUMN failed_logins;
     ALTER TABLE users DROP COLUMN locked_until;
     "#,
+    ),
     // 11: a camera's API keys in a table of their own, so that a camera holds two during a
     // rotation's overlap and all of them can be revoked at once. Times in milliseconds;
     // `expires_at` NULL: until rotated or revoked. The hashes move over, except the
     // placeholder of a camera whose key was never set.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE camera_keys (
         id INTEGER PRIMARY KEY,
         camera_id INTEGER NOT NULL REFERENCES cameras(id),
@@ -393,10 +421,12 @@ const MIGRATIONS: &[&str] = &[
         SELECT id, key_hash, created_at FROM cameras WHERE key_hash <> '!unset';
     ALTER TABLE cameras DROP COLUMN key_hash;
     "#,
+    ),
     // 12: the open incident files a member of staff may state, listed for them: those of a
     // district by opening time, and those assigned to them (one row per staff id and file,
     // kept with the file's row; `assigned_staff` stays the record as imported).
-    r#"
+    Migration::Sql(
+        r#"
     CREATE INDEX reg_incidents_district ON reg_incidents(district COLLATE NOCASE, opened_at);
     CREATE TABLE reg_incident_staff (
         staff_id TEXT NOT NULL,
@@ -413,19 +443,23 @@ const MIGRATIONS: &[&str] = &[
     INSERT OR IGNORE INTO reg_incident_staff (staff_id, file_number)
         SELECT staff_id, file_number FROM split WHERE staff_id <> '';
     "#,
+    ),
     // 13: whom a network's own staff call at the police about a vehicle of interest, and, on
     // each alert, the site's street address and that contact as they were when it was raised
     // (an alert is a record of what its receiver was told).
-    r#"
+    Migration::Sql(
+        r#"
     ALTER TABLE networks ADD COLUMN police_contact TEXT;
     ALTER TABLE alerts ADD COLUMN site_address TEXT NOT NULL DEFAULT '';
     ALTER TABLE alerts ADD COLUMN police_contact TEXT;
     "#,
+    ),
     // 14: each camera network's own sharing controls, set by its network auditor (`version`
     // grows with every change, so that every process sees one by polling its sum), and the
     // notices that a tracking watch started to cover a network's cameras (time, purpose code,
     // district: nothing that names a vehicle, a file or an officer).
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE network_controls (
         network_id INTEGER PRIMARY KEY REFERENCES networks(id),
         suspended INTEGER NOT NULL DEFAULT 0,
@@ -446,6 +480,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX watch_notices_network ON watch_notices(network_id, id);
     "#,
+    ),
+    // 15: the record of use (decisions, the networks each was about, what each user was shown,
+    // alerts) moves to a database file of its own, `anpr-uses.sqlite` beside this one and
+    // attached to every connection as `uses`. SQLite has one writer per file: in one file, an
+    // officer's decision record waited behind the camera batches' commits.
+    Migration::Code(move_uses_to_their_own_file),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -456,12 +496,109 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
             MIGRATIONS.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(applied) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i + 1)?;
-        tx.commit()?;
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(applied) {
+        match migration {
+            Migration::Sql(sql) => {
+                let tx = conn.transaction()?;
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", i + 1)?;
+                tx.commit()?;
+            }
+            Migration::Code(step) => {
+                step(conn)?;
+                conn.pragma_update(None, "user_version", i + 1)?;
+            }
+        }
         tracing::debug!(version = i + 1, "applied schema migration");
     }
+    Ok(())
+}
+
+/// The record-of-use tables in their own file (schema `uses`), as they stood in the main file
+/// at migration 14, column for column: (table, its definition, its columns).
+const USES_TABLES: &[(&str, &str, &str)] = &[
+    (
+        "decisions",
+        "CREATE TABLE IF NOT EXISTS uses.decisions (id INTEGER PRIMARY KEY,
+         at INTEGER NOT NULL, request_id TEXT NOT NULL, actor TEXT NOT NULL, user_id INTEGER,
+         district TEXT, action TEXT NOT NULL, target TEXT, purpose_code TEXT, file_number TEXT,
+         justification TEXT, basis TEXT, outcome TEXT NOT NULL, refusal_code TEXT,
+         refusal_reason TEXT, notes TEXT NOT NULL, training INTEGER NOT NULL,
+         authorisation_id INTEGER, fuzzy INTEGER NOT NULL DEFAULT 0)",
+        "id, at, request_id, actor, user_id, district, action, target, purpose_code,
+         file_number, justification, basis, outcome, refusal_code, refusal_reason, notes,
+         training, authorisation_id, fuzzy",
+    ),
+    (
+        "decision_networks",
+        "CREATE TABLE IF NOT EXISTS uses.decision_networks (decision_id INTEGER NOT NULL,
+         network_id INTEGER NOT NULL, PRIMARY KEY (decision_id, network_id)) WITHOUT ROWID",
+        "decision_id, network_id",
+    ),
+    (
+        "disclosures",
+        "CREATE TABLE IF NOT EXISTS uses.disclosures (user_id INTEGER NOT NULL,
+         read_id INTEGER NOT NULL, purpose_code TEXT NOT NULL, file_number TEXT NOT NULL,
+         at INTEGER NOT NULL, via TEXT NOT NULL,
+         PRIMARY KEY (user_id, read_id, purpose_code, file_number)) WITHOUT ROWID",
+        "user_id, read_id, purpose_code, file_number, at, via",
+    ),
+    (
+        "alerts",
+        "CREATE TABLE IF NOT EXISTS uses.alerts (id INTEGER PRIMARY KEY AUTOINCREMENT,
+         authorisation_id INTEGER NOT NULL, requester_user_id INTEGER NOT NULL,
+         district TEXT NOT NULL, plate TEXT NOT NULL, read_id INTEGER NOT NULL,
+         read_plate TEXT NOT NULL, captured_at INTEGER NOT NULL, camera_id INTEGER NOT NULL,
+         site_id INTEGER NOT NULL, site_name TEXT NOT NULL, network_id INTEGER NOT NULL,
+         lat REAL NOT NULL, lon REAL NOT NULL, has_overview INTEGER NOT NULL,
+         has_plate INTEGER NOT NULL, created_at INTEGER NOT NULL, acked_at INTEGER,
+         acked_by_staff_id TEXT, kind TEXT NOT NULL DEFAULT 'watch',
+         site_address TEXT NOT NULL DEFAULT '', police_contact TEXT,
+         UNIQUE (authorisation_id, read_id))",
+        "id, authorisation_id, requester_user_id, district, plate, read_id, read_plate,
+         captured_at, camera_id, site_id, site_name, network_id, lat, lon, has_overview,
+         has_plate, created_at, acked_at, acked_by_staff_id, kind, site_address, police_contact",
+    ),
+];
+
+const USES_INDEXES: &str = "
+    CREATE INDEX IF NOT EXISTS uses.decisions_user_time ON decisions(user_id, at);
+    CREATE INDEX IF NOT EXISTS uses.decisions_report ON decisions(at, training, action, outcome,
+        refusal_code, district, purpose_code);
+    CREATE INDEX IF NOT EXISTS uses.disclosures_at ON disclosures(at);
+    CREATE INDEX IF NOT EXISTS uses.alerts_requester ON alerts(requester_user_id, id);
+    CREATE INDEX IF NOT EXISTS uses.alerts_district ON alerts(district, id);
+    CREATE INDEX IF NOT EXISTS uses.alerts_hot_list ON alerts(network_id, id)
+        WHERE kind = 'hot_list';
+    CREATE INDEX IF NOT EXISTS uses.alerts_created ON alerts(created_at);
+";
+
+/// Migration 15. Two transactions, one per file, because a transaction over two files in WAL
+/// mode is atomic in each file but not across them: first the rows are copied into `uses`
+/// (tables created if missing, rows already there kept), then the main file's tables are
+/// dropped. A crash between the two leaves both copies, and the next open copies again,
+/// changing nothing, before it drops them.
+fn move_uses_to_their_own_file(conn: &mut Connection) -> Result<()> {
+    let tx = conn.transaction()?;
+    for (table, create, columns) in USES_TABLES {
+        tx.execute_batch(create)?;
+        let in_main: bool = tx.query_row(
+            "SELECT COUNT(*) > 0 FROM main.sqlite_master WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )?;
+        if in_main {
+            tx.execute_batch(&format!(
+                "INSERT OR IGNORE INTO uses.{table} ({columns}) SELECT {columns} FROM main.{table};"
+            ))?;
+        }
+    }
+    tx.execute_batch(USES_INDEXES)?;
+    tx.commit()?;
+    let tx = conn.transaction()?;
+    for (table, _, _) in USES_TABLES {
+        tx.execute_batch(&format!("DROP TABLE IF EXISTS main.{table};"))?;
+    }
+    tx.commit()?;
     Ok(())
 }

@@ -110,7 +110,7 @@ impl TestDb {
              JOIN register_imports i ON i.id = c.import_id ORDER BY c.import_id, ";
         match &self.place {
             Place::Sqlite { path, .. } => {
-                let conn = rusqlite::Connection::open(path).unwrap();
+                let conn = anpr_store::sqlite::direct_connection(path).unwrap();
                 let mut stmt = conn.prepare(&format!("{SQL} c.rowid")).unwrap();
                 stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
                     .unwrap()
@@ -135,7 +135,7 @@ impl TestDb {
     /// that no store method writes.
     pub async fn execute_batch(&self, sql: &str) {
         match &self.place {
-            Place::Sqlite { path, .. } => rusqlite::Connection::open(path)
+            Place::Sqlite { path, .. } => anpr_store::sqlite::direct_connection(path)
                 .unwrap()
                 .execute_batch(sql)
                 .unwrap(),
