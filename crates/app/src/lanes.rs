@@ -112,9 +112,11 @@ impl IngestLane {
             Some(r) => r,
             None => {
                 let built = build().map_err(AppError::internal)?;
-                // Another caller may have built one meanwhile; theirs is kept, ours dropped
-                // here, outside any task.
-                let _ = self.runtime.set(built);
+                // Another caller may have built one meanwhile: theirs is kept, and ours is shut
+                // down in the background (dropping a runtime inside a task would panic).
+                if let Err(extra) = self.runtime.set(built) {
+                    extra.shutdown_background();
+                }
                 self.runtime.get().expect("set above")
             }
         };

@@ -348,8 +348,7 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
     // The record of use lives in its own file beside it (`sqlite::uses_path`).
     let uses = crate::sqlite::uses_path(path);
     if uses.is_file() {
-        conn.execute("ATTACH DATABASE ?1 AS uses", [uses.to_string_lossy()])
-            .map_err(sqlite_error)?;
+        crate::sqlite::attach_uses(&conn, path).map_err(sqlite_error)?;
     }
     Ok(conn)
 }

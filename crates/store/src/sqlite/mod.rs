@@ -192,10 +192,7 @@ fn open_connection(path: &Path, cache_kib: i64) -> Result<Connection> {
     // The record of use (decisions, disclosures, alerts) in its own file: its writes never
     // wait for the main file's writer (migration 15). Attached on every connection, so
     // queries name its tables as if they were the main file's.
-    conn.execute(
-        "ATTACH DATABASE ?1 AS uses",
-        [uses_path(path).to_string_lossy()],
-    )?;
+    attach_uses(&conn, path)?;
     conn.pragma_update(Some("uses"), "journal_mode", "WAL")?;
     conn.pragma_update(Some("uses"), "synchronous", "FULL")?;
     conn.pragma_update(Some("uses"), "cache_size", -USES_CACHE_KIB)?;
@@ -208,11 +205,17 @@ fn open_connection(path: &Path, cache_kib: i64) -> Result<Connection> {
 pub fn direct_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
     conn.busy_timeout(std::time::Duration::from_secs(30))?;
+    attach_uses(&conn, path)?;
+    Ok(conn)
+}
+
+/// Attaches the record of use's file beside the database at `db` as schema `uses`.
+pub fn attach_uses(conn: &Connection, db: &Path) -> rusqlite::Result<()> {
     conn.execute(
         "ATTACH DATABASE ?1 AS uses",
-        [uses_path(path).to_string_lossy()],
+        [uses_path(db).to_string_lossy()],
     )?;
-    Ok(conn)
+    Ok(())
 }
 
 /// The file that holds the record of use beside the database at `db`: `anpr.sqlite` keeps
