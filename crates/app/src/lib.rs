@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod lanes;
 mod leadership;
 pub mod ledger_check;
+pub mod ledger_counts;
 pub mod metrics;
 pub mod monitor;
 pub mod network;

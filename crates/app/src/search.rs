@@ -128,7 +128,9 @@ pub async fn search(
     audit.disclosed(&disclosed);
     // Every network the search reached, and the reads it disclosed of each: a training plate's
     // sightings are made up and reach none.
-    if !result.grant.training {
+    if result.grant.training {
+        audit.facts(AuditFacts::new().training(true));
+    } else {
         audit.facts(crate::network_uses::reach_facts(
             &user.district,
             &result.grant.networks,

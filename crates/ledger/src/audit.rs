@@ -702,6 +702,9 @@ audit_facts! {
     stolen_entry_id: i64 => i64,
     /// A user change: whose account.
     target_staff_id: Cow<'a, str> => impl Into<Cow<'a, str>>,
+    /// A search of a reserved training plate (its sightings are made up; it is not counted as
+    /// use).
+    training: bool => bool,
 }
 
 /// Detaching a fact's value from what it was read from.
@@ -795,6 +798,7 @@ mod tests {
             .renews(11)
             .stolen_entry_id(4)
             .target_staff_id(String::from("S1001"))
+            .training(false)
     }
 
     #[test]

@@ -243,15 +243,17 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
                 || change.withheld_purposes.is_some()
                 || change.max_lookback_days.is_some();
             let user = super::sign_in(&state, &staff_id).await?;
-            let actor = anpr_app::auth::staff_actor(&user);
             let app = &state;
             let action = if changing {
                 Action::NetworkControlsChange
             } else {
                 Action::NetworkControlsView
             };
-            let audit =
-                anpr_app::audit::AuditHandle::new(anpr_app::audit::Channel::Cli, actor, action);
+            let audit = anpr_app::audit::AuditHandle::for_staff(
+                anpr_app::audit::Channel::Cli,
+                &user,
+                action,
+            );
             let c = if changing {
                 super::in_use(
                     app,
@@ -287,10 +289,9 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             limit,
         } => {
             let user = super::sign_in(&state, &staff_id).await?;
-            let actor = anpr_app::auth::staff_actor(&user);
-            let audit = anpr_app::audit::AuditHandle::new(
+            let audit = anpr_app::audit::AuditHandle::for_staff(
                 anpr_app::audit::Channel::Cli,
-                actor,
+                &user,
                 Action::NetworkWatchNotices,
             );
             let notices = super::in_use(
@@ -319,9 +320,9 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             json,
         } => {
             let user = super::sign_in(&state, &staff_id).await?;
-            let audit = anpr_app::audit::AuditHandle::new(
+            let audit = anpr_app::audit::AuditHandle::for_staff(
                 anpr_app::audit::Channel::Cli,
-                anpr_app::auth::staff_actor(&user),
+                &user,
                 Action::NetworkUses,
             );
             let view = super::in_use(

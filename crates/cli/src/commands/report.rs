@@ -3,7 +3,6 @@
 //! written.
 
 use anpr_app::audit::{AuditHandle, Channel};
-use anpr_app::auth::staff_actor;
 use anpr_app::App as AppState;
 use anpr_ledger::{Action, Event};
 use anpr_reports::{transparency, usage, Month};
@@ -128,7 +127,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             let state = super::open(data).await?;
             let user = super::sign_in(&state, &staff_id).await?;
             // Granted or refused, in the ledger before anything is shown.
-            let audit = AuditHandle::new(Channel::Cli, staff_actor(&user), Action::SubjectAccess);
+            let audit = AuditHandle::for_staff(Channel::Cli, &user, Action::SubjectAccess);
             let ask = anpr_app::reports::SubjectAccessAsk {
                 plate,
                 reference,
