@@ -131,6 +131,180 @@ impl LedgerCounts {
     }
 }
 
+/// What a published transparency report is checked against: the ledger's entries, in order
+/// from index 0 (at least as many as the head the report states).
+pub struct VerifyInput<'a> {
+    /// The report as published (JSON).
+    pub report: &'a serde_json::Value,
+    /// The ledger's entries, from index 0.
+    pub entries: &'a [anpr_ledger::StoredEntry],
+    /// The deployment's public key, to check the head's signature (without it, only that the
+    /// entries hash to the head's root).
+    pub public_key: Option<&'a anpr_ledger::keys::VerifyingKey>,
+}
+
+/// Recomputes a published transparency report from the ledger: the entries must be the ones
+/// the report's signed tree head commits to (each leaf hash, then the root; the signature when
+/// a key is given), and every figure counted from the ledger (all but the integrity findings)
+/// must be what the same counting over those entries gives, suppression included. Returns what
+/// was checked, in words, or every difference found.
+pub fn verify_report(input: VerifyInput<'_>) -> Result<String, Vec<String>> {
+    use anpr_reports::transparency::{self, LedgerSource, TransparencyInput, FROM_LEDGER};
+    let fail = |m: String| Err(vec![m]);
+    let report = input.report;
+    let Some(month) = report["month"]
+        .as_str()
+        .and_then(|m| Month::parse("month", m).ok())
+    else {
+        return fail("the report names no month (YYYY-MM): is it a transparency report's JSON?".into());
+    };
+    let Some(generated_at) = report["generated_at"]
+        .as_str()
+        .and_then(|t| t.parse::<chrono::DateTime<chrono::Utc>>().ok())
+    else {
+        return fail("the report has no generated_at time".into());
+    };
+    let source: LedgerSource = match serde_json::from_value(report["computed_from"].clone()) {
+        Ok(s) => s,
+        Err(_) => {
+            return fail(
+                "the report states no signed tree head (computed_from): it was not computed \
+                 from the ledger and cannot be verified from it"
+                    .into(),
+            )
+        }
+    };
+    let size = source.size as usize;
+    if input.entries.len() < size {
+        return fail(format!(
+            "the ledger download holds {} entries, and the report's tree head covers {size}: \
+             download the ledger up to that head at least",
+            input.entries.len()
+        ));
+    }
+    // The entries are the head's: each leaf hash is its body's, and they make its root.
+    let mut frontier = anpr_ledger::merkle::Frontier::new();
+    for (i, e) in input.entries[..size].iter().enumerate() {
+        if e.index != i as u64 {
+            return fail(format!(
+                "the ledger download is not in order: entry {i} is numbered {}",
+                e.index
+            ));
+        }
+        let leaf = anpr_ledger::merkle::leaf_hash(e.body.as_bytes());
+        if leaf != e.leaf_hash {
+            return fail(format!(
+                "entry {i}'s body does not hash to its leaf hash: the download was altered"
+            ));
+        }
+        frontier.push(leaf, |_, _, _| {});
+    }
+    let root = hex::encode(frontier.root());
+    if root != source.root_hash || source.tree_head["root_hash"] != root.as_str() {
+        return fail(format!(
+            "the first {size} entries of the ledger have the root {root}, not the root the \
+             report's tree head states ({}): the report was not computed from this ledger, or \
+             one of them was altered",
+            source.root_hash
+        ));
+    }
+    let mut checked = format!("the {size} entries hash to the report's tree head ({root})");
+    if let Some(key) = input.public_key {
+        let head: anpr_ledger::TreeHead = match serde_json::from_value(source.tree_head.clone()) {
+            Ok(h) => h,
+            Err(e) => return fail(format!("the report's tree head cannot be read: {e}")),
+        };
+        if head.size != source.size {
+            return fail("the report's tree head and its size disagree".into());
+        }
+        if let Err(e) = head.verify_signature(key) {
+            return fail(format!("the report's tree head is not signed by the key given: {e}"));
+        }
+        checked.push_str(", signed by the deployment's key");
+    }
+    let mut counts = LedgerCounts::new(month);
+    for e in &input.entries[..size] {
+        match Event::decode(e.body.as_bytes()) {
+            Ok(event) => counts.add(&event),
+            Err(err) => return fail(format!("entry {} cannot be read: {err}", e.index)),
+        }
+    }
+    let (by_month, by_district) = counts.rows();
+    let rebuilt = transparency::build(TransparencyInput {
+        month,
+        by_month,
+        by_district,
+        findings_recorded: true,
+        generated_at,
+        source: Some(source),
+    });
+    let rebuilt = serde_json::to_value(&rebuilt).expect("a report serialises");
+    let zero = serde_json::json!(0);
+    let mut differences = Vec::new();
+    let mut compare = |what: &str, published: &serde_json::Value, recomputed: &serde_json::Value| {
+        for m in FROM_LEDGER {
+            let (p, r) = (&published[m.name()], &recomputed[m.name()]);
+            let p = if p.is_null() { &zero } else { p };
+            let r = if r.is_null() { &zero } else { r };
+            if p != r {
+                differences.push(format!(
+                    "{what}, {}: the report says {p}, the ledger gives {r}",
+                    m.label()
+                ));
+            }
+        }
+    };
+    compare("national", &report["national"], &rebuilt["national"]);
+    let trend = |v: &serde_json::Value| -> BTreeMap<String, serde_json::Value> {
+        v["trend"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|p| (p["month"].as_str().unwrap_or("").to_string(), p["figures"].clone()))
+            .collect()
+    };
+    let (published, recomputed) = (trend(report), trend(&rebuilt));
+    for m in published.keys().chain(recomputed.keys()).collect::<std::collections::BTreeSet<_>>() {
+        let none = serde_json::Value::Null;
+        compare(
+            &format!("month {m}"),
+            published.get(m).unwrap_or(&none),
+            recomputed.get(m).unwrap_or(&none),
+        );
+    }
+    let districts = |v: &serde_json::Value| -> BTreeMap<String, serde_json::Value> {
+        v["districts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|d| (d["district"].as_str().unwrap_or("").to_string(), d["figures"].clone()))
+            .collect()
+    };
+    let (published, recomputed) = (districts(report), districts(&rebuilt));
+    for d in published.keys().chain(recomputed.keys()).collect::<std::collections::BTreeSet<_>>() {
+        let none = serde_json::Value::Null;
+        compare(
+            &format!("district {d}"),
+            published.get(d).unwrap_or(&none),
+            recomputed.get(d).unwrap_or(&none),
+        );
+    }
+    if differences.is_empty() {
+        Ok(format!(
+            "{checked}; every figure but the integrity findings is what those entries give \
+             ({} months, {} districts)",
+            recomputed_len(&rebuilt["trend"]),
+            recomputed_len(&rebuilt["districts"])
+        ))
+    } else {
+        Err(differences)
+    }
+}
+
+fn recomputed_len(v: &serde_json::Value) -> usize {
+    v.as_array().map_or(0, Vec::len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
