@@ -125,14 +125,14 @@ pub fn pseudonym_secret(data_dir: &Path) -> AppResult<Vec<u8>> {
                 .ok()
                 .filter(|k| k.len() >= 32)
                 .ok_or_else(|| {
-                    AppError::internal(format!(
+                    AppError::internal(anyhow::anyhow!(
                         "{} does not hold the pseudonym secret (64 hex characters)",
                         path.display()
                     ))
                 })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(AppError::internal(format!("{}: {e}", path.display()))),
+        Err(e) => return Err(AppError::internal(anyhow::anyhow!("{}: {e}", path.display()))),
     }
     use rand::RngCore;
     use std::io::Write;
@@ -158,7 +158,7 @@ pub fn pseudonym_secret(data_dir: &Path) -> AppResult<Vec<u8>> {
         }
     })();
     let _ = std::fs::remove_file(&tmp);
-    written.map_err(|e| AppError::internal(format!("{}: {e}", path.display())))?;
+    written.map_err(|e| AppError::internal(anyhow::anyhow!("{}: {e}", path.display())))?;
     pseudonym_secret_existing(&path)
 }
 
@@ -166,7 +166,7 @@ fn pseudonym_secret_existing(path: &Path) -> AppResult<Vec<u8>> {
     std::fs::read_to_string(path)
         .ok()
         .and_then(|t| hex::decode(t.trim()).ok())
-        .ok_or_else(|| AppError::internal(format!("{} cannot be read", path.display())))
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("{} cannot be read", path.display())))
 }
 
 /// The deployment's pseudonym secret: derived from the ledger's private signing key where this

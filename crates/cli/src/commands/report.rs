@@ -135,7 +135,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             report,
             ledger,
             public_key,
-        } => verify_transparency(&report, &ledger, public_key.as_deref()),
+        } => verify_transparency(&report, &ledger, public_key.as_deref())?,
         ReportCommand::SubjectAccess {
             staff_id,
             plate,
