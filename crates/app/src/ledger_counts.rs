@@ -56,7 +56,8 @@ impl LedgerCounts {
         }
         let facts = e.audit_facts();
         let granted = e.outcome.result == OutcomeKind::Granted;
-        let policy_refused = e.outcome.result == OutcomeKind::Refused && facts.refusal_code.is_some();
+        let policy_refused =
+            e.outcome.result == OutcomeKind::Refused && facts.refusal_code.is_some();
         let mut c = UsageCounts::default();
         match e.action {
             Action::Search if granted && facts.training != Some(true) => c.searches = 1,
@@ -156,7 +157,9 @@ pub fn verify_report(input: VerifyInput<'_>) -> Result<String, Vec<String>> {
         .as_str()
         .and_then(|m| Month::parse("month", m).ok())
     else {
-        return fail("the report names no month (YYYY-MM): is it a transparency report's JSON?".into());
+        return fail(
+            "the report names no month (YYYY-MM): is it a transparency report's JSON?".into(),
+        );
     };
     let Some(generated_at) = report["generated_at"]
         .as_str()
@@ -218,7 +221,9 @@ pub fn verify_report(input: VerifyInput<'_>) -> Result<String, Vec<String>> {
             return fail("the report's tree head and its size disagree".into());
         }
         if let Err(e) = head.verify_signature(key) {
-            return fail(format!("the report's tree head is not signed by the key given: {e}"));
+            return fail(format!(
+                "the report's tree head is not signed by the key given: {e}"
+            ));
         }
         checked.push_str(", signed by the deployment's key");
     }
@@ -241,30 +246,40 @@ pub fn verify_report(input: VerifyInput<'_>) -> Result<String, Vec<String>> {
     let rebuilt = serde_json::to_value(&rebuilt).expect("a report serialises");
     let zero = serde_json::json!(0);
     let mut differences = Vec::new();
-    let mut compare = |what: &str, published: &serde_json::Value, recomputed: &serde_json::Value| {
-        for m in FROM_LEDGER {
-            let (p, r) = (&published[m.name()], &recomputed[m.name()]);
-            let p = if p.is_null() { &zero } else { p };
-            let r = if r.is_null() { &zero } else { r };
-            if p != r {
-                differences.push(format!(
-                    "{what}, {}: the report says {p}, the ledger gives {r}",
-                    m.label()
-                ));
+    let mut compare =
+        |what: &str, published: &serde_json::Value, recomputed: &serde_json::Value| {
+            for m in FROM_LEDGER {
+                let (p, r) = (&published[m.name()], &recomputed[m.name()]);
+                let p = if p.is_null() { &zero } else { p };
+                let r = if r.is_null() { &zero } else { r };
+                if p != r {
+                    differences.push(format!(
+                        "{what}, {}: the report says {p}, the ledger gives {r}",
+                        m.label()
+                    ));
+                }
             }
-        }
-    };
+        };
     compare("national", &report["national"], &rebuilt["national"]);
     let trend = |v: &serde_json::Value| -> BTreeMap<String, serde_json::Value> {
         v["trend"]
             .as_array()
             .into_iter()
             .flatten()
-            .map(|p| (p["month"].as_str().unwrap_or("").to_string(), p["figures"].clone()))
+            .map(|p| {
+                (
+                    p["month"].as_str().unwrap_or("").to_string(),
+                    p["figures"].clone(),
+                )
+            })
             .collect()
     };
     let (published, recomputed) = (trend(report), trend(&rebuilt));
-    for m in published.keys().chain(recomputed.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for m in published
+        .keys()
+        .chain(recomputed.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let none = serde_json::Value::Null;
         compare(
             &format!("month {m}"),
@@ -277,11 +292,20 @@ pub fn verify_report(input: VerifyInput<'_>) -> Result<String, Vec<String>> {
             .as_array()
             .into_iter()
             .flatten()
-            .map(|d| (d["district"].as_str().unwrap_or("").to_string(), d["figures"].clone()))
+            .map(|d| {
+                (
+                    d["district"].as_str().unwrap_or("").to_string(),
+                    d["figures"].clone(),
+                )
+            })
             .collect()
     };
     let (published, recomputed) = (districts(report), districts(&rebuilt));
-    for d in published.keys().chain(recomputed.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for d in published
+        .keys()
+        .chain(recomputed.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let none = serde_json::Value::Null;
         compare(
             &format!("district {d}"),
@@ -330,15 +354,40 @@ mod tests {
         for e in [
             staff(Action::Search, t, Outcome::granted(), none()),
             staff(Action::Search, t, Outcome::granted(), none().training(true)),
-            staff(Action::Search, t, Outcome::refused("x"), none().refusal_code("own_vehicle")),
+            staff(
+                Action::Search,
+                t,
+                Outcome::refused("x"),
+                none().refusal_code("own_vehicle"),
+            ),
             // Refused for a malformed request, not by the policy: no denied attempt.
             staff(Action::Search, t, Outcome::refused("bad plate"), none()),
-            staff(Action::TrackingRequest, t, Outcome::pending("supervisor"), none()),
-            staff(Action::TrackingRequest, t, Outcome::refused("x"), none().refusal_code("no_basis")),
+            staff(
+                Action::TrackingRequest,
+                t,
+                Outcome::pending("supervisor"),
+                none(),
+            ),
+            staff(
+                Action::TrackingRequest,
+                t,
+                Outcome::refused("x"),
+                none().refusal_code("no_basis"),
+            ),
             staff(Action::TrackingApproval, t, Outcome::granted(), none()),
-            staff(Action::ReadView, "2026-09-30T23:59:59Z", Outcome::granted(), none()),
+            staff(
+                Action::ReadView,
+                "2026-09-30T23:59:59Z",
+                Outcome::granted(),
+                none(),
+            ),
             // After the report month: not counted.
-            staff(Action::Search, "2026-11-01T00:00:00Z", Outcome::granted(), none()),
+            staff(
+                Action::Search,
+                "2026-11-01T00:00:00Z",
+                Outcome::granted(),
+                none(),
+            ),
         ] {
             c.add(&e);
         }

@@ -37,7 +37,11 @@ pub fn reach_facts(
     for n in disclosed {
         *reads.entry(n).or_default() += 1;
     }
-    let mut ids: Vec<i64> = reached.iter().copied().chain(reads.keys().copied()).collect();
+    let mut ids: Vec<i64> = reached
+        .iter()
+        .copied()
+        .chain(reads.keys().copied())
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     AuditFacts::new()
@@ -110,7 +114,10 @@ pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
 /// id under the month's key, itself HMAC-SHA256 of the month under the deployment's secret.
 /// Stable within a month; without the secret, the pseudonyms of two months cannot be linked.
 pub fn officer_pseudonym(secret: &[u8], staff_id: &str, month: &str) -> String {
-    let month_key = hmac_sha256(secret, format!("anpr officer pseudonym v1 {month}").as_bytes());
+    let month_key = hmac_sha256(
+        secret,
+        format!("anpr officer pseudonym v1 {month}").as_bytes(),
+    );
     let tag = hmac_sha256(&month_key, staff_id.as_bytes());
     format!("officer-{}", hex::encode(&tag[..8]))
 }
@@ -132,7 +139,12 @@ pub fn pseudonym_secret(data_dir: &Path) -> AppResult<Vec<u8>> {
                 })
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(AppError::internal(anyhow::anyhow!("{}: {e}", path.display()))),
+        Err(e) => {
+            return Err(AppError::internal(anyhow::anyhow!(
+                "{}: {e}",
+                path.display()
+            )))
+        }
     }
     use rand::RngCore;
     use std::io::Write;
@@ -182,7 +194,11 @@ pub fn deployment_secret(app: &App) -> AppResult<Vec<u8>> {
 /// The pseudonym of `staff_id` for a use at `at`, under this deployment's secret: the one
 /// function every view that names an officer to a network calls.
 pub fn pseudonym(app: &App, staff_id: &str, at: DateTime<Utc>) -> AppResult<String> {
-    Ok(officer_pseudonym(&deployment_secret(app)?, staff_id, &month_of(at)))
+    Ok(officer_pseudonym(
+        &deployment_secret(app)?,
+        staff_id,
+        &month_of(at),
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -494,8 +510,7 @@ pub async fn uses(
         );
         tally(&mut by_kind, t.kind, t.reads);
         total_reads += t.reads;
-        if t
-            .file_number
+        if t.file_number
             .as_ref()
             .is_some_and(|f| open.get(f).copied().unwrap_or(false))
         {

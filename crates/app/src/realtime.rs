@@ -308,7 +308,11 @@ pub async fn sightings(
     networks.dedup();
     if !grant.path {
         audit.disclosed(&[]);
-        audit.facts(crate::network_uses::reach_facts(&user.district, &networks, []));
+        audit.facts(crate::network_uses::reach_facts(
+            &user.district,
+            &networks,
+            [],
+        ));
         return Ok(WatchSightings {
             withheld: Some(anpr_policy::Policy::path_withheld_message(&a)),
             authorisation: a,

@@ -92,7 +92,9 @@ pub async fn transparency(
     };
     Ok(transparency::build(TransparencyInput {
         month,
-        by_month: findings_only(by_month.rows).chain(ledger_by_month).collect(),
+        by_month: findings_only(by_month.rows)
+            .chain(ledger_by_month)
+            .collect(),
         by_district: findings_only(by_district.rows)
             .chain(ledger_by_district)
             .collect(),

@@ -251,7 +251,10 @@ fn reports_from_the_command_line() {
         )
     };
     let verified = ok(&verify(&report_file));
-    assert!(verified.contains("verified") && verified.contains("signed by"), "{verified}");
+    assert!(
+        verified.contains("verified") && verified.contains("signed by"),
+        "{verified}"
+    );
     let mut changed = json.clone();
     changed["national"]["searches"] = serde_json::json!(9);
     let changed_file = d.join("changed.json");

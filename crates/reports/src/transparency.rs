@@ -533,7 +533,10 @@ mod tests {
         let r = build(i);
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["computed_from"]["size"], 42);
-        assert_eq!(json["computed_from"]["cosigned_by"][0], "oversight.example/w1");
+        assert_eq!(
+            json["computed_from"]["cosigned_by"][0],
+            "oversight.example/w1"
+        );
         let html = to_html(&r);
         assert!(html.contains("<strong>42</strong> entries"), "{html}");
         assert!(html.contains(&"ab".repeat(32)));

@@ -627,7 +627,11 @@ async fn a_network_auditor_sees_exactly_the_uses_that_touched_its_network() {
     let (ids, _) = hits(&s, &searcher, STOLEN_CLEAN).await;
     assert_eq!(ids, vec![r1, r2]);
     let search = entries_of(&s, "search").pop().unwrap();
-    assert_eq!(search["query"]["network_ids"], json!([net1, net2]), "{search}");
+    assert_eq!(
+        search["query"]["network_ids"],
+        json!([net1, net2]),
+        "{search}"
+    );
     assert_eq!(
         search["query"]["network_reads"],
         json!({net1.to_string(): 1, net2.to_string(): 1})
@@ -678,8 +682,10 @@ async fn a_network_auditor_sees_exactly_the_uses_that_touched_its_network() {
             "POST",
             "/api/v1/lookback",
             Some(&searcher),
-            Some(&json!({"plate": "ABC123", "from": now_rfc3339(100 * 24 * 60),
-                         "purpose": purpose()})),
+            Some(
+                &json!({"plate": "ABC123", "from": now_rfc3339(100 * 24 * 60),
+                         "purpose": purpose()}),
+            ),
         )
         .await;
     assert_eq!(st, 201, "{look}");
@@ -760,7 +766,10 @@ async fn a_network_auditor_sees_exactly_the_uses_that_touched_its_network() {
         let e = &s
             .state
             .ledger
-            .entries(u["entry"].as_u64().unwrap(), u["entry"].as_u64().unwrap() + 1)
+            .entries(
+                u["entry"].as_u64().unwrap(),
+                u["entry"].as_u64().unwrap() + 1,
+            )
             .unwrap()[0];
         let body: Value = serde_json::from_str(&e.body).unwrap();
         assert!(body["query"]["network_ids"]
@@ -846,7 +855,12 @@ async fn a_network_auditor_sees_exactly_the_uses_that_touched_its_network() {
     );
     // A month that is not one: 422, in words.
     let (st, body) = s
-        .call("GET", &format!("{}?month=2026-13", path(net1)), Some(&aud1), None)
+        .call(
+            "GET",
+            &format!("{}?month=2026-13", path(net1)),
+            Some(&aud1),
+            None,
+        )
         .await;
     assert_eq!(st, 422, "{body}");
     assert!(body.to_string().contains("YYYY-MM"), "{body}");

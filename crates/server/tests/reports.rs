@@ -630,8 +630,14 @@ async fn transparency_report_states_its_tree_head_and_verifies_from_the_ledger()
     assert!(size > 0, "{r}");
     assert_eq!(src["tree_head"]["size"], size, "{r}");
     assert_eq!(src["tree_head"]["root_hash"], src["root_hash"]);
-    assert!(src["checkpoint"].as_str().unwrap().contains(&format!("\n{size}\n")));
-    assert!(r["notes"].to_string().contains("signed audit ledger"), "{r}");
+    assert!(src["checkpoint"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("\n{size}\n")));
+    assert!(
+        r["notes"].to_string().contains("signed audit ledger"),
+        "{r}"
+    );
     let html = s
         .http
         .get(s.url(&format!("{path}&format=html")))
@@ -642,7 +648,10 @@ async fn transparency_report_states_its_tree_head_and_verifies_from_the_ledger()
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Signed tree head of the audit ledger"), "{html}");
+    assert!(
+        html.contains("Signed tree head of the audit ledger"),
+        "{html}"
+    );
     // That page was made later (after the JSON's own ledger entry): a later head.
     assert!(
         html.contains(&format!("<strong>{}</strong> entries, root hash", size + 1)),
@@ -672,7 +681,10 @@ async fn transparency_report_states_its_tree_head_and_verifies_from_the_ledger()
         })
     };
     let checked = verify(&r, &entries).unwrap();
-    assert!(checked.contains("signed by the deployment's key"), "{checked}");
+    assert!(
+        checked.contains("signed by the deployment's key"),
+        "{checked}"
+    );
 
     // A changed count fails, naming it.
     let mut changed = r.clone();

@@ -199,9 +199,7 @@ fn verify_transparency(report: &Path, ledger: &Path, key: Option<&Path>) -> anyh
             )
         })?);
     }
-    let key = key
-        .map(anpr_ledger::keys::read_public_key)
-        .transpose()?;
+    let key = key.map(anpr_ledger::keys::read_public_key).transpose()?;
     match anpr_app::ledger_counts::verify_report(anpr_app::ledger_counts::VerifyInput {
         report: &report_json,
         entries: &entries,
