@@ -10,7 +10,7 @@ export async function networkAuditorFlows({ flow, signedIn, check, shot, BASE, n
     const summary = page.locator('#uses-summary');
     await summary.filter({ hasText: 'of your network\u2019s data' }).waitFor();
     const text = await summary.textContent();
-    const uses = Number(/: (\d+) uses? of/.exec(text)?.[1] ?? 0);
+    const uses = Number((/: ([\d,]+) uses? of/.exec(text)?.[1] ?? '0').replace(/,/g, ''));
     check(uses >= 1, `uses counted: ${text}`);
     check(text.includes('under files still open'), `open files counted, not described: ${text}`);
     // Charts by month and by purpose, drawn as SVG.
