@@ -15,6 +15,7 @@ import { mapFlows, pointsOnMap } from './flows/map.mjs';
 import { phoneFlows } from './flows/phone.mjs';
 import { oversightFlows } from './flows/oversight.mjs';
 import { adminFlows } from './flows/admin.mjs';
+import { networkAuditorFlows } from './flows/network-auditor.mjs';
 
 const BASE = process.env.ANPR_URL;
 const DATA = process.env.ANPR_DATA;
@@ -627,6 +628,7 @@ await flow('subject access shows the sightings and queries of a plate', async ()
 await adminFlows({ flow, signedIn, check, shot, BASE, cameraKey, hotListPlate });
 await mapFlows({ BASE, SHOTS, cameraKey, flow, check, signedIn, fillPurpose, purposeFile: PURPOSE_FILE });
 await phoneFlows({ flow, signedIn, check, shots: SHOTS });
+await networkAuditorFlows({ flow, signedIn, check, shot, BASE, never: [examplePlate, ownCar, PURPOSE_FILE, HOMICIDE_FILE] });
 
 await flow('no Content-Security-Policy violation or page error', async () => {
   check(problems.length === 0, problems.join('\n'));

@@ -192,8 +192,15 @@ pub async fn authorise_read(
     let read = state.store.read(read_id).await?;
     // The audit entry names the plate the read shows, refused or not (as a search names the
     // plate searched), so the integrity rules can see a view of one's own vehicle.
+    // It names the read's network too (the network's own record of use is read from these
+    // entries), and the reads it disclosed there once allowed.
     if let (Some(audit), Some(r)) = (audit, &read) {
         audit.facts(anpr_ledger::AuditFacts::new().plate(r.plate.as_str().to_string()));
+        audit.facts(crate::network_uses::reach_facts(
+            &user.district,
+            &[r.network_id],
+            [],
+        ));
     }
     let target = match &read {
         Some(r) => Target::Read {
@@ -224,6 +231,13 @@ pub async fn authorise_read(
     let eval = state.policy.evaluate_data_access(&req, &facts);
     let (grant, decision) = enforce(state, eval).await?;
     let read = read.ok_or_else(|| AppError::NotFound(format!("read {read_id}")))?;
+    if let Some(audit) = audit {
+        audit.facts(crate::network_uses::reach_facts(
+            &user.district,
+            &[read.network_id],
+            [read.network_id],
+        ));
+    }
     Ok((
         Access {
             ctx,

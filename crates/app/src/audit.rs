@@ -48,6 +48,14 @@ impl AuditHandle {
         handle
     }
 
+    /// A use by signed-in member of staff `user` through `channel`: its entry names them and
+    /// their district.
+    pub fn for_staff(channel: Channel, user: &anpr_domain::User, action: Action) -> AuditHandle {
+        let handle = AuditHandle::new(channel, crate::auth::staff_actor(user), action);
+        handle.facts(AuditFacts::new().district(user.district.clone()));
+        handle
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Slot) -> T) -> T {
         f(&mut self.0.lock().unwrap_or_else(|p| p.into_inner()))
     }

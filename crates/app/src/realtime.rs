@@ -303,8 +303,16 @@ pub async fn sightings(
         all.extend(page);
     }
     let count = all.len();
+    let mut networks: Vec<NetworkId> = all.iter().map(|s| s.network_id).collect();
+    networks.sort_unstable();
+    networks.dedup();
     if !grant.path {
         audit.disclosed(&[]);
+        audit.facts(crate::network_uses::reach_facts(
+            &user.district,
+            &networks,
+            [],
+        ));
         return Ok(WatchSightings {
             withheld: Some(anpr_policy::Policy::path_withheld_message(&a)),
             authorisation: a,
@@ -316,6 +324,11 @@ pub async fn sightings(
     let reads: Vec<i64> = all.iter().map(|s| s.read_id).collect();
     disclose_under(state, user, &a, &reads, Utc::now()).await?;
     audit.disclosed(&reads);
+    audit.facts(crate::network_uses::reach_facts(
+        &user.district,
+        &networks,
+        all.iter().map(|s| s.network_id),
+    ));
     Ok(WatchSightings {
         authorisation: a,
         count,

@@ -16,7 +16,9 @@ use anpr_domain::{NormalisedPlate, PlatePattern, SearchQuery, User};
 use anpr_policy::oversight::ReportScope;
 use anpr_policy::{IdentityCheck, Subject};
 use anpr_reports::subject::{self, HeldRead, SubjectAccessReport};
-use anpr_reports::transparency::{self, TransparencyInput, TransparencyReport, TREND_MONTHS};
+use anpr_reports::transparency::{
+    self, LedgerSource, TransparencyInput, TransparencyReport, TREND_MONTHS,
+};
 use anpr_reports::usage::{self, UsageReport};
 use anpr_reports::{Grouping, Month, UsageQuery};
 use chrono::{DateTime, Utc};
@@ -52,7 +54,10 @@ pub async fn usage_national(state: &App, q: UsageQuery) -> AppResult<UsageReport
     Ok(usage::assemble(&q, counted.rows, counted.findings_recorded))
 }
 
-/// The public transparency report of `month`, made at `now`.
+/// The public transparency report of `month`, made at `now`: counted from the audit ledger's
+/// entries up to its latest signed tree head (see [`crate::ledger_counts`] for why and how),
+/// which the report states with the witnesses' cosignatures held for it; the integrity
+/// findings from the case register.
 pub async fn transparency(
     state: &App,
     month: Month,
@@ -69,13 +74,84 @@ pub async fn transparency(
     let districts = anpr_reports::usage::query(month.start(), month.end(), Grouping::District)?;
     let by_month = state.reports.usage_counts(trend).await?;
     let by_district = state.reports.usage_counts(districts).await?;
+    let ledger = state.ledger.clone();
+    let (source, counts) = tokio::task::spawn_blocking(move || counted_from_ledger(&ledger, month))
+        .await
+        .map_err(AppError::internal)??;
+    let (ledger_by_month, ledger_by_district) = counts.rows();
+    // The findings are the case register's; everything else the ledger's.
+    let findings_only = |rows: Vec<anpr_reports::UsageRow>| {
+        rows.into_iter().map(|mut r| {
+            r.counts = anpr_reports::UsageCounts {
+                findings_opened: r.counts.findings_opened,
+                findings_closed: r.counts.findings_closed,
+                ..Default::default()
+            };
+            r
+        })
+    };
     Ok(transparency::build(TransparencyInput {
         month,
-        by_month: by_month.rows,
-        by_district: by_district.rows,
+        by_month: findings_only(by_month.rows)
+            .chain(ledger_by_month)
+            .collect(),
+        by_district: findings_only(by_district.rows)
+            .chain(ledger_by_district)
+            .collect(),
         findings_recorded: by_month.findings_recorded,
         generated_at: now,
+        source: Some(source),
     }))
+}
+
+/// The latest signed tree head (a fresh one where entries arrived since and this process holds
+/// the key), with its checkpoint and cosignatures, and the report's counts over its entries.
+fn counted_from_ledger(
+    ledger: &anpr_ledger::Ledger,
+    month: Month,
+) -> AppResult<(LedgerSource, crate::ledger_counts::LedgerCounts)> {
+    ledger.refresh()?;
+    let head = match ledger.latest_tree_head()? {
+        Some(h) if h.size == ledger.size() => h,
+        latest => match ledger.sign_tree_head() {
+            Ok(h) => h,
+            Err(e) => latest.ok_or_else(|| {
+                AppError::Unavailable(format!(
+                    "the audit ledger has no signed tree head to compute the report from ({e}); \
+                     start the server with its signing key"
+                ))
+            })?,
+        },
+    };
+    let checkpoint = ledger.checkpoint(head.size)?;
+    // Every signature but the log's own is a witness's cosignature.
+    let mut cosigned_by: Vec<String> = checkpoint
+        .iter()
+        .flat_map(|n| &n.signatures)
+        .filter(|s| s.name != ledger.origin())
+        .map(|s| s.name.clone())
+        .collect();
+    cosigned_by.sort();
+    cosigned_by.dedup();
+    let mut counts = crate::ledger_counts::LedgerCounts::new(month);
+    let mut page = anpr_ledger::EntryPage::default();
+    let mut at = 0;
+    while at < head.size {
+        ledger.entry_page(at, head.size, &mut page)?;
+        let Some(tail) = page.last_index() else { break };
+        at = tail + 1;
+        for (_, body) in page.iter() {
+            counts.add(&anpr_ledger::Event::decode(body)?);
+        }
+    }
+    let source = LedgerSource {
+        size: head.size,
+        root_hash: hex::encode(head.root_hash),
+        tree_head: serde_json::to_value(&head).map_err(AppError::internal)?,
+        checkpoint: checkpoint.map(|n| n.to_string()),
+        cosigned_by,
+    };
+    Ok((source, counts))
 }
 
 /// A subject access request as the privacy officer received it.

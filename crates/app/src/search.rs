@@ -126,6 +126,22 @@ pub async fn search(
         .await?;
     }
     audit.disclosed(&disclosed);
+    // Every network the search reached, and the reads it disclosed of each: a training plate's
+    // sightings are made up and reach none.
+    if result.grant.training {
+        audit.facts(AuditFacts::new().training(true));
+    } else {
+        audit.facts(crate::network_uses::reach_facts(
+            &user.district,
+            &result.grant.networks,
+            result
+                .page
+                .hits
+                .iter()
+                .filter(|h| h.read.id > 0)
+                .map(|h| h.read.network_id),
+        ));
+    }
     // How fresh the newest sighting shown was: repeated searches each showing near-live
     // sightings are tracking without an authorisation (integrity rule "polling").
     if let Some(newest) = result

@@ -214,6 +214,57 @@ fn reports_from_the_command_line() {
     assert!(!json.to_string().contains("S9"));
     assert!(failed(&anpr(d, &["report", "transparency", "--month", "2026-13"])).contains("month"));
 
+    // The report states the signed tree head it was counted from, and recomputes from the
+    // ledger's entries up to it; a changed count does not.
+    let size = json["computed_from"]["size"].as_u64().unwrap();
+    assert!(size > 0, "{json}");
+    assert!(html.contains("<strong>") && html.contains(&format!("{size}</strong> entries")));
+    let dump = d.join("ledger.jsonl");
+    {
+        use std::io::Write;
+        let ledger = anpr_ledger::Ledger::open(d.join("ledger")).unwrap();
+        let mut f = std::fs::File::create(&dump).unwrap();
+        let mut at = 0;
+        while at < size {
+            let page = ledger.entries(at, size).unwrap();
+            at = page.last().unwrap().index + 1;
+            for e in page {
+                writeln!(f, "{}", serde_json::to_string(&e).unwrap()).unwrap();
+            }
+        }
+    }
+    let report_file = out.join(format!("transparency-{month}.json"));
+    let key = d.join("ledger").join("ledger-signing-key.pub");
+    let verify = |report: &Path| {
+        anpr(
+            d,
+            &[
+                "report",
+                "verify-transparency",
+                "--report",
+                report.to_str().unwrap(),
+                "--ledger",
+                dump.to_str().unwrap(),
+                "--public-key",
+                key.to_str().unwrap(),
+            ],
+        )
+    };
+    let verified = ok(&verify(&report_file));
+    assert!(
+        verified.contains("verified") && verified.contains("signed by"),
+        "{verified}"
+    );
+    let mut changed = json.clone();
+    changed["national"]["searches"] = serde_json::json!(9);
+    let changed_file = d.join("changed.json");
+    std::fs::write(&changed_file, serde_json::to_vec(&changed).unwrap()).unwrap();
+    let why = failed(&verify(&changed_file));
+    assert!(
+        why.contains("national, Searches: the report says 9"),
+        "{why}"
+    );
+
     let text = ok(&anpr(
         d,
         &[

@@ -126,6 +126,7 @@ impl UseKind {
             | Action::NetworkControlsView
             | Action::NetworkControlsChange
             | Action::NetworkWatchNotices
+            | Action::NetworkUses
             | Action::UserList
             | Action::Purge
             | Action::ReportUsage

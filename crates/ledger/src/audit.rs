@@ -9,6 +9,7 @@
 //! request parameters that are not facts.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -161,6 +162,9 @@ actions! {
     /// The notices of tracking watches that cover a network's cameras, read by its network
     /// auditor (query: `network_id`).
     NetworkWatchNotices = "network_watch_notices",
+    /// The police uses that touched a network's data, read by its network auditor (query:
+    /// `network_id`, `month`).
+    NetworkUses = "network_uses",
 
     // Users.
     /// A user account created, or its roles or active flag changed (fact: `target_staff_id`).
@@ -340,6 +344,7 @@ enum Scalar<'a> {
     I64(i64),
     Bool(bool),
     Ints(Vec<i64>),
+    Counts(BTreeMap<i64, u64>),
     Other,
 }
 
@@ -379,8 +384,17 @@ impl<'de> Deserialize<'de> for Scalar<'de> {
                 Ok(Scalar::Other)
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Scalar<'de>, A::Error> {
-                while m.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Scalar::Other)
+                // An object of counts by integer key (`{"1": 4}`); anything else is skipped.
+                let mut counts = Some(BTreeMap::new());
+                while let Some((key, value)) = m.next_entry::<Cow<'de, str>, Element>()? {
+                    match (key.parse::<i64>(), value, &mut counts) {
+                        (Ok(k), Element::Int(v), Some(c)) if v >= 0 => {
+                            c.insert(k, v as u64);
+                        }
+                        _ => counts = None,
+                    }
+                }
+                Ok(counts.map_or(Scalar::Other, Scalar::Counts))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut s: A) -> Result<Scalar<'de>, A::Error> {
                 let mut ints = Some(Vec::new());
@@ -485,6 +499,15 @@ impl FactValue<'_> for Vec<i64> {
     fn from_scalar(s: Scalar<'_>) -> Option<Self> {
         match s {
             Scalar::Ints(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+impl FactValue<'_> for BTreeMap<i64, u64> {
+    fn from_scalar(s: Scalar<'_>) -> Option<Self> {
+        match s {
+            Scalar::Counts(v) => Some(v),
             _ => None,
         }
     }
@@ -634,6 +657,9 @@ audit_facts! {
     basis: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// Where the use came from.
     channel: Channel => Channel,
+    /// The acting member of staff's district (as their user account has it, from the staff
+    /// register), on every use that reaches a network's data.
+    district: Cow<'a, str> => impl Into<Cow<'a, str>>,
     /// Tracking and look-back: how long was asked for, in minutes.
     duration_minutes: u32 => u32,
     /// Tracking: asked for as an emergency (to be approved within the hour).
@@ -647,8 +673,15 @@ audit_facts! {
     max_edits: u8 => u8,
     /// How `plate` was asked about (absent: exact, unless it holds `?` or `*`).
     mode: PlateMode => PlateMode,
-    /// The networks a use was narrowed to or a change was about.
+    /// The networks a use was narrowed to or a change was about. Every use that reaches a
+    /// network's data names it here: a search, every permitted network it reached; a read or
+    /// image view or an export, the read's network; a tracking request or its review, the
+    /// networks whose cameras the watch covers; an alert, the camera's network; a look-back
+    /// request or its review, the networks it covers.
     network_ids: Vec<i64> => Vec<i64>,
+    /// Reads disclosed, per network (`{"<network id>": count}`): only networks with reads
+    /// disclosed are named.
+    network_reads: BTreeMap<i64, u64> => BTreeMap<i64, u64>,
     /// A search: the age of the newest sighting the response disclosed, in seconds.
     newest_result_age_s: u64 => u64,
     /// The plate or pattern asked about, or the plate a read or image shown bears.
@@ -669,6 +702,9 @@ audit_facts! {
     stolen_entry_id: i64 => i64,
     /// A user change: whose account.
     target_staff_id: Cow<'a, str> => impl Into<Cow<'a, str>>,
+    /// A search of a reserved training plate (its sightings are made up; it is not counted as
+    /// use).
+    training: bool => bool,
 }
 
 /// Detaching a fact's value from what it was read from.
@@ -694,7 +730,17 @@ macro_rules! owned_already {
         }
     )*};
 }
-owned_already!(u8, u32, u64, i64, bool, Vec<i64>, PlateMode, Channel);
+owned_already!(
+    u8,
+    u32,
+    u64,
+    i64,
+    bool,
+    Vec<i64>,
+    BTreeMap<i64, u64>,
+    PlateMode,
+    Channel
+);
 
 impl<'a> AuditFacts<'a> {
     /// No facts; set them with the methods named after the fields.
@@ -733,6 +779,7 @@ mod tests {
             .authorisation_id(12)
             .basis("stolen_vehicle")
             .channel(Channel::Api)
+            .district("Waikato")
             .duration_minutes(720)
             .emergency(false)
             .end_reason("expired")
@@ -740,6 +787,7 @@ mod tests {
             .max_edits(1)
             .mode(PlateMode::Fuzzy)
             .network_ids(vec![1, 3])
+            .network_reads(BTreeMap::from([(1, 4), (3, 0)]))
             .newest_result_age_s(90)
             .plate("ABC123")
             .read_id(-4)
@@ -750,6 +798,7 @@ mod tests {
             .renews(11)
             .stolen_entry_id(4)
             .target_staff_id(String::from("S1001"))
+            .training(false)
     }
 
     #[test]
@@ -825,6 +874,7 @@ mod tests {
                 | Action::NetworkControlsView
                 | Action::NetworkControlsChange
                 | Action::NetworkWatchNotices
+                | Action::NetworkUses
                 | Action::UserChange
                 | Action::UserList
                 | Action::Purge
@@ -843,7 +893,7 @@ mod tests {
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 54);
+        assert_eq!(Action::NAMED.len(), 55);
     }
 
     #[test]
@@ -862,6 +912,7 @@ mod tests {
         assert_eq!(v["mode"], "fuzzy");
         assert_eq!(v["channel"], "api");
         assert_eq!(v["network_ids"], json!([1, 3]));
+        assert_eq!(v["network_reads"], json!({"1": 4, "3": 0}));
         assert_eq!(AuditFacts::from_query(&v), facts);
         let text = serde_json::to_string(&v).unwrap();
         let borrowed: AuditFacts = serde_json::from_str(&text).unwrap();
@@ -878,6 +929,7 @@ mod tests {
             "plate": "ab\"c", "mode": "bogus", "renews": "7", "duration_minutes": u64::MAX,
             "newest_result_age_s": -3, "max_edits": 300, "read_id": 1.5, "emergency": 1,
             "network_ids": [1, "x"], "reads": 5, "from": {"plate": "NOTME"}, "area": [[1, 2]],
+            "network_reads": {"1": 2, "x": 1}, "district": 3,
         });
         let f = AuditFacts::from_query(&q);
         let want = AuditFacts::new().plate("ab\"c").reads(5);

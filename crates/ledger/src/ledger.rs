@@ -298,6 +298,24 @@ impl Ledger {
         self.keys.public
     }
 
+    /// A secret derived from the deployment's private signing key for the use named by
+    /// `label` (SHA-256 over the label and the key), so that every process holding the key
+    /// derives the same one and none of them stores another secret; `None` in a process that
+    /// appends without the key. The key itself never leaves.
+    pub fn derived_secret(&self, label: &str) -> Option<[u8; 32]> {
+        use sha2::{Digest, Sha256};
+        let key = self.keys.signing.as_ref()?;
+        Some(
+            Sha256::new()
+                .chain_update(b"anpr derived secret\0")
+                .chain_update(label.as_bytes())
+                .chain_update([0u8])
+                .chain_update(key.to_bytes())
+                .finalize()
+                .into(),
+        )
+    }
+
     /// Every key this log's heads may be signed with: the current one and those it replaced.
     pub fn known_keys(&self) -> &[VerifyingKey] {
         &self.keys.known

@@ -174,6 +174,8 @@ pub enum ControlsAction {
     Change,
     /// Read the notices of watches that cover the network's cameras.
     Notices,
+    /// Read the police uses that touched the network's data.
+    Uses,
 }
 
 impl Policy {
@@ -196,6 +198,7 @@ impl Policy {
                 ControlsAction::View => "the sharing controls",
                 ControlsAction::Change => "a change of the sharing controls",
                 ControlsAction::Notices => "the watch notices",
+                ControlsAction::Uses => "the police uses of the data",
             }
         ));
         d.networks = vec![network];
@@ -206,7 +209,7 @@ impl Policy {
                     K::MissingPermission,
                     format!(
                         "you are the network auditor of {}, not of network {network}: a network's \
-                         controls and notices are its own auditor's alone",
+                         controls, notices and record of use are its own auditor's alone",
                         match own_network {
                             Some(n) => format!("network {n}"),
                             None => "no network".into(),

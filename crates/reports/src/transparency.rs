@@ -16,7 +16,7 @@ use crate::period::Month;
 use crate::suppress::{protect, Cell, THRESHOLD};
 use crate::usage::{Measure, Measures, UsageCounts, UsageRow};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
@@ -47,6 +47,43 @@ pub struct TransparencyInput {
     /// Whether the deployment records integrity findings.
     pub findings_recorded: bool,
     pub generated_at: DateTime<Utc>,
+    /// The signed tree head of the audit ledger the counts were computed from (all but the
+    /// integrity findings, which the ledger does not record one by one).
+    pub source: Option<LedgerSource>,
+}
+
+/// The measures a report counts from the audit ledger's entries, and so what
+/// `anpr report verify-transparency` recomputes: every one but the integrity findings, which
+/// the integrity unit's case register holds (the ledger records its runs, not each finding).
+pub const FROM_LEDGER: [Measure; 9] = [
+    Measure::Searches,
+    Measure::ReadViews,
+    Measure::ImageViews,
+    Measure::TrackingRequests,
+    Measure::TrackingApprovals,
+    Measure::TrackingRefusals,
+    Measure::Alerts,
+    Measure::DeniedAttempts,
+    Measure::OwnVehicleBlocks,
+];
+
+/// The signed tree head a report was computed from: the ledger's first `size` entries.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerSource {
+    /// Entries counted: those with index below this.
+    pub size: u64,
+    /// The RFC 6962 root of those entries, hex.
+    pub root_hash: String,
+    /// The signed tree head as `GET /api/v1/ledger/tree-head` serves it (size, root, time, key
+    /// id, signature).
+    pub tree_head: serde_json::Value,
+    /// Its C2SP checkpoint with the witnesses' cosignatures the deployment held when the report
+    /// was made (absent where the server holds no signing key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+    /// The names of the witnesses that had cosigned it (empty where none is configured).
+    #[serde(default)]
+    pub cosigned_by: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +123,9 @@ pub struct TransparencyReport {
     /// Oldest first, ending with the report month.
     pub trend: Vec<TrendPoint>,
     pub notes: Vec<String>,
+    /// The signed tree head of the audit ledger the figures were computed from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub computed_from: Option<LedgerSource>,
 }
 
 pub fn build(input: TransparencyInput) -> TransparencyReport {
@@ -162,11 +202,26 @@ pub fn build(input: TransparencyInput) -> TransparencyReport {
             THRESHOLD - 1
         ),
         "Months are calendar months in Coordinated Universal Time (UTC).".to_string(),
-        "Searches, views and tracking are counted by the district of the officer; alerts by the \
-         district of the tracking authorisation."
-            .to_string(),
         "Uses of the reserved training plates are not counted.".to_string(),
     ];
+    match &input.source {
+        Some(src) => {
+            notes.push(format!(
+                "Every figure but the integrity findings is counted from the first {} entries \
+                 of the signed audit ledger (the tree head below), so anyone given the ledger \
+                 can recompute it (`anpr report verify-transparency`). Uses are counted by the \
+                 district of the officer; an alert once, when first delivered, by the district \
+                 of the officer it was delivered to. Integrity findings come from the integrity \
+                 unit's case register.",
+                src.size
+            ));
+        }
+        None => notes.push(
+            "Searches, views and tracking are counted by the district of the officer; alerts by \
+             the district of the tracking authorisation."
+                .to_string(),
+        ),
+    }
     if input.generated_at < month.end() {
         notes.push(format!(
             "{} had not ended when this report was made; its figures are partial.",
@@ -198,6 +253,7 @@ pub fn build(input: TransparencyInput) -> TransparencyReport {
         district_breakdown_withheld: withheld,
         trend,
         notes,
+        computed_from: input.source,
     }
 }
 
@@ -286,7 +342,32 @@ pub fn to_html(r: &TransparencyReport) -> String {
     for n in &r.notes {
         let _ = write!(h, "<li>{}</li>", escape(n));
     }
-    h.push_str("</ul></body></html>\n");
+    h.push_str("</ul>");
+    if let Some(src) = &r.computed_from {
+        let _ = write!(
+            h,
+            "<h2>The ledger these figures were computed from</h2><p id=\"tree-head\">Signed \
+             tree head of the audit ledger: <strong>{size}</strong> entries, root hash \
+             <code>{root}</code>, signed {time} by key <code>{key}</code>.</p>",
+            size = src.size,
+            root = escape(&src.root_hash),
+            time = escape(src.tree_head["timestamp"].as_str().unwrap_or("")),
+            key = escape(src.tree_head["key_id"].as_str().unwrap_or("")),
+        );
+        if src.cosigned_by.is_empty() {
+            h.push_str("<p>No witness had cosigned this head when the report was made.</p>");
+        } else {
+            let _ = write!(
+                h,
+                "<p>Cosigned by the witnesses: {}.</p>",
+                escape(&src.cosigned_by.join(", "))
+            );
+        }
+        if let Some(c) = &src.checkpoint {
+            let _ = write!(h, "<pre id=\"checkpoint\">{}</pre>", escape(c));
+        }
+    }
+    h.push_str("</body></html>\n");
     h
 }
 
@@ -343,6 +424,7 @@ mod tests {
             by_district,
             findings_recorded: true,
             generated_at: "2026-11-02T00:00:00Z".parse().unwrap(),
+            source: None,
         }
     }
 
@@ -431,7 +513,34 @@ mod tests {
         i.generated_at = "2026-10-15T00:00:00Z".parse().unwrap();
         i.findings_recorded = false;
         let r = build(i);
+        assert!(r.computed_from.is_none() && !to_html(&r).contains("tree-head"));
         assert!(r.notes.iter().any(|n| n.contains("had not ended")));
         assert!(r.notes.iter().any(|n| n.contains("not yet recorded")));
+    }
+
+    #[test]
+    fn the_tree_head_is_stated_in_json_and_html() {
+        let mut i = input();
+        i.source = Some(LedgerSource {
+            size: 42,
+            root_hash: "ab".repeat(32),
+            tree_head: serde_json::json!({"size": 42, "root_hash": "ab".repeat(32),
+                "timestamp": "2026-11-01T00:00:00Z", "key_id": "0011223344556677",
+                "signature": "cd".repeat(64)}),
+            checkpoint: Some("anpr-audit-ledger/x\n42\nq83vq83v\n\n\u{2014} w1 AAAA\n".into()),
+            cosigned_by: vec!["oversight.example/w1".into()],
+        });
+        let r = build(i);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["computed_from"]["size"], 42);
+        assert_eq!(
+            json["computed_from"]["cosigned_by"][0],
+            "oversight.example/w1"
+        );
+        let html = to_html(&r);
+        assert!(html.contains("<strong>42</strong> entries"), "{html}");
+        assert!(html.contains(&"ab".repeat(32)));
+        assert!(html.contains("Cosigned by the witnesses: oversight.example/w1"));
+        assert!(r.notes.iter().any(|n| n.contains("first 42 entries")));
     }
 }

@@ -168,6 +168,11 @@ impl FromRequestParts<AppState> for StaffAuth {
         let session_hash = sha256_hex(credential.token());
         let user = anpr_app::auth::session_user(state, credential.token()).await?;
         audit_actor(parts, staff_actor(&user));
+        // Every use a member of staff makes is counted by their district (the transparency
+        // report, a network's record of use), from the entry itself.
+        if let Some(handle) = parts.extensions.get::<crate::audit::AuditHandle>() {
+            handle.facts(anpr_ledger::AuditFacts::new().district(user.district.clone()));
+        }
         check_csrf(parts, &credential)?;
         Ok(StaffAuth { user, session_hash })
     }

@@ -102,6 +102,7 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/networks/{id}/watch-notices",
             get(network_controls::watch_notices),
         )
+        .route("/api/v1/networks/{id}/uses", get(network_controls::uses))
         .route("/api/v1/districts", get(catalog::list_districts))
         .route(
             "/api/v1/sites",

@@ -720,6 +720,14 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         ),
         case(
             "GET",
+            "/api/v1/networks/{id}/uses",
+            format!("/api/v1/networks/{}/uses", s.network_id),
+            None,
+            Any(&[P::ControlNetworkSharing]),
+            200,
+        ),
+        case(
+            "GET",
             "/api/v1/districts",
             "/api/v1/districts".into(),
             None,

@@ -578,3 +578,290 @@ async fn a_suspension_through_one_server_holds_on_another_within_a_second() {
         watched_after.as_secs_f64() * 1000.0
     );
 }
+
+/// The ledger entries of `action`, as JSON.
+fn entries_of(s: &TestServer, action: &str) -> Vec<Value> {
+    let size = s.state.ledger.size();
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < size {
+        let page = s.state.ledger.entries(at, size).unwrap();
+        at = page.last().map_or(size, |e| e.index + 1);
+        out.extend(
+            page.into_iter()
+                .map(|e| serde_json::from_str::<Value>(&e.body).unwrap())
+                .filter(|b| b["action"] == action),
+        );
+    }
+    out
+}
+
+/// The kinds of the uses a network's view lists, in order.
+fn kinds(view: &Value) -> Vec<String> {
+    view["uses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Searches, read views, a tracking watch and its alerts, a look-back request and its approval
+/// over two networks: each entry names the networks it touched, the reads it disclosed of each
+/// and the officer's district; each network's auditor sees exactly the uses that touched its own
+/// network (never another's, nor a plate, file number or justification), pseudonymous, with the
+/// uses under files still open counted and not described.
+#[tokio::test]
+async fn a_network_auditor_sees_exactly_the_uses_that_touched_its_network() {
+    let s = start().await;
+    let (net1, (net2, key2)) = (s.network_id, second_network(&s).await);
+    let aud1 = network_auditor(&s, "N1", net1).await;
+    let aud2 = network_auditor(&s, "N2", net2).await;
+    let searcher = s.login("searcher").await;
+    let tracker = s.login("tracker").await;
+    let supervisor = s.login("supervisor").await;
+
+    let r1 = read_by(&s, &s.camera_key, STOLEN_CLEAN, 60).await;
+    let r2 = read_by(&s, &key2, STOLEN_CLEAN, 61).await;
+    // A search reaching both networks, disclosing one read of each.
+    let (ids, _) = hits(&s, &searcher, STOLEN_CLEAN).await;
+    assert_eq!(ids, vec![r1, r2]);
+    let search = entries_of(&s, "search").pop().unwrap();
+    assert_eq!(
+        search["query"]["network_ids"],
+        json!([net1, net2]),
+        "{search}"
+    );
+    assert_eq!(
+        search["query"]["network_reads"],
+        json!({net1.to_string(): 1, net2.to_string(): 1})
+    );
+    assert_eq!(search["query"]["district"], "Waikato");
+    // A read view of network 2's read names network 2 alone.
+    let view = |id: i64| format!("/api/v1/reads/{id}?{}", purpose_query());
+    let (st, body) = s.call("GET", &view(r2), Some(&searcher), None).await;
+    assert_eq!(st, 200, "{body}");
+    let read_view = entries_of(&s, "read_view").pop().unwrap();
+    assert_eq!(read_view["query"]["network_ids"], json!([net2]));
+    assert_eq!(
+        read_view["query"]["network_reads"],
+        json!({net2.to_string(): 1})
+    );
+    assert_eq!(read_view["query"]["district"], "Waikato");
+
+    // A tracking watch (both networks let Waikato track) and an alert on network 2's camera.
+    let (st, auth) = s
+        .call(
+            "POST",
+            "/api/v1/tracking",
+            Some(&tracker),
+            Some(&json!({"plate": STOLEN_CLEAN, "purpose": purpose()})),
+        )
+        .await;
+    assert_eq!((st, &auth["status"]), (201, &json!("active")), "{auth}");
+    let watch = entries_of(&s, "tracking_request").pop().unwrap();
+    assert_eq!(watch["query"]["network_ids"], json!([net1, net2]));
+    assert_eq!(watch["query"]["district"], "Waikato");
+    let mut stream = SseClient::connect(&s, &tracker, None).await;
+    let live = read_by(&s, &key2, STOLEN_CLEAN, 0).await;
+    let (_, alert) = stream.expect().await;
+    assert_eq!(alert["read_id"], live);
+    let delivered = entries_of(&s, "alert_delivered").pop().unwrap();
+    assert_eq!(delivered["query"]["network_ids"], json!([net2]));
+    assert_eq!(
+        delivered["query"]["network_reads"],
+        json!({net2.to_string(): 1})
+    );
+    assert!(alerted(&s, &tracker).await.contains(&live));
+    let listed = entries_of(&s, "alert_list").pop().unwrap();
+    assert_eq!(listed["query"]["network_ids"], json!([net2]));
+
+    // A look-back request and its approval cover the networks the district may search.
+    let (st, look) = s
+        .call(
+            "POST",
+            "/api/v1/lookback",
+            Some(&searcher),
+            Some(
+                &json!({"plate": "ABC123", "from": now_rfc3339(100 * 24 * 60),
+                         "purpose": purpose()}),
+            ),
+        )
+        .await;
+    assert_eq!(st, 201, "{look}");
+    let (st, body) = s
+        .call(
+            "POST",
+            &format!("/api/v1/lookback/{}/approve", look["id"]),
+            Some(&supervisor),
+            Some(&json!({"reason": "Checked the file and the report"})),
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    let approval = entries_of(&s, "lookback_approval").pop().unwrap();
+    assert_eq!(approval["query"]["network_ids"], json!([net1, net2]));
+    assert_eq!(approval["query"]["district"], "Waikato");
+
+    // While the file is open, the uses under it are counted, not described.
+    let path = |n: i64| format!("/api/v1/networks/{n}/uses");
+    let (st, v2) = s.call("GET", &path(net2), Some(&aud2), None).await;
+    assert_eq!(st, 200, "{v2}");
+    let open_uses = v2["open_file_uses"].as_u64().unwrap();
+    assert!(open_uses >= 4, "{v2}");
+    assert_eq!(
+        v2["total_uses"].as_u64().unwrap(),
+        open_uses + v2["uses"].as_array().unwrap().len() as u64
+    );
+    assert!(!kinds(&v2).contains(&"search".to_string()), "{v2}");
+
+    // Once the file is closed, they are described.
+    import(
+        &s.state,
+        anpr_store::RegisterBatch::Incidents(vec![anpr_policy::registers::IncidentRecord {
+            file_number: THEFT_FILE.into(),
+            incident_type: "vehicle_theft".into(),
+            district: "Waikato".into(),
+            opened_at: chrono::Utc::now() - chrono::Duration::days(30),
+            closed_at: Some(chrono::Utc::now() - chrono::Duration::minutes(1)),
+            assigned_staff: vec![],
+        }]),
+    )
+    .await;
+    let month = anpr_app::network_uses::month_of(chrono::Utc::now());
+    let (st, v2) = s
+        .call(
+            "GET",
+            &format!("{}?month={month}", path(net2)),
+            Some(&aud2),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{v2}");
+    assert_eq!(v2["open_file_uses"], 0, "{v2}");
+    let k2 = kinds(&v2);
+    for want in [
+        "search",
+        "read_view",
+        "tracking_request",
+        "alert_delivered",
+        "alert_list",
+        "lookback_request",
+        "lookback_approval",
+    ] {
+        assert!(k2.contains(&want.to_string()), "{want}: {k2:?}");
+    }
+    assert_eq!(
+        k2.iter().filter(|k| *k == "read_view").count(),
+        1,
+        "network 1's read view is not network 2's: {k2:?}"
+    );
+    let (st, v1) = s.call("GET", &path(net1), Some(&aud1), None).await;
+    assert_eq!(st, 200, "{v1}");
+    let k1 = kinds(&v1);
+    assert!(!k1.iter().any(|k| k.starts_with("alert")), "{k1:?}");
+    assert!(!k1.contains(&"read_view".to_string()), "{k1:?}");
+    assert!(k1.contains(&"search".to_string()), "{k1:?}");
+    // Each use's entry is one the ledger holds, and names the network.
+    for u in v1["uses"].as_array().unwrap() {
+        let e = &s
+            .state
+            .ledger
+            .entries(
+                u["entry"].as_u64().unwrap(),
+                u["entry"].as_u64().unwrap() + 1,
+            )
+            .unwrap()[0];
+        let body: Value = serde_json::from_str(&e.body).unwrap();
+        assert!(body["query"]["network_ids"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(net1)));
+    }
+    // What a use says: purpose, district, outcome, reads disclosed, a pseudonym.
+    let search2 = v2["uses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["action"] == "search")
+        .unwrap();
+    assert_eq!(search2["purpose_code"], "stolen_vehicle");
+    assert_eq!(search2["district"], "Waikato");
+    assert_eq!(search2["outcome"], "granted");
+    assert_eq!(search2["reads_disclosed"], 1);
+    assert_eq!(search2["kind"], "search");
+    let officer = |v: &Value, action: &str| -> String {
+        v["uses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["action"] == action)
+            .unwrap()["officer"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // The searcher has one pseudonym in the month, whichever network looks; the tracker another.
+    assert_eq!(officer(&v2, "search"), officer(&v2, "read_view"));
+    assert_eq!(officer(&v2, "search"), officer(&v1, "search"));
+    assert_ne!(officer(&v2, "search"), officer(&v2, "tracking_request"));
+    let now = chrono::Utc::now();
+    assert_eq!(
+        officer(&v2, "search"),
+        anpr_app::network_uses::pseudonym(&s.state, "searcher", now).unwrap()
+    );
+    assert_ne!(
+        anpr_app::network_uses::pseudonym(&s.state, "searcher", now).unwrap(),
+        anpr_app::network_uses::pseudonym(&s.state, "searcher", now + chrono::Duration::days(40))
+            .unwrap()
+    );
+    // Counts by month, purpose and district.
+    assert_eq!(v2["by_month"][0]["key"], month);
+    assert!(v2["by_purpose"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["key"] == "stolen_vehicle"));
+    assert_eq!(v2["by_district"][0]["key"], "Waikato");
+    // Never a plate, a file number, a justification or a staff id.
+    for v in [&v1, &v2] {
+        let text = v.to_string();
+        for secret in [
+            STOLEN_CLEAN,
+            "ABC123",
+            THEFT_FILE,
+            "Vehicle reported stolen",
+            "Checked the file",
+            "\"searcher\"",
+            "\"tracker\"",
+        ] {
+            assert!(!text.contains(secret), "{secret} in {text}");
+        }
+    }
+
+    // Another network's uses, or anyone but its auditor: 403, and the refusal recorded.
+    let (st, body) = s.call("GET", &path(net2), Some(&aud1), None).await;
+    assert_eq!(st, 403, "{body}");
+    assert!(body.to_string().contains("not of network"), "{body}");
+    for who in ["admin", "auditor", "searcher"] {
+        let t = s.login(who).await;
+        let (st, body) = s.call("GET", &path(net1), Some(&t), None).await;
+        assert_eq!(st, 403, "{who}: {body}");
+    }
+    let outcomes = ledger_outcomes(&s, "network_uses");
+    assert_eq!(
+        outcomes.iter().filter(|o| o.contains("refused")).count(),
+        4,
+        "{outcomes:?}"
+    );
+    // A month that is not one: 422, in words.
+    let (st, body) = s
+        .call(
+            "GET",
+            &format!("{}?month=2026-13", path(net1)),
+            Some(&aud1),
+            None,
+        )
+        .await;
+    assert_eq!(st, 422, "{body}");
+    assert!(body.to_string().contains("YYYY-MM"), "{body}");
+}

@@ -614,3 +614,93 @@ async fn a_supervisors_usage_report_covers_only_their_district() {
     let csv = resp.text().await.unwrap();
     assert!(!csv.contains("Canterbury"), "{csv}");
 }
+
+/// The report states the signed tree head its figures were counted from, in JSON and HTML; the
+/// ledger downloaded through the API (as an auditor) recomputes it, and a changed count, or a
+/// changed entry, does not verify.
+#[tokio::test]
+async fn transparency_report_states_its_tree_head_and_verifies_from_the_ledger() {
+    let s = start().await;
+    seed(&s).await;
+    let auditor = s.login("auditor").await;
+    let path = format!("/api/v1/reports/transparency?month={}", this_month());
+    let r = s.get_json(&path, &auditor).await;
+    let src = &r["computed_from"];
+    let size = src["size"].as_u64().unwrap();
+    assert!(size > 0, "{r}");
+    assert_eq!(src["tree_head"]["size"], size, "{r}");
+    assert_eq!(src["tree_head"]["root_hash"], src["root_hash"]);
+    assert!(src["checkpoint"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("\n{size}\n")));
+    assert!(
+        r["notes"].to_string().contains("signed audit ledger"),
+        "{r}"
+    );
+    let html = s
+        .http
+        .get(s.url(&format!("{path}&format=html")))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Signed tree head of the audit ledger"),
+        "{html}"
+    );
+    // That page was made later (after the JSON's own ledger entry): a later head.
+    assert!(
+        html.contains(&format!("<strong>{}</strong> entries, root hash", size + 1)),
+        "{html}"
+    );
+
+    // The auditor's download: every entry up to the head, through the entries API.
+    let mut entries: Vec<anpr_ledger::StoredEntry> = Vec::new();
+    while (entries.len() as u64) < size {
+        let page: Vec<anpr_ledger::StoredEntry> = serde_json::from_value(
+            s.get_json(
+                format!("/api/v1/ledger/entries?from={}&to={size}", entries.len()),
+                &auditor,
+            )
+            .await,
+        )
+        .unwrap();
+        assert!(!page.is_empty());
+        entries.extend(page);
+    }
+    let key = s.state.ledger.public_key();
+    let verify = |report: &Value, entries: &[anpr_ledger::StoredEntry]| {
+        anpr_app::ledger_counts::verify_report(anpr_app::ledger_counts::VerifyInput {
+            report,
+            entries,
+            public_key: Some(&key),
+        })
+    };
+    let checked = verify(&r, &entries).unwrap();
+    assert!(
+        checked.contains("signed by the deployment's key"),
+        "{checked}"
+    );
+
+    // A changed count fails, naming it.
+    let mut changed = r.clone();
+    changed["national"]["searches"] = json!(12);
+    let why = verify(&changed, &entries).unwrap_err();
+    assert!(
+        why.iter().any(|w| w.contains("national, Searches")),
+        "{why:?}"
+    );
+    let mut changed = r.clone();
+    let last = changed["trend"].as_array().unwrap().len() - 1;
+    changed["trend"][last]["figures"]["own_vehicle_blocks"] = json!(0);
+    assert!(verify(&changed, &entries).is_err());
+    // So does a changed entry, or a download short of the head.
+    let mut altered = entries.clone();
+    altered[0].body = altered[0].body.replace("\"v\":1", "\"v\":1 ");
+    assert!(verify(&r, &altered).unwrap_err()[0].contains("hash"));
+    assert!(verify(&r, &entries[..entries.len() - 1]).is_err());
+}

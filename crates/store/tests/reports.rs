@@ -535,6 +535,7 @@ async fn transparency_trend_covers_24_months_with_small_months_suppressed(db: Te
         by_district: by_district.rows,
         findings_recorded: false,
         generated_at: t("2026-11-05T00:00:00Z"),
+        source: None,
     });
     assert_eq!(r.trend.len(), 24);
     assert_eq!(r.trend[0].month, "2024-11");

@@ -65,6 +65,7 @@ static ASSETS: &[Asset] = assets![
     ("js/admin.js", JS),
     ("js/hotlist.js", JS),
     ("js/privacy.js", JS),
+    ("js/network.js", JS),
     ("vendor/leaflet/leaflet.js", JS),
     ("vendor/leaflet/leaflet.css", "text/css; charset=utf-8"),
     ("vendor/nz.geojson", "application/geo+json"),

@@ -67,6 +67,23 @@ pub enum NetworkCommand {
         #[arg(long, default_value_t = 100)]
         limit: u32,
     },
+    /// List the police uses that touched a network's data (from the audit ledger: time, kind,
+    /// purpose code, district, outcome, reads disclosed, a pseudonymous officer id) and their
+    /// counts by month, purpose and district, as its network auditor. No plate, file number or
+    /// justification; uses under files still open are counted, not described.
+    Uses {
+        /// The network's number, as `anpr network list` shows it.
+        id: i64,
+        /// The network auditor's staff id.
+        #[arg(long)]
+        staff_id: String,
+        /// The month, YYYY-MM (UTC); left out: every month.
+        #[arg(long)]
+        month: Option<String>,
+        /// Print the whole view as JSON (as `GET /api/v1/networks/{id}/uses` answers).
+        #[arg(long)]
+        json: bool,
+    },
     /// Replace a network's sharing agreement: which districts (or agencies) may search its
     /// reads and which may track on them (`*` for all).
     Share {
@@ -226,15 +243,17 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
                 || change.withheld_purposes.is_some()
                 || change.max_lookback_days.is_some();
             let user = super::sign_in(&state, &staff_id).await?;
-            let actor = anpr_app::auth::staff_actor(&user);
             let app = &state;
             let action = if changing {
                 Action::NetworkControlsChange
             } else {
                 Action::NetworkControlsView
             };
-            let audit =
-                anpr_app::audit::AuditHandle::new(anpr_app::audit::Channel::Cli, actor, action);
+            let audit = anpr_app::audit::AuditHandle::for_staff(
+                anpr_app::audit::Channel::Cli,
+                &user,
+                action,
+            );
             let c = if changing {
                 super::in_use(
                     app,
@@ -270,10 +289,9 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             limit,
         } => {
             let user = super::sign_in(&state, &staff_id).await?;
-            let actor = anpr_app::auth::staff_actor(&user);
-            let audit = anpr_app::audit::AuditHandle::new(
+            let audit = anpr_app::audit::AuditHandle::for_staff(
                 anpr_app::audit::Channel::Cli,
-                actor,
+                &user,
                 Action::NetworkWatchNotices,
             );
             let notices = super::in_use(
@@ -293,6 +311,59 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
                     n.purpose_code,
                     n.district
                 );
+            }
+        }
+        NetworkCommand::Uses {
+            id,
+            staff_id,
+            month,
+            json,
+        } => {
+            let user = super::sign_in(&state, &staff_id).await?;
+            let audit = anpr_app::audit::AuditHandle::for_staff(
+                anpr_app::audit::Channel::Cli,
+                &user,
+                Action::NetworkUses,
+            );
+            let view = super::in_use(
+                &state,
+                &audit,
+                anpr_app::network_uses::uses(&state, &audit, &user, id, month.as_deref()),
+            )
+            .await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&view)?);
+                return Ok(());
+            }
+            println!(
+                "network {id}: {} uses ({} under files still open, not described), {} reads \
+                 disclosed; ledger entries 0..{}",
+                view.total_uses, view.open_file_uses, view.total_reads_disclosed, view.ledger_size
+            );
+            for u in &view.uses {
+                println!(
+                    "{}\t{}\t{}\tpurpose {}\t{} district\t{}\t{} reads\t{}",
+                    u.entry,
+                    u.at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    u.kind,
+                    u.purpose_code.as_deref().unwrap_or("-"),
+                    u.district.as_deref().unwrap_or("-"),
+                    u.outcome,
+                    u.reads_disclosed,
+                    u.officer
+                );
+            }
+            for (name, tallies) in [
+                ("month", &view.by_month),
+                ("purpose", &view.by_purpose),
+                ("district", &view.by_district),
+            ] {
+                for t in tallies {
+                    println!(
+                        "by {name}\t{}\t{} uses\t{} reads",
+                        t.key, t.uses, t.reads_disclosed
+                    );
+                }
             }
         }
         NetworkCommand::Share {

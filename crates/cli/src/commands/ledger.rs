@@ -22,6 +22,23 @@ pub enum LedgerCommand {
         #[arg(long, env = "ANPR_TOKEN", hide_env_values = true)]
         token: String,
     },
+    /// Download the whole ledger up to the server's latest signed tree head (or `--size`
+    /// entries) as JSON lines, one entry each (`index`, `leaf_hash`, `body`), with the head in
+    /// FILE.head.json: what `anpr report verify-transparency --ledger FILE` recomputes a
+    /// transparency report from.
+    Download {
+        /// Server base URL, e.g. http://127.0.0.1:8080
+        url: String,
+        /// Session token of an auditor (or set ANPR_TOKEN).
+        #[arg(long, env = "ANPR_TOKEN", hide_env_values = true)]
+        token: String,
+        /// Where to write the entries (JSON lines).
+        #[arg(long)]
+        out: PathBuf,
+        /// Entries to download, from index 0 (default: the latest signed head's size).
+        #[arg(long)]
+        size: Option<u64>,
+    },
     /// Check a running server against a tree head saved earlier: the log only grew (consistency
     /// proof), heads are signed by the deployment's key, and sampled entries are in the tree;
     /// with `--witness-key`, that the head is cosigned by the overseers' witnesses.
@@ -108,6 +125,12 @@ pub async fn run(data: &Path, cmd: LedgerCommand) -> anyhow::Result<()> {
             };
             verify_remote(&url, trusted_head.as_deref(), &public_key, &token, &checks).await
         }
+        LedgerCommand::Download {
+            url,
+            token,
+            out,
+            size,
+        } => download(&url, &token, &out, size).await,
         LedgerCommand::Monitor(args) => super::ledger_monitor::run(args).await,
         LedgerCommand::CheckpointKey => {
             let data = anpr_app::DataDir(data.to_path_buf());
@@ -299,4 +322,41 @@ async fn verify_remote(
                 .map_or("unknown".into(), |i| i.to_string())
         )
     }
+}
+
+/// `anpr ledger download`: every entry from 0 up to the latest signed head (or `size`), a page
+/// per request, written as JSON lines.
+async fn download(url: &str, token: &str, out: &Path, size: Option<u64>) -> anyhow::Result<()> {
+    use std::io::Write;
+    let http = client()?;
+    let head: ServedHead = get_json(&http, url, "/api/v1/ledger/tree-head", token).await?;
+    let size = size.unwrap_or(head.head.size);
+    let server = super::ledger_monitor::Server {
+        http: &http,
+        url,
+        token,
+    };
+    let mut file = std::io::BufWriter::new(std::fs::File::create(out)?);
+    let mut at = 0;
+    while at < size {
+        let (page, _) = super::ledger_monitor::fetch_entries(&server, at, size).await?;
+        let Some(last) = page.last() else {
+            anyhow::bail!("the server holds {at} entries, fewer than the {size} asked for");
+        };
+        at = last.index + 1;
+        for e in &page {
+            serde_json::to_writer(&mut file, e)?;
+            file.write_all(b"\n")?;
+        }
+    }
+    file.flush()?;
+    let head_file = PathBuf::from(format!("{}.head.json", out.display()));
+    std::fs::write(&head_file, serde_json::to_vec_pretty(&head)?)?;
+    println!(
+        "{size} entries written to {} (the latest signed head, of {} entries, in {})",
+        out.display(),
+        head.head.size,
+        head_file.display()
+    );
+    Ok(())
 }

@@ -254,7 +254,7 @@ fn spawn_fetch(server: &Server<'_>, (from, to): (u64, u64)) -> Fetch {
 }
 
 /// A page of entries, and the bytes its answer took.
-async fn fetch_entries(
+pub(super) async fn fetch_entries(
     server: &Server<'_>,
     from: u64,
     to: u64,

@@ -3,7 +3,6 @@
 //! written.
 
 use anpr_app::audit::{AuditHandle, Channel};
-use anpr_app::auth::staff_actor;
 use anpr_app::App as AppState;
 use anpr_ledger::{Action, Event};
 use anpr_reports::{transparency, usage, Month};
@@ -36,6 +35,21 @@ pub enum ReportCommand {
         /// Directory the files are written to.
         #[arg(long, default_value = ".")]
         out: PathBuf,
+    },
+    /// Recompute a published transparency report (its JSON) from a download of the ledger
+    /// (`anpr ledger download`): the entries must be those its signed tree head commits to, and
+    /// every figure but the integrity findings what they give. Fails, naming each difference.
+    VerifyTransparency {
+        /// The report's JSON (transparency-YYYY-MM.json).
+        #[arg(long)]
+        report: PathBuf,
+        /// The ledger's entries as JSON lines, from index 0 (`anpr ledger download`).
+        #[arg(long)]
+        ledger: PathBuf,
+        /// The deployment's public key (`ledger/ledger-signing-key.pub`), to check the head's
+        /// signature too.
+        #[arg(long)]
+        public_key: Option<PathBuf>,
     },
     /// Answer a subject access request: the sightings of a plate still held (up to the
     /// near-live window) and the queries that touched it (roles privacy_officer or admin, never
@@ -117,6 +131,11 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             std::fs::write(&json, serde_json::to_vec_pretty(&report)?)?;
             println!("{}\n{}", html.display(), json.display());
         }
+        ReportCommand::VerifyTransparency {
+            report,
+            ledger,
+            public_key,
+        } => verify_transparency(&report, &ledger, public_key.as_deref())?,
         ReportCommand::SubjectAccess {
             staff_id,
             plate,
@@ -128,7 +147,7 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
             let state = super::open(data).await?;
             let user = super::sign_in(&state, &staff_id).await?;
             // Granted or refused, in the ledger before anything is shown.
-            let audit = AuditHandle::new(Channel::Cli, staff_actor(&user), Action::SubjectAccess);
+            let audit = AuditHandle::for_staff(Channel::Cli, &user, Action::SubjectAccess);
             let ask = anpr_app::reports::SubjectAccessAsk {
                 plate,
                 reference,
@@ -154,4 +173,50 @@ pub async fn run(data: &Path, cmd: ReportCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `anpr report verify-transparency`: reads both files and recomputes (see
+/// `anpr_app::ledger_counts::verify_report`).
+fn verify_transparency(report: &Path, ledger: &Path, key: Option<&Path>) -> anyhow::Result<()> {
+    use std::io::BufRead;
+    let text = std::fs::read(report)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the report ({e})", report.display()))?;
+    let report_json: serde_json::Value = serde_json::from_slice(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not JSON ({e})", report.display()))?;
+    let file = std::fs::File::open(ledger)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read the ledger ({e})", ledger.display()))?;
+    let mut entries = Vec::new();
+    for (n, line) in std::io::BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        entries.push(serde_json::from_str(&line).map_err(|e| {
+            anyhow::anyhow!(
+                "{} line {}: not a ledger entry ({e}); download it with `anpr ledger download`",
+                ledger.display(),
+                n + 1
+            )
+        })?);
+    }
+    let key = key.map(anpr_ledger::keys::read_public_key).transpose()?;
+    match anpr_app::ledger_counts::verify_report(anpr_app::ledger_counts::VerifyInput {
+        report: &report_json,
+        entries: &entries,
+        public_key: key.as_ref(),
+    }) {
+        Ok(checked) => {
+            println!("verified: {checked}");
+            Ok(())
+        }
+        Err(differences) => {
+            for d in &differences {
+                eprintln!("{d}");
+            }
+            anyhow::bail!(
+                "the report does not match the ledger: {} difference(s)",
+                differences.len()
+            )
+        }
+    }
 }

@@ -1,5 +1,4 @@
 use anpr_app::audit::{AuditHandle, Channel};
-use anpr_app::auth::staff_actor;
 use anpr_domain::query::MatchMode;
 use anpr_domain::{PlatePattern, Purpose, SearchQuery, TimeRange};
 use anpr_ledger::Action;
@@ -65,7 +64,7 @@ pub async fn run(data: &Path, args: SearchArgs) -> anyhow::Result<()> {
     query.validate()?;
     let app = super::open(data).await?;
     let user = super::sign_in(&app, &args.staff_id).await?;
-    let audit = AuditHandle::new(Channel::Cli, staff_actor(&user), Action::Search);
+    let audit = AuditHandle::for_staff(Channel::Cli, &user, Action::Search);
     let result = super::in_use(
         &app,
         &audit,

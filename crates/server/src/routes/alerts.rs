@@ -65,6 +65,11 @@ pub async fn list(
         .await?;
     realtime::disclose_alerts(&state, &staff.user, &alerts).await?;
     audit.disclosed(&alerts.iter().map(|a| a.read_id).collect::<Vec<_>>());
+    audit.facts(anpr_app::network_uses::reach_facts(
+        &staff.user.district,
+        &[],
+        alerts.iter().map(|a| a.network_id),
+    ));
     Ok(Json(AlertList { alerts }))
 }
 
@@ -90,6 +95,11 @@ pub async fn ack(
         .ack_alert(alert.id, &staff.user.staff_id, chrono::Utc::now())
         .await?;
     audit.disclosed(&[acked.read_id]);
+    audit.facts(anpr_app::network_uses::reach_facts(
+        &staff.user.district,
+        &[],
+        [acked.network_id],
+    ));
     Ok(Json(acked))
 }
 
@@ -294,6 +304,11 @@ async fn deliver(
             "authorisation_id": a.authorisation_id,
             "plate": a.plate,
         }))
+        .facts(anpr_app::network_uses::reach_facts(
+            &staff.user.district,
+            &[a.network_id],
+            [a.network_id],
+        ))
         .result(ResultDigest::of_ids(&[a.read_id]))
         .outcome(Outcome::granted());
     // Delivered, the alert's read may be opened under its authorisation's purpose: that record

@@ -127,3 +127,33 @@ pub async fn watch_notices(
         .await?,
     }))
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UsesQuery {
+    /// The month, `YYYY-MM` (UTC); left out: every month.
+    pub month: Option<String>,
+}
+
+/// The police uses that touched the network's data (its network auditor): searches that
+/// reached it, views and exports of its reads, tracking watches covering its cameras and their
+/// alerts, look-back requests and approvals — each with its time, purpose code, district,
+/// outcome, how many of the network's reads it disclosed and a pseudonymous officer id (stable
+/// within a month, unlinkable across months) — and the counts by month, purpose, district and
+/// kind. Read from the audit ledger's entries. No plate, file number, justification or image;
+/// uses under files still open are counted, not described.
+#[utoipa::path(get, path = "/api/v1/networks/{id}/uses", tag = "networks", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "the network"), UsesQuery),
+    responses((status = 200, body = anpr_app::network_uses::NetworkUses), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 422, body = crate::error::ErrorBody)))]
+pub async fn uses(
+    audit: Audit,
+    State(state): State<AppState>,
+    staff: StaffAuth,
+    Path(id): Path<NetworkId>,
+    Query(q): Query<UsesQuery>,
+) -> ApiResult<Json<anpr_app::network_uses::NetworkUses>> {
+    Ok(Json(
+        anpr_app::network_uses::uses(&state, &audit, &staff.user, id, q.month.as_deref()).await?,
+    ))
+}

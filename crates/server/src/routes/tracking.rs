@@ -163,6 +163,7 @@ pub async fn request_tracking(
     };
     let a = access::request_tracking(&state, &staff.user, ask).await?;
     record_authorisation(&audit, &a);
+    anpr_app::network_uses::record_authorisation_reach(&state, &audit, &staff.user, &a).await?;
     Ok(created(a))
 }
 
@@ -237,17 +238,17 @@ pub async fn review_tracking(
     });
     let Json(b) = body?;
     audit.query(serde_json::json!({"authorisation_id": id, "reason": b.reason}));
-    Ok(Json(
-        access::review(
-            &state,
-            &staff.user,
-            AuthorisationKind::Tracking,
-            id,
-            kind,
-            &b.reason,
-        )
-        .await?,
-    ))
+    let a = access::review(
+        &state,
+        &staff.user,
+        AuthorisationKind::Tracking,
+        id,
+        kind,
+        &b.reason,
+    )
+    .await?;
+    anpr_app::network_uses::record_authorisation_reach(&state, &audit, &staff.user, &a).await?;
+    Ok(Json(a))
 }
 
 /// Ask to search one plate further back than the routine window (default 60 days); a
@@ -268,9 +269,10 @@ pub async fn request_lookback(
     if let Some(p) = &b.purpose {
         audit.purpose(p);
     }
-    Ok(created(
-        access::request_lookback(&state, &staff.user, &b.plate, b.from, b.purpose).await?,
-    ))
+    let a = access::request_lookback(&state, &staff.user, &b.plate, b.from, b.purpose).await?;
+    audit.facts(anpr_ledger::AuditFacts::new().authorisation_id(a.id));
+    anpr_app::network_uses::record_authorisation_reach(&state, &audit, &staff.user, &a).await?;
+    Ok(created(a))
 }
 
 /// Look-back authorisations the caller may see.
@@ -308,15 +310,15 @@ pub async fn review_lookback(
     });
     let Json(b) = body?;
     audit.query(serde_json::json!({"authorisation_id": id, "action": action, "reason": b.reason}));
-    Ok(Json(
-        access::review(
-            &state,
-            &staff.user,
-            AuthorisationKind::Lookback,
-            id,
-            kind,
-            &b.reason,
-        )
-        .await?,
-    ))
+    let a = access::review(
+        &state,
+        &staff.user,
+        AuthorisationKind::Lookback,
+        id,
+        kind,
+        &b.reason,
+    )
+    .await?;
+    anpr_app::network_uses::record_authorisation_reach(&state, &audit, &staff.user, &a).await?;
+    Ok(Json(a))
 }

@@ -52,6 +52,7 @@ export const ACTION_NAMES = {
   network_controls_view: 'Network sharing controls read',
   network_controls_change: 'Network sharing controls changed',
   network_watch_notices: 'Network watch notices read',
+  network_uses: 'Network\u2019s record of use read',
   user_change: 'User account changed',
   user_list: 'User accounts listed',
   purge: 'Data purged by retention',

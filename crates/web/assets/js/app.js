@@ -12,6 +12,7 @@ import { ledgerScreen } from './ledger.js';
 import { adminScreen } from './admin.js';
 import { hotListScreen } from './hotlist.js';
 import { privacyScreen } from './privacy.js';
+import { networkScreen } from './network.js';
 
 const SCREENS = [
   { id: 'search', title: 'Search', roles: ['searcher'], blurb: 'historical search of plate reads', show: searchScreen },
@@ -20,6 +21,7 @@ const SCREENS = [
   { id: 'reports', title: 'Reports', roles: ['auditor', 'supervisor', 'integrity', 'admin'], blurb: 'usage and transparency reports', show: reportsScreen },
   { id: 'ledger', title: 'Ledger', roles: ['auditor', 'integrity'], blurb: 'the signed audit ledger and its proofs', show: ledgerScreen },
   { id: 'hotlist', title: 'Vehicle of interest', roles: ['network_operator'], blurb: 'stolen vehicles seen by your network\u2019s cameras', show: hotListScreen },
+  { id: 'network', title: 'Network', roles: ['network_auditor'], blurb: 'police use of your network\u2019s data, its sharing controls and monthly statement', show: networkScreen },
   { id: 'privacy', title: 'Subject access', roles: ['privacy_officer', 'admin'], blurb: 'what is held about a plate, for the person who asked', show: privacyScreen },
   { id: 'admin', title: 'Admin', roles: ['admin'], blurb: 'users, networks, sites, cameras and registers', show: adminScreen },
   { id: 'mycases', title: 'My cases', everyone: true, blurb: 'integrity cases in which you are asked to explain', show: myCasesScreen },

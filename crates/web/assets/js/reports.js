@@ -43,7 +43,7 @@ async function download(path, filename) {
 /** A horizontal bar chart of [label, value, text?] items as inline SVG, each figure written beside
  *  its bar (`text` when the figure is not a plain count, e.g. "<5"). Drawn at its own size in
  *  CSS pixels (its box scrolls rather than shrinking it), so its 13 px text stays 13 px. */
-function barChart(title, items) {
+export function barChart(title, items) {
   if (!items.length) return h('p.hint', {}, `${title}: nothing counted in this period.`);
   const labelW = 220, barW = 230, rowH = 26, valueW = 60;
   const max = Math.max(1, ...items.map(([, v]) => v));
@@ -77,7 +77,7 @@ export function monthsBetween(from, to) {
 }
 
 /** "Nov 2026" for "2026-11". */
-const monthName = (ym) => new Date(`${ym}-01T00:00:00Z`).toLocaleDateString('en-NZ', { month: 'short', year: 'numeric', timeZone: 'UTC' });
+export const monthName = (ym) => new Date(`${ym}-01T00:00:00Z`).toLocaleDateString('en-NZ', { month: 'short', year: 'numeric', timeZone: 'UTC' });
 
 /** Sums `measure` over a report's rows per period (by month: every month of `months`, a month
  *  without use at zero) or per group (otherwise, named by the report's labels: purposes by

@@ -10,7 +10,6 @@ mod verify;
 pub use verify::verify;
 
 use anpr_app::audit::{AuditHandle, Channel};
-use anpr_app::auth::staff_actor;
 use anpr_domain::{ImageHash, Purpose};
 use anpr_ledger::{Action, EvidenceDigest, InclusionProof, Outcome, StoredEntry, TreeHead};
 use clap::Args;
@@ -130,7 +129,7 @@ pub async fn export(data: &Path, args: ExportArgs) -> anyhow::Result<()> {
     // An export is a data access like any other: the same policy decides, and records; the
     // export is in the ledger, granted or refused, before anything is written.
     let user = super::sign_in(&state, &args.staff_id).await?;
-    let audit = AuditHandle::new(Channel::Cli, staff_actor(&user), Action::Export);
+    let audit = AuditHandle::for_staff(Channel::Cli, &user, Action::Export);
     audit.purpose(&purpose);
     audit.query(serde_json::json!({ "read_id": args.id, "kind": "evidence_bundle" }));
     let read = match anpr_app::access::authorise_read(
