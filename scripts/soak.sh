@@ -6,6 +6,8 @@
 #   scripts/soak.sh --short            # 60 s, debug build (what CI runs)
 #   scripts/soak.sh --long --release   # 10 minutes, release build (the figures in docs/reliability.md)
 #   scripts/soak.sh --duration 120 --release -- --ingest-rate 5000   # anything else
+#   scripts/soak.sh --synthetic-watches 1000000 ...   # the server matches every read against
+#                                                     # a million made-up watches besides
 #
 # Prints `bench:` lines; fails on any error or if the server's memory grew by more than
 # --max-rss-growth-mib (default 256). Client and server share the machine's cores.
@@ -14,12 +16,14 @@ cd "$(dirname "$0")/.."
 duration=60
 profile=debug
 build=()
+serve_extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --short) duration=60 ;;
     --long) duration=600 ;;
     --duration) duration="$2"; shift ;;
     --release) profile=release; build=(--release) ;;
+    --synthetic-watches) serve_extra+=(--synthetic-watches "$2"); shift ;;
     --) shift; break ;;
     *) break ;;
   esac
@@ -48,7 +52,7 @@ key=$(sed -n 's/.*API key: \([^ ]*\).*/\1/p' "$creds" | head -1)
 watched=$(sed -n 's/.*S1002 may track \([A-Z0-9]*\) at once.*/\1/p' "$creds")
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 RUST_LOG=warn "$bin/anpr" --data "$data/d" serve --listen "127.0.0.1:$port" \
-  --policy "$data/policy.json" > /dev/null &
+  --policy "$data/policy.json" "${serve_extra[@]}" > /dev/null &
 server=$!
 for _ in $(seq 200); do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi

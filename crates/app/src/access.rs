@@ -19,7 +19,8 @@ use anpr_policy::{
     FactsQuery, Permission, RefusalKind, ReviewCase, SightingsGrant, SightingsRequest, Subject,
 };
 use anpr_store::{
-    AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, StoreError,
+    AuthorisationFilter, DecisionFacts, FactsRequest, ImportReport, ImportSource, RateWindows,
+    RegisterBatch, StoreError,
 };
 use chrono::{DateTime, Utc};
 
@@ -43,35 +44,41 @@ fn context(subject: &Subject, purpose: Option<Purpose>) -> RequestContext {
 /// The register facts of a decision, with the camera networks' own controls as they are now
 /// (fresh from the store's version: a change made through any process holds for the next
 /// decision): every decision that reaches network data comes through here, so every entry
-/// point obeys the networks' controls.
-async fn facts(state: &App, q: &FactsQuery<'_>) -> AppResult<AccessFacts> {
-    let (facts, controls) = tokio::join!(
-        state.store.access_facts(FactsRequest::from_query(q)),
-        state.network_controls.fresh(state.store.as_ref())
-    );
-    let mut facts = facts?;
-    facts.controls = controls?.as_ref().clone();
+/// point obeys the networks' controls. With `windows`, the user's allowed accesses in the
+/// rate limits' windows too, counted from the decision log (so the limits hold across server
+/// processes and the command line). One store round trip.
+async fn facts(
+    state: &App,
+    q: &FactsQuery<'_>,
+    windows: Option<RateWindows>,
+) -> AppResult<AccessFacts> {
+    let started = std::time::Instant::now();
+    let DecisionFacts {
+        mut facts,
+        controls_version,
+    } = state
+        .store
+        .decision_facts(FactsRequest::from_query(q), windows)
+        .await?;
+    let controls = state
+        .network_controls
+        .at_version(state.store.as_ref(), controls_version)
+        .await?;
+    facts.controls = controls.as_ref().clone();
+    state.metrics.time_stage(Stage::Facts, started);
     Ok(facts)
 }
 
-/// The register facts of a data access, with the user's allowed accesses in the rate limits'
-/// windows counted from the decision log (so the limits hold across server processes and the
-/// command line).
+/// The register facts of a data access, with the user's recent accesses for the rate limits.
 async fn data_access_facts(state: &App, req: &DataRequest<'_>) -> AppResult<AccessFacts> {
     let purpose = req.purpose.map_or("", |p| p.code.trim());
     let (since_any, since_purpose) = state.policy.rate_windows(purpose, req.now);
-    let query = req.facts_query();
-    let started = std::time::Instant::now();
-    let (facts, recent) = tokio::join!(
-        facts(state, &query),
-        state
-            .store
-            .recent_data_accesses(req.subject.user_id, purpose, since_any, since_purpose)
-    );
-    state.metrics.time_stage(Stage::Facts, started);
-    let mut facts = facts?;
-    facts.recent_accesses = recent?;
-    Ok(facts)
+    let windows = RateWindows {
+        purpose: purpose.to_string(),
+        since_any,
+        since_purpose,
+    };
+    facts(state, &req.facts_query(), Some(windows)).await
 }
 
 /// Records the decision (on the blocking pool: the recorder writes durably), then opens the
@@ -311,7 +318,7 @@ pub async fn authorise_legal_hold(
         request_id: &ctx.request_id,
         now: ctx.at,
     };
-    let facts = facts(state, &req.facts_query()).await?;
+    let facts = facts(state, &req.facts_query(), None).await?;
     let eval = state.policy.evaluate_legal_hold(&req, &facts);
     Ok(enforce(state, eval).await?.1)
 }
@@ -400,7 +407,7 @@ pub async fn authorise_subject_access(
         request_id: &ctx.request_id,
         now: ctx.at,
     };
-    let facts = facts(state, &req.facts_query()).await?;
+    let facts = facts(state, &req.facts_query(), None).await?;
     let eval = state.policy.evaluate_subject_access(&req, &facts);
     Ok(enforce(state, eval).await?.0)
 }
@@ -561,7 +568,7 @@ pub async fn request_tracking(
         request_id: &ctx.request_id,
         now: ctx.at,
     };
-    let facts = facts(state, &req.facts_query()).await?;
+    let facts = facts(state, &req.facts_query(), None).await?;
     let eval = state.policy.evaluate_tracking_request(&req, &facts);
     store_new(state, eval).await
 }
@@ -585,7 +592,7 @@ pub async fn request_lookback(
         request_id: &ctx.request_id,
         now: ctx.at,
     };
-    let facts = facts(state, &req.facts_query()).await?;
+    let facts = facts(state, &req.facts_query(), None).await?;
     let eval = state.policy.evaluate_lookback_request(&req, &facts);
     store_new(state, eval).await
 }
@@ -616,7 +623,7 @@ pub async fn review(
         request_id: &ctx.request_id,
         now: ctx.at,
     };
-    let facts = facts(state, &r.facts_query()).await?;
+    let facts = facts(state, &r.facts_query(), None).await?;
     let eval = state.policy.evaluate_review(&r, &facts);
     let (updated, _) = enforce(state, eval).await?;
     state

@@ -32,6 +32,9 @@ struct Slot {
     result: Option<ResultDigest>,
     /// Set when the use was accepted but waits for another person's decision.
     pending: Option<String>,
+    /// Writes started by the use that must be durable before its result leaves, running
+    /// meanwhile ([`AuditHandle::alongside`]).
+    alongside: Vec<tokio::task::JoinHandle<AppResult<()>>>,
 }
 
 /// What a use tells the audit trail about itself.
@@ -101,6 +104,19 @@ impl AuditHandle {
         let reason = reason.into();
         self.with(|s| s.pending = Some(reason));
     }
+    /// Starts `write` now, to run beside the rest of the use and its ledger append:
+    /// [`AuditHandle::finish`] waits for both, and a use whose write failed returns an error
+    /// instead of its result. For records that must exist before the result leaves but that
+    /// nothing before the append depends on (what a search page showed): their time then
+    /// overlaps the append's instead of adding to it.
+    pub fn alongside(
+        &self,
+        write: impl std::future::Future<Output = AppResult<()>> + Send + 'static,
+    ) {
+        let task = tokio::spawn(write);
+        self.with(|s| s.alongside.push(task));
+    }
+
     /// The policy's refusal code, so the integrity rules can count refused attempts.
     pub fn refused_with(&self, code: &'static str) {
         self.facts(AuditFacts::new().refusal_code(code));
@@ -151,7 +167,28 @@ impl AuditHandle {
         outcome: Outcome,
         extra: serde_json::Map<String, Value>,
     ) -> AppResult<u64> {
-        append(app, self.event(outcome, extra)).await
+        let writes = self.with(|s| std::mem::take(&mut s.alongside));
+        // The writes are running already: waiting for them one by one takes as long as the
+        // slowest.
+        let (appended, written) = tokio::join!(append(app, self.event(outcome, extra)), async {
+            let mut done = Vec::with_capacity(writes.len());
+            for w in writes {
+                done.push(w.await);
+            }
+            done
+        });
+        let idx = appended?;
+        for w in written {
+            if let Err(e) = w.map_err(AppError::internal).and_then(|r| r) {
+                tracing::error!(error = %e, "a record of the use could not be written");
+                return Err(AppError::Unavailable(
+                    "what this request showed could not be recorded, so its result is \
+                     withheld; try again"
+                        .into(),
+                ));
+            }
+        }
+        Ok(idx)
     }
 }
 

@@ -46,6 +46,16 @@ impl ControlsCache {
     /// changed since the copy was taken.
     pub async fn fresh(&self, store: &dyn Store) -> AppResult<Arc<Vec<NetworkControls>>> {
         let version = store.network_controls_version().await?;
+        self.at_version(store, version).await
+    }
+
+    /// The controls at `version`, which the caller just read from the store: the copy when it
+    /// is of that version, else a reload.
+    pub async fn at_version(
+        &self,
+        store: &dyn Store,
+        version: i64,
+    ) -> AppResult<Arc<Vec<NetworkControls>>> {
         {
             let mut c = self.copy.write().expect("controls lock");
             if c.version == Some(version) {

@@ -114,16 +114,20 @@ pub async fn search(
     let disclosed = result.disclosed_ids();
     // What the page shows, the user may open by id under the same purpose and file (and
     // nothing else: read ids cannot be enumerated). One batched write per page.
-    if let (Some(p), false) = (&access.ctx.purpose, result.grant.training) {
-        access::record_shown(
-            app,
-            user.id,
-            p,
-            &disclosed,
-            anpr_policy::DisclosedBy::Search,
-            access.ctx.at,
-        )
-        .await?;
+    // Written beside the ledger append (both before the page leaves).
+    if let (Some(p), false) = (access.ctx.purpose.clone(), result.grant.training) {
+        let (app, user_id, ids, at) = (app.clone(), user.id, disclosed.clone(), access.ctx.at);
+        audit.alongside(async move {
+            access::record_shown(
+                &app,
+                user_id,
+                &p,
+                &ids,
+                anpr_policy::DisclosedBy::Search,
+                at,
+            )
+            .await
+        });
     }
     audit.disclosed(&disclosed);
     // Every network the search reached, and the reads it disclosed of each: a training plate's

@@ -46,6 +46,10 @@ struct Args {
     searchers: usize,
     #[arg(long, default_value_t = 1000)]
     think_ms: u64,
+    /// Searching users whose searches are OCR-fuzzy (one edit beyond OCR confusions), each
+    /// thinking for `think_ms` too; timed apart from the exact searches.
+    #[arg(long, default_value_t = 0)]
+    fuzzy_searchers: usize,
     /// Open alert streams (SSE).
     #[arg(long, default_value_t = 200)]
     sse_clients: usize,
@@ -133,6 +137,7 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 struct Stats {
     ingest: Endpoint,
     search: Endpoint,
+    fuzzy_search: Endpoint,
     sse_connect: Endpoint,
     sse_stream: Endpoint,
     watch_ingest: Endpoint,
@@ -156,10 +161,15 @@ fn check_loopback(base: &str) -> anyhow::Result<()> {
 }
 
 fn rss_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmRSS:")
+}
+
+/// A size in `/proc/PID/status` (`VmRSS:`, `RssAnon:`, `RssFile:`), in MiB.
+fn status_mib(pid: u32, key: &str) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let kb: f64 = status
         .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
+        .find_map(|l| l.strip_prefix(key))?
         .split_whitespace()
         .next()?
         .parse()
@@ -257,35 +267,52 @@ async fn ingest_worker(
     }
 }
 
+/// How a searcher asks about a plate.
+#[derive(Clone, Copy)]
+enum SearchKind {
+    Exact,
+    /// OCR-fuzzy, one edit allowed beyond the OCR confusions.
+    Fuzzy,
+}
+
 async fn searcher(
     http: reqwest::Client,
     args: Arc<Args>,
     token: String,
     plates: Arc<Vec<String>>,
+    kind: SearchKind,
     deadline: Instant,
     stats: Arc<Stats>,
 ) {
     let url = format!("{}/api/v1/searches", args.base);
+    let timed = match kind {
+        SearchKind::Exact => &stats.search,
+        SearchKind::Fuzzy => &stats.fuzzy_search,
+    };
     // Users do not all start in the same millisecond.
     let jitter = rand::thread_rng().gen_range(0..args.think_ms.max(1));
     tokio::time::sleep(Duration::from_millis(jitter)).await;
     while Instant::now() < deadline {
         let plate = plates.choose(&mut rand::thread_rng()).unwrap().clone();
-        let body = json!({"plate": plate, "purpose": {
+        let mut body = json!({"plate": plate, "purpose": {
             "code": args.purpose_code, "file_number": args.file_number,
             "justification": "Soak test: vehicle of interest seen near the scene"}});
+        if let SearchKind::Fuzzy = kind {
+            body["mode"] = json!("fuzzy");
+            body["max_edits"] = json!(1);
+        }
         let started = Instant::now();
         match http.post(&url).bearer_auth(&token).json(&body).send().await {
             Ok(r) if r.status() == 200 => {
                 let _ = r.bytes().await;
-                stats.search.ok(started);
+                timed.ok(started);
             }
             Ok(r) => {
                 let status = r.status();
                 let text = r.text().await.unwrap_or_default();
-                stats.search.error(format!("{status} {text}"));
+                timed.error(format!("{status} {text}"));
             }
-            Err(e) => stats.search.error(e.to_string()),
+            Err(e) => timed.error(e.to_string()),
         }
         tokio::time::sleep(Duration::from_millis(args.think_ms)).await;
     }
@@ -513,7 +540,7 @@ async fn main() -> anyhow::Result<()> {
     let stats = Arc::new(Stats::default());
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(args.ingest_concurrency + args.searchers)
+        .pool_max_idle_per_host(args.ingest_concurrency + args.searchers + args.fuzzy_searchers)
         .build()?;
     let streams = reqwest::Client::builder()
         .pool_max_idle_per_host(0)
@@ -550,13 +577,17 @@ async fn main() -> anyhow::Result<()> {
             stats.clone(),
         )));
     }
-    for i in 0..args.searchers {
+    let searchers = std::iter::repeat(SearchKind::Exact)
+        .take(args.searchers)
+        .chain(std::iter::repeat(SearchKind::Fuzzy).take(args.fuzzy_searchers));
+    for (i, kind) in searchers.enumerate() {
         let token = search_tokens[i % search_tokens.len()].clone();
         tasks.push(tokio::spawn(searcher(
             http.clone(),
             args.clone(),
             token,
             plates.clone(),
+            kind,
             deadline,
             stats.clone(),
         )));
@@ -657,9 +688,13 @@ async fn main() -> anyhow::Result<()> {
     for (name, e) in [
         ("ingest_batch", &stats.ingest),
         ("search", &stats.search),
+        ("fuzzy_search", &stats.fuzzy_search),
         ("sse_connect", &stats.sse_connect),
         ("ingest_watched", &stats.watch_ingest),
     ] {
+        if name == "fuzzy_search" && args.fuzzy_searchers == 0 {
+            continue;
+        }
         bench(&format!("soak_{name}_requests"), e.count(), "requests");
         bench(
             &format!("soak_{name}_p50_ms"),
@@ -717,6 +752,7 @@ async fn main() -> anyhow::Result<()> {
     for (name, e) in [
         ("ingest", &stats.ingest),
         ("search", &stats.search),
+        ("fuzzy_search", &stats.fuzzy_search),
         ("sse_connect", &stats.sse_connect),
         ("sse_stream", &stats.sse_stream),
         ("ingest_watched", &stats.watch_ingest),
@@ -745,6 +781,20 @@ async fn main() -> anyhow::Result<()> {
             "MiB",
         );
         bench("soak_server_rss_growth_mib", format!("{:.0}", b - a), "MiB");
+        // What the resident memory is made of at the end: the heap and caches (anonymous), and
+        // pages of mapped files (the binary, a memory-mapped database), which the kernel may
+        // drop at will.
+        if let Some(pid) = args.server_pid {
+            for (name, key) in [("anon", "RssAnon:"), ("file", "RssFile:")] {
+                if let Some(m) = status_mib(pid, key) {
+                    bench(
+                        &format!("soak_server_rss_{name}_end_mib"),
+                        format!("{m:.0}"),
+                        "MiB",
+                    );
+                }
+            }
+        }
         if let Some(m) = *rss_at_one_minute.lock().unwrap() {
             bench(
                 "soak_server_rss_growth_after_first_minute_mib",

@@ -18,6 +18,7 @@
 
 mod bus;
 mod hot_list;
+pub mod synthetic;
 mod watch;
 
 pub use bus::{AlertBus, AlertReceiver, LocalAlertBus, RecvError};

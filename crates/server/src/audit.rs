@@ -240,6 +240,8 @@ where
     }
     match handle.finish(&state, outcome, extra).await {
         Ok(_) => response,
+        // A record written beside the append says what failed itself.
+        Err(e @ AppError::Unavailable(_)) => ApiError(e).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "audit ledger append failed; response withheld");
             ApiError(AppError::Unavailable(

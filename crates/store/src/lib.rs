@@ -157,6 +157,38 @@ pub trait Store: Send + Sync + 'static {
     // --- registers and access control ---
     /// The register facts one policy decision needs: a handful of indexed point lookups.
     async fn access_facts(&self, q: FactsRequest) -> Result<AccessFacts>;
+    /// Everything an access decision reads, in one round trip where the backend allows: the
+    /// register facts of `q`, the user's recent data accesses over `windows` (when given, as
+    /// [`Store::recent_data_accesses`] counts them) and the network controls' version. A
+    /// decision sits on an officer's request path, and under ingestion each separate trip
+    /// waits its own turn for a core.
+    async fn decision_facts(
+        &self,
+        q: FactsRequest,
+        windows: Option<RateWindows>,
+    ) -> Result<DecisionFacts> {
+        let user = q.user_id;
+        let recent = async {
+            match &windows {
+                Some(w) => {
+                    self.recent_data_accesses(user, &w.purpose, w.since_any, w.since_purpose)
+                        .await
+                }
+                None => Ok(Default::default()),
+            }
+        };
+        let (facts, recent, version) = tokio::join!(
+            self.access_facts(q),
+            recent,
+            self.network_controls_version()
+        );
+        let mut facts = facts?;
+        facts.recent_accesses = recent?;
+        Ok(DecisionFacts {
+            facts,
+            controls_version: version?,
+        })
+    }
     /// Upserts a batch of register rows in one transaction, logging every change with its
     /// source. A stolen report that stops being active stops the authorisations resting on it.
     async fn import_register(

@@ -7,7 +7,8 @@ use anpr_domain::{
 };
 pub use anpr_policy::registers::ChangedBy;
 use anpr_policy::registers::{
-    AssociateRecord, FactsQuery, IncidentRecord, StaffRecord, StolenRecord, VehicleRecord,
+    AccessFacts, AssociateRecord, FactsQuery, IncidentRecord, StaffRecord, StolenRecord,
+    VehicleRecord,
 };
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind};
 use chrono::{DateTime, Utc};
@@ -304,6 +305,27 @@ impl FactsRequest {
             for_tracking: self.for_tracking,
         }
     }
+}
+
+/// The windows over which a user's allowed data accesses are counted for the policy's rate
+/// limits ([`anpr_policy::Policy::rate_windows`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateWindows {
+    /// The request's purpose code (trimmed).
+    pub purpose: String,
+    pub since_any: DateTime<Utc>,
+    pub since_purpose: DateTime<Utc>,
+}
+
+/// What one access decision reads from the store, read together (see
+/// [`crate::Store::decision_facts`]).
+#[derive(Debug, Clone, Default)]
+pub struct DecisionFacts {
+    /// The register facts, with `recent_accesses` filled when windows were given; `controls`
+    /// and `disclosures` are the caller's to fill.
+    pub facts: AccessFacts,
+    /// [`crate::Store::network_controls_version`] as of the same read.
+    pub controls_version: i64,
 }
 
 /// A match of a read against an active tracking authorisation (a watch), to be stored.

@@ -22,7 +22,7 @@ use super::stats::Samples;
 use anpr_domain::{GeoPoint, Role, SiteKind};
 use anpr_policy::registers::NetworkAgreement;
 use anpr_policy::{AuthStatus, Authorisation, AuthorisationKind, Basis};
-use anpr_realtime::{LocalWatchSet, Watch, WatchSet};
+use anpr_realtime::{LocalWatchSet, WatchSet};
 use anpr_server::{AppState, ServerConfig};
 use anpr_store::{NewCamera, NewSite, NewUser};
 use chrono::{Duration as Minutes, Utc};
@@ -56,36 +56,6 @@ pub struct RealtimeArgs {
 
 const PASSWORD: &str = "bench-password-123";
 
-/// A synthetic NZ-format plate for watch `i`: three letters, three digits.
-fn plate(i: usize) -> String {
-    let l = |k: usize| (b'A' + (k % 26) as u8) as char;
-    format!(
-        "{}{}{}{:03}",
-        l(i / 676_000),
-        l(i / 26_000),
-        l(i / 1000),
-        i % 1000
-    )
-}
-
-fn synthetic_watches(n: usize, network: i64) -> Vec<Watch> {
-    let now = Utc::now();
-    (0..n)
-        .map(|i| Watch {
-            // Far above any real authorisation id.
-            authorisation_id: 1_000_000_000 + i as i64,
-            plate: plate(i),
-            fuzzy: i % 10 == 0,
-            requester_user_id: 1_000_000,
-            district: "Nowhere".into(),
-            purpose_code: "stolen_vehicle".into(),
-            networks: vec![network],
-            starts_at: now - Minutes::minutes(1),
-            ends_at: Some(now + Minutes::days(1)),
-        })
-        .collect()
-}
-
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -101,12 +71,16 @@ fn rss_mib() -> f64 {
 pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
     // 1. The matcher alone.
     let set = LocalWatchSet::new();
-    set.replace_all(synthetic_watches(args.watches, 1));
+    set.replace_all(anpr_realtime::synthetic::watches(
+        args.watches,
+        1,
+        Utc::now(),
+    ));
     let now = Utc::now();
     let probes: Vec<String> = (0..100_000)
         .map(|i| {
             if i % 2 == 0 {
-                plate((i * 7919) % args.watches.max(1))
+                anpr_realtime::synthetic::plate((i * 7919) % args.watches.max(1))
             } else {
                 format!("ZZ{:04}", i % 10_000)
             }
@@ -247,7 +221,7 @@ pub async fn run(args: RealtimeArgs) -> anyhow::Result<()> {
         .build()?;
     let token = login(&http, &base).await?;
     // The server loaded its one watch from the store; the synthetic ones join it.
-    for w in synthetic_watches(args.watches, net.id) {
+    for w in anpr_realtime::synthetic::watches(args.watches, net.id, Utc::now()) {
         matcher.watches.upsert(w);
     }
     eprintln!("server watch set: {} watches", matcher.watches.len());

@@ -64,6 +64,11 @@ pub struct ServeArgs {
     /// plates are never held; 0: never held back (default: 6,000 a core).
     #[arg(long, env = "ANPR_INGEST_RATE_WHILE_IN_USE")]
     pub ingest_rate_while_in_use: Option<u32>,
+    /// For load tests only: this many made-up watches, of plates no camera reads
+    /// (`W0000000`…), put in the watch set once serving (memory only, never stored), so that
+    /// every read is matched against a watch set of that size.
+    #[arg(long, default_value_t = 0, hide_short_help = true)]
+    pub synthetic_watches: usize,
 }
 
 impl ServeArgs {
@@ -130,7 +135,42 @@ pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         Ok(v) => tracing::info!("witnesses know this audit ledger by the key {v}"),
         Err(e) => tracing::warn!("the audit ledger's checkpoint key: {e}"),
     }
-    serve_state(state, &args.listen, None).await
+    let synthetic = synthetic_watches(&state, args.synthetic_watches).await?;
+    serve_state_then(state, &args.listen, None, synthetic).await
+}
+
+/// What puts `n` made-up watches over the first network into the watch set, run once the
+/// server has loaded the real ones.
+async fn synthetic_watches(
+    state: &AppState,
+    n: usize,
+) -> anyhow::Result<impl FnOnce() + Send + 'static> {
+    let network = match n {
+        0 => None,
+        _ => Some(
+            state
+                .store
+                .networks()
+                .await?
+                .first()
+                .map(|n| n.id)
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--synthetic-watches needs a camera network: add one first")
+                })?,
+        ),
+    };
+    let watches = state.watches.clone();
+    Ok(move || {
+        if let Some(network) = network {
+            for w in anpr_realtime::synthetic::watches(n, network, chrono::Utc::now()) {
+                watches.upsert(w);
+            }
+            tracing::warn!(
+                n,
+                "made-up watches added for a load test: every read is matched against them"
+            );
+        }
+    })
 }
 
 /// Loads the recognition models when they are installed. Models named with `--models` must
@@ -172,6 +212,16 @@ pub async fn serve_state(
     listen: &str,
     banner: Option<String>,
 ) -> anyhow::Result<()> {
+    serve_state_then(state, listen, banner, || {}).await
+}
+
+/// [`serve_state`], running `ready` once the server's background tasks have started.
+async fn serve_state_then(
+    state: AppState,
+    listen: &str,
+    banner: Option<String>,
+    ready: impl FnOnce() + Send + 'static,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -185,6 +235,7 @@ pub async fn serve_state(
         if let Some(b) = banner {
             println!("{b}");
         }
+        ready();
     })
     .await
 }

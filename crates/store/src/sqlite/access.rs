@@ -12,8 +12,8 @@ use crate::shared::{
     validate_batch, CachedRegisters, Change, RegisterCache, HOT_LIST_USE,
 };
 use crate::{
-    AuthorisationFilter, FactsRequest, ImportReport, ImportSource, RegisterBatch, RegisterKind,
-    Result, StoreError,
+    AuthorisationFilter, DecisionFacts, FactsRequest, ImportReport, ImportSource, RateWindows,
+    RegisterBatch, RegisterKind, Result, StoreError,
 };
 use anpr_domain::{NetworkId, UserId};
 use anpr_policy::registers::{
@@ -986,6 +986,29 @@ static RECENT_DATA_ACCESSES: std::sync::LazyLock<String> = std::sync::LazyLock::
     crate::shared::numbered_for_sqlite(crate::shared::SQL_RECENT_DATA_ACCESSES)
 });
 
+/// `user`'s allowed data accesses within `w` (see [`crate::Store::recent_data_accesses`]).
+fn recent_accesses(
+    conn: &Connection,
+    user: UserId,
+    w: &RateWindows,
+) -> Result<anpr_policy::RecentAccesses> {
+    // `decisions_user_time`: the user's decisions from the earlier window start.
+    let (any, this): (i64, i64) = conn.prepare_cached(&RECENT_DATA_ACCESSES)?.query_row(
+        params![
+            user,
+            to_ms(w.since_any),
+            w.purpose,
+            to_ms(w.since_purpose),
+            to_ms(w.since_any.min(w.since_purpose))
+        ],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(anpr_policy::RecentAccesses {
+        any_purpose: any.max(0) as u64,
+        this_purpose: this.max(0) as u64,
+    })
+}
+
 impl SqliteStore {
     /// Runs `f` over the registers on a reader connection, on the calling thread (for the
     /// benchmark and other synchronous callers; the server goes through
@@ -993,6 +1016,30 @@ impl SqliteStore {
     pub fn with_registers_blocking<T>(&self, f: impl FnOnce(&dyn RegisterView) -> T) -> Result<T> {
         self.inner
             .with_reader(|conn| with_cached(conn, &self.inner.register_cache, f))
+    }
+
+    /// The register facts, the recent accesses and the controls' version on one reader, in one
+    /// trip to the blocking pool.
+    pub(crate) async fn decision_facts_impl(
+        &self,
+        q: FactsRequest,
+        windows: Option<RateWindows>,
+    ) -> Result<DecisionFacts> {
+        self.blocking(move |inner| {
+            inner.with_reader(|conn| {
+                let mut facts = with_cached(conn, &inner.register_cache, |view| {
+                    gather(view, &q.as_query())
+                })??;
+                if let Some(w) = &windows {
+                    facts.recent_accesses = recent_accesses(conn, q.user_id, w)?;
+                }
+                Ok(DecisionFacts {
+                    facts,
+                    controls_version: super::network::controls_version(conn)?,
+                })
+            })
+        })
+        .await
     }
 
     pub(crate) async fn access_facts_impl(&self, q: FactsRequest) -> Result<AccessFacts> {
@@ -1106,28 +1153,13 @@ impl SqliteStore {
         since_any: DateTime<Utc>,
         since_purpose: DateTime<Utc>,
     ) -> Result<anpr_policy::RecentAccesses> {
-        let purpose = purpose.trim().to_string();
-        self.blocking(move |inner| {
-            inner.with_reader(|conn| {
-                // `decisions_user_time`: the user's decisions from the earlier window start.
-                let (any, this): (i64, i64) =
-                    conn.prepare_cached(&RECENT_DATA_ACCESSES)?.query_row(
-                        params![
-                            user,
-                            to_ms(since_any),
-                            purpose,
-                            to_ms(since_purpose),
-                            to_ms(since_any.min(since_purpose))
-                        ],
-                        |r| Ok((r.get(0)?, r.get(1)?)),
-                    )?;
-                Ok(anpr_policy::RecentAccesses {
-                    any_purpose: any.max(0) as u64,
-                    this_purpose: this.max(0) as u64,
-                })
-            })
-        })
-        .await
+        let windows = RateWindows {
+            purpose: purpose.trim().to_string(),
+            since_any,
+            since_purpose,
+        };
+        self.blocking(move |inner| inner.with_reader(|conn| recent_accesses(conn, user, &windows)))
+            .await
     }
 
     pub(crate) async fn allowed_decisions_since_impl(

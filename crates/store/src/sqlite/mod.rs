@@ -8,6 +8,7 @@ mod access;
 mod alerts;
 mod cases;
 mod catalog;
+mod checkpoint;
 mod disclosures;
 mod files;
 mod hot_list;
@@ -30,6 +31,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 pub(crate) use crate::shared::{day_of, from_ms, to_ms, Catalog};
 pub use access::SqliteRegisters;
+pub use checkpoint::CheckpointRound;
 use ingest::Lane;
 
 /// SQLite page cache of the writer (KiB). The indexes ingestion updates lead with the capture
@@ -63,28 +65,23 @@ pub(crate) struct Inner {
     pub(crate) catalog: RwLock<Catalog>,
     /// The policy's hot register facts (staff, associates, their vehicles, agreements).
     pub(crate) register_cache: Mutex<crate::shared::RegisterCache>,
+    /// Copies both WALs back into their files beside the writers (see [`checkpoint`]).
+    checkpointer: checkpoint::Checkpointer,
 }
-
-/// WAL pages (4 KiB each) after which a committing connection checkpoints.
-const WAL_CHECKPOINT_PAGES: i64 = 16_384;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and applies pending migrations.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path, WRITER_CACHE_KIB)?;
-        // Checkpoint every 64 MiB of WAL rather than 4 MiB: a page rewritten by many commits is
-        // copied back to the database once per checkpoint, not once per commit.
-        writer.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
+        checkpoint::configure_writer(&writer)?;
         schema::migrate(&mut writer)?;
         let catalog = catalog::load(&writer)?;
         let use_log = open_connection(&path, USE_LOG_CACHE_KIB)?;
         use_log.pragma_update(Some("uses"), "synchronous", "NORMAL")?;
         use_log.pragma_update(Some("uses"), "cache_size", -USE_LOG_CACHE_KIB)?;
-        // The same threshold as the writer's: at SQLite's default (4 MiB) the decision and
-        // disclosure records of every search page made this connection checkpoint inline, an
-        // fsync on the request path of one search in a few hundred.
-        use_log.pragma_update(None, "wal_autocheckpoint", WAL_CHECKPOINT_PAGES)?;
+        checkpoint::configure_writer(&use_log)?;
+        let checkpointer = checkpoint::start(&path)?;
         let dictionary = Arc::new(PlateDictionary::from_entries(load_plates(&writer)?));
         let readers = pool::ReaderPool::new(&path);
         Ok(SqliteStore {
@@ -97,6 +94,7 @@ impl SqliteStore {
                 pending: Mutex::new(Vec::new()),
                 catalog: RwLock::new(catalog),
                 register_cache: Mutex::new(Default::default()),
+                checkpointer,
             }),
         })
     }
@@ -435,6 +433,13 @@ impl crate::Store for SqliteStore {
     }
     async fn network_controls_version(&self) -> Result<i64> {
         self.network_controls_version_impl().await
+    }
+    async fn decision_facts(
+        &self,
+        q: crate::FactsRequest,
+        windows: Option<crate::RateWindows>,
+    ) -> Result<crate::DecisionFacts> {
+        self.decision_facts_impl(q, windows).await
     }
     async fn set_network_controls(
         &self,

@@ -78,6 +78,14 @@ impl Inner {
     }
 }
 
+/// [`crate::Store::network_controls_version`] on `conn`.
+pub(crate) fn controls_version(c: &rusqlite::Connection) -> Result<i64> {
+    Ok(
+        c.prepare_cached("SELECT coalesce(sum(version), 0) FROM network_controls")?
+            .query_row([], |r| r.get(0))?,
+    )
+}
+
 impl SqliteStore {
     pub(crate) async fn network_controls_impl(&self) -> Result<Vec<NetworkControls>> {
         self.blocking(|inner| inner.with_reader(load_controls))
@@ -85,15 +93,8 @@ impl SqliteStore {
     }
 
     pub(crate) async fn network_controls_version_impl(&self) -> Result<i64> {
-        self.blocking(|inner| {
-            inner.with_reader(|c| {
-                Ok(
-                    c.prepare_cached("SELECT coalesce(sum(version), 0) FROM network_controls")?
-                        .query_row([], |r| r.get(0))?,
-                )
-            })
-        })
-        .await
+        self.blocking(|inner| inner.with_reader(controls_version))
+            .await
     }
 
     pub(crate) async fn set_network_controls_impl(
