@@ -100,8 +100,10 @@ pub mod merkle;
 pub mod monitor;
 pub mod note;
 mod proofs;
+pub mod redact;
 mod remote;
 mod report;
+pub mod slice;
 pub mod store;
 mod verify;
 
@@ -118,8 +120,10 @@ pub use ledger::{Ledger, Options, MAX_ENTRIES_PER_CALL, NODES_DIR};
 pub use merkle::Hash;
 pub use monitor::{Monitor, MonitorState};
 pub use proofs::{ConsistencyProof, EntryProof, InclusionProof};
+pub use redact::{entry_leaf_hash, Redacted};
 pub use remote::{verify_remote, verify_samples};
 pub use report::{Problem, ProblemKind, VerifyReport};
+pub use slice::{verify_slice, Month, NetworkSlice, SliceEntry, VerifiedSlice};
 pub use store::{EntryPage, StoredEntry};
 
 #[cfg(test)]
