@@ -735,6 +735,11 @@ impl Ledger {
         Ok(counts)
     }
 
+    /// The key this process signs heads (and statements) with, if it holds it.
+    pub(crate) fn signing_key(&self) -> Option<&ed25519_dalek::SigningKey> {
+        self.keys.signing.as_ref()
+    }
+
     /// Every key this process signs with: the current key and, during a rollover, the one it
     /// replaces.
     fn signing_keys(&self) -> Vec<&ed25519_dalek::SigningKey> {

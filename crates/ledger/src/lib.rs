@@ -104,6 +104,7 @@ pub mod redact;
 mod remote;
 mod report;
 pub mod slice;
+pub mod statement;
 pub mod store;
 mod verify;
 
@@ -124,6 +125,7 @@ pub use redact::{entry_leaf_hash, Redacted};
 pub use remote::{verify_remote, verify_samples};
 pub use report::{Problem, ProblemKind, VerifyReport};
 pub use slice::{verify_slice, Month, NetworkSlice, SliceEntry, VerifiedSlice};
+pub use statement::{verify_statement, NetworkStatement, SignedStatement, StatementCounts};
 pub use store::{EntryPage, StoredEntry};
 
 #[cfg(test)]

@@ -323,3 +323,48 @@ fn old_version_1_entries_still_verify_beside_new_ones() {
     let slice = l.network_slice(1, &head, None).unwrap();
     assert_eq!(verify_slice(&slice, &[l.public_key()]).unwrap().total, 1);
 }
+
+#[test]
+fn a_statement_verifies_from_its_slice_and_a_changed_count_fails() {
+    use anpr_ledger::{verify_statement, NetworkStatement};
+    let (_dir, l) = build();
+    let head = l.latest_counted_head().unwrap().unwrap();
+    let march: Month = "2026-03".parse().unwrap();
+    let mut slice = l.network_slice(1, &head, Some(march)).unwrap();
+    // One use under a file still open: counted, not described.
+    let open = slice.entries.iter().position(|e| e.described()).unwrap();
+    slice.entries[open].reduce_to_counted().unwrap();
+    let statement = NetworkStatement::from_slice(&slice).unwrap();
+    let c = &statement.counts;
+    assert!(c.uses > 0);
+    assert_eq!(c.counted_only, 1);
+    assert_eq!(c.described + c.counted_only, c.uses);
+    assert_eq!(c.by_purpose.get("INV"), Some(&c.described));
+    assert_eq!(c.by_district.get("north"), Some(&c.described));
+    assert_eq!(c.by_action.get("search"), Some(&c.described));
+    assert_eq!(c.reads_disclosed, 2 * c.described);
+    let signed = l.sign_statement(statement).unwrap();
+    let keys = [l.public_key()];
+    verify_statement(&signed, &slice, &keys).unwrap();
+    let json = serde_json::to_string(&signed).unwrap();
+    let back: anpr_ledger::SignedStatement = serde_json::from_str(&json).unwrap();
+    verify_statement(&back, &slice, &keys).unwrap();
+
+    // A count changed after signing: the signature fails.
+    let mut changed = signed.clone();
+    changed.statement.counts.reads_disclosed += 1;
+    assert!(verify_statement(&changed, &slice, &keys).is_err());
+    // A count changed and re-signed (a ledger misreporting): the recount fails, naming it.
+    let mut wrong = signed.statement.clone();
+    *wrong.counts.by_purpose.get_mut("INV").unwrap() -= 1;
+    let wrong = l.sign_statement(wrong).unwrap();
+    let e = verify_statement(&wrong, &slice, &keys)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("by_purpose.INV"), "{e}");
+    // The slice of another month is not the statement's.
+    let april = l
+        .network_slice(1, &head, Some("2026-04".parse().unwrap()))
+        .unwrap();
+    assert!(verify_statement(&signed, &april, &keys).is_err());
+}
