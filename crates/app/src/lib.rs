@@ -24,6 +24,7 @@ pub mod ledger_check;
 pub mod metrics;
 pub mod monitor;
 pub mod network;
+pub mod network_ledger;
 pub mod realtime;
 pub mod recognition;
 pub mod registers;

@@ -91,7 +91,7 @@ pub struct ControlsChange {
 }
 
 /// Decides (and records) whether `user` may act on `network`'s controls or notices.
-async fn decide(
+pub(crate) async fn decide(
     app: &App,
     user: &User,
     network: NetworkId,
@@ -110,7 +110,7 @@ async fn decide(
     Ok(())
 }
 
-async fn known_network(app: &App, network: NetworkId) -> AppResult<()> {
+pub(crate) async fn known_network(app: &App, network: NetworkId) -> AppResult<()> {
     if app.store.networks().await?.iter().any(|n| n.id == network) {
         Ok(())
     } else {

@@ -126,6 +126,8 @@ impl UseKind {
             | Action::NetworkControlsView
             | Action::NetworkControlsChange
             | Action::NetworkWatchNotices
+            | Action::NetworkLedgerSlice
+            | Action::NetworkStatement
             | Action::UserList
             | Action::Purge
             | Action::ReportUsage

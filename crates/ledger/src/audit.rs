@@ -161,6 +161,12 @@ actions! {
     /// The notices of tracking watches that cover a network's cameras, read by its network
     /// auditor (query: `network_id`).
     NetworkWatchNotices = "network_watch_notices",
+    /// A network's ledger slice (every entry that touched it, redacted, with proofs) fetched by
+    /// its network auditor (query: `network_id`, `month`).
+    NetworkLedgerSlice = "network_ledger_slice",
+    /// A network's signed monthly statement fetched by its network auditor (query:
+    /// `network_id`, `month`).
+    NetworkStatement = "network_statement",
 
     // Users.
     /// A user account created, or its roles or active flag changed (fact: `target_staff_id`).
@@ -825,6 +831,8 @@ mod tests {
                 | Action::NetworkControlsView
                 | Action::NetworkControlsChange
                 | Action::NetworkWatchNotices
+                | Action::NetworkLedgerSlice
+                | Action::NetworkStatement
                 | Action::UserChange
                 | Action::UserList
                 | Action::Purge

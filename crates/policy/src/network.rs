@@ -174,6 +174,8 @@ pub enum ControlsAction {
     Change,
     /// Read the notices of watches that cover the network's cameras.
     Notices,
+    /// Fetch the network's ledger slice or signed monthly statement.
+    Ledger,
 }
 
 impl Policy {
@@ -196,6 +198,7 @@ impl Policy {
                 ControlsAction::View => "the sharing controls",
                 ControlsAction::Change => "a change of the sharing controls",
                 ControlsAction::Notices => "the watch notices",
+                ControlsAction::Ledger => "the ledger slice",
             }
         ));
         d.networks = vec![network];

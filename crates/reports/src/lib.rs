@@ -24,5 +24,6 @@ pub mod transparency;
 pub mod usage;
 
 pub use error::{ReportError, Result};
+pub use chart::escape;
 pub use period::Month;
 pub use usage::{Grouping, Measure, Measures, UsageCounts, UsageQuery, UsageReport, UsageRow};

@@ -102,6 +102,14 @@ pub fn router(state: AppState) -> Router {
             "/api/v1/networks/{id}/watch-notices",
             get(network_controls::watch_notices),
         )
+        .route(
+            "/api/v1/networks/{id}/ledger-slice",
+            get(network_ledger::ledger_slice),
+        )
+        .route(
+            "/api/v1/networks/{id}/statement",
+            get(network_ledger::statement),
+        )
         .route("/api/v1/districts", get(catalog::list_districts))
         .route(
             "/api/v1/sites",
