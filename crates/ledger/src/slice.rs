@@ -22,13 +22,22 @@
 //! to take its place, and every entry shown must itself be in the tree and name `n`; two proofs
 //! of one index are one entry, so none can be shown twice.
 //!
-//! A *month* slice is the same set of entries: those whose time falls in the month are opened to
-//! the auditor's fields ([`AUDITOR_FIELDS`]), all the others to their time and `network_ids` only
-//! ([`COUNTED_FIELDS`]), which shows they are the network's and outside the month without
-//! describing them. The completeness check is then the same count. (A cheaper proof for a month
-//! alone would need the counters to be indexed by time, which entries' times, set by their
-//! callers, do not allow.) The application may reduce an entry further, to time and
-//! `network_ids`, for uses under files still open: counted, not described.
+//! A *month* slice covers the entries appended between two signed heads: `from_head`, the
+//! newest head with counters signed before the month began, and the head `H` (for a finished
+//! month, one signed after it ended). It holds every entry with index in `[from_head.size,
+//! H.size)` that touched `n`: exactly `H`'s count minus `from_head`'s, shown by a consistency
+//! proof that `H` extends `from_head`. Those whose time falls in the month are opened to the
+//! auditor's fields ([`AUDITOR_FIELDS`]), the others (appended in the range but timed outside
+//! the month) to their time and `network_ids` only ([`COUNTED_FIELDS`]). The verifier checks
+//! that `from_head` was signed before the month began, so no entry of the month can sit below
+//! it: an entry's time is when the use was recorded, before it was appended and so before any
+//! head that covers it was signed. An entry of the month appended after `H` shows in the next
+//! month's slice, opened only to its time: the record of the two slices together stays
+//! complete. Slices of consecutive months, each starting at the head the previous one ended
+//! near, cover the whole log with work proportional to a month, not to the log.
+//!
+//! The application may reduce an entry further, to time and `network_ids`, for uses under files
+//! still open: counted, not described.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -190,6 +199,13 @@ pub struct NetworkSlice {
     pub month: Option<Month>,
     /// The signed head the slice is complete for.
     pub head: TreeHead,
+    /// A month's slice: the newest head with counters signed before the month began; entries
+    /// below its size are not in the slice. `None`: the slice starts at the log's beginning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_head: Option<TreeHead>,
+    /// Consistency proof from `from_head` to `head` (hex hashes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "hexser::hashes")]
+    pub consistency: Vec<Hash>,
     /// Every entry below the head's size that touched the network, in index order.
     pub entries: Vec<SliceEntry>,
 }
@@ -209,8 +225,12 @@ impl NetworkSlice {
 pub struct VerifiedSlice {
     pub network_id: i64,
     pub head_size: u64,
-    /// Entries that touched the network below the head's size: the head's signed count.
+    /// The slice's first index (`from_head`'s size, 0 without one).
+    pub from_size: u64,
+    /// Entries that touched the network in the slice's range: the heads' signed counts' difference.
     pub total: u64,
+    /// The head was signed after the month ended (else the slice shows the month so far).
+    pub month_complete: bool,
     /// Of them, in the month (all when the slice has none).
     pub in_month: u64,
     /// Of those, opened to the auditor's fields; the rest are counted, not described.
@@ -231,13 +251,57 @@ pub fn verify_slice(slice: &NetworkSlice, keys: &[VerifyingKey]) -> Result<Verif
             head.size
         )));
     };
+    let (from_size, before) = match &slice.from_head {
+        None => (0, 0),
+        Some(from) => {
+            crate::head::verify_by_any(from, keys)?;
+            let Some(month) = slice.month else {
+                return Err(failed("a slice that starts at a head must be a month's"));
+            };
+            if from.time()? >= month.start() {
+                return Err(failed(format!(
+                    "the slice starts at a head signed at {}, not before {month} began: entries                      of the month could sit below it",
+                    from.timestamp
+                )));
+            }
+            let before = from.network_count(slice.network_id).ok_or_else(|| {
+                failed(format!(
+                    "the tree head of size {} the slice starts at carries no counters",
+                    from.size
+                ))
+            })?;
+            if from.size > head.size {
+                return Err(failed("the slice starts at a head larger than its end"));
+            }
+            if from.size > 0 {
+                merkle::verify_consistency(
+                    from.size,
+                    head.size,
+                    &slice.consistency,
+                    &from.root_hash,
+                    &head.root_hash,
+                )
+                .map_err(|_| {
+                    failed(format!(
+                        "the tree head of size {} does not extend the one of size {} the slice \
+                         starts at",
+                        head.size, from.size
+                    ))
+                })?;
+            }
+            (from.size, before)
+        }
+    };
+    let count = count.checked_sub(before).ok_or_else(|| {
+        failed("the heads' counters for the network decrease: they cannot both be right")
+    })?;
     let mut seen = BTreeSet::new();
     let (mut in_month, mut described) = (0u64, 0u64);
     for e in &slice.entries {
         let at = format!("entry {}", e.index);
-        if e.index >= head.size {
+        if e.index >= head.size || e.index < from_size {
             return Err(failed(format!(
-                "{at} is beyond the head's {} entries",
+                "{at} is outside the slice's range {from_size}..{}",
                 head.size
             )));
         }
@@ -275,17 +339,23 @@ pub fn verify_slice(slice: &NetworkSlice, keys: &[VerifyingKey]) -> Result<Verif
     }
     if slice.entries.len() as u64 != count {
         return Err(failed(format!(
-            "the slice is incomplete: the signed tree head of size {} counts {count} entries \
-             that touched network {}, the slice holds {}",
-            head.size,
+            "the slice is incomplete: the signed tree heads count {count} entries that touched \
+             network {} in {from_size}..{}, the slice holds {}",
             slice.network_id,
+            head.size,
             slice.entries.len()
         )));
     }
+    let month_complete = match slice.month {
+        None => true,
+        Some(m) => head.time()? >= m.end(),
+    };
     Ok(VerifiedSlice {
         network_id: slice.network_id,
         head_size: head.size,
+        from_size,
         total: count,
+        month_complete,
         in_month,
         described,
     })
@@ -347,8 +417,10 @@ pub(crate) fn each_touching(
 
 impl crate::Ledger {
     /// Network `network`'s slice at `head` (a head this log signed, with counters): every entry
-    /// below its size that touched the network, those in `month` (all, without one) opened to
-    /// [`AUDITOR_FIELDS`], the others to [`COUNTED_FIELDS`], each with its inclusion proof.
+    /// below its size that touched the network, from the newest counted head signed before
+    /// `month` began (from the start without a month), those in `month` (all, without one)
+    /// opened to [`AUDITOR_FIELDS`], the others to [`COUNTED_FIELDS`], each with its inclusion
+    /// proof.
     pub fn network_slice(
         &self,
         network: i64,
@@ -369,9 +441,28 @@ impl crate::Ledger {
                 head.size
             )));
         }
+        let from_head = match month {
+            None => None,
+            Some(m) => {
+                let start = m.start();
+                let mut before = None;
+                for h in self.tree_heads()? {
+                    if h.network_counts.is_some() && h.size <= head.size && h.time()? < start {
+                        before = Some(h);
+                    }
+                }
+                before
+            }
+        };
+        let from = from_head.as_ref().map_or(0, |h| h.size);
+        let consistency = if from > 0 && from < head.size {
+            self.consistency_proof(from, head.size)?.hashes
+        } else {
+            Vec::new()
+        };
         let mut entries = Vec::new();
         let mut fetch = |a, b, page: &mut EntryPage| self.entry_page(a, b, page);
-        each_touching(&mut fetch, 0, head.size, &mut |index, fields| {
+        each_touching(&mut fetch, from, head.size, &mut |index, fields| {
             if !network_ids(fields.values.get(NETWORK_IDS_FIELD)).contains(&network) {
                 return Ok(());
             }
@@ -399,6 +490,8 @@ impl crate::Ledger {
             network_id: network,
             month,
             head: head.clone(),
+            from_head,
+            consistency,
             entries,
         })
     }

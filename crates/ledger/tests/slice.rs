@@ -368,3 +368,45 @@ fn a_statement_verifies_from_its_slice_and_a_changed_count_fails() {
         .unwrap();
     assert!(verify_statement(&signed, &april, &keys).is_err());
 }
+
+#[test]
+fn a_month_slice_starts_at_the_last_head_before_the_month() {
+    let dir = tempfile::tempdir().unwrap();
+    let l = Ledger::open(dir.path()).unwrap();
+    let at = |t: &str| -> chrono::DateTime<chrono::Utc> { t.parse().unwrap() };
+    let march: Vec<Event> = (0..31).map(|i| search(i, &[1])).collect();
+    l.append(&march).unwrap();
+    let a = l.maybe_sign(at("2026-03-31T23:59:00Z")).unwrap().unwrap();
+    // April's uses, and one March use appended late (after the head above).
+    let mut april: Vec<Event> = (31..50).map(|i| search(i, &[1])).collect();
+    april.push(search(5, &[1]));
+    l.append(&april).unwrap();
+    let b = l.maybe_sign(at("2026-05-01T00:01:00Z")).unwrap().unwrap();
+    let month: Month = "2026-04".parse().unwrap();
+    let slice = l.network_slice(1, &b, Some(month)).unwrap();
+    assert_eq!(slice.from_head.as_ref(), Some(&a));
+    assert_eq!(slice.entries.len(), 20, "the range after the March head only");
+    let keys = [l.public_key()];
+    let v = verify_slice(&slice, &keys).unwrap();
+    assert_eq!((v.from_size, v.total, v.in_month, v.described), (31, 20, 19, 19));
+    assert!(v.month_complete);
+    // Withheld: fails.
+    let mut short = slice.clone();
+    short.entries.remove(0);
+    assert!(verify_slice(&short, &keys).unwrap_err().to_string().contains("incomplete"));
+    // Starting at a head signed inside the month (hiding the month's first uses): refused.
+    let mut later = slice.clone();
+    later.from_head = Some(b.clone());
+    later.consistency.clear();
+    later.entries.clear();
+    let e = verify_slice(&later, &keys).unwrap_err().to_string();
+    assert!(e.contains("not before"), "{e}");
+    // A wrong consistency proof: refused.
+    let mut bad = slice.clone();
+    bad.consistency[0][0] ^= 1;
+    assert!(verify_slice(&bad, &keys).is_err());
+    // March's slice at the same head starts at the beginning and counts all 51.
+    let m = l.network_slice(1, &b, Some("2026-03".parse().unwrap())).unwrap();
+    let v = verify_slice(&m, &keys).unwrap();
+    assert_eq!((v.from_size, v.total, v.in_month), (0, 51, 32));
+}
