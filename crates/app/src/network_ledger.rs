@@ -92,7 +92,10 @@ pub async fn statement(
 pub fn statement_html(s: &SignedStatement) -> String {
     let st = &s.statement;
     let c = &st.counts;
-    let title = format!("Police use of network {}'s data, {}", st.network_id, st.month);
+    let title = format!(
+        "Police use of network {}'s data, {}",
+        st.network_id, st.month
+    );
     let mut h = String::new();
     let _ = write!(
         h,

@@ -204,7 +204,11 @@ pub struct NetworkSlice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_head: Option<TreeHead>,
     /// Consistency proof from `from_head` to `head` (hex hashes).
-    #[serde(default, skip_serializing_if = "Vec::is_empty", with = "hexser::hashes")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        with = "hexser::hashes"
+    )]
     pub consistency: Vec<Hash>,
     /// Every entry below the head's size that touched the network, in index order.
     pub entries: Vec<SliceEntry>,

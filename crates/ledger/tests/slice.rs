@@ -385,15 +385,25 @@ fn a_month_slice_starts_at_the_last_head_before_the_month() {
     let month: Month = "2026-04".parse().unwrap();
     let slice = l.network_slice(1, &b, Some(month)).unwrap();
     assert_eq!(slice.from_head.as_ref(), Some(&a));
-    assert_eq!(slice.entries.len(), 20, "the range after the March head only");
+    assert_eq!(
+        slice.entries.len(),
+        20,
+        "the range after the March head only"
+    );
     let keys = [l.public_key()];
     let v = verify_slice(&slice, &keys).unwrap();
-    assert_eq!((v.from_size, v.total, v.in_month, v.described), (31, 20, 19, 19));
+    assert_eq!(
+        (v.from_size, v.total, v.in_month, v.described),
+        (31, 20, 19, 19)
+    );
     assert!(v.month_complete);
     // Withheld: fails.
     let mut short = slice.clone();
     short.entries.remove(0);
-    assert!(verify_slice(&short, &keys).unwrap_err().to_string().contains("incomplete"));
+    assert!(verify_slice(&short, &keys)
+        .unwrap_err()
+        .to_string()
+        .contains("incomplete"));
     // Starting at a head signed inside the month (hiding the month's first uses): refused.
     let mut later = slice.clone();
     later.from_head = Some(b.clone());
@@ -406,7 +416,9 @@ fn a_month_slice_starts_at_the_last_head_before_the_month() {
     bad.consistency[0][0] ^= 1;
     assert!(verify_slice(&bad, &keys).is_err());
     // March's slice at the same head starts at the beginning and counts all 51.
-    let m = l.network_slice(1, &b, Some("2026-03".parse().unwrap())).unwrap();
+    let m = l
+        .network_slice(1, &b, Some("2026-03".parse().unwrap()))
+        .unwrap();
     let v = verify_slice(&m, &keys).unwrap();
     assert_eq!((v.from_size, v.total, v.in_month), (0, 51, 32));
 }

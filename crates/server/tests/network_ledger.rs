@@ -47,10 +47,34 @@ async fn a_network_auditor_gets_a_complete_slice_and_a_statement_it_can_recomput
     let s = start().await;
     let searcher = s.login("searcher").await;
     for plate in ["ABC123", "XYZ789"] {
-        assert_eq!(s.search(&searcher, json!({ "plate": plate })).await.status(), 200);
+        assert_eq!(
+            s.search(&searcher, json!({ "plate": plate }))
+                .await
+                .status(),
+            200
+        );
     }
-    let head = s.state.ledger.sign_tree_head().unwrap();
     let n = s.network_id;
+    // Uses that reached the network, as every entry point records them (`network_ids`).
+    let uses: Vec<anpr_ledger::Event> = ["ABC123", "XYZ789"]
+        .iter()
+        .map(|plate| {
+            anpr_ledger::Event::new(
+                anpr_ledger::Actor::staff("S1001", "searcher"),
+                anpr_ledger::Action::Search,
+            )
+            .purpose("INV")
+            .file_number("F-1")
+            .query(json!({"district": "Waikato", "network_reads": {n.to_string(): 3}}))
+            .facts(
+                anpr_ledger::AuditFacts::new()
+                    .plate(*plate)
+                    .network_ids(vec![n]),
+            )
+        })
+        .collect();
+    s.state.ledger.append(&uses).unwrap();
+    let head = s.state.ledger.sign_tree_head().unwrap();
     let counted = head.network_count(n).unwrap();
     assert!(counted >= 2, "the searches touched network {n}: {head:?}");
 
@@ -66,7 +90,10 @@ async fn a_network_auditor_gets_a_complete_slice_and_a_statement_it_can_recomput
         .await;
     assert_eq!(st, 200, "{body}");
     let text = body.to_string();
-    assert!(!text.contains("ABC123") && !text.contains("XYZ789"), "no plate");
+    assert!(
+        !text.contains("ABC123") && !text.contains("XYZ789"),
+        "no plate"
+    );
     let slice: NetworkSlice = serde_json::from_value(body).unwrap();
     let keys = [s.state.ledger.public_key()];
     let v = verify_slice(&slice, &keys).unwrap();
@@ -96,7 +123,16 @@ async fn a_network_auditor_gets_a_complete_slice_and_a_statement_it_can_recomput
         .await;
     assert_eq!(st, 200, "{body}");
     let statement: SignedStatement = serde_json::from_value(body).unwrap();
-    assert!(statement.statement.counts.by_action.get("search").copied().unwrap_or(0) >= 2);
+    assert!(
+        statement
+            .statement
+            .counts
+            .by_action
+            .get("search")
+            .copied()
+            .unwrap_or(0)
+            >= 2
+    );
     let at_its_head = s
         .state
         .ledger
@@ -128,14 +164,23 @@ async fn a_network_auditor_gets_a_complete_slice_and_a_statement_it_can_recomput
 
     // Every fetch is in the ledger.
     assert_eq!(ledger_outcomes(&s, "network_ledger_slice"), ["granted"]);
-    assert_eq!(ledger_outcomes(&s, "network_statement"), ["granted", "granted"]);
+    assert_eq!(
+        ledger_outcomes(&s, "network_statement"),
+        ["granted", "granted"]
+    );
 }
 
 #[tokio::test]
 async fn only_the_networks_own_auditor_gets_its_slice_or_statement() {
     let s = start().await;
     let n = s.network_id;
-    let other = s.state.store.create_network("Z Energy", 60).await.unwrap().id;
+    let other = s
+        .state
+        .store
+        .create_network("Z Energy", 60)
+        .await
+        .unwrap()
+        .id;
     let theirs = network_auditor(&s, "N2", other).await;
     let month = this_month();
     for path in ["ledger-slice", "statement"] {
@@ -143,7 +188,10 @@ async fn only_the_networks_own_auditor_gets_its_slice_or_statement() {
         let (st, body) = s.call("GET", &url, Some(&theirs), None).await;
         assert_eq!(st, 403, "{path}: {body}");
         assert!(
-            body["error"]["message"].as_str().unwrap().contains("not of network"),
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("not of network"),
             "{body}"
         );
         for who in ["admin", "auditor", "searcher", "supervisor"] {

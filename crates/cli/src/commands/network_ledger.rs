@@ -14,7 +14,11 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path, what: &str) -> anyhow:
         anyhow::anyhow!(
             "{} is not a {what} (as `anpr network {}` writes it): {e}",
             path.display(),
-            if what == "slice" { "slice" } else { "statement" }
+            if what == "slice" {
+                "slice"
+            } else {
+                "statement"
+            }
         )
     })
 }
