@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod monitor;
 pub mod network;
 pub mod network_uses;
+pub mod network_ledger;
 pub mod realtime;
 pub mod recognition;
 pub mod registers;

@@ -127,6 +127,8 @@ impl UseKind {
             | Action::NetworkControlsChange
             | Action::NetworkWatchNotices
             | Action::NetworkUses
+            | Action::NetworkLedgerSlice
+            | Action::NetworkStatement
             | Action::UserList
             | Action::Purge
             | Action::ReportUsage
@@ -290,12 +292,12 @@ impl Use {
     /// The use a stored ledger entry (its canonical JSON bytes) records, or `None` for entries
     /// that are not a member of staff's use of plate data; the same as decoding the entry with
     /// [`Event::decode`] and calling [`Use::from_event`], without building the whole event.
-    /// Refuses bytes that are not a version-1 event.
+    /// Refuses bytes that are not a version-1 or version-2 (redactable) event.
     pub fn from_entry(index: u64, body: &[u8]) -> Result<Option<Use>> {
         let bad = |message: String| IntegrityError::Entry { index, message };
         let e: LeanEvent = serde_json::from_slice(body)
-            .map_err(|err| bad(format!("not a version-1 event: {err}")))?;
-        if e.v != 1 {
+            .map_err(|err| bad(format!("not a ledger event: {err}")))?;
+        if e.v != 1 && e.v != 2 {
             return Err(bad(format!("unsupported event version {}", e.v)));
         }
         if e.actor.kind != ActorKind::Staff {

@@ -165,6 +165,12 @@ actions! {
     /// The police uses that touched a network's data, read by its network auditor (query:
     /// `network_id`, `month`).
     NetworkUses = "network_uses",
+    /// A network's ledger slice (every entry that touched it, redacted, with proofs) fetched by
+    /// its network auditor (query: `network_id`, `month`).
+    NetworkLedgerSlice = "network_ledger_slice",
+    /// A network's signed monthly statement fetched by its network auditor (query:
+    /// `network_id`, `month`).
+    NetworkStatement = "network_statement",
 
     // Users.
     /// A user account created, or its roles or active flag changed (fact: `target_staff_id`).
@@ -875,6 +881,8 @@ mod tests {
                 | Action::NetworkControlsChange
                 | Action::NetworkWatchNotices
                 | Action::NetworkUses
+                | Action::NetworkLedgerSlice
+                | Action::NetworkStatement
                 | Action::UserChange
                 | Action::UserList
                 | Action::Purge

@@ -26,7 +26,8 @@ use std::collections::VecDeque;
 use crate::error::Result;
 use crate::event::canonical_seq;
 use crate::head::TreeHead;
-use crate::merkle::{leaf_hash, Frontier, Hash};
+use crate::merkle::{Frontier, Hash};
+use crate::redact::entry_leaf_hash;
 use crate::report::{Problem, ProblemKind};
 use crate::store::{EntryPage, EntryStore};
 use crate::Ledger;
@@ -293,7 +294,7 @@ fn row_problem(
     let Some((_, body)) = body else {
         return at(ProblemKind::Deleted, "the entry's body is missing");
     };
-    let recomputed = leaf_hash(body);
+    let recomputed = entry_leaf_hash(body);
     if stored_leaf != recomputed {
         return at(
             ProblemKind::Edited,

@@ -10,6 +10,8 @@
 //! Personal data stays out of the ledger: results are recorded as a [`ResultDigest`] (a count and a
 //! hash of the read ids), never as plates or images.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
@@ -20,6 +22,13 @@ use crate::audit::AuditFacts;
 use crate::bounded::{bound_text, bound_value, MAX_JUSTIFICATION_CHARS, MAX_TEXT_CHARS};
 use crate::canonical::CanonicalJson;
 use crate::error::{Error, Result};
+use crate::merkle::Hash;
+use crate::redact::{
+    field_commitment, field_salt, leaf_from_commitments, EntrySalt, Fields, REDACTABLE_VERSION,
+};
+
+/// The field of the sequence number, the one commitment that depends on the position.
+const SEQ_FIELD: &str = "seq";
 
 /// The encoding version written in every entry (`"v":1`).
 pub const EVENT_VERSION: u32 = 1;
@@ -282,22 +291,37 @@ impl Event {
         self
     }
 
-    /// The canonical encoding: the exact bytes that go into the log and under the leaf hash.
+    /// The canonical version-1 encoding: the exact bytes that go into the log and under the leaf
+    /// hash of an entry from before redactable entries.
     pub fn encode(&self) -> Vec<u8> {
         Prepared::new(self).body(self.seq)
     }
 
-    /// Decodes a canonical version-1 entry. Refuses other versions, unknown fields and any
-    /// encoding that is not byte-for-byte the canonical one (so that one event has one hash).
+    /// The canonical version-2 (redactable) encoding with entry salt `salt`, as
+    /// [`crate::Ledger::append`] writes it (see [`crate::redact`]).
+    pub fn encode_redactable(&self, salt: &EntrySalt) -> Vec<u8> {
+        Prepared::redactable(self, salt).body(self.seq)
+    }
+
+    /// Decodes a canonical version-1 or version-2 entry (the entry salt of a version-2 one is
+    /// dropped: [`Event::entry_salt`] reads it). Refuses other versions, unknown fields, a salt
+    /// in a version-1 entry or none in a version-2 one, and any encoding that is not
+    /// byte-for-byte the canonical one (so that one event has one hash).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let w: WireOwned = serde_json::from_slice(bytes)
             .map_err(|e| Error::Encoding(format!("not a version-{EVENT_VERSION} event: {e}")))?;
-        if w.v != EVENT_VERSION {
-            return Err(Error::Encoding(format!(
-                "unsupported event version {}",
-                w.v
-            )));
-        }
+        let salt = match (w.v, &w.salt) {
+            (EVENT_VERSION, None) => None,
+            (REDACTABLE_VERSION, Some(s)) => Some(parse_salt(s)?),
+            (EVENT_VERSION | REDACTABLE_VERSION, _) => {
+                return Err(Error::Encoding(format!(
+                    "a version-{} event {} an entry salt",
+                    w.v,
+                    if w.salt.is_some() { "has" } else { "lacks" }
+                )))
+            }
+            (v, _) => return Err(Error::Encoding(format!("unsupported event version {v}"))),
+        };
         let time = DateTime::parse_from_rfc3339(&w.time)
             .map_err(|e| Error::Encoding(format!("bad time {:?}: {e}", w.time)))?
             .with_timezone(&Utc);
@@ -313,11 +337,29 @@ impl Event {
             result: w.result,
             outcome: w.outcome,
         };
-        if ev.encode() != bytes {
+        let canonical = match &salt {
+            None => ev.encode(),
+            Some(s) => ev.encode_redactable(s),
+        };
+        if canonical != bytes {
             return Err(Error::Encoding("entry is not in canonical form".into()));
         }
         Ok(ev)
     }
+
+    /// The entry salt of a canonical version-2 body (`None` for a version-1 body).
+    pub fn entry_salt(bytes: &[u8]) -> Result<Option<EntrySalt>> {
+        let w: WireOwned = serde_json::from_slice(bytes)
+            .map_err(|e| Error::Encoding(format!("not an event: {e}")))?;
+        w.salt.as_deref().map(parse_salt).transpose()
+    }
+}
+
+fn parse_salt(s: &str) -> Result<EntrySalt> {
+    hex::decode(s)
+        .ok()
+        .and_then(|v| v.try_into().ok())
+        .ok_or_else(|| Error::Encoding("the entry salt is not 64 hex digits".into()))
 }
 
 /// JSON of an event is its canonical encoding (with `v`).
@@ -351,6 +393,9 @@ struct WireHead<'a> {
     query: CanonicalJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     result: &'a Option<ResultDigest>,
+    /// Version 2 only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    salt: Option<String>,
 }
 
 /// The top-level keys that sort after `seq`, in key order.
@@ -375,6 +420,8 @@ struct WireOwned {
     query: Value,
     #[serde(default)]
     result: Option<ResultDigest>,
+    #[serde(default)]
+    salt: Option<String>,
     seq: u64,
     time: String,
     v: u32,
@@ -390,10 +437,47 @@ pub(crate) struct Prepared {
     tail: Vec<u8>,
     /// Event time in microseconds since the Unix epoch, for the entries table.
     pub(crate) time_us: i64,
+    /// Version 2: the entry salt and every field's commitment but `seq`'s, computed here so that
+    /// the commit only adds the one that depends on the position.
+    redactable: Option<(EntrySalt, BTreeMap<String, Hash>)>,
 }
 
 impl Prepared {
+    /// The version-1 encoding.
     pub(crate) fn new(ev: &Event) -> Self {
+        Self::encode(ev, None)
+    }
+
+    /// The version-2 (redactable) encoding with entry salt `salt`.
+    pub(crate) fn redactable(ev: &Event, salt: &EntrySalt) -> Self {
+        Self::encode(ev, Some(salt))
+    }
+
+    /// The version-2 encoding of `ev` with a fresh entry salt, its commitments computed.
+    pub(crate) fn for_append(ev: &Event) -> Self {
+        let salt = crate::redact::new_salt();
+        let mut p = Self::redactable(ev, &salt);
+        let fields = Fields::of_body(&p.body(0)).expect("a version-2 encoding reads back");
+        let mut commitments = fields.commitments();
+        commitments.remove(SEQ_FIELD);
+        p.redactable = Some((salt, commitments));
+        p
+    }
+
+    /// The leaf hash of [`Prepared::body`]`(seq)`, whose bytes are `body`.
+    pub(crate) fn leaf_hash(&self, body: &[u8], seq: u64) -> Hash {
+        match &self.redactable {
+            None => crate::merkle::leaf_hash(body),
+            Some((salt, others)) => {
+                let mut all = others.clone();
+                let c = field_commitment(&field_salt(salt, SEQ_FIELD), SEQ_FIELD, &seq.into());
+                all.insert(SEQ_FIELD.to_owned(), c);
+                leaf_from_commitments(&all)
+            }
+        }
+    }
+
+    fn encode(ev: &Event, salt: Option<&EntrySalt>) -> Self {
         let head = WireHead {
             action: &ev.action,
             actor: &ev.actor,
@@ -403,10 +487,15 @@ impl Prepared {
             purpose: &ev.purpose,
             query: CanonicalJson(&ev.query),
             result: &ev.result,
+            salt: salt.map(hex::encode),
         };
         let tail = WireTail {
             time: ev.time.to_rfc3339_opts(SecondsFormat::AutoSi, true),
-            v: EVENT_VERSION,
+            v: if salt.is_some() {
+                REDACTABLE_VERSION
+            } else {
+                EVENT_VERSION
+            },
         };
         let mut head = serde_json::to_vec(&head).expect("event head serialises");
         head.pop(); // the closing brace
@@ -416,6 +505,7 @@ impl Prepared {
             head,
             tail,
             time_us: ev.time.timestamp_micros(),
+            redactable: None,
         }
     }
 
@@ -431,17 +521,34 @@ impl Prepared {
     }
 }
 
-/// The `seq` of a body that ends in the canonical version-1 tail `,"seq":N,"time":"T","v":1}`,
-/// read from the end without parsing the rest: the full verifier runs this on every entry, and a
-/// JSON parse would cost more than the hashing. (A body with that tail but garbage before it is
-/// still caught: its leaf hash differs from the one recorded at append time.)
+/// The `seq` of a body that ends in the canonical version-1 tail `,"seq":N,"time":"T","v":1}`
+/// or the version-2 one `,"salt":"<64 hex>","seq":N,"time":"T","v":2}`, read from the end
+/// without parsing the rest: the full verifier runs this on every entry, and a JSON parse would
+/// cost more than the hashing. (A body with that tail but garbage before it is still caught: its
+/// leaf hash differs from the one recorded at append time.)
 pub(crate) fn canonical_seq(body: &[u8]) -> Option<u64> {
-    let rest = body.strip_suffix(b"\",\"v\":1}")?;
+    if let Some(rest) = body.strip_suffix(b"\",\"v\":2}") {
+        return seq_before(rest, true);
+    }
+    seq_before(body.strip_suffix(b"\",\"v\":1}")?, false)
+}
+
+/// The `seq` of a body cut before the closing quote of its time, `salted` when a version-2
+/// entry salt must come just before the `seq`.
+fn seq_before(rest: &[u8], salted: bool) -> Option<u64> {
     let q = rest.iter().rposition(|&b| b == b'"')?;
     let rest = rest[..q].strip_suffix(b",\"time\":")?;
     let d = rest.iter().rposition(|b| !b.is_ascii_digit())?;
     let digits = &rest[d + 1..];
-    rest[..=d].strip_suffix(b",\"seq\":")?;
+    let before = rest[..=d].strip_suffix(b",\"seq\":")?;
+    if salted {
+        let hex = before.strip_suffix(b"\"")?;
+        let salt = hex.get(hex.len().checked_sub(64)?..)?;
+        if !salt.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            return None;
+        }
+        hex[..hex.len() - 64].strip_suffix(b",\"salt\":\"")?;
+    }
     if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
         return None;
     }

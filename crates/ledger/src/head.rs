@@ -12,12 +12,21 @@
 //! timestamp=<RFC 3339 UTC, as in the head>
 //! ```
 //!
+//! A head that carries per-network counters ([`TreeHead::network_counts`], every head signed
+//! since redactable entries) is signed over version 2 of the text: first line
+//! `anpr-ledger tree head v2`, the same four lines, then one line `network <id>=<count>` per
+//! network with a non-zero count, in increasing id order. A network's count is the number of
+//! version-2 entries with index below `size` whose `network_ids` fact names it (see
+//! [`crate::slice`]). Heads without counters keep the version-1 text and verify as before.
+//!
 //! The timestamp string is signed verbatim (the ledger writes millisecond precision with `Z`), so
 //! a verifier never has to re-format a time to check a signature.
 //!
 //! During a key rollover the key being replaced signs the same text too (`previous_key`): the
 //! text names the new key's id, so an overseer who trusts the old key learns the new one from a
 //! head the old one signed. A head verifies under a key when either signature is that key's.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -30,6 +39,12 @@ use crate::merkle::Hash;
 
 /// First line of the signed message; bump it to change the format.
 pub const TREE_HEAD_CONTEXT: &str = "anpr-ledger tree head v1";
+
+/// First line of the signed message of a head with per-network counters.
+pub const TREE_HEAD_CONTEXT_V2: &str = "anpr-ledger tree head v2";
+
+/// Network id → number of redactable entries below a head's size that touched it.
+pub type NetworkCounts = BTreeMap<i64, u64>;
 
 /// A signed tree head. In JSON: `{"size":N,"root_hash":"<hex>","timestamp":"<rfc3339>",
 /// "key_id":"<hex>","signature":"<hex>"}`.
@@ -49,6 +64,10 @@ pub struct TreeHead {
     /// During a key rollover: the replaced key's signature over the same message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_key: Option<KeySignature>,
+    /// Per-network counters (see the module documentation); `None` on heads signed before
+    /// they existed. Only non-zero counts are listed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network_counts: Option<NetworkCounts>,
 }
 
 /// A signature by another key over a head's [`TreeHead::signed_message`].
@@ -65,11 +84,34 @@ impl TreeHead {
         Self::sign_rollover(size, root_hash, time, key, None)
     }
 
+    /// Signs a head with per-network counters (version 2 of the signed text).
+    pub fn sign_with_counts(
+        size: u64,
+        root_hash: Hash,
+        time: DateTime<Utc>,
+        counts: NetworkCounts,
+        key: &SigningKey,
+        previous: Option<&SigningKey>,
+    ) -> Self {
+        Self::sign_full(size, root_hash, time, Some(counts), key, previous)
+    }
+
     /// Signs a head with the deployment key and, during a rollover, the key it replaces.
     pub fn sign_rollover(
         size: u64,
         root_hash: Hash,
         time: DateTime<Utc>,
+        key: &SigningKey,
+        previous: Option<&SigningKey>,
+    ) -> Self {
+        Self::sign_full(size, root_hash, time, None, key, previous)
+    }
+
+    fn sign_full(
+        size: u64,
+        root_hash: Hash,
+        time: DateTime<Utc>,
+        counts: Option<NetworkCounts>,
         key: &SigningKey,
         previous: Option<&SigningKey>,
     ) -> Self {
@@ -80,6 +122,10 @@ impl TreeHead {
             key_id: key_id(&key.verifying_key()),
             signature: String::new(),
             previous_key: None,
+            network_counts: counts.map(|mut c| {
+                c.retain(|_, n| *n > 0);
+                c
+            }),
         };
         let message = head.signed_message();
         head.signature = hex::encode(key.sign(&message).to_bytes());
@@ -92,14 +138,32 @@ impl TreeHead {
 
     /// The exact bytes the signature covers (see the module documentation).
     pub fn signed_message(&self) -> Vec<u8> {
-        format!(
-            "{TREE_HEAD_CONTEXT}\nkey_id={}\nsize={}\nroot_hash={}\ntimestamp={}\n",
+        let context = match self.network_counts {
+            None => TREE_HEAD_CONTEXT,
+            Some(_) => TREE_HEAD_CONTEXT_V2,
+        };
+        let mut text = format!(
+            "{context}\nkey_id={}\nsize={}\nroot_hash={}\ntimestamp={}\n",
             self.key_id,
             self.size,
             hex::encode(self.root_hash),
             self.timestamp
-        )
-        .into_bytes()
+        );
+        for (id, n) in self.network_counts.iter().flatten() {
+            // A zero count is never listed, so that one set of counters has one text.
+            if *n > 0 {
+                text.push_str(&format!("network {id}={n}\n"));
+            }
+        }
+        text.into_bytes()
+    }
+
+    /// The signed count of entries that touched `network`, `None` when the head carries no
+    /// counters.
+    pub fn network_count(&self, network: i64) -> Option<u64> {
+        self.network_counts
+            .as_ref()
+            .map(|c| c.get(&network).copied().unwrap_or(0))
     }
 
     /// The signing time.
@@ -205,6 +269,34 @@ mod tests {
         assert!(!serde_json::to_string(&plain)
             .unwrap()
             .contains("previous_key"));
+    }
+
+    #[test]
+    fn counters_are_signed() {
+        let key = SigningKey::from_bytes(&[7u8; 32]);
+        let t = "2025-01-02T03:04:05Z".parse().unwrap();
+        let counts: NetworkCounts = [(1, 3), (2, 0), (10, 1)].into_iter().collect();
+        let head = TreeHead::sign_with_counts(5, [0xab; 32], t, counts, &key, None);
+        head.verify_signature(&key.verifying_key()).unwrap();
+        let msg = String::from_utf8(head.signed_message()).unwrap();
+        assert_eq!(
+            msg,
+            format!(
+                "anpr-ledger tree head v2\nkey_id={}\nsize=5\nroot_hash={}\ntimestamp=2025-01-02T03:04:05.000Z\nnetwork 1=3\nnetwork 10=1\n",
+                head.key_id,
+                "ab".repeat(32)
+            )
+        );
+        assert_eq!(head.network_count(1), Some(3));
+        assert_eq!(head.network_count(2), Some(0));
+        let back: TreeHead = serde_json::from_str(&serde_json::to_string(&head).unwrap()).unwrap();
+        back.verify_signature(&key.verifying_key()).unwrap();
+        let mut bad = head.clone();
+        bad.network_counts.as_mut().unwrap().insert(1, 2);
+        assert!(bad.verify_signature(&key.verifying_key()).is_err());
+        let mut bad = head.clone();
+        bad.network_counts = None;
+        assert!(bad.verify_signature(&key.verifying_key()).is_err());
     }
 
     #[test]

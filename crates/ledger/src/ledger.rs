@@ -27,9 +27,9 @@ use ed25519_dalek::VerifyingKey;
 use crate::append_lock::AppendLock;
 use crate::error::{failed, invalid, Error, Result};
 use crate::event::{Event, Prepared};
-use crate::head::TreeHead;
+use crate::head::{NetworkCounts, TreeHead};
 use crate::keys;
-use crate::merkle::{self, leaf_hash, Frontier, Hash};
+use crate::merkle::{self, Frontier, Hash};
 use crate::note::{self, Note, NoteVerifier};
 use crate::proofs::{ConsistencyProof, EntryProof, InclusionProof};
 use crate::report::{ProblemKind, VerifyReport};
@@ -352,7 +352,7 @@ impl Ledger {
         }
         let ticket = {
             let preparing = Preparing::enter(self);
-            let prepared: Vec<Prepared> = events.iter().map(Prepared::new).collect();
+            let prepared: Vec<Prepared> = events.iter().map(Prepared::for_append).collect();
             let mut q = lock(&self.queue);
             let t = q.next_ticket;
             q.next_ticket += 1;
@@ -461,7 +461,7 @@ impl Ledger {
             for p in events {
                 let index = frontier.size();
                 let body = p.body(index);
-                let leaf = leaf_hash(&body);
+                let leaf = p.leaf_hash(&body, index);
                 frontier.push(leaf, |l, i, h| new_nodes.add(l, i, h));
                 rows.push(NewEntry {
                     index,
@@ -724,7 +724,9 @@ impl Ledger {
                     .into(),
             });
         };
-        let head = TreeHead::sign_rollover(size, root, now, key, self.keys.previous.as_ref());
+        let counts = self.network_counts_at(w.store.as_mut(), size)?;
+        let head =
+            TreeHead::sign_with_counts(size, root, now, counts, key, self.keys.previous.as_ref());
         let checkpoint = note::sign_checkpoint(&self.origin, size, root, &self.signing_keys())?;
         let signed = self.heads_signed(w.store.as_mut())?;
         w.store.add_tree_head(&head)?;
@@ -732,6 +734,28 @@ impl Ledger {
         // After the head: a crash between the two leaves one head more than counted, never less.
         w.store.set_meta(HEADS_SIGNED, &(signed + 1).to_string())?;
         Ok(Some(head))
+    }
+
+    /// The per-network counters at `size`: the latest signed head's (when it has them, is below
+    /// `size` and verifies) plus a count over the entries after it; a recount from the start
+    /// otherwise (once, on the first head after an upgrade).
+    fn network_counts_at(&self, store: &mut dyn EntryStore, size: u64) -> Result<NetworkCounts> {
+        let base = store.latest_tree_head()?.filter(|h| {
+            h.size <= size
+                && h.network_counts.is_some()
+                && crate::head::verify_by_any(h, self.known_keys()).is_ok()
+        });
+        let (from, mut counts) = match base {
+            Some(h) => (h.size, h.network_counts.unwrap_or_default()),
+            None => (0, NetworkCounts::new()),
+        };
+        crate::slice::count_networks(store, from, size, &mut counts)?;
+        Ok(counts)
+    }
+
+    /// The key this process signs heads (and statements) with, if it holds it.
+    pub(crate) fn signing_key(&self) -> Option<&ed25519_dalek::SigningKey> {
+        self.keys.signing.as_ref()
     }
 
     /// Every key this process signs with: the current key and, during a rollover, the one it

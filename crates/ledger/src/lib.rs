@@ -4,12 +4,15 @@
 //!
 //! # Design
 //!
-//! * **Entries** ([`event`]) are canonical JSON (sorted keys, no whitespace, `"v":1`) of an
+//! * **Entries** ([`event`]) are canonical JSON (sorted keys, no whitespace, `"v":1`, or `"v":2`
+//!   with a random entry salt for the redactable entries appended now, see [`redact`]) of an
 //!   [`Event`]: sequence number, time, actor, action, purpose, file number, justification, query
 //!   parameters, a digest of the results (count and hash of read ids, never the data), outcome.
 //!   What an entry records is typed ([`audit`]): the [`Action`], and the [`AuditFacts`] for
 //!   oversight written into its query under fixed keys.
-//! * **Tree** ([`merkle`]): RFC 6962 / RFC 9162. Leaf hash = SHA-256(0x00 ‖ entry bytes), node
+//! * **Tree** ([`merkle`]): RFC 6962 / RFC 9162. Leaf hash = SHA-256(0x00 ‖ entry bytes) for a
+//!   version-1 entry, SHA-256(0x00 ‖ its commitments document) for a version-2 one
+//!   ([`entry_leaf_hash`], the one function every part of the crate hashes a body with), node
 //!   hash = SHA-256(0x01 ‖ left ‖ right), the RFC's shape for any size (split at the largest power
 //!   of two below n), empty tree = SHA-256(""). Inclusion and consistency proofs are exactly the
 //!   RFC's PATH and PROOF, verified with the algorithms of RFC 9162 §2.1.3.2 and §2.1.4.2.
@@ -50,8 +53,14 @@
 //!   lock only, entries are read on a second SQLite connection, `verify_full` on a third.
 //! * **Signed tree heads** ([`TreeHead`]): Ed25519 over the text
 //!   `"anpr-ledger tree head v1\nkey_id=<hex>\nsize=<n>\nroot_hash=<hex>\ntimestamp=<rfc3339>\n"`
-//!   (see [`head`]); [`Ledger::maybe_sign`] signs when entries arrived and the interval (60 s by
-//!   default) has passed. Every head is kept.
+//!   (see [`head`]); heads signed now use version 2 of that text, which adds one line per
+//!   network with the number of version-2 entries below `size` that touched it (its
+//!   `network_ids` fact). [`Ledger::maybe_sign`] signs when entries arrived and the interval
+//!   (60 s by default) has passed. Every head is kept.
+//! * **Network slices** ([`slice`], [`statement`]): a camera network's entries of a month,
+//!   redacted to what it may see, with inclusion proofs, checked complete against the heads'
+//!   counters by [`verify_slice`]; its signed monthly statement, recomputed by
+//!   [`verify_statement`].
 //! * **Verification**: [`Ledger::verify_full`] recomputes everything from the entry bodies and
 //!   reports the first bad index and what is wrong (edited, deleted, reordered, inserted,
 //!   truncated, bad signature, forked head); [`verify_remote`] checks a server against a head an
@@ -100,8 +109,11 @@ pub mod merkle;
 pub mod monitor;
 pub mod note;
 mod proofs;
+pub mod redact;
 mod remote;
 mod report;
+pub mod slice;
+pub mod statement;
 pub mod store;
 mod verify;
 
@@ -118,8 +130,11 @@ pub use ledger::{Ledger, Options, MAX_ENTRIES_PER_CALL, NODES_DIR};
 pub use merkle::Hash;
 pub use monitor::{Monitor, MonitorState};
 pub use proofs::{ConsistencyProof, EntryProof, InclusionProof};
+pub use redact::{entry_leaf_hash, Redacted};
 pub use remote::{verify_remote, verify_samples};
 pub use report::{Problem, ProblemKind, VerifyReport};
+pub use slice::{verify_slice, Month, NetworkSlice, SliceEntry, VerifiedSlice};
+pub use statement::{verify_statement, NetworkStatement, SignedStatement, StatementCounts};
 pub use store::{EntryPage, StoredEntry};
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ pub struct EntryProof {
 impl EntryProof {
     /// Checks that the body hashes to the leaf, and the leaf is included under `root`.
     pub fn verify(&self, root: &Hash) -> Result<()> {
-        if merkle::leaf_hash(self.entry.body.as_bytes()) != self.entry.leaf_hash {
+        if crate::redact::entry_leaf_hash(self.entry.body.as_bytes()) != self.entry.leaf_hash {
             return Err(failed(format!(
                 "entry {}: body does not hash to its leaf hash",
                 self.entry.index

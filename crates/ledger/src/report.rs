@@ -29,6 +29,8 @@ pub enum ProblemKind {
     BadProof,
     /// Fewer signed tree heads are stored than were signed: heads were removed.
     MissingHead,
+    /// A correctly signed tree head whose per-network counters are not the log's at that size.
+    WrongCounter,
 }
 
 impl fmt::Display for ProblemKind {

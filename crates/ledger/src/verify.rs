@@ -22,8 +22,10 @@ use ed25519_dalek::VerifyingKey;
 
 use crate::error::Result;
 use crate::event::canonical_seq;
+use crate::head::NetworkCounts;
 use crate::head::TreeHead;
-use crate::merkle::{leaf_hash, Frontier, Hash, EMPTY_ROOT};
+use crate::merkle::{Frontier, Hash, EMPTY_ROOT};
+use crate::redact::leaf_and_networks;
 use crate::report::{ProblemKind, VerifyReport};
 use crate::store::{EntryStore, NodeFiles};
 
@@ -52,24 +54,28 @@ impl Chunk {
             .map(|&(index, end, stored)| {
                 let body = &self.bodies[start..end];
                 start = end;
+                let (recomputed, networks) = leaf_and_networks(body);
                 Checked {
                     index,
-                    recomputed: leaf_hash(body),
+                    recomputed,
                     stored,
                     seq: canonical_seq(body),
+                    networks,
                 }
             })
             .collect()
     }
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct Checked {
     index: i64,
     recomputed: Hash,
     stored: Option<Hash>,
-    /// `seq` of a body in canonical version-1 form.
+    /// `seq` of a body in canonical version-1 or version-2 form.
     seq: Option<u64>,
+    /// A version-2 entry: the networks it touched (what the heads' counters count).
+    networks: Option<Vec<i64>>,
 }
 
 pub(crate) fn verify_full(
@@ -181,6 +187,8 @@ struct Checker<'a> {
     /// Position of the first problem found in the entries themselves.
     first_entry_problem: Option<u64>,
     delayed: Option<Checked>,
+    /// Per-network counters of the entries so far, as the heads should carry them.
+    counts: NetworkCounts,
     report: VerifyReport,
 }
 
@@ -233,6 +241,7 @@ impl<'a> Checker<'a> {
             last_good_head: 0,
             first_entry_problem: None,
             delayed: None,
+            counts: NetworkCounts::new(),
             report,
         };
         c.check_heads_at(0, &EMPTY_ROOT);
@@ -240,8 +249,9 @@ impl<'a> Checker<'a> {
     }
 
     fn feed(&mut self, c: Checked) -> Result<()> {
+        let next_seq = c.seq;
         if let Some(prev) = self.delayed.replace(c) {
-            self.process(prev, Some(c))?;
+            self.process(prev, next_seq)?;
         }
         Ok(())
     }
@@ -279,9 +289,8 @@ impl<'a> Checker<'a> {
         self.report.add(kind, Some(pos), None, detail);
     }
 
-    fn process(&mut self, c: Checked, next: Option<Checked>) -> Result<()> {
+    fn process(&mut self, c: Checked, next_seq: Option<u64>) -> Result<()> {
         let pos = self.frontier.size();
-        let next_seq = next.and_then(|n| n.seq);
         if c.index != pos as i64 {
             if c.index > pos as i64 {
                 let detail = format!("entries {pos}..{} are missing", c.index);
@@ -305,7 +314,7 @@ impl<'a> Checker<'a> {
                 self.entry_problem(ProblemKind::Inserted, pos, detail);
             }
         } else if c.seq.is_none() {
-            let detail = "the body is not a version-1 event".to_string();
+            let detail = "the body is not a version-1 or version-2 event".to_string();
             self.entry_problem(ProblemKind::Edited, pos, detail);
         } else if let Some(orig) = self
             .cursors
@@ -325,6 +334,9 @@ impl<'a> Checker<'a> {
             }
         }
 
+        for n in c.networks.iter().flatten() {
+            *self.counts.entry(*n).or_default() += 1;
+        }
         let emitted = &mut self.emitted;
         emitted.clear();
         self.frontier.push(c.recomputed, |l, i, h| {
@@ -370,7 +382,20 @@ impl<'a> Checker<'a> {
             .get(self.next_head)
             .filter(|h| h.head.size == size)
         {
-            if h.head.root_hash == *root {
+            let wrong_counts = h
+                .head
+                .network_counts
+                .as_ref()
+                .filter(|c| **c != self.counts)
+                .map(|c| counts_difference(c, &self.counts));
+            if let (Some(detail), true) = (wrong_counts, h.signed) {
+                self.report.add(
+                    ProblemKind::WrongCounter,
+                    Some(good_below),
+                    Some(size),
+                    detail,
+                );
+            } else if h.head.root_hash == *root {
                 if h.signed {
                     self.last_good_head = size;
                 }
@@ -390,4 +415,22 @@ impl<'a> Checker<'a> {
             self.next_head += 1;
         }
     }
+}
+
+/// What a head's counters say against the recount: the first network that differs.
+fn counts_difference(signed: &NetworkCounts, recounted: &NetworkCounts) -> String {
+    let networks: std::collections::BTreeSet<i64> =
+        signed.keys().chain(recounted.keys()).copied().collect();
+    for n in networks {
+        let (a, b) = (
+            signed.get(&n).copied().unwrap_or(0),
+            recounted.get(&n).copied().unwrap_or(0),
+        );
+        if a != b {
+            return format!(
+                "the head counts {a} entries that touched network {n}, the log holds {b}"
+            );
+        }
+    }
+    "the head's network counters differ from the log's".into()
 }

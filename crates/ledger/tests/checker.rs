@@ -5,7 +5,6 @@ mod common;
 
 use std::path::Path;
 
-use anpr_ledger::merkle;
 use anpr_ledger::{Error, Ledger, Problem, ProblemKind};
 use common::sample_events;
 use common::tampered::{build, forged_body, sql};
@@ -59,7 +58,7 @@ fn an_edited_body_with_its_leaf_hash_is_named_by_its_index() {
     let (dir, _) = build();
     let c = sql(dir.path());
     let b = forged_body(&c, 81);
-    let leaf = merkle::leaf_hash(&b);
+    let leaf = anpr_ledger::entry_leaf_hash(&b);
     c.execute(
         "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 81",
         params![b, &leaf[..]],
@@ -73,7 +72,7 @@ fn a_rewrite_with_rebuilt_node_files_is_caught_at_the_next_signed_head() {
     let (dir, _) = build();
     let c = sql(dir.path());
     let b = forged_body(&c, 37);
-    let leaf = merkle::leaf_hash(&b);
+    let leaf = anpr_ledger::entry_leaf_hash(&b);
     c.execute(
         "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 37",
         params![b, &leaf[..]],
@@ -116,7 +115,7 @@ fn deleted_swapped_and_inserted_rows_are_named_where_they_are() {
     let mut ev = common::sample_event(12345);
     ev.seq = 60;
     let b = ev.encode();
-    let leaf = merkle::leaf_hash(&b);
+    let leaf = anpr_ledger::entry_leaf_hash(&b);
     c.execute(
         "INSERT INTO entries (idx, time, body, leaf_hash) VALUES (60, 0, ?1, ?2)",
         params![b, &leaf[..]],

@@ -18,7 +18,7 @@ fn memory_copy(l: &Ledger) -> MemoryTree {
     let mut from = 0;
     while from < n {
         for e in l.entries(from, n).unwrap() {
-            t.push(merkle::leaf_hash(e.body.as_bytes()));
+            t.push(anpr_ledger::entry_leaf_hash(e.body.as_bytes()));
             from = e.index + 1;
         }
     }
@@ -40,7 +40,7 @@ fn append_assigns_sequence_numbers_and_stores_canonical_bodies() {
     assert_eq!(entries.len(), 4);
     for (i, s) in entries.iter().enumerate() {
         assert_eq!(s.index, i as u64);
-        assert_eq!(s.leaf_hash, merkle::leaf_hash(s.body.as_bytes()));
+        assert_eq!(s.leaf_hash, anpr_ledger::entry_leaf_hash(s.body.as_bytes()));
         let ev = Event::decode(s.body.as_bytes()).unwrap();
         assert_eq!(ev.seq, i as u64);
     }

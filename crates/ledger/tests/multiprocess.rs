@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Barrier;
 use std::time::Duration;
 
-use anpr_ledger::merkle::{self, MemoryTree};
+use anpr_ledger::merkle::MemoryTree;
 use anpr_ledger::{Event, Ledger, Options, TreeHead};
 use rand::{Rng, SeedableRng};
 
@@ -72,7 +72,7 @@ fn check_log(l: &Ledger) -> HashMap<String, u64> {
         assert!(!page.is_empty(), "entries {from}..{size} are missing");
         for e in page {
             assert_eq!(e.index, from, "indexes are gap-free");
-            assert_eq!(e.leaf_hash, merkle::leaf_hash(e.body.as_bytes()));
+            assert_eq!(e.leaf_hash, anpr_ledger::entry_leaf_hash(e.body.as_bytes()));
             let ev = Event::decode(e.body.as_bytes()).unwrap();
             assert_eq!(ev.seq, e.index);
             if let Some(j) = ev.justification {
@@ -185,7 +185,7 @@ fn an_append_after_another_handles_append_is_numbered_after_it() {
         a.entries(0, 10)
             .unwrap()
             .iter()
-            .map(|e| merkle::leaf_hash(e.body.as_bytes())),
+            .map(|e| anpr_ledger::entry_leaf_hash(e.body.as_bytes())),
     );
     assert_eq!(a.root().unwrap(), tree.root());
     for i in 0..10 {

@@ -87,7 +87,7 @@ fn edited_sample_is_found() {
         "{r}"
     );
     // Rehashing the edited body does not help: the leaf is not under the signed root.
-    f.samples[1].entry.leaf_hash = merkle::leaf_hash(f.samples[1].entry.body.as_bytes());
+    f.samples[1].entry.leaf_hash = anpr_ledger::entry_leaf_hash(f.samples[1].entry.body.as_bytes());
     f.samples[1].proof.leaf_hash = f.samples[1].entry.leaf_hash;
     let r = check(&trusted, &f);
     assert_eq!(
@@ -108,7 +108,7 @@ fn served_out_of_order_is_found() {
     f.samples[0].entry.body = b;
     f.samples[1].entry.body = a;
     for s in &mut f.samples {
-        s.entry.leaf_hash = merkle::leaf_hash(s.entry.body.as_bytes());
+        s.entry.leaf_hash = anpr_ledger::entry_leaf_hash(s.entry.body.as_bytes());
     }
     let r = check(&trusted, &f);
     assert_eq!(
@@ -148,7 +148,7 @@ fn rewritten_history_is_found() {
         } else {
             e.body
         };
-        forged.push(merkle::leaf_hash(b.as_bytes()));
+        forged.push(anpr_ledger::entry_leaf_hash(b.as_bytes()));
     }
     let latest = TreeHead::sign(75, forged.root(), chrono::Utc::now(), &key);
     let f = Fetched {

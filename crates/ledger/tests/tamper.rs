@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use anpr_ledger::merkle::{self, MemoryTree};
+use anpr_ledger::merkle::MemoryTree;
 use anpr_ledger::{Error, Ledger, ProblemKind, TreeHead, VerifyReport};
 use common::tampered::{build, forged_body, sql};
 use common::{sample_event, sample_events};
@@ -43,7 +43,7 @@ fn edited_body_with_recomputed_leaf_hash() {
     let (dir, _) = build();
     let c = sql(dir.path());
     let b = forged_body(&c, 37);
-    let leaf = merkle::leaf_hash(&b);
+    let leaf = anpr_ledger::entry_leaf_hash(&b);
     c.execute(
         "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 37",
         params![b, &leaf[..]],
@@ -57,7 +57,7 @@ fn consistent_rewrite_with_rebuilt_node_files_is_caught_by_the_heads() {
     let (dir, _) = build();
     let c = sql(dir.path());
     let b = forged_body(&c, 37);
-    let leaf = merkle::leaf_hash(&b);
+    let leaf = anpr_ledger::entry_leaf_hash(&b);
     c.execute(
         "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 37",
         params![b, &leaf[..]],
@@ -138,7 +138,7 @@ fn inserted_row_in_the_middle() {
     let mut ev = sample_event(12345);
     ev.seq = 60;
     let b = ev.encode();
-    let leaf = merkle::leaf_hash(&b);
+    let leaf = anpr_ledger::entry_leaf_hash(&b);
     c.execute(
         "INSERT INTO entries (idx, time, body, leaf_hash) VALUES (60, 0, ?1, ?2)",
         params![b, &leaf[..]],
@@ -231,7 +231,7 @@ fn forked_head_signed_with_the_real_key() {
         } else {
             e.body.into_bytes()
         };
-        tree.push(merkle::leaf_hash(&b));
+        tree.push(anpr_ledger::entry_leaf_hash(&b));
     }
     drop(l);
     let forged = TreeHead::sign(50, tree.root(), chrono::Utc::now(), &key);
@@ -291,7 +291,7 @@ fn tampering_in_the_tail_blocks_appends_at_open() {
     let (dir, _) = build();
     let c = sql(dir.path());
     let b = forged_body(&c, 90);
-    let leaf = merkle::leaf_hash(&b);
+    let leaf = anpr_ledger::entry_leaf_hash(&b);
     c.execute(
         "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 90",
         params![b, &leaf[..]],
@@ -340,7 +340,7 @@ fn an_entry_edited_past_the_latest_head_is_named_before_any_head() {
             let c = sql(dir.path());
             let b = forged_body(&c, 1081);
             if recompute_leaf {
-                let leaf = merkle::leaf_hash(&b);
+                let leaf = anpr_ledger::entry_leaf_hash(&b);
                 c.execute(
                     "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = 1081",
                     params![b, &leaf[..]],

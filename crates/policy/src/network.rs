@@ -176,6 +176,8 @@ pub enum ControlsAction {
     Notices,
     /// Read the police uses that touched the network's data.
     Uses,
+    /// Fetch the network's ledger slice or signed monthly statement.
+    Ledger,
 }
 
 impl Policy {
@@ -199,6 +201,7 @@ impl Policy {
                 ControlsAction::Change => "a change of the sharing controls",
                 ControlsAction::Notices => "the watch notices",
                 ControlsAction::Uses => "the police uses of the data",
+                ControlsAction::Ledger => "the ledger slice",
             }
         ));
         d.networks = vec![network];

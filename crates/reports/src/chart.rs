@@ -12,7 +12,7 @@ const TOP: f64 = 28.0;
 const BOTTOM: f64 = 40.0;
 
 /// Escapes text for HTML and SVG.
-pub(crate) fn escape(s: &str) -> String {
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
         match ch {

@@ -23,6 +23,7 @@ pub mod suppress;
 pub mod transparency;
 pub mod usage;
 
+pub use chart::escape;
 pub use error::{ReportError, Result};
 pub use period::Month;
 pub use usage::{Grouping, Measure, Measures, UsageCounts, UsageQuery, UsageReport, UsageRow};

@@ -257,7 +257,9 @@ pub fn build(input: TransparencyInput) -> TransparencyReport {
     }
 }
 
-const STYLE: &str = "body{font-family:sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;\
+/// The style of the platform's published pages.
+pub const STYLE: &str =
+    "body{font-family:sans-serif;max-width:64rem;margin:2rem auto;padding:0 1rem;\
 color:#1a202c}table{border-collapse:collapse;margin:1rem 0}th,td{border:1px solid #cbd5e0;\
 padding:.3rem .5rem;text-align:right}th:first-child,td:first-child{text-align:left}\
 thead th{background:#edf2f7}.chart{margin:1.5rem 0}small{color:#4a5568}";

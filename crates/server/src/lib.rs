@@ -103,6 +103,14 @@ pub fn router(state: AppState) -> Router {
             get(network_controls::watch_notices),
         )
         .route("/api/v1/networks/{id}/uses", get(network_controls::uses))
+        .route(
+            "/api/v1/networks/{id}/ledger-slice",
+            get(network_ledger::ledger_slice),
+        )
+        .route(
+            "/api/v1/networks/{id}/statement",
+            get(network_ledger::statement),
+        )
         .route("/api/v1/districts", get(catalog::list_districts))
         .route(
             "/api/v1/sites",

@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         routes::catalog::set_police_contact, routes::catalog::list_districts,
         routes::network_controls::get_controls, routes::network_controls::set_controls,
         routes::network_controls::watch_notices, routes::network_controls::uses,
+        routes::network_ledger::ledger_slice, routes::network_ledger::statement,
         routes::catalog::create_site, routes::catalog::list_sites,
         routes::catalog::create_camera, routes::catalog::list_cameras,
         routes::catalog::rotate_camera_key, routes::catalog::revoke_camera_keys,

@@ -7,6 +7,7 @@ mod hardening;
 mod image_bomb;
 mod integrity;
 mod ledger_monitor;
+mod network_slice;
 mod process;
 mod realtime;
 mod recognition;
@@ -37,6 +38,9 @@ pub enum BenchCommand {
     /// Integrity monitoring: the rules over a simulated national year (about 350,000 uses),
     /// recall and precision against the planted misuse, an incremental last-hour run.
     Integrity(integrity::IntegrityArgs),
+    /// A camera network's ledger slice for the busiest month of the simulated national year
+    /// (every entry that touched it, redacted, with proofs): seconds to build and to verify.
+    NetworkSlice(network_slice::NetworkSliceArgs),
     /// What an attacker reaches first, through HTTP: failed sign-ins for a real and an unknown
     /// staff id (the time difference), ledger bytes per request of a flood without
     /// credentials.
@@ -70,6 +74,7 @@ pub async fn run(data: &Path, cmd: BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Realtime(args) => realtime::run(args).await,
         BenchCommand::Reports(args) => reports::run(args).await,
         BenchCommand::Integrity(args) => integrity::run(args).await,
+        BenchCommand::NetworkSlice(args) => network_slice::run(args).await,
         BenchCommand::LedgerMonitor(args) => ledger_monitor::run(args).await,
         BenchCommand::Hardening(args) => hardening::run(args).await,
         BenchCommand::ImageBomb(args) => image_bomb::run(args).await,

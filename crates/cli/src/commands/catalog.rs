@@ -2,7 +2,7 @@ use anpr_domain::{GeoPoint, SiteKind, DEFAULT_RETENTION_DAYS};
 use anpr_ledger::Action;
 use anpr_store::{NewCamera, NewSite};
 use clap::Subcommand;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum NetworkCommand {
@@ -83,6 +83,62 @@ pub enum NetworkCommand {
         /// Print the whole view as JSON (as `GET /api/v1/networks/{id}/uses` answers).
         #[arg(long)]
         json: bool,
+    },
+    /// Fetch a network's ledger slice for a month, as its network auditor (signed in as for
+    /// `controls`): every ledger entry that touched the network below the newest signed tree
+    /// head, redacted, with inclusion proofs. Check it with `verify-slice`.
+    Slice {
+        /// The network's number, as `anpr network list` shows it.
+        id: i64,
+        /// The network auditor's staff id.
+        #[arg(long)]
+        staff_id: String,
+        /// The month, YYYY-MM (UTC).
+        #[arg(long)]
+        month: String,
+        /// Write the JSON here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Fetch a network's signed monthly statement (counts by action, purpose, district and
+    /// outcome, reads disclosed) as its network auditor. Check it with `verify-statement`.
+    Statement {
+        /// The network's number, as `anpr network list` shows it.
+        id: i64,
+        /// The network auditor's staff id.
+        #[arg(long)]
+        staff_id: String,
+        /// The month, YYYY-MM (UTC).
+        #[arg(long)]
+        month: String,
+        /// One self-contained HTML page instead of JSON.
+        #[arg(long)]
+        html: bool,
+        /// Write it here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check a slice file: the signed tree head, every entry's fields and inclusion proof, and
+    /// that it holds as many entries as the head's signed counter for the network. Needs no
+    /// data directory.
+    VerifySlice {
+        /// The slice, as `anpr network slice` writes it.
+        slice: PathBuf,
+        /// The deployment's public key (`ledger/ledger-signing-key.pub`), obtained out of band.
+        #[arg(long)]
+        public_key: PathBuf,
+    },
+    /// Recompute a statement from its slice and check both: fails when a count differs (and
+    /// names it). Needs no data directory.
+    VerifyStatement {
+        /// The statement (JSON), as `anpr network statement` writes it.
+        statement: PathBuf,
+        /// The slice of the same network and month at the same head.
+        #[arg(long)]
+        slice: PathBuf,
+        /// The deployment's public key (`ledger/ledger-signing-key.pub`), obtained out of band.
+        #[arg(long)]
+        public_key: PathBuf,
     },
     /// Replace a network's sharing agreement: which districts (or agencies) may search its
     /// reads and which may track on them (`*` for all).
@@ -165,8 +221,39 @@ pub enum CameraCommand {
 }
 
 pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
+    // Checking files needs no data directory.
+    match &cmd {
+        NetworkCommand::VerifySlice { slice, public_key } => {
+            return super::network_ledger::verify_slice(slice, public_key);
+        }
+        NetworkCommand::VerifyStatement {
+            statement,
+            slice,
+            public_key,
+        } => return super::network_ledger::verify_statement(statement, slice, public_key),
+        _ => {}
+    }
     let state = super::open(data).await?;
     match cmd {
+        NetworkCommand::VerifySlice { .. } | NetworkCommand::VerifyStatement { .. } => {}
+        NetworkCommand::Slice {
+            id,
+            staff_id,
+            month,
+            out,
+        } => {
+            super::network_ledger::slice(&state, id, &staff_id, &month, out.as_deref()).await?;
+        }
+        NetworkCommand::Statement {
+            id,
+            staff_id,
+            month,
+            html,
+            out,
+        } => {
+            super::network_ledger::statement(&state, id, &staff_id, &month, html, out.as_deref())
+                .await?;
+        }
         NetworkCommand::Add {
             name,
             retention_days,

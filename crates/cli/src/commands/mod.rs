@@ -8,6 +8,7 @@ pub mod integrity;
 pub mod ledger;
 pub mod ledger_monitor;
 pub mod migrate;
+pub mod network_ledger;
 pub mod purge;
 pub mod recognise;
 pub mod registers;

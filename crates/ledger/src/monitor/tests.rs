@@ -28,7 +28,8 @@ impl Log {
             let mut ev = Event::new(Actor::staff("S1005", "auditor"), Action::LedgerRead);
             ev.seq = self.bodies.len() as u64;
             let body = String::from_utf8(ev.encode()).unwrap();
-            self.tree.push(merkle::leaf_hash(body.as_bytes()));
+            self.tree
+                .push(crate::redact::entry_leaf_hash(body.as_bytes()));
             self.bodies.push(body);
         }
     }

@@ -224,6 +224,26 @@ pub(crate) fn previous_key_column(head: &TreeHead) -> Result<Option<String>> {
         .transpose()?)
 }
 
+/// A head's per-network counters as stored: JSON `{"<id>":count,...}`, or NULL on heads without.
+pub(crate) fn network_counts_column(head: &TreeHead) -> Result<Option<String>> {
+    Ok(head
+        .network_counts
+        .as_ref()
+        .map(serde_json::to_string)
+        .transpose()?)
+}
+
+pub(crate) fn network_counts_from_column(
+    column: Option<&str>,
+) -> Result<Option<crate::head::NetworkCounts>> {
+    column
+        .map(|c| {
+            serde_json::from_str(c)
+                .map_err(|e| Error::Verification(format!("a head's network counters: {e}")))
+        })
+        .transpose()
+}
+
 pub(crate) fn previous_key_from_column(
     column: Option<&str>,
 ) -> Result<Option<crate::head::KeySignature>> {

@@ -3,7 +3,7 @@
 //! ```sql
 //! ledger_entries    (idx BIGINT PRIMARY KEY, time BIGINT /* µs */, body BYTEA, leaf_hash BYTEA)
 //! ledger_tree_heads (id BIGSERIAL PRIMARY KEY, size, root_hash /* hex */, timestamp, key_id,
-//!                    signature /* hex */)
+//!                    signature /* hex */, previous_key /* JSON */, network_counts /* JSON */)
 //! ledger_meta       (key TEXT PRIMARY KEY, value TEXT)   -- what the processes share
 //! ```
 //!
@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS ledger_meta (
     value TEXT NOT NULL
 );
 ALTER TABLE ledger_tree_heads ADD COLUMN IF NOT EXISTS previous_key TEXT;
+ALTER TABLE ledger_tree_heads ADD COLUMN IF NOT EXISTS network_counts TEXT;
 CREATE TABLE IF NOT EXISTS ledger_checkpoints (
     size BIGINT PRIMARY KEY,
     note TEXT NOT NULL
@@ -226,10 +227,12 @@ fn to_head(row: &Row) -> Result<TreeHead> {
         key_id: row.get(3),
         signature: row.get(4),
         previous_key: super::previous_key_from_column(row.get::<_, Option<&str>>(5))?,
+        network_counts: super::network_counts_from_column(row.get::<_, Option<&str>>(6))?,
     })
 }
 
-const HEAD_COLUMNS: &str = "size, root_hash, timestamp, key_id, signature, previous_key";
+const HEAD_COLUMNS: &str =
+    "size, root_hash, timestamp, key_id, signature, previous_key, network_counts";
 
 impl EntryStore for PgStore {
     fn end(&mut self) -> Result<u64> {
@@ -352,8 +355,8 @@ impl EntryStore for PgStore {
 
     fn add_tree_head(&mut self, h: &TreeHead) -> Result<()> {
         self.execute(
-            "INSERT INTO ledger_tree_heads (size, root_hash, timestamp, key_id, signature, previous_key)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO ledger_tree_heads (size, root_hash, timestamp, key_id, signature, previous_key,
+             network_counts) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 &to_i64(h.size)?,
                 &hex::encode(h.root_hash),
@@ -361,6 +364,7 @@ impl EntryStore for PgStore {
                 &h.key_id,
                 &h.signature,
                 &super::previous_key_column(h)?,
+                &super::network_counts_column(h)?,
             ],
         )?;
         Ok(())

@@ -12,7 +12,8 @@
 //! entries    (idx INTEGER PRIMARY KEY, time INTEGER /* µs since epoch */, body BLOB, leaf_hash BLOB)
 //! tree_heads (id INTEGER PRIMARY KEY, size, root_hash TEXT /* hex */, timestamp TEXT,
 //!             key_id TEXT, signature TEXT /* hex */,
-//!             previous_key TEXT /* JSON, during a key rollover */)
+//!             previous_key TEXT /* JSON, during a key rollover */,
+//!             network_counts TEXT /* JSON {"<network id>":count}, heads with counters */)
 //! meta       (key TEXT PRIMARY KEY, value TEXT)
 //! checkpoints  (size INTEGER PRIMARY KEY, note TEXT /* C2SP signed note, the log's signatures */)
 //! cosignatures (size, witness TEXT /* verifier key */, line TEXT /* note signature line */)
@@ -87,6 +88,16 @@ impl SqliteStore {
                 .conn
                 .execute_batch("ALTER TABLE tree_heads ADD COLUMN previous_key TEXT")?;
         }
+        let has_counts: bool = store.conn.query_row(
+            "SELECT COUNT(*) > 0 FROM pragma_table_info('tree_heads') WHERE name = 'network_counts'",
+            [],
+            |r| r.get(0),
+        )?;
+        if !has_counts {
+            store
+                .conn
+                .execute_batch("ALTER TABLE tree_heads ADD COLUMN network_counts TEXT")?;
+        }
         Ok(store)
     }
 
@@ -114,7 +125,15 @@ fn to_i64(v: u64) -> Result<i64> {
     i64::try_from(v).map_err(|_| Error::InvalidArgument(format!("{v} does not fit in SQLite")))
 }
 
-type HeadRow = (i64, String, String, String, String, Option<String>);
+type HeadRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 fn head_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<HeadRow> {
     Ok((
@@ -124,10 +143,13 @@ fn head_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<HeadRow> {
         row.get(3)?,
         row.get(4)?,
         row.get(5)?,
+        row.get(6)?,
     ))
 }
 
-fn to_head((size, root, timestamp, key_id, signature, previous): HeadRow) -> Result<TreeHead> {
+fn to_head(
+    (size, root, timestamp, key_id, signature, previous, counts): HeadRow,
+) -> Result<TreeHead> {
     Ok(TreeHead {
         size: u64::try_from(size)
             .map_err(|_| Error::Verification(format!("negative tree head size {size}")))?,
@@ -136,10 +158,12 @@ fn to_head((size, root, timestamp, key_id, signature, previous): HeadRow) -> Res
         key_id,
         signature,
         previous_key: super::previous_key_from_column(previous.as_deref())?,
+        network_counts: super::network_counts_from_column(counts.as_deref())?,
     })
 }
 
-const HEAD_COLUMNS: &str = "size, root_hash, timestamp, key_id, signature, previous_key";
+const HEAD_COLUMNS: &str =
+    "size, root_hash, timestamp, key_id, signature, previous_key, network_counts";
 
 impl SqliteStore {
     fn insert(&self, rows: &[NewEntry]) -> Result<()> {
@@ -297,15 +321,16 @@ impl EntryStore for SqliteStore {
 
     fn add_tree_head(&mut self, h: &TreeHead) -> Result<()> {
         self.conn.execute(
-            "INSERT INTO tree_heads (size, root_hash, timestamp, key_id, signature, previous_key) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO tree_heads (size, root_hash, timestamp, key_id, signature, previous_key, \
+             network_counts) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 to_i64(h.size)?,
                 hex::encode(h.root_hash),
                 h.timestamp,
                 h.key_id,
                 h.signature,
-                super::previous_key_column(h)?
+                super::previous_key_column(h)?,
+                super::network_counts_column(h)?
             ],
         )?;
         Ok(())

@@ -6,6 +6,7 @@ pub mod hot_list;
 pub mod integrity;
 pub mod ledger;
 pub mod network_controls;
+pub mod network_ledger;
 pub mod ops;
 pub mod reads;
 pub mod registers;
