@@ -133,11 +133,11 @@ pub fn statement_html(s: &SignedStatement) -> String {
         h.push_str("</tbody></table>");
     }
     let head = &st.head;
-    let _ = write!(
+    let _ = writeln!(
         h,
         "<h2>Tree head</h2><p><small>size {size}, root {root}, signed {ts} by key {key}; \
          entries that touched the network below it: {count}. Statement signed by key {skey}: \
-         {sig}</small></p></body></html>\n",
+         {sig}</small></p></body></html>",
         size = head.size,
         root = hex::encode(head.root_hash),
         ts = escape(&head.timestamp),

@@ -2,7 +2,7 @@
 //! record of police use of its data. Fetching signs in as the network's auditor; verifying
 //! needs only the files and the deployment's public key.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anpr_app::App;
 use anpr_ledger::{Action, NetworkSlice, SignedStatement};
@@ -94,7 +94,7 @@ pub async fn statement(
 }
 
 /// Checks a slice file against the deployment's public key.
-pub fn verify_slice(slice: &PathBuf, public_key: &PathBuf) -> anyhow::Result<()> {
+pub fn verify_slice(slice: &Path, public_key: &Path) -> anyhow::Result<()> {
     let key = anpr_ledger::keys::read_public_key(public_key)?;
     let slice: NetworkSlice = read_json(slice, "slice")?;
     let v = anpr_ledger::verify_slice(&slice, &[key])?;
@@ -116,11 +116,7 @@ pub fn verify_slice(slice: &PathBuf, public_key: &PathBuf) -> anyhow::Result<()>
 }
 
 /// Recomputes a statement from its slice and checks both against the public key.
-pub fn verify_statement(
-    statement: &PathBuf,
-    slice: &PathBuf,
-    public_key: &PathBuf,
-) -> anyhow::Result<()> {
+pub fn verify_statement(statement: &Path, slice: &Path, public_key: &Path) -> anyhow::Result<()> {
     let key = anpr_ledger::keys::read_public_key(public_key)?;
     let s: SignedStatement = read_json(statement, "statement")?;
     let slice: NetworkSlice = read_json(slice, "slice")?;
