@@ -52,18 +52,10 @@ pub fn new_salt() -> EntrySalt {
 
 /// HMAC-SHA256 (RFC 2104), for the field salts.
 fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> Hash {
-    let mut block = [0u8; 64];
-    block[..32].copy_from_slice(key);
-    let pad = |b: u8| block.map(|k| k ^ b);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any size");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 /// The salt of field `name` of an entry with salt `salt`.
