@@ -18,7 +18,7 @@ use anpr_policy::registers::Use;
 use anpr_policy::{Authorisation, AuthorisationKind};
 use chrono::{DateTime, Datelike, TimeZone, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
