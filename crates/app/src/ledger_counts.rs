@@ -194,7 +194,7 @@ pub fn verify_report(input: VerifyInput<'_>) -> Result<String, Vec<String>> {
                 e.index
             ));
         }
-        let leaf = anpr_ledger::merkle::leaf_hash(e.body.as_bytes());
+        let leaf = anpr_ledger::entry_leaf_hash(e.body.as_bytes());
         if leaf != e.leaf_hash {
             return fail(format!(
                 "entry {i}'s body does not hash to its leaf hash: the download was altered"

@@ -346,7 +346,7 @@ fn resign(members: &mut Members, key_file: &Path, bind: bool) {
         anpr_ledger::EvidenceDigest::of(&read, &roles).write_into(&mut event.query);
     }
     let body = String::from_utf8(event.encode()).unwrap();
-    let leaf = anpr_ledger::merkle::leaf_hash(body.as_bytes());
+    let leaf = anpr_ledger::entry_leaf_hash(body.as_bytes());
     let entry = anpr_ledger::StoredEntry {
         index: 0,
         leaf_hash: leaf,
@@ -559,7 +559,7 @@ fn local_verify_names_the_altered_entry_first() {
             .justification("nothing to see here")
             .encode();
         if recompute_leaf {
-            let leaf = anpr_ledger::merkle::leaf_hash(&forged);
+            let leaf = anpr_ledger::entry_leaf_hash(&forged);
             conn.execute(
                 "UPDATE entries SET body = ?1, leaf_hash = ?2 WHERE idx = ?3",
                 rusqlite::params![forged, &leaf[..], edited],

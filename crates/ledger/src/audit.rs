@@ -901,7 +901,7 @@ mod tests {
             };
             assert!(listed);
         }
-        assert_eq!(Action::NAMED.len(), 55);
+        assert_eq!(Action::NAMED.len(), 57);
     }
 
     #[test]

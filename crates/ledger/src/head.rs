@@ -66,8 +66,31 @@ pub struct TreeHead {
     pub previous_key: Option<KeySignature>,
     /// Per-network counters (see the module documentation); `None` on heads signed before
     /// they existed. Only non-zero counts are listed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "counts_by_text_key"
+    )]
     pub network_counts: Option<NetworkCounts>,
+}
+
+/// Reads the counters' map with its keys as JSON has them, text, and parses them itself: inside
+/// a `#[serde(flatten)]` (a served head beside its checkpoint) serde cannot turn a text key
+/// into an integer on its own.
+fn counts_by_text_key<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<NetworkCounts>, D::Error> {
+    let Some(text) = Option::<BTreeMap<String, u64>>::deserialize(d)? else {
+        return Ok(None);
+    };
+    text.into_iter()
+        .map(|(k, n)| {
+            k.parse::<i64>()
+                .map(|id| (id, n))
+                .map_err(|_| serde::de::Error::custom(format!("network id {k:?} is not a number")))
+        })
+        .collect::<std::result::Result<NetworkCounts, _>>()
+        .map(Some)
 }
 
 /// A signature by another key over a head's [`TreeHead::signed_message`].

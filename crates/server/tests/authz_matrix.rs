@@ -728,6 +728,30 @@ async fn every_operation_for_every_principal_as_the_policy_says() {
         ),
         case(
             "GET",
+            "/api/v1/networks/{id}/ledger-slice",
+            format!(
+                "/api/v1/networks/{}/ledger-slice?month={}",
+                s.network_id,
+                chrono::Utc::now().format("%Y-%m")
+            ),
+            None,
+            Any(&[P::ControlNetworkSharing]),
+            200,
+        ),
+        case(
+            "GET",
+            "/api/v1/networks/{id}/statement",
+            format!(
+                "/api/v1/networks/{}/statement?month={}",
+                s.network_id,
+                chrono::Utc::now().format("%Y-%m")
+            ),
+            None,
+            Any(&[P::ControlNetworkSharing]),
+            200,
+        ),
+        case(
+            "GET",
             "/api/v1/districts",
             "/api/v1/districts".into(),
             None,

@@ -53,6 +53,8 @@ export const ACTION_NAMES = {
   network_controls_change: 'Network sharing controls changed',
   network_watch_notices: 'Network watch notices read',
   network_uses: 'Network\u2019s record of use read',
+  network_ledger_slice: 'Network\u2019s ledger slice fetched',
+  network_statement: 'Network\u2019s monthly statement fetched',
   user_change: 'User account changed',
   user_list: 'User accounts listed',
   purge: 'Data purged by retention',

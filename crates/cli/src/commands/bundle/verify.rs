@@ -191,7 +191,7 @@ fn proven_entry(
         head.size
     );
     ensure!(
-        anpr_ledger::merkle::leaf_hash(entry.body.as_bytes()) == entry.leaf_hash
+        anpr_ledger::entry_leaf_hash(entry.body.as_bytes()) == entry.leaf_hash
             && proof.leaf_hash == entry.leaf_hash,
         "the ledger entry does not hash to its leaf: the entry was altered"
     );
