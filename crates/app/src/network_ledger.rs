@@ -4,24 +4,26 @@
 //! from that slice. For the network's own `network_auditor` only; every fetch is recorded.
 //!
 //! The ledger does the proving (`anpr_ledger::slice`, `anpr_ledger::statement`); this module
-//! decides who may ask, picks the signed head and renders the statement as HTML.
+//! decides who may ask, picks the signed head, withholds what the network may not see yet and
+//! renders the statement as HTML.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 
 use crate::audit::AuditHandle;
 use crate::error::{AppError, AppResult};
 use crate::network::{decide, known_network};
+use crate::network_uses::{
+    deployment_secret, month_of as month_name, officer_pseudonym, parse_month, OpenFiles,
+};
 use crate::App;
 use anpr_domain::{NetworkId, User};
-use anpr_ledger::{Action, Month, NetworkSlice, NetworkStatement, SignedStatement, TreeHead};
+use anpr_ledger::{
+    Action, ActorKind, EntryPage, Event, Month, NetworkSlice, NetworkStatement, SignedStatement,
+    TreeHead,
+};
 use anpr_policy::network::ControlsAction;
 use anpr_reports::escape;
-
-fn month_of(text: &str) -> AppResult<Month> {
-    text.trim()
-        .parse()
-        .map_err(|e: anpr_ledger::Error| AppError::invalid("month", e.to_string()))
-}
 
 /// What the ledger said, in the caller's terms: a refusal of the question is the caller's to
 /// fix, anything else is the ledger's.
@@ -41,14 +43,83 @@ fn counted_head(ledger: &anpr_ledger::Ledger) -> anpr_ledger::Result<TreeHead> {
     }
 }
 
+/// The network's slice for `month` as its auditor is given it (see [`for_the_auditor`]).
 async fn build_slice(app: &App, network: NetworkId, month: Month) -> AppResult<NetworkSlice> {
     let ledger = app.ledger.clone();
-    tokio::task::spawn_blocking(move || {
+    let mut slice = tokio::task::spawn_blocking(move || {
         let head = counted_head(&ledger)?;
         ledger.network_slice(network, &head, Some(month))
     })
     .await?
-    .map_err(ledger_error)
+    .map_err(ledger_error)?;
+    for_the_auditor(app, &mut slice).await?;
+    Ok(slice)
+}
+
+/// The full entries at `indexes`, decoded.
+fn events_at(ledger: &anpr_ledger::Ledger, indexes: Vec<u64>) -> AppResult<Vec<(u64, Event)>> {
+    let mut page = EntryPage::default();
+    let mut out = Vec::with_capacity(indexes.len());
+    for i in indexes {
+        ledger.entry_page(i, i + 1, &mut page)?;
+        for (index, body) in page.iter() {
+            out.push((index, Event::decode(body)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Withholds from a slice what the network may not see yet, as the uses view does: a use of
+/// the month under a file the incident register still has open (its own, or its
+/// authorisation's) is reduced to its time and networks, counted and not described. The others
+/// carry the officer's pseudonym for the month as the annotation `officer` (outside the proofs,
+/// like every annotation), the same one the uses view shows.
+async fn for_the_auditor(app: &App, slice: &mut NetworkSlice) -> AppResult<()> {
+    let described: Vec<u64> = slice
+        .in_month()
+        .filter(|e| e.described())
+        .map(|e| e.index)
+        .collect();
+    let ledger = app.ledger.clone();
+    let events = tokio::task::spawn_blocking(move || events_at(&ledger, described)).await??;
+    let secret = deployment_secret(app)?;
+    let mut open = OpenFiles::default();
+    let mut authorisation_files: HashMap<i64, Option<String>> = HashMap::new();
+    let (mut withheld, mut officers) = (HashSet::new(), HashMap::new());
+    for (index, event) in events {
+        let file = match event.file_number.clone().filter(|f| !f.trim().is_empty()) {
+            Some(f) => Some(f),
+            None => match event.audit_facts().authorisation_id {
+                None => None,
+                Some(id) => {
+                    if !authorisation_files.contains_key(&id) {
+                        let file = app.store.authorisation(id).await?.map(|a| a.file_number);
+                        authorisation_files.insert(id, file);
+                    }
+                    authorisation_files[&id].clone()
+                }
+            },
+        };
+        if let Some(f) = file {
+            if open.check(app, &f).await? {
+                withheld.insert(index);
+                continue;
+            }
+        }
+        if event.actor.kind == ActorKind::Staff {
+            let month = month_name(event.time);
+            officers.insert(index, officer_pseudonym(&secret, &event.actor.id, &month));
+        }
+    }
+    for e in &mut slice.entries {
+        if withheld.contains(&e.index) {
+            e.reduce_to_counted().map_err(ledger_error)?;
+        } else if let Some(p) = officers.remove(&e.index) {
+            e.annotations
+                .insert("officer".into(), serde_json::Value::String(p));
+        }
+    }
+    Ok(())
 }
 
 /// Network `network`'s slice for `month` (`YYYY-MM`): every entry that touched the network
@@ -63,7 +134,7 @@ pub async fn ledger_slice(
     audit.action(Action::NetworkLedgerSlice);
     audit.query(serde_json::json!({ "network_id": network, "month": month }));
     decide(app, user, network, ControlsAction::Ledger).await?;
-    let month = month_of(month)?;
+    let month = parse_month(month)?;
     known_network(app, network).await?;
     build_slice(app, network, month).await
 }
@@ -80,7 +151,7 @@ pub async fn statement(
     audit.action(Action::NetworkStatement);
     audit.query(serde_json::json!({ "network_id": network, "month": month }));
     decide(app, user, network, ControlsAction::Ledger).await?;
-    let month = month_of(month)?;
+    let month = parse_month(month)?;
     known_network(app, network).await?;
     let slice = build_slice(app, network, month).await?;
     let statement = NetworkStatement::from_slice(&slice).map_err(ledger_error)?;

@@ -12,11 +12,11 @@ use crate::audit::AuditHandle;
 use crate::error::{AppError, AppResult};
 use crate::App;
 use anpr_domain::{NetworkId, User};
-use anpr_ledger::{Action, ActorKind, AuditFacts, Event, OutcomeKind};
+use anpr_ledger::{Action, ActorKind, AuditFacts, Event, Month, OutcomeKind};
 use anpr_policy::network::ControlsAction;
 use anpr_policy::registers::Use;
 use anpr_policy::{Authorisation, AuthorisationKind};
-use chrono::{DateTime, Datelike, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
@@ -191,58 +191,18 @@ pub fn pseudonym(app: &App, staff_id: &str, at: DateTime<Utc>) -> AppResult<Stri
 // ---------------------------------------------------------------------------------------------
 // The network auditor's view.
 
-/// A calendar month, `YYYY-MM`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Month {
-    pub year: i32,
-    pub month: u32,
-}
-
-impl Month {
-    pub fn parse(text: &str) -> AppResult<Month> {
-        let bad = || {
-            AppError::invalid(
-                "month",
-                "give the month as YYYY-MM, e.g. 2026-03 (from 2000-01 to 2999-12)",
-            )
-        };
-        let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
-        if y.len() != 4 || m.len() != 2 {
-            return Err(bad());
-        }
-        let year: i32 = y.parse().map_err(|_| bad())?;
-        let month: u32 = m.parse().map_err(|_| bad())?;
-        if !(2000..=2999).contains(&year) || !(1..=12).contains(&month) {
-            return Err(bad());
-        }
-        Ok(Month { year, month })
-    }
-
-    pub fn start(self) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(self.year, self.month, 1, 0, 0, 0)
-            .single()
-            .expect("the first of a month exists")
-    }
-
-    pub fn end(self) -> DateTime<Utc> {
-        let (y, m) = if self.month == 12 {
-            (self.year + 1, 1)
-        } else {
-            (self.year, self.month + 1)
-        };
-        Month { year: y, month: m }.start()
-    }
-}
-
-impl std::fmt::Display for Month {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{:04}-{:02}", self.year, self.month)
-    }
+/// A month as a user writes it, `YYYY-MM`: the ledger's months, which slices and statements
+/// are cut by.
+pub fn parse_month(text: &str) -> AppResult<Month> {
+    text.trim().parse().map_err(|e| match e {
+        anpr_ledger::Error::InvalidArgument(m) => AppError::invalid("month", m),
+        other => other.into(),
+    })
 }
 
 /// The month (`YYYY-MM`) of a time.
 pub fn month_of(at: DateTime<Utc>) -> String {
-    format!("{:04}-{:02}", at.year(), at.month())
+    Month::of(at).to_string()
 }
 
 /// What kind of police use an entry is, for a network's view; `None` for entries that are no
@@ -419,6 +379,38 @@ fn touches(
     Ok(out)
 }
 
+/// Which files the incident register still has open, one lookup per file: the uses under
+/// them are counted, not described, in every view a network is given.
+#[derive(Default)]
+pub(crate) struct OpenFiles(HashMap<String, bool>);
+
+impl OpenFiles {
+    /// Whether `file_number` is open (an incident with no closing time, or one still ahead).
+    pub(crate) async fn check(&mut self, app: &App, file_number: &str) -> AppResult<bool> {
+        if let Some(&open) = self.0.get(file_number) {
+            return Ok(open);
+        }
+        let facts = app
+            .store
+            .access_facts(anpr_store::FactsRequest {
+                file_number: Some(file_number.to_string()),
+                ..Default::default()
+            })
+            .await?;
+        let now = Utc::now();
+        let open = facts
+            .incident
+            .is_some_and(|i| i.closed_at.is_none_or(|c| c > now));
+        self.0.insert(file_number.to_string(), open);
+        Ok(open)
+    }
+
+    /// Whether `file_number` was found open by [`OpenFiles::check`].
+    pub(crate) fn known_open(&self, file_number: &str) -> bool {
+        self.0.get(file_number).copied().unwrap_or(false)
+    }
+}
+
 fn outcome_name(o: OutcomeKind) -> &'static str {
     match o {
         OutcomeKind::Granted => "granted",
@@ -449,7 +441,7 @@ pub async fn uses(
 ) -> AppResult<NetworkUses> {
     audit.action(Action::NetworkUses);
     audit.query(serde_json::json!({ "network_id": network, "month": month }));
-    let month = month.map(Month::parse).transpose()?;
+    let month = month.map(parse_month).transpose()?;
     crate::network::decide(app, user, network, ControlsAction::Uses).await?;
     crate::network::known_network(app, network).await?;
     let ledger = app.ledger.clone();
@@ -458,24 +450,9 @@ pub async fn uses(
     let found = tokio::task::spawn_blocking(move || touches(&ledger, network, from, to, size))
         .await
         .map_err(AppError::internal)??;
-    // Which files are still open, one register lookup per file.
-    let mut open: HashMap<String, bool> = HashMap::new();
-    let now = Utc::now();
+    let mut open = OpenFiles::default();
     for f in found.iter().filter_map(|t| t.file_number.as_ref()) {
-        if open.contains_key(f) {
-            continue;
-        }
-        let facts = app
-            .store
-            .access_facts(anpr_store::FactsRequest {
-                file_number: Some(f.clone()),
-                ..Default::default()
-            })
-            .await?;
-        let is_open = facts
-            .incident
-            .is_some_and(|i| i.closed_at.is_none_or(|c| c > now));
-        open.insert(f.clone(), is_open);
+        open.check(app, f).await?;
     }
     let secret = deployment_secret(app)?;
     let mut described = Vec::new();
@@ -497,10 +474,7 @@ pub async fn uses(
         );
         tally(&mut by_kind, t.kind, t.reads);
         total_reads += t.reads;
-        if t.file_number
-            .as_ref()
-            .is_some_and(|f| open.get(f).copied().unwrap_or(false))
-        {
+        if t.file_number.as_ref().is_some_and(|f| open.known_open(f)) {
             open_file_uses += 1;
             continue;
         }
@@ -583,11 +557,11 @@ mod tests {
 
     #[test]
     fn months_parse_and_bound() {
-        let m = Month::parse("2026-12").unwrap();
+        let m = parse_month(" 2026-12").unwrap();
         assert_eq!(m.to_string(), "2026-12");
-        assert_eq!(m.end(), Month::parse("2027-01").unwrap().start());
+        assert_eq!(m.end(), parse_month("2027-01").unwrap().start());
         for bad in ["2026-13", "26-01", "2026-1", "x", "2026-00", ""] {
-            assert!(Month::parse(bad).is_err(), "{bad}");
+            assert!(parse_month(bad).is_err(), "{bad}");
         }
     }
 

@@ -597,6 +597,26 @@ fn entries_of(s: &TestServer, action: &str) -> Vec<Value> {
 }
 
 /// The kinds of the uses a network's view lists, in order.
+/// Network `network`'s ledger slice for this month, as its auditor `token` fetches it, verified.
+async fn month_slice(s: &TestServer, token: &str, network: i64) -> anpr_ledger::NetworkSlice {
+    let month = anpr_ledger::Month::of(chrono::Utc::now());
+    let path = format!("/api/v1/networks/{network}/ledger-slice?month={month}");
+    let (st, body) = s.call("GET", &path, Some(token), None).await;
+    assert_eq!(st, 200, "{body}");
+    let slice = serde_json::from_value(body).unwrap();
+    anpr_ledger::verify_slice(&slice, &[s.state.ledger.public_key()]).unwrap();
+    slice
+}
+
+/// The actions a slice describes.
+fn described_actions(slice: &anpr_ledger::NetworkSlice) -> Vec<String> {
+    slice
+        .entries
+        .iter()
+        .filter_map(|e| e.fields.value("action")?.as_str().map(str::to_string))
+        .collect()
+}
+
 fn kinds(view: &Value) -> Vec<String> {
     view["uses"]
         .as_array()
@@ -713,6 +733,12 @@ async fn a_network_auditor_sees_exactly_the_uses_that_touched_its_network() {
         open_uses + v2["uses"].as_array().unwrap().len() as u64
     );
     assert!(!kinds(&v2).contains(&"search".to_string()), "{v2}");
+    // The network's ledger slice withholds them too: its entries still verify, reduced to their
+    // time and networks.
+    let slice = month_slice(&s, &aud2, net2).await;
+    let withheld = slice.entries.iter().filter(|e| !e.described()).count();
+    assert!(withheld as u64 >= open_uses, "{slice:?}");
+    assert!(!described_actions(&slice).contains(&"search".to_string()));
 
     // Once the file is closed, they are described.
     import(
@@ -814,6 +840,15 @@ async fn a_network_auditor_sees_exactly_the_uses_that_touched_its_network() {
         anpr_app::network_uses::pseudonym(&s.state, "searcher", now + chrono::Duration::days(40))
             .unwrap()
     );
+    // The slice, once the file is closed, describes the search with the same pseudonym.
+    let slice = month_slice(&s, &aud2, net2).await;
+    let search = slice
+        .entries
+        .iter()
+        .find(|e| e.fields.value("action") == Some(&json!("search")))
+        .expect("the search is described");
+    assert_eq!(search.annotations["officer"], json!(officer(&v2, "search")));
+    assert!(!serde_json::to_string(&slice).unwrap().contains("\"searcher\""));
     // Counts by month, purpose and district.
     assert_eq!(v2["by_month"][0]["key"], month);
     assert!(v2["by_purpose"]
