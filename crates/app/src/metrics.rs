@@ -73,6 +73,8 @@ pub struct Metrics {
     pub alert_clients_dropped: Counter,
     pub data_disk_free_bytes: Gauge,
     pub data_disk_low: Gauge,
+    /// SQLite's own memory in this process (page caches included), read when rendered.
+    pub sqlite_memory_bytes: Gauge,
     pub decode_busy: Counter,
     pub ledger_intact: Gauge,
     pub ledger_checked_entries: Gauge,
@@ -109,6 +111,7 @@ impl Default for Metrics {
             alert_clients_dropped: Counter::default(),
             data_disk_free_bytes: Gauge::default(),
             data_disk_low: Gauge::default(),
+            sqlite_memory_bytes: Gauge::default(),
             decode_busy: Counter::default(),
             ledger_intact: Gauge::default(),
             ledger_checked_entries: Gauge::default(),
@@ -125,6 +128,12 @@ impl Default for Metrics {
             "1 while the data directory's disk is under the configured free space (requests are \
              refused once it is full)",
             m.data_disk_low.clone(),
+        );
+        registry.register(
+            "sqlite_memory_bytes",
+            "Memory SQLite holds in this process, every connection's page cache included \
+             (bounded by its soft heap limit)",
+            m.sqlite_memory_bytes.clone(),
         );
         registry.register(
             "ledger_intact",
@@ -217,6 +226,8 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn render(&self) -> String {
+        self.sqlite_memory_bytes
+            .set(anpr_store::sqlite::sqlite_memory_used());
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out

@@ -453,6 +453,18 @@ async fn print_stage_profile(
         .error_for_status()?
         .text()
         .await?;
+    // Of the server's memory, what SQLite holds (its page caches bounded by its heap limit).
+    if let Some(bytes) = text
+        .lines()
+        .find_map(|l| l.strip_prefix("anpr_sqlite_memory_bytes "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+    {
+        bench(
+            "soak_server_sqlite_memory_end_mib",
+            format!("{:.0}", bytes / (1 << 20) as f64),
+            "MiB",
+        );
+    }
     for (stage, profile) in stage_profiles(&text) {
         let total = profile.count.max(1) as f64;
         bench(&format!("soak_stage_{stage}_count"), profile.count, "uses");

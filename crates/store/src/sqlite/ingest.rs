@@ -90,13 +90,32 @@ impl Inner {
         pending.drain(..n).collect()
     }
 
-    fn commit_group(&self, conn: &mut rusqlite::Connection, group: Vec<PendingBatch>) {
+    /// Whether a live batch waits for the writer.
+    fn live_waiting(&self) -> bool {
+        let pending = self.pending.lock().expect("pending lock");
+        pending.iter().any(|b| b.lane == Lane::Live)
+    }
+
+    /// Puts batches a group left for later back at the head of the queue, in their order.
+    fn requeue_first(&self, batches: Vec<PendingBatch>) {
+        let mut pending = self.pending.lock().expect("pending lock");
+        pending.splice(0..0, batches);
+    }
+
+    fn commit_group(&self, conn: &mut rusqlite::Connection, mut group: Vec<PendingBatch>) {
         let received_at = to_ms(Utc::now());
         let mut results: Vec<Result<Vec<InsertOutcome>>> = Vec::with_capacity(group.len());
         let mut new_plates: HashMap<String, i64> = HashMap::new();
+        let mut left_for_live = None;
         let committed = (|| -> Result<()> {
             let mut tx = conn.transaction()?;
-            for batch in &group {
+            for (i, batch) in group.iter().enumerate() {
+                // A live read arrived while this group was being stored: commit what is stored
+                // so far, so that it waits for one batch rather than the whole group.
+                if i > 0 && batch.lane == Lane::Bulk && self.live_waiting() {
+                    left_for_live = Some(i);
+                    break;
+                }
                 let mut batch_plates = HashMap::new();
                 let sp = tx.savepoint()?;
                 let outcome = self.insert_batch(
@@ -121,6 +140,9 @@ impl Inner {
             tx.commit()?;
             Ok(())
         })();
+        if let Some(i) = left_for_live {
+            self.requeue_first(group.split_off(i));
+        }
         match committed {
             Ok(()) => {
                 // Only now that the plates are durable may searches see them.
@@ -241,5 +263,85 @@ impl SqliteStore {
     ) -> Result<Vec<InsertOutcome>> {
         self.blocking(move |inner| inner.insert_reads(reads, lane))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use anpr_domain::NormalisedPlate;
+
+    fn reads(plate: &str, n: usize) -> Vec<NewRead> {
+        (0..n)
+            .map(|_| NewRead {
+                camera_id: 1,
+                external_id: None,
+                captured_at: Utc::now(),
+                plate_raw: plate.into(),
+                plate: NormalisedPlate::parse(plate).unwrap(),
+                confidence: 0.9,
+                plate_box: None,
+                vehicle_make: None,
+                vehicle_colour: None,
+                overview_image: None,
+                plate_image: None,
+            })
+            .collect()
+    }
+
+    type Answer = mpsc::Receiver<Result<Vec<InsertOutcome>>>;
+
+    fn queue(inner: &Inner, reads: Vec<NewRead>, lane: Lane) -> Answer {
+        let (reply, answer) = mpsc::channel();
+        inner
+            .pending
+            .lock()
+            .unwrap()
+            .push(PendingBatch { reads, lane, reply });
+        answer
+    }
+
+    fn ids(answer: &Answer) -> Vec<i64> {
+        let outcomes = answer.try_recv().expect("answered").expect("stored");
+        outcomes.iter().map(|o| o.id).collect()
+    }
+
+    /// A live read that arrives while a group of bulk batches is being stored waits for one
+    /// batch, not the whole group: the group commits what it has stored, the live read goes
+    /// next in a commit of its own, then the rest of the group, in order, and every batch is
+    /// answered once.
+    #[test]
+    fn a_live_read_cuts_into_a_bulk_group_between_its_batches() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("anpr.sqlite")).unwrap();
+        let inner = &store.inner;
+        let first = queue(inner, reads("AAA111", 3), Lane::Bulk);
+        let second = queue(inner, reads("BBB222", 2), Lane::Bulk);
+        inner
+            .with_writer(|conn| {
+                let group = inner.take_group();
+                assert_eq!(group.len(), 2, "both bulk batches in one group");
+                let live = queue(inner, reads("CCC333", 1), Lane::Live);
+                inner.commit_group(conn, group);
+                let first_ids = ids(&first);
+                assert_eq!(first_ids.len(), 3);
+                assert!(second.try_recv().is_err(), "the second batch was left for later");
+
+                let next = inner.take_group();
+                assert_eq!(next.len(), 1);
+                assert_eq!(next[0].lane, Lane::Live, "the live read goes next");
+                inner.commit_group(conn, next);
+                let live_ids = ids(&live);
+
+                let rest = inner.take_group();
+                assert_eq!(rest.len(), 1);
+                inner.commit_group(conn, rest);
+                let second_ids = ids(&second);
+                assert_eq!(second_ids.len(), 2);
+                assert!(first_ids[2] < live_ids[0] && live_ids[0] < second_ids[0]);
+                assert!(inner.take_group().is_empty());
+                Ok(())
+            })
+            .unwrap();
     }
 }

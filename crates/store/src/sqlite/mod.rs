@@ -43,6 +43,19 @@ const USE_LOG_CACHE_KIB: i64 = 32 * 1024;
 /// Page cache of each connection for the record of use's file (KiB).
 const USES_CACHE_KIB: i64 = 8 * 1024;
 
+/// All the memory SQLite may hold in this process, every connection's page cache included
+/// (bytes): the caches above add up to more, and each connection's stops growing, recycling its
+/// own oldest pages, once SQLite's total nears this (its soft heap limit). The pages evicted are
+/// still in the operating system's file cache, so a miss costs a copy, not a disk read.
+pub const SQLITE_MEMORY_LIMIT_BYTES: i64 = 192 << 20;
+
+/// The memory SQLite holds now in this process (bytes): page caches, prepared statements and
+/// the rest, all connections together.
+pub fn sqlite_memory_used() -> i64 {
+    // SAFETY: reads a counter SQLite keeps under its own mutex; no pointer is involved.
+    unsafe { rusqlite::ffi::sqlite3_memory_used() }
+}
+
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Inner>,
@@ -74,6 +87,8 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
         let mut writer = open_connection(&path, WRITER_CACHE_KIB)?;
+        // Process-wide: the last store opened sets it, and every store sets the same.
+        writer.pragma_update(None, "soft_heap_limit", SQLITE_MEMORY_LIMIT_BYTES)?;
         checkpoint::configure_writer(&writer)?;
         schema::migrate(&mut writer)?;
         let catalog = catalog::load(&writer)?;

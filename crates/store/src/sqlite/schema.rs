@@ -486,6 +486,20 @@ const MIGRATIONS: &[Migration] = &[
     // attached to every connection as `uses`. SQLite has one writer per file: in one file, an
     // officer's decision record waited behind the camera batches' commits.
     Migration::Code(move_uses_to_their_own_file),
+    // 16: a search's count and a rate limit's answered from their index alone. The reads'
+    // index carries the camera (every search bounds the cameras it may see) after the read's
+    // id, which keeps the index in the order a page is listed in (newest first, then by id):
+    // a page reads only its own rows, however many reads the plate has. The decisions' index
+    // carries what a rate limit counts. Each is rebuilt once, at upgrade.
+    Migration::Sql(
+        r#"
+    DROP INDEX IF EXISTS main.reads_day_plate;
+    CREATE INDEX main.reads_day_plate ON reads(day, plate_id, captured_at, id, camera_id);
+    DROP INDEX IF EXISTS uses.decisions_user_time;
+    CREATE INDEX uses.decisions_user_time
+        ON decisions(user_id, at, action, outcome, purpose_code);
+    "#,
+    ),
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -1,5 +1,6 @@
 //! Historical search: resolve the plate pattern through the dictionary, then fetch those
-//! plates' reads through the `(plate_id, captured_at)` index, newest first.
+//! plates' reads through the `(day, plate_id, captured_at, id, camera_id)` index, newest first:
+//! the total is counted from the index alone, and a page reads only its own rows.
 
 use super::reads::{read_from_row, READ_COLUMNS};
 use super::{day_of, to_ms, Inner, SqliteStore};
@@ -117,11 +118,15 @@ impl Inner {
             let total: i64 = conn
                 .prepare_cached(&count_sql)?
                 .query_row(rusqlite::params_from_iter(params.iter()), |r| r.get(0))?;
+            // Newest first. The capture day leads the order, as it leads the index (a day is a
+            // function of the capture time, so the order is the same): SQLite then walks the
+            // index in order and stops at the page's end, instead of sorting every read of the
+            // plate first.
             let page_sql = format!(
                 "SELECT {READ_COLUMNS} FROM reads r INDEXED BY reads_day_plate
                  JOIN plates p ON p.id = r.plate_id
                  WHERE {page_filter}
-                 ORDER BY r.captured_at DESC, r.id DESC LIMIT ?{limit_ix}"
+                 ORDER BY r.day DESC, r.captured_at DESC, r.id DESC LIMIT ?{limit_ix}"
             );
             let mut stmt = conn.prepare_cached(&page_sql)?;
             let mut reads = stmt
