@@ -446,7 +446,7 @@ pub async fn uses(
     crate::network::known_network(app, network).await?;
     let ledger = app.ledger.clone();
     let size = ledger.size();
-    let (from, to) = (month.map(Month::start), month.map(Month::end));
+    let (from, to) = (month.map(|m| m.start()), month.map(|m| m.end()));
     let found = tokio::task::spawn_blocking(move || touches(&ledger, network, from, to, size))
         .await
         .map_err(AppError::internal)??;
