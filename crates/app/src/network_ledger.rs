@@ -91,13 +91,14 @@ async fn for_the_auditor(app: &App, slice: &mut NetworkSlice) -> AppResult<()> {
             Some(f) => Some(f),
             None => match event.audit_facts().authorisation_id {
                 None => None,
-                Some(id) => {
-                    if !authorisation_files.contains_key(&id) {
+                Some(id) => match authorisation_files.get(&id) {
+                    Some(file) => file.clone(),
+                    None => {
                         let file = app.store.authorisation(id).await?.map(|a| a.file_number);
-                        authorisation_files.insert(id, file);
+                        authorisation_files.insert(id, file.clone());
+                        file
                     }
-                    authorisation_files[&id].clone()
-                }
+                },
             },
         };
         if let Some(f) = file {

@@ -589,9 +589,8 @@ async fn main() -> anyhow::Result<()> {
             stats.clone(),
         )));
     }
-    let searchers = std::iter::repeat(SearchKind::Exact)
-        .take(args.searchers)
-        .chain(std::iter::repeat(SearchKind::Fuzzy).take(args.fuzzy_searchers));
+    let searchers = std::iter::repeat_n(SearchKind::Exact, args.searchers)
+        .chain(std::iter::repeat_n(SearchKind::Fuzzy, args.fuzzy_searchers));
     for (i, kind) in searchers.enumerate() {
         let token = search_tokens[i % search_tokens.len()].clone();
         tasks.push(tokio::spawn(searcher(

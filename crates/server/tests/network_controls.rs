@@ -848,7 +848,9 @@ async fn a_network_auditor_sees_exactly_the_uses_that_touched_its_network() {
         .find(|e| e.fields.value("action") == Some(&json!("search")))
         .expect("the search is described");
     assert_eq!(search.annotations["officer"], json!(officer(&v2, "search")));
-    assert!(!serde_json::to_string(&slice).unwrap().contains("\"searcher\""));
+    assert!(!serde_json::to_string(&slice)
+        .unwrap()
+        .contains("\"searcher\""));
     // Counts by month, purpose and district.
     assert_eq!(v2["by_month"][0]["key"], month);
     assert!(v2["by_purpose"]

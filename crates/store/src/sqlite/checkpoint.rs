@@ -65,13 +65,13 @@ pub(crate) fn start(path: &Path) -> Result<Checkpointer> {
     let rounds = last.clone();
     std::thread::Builder::new()
         .name("sqlite-checkpoint".into())
-        .spawn(move || loop {
-            match stopped.recv_timeout(CHECKPOINT_INTERVAL) {
-                Err(RecvTimeoutError::Timeout) => match checkpoint_passive(&conn) {
+        .spawn(move || {
+            // Until the handle is dropped (or sends): a round each interval.
+            while let Err(RecvTimeoutError::Timeout) = stopped.recv_timeout(CHECKPOINT_INTERVAL) {
+                match checkpoint_passive(&conn) {
                     Ok(round) => *rounds.lock().expect("checkpoint lock") = Some(round),
                     Err(e) => tracing::warn!(error = %e, "a WAL checkpoint failed; retrying"),
-                },
-                Ok(()) | Err(RecvTimeoutError::Disconnected) => break,
+                }
             }
         })
         .map_err(|e| crate::StoreError::Task(format!("could not start the checkpointer: {e}")))?;

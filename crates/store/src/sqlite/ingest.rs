@@ -325,7 +325,10 @@ mod tests {
                 inner.commit_group(conn, group);
                 let first_ids = ids(&first);
                 assert_eq!(first_ids.len(), 3);
-                assert!(second.try_recv().is_err(), "the second batch was left for later");
+                assert!(
+                    second.try_recv().is_err(),
+                    "the second batch was left for later"
+                );
 
                 let next = inner.take_group();
                 assert_eq!(next.len(), 1);
