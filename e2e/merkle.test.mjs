@@ -61,3 +61,20 @@ test('consistency proofs of RFC 6962 trees verify, and tampered ones do not', as
     }
   }
 });
+
+// A redactable (version-2) entry: the leaf hash of its field commitments, as the ledger computes
+// it (the same vector is pinned in crates/ledger/src/redact.rs), with a float written as the
+// server wrote it and a string holding escapes.
+const V2_BODY = '{"action":"search","actor":{"id":"S1001","role":"searcher"},"outcome":{"result":"granted"},"purpose":"INV","query":{"district":"Waikato","network_ids":[1,2],"note":"é \\"q\\"\\n","radius_km":2.5},"salt":"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f","time":"2026-12-07T00:00:00Z","v":2}';
+const V2_LEAF = '92ca02a25265944fdd57fbffbd0cc630b3161d577c69abbab71e60c21bdebfaf';
+
+test('a redactable entry hashes to the leaf of its field commitments; any change shows', async () => {
+  assert.equal(hex(await m.entryLeafHash(V2_BODY)), V2_LEAF);
+  const changed = V2_BODY.replace('"INV"', '"ROAD"');
+  assert.notEqual(hex(await m.entryLeafHash(changed)), V2_LEAF);
+  // Not canonical (keys out of order, or spaces): hashed as bytes, so it does not verify either.
+  assert.equal(hex(await m.entryLeafHash(V2_BODY.replace('{"action"', '{ "action"'))), hex(leaf(V2_BODY.replace('{"action"', '{ "action"'))));
+  // A version-1 body is the leaf of its bytes.
+  const v1 = '{"action":"search","v":1}';
+  assert.equal(hex(await m.entryLeafHash(v1)), hex(leaf(v1)));
+});

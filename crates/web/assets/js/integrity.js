@@ -69,12 +69,16 @@ export function integrityScreen(main, user, arg) {
       h('div.row', {}, field('Status', status), isUnit ? field('Queue', queue) : null),
       listSlot));
 
+  // Only the list of the filters last chosen is drawn: an earlier request that answers later
+  // (the first load, then a quick change of filter) must not overwrite it.
+  let latest = 0;
   async function load() {
+    const asked = ++latest;
     try {
       const cases = await get(`/api/v1/integrity/cases${qs({ status: status.value, queue: isUnit ? queue.value : '' })}`);
-      fill(listSlot, cases.length ? caseTable(cases) : message('info', 'No cases match.'));
+      if (asked === latest) fill(listSlot, cases.length ? caseTable(cases) : message('info', 'No cases match.'));
     } catch (err) {
-      fill(listSlot, message('error', err.message));
+      if (asked === latest) fill(listSlot, message('error', err.message));
     }
   }
 

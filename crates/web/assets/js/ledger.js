@@ -10,7 +10,7 @@
 import { h, fill, field, message, timeEl, plural, nzLocalToUtc } from './dom.js';
 import { get, qs } from './api.js';
 import { ACTION_NAMES, actionName } from './actions.js';
-import { fromHex, leafHash, toHex, verifyConsistency, verifyInclusion } from './merkle.js';
+import { entryLeafHash, fromHex, toHex, verifyConsistency, verifyInclusion } from './merkle.js';
 
 const PAGE = 25;
 
@@ -116,7 +116,7 @@ export function ledgerScreen(main, user, arg) {
 
   /** The table of `entries` (newest first), each body checked against its leaf hash. */
   async function entryTable(entries) {
-    const checks = await Promise.all(entries.map(async (e) => toHex(await leafHash(e.body)) === e.leaf_hash));
+    const checks = await Promise.all(entries.map(async (e) => toHex(await entryLeafHash(e.body)) === e.leaf_hash));
     const bad = checks.filter((c) => !c).length;
     const rows = entries.map((e, k) => {
       let body = {};
@@ -191,7 +191,7 @@ export function ledgerScreen(main, user, arg) {
     fill(slot, 'Checking…');
     try {
       const proof = await get(`/api/v1/ledger/proof/inclusion${qs({ index: entry.index, size: head.size })}`);
-      const leaf = await leafHash(entry.body);
+      const leaf = await entryLeafHash(entry.body);
       const ok = toHex(leaf) === proof.leaf_hash
         && await verifyInclusion(entry.index, head.size, leaf, proof.hashes, fromHex(head.root_hash));
       fill(slot,
