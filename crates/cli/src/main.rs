@@ -2,6 +2,7 @@
 //! library crates; see ARCHITECTURE.md.
 
 mod bench;
+mod c_heap;
 mod commands;
 mod seed;
 
@@ -171,6 +172,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn start() -> anyhow::Result<()> {
+    c_heap::limit_arenas();
     forget_empty_settings();
     let cli = Cli::parse();
     use tracing_subscriber::layer::SubscriberExt;

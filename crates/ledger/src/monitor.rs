@@ -4,18 +4,21 @@
 //!
 //! A monitor keeps the last head whose every entry it checked and the [`Frontier`] of the log
 //! at that size, so that each run downloads only the entries added since. Each entry must hash
-//! to its served leaf hash, be a canonical version-1 event whose `seq` is its index, and follow
-//! the previous one without a gap; the new leaves, folded onto the saved frontier, must give the
+//! to its served leaf hash, be a canonical event (version 1 or 2) whose `seq` is its index, and
+//! follow the previous one without a gap; the new leaves, folded onto the saved frontier, must give the
 //! new head's root. The new head must be signed by the deployment's key, proven to extend the
 //! verified head, and agree with every head seen before (same size, different root: a fork;
-//! smaller: a truncation).
+//! smaller: a truncation). Where the heads carry per-network counters, the new head's must be
+//! the verified head's plus the networks the new entries touched: a head that under-counts a
+//! network (to hide an entry from that network's slice) is caught here, not only by a full
+//! `verify`.
 
 use ed25519_dalek::VerifyingKey;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{invalid, Result};
 use crate::event::Event;
-use crate::head::TreeHead;
+use crate::head::{NetworkCounts, TreeHead};
 use crate::hexser;
 use crate::merkle::{self, Frontier, Hash};
 use crate::proofs::{ConsistencyProof, InclusionProof};
@@ -56,6 +59,10 @@ pub struct MonitorState {
     /// Entries checked one by one past the verified head by a run that stopped before the end:
     /// where the next run resumes. No signed head vouches for them yet.
     pub pending: Option<SavedFrontier>,
+    /// The networks the entries below `pending`'s size touched, where known (the verified head
+    /// carried counters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_counts: Option<NetworkCounts>,
 }
 
 impl MonitorState {
@@ -75,6 +82,9 @@ pub struct Monitor {
     report: VerifyReport,
     stopped: bool,
     consistent: bool,
+    /// The networks the entries below `progress`'s size touched; `None` where the verified head
+    /// carried no counters to start from.
+    counts: Option<NetworkCounts>,
 }
 
 impl Monitor {
@@ -98,9 +108,14 @@ impl Monitor {
             ));
         }
         let mut progress = frontier.clone();
+        let mut counts = match &state.verified {
+            None => Some(NetworkCounts::new()),
+            Some(h) => h.network_counts.clone(),
+        };
         if let Some(p) = &state.pending {
             if p.size > frontier.size() && p.size <= latest.size {
                 progress = p.load()?;
+                counts = state.pending_counts.clone();
             }
         }
         let mut m = Self {
@@ -115,6 +130,7 @@ impl Monitor {
             },
             stopped: false,
             consistent: false,
+            counts,
         };
         m.check_latest(key, seen);
         Ok(m)
@@ -140,7 +156,7 @@ impl Monitor {
         let state = MonitorState {
             verified: Some(trusted.clone()),
             frontier: SavedFrontier::of(&frontier),
-            pending: None,
+            ..Default::default()
         };
         let mut m = match Self::start(key, &state, latest.clone(), std::slice::from_ref(trusted)) {
             Ok(m) => m,
@@ -154,6 +170,7 @@ impl Monitor {
                 report: VerifyReport::default(),
                 stopped: true,
                 consistent: false,
+                counts: None,
             },
         };
         m.report.heads += 1;
@@ -217,11 +234,12 @@ impl Monitor {
     /// The state to save after a page without problems: the verified head as before, and the
     /// entries checked since as pending.
     pub fn pending_state(&self) -> MonitorState {
+        let pending = self.progress.size() > self.verified_frontier.size();
         MonitorState {
             verified: self.verified.clone(),
             frontier: SavedFrontier::of(&self.verified_frontier),
-            pending: (self.progress.size() > self.verified_frontier.size())
-                .then(|| SavedFrontier::of(&self.progress)),
+            pending: pending.then(|| SavedFrontier::of(&self.progress)),
+            pending_counts: self.counts.clone().filter(|_| pending),
         }
     }
 
@@ -277,7 +295,7 @@ impl Monitor {
         let state = MonitorState {
             verified: Some(self.latest),
             frontier: SavedFrontier::of(&self.progress),
-            pending: None,
+            ..Default::default()
         };
         (Some(state), self.report)
     }
@@ -340,7 +358,13 @@ impl Monitor {
         }
         self.report.entries += 1;
         let body = e.body.as_bytes();
-        if crate::redact::entry_leaf_hash(body) != e.leaf_hash {
+        let (leaf, networks) = crate::redact::leaf_and_networks(body);
+        if let Some(counts) = &mut self.counts {
+            for n in networks.into_iter().flatten() {
+                *counts.entry(n).or_default() += 1;
+            }
+        }
+        if leaf != e.leaf_hash {
             let detail =
                 "the body does not hash to the served leaf hash: the entry was edited".into();
             self.report
@@ -404,6 +428,14 @@ impl Monitor {
             );
             self.report
                 .add(ProblemKind::BadProof, Some(from), Some(size), detail);
+            return;
+        }
+        if let (Some(signed), Some(counted)) = (&self.latest.network_counts, &self.counts) {
+            if signed != counted {
+                let detail = crate::verify::counts_difference(signed, counted);
+                self.report
+                    .add(ProblemKind::WrongCounter, Some(from), Some(size), detail);
+            }
         }
     }
 }

@@ -297,7 +297,10 @@ mod tests {
     #[test]
     fn a_version_2_leaf_matches_an_independent_implementation() {
         let body = r#"{"action":"search","actor":{"id":"S1001","role":"searcher"},"outcome":{"result":"granted"},"purpose":"INV","query":{"district":"Waikato","network_ids":[1,2],"note":"é \"q\"\n","radius_km":2.5},"salt":"000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f","time":"2026-12-07T00:00:00Z","v":2}"#;
-        assert!(Fields::of_body(body.as_bytes()).is_some(), "a canonical v2 body");
+        assert!(
+            Fields::of_body(body.as_bytes()).is_some(),
+            "a canonical v2 body"
+        );
         assert_eq!(
             hex::encode(entry_leaf_hash(body.as_bytes())),
             "92ca02a25265944fdd57fbffbd0cc630b3161d577c69abbab71e60c21bdebfaf"

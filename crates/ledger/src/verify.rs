@@ -418,7 +418,7 @@ impl<'a> Checker<'a> {
 }
 
 /// What a head's counters say against the recount: the first network that differs.
-fn counts_difference(signed: &NetworkCounts, recounted: &NetworkCounts) -> String {
+pub(crate) fn counts_difference(signed: &NetworkCounts, recounted: &NetworkCounts) -> String {
     let networks: std::collections::BTreeSet<i64> =
         signed.keys().chain(recounted.keys()).copied().collect();
     for n in networks {

@@ -136,6 +136,7 @@ pub async fn run(data: &Path, args: ServeArgs) -> anyhow::Result<()> {
         Err(e) => tracing::warn!("the audit ledger's checkpoint key: {e}"),
     }
     let synthetic = synthetic_watches(&state, args.synthetic_watches).await?;
+    crate::c_heap::spawn_trimmer(std::time::Duration::from_secs(10));
     serve_state_then(state, &args.listen, None, synthetic).await
 }
 

@@ -34,6 +34,29 @@ impl Log {
         }
     }
 
+    /// One redactable (version-2) entry whose facts say it touched `networks`.
+    fn grow_touching(&mut self, networks: &[i64]) {
+        let mut ev = Event::new(Actor::staff("S1001", "searcher"), Action::Search)
+            .facts(crate::audit::AuditFacts::new().network_ids(networks.to_vec()));
+        ev.seq = self.bodies.len() as u64;
+        let body = String::from_utf8(ev.encode_redactable(&[7u8; 32])).unwrap();
+        self.tree
+            .push(crate::redact::entry_leaf_hash(body.as_bytes()));
+        self.bodies.push(body);
+    }
+
+    /// A head of the whole log with the per-network counters `counts`.
+    fn head_with(&self, counts: NetworkCounts) -> TreeHead {
+        TreeHead::sign_with_counts(
+            self.tree.size(),
+            self.tree.root(),
+            chrono::Utc::now(),
+            counts,
+            &self.key,
+            None,
+        )
+    }
+
     fn head(&self) -> TreeHead {
         TreeHead::sign(
             self.tree.size(),
@@ -270,4 +293,43 @@ fn a_trusted_head_gives_the_frontier_from_its_last_entry() {
     let m = Monitor::from_trusted_head(&key, &trusted, Some(&wrong), log.head());
     assert_eq!(m.next_index(), None);
     assert_eq!(m.report().problems[0].kind, ProblemKind::ForkedHead);
+}
+
+/// Heads with per-network counters: each run checks that the new head's counters are the
+/// verified head's plus the networks its new entries touched, across an interrupted run too, and
+/// a head that under-counts a network (an entry hidden from its slice) is reported.
+#[test]
+fn the_heads_network_counters_are_checked_against_the_new_entries() {
+    let counts = |a, b| NetworkCounts::from([(1, a), (2, b)]);
+    let mut log = Log::new(3); // version-1 entries: counted by no network
+    log.grow_touching(&[1, 2]);
+    log.grow_touching(&[2]);
+    let head = log.head_with(counts(1, 2));
+    let (state, report) = run(&log, &MonitorState::default(), head.clone(), &[], |a, b| {
+        log.entries(a, b)
+    });
+    assert!(report.is_ok(), "{report}");
+    let state = state.unwrap();
+
+    for _ in 0..3 {
+        log.grow_touching(&[1]);
+    }
+    let good = log.head_with(counts(4, 2));
+    let key = log.key.verifying_key();
+    let mut m = Monitor::start(&key, &state, good.clone(), std::slice::from_ref(&head)).unwrap();
+    m.check_consistency(&log.consistency(5, 8));
+    m.feed(&log.entries(5, 6));
+    let saved = m.pending_state();
+    assert_eq!(saved.pending_counts, Some(counts(2, 2)));
+    let (verified, report) = run(&log, &saved, good, std::slice::from_ref(&head), |a, b| {
+        log.entries(a, b)
+    });
+    assert!(report.is_ok(), "{report}");
+    assert_eq!(verified.unwrap().verified_size(), 8);
+
+    let lowered = log.head_with(counts(3, 2));
+    let (verified, report) = run(&log, &state, lowered, &[head], |a, b| log.entries(a, b));
+    assert!(verified.is_none());
+    assert_eq!(only_problem(&report).0, ProblemKind::WrongCounter);
+    assert!(report.problems[0].detail.contains("network 1"), "{report}");
 }
