@@ -66,22 +66,6 @@ async fn read_by(s: &TestServer, key: &str, plate: &str, minutes_ago: i64) -> i6
     resp.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
-/// Creates (as the administrator) the network auditor `staff_id` of `network` and signs in.
-async fn network_auditor(s: &TestServer, staff_id: &str, network: i64) -> String {
-    let admin = s.login("admin").await;
-    let (st, body) = s
-        .call(
-            "POST",
-            "/api/v1/users",
-            Some(&admin),
-            Some(&json!({"staff_id": staff_id, "name": "Network overseer", "district": "Waikato",
-                         "roles": ["network_auditor"], "network_id": network, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(st, 201, "{body}");
-    s.login(staff_id).await
-}
-
 async fn set_controls(s: &TestServer, token: &str, network: i64, body: Value) -> (u16, Value) {
     s.call(
         "PUT",

@@ -8,22 +8,6 @@ use anpr_ledger::{verify_slice, verify_statement, Month, NetworkSlice, SignedSta
 use common::*;
 use serde_json::{json, Value};
 
-/// Creates (as the administrator) the network auditor `staff_id` of `network` and signs in.
-async fn network_auditor(s: &TestServer, staff_id: &str, network: i64) -> String {
-    let admin = s.login("admin").await;
-    let (st, body) = s
-        .call(
-            "POST",
-            "/api/v1/users",
-            Some(&admin),
-            Some(&json!({"staff_id": staff_id, "name": "Network overseer", "district": "Waikato",
-                         "roles": ["network_auditor"], "network_id": network, "password": PASSWORD})),
-        )
-        .await;
-    assert_eq!(st, 201, "{body}");
-    s.login(staff_id).await
-}
-
 fn this_month() -> Month {
     Month::of(chrono::Utc::now())
 }

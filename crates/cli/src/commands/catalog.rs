@@ -375,16 +375,15 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             staff_id,
             limit,
         } => {
-            let user = super::sign_in(&state, &staff_id).await?;
-            let audit = anpr_app::audit::AuditHandle::for_staff(
-                anpr_app::audit::Channel::Cli,
-                &user,
+            let app = &state;
+            let notices = super::as_staff(
+                app,
+                &staff_id,
                 Action::NetworkWatchNotices,
-            );
-            let notices = super::in_use(
-                &state,
-                &audit,
-                anpr_app::network::watch_notices(&state, &audit, &user, id, None, Some(limit)),
+                |audit, user| async move {
+                    anpr_app::network::watch_notices(app, &audit, &user, id, None, Some(limit))
+                        .await
+                },
             )
             .await?;
             if notices.is_empty() {
@@ -406,16 +405,14 @@ pub async fn network(data: &Path, cmd: NetworkCommand) -> anyhow::Result<()> {
             month,
             json,
         } => {
-            let user = super::sign_in(&state, &staff_id).await?;
-            let audit = anpr_app::audit::AuditHandle::for_staff(
-                anpr_app::audit::Channel::Cli,
-                &user,
+            let app = &state;
+            let view = super::as_staff(
+                app,
+                &staff_id,
                 Action::NetworkUses,
-            );
-            let view = super::in_use(
-                &state,
-                &audit,
-                anpr_app::network_uses::uses(&state, &audit, &user, id, month.as_deref()),
+                |audit, user| async move {
+                    anpr_app::network_uses::uses(app, &audit, &user, id, month.as_deref()).await
+                },
             )
             .await?;
             if json {

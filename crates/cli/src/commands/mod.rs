@@ -171,6 +171,23 @@ where
     in_use(app, &audit, op(audit.clone(), by)).await
 }
 
+/// Runs one use by member of staff `staff_id`, signed in with their password first (see
+/// [`sign_in`]), ledgered like the API's.
+pub async fn as_staff<T, F, Fut>(
+    app: &App,
+    staff_id: &str,
+    action: Action,
+    op: F,
+) -> anyhow::Result<T>
+where
+    F: FnOnce(AuditHandle, anpr_domain::User) -> Fut,
+    Fut: std::future::Future<Output = AppResult<T>>,
+{
+    let user = sign_in(app, staff_id).await?;
+    let audit = AuditHandle::for_staff(Channel::Cli, &user, action);
+    in_use(app, &audit, op(audit.clone(), user)).await
+}
+
 /// Reads a password from `ANPR_PASSWORD` or, failing that, one line of standard input.
 pub fn read_password(prompt: &str) -> anyhow::Result<String> {
     match std::env::var("ANPR_PASSWORD") {

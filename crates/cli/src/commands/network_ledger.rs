@@ -42,16 +42,13 @@ pub async fn slice(
     month: &str,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let user = super::sign_in(app, staff_id).await?;
-    let audit = anpr_app::audit::AuditHandle::new(
-        anpr_app::audit::Channel::Cli,
-        anpr_app::auth::staff_actor(&user),
-        Action::NetworkLedgerSlice,
-    );
-    let slice = super::in_use(
+    let slice = super::as_staff(
         app,
-        &audit,
-        anpr_app::network_ledger::ledger_slice(app, &audit, &user, id, month),
+        staff_id,
+        Action::NetworkLedgerSlice,
+        |audit, user| async move {
+            anpr_app::network_ledger::ledger_slice(app, &audit, &user, id, month).await
+        },
     )
     .await?;
     write_out(out, &serde_json::to_string_pretty(&slice)?)?;
@@ -73,16 +70,13 @@ pub async fn statement(
     html: bool,
     out: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let user = super::sign_in(app, staff_id).await?;
-    let audit = anpr_app::audit::AuditHandle::new(
-        anpr_app::audit::Channel::Cli,
-        anpr_app::auth::staff_actor(&user),
-        Action::NetworkStatement,
-    );
-    let s = super::in_use(
+    let s = super::as_staff(
         app,
-        &audit,
-        anpr_app::network_ledger::statement(app, &audit, &user, id, month),
+        staff_id,
+        Action::NetworkStatement,
+        |audit, user| async move {
+            anpr_app::network_ledger::statement(app, &audit, &user, id, month).await
+        },
     )
     .await?;
     let text = if html {

@@ -648,3 +648,19 @@ impl SseClient {
             .expect("an alert within 5 s")
     }
 }
+
+/// Creates (as the administrator) the network auditor `staff_id` of `network` and signs in.
+pub async fn network_auditor(s: &TestServer, staff_id: &str, network: i64) -> String {
+    let admin = s.login("admin").await;
+    let (st, body) = s
+        .call(
+            "POST",
+            "/api/v1/users",
+            Some(&admin),
+            Some(&json!({"staff_id": staff_id, "name": "Network overseer", "district": "Waikato",
+                         "roles": ["network_auditor"], "network_id": network, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(st, 201, "{body}");
+    s.login(staff_id).await
+}
