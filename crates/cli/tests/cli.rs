@@ -516,6 +516,60 @@ fn a_network_auditor_alone_sets_its_networks_controls_from_the_console() {
     ));
     assert!(notices.contains("no tracking watch"), "{notices}");
 
+    // Its slice of the ledger and its monthly statement, each fetched as a ledgered use and
+    // verified against the deployment's public key alone; a changed count fails.
+    let month = chrono::Utc::now().format("%Y-%m").to_string();
+    let (slice, statement) = (d.join("slice.json"), d.join("statement.json"));
+    let key = d.join("ledger").join("ledger-signing-key.pub");
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    for (what, out) in [("slice", &slice), ("statement", &statement)] {
+        let out = path(out);
+        let args = [
+            "network",
+            what,
+            "1",
+            "--staff-id",
+            "N1",
+            "--month",
+            &month,
+            "--out",
+            &out,
+        ];
+        ok(&anpr(d, &args));
+    }
+    let checked = ok(&anpr(
+        d,
+        &[
+            "network",
+            "verify-slice",
+            &path(&slice),
+            "--public-key",
+            &path(&key),
+        ],
+    ));
+    assert!(checked.starts_with("slice OK: network 1"), "{checked}");
+    let verify_statement = |file: &Path| {
+        anpr(
+            d,
+            &[
+                "network",
+                "verify-statement",
+                &path(file),
+                "--slice",
+                &path(&slice),
+                "--public-key",
+                &path(&key),
+            ],
+        )
+    };
+    assert!(ok(&verify_statement(&statement)).starts_with("statement OK"));
+    let mut changed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&statement).unwrap()).unwrap();
+    changed["statement"]["counts"]["uses"] = serde_json::json!(1);
+    let forged = d.join("forged.json");
+    std::fs::write(&forged, changed.to_string()).unwrap();
+    assert!(!verify_statement(&forged).status.success());
+
     // A police member of staff cannot, the administrator included.
     ok(&anpr(
         d,

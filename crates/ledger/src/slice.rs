@@ -434,7 +434,8 @@ impl crate::Ledger {
         if head.network_counts.is_none() {
             return Err(invalid(format!(
                 "the tree head of size {} was signed before heads carried per-network counters; \
-                 sign a new head (`anpr ledger sign`) and ask again",
+                 ask again once the server has signed a newer head (it signs one a minute \
+                 while the log grows)",
                 head.size
             )));
         }
