@@ -19,8 +19,7 @@ use crate::network_uses::{
 use crate::App;
 use anpr_domain::{NetworkId, User};
 use anpr_ledger::{
-    Action, ActorKind, EntryPage, Event, Month, NetworkSlice, NetworkStatement, SignedStatement,
-    TreeHead,
+    Action, ActorKind, Event, Month, NetworkSlice, NetworkStatement, SignedStatement, TreeHead,
 };
 use anpr_policy::network::ControlsAction;
 use anpr_reports::escape;
@@ -58,13 +57,12 @@ async fn build_slice(app: &App, network: NetworkId, month: Month) -> AppResult<N
 
 /// The full entries at `indexes`, decoded.
 fn events_at(ledger: &anpr_ledger::Ledger, indexes: Vec<u64>) -> AppResult<Vec<(u64, Event)>> {
-    let mut page = EntryPage::default();
     let mut out = Vec::with_capacity(indexes.len());
     for i in indexes {
-        ledger.entry_page(i, i + 1, &mut page)?;
-        for (index, body) in page.iter() {
+        ledger.each_entry(i, i + 1, |index, body| {
             out.push((index, Event::decode(body)?));
-        }
+            AppResult::Ok(())
+        })?;
     }
     Ok(out)
 }

@@ -12,13 +12,12 @@ use crate::audit::AuditHandle;
 use crate::error::{AppError, AppResult};
 use crate::App;
 use anpr_domain::{NetworkId, User};
-use anpr_ledger::{Action, ActorKind, AuditFacts, Event, Month, OutcomeKind};
+use anpr_ledger::{hmac_sha256, Action, ActorKind, AuditFacts, Event, Month, OutcomeKind};
 use anpr_policy::network::ControlsAction;
 use anpr_policy::registers::Use;
 use anpr_policy::{Authorisation, AuthorisationKind};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sha2::Sha256;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -88,14 +87,6 @@ pub async fn record_authorisation_reach(
 
 // ---------------------------------------------------------------------------------------------
 // Pseudonyms.
-
-/// HMAC-SHA256 (RFC 2104) of `message` under `key`.
-pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    use hmac::Mac;
-    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any size");
-    mac.update(message);
-    mac.finalize().into_bytes().into()
-}
 
 /// The pseudonym of member of staff `staff_id` in `month` (`YYYY-MM`): HMAC-SHA256 of the staff
 /// id under the month's key, itself HMAC-SHA256 of the month under the deployment's secret.
@@ -313,66 +304,59 @@ fn touches(
 ) -> AppResult<Vec<Touch>> {
     let mut out = Vec::new();
     let mut files: HashMap<i64, String> = HashMap::new();
-    let mut page = anpr_ledger::EntryPage::default();
-    let mut at = 0;
-    while at < size {
-        ledger.entry_page(at, size, &mut page)?;
-        let Some(tail) = page.last_index() else { break };
-        at = tail + 1;
-        for (index, body) in page.iter() {
-            let event = Event::decode(body)?;
-            if matches!(
-                event.action,
-                Action::TrackingRequest | Action::LookbackRequest
-            ) {
-                if let (Some(id), Some(f)) =
-                    (event.audit_facts().authorisation_id, &event.file_number)
-                {
-                    files.insert(id, f.clone());
-                }
-            }
-            if event.actor.kind != ActorKind::Staff
-                || from.is_some_and(|f| event.time < f)
-                || to.is_some_and(|t| event.time >= t)
+    ledger.each_entry(0, size, |index, body| {
+        let event = Event::decode(body)?;
+        if matches!(
+            event.action,
+            Action::TrackingRequest | Action::LookbackRequest
+        ) {
+            if let (Some(id), Some(f)) = (event.audit_facts().authorisation_id, &event.file_number)
             {
-                continue;
+                files.insert(id, f.clone());
             }
-            let Some(kind) = use_kind(&event.action) else {
-                continue;
-            };
-            let facts = event.audit_facts();
-            if !facts
-                .network_ids
-                .as_ref()
-                .is_some_and(|ids| ids.contains(&network))
-            {
-                continue;
-            }
-            // Only a use that was carried out disclosed anything (an image view may name its
-            // read and still fail for want of the image).
-            let reads = facts
-                .network_reads
-                .as_ref()
-                .and_then(|r| r.get(&network).copied())
-                .filter(|_| event.outcome.result == OutcomeKind::Granted)
-                .unwrap_or(0);
-            let district = facts.district.as_ref().map(|d| d.to_string());
-            let authorisation_id = facts.authorisation_id;
-            out.push(Touch {
-                index,
-                at: event.time,
-                kind,
-                staff_id: event.actor.id.clone(),
-                purpose: event.purpose.clone(),
-                file_number: event.file_number.clone().filter(|f| !f.trim().is_empty()),
-                district,
-                outcome: event.outcome.result,
-                reads,
-                authorisation_id,
-                action: event.action,
-            });
         }
-    }
+        if event.actor.kind != ActorKind::Staff
+            || from.is_some_and(|f| event.time < f)
+            || to.is_some_and(|t| event.time >= t)
+        {
+            return Ok(());
+        }
+        let Some(kind) = use_kind(&event.action) else {
+            return Ok(());
+        };
+        let facts = event.audit_facts();
+        if !facts
+            .network_ids
+            .as_ref()
+            .is_some_and(|ids| ids.contains(&network))
+        {
+            return Ok(());
+        }
+        // Only a use that was carried out disclosed anything (an image view may name its
+        // read and still fail for want of the image).
+        let reads = facts
+            .network_reads
+            .as_ref()
+            .and_then(|r| r.get(&network).copied())
+            .filter(|_| event.outcome.result == OutcomeKind::Granted)
+            .unwrap_or(0);
+        let district = facts.district.as_ref().map(|d| d.to_string());
+        let authorisation_id = facts.authorisation_id;
+        out.push(Touch {
+            index,
+            at: event.time,
+            kind,
+            staff_id: event.actor.id.clone(),
+            purpose: event.purpose.clone(),
+            file_number: event.file_number.clone().filter(|f| !f.trim().is_empty()),
+            district,
+            outcome: event.outcome.result,
+            reads,
+            authorisation_id,
+            action: event.action,
+        });
+        AppResult::Ok(())
+    })?;
     for t in out.iter_mut().filter(|t| t.file_number.is_none()) {
         t.file_number = t.authorisation_id.and_then(|id| files.get(&id).cloned());
     }

@@ -134,16 +134,10 @@ fn counted_from_ledger(
     cosigned_by.sort();
     cosigned_by.dedup();
     let mut counts = crate::ledger_counts::LedgerCounts::new(month);
-    let mut page = anpr_ledger::EntryPage::default();
-    let mut at = 0;
-    while at < head.size {
-        ledger.entry_page(at, head.size, &mut page)?;
-        let Some(tail) = page.last_index() else { break };
-        at = tail + 1;
-        for (_, body) in page.iter() {
-            counts.add(&anpr_ledger::Event::decode(body)?);
-        }
-    }
+    ledger.each_entry(0, head.size, |_, body| {
+        counts.add(&anpr_ledger::Event::decode(body)?);
+        AppResult::Ok(())
+    })?;
     let source = LedgerSource {
         size: head.size,
         root_hash: hex::encode(head.root_hash),

@@ -645,6 +645,29 @@ impl Ledger {
         lock(&self.reader).entry_page(from, to, page)
     }
 
+    /// Calls `visit` with the index and body of each entry with `from <= index < to`, in index
+    /// order, a page at a time ([`Ledger::entry_page`]): the one loop of every pass over the log.
+    pub fn each_entry<E: From<Error>>(
+        &self,
+        from: u64,
+        to: u64,
+        mut visit: impl FnMut(u64, &[u8]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        let mut page = EntryPage::default();
+        let mut at = from;
+        while at < to {
+            self.entry_page(at, to, &mut page)?;
+            let Some(tail) = page.last_index() else {
+                break;
+            };
+            at = tail + 1;
+            for (index, body) in page.iter() {
+                visit(index, body)?;
+            }
+        }
+        Ok(())
+    }
+
     /// An entry with its inclusion proof in the tree of `size` entries.
     pub fn entry_proof(&self, index: u64, size: u64) -> Result<EntryProof> {
         let proof = self.inclusion_proof(index, size)?;

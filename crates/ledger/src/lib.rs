@@ -130,7 +130,7 @@ pub use ledger::{Ledger, Options, MAX_ENTRIES_PER_CALL, NODES_DIR};
 pub use merkle::Hash;
 pub use monitor::{Monitor, MonitorState};
 pub use proofs::{ConsistencyProof, EntryProof, InclusionProof};
-pub use redact::{entry_leaf_hash, Redacted};
+pub use redact::{entry_leaf_hash, hmac_sha256, Redacted};
 pub use remote::{verify_remote, verify_samples};
 pub use report::{Problem, ProblemKind, VerifyReport};
 pub use slice::{verify_slice, Month, NetworkSlice, SliceEntry, VerifiedSlice};

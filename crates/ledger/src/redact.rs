@@ -50,8 +50,8 @@ pub fn new_salt() -> EntrySalt {
     rand::random()
 }
 
-/// HMAC-SHA256 (RFC 2104), for the field salts.
-fn hmac_sha256(key: &[u8; 32], message: &[u8]) -> Hash {
+/// HMAC-SHA256 (RFC 2104): the field salts here, and the platform's other keyed hashes.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> Hash {
     use hmac::Mac;
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any size");
     mac.update(message);
